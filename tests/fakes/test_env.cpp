@@ -1,0 +1,42 @@
+#include "fakes/test_env.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace baton::testing {
+
+std::filesystem::path SharedDir() {
+  if (const char* env = std::getenv("BATON_SHARED_DIR"); env && *env) return env;
+  return BATON_SHARED_DIR;
+}
+
+std::filesystem::path SourceDir() { return BATON_SOURCE_DIR; }
+std::filesystem::path BatonBinary() { return BATON_BINARY; }
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "baton-test-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void WriteFile(const std::filesystem::path& path, const std::string& content) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace baton::testing
