@@ -61,6 +61,8 @@ struct TaskRun {
   bool privileged = false;
   Limits limits;
   std::string hostname;
+  std::optional<std::string> stdin_data;  // written to stdin, then closed; none = /dev/null
+  bool capture_stdout = false;  // stdout goes to TaskResult::stdout_data, not the sink
 };
 
 struct TaskResult {
@@ -68,6 +70,7 @@ struct TaskResult {
   bool oom_killed = false;
   Status error;              // not OK: Baton/environment failure (-> build errored)
   Duration elapsed{0};
+  std::string stdout_data;   // only with TaskRun::capture_stdout (bounded to 16 MiB)
 };
 
 // A resource action (check / get / put) for a resource type.
