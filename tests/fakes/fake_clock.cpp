@@ -1,0 +1,53 @@
+#include "fakes/fake_clock.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+namespace baton::testing {
+
+FakeClock::FakeClock() : FakeClock(ParseUtc("2024-01-01T00:00:00Z")) {}
+
+FakeClock::FakeClock(SystemTime start) : now_(start), steady_(std::chrono::hours(1000)) {}
+
+SystemTime FakeClock::Now() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return now_;
+}
+
+SteadyTime FakeClock::SteadyNow() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return steady_;
+}
+
+void FakeClock::Advance(Duration d) {
+  std::lock_guard<std::mutex> lock(mu_);
+  now_ += std::chrono::duration_cast<SystemTime::duration>(d);
+  steady_ += std::chrono::duration_cast<SteadyTime::duration>(d);
+}
+
+void FakeClock::SetNow(SystemTime t) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (t > now_) steady_ += std::chrono::duration_cast<SteadyTime::duration>(t - now_);
+  now_ = t;
+}
+
+void FakeClock::SetNow(const std::string& rfc3339_utc) { SetNow(ParseUtc(rfc3339_utc)); }
+
+SystemTime ParseUtc(const std::string& s) {
+  std::tm tm{};
+  int millis = 0;
+  int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                      &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
+  if (n != 6 || s.empty() || s.back() != 'Z') {
+    std::fprintf(stderr, "ParseUtc: malformed time %s\n", s.c_str());
+    std::abort();
+  }
+  if (auto dot = s.find('.'); dot != std::string::npos) millis = std::atoi(s.c_str() + dot + 1);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  std::time_t secs = timegm(&tm);
+  return SystemTime(std::chrono::seconds(secs)) + std::chrono::milliseconds(millis);
+}
+
+}  // namespace baton::testing
