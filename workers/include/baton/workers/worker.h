@@ -71,6 +71,9 @@ struct TaskResult {
   Status error;              // not OK: Baton/environment failure (-> build errored)
   Duration elapsed{0};
   std::string stdout_data;   // only with TaskRun::capture_stdout (bounded to 16 MiB)
+  // The last lines of stderr (at most 4 KiB; stderr still goes to the sink), so callers such as
+  // resource scripts can say why a process failed.
+  std::string stderr_tail;
 };
 
 // A resource action (check / get / put) for a resource type.
