@@ -1,0 +1,74 @@
+// Test helpers for the git resource: real repositories and commits made with libgit2, and real
+// `git daemon` / `git http-backend` servers on 127.0.0.1. Not thread-safe (one test thread).
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace baton::testing {
+
+// A non-bare repository at `path` whose commits the test makes.
+class GitFixtureRepo {
+ public:
+  // Creates (git init) a repository with initial branch `branch`.
+  GitFixtureRepo(std::filesystem::path path, const std::string& branch = "main");
+  ~GitFixtureRepo();
+  GitFixtureRepo(const GitFixtureRepo&) = delete;
+  GitFixtureRepo& operator=(const GitFixtureRepo&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  // Writes `files` (path -> content) and commits them on the current branch; returns the sha.
+  std::string Commit(const std::map<std::string, std::string>& files, const std::string& message,
+                     const std::string& author = "Ada Lovelace");
+  // Removes `file` and commits.
+  std::string CommitRemoval(const std::string& file, const std::string& message);
+  // Creates a lightweight tag at HEAD.
+  void Tag(const std::string& name);
+  // Points branch `branch` at `sha` (force) — with HEAD on it this rewrites history.
+  void ResetBranch(const std::string& branch, const std::string& sha);
+  std::string Head() const;
+
+ private:
+  std::filesystem::path path_;
+  void* repo_ = nullptr;  // git_repository*
+};
+
+// Runs `git <args>` in `dir` and returns stdout; aborts the test process on failure.
+std::string RunGit(const std::filesystem::path& dir, const std::string& args);
+
+// A free TCP port on 127.0.0.1 (bound to port 0, then released).
+int FreeLocalPort();
+
+// `git daemon` serving every repository under `base` (read and receive-pack) on 127.0.0.1.
+// Waits until it accepts connections; stops it on destruction.
+class GitDaemon {
+ public:
+  explicit GitDaemon(const std::filesystem::path& base);
+  ~GitDaemon();
+  // "git://127.0.0.1:<port>/<name>"
+  std::string Url(const std::string& name) const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// Smart HTTP through `git http-backend` as a CGI under `python3 -m http.server --cgi`.
+// Serves repositories under `base` at http://127.0.0.1:<port>/cgi-bin/git/<name>.
+class GitHttpServer {
+ public:
+  explicit GitHttpServer(const std::filesystem::path& base);
+  ~GitHttpServer();
+  std::string Url(const std::string& name) const;
+  bool started() const { return pid_ > 0; }
+
+ private:
+  std::filesystem::path root_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace baton::testing

@@ -1,0 +1,210 @@
+// The `git` resource type: check / get / put against a git repository through a bare mirror per
+// resource under ctx.cache_dir (libgit2; see git_repository.h). Behaviour follows Concourse's git
+// resource: versions {ref: <sha>} (with tag_filter: {ref: <tag>, commit: <sha>}), paths /
+// ignore_paths, "[ci skip]", and the .git/ref, short_ref, commit_message, committer files on get.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "baton/common/strings.h"
+#include "resources/builtin_types.h"
+#include "resources/git_put.h"
+#include "resources/git_source.h"
+#include "resources/resource_util.h"
+
+namespace baton::workers::resources {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool SkipsCi(const std::string& message) {
+  return message.find("[ci skip]") != std::string::npos ||
+         message.find("[skip ci]") != std::string::npos;
+}
+
+// Whether commit `sha` is a version under the source's paths / ignore_paths / ci-skip rules.
+Result<bool> Relevant(GitRepository& repo, const GitSource& s, const std::string& sha) {
+  if (!s.disable_ci_skip) {
+    BATON_ASSIGN_OR_RETURN(GitCommit c, repo.Commit(sha));
+    if (SkipsCi(c.message)) return false;
+  }
+  if (s.paths.empty() && s.ignore_paths.empty()) return true;
+  BATON_ASSIGN_OR_RETURN(auto changed, repo.ChangedPaths(sha));
+  for (const std::string& p : changed) {
+    if ((s.paths.empty() || MatchesAny(p, s.paths)) && !MatchesAny(p, s.ignore_paths)) return true;
+  }
+  return false;
+}
+
+Result<std::string> ResolveBranch(const GitSource& s, const std::string& default_branch) {
+  if (!s.branch.empty()) return s.branch;
+  if (default_branch.empty()) {
+    return NotFound(s.Describe("git check") +
+                    ": the remote has no default branch (empty repository?): set source.branch");
+  }
+  return default_branch;
+}
+
+Result<std::string> BranchHead(GitRepository& repo, const GitSource& s, const std::string& branch) {
+  auto head = repo.ResolveCommit("refs/heads/" + branch);
+  if (!head.ok()) {
+    return NotFound(s.Describe("git check") + ": branch " + branch +
+                    " does not exist in the remote: check source.branch");
+  }
+  return head;
+}
+
+Result<std::vector<Json>> CommitVersions(GitRepository& repo, const GitSource& s,
+                                         const std::string& head, const Json& from) {
+  std::string from_sha = from.is_object() ? from.value("ref", std::string()) : "";
+  std::vector<Json> out;
+  BATON_ASSIGN_OR_RETURN(bool continues,
+                         from_sha.empty() ? Result<bool>(false) : repo.IsAncestor(from_sha, head));
+  if (continues) {
+    BATON_ASSIGN_OR_RETURN(auto newer, repo.Log(head, from_sha, 0));
+    out.push_back(Json{{"ref", from_sha}});
+    for (auto it = newer.rbegin(); it != newer.rend(); ++it) {
+      BATON_ASSIGN_OR_RETURN(bool relevant, Relevant(repo, s, *it));
+      if (relevant) out.push_back(Json{{"ref", *it}});
+    }
+    return out;
+  }
+  // First check, or `from` is gone from the branch (force push): the latest version only.
+  bool filtered = !s.paths.empty() || !s.ignore_paths.empty() || !s.disable_ci_skip;
+  BATON_ASSIGN_OR_RETURN(auto history, repo.Log(head, "", filtered ? 0 : 1));
+  for (const std::string& sha : history) {
+    BATON_ASSIGN_OR_RETURN(bool relevant, Relevant(repo, s, sha));
+    if (relevant) return std::vector<Json>{Json{{"ref", sha}}};
+  }
+  return out;
+}
+
+Result<std::vector<Json>> TagVersions(GitRepository& repo, const GitSource& s, const Json& from) {
+  BATON_ASSIGN_OR_RETURN(auto tags, repo.Tags());
+  struct Tagged {
+    std::string name, sha;
+    int64_t time;
+  };
+  std::vector<Tagged> matching;
+  for (const auto& [name, sha] : tags) {
+    if (!MatchesAny(name, {s.tag_filter})) continue;
+    BATON_ASSIGN_OR_RETURN(GitCommit c, repo.Commit(sha));
+    matching.push_back({name, sha, c.committer.when.time_since_epoch().count()});
+  }
+  std::sort(matching.begin(), matching.end(), [](const Tagged& a, const Tagged& b) {
+    return a.time != b.time ? a.time < b.time : a.name < b.name;
+  });
+  std::string from_tag = from.is_object() ? from.value("ref", std::string()) : "";
+  size_t begin = matching.empty() ? 0 : matching.size() - 1;
+  for (size_t i = 0; i < matching.size(); ++i) {
+    if (matching[i].name == from_tag) begin = i;
+  }
+  std::vector<Json> out;
+  for (size_t i = begin; i < matching.size(); ++i) {
+    out.push_back(Json{{"ref", matching[i].name}, {"commit", matching[i].sha}});
+  }
+  return out;
+}
+
+std::string GitDate(const GitSignature& sig) {
+  int64_t secs =
+      std::chrono::duration_cast<std::chrono::seconds>(sig.when.time_since_epoch()).count() +
+      sig.offset_minutes * 60LL;
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  int off = std::abs(sig.offset_minutes);
+  char zone[16];
+  std::snprintf(zone, sizeof zone, " %c%02d%02d", sig.offset_minutes < 0 ? '-' : '+', off / 60,
+                off % 60);
+  return std::string(buf) + zone;
+}
+
+std::vector<MetadataField> CommitMetadata(GitRepository& repo, const GitCommit& c,
+                                          const std::string& branch) {
+  std::vector<std::string> tags;
+  if (auto all = repo.Tags(); all.ok()) {
+    for (const auto& [name, sha] : *all) {
+      if (sha == c.sha) tags.push_back(name);
+    }
+  }
+  std::vector<MetadataField> m = {{"commit", c.sha},
+                                  {"author", c.author.name},
+                                  {"author_date", GitDate(c.author)},
+                                  {"committer", c.committer.name},
+                                  {"committer_date", GitDate(c.committer)},
+                                  {"branch", branch},
+                                  {"message", std::string(Trim(c.message))}};
+  if (!tags.empty()) m.push_back({"tags", Join(tags, ",")});
+  return m;
+}
+
+Status WriteRefFiles(const fs::path& dir, const GitCommit& c) {
+  fs::path git = dir / ".git";
+  BATON_RETURN_IF_ERROR(WriteFile(git / "ref", c.sha + "\n"));
+  BATON_RETURN_IF_ERROR(WriteFile(git / "short_ref", c.sha.substr(0, 7) + "\n"));
+  BATON_RETURN_IF_ERROR(WriteFile(git / "commit_message", c.message));
+  BATON_RETURN_IF_ERROR(WriteFile(git / "committer", c.committer.email + "\n"));
+  return WriteFile(git / "committer_name", c.committer.name + "\n");
+}
+
+class GitResourceType final : public ResourceType {
+ public:
+  Result<std::vector<Json>> Check(const ResourceContext& ctx, const Json& source,
+                                  const Json& from) override {
+    BATON_ASSIGN_OR_RETURN(GitSource s, ParseGitSource(source));
+    MirrorLock lock(MirrorPath(ctx, s));
+    std::string default_branch;
+    BATON_ASSIGN_OR_RETURN(auto repo, FetchMirror(ctx, s, &default_branch));
+    if (!s.tag_filter.empty()) return TagVersions(*repo, s, from);
+    BATON_ASSIGN_OR_RETURN(std::string branch, ResolveBranch(s, default_branch));
+    BATON_ASSIGN_OR_RETURN(std::string head, BranchHead(*repo, s, branch));
+    auto versions = CommitVersions(*repo, s, head, from);
+    if (!versions.ok()) return versions.status().WithContext(s.Describe("git check"));
+    return versions;
+  }
+
+  Result<FetchedVersion> Get(const ResourceContext& ctx, const Json& source, const Json& version,
+                             const Json& /*params*/, const std::string& dir) override {
+    BATON_ASSIGN_OR_RETURN(GitSource s, ParseGitSource(source));
+    std::string ref = version.is_object() ? version.value("ref", std::string()) : "";
+    if (ref.empty()) {
+      return InvalidArgument(s.Describe("git get") + ": version must look like {ref: <sha>}, got " +
+                             version.dump());
+    }
+    MirrorLock lock(MirrorPath(ctx, s));
+    std::string default_branch;
+    BATON_ASSIGN_OR_RETURN(auto repo, FetchMirror(ctx, s, &default_branch));
+    auto sha = repo->ResolveCommit(ref);
+    if (!sha.ok()) {
+      return NotFound(s.Describe("git get") + ": version " + ref +
+                      " no longer exists in the remote (force-pushed?): check the resource again");
+    }
+    std::string branch = s.branch.empty() ? default_branch : s.branch;
+    std::string local_branch = s.tag_filter.empty() ? branch : "";
+    Status st = repo->CheckoutInto(*sha, local_branch, dir, RedactGitUrl(s.remote.url));
+    if (!st.ok()) return Status(st.code(), s.Describe("git get") + ": " + st.message());
+    BATON_ASSIGN_OR_RETURN(GitCommit commit, repo->Commit(*sha));
+    BATON_RETURN_IF_ERROR(WriteRefFiles(dir, commit));
+    LogLine(ctx, "fetched " + sha->substr(0, 7) + " " +
+                     std::string(Trim(Split(commit.message, '\n')[0])));
+    return FetchedVersion{version, CommitMetadata(*repo, commit, branch)};
+  }
+
+  Result<FetchedVersion> Put(const ResourceContext& ctx, const Json& source, const Json& params,
+                             const std::string& dir) override {
+    BATON_ASSIGN_OR_RETURN(GitSource s, ParseGitSource(source));
+    BATON_ASSIGN_OR_RETURN(GitPutOutcome out, PutGit(ctx, s, params, dir));
+    BATON_ASSIGN_OR_RETURN(auto repo, OpenGitCheckout(out.repo_dir));
+    BATON_ASSIGN_OR_RETURN(GitCommit commit, repo->Commit(out.sha));
+    return FetchedVersion{Json{{"ref", out.sha}}, CommitMetadata(*repo, commit, out.branch)};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ResourceType> MakeGitResourceType() { return std::make_unique<GitResourceType>(); }
+
+}  // namespace baton::workers::resources

@@ -1,0 +1,130 @@
+#include "resources/git_source.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "resources/resource_util.h"
+
+namespace baton::workers::resources {
+
+namespace fs = std::filesystem;
+
+std::string GitSource::Describe(const std::string& action) const {
+  std::string out = action + " of " + RedactGitUrl(remote.url);
+  if (!branch.empty()) out += " branch " + branch;
+  return out;
+}
+
+Result<GitSource> ParseGitSource(const Json& source) {
+  GitSource s;
+  BATON_ASSIGN_OR_RETURN(s.remote.url, StringField(source, "uri", "source"));
+  if (s.remote.url.empty()) {
+    return InvalidArgument("git: source.uri is required (a URL or path of the repository)");
+  }
+  BATON_ASSIGN_OR_RETURN(s.remote.username, StringField(source, "username", "source"));
+  BATON_ASSIGN_OR_RETURN(s.remote.password, StringField(source, "password", "source"));
+  BATON_ASSIGN_OR_RETURN(s.remote.private_key, StringField(source, "private_key", "source"));
+  BATON_ASSIGN_OR_RETURN(s.remote.private_key_passphrase,
+                         StringField(source, "private_key_passphrase", "source"));
+  BATON_ASSIGN_OR_RETURN(s.remote.skip_ssl_verification,
+                         BoolField(source, "skip_ssl_verification", "source"));
+  BATON_ASSIGN_OR_RETURN(s.branch, StringField(source, "branch", "source"));
+  BATON_ASSIGN_OR_RETURN(s.paths, StringListField(source, "paths", "source"));
+  BATON_ASSIGN_OR_RETURN(s.ignore_paths, StringListField(source, "ignore_paths", "source"));
+  BATON_ASSIGN_OR_RETURN(s.tag_filter, StringField(source, "tag_filter", "source"));
+  BATON_ASSIGN_OR_RETURN(s.fetch_tags, BoolField(source, "fetch_tags", "source"));
+  BATON_ASSIGN_OR_RETURN(s.disable_ci_skip, BoolField(source, "disable_ci_skip", "source"));
+  if (source.contains("git_config") && !source["git_config"].is_null()) {
+    const Json& cfg = source["git_config"];
+    if (!cfg.is_array())
+      return InvalidArgument("git: source.git_config must be a list of {name, value}");
+    for (const Json& e : cfg) {
+      if (!e.is_object() || !e.value("name", Json()).is_string()) {
+        return InvalidArgument("git: each source.git_config entry needs `name` and `value`");
+      }
+      Json v = e.value("value", Json(""));
+      s.git_config[e["name"].get<std::string>()] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+  }
+  return s;
+}
+
+bool MatchesAny(const std::string& path, const std::vector<std::string>& patterns) {
+  for (std::string pat : patterns) {
+    while (pat.size() > 1 && pat.back() == '/') pat.pop_back();
+    if (fnmatch(pat.c_str(), path.c_str(), 0) == 0) return true;
+    if (path.size() > pat.size() && path.compare(0, pat.size(), pat) == 0 &&
+        path[pat.size()] == '/') {
+      return true;
+    }
+    // A glob naming a directory ("src/*/docs") matches everything under it.
+    for (size_t slash = path.find('/'); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      if (fnmatch(pat.c_str(), path.substr(0, slash).c_str(), FNM_PATHNAME) == 0) return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+std::shared_ptr<std::mutex> PathMutex(const std::string& path) {
+  static std::mutex table_mu;
+  static std::map<std::string, std::shared_ptr<std::mutex>> table;
+  std::lock_guard<std::mutex> lock(table_mu);
+  auto& mu = table[path];
+  if (!mu) mu = std::make_shared<std::mutex>();
+  return mu;
+}
+
+std::vector<std::string> MirrorRefspecs(const GitSource& s) {
+  std::vector<std::string> specs = {"+refs/heads/*:refs/heads/*"};
+  specs.push_back("+refs/tags/*:refs/tags/*");  // tags feed metadata and tag_filter
+  (void)s;
+  return specs;
+}
+
+}  // namespace
+
+MirrorLock::MirrorLock(const std::string& mirror_path) : mu_(PathMutex(mirror_path)) {
+  mu_->lock();
+  std::error_code ec;
+  fs::create_directories(fs::path(mirror_path).parent_path(), ec);
+  fd_ = ::open((mirror_path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+}
+
+MirrorLock::~MirrorLock() {
+  if (fd_ >= 0) {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+  mu_->unlock();
+}
+
+std::string MirrorPath(const ResourceContext& ctx, const GitSource& source) {
+  std::string base =
+      ctx.cache_dir.empty() ? fs::temp_directory_path().string() + "/baton-git" : ctx.cache_dir;
+  // One mirror per remote URL (the cache dir is per resource; the URL may change).
+  return base + "/mirror-" + Sha256Hex(RedactGitUrl(source.remote.url)).substr(0, 16) + ".git";
+}
+
+Result<std::unique_ptr<GitRepository>> FetchMirror(const ResourceContext& ctx,
+                                                   const GitSource& source,
+                                                   std::string* default_branch) {
+  BATON_ASSIGN_OR_RETURN(auto repo, OpenGitMirror(MirrorPath(ctx, source)));
+  BATON_RETURN_IF_ERROR(repo->SetConfig(source.git_config));
+  auto fetched = repo->Fetch(source.remote, MirrorRefspecs(source));
+  if (!fetched.ok()) {
+    return Status(fetched.status().code(),
+                  source.Describe("git fetch") + ": " + fetched.status().message());
+  }
+  *default_branch = *fetched;
+  return repo;
+}
+
+}  // namespace baton::workers::resources

@@ -1,0 +1,57 @@
+// The `git` resource type's source configuration and the per-mirror lock. Private to workers/.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "baton/common/status.h"
+#include "baton/workers/git_repository.h"
+#include "baton/workers/resource_type.h"
+
+namespace baton::workers::resources {
+
+struct GitSource {
+  GitRemote remote;
+  std::string branch;  // "" = the remote's default branch
+  std::vector<std::string> paths;
+  std::vector<std::string> ignore_paths;
+  std::string tag_filter;
+  bool fetch_tags = false;
+  bool disable_ci_skip = false;
+  std::map<std::string, std::string> git_config;
+
+  // "git check of https://host/repo branch main" (no secrets), to start messages.
+  std::string Describe(const std::string& action) const;
+};
+
+Result<GitSource> ParseGitSource(const Json& source);
+
+// Whether `path` matches a pattern of `patterns` (fnmatch, or a directory prefix).
+bool MatchesAny(const std::string& path, const std::vector<std::string>& patterns);
+
+// Exclusive use of one mirror directory: a process-wide mutex per path plus flock(2) on
+// <path>.lock against other processes. Released by the destructor.
+class MirrorLock {
+ public:
+  explicit MirrorLock(const std::string& mirror_path);
+  ~MirrorLock();
+  MirrorLock(const MirrorLock&) = delete;
+  MirrorLock& operator=(const MirrorLock&) = delete;
+
+ private:
+  std::shared_ptr<std::mutex> mu_;
+  int fd_ = -1;
+};
+
+// The mirror of `source` under ctx.cache_dir (fetched), or a fresh temporary one when the
+// context has no cache dir. Returns the opened repository; `default_branch` receives the
+// remote's default branch. REQUIRES: the caller holds a MirrorLock on MirrorPath(ctx).
+std::string MirrorPath(const ResourceContext& ctx, const GitSource& source);
+Result<std::unique_ptr<GitRepository>> FetchMirror(const ResourceContext& ctx,
+                                                   const GitSource& source,
+                                                   std::string* default_branch);
+
+}  // namespace baton::workers::resources

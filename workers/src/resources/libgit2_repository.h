@@ -1,0 +1,78 @@
+// Libgit2Repository: GitRepository on libgit2 1.5 (no shallow clones). Private to workers/.
+// Not thread-safe: one thread at a time per object (see git_repository.h).
+#pragma once
+
+#include <git2.h>
+
+#include <memory>
+#include <string>
+
+#include "baton/workers/git_repository.h"
+
+namespace baton::workers::resources {
+
+// Calls git_libgit2_init once per process.
+void EnsureLibgit2();
+
+// The last libgit2 error as a Status (`what` says what was being done), secrets of `remote`
+// removed. Classifies authentication, certificate and network failures with advice.
+Status GitError(int code, const std::string& what, const GitRemote* remote = nullptr);
+
+// Deleters for RAII over libgit2 handles.
+template <typename T, void (*Free)(T*)>
+struct GitDeleter {
+  void operator()(T* p) const { Free(p); }
+};
+template <typename T, void (*Free)(T*)>
+using GitPtr = std::unique_ptr<T, GitDeleter<T, Free>>;
+
+using RepoPtr = GitPtr<git_repository, git_repository_free>;
+using RemotePtr = GitPtr<git_remote, git_remote_free>;
+using CommitPtr = GitPtr<git_commit, git_commit_free>;
+using TreePtr = GitPtr<git_tree, git_tree_free>;
+
+// Callbacks for credentials and certificates for `remote`; the payload must outlive the call.
+struct RemoteAuth {
+  const GitRemote* remote = nullptr;
+  std::string key_file;  // private key written to a 0600 temp file, removed by the destructor
+  int attempts = 0;
+  std::vector<std::pair<std::string, std::string>> rejected;  // push results
+  ~RemoteAuth();
+};
+void FillCallbacks(git_remote_callbacks* callbacks, RemoteAuth* auth);
+
+class Libgit2Repository final : public GitRepository {
+ public:
+  explicit Libgit2Repository(RepoPtr repo) : repo_(std::move(repo)) {}
+
+  Result<std::string> Fetch(const GitRemote& remote,
+                            const std::vector<std::string>& refspecs) override;
+  Result<std::string> ResolveCommit(const std::string& ref) override;
+  Result<bool> IsAncestor(const std::string& ancestor, const std::string& descendant) override;
+  Result<std::vector<std::string>> Log(const std::string& head, const std::string& hide,
+                                       size_t limit) override;
+  Result<std::vector<std::string>> ChangedPaths(const std::string& sha) override;
+  Result<GitCommit> Commit(const std::string& sha) override;
+  Result<std::vector<std::pair<std::string, std::string>>> Tags() override;
+  Status SetConfig(const std::map<std::string, std::string>& entries) override;
+  Status CheckoutInto(const std::string& sha, const std::string& branch, const std::string& dir,
+                      const std::string& origin_url) override;
+  Result<std::string> Rebase(const std::string& onto, const GitSignature& committer) override;
+  Status CreateTag(const std::string& name, const std::string& sha, const std::string& message,
+                   const GitSignature& tagger, bool force) override;
+  Result<GitPushResult> Push(const GitRemote& remote,
+                             const std::vector<std::string>& refspecs) override;
+
+  git_repository* raw() const { return repo_.get(); }
+
+ private:
+  Result<git_oid> ParseOid(const std::string& sha) const;
+  const std::string Path() const;
+
+  RepoPtr repo_;
+};
+
+// git_signature for `sig` (caller frees with git_signature_free).
+Result<git_signature*> MakeSignature(const GitSignature& sig);
+
+}  // namespace baton::workers::resources
