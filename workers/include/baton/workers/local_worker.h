@@ -1,0 +1,97 @@
+// LocalWorker: the in-process Worker. Runs each task in a NamespaceSandbox (with cgroup limits
+// where the kernel allows) and each resource action through its resource type, every step on a
+// thread of its own; completion callbacks run on those threads.
+//
+// At construction it builds one sandbox to find out whether it can isolate tasks here. If it
+// cannot (not root, no namespaces) and `unsafe_no_sandbox` is off, it refuses every task with an
+// error saying why and naming --unsafe-no-sandbox. With `unsafe_no_sandbox`, tasks run with plain
+// fork/exec in a process group, and the worker says so loudly (log and each task's output).
+//
+// Thread-safety: all methods may be called from any thread. The destructor cancels running steps
+// (SIGKILL) and waits for their threads; it must not be called from a completion callback.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "baton/common/clock.h"
+#include "baton/workers/cgroups.h"
+#include "baton/workers/sandbox.h"
+#include "baton/workers/worker.h"
+
+namespace baton::workers {
+
+class ArtifactStore;
+
+struct LocalWorkerOptions {
+  std::string name = "local";
+  // The worker's own directory: task caches (caches/), resource caches (resources/), sandbox
+  // mount points (sandbox/) and scratch work dirs. Created if missing. Hidden inside sandboxes.
+  std::string data_dir;
+  bool unsafe_no_sandbox = false;
+  int64_t default_max_pids = 1024;  // pids.max when a task sets no limit
+  // More host directories to hide from tasks (e.g. the server's data dir with other builds).
+  std::vector<std::string> hidden_paths;
+  const Clock* clock = nullptr;        // RealClock() when null
+  ArtifactStore* artifacts = nullptr;  // for the `artifact` resource type; may be null
+};
+
+class LocalWorker : public Worker {
+ public:
+  explicit LocalWorker(LocalWorkerOptions options);
+  ~LocalWorker() override;
+  LocalWorker(const LocalWorker&) = delete;
+  LocalWorker& operator=(const LocalWorker&) = delete;
+
+  std::string name() const override { return options_.name; }
+  // kNamespaces when tasks run sandboxed; kNone when unsafe or when tasks are refused.
+  IsolationLevel isolation() const override;
+  // Empty when tasks can run; otherwise why they are refused.
+  const std::string& refusal_reason() const { return refusal_; }
+  const CgroupSupport& cgroups() const { return cgroups_; }
+
+  // A persistent directory for the task cache `cache_path` of `key` (e.g. "pipeline/job/task"),
+  // under <data_dir>/caches; created if missing. The same arguments give the same directory in
+  // every build, so the engine can mount it into the task's work dir.
+  std::string CacheDir(const std::string& key, const std::string& cache_path) const;
+
+  std::unique_ptr<StepHandle> RunTask(const TaskRun& run, std::shared_ptr<OutputSink> output,
+                                      std::function<void(TaskResult)> done) override;
+  std::unique_ptr<StepHandle> RunResource(const ResourceRun& run,
+                                          std::shared_ptr<OutputSink> output,
+                                          std::function<void(ResourceResult)> done) override;
+
+ private:
+  class Execution;  // one step: its cancellation state and the supervisor currently running
+
+  // Runs `run` on the calling thread; `owner` can cancel it meanwhile.
+  TaskResult RunTaskHere(const TaskRun& run, const std::shared_ptr<OutputSink>& output,
+                         Execution& owner);
+  ResourceResult RunResourceHere(const ResourceRun& run, const std::shared_ptr<OutputSink>& output,
+                                 Execution& owner);
+  // Runs `body` on a new thread; false if the worker is shutting down.
+  bool Launch(std::shared_ptr<Execution> execution, std::function<void()> body);
+  void ReapFinished();
+  void NoteCgroupFailure(const Status& status);
+
+  LocalWorkerOptions options_;
+  const Clock* clock_;
+  std::unique_ptr<Sandbox> sandbox_;  // null when tasks are refused
+  std::string refusal_;
+  CgroupSupport cgroups_;
+  std::once_flag cgroup_warning_;
+
+  struct Running {
+    std::shared_ptr<Execution> execution;
+    std::thread thread;
+  };
+  std::mutex mu_;
+  std::vector<Running> running_;  // GUARDED_BY(mu_)
+  bool shutting_down_ = false;    // GUARDED_BY(mu_)
+};
+
+}  // namespace baton::workers

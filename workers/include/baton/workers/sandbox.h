@@ -1,0 +1,85 @@
+// Sandbox: starts one task process (a TaskRun) isolated from the host, and controls it.
+//
+// NamespaceSandbox (Linux, root) gives each task new mount, PID, IPC and UTS namespaces (and a
+// network namespace with only loopback when run.network is false), a read-only root (the host's
+// '/' or a rootfs directory), the build's work dir read-write at run.work_mount, a private /tmp,
+// its own /proc, a minimal /dev and its own hostname. PID 1 inside is a tiny init that forks the
+// task, forwards SIGTERM/SIGINT to everything, reaps zombies and, when the task exits, kills
+// what is left and exits with the task's status. Unprivileged tasks lose the capabilities that
+// could undo the isolation (CAP_SYS_ADMIN, ...).
+//
+// The unsandboxed launcher (for --unsafe-no-sandbox) runs the task with plain fork/exec in its
+// own process group, in the work dir, with nothing isolated.
+//
+// Thread-safety: Sandbox::Start may be called from several threads at once. A SandboxedProcess
+// is owned by one thread, except Signal(), which may be called from any thread. Start() must be
+// called on the thread that will also wait for the process: the sandbox dies with that thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "baton/common/status.h"
+#include "baton/workers/worker.h"
+
+namespace baton::workers {
+
+struct SandboxOptions {
+  // A directory the sandbox may use for its own mount points (created if missing).
+  std::string state_dir;
+  // Host paths hidden inside the sandbox (covered by an empty read-only tmpfs), e.g. the
+  // worker's data dir, so that one build cannot see another's directories.
+  std::vector<std::string> hidden_paths;
+};
+
+// The standard streams of the process: file descriptors the caller owns; the sandbox dups them.
+struct SandboxStdio {
+  int stdin_fd = -1;  // -1: /dev/null
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+};
+
+// A started task. The destructor kills the process (tree) if it is still running and reaps it.
+class SandboxedProcess {
+ public:
+  virtual ~SandboxedProcess() = default;
+  // The host pid of the top process (the sandbox's init, or the task itself unsandboxed).
+  virtual pid_t pid() const = 0;
+  // A descriptor that polls readable once the process has exited (a pidfd).
+  virtual int exit_fd() const = 0;
+  // Sends `sig` to every process of the task.
+  virtual void Signal(int sig) = 0;
+  // Waits for the top process; returns its exit code (128+N when killed by signal N) and kills
+  // whatever of the task is left. Call once.
+  virtual int Wait() = 0;
+};
+
+class Sandbox {
+ public:
+  virtual ~Sandbox() = default;
+  virtual IsolationLevel isolation() const = 0;
+  // Starts `run`. The process waits before doing anything until `before_start(pid)` returned OK
+  // (use it to move the pid into cgroups). Errors preparing the sandbox, and a task executable
+  // that cannot be executed, come back as a non-OK Result, never as an exit code.
+  virtual Result<std::unique_ptr<SandboxedProcess>> Start(
+      const TaskRun& run, const SandboxStdio& stdio,
+      const std::function<Status(pid_t)>& before_start) = 0;
+};
+
+// Linux namespaces via clone(2); needs root (CAP_SYS_ADMIN).
+std::unique_ptr<Sandbox> MakeNamespaceSandbox(SandboxOptions options);
+// Plain fork/exec in a new process group. Isolates nothing.
+std::unique_ptr<Sandbox> MakeUnsandboxedLauncher();
+
+// Checks that a namespace sandbox can be built here by building one (a few ms). OK, or why not.
+Status ProbeNamespaceSandbox(const SandboxOptions& options);
+
+// The default mount point of the work dir inside the sandbox for `run`: run.work_mount, or
+// /tmp/build/<8 hex digits derived from run.id>.
+std::string WorkMountFor(const TaskRun& run);
+
+}  // namespace baton::workers

@@ -1,0 +1,292 @@
+#include "baton/workers/local_worker.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+
+#include "baton/common/logging.h"
+#include "baton/workers/resource_type.h"
+#include "sandbox/task_supervisor.h"
+
+namespace baton::workers {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Hash8(const std::string& s) {
+  uint32_t h = 2166136261u;  // FNV-1a: stable across builds and machines
+  for (unsigned char c : s) h = (h ^ c) * 16777619u;
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", h);
+  return buf;
+}
+
+// A readable, collision-free directory name for `s`.
+std::string Slug(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    bool ok = isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    out += ok ? c : '_';
+  }
+  if (out.size() > 60) out.resize(60);
+  return out + "-" + Hash8(s);
+}
+
+std::string DefaultDataDir() {
+  return (fs::temp_directory_path() / ("baton-worker-" + std::to_string(::getuid()))).string();
+}
+
+class Handle : public StepHandle {
+ public:
+  explicit Handle(std::function<void(Duration)> cancel) : cancel_(std::move(cancel)) {}
+  void Cancel(Duration grace) override { cancel_(grace); }
+
+ private:
+  std::function<void(Duration)> cancel_;
+};
+
+}  // namespace
+
+class LocalWorker::Execution {
+ public:
+  void Cancel(Duration grace) {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    grace_ = grace;
+    if (current_) current_->Cancel(grace);
+  }
+  // The supervisor now running for this step (null: none). A pending cancel applies at once.
+  void SetCurrent(TaskSupervisor* supervisor) {
+    std::lock_guard lock(mu_);
+    current_ = supervisor;
+    if (current_ && cancelled_) current_->Cancel(grace_);
+  }
+  bool cancelled() const { return cancelled_.load(); }
+  const std::atomic<bool>* cancelled_flag() const { return &cancelled_; }
+  std::atomic<bool> finished{false};
+
+ private:
+  std::mutex mu_;
+  std::atomic<bool> cancelled_{false};
+  Duration grace_{0};                  // GUARDED_BY(mu_)
+  TaskSupervisor* current_ = nullptr;  // GUARDED_BY(mu_)
+};
+
+LocalWorker::LocalWorker(LocalWorkerOptions options)
+    : options_(std::move(options)), clock_(options_.clock ? options_.clock : &RealClock()) {
+  auto log = ModuleLogger("workers");
+  if (options_.data_dir.empty()) options_.data_dir = DefaultDataDir();
+  std::error_code ec;
+  fs::create_directories(options_.data_dir, ec);
+  options_.data_dir = fs::absolute(options_.data_dir, ec).string();
+  cgroups_ = DetectCgroups();
+  if (cgroups_.any()) {
+    log->info("worker {}: cgroups: {}", options_.name, cgroups_.Describe());
+  } else {
+    log->warn(
+        "worker {}: cgroups are unavailable; container limits are not enforced and "
+        "aborting relies on process-group kill only",
+        options_.name);
+  }
+  if (options_.unsafe_no_sandbox) {
+    sandbox_ = MakeUnsandboxedLauncher();
+    log->warn(
+        "worker {}: RUNNING TASKS WITHOUT A SANDBOX (--unsafe-no-sandbox): every task can "
+        "read and change this machine as user {}",
+        options_.name, ::geteuid());
+    return;
+  }
+  SandboxOptions so;
+  so.state_dir = options_.data_dir + "/sandbox";
+  so.hidden_paths = options_.hidden_paths;
+  so.hidden_paths.push_back(options_.data_dir);
+  Status probe = ProbeNamespaceSandbox(so);
+  if (probe.ok()) {
+    sandbox_ = MakeNamespaceSandbox(std::move(so));
+    return;
+  }
+  refusal_ = "worker " + options_.name + " cannot sandbox tasks: " + probe.message() +
+             ". Run it as root on Linux (namespaces, mount), or pass --unsafe-no-sandbox to "
+             "run tasks without isolation";
+  log->error("{}", refusal_);
+}
+
+LocalWorker::~LocalWorker() {
+  for (;;) {
+    std::vector<Running> running;
+    {
+      std::lock_guard lock(mu_);
+      shutting_down_ = true;
+      running.swap(running_);
+    }
+    if (running.empty()) return;
+    for (auto& r : running) r.execution->Cancel(Duration(0));
+    for (auto& r : running) r.thread.join();
+  }
+}
+
+IsolationLevel LocalWorker::isolation() const {
+  return sandbox_ ? sandbox_->isolation() : IsolationLevel::kNone;
+}
+
+std::string LocalWorker::CacheDir(const std::string& key, const std::string& cache_path) const {
+  fs::path dir = fs::path(options_.data_dir) / "caches" / Slug(key) / Slug(cache_path);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  return dir.string();
+}
+
+void LocalWorker::NoteCgroupFailure(const Status& status) {
+  std::call_once(cgroup_warning_, [&] {
+    ModuleLogger("workers")->warn(
+        "worker {}: cannot create cgroups ({}); continuing without limits, process-group kill "
+        "only",
+        options_.name, status.message());
+  });
+}
+
+void LocalWorker::ReapFinished() {
+  std::vector<std::thread> done;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = running_.begin(); it != running_.end();) {
+      if (it->execution->finished && it->thread.get_id() != std::this_thread::get_id()) {
+        done.push_back(std::move(it->thread));
+        it = running_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& t : done) t.join();
+}
+
+bool LocalWorker::Launch(std::shared_ptr<Execution> execution, std::function<void()> body) {
+  ReapFinished();
+  std::lock_guard lock(mu_);
+  if (shutting_down_) return false;
+  try {
+    std::thread t([execution, body = std::move(body)] {
+      body();
+      execution->finished = true;
+    });
+    running_.push_back(Running{std::move(execution), std::move(t)});
+  } catch (const std::system_error&) {
+    return false;
+  }
+  return true;
+}
+
+TaskResult LocalWorker::RunTaskHere(const TaskRun& original,
+                                    const std::shared_ptr<OutputSink>& output, Execution& owner) {
+  TaskResult result;
+  if (!sandbox_) {
+    result.error = FailedPrecondition(refusal_);
+    return result;
+  }
+  TaskRun run = original;
+  std::string scratch;
+  if (run.work_dir.empty()) {  // e.g. resource scripts: give them an empty work dir
+    static std::atomic<uint64_t> counter{0};
+    scratch = options_.data_dir + "/scratch/" + Slug(run.id) + "-" + std::to_string(++counter);
+    std::error_code ec;
+    fs::create_directories(scratch, ec);
+    run.work_dir = scratch;
+  }
+  SupervisorContext ctx;
+  ctx.sandbox = sandbox_.get();
+  ctx.cgroups = cgroups_.any() ? &cgroups_ : nullptr;
+  ctx.default_max_pids = options_.default_max_pids;
+  ctx.clock = clock_;
+  ctx.on_cgroup_failure = [this](const Status& s) { NoteCgroupFailure(s); };
+  TaskSupervisor supervisor(std::move(ctx), run, output);
+  owner.SetCurrent(&supervisor);
+  result = supervisor.Run();
+  owner.SetCurrent(nullptr);
+  if (!scratch.empty()) {
+    std::error_code ec;
+    fs::remove_all(scratch, ec);
+  }
+  return result;
+}
+
+std::unique_ptr<StepHandle> LocalWorker::RunTask(const TaskRun& run,
+                                                 std::shared_ptr<OutputSink> output,
+                                                 std::function<void(TaskResult)> done) {
+  auto execution = std::make_shared<Execution>();
+  auto body = [this, run, output, done, execution] { done(RunTaskHere(run, output, *execution)); };
+  if (!Launch(execution, body)) {
+    TaskResult result;
+    result.error = Unavailable("worker " + options_.name + " is shutting down");
+    done(std::move(result));
+  }
+  return std::make_unique<Handle>([execution](Duration grace) { execution->Cancel(grace); });
+}
+
+ResourceResult LocalWorker::RunResourceHere(const ResourceRun& run,
+                                            const std::shared_ptr<OutputSink>& output,
+                                            Execution& owner) {
+  ResourceResult out;
+  std::unique_ptr<ResourceType> type =
+      run.custom_type_rootfs ? MakeProtocolResourceType(*run.custom_type_rootfs, run.privileged)
+                             : MakeBuiltinResourceType(run.type);
+  if (!type) {
+    out.error = NotFound("unknown resource type '" + run.type + "'");
+    return out;
+  }
+  ResourceContext ctx;
+  ctx.output = output.get();
+  ctx.cancelled = owner.cancelled_flag();
+  ctx.cache_dir = options_.data_dir + "/resources/" + Slug(run.type + " " + run.source.dump());
+  std::error_code ec;
+  fs::create_directories(ctx.cache_dir, ec);
+  ctx.artifacts = options_.artifacts;
+  ctx.clock = clock_;
+  ctx.env = run.env;
+  ctx.run_process = [&](const TaskRun& task) { return RunTaskHere(task, output, owner); };
+  try {
+    switch (run.action) {
+      case ResourceRun::Action::kCheck: {
+        auto versions = type->Check(ctx, run.source, run.version);
+        if (versions.ok()) out.versions = std::move(*versions);
+        out.error = versions.status();
+        break;
+      }
+      case ResourceRun::Action::kGet:
+      case ResourceRun::Action::kPut: {
+        auto fetched = run.action == ResourceRun::Action::kGet
+                           ? type->Get(ctx, run.source, run.version, run.params, run.dir)
+                           : type->Put(ctx, run.source, run.params, run.dir);
+        if (fetched.ok()) {
+          out.version = fetched->version;
+          out.metadata = fetched->metadata;
+        }
+        out.error = fetched.status();
+        break;
+      }
+    }
+  } catch (const std::exception& e) {
+    out.error = Internal("resource type '" + run.type + "' failed: " + e.what());
+  }
+  if (owner.cancelled()) out.error = Cancelled("resource step " + run.id + " was cancelled");
+  return out;
+}
+
+std::unique_ptr<StepHandle> LocalWorker::RunResource(const ResourceRun& run,
+                                                     std::shared_ptr<OutputSink> output,
+                                                     std::function<void(ResourceResult)> done) {
+  auto execution = std::make_shared<Execution>();
+  auto body = [this, run, output, done, execution] {
+    done(RunResourceHere(run, output, *execution));
+  };
+  if (!Launch(execution, body)) {
+    ResourceResult result;
+    result.error = Unavailable("worker " + options_.name + " is shutting down");
+    done(std::move(result));
+  }
+  return std::make_unique<Handle>([execution](Duration grace) { execution->Cancel(grace); });
+}
+
+}  // namespace baton::workers

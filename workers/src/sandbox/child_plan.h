@@ -1,0 +1,118 @@
+// ChildPlan: everything the freshly cloned sandbox process needs, prepared by the parent.
+//
+// The child of clone(2) in a multi-threaded program may only make system calls (no malloc, no
+// locks: another thread may have held them at clone time). So the parent turns a TaskRun into
+// plain C strings and syscall arguments here, and the child (RunChild) executes them. The child
+// reports a failure as a ChildError {point, errno} on the error pipe; the parent turns it into a
+// message using the descriptions kept alongside the plan.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "baton/common/status.h"
+#include "baton/workers/sandbox.h"
+#include "baton/workers/worker.h"
+
+namespace baton::workers::sandbox {
+
+enum class StepKind { kMount, kMkdirAll, kTouch, kSymlink };
+
+struct SetupStep {
+  StepKind kind = StepKind::kMount;
+  const char* source = nullptr;
+  const char* target = nullptr;
+  const char* fstype = nullptr;
+  unsigned long flags = 0;
+  const char* data = nullptr;
+  bool optional = false;  // failure is ignored (e.g. /dev/pts)
+};
+
+// Failure points outside the setup steps (steps report their index, >= 0).
+enum FailPoint : int {
+  kFailHostname = -2,
+  kFailLoopback = -3,
+  kFailPivot = -4,
+  kFailFork = -5,
+  kFailStdio = -6,
+  kFailUser = -7,
+  kFailDir = -8,
+  kFailExec = -9,
+  kFailCaps = -10,
+};
+
+struct ChildError {
+  int point = 0;
+  int err = 0;
+};
+
+struct ChildPlan {
+  int stdin_fd = -1;  // -1: /dev/null
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  int sync_fd = -1;         // read end; the parent writes one byte when the child may go on
+  int error_fd = -1;        // write end, close-on-exec; ChildError on failure
+  bool sandboxed = true;    // false: no setup, no init; own process group
+  bool probe_only = false;  // build the sandbox, then exit 0 without running anything
+  std::vector<SetupStep> steps;
+  const char* new_root = nullptr;
+  const char* hostname = nullptr;
+  bool loopback_up = false;
+  bool drop_caps = false;
+  uint64_t keep_caps = 0;
+  bool set_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  const char* dir = nullptr;
+  const char* exec_path = nullptr;
+  bool search_path = false;  // exec_path has no '/': try each of path_dirs
+  std::vector<const char*> path_dirs;
+  std::vector<char*> argv;  // null-terminated
+  std::vector<char*> envp;  // null-terminated
+};
+
+// Owns the strings a ChildPlan points into, and the description of each step for messages.
+class PlanStrings {
+ public:
+  const char* Keep(std::string s) {
+    strings_.push_back(std::move(s));
+    return strings_.back().c_str();
+  }
+  char* KeepMutable(std::string s) {
+    strings_.push_back(std::move(s));
+    return strings_.back().data();
+  }
+
+ private:
+  std::deque<std::string> strings_;  // a deque never moves its elements
+};
+
+struct PreparedChild {
+  ChildPlan plan;
+  PlanStrings strings;
+  std::vector<std::string> step_descriptions;  // parallel to plan.steps
+  std::string exec_description;                // the task's path as the user wrote it
+  std::string dir_description;
+  std::string user_description;
+};
+
+// Fills the task part of `out` (user, dir, env, argv, exec path) for `run`; `work_mount` is where
+// the work dir appears to the task and `rootfs` is the host path of its root ("/" for the host).
+Status PrepareTask(const TaskRun& run, const std::string& work_mount, const std::string& rootfs,
+                   PreparedChild* out);
+
+// Adds the mount steps that build the sandbox's filesystem for `run` under `new_root`.
+Status PrepareMounts(const TaskRun& run, const SandboxOptions& options, const std::string& new_root,
+                     const std::string& work_mount, PreparedChild* out);
+
+// The message for a ChildError reported by the child.
+Status DescribeChildError(const PreparedChild& child, const ChildError& e);
+
+// clone(2) entry point. `arg` is a ChildPlan*. Never returns.
+int RunChild(void* arg);
+
+}  // namespace baton::workers::sandbox

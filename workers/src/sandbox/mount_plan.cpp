@@ -1,0 +1,199 @@
+// The filesystem half of a ChildPlan: the mount steps that build the sandbox's root.
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "sandbox/child_plan.h"
+#include "sandbox/sys_util.h"
+
+namespace baton::workers::sandbox {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Paths the sandbox replaces with its own mounts; host mounts beneath them are covered anyway.
+const char* const kReplaced[] = {"/proc", "/dev", "/tmp"};
+const char* const kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+class StepList {
+ public:
+  explicit StepList(PreparedChild* out) : out_(out) {}
+
+  void Mount(const std::string& source, const std::string& target, const char* fstype,
+             unsigned long flags, const char* data, std::string what, bool optional = false) {
+    SetupStep s;
+    s.kind = StepKind::kMount;
+    s.source = source.empty() ? nullptr : Keep(source);
+    s.target = Keep(target);
+    s.fstype = fstype;
+    s.flags = flags;
+    s.data = data;
+    s.optional = optional;
+    Add(s, std::move(what));
+  }
+  void Bind(const std::string& source, const std::string& target, bool read_only,
+            bool optional = false) {
+    Mount(source, target, nullptr, MS_BIND | MS_REC, nullptr,
+          "bind-mounting " + source + " at " + target, optional);
+    if (read_only) {
+      Mount("", target, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr,
+            "making " + target + " read-only", optional);
+    }
+  }
+  void Other(StepKind kind, const std::string& source, const std::string& target, std::string what,
+             bool optional = false) {
+    SetupStep s;
+    s.kind = kind;
+    s.source = source.empty() ? nullptr : Keep(source);
+    s.target = Keep(target);
+    s.optional = optional;
+    Add(s, std::move(what));
+  }
+
+ private:
+  const char* Keep(const std::string& s) { return out_->strings.Keep(s); }
+  void Add(const SetupStep& s, std::string what) {
+    out_->plan.steps.push_back(s);
+    out_->step_descriptions.push_back(std::move(what));
+  }
+  PreparedChild* out_;
+};
+
+unsigned long PreservedFlags(const std::string& options) {
+  unsigned long f = 0;
+  if (sys::HasCommaItem(options, "nosuid")) f |= MS_NOSUID;
+  if (sys::HasCommaItem(options, "nodev")) f |= MS_NODEV;
+  if (sys::HasCommaItem(options, "noexec")) f |= MS_NOEXEC;
+  if (sys::HasCommaItem(options, "noatime")) f |= MS_NOATIME;
+  if (sys::HasCommaItem(options, "nodiratime")) f |= MS_NODIRATIME;
+  if (sys::HasCommaItem(options, "relatime")) f |= MS_RELATIME;
+  if (sys::HasCommaItem(options, "strictatime")) f |= MS_STRICTATIME;
+  return f;
+}
+
+bool UnderReplaced(const std::string& path) {
+  for (const char* r : kReplaced) {
+    if (sys::IsSameOrUnder(path, r)) return true;
+  }
+  return false;
+}
+
+std::string Inside(const std::string& new_root, const std::string& path) {
+  return path == "/" ? new_root : new_root + path;
+}
+
+// Bind the root (host '/' or a rootfs dir) and make it and every mount beneath it read-only.
+// (MS_BIND|MS_REC then one read-only remount would leave every submount writable.)
+void AddReadOnlyRoot(const std::string& root, const std::string& new_root, StepList& steps) {
+  steps.Mount(root, new_root, nullptr, MS_BIND | MS_REC, nullptr,
+              "bind-mounting the root " + root + " at " + new_root);
+  unsigned long root_flags = 0;
+  size_t closest = 0;  // length of the deepest mount point containing `root`
+  std::vector<std::pair<std::string, unsigned long>> submounts;
+  for (const auto& m : sys::ReadMountInfo()) {
+    if (sys::IsSameOrUnder(root, m.mount_point) && m.mount_point.size() >= closest) {
+      closest = m.mount_point.size();
+      root_flags = PreservedFlags(m.options);
+    }
+    if (!sys::IsSameOrUnder(m.mount_point, root) || m.mount_point == root) continue;
+    std::string rel = root == "/" ? m.mount_point : m.mount_point.substr(root.size());
+    if (UnderReplaced(rel) || sys::IsSameOrUnder(m.mount_point, new_root)) continue;
+    submounts.emplace_back(rel, PreservedFlags(m.options));
+  }
+  steps.Mount("", new_root, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | root_flags, nullptr,
+              "making the root read-only");
+  for (const auto& [rel, flags] : submounts) {
+    steps.Mount("", new_root + rel, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, nullptr,
+                "making " + rel + " read-only");
+  }
+}
+
+void AddDev(const std::string& new_root, StepList& steps) {
+  std::string dev = new_root + "/dev";
+  steps.Mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536",
+              "mounting tmpfs at /dev");
+  for (const char* d : kDevices) {
+    std::string target = dev + "/" + d;
+    steps.Other(StepKind::kTouch, "", target, std::string("creating /dev/") + d);
+    steps.Mount(std::string("/dev/") + d, target, nullptr, MS_BIND, nullptr,
+                std::string("bind-mounting /dev/") + d);
+  }
+  steps.Other(StepKind::kMkdirAll, "", dev + "/shm", "creating /dev/shm");
+  steps.Mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
+              "mounting tmpfs at /dev/shm");
+  steps.Other(StepKind::kMkdirAll, "", dev + "/pts", "creating /dev/pts");
+  steps.Mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=620", "mounting devpts", /*optional=*/true);
+  steps.Other(StepKind::kSymlink, "pts/ptmx", dev + "/ptmx", "linking /dev/ptmx");
+  steps.Other(StepKind::kSymlink, "/proc/self/fd", dev + "/fd", "linking /dev/fd");
+  steps.Other(StepKind::kSymlink, "/proc/self/fd/0", dev + "/stdin", "linking /dev/stdin");
+  steps.Other(StepKind::kSymlink, "/proc/self/fd/1", dev + "/stdout", "linking /dev/stdout");
+  steps.Other(StepKind::kSymlink, "/proc/self/fd/2", dev + "/stderr", "linking /dev/stderr");
+}
+
+void AddProc(const std::string& new_root, StepList& steps) {
+  std::string proc = new_root + "/proc";
+  steps.Mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, "mounting /proc");
+  for (const char* p : {"/sys", "/sysrq-trigger"}) {
+    steps.Bind(proc + p, proc + p, /*read_only=*/true, /*optional=*/true);  // not every kernel
+  }
+}
+
+Status AddVolumes(const TaskRun& run, const std::string& new_root, const std::string& work_mount,
+                  StepList& steps) {
+  for (const auto& m : run.mounts) {
+    std::error_code ec;
+    if (!fs::exists(m.host_path, ec)) {
+      return NotFound("volume " + m.host_path + " (for " + m.sandbox_path + ") does not exist");
+    }
+    std::string inside = m.sandbox_path.empty() || m.sandbox_path[0] != '/'
+                             ? work_mount + "/" + m.sandbox_path
+                             : m.sandbox_path;
+    std::string target = new_root + inside;
+    if (fs::is_directory(m.host_path, ec)) {
+      steps.Other(StepKind::kMkdirAll, "", target, "creating mount point " + inside);
+    } else {
+      steps.Other(StepKind::kMkdirAll, "", fs::path(target).parent_path().string(),
+                  "creating the directory of " + inside);
+      steps.Other(StepKind::kTouch, "", target, "creating mount point " + inside);
+    }
+    steps.Bind(m.host_path, target, !m.writable);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PrepareMounts(const TaskRun& run, const SandboxOptions& options, const std::string& new_root,
+                     const std::string& work_mount, PreparedChild* out) {
+  StepList steps(out);
+  steps.Mount("", "/", nullptr, MS_REC | MS_PRIVATE, nullptr, "making mounts private");
+  bool host = run.rootfs.kind == RootfsSpec::Kind::kHost;
+  std::error_code ec;
+  std::string root = host ? "/" : fs::canonical(run.rootfs.path, ec).string();
+  if (ec) return NotFound("rootfs " + run.rootfs.path + ": " + ec.message());
+  if (!host) {
+    for (const char* d : {"proc", "dev", "tmp"}) fs::create_directories(root + "/" + d, ec);
+  }
+  AddReadOnlyRoot(root, new_root, steps);
+  for (const auto& hidden : options.hidden_paths) {
+    if (!host || UnderReplaced(hidden) || !fs::is_directory(hidden, ec)) continue;
+    steps.Mount("tmpfs", Inside(new_root, hidden), "tmpfs",
+                MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4096,mode=755",
+                "hiding " + hidden);
+  }
+  steps.Mount("tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
+              "mounting tmpfs at /tmp");
+  AddDev(new_root, steps);
+  AddProc(new_root, steps);
+  if (run.work_dir.empty()) return InvalidArgument("task has no work dir");
+  if (!fs::is_directory(run.work_dir, ec)) {
+    return NotFound("work dir " + run.work_dir + " does not exist");
+  }
+  steps.Other(StepKind::kMkdirAll, "", new_root + work_mount, "creating " + work_mount);
+  steps.Bind(run.work_dir, new_root + work_mount, /*read_only=*/false);
+  return AddVolumes(run, new_root, work_mount, steps);
+}
+
+}  // namespace baton::workers::sandbox

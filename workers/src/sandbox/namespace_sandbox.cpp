@@ -1,0 +1,294 @@
+// NamespaceSandbox and the unsandboxed launcher: prepare a ChildPlan, clone, let the child go once
+// the caller has placed it (cgroups), and report setup/exec errors from the error pipe.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+
+#include "baton/workers/sandbox.h"
+#include "sandbox/child_plan.h"
+#include "sandbox/sys_util.h"
+
+namespace baton::workers {
+namespace {
+
+namespace fs = std::filesystem;
+using sandbox::ChildError;
+using sandbox::PreparedChild;
+
+constexpr size_t kChildStack = 256 * 1024;
+
+int ExitCodeOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+// A cloned child: the sandbox's init (signals go to it; it forwards them) or, unsandboxed, the
+// leader of the task's process group (signals go to the group).
+class ChildProcess : public SandboxedProcess {
+ public:
+  ChildProcess(pid_t pid, bool group) : pid_(pid), group_(group) {
+    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  }
+  ~ChildProcess() override {
+    if (!reaped_) {
+      Signal(SIGKILL);
+      Wait();
+    }
+    if (pidfd_ >= 0) ::close(pidfd_);
+  }
+  pid_t pid() const override { return pid_; }
+  int exit_fd() const override { return pidfd_; }
+
+  void Signal(int sig) override {
+    std::lock_guard lock(mu_);
+    if (reaped_) return;  // the pid may belong to someone else by now
+    if (group_) {
+      ::kill(-pid_, sig);
+    } else if (pidfd_ < 0 || ::syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0) != 0) {
+      ::kill(pid_, sig);
+    }
+  }
+
+  int Wait() override {
+    siginfo_t info;
+    while (::waitid(P_PID, pid_, &info, WEXITED | WNOWAIT) != 0 && errno == EINTR) {
+    }
+    std::lock_guard lock(mu_);
+    if (group_) ::kill(-pid_, SIGKILL);  // nothing of the task may outlive it
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+    return ExitCodeOf(status);
+  }
+
+ private:
+  const pid_t pid_;
+  const bool group_;
+  int pidfd_ = -1;
+  std::mutex mu_;
+  bool reaped_ = false;  // GUARDED_BY(mu_)
+};
+
+struct Pipe {
+  int read = -1;
+  int write = -1;
+  Status Open() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return sys::ErrnoStatus("creating a pipe", errno);
+    read = fds[0];
+    write = fds[1];
+    return Status::Ok();
+  }
+  void Close() {
+    if (read >= 0) ::close(read);
+    if (write >= 0) ::close(write);
+    read = write = -1;
+  }
+};
+
+// Reads a ChildError if the child reported one before closing the pipe (exec or exit).
+bool ReadChildError(int fd, ChildError* e) {
+  size_t got = 0;
+  auto* buf = reinterpret_cast<char*>(e);
+  while (got < sizeof *e) {
+    ssize_t n = ::read(fd, buf + got, sizeof *e - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += n;
+  }
+  return got == sizeof *e;
+}
+
+pid_t CloneChild(PreparedChild& child, int flags) {
+  void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  pid_t pid = ::clone(sandbox::RunChild, static_cast<char*>(stack) + kChildStack, flags | SIGCHLD,
+                      &child.plan);
+  int err = errno;
+  ::munmap(stack, kChildStack);
+  errno = err;
+  return pid;
+}
+
+Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
+                                                const SandboxStdio& stdio,
+                                                const std::function<Status(pid_t)>& before_start) {
+  Pipe sync, errors;
+  BATON_RETURN_IF_ERROR(sync.Open());
+  if (Status s = errors.Open(); !s.ok()) {
+    sync.Close();
+    return s;
+  }
+  child.plan.stdin_fd = stdio.stdin_fd;
+  child.plan.stdout_fd = stdio.stdout_fd;
+  child.plan.stderr_fd = stdio.stderr_fd;
+  child.plan.sync_fd = sync.read;
+  child.plan.error_fd = errors.write;
+  pid_t pid = CloneChild(child, flags);
+  int clone_err = errno;
+  ::close(sync.read);
+  ::close(errors.write);
+  if (pid < 0) {
+    ::close(sync.write);
+    ::close(errors.read);
+    return sys::ErrnoStatus("sandbox setup failed: clone", clone_err,
+                            StatusCode::kFailedPrecondition);
+  }
+  if (!child.plan.sandboxed) ::setpgid(pid, pid);
+  auto process = std::make_unique<ChildProcess>(pid, !child.plan.sandboxed);
+  Status placed = before_start ? before_start(pid) : Status::Ok();
+  if (placed.ok() && ::write(sync.write, "g", 1) != 1) {
+    placed = sys::ErrnoStatus("starting the sandbox", errno);
+  }
+  ::close(sync.write);
+  ChildError e;
+  bool failed = placed.ok() && ReadChildError(errors.read, &e);
+  ::close(errors.read);
+  if (!placed.ok()) return placed;  // `process` kills and reaps the child
+  if (failed) {
+    process->Wait();
+    return sandbox::DescribeChildError(child, e);
+  }
+  return std::unique_ptr<SandboxedProcess>(std::move(process));
+}
+
+std::string DefaultHostname(const std::string& id) {
+  std::string out;
+  for (char c : id) out += isalnum(static_cast<unsigned char>(c)) ? c : '-';
+  if (out.size() > 63) out.resize(63);
+  return out.empty() ? "baton" : out;
+}
+
+class NamespaceSandbox : public Sandbox {
+ public:
+  explicit NamespaceSandbox(SandboxOptions options) : options_(std::move(options)) {
+    new_root_ = options_.state_dir + "/root";
+    std::error_code ec;
+    fs::create_directories(new_root_, ec);
+  }
+  IsolationLevel isolation() const override { return IsolationLevel::kNamespaces; }
+
+  Result<std::unique_ptr<SandboxedProcess>> Start(
+      const TaskRun& run, const SandboxStdio& stdio,
+      const std::function<Status(pid_t)>& before_start) override {
+    return StartChild(run, stdio, before_start, /*probe=*/false);
+  }
+
+  Result<std::unique_ptr<SandboxedProcess>> StartChild(
+      const TaskRun& run, const SandboxStdio& stdio,
+      const std::function<Status(pid_t)>& before_start, bool probe) {
+    auto child = std::make_unique<PreparedChild>();
+    child->plan.sandboxed = true;
+    child->plan.probe_only = probe;
+    std::string work_mount = WorkMountFor(run);
+    bool host = run.rootfs.kind == RootfsSpec::Kind::kHost;
+    BATON_RETURN_IF_ERROR(
+        sandbox::PrepareTask(run, work_mount, host ? "/" : run.rootfs.path, child.get()));
+    BATON_RETURN_IF_ERROR(
+        sandbox::PrepareMounts(run, options_, new_root_, work_mount, child.get()));
+    child->plan.new_root = child->strings.Keep(new_root_);
+    child->plan.hostname =
+        child->strings.Keep(run.hostname.empty() ? DefaultHostname(run.id) : run.hostname);
+    child->plan.loopback_up = !run.network;
+    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+    if (!run.network) flags |= CLONE_NEWNET;
+    return Spawn(*child, flags, stdio, before_start);
+  }
+
+ private:
+  SandboxOptions options_;
+  std::string new_root_;
+};
+
+class UnsandboxedLauncher : public Sandbox {
+ public:
+  IsolationLevel isolation() const override { return IsolationLevel::kNone; }
+
+  Result<std::unique_ptr<SandboxedProcess>> Start(
+      const TaskRun& original, const SandboxStdio& stdio,
+      const std::function<Status(pid_t)>& before_start) override {
+    TaskRun run = original;
+    if (run.work_dir.empty()) return InvalidArgument("task has no work dir");
+    // Paths the task was told about (under the work mount) are the work dir itself here.
+    std::string mount = WorkMountFor(run);
+    if (sys::IsSameOrUnder(run.dir, mount)) run.dir = run.work_dir + run.dir.substr(mount.size());
+    BATON_RETURN_IF_ERROR(LinkVolumes(run));
+    auto child = std::make_unique<PreparedChild>();
+    child->plan.sandboxed = false;
+    BATON_RETURN_IF_ERROR(sandbox::PrepareTask(run, run.work_dir, "/", child.get()));
+    return Spawn(*child, 0, stdio, before_start);
+  }
+
+ private:
+  // Without mounts, volumes under the work dir become symlinks.
+  static Status LinkVolumes(const TaskRun& run) {
+    for (const auto& m : run.mounts) {
+      if (!m.sandbox_path.empty() && m.sandbox_path[0] == '/') {
+        return FailedPrecondition("volume " + m.host_path + " needs a mount at " + m.sandbox_path +
+                                  ", which is impossible without a sandbox");
+      }
+      fs::path link = fs::path(run.work_dir) / m.sandbox_path;
+      std::error_code ec;
+      if (fs::exists(fs::symlink_status(link, ec))) continue;
+      fs::create_directories(link.parent_path(), ec);
+      fs::create_symlink(m.host_path, link, ec);
+      if (ec) return IoError("linking volume " + link.string() + ": " + ec.message());
+    }
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Sandbox> MakeNamespaceSandbox(SandboxOptions options) {
+  return std::make_unique<NamespaceSandbox>(std::move(options));
+}
+
+std::unique_ptr<Sandbox> MakeUnsandboxedLauncher() {
+  return std::make_unique<UnsandboxedLauncher>();
+}
+
+Status ProbeNamespaceSandbox(const SandboxOptions& options) {
+  if (::geteuid() != 0) {
+    return FailedPrecondition("namespaces and mounts need root (running as uid " +
+                              std::to_string(::geteuid()) + ")");
+  }
+  std::error_code ec;
+  std::string work = options.state_dir + "/probe-work";
+  fs::create_directories(work, ec);
+  if (ec) return IoError("creating " + work + ": " + ec.message());
+  TaskRun run;
+  run.id = "probe";
+  run.path = "/bin/true";
+  run.work_dir = work;
+  run.network = false;
+  NamespaceSandbox sandbox(options);
+  auto started = sandbox.StartChild(run, SandboxStdio{}, nullptr, /*probe=*/true);
+  if (!started.ok()) return started.status();
+  int code = (*started)->Wait();
+  if (code != 0) return FailedPrecondition("the sandbox probe exited with " + std::to_string(code));
+  return Status::Ok();
+}
+
+std::string WorkMountFor(const TaskRun& run) {
+  if (!run.work_mount.empty()) return run.work_mount;
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (unsigned char c : run.id) h = (h ^ c) * 16777619u;
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", h);
+  return std::string("/tmp/build/") + buf;
+}
+
+}  // namespace baton::workers

@@ -1,0 +1,59 @@
+#include "sandbox/output_lines.h"
+
+#include <algorithm>
+
+namespace baton::workers {
+
+void LineSplitter::Feed(SystemTime time, std::string_view data) {
+  while (!data.empty()) {
+    size_t room = kMaxLineBytes - pending_.size();
+    size_t nl = data.substr(0, room).find('\n');
+    if (nl != std::string_view::npos) {
+      if (pending_.empty()) {
+        Emit(time, data.substr(0, nl));
+      } else {
+        pending_.append(data.substr(0, nl));
+        Emit(time, pending_);
+        pending_.clear();
+      }
+      data.remove_prefix(nl + 1);
+      continue;
+    }
+    if (data.size() < room) {
+      pending_.append(data);
+      return;
+    }
+    // A full 64 KiB without a newline: deliver it as a line of its own.
+    pending_.append(data.substr(0, room));
+    Emit(time, pending_);
+    pending_.clear();
+    data.remove_prefix(room);
+  }
+}
+
+void LineSplitter::Finish(SystemTime time) {
+  if (pending_.empty()) return;
+  Emit(time, pending_);
+  pending_.clear();
+}
+
+void StreamTail::Feed(std::string_view data) {
+  if (data.size() >= max_) {
+    buf_.assign(data.substr(data.size() - max_));
+    return;
+  }
+  buf_.append(data);
+  if (buf_.size() > 2 * max_) buf_.erase(0, buf_.size() - max_);
+}
+
+std::string StreamTail::Text() const {
+  std::string_view v = buf_;
+  if (v.size() > max_) v.remove_prefix(v.size() - max_);
+  if (v.size() == max_) {  // possibly cut mid-line: start after the first newline
+    size_t nl = v.find('\n');
+    if (nl != std::string_view::npos && nl + 1 < v.size()) v.remove_prefix(nl + 1);
+  }
+  return std::string(v);
+}
+
+}  // namespace baton::workers

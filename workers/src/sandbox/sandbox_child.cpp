@@ -1,0 +1,259 @@
+// The code that runs in the cloned child: system calls only (see child_plan.h for why).
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "sandbox/child_plan.h"
+
+namespace baton::workers::sandbox {
+namespace {
+
+constexpr int kSetupFailedExit = 125;
+constexpr int kExecFailedExit = 127;
+
+[[noreturn]] void Fail(const ChildPlan& p, int point, int err) {
+  ChildError e{point, err};
+  ssize_t n = ::write(p.error_fd, &e, sizeof e);
+  (void)n;
+  ::_exit(point == kFailExec ? kExecFailedExit : kSetupFailedExit);
+}
+
+// Closes every descriptor except the plan's own.
+void CloseOtherFds(const ChildPlan& p) {
+  int keep[] = {p.stdin_fd, p.stdout_fd, p.stderr_fd, p.sync_fd, p.error_fd};
+  std::sort(std::begin(keep), std::end(keep));
+  unsigned int next = 0;
+  for (int fd : keep) {
+    if (fd < 0 || static_cast<unsigned int>(fd) < next) continue;
+    if (static_cast<unsigned int>(fd) > next) ::syscall(SYS_close_range, next, fd - 1, 0);
+    next = fd + 1;
+  }
+  ::syscall(SYS_close_range, next, ~0U, 0);
+}
+
+int MkdirAll(const char* path) {
+  char buf[4096];
+  size_t n = strlen(path);
+  if (n >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(buf, path, n + 1);
+  for (char* c = buf + 1; *c; ++c) {
+    if (*c != '/') continue;
+    *c = '\0';
+    if (::mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    *c = '/';
+  }
+  if (::mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+  return 0;
+}
+
+int RunStep(const SetupStep& s) {
+  switch (s.kind) {
+    case StepKind::kMount:
+      return ::mount(s.source, s.target, s.fstype, s.flags, s.data);
+    case StepKind::kMkdirAll:
+      return MkdirAll(s.target);
+    case StepKind::kTouch: {
+      int fd = ::open(s.target, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+      if (fd < 0) return -1;
+      ::close(fd);
+      return 0;
+    }
+    case StepKind::kSymlink:
+      return ::symlink(s.source, s.target);
+  }
+  return 0;
+}
+
+int BringUpLoopback() {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  ifr.ifr_flags = IFF_UP | IFF_RUNNING;
+  int rc = ::ioctl(s, SIOCSIFFLAGS, &ifr);
+  int err = errno;
+  ::close(s);
+  errno = err;
+  return rc;
+}
+
+int PivotInto(const char* new_root) {
+  if (::chdir(new_root) != 0) return -1;
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) return -1;
+  if (::umount2(".", MNT_DETACH) != 0) return -1;
+  return ::chdir("/");
+}
+
+void BuildSandbox(const ChildPlan& p) {
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    if (RunStep(p.steps[i]) != 0 && !p.steps[i].optional) Fail(p, static_cast<int>(i), errno);
+  }
+  if (p.hostname && ::sethostname(p.hostname, strlen(p.hostname)) != 0) {
+    Fail(p, kFailHostname, errno);
+  }
+  if (p.loopback_up && BringUpLoopback() != 0) Fail(p, kFailLoopback, errno);
+  if (PivotInto(p.new_root) != 0) Fail(p, kFailPivot, errno);
+}
+
+void ResetSignals() {
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void SetUpStdio(const ChildPlan& p) {
+  int in = p.stdin_fd;
+  if (in < 0) in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (in < 0 || ::dup2(in, 0) < 0) Fail(p, kFailStdio, errno);
+  if (::dup2(p.stdout_fd, 1) < 0 || ::dup2(p.stderr_fd, 2) < 0) Fail(p, kFailStdio, errno);
+}
+
+void DropCapabilities(const ChildPlan& p) {
+  for (int cap = 0; cap <= 63; ++cap) {
+    if ((p.keep_caps >> cap) & 1) continue;
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) Fail(p, kFailCaps, errno);
+  }
+}
+
+void SwitchUser(const ChildPlan& p) {
+  if (::setgroups(1, &p.gid) != 0 || ::setgid(p.gid) != 0 || ::setuid(p.uid) != 0) {
+    Fail(p, kFailUser, errno);
+  }
+}
+
+[[noreturn]] void ExecTask(const ChildPlan& p) {
+  if (!p.search_path) {
+    ::execve(p.exec_path, p.argv.data(), p.envp.data());
+    Fail(p, kFailExec, errno);
+  }
+  char buf[4096];
+  int err = ENOENT;
+  bool saw_eacces = false;
+  for (const char* dir : p.path_dirs) {
+    size_t a = strlen(dir), b = strlen(p.exec_path);
+    if (a + b + 2 > sizeof buf) continue;
+    memcpy(buf, dir, a);
+    buf[a] = '/';
+    memcpy(buf + a + 1, p.exec_path, b + 1);
+    ::execve(buf, p.argv.data(), p.envp.data());
+    err = errno;
+    if (err == EACCES) saw_eacces = true;
+    if (err != ENOENT && err != ENOTDIR && err != EACCES) break;
+  }
+  Fail(p, kFailExec, saw_eacces && err != ENOEXEC ? EACCES : err);
+}
+
+[[noreturn]] void RunTask(const ChildPlan& p) {
+  if (p.sandboxed) {
+    ::setsid();
+  } else {
+    ::setpgid(0, 0);
+  }
+  SetUpStdio(p);
+  ResetSignals();
+  if (p.drop_caps) DropCapabilities(p);
+  if (p.set_user) SwitchUser(p);
+  if (::chdir(p.dir) != 0) Fail(p, kFailDir, errno);
+  ExecTask(p);
+}
+
+void NoOpHandler(int) {}
+
+int ExitCodeOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+// PID 1 of the sandbox: runs the task, forwards signals, reaps everything.
+[[noreturn]] void RunInit(const ChildPlan& p) {
+  const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = NoOpHandler;
+  for (int sig : forwarded) {
+    sigaddset(&set, sig);
+    ::sigaction(sig, &sa, nullptr);
+  }
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  pid_t task = ::_Fork();
+  if (task < 0) Fail(p, kFailFork, errno);
+  if (task == 0) RunTask(p);
+  ::close(p.error_fd);
+  ::close(p.stdin_fd);
+  ::close(p.stdout_fd);
+  ::close(p.stderr_fd);
+  int task_status = 0;
+  for (;;) {
+    siginfo_t info;
+    int sig = ::sigwaitinfo(&set, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      ::kill(-1, sig);
+      continue;
+    }
+    bool task_done = false;
+    int status;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      if (pid == task) {
+        task_status = status;
+        task_done = true;
+      }
+    }
+    if (task_done) break;
+  }
+  // The task is done: nothing may outlive it.
+  ::kill(-1, SIGKILL);
+  for (;;) {
+    if (::waitpid(-1, nullptr, 0) < 0 && errno != EINTR) break;
+  }
+  ::_exit(ExitCodeOf(task_status));
+}
+
+}  // namespace
+
+int RunChild(void* arg) {
+  const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  CloseOtherFds(p);
+  if (!p.sandboxed) ::setpgid(0, 0);
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(p.sync_fd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(kSetupFailedExit);  // the parent gave up on us
+  ::close(p.sync_fd);
+  if (!p.sandboxed) RunTask(p);
+  BuildSandbox(p);
+  if (p.probe_only) ::_exit(0);
+  RunInit(p);
+}
+
+}  // namespace baton::workers::sandbox

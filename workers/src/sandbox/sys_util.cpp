@@ -1,0 +1,116 @@
+#include "sandbox/sys_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace baton::workers::sys {
+
+std::string ErrnoText(int err) {
+  char buf[256];
+  return strerror_r(err, buf, sizeof buf);  // GNU variant returns the message
+}
+
+Status ErrnoStatus(const std::string& what, int err, StatusCode code) {
+  return Status(code, what + ": " + ErrnoText(err));
+}
+
+Status WriteSmallFile(const std::string& path, const std::string& value) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("opening " + path, errno);
+  ssize_t n = ::write(fd, value.data(), value.size());
+  int err = errno;
+  ::close(fd);
+  if (n < 0) return ErrnoStatus("writing '" + value + "' to " + path, err);
+  return Status::Ok();
+}
+
+std::string ReadSmallFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+namespace {
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string Unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      int v = 0;
+      bool ok = true;
+      for (size_t k = 1; k <= 3; ++k) {
+        char c = s[i + k];
+        if (c < '0' || c > '7') ok = false;
+        v = v * 8 + (c - '0');
+      }
+      if (ok) {
+        out += static_cast<char>(v);
+        i += 3;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+bool ParseMountLine(const std::string& line, MountEntry* e) {
+  std::istringstream in(line);
+  std::string id, parent, dev, root, mount_point, options, field;
+  if (!(in >> id >> parent >> dev >> root >> mount_point >> options)) return false;
+  while (in >> field && field != "-") {
+  }
+  if (field != "-") return false;
+  if (!(in >> e->fs_type >> e->source)) return false;
+  in >> e->super_options;
+  e->root = Unescape(root);
+  e->mount_point = Unescape(mount_point);
+  e->options = options;
+  return true;
+}
+
+}  // namespace
+
+std::vector<MountEntry> ReadMountInfo(const std::string& path) {
+  std::vector<MountEntry> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    MountEntry e;
+    if (ParseMountLine(line, &e)) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+bool HasCommaItem(const std::string& list, const std::string& token) {
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    if (list.compare(start, end - start, token) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+bool IsSameOrUnder(const std::string& path, const std::string& dir) {
+  if (dir == "/") return !path.empty() && path[0] == '/';
+  if (path.compare(0, dir.size(), dir) != 0) return false;
+  return path.size() == dir.size() || path[dir.size()] == '/';
+}
+
+}  // namespace baton::workers::sys

@@ -1,0 +1,38 @@
+// Small system helpers shared by the sandbox sources: errno text, tiny file reads/writes,
+// /proc/self/mountinfo parsing. Thread-safe (no shared state).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "baton/common/status.h"
+
+namespace baton::workers::sys {
+
+// "what: strerror(err)" as an error of `code`.
+Status ErrnoStatus(const std::string& what, int err, StatusCode code = StatusCode::kIoError);
+std::string ErrnoText(int err);
+
+// Writes `value` to an existing (kernel) file such as a cgroup knob.
+Status WriteSmallFile(const std::string& path, const std::string& value);
+// Reads a small file whole; empty on error.
+std::string ReadSmallFile(const std::string& path);
+bool PathExists(const std::string& path);
+
+// One line of /proc/<pid>/mountinfo.
+struct MountEntry {
+  std::string mount_point;  // unescaped
+  std::string root;         // root of the mount within its filesystem
+  std::string options;      // per-mount options ("rw,nosuid,relatime")
+  std::string fs_type;      // "ext4", "cgroup", "cgroup2", ...
+  std::string source;
+  std::string super_options;  // per-superblock options ("rw,memory")
+};
+std::vector<MountEntry> ReadMountInfo(const std::string& path = "/proc/self/mountinfo");
+
+// True if `token` is one of the comma-separated items of `list`.
+bool HasCommaItem(const std::string& list, const std::string& token);
+// True if `path` equals `dir` or lies beneath it (both absolute, normalised).
+bool IsSameOrUnder(const std::string& path, const std::string& dir);
+
+}  // namespace baton::workers::sys

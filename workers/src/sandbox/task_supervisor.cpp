@@ -1,0 +1,287 @@
+#include "sandbox/task_supervisor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+
+#include "sandbox/output_lines.h"
+#include "sandbox/sys_util.h"
+
+namespace baton::workers {
+namespace {
+
+constexpr size_t kMaxCapturedStdout = 16 * 1024 * 1024;
+constexpr size_t kStderrTailBytes = 4096;
+// After the task's top process is gone, how long its output may stay open (something escaped
+// into the background holding the pipe; only possible unsandboxed without cgroups).
+constexpr auto kDrainAfterExit = std::chrono::seconds(2);
+
+struct OwnedFd {
+  int fd = -1;
+  OwnedFd() = default;
+  OwnedFd(const OwnedFd&) = delete;
+  ~OwnedFd() { Close(); }
+  void Close() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+};
+
+Status OpenPipe(OwnedFd* read_end, OwnedFd* write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return sys::ErrnoStatus("creating a pipe", errno);
+  read_end->fd = fds[0];
+  write_end->fd = fds[1];
+  return Status::Ok();
+}
+
+// Blocks SIGPIPE on this thread for its lifetime, so writing to a closed stdin gives EPIPE.
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  }
+  ~SigpipeBlock() {
+    timespec zero{0, 0};
+    while (sigtimedwait(&set_, nullptr, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t set_, old_;
+};
+
+}  // namespace
+
+// The poll loop of one running task.
+class TaskSupervisor::Pump {
+ public:
+  Pump(TaskSupervisor& sup, SandboxedProcess& process, TaskCgroup* cgroup, TaskResult& result)
+      : sup_(sup),
+        process_(process),
+        cgroup_(cgroup),
+        result_(result),
+        out_lines_(*sup.sink_, OutputStream::kStdout),
+        err_lines_(*sup.sink_, OutputStream::kStderr),
+        err_tail_(kStderrTailBytes) {}
+
+  OwnedFd out, err, in;
+  std::string in_data;
+
+  int Run() {
+    size_t in_off = 0;
+    if (in.fd >= 0) {
+      ::fcntl(in.fd, F_SETFL, O_NONBLOCK);
+      if (in_data.empty()) in.Close();
+    }
+    while (!(exited_ && out.fd < 0 && err.fd < 0)) {
+      pollfd fds[5];
+      int n = 0;
+      int i_out = Add(fds, n, out.fd, POLLIN), i_err = Add(fds, n, err.fd, POLLIN);
+      int i_in = Add(fds, n, in.fd, POLLOUT);
+      int i_cancel = Add(fds, n, term_sent_ ? -1 : sup_.cancel_fd_, POLLIN);
+      int i_exit = Add(fds, n, exited_ ? -1 : process_.exit_fd(), POLLIN);
+      if (::poll(fds, n, TimeoutMs()) < 0 && errno != EINTR) break;
+      if (Ready(fds, i_cancel)) Terminate();
+      CheckDeadlines();
+      if (Ready(fds, i_exit)) OnExit();
+      if (Ready(fds, i_out)) ReadFrom(out, true);
+      if (Ready(fds, i_err)) ReadFrom(err, false);
+      if (Ready(fds, i_in)) WriteStdin(in_off);
+      if (exited_ && drain_deadline_ && sup_.ctx_.clock->SteadyNow() >= *drain_deadline_) {
+        System("output was still open after the task exited; stopped reading it");
+        break;
+      }
+    }
+    auto now = sup_.ctx_.clock->Now();
+    out_lines_.Finish(now);
+    err_lines_.Finish(now);
+    result_.stderr_tail = err_tail_.Text();
+    return exit_code_;
+  }
+
+ private:
+  static int Add(pollfd* fds, int& n, int fd, short events) {
+    if (fd < 0) return -1;
+    fds[n] = pollfd{fd, events, 0};
+    return n++;
+  }
+  static bool Ready(const pollfd* fds, int i) { return i >= 0 && fds[i].revents != 0; }
+
+  int TimeoutMs() const {
+    std::optional<SteadyTime> next = kill_deadline_;
+    if (drain_deadline_ && (!next || *drain_deadline_ < *next)) next = drain_deadline_;
+    if (!next) return -1;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - sup_.ctx_.clock->SteadyNow());
+    return static_cast<int>(std::max<int64_t>(0, left.count()));
+  }
+
+  void System(const std::string& line) {
+    sup_.sink_->OnLine(sup_.ctx_.clock->Now(), OutputStream::kSystem, line);
+  }
+
+  void Terminate() {
+    uint64_t v;
+    ssize_t r = ::read(sup_.cancel_fd_, &v, sizeof v);
+    (void)r;
+    term_sent_ = true;
+    if (exited_) return;
+    process_.Signal(SIGTERM);
+    if (cgroup_ && sup_.ctx_.sandbox->isolation() == IsolationLevel::kNone) {
+      cgroup_->SignalAll(SIGTERM);  // reaches processes that left the process group
+    }
+    kill_deadline_ =
+        sup_.ctx_.clock->SteadyNow() + std::chrono::milliseconds(sup_.grace_ms_.load());
+  }
+
+  void CheckDeadlines() {
+    if (!kill_deadline_ || sup_.ctx_.clock->SteadyNow() < *kill_deadline_) return;
+    kill_deadline_.reset();
+    process_.Signal(SIGKILL);
+    if (cgroup_) cgroup_->KillAll();
+  }
+
+  void OnExit() {
+    exit_code_ = process_.Wait();
+    exited_ = true;
+    kill_deadline_.reset();
+    if (cgroup_) cgroup_->KillAll();  // whatever escaped the process group (unsandboxed)
+    drain_deadline_ = sup_.ctx_.clock->SteadyNow() + kDrainAfterExit;
+  }
+
+  void ReadFrom(OwnedFd& fd, bool is_stdout) {
+    ssize_t n = ::read(fd.fd, buf_, sizeof buf_);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) {
+      fd.Close();
+      return;
+    }
+    std::string_view data(buf_, n);
+    auto now = sup_.ctx_.clock->Now();
+    if (!is_stdout) {
+      err_tail_.Feed(data);
+      err_lines_.Feed(now, data);
+    } else if (sup_.run_.capture_stdout) {
+      Capture(data);
+    } else {
+      out_lines_.Feed(now, data);
+    }
+  }
+
+  void Capture(std::string_view data) {
+    size_t room = kMaxCapturedStdout - result_.stdout_data.size();
+    if (data.size() > room && !capture_truncated_) {
+      capture_truncated_ = true;
+      System("stdout is larger than 16 MiB; the rest was dropped");
+    }
+    result_.stdout_data.append(data.substr(0, std::min(room, data.size())));
+  }
+
+  void WriteStdin(size_t& off) {
+    ssize_t n = ::write(in.fd, in_data.data() + off, in_data.size() - off);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n < 0) {  // EPIPE: the task does not read its stdin
+      in.Close();
+      return;
+    }
+    off += n;
+    if (off == in_data.size()) in.Close();
+  }
+
+  TaskSupervisor& sup_;
+  SandboxedProcess& process_;
+  TaskCgroup* cgroup_;
+  TaskResult& result_;
+  LineSplitter out_lines_, err_lines_;
+  StreamTail err_tail_;
+  bool exited_ = false;
+  bool term_sent_ = false;
+  bool capture_truncated_ = false;
+  int exit_code_ = -1;
+  std::optional<SteadyTime> kill_deadline_, drain_deadline_;
+  char buf_[64 * 1024];
+};
+
+TaskSupervisor::TaskSupervisor(SupervisorContext ctx, TaskRun run, std::shared_ptr<OutputSink> sink)
+    : ctx_(std::move(ctx)), run_(std::move(run)), sink_(std::move(sink)) {
+  cancel_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+TaskSupervisor::~TaskSupervisor() {
+  if (cancel_fd_ >= 0) ::close(cancel_fd_);
+}
+
+void TaskSupervisor::Cancel(Duration grace) {
+  grace_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(grace).count();
+  cancel_requested_ = true;
+  uint64_t one = 1;
+  ssize_t r = ::write(cancel_fd_, &one, sizeof one);
+  (void)r;
+}
+
+Result<std::unique_ptr<TaskCgroup>> TaskSupervisor::MakeCgroup() {
+  if (!ctx_.cgroups || !ctx_.cgroups->any()) return std::unique_ptr<TaskCgroup>();
+  auto cg = TaskCgroup::Create(*ctx_.cgroups, run_.id, run_.limits, ctx_.default_max_pids);
+  if (cg.ok()) return cg;
+  bool limits = run_.limits.memory_bytes || run_.limits.cpu_shares || run_.limits.max_pids;
+  if (ctx_.on_cgroup_failure) ctx_.on_cgroup_failure(cg.status());
+  if (limits) {
+    sink_->OnLine(ctx_.clock->Now(), OutputStream::kSystem,
+                  "container limits are not enforced: " + cg.status().message());
+  }
+  return std::unique_ptr<TaskCgroup>();
+}
+
+TaskResult TaskSupervisor::Run() {
+  TaskResult result;
+  SteadyTime start = ctx_.clock->SteadyNow();
+  SigpipeBlock sigpipe;
+  result.error = Start(result);
+  result.elapsed = ctx_.clock->SteadyNow() - start;
+  return result;
+}
+
+Status TaskSupervisor::Start(TaskResult& result) {
+  if (cancel_requested()) return Cancelled("task " + run_.id + " was cancelled before it started");
+  if (ctx_.sandbox->isolation() == IsolationLevel::kNone) {
+    sink_->OnLine(ctx_.clock->Now(), OutputStream::kSystem,
+                  "WARNING: running without a sandbox (--unsafe-no-sandbox): this task can see "
+                  "and change the whole machine");
+  }
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<TaskCgroup> cgroup, MakeCgroup());
+  OwnedFd out_r, out_w, err_r, err_w, in_r, in_w;
+  BATON_RETURN_IF_ERROR(OpenPipe(&out_r, &out_w));
+  BATON_RETURN_IF_ERROR(OpenPipe(&err_r, &err_w));
+  if (run_.stdin_data) BATON_RETURN_IF_ERROR(OpenPipe(&in_r, &in_w));
+  SandboxStdio stdio{in_r.fd, out_w.fd, err_w.fd};
+  auto place = [&](pid_t pid) { return cgroup ? cgroup->AddProcess(pid) : Status::Ok(); };
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<SandboxedProcess> process,
+                         ctx_.sandbox->Start(run_, stdio, place));
+  in_r.Close();
+  out_w.Close();
+  err_w.Close();
+  Pump pump(*this, *process, cgroup.get(), result);
+  std::swap(pump.out.fd, out_r.fd);
+  std::swap(pump.err.fd, err_r.fd);
+  std::swap(pump.in.fd, in_w.fd);
+  if (run_.stdin_data) pump.in_data = *run_.stdin_data;
+  result.exit_code = pump.Run();
+  result.oom_killed = cgroup && cgroup->OomKilled();
+  if (result.oom_killed) {
+    sink_->OnLine(ctx_.clock->Now(), OutputStream::kSystem,
+                  "the task was killed: out of memory (limit " +
+                      std::to_string(run_.limits.memory_bytes.value_or(0)) + " bytes)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace baton::workers
