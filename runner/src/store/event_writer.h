@@ -1,0 +1,69 @@
+// EventWriter: the background writer for build events. AppendEvents queues; a thread commits
+// what is queued every `interval` or as soon as `batch` events wait, through a commit function
+// that writes one batch in one transaction. The queue is bounded in bytes: Enqueue blocks while
+// it is full (backpressure), so a runaway log cannot take the server's memory.
+//
+// Thread-safe. Batches are committed in queue order.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "baton/common/status.h"
+#include "baton/runner/store_types.h"
+
+namespace baton::runner::sqlite {
+
+struct QueuedEvent {
+  Id build_id = 0;
+  BuildEvent event;
+};
+
+class EventWriter {
+ public:
+  using CommitFn = std::function<Status(const std::vector<QueuedEvent>&)>;
+
+  EventWriter(CommitFn commit, std::chrono::milliseconds interval, size_t batch,
+              size_t max_queued_bytes);
+  // Commits everything still queued, then stops the thread.
+  ~EventWriter();
+
+  // Queues events (blocking while the queue is full). Returns the last commit failure not yet
+  // reported, if any (the events are queued regardless).
+  Status Enqueue(std::vector<QueuedEvent> events);
+  // Waits until everything queued before the call is committed; reports a commit failure since
+  // the last report.
+  Status Flush();
+
+ private:
+  void Run();
+  bool ReadyToCommitLocked() const;
+  std::vector<QueuedEvent> TakeBatchLocked();
+  Status TakeErrorLocked();
+
+  const CommitFn commit_;
+  const std::chrono::milliseconds interval_;
+  const size_t batch_;
+  const size_t max_queued_bytes_;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;   // the writer waits for work
+  std::condition_variable space_cv_;  // producers wait for room
+  std::condition_variable done_cv_;   // Flush waits for commits
+  std::deque<QueuedEvent> queue_;     // GUARDED_BY(mu_)
+  size_t queued_bytes_ = 0;           // GUARDED_BY(mu_)
+  uint64_t enqueued_ = 0;             // GUARDED_BY(mu_) events ever queued
+  uint64_t committed_ = 0;            // GUARDED_BY(mu_) events ever handed to commit_
+  int flush_waiters_ = 0;             // GUARDED_BY(mu_)
+  bool stopping_ = false;             // GUARDED_BY(mu_)
+  Status error_;                      // GUARDED_BY(mu_) unreported failure
+  std::thread thread_;
+};
+
+}  // namespace baton::runner::sqlite

@@ -1,0 +1,130 @@
+// SqliteStore: build events — seq assignment, the batched writer's commit, paged reads.
+#include <map>
+
+#include "baton/runner/sqlite_store.h"
+#include "store/event_chunker.h"
+#include "store/event_codec.h"
+#include "store/event_writer.h"
+#include "store/reader_pool.h"
+#include "store/rows.h"
+#include "store/sqlite_db.h"
+
+namespace baton::runner {
+
+using sqlite::Connection;
+
+namespace {
+
+// Groups a batch by build, keeping each build's events in queue (= seq) order.
+std::map<Id, std::vector<const BuildEvent*>> ByBuild(
+    const std::vector<sqlite::QueuedEvent>& batch) {
+  std::map<Id, std::vector<const BuildEvent*>> groups;
+  for (const sqlite::QueuedEvent& queued : batch) {
+    groups[queued.build_id].push_back(&queued.event);
+  }
+  return groups;
+}
+
+}  // namespace
+
+Result<int64_t> SqliteStore::NextSeqLocked(Id build_id) {
+  auto it = next_seq_.find(build_id);
+  if (it != next_seq_.end()) return it->second;
+  int64_t next = 0;
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(auto exists,
+                           conn.QueryInt("SELECT 1 FROM builds WHERE id = ?", build_id));
+    if (!exists) return NotFound("build " + std::to_string(build_id) + " not found");
+    BATON_ASSIGN_OR_RETURN(auto last, conn.QueryInt("SELECT max(last_seq) FROM build_event_chunks "
+                                                    "WHERE build_id = ?",
+                                                    build_id));
+    next = last.value_or(0) + 1;
+    return Status::Ok();
+  }));
+  next_seq_[build_id] = next;
+  return next;
+}
+
+Result<SeqRange> SqliteStore::AppendEvents(Id build_id, std::vector<BuildEvent> events) {
+  if (events.empty()) return SeqRange{};
+  const SystemTime now = clock_.Now();
+  std::lock_guard<std::mutex> lock(seq_mu_);
+  BATON_ASSIGN_OR_RETURN(int64_t seq, NextSeqLocked(build_id));
+  SeqRange range{seq, seq + static_cast<int64_t>(events.size()) - 1};
+  std::vector<sqlite::QueuedEvent> queued;
+  queued.reserve(events.size());
+  for (BuildEvent& event : events) {
+    event.seq = seq++;
+    if (event.time == SystemTime()) event.time = now;
+    queued.push_back(sqlite::QueuedEvent{build_id, std::move(event)});
+  }
+  next_seq_[build_id] = seq;
+  BATON_RETURN_IF_ERROR(events_->Enqueue(std::move(queued)));
+  return range;
+}
+
+Status SqliteStore::Flush() { return events_->Flush(); }
+
+Status SqliteStore::CommitEventBatch(const std::vector<sqlite::QueuedEvent>& batch) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  sqlite::Transaction tx(*writer_);
+  Status status = tx.Begin(/*immediate=*/true);
+  if (!status.ok()) {
+    chunker_->Reset();
+    return status;
+  }
+  Status first_error;
+  for (const auto& [build_id, events] : ByBuild(batch)) {
+    // A savepoint per build: one bad build (deleted meanwhile) does not lose the others' logs.
+    BATON_RETURN_IF_ERROR(writer_->Exec("SAVEPOINT build_events"));
+    Status written = chunker_->Write(*writer_, build_id, events);
+    if (!written.ok()) {
+      BATON_RETURN_IF_ERROR(writer_->Exec("ROLLBACK TO build_events"));
+      chunker_->Forget(build_id);
+      if (first_error.ok()) {
+        first_error = written.WithContext("events of build " + std::to_string(build_id));
+      }
+    }
+    BATON_RETURN_IF_ERROR(writer_->Exec("RELEASE build_events"));
+  }
+  status = tx.Commit();
+  if (!status.ok()) {
+    chunker_->Reset();
+    return status;
+  }
+  return first_error;
+}
+
+void SqliteStore::ForgetBuildEvents(Id build_id) {
+  {
+    std::lock_guard<std::mutex> lock(seq_mu_);
+    next_seq_.erase(build_id);
+  }
+  std::lock_guard<std::mutex> lock(write_mu_);
+  chunker_->Forget(build_id);
+}
+
+Result<std::vector<BuildEvent>> SqliteStore::ReadEvents(Id build_id, int64_t after_seq, int limit) {
+  if (limit <= 0) return InvalidArgument("reading events needs a positive limit");
+  std::vector<BuildEvent> page;
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(auto stmt,
+                           conn.Prepare("SELECT body FROM build_event_chunks WHERE build_id = ? "
+                                        "AND last_seq > ? ORDER BY last_seq"));
+    stmt->BindAll(build_id, after_seq);
+    while (static_cast<int>(page.size()) < limit) {
+      BATON_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      BATON_ASSIGN_OR_RETURN(std::vector<BuildEvent> chunk, sqlite::DecodeChunk(stmt->Blob(0)));
+      for (BuildEvent& event : chunk) {
+        if (event.seq <= after_seq) continue;
+        if (static_cast<int>(page.size()) == limit) break;
+        page.push_back(std::move(event));
+      }
+    }
+    return Status::Ok();
+  }));
+  return page;
+}
+
+}  // namespace baton::runner
