@@ -1,0 +1,34 @@
+// BuildObserver: how a running build tells the layers above (the store, SSE streams, the CLI)
+// what is happening. Implemented above runner/; called by BuildExecutor.
+//
+// Thread-safety: every method is called on the executor's io_context thread, one at a time.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "baton/common/clock.h"
+#include "baton/runner/build_event.h"
+#include "baton/runner/build_status.h"
+#include "baton/workers/output.h"
+#include "baton/workers/worker.h"
+
+namespace baton::runner {
+
+class BuildObserver {
+ public:
+  virtual ~BuildObserver() = default;
+  // started when the build begins; one of the final statuses when it ends.
+  virtual void OnStatus(BuildStatus status, SystemTime time) = 0;
+  virtual void OnStepStarted(const StepInfo& step, SystemTime time) = 0;
+  virtual void OnStepFinished(const StepFinished& finished, SystemTime time) = 0;
+  // One line of a step's output (secrets already redacted). kSystem lines are Baton's own.
+  virtual void OnLog(const StepInfo& step, workers::OutputStream stream, SystemTime time,
+                     std::string_view line) = 0;
+  // A get fetched, or a put created, `version` of `resource`.
+  virtual void OnVersion(const StepInfo& step, const std::string& resource, const Json& version,
+                         const std::vector<workers::MetadataField>& metadata) = 0;
+};
+
+}  // namespace baton::runner

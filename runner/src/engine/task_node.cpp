@@ -1,0 +1,122 @@
+// The task step: config (inline or `file:`), inputs and outputs, the RunTask action.
+#include "baton/common/strings.h"
+#include "baton/pipelines/loader.h"
+#include "engine/engine_nodes.h"
+#include "engine/interpolation.h"
+
+namespace baton::runner::engine {
+namespace {
+
+class TaskNode : public LeafNode {
+ public:
+  TaskNode(State& s, Node* p, Context c, const pipelines::Step& step)
+      : LeafNode(s, p, std::move(c), step), task_(std::get<pipelines::TaskStep>(step.body)) {}
+
+ protected:
+  void Begin() override {
+    std::vector<std::string> unresolved;
+    InterpolateStep(task_, *ctx_.locals, &unresolved);
+    if (!unresolved.empty()) return FinishStep(Outcome::Errored(UndefinedVarsMessage(unresolved)));
+    if (task_.config) return Configure(*task_.config);
+    auto file = ResolveFile(task_.file, "task file");
+    if (!file.ok()) return FinishStep(Outcome::Errored(file.status().message()));
+    load_action_ = Issue(LoadFile{0, {}, file->first.volume, file->second});
+  }
+
+  void OnActionDone(ActionId id, const ActionResult& result) override {
+    if (id == load_action_) return OnConfigFile(result);
+    Outcome outcome = ToOutcome(result);
+    if (result.kind != ActionResult::Kind::kErrored) RegisterOutputs();
+    FinishStep(outcome, result.exit_code);
+  }
+
+ private:
+  void OnConfigFile(const ActionResult& result) {
+    if (result.kind != ActionResult::Kind::kSucceeded) {
+      return FinishStep(Outcome::Errored("task config '" + task_.file +
+                                         "' could not be read: " + result.message));
+    }
+    pipelines::Vars vars;
+    if (task_.vars.is_object()) {
+      for (const auto& [k, v] : task_.vars.items()) vars.Set(k, v);
+    }
+    pipelines::LoadOptions options;
+    options.file_name = task_.file;
+    options.vars = &vars;
+    pipelines::TaskLoad load = pipelines::LoadTaskConfig(result.content, options);
+    if (!load.ok()) {
+      std::string rendered = pipelines::RenderAll(load.diagnostics, result.content);
+      return FinishStep(Outcome::Errored("invalid task config '" + task_.file + "':\n" +
+                                         std::string(Trim(rendered))));
+    }
+    Configure(std::move(*load.config));
+  }
+
+  void Configure(pipelines::TaskConfig config) {
+    std::vector<std::string> unresolved;
+    InterpolateConfig(config, *ctx_.locals, &unresolved);
+    if (!unresolved.empty()) return FinishStep(Outcome::Errored(UndefinedVarsMessage(unresolved)));
+    RunTask run;
+    std::vector<std::string> missing;
+    for (const auto& input : config.inputs) {
+      std::string artifact = Mapped(task_.input_mapping, input.name);
+      const Artifact* found = state_.FindArtifact(artifact);
+      if (found == nullptr) {
+        if (!input.optional) missing.push_back(input.name);
+        continue;
+      }
+      run.inputs.push_back({input.name, PathOf(input.path, input.name), found->volume});
+    }
+    if (!missing.empty()) {
+      return FinishStep(Outcome::Errored("missing inputs: " + Join(missing, ", ")));
+    }
+    if (!task_.image.empty()) {
+      const Artifact* image = state_.FindArtifact(task_.image);
+      if (image == nullptr) {
+        return FinishStep(Outcome::Errored("missing image artifact: " + task_.image));
+      }
+      run.image = image->volume;
+      run.image_origin = image->origin;
+    }
+    for (const auto& output : config.outputs) {
+      run.outputs.push_back({output.name, PathOf(output.path, output.name), state_.NewVolume()});
+    }
+    for (const auto& cache : config.caches) run.cache_paths.push_back(cache.path);
+    run.params = config.params;
+    if (task_.params.is_object()) {
+      for (const auto& [k, v] : task_.params.items()) run.params[k] = v;
+    }
+    run.privileged = task_.privileged;
+    run.hermetic = task_.hermetic.value_or(config.hermetic);
+    run.config = std::move(config);
+    outputs_ = run.outputs;
+    Issue(std::move(run));
+  }
+
+  void RegisterOutputs() {
+    for (const auto& output : outputs_) {
+      state_.artifacts()[Mapped(task_.output_mapping, output.name)] = Artifact{output.volume, {}};
+    }
+  }
+
+  static std::string Mapped(const std::map<std::string, std::string>& mapping,
+                            const std::string& name) {
+    auto it = mapping.find(name);
+    return it == mapping.end() ? name : it->second;
+  }
+  static std::string PathOf(const std::string& path, const std::string& name) {
+    return path.empty() ? name : path;
+  }
+
+  pipelines::TaskStep task_;
+  ActionId load_action_ = 0;
+  std::vector<TaskMount> outputs_;
+};
+
+}  // namespace
+
+std::unique_ptr<Node> MakeTaskNode(State& s, Node* p, Context c, const pipelines::Step& step) {
+  return std::make_unique<TaskNode>(s, p, std::move(c), step);
+}
+
+}  // namespace baton::runner::engine

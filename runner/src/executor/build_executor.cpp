@@ -1,0 +1,161 @@
+// BuildExecutor: the loop side — applying engine actions and feeding results back.
+#include "baton/runner/build_executor.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "baton/pipelines/loader.h"
+#include "executor/executor_impl.h"
+
+namespace baton::runner {
+
+namespace fs = std::filesystem;
+
+BuildExecutor::BuildExecutor(boost::asio::io_context& io, workers::Worker& worker,
+                             BuildObserver& observer, BuildPlan plan, BuildExecutorOptions options)
+    : impl_(std::make_shared<Impl>(io, worker, observer, std::move(plan), std::move(options))) {}
+
+BuildExecutor::~BuildExecutor() = default;
+void BuildExecutor::Start() { impl_->Start(); }
+void BuildExecutor::Abort() { impl_->Abort(); }  // posts: callable from any thread
+BuildStatus BuildExecutor::status() const { return impl_->status(); }
+std::optional<std::string> BuildExecutor::ArtifactPath(const std::string& name) const {
+  return impl_->ArtifactPath(name);
+}
+
+BuildExecutor::Impl::Impl(boost::asio::io_context& io, workers::Worker& worker,
+                          BuildObserver& observer, BuildPlan plan, BuildExecutorOptions options)
+    : io_(io),
+      worker_(worker),
+      observer_(observer),
+      options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : &RealClock()),
+      engine_(std::move(plan)) {}
+
+void BuildExecutor::Impl::Start() {
+  std::error_code ec;
+  fs::create_directories(fs::path(options_.build_root) / "volumes", ec);
+  status_ = BuildStatus::kStarted;
+  observer_.OnStatus(status_, Now());
+  if (ec) {
+    // Nothing can run without a build directory; end the build as errored.
+    Finished(BuildStatus::kErrored);
+    return;
+  }
+  Apply(engine_.Start());
+}
+
+void BuildExecutor::Impl::Abort() {
+  Post([](Impl& self) {
+    if (!IsFinished(self.status_)) self.Apply(self.engine_.Abort());
+  });
+}
+
+void BuildExecutor::Impl::Report(ActionId id, ActionResult result) {
+  Post([id, result = std::move(result)](Impl& self) {
+    self.handles_.erase(id);
+    self.Apply(self.engine_.OnActionFinished(id, result));
+  });
+}
+
+void BuildExecutor::Impl::Apply(std::vector<BuildAction> actions) {
+  for (const auto& action : actions) ApplyOne(action);
+}
+
+void BuildExecutor::Impl::ApplyOne(const BuildAction& action) {
+  if (auto* a = std::get_if<StepStarted>(&action)) {
+    observer_.OnStepStarted(a->step, Now());
+    if (a->step.type == "task") Log(a->step, workers::OutputStream::kSystem, Now(), "initializing");
+  } else if (auto* a = std::get_if<StepFinished>(&action)) {
+    StepFinished redacted = *a;
+    redacted.message = Redact(a->message);
+    observer_.OnStepFinished(redacted, Now());
+  } else if (auto* a = std::get_if<StepLog>(&action)) {
+    Log(a->step, workers::OutputStream::kSystem, Now(), a->line);
+  } else if (auto* a = std::get_if<RunTask>(&action)) {
+    StartTask(*a);
+  } else if (auto* a = std::get_if<RunGet>(&action)) {
+    StartGet(*a);
+  } else if (auto* a = std::get_if<RunPut>(&action)) {
+    StartPut(*a);
+  } else if (auto* a = std::get_if<LoadFile>(&action)) {
+    LoadFileNow(*a);
+  } else if (auto* a = std::get_if<SetPipeline>(&action)) {
+    SetPipelineNow(*a);
+  } else if (auto* a = std::get_if<StartTimer>(&action)) {
+    StartTimerNow(*a);
+  } else if (auto* a = std::get_if<CancelTimer>(&action)) {
+    if (auto it = timers_.find(a->id); it != timers_.end()) {
+      it->second->cancel();
+      timers_.erase(it);
+    }
+  } else if (auto* a = std::get_if<CancelAction>(&action)) {
+    if (auto it = handles_.find(a->id); it != handles_.end() && it->second) {
+      it->second->Cancel(options_.cancel_grace);
+    }
+  } else if (auto* a = std::get_if<RedactSecrets>(&action)) {
+    for (const auto& s : a->values) secrets_.push_back(s);
+    std::sort(secrets_.begin(), secrets_.end(),
+              [](const auto& x, const auto& y) { return x.size() > y.size(); });
+  } else if (auto* a = std::get_if<BuildFinished>(&action)) {
+    Finished(a->status);
+  }
+}
+
+void BuildExecutor::Impl::Finished(BuildStatus status) {
+  status_ = status;
+  observer_.OnStatus(status, Now());
+  if (options_.on_finished) options_.on_finished(status);
+}
+
+void BuildExecutor::Impl::StartTimerNow(const StartTimer& timer) {
+  auto t = std::make_unique<boost::asio::steady_timer>(io_);
+  t->expires_after(timer.duration);
+  std::weak_ptr<Impl> weak = weak_from_this();
+  TimerId id = timer.id;
+  t->async_wait([weak, id](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->timers_.erase(id) == 0) return;
+    self->Apply(self->engine_.OnTimerFired(id));
+  });
+  timers_[id] = std::move(t);
+}
+
+void BuildExecutor::Impl::LoadFileNow(const LoadFile& load) {
+  std::string path = (fs::path(VolumePath(load.volume)) / load.path).string();
+  auto text = pipelines::ReadTextFile(path);
+  if (!text.ok()) {
+    Report(load.id,
+           ActionResult::Errored("could not read '" + load.path + "': " + text.status().message()));
+    return;
+  }
+  ActionResult result;
+  result.content = std::move(*text);
+  Report(load.id, std::move(result));
+}
+
+void BuildExecutor::Impl::SetPipelineNow(const SetPipeline& step) {
+  if (!options_.set_pipeline) {
+    Report(step.id, ActionResult::Errored("set_pipeline is not supported in a local run"));
+    return;
+  }
+  std::string path = (fs::path(VolumePath(step.volume)) / step.path).string();
+  Status status = options_.set_pipeline(step, path);
+  Report(step.id,
+         status.ok() ? ActionResult::Succeeded() : ActionResult::Errored(status.message()));
+}
+
+std::optional<std::string> BuildExecutor::Impl::ArtifactPath(const std::string& name) const {
+  auto artifacts = engine_.artifacts();
+  auto it = artifacts.find(name);
+  if (it == artifacts.end()) return std::nullopt;
+  return VolumePath(it->second);
+}
+
+std::string BuildExecutor::Impl::VolumePath(const Volume& volume) const {
+  if (!volume.host_path.empty()) return volume.host_path;
+  return (fs::path(options_.build_root) / "volumes" / std::to_string(volume.id)).string();
+}
+
+}  // namespace baton::runner

@@ -1,0 +1,76 @@
+// Private to BuildExecutor: its state and the translation of engine actions into worker calls.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "baton/runner/build_executor.h"
+
+namespace baton::runner {
+
+class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  Impl(boost::asio::io_context& io, workers::Worker& worker, BuildObserver& observer,
+       BuildPlan plan, BuildExecutorOptions options);
+
+  void Start();
+  void Abort();
+  BuildStatus status() const { return status_; }
+  std::optional<std::string> ArtifactPath(const std::string& name) const;
+
+  // Called (on the loop) with one line of a step's output.
+  void Log(const StepInfo& step, workers::OutputStream stream, SystemTime time,
+           std::string_view line);
+
+ private:
+  void Apply(std::vector<BuildAction> actions);
+  void ApplyOne(const BuildAction& action);
+  // Reports an action's result to the engine from a fresh loop turn.
+  void Report(ActionId id, ActionResult result);
+  // Runs `fn` on the loop if this executor still exists.
+  template <typename Fn>
+  void Post(Fn fn) {
+    std::weak_ptr<Impl> weak = weak_from_this();
+    boost::asio::post(io_, [weak, fn = std::move(fn)]() mutable {
+      if (auto self = weak.lock()) fn(*self);
+    });
+  }
+
+  void StartTask(const RunTask& run);
+  void StartGet(const RunGet& get);
+  void FetchVersion(const RunGet& get, Json version);
+  void StartPut(const RunPut& put);
+  void LoadFileNow(const LoadFile& load);
+  void SetPipelineNow(const SetPipeline& step);
+  void StartTimerNow(const StartTimer& timer);
+  void Finished(BuildStatus status);
+
+  // Translation helpers (executor_tasks.cpp).
+  Result<workers::TaskRun> MakeTaskRun(const RunTask& run);
+  Result<workers::RootfsSpec> ResolveImage(const RunTask& run) const;
+  std::map<std::string, std::string> MetadataEnv() const;
+  std::string VolumePath(const Volume& volume) const;
+  std::string Redact(std::string_view line) const;
+  std::shared_ptr<workers::OutputSink> SinkFor(const StepInfo& step);
+  SystemTime Now() const { return clock_->Now(); }
+
+  boost::asio::io_context& io_;
+  workers::Worker& worker_;
+  BuildObserver& observer_;
+  BuildExecutorOptions options_;
+  const Clock* clock_;
+  BuildEngine engine_;
+  BuildStatus status_ = BuildStatus::kPending;
+  std::map<ActionId, std::unique_ptr<workers::StepHandle>> handles_;
+  std::map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;
+  std::vector<std::string> secrets_;  // longest first
+};
+
+}  // namespace baton::runner

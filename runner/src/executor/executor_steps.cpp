@@ -1,0 +1,247 @@
+// BuildExecutor: turning RunTask / RunGet / RunPut into worker calls, and output into logs.
+#include <filesystem>
+#include <system_error>
+
+#include "baton/common/strings.h"
+#include "executor/executor_impl.h"
+
+namespace baton::runner {
+namespace fs = std::filesystem;
+
+namespace {
+
+class StepSink : public workers::OutputSink {
+ public:
+  StepSink(std::weak_ptr<BuildExecutor::Impl> impl, boost::asio::io_context& io, StepInfo step)
+      : impl_(std::move(impl)), io_(io), step_(std::move(step)) {}
+  void OnLine(SystemTime time, workers::OutputStream stream, std::string_view line) override {
+    boost::asio::post(io_, [impl = impl_, step = step_, time, stream, text = std::string(line)] {
+      if (auto self = impl.lock()) self->Log(step, stream, time, text);
+    });
+  }
+
+ private:
+  std::weak_ptr<BuildExecutor::Impl> impl_;
+  boost::asio::io_context& io_;
+  StepInfo step_;
+};
+
+Status MakeDir(const std::string& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) return IoError("cannot create " + path + ": " + ec.message());
+  return Status::Ok();
+}
+
+std::string EnvValue(const Json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+std::string Sanitize(std::string s) {
+  for (char& c : s) {
+    if (c == '/' || c == '.' || c == ' ') c = '_';
+  }
+  return s;
+}
+
+ActionResult FromTaskResult(const workers::TaskResult& result) {
+  if (!result.error.ok()) return ActionResult::Errored(result.error.message());
+  if (result.exit_code == 0) return ActionResult::Succeeded();
+  ActionResult r = ActionResult::Failed(result.exit_code);
+  if (result.oom_killed) r.message = "killed: out of memory";
+  return r;
+}
+
+}  // namespace
+
+std::shared_ptr<workers::OutputSink> BuildExecutor::Impl::SinkFor(const StepInfo& step) {
+  return std::make_shared<StepSink>(weak_from_this(), io_, step);
+}
+
+void BuildExecutor::Impl::Log(const StepInfo& step, workers::OutputStream stream, SystemTime time,
+                              std::string_view line) {
+  observer_.OnLog(step, stream, time, Redact(line));
+}
+
+std::string BuildExecutor::Impl::Redact(std::string_view line) const {
+  std::string out(line);
+  for (const auto& secret : secrets_) {
+    for (size_t pos = out.find(secret); pos != std::string::npos;
+         pos = out.find(secret, pos + 13)) {
+      out.replace(pos, secret.size(), "((redacted))");
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> BuildExecutor::Impl::MetadataEnv() const {
+  const BuildMetadata& m = options_.metadata;
+  return {{"BUILD_ID", m.id},          {"BUILD_NAME", m.name},
+          {"BUILD_JOB_NAME", m.job},   {"BUILD_PIPELINE_NAME", m.pipeline},
+          {"BUILD_TEAM_NAME", m.team}, {"ATC_EXTERNAL_URL", m.external_url}};
+}
+
+Result<workers::RootfsSpec> BuildExecutor::Impl::ResolveImage(const RunTask& run) const {
+  workers::RootfsSpec host;
+  if (run.image) {
+    const ArtifactOrigin& origin = run.image_origin;
+    if (origin.type == "mock" && origin.source.value("mirror_self", false)) return host;
+    fs::path rootfs = fs::path(VolumePath(*run.image)) / "rootfs";
+    if (!fs::is_directory(rootfs)) {
+      return FailedPrecondition("image artifact has no rootfs/ directory (" + rootfs.string() +
+                                ")");
+    }
+    return workers::RootfsSpec{workers::RootfsSpec::Kind::kDirectory, rootfs.string()};
+  }
+  if (!run.config.image_resource) return host;
+  const pipelines::ImageResource& image = *run.config.image_resource;
+  if (image.type == "mock" && image.source.value("mirror_self", false)) return host;
+  if (image.type == "rootfs") {
+    std::string path = image.source.value("path", "");
+    if (path.empty() || !fs::is_directory(path)) {
+      return FailedPrecondition("rootfs image: source.path '" + path + "' is not a directory");
+    }
+    return workers::RootfsSpec{workers::RootfsSpec::Kind::kDirectory, path};
+  }
+  return FailedPrecondition("image type " + image.type + " not supported yet");
+}
+
+Result<workers::TaskRun> BuildExecutor::Impl::MakeTaskRun(const RunTask& run) {
+  workers::TaskRun task;
+  task.id = "b" + options_.metadata.id + "-" + run.step.id + "-a" + std::to_string(run.id);
+  BATON_ASSIGN_OR_RETURN(task.rootfs, ResolveImage(run));
+  task.path = run.config.run.path;
+  task.args = run.config.run.args;
+  task.dir = run.config.run.dir;
+  task.user = run.config.run.user;
+  task.work_dir = (fs::path(options_.build_root) / "work" / std::to_string(run.id)).string();
+  BATON_RETURN_IF_ERROR(MakeDir(task.work_dir));
+  for (const auto& input : run.inputs) {
+    task.mounts.push_back({VolumePath(input.volume), input.path, true});
+  }
+  for (const auto& output : run.outputs) {
+    BATON_RETURN_IF_ERROR(MakeDir(VolumePath(output.volume)));
+    task.mounts.push_back({VolumePath(output.volume), output.path, true});
+  }
+  for (const auto& cache : run.cache_paths) {
+    std::string dir =
+        options_.cache_dir
+            ? options_.cache_dir(run.step, cache)
+            : (fs::path(options_.build_root) / "caches" / Sanitize(run.step.name) / Sanitize(cache))
+                  .string();
+    BATON_RETURN_IF_ERROR(MakeDir(dir));
+    task.mounts.push_back({dir, cache, true});
+  }
+  task.env = MetadataEnv();
+  for (const auto& [name, value] : run.params) task.env[name] = EnvValue(value);
+  task.network = !run.hermetic;
+  task.privileged = run.privileged;
+  if (run.config.container_limits) {
+    task.limits.memory_bytes = run.config.container_limits->memory;
+    task.limits.cpu_shares = run.config.container_limits->cpu;
+  }
+  return task;
+}
+
+void BuildExecutor::Impl::StartTask(const RunTask& run) {
+  auto task = MakeTaskRun(run);
+  if (!task.ok()) {
+    Report(run.id, ActionResult::Errored(task.status().message()));
+    return;
+  }
+  std::weak_ptr<Impl> weak = weak_from_this();
+  ActionId id = run.id;
+  handles_[id] = worker_.RunTask(*task, SinkFor(run.step), [weak, id](workers::TaskResult r) {
+    if (auto self = weak.lock()) self->Report(id, FromTaskResult(r));
+  });
+}
+
+void BuildExecutor::Impl::StartGet(const RunGet& get) {
+  if (!get.version.is_null()) return FetchVersion(get, get.version);
+  Status made = MakeDir(VolumePath(get.volume));
+  if (!made.ok()) return Report(get.id, ActionResult::Errored(made.message()));
+  workers::ResourceRun check;
+  check.id = "b" + options_.metadata.id + "-" + get.step.id + "-check";
+  check.action = workers::ResourceRun::Action::kCheck;
+  check.type = get.type;
+  check.source = get.source;
+  check.env = MetadataEnv();
+  std::weak_ptr<Impl> weak = weak_from_this();
+  handles_[get.id] =
+      worker_.RunResource(check, SinkFor(get.step), [weak, get](workers::ResourceResult r) {
+        auto self = weak.lock();
+        if (!self) return;
+        self->Post([get, r = std::move(r)](Impl& me) {
+          if (!r.error.ok()) return me.Report(get.id, ActionResult::Errored(r.error.message()));
+          if (r.versions.empty()) {
+            return me.Report(get.id, ActionResult::Errored("no versions of resource " +
+                                                           get.resource + " found"));
+          }
+          me.FetchVersion(get, r.versions.back());
+        });
+      });
+}
+
+void BuildExecutor::Impl::FetchVersion(const RunGet& get, Json version) {
+  Status made = MakeDir(VolumePath(get.volume));
+  if (!made.ok()) return Report(get.id, ActionResult::Errored(made.message()));
+  workers::ResourceRun run;
+  run.id = "b" + options_.metadata.id + "-" + get.step.id + "-a" + std::to_string(get.id);
+  run.action = workers::ResourceRun::Action::kGet;
+  run.type = get.type;
+  run.source = get.source;
+  run.version = std::move(version);
+  run.params = get.params;
+  run.dir = VolumePath(get.volume);
+  run.env = MetadataEnv();
+  std::weak_ptr<Impl> weak = weak_from_this();
+  handles_[get.id] =
+      worker_.RunResource(run, SinkFor(get.step), [weak, get](workers::ResourceResult r) {
+        auto self = weak.lock();
+        if (!self) return;
+        self->Post([get, r = std::move(r)](Impl& me) {
+          if (!r.error.ok()) return me.Report(get.id, ActionResult::Errored(r.error.message()));
+          me.observer_.OnVersion(get.step, get.resource, r.version, r.metadata);
+          ActionResult result;
+          result.version = r.version;
+          result.metadata = r.metadata;
+          me.Report(get.id, std::move(result));
+        });
+      });
+}
+
+void BuildExecutor::Impl::StartPut(const RunPut& put) {
+  std::string dir = (fs::path(options_.build_root) / "put" / std::to_string(put.id)).string();
+  Status made = MakeDir(dir);
+  for (const auto& [name, volume] : put.inputs) {
+    if (!made.ok()) break;
+    std::error_code ec;
+    fs::create_directory_symlink(VolumePath(volume), fs::path(dir) / name, ec);
+    if (ec) made = IoError("cannot link input " + name + ": " + ec.message());
+  }
+  if (!made.ok()) return Report(put.id, ActionResult::Errored(made.message()));
+  workers::ResourceRun run;
+  run.id = "b" + options_.metadata.id + "-" + put.step.id + "-a" + std::to_string(put.id);
+  run.action = workers::ResourceRun::Action::kPut;
+  run.type = put.type;
+  run.source = put.source;
+  run.params = put.params;
+  run.dir = dir;
+  run.env = MetadataEnv();
+  std::weak_ptr<Impl> weak = weak_from_this();
+  handles_[put.id] =
+      worker_.RunResource(run, SinkFor(put.step), [weak, put](workers::ResourceResult r) {
+        auto self = weak.lock();
+        if (!self) return;
+        self->Post([put, r = std::move(r)](Impl& me) {
+          if (!r.error.ok()) return me.Report(put.id, ActionResult::Errored(r.error.message()));
+          me.observer_.OnVersion(put.step, put.resource, r.version, r.metadata);
+          ActionResult result;
+          result.version = r.version;
+          result.metadata = r.metadata;
+          me.Report(put.id, std::move(result));
+        });
+      });
+}
+
+}  // namespace baton::runner
