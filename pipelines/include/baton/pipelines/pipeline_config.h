@@ -214,6 +214,8 @@ struct Group {
   std::vector<std::string> jobs;
   std::vector<std::string> resources;
   SourceMark mark;
+  std::vector<SourceMark> job_marks;       // parallel to jobs
+  std::vector<SourceMark> resource_marks;  // parallel to resources
 };
 
 struct VarSource {
