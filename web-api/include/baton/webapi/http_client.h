@@ -1,0 +1,81 @@
+// HttpClient: a synchronous HTTP/1.1 client for the CLI and tests, over plain TCP or TLS.
+//
+//   HttpClient client;
+//   Result<ClientResponse> r = client.Get("http://127.0.0.1:8080/api/v1/info");
+//   Status s = client.StreamEvents(url, {}, [](const SseEvent& e) { ...; return true; });
+//
+// Non-2xx statuses are responses, not errors; a Status error means the exchange itself failed
+// ("cannot connect to 127.0.0.1:8080: connection refused", "timed out after 30s reading the
+// response from ..."). HTTPS verifies the certificate chain and host name (SNI is sent) unless
+// insecure_skip_verify. One kept-alive connection is reused for consecutive requests to the same
+// origin.
+//
+// Thread-safety: one HttpClient per thread; distinct clients are independent.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "baton/common/status.h"
+#include "baton/webapi/http_types.h"
+#include "baton/webapi/sse.h"
+
+namespace baton::webapi {
+
+struct ClientOptions {
+  std::chrono::milliseconds connect_timeout{10'000};
+  // Whole exchange for ordinary requests.
+  std::chrono::milliseconds request_timeout{30'000};
+  // StreamEvents: the longest silence (no bytes at all) tolerated before giving up. Servers
+  // send keep-alive comments, so this only trips on a dead peer.
+  std::chrono::milliseconds stream_idle_timeout{60'000};
+  bool insecure_skip_verify = false;  // HTTPS: accept any certificate
+  std::string ca_file;                // HTTPS: trust this PEM bundle instead of the system's
+};
+
+struct ClientResponse {
+  int status = 0;
+  Headers headers;
+  std::string body;
+};
+
+// The parts of an http(s) URL.
+struct Url {
+  std::string scheme;  // "http" or "https"
+  std::string host;
+  uint16_t port = 0;
+  std::string target;  // path and query, at least "/"
+};
+// Parses "http://host[:port]/path?query" (IPv6 literals in brackets).
+Result<Url> ParseUrl(std::string_view url);
+
+class HttpClient {
+ public:
+  explicit HttpClient(ClientOptions options = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  Result<ClientResponse> Get(std::string_view url, const Headers& headers = {});
+  Result<ClientResponse> Delete(std::string_view url, const Headers& headers = {});
+  // `headers` without Content-Type get "application/json".
+  Result<ClientResponse> Post(std::string_view url, std::string body, const Headers& headers = {});
+  Result<ClientResponse> Put(std::string_view url, std::string body, const Headers& headers = {});
+  Result<ClientResponse> Send(std::string_view method, std::string_view url, std::string body,
+                              const Headers& headers);
+
+  // GETs a text/event-stream and calls `on_event` per event until the server ends the stream
+  // (OK), `on_event` returns false (OK), or an error occurs. A non-200 answer is an error whose
+  // message includes the status and body. Use a `Last-Event-ID` header to resume.
+  Status StreamEvents(std::string_view url, const Headers& headers,
+                      const std::function<bool(const SseEvent&)>& on_event);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace baton::webapi

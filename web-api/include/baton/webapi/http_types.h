@@ -1,0 +1,121 @@
+// The values an HTTP handler sees and returns: Headers, Request, Response.
+//
+// These are plain values with no knowledge of sockets or of Beast, so handlers can be unit-tested
+// by building a Request by hand. Not thread-safe to mutate concurrently (they are values).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "baton/common/status.h"
+
+namespace baton::webapi {
+
+class EventSource;  // sse.h
+
+// Orders header names case-insensitively ("Content-Type" == "content-type").
+struct CaseInsensitiveLess {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const;
+};
+
+// HTTP header fields; names compare case-insensitively, a name may repeat (Set-Cookie).
+class Headers {
+ public:
+  // The first value of `name`, if present.
+  std::optional<std::string> Get(std::string_view name) const;
+  bool Has(std::string_view name) const { return fields_.find(name) != fields_.end(); }
+  // Replaces every value of `name` with `value`.
+  void Set(std::string_view name, std::string value);
+  // Adds another value of `name`, keeping existing ones.
+  void Add(std::string_view name, std::string value);
+  void Remove(std::string_view name);
+
+  using Fields = std::multimap<std::string, std::string, CaseInsensitiveLess>;
+  const Fields& fields() const { return fields_; }
+  size_t size() const { return fields_.size(); }
+
+ private:
+  Fields fields_;
+};
+
+// Decoded query string: `?a=1&b=x%20y&a=2` holds a=1, a=2, b="x y" in arrival order per name.
+using QueryParams = std::multimap<std::string, std::string, std::less<>>;
+
+// An HTTP request as a handler sees it.
+struct Request {
+  std::string method;  // upper case: "GET", "POST", ...
+  std::string target;  // raw request target, e.g. "/api/v1/builds?limit=5"
+  std::string path;    // percent-decoded path without the query: "/api/v1/builds"
+  std::map<std::string, std::string, std::less<>> params;  // ":name" segments of the route
+  QueryParams query;
+  Headers headers;
+  std::string body;
+  std::string remote_address;  // "127.0.0.1:53412"
+  // The principal the auth validator returned for a token-protected route; empty otherwise.
+  std::string principal;
+
+  // The first value of query parameter `name`, if present.
+  std::optional<std::string> Query(std::string_view name) const;
+  // The route parameter `name`; empty if the route has no such parameter.
+  std::string Param(std::string_view name) const;
+  // The `Last-Event-ID` header (for SSE resume), or "" when absent.
+  std::string LastEventId() const;
+};
+
+// An HTTP response. A handler either fills status/headers/body, or returns a streaming response
+// built by Response::EventStream (see sse.h), in which case the server pulls events from the
+// source until it is finished, the client goes away or the server stops.
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string content_type = "application/json";
+  std::string body;
+
+  // Set only for server-sent-event streams.
+  std::shared_ptr<EventSource> event_source;
+  std::string resume_after;  // the id the stream starts after ("" = from the start)
+
+  // A JSON response from already-serialised text.
+  static Response Json(int status, std::string json_text);
+  static Response Json(int status, const nlohmann::json& value);
+  static Response Text(int status, std::string text, std::string content_type = "text/plain");
+  // A `text/event-stream` response that pulls from `source`, starting after `resume_after`
+  // (normally request.LastEventId()).
+  static Response EventStream(std::shared_ptr<EventSource> source, std::string resume_after);
+
+  bool is_stream() const { return event_source != nullptr; }
+};
+
+// `{"error": "<error>", "detail": "<detail>"}` with the given status. `detail` is omitted if
+// empty. Use for every error a handler returns so clients can rely on the shape.
+Response JsonError(int status, std::string_view error, std::string_view detail = {});
+
+// The HTTP status that best describes `code` (kNotFound -> 404, kInvalidArgument -> 400, ...).
+int HttpStatusFor(StatusCode code);
+
+// JsonError for a non-OK Status: status from HttpStatusFor, error from the code, detail from
+// status.ToString().
+Response JsonError(const Status& status);
+
+// The standard reason phrase ("Not Found") for `status`, or "" if unknown.
+std::string_view ReasonPhrase(int status);
+
+// Percent-decodes `text`; `plus_is_space` turns '+' into ' ' (query strings). Returns nullopt on
+// a malformed escape ("%G1", truncated "%4").
+std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space);
+// Percent-encodes everything except unreserved characters (RFC 3986).
+std::string PercentEncode(std::string_view text);
+
+// Parses "a=1&b=x%20y"; returns nullopt if an escape is malformed.
+std::optional<QueryParams> ParseQuery(std::string_view query);
+
+}  // namespace baton::webapi

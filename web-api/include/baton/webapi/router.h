@@ -1,0 +1,65 @@
+// Router: maps a method and a path pattern to a handler, with ":name" parameters and auth.
+//
+//   Router router;
+//   router.Add("GET", "/api/v1/teams/:team/pipelines/:pipeline", GetPipeline, Access::kToken);
+//   router.SetTokenValidator(validator);   // see auth.h
+//
+// Patterns are '/'-separated segments: a literal, ":name" (one non-empty segment, percent-decoded,
+// stored in Request::params) or a final "*name" (the rest of the path, possibly empty). Literal
+// segments win over parameters when several routes match. Unknown paths give 404, known paths
+// with another method 405 (with an Allow header), HEAD falls back to GET. All errors use the
+// JsonError shape. Handler exceptions become a 500 JSON error.
+//
+// Thread-safety: configure (Add, SetTokenValidator) before the server starts; Dispatch is then
+// safe to call from many threads at once.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "baton/webapi/auth.h"
+#include "baton/webapi/http_types.h"
+
+namespace baton::webapi {
+
+using Handler = std::function<Response(Request&)>;
+
+enum class Access {
+  kPublic,  // anyone
+  kToken,   // requires `Authorization: Bearer <token>` accepted by the token validator
+};
+
+class Router {
+ public:
+  Router();
+  ~Router();
+  Router(Router&&) noexcept;
+  Router& operator=(Router&&) noexcept;
+
+  // REQUIRES: `pattern` starts with '/'; `method` is upper case.
+  void Add(std::string method, std::string_view pattern, Handler handler,
+           Access access = Access::kPublic);
+
+  // The validator for Access::kToken routes. Without one, token routes always answer 401.
+  void SetTokenValidator(TokenValidator validator);
+
+  // Fills request.params (and request.principal), runs the matching handler and returns its
+  // response, or the 404/405/401/500 JSON error. request.path must already be decoded.
+  Response Dispatch(Request& request) const;
+
+ private:
+  struct Route;
+  struct Match;
+  Match Find(const Request& request) const;
+  // The 401 response if `request` lacks a valid token; sets request.principal otherwise.
+  std::optional<Response> Authorize(Request& request) const;
+
+  std::vector<std::unique_ptr<Route>> routes_;
+  TokenValidator validator_;
+};
+
+}  // namespace baton::webapi
