@@ -189,6 +189,7 @@ int ExitCodeOf(int status) {
 
 // PID 1 of the sandbox: runs the task, forwards signals, reaps everything.
 [[noreturn]] void RunInit(const ChildPlan& p) {
+  ::prctl(PR_SET_NAME, "baton-init", 0, 0, 0);
   const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
   sigset_t set;
   sigemptyset(&set);
