@@ -36,8 +36,11 @@ EventWriter::~EventWriter() {
 Status EventWriter::Enqueue(std::vector<QueuedEvent> events) {
   std::unique_lock<std::mutex> lock(mu_);
   for (QueuedEvent& event : events) {
-    // Always admit into an empty queue, so one huge event cannot block forever.
-    space_cv_.wait(lock, [&] { return queued_bytes_ < max_queued_bytes_ || queue_.empty(); });
+    if (queued_bytes_ >= max_queued_bytes_) {
+      work_cv_.notify_one();  // full: commit now rather than at the end of the interval
+      // Always admit into an empty queue, so one huge event cannot block forever.
+      space_cv_.wait(lock, [&] { return queued_bytes_ < max_queued_bytes_ || queue_.empty(); });
+    }
     queued_bytes_ += ApproximateBytes(event);
     queue_.push_back(std::move(event));
     ++enqueued_;
@@ -58,7 +61,8 @@ Status EventWriter::Flush() {
 }
 
 bool EventWriter::ReadyToCommitLocked() const {
-  return stopping_ || flush_waiters_ > 0 || queue_.size() >= batch_;
+  return stopping_ || flush_waiters_ > 0 || queue_.size() >= batch_ ||
+         queued_bytes_ >= max_queued_bytes_;
 }
 
 std::vector<QueuedEvent> EventWriter::TakeBatchLocked() {

@@ -105,7 +105,8 @@ class SqliteStore final : public Store {
   Result<Build> GetJobBuild(Id job_id, const std::string& name) override;
   Result<std::vector<Build>> ListBuilds(const BuildQuery& query) override;
   Result<Build> StartBuild(Id build_id) override;
-  Result<Build> FinishBuild(Id build_id, BuildStatus status, const std::string& error) override;
+  Result<Build> FinishBuild(Id build_id, BuildStatus status,
+                            const std::string& error = {}) override;
   Status SaveBuildInputs(Id build_id, const std::vector<BuildInput>& inputs) override;
   Result<std::vector<BuildInput>> ListBuildInputs(Id build_id) override;
   Status SaveBuildOutputs(Id build_id, const std::vector<BuildOutput>& outputs) override;
