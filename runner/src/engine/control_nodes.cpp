@@ -159,7 +159,7 @@ const char* ToString(HookKind kind) {
   return "hook";
 }
 
-void HookNode::Start() { inner_ = StartChild(state_.MakeStep(step_, inner_layer_, this, ctx_)); }
+void HookNode::Start() { StartChild(state_.MakeStep(step_, inner_layer_, this, ctx_)); }
 
 bool HookNode::ShouldRunHook(const Outcome& inner) const {
   switch (kind_) {
@@ -178,6 +178,7 @@ bool HookNode::ShouldRunHook(const Outcome& inner) const {
 }
 
 void HookNode::RunHook() {
+  hook_started_ = true;
   Context hook_ctx = ctx_;
   hook_ctx.hook = ToString(kind_);
   // Hooks run even when the step was cancelled (ensure, on_abort, on_error after a timeout).
@@ -186,7 +187,7 @@ void HookNode::RunHook() {
 }
 
 void HookNode::OnChildDone(Node* child, const Outcome& outcome) {
-  if (child != inner_) return Finish(Combine(inner_outcome_, outcome));
+  if (hook_started_) return Finish(Combine(inner_outcome_, outcome));
   inner_outcome_ = outcome;
   if (!ShouldRunHook(outcome)) return Finish(outcome);
   RunHook();

@@ -138,7 +138,7 @@ class HookNode : public Node {
   Layer inner_layer_;
   HookKind kind_;
   const pipelines::Step& hook_;
-  Node* inner_ = nullptr;
+  bool hook_started_ = false;  // the inner step may finish inside Start()
   Outcome inner_outcome_;
 };
 

@@ -1,0 +1,190 @@
+// `baton run`: run a whole pipeline locally with the server's engine, scheduler and store.
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <filesystem>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "baton/common/duration.h"
+#include "baton/common/logging.h"
+#include "baton/pipelines/loader.h"
+#include "baton/runner/pipeline_update.h"
+#include "baton/runner/scheduler.h"
+#include "baton/runner/sqlite_store.h"
+#include "command.h"
+#include "console_observer.h"
+#include "local_env.h"
+#include "var_flags.h"
+
+namespace baton::cli {
+namespace {
+
+namespace asio = boost::asio;
+
+struct RunFlags {
+  std::string config;
+  std::string pipeline_name;
+  std::vector<std::string> jobs;
+  int parallel = 2;
+  VarFlags vars;
+  LocalFlags local;
+};
+
+Result<pipelines::PipelineConfig> LoadForRun(const RunFlags& flags, const std::string& yaml,
+                                             pipelines::Vars& vars) {
+  BATON_RETURN_IF_ERROR(flags.vars.Collect(vars));
+  pipelines::LoadOptions options;
+  options.file_name = flags.config;
+  options.vars = &vars;
+  auto load = pipelines::LoadPipeline(yaml, options);
+  if (!load.diagnostics.items().empty()) {
+    std::fputs(
+        pipelines::RenderAll(load.diagnostics, yaml, DetectConsoleStyle(stderr).color).c_str(),
+        stderr);
+  }
+  if (!load.ok()) return InvalidArgument("the pipeline is invalid; fix the errors above");
+  for (const auto& job : flags.jobs) {
+    if (!load.config->FindJob(job)) {
+      return NotFound("the pipeline has no job `" + job + "`");
+    }
+  }
+  return std::move(*load.config);
+}
+
+std::string Pad(std::string s, size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+int PrintSummary(const std::vector<runner::JobOutcome>& outcomes, bool color) {
+  size_t width = 3;
+  for (const auto& o : outcomes) width = std::max(width, o.job.size());
+  std::printf("\n%s  %-9s  %s\n", Pad("JOB", width).c_str(), "STATUS", "DURATION");
+  int exit_code = kExitOk;
+  for (const auto& o : outcomes) {
+    std::string status, duration = "-";
+    if (o.build) {
+      status = ColoredStatus(o.build->status, color);
+      if (color)
+        status +=
+            std::string(9 - std::min<size_t>(9, std::strlen(runner::ToString(o.build->status))), ' ');
+      if (o.build->started_at && o.build->finished_at) {
+        duration = HumanDuration(*o.build->finished_at - *o.build->started_at);
+      }
+      if (o.build->status != runner::BuildStatus::kSucceeded) exit_code = kExitFailed;
+    } else {
+      status = "skipped  ";
+      duration = o.skipped_reason;
+      exit_code = kExitFailed;
+    }
+    if (!color) status = Pad(status, 9);
+    std::printf("%s  %s  %s\n", Pad(o.job, width).c_str(), status.c_str(), duration.c_str());
+  }
+  return exit_code;
+}
+
+int RunPipeline(const RunFlags& flags) {
+  SetLogLevel(flags.local.log_level);
+  auto yaml = ReadInputFile(flags.config);
+  if (!yaml.ok()) {
+    std::fprintf(stderr, "error: %s\n", yaml.status().ToString().c_str());
+    return kExitErrored;
+  }
+  pipelines::Vars vars;
+  auto config = LoadForRun(flags, *yaml, vars);
+  if (!config.ok()) {
+    std::fprintf(stderr, "error: %s\n", config.status().ToString().c_str());
+    return kExitFailed;
+  }
+  std::string data_dir = flags.local.ResolvedDataDir();
+  auto store = runner::SqliteStore::OpenDataDir(data_dir, RealClock());
+  if (!store.ok()) {
+    std::fprintf(stderr, "error: cannot open the store in %s: %s\n", data_dir.c_str(),
+                 store.status().ToString().c_str());
+    return kExitErrored;
+  }
+  std::string name = flags.pipeline_name.empty()
+                         ? std::filesystem::path(flags.config).stem().string()
+                         : flags.pipeline_name;
+  auto update = runner::MakePipelineUpdate("main", name, *yaml, vars, *config);
+  update.paused_when_created = false;
+  auto pipeline = (*store)->SetPipeline(update);
+  if (!pipeline.ok()) {
+    std::fprintf(stderr, "error: %s\n", pipeline.status().ToString().c_str());
+    return kExitErrored;
+  }
+  auto env = StartLocalWorker(data_dir, flags.local.unsafe_no_sandbox);
+  if (!env.ok()) {
+    std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
+    return kExitErrored;
+  }
+
+  asio::io_context io;
+  auto guard = asio::make_work_guard(io);
+  std::mutex out_mu;
+  ConsoleStyle style = DetectConsoleStyle(stdout);
+  std::map<runner::Id, std::unique_ptr<ConsoleObserver>> consoles;
+  runner::SchedulerOptions options;
+  options.data_dir = data_dir;
+  options.periodic_checks = false;
+  options.cache_dir = [&](const std::string& key, const std::string& path) {
+    return env->worker->CacheDir(key, path);
+  };
+  options.observe_build = [&](const runner::Build& build) -> runner::BuildObserver* {
+    auto& c = consoles[build.id];
+    c = std::make_unique<ConsoleObserver>(build.job + " #" + build.name, style, out_mu);
+    return c.get();
+  };
+  runner::Scheduler scheduler(io, **store, *env->worker, options);
+  if (Status s = scheduler.ActivatePipeline(pipeline->id); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+    return kExitErrored;
+  }
+  std::vector<runner::JobOutcome> outcomes;
+  bool aborted = false;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        if (aborted) std::_Exit(kExitAborted);  // second Ctrl-C: leave now
+        aborted = true;
+        std::fputs("\naborting (Ctrl-C again to quit at once)...\n", stderr);
+        scheduler.AbortAll();
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+  scheduler.RunOnce(pipeline->id, flags.jobs, flags.parallel,
+                    [&](std::vector<runner::JobOutcome> result) {
+                      outcomes = std::move(result);
+                      signals.cancel();
+                      guard.reset();
+                    });
+  io.run();
+  int code = PrintSummary(outcomes, style.color);
+  std::printf("history: %s/baton.db (pipeline `%s`)\n", data_dir.c_str(), name.c_str());
+  return aborted ? kExitAborted : code;
+}
+
+void Register(CLI::App& root, int& exit_code) {
+  auto flags = std::make_shared<RunFlags>();
+  auto* cmd = root.add_subcommand("run",
+                                  "Run a pipeline locally: check, then every job in "
+                                  "DAG order, with live logs and a summary");
+  cmd->add_option("-c,--config", flags->config, "Pipeline file")->required();
+  cmd->add_option("-j,--job", flags->jobs, "Run only this job (repeatable)");
+  cmd->add_option("-p,--pipeline", flags->pipeline_name,
+                  "Pipeline name in the history (default: the file name)");
+  cmd->add_option("--parallel", flags->parallel, "Builds at once (default 2)")
+      ->check(CLI::Range(1, 256));
+  flags->vars.AddTo(cmd);
+  flags->local.AddTo(cmd);
+  cmd->callback([flags, &exit_code] { exit_code = RunPipeline(*flags); });
+}
+
+BATON_COMMAND(Register);
+
+}  // namespace
+}  // namespace baton::cli

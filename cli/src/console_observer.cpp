@@ -1,0 +1,99 @@
+#include "console_observer.h"
+
+#include <unistd.h>
+
+#include "baton/common/duration.h"
+
+namespace baton::cli {
+namespace {
+
+const char* StatusColor(runner::BuildStatus s) {
+  switch (s) {
+    case runner::BuildStatus::kSucceeded:
+      return "\033[32m";
+    case runner::BuildStatus::kFailed:
+      return "\033[31m";
+    case runner::BuildStatus::kErrored:
+      return "\033[33m";
+    case runner::BuildStatus::kAborted:
+      return "\033[35m";
+    default:
+      return "\033[36m";
+  }
+}
+
+}  // namespace
+
+ConsoleStyle DetectConsoleStyle(std::FILE* out) {
+  ConsoleStyle style;
+  style.color = isatty(fileno(out)) && getenv("NO_COLOR") == nullptr;
+  return style;
+}
+
+std::string ColoredStatus(runner::BuildStatus status, bool color) {
+  std::string text = runner::ToString(status);
+  if (!color) return text;
+  return std::string(StatusColor(status)) + text + "\033[0m";
+}
+
+ConsoleObserver::ConsoleObserver(std::string label, ConsoleStyle style, std::mutex& out_mu)
+    : label_(std::move(label)), style_(style), out_mu_(out_mu) {}
+
+std::string ConsoleObserver::Prefix(const runner::StepInfo& step) const {
+  if (!style_.prefix) return {};
+  std::string p = label_.empty() ? step.name : label_ + "/" + step.name;
+  if (style_.color) return "\033[2m" + p + " │\033[0m ";
+  return p + " | ";
+}
+
+void ConsoleObserver::Print(const std::string& text) {
+  std::lock_guard lock(out_mu_);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+void ConsoleObserver::OnStatus(runner::BuildStatus status, SystemTime time) {
+  if (status == runner::BuildStatus::kStarted) {
+    started_ = time;
+    return;
+  }
+  if (!runner::IsFinished(status)) return;
+  std::string who = label_.empty() ? "build" : label_;
+  Print(who + " " + ColoredStatus(status, style_.color) + " in " + HumanDuration(time - started_) +
+        "\n");
+}
+
+void ConsoleObserver::OnStepStarted(const runner::StepInfo& step, SystemTime) {
+  std::string header = step.type + ": " + step.name;
+  if (step.attempt > 1) header += " (attempt " + std::to_string(step.attempt) + ")";
+  if (!step.hook.empty()) header += " [" + step.hook + "]";
+  if (style_.color) header = "\033[1m" + header + "\033[0m";
+  Print(Prefix(step) + header + "\n");
+}
+
+void ConsoleObserver::OnStepFinished(const runner::StepFinished& f, SystemTime) {
+  if (f.status == runner::BuildStatus::kSucceeded) return;
+  std::string line = Prefix(f.step) + ColoredStatus(f.status, style_.color);
+  if (f.exit_code >= 0) line += " (exit " + std::to_string(f.exit_code) + ")";
+  if (!f.message.empty()) line += ": " + f.message;
+  Print(line + "\n");
+}
+
+void ConsoleObserver::OnLog(const runner::StepInfo& step, workers::OutputStream stream, SystemTime,
+                            std::string_view line) {
+  std::string text = Prefix(step);
+  if (stream == workers::OutputStream::kSystem && style_.color) {
+    text += "\033[36m" + std::string(line) + "\033[0m";
+  } else {
+    text += line;
+  }
+  Print(text + "\n");
+}
+
+void ConsoleObserver::OnVersion(const runner::StepInfo& step, const std::string& resource,
+                                const runner::Json& version,
+                                const std::vector<workers::MetadataField>&) {
+  Print(Prefix(step) + step.type + " " + resource + " " + version.dump() + "\n");
+}
+
+}  // namespace baton::cli

@@ -1,0 +1,48 @@
+// ConsoleObserver: prints a build live on a terminal — step headers, each output line prefixed
+// with the job and step, and the outcome of every step — as `baton run` and `baton execute`
+// show it. Colours only on a TTY. Thread-safe (one mutex around stdout writes), since several
+// builds may print at once.
+#pragma once
+
+#include <cstdio>
+#include <mutex>
+#include <string>
+
+#include "baton/runner/build_observer.h"
+
+namespace baton::cli {
+
+struct ConsoleStyle {
+  bool color = false;
+  bool prefix = true;  // "job/step │ " before each line; off for a single task
+};
+
+ConsoleStyle DetectConsoleStyle(std::FILE* out);
+
+class ConsoleObserver final : public runner::BuildObserver {
+ public:
+  ConsoleObserver(std::string label, ConsoleStyle style, std::mutex& out_mu);
+
+  void OnStatus(runner::BuildStatus status, SystemTime time) override;
+  void OnStepStarted(const runner::StepInfo& step, SystemTime time) override;
+  void OnStepFinished(const runner::StepFinished& finished, SystemTime time) override;
+  void OnLog(const runner::StepInfo& step, workers::OutputStream stream, SystemTime time,
+             std::string_view line) override;
+  void OnVersion(const runner::StepInfo& step, const std::string& resource,
+                 const runner::Json& version,
+                 const std::vector<workers::MetadataField>& metadata) override;
+
+ private:
+  std::string Prefix(const runner::StepInfo& step) const;
+  void Print(const std::string& text);
+
+  std::string label_;
+  ConsoleStyle style_;
+  std::mutex& out_mu_;
+  SystemTime started_{};
+};
+
+// "succeeded" in green, "failed" in red, ... (plain without colour).
+std::string ColoredStatus(runner::BuildStatus status, bool color);
+
+}  // namespace baton::cli

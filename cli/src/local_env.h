@@ -1,0 +1,37 @@
+// What the local commands (`baton run`, `baton execute`) share: the data directory, the local
+// worker with its artifact store, and Ctrl-C handling.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "baton/common/status.h"
+#include "baton/workers/artifact_store.h"
+#include "baton/workers/local_worker.h"
+
+namespace baton::cli {
+
+struct LocalFlags {
+  std::string data_dir;  // --data-dir, $BATON_DATA_DIR, ~/.local/share/baton
+  bool unsafe_no_sandbox = false;
+  std::string log_level = "warn";
+
+  void AddTo(CLI::App* cmd);
+  std::string ResolvedDataDir() const;
+};
+
+struct LocalWorkerEnv {
+  std::unique_ptr<workers::ArtifactStore> artifacts;
+  std::unique_ptr<workers::LocalWorker> worker;
+};
+
+// Opens the artifact store and starts the local worker under `data_dir`. Fails (with the
+// worker's reason) when tasks could not run sandboxed and --unsafe-no-sandbox was not given.
+Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, bool unsafe_no_sandbox);
+
+// Reads a whole file for a command, with "cannot read FILE: reason" on failure.
+Result<std::string> ReadInputFile(const std::string& path);
+
+}  // namespace baton::cli

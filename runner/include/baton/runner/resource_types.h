@@ -1,0 +1,24 @@
+// How a resource's `type` turns into something a Worker can run: a built-in type, or a custom
+// `resource_types` entry whose image holds Concourse's /opt/resource/{check,in,out}.
+//
+// A custom type whose own `type` is a built-in with `source.mirror_self: true` (what Concourse's
+// testflight does with `type: mock`) runs as that built-in; one whose image is a `rootfs`
+// (`source.path`) runs the protocol scripts in that root filesystem; registry-image and
+// docker-image images are not supported yet and say so. Pure; thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "baton/common/status.h"
+#include "baton/pipelines/pipeline_config.h"
+#include "baton/workers/worker.h"
+
+namespace baton::runner {
+
+// Sets run.type / run.custom_type_rootfs / run.privileged for a resource of `type`, and merges
+// the custom type's `defaults` under run.source. Errors name the type and what to do.
+Status ResolveResourceType(const std::vector<pipelines::ResourceType>& types,
+                           const std::string& type, workers::ResourceRun& run);
+
+}  // namespace baton::runner

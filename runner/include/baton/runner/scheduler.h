@@ -1,0 +1,101 @@
+// Scheduler: keeps pipelines running. It checks resources (every `check_every`, and on demand
+// from webhooks and the CLI), decides with the Planner which job builds next and with which
+// versions, starts builds on a Worker through BuildExecutor, and records them with
+// BuildRecorder. A new version wakes the jobs that use it at once; a finished build wakes the
+// jobs downstream of it — there is no scheduling tick.
+//
+// The same scheduler runs a pipeline once for `baton run` (RunOnce): every resource is checked
+// once, then each selected job runs when its upstream jobs are done, as the DAG allows.
+//
+// Thread-safety: every method must be called on the io_context's thread (post to it from
+// elsewhere). The scheduler owns all scheduling state; nothing else mutates it.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "baton/common/clock.h"
+#include "baton/common/duration.h"
+#include "baton/runner/build_observer.h"
+#include "baton/runner/store.h"
+#include "baton/workers/worker.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace baton::runner {
+
+struct SchedulerOptions {
+  std::string data_dir;  // build work dirs go to <data_dir>/builds/<id> (removed when done)
+  std::string external_url;
+  const Clock* clock = nullptr;  // null = the real clock
+  int max_parallel_builds = 0;   // across all pipelines; 0 = unlimited
+  bool periodic_checks = true;   // false for `baton run`: check only when asked
+  Duration default_check_every = std::chrono::minutes(1);
+  Duration cancel_grace = std::chrono::seconds(10);
+  // Persistent task cache directories ("pipeline/job/task", cache path) -> host dir.
+  std::function<std::string(const std::string& key, const std::string& path)> cache_dir;
+  // An observer for each started build (console output, live event streams); may return null.
+  std::function<BuildObserver*(const Build& build)> observe_build;
+  // Called when a build has finished and is recorded.
+  std::function<void(const Build& build)> on_build_finished;
+};
+
+// What became of one job in a RunOnce.
+struct JobOutcome {
+  std::string job;
+  std::optional<Build> build;  // absent when the job did not run
+  std::string skipped_reason;  // why it did not run
+};
+
+class Scheduler {
+ public:
+  Scheduler(boost::asio::io_context& io, Store& store, workers::Worker& worker,
+            SchedulerOptions options);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Loads the pipeline's current config from the store (again, after set-pipeline) and starts
+  // its periodic checks. Errors if its config no longer loads.
+  Status ActivatePipeline(Id pipeline_id);
+  // Stops checks for the pipeline; running builds go on.
+  void DeactivatePipeline(Id pipeline_id);
+
+  // Checks one resource now. `done` gets the number of versions the check saved.
+  void CheckResource(Id pipeline_id, const std::string& resource,
+                     std::function<void(Result<int>)> done);
+
+  // Creates a build of `job` with the newest versions its constraints allow, as a user trigger
+  // (the build starts when the job's max_in_flight allows).
+  Result<Build> TriggerJob(Id pipeline_id, const std::string& job);
+
+  // Aborts a running or pending build.
+  Status AbortBuild(Id build_id);
+
+  // Re-runs the schedule of every job of the pipeline (after unpause, pin, ...).
+  void Reschedule(Id pipeline_id);
+
+  // `baton run`: checks every resource the selected jobs use once, then runs each selected job
+  // (all when `jobs` is empty) once in DAG order, up to `parallel` builds at a time.
+  void RunOnce(Id pipeline_id, std::vector<std::string> jobs, int parallel,
+               std::function<void(std::vector<JobOutcome>)> done);
+
+  // Aborts every running build (Ctrl-C of `baton run`, server shutdown).
+  void AbortAll();
+
+  // Number of builds running now.
+  size_t running_builds() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace baton::runner

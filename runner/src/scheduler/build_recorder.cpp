@@ -1,0 +1,90 @@
+#include "baton/runner/build_recorder.h"
+
+#include "baton/common/logging.h"
+
+namespace baton::runner {
+
+Json StepInfoJson(const StepInfo& step) {
+  Json j = {{"id", step.id}, {"name", step.name}, {"type", step.type}, {"path", step.path}};
+  if (step.attempt > 1) j["attempt"] = step.attempt;
+  if (!step.hook.empty()) j["hook"] = step.hook;
+  if (!step.across.empty()) j["across"] = step.across;
+  return j;
+}
+
+BuildRecorder::BuildRecorder(Store& store, Build build, Options options)
+    : store_(store), build_(std::move(build)), options_(std::move(options)) {}
+
+void BuildRecorder::Note(const Status& status) {
+  if (status.ok() || !store_error_.empty()) return;
+  store_error_ = status.ToString();
+  ModuleLogger("runner")->error("build {}: cannot record: {}", build_.id, store_error_);
+}
+
+void BuildRecorder::Append(BuildEvent event) {
+  std::vector<BuildEvent> events;
+  events.push_back(std::move(event));
+  auto appended = store_.AppendEvents(build_.id, std::move(events));
+  if (!appended.ok()) Note(appended.status());
+}
+
+void BuildRecorder::OnStatus(BuildStatus status, SystemTime time) {
+  Append({0, time, "", "status", "", ToString(status)});
+  if (status == BuildStatus::kStarted) {
+    auto started = store_.StartBuild(build_.id);
+    if (started.ok()) build_ = *started;
+    Note(started.status());
+  } else if (IsFinished(status)) {
+    if (!outputs_.empty()) Note(store_.SaveBuildOutputs(build_.id, outputs_));
+    auto finished = store_.FinishBuild(build_.id, status, first_error_);
+    if (finished.ok()) build_ = *finished;
+    Note(finished.status());
+  }
+  if (options_.forward) options_.forward->OnStatus(status, time);
+}
+
+void BuildRecorder::OnStepStarted(const StepInfo& step, SystemTime time) {
+  Append({0, time, step.id, "step-start", "", StepInfoJson(step).dump()});
+  if (options_.forward) options_.forward->OnStepStarted(step, time);
+}
+
+void BuildRecorder::OnStepFinished(const StepFinished& finished, SystemTime time) {
+  Json payload = StepInfoJson(finished.step);
+  payload["status"] = ToString(finished.status);
+  if (!finished.message.empty()) payload["message"] = finished.message;
+  if (finished.exit_code >= 0) payload["exit_code"] = finished.exit_code;
+  Append({0, time, finished.step.id, "step-finish", "", payload.dump()});
+  if (finished.status == BuildStatus::kErrored && first_error_.empty()) {
+    first_error_ = finished.step.name + ": " + finished.message;
+  }
+  if (options_.forward) options_.forward->OnStepFinished(finished, time);
+}
+
+void BuildRecorder::OnLog(const StepInfo& step, workers::OutputStream stream, SystemTime time,
+                          std::string_view line) {
+  Append({0, time, step.id, "log", workers::ToString(stream), std::string(line)});
+  if (options_.forward) options_.forward->OnLog(step, stream, time, line);
+}
+
+void BuildRecorder::OnVersion(const StepInfo& step, const std::string& resource,
+                              const Json& version,
+                              const std::vector<workers::MetadataField>& metadata) {
+  if (step.type == "put") {
+    auto id = options_.resource_ids.find(resource);
+    if (id != options_.resource_ids.end()) {
+      Json meta = Json::array();
+      for (const auto& m : metadata) meta.push_back({{"name", m.name}, {"value", m.value}});
+      auto saved = store_.SaveResourceVersions(id->second, {VersionFound{version, meta}});
+      Note(saved.status());
+      if (saved.ok() && !saved->empty()) {
+        const ResourceVersion& v = saved->back();
+        outputs_.push_back({step.name, v.id, id->second, version});
+        outputs_by_resource_[resource].push_back(v.id);
+        if (options_.on_new_version) options_.on_new_version(resource, v);
+      }
+    }
+  }
+  if (options_.forward) options_.forward->OnVersion(step, resource, version, metadata);
+}
+
+}  // namespace baton::runner

@@ -1,0 +1,50 @@
+#include "baton/runner/scheduler.h"
+
+#include "scheduler_impl.h"
+
+namespace baton::runner {
+
+Scheduler::Scheduler(boost::asio::io_context& io, Store& store, workers::Worker& worker,
+                     SchedulerOptions options)
+    : impl_(std::make_unique<Impl>(io, store, worker, std::move(options))) {}
+
+Scheduler::~Scheduler() { *impl_->alive_ = false; }
+
+Status Scheduler::ActivatePipeline(Id pipeline_id) { return impl_->Activate(pipeline_id); }
+
+void Scheduler::DeactivatePipeline(Id pipeline_id) { impl_->pipelines_.erase(pipeline_id); }
+
+void Scheduler::CheckResource(Id pipeline_id, const std::string& resource,
+                              std::function<void(Result<int>)> done) {
+  auto state = impl_->FindOrError(pipeline_id);
+  if (!state.ok()) {
+    if (done) done(state.status());
+    return;
+  }
+  impl_->Check(**state, resource, std::move(done));
+}
+
+Result<Build> Scheduler::TriggerJob(Id pipeline_id, const std::string& job) {
+  return impl_->Trigger(pipeline_id, job);
+}
+
+Status Scheduler::AbortBuild(Id build_id) { return impl_->Abort(build_id); }
+
+void Scheduler::Reschedule(Id pipeline_id) {
+  if (PipelineState* state = impl_->Find(pipeline_id)) {
+    for (const auto& job : state->config.jobs) impl_->TrySchedule(*state, job.name);
+  }
+}
+
+void Scheduler::RunOnce(Id pipeline_id, std::vector<std::string> jobs, int parallel,
+                        std::function<void(std::vector<JobOutcome>)> done) {
+  impl_->RunOnce(pipeline_id, std::move(jobs), parallel, std::move(done));
+}
+
+void Scheduler::AbortAll() {
+  for (auto& [id, run] : impl_->running_) run->executor->Abort();
+}
+
+size_t Scheduler::running_builds() const { return impl_->running_.size(); }
+
+}  // namespace baton::runner

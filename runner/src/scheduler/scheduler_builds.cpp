@@ -1,0 +1,202 @@
+// Scheduler: deciding, creating, starting and finishing builds.
+#include <filesystem>
+
+#include "baton/common/logging.h"
+#include "scheduler_impl.h"
+
+namespace baton::runner {
+
+bool Scheduler::Impl::HasCapacity(const PipelineState& state, const pipelines::Job& job) const {
+  if (options_.max_parallel_builds > 0 &&
+      static_cast<int>(running_.size()) >= options_.max_parallel_builds) {
+    return false;
+  }
+  int limit = job.EffectiveMaxInFlight();
+  if (limit <= 0) return true;
+  int in_flight = 0;
+  for (const auto& [id, run] : running_) {
+    if (run->pipeline_id != state.record.id) continue;
+    if (run->job == job.name) {
+      ++in_flight;
+      continue;
+    }
+    // serial_groups: one build at a time across every job sharing a group.
+    const pipelines::Job* other = state.config.FindJob(run->job);
+    if (!other) continue;
+    for (const auto& g : job.serial_groups) {
+      for (const auto& og : other->serial_groups) {
+        if (g == og) ++in_flight;
+      }
+    }
+  }
+  return in_flight < limit;
+}
+
+void Scheduler::Impl::TrySchedule(PipelineState& state, const std::string& job_name) {
+  const pipelines::Job* job = state.config.FindJob(job_name);
+  auto record = state.jobs.find(job_name);
+  if (!job || record == state.jobs.end()) return;
+  if (state.record.paused || record->second.paused) return;
+  if (!HasCapacity(state, *job)) return;
+  auto& queue = state.pending[job_name];
+  if (!queue.empty()) {  // manual triggers first, oldest first
+    auto [build, plan] = std::move(queue.front());
+    queue.pop_front();
+    StartBuild(state, std::move(build), plan);
+    return;
+  }
+  if (!state.auto_trigger) return;
+  InputPlan plan = ResolveInputs(state.config, *job, state.snapshot);
+  if (!plan.should_trigger) return;
+  auto build = CreateBuild(state, *job, plan);
+  if (!build.ok()) {
+    ModuleLogger("runner")->error("cannot create a build of {}/{}: {}", state.record.name, job_name,
+                                  build.status().ToString());
+    return;
+  }
+  StartBuild(state, std::move(*build), plan);
+}
+
+Result<Build> Scheduler::Impl::CreateBuild(PipelineState& state, const pipelines::Job& job,
+                                           const InputPlan& plan) {
+  const JobRecord& record = state.jobs.at(job.name);
+  BATON_ASSIGN_OR_RETURN(Build build, store_.CreateJobBuild(record.id, Json::object()));
+  std::vector<BuildInput> inputs;
+  for (const auto& in : plan.inputs) {
+    BuildInput input;
+    input.name = in.name;
+    input.resource_version_id = in.version_id;
+    inputs.push_back(std::move(input));
+    state.snapshot.used_inputs[job.name][in.name].insert(in.version_id);
+  }
+  BATON_RETURN_IF_ERROR(store_.SaveBuildInputs(build.id, inputs));
+  return build;
+}
+
+void Scheduler::Impl::StartBuild(PipelineState& state, Build build, const InputPlan& plan,
+                                 std::function<void(const Build&)> on_done) {
+  const pipelines::Job* job = state.config.FindJob(build.job);
+  auto run = std::make_unique<RunningBuild>();
+  run->pipeline_id = state.record.id;
+  run->job = build.job;
+  run->on_done = std::move(on_done);
+  BuildPlan build_plan = BuildPlan::ForJob(state.config, *job);
+  for (const auto& in : plan.inputs) {
+    build_plan.input_versions[in.name] = in.version;
+    run->input_versions[in.resource].insert(in.version_id);
+  }
+
+  BuildRecorder::Options rec;
+  for (const auto& [name, r] : state.resources) rec.resource_ids[name] = r.id;
+  Id pipeline_id = state.record.id;
+  rec.on_new_version = [this, pipeline_id](const std::string& resource, const ResourceVersion& v) {
+    PipelineState* s = Find(pipeline_id);
+    if (!s) return;
+    int added = 0;
+    AddVersions(*s, resource, {v}, &added);
+    if (added) WakeJobsUsing(*s, resource);
+  };
+  rec.forward = options_.observe_build ? options_.observe_build(build) : nullptr;
+  run->recorder = std::make_unique<BuildRecorder>(store_, build, std::move(rec));
+
+  BuildExecutorOptions exec;
+  exec.build_root =
+      (std::filesystem::path(options_.data_dir) / "builds" / std::to_string(build.id)).string();
+  exec.metadata = {std::to_string(build.id), build.name,        build.job,
+                   state.record.name,        state.record.team, options_.external_url};
+  exec.clock = clock_;
+  exec.cancel_grace = options_.cancel_grace;
+  std::string cache_prefix = state.record.name + "/" + build.job + "/";
+  if (options_.cache_dir) {
+    exec.cache_dir = [this, cache_prefix](const StepInfo& step, const std::string& path) {
+      return options_.cache_dir(cache_prefix + step.name, path);
+    };
+  }
+  Id build_id = build.id;
+  std::weak_ptr<bool> alive = alive_;
+  exec.on_finished = [this, alive, build_id](BuildStatus) {
+    // Never destroy the executor from inside its own callback.
+    asio::post(io_, [this, alive, build_id] {
+      if (alive.lock()) OnBuildFinished(build_id);
+    });
+  };
+  run->executor = std::make_unique<BuildExecutor>(io_, worker_, *run->recorder,
+                                                  std::move(build_plan), std::move(exec));
+  run->build = std::move(build);
+  BuildExecutor& executor = *run->executor;
+  running_[build_id] = std::move(run);
+  executor.Start();
+}
+
+void Scheduler::Impl::OnBuildFinished(Id build_id) {
+  auto it = running_.find(build_id);
+  if (it == running_.end()) return;
+  std::unique_ptr<RunningBuild> run = std::move(it->second);
+  running_.erase(it);
+  Build finished = run->recorder->build();
+  PipelineState* state = Find(run->pipeline_id);
+  if (state && finished.status == BuildStatus::kSucceeded) {
+    SucceededBuild record{finished.id, run->input_versions};
+    for (const auto& [resource, ids] : run->recorder->outputs()) {
+      record.versions_by_resource[resource].insert(ids.begin(), ids.end());
+    }
+    state->snapshot.succeeded_builds[run->job].push_back(std::move(record));
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(
+      std::filesystem::path(options_.data_dir) / "builds" / std::to_string(build_id), ec);
+  if (options_.on_build_finished) options_.on_build_finished(finished);
+  if (run->on_done) run->on_done(finished);
+  if (state) {
+    TrySchedule(*state, run->job);
+    for (const auto& down : state->graph.Downstream(run->job)) TrySchedule(*state, down);
+    for (const auto& [job, queue] : state->pending) {
+      if (!queue.empty()) TrySchedule(*state, job);
+    }
+  }
+  if (options_.max_parallel_builds > 0) {  // a global slot opened: anyone may go
+    for (auto& [id, s] : pipelines_) {
+      for (const auto& job : s->config.jobs) TrySchedule(*s, job.name);
+    }
+  }
+}
+
+Result<Build> Scheduler::Impl::Trigger(Id pipeline_id, const std::string& job_name) {
+  BATON_ASSIGN_OR_RETURN(PipelineState * state, FindOrError(pipeline_id));
+  const pipelines::Job* job = state->config.FindJob(job_name);
+  if (!job || !state->jobs.count(job_name)) {
+    return NotFound("pipeline `" + state->record.name + "` has no job `" + job_name + "`");
+  }
+  if (job->disable_manual_trigger) {
+    return PermissionDenied("job `" + job_name +
+                            "` has disable_manual_trigger: true; it only runs on new inputs");
+  }
+  InputPlan plan = ResolveInputs(state->config, *job, state->snapshot);
+  if (!plan.resolved) {
+    return FailedPrecondition("job `" + job_name + "` cannot start yet: " + plan.waiting_reason);
+  }
+  BATON_ASSIGN_OR_RETURN(Build build, CreateBuild(*state, *job, plan));
+  state->pending[job_name].emplace_back(build, plan);
+  TrySchedule(*state, job_name);
+  return build;
+}
+
+Status Scheduler::Impl::Abort(Id build_id) {
+  if (auto it = running_.find(build_id); it != running_.end()) {
+    it->second->executor->Abort();
+    return Status::Ok();
+  }
+  for (auto& [id, state] : pipelines_) {
+    for (auto& [job, queue] : state->pending) {
+      for (auto q = queue.begin(); q != queue.end(); ++q) {
+        if (q->first.id != build_id) continue;
+        queue.erase(q);
+        return store_.FinishBuild(build_id, BuildStatus::kAborted, "aborted before it started")
+            .status();
+      }
+    }
+  }
+  return NotFound("build " + std::to_string(build_id) + " is not running");
+}
+
+}  // namespace baton::runner

@@ -1,0 +1,110 @@
+// Private state of the Scheduler (scheduler.h). Everything here lives on the io_context thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "baton/pipelines/graph.h"
+#include "baton/pipelines/pipeline_config.h"
+#include "baton/runner/build_executor.h"
+#include "baton/runner/build_recorder.h"
+#include "baton/runner/planner.h"
+#include "baton/runner/scheduler.h"
+
+namespace baton::runner {
+
+namespace asio = boost::asio;
+
+struct PipelineState {
+  PipelineRecord record;
+  pipelines::PipelineConfig config;
+  pipelines::JobGraph graph;
+  std::map<std::string, ResourceRecord> resources;  // by name
+  std::map<std::string, JobRecord> jobs;            // by name
+  PlannerSnapshot snapshot;
+  std::map<std::string, std::unique_ptr<asio::steady_timer>> check_timers;
+  // Callers waiting for a check in flight, by resource (concurrent requests share one check).
+  std::map<std::string, std::vector<std::function<void(Result<int>)>>> check_waiters;
+  // Manually triggered builds waiting for the job's max_in_flight, by job, oldest first.
+  std::map<std::string, std::deque<std::pair<Build, InputPlan>>> pending;
+  bool auto_trigger = true;
+};
+
+struct RunningBuild {
+  Build build;
+  Id pipeline_id = 0;
+  std::string job;
+  std::map<std::string, std::set<Id>> input_versions;  // by resource
+  std::unique_ptr<BuildRecorder> recorder;
+  std::unique_ptr<BuildExecutor> executor;
+  std::function<void(const Build&)> on_done;  // RunOnce bookkeeping; may be empty
+};
+
+// Bookkeeping of one `baton run`.
+struct RunOnceState {
+  Id pipeline_id = 0;
+  std::vector<std::string> order;  // selected jobs, upstream first
+  std::set<std::string> selected;
+  std::set<std::string> finished;
+  std::map<std::string, JobOutcome> outcomes;
+  int parallel = 1;
+  int running = 0;
+  int checks_pending = 0;
+  std::function<void(std::vector<JobOutcome>)> done;
+};
+
+class Scheduler::Impl {
+ public:
+  Impl(asio::io_context& io, Store& store, workers::Worker& worker, SchedulerOptions options);
+
+  // scheduler_state.cpp
+  Status Activate(Id pipeline_id);
+  Status LoadHistory(PipelineState& state);
+  PipelineState* Find(Id pipeline_id);
+  Result<PipelineState*> FindOrError(Id pipeline_id);
+
+  // scheduler_checks.cpp
+  void Check(PipelineState& state, const std::string& resource,
+             std::function<void(Result<int>)> done);
+  void OnCheckDone(Id pipeline_id, const std::string& resource, workers::ResourceResult result);
+  void ArmCheckTimer(PipelineState& state, const pipelines::Resource& resource);
+  void AddVersions(PipelineState& state, const std::string& resource,
+                   const std::vector<ResourceVersion>& versions, int* added);
+  void WakeJobsUsing(PipelineState& state, const std::string& resource);
+
+  // scheduler_builds.cpp
+  void TrySchedule(PipelineState& state, const std::string& job);
+  bool HasCapacity(const PipelineState& state, const pipelines::Job& job) const;
+  Result<Build> CreateBuild(PipelineState& state, const pipelines::Job& job, const InputPlan& plan);
+  void StartBuild(PipelineState& state, Build build, const InputPlan& plan,
+                  std::function<void(const Build&)> on_done = {});
+  void OnBuildFinished(Id build_id);
+  Result<Build> Trigger(Id pipeline_id, const std::string& job);
+  Status Abort(Id build_id);
+
+  // scheduler_run_once.cpp
+  void RunOnce(Id pipeline_id, std::vector<std::string> jobs, int parallel,
+               std::function<void(std::vector<JobOutcome>)> done);
+  void PumpRunOnce();
+  void FinishRunOnceIfDone();
+
+  asio::io_context& io_;
+  Store& store_;
+  workers::Worker& worker_;
+  SchedulerOptions options_;
+  const Clock* clock_;
+  std::map<Id, std::unique_ptr<PipelineState>> pipelines_;
+  std::map<Id, std::unique_ptr<RunningBuild>> running_;
+  std::unique_ptr<RunOnceState> run_once_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace baton::runner

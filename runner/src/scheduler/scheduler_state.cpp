@@ -1,0 +1,119 @@
+// Scheduler: loading a pipeline's config and history into memory.
+#include "baton/common/logging.h"
+#include "baton/pipelines/loader.h"
+#include "scheduler_impl.h"
+
+namespace baton::runner {
+
+Scheduler::Impl::Impl(asio::io_context& io, Store& store, workers::Worker& worker,
+                      SchedulerOptions options)
+    : io_(io),
+      store_(store),
+      worker_(worker),
+      options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : &RealClock()) {}
+
+PipelineState* Scheduler::Impl::Find(Id pipeline_id) {
+  auto it = pipelines_.find(pipeline_id);
+  return it == pipelines_.end() ? nullptr : it->second.get();
+}
+
+Result<PipelineState*> Scheduler::Impl::FindOrError(Id pipeline_id) {
+  if (PipelineState* state = Find(pipeline_id)) return state;
+  return NotFound("pipeline " + std::to_string(pipeline_id) + " is not active");
+}
+
+namespace {
+
+Result<pipelines::PipelineConfig> LoadConfig(const PipelineConfigVersion& saved,
+                                             const std::string& name) {
+  pipelines::Vars vars;
+  if (saved.vars.is_object()) {
+    for (const auto& [key, value] : saved.vars.items()) vars.Set(key, value);
+  }
+  pipelines::LoadOptions options;
+  options.file_name = name + ".yml";
+  options.vars = &vars;
+  auto load = pipelines::LoadPipeline(saved.yaml, options);
+  if (!load.ok()) {
+    std::string first = load.diagnostics.items().empty() ? "unknown error"
+                                                         : load.diagnostics.items().front().message;
+    return InvalidArgument("the saved config of pipeline `" + name + "` no longer loads: " + first);
+  }
+  return std::move(*load.config);
+}
+
+}  // namespace
+
+Status Scheduler::Impl::Activate(Id pipeline_id) {
+  BATON_ASSIGN_OR_RETURN(PipelineRecord record, store_.GetPipelineById(pipeline_id));
+  BATON_ASSIGN_OR_RETURN(PipelineConfigVersion saved,
+                         store_.GetPipelineConfig(pipeline_id, record.config_version));
+  BATON_ASSIGN_OR_RETURN(pipelines::PipelineConfig config, LoadConfig(saved, record.name));
+  auto state = std::make_unique<PipelineState>();
+  state->record = record;
+  state->config = std::move(config);
+  state->graph = pipelines::JobGraph::Build(state->config);
+  state->auto_trigger = options_.periodic_checks;
+  BATON_ASSIGN_OR_RETURN(auto resources, store_.ListResources(pipeline_id));
+  for (auto& r : resources) {
+    if (r.active) state->resources[r.name] = r;
+  }
+  BATON_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(pipeline_id));
+  for (auto& j : jobs) {
+    if (j.active) state->jobs[j.name] = j;
+  }
+  BATON_RETURN_IF_ERROR(LoadHistory(*state));
+  PipelineState& ref = *state;
+  pipelines_[pipeline_id] = std::move(state);  // replaces (and cancels) an older state
+  if (options_.periodic_checks) {
+    for (const auto& resource : ref.config.resources) ArmCheckTimer(ref, resource);
+  }
+  for (const auto& job : ref.config.jobs) TrySchedule(ref, job.name);
+  return Status::Ok();
+}
+
+// Reads versions and recent builds from the store into the planner snapshot.
+Status Scheduler::Impl::LoadHistory(PipelineState& state) {
+  constexpr int kBuildsPerJob = 100;
+  for (const auto& [name, resource] : state.resources) {
+    if (resource.pinned_version_id) state.snapshot.pins[name] = resource.pinned_version_id;
+    VersionPage page;
+    page.limit = 1000;
+    while (true) {
+      BATON_ASSIGN_OR_RETURN(auto versions, store_.ListResourceVersions(resource.id, page));
+      for (const auto& v : versions) {
+        state.snapshot.versions[name].push_back({v.id, v.check_order, v.version});
+      }
+      if (static_cast<int>(versions.size()) < page.limit) break;
+      page.before_check_order = versions.back().check_order;
+    }
+  }
+  std::map<Id, std::string> resource_names;
+  for (const auto& [name, r] : state.resources) resource_names[r.id] = name;
+  for (const auto& [name, job] : state.jobs) {
+    BuildQuery query;
+    query.job_id = job.id;
+    query.limit = kBuildsPerJob;
+    BATON_ASSIGN_OR_RETURN(auto builds, store_.ListBuilds(query));
+    for (const auto& b : builds) {
+      BATON_ASSIGN_OR_RETURN(auto inputs, store_.ListBuildInputs(b.id));
+      SucceededBuild succeeded{b.id, {}};
+      for (const auto& in : inputs) {
+        state.snapshot.used_inputs[name][in.name].insert(in.resource_version_id);
+        succeeded.versions_by_resource[resource_names[in.resource_id]].insert(
+            in.resource_version_id);
+      }
+      if (b.status != BuildStatus::kSucceeded) continue;
+      BATON_ASSIGN_OR_RETURN(auto outputs, store_.ListBuildOutputs(b.id));
+      for (const auto& out : outputs) {
+        succeeded.versions_by_resource[resource_names[out.resource_id]].insert(
+            out.resource_version_id);
+      }
+      state.snapshot.succeeded_builds[name].push_back(std::move(succeeded));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace baton::runner
