@@ -41,6 +41,17 @@ void Scheduler::RunOnce(Id pipeline_id, std::vector<std::string> jobs, int paral
   impl_->RunOnce(pipeline_id, std::move(jobs), parallel, std::move(done));
 }
 
+std::vector<ActiveResource> Scheduler::ActiveResources() const {
+  std::vector<ActiveResource> out;
+  for (const auto& [id, state] : impl_->pipelines_) {
+    for (const auto& r : state->config.resources) {
+      out.push_back(
+          {id, state->record.team, state->record.name, r.name, r.type, r.source, r.webhook_token});
+    }
+  }
+  return out;
+}
+
 void Scheduler::AbortAll() {
   for (auto& [id, run] : impl_->running_) run->executor->Abort();
 }

@@ -67,7 +67,8 @@ Status Scheduler::Impl::Activate(Id pipeline_id) {
   PipelineState& ref = *state;
   pipelines_[pipeline_id] = std::move(state);  // replaces (and cancels) an older state
   if (options_.periodic_checks) {
-    for (const auto& resource : ref.config.resources) ArmCheckTimer(ref, resource);
+    // Check at once (then every check_every): new pipelines should not wait a minute.
+    for (const auto& resource : ref.config.resources) Check(ref, resource.name, nullptr);
   }
   for (const auto& job : ref.config.jobs) TrySchedule(ref, job.name);
   return Status::Ok();

@@ -53,6 +53,17 @@ struct JobOutcome {
   std::string skipped_reason;  // why it did not run
 };
 
+// A resource of an active pipeline, as webhooks need to find it.
+struct ActiveResource {
+  Id pipeline_id = 0;
+  std::string team;
+  std::string pipeline;
+  std::string name;
+  std::string type;
+  Json source;
+  std::string webhook_token;
+};
+
 class Scheduler {
  public:
   Scheduler(boost::asio::io_context& io, Store& store, workers::Worker& worker,
@@ -85,6 +96,9 @@ class Scheduler {
   // (all when `jobs` is empty) once in DAG order, up to `parallel` builds at a time.
   void RunOnce(Id pipeline_id, std::vector<std::string> jobs, int parallel,
                std::function<void(std::vector<JobOutcome>)> done);
+
+  // Every resource of every active pipeline.
+  std::vector<ActiveResource> ActiveResources() const;
 
   // Aborts every running build (Ctrl-C of `baton run`, server shutdown).
   void AbortAll();

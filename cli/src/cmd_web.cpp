@@ -1,0 +1,149 @@
+// `baton quickstart` / `baton web`: the API, the scheduler and a local worker in one process.
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "baton/common/logging.h"
+#include "baton/runner/scheduler.h"
+#include "baton/runner/sqlite_store.h"
+#include "baton/webapi/api.h"
+#include "baton/webapi/auth.h"
+#include "baton/webapi/http_server.h"
+#include "command.h"
+#include "local_env.h"
+
+namespace baton::cli {
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+struct WebFlags {
+  std::string bind = "127.0.0.1:8080";
+  std::string external_url;
+  LocalFlags local;
+};
+
+// On first start: an admin token, printed once and kept in <data-dir>/admin-token (mode 0600).
+Status EnsureAdminToken(runner::Store& store, const std::string& data_dir) {
+  fs::path file = fs::path(data_dir) / "admin-token";
+  if (fs::exists(file)) return Status::Ok();
+  BATON_ASSIGN_OR_RETURN(std::string token, webapi::GenerateToken());
+  BATON_ASSIGN_OR_RETURN(auto saved, store.CreateApiToken("main", "admin", token, std::nullopt));
+  (void)saved;
+  {
+    std::ofstream out(file);
+    out << token << "\n";
+    if (!out) return IoError("cannot write " + file.string());
+  }
+  ::chmod(file.c_str(), 0600);
+  std::printf("admin token (shown once, kept in %s):\n  %s\n", file.c_str(), token.c_str());
+  return Status::Ok();
+}
+
+Result<std::pair<std::string, uint16_t>> ParseBind(const std::string& bind) {
+  size_t colon = bind.rfind(':');
+  if (colon == std::string::npos) return InvalidArgument("--bind takes HOST:PORT, got " + bind);
+  int port = std::atoi(bind.c_str() + colon + 1);
+  if (port < 0 || port > 65535) return InvalidArgument("port out of range in --bind " + bind);
+  return std::make_pair(bind.substr(0, colon), static_cast<uint16_t>(port));
+}
+
+Status ActivateAll(runner::Store& store, runner::Scheduler& scheduler) {
+  BATON_ASSIGN_OR_RETURN(auto teams, store.ListTeams());
+  for (const auto& team : teams) {
+    BATON_ASSIGN_OR_RETURN(auto pipelines, store.ListPipelines(team.name));
+    for (const auto& p : pipelines) {
+      Status s = scheduler.ActivatePipeline(p.id);
+      if (!s.ok()) ModuleLogger("web")->error("pipeline {}: {}", p.name, s.ToString());
+    }
+  }
+  return Status::Ok();
+}
+
+int Serve(const WebFlags& flags) {
+  SetLogLevel(flags.local.log_level);
+  auto log = ModuleLogger("web");
+  std::string data_dir = flags.local.ResolvedDataDir();
+  auto bind = ParseBind(flags.bind);
+  auto store = runner::SqliteStore::OpenDataDir(data_dir, RealClock());
+  auto env = StartLocalWorker(data_dir, flags.local.unsafe_no_sandbox);
+  Status ok = !bind.ok() ? bind.status() : !store.ok() ? store.status() : env.status();
+  if (ok.ok()) ok = EnsureAdminToken(**store, data_dir);
+  if (!ok.ok()) {
+    std::fprintf(stderr, "error: %s\n", ok.ToString().c_str());
+    return kExitErrored;
+  }
+  auto orphans = (*store)->MarkOrphanedBuildsErrored(
+      "the server stopped while this build was running; trigger it again");
+  if (orphans.ok() && !orphans->empty()) {
+    log->warn("marked {} interrupted build(s) errored", orphans->size());
+  }
+  asio::io_context io;
+  auto guard = asio::make_work_guard(io);
+  runner::SchedulerOptions options;
+  options.data_dir = data_dir;
+  options.external_url = flags.external_url;
+  options.cache_dir = [&](const std::string& key, const std::string& path) {
+    return env->worker->CacheDir(key, path);
+  };
+  runner::Scheduler scheduler(io, **store, *env->worker, options);
+  if (Status s = ActivateAll(**store, scheduler); !s.ok()) log->error("{}", s.ToString());
+
+  webapi::ApiOptions api;
+  api.version = BATON_VERSION;
+  api.external_url = flags.external_url;
+  api.worker_isolation = workers::ToString(env->worker->isolation());
+  webapi::ServerOptions server_options;
+  server_options.host = bind->first;
+  server_options.port = bind->second;
+  webapi::HttpServer server(webapi::MakeApiRouter(io, **store, scheduler, api), server_options);
+  if (Status s = server.Start(); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+    return kExitErrored;
+  }
+  std::string url = server.base_url();
+  std::ofstream(fs::path(data_dir) / "server-url") << url << "\n";
+  std::printf("baton %s listening on %s (data in %s)\n", BATON_VERSION, url.c_str(),
+              data_dir.c_str());
+  std::fflush(stdout);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::steady_timer drain(io);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    log->info("shutting down");
+    server.Stop();
+    scheduler.AbortAll();
+    drain.expires_after(std::chrono::seconds(15));
+    drain.async_wait([&](const boost::system::error_code&) { io.stop(); });
+    guard.reset();
+  });
+  io.run();
+  return kExitOk;
+}
+
+void Register(CLI::App& root, int& exit_code) {
+  for (const char* name : {"quickstart", "web"}) {
+    auto flags = std::make_shared<WebFlags>();
+    auto* cmd = root.add_subcommand(
+        name, std::string(name) == "web"
+                  ? "Run the API and scheduler (with the local worker until remote workers land)"
+                  : "Run the API, the scheduler and a local worker in one process");
+    cmd->add_option("--bind", flags->bind, "HOST:PORT to listen on (port 0: any free port)");
+    cmd->add_option("--external-url", flags->external_url, "URL users reach this server at");
+    flags->local.AddTo(cmd);
+    cmd->callback([flags, &exit_code] { exit_code = Serve(*flags); });
+  }
+}
+
+BATON_COMMAND(Register);
+
+}  // namespace
+}  // namespace baton::cli

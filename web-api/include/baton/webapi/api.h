@@ -1,0 +1,34 @@
+// The Baton REST API (/api/v1) and webhook endpoints, over the Store and the Scheduler.
+//
+// Handlers run on the HTTP server's io threads. Reads go straight to the store (thread-safe);
+// anything that touches scheduling state (trigger, check, abort, set-pipeline) is posted to the
+// runner's io_context, which owns the Scheduler. Webhooks answer at once and check afterwards.
+//
+// Thread-safety: Api is immutable after construction; its handlers may run concurrently.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "baton/runner/scheduler.h"
+#include "baton/runner/store.h"
+#include "baton/webapi/router.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace baton::webapi {
+
+struct ApiOptions {
+  std::string version = "0.0.0";
+  std::string external_url;
+  std::string worker_isolation;  // shown by /api/v1/info
+};
+
+// Builds the router with every route. `runner_io` runs the scheduler; both must outlive the
+// router and its server.
+Router MakeApiRouter(boost::asio::io_context& runner_io, runner::Store& store,
+                     runner::Scheduler& scheduler, ApiOptions options);
+
+}  // namespace baton::webapi

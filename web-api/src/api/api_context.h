@@ -1,0 +1,56 @@
+// Shared state and helpers of the API handlers (private to web-api/src/api).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "baton/runner/scheduler.h"
+#include "baton/runner/store.h"
+#include "baton/webapi/api.h"
+#include "baton/webapi/http_types.h"
+#include "baton/webapi/router.h"
+
+namespace baton::webapi::api {
+
+using Json = nlohmann::json;
+
+struct Context {
+  boost::asio::io_context& runner_io;
+  runner::Store& store;
+  runner::Scheduler& scheduler;
+  ApiOptions options;
+
+  // Runs `fn` on the runner thread and waits for its result.
+  template <typename F>
+  auto OnRunner(F fn) -> decltype(fn()) {
+    std::packaged_task<decltype(fn())()> task(std::move(fn));
+    auto result = task.get_future();
+    boost::asio::post(runner_io, [&task] { task(); });
+    return result.get();
+  }
+};
+
+// The pipeline named by :team and :pipeline, or an error response.
+Result<runner::PipelineRecord> PipelineOf(Context& ctx, const Request& req);
+
+// JSON shapes (Concourse-like field names).
+Json PipelineJson(const runner::PipelineRecord& p);
+Json JobJson(const runner::JobRecord& j, const std::optional<runner::Build>& latest);
+Json BuildJson(const runner::Build& b);
+Json ResourceJson(const runner::ResourceRecord& r);
+Json VersionJson(const runner::ResourceVersion& v);
+
+// 200 with JSON, or the status's error.
+Response JsonOr(const Status& status, const Json& value, int code = 200);
+
+// Adds the routes of each area.
+void AddPipelineRoutes(Router& router, std::shared_ptr<Context> ctx);
+void AddJobRoutes(Router& router, std::shared_ptr<Context> ctx);
+void AddBuildRoutes(Router& router, std::shared_ptr<Context> ctx);
+void AddResourceRoutes(Router& router, std::shared_ptr<Context> ctx);
+void AddWebhookRoutes(Router& router, std::shared_ptr<Context> ctx);
+
+}  // namespace baton::webapi::api

@@ -1,0 +1,178 @@
+// Jobs (list, get, trigger, pause) and builds (list, get, abort, events, resources).
+#include "api_context.h"
+#include "build_event_source.h"
+
+namespace baton::webapi::api {
+namespace {
+
+Result<runner::JobRecord> JobOf(Context& ctx, const Request& req, runner::Id* pipeline_id) {
+  BATON_ASSIGN_OR_RETURN(auto p, PipelineOf(ctx, req));
+  if (pipeline_id) *pipeline_id = p.id;
+  return ctx.store.GetJob(p.id, req.Param("job"));
+}
+
+std::optional<runner::Build> LatestFinished(Context& ctx, runner::Id job_id) {
+  runner::BuildQuery q;
+  q.job_id = job_id;
+  q.limit = 1;
+  q.statuses = {runner::BuildStatus::kSucceeded, runner::BuildStatus::kFailed,
+                runner::BuildStatus::kErrored, runner::BuildStatus::kAborted};
+  auto builds = ctx.store.ListBuilds(q);
+  if (!builds.ok() || builds->empty()) return std::nullopt;
+  return builds->front();
+}
+
+int QueryInt(const Request& req, const char* name, int fallback) {
+  auto v = req.Query(name);
+  if (!v || v->empty()) return fallback;
+  return std::atoi(v->c_str());
+}
+
+Response ListBuilds(Context& ctx, runner::BuildQuery q, const Request& req) {
+  q.limit = std::clamp(QueryInt(req, "limit", 50), 1, 500);
+  q.since_id = QueryInt(req, "since", 0);
+  q.until_id = QueryInt(req, "until", 0);
+  auto builds = ctx.store.ListBuilds(q);
+  if (!builds.ok()) return JsonError(builds.status());
+  Json out = Json::array();
+  for (const auto& b : *builds) out.push_back(BuildJson(b));
+  return Response::Json(200, out);
+}
+
+Result<runner::Id> BuildIdOf(const Request& req) {
+  const std::string id = req.Param("build");
+  char* end = nullptr;
+  long long value = std::strtoll(id.c_str(), &end, 10);
+  if (id.empty() || *end != '\0' || value <= 0) {
+    return InvalidArgument("build id must be a positive number, got \"" + id + "\"");
+  }
+  return static_cast<runner::Id>(value);
+}
+
+void AddJobRoutesImpl(Router& router, std::shared_ptr<Context> ctx) {
+  const std::string base = "/api/v1/teams/:team/pipelines/:pipeline/jobs";
+  router.Add(
+      "GET", base,
+      [ctx](Request& req) {
+        auto p = PipelineOf(*ctx, req);
+        if (!p.ok()) return JsonError(p.status());
+        auto jobs = ctx->store.ListJobs(p->id);
+        if (!jobs.ok()) return JsonError(jobs.status());
+        Json out = Json::array();
+        for (const auto& j : *jobs) {
+          if (j.active) out.push_back(JobJson(j, LatestFinished(*ctx, j.id)));
+        }
+        return Response::Json(200, out);
+      },
+      Access::kToken);
+  router.Add(
+      "GET", base + "/:job",
+      [ctx](Request& req) {
+        auto job = JobOf(*ctx, req, nullptr);
+        if (!job.ok()) return JsonError(job.status());
+        return Response::Json(200, JobJson(*job, LatestFinished(*ctx, job->id)));
+      },
+      Access::kToken);
+  router.Add(
+      "POST", base + "/:job/builds",
+      [ctx](Request& req) {
+        runner::Id pipeline_id = 0;
+        auto job = JobOf(*ctx, req, &pipeline_id);
+        if (!job.ok()) return JsonError(job.status());
+        auto build =
+            ctx->OnRunner([&] { return ctx->scheduler.TriggerJob(pipeline_id, job->name); });
+        return build.ok() ? Response::Json(201, BuildJson(*build)) : JsonError(build.status());
+      },
+      Access::kToken);
+  router.Add(
+      "GET", base + "/:job/builds",
+      [ctx](Request& req) {
+        auto job = JobOf(*ctx, req, nullptr);
+        if (!job.ok()) return JsonError(job.status());
+        runner::BuildQuery q;
+        q.job_id = job->id;
+        return ListBuilds(*ctx, q, req);
+      },
+      Access::kToken);
+  router.Add(
+      "GET", base + "/:job/builds/:name",
+      [ctx](Request& req) {
+        auto job = JobOf(*ctx, req, nullptr);
+        if (!job.ok()) return JsonError(job.status());
+        auto build = ctx->store.GetJobBuild(job->id, req.Param("name"));
+        return build.ok() ? Response::Json(200, BuildJson(*build)) : JsonError(build.status());
+      },
+      Access::kToken);
+  for (bool pause : {true, false}) {
+    router.Add(
+        "PUT", base + (pause ? "/:job/pause" : "/:job/unpause"),
+        [ctx, pause](Request& req) {
+          runner::Id pipeline_id = 0;
+          auto job = JobOf(*ctx, req, &pipeline_id);
+          if (!job.ok()) return JsonError(job.status());
+          Status s = ctx->store.SetJobPaused(job->id, pause);
+          if (s.ok())
+            s = ctx->OnRunner([&] { return ctx->scheduler.ActivatePipeline(pipeline_id); });
+          return JsonOr(s, Json{{"paused", pause}});
+        },
+        Access::kToken);
+  }
+}
+
+}  // namespace
+
+void AddJobRoutes(Router& router, std::shared_ptr<Context> ctx) { AddJobRoutesImpl(router, ctx); }
+
+void AddBuildRoutes(Router& router, std::shared_ptr<Context> ctx) {
+  router.Add(
+      "GET", "/api/v1/builds", [ctx](Request& req) { return ListBuilds(*ctx, {}, req); },
+      Access::kToken);
+  router.Add(
+      "GET", "/api/v1/builds/:build",
+      [ctx](Request& req) {
+        auto id = BuildIdOf(req);
+        if (!id.ok()) return JsonError(id.status());
+        auto build = ctx->store.GetBuild(*id);
+        return build.ok() ? Response::Json(200, BuildJson(*build)) : JsonError(build.status());
+      },
+      Access::kToken);
+  router.Add(
+      "PUT", "/api/v1/builds/:build/abort",
+      [ctx](Request& req) {
+        auto id = BuildIdOf(req);
+        if (!id.ok()) return JsonError(id.status());
+        Status s = ctx->OnRunner([&] { return ctx->scheduler.AbortBuild(*id); });
+        return JsonOr(s, Json{{"aborting", *id}});
+      },
+      Access::kToken);
+  router.Add(
+      "GET", "/api/v1/builds/:build/events",
+      [ctx](Request& req) {
+        auto id = BuildIdOf(req);
+        if (!id.ok()) return JsonError(id.status());
+        auto build = ctx->store.GetBuild(*id);
+        if (!build.ok()) return JsonError(build.status());
+        return Response::EventStream(MakeBuildEventSource(ctx->store, *id), req.LastEventId());
+      },
+      Access::kToken);
+  router.Add(
+      "GET", "/api/v1/builds/:build/resources",
+      [ctx](Request& req) {
+        auto id = BuildIdOf(req);
+        if (!id.ok()) return JsonError(id.status());
+        auto inputs = ctx->store.ListBuildInputs(*id);
+        auto outputs = ctx->store.ListBuildOutputs(*id);
+        if (!inputs.ok()) return JsonError(inputs.status());
+        if (!outputs.ok()) return JsonError(outputs.status());
+        Json in = Json::array(), out = Json::array();
+        for (const auto& i : *inputs) {
+          in.push_back(
+              {{"name", i.name}, {"version", i.version}, {"first_occurrence", i.first_occurrence}});
+        }
+        for (const auto& o : *outputs) out.push_back({{"name", o.name}, {"version", o.version}});
+        return Response::Json(200, Json{{"inputs", in}, {"outputs", out}});
+      },
+      Access::kToken);
+}
+
+}  // namespace baton::webapi::api

@@ -1,0 +1,115 @@
+// Webhooks: Concourse's per-resource URL with ?webhook_token=, and forge endpoints that verify
+// the forge's signature with the matching resources' webhook_token. Both reply at once and run
+// the checks afterwards on the runner thread; deliveries are recorded, and a repeated delivery
+// id is acknowledged without checking again.
+#include <openssl/crypto.h>
+
+#include "api_context.h"
+#include "baton/common/clock.h"
+#include "baton/webapi/auth.h"
+#include "baton/webapi/webhooks.h"
+
+namespace baton::webapi::api {
+namespace {
+
+bool SameToken(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// Records the delivery; false when this delivery id was already handled.
+bool FirstDelivery(Context& ctx, const std::string& provider, const std::string& id,
+                   const std::string& body, const std::string& status) {
+  if (id.empty()) return true;
+  runner::WebhookDelivery d;
+  d.provider = provider;
+  d.delivery_id = id;
+  d.received_at = RealClock().Now();
+  d.status = status;
+  d.body_sha256 = Sha256Hex(body);
+  auto first = ctx.store.RecordWebhookDelivery(d);
+  return !first.ok() || *first;
+}
+
+void CheckLater(Context& ctx, const std::vector<runner::ActiveResource>& resources) {
+  boost::asio::post(ctx.runner_io, [&ctx, resources] {
+    for (const auto& r : resources) ctx.scheduler.CheckResource(r.pipeline_id, r.name, nullptr);
+  });
+}
+
+Response ResourceWebhook(Context& ctx, Request& req) {
+  std::string token = req.Query("webhook_token").value_or("");
+  auto all = ctx.OnRunner([&] { return ctx.scheduler.ActiveResources(); });
+  for (const auto& r : all) {
+    if (r.team != req.Param("team") || r.pipeline != req.Param("pipeline") ||
+        r.name != req.Param("resource")) {
+      continue;
+    }
+    if (r.webhook_token.empty() || !SameToken(token, r.webhook_token)) {
+      return JsonError(401, "unauthorized",
+                       "webhook_token does not match the resource's webhook_token");
+    }
+    std::string delivery = req.headers.Get("X-GitHub-Delivery").value_or("");
+    if (!FirstDelivery(ctx, "resource", delivery, req.body, "accepted")) {
+      return Response::Json(200, Json{{"duplicate", true}});
+    }
+    CheckLater(ctx, {r});
+    return Response::Json(201, Json{{"checking", r.name}});
+  }
+  return JsonError(404, "not found",
+                   "no resource `" + req.Param("resource") + "` in pipeline `" +
+                       req.Param("pipeline") + "` of team `" + req.Param("team") + "`");
+}
+
+Response ForgeWebhook(Context& ctx, Request& req) {
+  auto forge = ParseForge(req.Param("forge"));
+  if (!forge.ok()) return JsonError(forge.status());
+  HeaderLookup headers = [&req](std::string_view name) {
+    return req.headers.Get(name).value_or("");
+  };
+  auto event = ParseEvent(*forge, headers, req.body);
+  if (!event.ok()) return JsonError(event.status());
+  auto all = ctx.OnRunner([&] { return ctx.scheduler.ActiveResources(); });
+  std::vector<runner::ActiveResource> matched, verified;
+  for (const auto& r : all) {
+    if (r.type == "git" && EventMatchesGitSource(*event, r.source)) matched.push_back(r);
+  }
+  for (const auto& r : matched) {
+    if (VerifySignature(*forge, headers, req.body, r.webhook_token).ok()) verified.push_back(r);
+  }
+  if (matched.empty()) {
+    if (event->kind != ForgeEvent::Kind::kPush) {
+      return Response::Json(202, Json{{"ignored", event->event_name}});
+    }
+    return Response::Json(202, Json{{"checking", Json::array()},
+                                    {"detail", "no git resource tracks " + event->repository +
+                                                   " on the pushed branch"}});
+  }
+  if (verified.empty()) {
+    return JsonError(401, "unauthorized",
+                     "the signature does not verify with the webhook_token of any resource "
+                     "tracking " +
+                         event->repository);
+  }
+  if (!FirstDelivery(ctx, ToString(*forge), event->delivery_id, req.body, "accepted")) {
+    return Response::Json(200, Json{{"duplicate", true}});
+  }
+  if (event->kind == ForgeEvent::Kind::kPing) return Response::Json(200, Json{{"pong", true}});
+  if (event->kind != ForgeEvent::Kind::kPush) {
+    return Response::Json(202, Json{{"ignored", event->event_name}});
+  }
+  CheckLater(ctx, verified);
+  Json names = Json::array();
+  for (const auto& r : verified) names.push_back(r.pipeline + "/" + r.name);
+  return Response::Json(202, Json{{"checking", names}});
+}
+
+}  // namespace
+
+void AddWebhookRoutes(Router& router, std::shared_ptr<Context> ctx) {
+  router.Add("POST", "/api/v1/teams/:team/pipelines/:pipeline/resources/:resource/check/webhook",
+             [ctx](Request& req) { return ResourceWebhook(*ctx, req); });
+  router.Add("POST", "/api/v1/webhooks/:forge",
+             [ctx](Request& req) { return ForgeWebhook(*ctx, req); });
+}
+
+}  // namespace baton::webapi::api
