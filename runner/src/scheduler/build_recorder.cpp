@@ -78,6 +78,13 @@ void BuildRecorder::OnVersion(const StepInfo& step, const std::string& resource,
       Note(saved.status());
       if (saved.ok() && !saved->empty()) {
         const ResourceVersion& v = saved->back();
+        // The implicit get after a put reports the same version again: record it once.
+        for (const auto& o : outputs_) {
+          if (o.name == step.name) {
+            if (options_.forward) options_.forward->OnVersion(step, resource, version, metadata);
+            return;
+          }
+        }
         outputs_.push_back({step.name, v.id, id->second, version});
         outputs_by_resource_[resource].push_back(v.id);
         if (options_.on_new_version) options_.on_new_version(resource, v);

@@ -1,0 +1,5 @@
+#include "greeting.h"
+
+std::string Greeting(const std::string& name) {
+  return "hello, " + (name.empty() ? std::string("world") : name) + "!";
+}

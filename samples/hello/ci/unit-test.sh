@@ -1,0 +1,4 @@
+#!/bin/sh
+set -eu
+binaries/greeting_test
+binaries/hello "$GREETEE"
