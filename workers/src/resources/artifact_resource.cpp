@@ -80,7 +80,7 @@ class ArtifactResourceType final : public ResourceType {
     LogLine(ctx, "stored artifact " + v.digest.substr(0, 12) + ": " + std::to_string(v.file_count) +
                      " files, " + std::to_string(v.bytes) + " bytes");
     if (source.contains("retain")) {
-      if (!source["retain"].is_number_unsigned() || source["retain"].get<int64_t>() < 1) {
+      if (!source["retain"].is_number_integer() || source["retain"].get<int64_t>() < 1) {
         return InvalidArgument("artifact put: source.retain must be a positive number of versions");
       }
       BATON_ASSIGN_OR_RETURN(PruneStats stats, store->Prune(key, source["retain"].get<size_t>()));
