@@ -125,7 +125,9 @@ TEST_F(ArtifactStoreTest, ConcurrentPutsAndPrunesKeepEveryListedVersionRestorabl
         TempDir d;
         WriteFile(d / "f", "thread " + std::to_string(t) + " item " + std::to_string(i));
         EXPECT_TRUE(store_->Put("k" + std::to_string(t), d.path().string()).ok());
-        if (i % 3 == 0) EXPECT_TRUE(store_->Prune("k" + std::to_string(t), 2).ok());
+        if (i % 3 == 0) {
+          EXPECT_TRUE(store_->Prune("k" + std::to_string(t), 2).ok());
+        }
       }
     });
   }
