@@ -32,7 +32,7 @@ bool CheckFields(const YamlNode& map, const std::vector<std::string>& known,
     if (std::find(known.begin(), known.end(), name) != known.end()) continue;
     ok = false;
     std::string hint;
-    if (auto close = ClosestMatch(name, known)) {
+    if (auto close = SuggestName(name, known)) {
       hint = "did you mean `" + *close + "`?";
     } else {
       hint = "valid fields are " + Quoted(known);
@@ -151,6 +151,21 @@ std::optional<Duration> ReadDuration(const YamlNode* node, const std::string& fi
     return std::nullopt;
   }
   return *parsed;
+}
+
+std::optional<std::string> SuggestName(std::string_view word,
+                                       const std::vector<std::string>& candidates) {
+  if (auto close = ClosestMatch(word, candidates)) return close;
+  for (const auto& c : candidates) {
+    if (c.size() != word.size()) continue;
+    size_t first = 0;
+    while (first < c.size() && c[first] == word[first]) ++first;
+    if (first + 1 >= c.size() || c[first] != word[first + 1] || c[first + 1] != word[first]) {
+      continue;
+    }
+    if (c.compare(first + 2, std::string::npos, word.substr(first + 2)) == 0) return c;
+  }
+  return std::nullopt;
 }
 
 SourceMark KeyMark(const YamlNode& map, std::string_view key) {

@@ -44,6 +44,11 @@ Json ReadJsonMap(const YamlNode* node, const std::string& field, BuildContext& c
 std::optional<Duration> ReadDuration(const YamlNode* node, const std::string& field,
                                      std::string* text, BuildContext& ctx);
 
+// The candidate `word` is most likely a typo of: baton::ClosestMatch, plus swapped adjacent
+// letters ("rpeo" -> "repo", "biuld" -> "build"), which plain edit distance counts as two.
+std::optional<std::string> SuggestName(std::string_view word,
+                                       const std::vector<std::string>& candidates);
+
 // Where the key `key` of `map` is written (for errors about the key rather than its value).
 SourceMark KeyMark(const YamlNode& map, std::string_view key);
 

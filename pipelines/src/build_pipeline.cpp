@@ -238,7 +238,7 @@ void CheckTopLevel(const YamlNode& root, BuildContext& ctx) {
     std::string name = key->IsScalar() ? key->value : ToJson(*key).dump();
     if (std::find(kTopFields.begin(), kTopFields.end(), name) != kTopFields.end()) continue;
     std::string message = "unknown field \"" + name + "\" at the top level of the pipeline";
-    auto close = ClosestMatch(name, kTopFields);
+    auto close = SuggestName(name, kTopFields);
     if (ctx.options.strict) {
       ctx.diags.Error(key->mark, message,
                       close ? "did you mean `" + *close + "`?" : "remove it, or drop --strict");

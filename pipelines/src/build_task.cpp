@@ -1,5 +1,7 @@
 // Task configs: a step's `config:` block or a task file.
 #include <cctype>
+#include <charconv>
+#include <limits>
 
 #include "build_context.h"
 #include "builders.h"
@@ -137,14 +139,18 @@ std::optional<int64_t> ParseMemorySize(std::string_view text) {
   size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
   if (i == 0) return std::nullopt;
-  int64_t number = std::stoll(std::string(text.substr(0, i)));
+  int64_t number = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, number);
+  if (ec != std::errc() || ptr != text.data() + i) return std::nullopt;
   std::string unit;
   for (char c : text.substr(i)) unit += static_cast<char>(std::toupper(c));
   static const std::pair<const char*, int64_t> kUnits[] = {
       {"", 1},           {"B", 1},         {"K", 1LL << 10},  {"KB", 1LL << 10}, {"M", 1LL << 20},
       {"MB", 1LL << 20}, {"G", 1LL << 30}, {"GB", 1LL << 30}, {"T", 1LL << 40},  {"TB", 1LL << 40}};
   for (const auto& [name, factor] : kUnits) {
-    if (unit == name) return number * factor;
+    if (unit != name) continue;
+    if (number > std::numeric_limits<int64_t>::max() / factor) return std::nullopt;
+    return number * factor;
   }
   return std::nullopt;
 }

@@ -7,6 +7,7 @@
 
 #include "baton/common/strings.h"
 #include "baton/pipelines/graph.h"
+#include "build_context.h"
 
 namespace baton::pipelines {
 
@@ -15,7 +16,7 @@ namespace {
 bool HasVar(std::string_view s) { return s.find("((") != std::string_view::npos; }
 
 std::string Hint(std::string_view word, const std::vector<std::string>& names) {
-  if (auto close = ClosestMatch(word, names)) return "did you mean `" + *close + "`?";
+  if (auto close = SuggestName(word, names)) return "did you mean `" + *close + "`?";
   return {};
 }
 
