@@ -14,7 +14,8 @@ Json ImageResource() {
           {"source", FreeMap("Configuration for the resource type (e.g. `repository`, `tag`).")},
           {"params", FreeMap("Parameters passed to the resource type's `get`.")},
           {"version",
-           OrVar(Json{{"type", "object"}, {"additionalProperties", {{"type", "string"}}}})},
+           Describe(OrVar(Json{{"type", "object"}, {"additionalProperties", {{"type", "string"}}}}),
+                    "Use this version of the image instead of the latest.")},
       },
       {"type"}, "The container image to run in, as an anonymous resource.");
 }

@@ -4,7 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdio>
 #include <memory>
+
+#include "fakes/test_env.h"
 
 namespace baton::pipelines {
 namespace {
@@ -222,6 +226,80 @@ TEST(JobGraph, RendersTextForAnEmptyPipelineAndForACycle) {
             "cycle (no order possible)\n"
             "  a  <- b\n"
             "  b  <- a\n");
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+};
+
+// Runs `baton ARGS` with stderr sent to stdout when `merge_stderr`.
+CommandResult RunBaton(const std::string& args, bool merge_stderr = false) {
+  std::string command = "'" + testing::BatonBinary().string() + "' " + args;
+  command += merge_stderr ? " 2>&1" : " 2>/dev/null";
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.out.append(buf.data(), n);
+  int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+constexpr const char* kChainPipeline = R"(
+resources:
+- {name: repo, type: mock}
+jobs:
+- name: deploy
+  plan: [{get: repo, passed: [build, lint], trigger: true}]
+- name: build
+  plan: [{get: repo, trigger: true}, {put: repo, params: {version: v1}}]
+- name: lint
+  plan: [{get: repo, passed: [build]}]
+)";
+
+TEST(BatonGraph, PrintsStagesOfAPipelineFile) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "pipeline.yml", kChainPipeline);
+  CommandResult result = RunBaton("graph -c " + (dir / "pipeline.yml").string());
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_EQ(result.out,
+            "stage 1\n"
+            "  build\n"
+            "stage 2\n"
+            "  lint    <- build\n"
+            "stage 3\n"
+            "  deploy  <- build, lint\n");
+}
+
+TEST(BatonGraph, PrintsGraphvizDotWithVarsResolved) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "pipeline.yml", R"(
+resources:
+- {name: repo, type: mock}
+jobs:
+- {name: ((first)), plan: [{get: repo, trigger: true}]}
+- {name: second, plan: [{get: repo, passed: [((first))]}]}
+)");
+  CommandResult result =
+      RunBaton("graph --format dot -v first=unit -c " + (dir / "pipeline.yml").string());
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(result.out.find("\"resource:repo\" -> \"job:unit\" [style=solid];"), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("\"job:unit\" -> \"job:second\" [label=\"repo\", style=dashed];"),
+            std::string::npos)
+      << result.out;
+}
+
+TEST(BatonGraph, PrintsDiagnosticsAndFailsOnAnInvalidFile) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "pipeline.yml", "jobs:\n- name: a\n  plan:\n  - get: nope\n");
+  CommandResult result = RunBaton("graph -c " + (dir / "pipeline.yml").string(), true);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.out.find("pipeline.yml:4:"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("error:"), std::string::npos) << result.out;
 }
 
 }  // namespace
