@@ -58,14 +58,14 @@ net::awaitable<void> Connection::Run(std::shared_ptr<Connection> self) {
 }
 
 void Connection::RequestStop() {
-  net::post(stream_.get_executor(), [this, keep = core_] {
-    if (phase_ == Phase::kIdle) stream_.cancel();
-    if (waker_) waker_->Notify();
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->phase_ == Phase::kIdle) self->stream_.cancel();
+    if (self->waker_) self->waker_->Notify();
   });
 }
 
 void Connection::ForceClose() {
-  net::post(stream_.get_executor(), [this, keep = core_] { CloseSocket(); });
+  net::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseSocket(); });
 }
 
 void Connection::CloseSocket() {
@@ -144,7 +144,8 @@ net::awaitable<bool> Connection::WriteResponse(Response response, unsigned versi
 net::awaitable<void> Connection::RejectAndClose(int status, std::string_view error,
                                                 std::string_view detail) {
   co_await WriteResponse(JsonError(status, error, detail), 11, false, false);
-  co_await Drain();
+  phase_ = Phase::kIdle;  // Stop may cut the drain short
+  if (!core_->stopping) co_await Drain();
 }
 
 // After an error answer, reads (and drops) what the client is still sending for a moment, so

@@ -33,7 +33,7 @@ class StreamWaker : public std::enable_shared_from_this<StreamWaker> {
   net::steady_timer timer_;
 };
 
-class Connection {
+class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(std::shared_ptr<ServerCore> core, tcp::socket socket);
 

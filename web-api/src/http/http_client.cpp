@@ -1,6 +1,7 @@
 #include "baton/webapi/http_client.h"
 
 #include <charconv>
+#include <limits>
 
 #include "client_connection.h"
 
@@ -222,7 +223,7 @@ Status HttpClient::Impl::Stream(std::string_view url_text, const Headers& header
 net::awaitable<Status> HttpClient::Impl::StreamBody(
     ClientConnection& c, const Url& url, const std::function<bool(const SseEvent&)>& on_event) {
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   beast::error_code ec;
   co_await c.With(
       [&](auto& s) { return http::async_read_header(s, c.buffer(), parser, Redirect(ec)); });

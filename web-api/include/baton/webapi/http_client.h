@@ -33,7 +33,7 @@ struct ClientOptions {
   // send keep-alive comments, so this only trips on a dead peer.
   std::chrono::milliseconds stream_idle_timeout{60'000};
   bool insecure_skip_verify = false;  // HTTPS: accept any certificate
-  std::string ca_file;                // HTTPS: trust this PEM bundle instead of the system's
+  std::string ca_file{};              // HTTPS: trust this PEM bundle instead of the system's
 };
 
 struct ClientResponse {

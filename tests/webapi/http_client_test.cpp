@@ -1,0 +1,219 @@
+#include "baton/webapi/http_client.h"
+
+#include <utility>  // before Boost (asio awaitable.hpp needs it under GCC 12)
+
+#include <gtest/gtest.h>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <cstdlib>
+#include <thread>
+
+#include "baton/webapi/http_server.h"
+#include "fakes/test_env.h"
+
+namespace baton::webapi {
+namespace {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+
+TEST(ParseUrl, SplitsSchemeHostPortAndTarget) {
+  auto u = ParseUrl("http://127.0.0.1:8080/api/v1/info?x=1").value();
+  EXPECT_EQ(u.scheme, "http");
+  EXPECT_EQ(u.host, "127.0.0.1");
+  EXPECT_EQ(u.port, 8080);
+  EXPECT_EQ(u.target, "/api/v1/info?x=1");
+  auto defaults = ParseUrl("https://ci.example.com").value();
+  EXPECT_EQ(defaults.port, 443);
+  EXPECT_EQ(defaults.target, "/");
+  auto v6 = ParseUrl("http://[::1]:9/?q").value();
+  EXPECT_EQ(v6.host, "::1");
+  EXPECT_EQ(v6.port, 9);
+  EXPECT_EQ(v6.target, "/?q");
+}
+
+TEST(ParseUrl, RejectsWhatIsNotAnHttpUrl) {
+  EXPECT_FALSE(ParseUrl("ftp://x/").ok());
+  EXPECT_FALSE(ParseUrl("localhost:8080").ok());
+  EXPECT_FALSE(ParseUrl("http://:80/").ok());
+  EXPECT_FALSE(ParseUrl("http://x:99999/").ok());
+  EXPECT_FALSE(ParseUrl("http://x:80a/").ok());
+}
+
+TEST(HttpClient, RefusedConnectionSaysWhereAndWhy) {
+  net::io_context ioc;
+  tcp::acceptor probe(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  uint16_t port = probe.local_endpoint().port();
+  probe.close();  // nothing listens there now
+  HttpClient client;
+  auto r = client.Get("http://127.0.0.1:" + std::to_string(port) + "/");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().message(),
+            "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
+}
+
+TEST(HttpClient, SilentServerTimesOutWithAClearMessage) {
+  net::io_context ioc;
+  // Listening but never accepting: the kernel completes the connection, nobody answers.
+  tcp::acceptor silent(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  uint16_t port = silent.local_endpoint().port();
+  HttpClient client({.request_timeout = std::chrono::milliseconds(200)});
+  auto r = client.Get("http://127.0.0.1:" + std::to_string(port) + "/");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(r.status().message(),
+            "timed out after 200ms reading the response from 127.0.0.1:" + std::to_string(port));
+}
+
+TEST(HttpClient, SendsEveryMethodWithBodyAndHeaders) {
+  Router router;
+  for (std::string method : {"GET", "POST", "PUT", "DELETE", "PATCH"}) {
+    router.Add(method, "/thing", [](Request& r) {
+      Response res = Response::Text(200, r.method + " " + r.body);
+      res.headers.Set("X-Content-Type", r.headers.Get("content-type").value_or(""));
+      res.headers.Set("X-Auth", r.headers.Get("authorization").value_or(""));
+      return res;
+    });
+  }
+  HttpServer server(std::move(router), {});
+  ASSERT_TRUE(server.Start().ok());
+  std::string url = server.base_url() + "/thing";
+  HttpClient client;
+  Headers auth;
+  auth.Set("Authorization", "Bearer t");
+  EXPECT_EQ(client.Get(url, auth)->body, "GET ");
+  EXPECT_EQ(client.Get(url, auth)->headers.Get("X-Auth"), "Bearer t");
+  auto post = client.Post(url, "{\"a\":1}");
+  EXPECT_EQ(post->body, "POST {\"a\":1}");
+  EXPECT_EQ(post->headers.Get("X-Content-Type"), "application/json");
+  Headers yaml;
+  yaml.Set("Content-Type", "application/x-yaml");
+  auto put = client.Put(url, "a: 1", yaml);
+  EXPECT_EQ(put->body, "PUT a: 1");
+  EXPECT_EQ(put->headers.Get("X-Content-Type"), "application/x-yaml");
+  EXPECT_EQ(client.Delete(url)->body, "DELETE ");
+  EXPECT_EQ(client.Send("PATCH", url, "p", {})->body, "PATCH p");
+}
+
+TEST(HttpClient, ReconnectsWhenTheServerClosedTheKeptAliveConnection) {
+  Router router;
+  router.Add("GET", "/x", [](Request&) { return Response::Text(200, "x"); });
+  auto first = std::make_unique<HttpServer>(std::move(router), ServerOptions{});
+  ASSERT_TRUE(first->Start().ok());
+  uint16_t port = first->port();
+  HttpClient client;
+  std::string url = first->base_url() + "/x";
+  ASSERT_EQ(client.Get(url)->status, 200);
+  first.reset();  // closes the kept-alive connection
+  Router again;
+  again.Add("GET", "/x", [](Request&) { return Response::Text(200, "second"); });
+  HttpServer second(std::move(again), {.port = port});
+  ASSERT_TRUE(second.Start().ok());
+  auto r = client.Get(url);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, "second");
+}
+
+// A one-request-per-connection TLS server with a self-signed certificate for "localhost".
+class TlsServer {
+ public:
+  explicit TlsServer(const std::filesystem::path& dir) {
+    cert_ = dir / "cert.pem";
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+        " -subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout " +
+        (dir / "key.pem").string() + " -out " + cert_.string() + " 2>/dev/null";
+    ok_ = std::system(cmd.c_str()) == 0;
+    if (!ok_) return;
+    ctx_.use_certificate_chain_file(cert_.string());
+    ctx_.use_private_key_file((dir / "key.pem").string(), net::ssl::context::pem);
+    acceptor_.open(tcp::v4());
+    acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    acceptor_.listen();
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~TlsServer() {
+    if (!ok_) return;
+    boost::system::error_code ec;
+    stopping_ = true;
+    tcp::socket poke(ioc_);
+    poke.connect(acceptor_.local_endpoint(), ec);  // wake accept()
+    thread_.join();
+  }
+  bool ok() const { return ok_; }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  const std::filesystem::path& cert() const { return cert_; }
+
+ private:
+  void Serve() {
+    while (!stopping_) {
+      boost::system::error_code ec;
+      tcp::socket socket(ioc_);
+      acceptor_.accept(socket, ec);
+      if (ec || stopping_) return;
+      boost::beast::ssl_stream<tcp::socket> tls(std::move(socket), ctx_);
+      tls.handshake(net::ssl::stream_base::server, ec);
+      if (ec) continue;  // the client rejected our certificate
+      boost::beast::flat_buffer buffer;
+      http::request<http::string_body> req;
+      http::read(tls, buffer, req, ec);
+      http::response<http::string_body> res{http::status::ok, 11};
+      res.body() = "tls ok " + std::string(req[http::field::host]);
+      res.keep_alive(false);
+      res.prepare_payload();
+      http::write(tls, res, ec);
+      tls.shutdown(ec);
+    }
+  }
+
+  bool ok_ = false;
+  std::atomic<bool> stopping_{false};
+  std::filesystem::path cert_;
+  net::io_context ioc_;
+  net::ssl::context ctx_{net::ssl::context::tls_server};
+  tcp::acceptor acceptor_{ioc_};
+  std::thread thread_;
+};
+
+TEST(HttpClient, HttpsVerifiesTheCertificateUnlessToldNotTo) {
+  testing::TempDir dir;
+  TlsServer server(dir.path());
+  ASSERT_TRUE(server.ok()) << "openssl could not make a certificate";
+  std::string url = "https://localhost:" + std::to_string(server.port()) + "/";
+
+  HttpClient strict;
+  auto rejected = strict.Get(url);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_NE(rejected.status().message().find("TLS handshake with localhost:"), std::string::npos);
+  EXPECT_NE(rejected.status().message().find("certificate verify failed"), std::string::npos)
+      << rejected.status().ToString();
+
+  HttpClient insecure({.insecure_skip_verify = true});
+  auto accepted = insecure.Get(url);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  EXPECT_EQ(accepted->body, "tls ok localhost:" + std::to_string(server.port()));
+}
+
+TEST(HttpClient, HttpsTrustsACaFileAndChecksTheHostName) {
+  testing::TempDir dir;
+  TlsServer server(dir.path());
+  ASSERT_TRUE(server.ok()) << "openssl could not make a certificate";
+  HttpClient trusting({.ca_file = server.cert().string()});
+  auto ok = trusting.Get("https://localhost:" + std::to_string(server.port()) + "/");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->status, 200);
+  // The certificate names "localhost", not "127.0.0.1".
+  auto wrong_name = trusting.Get("https://127.0.0.1:" + std::to_string(server.port()) + "/");
+  ASSERT_FALSE(wrong_name.ok());
+  EXPECT_NE(wrong_name.status().message().find("certificate verify failed"), std::string::npos)
+      << wrong_name.status().ToString();
+}
+
+}  // namespace
+}  // namespace baton::webapi
