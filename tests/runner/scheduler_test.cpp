@@ -1,0 +1,270 @@
+#include "baton/runner/scheduler.h"
+
+#include <gtest/gtest.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "baton/pipelines/loader.h"
+#include "baton/runner/pipeline_update.h"
+#include "baton/runner/sqlite_store.h"
+#include "fakes/scripted_worker.h"
+#include "fakes/test_env.h"
+
+namespace baton::runner {
+namespace {
+
+namespace asio = boost::asio;
+using testing::ResourceScript;
+using testing::TaskScript;
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = SqliteStore::OpenDataDir(dir_.path() / "data", RealClock());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    // `mock` checks find the versions in versions_ (all of them, oldest first).
+    ResourceScript check;
+    check.handler = [this](const workers::ResourceRun& run, workers::OutputSink&) {
+      workers::ResourceResult r;
+      if (run.action == workers::ResourceRun::Action::kCheck) {
+        std::lock_guard lock(mu_);
+        for (const auto& v : versions_) r.versions.push_back(Json{{"version", v}});
+      } else if (run.action == workers::ResourceRun::Action::kGet) {
+        r.version = run.version;
+      } else {
+        r.version = Json{{"version", "put-" + run.id}};
+      }
+      return r;
+    };
+    worker_.OnResource("mock", check);
+  }
+
+  void StartScheduler(bool serving) {
+    SchedulerOptions options;
+    options.data_dir = (dir_.path() / "data").string();
+    options.periodic_checks = serving;
+    options.cancel_grace = std::chrono::milliseconds(100);
+    scheduler_ = std::make_unique<Scheduler>(io_, *store_, worker_, options);
+  }
+
+  Id SetPipeline(const std::string& yaml) {
+    pipelines::LoadOptions options;
+    auto load = pipelines::LoadPipeline(yaml, options);
+    EXPECT_TRUE(load.ok()) << pipelines::RenderAll(load.diagnostics, yaml);
+    pipelines::Vars vars;
+    auto update = MakePipelineUpdate("main", "p", yaml, vars, *load.config);
+    update.paused_when_created = false;
+    auto saved = store_->SetPipeline(update);
+    EXPECT_TRUE(saved.ok()) << saved.status().ToString();
+    return saved->id;
+  }
+
+  void AddVersion(const std::string& v) {
+    std::lock_guard lock(mu_);
+    versions_.push_back(v);
+  }
+
+  // Runs the loop until `done()` or 10 s.
+  bool RunUntil(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io_.run_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+
+  std::vector<Build> Builds(BuildStatus status) {
+    BuildQuery q;
+    q.statuses = {status};
+    q.limit = 100;
+    auto builds = store_->ListBuilds(q);
+    return builds.ok() ? *builds : std::vector<Build>{};
+  }
+
+  baton::testing::TempDir dir_;
+  std::unique_ptr<SqliteStore> store_;
+  baton::testing::ScriptedWorker worker_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
+  std::unique_ptr<Scheduler> scheduler_;
+  std::mutex mu_;
+  std::vector<std::string> versions_;
+};
+
+constexpr const char* kChain = R"(
+resources:
+- {name: r, type: mock, check_every: never}
+jobs:
+- name: a
+  plan:
+  - {get: r, trigger: true}
+  - task: t
+    config: {platform: linux, run: {path: ok-a}}
+- name: b
+  plan:
+  - {get: r, passed: [a], trigger: true}
+  - task: t
+    config: {platform: linux, run: {path: maybe-fail}}
+- name: c
+  plan:
+  - {get: r, passed: [b], trigger: true}
+  - task: t
+    config: {platform: linux, run: {path: ok-c}}
+)";
+
+TEST_F(SchedulerTest, RunOnceRunsJobsInDagOrderAndSkipsWhatFollowsAFailure) {
+  AddVersion("v1");
+  TaskScript fail;
+  fail.result = testing::ExitResult(1);
+  worker_.OnTask("maybe-fail", fail);
+  StartScheduler(/*serving=*/false);
+  Id id = SetPipeline(kChain);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  std::optional<std::vector<JobOutcome>> outcomes;
+  scheduler_->RunOnce(id, {}, 2, [&](std::vector<JobOutcome> o) { outcomes = std::move(o); });
+  ASSERT_TRUE(RunUntil([&] { return outcomes.has_value(); }));
+  ASSERT_EQ(outcomes->size(), 3u);
+  EXPECT_EQ((*outcomes)[0].build->status, BuildStatus::kSucceeded);
+  EXPECT_EQ((*outcomes)[1].build->status, BuildStatus::kFailed);
+  EXPECT_FALSE((*outcomes)[2].build.has_value());
+  EXPECT_EQ((*outcomes)[2].skipped_reason, "upstream job `b` did not succeed");
+  auto tasks = worker_.task_runs();
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].path, "ok-a");
+  EXPECT_EQ(tasks[1].path, "maybe-fail");
+}
+
+TEST_F(SchedulerTest, ANewVersionTriggersTheJobAndThenItsDownstreamJobs) {
+  AddVersion("v1");
+  StartScheduler(/*serving=*/true);
+  Id id = SetPipeline(kChain);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  ASSERT_TRUE(RunUntil([&] { return Builds(BuildStatus::kSucceeded).size() == 3; }));
+  AddVersion("v2");
+  bool checked = false;
+  scheduler_->CheckResource(id, "r", [&](Result<int> n) {
+    EXPECT_TRUE(n.ok());
+    EXPECT_EQ(*n, 1);
+    checked = true;
+  });
+  ASSERT_TRUE(RunUntil([&] { return checked && Builds(BuildStatus::kSucceeded).size() == 6; }));
+  // The newest build of c used v2.
+  auto newest = Builds(BuildStatus::kSucceeded).front();
+  EXPECT_EQ(newest.job, "c");
+  auto inputs = store_->ListBuildInputs(newest.id);
+  ASSERT_TRUE(inputs.ok());
+  ASSERT_EQ(inputs->size(), 1u);
+  EXPECT_EQ((*inputs)[0].version, (Json{{"version", "v2"}}));
+}
+
+TEST_F(SchedulerTest, ASerialJobStartsItsNextBuildOnlyWhenTheRunningOneEnds) {
+  AddVersion("v1");
+  TaskScript held;
+  held.hold = true;
+  worker_.OnTask("slow", held);
+  worker_.OnTask("slow", held);
+  StartScheduler(/*serving=*/true);
+  Id id = SetPipeline(R"(
+resources:
+- {name: r, type: mock, check_every: never}
+jobs:
+- name: s
+  serial: true
+  plan:
+  - get: r
+  - task: t
+    config: {platform: linux, run: {path: slow}}
+)");
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  ASSERT_TRUE(RunUntil([&] { return !store_->ListResources(id)->empty(); }));
+  ASSERT_TRUE(RunUntil([&] {
+    return store_->ListResourceVersions(store_->ListResources(id)->front().id, {})->size() == 1;
+  }));
+  ASSERT_TRUE(scheduler_->TriggerJob(id, "s").ok());
+  ASSERT_TRUE(scheduler_->TriggerJob(id, "s").ok());
+  ASSERT_TRUE(RunUntil([&] { return worker_.task_runs().size() == 1; }));
+  io_.run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(worker_.task_runs().size(), 1u) << "the second build must wait";
+  EXPECT_EQ(Builds(BuildStatus::kPending).size(), 1u);
+  ASSERT_TRUE(worker_.Release(worker_.task_runs()[0].id));
+  ASSERT_TRUE(RunUntil([&] { return worker_.task_runs().size() == 2; }));
+  ASSERT_TRUE(worker_.Release(worker_.task_runs()[1].id));
+  ASSERT_TRUE(RunUntil([&] { return Builds(BuildStatus::kSucceeded).size() == 2; }));
+}
+
+TEST_F(SchedulerTest, AVersionCreatedByAPutTriggersTheJobsThatGetIt) {
+  StartScheduler(/*serving=*/true);
+  Id id = SetPipeline(R"(
+resources:
+- {name: out, type: mock, check_every: never}
+jobs:
+- name: producer
+  plan:
+  - put: out
+- name: consumer
+  plan:
+  - {get: out, trigger: true}
+)");
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  ASSERT_TRUE(scheduler_->TriggerJob(id, "producer").ok());
+  ASSERT_TRUE(RunUntil([&] { return Builds(BuildStatus::kSucceeded).size() == 2; }));
+  auto builds = Builds(BuildStatus::kSucceeded);
+  EXPECT_EQ(builds[0].job, "consumer");
+  auto outputs = store_->ListBuildOutputs(builds[1].id);
+  ASSERT_TRUE(outputs.ok());
+  ASSERT_EQ(outputs->size(), 1u);
+  auto inputs = store_->ListBuildInputs(builds[0].id);
+  ASSERT_EQ(inputs->size(), 1u);
+  EXPECT_EQ((*inputs)[0].resource_version_id, (*outputs)[0].resource_version_id);
+}
+
+TEST_F(SchedulerTest, ManualTriggersAreRefusedWhenTheJobDisablesThem) {
+  AddVersion("v1");
+  StartScheduler(/*serving=*/true);
+  Id id = SetPipeline(R"(
+resources:
+- {name: r, type: mock, check_every: never}
+jobs:
+- name: j
+  disable_manual_trigger: true
+  plan:
+  - get: r
+)");
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  auto build = scheduler_->TriggerJob(id, "j");
+  EXPECT_EQ(build.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(scheduler_->TriggerJob(id, "nope").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SchedulerTest, AFailedCheckIsRecordedOnTheResource) {
+  ResourceScript broken;
+  broken.handler = [](const workers::ResourceRun&, workers::OutputSink&) {
+    workers::ResourceResult r;
+    r.error = Unavailable("repository not found");
+    return r;
+  };
+  worker_.OnResource("git", broken);
+  StartScheduler(/*serving=*/false);
+  Id id = SetPipeline(R"(
+resources:
+- {name: g, type: git, source: {uri: /nowhere}}
+jobs:
+- name: j
+  plan:
+  - get: g
+)");
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  std::optional<Result<int>> result;
+  scheduler_->CheckResource(id, "g", [&](Result<int> r) { result = r; });
+  ASSERT_TRUE(RunUntil([&] { return result.has_value(); }));
+  EXPECT_FALSE(result->ok());
+  EXPECT_NE(result->status().message().find("repository not found"), std::string::npos);
+  auto resource = store_->GetResource(id, "g");
+  ASSERT_TRUE(resource.ok());
+  EXPECT_EQ(resource->check_error, "repository not found");
+}
+
+}  // namespace
+}  // namespace baton::runner
