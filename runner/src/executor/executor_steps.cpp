@@ -3,12 +3,21 @@
 #include <system_error>
 
 #include "baton/common/strings.h"
+#include "baton/runner/resource_types.h"
 #include "executor/executor_impl.h"
 
 namespace baton::runner {
 namespace fs = std::filesystem;
 
 namespace {
+
+// How the worker runs a resource of `type` (built-in, or the step's custom resource type).
+Status ResolveType(const std::string& type, const std::optional<pipelines::ResourceType>& custom,
+                   workers::ResourceRun& run) {
+  std::vector<pipelines::ResourceType> types;
+  if (custom) types.push_back(*custom);
+  return ResolveResourceType(types, type, run);
+}
 
 class StepSink : public workers::OutputSink {
  public:
@@ -163,8 +172,10 @@ void BuildExecutor::Impl::StartGet(const RunGet& get) {
   workers::ResourceRun check;
   check.id = "b" + options_.metadata.id + "-" + get.step.id + "-check";
   check.action = workers::ResourceRun::Action::kCheck;
-  check.type = get.type;
   check.source = get.source;
+  if (Status t = ResolveType(get.type, get.custom_type, check); !t.ok()) {
+    return Report(get.id, ActionResult::Errored(t.message()));
+  }
   check.env = MetadataEnv();
   std::weak_ptr<Impl> weak = weak_from_this();
   handles_[get.id] =
@@ -188,8 +199,10 @@ void BuildExecutor::Impl::FetchVersion(const RunGet& get, Json version) {
   workers::ResourceRun run;
   run.id = "b" + options_.metadata.id + "-" + get.step.id + "-a" + std::to_string(get.id);
   run.action = workers::ResourceRun::Action::kGet;
-  run.type = get.type;
   run.source = get.source;
+  if (Status t = ResolveType(get.type, get.custom_type, run); !t.ok()) {
+    return Report(get.id, ActionResult::Errored(t.message()));
+  }
   run.version = std::move(version);
   run.params = get.params;
   run.dir = VolumePath(get.volume);
@@ -223,8 +236,10 @@ void BuildExecutor::Impl::StartPut(const RunPut& put) {
   workers::ResourceRun run;
   run.id = "b" + options_.metadata.id + "-" + put.step.id + "-a" + std::to_string(put.id);
   run.action = workers::ResourceRun::Action::kPut;
-  run.type = put.type;
   run.source = put.source;
+  if (Status t = ResolveType(put.type, put.custom_type, run); !t.ok()) {
+    return Report(put.id, ActionResult::Errored(t.message()));
+  }
   run.params = put.params;
   run.dir = dir;
   run.env = MetadataEnv();
