@@ -102,7 +102,9 @@ std::string TextLine(const std::string& job, size_t width, const std::vector<std
 
 std::string JobGraph::RenderDot(const PipelineConfig& config) const {
   ResourceLinks links = CollectResourceLinks(config);
-  std::string out = "digraph pipeline {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n";
+  std::string out =
+      "digraph pipeline {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n  edge "
+      "[fontname=\"Helvetica\"];\n";
   for (const auto& job : jobs_) {
     out += "  " + DotId("job:", job) + " [label=" + DotLabel(job) + ", shape=box];\n";
   }

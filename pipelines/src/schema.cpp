@@ -145,6 +145,8 @@ Json ResourceType() {
           {"check_every", CheckEvery("How often to check for new images (default `1m`).")},
           {"tags", StringList("Only run on workers with all these tags.")},
           {"defaults", FreeMap("Default `source` values for every resource of this type.")},
+          {"unique_version_history",
+           Bool("Keep a separate version history for each resource of this type.")},
       },
       {"name", "type"}, "A custom resource type.");
 }
