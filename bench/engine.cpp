@@ -1,0 +1,337 @@
+// Workloads W1–W4 of shared/BENCHMARKS.md under `baton run`, each next to GNU `make -j2` running
+// the same commands in the same run, plus the start+exit cost of one sandboxed `true` against a
+// plain fork/exec. Prints medians of N runs and the ratios to make. Needs root (sandbox).
+//
+// Usage: bench_engine [--runs N] [--baton PATH] [--only W1,W2,W3,W4,SANDBOX]
+//   N defaults to 5; PATH defaults to `baton` next to this executable.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "baton/common/clock.h"
+#include "baton/runner/sqlite_store.h"
+#include "baton/workers/sandbox.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using SteadyClock = std::chrono::steady_clock;
+
+struct Measured {
+  double wall_ms = 0;
+  long max_rss_kb = 0;
+  int exit_code = -1;
+};
+
+// Runs argv with stdout/stderr to /dev/null; wall time and the child's peak RSS (wait4).
+Measured RunMeasured(const std::vector<std::string>& argv, const fs::path& cwd = {}) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  auto t0 = SteadyClock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null_fd = open("/dev/null", O_RDWR);
+    dup2(null_fd, 0);
+    dup2(null_fd, 1);
+    dup2(null_fd, 2);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  Measured m;
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  m.wall_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
+  m.max_rss_kb = usage.ru_maxrss;
+  m.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return m;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+void WriteText(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+std::string TaskTrue() {
+  return "    config:\n      platform: linux\n      run: {path: /bin/true}\n";
+}
+
+// ---- workload files ---------------------------------------------------------------------
+
+const std::vector<std::string> kChain = {"source",    "compile",       "static-analysis",
+                                         "unit-test", "secure-coding", "deploy"};
+
+std::string W1Pipeline() {
+  std::string y = "resources:\n- name: r\n  type: mock\n  source: {initial_version: w1}\njobs:\n";
+  for (size_t i = 0; i < kChain.size(); ++i) {
+    y += "- name: " + kChain[i] + "\n  plan:\n  - get: r\n    trigger: true\n";
+    if (i > 0) y += "    passed: [" + kChain[i - 1] + "]\n";
+    y += "  - task: run\n" + TaskTrue();
+  }
+  return y;
+}
+
+std::string W1Makefile() {
+  std::string m = ".PHONY: all";
+  for (const auto& j : kChain) m += " " + j;
+  m += "\nall: deploy\n";
+  for (size_t i = 0; i < kChain.size(); ++i) {
+    m += kChain[i] + ":" + (i > 0 ? " " + kChain[i - 1] : "") + "\n\ttrue\n";
+  }
+  return m;
+}
+
+std::string W2Pipeline() {
+  std::string y = "resources:\n- name: r\n  type: mock\n  source: {initial_version: w2}\njobs:\n";
+  y += "- name: start\n  plan:\n  - get: r\n  - task: run\n" + TaskTrue();
+  std::string all;
+  for (int i = 1; i <= 50; ++i) {
+    std::string name = "p" + std::to_string(i);
+    all += (i > 1 ? ", " : "") + name;
+    y += "- name: " + name + "\n  plan:\n  - get: r\n    passed: [start]\n  - task: run\n" +
+         TaskTrue();
+  }
+  y += "- name: fan-in\n  plan:\n  - get: r\n    passed: [" + all + "]\n  - task: run\n" +
+       TaskTrue();
+  return y;
+}
+
+std::string W2Makefile() {
+  std::string deps;
+  for (int i = 1; i <= 50; ++i) deps += " p" + std::to_string(i);
+  std::string m = ".PHONY: all start fan-in" + deps + "\nall: fan-in\nstart:\n\ttrue\n";
+  for (int i = 1; i <= 50; ++i) m += "p" + std::to_string(i) + ": start\n\ttrue\n";
+  return m + "fan-in:" + deps + "\n\ttrue\n";
+}
+
+std::string W3Pipeline() {
+  std::string y = "jobs:\n";
+  for (int i = 1; i <= 200; ++i) {
+    y += "- name: j" + std::to_string(i) + "\n  plan:\n  - task: run\n" + TaskTrue();
+  }
+  return y;
+}
+
+std::string W3Makefile() {
+  std::string deps;
+  for (int i = 1; i <= 200; ++i) deps += " j" + std::to_string(i);
+  std::string m = ".PHONY: all" + deps + "\nall:" + deps + "\n";
+  for (int i = 1; i <= 200; ++i) m += "j" + std::to_string(i) + ":\n\ttrue\n";
+  return m;
+}
+
+// 200,000 lines of 100 bytes (~20 MB) on stdout.
+const char* kW4Command =
+    "awk 'BEGIN { pad = sprintf(\"%088d\", 0); for (i = 0; i < 200000; i++) "
+    "printf \"line %06d %s\\n\", i, pad }'";
+
+std::string W4Pipeline() {
+  return std::string(
+             "jobs:\n- name: print\n  plan:\n  - task: print\n    config:\n"
+             "      platform: linux\n      run:\n        path: sh\n        args:\n"
+             "        - -c\n        - |\n          ") +
+         kW4Command + "\n";
+}
+
+std::string W4Makefile() {
+  std::string cmd = kW4Command;
+  std::string escaped;
+  for (char c : cmd) escaped += c == '$' ? std::string("$$") : std::string(1, c);
+  return ".PHONY: all\nall:\n\t@" + escaped + "\n";
+}
+
+// ---- measuring ---------------------------------------------------------------------------
+
+struct Workload {
+  std::string id;
+  std::string pipeline;
+  std::string makefile;
+  int parallel;
+  int jobs;
+};
+
+struct Result {
+  double baton_ms = 0;
+  double make_ms = 0;
+  long baton_peak_rss_kb = 0;
+};
+
+Result Measure(const std::string& baton, const Workload& w, const fs::path& root, int runs) {
+  fs::path dir = root / w.id;
+  WriteText(dir / "pipeline.yml", w.pipeline);
+  WriteText(dir / "Makefile", w.makefile);
+  std::vector<double> baton_ms, make_ms;
+  long rss = 0;
+  for (int i = 0; i < runs; ++i) {
+    fs::path data = dir / ("data-" + std::to_string(i));
+    Measured b = RunMeasured({baton, "run", "-c", (dir / "pipeline.yml").string(), "--data-dir",
+                              data.string(), "--parallel", std::to_string(w.parallel)});
+    if (b.exit_code != 0) {
+      std::fprintf(stderr, "%s: baton run exited %d (data dir %s)\n", w.id.c_str(), b.exit_code,
+                   data.c_str());
+      std::exit(1);
+    }
+    baton_ms.push_back(b.wall_ms);
+    rss = std::max(rss, b.max_rss_kb);
+    Measured m = RunMeasured({"make", "-s", "-j2", "-f", (dir / "Makefile").string()}, dir);
+    if (m.exit_code != 0) {
+      std::fprintf(stderr, "%s: make exited %d\n", w.id.c_str(), m.exit_code);
+      std::exit(1);
+    }
+    make_ms.push_back(m.wall_ms);
+  }
+  return {Median(baton_ms), Median(make_ms), rss};
+}
+
+void Print(const Workload& w, const Result& r, int runs) {
+  std::printf("%-3s baton run %9.1f ms   make -j2 %8.1f ms   ratio %6.1fx", w.id.c_str(),
+              r.baton_ms, r.make_ms, r.baton_ms / r.make_ms);
+  if (w.id == "W3") {
+    std::printf("   jobs/s baton %.0f, make %.0f", w.jobs * 1000 / r.baton_ms,
+                w.jobs * 1000 / r.make_ms);
+  }
+  std::printf("   (median of %d)\n", runs);
+}
+
+// W4's log must be retrievable whole from the store afterwards.
+void CheckW4Log(const fs::path& data_dir) {
+  auto store = baton::runner::SqliteStore::OpenDataDir(data_dir, baton::RealClock());
+  if (!store.ok()) {
+    std::printf("    W4 log: cannot open the store: %s\n", store.status().ToString().c_str());
+    return;
+  }
+  baton::runner::BuildQuery q;
+  auto builds = (*store)->ListBuilds(q);
+  if (!builds.ok() || builds->empty()) {
+    std::printf("    W4 log: no build found\n");
+    return;
+  }
+  auto t0 = SteadyClock::now();
+  int64_t after = 0, lines = 0, bytes = 0;
+  for (;;) {
+    auto events = (*store)->ReadEvents(builds->front().id, after, 1000);
+    if (!events.ok() || events->empty()) break;
+    for (const auto& e : *events) {
+      if (e.stream == "stdout" && e.payload.rfind("line ", 0) == 0) {
+        ++lines;
+        bytes += static_cast<int64_t>(e.payload.size()) + 1;
+      }
+      after = e.seq;
+    }
+  }
+  double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
+  std::printf("    W4 log read back from the store: %lld lines, %.1f MB in %.0f ms (%s)\n",
+              static_cast<long long>(lines), bytes / 1e6, ms,
+              lines == 200000 ? "complete" : "INCOMPLETE");
+}
+
+// ---- sandbox start ------------------------------------------------------------------------
+
+bool SpawnTrue() {
+  const char* argv[] = {"/bin/true", nullptr};
+  pid_t pid;
+  if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
+    return false;
+  }
+  int status;
+  return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+double MedianMs(int runs, const std::function<bool()>& once) {
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    auto t0 = SteadyClock::now();
+    if (!once()) {
+      std::fprintf(stderr, "sandbox bench: run failed\n");
+      std::exit(1);
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count());
+  }
+  return Median(ms);
+}
+
+void BenchSandbox(const fs::path& root) {
+  using namespace baton::workers;
+  fs::create_directories(root / "work");
+  TaskRun run;
+  run.id = "bench";
+  run.path = "/bin/true";
+  run.work_dir = (root / "work").string();
+  auto sandbox = MakeNamespaceSandbox(SandboxOptions{(root / "sandbox").string(), {root.string()}});
+  auto in_sandbox = [&] {
+    int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    auto p = sandbox->Start(run, SandboxStdio{-1, null_fd, null_fd}, nullptr);
+    ::close(null_fd);
+    if (!p.ok()) std::fprintf(stderr, "%s\n", p.status().ToString().c_str());
+    return p.ok() && (*p)->Wait() == 0;
+  };
+  double plain = MedianMs(200, SpawnTrue);
+  double boxed = MedianMs(200, in_sandbox);
+  std::printf(
+      "sandbox start+exit of true: NamespaceSandbox %.2f ms, posix_spawn %.2f ms, "
+      "ratio %.1fx (median of 200)\n",
+      boxed, plain, boxed / plain);
+}
+
+fs::path DefaultBaton() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return self.parent_path() / "baton";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 5;
+  std::string baton = DefaultBaton().string();
+  std::string only = "W1,W2,W3,W4,SANDBOX";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--baton") baton = argv[i + 1];
+    if (flag == "--only") only = argv[i + 1];
+  }
+  fs::path root = fs::path("/var/tmp") / ("baton-bench-engine-" + std::to_string(getpid()));
+  fs::create_directories(root);
+  std::printf("baton: %s; %d runs per workload; a fresh --data-dir per baton run\n", baton.c_str(),
+              runs);
+  std::vector<Workload> workloads = {
+      {"W1", W1Pipeline(), W1Makefile(), 2, 6},
+      {"W2", W2Pipeline(), W2Makefile(), 2, 52},
+      {"W3", W3Pipeline(), W3Makefile(), 2, 200},
+      {"W4", W4Pipeline(), W4Makefile(), 2, 1},
+  };
+  for (const auto& w : workloads) {
+    if (only.find(w.id) == std::string::npos) continue;
+    Result r = Measure(baton, w, root, runs);
+    Print(w, r, runs);
+    if (w.id == "W4") {
+      std::printf("    W4 peak RSS of the baton process: %.1f MB\n", r.baton_peak_rss_kb / 1024.0);
+      CheckW4Log(root / "W4" / "data-0");
+    }
+  }
+  if (only.find("SANDBOX") != std::string::npos) BenchSandbox(root / "sandbox");
+  std::error_code ec;
+  fs::remove_all(root, ec);
+  return 0;
+}
