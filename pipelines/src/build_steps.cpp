@@ -282,6 +282,8 @@ std::shared_ptr<Step> BuildHook(const YamlNode& node, const char* hook, const st
 void BuildModifiers(Step& step, const YamlNode& node, const std::string& path, BuildContext& ctx) {
   if (const YamlNode* across = node.Find("across")) {
     step.across = BuildAcross(*across, step.across_fail_fast, ctx);
+    step.across_fail_fast =
+        step.across_fail_fast || ReadBool(node.Find("fail_fast"), "fail_fast", false, ctx);
   }
   step.timeout = ReadDuration(node.Find("timeout"), "timeout", &step.timeout_text, ctx);
   if (const YamlNode* attempts = node.Find("attempts")) {
@@ -321,6 +323,7 @@ Step BuildStep(const YamlNode& node, const std::string& path, BuildContext& ctx)
   }
   auto cores = CoreKeysOf(node, ctx);
   std::vector<std::string> known = kModifierKeys;
+  if (node.Find("across")) known.push_back("fail_fast");  // Concourse: step-level, with across
   for (const auto& [core, mark] : cores) {
     known.push_back(core);
     const auto& fields = CoreFields(core);

@@ -40,6 +40,13 @@ class SchedulerTest : public ::testing::Test {
     worker_.OnResource("mock", check);
   }
 
+  void TearDown() override {
+    // Let background checks finish before the fixture's members go away.
+    EXPECT_TRUE(worker_.WaitIdle());
+    io_.run_for(std::chrono::milliseconds(20));
+    scheduler_.reset();
+  }
+
   void StartScheduler(bool serving) {
     SchedulerOptions options;
     options.data_dir = (dir_.path() / "data").string();
@@ -83,14 +90,14 @@ class SchedulerTest : public ::testing::Test {
     return builds.ok() ? *builds : std::vector<Build>{};
   }
 
+  std::mutex mu_;
+  std::vector<std::string> versions_;
   baton::testing::TempDir dir_;
   std::unique_ptr<SqliteStore> store_;
   baton::testing::ScriptedWorker worker_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
   std::unique_ptr<Scheduler> scheduler_;
-  std::mutex mu_;
-  std::vector<std::string> versions_;
 };
 
 constexpr const char* kChain = R"(
