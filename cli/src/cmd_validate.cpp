@@ -12,6 +12,7 @@
 
 #include "baton/pipelines/loader.h"
 #include "command.h"
+#include "var_flags.h"
 
 namespace baton::cli {
 namespace {
@@ -23,20 +24,11 @@ using pipelines::Severity;
 
 struct ValidateFlags {
   std::string config;
-  std::vector<std::string> vars;
-  std::vector<std::string> yaml_vars;
-  std::vector<std::string> var_files;
+  VarFlags vars;
   bool strict = false;
   bool check_vars = false;
   std::string output = "text";
 };
-
-Status CollectVars(const ValidateFlags& flags, pipelines::Vars& vars) {
-  for (const auto& f : flags.var_files) BATON_RETURN_IF_ERROR(vars.AddFile(f));
-  for (const auto& v : flags.vars) BATON_RETURN_IF_ERROR(vars.AddStringFlag(v));
-  for (const auto& y : flags.yaml_vars) BATON_RETURN_IF_ERROR(vars.AddYamlFlag(y));
-  return Status::Ok();
-}
 
 std::string Plural(size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -92,7 +84,7 @@ int RunValidate(const ValidateFlags& flags) {
     return kExitErrored;
   }
   pipelines::Vars vars;
-  if (Status s = CollectVars(flags, vars); !s.ok()) {
+  if (Status s = flags.vars.Collect(vars); !s.ok()) {
     std::cerr << "error: " << s.ToString() << "\n";
     return kExitErrored;
   }
@@ -115,9 +107,7 @@ void Register(CLI::App& root, int& exit_code) {
   auto flags = std::make_shared<ValidateFlags>();
   CLI::App* cmd = root.add_subcommand("validate-pipeline", "Check a pipeline file for errors");
   cmd->add_option("-c,--config", flags->config, "Pipeline file to validate")->required();
-  cmd->add_option("-v,--var", flags->vars, "Set a var: NAME=VALUE (string)");
-  cmd->add_option("-y,--yaml-var", flags->yaml_vars, "Set a var: NAME=YAML");
-  cmd->add_option("-l,--load-vars-from", flags->var_files, "Load vars from a YAML file");
+  flags->vars.AddTo(cmd);
   cmd->add_flag("--strict", flags->strict, "Fail on warnings and unknown top-level fields as well");
   cmd->add_flag("--check-vars", flags->check_vars, "Fail when a ((var)) has no value");
   cmd->add_option("--output", flags->output, "Output format: text or json")
