@@ -1,4 +1,4 @@
-// SHA-256 (FIPS 180-4), for hashing API tokens before they are stored. Pure; thread-safe.
+// SHA-256 (OpenSSL), for hashing API tokens before they are stored. Pure; thread-safe.
 #pragma once
 
 #include <string>
