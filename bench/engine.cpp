@@ -311,7 +311,7 @@ int main(int argc, char** argv) {
     if (flag == "--baton") baton = argv[i + 1];
     if (flag == "--only") only = argv[i + 1];
   }
-  fs::path root = fs::path("/var/tmp") / ("baton-bench-engine-" + std::to_string(getpid()));
+  fs::path root = fs::path("/tmp") / ("baton-bench-engine-" + std::to_string(getpid()));
   fs::create_directories(root);
   std::printf("baton: %s; %d runs per workload; a fresh --data-dir per baton run\n", baton.c_str(),
               runs);
