@@ -1,0 +1,108 @@
+#include "client/api_client.h"
+
+#include "baton/webapi/http_types.h"
+
+namespace baton::cli {
+namespace {
+
+StatusCode CodeForHttp(int status) {
+  switch (status) {
+    case 400:
+      return StatusCode::kInvalidArgument;
+    case 401:
+    case 403:
+      return StatusCode::kPermissionDenied;
+    case 404:
+      return StatusCode::kNotFound;
+    case 409:
+    case 412:
+      return StatusCode::kFailedPrecondition;
+    case 503:
+      return StatusCode::kUnavailable;
+    case 504:
+      return StatusCode::kDeadlineExceeded;
+    default:
+      return StatusCode::kInternal;
+  }
+}
+
+}  // namespace
+
+std::string DescribeErrorResponse(int http_status, const std::string& body) {
+  std::string text = std::to_string(http_status);
+  Json j = Json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("error")) {
+    text += " " + j["error"].get<std::string>();
+    if (j.contains("detail") && j["detail"].is_string() && !j["detail"].get<std::string>().empty())
+      text += ": " + j["detail"].get<std::string>();
+  } else {
+    text += " " + std::string(webapi::ReasonPhrase(http_status));
+    if (!body.empty()) text += ": " + body.substr(0, 500);
+  }
+  if (http_status == 401) text += " (log in again: baton login -c URL --token TOKEN)";
+  return text;
+}
+
+ApiClient::ApiClient(Target target)
+    : target_(std::move(target)), http_(std::make_unique<webapi::HttpClient>()) {}
+
+std::string ApiClient::Url(std::string_view path) const {
+  return target_.url + "/api/v1" + std::string(path);
+}
+
+std::string ApiClient::PipelinePath(std::string_view pipeline, std::string_view rest) const {
+  return "/teams/" + webapi::PercentEncode(target_.team) + "/pipelines/" +
+         webapi::PercentEncode(pipeline) + std::string(rest);
+}
+
+webapi::Headers ApiClient::AuthHeaders() const {
+  webapi::Headers h;
+  if (!target_.token.empty()) h.Set("Authorization", "Bearer " + target_.token);
+  return h;
+}
+
+Result<Json> ApiClient::Send(std::string_view method, std::string_view path, std::string body) {
+  webapi::Headers headers = AuthHeaders();
+  if (!body.empty()) headers.Set("Content-Type", "application/json");
+  auto r = http_->Send(method, Url(path), std::move(body), headers);
+  if (!r.ok()) {
+    last_http_status_ = 0;
+    return Unavailable("cannot reach " + target_.url + ": " + r.status().message());
+  }
+  if (r->status < 200 || r->status >= 300) {
+    last_http_status_ = r->status;
+    return Status(CodeForHttp(r->status), DescribeErrorResponse(r->status, r->body));
+  }
+  last_http_status_ = 0;
+  if (r->body.empty()) return Json::object();
+  Json j = Json::parse(r->body, nullptr, false);
+  if (j.is_discarded()) return Internal("the server answered with something that is not JSON");
+  return j;
+}
+
+Result<Json> ApiClient::Get(std::string_view path) { return Send("GET", path, ""); }
+Result<Json> ApiClient::Put(std::string_view path, const Json& body) {
+  return Send("PUT", path, body.dump());
+}
+Result<Json> ApiClient::Post(std::string_view path, const Json& body) {
+  return Send("POST", path, body.dump());
+}
+Result<Json> ApiClient::Delete(std::string_view path) { return Send("DELETE", path, ""); }
+
+Status ApiClient::StreamBuildEvents(
+    int64_t build_id, int64_t after_seq,
+    const std::function<bool(const std::string&, const Json&)>& on_event) {
+  webapi::ClientOptions options;
+  options.stream_idle_timeout = std::chrono::minutes(10);
+  webapi::HttpClient stream_client(options);
+  std::string url = Url("/builds/" + std::to_string(build_id) + "/events");
+  webapi::Headers headers = AuthHeaders();
+  if (after_seq > 0) headers.Set("Last-Event-ID", std::to_string(after_seq));
+  return stream_client.StreamEvents(url, headers, [&](const webapi::SseEvent& e) {
+    Json data = Json::parse(e.data, nullptr, false);
+    if (data.is_discarded()) data = Json::object();
+    return on_event(e.event, data);
+  });
+}
+
+}  // namespace baton::cli

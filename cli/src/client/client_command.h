@@ -1,0 +1,48 @@
+// What every client command (`baton pipelines`, `trigger-job`, ...) shares: the -t/--target and
+// --json flags, connecting to the target, "P/J" arguments, printing errors and JSON.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include <CLI/CLI.hpp>
+
+#include "baton/common/status.h"
+#include "client/api_client.h"
+
+namespace baton::cli {
+
+struct ClientFlags {
+  std::string target = "default";
+  bool json = false;
+
+  // Adds -t/--target, and --json when `with_json`.
+  void AddTo(CLI::App* cmd, bool with_json = false);
+};
+
+// An ApiClient for the flags' target (see targets.h for the environment overrides).
+Result<ApiClient> Connect(const ClientFlags& flags);
+
+// Prints "error: <message>" on stderr; returns the exit code for `status`: 2 for a usage
+// mistake (kInvalidArgument from argument parsing is passed as `usage`), else 1.
+int ReportError(const Status& status, bool usage = false);
+
+// Splits "pipeline/name" for flag `flag` ("-j"); an InvalidArgument names the expected form.
+Result<std::pair<std::string, std::string>> SplitPipelinePath(const std::string& value,
+                                                              const std::string& flag,
+                                                              const std::string& what);
+
+// Pretty JSON on stdout.
+void PrintJson(const Json& value);
+
+// A JSON field as text for a table cell ("" when absent or null; numbers as digits).
+std::string Field(const Json& object, const char* key);
+
+// Asks `question` [y/N] on the terminal; true only for an answer starting with y/Y.
+bool AskYesNo(const std::string& question);
+
+// Whether stdin and stdout are terminals (a person is there to answer).
+bool Interactive();
+
+}  // namespace baton::cli
