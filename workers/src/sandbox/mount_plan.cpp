@@ -179,6 +179,11 @@ Status PrepareMounts(const TaskRun& run, const SandboxOptions& options, const st
   AddReadOnlyRoot(root, new_root, steps);
   for (const auto& hidden : options.hidden_paths) {
     if (!host || UnderReplaced(hidden) || !fs::is_directory(hidden, ec)) continue;
+    bool covered = false;  // a parent already hidden makes this path vanish with it
+    for (const auto& other : options.hidden_paths) {
+      covered = covered || (other != hidden && sys::IsSameOrUnder(hidden, other));
+    }
+    if (covered) continue;
     steps.Mount("tmpfs", Inside(new_root, hidden), "tmpfs",
                 MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4096,mode=755",
                 "hiding " + hidden);
