@@ -3,8 +3,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 
@@ -69,8 +69,8 @@ int PrintSummary(const std::vector<runner::JobOutcome>& outcomes, bool color) {
     if (o.build) {
       status = ColoredStatus(o.build->status, color);
       if (color)
-        status +=
-            std::string(9 - std::min<size_t>(9, std::strlen(runner::ToString(o.build->status))), ' ');
+        status += std::string(
+            9 - std::min<size_t>(9, std::strlen(runner::ToString(o.build->status))), ' ');
       if (o.build->started_at && o.build->finished_at) {
         duration = HumanDuration(*o.build->finished_at - *o.build->started_at);
       }

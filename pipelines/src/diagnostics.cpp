@@ -8,14 +8,14 @@ const char* ToString(Severity s) { return s == Severity::kError ? "error" : "war
 
 void Diagnostics::Error(SourceMark mark, std::string message, std::string hint,
                         std::string location) {
-  items_.push_back({Severity::kError, file_, mark, std::move(message), std::move(hint),
-                    std::move(location)});
+  items_.push_back(
+      {Severity::kError, file_, mark, std::move(message), std::move(hint), std::move(location)});
 }
 
 void Diagnostics::Warning(SourceMark mark, std::string message, std::string hint,
                           std::string location) {
-  items_.push_back({Severity::kWarning, file_, mark, std::move(message), std::move(hint),
-                    std::move(location)});
+  items_.push_back(
+      {Severity::kWarning, file_, mark, std::move(message), std::move(hint), std::move(location)});
 }
 
 bool Diagnostics::HasErrors() const { return ErrorCount() > 0; }
@@ -54,8 +54,8 @@ std::string_view SourceLine(std::string_view source, int n) {
 
 std::string Render(const Diagnostic& d, std::string_view source, bool color) {
   const char* bold = color ? "\033[1m" : "";
-  const char* sev_color = color ? (d.severity == Severity::kError ? "\033[1;31m" : "\033[1;35m")
-                                : "";
+  const char* sev_color =
+      color ? (d.severity == Severity::kError ? "\033[1;31m" : "\033[1;35m") : "";
   const char* green = color ? "\033[1;32m" : "";
   const char* cyan = color ? "\033[36m" : "";
   const char* reset = color ? "\033[0m" : "";

@@ -4,14 +4,22 @@ namespace baton::pipelines {
 
 const char* ToString(StepKind k) {
   switch (k) {
-    case StepKind::kGet: return "get";
-    case StepKind::kPut: return "put";
-    case StepKind::kTask: return "task";
-    case StepKind::kSetPipeline: return "set_pipeline";
-    case StepKind::kLoadVar: return "load_var";
-    case StepKind::kInParallel: return "in_parallel";
-    case StepKind::kDo: return "do";
-    case StepKind::kTry: return "try";
+    case StepKind::kGet:
+      return "get";
+    case StepKind::kPut:
+      return "put";
+    case StepKind::kTask:
+      return "task";
+    case StepKind::kSetPipeline:
+      return "set_pipeline";
+    case StepKind::kLoadVar:
+      return "load_var";
+    case StepKind::kInParallel:
+      return "in_parallel";
+    case StepKind::kDo:
+      return "do";
+    case StepKind::kTry:
+      return "try";
   }
   return "unknown";
 }

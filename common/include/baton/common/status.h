@@ -55,7 +55,9 @@ class [[nodiscard]] Status {
   std::string context_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status FailedPrecondition(std::string m) {
@@ -76,7 +78,7 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : data_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : data_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(data_).ok() && "Result needs a value or an error");
   }
@@ -102,17 +104,17 @@ class [[nodiscard]] Result {
 }  // namespace baton
 
 // Early-return helpers. BATON_RETURN_IF_ERROR(expr) returns the Status if it is not OK.
-#define BATON_RETURN_IF_ERROR(expr)           \
-  do {                                        \
-    ::baton::Status baton_status_ = (expr);   \
+#define BATON_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::baton::Status baton_status_ = (expr);        \
     if (!baton_status_.ok()) return baton_status_; \
   } while (0)
 
 #define BATON_CONCAT_INNER(a, b) a##b
 #define BATON_CONCAT(a, b) BATON_CONCAT_INNER(a, b)
 // BATON_ASSIGN_OR_RETURN(auto x, ResultExpr());
-#define BATON_ASSIGN_OR_RETURN(lhs, expr)                                  \
-  auto BATON_CONCAT(baton_result_, __LINE__) = (expr);                     \
-  if (!BATON_CONCAT(baton_result_, __LINE__).ok())                         \
-    return BATON_CONCAT(baton_result_, __LINE__).status();                 \
+#define BATON_ASSIGN_OR_RETURN(lhs, expr)                  \
+  auto BATON_CONCAT(baton_result_, __LINE__) = (expr);     \
+  if (!BATON_CONCAT(baton_result_, __LINE__).ok())         \
+    return BATON_CONCAT(baton_result_, __LINE__).status(); \
   lhs = std::move(BATON_CONCAT(baton_result_, __LINE__)).value()

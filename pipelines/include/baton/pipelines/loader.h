@@ -20,9 +20,9 @@ namespace baton::pipelines {
 
 struct LoadOptions {
   std::string file_name = "pipeline.yml";  // used in messages
-  const Vars* vars = nullptr;               // -v/-y/-l values; null = none
-  bool strict = false;       // unknown top-level keys are errors, warnings become errors
-  bool check_vars = false;   // every unresolved ((var)) is an error
+  const Vars* vars = nullptr;              // -v/-y/-l values; null = none
+  bool strict = false;      // unknown top-level keys are errors, warnings become errors
+  bool check_vars = false;  // every unresolved ((var)) is an error
 };
 
 // Where an unresolved var is used.

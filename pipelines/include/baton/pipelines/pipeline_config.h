@@ -135,8 +135,8 @@ struct Step {
   std::shared_ptr<Step> on_abort;
   std::shared_ptr<Step> ensure;
 
-  SourceMark mark;        // the step's map
-  std::string path;       // logical location: "jobs.build.plan[2]"
+  SourceMark mark;   // the step's map
+  std::string path;  // logical location: "jobs.build.plan[2]"
 
   StepKind kind() const { return static_cast<StepKind>(body.index()); }
   // The name shown in logs: the get/put/task/load_var/set_pipeline value, or "do"/"try"/...
@@ -150,8 +150,8 @@ struct Step {
 };
 
 struct BuildLogRetention {
-  int builds = 0;                    // 0 = keep all
-  int days = 0;                      // 0 = keep all
+  int builds = 0;  // 0 = keep all
+  int days = 0;    // 0 = keep all
   int minimum_succeeded_builds = 0;
 };
 
@@ -182,7 +182,7 @@ struct Resource {
   std::string name;
   std::string type;
   Json source = Json::object();
-  std::string check_every;  // "" = default (1m), "never", or a duration
+  std::string check_every;                 // "" = default (1m), "never", or a duration
   std::optional<Duration> check_interval;  // parsed check_every; nullopt for never/default
   std::string check_timeout;
   std::string webhook_token;

@@ -16,23 +16,23 @@ namespace baton::pipelines {
 using Json = nlohmann::json;
 
 struct ImageResource {
-  std::string type;   // "registry-image", "docker-image", "mock", "rootfs", ...
+  std::string type;  // "registry-image", "docker-image", "mock", "rootfs", ...
   Json source = Json::object();
   Json params = Json::object();
-  Json version;       // null or an object
+  Json version;  // null or an object
   SourceMark mark;
 };
 
 struct TaskInput {
   std::string name;
-  std::string path;   // defaults to name
+  std::string path;  // defaults to name
   bool optional = false;
   SourceMark mark;
 };
 
 struct TaskOutput {
   std::string name;
-  std::string path;   // defaults to name
+  std::string path;  // defaults to name
   SourceMark mark;
 };
 

@@ -25,9 +25,9 @@ class ArtifactStore;
 struct ResourceContext {
   OutputSink* output = nullptr;                  // log lines for the step; never null
   const std::atomic<bool>* cancelled = nullptr;  // poll in long loops; may be null
-  std::string cache_dir;     // persistent per-resource cache (e.g. a git bare mirror)
-  ArtifactStore* artifacts = nullptr;             // for the `artifact` type
-  const Clock* clock = nullptr;                   // for the `time` type
+  std::string cache_dir;               // persistent per-resource cache (e.g. a git bare mirror)
+  ArtifactStore* artifacts = nullptr;  // for the `artifact` type
+  const Clock* clock = nullptr;        // for the `time` type
   // Runs a process in a sandbox synchronously (custom types). Returns the result; stdout is
   // captured into TaskResult::stdout_data when run.capture_stdout is set.
   std::function<TaskResult(const TaskRun&)> run_process;

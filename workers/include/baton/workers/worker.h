@@ -45,11 +45,11 @@ struct RootfsSpec {
 
 // One process to run in a sandbox.
 struct TaskRun {
-  std::string id;         // unique, for logs and cgroup names ("b42-s3-a1")
-  std::string path;       // run.path, resolved inside the sandbox (relative to dir, or $PATH)
+  std::string id;    // unique, for logs and cgroup names ("b42-s3-a1")
+  std::string path;  // run.path, resolved inside the sandbox (relative to dir, or $PATH)
   std::vector<std::string> args;
-  std::string dir;        // working dir inside the sandbox (relative to the work dir ok)
-  std::string user;       // "" = root inside the sandbox
+  std::string dir;   // working dir inside the sandbox (relative to the work dir ok)
+  std::string user;  // "" = root inside the sandbox
   std::map<std::string, std::string> env;
   RootfsSpec rootfs;
   // The build's work directory: bind-mounted read-write at `work_mount` (default
@@ -62,15 +62,15 @@ struct TaskRun {
   Limits limits;
   std::string hostname;
   std::optional<std::string> stdin_data;  // written to stdin, then closed; none = /dev/null
-  bool capture_stdout = false;  // stdout goes to TaskResult::stdout_data, not the sink
+  bool capture_stdout = false;            // stdout goes to TaskResult::stdout_data, not the sink
 };
 
 struct TaskResult {
-  int exit_code = -1;        // process exit status; 128+N when killed by signal N
+  int exit_code = -1;  // process exit status; 128+N when killed by signal N
   bool oom_killed = false;
-  Status error;              // not OK: Baton/environment failure (-> build errored)
+  Status error;  // not OK: Baton/environment failure (-> build errored)
   Duration elapsed{0};
-  std::string stdout_data;   // only with TaskRun::capture_stdout (bounded to 16 MiB)
+  std::string stdout_data;  // only with TaskRun::capture_stdout (bounded to 16 MiB)
   // The last lines of stderr (at most 4 KiB; stderr still goes to the sink), so callers such as
   // resource scripts can say why a process failed.
   std::string stderr_tail;
@@ -81,11 +81,11 @@ struct ResourceRun {
   enum class Action { kCheck, kGet, kPut };
   std::string id;
   Action action = Action::kCheck;
-  std::string type;           // "git", "time", "mock", "artifact", "cf", or a custom type
+  std::string type;  // "git", "time", "mock", "artifact", "cf", or a custom type
   // For custom resource types: the rootfs of the type's image (with /opt/resource/{check,in,out}).
   std::optional<RootfsSpec> custom_type_rootfs;
   Json source = Json::object();
-  Json version;               // check: last known version (null = none); get: the version
+  Json version;  // check: last known version (null = none); get: the version
   Json params = Json::object();
   // get: the (empty) directory to fill. put: the directory holding the build's artifacts, one
   // sub-directory per artifact name (the cwd of `out`).
@@ -101,9 +101,9 @@ struct MetadataField {
 };
 
 struct ResourceResult {
-  Status error;                 // not OK -> the step errored, with this message
-  std::vector<Json> versions;   // check: new versions, oldest first
-  Json version;                 // get/put: the version fetched or created
+  Status error;                // not OK -> the step errored, with this message
+  std::vector<Json> versions;  // check: new versions, oldest first
+  Json version;                // get/put: the version fetched or created
   std::vector<MetadataField> metadata;
 };
 
