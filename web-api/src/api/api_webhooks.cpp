@@ -2,8 +2,6 @@
 // the forge's signature with the matching resources' webhook_token. Both reply at once and run
 // the checks afterwards on the runner thread; deliveries are recorded, and a repeated delivery
 // id is acknowledged without checking again.
-#include <openssl/crypto.h>
-
 #include "api_context.h"
 #include "baton/common/clock.h"
 #include "baton/webapi/auth.h"
@@ -11,10 +9,6 @@
 
 namespace baton::webapi::api {
 namespace {
-
-bool SameToken(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 // Records the delivery; false when this delivery id was already handled.
 bool FirstDelivery(Context& ctx, const std::string& provider, const std::string& id,
@@ -44,7 +38,7 @@ Response ResourceWebhook(Context& ctx, Request& req) {
         r.name != req.Param("resource")) {
       continue;
     }
-    if (r.webhook_token.empty() || !SameToken(token, r.webhook_token)) {
+    if (r.webhook_token.empty() || !ConstantTimeEquals(token, r.webhook_token)) {
       return JsonError(401, "unauthorized",
                        "webhook_token does not match the resource's webhook_token");
     }

@@ -1,17 +1,12 @@
 // Webhook signature checks (HMAC-SHA256 through OpenSSL's EVP_Q_mac, constant-time compare).
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "baton/common/strings.h"
+#include "baton/webapi/auth.h"
 #include "baton/webapi/webhooks.h"
 
 namespace baton::webapi {
 namespace {
-
-bool ConstantTimeEqual(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 std::string Lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -29,7 +24,7 @@ Status CheckHmac(const std::string& header, const std::string& given, bool prefi
     }
     hex = hex.substr(7);
   }
-  if (!ConstantTimeEqual(Lower(hex), HmacSha256Hex(secret, body))) {
+  if (!ConstantTimeEquals(Lower(hex), HmacSha256Hex(secret, body))) {
     return PermissionDenied("signature mismatch in " + header +
                             ": check that the webhook secret equals the resource's webhook_token");
   }
@@ -69,7 +64,7 @@ Status VerifySignature(Forge forge, const HeaderLookup& headers, std::string_vie
     case Forge::kGitLab: {
       std::string token = headers("X-Gitlab-Token");
       if (token.empty()) return PermissionDenied("missing X-Gitlab-Token header");
-      if (!ConstantTimeEqual(token, secret)) {
+      if (!ConstantTimeEquals(token, secret)) {
         return PermissionDenied(
             "X-Gitlab-Token does not match: set the GitLab webhook's secret token to the "
             "resource's webhook_token");
