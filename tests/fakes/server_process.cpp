@@ -215,7 +215,6 @@ ApiReply ServerProcess::Api(const std::string& method, const std::string& path,
                             const std::map<std::string, std::string>& headers,
                             bool with_token) const {
   webapi::ClientOptions options;
-  options.insecure_skip_verify = true;  // plain http: do not load the CA bundle (~50 ms)
   webapi::HttpClient client(options);
   webapi::Headers h;
   if (with_token) h.Set("Authorization", "Bearer " + token_);

@@ -106,14 +106,21 @@ class HttpClient::Impl {
 
   ClientOptions options_;
   net::io_context ioc_;
+  net::ssl::context& Ssl();
   net::ssl::context ssl_{net::ssl::context::tls_client};
+  bool ssl_ready_ = false;
   std::unique_ptr<ClientConnection> idle_;  // a kept-alive connection to reuse
 };
 
-HttpClient::Impl::Impl(ClientOptions options) : options_(std::move(options)) {
+HttpClient::Impl::Impl(ClientOptions options) : options_(std::move(options)) {}
+
+// Loads the trust store on first use, so plain-http clients never pay for it (~50 ms).
+net::ssl::context& HttpClient::Impl::Ssl() {
+  if (ssl_ready_) return ssl_;
+  ssl_ready_ = true;
   if (options_.insecure_skip_verify) {
     ssl_.set_verify_mode(net::ssl::verify_none);
-    return;
+    return ssl_;
   }
   ssl_.set_verify_mode(net::ssl::verify_peer);
   beast::error_code ec;
@@ -123,6 +130,7 @@ HttpClient::Impl::Impl(ClientOptions options) : options_(std::move(options)) {
     ssl_.set_default_verify_paths(ec);
   }
   // A bad CA file shows up as a verification failure on the first https request.
+  return ssl_;
 }
 
 Status HttpClient::Impl::RunSync(net::awaitable<Status> op) {
@@ -159,14 +167,14 @@ net::awaitable<Status> HttpClient::Impl::Exchange(const Url& url,
   std::unique_ptr<ClientConnection> c = std::move(idle_);
   bool reused = c && c->origin() == url.scheme + "://" + url.host + ":" + std::to_string(url.port);
   if (!reused) {
-    Status opened = co_await ClientConnection::Open(url, options_, ssl_, &c);
+    Status opened = co_await ClientConnection::Open(url, options_, Ssl(), &c);
     if (!opened.ok()) co_return opened;
   }
   bool keep_alive = false, stale = false;
   Status s = co_await ExchangeOnce(*c, url, req, out, &keep_alive, &stale);
   if (!s.ok() && reused &&
       stale) {  // the server may have closed the idle connection: retry once fresh
-    Status opened = co_await ClientConnection::Open(url, options_, ssl_, &c);
+    Status opened = co_await ClientConnection::Open(url, options_, Ssl(), &c);
     if (!opened.ok()) co_return opened;
     s = co_await ExchangeOnce(*c, url, req, out, &keep_alive, &stale);
   }
@@ -209,7 +217,7 @@ Status HttpClient::Impl::Stream(std::string_view url_text, const Headers& header
   auto req = MakeRequest("GET", url, "", all);
   auto op = [&]() -> net::awaitable<Status> {
     std::unique_ptr<ClientConnection> c;
-    Status opened = co_await ClientConnection::Open(url, options_, ssl_, &c);
+    Status opened = co_await ClientConnection::Open(url, options_, Ssl(), &c);
     if (!opened.ok()) co_return opened;
     beast::error_code ec;
     c->tcp().expires_after(options_.request_timeout);
