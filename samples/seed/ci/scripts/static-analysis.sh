@@ -17,7 +17,9 @@ cppcheck --enable=warning,style,performance,portability --std=c++20 --inline-sup
 cppcheck_errors=$(grep -c 'severity="error"' reports/cppcheck.xml || true)
 
 echo "clang-tidy $(clang-tidy --version | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -n1)"
-clang-tidy -p build --quiet source/src/*.cpp >reports/clang-tidy.txt 2>/dev/null || true
+# One clang-tidy per file, JOBS at a time.
+ls source/src/*.cpp | xargs -P "${JOBS:-2}" -n 1 clang-tidy -p build --quiet \
+  >reports/clang-tidy.txt 2>/dev/null || true
 grep -E ': (error|warning):' reports/clang-tidy.txt || true
 tidy_errors=$(grep -c ': error:' reports/clang-tidy.txt || true)
 
