@@ -5,6 +5,7 @@
 
 #include "baton/common/logging.h"
 #include "baton/pipelines/loader.h"
+#include "baton/webapi/http_transport_adapter.h"
 
 namespace baton::cli {
 
@@ -34,6 +35,7 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, bool unsafe
   options.data_dir = data_dir + "/worker";
   options.unsafe_no_sandbox = unsafe_no_sandbox;
   options.artifacts = env.artifacts.get();
+  options.http_transport = webapi::MakeHttpTransportFactory();
   options.hidden_paths = {data_dir};
   env.worker = std::make_unique<workers::LocalWorker>(options);
   if (!env.worker->refusal_reason().empty()) {

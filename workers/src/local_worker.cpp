@@ -243,6 +243,7 @@ ResourceResult LocalWorker::RunResourceHere(const ResourceRun& run,
   std::error_code ec;
   fs::create_directories(ctx.cache_dir, ec);
   ctx.artifacts = options_.artifacts;
+  ctx.http_transport = options_.http_transport ? &options_.http_transport : nullptr;
   ctx.clock = clock_;
   ctx.env = run.env;
   ctx.run_process = [&](const TaskRun& task) { return RunTaskHere(task, output, owner); };

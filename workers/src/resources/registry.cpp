@@ -4,6 +4,7 @@
 
 #include "baton/workers/resource_type.h"
 #include "resources/builtin_types.h"
+#include "resources/cf/cf_resource.h"
 
 namespace baton::workers {
 namespace {
@@ -13,6 +14,7 @@ using Factory = std::unique_ptr<ResourceType> (*)();
 const std::vector<std::pair<std::string, Factory>>& BuiltinTable() {
   static const std::vector<std::pair<std::string, Factory>> table = {
       {"artifact", &resources::MakeArtifactResourceType},
+      {"cf", &resources::MakeCfResourceType},
       {"git", &resources::MakeGitResourceType},
       {"mock", &resources::MakeMockResourceType},
       {"time", &resources::MakeTimeResourceType},

@@ -20,6 +20,7 @@
 
 #include "baton/common/clock.h"
 #include "baton/workers/cgroups.h"
+#include "baton/workers/http_transport.h"
 #include "baton/workers/sandbox.h"
 #include "baton/workers/worker.h"
 
@@ -38,6 +39,8 @@ struct LocalWorkerOptions {
   std::vector<std::string> hidden_paths;
   const Clock* clock = nullptr;        // RealClock() when null
   ArtifactStore* artifacts = nullptr;  // for the `artifact` resource type; may be null
+  // HTTP(S) for built-in resource types that need it (`cf`); may be empty (they then error).
+  HttpTransportFactory http_transport;
 };
 
 class LocalWorker : public Worker {

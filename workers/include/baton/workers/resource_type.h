@@ -15,6 +15,7 @@
 
 #include "baton/common/clock.h"
 #include "baton/common/status.h"
+#include "baton/workers/http_transport.h"
 #include "baton/workers/output.h"
 #include "baton/workers/worker.h"
 
@@ -32,6 +33,8 @@ struct ResourceContext {
   // captured into TaskResult::stdout_data when run.capture_stdout is set.
   std::function<TaskResult(const TaskRun&)> run_process;
   std::map<std::string, std::string> env;  // build metadata (BUILD_ID, ...)
+  // Makes HTTP(S) transports (the `cf` type); null when the composition root gave none.
+  const HttpTransportFactory* http_transport = nullptr;
 };
 
 struct FetchedVersion {

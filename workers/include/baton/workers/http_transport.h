@@ -1,0 +1,63 @@
+// HttpTransport: the seam through which built-in resource types (e.g. `cf`) speak HTTP(S).
+//
+// workers/ cannot depend on web-api/ (which owns Baton's HTTP client), so this header defines
+// the small interface and web-api implements it (baton/webapi/http_transport_adapter.h); cli/
+// injects a factory into LocalWorkerOptions, which hands it to resources through
+// ResourceContext::http_transport.
+//
+// A non-2xx status is a response, not an error; an error Status means the exchange itself
+// failed (cannot connect, TLS verification, timeout). Implementations must not put request
+// headers or bodies (which carry credentials) into error messages.
+//
+// Thread-safety: one HttpTransport per thread; a factory may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "baton/common/status.h"
+
+namespace baton::workers {
+
+using HttpHeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";  // upper case
+  std::string url;             // absolute http:// or https:// URL
+  HttpHeaderList headers;      // sent as given (add Content-Type for bodies)
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 0;
+  HttpHeaderList headers;
+  std::string body;
+
+  // The first value of header `name` (case-insensitive), if present.
+  std::optional<std::string> Header(std::string_view name) const;
+};
+
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
+};
+
+struct HttpTransportOptions {
+  bool insecure_skip_verify = false;  // HTTPS: accept any certificate (cf skip_cert_check)
+  std::string ca_file;                // HTTPS: trust this PEM bundle instead of the system's
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds request_timeout{60'000};  // one whole exchange
+};
+
+// Makes a transport; may be called from any thread.
+using HttpTransportFactory =
+    std::function<std::unique_ptr<HttpTransport>(const HttpTransportOptions&)>;
+
+}  // namespace baton::workers

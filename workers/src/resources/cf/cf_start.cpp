@@ -1,0 +1,160 @@
+// The last stages of a `cf` put: start (or a rolling deployment), waiting for RUNNING
+// instances, the route and the app log.
+#include <openssl/evp.h>
+
+#include "resources/cf/cf_push.h"
+#include "resources/resource_util.h"
+
+namespace baton::workers::resources {
+namespace {
+
+// OK(true) when every instance runs; an error when one crashed.
+Result<bool> InstancesRunning(const Json& stats, const std::string& process_type) {
+  if (!stats.contains("resources") || !stats["resources"].is_array()) return false;
+  if (stats["resources"].empty()) return false;
+  bool all = true;
+  for (const Json& instance : stats["resources"]) {
+    std::string state = instance.value("state", "");
+    if (state == "CRASHED") {
+      return FailedPrecondition("app crashed: instance " +
+                                std::to_string(instance.value("index", 0)) + " of " + process_type +
+                                " is CRASHED");
+    }
+    all = all && state == "RUNNING";
+  }
+  return all;
+}
+
+Status WaitProcessRunning(const ResourceContext& ctx, CfClient& client, const std::string& guid,
+                          const std::string& type, const CfPushOptions& options) {
+  auto stats = PollUntil(ctx, client, "/v3/processes/" + guid + "/stats", options.start_timeout,
+                         "instances of " + type + " to run",
+                         [&](const Json& s) { return InstancesRunning(s, type); });
+  if (!stats.ok()) return stats.status();
+  LogLine(ctx, "cf: " + std::to_string((*stats)["resources"].size()) + " instance(s) of " + type +
+                   " running");
+  return Status::Ok();
+}
+
+Status WaitAllRunning(const ResourceContext& ctx, CfClient& client, const std::string& app,
+                      const CfPushOptions& options) {
+  BATON_ASSIGN_OR_RETURN(Json processes, client.Get("/v3/apps/" + app + "/processes"));
+  for (const Json& p : processes.value("resources", Json::array())) {
+    if (p.value("instances", 0) == 0) continue;
+    BATON_RETURN_IF_ERROR(
+        WaitProcessRunning(ctx, client, p.value("guid", ""), p.value("type", "web"), options));
+  }
+  return Status::Ok();
+}
+
+Result<bool> DeploymentFinished(const Json& d) {
+  const Json status = d.value("status", Json::object());
+  std::string value = status.value("value", "");
+  std::string reason = status.value("reason", "");
+  if (value != "FINALIZED") return false;
+  if (reason == "DEPLOYED") return true;
+  return FailedPrecondition("the deployment ended " + reason);
+}
+
+Status Deploy(const ResourceContext& ctx, CfClient& client, const CfPushOptions& options,
+              CfPushResult& result) {
+  Json body = {{"droplet", {{"guid", result.droplet_guid}}},
+               {"strategy", "rolling"},
+               {"relationships", {{"app", {{"data", {{"guid", result.app_guid}}}}}}}};
+  BATON_ASSIGN_OR_RETURN(Json deployment, client.SendJson("POST", "/v3/deployments", body));
+  result.deployment_guid = deployment.value("guid", "");
+  LogLine(ctx, "cf: rolling deployment " + result.deployment_guid + " started");
+  auto done =
+      PollUntil(ctx, client, "/v3/deployments/" + result.deployment_guid, options.start_timeout,
+                "the rolling deployment", [&](const Json& d) -> Result<bool> {
+                  for (const Json& p : d.value("new_processes", Json::array())) {
+                    auto stats = client.Get("/v3/processes/" + p.value("guid", "") + "/stats");
+                    if (!stats.ok()) return stats.status();
+                    auto running = InstancesRunning(*stats, p.value("type", "web"));
+                    if (!running.ok()) return running.status();
+                  }
+                  return DeploymentFinished(d);
+                });
+  if (done.ok()) LogLine(ctx, "cf: rolling deployment finished");
+  return done.status();
+}
+
+std::string Base64Decode(const std::string& text) {
+  std::string out(text.size(), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return "";
+  out.resize(n);
+  size_t pad = text.size() >= 2 && text.substr(text.size() - 2) == "==" ? 2
+               : !text.empty() && text.back() == '='                    ? 1
+                                                                        : 0;
+  out.resize(out.size() - std::min(pad, out.size()));
+  return out;
+}
+
+}  // namespace
+
+Status StartApp(const ResourceContext& ctx, CfClient& client, const CfPushOptions& options,
+                CfPushResult& result) {
+  BATON_ASSIGN_OR_RETURN(Json app, client.Get("/v3/apps/" + result.app_guid));
+  bool running = app.value("state", "") == "STARTED";
+  if (options.rolling && running && !options.no_start) {
+    BATON_RETURN_IF_ERROR(Deploy(ctx, client, options, result));
+    result.state = "STARTED";
+    return WaitAllRunning(ctx, client, result.app_guid, options);
+  }
+  Json droplet = {{"data", {{"guid", result.droplet_guid}}}};
+  if (running) {
+    BATON_RETURN_IF_ERROR(
+        client.SendJson("POST", "/v3/apps/" + result.app_guid + "/actions/stop", Json::object())
+            .status());
+  }
+  BATON_RETURN_IF_ERROR(
+      client
+          .SendJson("PATCH", "/v3/apps/" + result.app_guid + "/relationships/current_droplet",
+                    droplet)
+          .status());
+  if (options.no_start) {
+    result.state = "STOPPED";
+    LogLine(ctx, "cf: droplet set; not starting the app (no_start)");
+    return Status::Ok();
+  }
+  BATON_RETURN_IF_ERROR(
+      client.SendJson("POST", "/v3/apps/" + result.app_guid + "/actions/start", Json::object())
+          .status());
+  LogLine(ctx, "cf: starting " + result.app_name);
+  result.state = "STARTED";
+  return WaitAllRunning(ctx, client, result.app_guid, options);
+}
+
+Result<std::string> AppRoute(CfClient& client, const std::string& app_guid) {
+  BATON_ASSIGN_OR_RETURN(Json routes, client.Get("/v3/apps/" + app_guid + "/routes"));
+  for (const Json& r : routes.value("resources", Json::array())) {
+    std::string url = r.value("url", "");
+    if (!url.empty()) return url;
+  }
+  return std::string();
+}
+
+void ShowAppLog(const ResourceContext& ctx, CfClient& client, const std::string& app_guid) {
+  if (client.log_cache_url().empty()) {
+    LogLine(ctx, "cf: show_app_log: the API names no log_cache endpoint");
+    return;
+  }
+  auto read = client.Get(client.log_cache_url() + "/api/v1/read/" + app_guid +
+                         "?envelope_types=LOG&limit=200&descending=false");
+  if (!read.ok()) {
+    LogLine(ctx, "cf: show_app_log: " + read.status().message());
+    return;
+  }
+  const Json batch = read->value("envelopes", Json::object()).value("batch", Json::array());
+  LogLine(ctx, "cf: app log (" + std::to_string(batch.size()) + " lines):");
+  for (const Json& e : batch) {
+    std::string source = e.value("tags", Json::object()).value("source_type", "APP");
+    std::string payload = Base64Decode(e.value("log", Json::object()).value("payload", ""));
+    LogLine(ctx, "  [" + source + "] " + client.Redact(payload));
+  }
+}
+
+}  // namespace baton::workers::resources

@@ -1,0 +1,20 @@
+// Zips an application directory the way `cf push` uploads bits: the directory's contents at the
+// zip's root (no top folder), regular files with their Unix mode (so binaries stay executable),
+// symlinks stored as links, and the `.cfignore`d / VCS folders (.git, .svn, .hg) left out.
+#pragma once
+
+#include <string>
+
+#include "baton/common/status.h"
+
+namespace baton::workers::resources {
+
+struct ZipSummary {
+  int files = 0;
+  uint64_t bytes = 0;  // uncompressed
+};
+
+// Writes the zip of `dir` to `zip_path`.
+Result<ZipSummary> ZipAppDirectory(const std::string& dir, const std::string& zip_path);
+
+}  // namespace baton::workers::resources
