@@ -283,8 +283,11 @@ bool IsValidIdentifier(std::string_view name) {
   return true;
 }
 
+void CheckVarSources(const PipelineConfig& config, Diagnostics& diags);  // validate_var_sources
+
 void ValidatePipeline(const PipelineConfig& config, Diagnostics& diags) {
   Validator(config, diags).Run();
+  CheckVarSources(config, diags);
 }
 
 }  // namespace baton::pipelines

@@ -80,6 +80,10 @@ void Vars::Set(std::string_view name, Json value) {
   *slot = std::move(value);
 }
 
+void Vars::SetExact(std::string_view name, Json value) {
+  values_[std::string(name)] = std::move(value);
+}
+
 std::optional<Json> Vars::Lookup(const VarRef& ref) const {
   auto it = values_.find(ref.name);
   if (it == values_.end()) return std::nullopt;
@@ -182,7 +186,8 @@ std::string EmbeddedForm(const Json& value) {
 }
 }  // namespace
 
-TextInterpolation InterpolateText(std::string_view text, const Vars* vars, const Vars* local) {
+namespace {
+TextInterpolation InterpolateTextWith(std::string_view text, const VarResolver& resolve) {
   TextInterpolation out;
   size_t pos = 0, copied = 0;
   while ((pos = text.find("((", pos)) != std::string_view::npos) {
@@ -193,7 +198,7 @@ TextInterpolation InterpolateText(std::string_view text, const Vars* vars, const
       ++pos;
       continue;
     }
-    std::optional<Json> value = ResolveVarRef(*ref, vars, local);
+    std::optional<Json> value = resolve(*ref);
     if (!value) {
       out.unresolved.push_back(std::move(*ref));
       pos = close + 2;
@@ -212,6 +217,17 @@ TextInterpolation InterpolateText(std::string_view text, const Vars* vars, const
   return out;
 }
 
+void NoteUnresolved(const TextInterpolation& t, std::vector<std::string>* unresolved) {
+  if (unresolved == nullptr) return;
+  for (const auto& ref : t.unresolved) unresolved->push_back(ref.text);
+}
+}  // namespace
+
+TextInterpolation InterpolateText(std::string_view text, const Vars* vars, const Vars* local) {
+  return InterpolateTextWith(text,
+                             [&](const VarRef& ref) { return ResolveVarRef(ref, vars, local); });
+}
+
 bool ContainsVarRef(std::string_view text) {
   return text.find("((") != std::string_view::npos && !FindVarRefs(text).empty();
 }
@@ -223,41 +239,50 @@ bool IsVarRefScalar(const YamlNode& node) {
          v.find("((", 2) == std::string_view::npos;
 }
 
-Json InterpolateJson(const Json& value, const Vars& vars, std::vector<std::string>* unresolved,
-                     const Vars* local) {
+Json InterpolateJsonWith(const Json& value, const VarResolver& resolve,
+                         std::vector<std::string>* unresolved) {
   if (value.is_string()) {
     const auto& s = value.get_ref<const std::string&>();
     if (s.find("((") == std::string::npos) return value;
-    TextInterpolation t = InterpolateText(s, &vars, local);
-    if (unresolved) {
-      for (const auto& ref : t.unresolved) unresolved->push_back(ref.text);
-    }
+    TextInterpolation t = InterpolateTextWith(s, resolve);
+    NoteUnresolved(t, unresolved);
     if (t.whole) return *t.whole;
     return t.text;
   }
   if (value.is_array()) {
     Json out = Json::array();
-    for (const auto& item : value) out.push_back(InterpolateJson(item, vars, unresolved, local));
+    for (const auto& item : value) out.push_back(InterpolateJsonWith(item, resolve, unresolved));
     return out;
   }
   if (value.is_object()) {
     Json out = Json::object();
     for (const auto& [k, v] : value.items()) {
-      out[InterpolateString(k, vars, unresolved, local)] =
-          InterpolateJson(v, vars, unresolved, local);
+      out[InterpolateStringWith(k, resolve, unresolved)] =
+          InterpolateJsonWith(v, resolve, unresolved);
     }
     return out;
   }
   return value;
 }
 
+std::string InterpolateStringWith(std::string_view text, const VarResolver& resolve,
+                                  std::vector<std::string>* unresolved) {
+  if (text.find("((") == std::string_view::npos) return std::string(text);
+  TextInterpolation t = InterpolateTextWith(text, resolve);
+  NoteUnresolved(t, unresolved);
+  return t.whole ? EmbeddedForm(*t.whole) : t.text;
+}
+
+Json InterpolateJson(const Json& value, const Vars& vars, std::vector<std::string>* unresolved,
+                     const Vars* local) {
+  return InterpolateJsonWith(
+      value, [&](const VarRef& ref) { return ResolveVarRef(ref, &vars, local); }, unresolved);
+}
+
 std::string InterpolateString(std::string_view text, const Vars& vars,
                               std::vector<std::string>* unresolved, const Vars* local) {
-  TextInterpolation t = InterpolateText(text, &vars, local);
-  if (unresolved) {
-    for (const auto& ref : t.unresolved) unresolved->push_back(ref.text);
-  }
-  return t.whole ? EmbeddedForm(*t.whole) : t.text;
+  return InterpolateStringWith(
+      text, [&](const VarRef& ref) { return ResolveVarRef(ref, &vars, local); }, unresolved);
 }
 
 }  // namespace baton::pipelines
