@@ -449,12 +449,24 @@ TEST(BuildEngine, LoadVarTrimsOtherFilesByDefault) {
   EXPECT_THAT(h.tasks()[0].config.run.args, ElementsAre("[hello-world]"));
 }
 
-TEST(BuildEngine, LoadVarWithoutRevealAsksForItsValuesToBeRedacted) {
-  EngineHarness h(LoadVarThenTask("pinned/data.json", "x"));
+TEST(BuildEngine, LoadVarWithoutRevealRedactsTheStringsOfItsValueOnceUsed) {
+  // Concourse's credVarsTracker: strings and the string leaves of maps; not numbers.
+  EngineHarness h(LoadVarThenTask("pinned/data.json", "((.:v))"));
   h.Start();
   h.Succeed("pinned");
   h.Content("v", R"Y({"password": "hunter2", "port": 5432})Y");
-  EXPECT_THAT(h.redacted(), ElementsAre("hunter2", "5432"));
+  EXPECT_THAT(h.redacted(), ElementsAre("hunter2"));
+  ASSERT_EQ(h.tasks().size(), 1u);
+  EXPECT_EQ(h.Filter({"redact", "run-task"}),
+            (std::vector<std::string>{"redact 1", "run-task use"}));
+}
+
+TEST(BuildEngine, ALoadedVarThatNoStepUsesIsNotRedacted) {
+  EngineHarness h(LoadVarThenTask("pinned/data", "x"));
+  h.Start();
+  h.Succeed("pinned");
+  h.Content("v", "hunter2");
+  EXPECT_TRUE(h.redacted().empty());
 }
 
 TEST(BuildEngine, LoadVarWithRevealIsNotRedacted) {

@@ -14,6 +14,8 @@ BuildPlan BuildPlan::ForJob(const pipelines::PipelineConfig& pipeline, const pip
   plan.ensure = job.ensure;
   plan.resources = pipeline.resources;
   plan.resource_types = pipeline.resource_types;
+  plan.var_sources = pipeline.var_sources;
+  plan.pipeline_file = pipeline.file;
   return plan;
 }
 
@@ -63,5 +65,9 @@ std::map<std::string, Volume> BuildEngine::artifacts() const {
 }
 
 size_t BuildEngine::running_actions() const { return state_->running_actions(); }
+
+const std::vector<pipelines::ResourceType>& BuildEngine::resource_types() const {
+  return state_->plan().resource_types;
+}
 
 }  // namespace baton::runner

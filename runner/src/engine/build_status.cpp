@@ -44,7 +44,9 @@ struct Describer {
   }
   std::string operator()(const StepLog& a) const { return "log " + a.step.name + ": " + a.line; }
   std::string operator()(const RunTask& a) const { return "run-task " + a.step.name; }
-  std::string operator()(const RunGet& a) const { return "run-get " + a.step.name; }
+  std::string operator()(const RunGet& a) const {
+    return (a.for_image ? "run-image-get " : "run-get ") + a.step.name;
+  }
   std::string operator()(const RunPut& a) const { return "run-put " + a.step.name; }
   std::string operator()(const LoadFile& a) const { return "load-file " + a.path; }
   std::string operator()(const SetPipeline& a) const { return "set-pipeline " + a.config.name; }

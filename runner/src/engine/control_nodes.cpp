@@ -106,10 +106,11 @@ void InParallelNode::Start() {
 
 void AcrossNode::Start() {
   const pipelines::AcrossVar& var = step_.across[var_index_];
-  std::vector<std::string> unresolved;
-  values_ = InterpolateLocal(var.values, *ctx_.locals, &unresolved);
-  if (!unresolved.empty()) {
-    return Finish(Outcome::Errored("across: undefined var " + unresolved.front()));
+  RuntimeVars vars(*ctx_.locals, *ctx_.secret_locals, state_.var_sources());
+  values_ = vars.Interpolate(var.values);
+  if (!vars.secrets().empty()) state_.Emit(RedactSecrets{vars.secrets()});
+  if (std::string problem = vars.Problem(); !problem.empty()) {
+    return Finish(Outcome::Errored("across: " + problem));
   }
   if (!values_.is_array()) {
     return Finish(Outcome::Errored("across: the values of var '" + var.var + "' must be a list"));
@@ -117,7 +118,10 @@ void AcrossNode::Start() {
   size_t limit = var.max_in_flight_all ? 0 : static_cast<size_t>(std::max(var.max_in_flight, 0));
   Run(values_.size(), limit, step_.across_fail_fast, [this, &var](size_t i, Context ctx) {
     ctx.locals = std::make_shared<pipelines::Vars>(*ctx.locals);
-    ctx.locals->Set(var.var, values_[i]);
+    ctx.locals->SetExact(var.var, values_[i]);
+    // Across values are public (Concourse shows them in the UI): never redacted.
+    ctx.secret_locals = std::make_shared<std::set<std::string>>(*ctx.secret_locals);
+    ctx.secret_locals->erase(var.var);
     ctx.across[var.var] = values_[i];
     if (var_index_ + 1 < step_.across.size()) {
       return std::unique_ptr<Node>(
@@ -242,8 +246,9 @@ void TimeoutNode::Start() {
   if (step_.timeout) {
     duration = *step_.timeout;
   } else {
-    std::vector<std::string> unresolved;
-    std::string text = InterpolateLocalString(step_.timeout_text, *ctx_.locals, &unresolved);
+    RuntimeVars vars(*ctx_.locals, *ctx_.secret_locals, state_.var_sources());
+    std::string text = vars.InterpolateText(step_.timeout_text);
+    if (!vars.secrets().empty()) state_.Emit(RedactSecrets{vars.secrets()});
     auto parsed = ParseDuration(text);
     if (!parsed.ok()) {
       return Finish(

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/engine_state.h"
+#include "engine/interpolation.h"
 
 namespace baton::runner::engine {
 
@@ -195,6 +196,9 @@ class LeafNode : public Node {
   }
   // Ends the step: logs the error (if any), emits StepFinished, reports the outcome.
   void FinishStep(const Outcome& outcome, int exit_code = -1);
+  // Emits RedactSecrets for the values `vars` used that must be redacted. If a var could not be
+  // resolved, ends the step errored and returns false.
+  bool Settle(const RuntimeVars& vars);
   // Outcome of a finished action (succeeded / failed / errored).
   static Outcome ToOutcome(const ActionResult& result);
   // Splits "artifact/rest/of/path"; errors name the artifact and what it was for.

@@ -54,7 +54,8 @@ using engine::Context;
 using engine::Layer;
 using engine::Node;
 
-BuildEngine::State::State(BuildPlan plan) : plan_(std::move(plan)) {
+BuildEngine::State::State(BuildPlan plan)
+    : plan_(std::move(plan)), var_sources_(plan_.var_sources, plan_.pipeline_file) {
   root_step_.body = pipelines::DoStep{plan_.steps};
   root_step_.on_success = plan_.on_success;
   root_step_.on_failure = plan_.on_failure;
@@ -203,11 +204,28 @@ const engine::Artifact* BuildEngine::State::FindArtifact(const std::string& name
 void BuildEngine::State::Start() {
   if (status_ != BuildStatus::kPending) return;
   status_ = BuildStatus::kStarted;
+  InterpolateResourceTypes();
   Context ctx;
   ctx.scope = root_scope_;
   ctx.locals = std::make_shared<pipelines::Vars>();
+  ctx.secret_locals = std::make_shared<std::set<std::string>>();
   root_ = MakeStep(root_step_, Layer::kEnsure, nullptr, std::move(ctx));
   root_->Start();
+}
+
+void BuildEngine::State::InterpolateResourceTypes() {
+  if (var_sources_.empty()) return;
+  RedactSecrets secrets;
+  for (auto& type : plan_.resource_types) {
+    // A var that cannot be read stays as written; the step using the type then errors.
+    if (auto source = var_sources_.Interpolate(type.source, &secrets.values); source.ok()) {
+      type.source = std::move(*source);
+    }
+    if (auto defaults = var_sources_.Interpolate(type.defaults, &secrets.values); defaults.ok()) {
+      type.defaults = std::move(*defaults);
+    }
+  }
+  if (!secrets.values.empty()) Emit(std::move(secrets));
 }
 
 void BuildEngine::State::ActionFinished(ActionId id, const ActionResult& result) {

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,8 @@ struct Scope {
 struct Context {
   std::shared_ptr<Scope> scope;
   std::shared_ptr<pipelines::Vars> locals;  // ((.:name)) values visible here
+  // Names of the locals loaded without `reveal: true`: their values are redacted once used.
+  std::shared_ptr<std::set<std::string>> secret_locals;
   int attempt = 1;
   std::map<std::string, Json> across;
   std::string hook;
@@ -112,6 +115,7 @@ class BuildEngine::State {
                                          engine::Context ctx);
 
   const BuildPlan& plan() const { return plan_; }
+  const pipelines::VarSources& var_sources() const { return var_sources_; }
   const pipelines::Resource* FindResource(const std::string& name) const;
   const pipelines::ResourceType* FindResourceType(const std::string& name) const;
   std::map<std::string, engine::Artifact>& artifacts() { return artifacts_; }
@@ -123,11 +127,14 @@ class BuildEngine::State {
   void TimerFired(TimerId id);
   void Abort();
   void RootDone(const engine::Outcome& outcome);
+  // Resolves var-source vars in the resource types' source and defaults (at Start).
+  void InterpolateResourceTypes();
   BuildStatus status() const { return status_; }
   size_t running_actions() const { return running_.size(); }
 
  private:
   BuildPlan plan_;
+  pipelines::VarSources var_sources_;
   pipelines::Step root_step_;  // `do: plan` with the job hooks
   std::vector<BuildAction> out_;
   std::map<std::string, engine::Artifact> artifacts_;

@@ -1,96 +1,106 @@
 #include "engine/interpolation.h"
 
+#include <algorithm>
+
 #include "baton/common/strings.h"
 
 namespace baton::runner::engine {
-namespace {
 
-const pipelines::Vars& NoGlobals() {
-  static const pipelines::Vars kEmpty;
-  return kEmpty;
-}
+RuntimeVars::RuntimeVars(const pipelines::Vars& locals, const std::set<std::string>& secret_locals,
+                         const pipelines::VarSources& sources)
+    : locals_(locals), secret_locals_(secret_locals), sources_(sources) {}
 
-void KeepLocal(const std::vector<std::string>& found, std::vector<std::string>* unresolved) {
-  if (unresolved == nullptr) return;
-  for (const auto& ref : found) {
-    if (ref.rfind(".:", 0) == 0) unresolved->push_back(ref);
+std::optional<Json> RuntimeVars::Resolve(const pipelines::VarRef& ref) {
+  std::optional<Json> value;
+  bool secret = false;
+  if (ref.source == ".") {
+    pipelines::VarRef plain = ref;
+    plain.source.clear();
+    value = locals_.Lookup(plain);
+    secret = secret_locals_.count(ref.name) > 0;
+  } else if (!ref.source.empty() && sources_.Has(ref.source)) {
+    auto found = sources_.Lookup(ref);
+    if (!found.ok()) {
+      if (error_.empty()) error_ = found.status().message();
+      return std::nullopt;
+    }
+    value = *found;
+    secret = true;
+  } else {
+    return std::nullopt;  // resolved (or reported) at load time; left as written
   }
+  if (!value) {
+    if (std::find(unresolved_.begin(), unresolved_.end(), ref.text) == unresolved_.end()) {
+      unresolved_.push_back(ref.text);
+    }
+    return std::nullopt;
+  }
+  if (secret) pipelines::CollectCredentialStrings(*value, secrets_);
+  return value;
 }
 
-void InPlace(std::string& s, const pipelines::Vars& locals, std::vector<std::string>* u) {
-  if (s.find("((") != std::string::npos) s = InterpolateLocalString(s, locals, u);
+Json RuntimeVars::Interpolate(const Json& value) {
+  return pipelines::InterpolateJsonWith(
+      value, [this](const pipelines::VarRef& ref) { return Resolve(ref); }, nullptr);
 }
 
-void InPlace(Json& j, const pipelines::Vars& locals, std::vector<std::string>* u) {
-  j = InterpolateLocal(j, locals, u);
+std::string RuntimeVars::InterpolateText(std::string_view text) {
+  return pipelines::InterpolateStringWith(
+      text, [this](const pipelines::VarRef& ref) { return Resolve(ref); }, nullptr);
 }
 
-}  // namespace
-
-Json InterpolateLocal(const Json& value, const pipelines::Vars& locals,
-                      std::vector<std::string>* unresolved) {
-  std::vector<std::string> found;
-  Json out = pipelines::InterpolateJson(value, NoGlobals(), &found, &locals);
-  KeepLocal(found, unresolved);
-  return out;
+void RuntimeVars::InPlace(std::string& s) {
+  if (s.find("((") != std::string::npos) s = InterpolateText(s);
 }
 
-std::string InterpolateLocalString(std::string_view text, const pipelines::Vars& locals,
-                                   std::vector<std::string>* unresolved) {
-  std::vector<std::string> found;
-  std::string out = pipelines::InterpolateString(text, NoGlobals(), &found, &locals);
-  KeepLocal(found, unresolved);
-  return out;
+void RuntimeVars::InPlace(Json& j) { j = Interpolate(j); }
+
+std::string RuntimeVars::Problem() const {
+  if (!error_.empty()) return error_;
+  return UndefinedVarsMessage(unresolved_);
 }
 
-void InterpolateStep(pipelines::TaskStep& step, const pipelines::Vars& locals,
-                     std::vector<std::string>* u) {
-  InPlace(step.file, locals, u);
-  InPlace(step.params, locals, u);
-  InPlace(step.vars, locals, u);
-  InPlace(step.image, locals, u);
-  for (auto& [name, artifact] : step.input_mapping) InPlace(artifact, locals, u);
-  for (auto& [name, artifact] : step.output_mapping) InPlace(artifact, locals, u);
+void InterpolateStep(pipelines::TaskStep& step, RuntimeVars& v) {
+  v.InPlace(step.file);
+  v.InPlace(step.params);
+  v.InPlace(step.vars);
+  v.InPlace(step.image);
+  for (auto& [name, artifact] : step.input_mapping) v.InPlace(artifact);
+  for (auto& [name, artifact] : step.output_mapping) v.InPlace(artifact);
 }
 
-void InterpolateConfig(pipelines::TaskConfig& config, const pipelines::Vars& locals,
-                       std::vector<std::string>* u) {
-  InPlace(config.run.path, locals, u);
-  for (auto& arg : config.run.args) InPlace(arg, locals, u);
-  InPlace(config.run.dir, locals, u);
-  InPlace(config.run.user, locals, u);
-  for (auto& [name, value] : config.params) InPlace(value, locals, u);
+void InterpolateConfig(pipelines::TaskConfig& config, RuntimeVars& v) {
+  v.InPlace(config.run.path);
+  for (auto& arg : config.run.args) v.InPlace(arg);
+  v.InPlace(config.run.dir);
+  v.InPlace(config.run.user);
+  for (auto& [name, value] : config.params) v.InPlace(value);
   if (config.image_resource) {
-    InPlace(config.image_resource->source, locals, u);
-    InPlace(config.image_resource->params, locals, u);
+    v.InPlace(config.image_resource->source);
+    v.InPlace(config.image_resource->params);
+    v.InPlace(config.image_resource->version);
   }
-  for (auto& input : config.inputs) InPlace(input.path, locals, u);
-  for (auto& output : config.outputs) InPlace(output.path, locals, u);
+  for (auto& input : config.inputs) v.InPlace(input.path);
+  for (auto& output : config.outputs) v.InPlace(output.path);
 }
 
-void InterpolateStep(pipelines::GetStep& step, const pipelines::Vars& locals,
-                     std::vector<std::string>* u) {
-  InPlace(step.params, locals, u);
-  if (step.version) InPlace(step.version->pinned, locals, u);
+void InterpolateStep(pipelines::GetStep& step, RuntimeVars& v) {
+  v.InPlace(step.params);
+  if (step.version) v.InPlace(step.version->pinned);
 }
 
-void InterpolateStep(pipelines::PutStep& step, const pipelines::Vars& locals,
-                     std::vector<std::string>* u) {
-  InPlace(step.params, locals, u);
-  InPlace(step.get_params, locals, u);
+void InterpolateStep(pipelines::PutStep& step, RuntimeVars& v) {
+  v.InPlace(step.params);
+  v.InPlace(step.get_params);
 }
 
-void InterpolateStep(pipelines::LoadVarStep& step, const pipelines::Vars& locals,
-                     std::vector<std::string>* u) {
-  InPlace(step.file, locals, u);
-}
+void InterpolateStep(pipelines::LoadVarStep& step, RuntimeVars& v) { v.InPlace(step.file); }
 
-void InterpolateStep(pipelines::SetPipelineStep& step, const pipelines::Vars& locals,
-                     std::vector<std::string>* u) {
-  InPlace(step.file, locals, u);
-  InPlace(step.vars, locals, u);
-  InPlace(step.instance_vars, locals, u);
-  for (auto& f : step.var_files) InPlace(f, locals, u);
+void InterpolateStep(pipelines::SetPipelineStep& step, RuntimeVars& v) {
+  v.InPlace(step.file);
+  v.InPlace(step.vars);
+  v.InPlace(step.instance_vars);
+  for (auto& f : step.var_files) v.InPlace(f);
 }
 
 std::string UndefinedVarsMessage(const std::vector<std::string>& unresolved) {

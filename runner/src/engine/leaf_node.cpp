@@ -29,6 +29,14 @@ void LeafNode::FinishStep(const Outcome& outcome, int exit_code) {
   Finish(outcome);
 }
 
+bool LeafNode::Settle(const RuntimeVars& vars) {
+  if (!vars.secrets().empty()) state_.Emit(RedactSecrets{vars.secrets()});
+  std::string problem = vars.Problem();
+  if (problem.empty()) return true;
+  FinishStep(Outcome::Errored(problem));
+  return false;
+}
+
 Outcome LeafNode::ToOutcome(const ActionResult& result) {
   switch (result.kind) {
     case ActionResult::Kind::kSucceeded:

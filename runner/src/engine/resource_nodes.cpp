@@ -10,13 +10,12 @@ namespace {
 
 // Fills the resource fields of a RunGet/RunPut; false when the resource is unknown.
 template <typename A>
-bool DescribeResource(const State& state, const std::string& name, const pipelines::Vars& locals,
-                      A& action) {
+bool DescribeResource(const State& state, const std::string& name, RuntimeVars& vars, A& action) {
   const pipelines::Resource* resource = state.FindResource(name);
   if (resource == nullptr) return false;
   action.resource = resource->name;
   action.type = resource->type;
-  action.source = InterpolateLocal(resource->source, locals, nullptr);
+  action.source = vars.Interpolate(resource->source);
   if (const auto* type = state.FindResourceType(resource->type)) action.custom_type = *type;
   return true;
 }
@@ -28,13 +27,12 @@ class GetNode : public LeafNode {
 
  protected:
   void Begin() override {
-    std::vector<std::string> unresolved;
-    InterpolateStep(get_, *ctx_.locals, &unresolved);
-    if (!unresolved.empty()) return FinishStep(Outcome::Errored(UndefinedVarsMessage(unresolved)));
+    RuntimeVars vars(*ctx_.locals, *ctx_.secret_locals, state_.var_sources());
+    InterpolateStep(get_, vars);
     RunGet get;
-    if (!DescribeResource(state_, get_.resource, *ctx_.locals, get)) {
-      return FinishStep(Outcome::Errored("unknown resource: " + get_.resource));
-    }
+    bool known = DescribeResource(state_, get_.resource, vars, get);
+    if (!Settle(vars)) return;
+    if (!known) return FinishStep(Outcome::Errored("unknown resource: " + get_.resource));
     auto chosen = state_.plan().input_versions.find(get_.name);
     if (chosen != state_.plan().input_versions.end()) {
       get.version = chosen->second;
@@ -76,13 +74,12 @@ class PutNode : public LeafNode {
 
  protected:
   void Begin() override {
-    std::vector<std::string> unresolved;
-    InterpolateStep(put_, *ctx_.locals, &unresolved);
-    if (!unresolved.empty()) return FinishStep(Outcome::Errored(UndefinedVarsMessage(unresolved)));
+    RuntimeVars vars(*ctx_.locals, *ctx_.secret_locals, state_.var_sources());
+    InterpolateStep(put_, vars);
     RunPut put;
-    if (!DescribeResource(state_, put_.resource, *ctx_.locals, put)) {
-      return FinishStep(Outcome::Errored("unknown resource: " + put_.resource));
-    }
+    bool known = DescribeResource(state_, put_.resource, vars, put);
+    if (!Settle(vars)) return;
+    if (!known) return FinishStep(Outcome::Errored("unknown resource: " + put_.resource));
     put.params = put_.params;
     std::vector<std::string> missing;
     for (const auto& name : InputNames()) {

@@ -14,9 +14,9 @@ class TaskNode : public LeafNode {
 
  protected:
   void Begin() override {
-    std::vector<std::string> unresolved;
-    InterpolateStep(task_, *ctx_.locals, &unresolved);
-    if (!unresolved.empty()) return FinishStep(Outcome::Errored(UndefinedVarsMessage(unresolved)));
+    RuntimeVars vars(*ctx_.locals, *ctx_.secret_locals, state_.var_sources());
+    InterpolateStep(task_, vars);
+    if (!Settle(vars)) return;
     if (task_.config) return Configure(*task_.config);
     auto file = ResolveFile(task_.file, "task file");
     if (!file.ok()) return FinishStep(Outcome::Errored(file.status().message()));
@@ -25,6 +25,7 @@ class TaskNode : public LeafNode {
 
   void OnActionDone(ActionId id, const ActionResult& result) override {
     if (id == load_action_) return OnConfigFile(result);
+    if (id == image_action_) return OnImageFetched(result);
     Outcome outcome = ToOutcome(result);
     if (result.kind != ActionResult::Kind::kErrored) RegisterOutputs();
     FinishStep(outcome, result.exit_code);
@@ -53,9 +54,9 @@ class TaskNode : public LeafNode {
   }
 
   void Configure(pipelines::TaskConfig config) {
-    std::vector<std::string> unresolved;
-    InterpolateConfig(config, *ctx_.locals, &unresolved);
-    if (!unresolved.empty()) return FinishStep(Outcome::Errored(UndefinedVarsMessage(unresolved)));
+    RuntimeVars vars(*ctx_.locals, *ctx_.secret_locals, state_.var_sources());
+    InterpolateConfig(config, vars);
+    if (!Settle(vars)) return;
     RunTask run;
     std::vector<std::string> missing;
     for (const auto& input : config.inputs) {
@@ -90,6 +91,47 @@ class TaskNode : public LeafNode {
     run.hermetic = task_.hermetic.value_or(config.hermetic);
     run.config = std::move(config);
     outputs_ = run.outputs;
+    if (run.image || !FetchesImage(run.config)) {
+      Issue(std::move(run));
+      return;
+    }
+    FetchImage(std::move(run));
+  }
+
+  // image_resource types the executor reads directly; every other type is fetched like a get.
+  static bool FetchesImage(const pipelines::TaskConfig& config) {
+    if (!config.image_resource) return false;
+    const std::string& type = config.image_resource->type;
+    return type != "rootfs" && type != "registry-image" && type != "docker-image";
+  }
+
+  // Concourse checks and gets a task's image_resource (with the pipeline's resource types)
+  // before the task runs; the task then runs on the fetched image.
+  void FetchImage(RunTask run) {
+    const pipelines::ImageResource& image = *run.config.image_resource;
+    RunGet get;
+    get.resource = "image_resource";
+    get.type = image.type;
+    get.source = image.source;
+    get.version = image.version.is_object() ? image.version : Json();
+    get.params = image.params.is_object() ? image.params : Json::object();
+    get.volume = state_.NewVolume();
+    get.for_image = true;
+    if (const auto* type = state_.FindResourceType(image.type)) get.custom_type = *type;
+    run.image = get.volume;
+    run.image_origin = {"", image.type, image.source};
+    pending_run_ = std::move(run);
+    image_action_ = Issue(std::move(get));
+  }
+
+  void OnImageFetched(const ActionResult& result) {
+    if (result.kind != ActionResult::Kind::kSucceeded) {
+      return FinishStep(Outcome::Errored("fetching the image (" +
+                                         pending_run_->config.image_resource->type +
+                                         "): " + result.message));
+    }
+    RunTask run = std::move(*pending_run_);
+    pending_run_.reset();
     Issue(std::move(run));
   }
 
@@ -110,6 +152,8 @@ class TaskNode : public LeafNode {
 
   pipelines::TaskStep task_;
   ActionId load_action_ = 0;
+  ActionId image_action_ = 0;
+  std::optional<RunTask> pending_run_;  // waiting for its image
   std::vector<TaskMount> outputs_;
 };
 

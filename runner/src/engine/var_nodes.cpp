@@ -31,16 +31,6 @@ baton::Result<Json> ParseValue(const std::string& format, const std::string& tex
   return InvalidArgument("unknown format '" + format + "' (expected json, yaml, trim or raw)");
 }
 
-void CollectSecrets(const Json& value, std::vector<std::string>& out) {
-  if (value.is_string()) {
-    if (!value.get_ref<const std::string&>().empty()) out.push_back(value.get<std::string>());
-  } else if (value.is_structured()) {
-    for (const auto& item : value) CollectSecrets(item, out);
-  } else if (!value.is_null()) {
-    out.push_back(value.dump());
-  }
-}
-
 class LoadVarNode : public LeafNode {
  public:
   LoadVarNode(State& s, Node* p, Context c, const pipelines::Step& step)
@@ -48,9 +38,9 @@ class LoadVarNode : public LeafNode {
 
  protected:
   void Begin() override {
-    std::vector<std::string> unresolved;
-    InterpolateStep(load_, *ctx_.locals, &unresolved);
-    if (!unresolved.empty()) return FinishStep(Outcome::Errored(UndefinedVarsMessage(unresolved)));
+    RuntimeVars vars(*ctx_.locals, *ctx_.secret_locals, state_.var_sources());
+    InterpolateStep(load_, vars);
+    if (!Settle(vars)) return;
     auto file = ResolveFile(load_.file, "load_var file");
     if (!file.ok()) return FinishStep(Outcome::Errored(file.status().message()));
     Issue(LoadFile{0, {}, file->first.volume, file->second});
@@ -64,12 +54,13 @@ class LoadVarNode : public LeafNode {
       return FinishStep(Outcome::Errored("load_var: could not parse '" + load_.file + "' as " +
                                          format + ": " + value.status().message()));
     }
-    if (!load_.reveal) {
-      RedactSecrets secrets;
-      CollectSecrets(*value, secrets.values);
-      if (!secrets.values.empty()) state_.Emit(std::move(secrets));
+    // Like Concourse, the value is redacted once a step uses it, unless `reveal: true`.
+    if (load_.reveal) {
+      ctx_.secret_locals->erase(load_.name);
+    } else {
+      ctx_.secret_locals->insert(load_.name);
     }
-    ctx_.locals->Set(load_.name, std::move(*value));
+    ctx_.locals->SetExact(load_.name, std::move(*value));
     FinishStep(Outcome::Succeeded());
   }
 
@@ -85,9 +76,9 @@ class SetPipelineNode : public LeafNode {
 
  protected:
   void Begin() override {
-    std::vector<std::string> unresolved;
-    InterpolateStep(config_, *ctx_.locals, &unresolved);
-    if (!unresolved.empty()) return FinishStep(Outcome::Errored(UndefinedVarsMessage(unresolved)));
+    RuntimeVars vars(*ctx_.locals, *ctx_.secret_locals, state_.var_sources());
+    InterpolateStep(config_, vars);
+    if (!Settle(vars)) return;
     auto file = ResolveFile(config_.file, "set_pipeline file");
     if (!file.ok()) return FinishStep(Outcome::Errored(file.status().message()));
     Issue(SetPipeline{0, {}, config_, file->first.volume, file->second});

@@ -65,10 +65,11 @@ void BuildExecutor::Impl::Apply(std::vector<BuildAction> actions) {
 
 void BuildExecutor::Impl::ApplyOne(const BuildAction& action) {
   if (auto* a = std::get_if<StepStarted>(&action)) {
-    observer_.OnStepStarted(a->step, Now());
+    observer_.OnStepStarted(Shown(a->step), Now());
     if (a->step.type == "task") Log(a->step, workers::OutputStream::kSystem, Now(), "initializing");
   } else if (auto* a = std::get_if<StepFinished>(&action)) {
     StepFinished redacted = *a;
+    redacted.step = Shown(a->step);
     redacted.message = Redact(a->message);
     observer_.OnStepFinished(redacted, Now());
   } else if (auto* a = std::get_if<StepLog>(&action)) {
@@ -95,9 +96,8 @@ void BuildExecutor::Impl::ApplyOne(const BuildAction& action) {
       it->second->Cancel(options_.cancel_grace);
     }
   } else if (auto* a = std::get_if<RedactSecrets>(&action)) {
-    for (const auto& s : a->values) secrets_.push_back(s);
-    std::sort(secrets_.begin(), secrets_.end(),
-              [](const auto& x, const auto& y) { return x.size() > y.size(); });
+    redactor_.Add(a->values);
+    observer_.OnSecrets(a->values);
   } else if (auto* a = std::get_if<BuildFinished>(&action)) {
     Finished(a->status);
   }

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "baton/runner/build_executor.h"
+#include "baton/runner/redactor.h"
 
 namespace baton::runner {
 
@@ -55,9 +56,16 @@ class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
   // Translation helpers (executor_tasks.cpp).
   Result<workers::TaskRun> MakeTaskRun(const RunTask& run);
   Result<workers::RootfsSpec> ResolveImage(const RunTask& run) const;
+  // The `env` of an image artifact's metadata.json ("NAME=value" entries), if any.
+  std::map<std::string, std::string> ImageEnv(const RunTask& run) const;
+  // How the worker runs a resource of `type`, through the pipeline's resource types.
+  Status ResolveType(const std::string& type, workers::ResourceRun& run) const;
+  // The sink of a get: the step's, or a quiet one for a task's image fetch.
+  std::shared_ptr<workers::OutputSink> GetSink(const RunGet& get);
   std::map<std::string, std::string> MetadataEnv() const;
   std::string VolumePath(const Volume& volume) const;
-  std::string Redact(std::string_view line) const;
+  std::string Redact(std::string_view line) const { return redactor_.Redact(line); }
+  StepInfo Shown(const StepInfo& step) const { return redactor_.RedactStep(step); }
   std::shared_ptr<workers::OutputSink> SinkFor(const StepInfo& step);
   SystemTime Now() const { return clock_->Now(); }
 
@@ -70,7 +78,7 @@ class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
   BuildStatus status_ = BuildStatus::kPending;
   std::map<ActionId, std::unique_ptr<workers::StepHandle>> handles_;
   std::map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;
-  std::vector<std::string> secrets_;  // longest first
+  Redactor redactor_;
 };
 
 }  // namespace baton::runner

@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "baton/common/strings.h"
+#include "baton/pipelines/loader.h"
 #include "baton/runner/resource_types.h"
 #include "executor/executor_impl.h"
 
@@ -11,13 +12,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// How the worker runs a resource of `type` (built-in, or the step's custom resource type).
-Status ResolveType(const std::string& type, const std::optional<pipelines::ResourceType>& custom,
-                   workers::ResourceRun& run) {
-  std::vector<pipelines::ResourceType> types;
-  if (custom) types.push_back(*custom);
-  return ResolveResourceType(types, type, run);
-}
+// Output nobody reads: a task's image fetch (its errors come back in the result).
+class QuietSink : public workers::OutputSink {
+ public:
+  void OnLine(SystemTime, workers::OutputStream, std::string_view) override {}
+};
 
 class StepSink : public workers::OutputSink {
  public:
@@ -69,18 +68,16 @@ std::shared_ptr<workers::OutputSink> BuildExecutor::Impl::SinkFor(const StepInfo
 
 void BuildExecutor::Impl::Log(const StepInfo& step, workers::OutputStream stream, SystemTime time,
                               std::string_view line) {
-  observer_.OnLog(step, stream, time, Redact(line));
+  observer_.OnLog(Shown(step), stream, time, Redact(line));
 }
 
-std::string BuildExecutor::Impl::Redact(std::string_view line) const {
-  std::string out(line);
-  for (const auto& secret : secrets_) {
-    for (size_t pos = out.find(secret); pos != std::string::npos;
-         pos = out.find(secret, pos + 13)) {
-      out.replace(pos, secret.size(), "((redacted))");
-    }
-  }
-  return out;
+std::shared_ptr<workers::OutputSink> BuildExecutor::Impl::GetSink(const RunGet& get) {
+  if (get.for_image) return std::make_shared<QuietSink>();
+  return SinkFor(get.step);
+}
+
+Status BuildExecutor::Impl::ResolveType(const std::string& type, workers::ResourceRun& run) const {
+  return ResolveResourceType(engine_.resource_types(), type, run);
 }
 
 std::map<std::string, std::string> BuildExecutor::Impl::MetadataEnv() const {
@@ -93,8 +90,16 @@ std::map<std::string, std::string> BuildExecutor::Impl::MetadataEnv() const {
 Result<workers::RootfsSpec> BuildExecutor::Impl::ResolveImage(const RunTask& run) const {
   workers::RootfsSpec host;
   if (run.image) {
+    // What made the artifact, through the resource types (a custom type may be a mirror_self
+    // mock, or a chain ending in one): a mock fetched with mirror_self is the worker's own root.
     const ArtifactOrigin& origin = run.image_origin;
-    if (origin.type == "mock" && origin.source.value("mirror_self", false)) return host;
+    workers::ResourceRun made;
+    made.source = origin.source;
+    if (!origin.type.empty() && ResolveType(origin.type, made).ok() && made.type == "mock" &&
+        !made.custom_type_rootfs && made.source.is_object() &&
+        made.source.value("mirror_self", false)) {
+      return host;
+    }
     fs::path rootfs = fs::path(VolumePath(*run.image)) / "rootfs";
     if (!fs::is_directory(rootfs)) {
       return FailedPrecondition("image artifact has no rootfs/ directory (" + rootfs.string() +
@@ -113,6 +118,23 @@ Result<workers::RootfsSpec> BuildExecutor::Impl::ResolveImage(const RunTask& run
     return workers::RootfsSpec{workers::RootfsSpec::Kind::kDirectory, path};
   }
   return FailedPrecondition("image type " + image.type + " not supported yet");
+}
+
+std::map<std::string, std::string> BuildExecutor::Impl::ImageEnv(const RunTask& run) const {
+  std::map<std::string, std::string> env;
+  if (!run.image) return env;
+  auto text =
+      pipelines::ReadTextFile((fs::path(VolumePath(*run.image)) / "metadata.json").string());
+  if (!text.ok()) return env;
+  Json meta = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!meta.is_object() || !meta.contains("env") || !meta["env"].is_array()) return env;
+  for (const Json& entry : meta["env"]) {
+    if (!entry.is_string()) continue;
+    const std::string& kv = entry.get_ref<const std::string&>();
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos && eq > 0) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
 }
 
 Result<workers::TaskRun> BuildExecutor::Impl::MakeTaskRun(const RunTask& run) {
@@ -142,6 +164,7 @@ Result<workers::TaskRun> BuildExecutor::Impl::MakeTaskRun(const RunTask& run) {
     task.mounts.push_back({dir, cache, true});
   }
   task.env = MetadataEnv();
+  for (auto& [name, value] : ImageEnv(run)) task.env[name] = std::move(value);
   for (const auto& [name, value] : run.params) task.env[name] = EnvValue(value);
   task.network = !run.hermetic;
   task.privileged = run.privileged;
@@ -173,13 +196,13 @@ void BuildExecutor::Impl::StartGet(const RunGet& get) {
   check.id = "b" + options_.metadata.id + "-" + get.step.id + "-check";
   check.action = workers::ResourceRun::Action::kCheck;
   check.source = get.source;
-  if (Status t = ResolveType(get.type, get.custom_type, check); !t.ok()) {
+  if (Status t = ResolveType(get.type, check); !t.ok()) {
     return Report(get.id, ActionResult::Errored(t.message()));
   }
   check.env = MetadataEnv();
   std::weak_ptr<Impl> weak = weak_from_this();
   handles_[get.id] =
-      worker_.RunResource(check, SinkFor(get.step), [weak, get](workers::ResourceResult r) {
+      worker_.RunResource(check, GetSink(get), [weak, get](workers::ResourceResult r) {
         auto self = weak.lock();
         if (!self) return;
         self->Post([get, r = std::move(r)](Impl& me) {
@@ -200,7 +223,7 @@ void BuildExecutor::Impl::FetchVersion(const RunGet& get, Json version) {
   run.id = "b" + options_.metadata.id + "-" + get.step.id + "-a" + std::to_string(get.id);
   run.action = workers::ResourceRun::Action::kGet;
   run.source = get.source;
-  if (Status t = ResolveType(get.type, get.custom_type, run); !t.ok()) {
+  if (Status t = ResolveType(get.type, run); !t.ok()) {
     return Report(get.id, ActionResult::Errored(t.message()));
   }
   run.version = std::move(version);
@@ -208,19 +231,20 @@ void BuildExecutor::Impl::FetchVersion(const RunGet& get, Json version) {
   run.dir = VolumePath(get.volume);
   run.env = MetadataEnv();
   std::weak_ptr<Impl> weak = weak_from_this();
-  handles_[get.id] =
-      worker_.RunResource(run, SinkFor(get.step), [weak, get](workers::ResourceResult r) {
-        auto self = weak.lock();
-        if (!self) return;
-        self->Post([get, r = std::move(r)](Impl& me) {
-          if (!r.error.ok()) return me.Report(get.id, ActionResult::Errored(r.error.message()));
-          me.observer_.OnVersion(get.step, get.resource, r.version, r.metadata);
-          ActionResult result;
-          result.version = r.version;
-          result.metadata = r.metadata;
-          me.Report(get.id, std::move(result));
-        });
-      });
+  handles_[get.id] = worker_.RunResource(run, GetSink(get), [weak, get](workers::ResourceResult r) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->Post([get, r = std::move(r)](Impl& me) {
+      if (!r.error.ok()) return me.Report(get.id, ActionResult::Errored(r.error.message()));
+      if (!get.for_image) {
+        me.observer_.OnVersion(me.Shown(get.step), get.resource, r.version, r.metadata);
+      }
+      ActionResult result;
+      result.version = r.version;
+      result.metadata = r.metadata;
+      me.Report(get.id, std::move(result));
+    });
+  });
 }
 
 void BuildExecutor::Impl::StartPut(const RunPut& put) {
@@ -237,7 +261,7 @@ void BuildExecutor::Impl::StartPut(const RunPut& put) {
   run.id = "b" + options_.metadata.id + "-" + put.step.id + "-a" + std::to_string(put.id);
   run.action = workers::ResourceRun::Action::kPut;
   run.source = put.source;
-  if (Status t = ResolveType(put.type, put.custom_type, run); !t.ok()) {
+  if (Status t = ResolveType(put.type, run); !t.ok()) {
     return Report(put.id, ActionResult::Errored(t.message()));
   }
   run.params = put.params;
@@ -250,7 +274,7 @@ void BuildExecutor::Impl::StartPut(const RunPut& put) {
         if (!self) return;
         self->Post([put, r = std::move(r)](Impl& me) {
           if (!r.error.ok()) return me.Report(put.id, ActionResult::Errored(r.error.message()));
-          me.observer_.OnVersion(put.step, put.resource, r.version, r.metadata);
+          me.observer_.OnVersion(me.Shown(put.step), put.resource, r.version, r.metadata);
           ActionResult result;
           result.version = r.version;
           result.metadata = r.metadata;

@@ -94,4 +94,8 @@ void BuildRecorder::OnVersion(const StepInfo& step, const std::string& resource,
   if (options_.forward) options_.forward->OnVersion(step, resource, version, metadata);
 }
 
+void BuildRecorder::OnSecrets(const std::vector<std::string>& values) {
+  if (options_.forward) options_.forward->OnSecrets(values);
+}
+
 }  // namespace baton::runner

@@ -1,5 +1,6 @@
 // Scheduler: checking resources for new versions.
 #include "baton/common/logging.h"
+#include "baton/pipelines/vars.h"
 #include "baton/runner/resource_types.h"
 #include "scheduler_impl.h"
 
@@ -46,9 +47,14 @@ void Scheduler::Impl::Check(PipelineState& state, const std::string& resource,
   workers::ResourceRun run;
   run.id = "check-" + std::to_string(state.record.id) + "-" + resource;
   run.action = workers::ResourceRun::Action::kCheck;
-  run.source = config->source;
+  // Vars of the pipeline's var_sources are read at check time, as Concourse does.
+  auto source = pipelines::VarSources(state.config.var_sources, state.config.file)
+                    .Interpolate(config->source, nullptr);
+  run.source = source.ok() ? *source : config->source;
   if (const Json* newest = Newest(state.snapshot, resource)) run.version = *newest;
-  Status resolved = ResolveResourceType(state.config.resource_types, config->type, run);
+  Status resolved = source.ok()
+                        ? ResolveResourceType(state.config.resource_types, config->type, run)
+                        : source.status();
   Id pipeline_id = state.record.id;
   if (!resolved.ok()) {
     workers::ResourceResult failed;

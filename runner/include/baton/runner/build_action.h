@@ -76,6 +76,8 @@ struct RunGet {
   Json params = Json::object();
   Volume volume;
   std::optional<pipelines::ResourceType> custom_type;  // set when `type` names one
+  // Fetches a task's image_resource: its output is not the step's, and no version is reported.
+  bool for_image = false;
 };
 
 // Pushes to a resource; `inputs` are the artifacts visible to `out`, by name.

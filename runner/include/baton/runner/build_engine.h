@@ -45,6 +45,10 @@ struct BuildPlan {
   std::map<std::string, Json> input_versions;
   // Artifacts that exist before the build starts, by name (`baton execute -i name=dir`).
   std::map<std::string, std::string> initial_artifacts;
+  // The pipeline's var_sources: ((source:var)) refs are resolved as steps start, and the
+  // values used are redacted. `pipeline_file` names the file in error messages.
+  std::vector<pipelines::VarSource> var_sources;
+  std::string pipeline_file;
 
   // The plan and hooks of `job` in `pipeline`.
   static BuildPlan ForJob(const pipelines::PipelineConfig& pipeline, const pipelines::Job& job);
@@ -76,6 +80,9 @@ class BuildEngine {
   std::map<std::string, Volume> artifacts() const;
   // Actions started and not yet reported.
   size_t running_actions() const;
+  // The pipeline's resource types, with var-source vars resolved once Start() has run. Get and
+  // put actions name their type; a custom type may be built on another (a chain).
+  const std::vector<pipelines::ResourceType>& resource_types() const;
 
   class State;  // internal; public only so the step implementations can name it
 

@@ -29,6 +29,12 @@ class BuildObserver {
   // A get fetched, or a put created, `version` of `resource`.
   virtual void OnVersion(const StepInfo& step, const std::string& resource, const Json& version,
                          const std::vector<workers::MetadataField>& metadata) = 0;
+  // Values the build must not show from now on (load_var without `reveal`, var-source vars),
+  // sent before anything that may contain them. Step infos, messages and log lines arrive
+  // redacted already; OnVersion's version and metadata are the real data (a put's version is
+  // recorded as is), so an observer that displays them redacts them itself (runner/redactor.h).
+  // An observer that forwards to another forwards this too. Default: ignored.
+  virtual void OnSecrets(const std::vector<std::string>& values) { (void)values; }
 };
 
 }  // namespace baton::runner

@@ -36,6 +36,7 @@ class BuildRecorder final : public BuildObserver {
              std::string_view line) override;
   void OnVersion(const StepInfo& step, const std::string& resource, const Json& version,
                  const std::vector<workers::MetadataField>& metadata) override;
+  void OnSecrets(const std::vector<std::string>& values) override;
 
   const Build& build() const { return build_; }
   // Versions this build's puts created, by resource name.
