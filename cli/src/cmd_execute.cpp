@@ -71,6 +71,22 @@ Status CheckInputs(const pipelines::TaskConfig& task, std::map<std::string, std:
   return InvalidArgument("missing required inputs: " + list + " (give each with -i NAME=DIR)");
 }
 
+// fly execute uploads a copy of each input, so nothing the task does reaches the user's files:
+// each input is copied into the build directory and the task gets the copy.
+Result<std::map<std::string, std::string>> CopyInputs(
+    const std::map<std::string, std::string>& inputs, const fs::path& build_root) {
+  std::map<std::string, std::string> copies;
+  for (const auto& [name, dir] : inputs) {
+    fs::path copy = build_root / "inputs" / name;
+    std::error_code ec;
+    fs::create_directories(copy, ec);
+    if (!ec) fs::copy(dir, copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+    if (ec) return IoError("cannot copy input `" + name + "` from " + dir + ": " + ec.message());
+    copies[name] = copy.string();
+  }
+  return copies;
+}
+
 Status CopyOutputs(const runner::BuildExecutor& executor,
                    const std::map<std::string, std::string>& outputs) {
   for (const auto& [name, dir] : outputs) {
@@ -134,8 +150,20 @@ int Execute(const ExecuteFlags& flags) {
     std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
     return kExitErrored;
   }
+  char build_root[] = "/tmp/baton-execute-XXXXXX";
+  if (!mkdtemp(build_root)) {
+    std::perror("mkdtemp");
+    return kExitErrored;
+  }
+  auto copies = CopyInputs(*inputs, build_root);
+  if (!copies.ok()) {
+    std::fprintf(stderr, "error: %s\n", copies.status().ToString().c_str());
+    std::error_code ec;
+    fs::remove_all(build_root, ec);
+    return kExitErrored;
+  }
   std::string name = fs::path(flags.config).stem().string();
-  runner::BuildPlan plan = runner::BuildPlan::ForTask(name, std::move(*task), *inputs);
+  runner::BuildPlan plan = runner::BuildPlan::ForTask(name, std::move(*task), *copies);
   if (flags.privileged) std::get<pipelines::TaskStep>(plan.steps[0].body).privileged = true;
 
   asio::io_context io;
@@ -144,11 +172,6 @@ int Execute(const ExecuteFlags& flags) {
   ConsoleStyle style = DetectConsoleStyle(stdout);
   style.prefix = false;
   ConsoleObserver console("", style, out_mu);
-  char build_root[] = "/tmp/baton-execute-XXXXXX";
-  if (!mkdtemp(build_root)) {
-    std::perror("mkdtemp");
-    return kExitErrored;
-  }
   runner::BuildExecutorOptions options;
   options.build_root = build_root;
   options.metadata = {"0", "one-off", "", "", "main", ""};

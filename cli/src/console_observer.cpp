@@ -93,7 +93,10 @@ void ConsoleObserver::OnLog(const runner::StepInfo& step, workers::OutputStream 
 void ConsoleObserver::OnVersion(const runner::StepInfo& step, const std::string& resource,
                                 const runner::Json& version,
                                 const std::vector<workers::MetadataField>&) {
-  Print(Prefix(step) + step.type + " " + resource + " " + version.dump() + "\n");
+  Print(Prefix(step) + step.type + " " + resource + " " + redactor_.RedactJson(version).dump() +
+        "\n");
 }
+
+void ConsoleObserver::OnSecrets(const std::vector<std::string>& values) { redactor_.Add(values); }
 
 }  // namespace baton::cli

@@ -1,7 +1,8 @@
 // ConsoleObserver: prints a build live on a terminal — step headers, each output line prefixed
 // with the job and step, and the outcome of every step — as `baton run` and `baton execute`
-// show it. Colours only on a TTY. Thread-safe (one mutex around stdout writes), since several
-// builds may print at once.
+// show it. Secrets (runner/redactor.h) never reach the terminal: lines arrive redacted, and the
+// versions it prints are redacted here. Colours only on a TTY. Thread-safe (one mutex around stdout
+// writes), since several builds may print at once.
 #pragma once
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "baton/runner/build_observer.h"
+#include "baton/runner/redactor.h"
 
 namespace baton::cli {
 
@@ -31,6 +33,7 @@ class ConsoleObserver final : public runner::BuildObserver {
   void OnVersion(const runner::StepInfo& step, const std::string& resource,
                  const runner::Json& version,
                  const std::vector<workers::MetadataField>& metadata) override;
+  void OnSecrets(const std::vector<std::string>& values) override;
 
  private:
   std::string Prefix(const runner::StepInfo& step) const;
@@ -40,6 +43,7 @@ class ConsoleObserver final : public runner::BuildObserver {
   ConsoleStyle style_;
   std::mutex& out_mu_;
   SystemTime started_{};
+  runner::Redactor redactor_;  // for versions, which arrive unredacted
 };
 
 // "succeeded" in green, "failed" in red, ... (plain without colour).

@@ -100,9 +100,23 @@ TEST_F(Execute, LeavesTheInputDirectoriesOnTheHostUnchanged) {
   ProcessResult r = RunExecute(task, {"-i", "src=" + (dir_ / "src").string()});
   EXPECT_EQ(r.exit_code, 0) << r.All();
   EXPECT_NE(r.out.find("changed"), std::string::npos) << "the task sees its own write";
-  GTEST_SKIP() << "BUG: `baton execute -i` hands the host directory to the task writable; "
-                  "fly execute uploads a copy, so the user's files never change";
+  // fly execute uploads a copy: the user's files never change.
   EXPECT_EQ(ReadFile(dir_ / "src" / "file.txt"), "original\n");
+}
+
+TEST_F(Execute, TheCopyOfAnInputKeepsExecutablesSymlinksAndHiddenFiles) {
+  WriteFile(dir_ / "src" / "bin" / "hello.sh", "#!/bin/sh\necho hello-from-script\n");
+  fs::permissions(dir_ / "src" / "bin" / "hello.sh", fs::perms::owner_exec, fs::perm_options::add);
+  WriteFile(dir_ / "src" / ".hidden", "hidden-file\n");
+  fs::create_symlink("bin/hello.sh", dir_ / "src" / "link.sh");
+  fs::path task = Task(
+      "platform: linux\ninputs:\n- name: src\nrun:\n  path: sh\n"
+      "  args: [-c, './src/link.sh; cat src/.hidden; readlink src/link.sh']\n");
+  ProcessResult r = RunExecute(task, {"-i", "src=" + (dir_ / "src").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.out.find("hello-from-script"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hidden-file"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bin/hello.sh"), std::string::npos) << r.out;
 }
 
 TEST_F(Execute, ExitsOneWhenTheTaskFails) {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -98,11 +99,28 @@ TEST_F(MockResource, PutReadsTheVersionFromParamsFileAndReturnsSourceMetadata) {
   EXPECT_EQ(put->metadata[0].value, "bar");
 }
 
-TEST_F(MockResource, PutWithoutAVersionSaysHowToGiveOne) {
+TEST_F(MockResource, PutWithoutAVersionPushesTheEmptyVersionLikeMockResource) {
   TempDir dir;
   auto put = type_->Put(ctx_, Json::object(), Json::object(), dir.path().string());
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->version, Json({{"version", ""}}));
+  {
+    std::lock_guard<std::mutex> lock(sink_.mu_);
+    EXPECT_NE(std::find(sink_.lines.begin(), sink_.lines.end(), "pushing version: "),
+              sink_.lines.end());
+  }
+  TempDir fetched;
+  auto get =
+      type_->Get(ctx_, Json::object(), put->version, Json::object(), fetched.path().string());
+  ASSERT_TRUE(get.ok()) << get.status().ToString();
+  EXPECT_EQ(ReadFile(fetched / "version"), "\n");
+}
+
+TEST_F(MockResource, PutWithAMissingParamsFileSaysWhichFile) {
+  TempDir dir;
+  auto put = type_->Put(ctx_, Json::object(), {{"file", "out/none"}}, dir.path().string());
   ASSERT_FALSE(put.ok());
-  EXPECT_NE(put.status().message().find("params.version"), std::string::npos);
+  EXPECT_NE(put.status().message().find("out/none"), std::string::npos);
 }
 
 TEST_F(MockResource, GetWritesVersionPrivilegedAndMergedCreateFiles) {

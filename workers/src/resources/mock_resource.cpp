@@ -8,8 +8,9 @@
 //  - in: writes ./version ("<version>\n"), ./privileged, source.create_files merged with
 //    params.create_files_via_params (strings verbatim, other values as JSON), and for
 //    mirror_self / params.mirror_self_via_params a metadata.json naming MIRRORED_VERSION.
-//  - out: the version is params.version (or the contents of params.file); metadata is
-//    source.metadata.
+//  - out: the version is params.version (or the contents of params.file, a Baton addition);
+//    metadata is source.metadata. Without either, out pushes the empty version {version: ""}
+//    as cmd/out/main.go does (it copies params.version, empty or not).
 // Baton differences: Concourse keeps versions created by `put` in its database; Baton keeps them
 // in <cache_dir>/mock-versions.json so that a later check returns them, oldest first. The image
 // of `mirror_self` is the worker's own root filesystem, so no rootfs/ copy is made.
@@ -222,10 +223,7 @@ class MockResourceType final : public ResourceType {
       }
       v = std::string(Trim(*text));
     }
-    if (v.empty()) {
-      return InvalidArgument("mock put: no version to create: set params.version or params.file");
-    }
-    return v;
+    return v;  // may be empty: mock-resource pushes {version: ""} then
   }
 };
 
