@@ -111,7 +111,7 @@ PipelineLoad LoadWithVarSource(const std::string& source) {
   options.file_name = "p.yml";
   return LoadPipeline("var_sources:\n" + source +
                           "jobs:\n- name: j\n  plan:\n  - task: t\n"
-                          "    config: {platform: linux, run: {path: echo, args: [((vs:x))]}}\n",
+                          "    config: {platform: linux, run: {path: echo, args: [\"((vs:x))\"]}}\n",
                       options);
 }
 
