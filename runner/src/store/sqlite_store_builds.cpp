@@ -160,6 +160,7 @@ Result<Build> SqliteStore::FinishBuild(Id build_id, BuildStatus status, const st
     return Status::Ok();
   }));
   ForgetBuildEvents(build_id);
+  if (auto listener = listener_.load()) listener->OnBuildFinished(build_id);
   return build;
 }
 

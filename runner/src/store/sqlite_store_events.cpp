@@ -51,16 +51,24 @@ Result<SeqRange> SqliteStore::AppendEvents(Id build_id, std::vector<BuildEvent> 
   std::lock_guard<std::mutex> lock(seq_mu_);
   BATON_ASSIGN_OR_RETURN(int64_t seq, NextSeqLocked(build_id));
   SeqRange range{seq, seq + static_cast<int64_t>(events.size()) - 1};
-  std::vector<sqlite::QueuedEvent> queued;
-  queued.reserve(events.size());
   for (BuildEvent& event : events) {
     event.seq = seq++;
     if (event.time == SystemTime()) event.time = now;
-    queued.push_back(sqlite::QueuedEvent{build_id, std::move(event)});
   }
+  if (auto listener = listener_.load()) listener->OnEventsAppended(build_id, events);
+  std::vector<sqlite::QueuedEvent> queued;
+  queued.reserve(events.size());
+  for (BuildEvent& event : events)
+    queued.push_back(sqlite::QueuedEvent{build_id, std::move(event)});
   next_seq_[build_id] = seq;
   BATON_RETURN_IF_ERROR(events_->Enqueue(std::move(queued)));
   return range;
+}
+
+void SqliteStore::NoteNewBuild(Id build_id) {
+  if (build_id == 0) return;
+  std::lock_guard<std::mutex> lock(seq_mu_);
+  next_seq_.emplace(build_id, 1);  // a new build has no events: no need to read the last seq
 }
 
 Status SqliteStore::Flush() { return events_->Flush(); }
@@ -74,7 +82,8 @@ Status SqliteStore::CommitEventBatch(const std::vector<sqlite::QueuedEvent>& bat
     return status;
   }
   Status first_error;
-  for (const auto& [build_id, events] : ByBuild(batch)) {
+  const auto by_build = ByBuild(batch);
+  for (const auto& [build_id, events] : by_build) {
     // A savepoint per build: one bad build (deleted meanwhile) does not lose the others' logs.
     BATON_RETURN_IF_ERROR(writer_->Exec("SAVEPOINT build_events"));
     Status written = chunker_->Write(*writer_, build_id, events);
@@ -92,7 +101,17 @@ Status SqliteStore::CommitEventBatch(const std::vector<sqlite::QueuedEvent>& bat
     chunker_->Reset();
     return status;
   }
+  if (auto listener = listener_.load()) {
+    for (const auto& [build_id, events] : by_build) {
+      listener->OnEventsCommitted(build_id, events.back()->seq);
+    }
+  }
   return first_error;
+}
+
+bool SqliteStore::SetBuildEventListener(std::shared_ptr<BuildEventListener> listener) {
+  listener_.store(std::move(listener));
+  return true;
 }
 
 void SqliteStore::ForgetBuildEvents(Id build_id) {

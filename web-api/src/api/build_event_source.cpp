@@ -1,8 +1,6 @@
 #include "build_event_source.h"
 
 #include <condition_variable>
-#include <map>
-#include <mutex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -12,7 +10,12 @@
 namespace baton::webapi::api {
 namespace {
 
-// One thread for all streams: calls every registered callback every 25 ms.
+size_t ApproximateBytes(const runner::BuildEvent& e) {
+  return sizeof(e) + e.origin.size() + e.type.size() + e.stream.size() + e.payload.size();
+}
+
+// The fallback for stores that cannot announce events: one thread for all such streams calls
+// every registered callback every 25 ms.
 class Ticker {
  public:
   static Ticker& Get() {
@@ -63,46 +66,175 @@ class TickerSubscription final : public EventSubscription {
   uint64_t id_;
 };
 
+SseEvent ToSse(const runner::BuildEvent& e) {
+  nlohmann::json data = {{"seq", e.seq},   {"time", ToUnixMillis(e.time)}, {"origin", e.origin},
+                         {"type", e.type}, {"stream", e.stream},           {"payload", e.payload}};
+  return {std::to_string(e.seq), e.type, data.dump()};
+}
+
 class BuildEventSource final : public EventSource {
  public:
-  BuildEventSource(runner::Store& store, runner::Id build_id)
-      : store_(store), build_id_(build_id) {}
+  BuildEventSource(runner::Store& store, std::shared_ptr<BuildEventHub> hub, runner::Id build_id)
+      : store_(store), hub_(std::move(hub)), build_id_(build_id) {}
 
   SseBatch NextEvents(const std::string& after_id, size_t max_events) override {
-    SseBatch batch;
     int64_t after = 0;
     if (!after_id.empty()) after = std::strtoll(after_id.c_str(), nullptr, 10);
+    std::vector<runner::BuildEvent> events;
+    SseBatch batch;
+    // Live: the follower is past what is committed, so the hub's tail has what comes next.
+    if (hub_ && hub_->CopyTail(build_id_, after, max_events, &events) > 0) {
+      for (const auto& e : events) batch.events.push_back(ToSse(e));
+      return batch;
+    }
     // Read the status before the events: if it was finished then, the log is complete.
     auto build = store_.GetBuild(build_id_);
     bool finished = !build.ok() || runner::IsFinished(build->status);
-    auto events = store_.ReadEvents(build_id_, after, static_cast<int>(max_events));
-    if (!events.ok()) {
+    auto stored = store_.ReadEvents(build_id_, after, static_cast<int>(max_events));
+    if (!stored.ok()) {
       batch.finished = true;
       return batch;
     }
-    for (const auto& e : *events) {
-      nlohmann::json data = {{"seq", e.seq},       {"time", ToUnixMillis(e.time)},
-                             {"origin", e.origin}, {"type", e.type},
-                             {"stream", e.stream}, {"payload", e.payload}};
-      batch.events.push_back({std::to_string(e.seq), e.type, data.dump()});
+    events = std::move(*stored);
+    if (hub_ && events.size() < max_events) {
+      int64_t last = events.empty() ? after : events.back().seq;
+      hub_->CopyTail(build_id_, last, max_events - events.size(), &events);
     }
+    for (const auto& e : events) batch.events.push_back(ToSse(e));
     batch.finished = finished && batch.events.empty();
     return batch;
   }
 
   std::unique_ptr<EventSubscription> Watch(std::function<void()> notify) override {
+    if (hub_) return hub_->Watch(build_id_, std::move(notify));
     return std::make_unique<TickerSubscription>(Ticker::Get().Add(std::move(notify)));
   }
 
  private:
   runner::Store& store_;
+  std::shared_ptr<BuildEventHub> hub_;
   runner::Id build_id_;
 };
 
 }  // namespace
 
+// ---- BuildEventHub ----
+
+class BuildEventHub::Subscription final : public EventSubscription {
+ public:
+  Subscription(std::shared_ptr<BuildEventHub> hub, runner::Id build_id, uint64_t key)
+      : hub_(std::move(hub)), build_id_(build_id), key_(key) {}
+  ~Subscription() override { hub_->Unwatch(build_id_, key_); }
+
+ private:
+  std::shared_ptr<BuildEventHub> hub_;
+  runner::Id build_id_;
+  uint64_t key_;
+};
+
+void BuildEventHub::OnEventsAppended(runner::Id build_id,
+                                     const std::vector<runner::BuildEvent>& events) {
+  if (followed_count_.load(std::memory_order_relaxed) == 0 || events.empty()) return;
+  std::lock_guard lock(mutex_);
+  auto it = builds_.find(build_id);
+  if (it == builds_.end()) return;
+  Followed& followed = it->second;
+  // A gap (events appended before anyone followed, or dropped) restarts the tail.
+  if (!followed.tail.empty() && followed.tail.back().seq + 1 != events.front().seq) {
+    followed.tail.clear();
+    followed.tail_bytes = 0;
+  }
+  for (const runner::BuildEvent& event : events) {
+    followed.tail.push_back(event);
+    followed.tail_bytes += ApproximateBytes(event);
+  }
+  while (followed.tail.size() > kTailMaxEvents ||
+         (followed.tail_bytes > kTailMaxBytes && followed.tail.size() > 1)) {
+    followed.tail_bytes -= ApproximateBytes(followed.tail.front());
+    followed.tail.pop_front();
+  }
+  NotifyLocked(followed);
+}
+
+void BuildEventHub::OnEventsCommitted(runner::Id build_id, int64_t last_seq) {
+  if (followed_count_.load(std::memory_order_relaxed) == 0) return;
+  std::lock_guard lock(mutex_);
+  auto it = builds_.find(build_id);
+  if (it == builds_.end()) return;
+  Followed& followed = it->second;
+  while (!followed.tail.empty() && followed.tail.front().seq <= last_seq) {
+    followed.tail_bytes -= ApproximateBytes(followed.tail.front());
+    followed.tail.pop_front();
+  }
+  NotifyLocked(followed);
+}
+
+void BuildEventHub::OnBuildFinished(runner::Id build_id) {
+  if (followed_count_.load(std::memory_order_relaxed) == 0) return;
+  std::lock_guard lock(mutex_);
+  auto it = builds_.find(build_id);
+  if (it != builds_.end()) NotifyLocked(it->second);
+}
+
+void BuildEventHub::NotifyLocked(Followed& followed) {
+  // Under mutex_, so Unwatch cannot return while a notify runs.
+  for (auto& [key, notify] : followed.watchers) notify();
+}
+
+std::unique_ptr<EventSubscription> BuildEventHub::Watch(runner::Id build_id,
+                                                        std::function<void()> notify) {
+  std::lock_guard lock(mutex_);
+  uint64_t key = ++next_key_;
+  builds_[build_id].watchers.emplace(key, std::move(notify));
+  followed_count_.store(builds_.size());
+  return std::make_unique<Subscription>(shared_from_this(), build_id, key);
+}
+
+void BuildEventHub::Unwatch(runner::Id build_id, uint64_t key) {
+  std::lock_guard lock(mutex_);
+  auto it = builds_.find(build_id);
+  if (it == builds_.end()) return;
+  it->second.watchers.erase(key);
+  if (it->second.watchers.empty()) builds_.erase(it);
+  followed_count_.store(builds_.size());
+}
+
+size_t BuildEventHub::CopyTail(runner::Id build_id, int64_t after_seq, size_t max,
+                               std::vector<runner::BuildEvent>* out) {
+  std::lock_guard lock(mutex_);
+  auto it = builds_.find(build_id);
+  if (it == builds_.end()) return 0;
+  const std::deque<runner::BuildEvent>& tail = it->second.tail;
+  if (tail.empty() || tail.front().seq > after_seq + 1 || tail.back().seq <= after_seq) return 0;
+  size_t copied = 0;
+  for (size_t i = static_cast<size_t>(after_seq + 1 - tail.front().seq);
+       i < tail.size() && copied < max; ++i, ++copied) {
+    out->push_back(tail[i]);
+  }
+  return copied;
+}
+
+std::shared_ptr<BuildEventHub> BuildEventHubFor(runner::Store& store) {
+  static std::mutex mutex;
+  static auto* hubs = new std::map<runner::Store*, std::weak_ptr<BuildEventHub>>();
+  std::lock_guard lock(mutex);
+  std::erase_if(*hubs, [](const auto& entry) { return entry.second.expired(); });
+  auto found = hubs->find(&store);
+  if (found != hubs->end()) return found->second.lock();
+  auto hub = std::make_shared<BuildEventHub>();
+  if (!store.SetBuildEventListener(hub)) return nullptr;
+  (*hubs)[&store] = hub;
+  return hub;
+}
+
 std::shared_ptr<EventSource> MakeBuildEventSource(runner::Store& store, runner::Id build_id) {
-  return std::make_shared<BuildEventSource>(store, build_id);
+  return MakeBuildEventSource(store, BuildEventHubFor(store), build_id);
+}
+
+std::shared_ptr<EventSource> MakeBuildEventSource(runner::Store& store,
+                                                  std::shared_ptr<BuildEventHub> hub,
+                                                  runner::Id build_id) {
+  return std::make_shared<BuildEventSource>(store, std::move(hub), build_id);
 }
 
 }  // namespace baton::webapi::api

@@ -35,9 +35,11 @@ std::optional<SseBatch> Pull(EventSource& source, const std::string& after, size
 }  // namespace
 
 void StreamWaker::Notify() {
+  // Coalesced: while a notification is pending the stream pulls before it waits again, so a
+  // burst of appends costs one post, not one per event.
+  if (pending_.exchange(true)) return;
   std::lock_guard lock(mutex_);
   if (closed_) return;
-  pending_ = true;
   net::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
 }
 

@@ -16,6 +16,7 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
@@ -118,6 +119,7 @@ class SqliteStore final : public Store {
   Result<SeqRange> AppendEvents(Id build_id, std::vector<BuildEvent> events) override;
   Status Flush() override;
   Result<std::vector<BuildEvent>> ReadEvents(Id build_id, int64_t after_seq, int limit) override;
+  bool SetBuildEventListener(std::shared_ptr<BuildEventListener> listener) override;
 
   Result<Artifact> RecordArtifact(Id build_id, const std::string& name, const std::string& digest,
                                   int64_t size) override;
@@ -164,6 +166,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<sqlite::ReaderPool> readers_;
   std::mutex seq_mu_;  // held while assigning seqs and queueing, so seq order = queue order
   std::unordered_map<Id, int64_t> next_seq_;     // GUARDED_BY(seq_mu_)
+  std::atomic<std::shared_ptr<BuildEventListener>> listener_;  // may be null
   std::unique_ptr<sqlite::EventWriter> events_;  // destroyed first (declared last)
 };
 

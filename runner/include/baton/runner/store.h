@@ -12,11 +12,13 @@
 // Thread-safety: implementations are safe to call from any thread concurrently.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "baton/common/status.h"
+#include "baton/runner/build_event_listener.h"
 #include "baton/runner/store_types.h"
 
 namespace baton::runner {
@@ -130,6 +132,13 @@ class Store {
   // Committed events with seq > after_seq, in seq order, at most `limit`. Readers never block
   // the writer, and never see a gap: seq N+1 is only visible once N is.
   virtual Result<std::vector<BuildEvent>> ReadEvents(Id build_id, int64_t after_seq, int limit) = 0;
+  // Announces appended, committed and finished builds' events to `listener` (replacing any
+  // earlier one; null stops announcing). Returns false when this store cannot announce them
+  // (the default): readers must then poll ReadEvents.
+  virtual bool SetBuildEventListener(std::shared_ptr<BuildEventListener> listener) {
+    (void)listener;
+    return false;
+  }
 
   // ---- Artifacts index.
   virtual Result<Artifact> RecordArtifact(Id build_id, const std::string& name,
