@@ -5,7 +5,9 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -55,6 +57,98 @@ Result<std::pair<std::string, uint16_t>> ParseBind(const std::string& bind) {
   return std::make_pair(bind.substr(0, colon), static_cast<uint16_t>(port));
 }
 
+// The local worker as the scheduler uses it, counting the steps it runs for the workers list.
+// Thread-safe (the counters are atomic; steps finish on worker threads).
+class CountedWorker final : public workers::Worker {
+ public:
+  explicit CountedWorker(workers::Worker& inner) : inner_(inner) {}
+  std::string name() const override { return inner_.name(); }
+  workers::IsolationLevel isolation() const override { return inner_.isolation(); }
+
+  std::unique_ptr<workers::StepHandle> RunTask(
+      const workers::TaskRun& run, std::shared_ptr<workers::OutputSink> output,
+      std::function<void(workers::TaskResult)> done) override {
+    ++counts_->tasks;
+    ++counts_->containers;
+    return inner_.RunTask(run, std::move(output),
+                          [counts = counts_, done = std::move(done)](workers::TaskResult result) {
+                            --counts->tasks;
+                            --counts->containers;
+                            done(std::move(result));
+                          });
+  }
+  std::unique_ptr<workers::StepHandle> RunResource(
+      const workers::ResourceRun& run, std::shared_ptr<workers::OutputSink> output,
+      std::function<void(workers::ResourceResult)> done) override {
+    ++counts_->containers;
+    return inner_.RunResource(
+        run, std::move(output),
+        [counts = counts_, done = std::move(done)](workers::ResourceResult result) {
+          --counts->containers;
+          done(std::move(result));
+        });
+  }
+
+  int active_tasks() const { return counts_->tasks; }
+  int active_containers() const { return counts_->containers; }
+
+ private:
+  struct Counts {  // shared with callbacks that may outlive this object
+    std::atomic<int> tasks{0};
+    std::atomic<int> containers{0};
+  };
+  workers::Worker& inner_;
+  std::shared_ptr<Counts> counts_ = std::make_shared<Counts>();
+};
+
+// Keeps the local worker's record in the store fresh: registered at start, a heartbeat with its
+// active step counts every `every`, removed on a clean shutdown. Runs on the io thread.
+class WorkerHeartbeat {
+ public:
+  WorkerHeartbeat(asio::io_context& io, runner::Store& store, const CountedWorker& worker,
+                  std::chrono::milliseconds every)
+      : timer_(io), store_(store), worker_(worker), every_(every) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    record_.name = worker.name();
+    record_.platform = "linux";
+    record_.capacity = 0;
+    record_.state = "running";
+    record_.info = {{"version", BATON_VERSION},
+                    {"hostname", host},
+                    {"started_at", FormatRfc3339(RealClock().Now())},
+                    {"isolation", workers::ToString(worker.isolation())},
+                    {"heartbeat_every_ms", every.count()}};
+  }
+
+  void Start() { Beat(); }
+  void Stop() {
+    timer_.cancel();
+    (void)store_.DeleteWorker(record_.name);
+  }
+
+ private:
+  void Beat() {
+    record_.last_heartbeat = RealClock().Now();
+    record_.info["active_tasks"] = worker_.active_tasks();
+    record_.info["active_containers"] = worker_.active_containers();
+    record_.info["last_heartbeat"] = FormatRfc3339(record_.last_heartbeat);
+    if (Status s = store_.SaveWorker(record_); !s.ok()) {
+      ModuleLogger("web")->warn("worker heartbeat: {}", s.ToString());
+    }
+    timer_.expires_after(every_);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) Beat();
+    });
+  }
+
+  asio::steady_timer timer_;
+  runner::Store& store_;
+  const CountedWorker& worker_;
+  std::chrono::milliseconds every_;
+  runner::WorkerRecord record_;
+};
+
 Status ActivateAll(runner::Store& store, runner::Scheduler& scheduler) {
   BATON_ASSIGN_OR_RETURN(auto teams, store.ListTeams());
   for (const auto& team : teams) {
@@ -93,7 +187,11 @@ int Serve(const WebFlags& flags) {
   options.cache_dir = [&](const std::string& key, const std::string& path) {
     return env->worker->CacheDir(key, path);
   };
-  runner::Scheduler scheduler(io, **store, *env->worker, options);
+  options.artifacts = env->artifacts.get();
+  CountedWorker worker(*env->worker);
+  WorkerHeartbeat heartbeat(io, **store, worker, std::chrono::seconds(10));
+  heartbeat.Start();
+  runner::Scheduler scheduler(io, **store, worker, options);
   if (Status s = ActivateAll(**store, scheduler); !s.ok()) log->error("{}", s.ToString());
 
   webapi::ApiOptions api;
@@ -120,6 +218,7 @@ int Serve(const WebFlags& flags) {
     if (ec) return;
     log->info("shutting down");
     server.Stop();
+    heartbeat.Stop();
     scheduler.AbortAll();
     drain.expires_after(std::chrono::seconds(15));
     drain.async_wait([&](const boost::system::error_code&) { io.stop(); });

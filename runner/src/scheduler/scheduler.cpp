@@ -28,6 +28,8 @@ Result<Build> Scheduler::TriggerJob(Id pipeline_id, const std::string& job) {
   return impl_->Trigger(pipeline_id, job);
 }
 
+Result<Build> Scheduler::RerunBuild(Id build_id) { return impl_->Rerun(build_id); }
+
 Status Scheduler::AbortBuild(Id build_id) { return impl_->Abort(build_id); }
 
 void Scheduler::Reschedule(Id pipeline_id) {

@@ -60,16 +60,19 @@ void Scheduler::Impl::TrySchedule(PipelineState& state, const std::string& job_n
 Result<Build> Scheduler::Impl::CreateBuild(PipelineState& state, const pipelines::Job& job,
                                            const InputPlan& plan) {
   const JobRecord& record = state.jobs.at(job.name);
-  BATON_ASSIGN_OR_RETURN(Build build, store_.CreateJobBuild(record.id, Json::object()));
   std::vector<BuildInput> inputs;
   for (const auto& in : plan.inputs) {
     BuildInput input;
     input.name = in.name;
     input.resource_version_id = in.version_id;
     inputs.push_back(std::move(input));
+  }
+  // One transaction: the build and the versions it uses.
+  BATON_ASSIGN_OR_RETURN(Build build,
+                         store_.CreateJobBuildWithInputs(record.id, Json::object(), inputs));
+  for (const auto& in : plan.inputs) {
     state.snapshot.used_inputs[job.name][in.name].insert(in.version_id);
   }
-  BATON_RETURN_IF_ERROR(store_.SaveBuildInputs(build.id, inputs));
   return build;
 }
 
@@ -153,6 +156,8 @@ void Scheduler::Impl::OnBuildFinished(Id build_id) {
     for (const auto& [job, queue] : state->pending) {
       if (!queue.empty()) TrySchedule(*state, job);
     }
+    // After scheduling, so the next builds do not wait for it.
+    if (const pipelines::Job* job = state->config.FindJob(run->job)) ApplyRetention(*state, *job);
   }
   if (options_.max_parallel_builds > 0) {  // a global slot opened: anyone may go
     for (auto& [id, s] : pipelines_) {

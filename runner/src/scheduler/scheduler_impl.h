@@ -90,6 +90,14 @@ class Scheduler::Impl {
   Result<Build> Trigger(Id pipeline_id, const std::string& job);
   Status Abort(Id build_id);
 
+  // scheduler_reruns.cpp
+  Result<Build> Rerun(Id build_id);
+
+  // scheduler_retention.cpp: reaps the job's builds beyond its build_log_retention, with their
+  // events, then the artifact versions no remaining build uses.
+  void ApplyRetention(PipelineState& state, const pipelines::Job& job);
+  void PruneArtifacts(PipelineState& state);
+
   // scheduler_run_once.cpp
   void RunOnce(Id pipeline_id, std::vector<std::string> jobs, int parallel,
                std::function<void(std::vector<JobOutcome>)> done);

@@ -70,6 +70,7 @@ Status Scheduler::Impl::Activate(Id pipeline_id) {
     // Check at once (then every check_every): new pipelines should not wait a minute.
     for (const auto& resource : ref.config.resources) Check(ref, resource.name, nullptr);
   }
+  for (const auto& job : ref.config.jobs) ApplyRetention(ref, job);
   for (const auto& job : ref.config.jobs) TrySchedule(ref, job.name);
   return Status::Ok();
 }

@@ -166,9 +166,18 @@ CREATE TABLE api_tokens (
 );
 )sql";
 
+// Reruns (Concourse's "3.1"): the original build and the rerun's number among its reruns.
+constexpr const char* kBuildReruns = R"sql(
+ALTER TABLE builds ADD COLUMN rerun_of INTEGER REFERENCES builds(id) ON DELETE SET NULL;
+ALTER TABLE builds ADD COLUMN rerun_number INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX builds_by_rerun_of ON builds (rerun_of) WHERE rerun_of IS NOT NULL;
+CREATE INDEX builds_by_job ON builds (job_id, id);
+)sql";
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, kInitialSchema},
+      {2, kBuildReruns},
   };
   return kMigrations;
 }

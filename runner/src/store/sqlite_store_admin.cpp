@@ -93,6 +93,12 @@ Result<std::vector<WorkerRecord>> SqliteStore::ListWorkers() {
                                    "last_heartbeat, info_json FROM workers ORDER BY name"));
     return Status::Ok();
   }));
+  const SystemTime now = clock_.Now();
+  for (WorkerRecord& w : workers) {
+    if (w.state == "running" && now - w.last_heartbeat > options_.worker_stall_after) {
+      w.state = "stalled";
+    }
+  }
   return workers;
 }
 
@@ -167,9 +173,12 @@ Result<ApiToken> SqliteStore::CreateApiToken(const std::string& team, const std:
 }
 
 Result<ApiToken> SqliteStore::AuthenticateApiToken(const std::string& plain_token, SystemTime now) {
+  // Every API request authenticates: a read, and a write only when the recorded last use is
+  // more than a minute old (so requests do not each cost a write transaction).
+  constexpr auto kUseResolution = std::chrono::minutes(1);
   ApiToken token;
   const std::string hash = sqlite::Sha256Hex(plain_token);
-  BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     auto found =
         sqlite::QueryOne(conn, sqlite::ReadToken, "token",
                          std::string(sqlite::kTokenSelect) + "WHERE k.token_sha256 = ?", hash);
@@ -179,7 +188,11 @@ Result<ApiToken> SqliteStore::AuthenticateApiToken(const std::string& plain_toke
     }
     if (!found.ok()) return found.status();
     token = *found;
-    token.last_used_at = now;
+    return Status::Ok();
+  }));
+  if (token.last_used_at && now - *token.last_used_at < kUseResolution) return token;
+  token.last_used_at = now;
+  BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     return conn.Run("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", ToUnixMillis(now),
                     token.id);
   }));

@@ -26,6 +26,19 @@ Result<Id> InsertBuild(Connection& conn, Id team_id, std::optional<int64_t> pipe
   return conn.LastInsertRowId();
 }
 
+// Inserts the build's inputs, computing whether each is new to the job.
+Status InsertInputs(Connection& conn, Id build_id, const std::vector<BuildInput>& inputs) {
+  for (const BuildInput& input : inputs) {
+    BATON_RETURN_IF_ERROR(
+        conn.Run("INSERT INTO build_inputs (build_id, name, resource_version_id, first_occurrence) "
+                 "SELECT ?1, ?2, ?3, NOT EXISTS (SELECT 1 FROM build_inputs i JOIN builds b "
+                 "ON b.id = i.build_id WHERE b.job_id = (SELECT job_id FROM builds WHERE id = ?1) "
+                 "AND b.id < ?1 AND i.name = ?2 AND i.resource_version_id = ?3)",
+                 build_id, input.name, input.resource_version_id));
+  }
+  return Status::Ok();
+}
+
 // Whether `from` may move to the finished status `to`.
 Status CheckFinish(const Build& build, BuildStatus to) {
   if (!IsFinished(to)) {
@@ -60,6 +73,11 @@ std::string BuildQueryWhere(const BuildQuery& q) {
 }  // namespace
 
 Result<Build> SqliteStore::CreateJobBuild(Id job_id, const Json& plan) {
+  return CreateJobBuildWithInputs(job_id, plan, {});
+}
+
+Result<Build> SqliteStore::CreateJobBuildWithInputs(Id job_id, const Json& plan,
+                                                    const std::vector<BuildInput>& inputs) {
   Build build;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(auto stmt,
@@ -74,9 +92,11 @@ Result<Build> SqliteStore::CreateJobBuild(Id job_id, const Json& plan) {
     BATON_ASSIGN_OR_RETURN(
         Id id, InsertBuild(conn, team_id, pipeline_id, job_id, std::to_string(number), plan,
                            ToUnixMillis(clock_.Now())));
+    BATON_RETURN_IF_ERROR(InsertInputs(conn, id, inputs));
     BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, id));
     return Status::Ok();
   }));
+  NoteNewBuild(build.id);
   return build;
 }
 
@@ -95,6 +115,7 @@ Result<Build> SqliteStore::CreateOneOffBuild(const std::string& team, Id pipelin
     BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, id));
     return Status::Ok();
   }));
+  NoteNewBuild(build.id);
   return build;
 }
 
@@ -133,15 +154,15 @@ Result<std::vector<Build>> SqliteStore::ListBuilds(const BuildQuery& query) {
 Result<Build> SqliteStore::StartBuild(Id build_id) {
   Build build;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
-    BATON_ASSIGN_OR_RETURN(Build current, LoadBuild(conn, build_id));
-    if (current.status != BuildStatus::kPending) {
-      return FailedPrecondition(BuildName(build_id) + " is " + ToString(current.status) +
+    BATON_RETURN_IF_ERROR(conn.Run(
+        "UPDATE builds SET status = 'started', started_at = ? WHERE id = ? AND status = 'pending'",
+        ToUnixMillis(clock_.Now()), build_id));
+    const bool started = conn.Changes() > 0;
+    BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, build_id));
+    if (!started) {
+      return FailedPrecondition(BuildName(build_id) + " is " + ToString(build.status) +
                                 " and cannot start");
     }
-    BATON_RETURN_IF_ERROR(
-        conn.Run("UPDATE builds SET status = 'started', started_at = ? WHERE id = ?",
-                 ToUnixMillis(clock_.Now()), build_id));
-    BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, build_id));
     return Status::Ok();
   }));
   return build;
@@ -167,15 +188,7 @@ Result<Build> SqliteStore::FinishBuild(Id build_id, BuildStatus status, const st
 Status SqliteStore::SaveBuildInputs(Id build_id, const std::vector<BuildInput>& inputs) {
   return Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM build_inputs WHERE build_id = ?", build_id));
-    for (const BuildInput& input : inputs) {
-      BATON_RETURN_IF_ERROR(conn.Run(
-          "INSERT INTO build_inputs (build_id, name, resource_version_id, first_occurrence) "
-          "SELECT ?1, ?2, ?3, NOT EXISTS (SELECT 1 FROM build_inputs i JOIN builds b "
-          "ON b.id = i.build_id WHERE b.job_id = (SELECT job_id FROM builds WHERE id = ?1) "
-          "AND b.id < ?1 AND i.name = ?2 AND i.resource_version_id = ?3)",
-          build_id, input.name, input.resource_version_id));
-    }
-    return Status::Ok();
+    return InsertInputs(conn, build_id, inputs);
   });
 }
 

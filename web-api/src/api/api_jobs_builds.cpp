@@ -1,4 +1,4 @@
-// Jobs (list, get, trigger, pause) and builds (list, get, abort, events, resources).
+// Jobs (list, get, trigger, pause) and builds (list, get, abort, rerun, events, resources).
 #include "api_context.h"
 #include "build_event_source.h"
 
@@ -143,6 +143,19 @@ void AddBuildRoutes(Router& router, std::shared_ptr<Context> ctx) {
         if (!id.ok()) return JsonError(id.status());
         Status s = ctx->OnRunner([&] { return ctx->scheduler.AbortBuild(*id); });
         return JsonOr(s, Json{{"aborting", *id}});
+      },
+      Access::kToken);
+  router.Add(
+      "POST", "/api/v1/builds/:build/rerun",
+      [ctx](Request& req) {
+        auto id = BuildIdOf(req);
+        if (!id.ok()) return JsonError(id.status());
+        auto rerun = ctx->OnRunner([&] { return ctx->scheduler.RerunBuild(*id); });
+        if (!rerun.ok()) return JsonError(rerun.status());
+        Json out = BuildJson(*rerun);
+        out["rerun_of"] = rerun->rerun_of;
+        out["rerun_number"] = rerun->rerun_number;
+        return Response::Json(201, out);
       },
       Access::kToken);
   router.Add(

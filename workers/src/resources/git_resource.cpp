@@ -8,6 +8,7 @@
 
 #include "baton/common/strings.h"
 #include "resources/builtin_types.h"
+#include "resources/git_checkout_cache.h"
 #include "resources/git_put.h"
 #include "resources/git_source.h"
 #include "resources/resource_util.h"
@@ -174,9 +175,14 @@ class GitResourceType final : public ResourceType {
       return InvalidArgument(s.Describe("git get") + ": version must look like {ref: <sha>}, got " +
                              version.dump());
     }
-    MirrorLock lock(MirrorPath(ctx, s));
+    const std::string mirror = MirrorPath(ctx, s);
+    MirrorLock lock(mirror);
     std::string default_branch;
-    BATON_ASSIGN_OR_RETURN(auto repo, FetchMirror(ctx, s, &default_branch));
+    // A version the mirror already has needs no fetch (checks keep the mirror up to date).
+    std::unique_ptr<GitRepository> repo = MirrorWithCommit(ctx, s, ref, &default_branch);
+    if (!repo) {
+      BATON_ASSIGN_OR_RETURN(repo, FetchMirror(ctx, s, &default_branch));
+    }
     auto sha = repo->ResolveCommit(ref);
     if (!sha.ok()) {
       return NotFound(s.Describe("git get") + ": version " + ref +
@@ -184,10 +190,14 @@ class GitResourceType final : public ResourceType {
     }
     std::string branch = s.branch.empty() ? default_branch : s.branch;
     std::string local_branch = s.tag_filter.empty() ? branch : "";
-    Status st = repo->CheckoutInto(*sha, local_branch, dir, RedactGitUrl(s.remote.url));
-    if (!st.ok()) return Status(st.code(), s.Describe("git get") + ": " + st.message());
     BATON_ASSIGN_OR_RETURN(GitCommit commit, repo->Commit(*sha));
-    BATON_RETURN_IF_ERROR(WriteRefFiles(dir, commit));
+    Status st = GetThroughCheckoutCache(
+        CheckoutCachePath(mirror, *sha, local_branch), dir, [&](const std::string& into) {
+          BATON_RETURN_IF_ERROR(
+              repo->CheckoutInto(*sha, local_branch, into, RedactGitUrl(s.remote.url)));
+          return WriteRefFiles(into, commit);
+        });
+    if (!st.ok()) return Status(st.code(), s.Describe("git get") + ": " + st.message());
     LogLine(ctx, "fetched " + sha->substr(0, 7) + " " +
                      std::string(Trim(Split(commit.message, '\n')[0])));
     return FetchedVersion{version, CommitMetadata(*repo, commit, branch)};

@@ -88,6 +88,14 @@ std::vector<std::string> MirrorRefspecs(const GitSource& s) {
   return specs;
 }
 
+// The remote's default branch, kept beside the mirror so a get that needs no fetch knows it.
+void RememberDefaultBranch(const std::string& mirror, const std::string& branch) {
+  const std::string file = mirror + ".default-branch";
+  auto known = ReadFile(file);
+  if (known.ok() && *known == branch) return;
+  (void)WriteFile(file, branch);
+}
+
 }  // namespace
 
 MirrorLock::MirrorLock(const std::string& mirror_path) : mu_(PathMutex(mirror_path)) {
@@ -124,7 +132,27 @@ Result<std::unique_ptr<GitRepository>> FetchMirror(const ResourceContext& ctx,
                   source.Describe("git fetch") + ": " + fetched.status().message());
   }
   *default_branch = *fetched;
+  RememberDefaultBranch(MirrorPath(ctx, source), *fetched);
   return repo;
+}
+
+std::unique_ptr<GitRepository> MirrorWithCommit(const ResourceContext& ctx, const GitSource& source,
+                                                const std::string& sha,
+                                                std::string* default_branch) {
+  if (sha.size() != 40 || !source.tag_filter.empty()) return nullptr;
+  const std::string path = MirrorPath(ctx, source);
+  if (!fs::is_directory(path)) return nullptr;
+  if (source.branch.empty()) {
+    auto remembered = ReadFile(path + ".default-branch");
+    if (!remembered.ok() || remembered->empty()) return nullptr;
+    *default_branch = *remembered;
+  }
+  auto repo = OpenGitMirror(path);
+  if (!repo.ok()) return nullptr;
+  auto found = (*repo)->ResolveCommit(sha);
+  if (!found.ok() || *found != sha) return nullptr;
+  if (!source.git_config.empty() && !(*repo)->SetConfig(source.git_config).ok()) return nullptr;
+  return std::move(*repo);
 }
 
 }  // namespace baton::workers::resources

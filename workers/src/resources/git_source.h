@@ -53,5 +53,11 @@ std::string MirrorPath(const ResourceContext& ctx, const GitSource& source);
 Result<std::unique_ptr<GitRepository>> FetchMirror(const ResourceContext& ctx,
                                                    const GitSource& source,
                                                    std::string* default_branch);
+// The mirror as it is, without fetching, when it already has commit `sha` (40 hex digits) and
+// knows the branch to check out (source.branch, or the remote's default branch remembered by
+// the last fetch); null otherwise. REQUIRES: the caller holds the MirrorLock.
+std::unique_ptr<GitRepository> MirrorWithCommit(const ResourceContext& ctx, const GitSource& source,
+                                                const std::string& sha,
+                                                std::string* default_branch);
 
 }  // namespace baton::workers::resources

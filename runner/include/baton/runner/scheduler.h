@@ -28,6 +28,10 @@ namespace boost::asio {
 class io_context;
 }  // namespace boost::asio
 
+namespace baton::workers {
+class ArtifactStore;
+}  // namespace baton::workers
+
 namespace baton::runner {
 
 struct SchedulerOptions {
@@ -44,6 +48,9 @@ struct SchedulerOptions {
   std::function<BuildObserver*(const Build& build)> observe_build;
   // Called when a build has finished and is recorded.
   std::function<void(const Build& build)> on_build_finished;
+  // The store behind `artifact` resources: retention prunes the artifact versions no remaining
+  // build uses (the newest version of each is always kept). May be null.
+  workers::ArtifactStore* artifacts = nullptr;
 };
 
 // What became of one job in a RunOnce.
@@ -85,6 +92,11 @@ class Scheduler {
   // Creates a build of `job` with the newest versions its constraints allow, as a user trigger
   // (the build starts when the job's max_in_flight allows).
   Result<Build> TriggerJob(Id pipeline_id, const std::string& job);
+
+  // Creates a rerun of the job build `build_id` ("3.1") with exactly its input versions, with
+  // the job's current plan; it starts when the job's max_in_flight allows. kFailedPrecondition
+  // for a one-off build or when the job now has an input the build did not have.
+  Result<Build> RerunBuild(Id build_id);
 
   // Aborts a running or pending build.
   Status AbortBuild(Id build_id);

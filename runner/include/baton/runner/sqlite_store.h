@@ -45,6 +45,8 @@ struct SqliteStoreOptions {
   size_t event_chunk_bytes = 64 << 10;      // target size of one stored chunk of events
   std::chrono::milliseconds busy_timeout{10000};
   size_t max_idle_readers = 4;
+  // ListWorkers reports a running worker as "stalled" after this long without a heartbeat.
+  std::chrono::milliseconds worker_stall_after{30000};
 };
 
 class SqliteStore final : public Store {
@@ -100,6 +102,9 @@ class SqliteStore final : public Store {
   Status PinResourceVersion(Id resource_id, Id version_id, const std::string& comment) override;
 
   Result<Build> CreateJobBuild(Id job_id, const Json& plan) override;
+  Result<Build> CreateJobBuildWithInputs(Id job_id, const Json& plan,
+                                         const std::vector<BuildInput>& inputs) override;
+  Result<Build> CreateRerunBuild(Id build_id, const Json& plan) override;
   Result<Build> CreateOneOffBuild(const std::string& team, Id pipeline_id,
                                   const Json& plan) override;
   Result<Build> GetBuild(Id build_id) override;
@@ -115,6 +120,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Build>> MarkOrphanedBuildsErrored(const std::string& message) override;
   Result<ReapedBuilds> ReapBuilds(Id job_id, const pipelines::BuildLogRetention& retention,
                                   SystemTime now) override;
+  Result<std::vector<ResourceVersion>> ListVersionsUsedByBuilds(Id resource_id) override;
 
   Result<SeqRange> AppendEvents(Id build_id, std::vector<BuildEvent> events) override;
   Status Flush() override;
@@ -156,6 +162,8 @@ class SqliteStore final : public Store {
   // Called on the event writer thread with a batch in queue order.
   Status CommitEventBatch(const std::vector<sqlite::QueuedEvent>& batch);
   Result<int64_t> NextSeqLocked(Id build_id);
+  // Remembers that a just-created build has no events yet.
+  void NoteNewBuild(Id build_id);
   void ForgetBuildEvents(Id build_id);
 
   const Clock& clock_;

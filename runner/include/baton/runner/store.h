@@ -92,6 +92,13 @@ class Store {
   // ---- Builds.
   // A pending build of `job_id` named with the job's next build number (atomically).
   virtual Result<Build> CreateJobBuild(Id job_id, const Json& plan) = 0;
+  // The same, saving its inputs (as SaveBuildInputs does) in the same transaction.
+  virtual Result<Build> CreateJobBuildWithInputs(Id job_id, const Json& plan,
+                                                 const std::vector<BuildInput>& inputs) = 0;
+  // A pending rerun of the job build `build_id` with the same inputs (copied in the same
+  // transaction), Concourse style: a rerun of build "3" is "3.1", then "3.2"; a rerun of a rerun
+  // reruns its original. It takes no new build number. kFailedPrecondition for a one-off build.
+  virtual Result<Build> CreateRerunBuild(Id build_id, const Json& plan) = 0;
   // A pending one-off build (`baton execute`); pipeline_id may be 0. Its name is its id.
   virtual Result<Build> CreateOneOffBuild(const std::string& team, Id pipeline_id,
                                           const Json& plan) = 0;
@@ -121,6 +128,10 @@ class Store {
   virtual Result<ReapedBuilds> ReapBuilds(Id job_id, const pipelines::BuildLogRetention& retention,
                                           SystemTime now) = 0;
 
+  // Versions of `resource_id` that some build (of any job) used as an input or produced as an
+  // output, newest first: what retention must keep.
+  virtual Result<std::vector<ResourceVersion>> ListVersionsUsedByBuilds(Id resource_id) = 0;
+
   // ---- Build events (append-only per build).
   // Queues events for writing; cheap, returns at once unless the queue is full (backpressure).
   // Assigns consecutive seqs (ignoring events[i].seq); events become readable after the
@@ -148,6 +159,8 @@ class Store {
 
   // ---- Workers.
   virtual Status SaveWorker(const WorkerRecord& worker) = 0;  // insert or replace by name
+  // By name. A "running" worker whose last heartbeat is older than the store's stall timeout is
+  // reported as "stalled".
   virtual Result<std::vector<WorkerRecord>> ListWorkers() = 0;
   virtual Status DeleteWorker(const std::string& name) = 0;
 

@@ -123,6 +123,10 @@ struct Build {
   SystemTime created_at;
   std::optional<SystemTime> started_at;
   std::optional<SystemTime> finished_at;
+  // A rerun (Concourse's "3.1"): the build it reruns with the same inputs (0 = not a rerun, or
+  // the original was reaped) and its number among that build's reruns (1, 2, ...; 0 = none).
+  Id rerun_of = 0;
+  int rerun_number = 0;
 
   bool one_off() const { return job_id == 0; }
 };

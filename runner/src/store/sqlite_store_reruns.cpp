@@ -1,0 +1,74 @@
+// SqliteStore: reruns of a build with the same inputs, and the versions builds refer to.
+#include "baton/runner/sqlite_store.h"
+#include "store/rows.h"
+#include "store/sqlite_db.h"
+
+namespace baton::runner {
+
+using sqlite::Connection;
+
+namespace {
+
+Result<Build> LoadBuild(Connection& conn, Id build_id) {
+  return sqlite::QueryOne(conn, sqlite::ReadBuild, "build " + std::to_string(build_id),
+                          std::string(sqlite::kBuildSelect) + "WHERE b.id = ?", build_id);
+}
+
+// The build a rerun of `build` reruns: the build itself, or the original of a rerun.
+Result<Build> RerunTarget(Connection& conn, const Build& build) {
+  if (build.rerun_of == 0) return build;
+  return LoadBuild(conn, build.rerun_of);
+}
+
+}  // namespace
+
+Result<Build> SqliteStore::CreateRerunBuild(Id build_id, const Json& plan) {
+  Build rerun;
+  BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(Build build, LoadBuild(conn, build_id));
+    if (build.one_off()) {
+      return FailedPrecondition("build " + std::to_string(build_id) +
+                                " is a one-off build: only builds of a job can be rerun");
+    }
+    BATON_ASSIGN_OR_RETURN(Build original, RerunTarget(conn, build));
+    BATON_ASSIGN_OR_RETURN(
+        auto last,
+        conn.QueryInt("SELECT max(rerun_number) FROM builds WHERE rerun_of = ?", original.id));
+    const int64_t number = last.value_or(0) + 1;
+    BATON_RETURN_IF_ERROR(conn.Run(
+        "INSERT INTO builds (team_id, pipeline_id, job_id, name, status, plan_json, created_at, "
+        "rerun_of, rerun_number) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+        original.team_id, original.pipeline_id, original.job_id,
+        original.name + "." + std::to_string(number), sqlite::JsonText(plan),
+        ToUnixMillis(clock_.Now()), original.id, number));
+    const Id id = conn.LastInsertRowId();
+    // The same versions under the same names; none is a first occurrence for the job.
+    BATON_RETURN_IF_ERROR(
+        conn.Run("INSERT INTO build_inputs (build_id, name, resource_version_id, first_occurrence) "
+                 "SELECT ?, name, resource_version_id, 0 FROM build_inputs WHERE build_id = ?",
+                 id, original.id));
+    BATON_ASSIGN_OR_RETURN(rerun, LoadBuild(conn, id));
+    return Status::Ok();
+  }));
+  NoteNewBuild(rerun.id);
+  return rerun;
+}
+
+Result<std::vector<ResourceVersion>> SqliteStore::ListVersionsUsedByBuilds(Id resource_id) {
+  std::vector<ResourceVersion> versions;
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(
+        versions,
+        sqlite::QueryRows(conn, sqlite::ReadVersion,
+                          std::string(sqlite::kVersionSelect) +
+                              "WHERE v.resource_id = ? AND (EXISTS (SELECT 1 FROM build_inputs i "
+                              "WHERE i.resource_version_id = v.id) OR EXISTS (SELECT 1 FROM "
+                              "build_outputs o WHERE o.resource_version_id = v.id)) "
+                              "ORDER BY v.check_order DESC",
+                          resource_id));
+    return Status::Ok();
+  }));
+  return versions;
+}
+
+}  // namespace baton::runner

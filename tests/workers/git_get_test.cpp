@@ -1,0 +1,122 @@
+// The git resource's `get` through the per-resource bare mirror: a version already in the mirror
+// is checked out without contacting the remote, the checkout is a working git repository, and
+// what a task does to its copy never leaks into the next get. Prints get latencies.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "baton/workers/resource_type.h"
+#include "fakes/fake_clock.h"
+#include "fakes/git_fixture.h"
+#include "fakes/test_env.h"
+
+namespace baton::workers {
+namespace {
+
+namespace fs = std::filesystem;
+using baton::testing::GitFixtureRepo;
+using baton::testing::ReadFile;
+using baton::testing::RunGit;
+using baton::testing::TempDir;
+
+Json Ref(const std::string& sha) { return Json{{"ref", sha}}; }
+
+class GitGet : public ::testing::Test {
+ protected:
+  GitGet() : upstream_(root_ / "upstream") { ctx_.cache_dir = (root_ / "cache").string(); }
+  Json Source() const { return Json{{"uri", upstream_.path().string()}, {"branch", "main"}}; }
+
+  // Gets `sha` into a new directory; returns it ("" on failure, with the test failed).
+  fs::path Get(const std::string& sha) {
+    fs::path dir = root_ / ("get-" + std::to_string(++gets_));
+    fs::create_directories(dir);
+    auto got = type_->Get(ctx_, Source(), Ref(sha), Json::object(), dir.string());
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    if (!got.ok()) return {};
+    EXPECT_EQ(got->version, Ref(sha));
+    return dir;
+  }
+
+  void Check() {
+    auto versions = type_->Check(ctx_, Source(), nullptr);
+    ASSERT_TRUE(versions.ok()) << versions.status().ToString();
+  }
+
+  TempDir root_;
+  GitFixtureRepo upstream_;
+  ResourceContext ctx_;
+  std::unique_ptr<ResourceType> type_ = MakeBuiltinResourceType("git");
+  int gets_ = 0;
+};
+
+TEST_F(GitGet, AVersionAlreadyInTheMirrorIsFetchedWithoutContactingTheRemote) {
+  std::string sha = upstream_.Commit({{"a.txt", "one"}, {"dir/b.txt", "two"}}, "first");
+  Check();
+  fs::rename(upstream_.path(), root_ / "gone");  // the remote is unreachable now
+  fs::path dir = Get(sha);
+  ASSERT_FALSE(dir.empty());
+  EXPECT_EQ(ReadFile(dir / "a.txt"), "one");
+  EXPECT_EQ(ReadFile(dir / "dir" / "b.txt"), "two");
+  EXPECT_EQ(ReadFile(dir / ".git" / "ref"), sha + "\n");
+  fs::rename(root_ / "gone", upstream_.path());
+}
+
+TEST_F(GitGet, TheCheckoutIsAGitRepositoryOnTheBranchAtTheVersion) {
+  std::string first = upstream_.Commit({{"a.txt", "one"}}, "first");
+  std::string second = upstream_.Commit({{"a.txt", "two"}}, "second");
+  Check();
+  fs::path dir = Get(first);
+  ASSERT_FALSE(dir.empty());
+  EXPECT_EQ(ReadFile(dir / "a.txt"), "one");
+  EXPECT_EQ(RunGit(dir, "rev-parse HEAD"), first + "\n");
+  EXPECT_EQ(RunGit(dir, "rev-parse --abbrev-ref HEAD"), "main\n");
+  EXPECT_EQ(RunGit(dir, "status --porcelain --untracked-files=no"), "");
+  EXPECT_EQ(RunGit(dir, "log --format=%s"), "first\n");
+  EXPECT_EQ(RunGit(dir, "cat-file -t " + second), "commit\n") << "the whole history is there";
+}
+
+TEST_F(GitGet, ANewerVersionThanTheMirrorKnowsIsFetched) {
+  upstream_.Commit({{"a.txt", "one"}}, "first");
+  Check();
+  std::string newer = upstream_.Commit({{"a.txt", "newer"}}, "newer");
+  fs::path dir = Get(newer);
+  ASSERT_FALSE(dir.empty());
+  EXPECT_EQ(ReadFile(dir / "a.txt"), "newer");
+}
+
+TEST_F(GitGet, WhatATaskWritesIntoItsCheckoutDoesNotReachTheNextGet) {
+  std::string sha = upstream_.Commit({{"a.txt", "pristine"}}, "first");
+  Check();
+  fs::path first = Get(sha);
+  ASSERT_FALSE(first.empty());
+  std::ofstream(first / "a.txt", std::ios::app) << " changed in place";
+  std::ofstream(first / "new.txt") << "added";
+  fs::path second = Get(sha);
+  ASSERT_FALSE(second.empty());
+  EXPECT_EQ(ReadFile(second / "a.txt"), "pristine");
+  EXPECT_FALSE(fs::exists(second / "new.txt"));
+  EXPECT_EQ(RunGit(second, "status --porcelain --untracked-files=no"), "");
+}
+
+TEST_F(GitGet, PrintsTheLatencyOfAGetOfAKnownVersion) {
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 50; ++i) files["src/f" + std::to_string(i) + ".txt"] = std::to_string(i);
+  std::string sha = upstream_.Commit(files, "fifty files");
+  Check();
+  std::vector<double> ms;
+  for (int i = 0; i < 21; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    ASSERT_FALSE(Get(sha).empty());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("git get of a known version (50 files, local remote): median %.2f ms, max %.2f ms\n",
+              ms[ms.size() / 2], ms.back());
+}
+
+}  // namespace
+}  // namespace baton::workers

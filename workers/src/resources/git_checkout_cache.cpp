@@ -1,0 +1,97 @@
+#include "resources/git_checkout_cache.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <vector>
+
+#include "resources/resource_util.h"
+
+namespace baton::workers::resources {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool UnderObjects(const fs::path& relative) {
+  auto it = relative.begin();
+  return it != relative.end() && *it == ".git" && ++it != relative.end() && *it == "objects";
+}
+
+Status CopyEntry(const fs::directory_entry& entry, const fs::path& relative, const fs::path& to) {
+  std::error_code ec;
+  const fs::path target = to / relative;
+  const fs::file_status status = entry.symlink_status(ec);
+  if (fs::is_symlink(status)) {
+    fs::copy_symlink(entry.path(), target, ec);
+  } else if (fs::is_directory(status)) {
+    fs::create_directory(target, ec);
+  } else if (UnderObjects(relative) && ::link(entry.path().c_str(), target.c_str()) == 0) {
+    return Status::Ok();
+  } else {
+    fs::copy_file(entry.path(), target, fs::copy_options::overwrite_existing, ec);
+  }
+  if (ec)
+    return IoError("copy " + entry.path().string() + " to " + target.string() + ": " +
+                   ec.message());
+  return Status::Ok();
+}
+
+void EvictOldCheckouts(const fs::path& root, const fs::path& keep) {
+  std::error_code ec;
+  std::vector<std::pair<fs::file_time_type, fs::path>> checkouts;
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    if (e.path() == keep || !e.is_directory(ec)) continue;
+    checkouts.emplace_back(fs::last_write_time(e.path(), ec), e.path());
+  }
+  if (checkouts.size() + 1 <= kCheckoutsKept) return;
+  std::sort(checkouts.begin(), checkouts.end());  // oldest first
+  for (size_t i = 0; i + kCheckoutsKept < checkouts.size() + 1; ++i) {
+    fs::remove_all(checkouts[i].second, ec);
+  }
+}
+
+}  // namespace
+
+std::string CheckoutCachePath(const std::string& mirror_path, const std::string& sha,
+                              const std::string& branch) {
+  std::string name = sha;
+  if (!branch.empty()) name += "@" + Sha256Hex(branch).substr(0, 12);
+  return mirror_path + ".checkouts/" + name;
+}
+
+Status CopyCheckout(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  fs::recursive_directory_iterator it(from, ec), end;
+  if (ec) return IoError("read checkout " + from + ": " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec) return IoError("read checkout " + from + ": " + ec.message());
+    BATON_RETURN_IF_ERROR(CopyEntry(*it, it->path().lexically_relative(from), to));
+  }
+  return Status::Ok();
+}
+
+Status GetThroughCheckoutCache(const std::string& cached, const std::string& dir,
+                               const std::function<Status(const std::string& dir)>& prepare) {
+  std::error_code ec;
+  const fs::path path(cached);
+  if (!fs::is_directory(path, ec)) {
+    fs::path tmp = path.string() + ".tmp";
+    fs::remove_all(tmp, ec);  // left by a crash
+    fs::create_directories(tmp, ec);
+    if (ec) return IoError("create " + tmp.string() + ": " + ec.message());
+    Status prepared = prepare(tmp.string());
+    if (!prepared.ok()) {
+      fs::remove_all(tmp, ec);
+      return prepared;
+    }
+    fs::rename(tmp, path, ec);
+    if (ec) return IoError("rename " + tmp.string() + ": " + ec.message());
+    EvictOldCheckouts(path.parent_path(), path);
+  } else {
+    fs::last_write_time(path, fs::file_time_type::clock::now(), ec);  // recently used
+  }
+  return CopyCheckout(cached, dir);
+}
+
+}  // namespace baton::workers::resources
