@@ -177,7 +177,7 @@ jobs:
                worker);
   ASSERT_EQ(run.Go(), BuildStatus::kSucceeded) << run.observer.messages["t"];
   ASSERT_EQ(worker.task_runs().size(), 1u);
-  const workers::TaskRun& task = worker.task_runs()[0];
+  const workers::TaskRun task = worker.task_runs()[0];
   EXPECT_EQ(task.rootfs.kind, workers::RootfsSpec::Kind::kHost);
   EXPECT_EQ(task.env.at("MIRRORED_VERSION"), "image-version");
   EXPECT_EQ(task.env.at("OWN"), "param");
@@ -201,7 +201,7 @@ jobs:
 )Y"),
                worker);
   ASSERT_EQ(run.Go(), BuildStatus::kSucceeded) << run.observer.messages["t"];
-  const workers::TaskRun& task = worker.task_runs().at(0);
+  const workers::TaskRun task = worker.task_runs().at(0);
   EXPECT_EQ(task.rootfs.kind, workers::RootfsSpec::Kind::kHost);
   EXPECT_EQ(task.env.at("MIRRORED_VERSION"), "mock");
 }
