@@ -1,5 +1,7 @@
 #include "client_connection.h"
 
+#include <vector>
+
 namespace baton::webapi {
 
 namespace {
@@ -11,15 +13,23 @@ std::string Origin(const Url& url) {
 }  // namespace
 
 net::awaitable<Status> ClientConnection::Open(const Url& url, const ClientOptions& options,
-                                              net::ssl::context& ssl,
+                                              net::ssl::context* ssl,
                                               std::unique_ptr<ClientConnection>* out) {
   auto executor = co_await net::this_coro::executor;
   std::string where = url.host + ":" + std::to_string(url.port);
-  tcp::resolver resolver(executor);
   beast::error_code ec;
-  auto endpoints =
-      co_await resolver.async_resolve(url.host, std::to_string(url.port), Redirect(ec));
-  if (ec) co_return Unavailable("cannot resolve " + url.host + ": " + ec.message());
+  std::vector<tcp::endpoint> endpoints;
+  net::ip::address numeric = net::ip::make_address(url.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(numeric, url.port);
+  } else {
+    ec = {};
+    tcp::resolver resolver(executor);
+    auto found =
+        co_await resolver.async_resolve(url.host, std::to_string(url.port), Redirect(ec));
+    if (ec) co_return Unavailable("cannot resolve " + url.host + ": " + ec.message());
+    for (const auto& entry : found) endpoints.push_back(entry.endpoint());
+  }
 
   auto connection = std::make_unique<ClientConnection>();
   connection->origin_ = Origin(url);
@@ -37,7 +47,9 @@ net::awaitable<Status> ClientConnection::Open(const Url& url, const ClientOption
     *out = std::move(connection);
     co_return Status::Ok();
   }
-  auto tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*tcp_stream), ssl);
+  if (ssl == nullptr) co_return Internal("https without a TLS context");
+  auto tls =
+      std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*tcp_stream), *ssl);
   if (!SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str())) {
     co_return Internal("cannot set TLS server name " + url.host);
   }

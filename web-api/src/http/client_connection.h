@@ -16,9 +16,11 @@ namespace baton::webapi {
 
 class ClientConnection {
  public:
-  // Connects (and for https, handshakes with SNI and verification per `ssl`).
+  // Connects (and for https, handshakes with SNI and verification per `ssl`, which must then
+  // not be null). A numeric host is connected to directly, without the resolver (whose async
+  // form starts a thread).
   static net::awaitable<Status> Open(const Url& url, const ClientOptions& options,
-                                     net::ssl::context& ssl,
+                                     net::ssl::context* ssl,
                                      std::unique_ptr<ClientConnection>* out);
 
   const std::string& origin() const { return origin_; }
