@@ -580,8 +580,7 @@ jobs:
   EXPECT_EQ(r.exit_code, 0) << r.All();
   EXPECT_NE(r.out.find("token=((redacted))"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("pushing version: v-((redacted))"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find(R"J(put out {"version":"v-((redacted))"})J"), std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find(R"J(put out {"version":"v-((redacted))"})J"), std::string::npos) << r.out;
   ExpectAbsent(r.out, {"s3cr3t-t0ken"});
 }
 

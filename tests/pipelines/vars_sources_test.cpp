@@ -109,10 +109,11 @@ TEST(CollectCredentialStrings, TracksStringsAndMapLeavesButNotListsOrNumbers) {
 PipelineLoad LoadWithVarSource(const std::string& source) {
   LoadOptions options;
   options.file_name = "p.yml";
-  return LoadPipeline("var_sources:\n" + source +
-                          "jobs:\n- name: j\n  plan:\n  - task: t\n"
-                          "    config: {platform: linux, run: {path: echo, args: [\"((vs:x))\"]}}\n",
-                      options);
+  return LoadPipeline(
+      "var_sources:\n" + source +
+          "jobs:\n- name: j\n  plan:\n  - task: t\n"
+          "    config: {platform: linux, run: {path: echo, args: [\"((vs:x))\"]}}\n",
+      options);
 }
 
 TEST(ValidateVarSources, AnUnknownTypeIsAnErrorAtTheSourcesName) {

@@ -58,8 +58,7 @@ TEST(Redactor, RedactsAMultiLineSecretLineByLine) {
   Redactor r;
   r.Add({"hello\n  goodbye\n"});
   EXPECT_EQ(r.Redact("+ echo hello goodbye"), "+ echo ((redacted)) ((redacted))");
-  EXPECT_EQ(r.Redact(R"J({"v":"hello\ngoodbye"})J"),
-            R"J({"v":"((redacted))\n((redacted))"})J");
+  EXPECT_EQ(r.Redact(R"J({"v":"hello\ngoodbye"})J"), R"J({"v":"((redacted))\n((redacted))"})J");
 }
 
 TEST(Redactor, RedactsEveryStringOfAJsonValueAndAStepsAcrossValues) {
