@@ -25,10 +25,16 @@ using Steady = std::chrono::steady_clock;
 [[noreturn]] void ExecChild(const std::vector<std::string>& argv, const ProcessOptions& options,
                             int out_w, int err_w) {
   setpgid(0, 0);
+  if (!options.output_file.empty()) {
+    out_w = open(options.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    err_w = out_w;
+    if (out_w < 0) _exit(126);
+  }
   int null_fd = open("/dev/null", O_RDONLY);
   dup2(null_fd, 0);
   dup2(out_w, 1);
   dup2(err_w, 2);
+  if (!options.output_file.empty()) close(out_w);
   if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);
   for (const auto& kv : options.extra_env) putenv(const_cast<char*>(kv.c_str()));
   std::vector<char*> args;
@@ -84,7 +90,10 @@ ChildProcess::~ChildProcess() {
 bool ChildProcess::Pump(milliseconds wait) {
   pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
   int open_count = (out_fd_ >= 0) + (err_fd_ >= 0);
-  if (open_count == 0) return false;
+  if (open_count == 0) {
+    poll(nullptr, 0, std::min(5, static_cast<int>(wait.count())));  // nothing to read: wait
+    return false;
+  }
   if (poll(fds, 2, static_cast<int>(wait.count())) <= 0) return true;
   std::string* sinks[2] = {&result_.out, &result_.err};
   int* fd_refs[2] = {&out_fd_, &err_fd_};
@@ -124,6 +133,10 @@ bool ChildProcess::WaitForOutput(const std::string& needle, milliseconds timeout
 
 void ChildProcess::Signal(int sig) {
   if (!exited_) kill(pid_, sig);
+}
+
+void ChildProcess::SignalGroup(int sig) {
+  if (!exited_) kill(-pid_, sig);
 }
 
 ProcessResult ChildProcess::Wait() {

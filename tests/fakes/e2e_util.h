@@ -1,7 +1,8 @@
-// Helpers for end-to-end tests that run the real `baton` binary as a child process: start it in
-// its own process group, read its stdout/stderr without blocking, wait for a line with a
-// deadline, signal it, and parse the summary table of `baton run`. Not thread-safe: one
-// ChildProcess is driven by one test thread.
+// Helpers for end-to-end tests and benchmarks that run the real `baton` binary as a child
+// process: start it in its own process group, read its stdout/stderr without blocking (or send
+// them to a file), wait for a line with a deadline, signal it, and parse the summary table of
+// `baton run`. The one child-process runner of the test tree (server_process.h builds on it).
+// Not thread-safe: one ChildProcess is driven by one thread.
 #pragma once
 
 #include <sys/types.h>
@@ -27,6 +28,9 @@ struct ProcessOptions {
   std::filesystem::path cwd;           // empty: inherit
   std::vector<std::string> extra_env;  // KEY=VALUE added to the parent's environment
   std::chrono::milliseconds timeout{120000};
+  // When set, stdout and stderr are appended to this file instead of being piped (for
+  // long-lived servers whose output nobody reads as it comes); out()/err() stay empty.
+  std::filesystem::path output_file;
 };
 
 // A child process started at construction with stdin from /dev/null and stdout/stderr piped.
@@ -42,6 +46,10 @@ class ChildProcess {
   // Reads output until stdout+stderr contain `needle`; false at the deadline or at exit.
   bool WaitForOutput(const std::string& needle, std::chrono::milliseconds deadline);
   void Signal(int sig);
+  // Sends `sig` to the whole process group (the child and everything it started).
+  void SignalGroup(int sig);
+  // Whether the process has exited (reaps it without blocking).
+  bool HasExited() { return Reap(false); }
   // Waits for the exit (SIGKILLs the group at options.timeout) and returns everything read.
   ProcessResult Wait();
   const std::string& out() const { return result_.out; }

@@ -1,12 +1,5 @@
 #include "fakes/server_process.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstring>
-#include <stdexcept>
 #include <thread>
 
 #include "baton/webapi/http_client.h"
@@ -16,21 +9,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
-
-[[noreturn]] void Exec(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                       int out_fd, int err_fd) {
-  setpgid(0, 0);
-  int null_fd = open("/dev/null", O_RDONLY);
-  dup2(null_fd, 0);
-  dup2(out_fd, 1);
-  dup2(err_fd, 2);
-  for (const auto& kv : env) putenv(const_cast<char*>(kv.c_str()));
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  execvp(args[0], args.data());
-  _exit(127);
-}
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
@@ -48,86 +26,12 @@ bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   }
 }
 
-CliProcess::CliProcess(const std::vector<std::string>& argv,
-                       const std::vector<std::string>& extra_env,
-                       std::chrono::milliseconds timeout) {
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-    throw std::runtime_error("pipe2 failed");
-  }
-  deadline_ = Steady::now() + timeout;
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) Exec(argv, extra_env, out[1], err[1]);
-  setpgid(pid_, pid_);
-  close(out[1]);
-  close(err[1]);
-  out_fd_ = out[0];
-  err_fd_ = err[0];
-}
-
-CliProcess::~CliProcess() {
-  if (!done_ && pid_ > 0) {
-    kill(-pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  if (out_fd_ >= 0) close(out_fd_);
-  if (err_fd_ >= 0) close(err_fd_);
-}
-
-bool CliProcess::Pump(int wait_ms) {
-  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
-  int open_fds = (out_fd_ >= 0) + (err_fd_ >= 0);
-  if (open_fds == 0) return false;
-  if (poll(fds, 2, wait_ms) <= 0) return true;
-  char buf[8192];
-  int* fd_of[2] = {&out_fd_, &err_fd_};
-  std::string* sink[2] = {&result_.out, &result_.err};
-  for (int i = 0; i < 2; ++i) {
-    if (*fd_of[i] < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-    ssize_t n = read(*fd_of[i], buf, sizeof buf);
-    if (n > 0) {
-      sink[i]->append(buf, static_cast<size_t>(n));
-    } else {
-      close(*fd_of[i]);
-      *fd_of[i] = -1;
-    }
-  }
-  return out_fd_ >= 0 || err_fd_ >= 0;
-}
-
-bool CliProcess::WaitForOutput(const std::string& needle, std::chrono::milliseconds deadline) {
-  auto until = Steady::now() + deadline;
-  while (Steady::now() < until) {
-    if (result_.All().find(needle) != std::string::npos) return true;
-    if (!Pump(50)) return result_.All().find(needle) != std::string::npos;
-  }
-  return false;
-}
-
-void CliProcess::Signal(int sig) {
-  if (!done_ && pid_ > 0) kill(pid_, sig);
-}
-
-CliResult CliProcess::Wait() {
-  if (done_) return result_;
-  while (Pump(100)) {
-    if (Steady::now() > deadline_) {
-      result_.timed_out = true;
-      kill(-pid_, SIGKILL);
-    }
-  }
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  done_ = true;
-  result_.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result_;
-}
-
 CliResult RunCli(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
                  std::chrono::milliseconds timeout) {
-  CliProcess process(argv, extra_env, timeout);
-  return process.Wait();
+  ProcessOptions options;
+  options.extra_env = extra_env;
+  options.timeout = timeout;
+  return RunProcess(argv, options);
 }
 
 ServerProcess::ServerProcess() {
@@ -138,23 +42,19 @@ ServerProcess::ServerProcess() {
   Start();
 }
 
-ServerProcess::~ServerProcess() {
-  if (pid_ > 0) Kill(SIGKILL);
-}
+ServerProcess::~ServerProcess() { Kill(SIGKILL); }
 
 bool ServerProcess::Start() {
-  if (pid_ > 0) Kill(SIGTERM);
+  Kill(SIGTERM);
   fs::path url_file = data_dir_ / "server-url";
   fs::remove(url_file);
-  int log_fd =
-      open((dir_.path() / "server.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  std::vector<std::string> argv = {BatonBinary().string(), "quickstart", "--bind",
-                                   "127.0.0.1:0",          "--data-dir", data_dir_.string(),
-                                   "--log-level",          "info"};
-  pid_ = fork();
-  if (pid_ == 0) Exec(argv, {}, log_fd, log_fd);
-  close(log_fd);
-  setpgid(pid_, pid_);
+  ProcessOptions options;
+  options.output_file = dir_.path() / "server.log";
+  options.timeout = std::chrono::hours(24);  // lives until Kill
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{BatonBinary().string(), "quickstart", "--bind", "127.0.0.1:0",
+                               "--data-dir", data_dir_.string(), "--log-level", "info"},
+      options);
   auto until = Steady::now() + std::chrono::seconds(60);
   while (Steady::now() < until) {
     std::string url = Trim(ReadFile(url_file));
@@ -163,9 +63,8 @@ bool ServerProcess::Start() {
       token_ = Trim(ReadFile(data_dir_ / "admin-token"));
       return true;
     }
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
+    if (process_->HasExited()) {
+      process_.reset();
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a file, with a deadline
@@ -175,15 +74,14 @@ bool ServerProcess::Start() {
 }
 
 void ServerProcess::Kill(int sig) {
-  if (pid_ <= 0) return;
+  if (!process_) return;
   if (sig == SIGKILL) {
-    kill(-pid_, SIGKILL);  // the server and every task it started
+    process_->SignalGroup(SIGKILL);  // the server and every task it started
   } else {
-    kill(pid_, sig);
+    process_->Signal(sig);
   }
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
+  process_->Wait();
+  process_.reset();
 }
 
 std::string ServerProcess::log() const { return ReadFile(dir_.path() / "server.log"); }
@@ -203,7 +101,9 @@ CliResult ServerProcess::Cli(const std::vector<std::string>& args,
 std::unique_ptr<CliProcess> ServerProcess::StartCli(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {BatonBinary().string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  return std::make_unique<CliProcess>(argv, ClientEnv());
+  ProcessOptions options;
+  options.extra_env = ClientEnv();
+  return std::make_unique<CliProcess>(argv, options);
 }
 
 }  // namespace baton::testing

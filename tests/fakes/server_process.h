@@ -1,6 +1,7 @@
 // ServerProcess: a real `baton quickstart` as a child process for end-to-end tests — port 0 on
 // 127.0.0.1, its data in a directory the test owns — plus CliProcess/RunCli to run `baton`
-// client commands against it with a clean HOME and BATON_TARGET_URL/BATON_TOKEN set.
+// client commands against it with a clean HOME and BATON_TARGET_URL/BATON_TOKEN set. Used by the
+// e2e tests and by bench_server.
 //
 //   ServerProcess server;                       // starts, waits for <data-dir>/server-url
 //   auto r = server.Cli({"pipelines"});          // baton pipelines, against this server
@@ -14,15 +15,15 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <functional>
-#include <map>
-
 #include <nlohmann/json.hpp>
 
+#include "fakes/e2e_util.h"
 #include "fakes/test_env.h"
 
 namespace baton::testing {
@@ -37,45 +38,11 @@ struct ApiReply {
 // Polls `condition` every 20 ms until it holds or `deadline` passes; returns its last value.
 bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds deadline);
 
-struct CliResult {
-  int exit_code = -1;  // -1 when killed by a signal or timed out
-  bool timed_out = false;
-  std::string out;
-  std::string err;
-  std::string All() const { return out + err; }
-};
+// Client commands run through the one child-process runner of e2e_util.h.
+using CliResult = ProcessResult;
+using CliProcess = ChildProcess;
 
-// A child process with piped stdout/stderr (stdin is /dev/null), in its own process group.
-// The destructor SIGKILLs the group if it still runs.
-class CliProcess {
- public:
-  CliProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-             std::chrono::milliseconds timeout = std::chrono::minutes(2));
-  ~CliProcess();
-  CliProcess(const CliProcess&) = delete;
-  CliProcess& operator=(const CliProcess&) = delete;
-
-  pid_t pid() const { return pid_; }
-  // Reads until stdout+stderr contain `needle`; false at the deadline or when the process ended.
-  bool WaitForOutput(const std::string& needle, std::chrono::milliseconds deadline);
-  void Signal(int sig);
-  // Waits for the exit (SIGKILL at the timeout) and returns what it printed.
-  CliResult Wait();
-  const std::string& out() const { return result_.out; }
-  const std::string& err() const { return result_.err; }
-
- private:
-  bool Pump(int wait_ms);
-
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  int err_fd_ = -1;
-  bool done_ = false;
-  std::chrono::steady_clock::time_point deadline_;
-  CliResult result_;
-};
-
-// Runs `argv` to completion.
+// Runs `argv` to completion with `extra_env` added to the environment.
 CliResult RunCli(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
                  std::chrono::milliseconds timeout = std::chrono::minutes(2));
 
@@ -94,7 +61,8 @@ class ServerProcess {
   // Sends `sig` (SIGTERM: graceful; SIGKILL: crash, and its whole process group) and waits.
   void Kill(int sig = SIGTERM);
 
-  bool started() const { return pid_ > 0; }
+  bool started() const { return process_ != nullptr; }
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
   const std::string& url() const { return url_; }      // "http://127.0.0.1:PORT"
   const std::string& token() const { return token_; }  // the admin token
   const std::filesystem::path& data_dir() const { return data_dir_; }
@@ -134,7 +102,7 @@ class ServerProcess {
   TempDir dir_;
   std::filesystem::path data_dir_;
   std::filesystem::path home_;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> process_;
   std::string url_;
   std::string token_;
 };

@@ -25,8 +25,7 @@ net::awaitable<Status> ClientConnection::Open(const Url& url, const ClientOption
   } else {
     ec = {};
     tcp::resolver resolver(executor);
-    auto found =
-        co_await resolver.async_resolve(url.host, std::to_string(url.port), Redirect(ec));
+    auto found = co_await resolver.async_resolve(url.host, std::to_string(url.port), Redirect(ec));
     if (ec) co_return Unavailable("cannot resolve " + url.host + ": " + ec.message());
     for (const auto& entry : found) endpoints.push_back(entry.endpoint());
   }
@@ -48,8 +47,7 @@ net::awaitable<Status> ClientConnection::Open(const Url& url, const ClientOption
     co_return Status::Ok();
   }
   if (ssl == nullptr) co_return Internal("https without a TLS context");
-  auto tls =
-      std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*tcp_stream), *ssl);
+  auto tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*tcp_stream), *ssl);
   if (!SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str())) {
     co_return Internal("cannot set TLS server name " + url.host);
   }

@@ -1,0 +1,501 @@
+// bench_server: Baton as a service, measured as in shared/BENCHMARKS.md. Starts the real
+// `baton quickstart` on port 0 in a temporary directory (tests/fakes/server_process.h) and
+// reports:
+//   W5    trigger to the task's first instruction (the task prints `date +%s%N`): through the
+//         CLI (`baton trigger-job`, a new process each time), through the API on a kept-alive
+//         connection, and through a signed GitHub push webhook (with the webhook's reply time);
+//         `trigger-job -w` as a user sees it (first line printed, exit)
+//   W1-W4 through the server (set the pipeline or trigger its jobs over the API; the end is the
+//         last build's end_time); W4 with 10 SSE followers, each checked to get every line
+//   API   GET /api/v1/teams/main/pipelines/P/jobs requests per second under `wrk`
+//   RSS   the server's idle RSS, and its peak while streaming W4 to 10 followers
+//
+// Usage: bench_server [--runs N] [--only W5,W1,W2,W3,W4,API]   (N defaults to 100 for W5 and
+//        to max(1, N/20) for W1-W4)
+#include <sys/types.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "baton/webapi/http_client.h"
+#include "baton/webapi/webhooks.h"
+#include "fakes/git_fixture.h"
+#include "fakes/server_process.h"
+
+namespace {
+
+using baton::testing::ServerProcess;
+using nlohmann::json;
+using Steady = std::chrono::steady_clock;
+namespace webapi = baton::webapi;
+
+constexpr const char* kSecret = "s3cret";
+constexpr const char* kW4Lines = "200000";
+
+// ---- numbers -----------------------------------------------------------------------------
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void Report(const std::string& what, std::vector<double> ms) {
+  if (ms.empty()) {
+    std::printf("  %-58s no samples\n", what.c_str());
+    return;
+  }
+  std::sort(ms.begin(), ms.end());
+  double p99 = ms[std::min(ms.size() - 1, static_cast<size_t>(ms.size() * 0.99))];
+  std::printf("  %-58s median %8.1f ms  p99 %8.1f ms  (n=%zu)\n", what.c_str(), Median(ms), p99,
+              ms.size());
+  std::fflush(stdout);
+}
+
+// "2026-11-22T01:02:03.456Z" -> Unix milliseconds (0 when unparsable).
+int64_t ParseRfc3339Ms(const std::string& text) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+    return 0;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+// A field of /proc/PID/status in kB ("VmRSS", "VmHWM").
+long StatusKb(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+  }
+  return -1;
+}
+
+// Resets VmHWM to the current RSS (Linux >= 4.0).
+void ResetPeakRss(pid_t pid) {
+  std::ofstream("/proc/" + std::to_string(pid) + "/clear_refs") << "5";
+}
+
+std::string TaskYaml(const std::string& name, const std::string& script) {
+  return "  - task: " + name + "\n    config:\n      platform: linux\n" +
+         "      run: {path: sh, args: [-c, '" + script + "']}\n";
+}
+
+// ---- the bench ---------------------------------------------------------------------------
+
+class Bench {
+ public:
+  Bench() : client_(webapi::ClientOptions{}) {
+    repo_ = std::make_unique<baton::testing::GitFixtureRepo>(files_.path() / "repo");
+    repo_->Commit({{"msg.txt", "one"}}, "one");
+  }
+  bool started() const { return server_.started(); }
+  std::string log() const { return server_.log(); }
+  pid_t pid() const { return server_.pid(); }
+
+  void W5(int runs);
+  void W5Webhook(int runs);
+  void TriggerWatch(int runs);
+  void Workload(const std::string& id, int runs);
+  void W4(int runs);
+  void Api();
+
+ private:
+  baton::testing::ApiReply Call(const std::string& method, const std::string& path,
+                                const std::string& body = "",
+                                const std::map<std::string, std::string>& headers = {});
+  bool SetPipeline(const std::string& name, const std::string& yaml);
+  int64_t NewestBuildId(const std::string& pipeline, const std::string& job);
+  json WaitForBuildAfter(const std::string& pipeline, const std::string& job, int64_t after_id);
+  int64_t FirstInstructionNs(int64_t build_id);
+  std::string W5GitYaml() const;
+  int64_t RunWorkload(const std::string& id, int run);
+
+  ServerProcess server_;
+  baton::testing::TempDir files_;
+  std::unique_ptr<baton::testing::GitFixtureRepo> repo_;
+  webapi::HttpClient client_;  // kept alive across calls
+};
+
+baton::testing::ApiReply Bench::Call(const std::string& method, const std::string& path,
+                                     const std::string& body,
+                                     const std::map<std::string, std::string>& headers) {
+  webapi::Headers h;
+  h.Set("Authorization", "Bearer " + server_.token());
+  h.Set("Content-Type", "application/json");
+  for (const auto& [k, v] : headers) h.Set(k, v);
+  baton::testing::ApiReply reply;
+  auto r = client_.Send(method, server_.url() + path, body, h);
+  if (!r.ok()) {
+    reply.text = r.status().ToString();
+    return reply;
+  }
+  reply.status = r->status;
+  reply.text = r->body;
+  reply.json = json::parse(r->body, nullptr, false);
+  return reply;
+}
+
+bool Bench::SetPipeline(const std::string& name, const std::string& yaml) {
+  json body = {{"config", yaml}, {"paused", false}};
+  auto r = Call("PUT", "/api/v1/teams/main/pipelines/" + name + "/config", body.dump());
+  if (r.status != 200) std::fprintf(stderr, "set-pipeline %s: %s\n", name.c_str(), r.text.c_str());
+  return r.status == 200;
+}
+
+int64_t Bench::NewestBuildId(const std::string& pipeline, const std::string& job) {
+  auto r =
+      Call("GET", "/api/v1/teams/main/pipelines/" + pipeline + "/jobs/" + job + "/builds?limit=1");
+  if (r.status != 200 || !r.json.is_array() || r.json.empty()) return 0;
+  return r.json[0].value("id", int64_t{0});
+}
+
+// Polls (every 2 ms) until a build newer than `after_id` has finished; null after 60 s.
+json Bench::WaitForBuildAfter(const std::string& pipeline, const std::string& job,
+                              int64_t after_id) {
+  auto until = Steady::now() + std::chrono::seconds(60);
+  while (Steady::now() < until) {
+    auto r = Call("GET",
+                  "/api/v1/teams/main/pipelines/" + pipeline + "/jobs/" + job + "/builds?limit=1");
+    if (r.status == 200 && r.json.is_array() && !r.json.empty()) {
+      const json& b = r.json[0];
+      std::string status = b.value("status", "");
+      if (b.value("id", int64_t{0}) > after_id && status != "pending" && status != "started") {
+        return b;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return nullptr;
+}
+
+int64_t Bench::FirstInstructionNs(int64_t build_id) {
+  std::string log = server_.BuildLog(build_id);
+  size_t pos = log.find("T=");
+  return pos == std::string::npos ? 0 : std::atoll(log.c_str() + pos + 2);
+}
+
+std::string Bench::W5GitYaml() const {
+  return "resources:\n- name: repo\n  type: git\n  check_every: 1h\n  webhook_token: " +
+         std::string(kSecret) + "\n  source: {uri: " + repo_->path().string() +
+         ", branch: main}\njobs:\n- name: build\n  plan:\n  - get: repo\n    trigger: true\n" +
+         TaskYaml("t", "echo T=$(date +%s%N)");
+}
+
+// W5 through the CLI and the API: a job without inputs, and one that gets a git repository.
+void Bench::W5(int runs) {
+  if (!SetPipeline("w5",
+                   "jobs:\n- name: fast\n  plan:\n" + TaskYaml("t", "echo T=$(date +%s%N)")) ||
+      !SetPipeline("w5git", W5GitYaml())) {
+    return;
+  }
+  WaitForBuildAfter("w5git", "build", 0);
+  struct Case {
+    std::string label, pipeline, job;
+    bool cli;
+  };
+  for (const Case& c : {Case{"CLI trigger-job, task only", "w5", "fast", true},
+                        Case{"API POST (kept-alive client), task only", "w5", "fast", false},
+                        Case{"CLI trigger-job, get git + task", "w5git", "build", true}}) {
+    std::vector<double> latency, cli_wall;
+    for (int i = 0; i < runs; ++i) {
+      int64_t last = NewestBuildId(c.pipeline, c.job);
+      int64_t t0 = NowNs();
+      if (c.cli) {
+        auto r = server_.Cli({"trigger-job", "-j", c.pipeline + "/" + c.job});
+        cli_wall.push_back((NowNs() - t0) / 1e6);
+        if (r.exit_code != 0) std::fprintf(stderr, "trigger-job: %s\n", r.All().c_str());
+      } else {
+        Call("POST", "/api/v1/teams/main/pipelines/" + c.pipeline + "/jobs/" + c.job + "/builds");
+      }
+      json build = WaitForBuildAfter(c.pipeline, c.job, last);
+      int64_t t1 = build.is_null() ? 0 : FirstInstructionNs(build.value("id", int64_t{0}));
+      if (t1 > 0) latency.push_back((t1 - t0) / 1e6);
+    }
+    Report("W5 " + c.label, latency);
+    if (c.cli) Report("   (the trigger-job process itself, start to exit)", cli_wall);
+  }
+}
+
+// W5 through a signed GitHub push: commit, deliver, the build of that commit starts.
+void Bench::W5Webhook(int runs) {
+  json sample = json::parse(
+      std::ifstream(baton::testing::SharedDir() / "conformance/webhooks/github-push.0.json"),
+      nullptr, false);
+  if (sample.is_discarded()) {
+    std::printf("  webhook: conformance sample not found\n");
+    return;
+  }
+  std::vector<double> reply_ms, latency;
+  for (int i = 0; i < runs; ++i) {
+    std::string sha = repo_->Commit({{"n", std::to_string(i)}}, "commit " + std::to_string(i));
+    sample["ref"] = "refs/heads/main";
+    sample["after"] = sha;
+    sample["head_commit"]["id"] = sha;
+    sample["repository"]["clone_url"] = repo_->path().string();
+    std::string body = sample.dump();
+    int64_t last = NewestBuildId("w5git", "build");
+    int64_t t0 = NowNs();
+    auto r = Call("POST", "/api/v1/webhooks/github", body,
+                  {{"X-GitHub-Event", "push"},
+                   {"X-GitHub-Delivery", "bench-" + std::to_string(i)},
+                   {"X-Hub-Signature-256", "sha256=" + webapi::HmacSha256Hex(kSecret, body)}});
+    reply_ms.push_back((NowNs() - t0) / 1e6);
+    if (r.status / 100 != 2) std::fprintf(stderr, "webhook: %d %s\n", r.status, r.text.c_str());
+    json build = WaitForBuildAfter("w5git", "build", last);
+    int64_t t1 = build.is_null() ? 0 : FirstInstructionNs(build.value("id", int64_t{0}));
+    if (t1 > 0) latency.push_back((t1 - t0) / 1e6);
+  }
+  Report("W5 signed GitHub push webhook (check, get git + task)", latency);
+  Report("   webhook reply time (kept-alive client)", reply_ms);
+}
+
+// `baton trigger-job -w` as a user sees it.
+void Bench::TriggerWatch(int runs) {
+  std::vector<double> start, seen, exited, first;
+  for (int i = 0; i < runs; ++i) {
+    int64_t t0 = NowNs();
+    auto v = server_.Cli({"--version"});
+    start.push_back((NowNs() - t0) / 1e6);
+    t0 = NowNs();
+    auto watch = server_.StartCli({"trigger-job", "-j", "w5/fast", "-w"});
+    if (watch->WaitForOutput("T=", std::chrono::seconds(30))) seen.push_back((NowNs() - t0) / 1e6);
+    auto r = watch->Wait();
+    exited.push_back((NowNs() - t0) / 1e6);
+    size_t pos = r.out.find("T=");
+    if (pos != std::string::npos) first.push_back((std::atoll(r.out.c_str() + pos + 2) - t0) / 1e6);
+    if (r.exit_code != 0) std::fprintf(stderr, "trigger-job -w: %s\n", r.All().c_str());
+  }
+  Report("`baton --version` (process start and exit floor)", start);
+  Report("`trigger-job -w`: trigger to the task's first instruction", first);
+  Report("`trigger-job -w`: start to the task's line printed", seen);
+  Report("`trigger-job -w`: start to exit (build finished)", exited);
+}
+
+// ---- W1-W3 -------------------------------------------------------------------------------
+
+std::string MockResource(const std::string& version) {
+  return "resources:\n- name: r\n  type: mock\n  source: {initial_version: " + version + "}\n";
+}
+
+std::string W1Yaml(const std::string& version) {
+  const char* chain[] = {"source",    "compile",       "static-analysis",
+                         "unit-test", "secure-coding", "deploy"};
+  std::string y = MockResource(version) + "jobs:\n";
+  for (int i = 0; i < 6; ++i) {
+    y += "- name: " + std::string(chain[i]) + "\n  plan:\n  - get: r\n    trigger: true\n";
+    if (i > 0) y += "    passed: [" + std::string(chain[i - 1]) + "]\n";
+    y += TaskYaml("run", "true");
+  }
+  return y;
+}
+
+std::string W2Yaml(const std::string& version) {
+  std::string y = MockResource(version) + "jobs:\n- name: start\n  plan:\n  - get: r\n" +
+                  "    trigger: true\n" + TaskYaml("run", "true");
+  std::string all;
+  for (int i = 1; i <= 50; ++i) {
+    std::string name = "p" + std::to_string(i);
+    all += (i > 1 ? ", " : "") + name;
+    y += "- name: " + name + "\n  plan:\n  - get: r\n    trigger: true\n    passed: [start]\n" +
+         TaskYaml("run", "true");
+  }
+  return y + "- name: fan-in\n  plan:\n  - get: r\n    trigger: true\n    passed: [" + all + "]\n" +
+         TaskYaml("run", "true");
+}
+
+std::string W3Yaml() {
+  std::string y = "jobs:\n";
+  for (int i = 1; i <= 200; ++i)
+    y += "- name: j" + std::to_string(i) + "\n  plan:\n" + TaskYaml("run", "true");
+  return y;
+}
+
+// The latest end_time over the jobs of `pipeline` once every one of `jobs` has a finished
+// build (0 after 120 s).
+int64_t WaitForAllFinished(const std::function<baton::testing::ApiReply()>& list, size_t jobs) {
+  auto until = Steady::now() + std::chrono::seconds(120);
+  while (Steady::now() < until) {
+    auto r = list();
+    size_t done = 0;
+    int64_t last_end = 0;
+    for (const json& job : r.json.is_array() ? r.json : json::array()) {
+      const json& b = job["finished_build"];
+      if (!b.is_object()) continue;
+      ++done;
+      last_end = std::max(last_end, ParseRfc3339Ms(b.value("end_time", "")));
+    }
+    if (done >= jobs && last_end > 0) return last_end;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return 0;
+}
+
+// One run of W1, W2 or W3 under a fresh pipeline name; trigger to the last end_time, in ms.
+int64_t Bench::RunWorkload(const std::string& id, int run) {
+  std::string name = id + "-" + std::to_string(run);
+  std::string version = "v" + std::to_string(NowNs());
+  int64_t t0_ms = NowNs() / 1'000'000;
+  size_t jobs = id == "W1" ? 6 : id == "W2" ? 52 : 200;
+  if (!SetPipeline(name, id == "W1" ? W1Yaml(version) : id == "W2" ? W2Yaml(version) : W3Yaml())) {
+    return 0;
+  }
+  if (id == "W3") {
+    for (int i = 1; i <= 200; ++i) {
+      Call("POST",
+           "/api/v1/teams/main/pipelines/" + name + "/jobs/j" + std::to_string(i) + "/builds");
+    }
+  }
+  int64_t end = WaitForAllFinished(
+      [&] { return Call("GET", "/api/v1/teams/main/pipelines/" + name + "/jobs"); }, jobs);
+  Call("DELETE", "/api/v1/teams/main/pipelines/" + name);
+  return end > 0 ? end - t0_ms : 0;
+}
+
+void Bench::Workload(const std::string& id, int runs) {
+  std::vector<double> ms;
+  for (int run = 0; run < runs; ++run) {
+    int64_t took = RunWorkload(id, run);
+    if (took > 0) ms.push_back(static_cast<double>(took));
+  }
+  const char* what = id == "W1"   ? "W1 6-job chain (set-pipeline to the last end)"
+                     : id == "W2" ? "W2 1 -> 50 -> 1 (set-pipeline to the fan-in's end)"
+                                  : "W3 200 jobs (200 API triggers to the last end)";
+  Report(what, ms);
+}
+
+// ---- W4 with followers, RSS --------------------------------------------------------------
+
+// Follows build `id` to its end; counts log lines.
+void Follow(const std::string& url, const std::string& token, std::atomic<long>* lines) {
+  webapi::ClientOptions options;
+  webapi::HttpClient client(options);
+  webapi::Headers h;
+  h.Set("Authorization", "Bearer " + token);
+  long n = 0;
+  auto s = client.StreamEvents(url, h, [&](const webapi::SseEvent& e) {
+    if (e.event == "log") ++n;
+    return true;
+  });
+  if (!s.ok()) std::fprintf(stderr, "follower: %s\n", s.ToString().c_str());
+  *lines = n;
+}
+
+void Bench::W4(int runs) {
+  std::string yaml =
+      "jobs:\n- name: print\n  plan:\n  - task: print\n    config:\n"
+      "      platform: linux\n      run:\n        path: sh\n        args:\n"
+      "        - -c\n        - |\n          " +
+      std::string(R"(awk 'BEGIN { pad = sprintf("%088d", 0); for (i = 0; i < )") + kW4Lines +
+      R"(; i++) printf "line %06d %s\n", i, pad }')" + "\n";
+  if (!SetPipeline("w4", yaml)) return;
+  std::vector<double> wall, followers_done, peak_mb;
+  for (int run = 0; run < runs; ++run) {
+    ResetPeakRss(pid());
+    int64_t t0_ms = NowNs() / 1'000'000;
+    auto r = Call("POST", "/api/v1/teams/main/pipelines/w4/jobs/print/builds");
+    int64_t id = r.json.is_object() ? r.json.value("id", int64_t{0}) : 0;
+    std::string url = server_.url() + "/api/v1/builds/" + std::to_string(id) + "/events";
+    std::vector<std::atomic<long>> lines(10);
+    std::vector<std::thread> threads;
+    for (auto& n : lines) threads.emplace_back(Follow, url, server_.token(), &n);
+    for (auto& t : threads) t.join();
+    followers_done.push_back(static_cast<double>(NowNs() / 1'000'000 - t0_ms));
+    json build = WaitForBuildAfter("w4", "print", id - 1);
+    wall.push_back(static_cast<double>(ParseRfc3339Ms(build.value("end_time", "")) - t0_ms));
+    peak_mb.push_back(StatusKb(pid(), "VmHWM") / 1024.0);
+    for (auto& n : lines) {
+      if (n != std::atol(kW4Lines)) std::printf("  W4 follower got %ld lines\n", n.load());
+    }
+  }
+  Report("W4 200,000 lines, 10 SSE followers (trigger to end)", wall);
+  Report("   the 10 followers have every line", followers_done);
+  std::printf("  %-58s median %8.1f MB  max %.1f MB\n",
+              "W4 server peak RSS (VmHWM) while streaming", Median(peak_mb),
+              *std::max_element(peak_mb.begin(), peak_mb.end()));
+}
+
+// `wrk` on the jobs list of a 6-job pipeline.
+void Bench::Api() {
+  if (!SetPipeline("api", W1Yaml("api"))) return;
+  std::string cmd = "wrk -t2 -c50 -d5s -H 'Authorization: Bearer " + server_.token() + "' " +
+                    server_.url() + "/api/v1/teams/main/pipelines/api/jobs 2>&1";
+  std::vector<double> rps;
+  for (int i = 0; i < 3; ++i) {
+    std::FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return;
+    char line[512];
+    while (std::fgets(line, sizeof line, p)) {
+      if (std::string(line).rfind("Requests/sec:", 0) == 0) rps.push_back(std::atof(line + 13));
+    }
+    pclose(p);
+  }
+  std::printf("  %-58s median %8.0f req/s (runs:", "GET .../pipelines/api/jobs under wrk -t2 -c50",
+              Median(rps));
+  for (double r : rps) std::printf(" %.0f", r);
+  std::printf(")\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 100;
+  std::string only = "W5,W1,W2,W3,W4,API";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--only") only = argv[i + 1];
+  }
+  auto wants = [&](const char* id) { return only.find(id) != std::string::npos; };
+  Bench bench;
+  if (!bench.started()) {
+    std::fprintf(stderr, "the server did not start:\n%s\n", bench.log().c_str());
+    return 1;
+  }
+  std::printf("baton quickstart pid %d; %d runs; load average at start: ", bench.pid(), runs);
+  std::fflush(stdout);
+  std::system("cut -d' ' -f1-3 /proc/loadavg");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::printf("  %-58s %8.1f MB\n", "idle RSS after start",
+              StatusKb(bench.pid(), "VmRSS") / 1024.0);
+  if (wants("W5")) {
+    bench.W5(runs);
+    bench.W5Webhook(runs);
+    bench.TriggerWatch(std::max(1, runs / 5));
+  }
+  int workload_runs = std::max(1, runs / 20);
+  for (const char* id : {"W1", "W2", "W3"}) {
+    if (wants(id)) bench.Workload(id, workload_runs);
+  }
+  if (wants("W4")) bench.W4(std::max(1, workload_runs / 2));
+  if (wants("API")) bench.Api();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::printf("  %-58s %8.1f MB (peak over the whole run %.1f MB)\n", "idle RSS at the end",
+              StatusKb(bench.pid(), "VmRSS") / 1024.0, StatusKb(bench.pid(), "VmHWM") / 1024.0);
+  std::printf("load average at the end: ");
+  std::fflush(stdout);
+  std::system("cut -d' ' -f1-3 /proc/loadavg");
+  return 0;
+}
