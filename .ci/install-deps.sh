@@ -6,7 +6,8 @@ PKGS=(build-essential cmake ninja-build pkg-config git ccache clang libclang-rt-
       libsqlite3-dev sqlite3 libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
       nlohmann-json3-dev libssl-dev
       python3-jsonschema python3-yaml cppcheck
-      flawfinder clang-tidy jq curl)
+      flawfinder clang-tidy jq curl
+      wrk)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
