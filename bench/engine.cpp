@@ -5,7 +5,6 @@
 // Usage: bench_engine [--runs N] [--baton PATH] [--only W1,W2,W3,W4,SANDBOX]
 //   N defaults to 5; PATH defaults to `baton` next to this executable.
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,12 +22,15 @@
 
 #include "baton/common/clock.h"
 #include "baton/runner/sqlite_store.h"
+#include "baton/workers/local_worker.h"
 #include "baton/workers/sandbox.h"
+#include "sandbox_timing.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
+using baton::bench::Median;
 
 struct Measured {
   double wall_ms = 0;
@@ -60,11 +62,6 @@ Measured RunMeasured(const std::vector<std::string>& argv, const fs::path& cwd =
   m.max_rss_kb = usage.ru_maxrss;
   m.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return m;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 void WriteText(const fs::path& path, const std::string& text) {
@@ -247,50 +244,24 @@ void CheckW4Log(const fs::path& data_dir) {
 
 // ---- sandbox start ------------------------------------------------------------------------
 
-bool SpawnTrue() {
-  const char* argv[] = {"/bin/true", nullptr};
-  pid_t pid;
-  if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
-    return false;
-  }
-  int status;
-  return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-double MedianMs(int runs, const std::function<bool()>& once) {
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    auto t0 = SteadyClock::now();
-    if (!once()) {
-      std::fprintf(stderr, "sandbox bench: run failed\n");
-      std::exit(1);
-    }
-    ms.push_back(std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count());
-  }
-  return Median(ms);
-}
-
 void BenchSandbox(const fs::path& root) {
   using namespace baton::workers;
+  using baton::bench::TimeRuns;
   fs::create_directories(root / "work");
-  TaskRun run;
-  run.id = "bench";
-  run.path = "/bin/true";
-  run.work_dir = (root / "work").string();
+  TaskRun run = baton::bench::TrueTask((root / "work").string());
   auto sandbox = MakeNamespaceSandbox(SandboxOptions{(root / "sandbox").string(), {root.string()}});
-  auto in_sandbox = [&] {
-    int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-    auto p = sandbox->Start(run, SandboxStdio{-1, null_fd, null_fd}, nullptr);
-    ::close(null_fd);
-    if (!p.ok()) std::fprintf(stderr, "%s\n", p.status().ToString().c_str());
-    return p.ok() && (*p)->Wait() == 0;
-  };
-  double plain = MedianMs(200, SpawnTrue);
-  double boxed = MedianMs(200, in_sandbox);
+  double plain = Median(TimeRuns(200, baton::bench::PosixSpawnTrue));
+  double boxed = Median(TimeRuns(200, [&] { return baton::bench::SandboxTrue(*sandbox, run); }));
   std::printf(
       "sandbox start+exit of true: NamespaceSandbox %.2f ms, posix_spawn %.2f ms, "
       "ratio %.1fx (median of 200)\n",
       boxed, plain, boxed / plain);
+  LocalWorkerOptions options;
+  options.data_dir = (root / "worker").string();
+  LocalWorker worker(options);
+  double task = Median(TimeRuns(200, [&] { return baton::bench::WorkerTrue(worker, run); }));
+  std::printf("    a whole LocalWorker task (cgroups, sandbox, output pump, thread): %.2f ms\n",
+              task);
 }
 
 fs::path DefaultBaton() {

@@ -1,10 +1,15 @@
 // cgroups: detection, limits and kill-all on the real kernel (root), and limits seen by tasks.
 #include "baton/workers/cgroups.h"
 
+#include "baton/workers/sandbox.h"
+
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -132,6 +137,102 @@ TEST(Cgroups, KillAllKillsATreeIncludingASetsidGrandchild) {
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
   EXPECT_TRUE(Eventually([&] { return (*cg)->Processes().empty(); }));
   posix_spawn_file_actions_destroy(&actions);
+}
+
+// Starts `script` with `sandbox` entering `entry`; its stdout, or the start error.
+std::string StartedOutput(workers::Sandbox& sandbox, const workers::CgroupEntry& entry,
+                          const std::string& script, const std::string& work_dir) {
+  int out[2];
+  if (pipe(out) != 0) return "pipe failed";
+  TaskRun run = ShellTask("entry", script, work_dir);
+  auto p = sandbox.StartInCgroups(run, workers::SandboxStdio{-1, out[1], out[1]}, entry, nullptr);
+  close(out[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) text.append(buf, n);
+  close(out[0]);
+  if (!p.ok()) return p.status().ToString();
+  (*p)->Wait();
+  return text;
+}
+
+// The group path of /proc/self/cgroup's line for `controller` ("" for v2) in `text`.
+std::string GroupOf(const std::string& text, const std::string& controller) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    size_t a = line.find(':'), b = line.find(':', a + 1);
+    std::string ctl = line.substr(a + 1, b - a - 1);
+    if (ctl == controller || ("," + ctl + ",").find("," + controller + ",") != std::string::npos) {
+      if (!controller.empty() || ctl.empty()) return line.substr(b + 1);
+    }
+  }
+  return "(none)";
+}
+
+void ExpectStartsInEveryGroup(workers::Sandbox& sandbox) {
+  CgroupSupport s = DetectCgroups();
+  if (s.pids_dir.empty() || s.unified_dir.empty()) GTEST_SKIP() << "needs v1 pids and v2";
+  auto cg = TaskCgroup::Create(s, "entry", Limits{}, 100);
+  ASSERT_TRUE(cg.ok()) << cg.status().ToString();
+  TempDir work;
+  std::string text =
+      StartedOutput(sandbox, (*cg)->Entry(), "cat /proc/self/cgroup", work.path().string());
+  for (const auto& [controller, dir] :
+       {std::pair{std::string("pids"), s.pids_dir}, {std::string(""), s.unified_dir}}) {
+    std::string leaf = GroupOf(text, controller);
+    EXPECT_TRUE(std::any_of((*cg)->dirs().begin(), (*cg)->dirs().end(),
+                            [&](const std::string& d) {
+                              return d.size() > leaf.size() &&
+                                     d.compare(d.size() - leaf.size(), leaf.size(), leaf) == 0 &&
+                                     d.rfind(dir, 0) == 0;
+                            }))
+        << "controller '" << controller << "' group " << leaf << "\n"
+        << text;
+  }
+}
+
+TEST(CgroupEntry, AnUnsandboxedProcessStartsInsideEveryGroupOfItsTask) {
+  auto launcher = workers::MakeUnsandboxedLauncher();
+  ExpectStartsInEveryGroup(*launcher);
+}
+
+TEST(CgroupEntry, ASandboxedProcessStartsInsideEveryGroupOfItsTask) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  TempDir state;
+  auto sandbox = workers::MakeNamespaceSandbox({state.path().string(), {}});
+  ExpectStartsInEveryGroup(*sandbox);
+}
+
+TEST(CgroupEntry, AGroupThatCannotBeEnteredIsAStartErrorNotAnExitCode) {
+  auto launcher = workers::MakeUnsandboxedLauncher();
+  workers::CgroupEntry entry;
+  entry.v1_tasks = {"/nonexistent-cgroup/tasks"};
+  TempDir work;
+  std::string text = StartedOutput(*launcher, entry, "echo ran", work.path().string());
+  EXPECT_NE(text.find("joining the task's cgroups (/nonexistent-cgroup/tasks)"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("ran"), std::string::npos) << text;
+}
+
+TEST(CgroupEntry, KillAllReachesEverythingStartedThroughTheEntry) {
+  CgroupSupport s = DetectCgroups();
+  if (!s.any()) GTEST_SKIP();
+  auto cg = TaskCgroup::Create(s, "entry-kill", Limits{}, 100);
+  ASSERT_TRUE(cg.ok()) << cg.status().ToString();
+  auto launcher = workers::MakeUnsandboxedLauncher();
+  TempDir work;
+  TaskRun run =
+      ShellTask("entry-kill", "setsid sleep 1000 & exec sleep 1000", work.path().string());
+  int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  auto p = launcher->StartInCgroups(run, workers::SandboxStdio{-1, null_fd, null_fd},
+                                    (*cg)->Entry(), nullptr);
+  close(null_fd);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE(Eventually([&] { return (*cg)->Processes().size() == 2; }))
+      << (*cg)->Processes().size();
+  (*cg)->KillAll();
+  EXPECT_EQ((*p)->Wait(), 128 + SIGKILL);
+  EXPECT_TRUE(Eventually([&] { return (*cg)->Processes().empty(); }));
 }
 
 class CgroupLimits : public WorkerFixture {

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <span>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -188,6 +190,41 @@ TEST_F(WorkerFixture, HundredsOfMegabytesOfOutputDoNotGrowMemory) {
   std::printf("peak RSS growth after 600 MB of output: %lld MB\n",
               static_cast<long long>(growth_mb));
   EXPECT_LT(growth_mb, 32);
+}
+
+// Records each batch it is handed, one OnLine being a batch of one.
+class BatchRecordingSink : public workers::OutputSink {
+ public:
+  void OnLine(SystemTime, OutputStream, std::string_view line) override {
+    std::lock_guard lock(mu_);
+    batches.push_back({std::string(line)});
+  }
+  void OnLines(std::span<const workers::OutputLine> lines) override {
+    std::lock_guard lock(mu_);
+    batches.emplace_back();
+    for (const auto& l : lines) batches.back().push_back(std::string(l.text));
+  }
+  std::mutex mu_;
+  std::vector<std::vector<std::string>> batches;
+};
+
+TEST_F(WorkerFixture, FastOutputArrivesInBatchesWithEveryLineInOrder) {
+  TaskRun run = ShellTask(
+      "batches", "seq 1 100000; head -c 70000 /dev/zero | tr '\\0' x; echo; echo last", work_dir_);
+  auto sink = std::make_shared<BatchRecordingSink>();
+  auto promise = std::make_shared<std::promise<TaskResult>>();
+  auto future = promise->get_future();
+  auto h = worker_->RunTask(run, sink, [promise](TaskResult r) { promise->set_value(r); });
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  EXPECT_EQ(future.get().exit_code, 0);
+  std::vector<std::string> lines;
+  for (const auto& b : sink->batches) lines.insert(lines.end(), b.begin(), b.end());
+  ASSERT_EQ(lines.size(), 100000u + 3);
+  for (int i = 0; i < 100000; ++i) ASSERT_EQ(lines[i], std::to_string(i + 1)) << i;
+  EXPECT_EQ(lines[100000], std::string(65536, 'x')) << "a long line is still split";
+  EXPECT_EQ(lines[100001], std::string(70000 - 65536, 'x'));
+  EXPECT_EQ(lines[100002], "last");
+  EXPECT_LT(sink->batches.size(), 100000u / 10) << "lines come many at a time, not one by one";
 }
 
 TEST_F(WorkerFixture, StderrTailKeepsTheLastLines) {

@@ -1,5 +1,6 @@
 #include "baton/workers/cgroups.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -216,6 +217,18 @@ Status TaskCgroup::AddProcess(pid_t pid) {
   return Status::Ok();
 }
 
+CgroupEntry TaskCgroup::Entry() {
+  CgroupEntry e;
+  for (const std::string* dir : {&memory_, &pids_, &cpu_}) {
+    if (!dir->empty()) e.v1_tasks.push_back(*dir + "/tasks");
+  }
+  if (unified_.empty()) return e;
+  if (unified_fd_ < 0) unified_fd_ = ::open(unified_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  e.unified_fd = unified_fd_;
+  e.unified_procs = unified_ + "/cgroup.procs";
+  return e;
+}
+
 std::vector<pid_t> TaskCgroup::Processes() const {
   if (!unified_.empty()) return ReadPids(unified_ + "/cgroup.procs");
   if (!pids_.empty()) return ReadPids(pids_ + "/cgroup.procs");
@@ -263,6 +276,7 @@ void TaskCgroup::Remove() {
 }
 
 TaskCgroup::~TaskCgroup() {
+  if (unified_fd_ >= 0) ::close(unified_fd_);
   if (!Processes().empty()) KillAll();
   Remove();
 }

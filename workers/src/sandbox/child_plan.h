@@ -43,6 +43,7 @@ enum FailPoint : int {
   kFailDir = -8,
   kFailExec = -9,
   kFailCaps = -10,
+  kFailCgroup = -11,
 };
 
 struct ChildError {
@@ -58,6 +59,7 @@ struct ChildPlan {
   int error_fd = -1;        // write end, close-on-exec; ChildError on failure
   bool sandboxed = true;    // false: no setup, no init; own process group
   bool probe_only = false;  // build the sandbox, then exit 0 without running anything
+  std::vector<const char*> cgroup_tasks;  // v1 `tasks` files the child writes "0" to, first
   std::vector<SetupStep> steps;
   const char* new_root = nullptr;
   const char* hostname = nullptr;
@@ -98,6 +100,7 @@ struct PreparedChild {
   std::string exec_description;                // the task's path as the user wrote it
   std::string dir_description;
   std::string user_description;
+  std::string cgroup_description;
 };
 
 // Fills the task part of `out` (user, dir, env, argv, exec path) for `run`; `work_mount` is where

@@ -1,6 +1,7 @@
 // NamespaceSandbox and the unsandboxed launcher: prepare a ChildPlan, clone, let the child go once
 // the caller has placed it (cgroups), and report setup/exec errors from the error pipe.
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -10,6 +11,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
@@ -122,8 +124,44 @@ pid_t CloneChild(PreparedChild& child, int flags) {
   return pid;
 }
 
+// clone3 with CLONE_INTO_CGROUP: the child is born in the v2 group. Like fork, the child goes
+// on with a copy of this stack. -1 with errno when the kernel cannot (old kernel, v1 only).
+pid_t CloneIntoCgroup(PreparedChild& child, int flags, int cgroup_fd) {
+  clone_args args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = static_cast<uint64_t>(flags) | CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid == 0) ::_exit(sandbox::RunChild(&child.plan));  // RunChild never returns
+  return static_cast<pid_t>(pid);
+}
+
+// Clones the child into `cgroups`' v2 group, directly when the kernel can, else by moving it.
+Result<pid_t> CloneInto(PreparedChild& child, int flags, const CgroupEntry& cgroups) {
+  if (cgroups.unified_fd >= 0) {
+    pid_t pid = CloneIntoCgroup(child, flags, cgroups.unified_fd);
+    if (pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)) return pid;
+  }
+  pid_t pid = CloneChild(child, flags);
+  if (pid < 0 || cgroups.unified_procs.empty()) return pid;
+  Status moved = sys::WriteSmallFile(cgroups.unified_procs, std::to_string(pid));
+  if (moved.ok()) return pid;
+  ::kill(pid, SIGKILL);  // it waits on the sync pipe and has run nothing
+  ::waitpid(pid, nullptr, 0);
+  return moved;
+}
+
+void AddCgroupEntry(const CgroupEntry& cgroups, PreparedChild& child) {
+  for (const auto& tasks : cgroups.v1_tasks) {
+    child.plan.cgroup_tasks.push_back(child.strings.Keep(tasks));
+    child.cgroup_description += (child.cgroup_description.empty() ? "" : ", ") + tasks;
+  }
+}
+
 Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
                                                 const SandboxStdio& stdio,
+                                                const CgroupEntry& cgroups,
                                                 const std::function<Status(pid_t)>& before_start) {
   Pipe sync, errors;
   BATON_RETURN_IF_ERROR(sync.Open());
@@ -136,16 +174,19 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
   child.plan.stderr_fd = stdio.stderr_fd;
   child.plan.sync_fd = sync.read;
   child.plan.error_fd = errors.write;
-  pid_t pid = CloneChild(child, flags);
+  AddCgroupEntry(cgroups, child);
+  Result<pid_t> cloned = CloneInto(child, flags, cgroups);
   int clone_err = errno;
   ::close(sync.read);
   ::close(errors.write);
-  if (pid < 0) {
+  if (!cloned.ok() || *cloned < 0) {
     ::close(sync.write);
     ::close(errors.read);
+    if (!cloned.ok()) return cloned.status();
     return sys::ErrnoStatus("sandbox setup failed: clone", clone_err,
                             StatusCode::kFailedPrecondition);
   }
+  pid_t pid = *cloned;
   if (!child.plan.sandboxed) ::setpgid(pid, pid);
   auto process = std::make_unique<ChildProcess>(pid, !child.plan.sandboxed);
   Status placed = before_start ? before_start(pid) : Status::Ok();
@@ -180,14 +221,14 @@ class NamespaceSandbox : public Sandbox {
   }
   IsolationLevel isolation() const override { return IsolationLevel::kNamespaces; }
 
-  Result<std::unique_ptr<SandboxedProcess>> Start(
-      const TaskRun& run, const SandboxStdio& stdio,
+  Result<std::unique_ptr<SandboxedProcess>> StartInCgroups(
+      const TaskRun& run, const SandboxStdio& stdio, const CgroupEntry& cgroups,
       const std::function<Status(pid_t)>& before_start) override {
-    return StartChild(run, stdio, before_start, /*probe=*/false);
+    return StartChild(run, stdio, cgroups, before_start, /*probe=*/false);
   }
 
   Result<std::unique_ptr<SandboxedProcess>> StartChild(
-      const TaskRun& run, const SandboxStdio& stdio,
+      const TaskRun& run, const SandboxStdio& stdio, const CgroupEntry& cgroups,
       const std::function<Status(pid_t)>& before_start, bool probe) {
     auto child = std::make_unique<PreparedChild>();
     child->plan.sandboxed = true;
@@ -204,7 +245,7 @@ class NamespaceSandbox : public Sandbox {
     child->plan.loopback_up = !run.network;
     int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
     if (!run.network) flags |= CLONE_NEWNET;
-    return Spawn(*child, flags, stdio, before_start);
+    return Spawn(*child, flags, stdio, cgroups, before_start);
   }
 
  private:
@@ -216,8 +257,8 @@ class UnsandboxedLauncher : public Sandbox {
  public:
   IsolationLevel isolation() const override { return IsolationLevel::kNone; }
 
-  Result<std::unique_ptr<SandboxedProcess>> Start(
-      const TaskRun& original, const SandboxStdio& stdio,
+  Result<std::unique_ptr<SandboxedProcess>> StartInCgroups(
+      const TaskRun& original, const SandboxStdio& stdio, const CgroupEntry& cgroups,
       const std::function<Status(pid_t)>& before_start) override {
     TaskRun run = original;
     if (run.work_dir.empty()) return InvalidArgument("task has no work dir");
@@ -228,7 +269,7 @@ class UnsandboxedLauncher : public Sandbox {
     auto child = std::make_unique<PreparedChild>();
     child->plan.sandboxed = false;
     BATON_RETURN_IF_ERROR(sandbox::PrepareTask(run, run.work_dir, "/", child.get()));
-    return Spawn(*child, 0, stdio, before_start);
+    return Spawn(*child, 0, stdio, cgroups, before_start);
   }
 
  private:
@@ -275,7 +316,7 @@ Status ProbeNamespaceSandbox(const SandboxOptions& options) {
   run.work_dir = work;
   run.network = false;
   NamespaceSandbox sandbox(options);
-  auto started = sandbox.StartChild(run, SandboxStdio{}, nullptr, /*probe=*/true);
+  auto started = sandbox.StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true);
   if (!started.ok()) return started.status();
   int code = (*started)->Wait();
   if (code != 0) return FailedPrecondition("the sandbox probe exited with " + std::to_string(code));

@@ -10,8 +10,8 @@ void LineSplitter::Feed(SystemTime time, std::string_view data) {
     size_t nl = data.substr(0, room).find('\n');
     if (nl != std::string_view::npos) {
       if (pending_.empty()) {
-        Emit(time, data.substr(0, nl));
-      } else {
+        batch_.push_back(OutputLine{time, stream_, data.substr(0, nl)});
+      } else {  // only ever the first line of a Feed: nothing is batched yet
         pending_.append(data.substr(0, nl));
         Emit(time, pending_);
         pending_.clear();
@@ -19,6 +19,7 @@ void LineSplitter::Feed(SystemTime time, std::string_view data) {
       data.remove_prefix(nl + 1);
       continue;
     }
+    Flush();  // the rest goes to pending_; batched lines must not wait for it
     if (data.size() < room) {
       pending_.append(data);
       return;
@@ -29,6 +30,17 @@ void LineSplitter::Feed(SystemTime time, std::string_view data) {
     pending_.clear();
     data.remove_prefix(room);
   }
+  Flush();
+}
+
+void LineSplitter::Flush() {
+  if (batch_.empty()) return;
+  if (batch_.size() == 1) {
+    Emit(batch_[0].time, batch_[0].text);
+  } else {
+    sink_.OnLines(batch_);
+  }
+  batch_.clear();
 }
 
 void LineSplitter::Finish(SystemTime time) {

@@ -1,11 +1,13 @@
 // LineSplitter: turns a byte stream into lines for an OutputSink, splitting lines longer than
-// 64 KiB, so that memory stays bounded whatever the task prints. StderrTail keeps the last 4 KiB
+// 64 KiB, so that memory stays bounded whatever the task prints. The lines found in one Feed are
+// delivered as one OnLines batch. StderrTail keeps the last 4 KiB
 // of a stream, cut at a line start. Not thread-safe (one per stream, used by one thread).
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "baton/workers/output.h"
 
@@ -23,9 +25,11 @@ class LineSplitter {
 
  private:
   void Emit(SystemTime time, std::string_view line) { sink_.OnLine(time, stream_, line); }
+  void Flush();
   OutputSink& sink_;
   const OutputStream stream_;
-  std::string pending_;  // never longer than kMaxLineBytes
+  std::string pending_;            // never longer than kMaxLineBytes
+  std::vector<OutputLine> batch_;  // lines of the current Feed, pointing into its data
 };
 
 class StreamTail {

@@ -140,6 +140,9 @@ Status DescribeChildError(const PreparedChild& child, const ChildError& e) {
       return FailedPrecondition("sandbox setup failed: fork of the task: " + err);
     case kFailStdio:
       return FailedPrecondition("sandbox setup failed: connecting stdin/stdout/stderr: " + err);
+    case kFailCgroup:
+      return FailedPrecondition("sandbox setup failed: joining the task's cgroups (" +
+                                child.cgroup_description + "): " + err);
     case kFailCaps:
       return FailedPrecondition("sandbox setup failed: dropping capabilities: " + err);
     default:

@@ -263,9 +263,9 @@ Status TaskSupervisor::Start(TaskResult& result) {
   BATON_RETURN_IF_ERROR(OpenPipe(&err_r, &err_w));
   if (run_.stdin_data) BATON_RETURN_IF_ERROR(OpenPipe(&in_r, &in_w));
   SandboxStdio stdio{in_r.fd, out_w.fd, err_w.fd};
-  auto place = [&](pid_t pid) { return cgroup ? cgroup->AddProcess(pid) : Status::Ok(); };
+  CgroupEntry entry = cgroup ? cgroup->Entry() : CgroupEntry{};
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<SandboxedProcess> process,
-                         ctx_.sandbox->Start(run_, stdio, place));
+                         ctx_.sandbox->StartInCgroups(run_, stdio, entry, nullptr));
   in_r.Close();
   out_w.Close();
   err_w.Close();

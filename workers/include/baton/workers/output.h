@@ -1,6 +1,7 @@
 // Output of a running step, delivered line by line with a timestamp and stream.
 #pragma once
 
+#include <span>
 #include <string_view>
 
 #include "baton/common/clock.h"
@@ -10,12 +11,25 @@ namespace baton::workers {
 enum class OutputStream { kStdout, kStderr, kSystem };  // kSystem: Baton's own messages
 const char* ToString(OutputStream s);
 
+// One line of a batch; `text` is valid only during the OnLines call.
+struct OutputLine {
+  SystemTime time;
+  OutputStream stream;
+  std::string_view text;
+};
+
 // Receives output. Implementations must be thread-safe: workers call OnLine from their own
 // threads. A line excludes its trailing newline; very long lines arrive split (max 64 KiB).
 class OutputSink {
  public:
   virtual ~OutputSink() = default;
   virtual void OnLine(SystemTime time, OutputStream stream, std::string_view line) = 0;
+  // Several consecutive lines at once, in order: a task printing fast has its output delivered
+  // in batches of up to one pipe read (64 KiB). The default calls OnLine for each; a sink that
+  // hands lines to another thread should override it and hand over a batch at a time.
+  virtual void OnLines(std::span<const OutputLine> lines) {
+    for (const auto& l : lines) OnLine(l.time, l.stream, l.text);
+  }
 };
 
 }  // namespace baton::workers

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "baton/common/status.h"
+#include "baton/workers/cgroups.h"
 #include "baton/workers/worker.h"
 
 namespace baton::workers {
@@ -67,6 +68,13 @@ class Sandbox {
   // that cannot be executed, come back as a non-OK Result, never as an exit code.
   virtual Result<std::unique_ptr<SandboxedProcess>> Start(
       const TaskRun& run, const SandboxStdio& stdio,
+      const std::function<Status(pid_t)>& before_start) {
+    return StartInCgroups(run, stdio, CgroupEntry{}, before_start);
+  }
+  // Starts `run` with its first process entering the groups of `cgroups` by itself before it
+  // does anything else (see CgroupEntry); then as Start(). A group it cannot enter is an error.
+  virtual Result<std::unique_ptr<SandboxedProcess>> StartInCgroups(
+      const TaskRun& run, const SandboxStdio& stdio, const CgroupEntry& cgroups,
       const std::function<Status(pid_t)>& before_start) = 0;
 };
 
