@@ -1,0 +1,63 @@
+// Private to the cf stand-in: the implementation class shared by its source files.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "cf-api/fake_cf.h"
+#include "cf-api/fake_cf_state.h"
+
+namespace baton::testing::fakecf {
+
+class FakeCloudFoundry::Impl {
+ public:
+  explicit Impl(FakeCfOptions options) : options_(std::move(options)) {}
+
+  Status Start();
+  void Stop();
+  void Log(const std::string& line) const;
+
+  FakeCfOptions options_;
+  mutable std::mutex mu_;
+  State state_;  // GUARDED_BY(mu_)
+  std::string url_;
+
+  // A handler that runs `body` under mu_ after recording the request and (when `auth`)
+  // checking the bearer token.
+  webapi::Handler Locked(bool auth, std::function<webapi::Response(webapi::Request&)> body);
+
+  // fake_cf.cpp: API root, UAA, organizations, spaces, jobs, apply_manifest, /fake/*.
+  void AddControlRoutes(webapi::Router& router);
+  // fake_cf_v3.cpp: apps, packages, builds, droplets.
+  void AddAppRoutes(webapi::Router& router);
+  // fake_cf_deploy.cpp: start/stop, deployments, processes, routes, log-cache.
+  void AddDeployRoutes(webapi::Router& router);
+
+  // REQUIRES: mu_ held. Applies one manifest application (creates the app and its route).
+  Status ApplyApplication(const Json& app);
+  // REQUIRES: mu_ held. Starts an instance of `droplet` for `process`.
+  std::shared_ptr<Instance> Launch(App& app, const Process& process, const Droplet& droplet);
+  // REQUIRES: mu_ held. Moves the app's instance to the dying list.
+  void Retire(std::shared_ptr<Instance> instance);
+  // REQUIRES: mu_ held. Appends a stand-in line to the app's log (log-cache).
+  void AppLog(const App& app, const std::string& line);
+  // REQUIRES: mu_ held. Time-driven states (jobs, packages, builds).
+  void Advance();
+
+ private:
+  void ReconcileLoop();
+  void Reconcile();
+  Status StartProxy(App& app);
+
+  std::unique_ptr<webapi::HttpServer> server_;
+  std::thread reconciler_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  bool started_ = false;
+};
+
+}  // namespace baton::testing::fakecf

@@ -1,0 +1,329 @@
+// The stand-in's runtime: app processes (like the binary_buildpack on a Diego cell), health
+// checks, the route proxy (like gorouter), the reconciler thread, and FakeCloudFoundry itself.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "baton/webapi/http_client.h"
+#include "cf-api/fake_cf_impl.h"
+
+extern char** environ;
+
+namespace baton::testing::fakecf {
+
+namespace fs = std::filesystem;
+
+Result<pid_t> SpawnApp(const std::string& command, const std::string& dir, uint16_t port,
+                       const Json& env, const std::string& log_file) {
+  std::vector<std::string> vars;
+  for (char** e = environ; *e; ++e) vars.emplace_back(*e);
+  vars.push_back("PORT=" + std::to_string(port));
+  vars.push_back("HOME=" + dir);
+  for (const auto& [k, v] : env.items())
+    vars.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
+  std::vector<char*> envp;
+  for (auto& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  std::string sh = "/bin/sh", c = "-c", cmd = command;
+  char* argv[] = {sh.data(), c.data(), cmd.data(), nullptr};
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return IoError("cannot start the app: " + std::string(strerror(rc)));
+  return pid;
+}
+
+bool Exited(pid_t pid) {
+  if (pid <= 0) return true;
+  int status = 0;
+  pid_t r = waitpid(pid, &status, WNOHANG);
+  return r == pid || (r < 0 && errno == ECHILD);
+}
+
+void KillApp(pid_t pid) {
+  if (pid <= 0) return;
+  kill(-pid, SIGTERM);
+  for (int i = 0; i < 60; ++i) {  // up to 3 s
+    if (Exited(pid)) {
+      kill(-pid, SIGKILL);  // leftovers of the group
+      return;
+    }
+    usleep(50'000);
+  }
+  kill(-pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+bool Healthy(uint16_t port, const std::string& endpoint) {
+  webapi::ClientOptions o;
+  o.connect_timeout = std::chrono::milliseconds(500);
+  o.request_timeout = std::chrono::milliseconds(1000);
+  webapi::HttpClient client(o);
+  auto r = client.Get("http://127.0.0.1:" + std::to_string(port) + endpoint);
+  return r.ok() && r->status < 400;
+}
+
+void FakeCloudFoundry::Impl::Log(const std::string& line) const {
+  if (options_.log) options_.log("baton-fake-cf (stand-in): " + line);
+}
+
+void FakeCloudFoundry::Impl::AppLog(const App& app, const std::string& line) {
+  std::ofstream(app.log_file, std::ios::app) << "[stand-in] " << line << "\n";
+}
+
+std::shared_ptr<Instance> FakeCloudFoundry::Impl::Launch(App& app, const Process& process,
+                                                         const Droplet& droplet) {
+  auto inst = std::make_shared<Instance>();
+  inst->process_guid = process.guid;
+  inst->droplet_guid = droplet.guid;
+  inst->health_endpoint = process.health_endpoint;
+  inst->started = Steady::now();
+  if (state_.fail_at == FailAt::kCrash) {
+    inst->state = "CRASHED";
+    AppLog(app, "instance crashed on start (told to fail at crash)");
+    Log("app " + app.name + ": instance CRASHED on purpose (--fail-at crash)");
+    return inst;
+  }
+  inst->port = FreePort();
+  std::string command = process.command.empty() ? droplet.command : process.command;
+  auto pid = SpawnApp(command, droplet.dir, inst->port, app.env, app.log_file);
+  if (!pid.ok()) {
+    inst->state = "CRASHED";
+    AppLog(app, pid.status().message());
+    return inst;
+  }
+  inst->pid = *pid;
+  AppLog(app, "starting instance on port " + std::to_string(inst->port) + ": " + command);
+  Log("app " + app.name + ": starting `" + command +
+      "` on 127.0.0.1:" + std::to_string(inst->port));
+  return inst;
+}
+
+void FakeCloudFoundry::Impl::Retire(std::shared_ptr<Instance> instance) {
+  if (!instance) return;
+  instance->state = "DOWN";
+  instance->retired = Steady::now();
+  state_.dying.push_back(std::move(instance));
+}
+
+Status FakeCloudFoundry::Impl::StartProxy(App& app) {
+  webapi::Router router;
+  std::string guid = app.guid;
+  auto forward = [this, guid](webapi::Request& req) -> webapi::Response {
+    uint16_t port = 0;
+    std::string name;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = state_.apps.find(guid);
+      if (it != state_.apps.end()) {
+        name = it->second.name;
+        if (it->second.instance && it->second.instance->state == "RUNNING") {
+          port = it->second.instance->port;
+        }
+      }
+    }
+    if (port == 0) {
+      return webapi::Response::Text(404, "404 Not Found: Requested route ('" + name +
+                                             "') has no available endpoints. (stand-in router)\n");
+    }
+    webapi::HttpClient client;
+    webapi::Headers headers = req.headers;
+    headers.Remove("Host");
+    auto r = client.Send(req.method, "http://127.0.0.1:" + std::to_string(port) + req.target,
+                         req.body, headers);
+    if (!r.ok()) return webapi::Response::Text(502, "502 Bad Gateway (stand-in router)\n");
+    webapi::Response out;
+    out.status = r->status;
+    out.content_type = r->headers.Get("Content-Type").value_or("text/plain");
+    out.body = r->body;
+    out.headers.Set("X-Cf-Stand-In", "true");
+    return out;
+  };
+  for (const char* m : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
+    router.Add(m, "/*rest", forward);
+  }
+  webapi::ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = FreePort();
+  app.proxy = std::make_unique<webapi::HttpServer>(std::move(router), o);
+  BATON_RETURN_IF_ERROR(app.proxy->Start());
+  app.route_url = "127.0.0.1:" + std::to_string(app.proxy->port());
+  return Status::Ok();
+}
+
+void FakeCloudFoundry::Impl::ReconcileLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    Reconcile();
+    lock.lock();
+    cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping_; });
+  }
+}
+
+// Health-checks starting instances (outside the lock), then applies what it saw.
+void FakeCloudFoundry::Impl::Reconcile() {
+  struct Watched {
+    std::shared_ptr<Instance> instance;
+    pid_t pid;
+    uint16_t port;
+    std::string endpoint;
+    bool starting;
+    std::string seen;
+  };
+  std::vector<Watched> watch;
+  std::vector<std::shared_ptr<Instance>> dying;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto add = [&](const std::shared_ptr<Instance>& i) {
+      if (i && (i->state == "STARTING" || i->state == "RUNNING")) {
+        watch.push_back({i, i->pid, i->port, i->health_endpoint, i->state == "STARTING", ""});
+      }
+    };
+    for (auto& [guid, app] : state_.apps) add(app.instance);
+    for (auto& [guid, d] : state_.deployments) add(d.instance);
+    // Like gorouter + Diego: requests already routed to a retired instance may finish.
+    auto drained = Steady::now() - std::chrono::milliseconds(500);
+    auto keep = std::partition(state_.dying.begin(), state_.dying.end(),
+                               [&](const auto& i) { return i->retired > drained; });
+    dying.assign(keep, state_.dying.end());
+    state_.dying.erase(keep, state_.dying.end());
+  }
+  for (auto& inst : dying) KillApp(inst->pid);
+  for (auto& w : watch) {
+    if (Exited(w.pid)) {
+      w.seen = "CRASHED";
+    } else if (w.starting && Healthy(w.port, w.endpoint)) {
+      w.seen = "RUNNING";
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& w : watch) {
+    if (w.seen.empty() || w.instance->state == "DOWN") continue;
+    if (w.seen == "CRASHED") w.instance->pid = -1;
+    w.instance->state = w.seen;
+  }
+  for (auto& [guid, d] : state_.deployments) {
+    if (d.value != "ACTIVE" || !d.instance || d.instance->state != "RUNNING") continue;
+    App& app = state_.apps[d.app_guid];
+    Retire(app.instance);  // the router now sends traffic to the new instance only
+    app.instance = d.instance;
+    app.web = d.process;
+    app.current_droplet = d.droplet_guid;
+    d.instance.reset();
+    d.value = "FINALIZED";
+    d.reason = "DEPLOYED";
+    AppLog(app, "rolling deployment " + d.guid + " finished");
+    Log("app " + app.name + ": rolling deployment finished; the route serves the new instance");
+  }
+}
+
+Status FakeCloudFoundry::Impl::Start() {
+  std::error_code ec;
+  fs::create_directories(options_.data_dir, ec);
+  if (ec) return IoError("cannot create " + options_.data_dir + ": " + ec.message());
+  state_.fail_at = options_.fail_at;
+  state_.org_guid = NewGuid();
+  state_.space_guid = NewGuid();
+  webapi::Router router;
+  AddControlRoutes(router);
+  AddAppRoutes(router);
+  AddDeployRoutes(router);
+  webapi::ServerOptions o;
+  o.host = options_.host;
+  o.port = options_.port;
+  o.body_limit = 512u * 1024 * 1024;
+  server_ = std::make_unique<webapi::HttpServer>(std::move(router), o);
+  BATON_RETURN_IF_ERROR(server_->Start());
+  url_ = "http://" + options_.host + ":" + std::to_string(server_->port());
+  started_ = true;
+  reconciler_ = std::thread([this] { ReconcileLoop(); });
+  return Status::Ok();
+}
+
+void FakeCloudFoundry::Impl::Stop() {
+  if (!started_) return;
+  started_ = false;
+  if (server_) server_->Stop();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (reconciler_.joinable()) reconciler_.join();
+  std::vector<std::shared_ptr<Instance>> all;
+  std::vector<std::unique_ptr<webapi::HttpServer>> proxies;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [g, app] : state_.apps) {
+      if (app.instance) all.push_back(app.instance);
+      if (app.proxy) proxies.push_back(std::move(app.proxy));
+      app.state = "STOPPED";
+    }
+    for (auto& [g, d] : state_.deployments) {
+      if (d.instance) all.push_back(d.instance);
+    }
+    for (auto& i : state_.dying) all.push_back(i);
+    state_.dying.clear();
+  }
+  for (auto& p : proxies) p->Stop();
+  for (auto& i : all) KillApp(i->pid);
+  Log("stopped every app it started");
+}
+
+FakeCloudFoundry::FakeCloudFoundry(FakeCfOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+FakeCloudFoundry::~FakeCloudFoundry() { Stop(); }
+Status FakeCloudFoundry::Start() { return impl_->Start(); }
+void FakeCloudFoundry::Stop() { impl_->Stop(); }
+std::string FakeCloudFoundry::url() const { return impl_->url_; }
+
+void FakeCloudFoundry::SetFailAt(FailAt stage) {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  impl_->state_.fail_at = stage;
+}
+
+void FakeCloudFoundry::ExpireTokens() {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  impl_->state_.access_tokens.clear();
+}
+
+std::vector<FakeApp> FakeCloudFoundry::Apps() const {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  std::vector<FakeApp> out;
+  for (const auto& [g, app] : impl_->state_.apps) {
+    out.push_back({app.name, app.state, "http://" + app.route_url});
+  }
+  return out;
+}
+
+int FakeCloudFoundry::TokenGrants(const std::string& grant_type) const {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  auto it = impl_->state_.grants.find(grant_type);
+  return it == impl_->state_.grants.end() ? 0 : it->second;
+}
+
+std::vector<std::string> FakeCloudFoundry::Requests() const {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  return impl_->state_.requests;
+}
+
+}  // namespace baton::testing::fakecf

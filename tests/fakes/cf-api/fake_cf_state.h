@@ -1,0 +1,133 @@
+// Private to the cf stand-in: its in-memory Cloud Controller state and the helpers shared by
+// the route files. Everything in State is GUARDED_BY(Impl::mu_).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "baton/webapi/http_server.h"
+#include "baton/webapi/router.h"
+#include "cf-api/fake_cf.h"
+
+namespace baton::testing::fakecf {
+
+using Json = nlohmann::json;
+using Steady = std::chrono::steady_clock;
+
+// One running (or dead) copy of an app: a process group on a loopback port.
+struct Instance {
+  std::string process_guid;
+  std::string droplet_guid;
+  pid_t pid = -1;  // -1 when never started (crash on purpose)
+  uint16_t port = 0;
+  std::string state = "STARTING";  // STARTING, RUNNING, CRASHED, DOWN
+  Steady::time_point started;
+  Steady::time_point retired;  // when it left the route (killed after a short drain)
+  std::string health_endpoint = "/";
+};
+
+struct Process {
+  std::string guid;
+  std::string type = "web";
+  int instances = 1;
+  std::string command;
+  std::string health_endpoint = "/";
+};
+
+struct App {
+  std::string guid, name, space_guid, state = "STOPPED";
+  std::string current_droplet;
+  Json env = Json::object();
+  Process web;
+  std::string memory = "256M";
+  std::shared_ptr<Instance> instance;  // the one the route serves (or the starting one)
+  std::unique_ptr<webapi::HttpServer> proxy;
+  std::string route_url;  // 127.0.0.1:<proxy port>
+  std::string log_file;
+};
+
+struct Package {
+  std::string guid, app_guid, state = "AWAITING_UPLOAD";
+  std::string bits_dir;
+  Steady::time_point ready_at;
+};
+
+struct Build {
+  std::string guid, app_guid, package_guid, droplet_guid, state = "STAGING", error;
+  Steady::time_point done_at;
+};
+
+struct Droplet {
+  std::string guid, app_guid, dir, state = "STAGED", command;
+};
+
+struct Job {
+  std::string guid, operation, state = "PROCESSING";
+  Json errors = Json::array();
+  Steady::time_point done_at;
+};
+
+struct Deployment {
+  std::string guid, app_guid, droplet_guid, value = "ACTIVE", reason = "DEPLOYING";
+  std::shared_ptr<Instance> instance;  // the new one
+  Process process;                     // the new web process
+};
+
+struct State {
+  std::set<std::string> access_tokens;
+  std::set<std::string> refresh_tokens;
+  std::map<std::string, int> grants;
+  std::string org_guid, space_guid;
+  std::map<std::string, App> apps;
+  std::map<std::string, Package> packages;
+  std::map<std::string, Build> builds;
+  std::map<std::string, Droplet> droplets;
+  std::map<std::string, Job> jobs;
+  std::map<std::string, Deployment> deployments;
+  std::vector<std::shared_ptr<Instance>> dying;  // stopped, waiting to be reaped
+  std::vector<std::string> requests;
+  FailAt fail_at = FailAt::kNone;
+};
+
+// --- helpers (fake_cf_util.cpp) ---
+std::string NewGuid();
+std::string Rfc3339Now();
+webapi::Response CfError(int status, int code, const std::string& title, const std::string& detail);
+webapi::Response InvalidAuthToken();
+webapi::Response UnprocessableEntity(const std::string& detail);
+webapi::Response NotFoundError(const std::string& what);
+// {pagination, resources} for a one-page list.
+Json ListOf(const std::string& url, Json resources);
+std::string Base64Encode(const std::string& data);
+// A free loopback TCP port (bound and released).
+uint16_t FreePort();
+
+// --- bits (fake_cf_bits.cpp) ---
+// The `bits` file part of a multipart/form-data body; error text when malformed.
+Result<std::string> MultipartFile(const std::string& content_type, const std::string& body,
+                                  const std::string& field);
+// Unzips `zip` into `dir`, refusing absolute/escaping names and a single top folder.
+Status UnzipBits(const std::string& zip, const std::string& dir);
+
+// --- processes (fake_cf_runtime.cpp) ---
+// Starts `command` under /bin/sh in `dir` with PORT and `env`; output appended to `log_file`.
+Result<pid_t> SpawnApp(const std::string& command, const std::string& dir, uint16_t port,
+                       const Json& env, const std::string& log_file);
+// SIGTERM to the group, SIGKILL after a grace period, then reaps.
+void KillApp(pid_t pid);
+// True when the process has exited (reaps it).
+bool Exited(pid_t pid);
+// True when GET http://127.0.0.1:port<endpoint> answers below 400.
+bool Healthy(uint16_t port, const std::string& endpoint);
+
+}  // namespace baton::testing::fakecf
