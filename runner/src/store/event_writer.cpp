@@ -33,7 +33,7 @@ EventWriter::~EventWriter() {
   thread_.join();
 }
 
-Status EventWriter::Enqueue(std::vector<QueuedEvent> events) {
+Status EventWriter::Enqueue(std::vector<QueuedEvent> events, bool urgent) {
   std::unique_lock<std::mutex> lock(mu_);
   for (QueuedEvent& event : events) {
     if (queued_bytes_ >= max_queued_bytes_) {
@@ -46,6 +46,7 @@ Status EventWriter::Enqueue(std::vector<QueuedEvent> events) {
     ++enqueued_;
     if (queue_.size() == batch_) work_cv_.notify_one();
   }
+  urgent_ = urgent_ || urgent;
   work_cv_.notify_one();
   return TakeErrorLocked();
 }
@@ -61,7 +62,7 @@ Status EventWriter::Flush() {
 }
 
 bool EventWriter::ReadyToCommitLocked() const {
-  return stopping_ || flush_waiters_ > 0 || queue_.size() >= batch_ ||
+  return stopping_ || urgent_ || flush_waiters_ > 0 || queue_.size() >= batch_ ||
          queued_bytes_ >= max_queued_bytes_;
 }
 
@@ -87,6 +88,7 @@ void EventWriter::Run() {
     // Let a batch gather unless someone is waiting or it is big enough already.
     work_cv_.wait_for(lock, interval_, [&] { return ReadyToCommitLocked(); });
     std::vector<QueuedEvent> batch = TakeBatchLocked();
+    urgent_ = false;
     space_cv_.notify_all();
     lock.unlock();
     Status status = commit_(batch);

@@ -35,8 +35,9 @@ class EventWriter {
   ~EventWriter();
 
   // Queues events (blocking while the queue is full). Returns the last commit failure not yet
-  // reported, if any (the events are queued regardless).
-  Status Enqueue(std::vector<QueuedEvent> events);
+  // reported, if any (the events are queued regardless). `urgent`: commit without waiting for
+  // the interval (someone follows these events live).
+  Status Enqueue(std::vector<QueuedEvent> events, bool urgent = false);
   // Waits until everything queued before the call is committed; reports a commit failure since
   // the last report.
   Status Flush();
@@ -62,6 +63,7 @@ class EventWriter {
   uint64_t committed_ = 0;            // GUARDED_BY(mu_) events ever handed to commit_
   int flush_waiters_ = 0;             // GUARDED_BY(mu_)
   bool stopping_ = false;             // GUARDED_BY(mu_)
+  bool urgent_ = false;               // GUARDED_BY(mu_) commit what is queued at once
   Status error_;                      // GUARDED_BY(mu_) unreported failure
   std::thread thread_;
 };

@@ -55,13 +55,14 @@ Result<SeqRange> SqliteStore::AppendEvents(Id build_id, std::vector<BuildEvent> 
     event.seq = seq++;
     if (event.time == SystemTime()) event.time = now;
   }
-  if (auto listener = listener_.load()) listener->OnEventsAppended(build_id, events);
+  auto listener = listener_.load();
+  const bool urgent = listener && listener->OnEventsAppended(build_id, events);
   std::vector<sqlite::QueuedEvent> queued;
   queued.reserve(events.size());
   for (BuildEvent& event : events)
     queued.push_back(sqlite::QueuedEvent{build_id, std::move(event)});
   next_seq_[build_id] = seq;
-  BATON_RETURN_IF_ERROR(events_->Enqueue(std::move(queued)));
+  BATON_RETURN_IF_ERROR(events_->Enqueue(std::move(queued), urgent));
   return range;
 }
 

@@ -10,10 +10,6 @@
 namespace baton::webapi::api {
 namespace {
 
-size_t ApproximateBytes(const runner::BuildEvent& e) {
-  return sizeof(e) + e.origin.size() + e.type.size() + e.stream.size() + e.payload.size();
-}
-
 // The fallback for stores that cannot announce events: one thread for all such streams calls
 // every registered callback every 25 ms.
 class Ticker {
@@ -80,27 +76,16 @@ class BuildEventSource final : public EventSource {
   SseBatch NextEvents(const std::string& after_id, size_t max_events) override {
     int64_t after = 0;
     if (!after_id.empty()) after = std::strtoll(after_id.c_str(), nullptr, 10);
-    std::vector<runner::BuildEvent> events;
     SseBatch batch;
-    // Live: the follower is past what is committed, so the hub's tail has what comes next.
-    if (hub_ && hub_->CopyTail(build_id_, after, max_events, &events) > 0) {
-      for (const auto& e : events) batch.events.push_back(ToSse(e));
-      return batch;
-    }
     // Read the status before the events: if it was finished then, the log is complete.
     auto build = store_.GetBuild(build_id_);
     bool finished = !build.ok() || runner::IsFinished(build->status);
-    auto stored = store_.ReadEvents(build_id_, after, static_cast<int>(max_events));
-    if (!stored.ok()) {
+    auto events = store_.ReadEvents(build_id_, after, static_cast<int>(max_events));
+    if (!events.ok()) {
       batch.finished = true;
       return batch;
     }
-    events = std::move(*stored);
-    if (hub_ && events.size() < max_events) {
-      int64_t last = events.empty() ? after : events.back().seq;
-      hub_->CopyTail(build_id_, last, max_events - events.size(), &events);
-    }
-    for (const auto& e : events) batch.events.push_back(ToSse(e));
+    for (const auto& e : *events) batch.events.push_back(ToSse(e));
     batch.finished = finished && batch.events.empty();
     return batch;
   }
@@ -132,60 +117,31 @@ class BuildEventHub::Subscription final : public EventSubscription {
   uint64_t key_;
 };
 
-void BuildEventHub::OnEventsAppended(runner::Id build_id,
+bool BuildEventHub::OnEventsAppended(runner::Id build_id,
                                      const std::vector<runner::BuildEvent>& events) {
-  if (followed_count_.load(std::memory_order_relaxed) == 0 || events.empty()) return;
+  if (followed_count_.load(std::memory_order_relaxed) == 0) return false;
   std::lock_guard lock(mutex_);
-  auto it = builds_.find(build_id);
-  if (it == builds_.end()) return;
-  Followed& followed = it->second;
-  // A gap (events appended before anyone followed, or dropped) restarts the tail.
-  if (!followed.tail.empty() && followed.tail.back().seq + 1 != events.front().seq) {
-    followed.tail.clear();
-    followed.tail_bytes = 0;
-  }
-  for (const runner::BuildEvent& event : events) {
-    followed.tail.push_back(event);
-    followed.tail_bytes += ApproximateBytes(event);
-  }
-  while (followed.tail.size() > kTailMaxEvents ||
-         (followed.tail_bytes > kTailMaxBytes && followed.tail.size() > 1)) {
-    followed.tail_bytes -= ApproximateBytes(followed.tail.front());
-    followed.tail.pop_front();
-  }
-  NotifyLocked(followed);
+  return builds_.count(build_id) > 0;
 }
 
-void BuildEventHub::OnEventsCommitted(runner::Id build_id, int64_t last_seq) {
+void BuildEventHub::OnEventsCommitted(runner::Id build_id, int64_t last_seq) { Notify(build_id); }
+
+void BuildEventHub::OnBuildFinished(runner::Id build_id) { Notify(build_id); }
+
+void BuildEventHub::Notify(runner::Id build_id) {
   if (followed_count_.load(std::memory_order_relaxed) == 0) return;
-  std::lock_guard lock(mutex_);
-  auto it = builds_.find(build_id);
-  if (it == builds_.end()) return;
-  Followed& followed = it->second;
-  while (!followed.tail.empty() && followed.tail.front().seq <= last_seq) {
-    followed.tail_bytes -= ApproximateBytes(followed.tail.front());
-    followed.tail.pop_front();
-  }
-  NotifyLocked(followed);
-}
-
-void BuildEventHub::OnBuildFinished(runner::Id build_id) {
-  if (followed_count_.load(std::memory_order_relaxed) == 0) return;
-  std::lock_guard lock(mutex_);
-  auto it = builds_.find(build_id);
-  if (it != builds_.end()) NotifyLocked(it->second);
-}
-
-void BuildEventHub::NotifyLocked(Followed& followed) {
   // Under mutex_, so Unwatch cannot return while a notify runs.
-  for (auto& [key, notify] : followed.watchers) notify();
+  std::lock_guard lock(mutex_);
+  auto it = builds_.find(build_id);
+  if (it == builds_.end()) return;
+  for (auto& [key, notify] : it->second) notify();
 }
 
 std::unique_ptr<EventSubscription> BuildEventHub::Watch(runner::Id build_id,
                                                         std::function<void()> notify) {
   std::lock_guard lock(mutex_);
   uint64_t key = ++next_key_;
-  builds_[build_id].watchers.emplace(key, std::move(notify));
+  builds_[build_id].emplace(key, std::move(notify));
   followed_count_.store(builds_.size());
   return std::make_unique<Subscription>(shared_from_this(), build_id, key);
 }
@@ -194,24 +150,9 @@ void BuildEventHub::Unwatch(runner::Id build_id, uint64_t key) {
   std::lock_guard lock(mutex_);
   auto it = builds_.find(build_id);
   if (it == builds_.end()) return;
-  it->second.watchers.erase(key);
-  if (it->second.watchers.empty()) builds_.erase(it);
+  it->second.erase(key);
+  if (it->second.empty()) builds_.erase(it);
   followed_count_.store(builds_.size());
-}
-
-size_t BuildEventHub::CopyTail(runner::Id build_id, int64_t after_seq, size_t max,
-                               std::vector<runner::BuildEvent>* out) {
-  std::lock_guard lock(mutex_);
-  auto it = builds_.find(build_id);
-  if (it == builds_.end()) return 0;
-  const std::deque<runner::BuildEvent>& tail = it->second.tail;
-  if (tail.empty() || tail.front().seq > after_seq + 1 || tail.back().seq <= after_seq) return 0;
-  size_t copied = 0;
-  for (size_t i = static_cast<size_t>(after_seq + 1 - tail.front().seq);
-       i < tail.size() && copied < max; ++i, ++copied) {
-    out->push_back(tail[i]);
-  }
-  return copied;
 }
 
 std::shared_ptr<BuildEventHub> BuildEventHubFor(runner::Store& store) {
