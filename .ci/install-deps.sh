@@ -7,6 +7,7 @@ PKGS=(build-essential cmake ninja-build pkg-config git ccache clang libclang-rt-
       nlohmann-json3-dev libssl-dev
       python3-jsonschema python3-yaml cppcheck
       flawfinder clang-tidy jq curl
+      libzip-dev
       wrk)
 missing=()
 for p in "${PKGS[@]}"; do
