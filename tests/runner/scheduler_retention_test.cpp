@@ -86,6 +86,15 @@ class SchedulerRetentionTest : public ::testing::Test {
     return builds.ok() ? *builds : std::vector<Build>{};
   }
 
+  // The builds whose logs retention has not reaped, newest first.
+  std::vector<Build> BuildsWithLogs(Id pipeline_id) {
+    std::vector<Build> kept;
+    for (Build& b : JobBuilds(pipeline_id)) {
+      if (!b.logs_reaped_at) kept.push_back(std::move(b));
+    }
+    return kept;
+  }
+
   // Activates the pipeline and waits for the check of `resource` that activation starts.
   void Activate(Id pipeline_id, const std::string& resource = "r") {
     ASSERT_TRUE(scheduler_->ActivatePipeline(pipeline_id).ok());
@@ -149,7 +158,8 @@ TEST_F(SchedulerRetentionTest, AJobKeepingTwoBuildsRunFourTimesKeepsTheNewestTwo
   Activate(id);
   std::vector<Build> ran;
   for (int i = 0; i < 4; ++i) ran.push_back(RunBuild(id, "j"));
-  auto kept = JobBuilds(id);
+  EXPECT_EQ(JobBuilds(id).size(), 4u) << "reaping deletes logs, never the history";
+  auto kept = BuildsWithLogs(id);
   ASSERT_EQ(kept.size(), 2u);
   EXPECT_EQ(kept[0].name, "4");
   EXPECT_EQ(kept[1].name, "3");
@@ -160,7 +170,10 @@ TEST_F(SchedulerRetentionTest, AJobKeepingTwoBuildsRunFourTimesKeepsTheNewestTwo
         << "the log of a kept build is intact";
   }
   for (int i = 0; i < 2; ++i) {
-    EXPECT_EQ(store_->GetBuild(ran[i].id).status().code(), StatusCode::kNotFound);
+    auto reaped = store_->GetBuild(ran[i].id);
+    ASSERT_TRUE(reaped.ok());
+    EXPECT_TRUE(reaped->logs_reaped_at.has_value());
+    EXPECT_EQ(reaped->status, BuildStatus::kSucceeded);
     auto events = store_->ReadEvents(ran[i].id, 0, 100);
     ASSERT_TRUE(events.ok());
     EXPECT_TRUE(events->empty()) << "the events of a reaped build are deleted";
@@ -190,7 +203,7 @@ jobs:
   EXPECT_EQ(RunBuild(id, "j").status, BuildStatus::kSucceeded);
   EXPECT_EQ(RunBuild(id, "j").status, BuildStatus::kFailed);
   EXPECT_EQ(RunBuild(id, "j").status, BuildStatus::kFailed);
-  auto kept = JobBuilds(id);
+  auto kept = BuildsWithLogs(id);
   ASSERT_EQ(kept.size(), 2u);
   EXPECT_EQ(kept[0].name, "3");  // the newest
   EXPECT_EQ(kept[1].name, "1");  // the only success, though older than build 2
@@ -213,18 +226,18 @@ jobs:
   clock_.Advance(std::chrono::hours(24));
   RunBuild(id, "j");
   clock_.Advance(std::chrono::hours(36));  // build 1 is 2.5 days old, build 2 1.5 days
-  ASSERT_EQ(JobBuilds(id).size(), 2u);
+  ASSERT_EQ(BuildsWithLogs(id).size(), 2u);
   // A restart: activating the pipeline applies retention before anything runs.
   io_.run_for(std::chrono::milliseconds(5));
   scheduler_.reset();
   StartScheduler();
   ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
-  auto kept = JobBuilds(id);
+  auto kept = BuildsWithLogs(id);
   ASSERT_EQ(kept.size(), 1u);
   EXPECT_EQ(kept[0].name, "2");
   clock_.Advance(std::chrono::hours(24));  // build 2 is now 2.5 days old
   RunBuild(id, "j");
-  kept = JobBuilds(id);
+  kept = BuildsWithLogs(id);
   ASSERT_EQ(kept.size(), 1u);
   EXPECT_EQ(kept[0].name, "3");
 }
@@ -263,7 +276,7 @@ jobs:
   auto versions = artifacts_->List("name:app-bin");
   ASSERT_TRUE(versions.ok());
   ASSERT_EQ(versions->size(), 1u) << "only the version the kept build produced remains";
-  auto kept = JobBuilds(id);
+  auto kept = BuildsWithLogs(id);
   ASSERT_EQ(kept.size(), 1u);
   auto outputs = store_->ListBuildOutputs(kept[0].id);
   ASSERT_TRUE(outputs.ok());

@@ -197,7 +197,10 @@ TEST_F(StoreBuildsTest, RetentionByCountKeepsTheNewestAndTheMinimumSucceeded) {
   EXPECT_EQ(reaped->unreferenced_digests, std::vector<std::string>{"sha256:aa"});
   EXPECT_TRUE(store_->GetBuild(old_success.id).ok());
   EXPECT_TRUE(store_->GetBuild(running->id).ok());
-  EXPECT_EQ(store_->GetBuild(failures[0].id).status().code(), StatusCode::kNotFound);
+  auto reaped_build = store_->GetBuild(failures[0].id);
+  ASSERT_TRUE(reaped_build.ok()) << "the build stays; only its log and artifacts go";
+  EXPECT_TRUE(reaped_build->logs_reaped_at.has_value());
+  EXPECT_FALSE(store_->GetBuild(failures[2].id)->logs_reaped_at.has_value());
   EXPECT_TRUE(store_->ListArtifacts(failures[0].id)->empty());
   EXPECT_TRUE(*store_->IsDigestReferenced("sha256:bb"));
 }
@@ -215,6 +218,8 @@ TEST_F(StoreBuildsTest, RetentionByDaysReapsOnlyOldBuildsOfThatJob) {
   EXPECT_TRUE(store_->GetBuild(recent.id).ok());
   EXPECT_TRUE(store_->GetBuild(other.id).ok());
   EXPECT_TRUE(store_->ReapBuilds(job_, {}, clock_.Now())->builds.empty());
+  EXPECT_TRUE(store_->ReapBuilds(job_, retention, clock_.Now())->builds.empty())
+      << "a build whose log is gone is not reaped twice";
 }
 
 }  // namespace

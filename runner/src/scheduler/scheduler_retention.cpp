@@ -1,5 +1,5 @@
-// Scheduler: build_log_retention — reaping old builds after each build of a job (and when a
-// pipeline is activated), then pruning the artifact versions no remaining build uses.
+// Scheduler: build_log_retention — reaping old builds' logs after each build of a job (and when
+// a pipeline is activated), then pruning the artifact versions only reaped builds used.
 #include <algorithm>
 #include <set>
 
@@ -44,14 +44,9 @@ void Scheduler::Impl::ApplyRetention(PipelineState& state, const pipelines::Job&
     return;
   }
   if (reaped->builds.empty()) return;
-  std::set<Id> gone;
-  for (const Build& b : reaped->builds) gone.insert(b.id);
-  auto& succeeded = state.snapshot.succeeded_builds[job.name];
-  succeeded.erase(std::remove_if(succeeded.begin(), succeeded.end(),
-                                 [&](const SucceededBuild& b) { return gone.count(b.build_id); }),
-                  succeeded.end());
-  ModuleLogger("runner")->info("retention of {}/{}: reaped {} build(s) and their logs",
-                               state.record.name, job.name, gone.size());
+  // The builds stay (with their inputs and outputs), so what the planner knows is unchanged.
+  ModuleLogger("runner")->info("retention of {}/{}: reaped the logs of {} build(s)",
+                               state.record.name, job.name, reaped->builds.size());
   PruneArtifacts(state);
 }
 

@@ -174,10 +174,17 @@ CREATE INDEX builds_by_rerun_of ON builds (rerun_of) WHERE rerun_of IS NOT NULL;
 CREATE INDEX builds_by_job ON builds (job_id, id);
 )sql";
 
+// Retention reaps a build's log and artifacts, as Concourse does, and keeps the build itself (its
+// inputs and outputs still decide what the scheduler has built): the time it was reaped.
+constexpr const char* kBuildLogsReaped = R"sql(
+ALTER TABLE builds ADD COLUMN logs_reaped_at INTEGER;
+)sql";
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, kInitialSchema},
       {2, kBuildReruns},
+      {3, kBuildLogsReaped},
   };
   return kMigrations;
 }

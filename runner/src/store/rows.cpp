@@ -22,7 +22,7 @@ const char* const kVersionSelect =
 const char* const kBuildSelect =
     "SELECT b.id, b.team_id, t.name, b.pipeline_id, p.name, b.job_id, j.name, b.name, b.status, "
     "b.plan_json, b.error, b.created_at, b.started_at, b.finished_at, b.rerun_of, "
-    "b.rerun_number FROM builds b "
+    "b.rerun_number, b.logs_reaped_at FROM builds b "
     "JOIN teams t ON t.id = b.team_id LEFT JOIN pipelines p ON p.id = b.pipeline_id "
     "LEFT JOIN jobs j ON j.id = b.job_id ";
 
@@ -126,6 +126,7 @@ Build ReadBuild(const Statement& row) {
   b.finished_at = OptionalTime(row, 13);
   b.rerun_of = row.IsNull(14) ? 0 : row.Int(14);
   b.rerun_number = static_cast<int>(row.Int(15));
+  b.logs_reaped_at = OptionalTime(row, 16);
   return b;
 }
 

@@ -62,8 +62,10 @@ Result<std::vector<ResourceVersion>> SqliteStore::ListVersionsUsedByBuilds(Id re
         sqlite::QueryRows(conn, sqlite::ReadVersion,
                           std::string(sqlite::kVersionSelect) +
                               "WHERE v.resource_id = ? AND (EXISTS (SELECT 1 FROM build_inputs i "
-                              "WHERE i.resource_version_id = v.id) OR EXISTS (SELECT 1 FROM "
-                              "build_outputs o WHERE o.resource_version_id = v.id)) "
+                              "JOIN builds b ON b.id = i.build_id WHERE i.resource_version_id = "
+                              "v.id AND b.logs_reaped_at IS NULL) OR EXISTS (SELECT 1 FROM "
+                              "build_outputs o JOIN builds b ON b.id = o.build_id WHERE "
+                              "o.resource_version_id = v.id AND b.logs_reaped_at IS NULL)) "
                               "ORDER BY v.check_order DESC",
                           resource_id));
     return Status::Ok();

@@ -12,7 +12,8 @@ using sqlite::Connection;
 
 namespace {
 
-// Which of `finished` (newest first) the retention policy removes.
+// Which of `finished` (newest first) the retention policy reaps. Every finished build counts
+// towards `builds`, whether or not its log is already gone; those already reaped are skipped.
 std::vector<Id> BuildsToReap(const std::vector<Build>& finished,
                              const pipelines::BuildLogRetention& retention, SystemTime now) {
   const auto max_age = std::chrono::hours(24) * retention.days;
@@ -25,14 +26,15 @@ std::vector<Id> BuildsToReap(const std::vector<Build>& finished,
     if (protected_success) ++succeeded_kept;
     const bool too_many = retention.builds > 0 && rank >= static_cast<size_t>(retention.builds);
     const bool too_old = retention.days > 0 && b.finished_at && now - *b.finished_at > max_age;
-    if ((too_many || too_old) && !protected_success) reap.push_back(b.id);
+    if ((too_many || too_old) && !protected_success && !b.logs_reaped_at) reap.push_back(b.id);
   }
   return reap;
 }
 
-// Deletes the builds (cascading to events, inputs, outputs, artifacts); returns the digests of
-// deleted artifacts no other build refers to.
-Result<std::vector<std::string>> DeleteBuilds(Connection& conn, const std::vector<Id>& ids) {
+// Deletes the builds' events and artifact rows and marks them reaped at `now_ms`; returns the
+// digests of deleted artifacts no other build refers to.
+Result<std::vector<std::string>> ReapLogs(Connection& conn, const std::vector<Id>& ids,
+                                          int64_t now_ms) {
   std::set<std::string> digests;
   for (Id id : ids) {
     BATON_ASSIGN_OR_RETURN(
@@ -40,7 +42,10 @@ Result<std::vector<std::string>> DeleteBuilds(Connection& conn, const std::vecto
         sqlite::QueryRows(conn, sqlite::ReadArtifact,
                           std::string(sqlite::kArtifactSelect) + "WHERE build_id = ?", id));
     for (const Artifact& a : artifacts) digests.insert(a.digest);
-    BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM builds WHERE id = ?", id));
+    BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM artifacts WHERE build_id = ?", id));
+    BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM build_event_chunks WHERE build_id = ?", id));
+    BATON_RETURN_IF_ERROR(
+        conn.Run("UPDATE builds SET logs_reaped_at = ? WHERE id = ?", now_ms, id));
   }
   std::vector<std::string> unreferenced;
   for (const std::string& digest : digests) {
@@ -100,10 +105,13 @@ Result<ReapedBuilds> SqliteStore::ReapBuilds(Id job_id,
                               "ORDER BY b.id DESC",
                           job_id));
     std::vector<Id> ids = BuildsToReap(finished, retention, now);
-    for (const Build& b : finished) {
-      if (std::find(ids.begin(), ids.end(), b.id) != ids.end()) reaped.builds.push_back(b);
+    const int64_t now_ms = ToUnixMillis(now);
+    for (Build& b : finished) {
+      if (std::find(ids.begin(), ids.end(), b.id) == ids.end()) continue;
+      b.logs_reaped_at = FromUnixMillis(now_ms);
+      reaped.builds.push_back(std::move(b));
     }
-    BATON_ASSIGN_OR_RETURN(reaped.unreferenced_digests, DeleteBuilds(conn, ids));
+    BATON_ASSIGN_OR_RETURN(reaped.unreferenced_digests, ReapLogs(conn, ids, now_ms));
     return Status::Ok();
   }));
   for (const Build& b : reaped.builds) ForgetBuildEvents(b.id);

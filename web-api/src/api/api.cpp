@@ -36,6 +36,7 @@ Json BuildJson(const runner::Build& b) {
             {"start_time", Time(b.started_at)},
             {"end_time", Time(b.finished_at)}};
   if (!b.error.empty()) j["error"] = b.error;
+  if (b.logs_reaped_at) j["reap_time"] = Time(b.logs_reaped_at);  // log deleted by retention
   return j;
 }
 

@@ -124,12 +124,13 @@ class Store {
   // `retention.builds` builds (if builds > 0) or finished more than `retention.days` days
   // before `now` (if days > 0) — unless it is one of the newest
   // `retention.minimum_succeeded_builds` succeeded builds. Running builds are never reaped.
-  // Deletes the builds with their events, inputs/outputs and artifact rows.
+  // As in Concourse, reaping deletes the build's events (its log) and artifact rows and marks
+  // it `logs_reaped_at`; the build, its inputs and outputs stay, so scheduling is unchanged.
   virtual Result<ReapedBuilds> ReapBuilds(Id job_id, const pipelines::BuildLogRetention& retention,
                                           SystemTime now) = 0;
 
-  // Versions of `resource_id` that some build (of any job) used as an input or produced as an
-  // output, newest first: what retention must keep.
+  // Versions of `resource_id` that some build (of any job) whose logs were not reaped used as an
+  // input or produced as an output, newest first: what retention must keep.
   virtual Result<std::vector<ResourceVersion>> ListVersionsUsedByBuilds(Id resource_id) = 0;
 
   // ---- Build events (append-only per build).

@@ -127,6 +127,8 @@ struct Build {
   // the original was reaped) and its number among that build's reruns (1, 2, ...; 0 = none).
   Id rerun_of = 0;
   int rerun_number = 0;
+  // When build_log_retention deleted this build's log and artifacts (the build itself stays).
+  std::optional<SystemTime> logs_reaped_at;
 
   bool one_off() const { return job_id == 0; }
 };
@@ -188,7 +190,7 @@ struct Artifact {
 
 // What ReapBuilds deleted.
 struct ReapedBuilds {
-  std::vector<Build> builds;
+  std::vector<Build> builds;  // whose logs and artifacts were deleted
   // Digests of deleted artifact rows that no remaining build refers to: the artifact store may
   // remove their files.
   std::vector<std::string> unreferenced_digests;
