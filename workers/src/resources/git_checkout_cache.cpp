@@ -1,7 +1,5 @@
 #include "resources/git_checkout_cache.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <vector>
@@ -13,11 +11,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool UnderObjects(const fs::path& relative) {
-  auto it = relative.begin();
-  return it != relative.end() && *it == ".git" && ++it != relative.end() && *it == "objects";
-}
-
 Status CopyEntry(const fs::directory_entry& entry, const fs::path& relative, const fs::path& to) {
   std::error_code ec;
   const fs::path target = to / relative;
@@ -26,9 +19,8 @@ Status CopyEntry(const fs::directory_entry& entry, const fs::path& relative, con
     fs::copy_symlink(entry.path(), target, ec);
   } else if (fs::is_directory(status)) {
     fs::create_directory(target, ec);
-  } else if (UnderObjects(relative) && ::link(entry.path().c_str(), target.c_str()) == 0) {
-    return Status::Ok();
   } else {
+    // A copy, never a hard link: a task owns its files and must not reach the cache's inodes.
     fs::copy_file(entry.path(), target, fs::copy_options::overwrite_existing, ec);
   }
   if (ec)
@@ -62,6 +54,8 @@ std::string CheckoutCachePath(const std::string& mirror_path, const std::string&
 
 Status CopyCheckout(const std::string& from, const std::string& to) {
   std::error_code ec;
+  fs::create_directories(to, ec);
+  if (ec) return IoError("create " + to + ": " + ec.message());
   fs::recursive_directory_iterator it(from, ec), end;
   if (ec) return IoError("read checkout " + from + ": " + ec.message());
   for (; it != end; it.increment(ec)) {

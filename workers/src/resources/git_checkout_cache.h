@@ -1,8 +1,8 @@
 // Prepared checkouts of the git resource, one per version, next to the resource's bare mirror:
 // <mirror>.checkouts/<sha>[@<branch>]. A `get` copies a prepared checkout into the step's
-// directory instead of cloning and checking out again: git objects (immutable) are hard-linked,
-// everything else (work tree, index, refs, config) is copied, so what a task writes into its
-// copy never reaches the cache. Private to workers/.
+// directory instead of cloning and checking out again. Everything is copied (hard links would
+// let a task that chmods and rewrites an object file reach the cache's inodes), so what a task
+// does to its copy never reaches the cache. Private to workers/.
 //
 // Thread-safety: the caller holds the MirrorLock of the mirror for every call.
 #pragma once
@@ -23,13 +23,12 @@ std::string CheckoutCachePath(const std::string& mirror_path, const std::string&
 
 // Makes sure the checkout at `cached` exists, preparing it with `prepare(dir)` into a temporary
 // directory renamed into place when `prepare` succeeds; then copies it into `dir` (existing,
-// empty) and evicts old checkouts beyond kCheckoutsKept.
+// empty, created if missing) and evicts old checkouts beyond kCheckoutsKept.
 Status GetThroughCheckoutCache(const std::string& cached, const std::string& dir,
                                const std::function<Status(const std::string& dir)>& prepare);
 
-// Copies the tree `from` into the existing directory `to`: files under .git/objects are hard
-// links (copied when linking fails), other files are copied with their modes, symlinks
-// recreated.
+// Copies the tree `from` into the directory `to` (created if missing): files with their modes,
+// symlinks recreated.
 Status CopyCheckout(const std::string& from, const std::string& to);
 
 }  // namespace baton::workers::resources
