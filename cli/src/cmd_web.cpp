@@ -8,8 +8,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 
 #include "baton/common/logging.h"
 #include "baton/runner/scheduler.h"
@@ -214,15 +217,28 @@ int Serve(const WebFlags& flags) {
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer drain(io);
+  const auto drain_deadline = std::make_shared<std::chrono::steady_clock::time_point>();
+  // Stops the loop once every aborted build has recorded its end, or at the deadline.
+  std::function<void()> wait_for_builds = [&] {
+    if (scheduler.running_builds() == 0 || std::chrono::steady_clock::now() >= *drain_deadline) {
+      if (scheduler.running_builds() > 0) log->warn("stopping with builds still running");
+      io.stop();
+      return;
+    }
+    drain.expires_after(std::chrono::milliseconds(20));
+    drain.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) wait_for_builds();
+    });
+  };
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
     log->info("shutting down");
     server.Stop();
     heartbeat.Stop();
     scheduler.AbortAll();
-    drain.expires_after(std::chrono::seconds(15));
-    drain.async_wait([&](const boost::system::error_code&) { io.stop(); });
+    *drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     guard.reset();
+    wait_for_builds();
   });
   io.run();
   return kExitOk;

@@ -19,10 +19,22 @@ void LocalFlags::AddTo(CLI::App* cmd) {
 }
 
 std::string LocalFlags::ResolvedDataDir() const {
-  if (!data_dir.empty()) return data_dir;
-  if (const char* env = std::getenv("BATON_DATA_DIR"); env && *env) return env;
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : "/root") + "/.local/share/baton";
+  std::string dir;
+  if (!data_dir.empty()) {
+    dir = data_dir;
+  } else if (const char* env = std::getenv("BATON_DATA_DIR"); env && *env) {
+    dir = env;
+  } else {
+    const char* home = std::getenv("HOME");
+    dir = std::string(home && *home ? home : "/root") + "/.local/share/baton";
+  }
+  // Absolute, so the sandbox's mount plan (which hides the data dir from tasks) can use it.
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(dir, ec);
+  if (ec) return dir;
+  absolute = absolute.lexically_normal();
+  if (!absolute.has_filename() && absolute.has_parent_path()) absolute = absolute.parent_path();
+  return absolute.string();
 }
 
 Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, bool unsafe_no_sandbox) {
