@@ -1,6 +1,11 @@
 // BuildExecutor: turning RunTask / RunGet / RunPut into worker calls, and output into logs.
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <span>
 #include <system_error>
+#include <vector>
 
 #include "baton/common/strings.h"
 #include "baton/pipelines/loader.h"
@@ -18,20 +23,73 @@ class QuietSink : public workers::OutputSink {
   void OnLine(SystemTime, workers::OutputStream, std::string_view) override {}
 };
 
+// Hands a step's output to the executor's thread, a batch per post. Output waiting there is
+// bounded: a worker thread that gets ahead by more than kMaxPendingBytes waits, so a task
+// printing faster than the build log is written is slowed down instead of growing memory.
 class StepSink : public workers::OutputSink {
  public:
   StepSink(std::weak_ptr<BuildExecutor::Impl> impl, boost::asio::io_context& io, StepInfo step)
       : impl_(std::move(impl)), io_(io), step_(std::move(step)) {}
+
   void OnLine(SystemTime time, workers::OutputStream stream, std::string_view line) override {
-    boost::asio::post(io_, [impl = impl_, step = step_, time, stream, text = std::string(line)] {
-      if (auto self = impl.lock()) self->Log(step, stream, time, text);
-    });
+    workers::OutputLine one{time, stream, line};
+    OnLines(std::span<const workers::OutputLine>(&one, 1));
+  }
+
+  void OnLines(std::span<const workers::OutputLine> lines) override {
+    struct Owned {
+      SystemTime time;
+      workers::OutputStream stream;
+      std::string text;
+    };
+    std::vector<Owned> batch;
+    batch.reserve(lines.size());
+    size_t bytes = 0;
+    for (const auto& l : lines) {
+      batch.push_back({l.time, l.stream, std::string(l.text)});
+      bytes += l.text.size() + sizeof(Owned);
+    }
+    WaitForRoom(bytes);
+    boost::asio::post(
+        io_, [impl = impl_, step = step_, batch = std::move(batch), bytes, pending = pending_] {
+          if (auto self = impl.lock()) {
+            for (const auto& l : batch) self->Log(step, l.stream, l.time, l.text);
+          }
+          pending->Release(bytes);
+        });
   }
 
  private:
+  static constexpr size_t kMaxPendingBytes = 4u << 20;
+
+  struct Pending {
+    std::mutex mu;
+    std::condition_variable room;
+    size_t bytes = 0;
+    void Release(size_t n) {
+      {
+        std::lock_guard lock(mu);
+        bytes -= n;
+      }
+      room.notify_all();
+    }
+  };
+
+  void WaitForRoom(size_t n) {
+    std::unique_lock lock(pending_->mu);
+    // Never wait on the executor's own thread: it is the one that makes room.
+    if (!io_.get_executor().running_in_this_thread() && !io_.stopped()) {
+      pending_->room.wait_for(lock, std::chrono::seconds(5), [&] {
+        return pending_->bytes == 0 || pending_->bytes + n <= kMaxPendingBytes || io_.stopped();
+      });
+    }
+    pending_->bytes += n;
+  }
+
   std::weak_ptr<BuildExecutor::Impl> impl_;
   boost::asio::io_context& io_;
   StepInfo step_;
+  std::shared_ptr<Pending> pending_ = std::make_shared<Pending>();
 };
 
 Status MakeDir(const std::string& path) {
