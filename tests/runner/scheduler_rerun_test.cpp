@@ -1,15 +1,10 @@
 // Scheduler: rerunning a build uses exactly its input versions, is named "N.k" and takes no new
 // build number.
 #include <gtest/gtest.h>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 
-#include "baton/pipelines/loader.h"
-#include "baton/runner/pipeline_update.h"
-#include "baton/runner/scheduler.h"
-#include "baton/runner/sqlite_store.h"
-#include "fakes/scripted_worker.h"
-#include "fakes/test_env.h"
+#include <mutex>
+
+#include "scheduler_harness.h"
 
 namespace baton::runner {
 namespace {
@@ -17,12 +12,10 @@ namespace {
 namespace asio = boost::asio;
 using testing::ResourceScript;
 
-class SchedulerRerunTest : public ::testing::Test {
+class SchedulerRerunTest : public SchedulerHarness {
  protected:
   void SetUp() override {
-    auto store = SqliteStore::OpenDataDir(dir_.path() / "data", RealClock());
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
+    OpenStore(RealClock());
     ResourceScript mock;
     mock.handler = [this](const workers::ResourceRun& run, workers::OutputSink&) {
       workers::ResourceResult r;
@@ -35,35 +28,7 @@ class SchedulerRerunTest : public ::testing::Test {
       return r;
     };
     worker_.OnResource("mock", mock);
-    SchedulerOptions options;
-    options.data_dir = (dir_.path() / "data").string();
-    scheduler_ = std::make_unique<Scheduler>(io_, *store_, worker_, options);
-  }
-
-  void TearDown() override {
-    EXPECT_TRUE(worker_.WaitIdle());
-    io_.run_for(std::chrono::milliseconds(20));
-    scheduler_.reset();
-  }
-
-  Id SetPipeline(const std::string& yaml) {
-    auto load = pipelines::LoadPipeline(yaml, pipelines::LoadOptions{});
-    EXPECT_TRUE(load.ok()) << pipelines::RenderAll(load.diagnostics, yaml);
-    pipelines::Vars vars;
-    auto update = MakePipelineUpdate("main", "p", yaml, vars, *load.config);
-    update.paused_when_created = false;
-    auto saved = store_->SetPipeline(update);
-    EXPECT_TRUE(saved.ok()) << saved.status().ToString();
-    return saved->id;
-  }
-
-  bool RunUntil(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io_.run_for(std::chrono::milliseconds(2));
-    }
-    return true;
+    scheduler_ = std::make_unique<Scheduler>(io_, *store_, worker_, BaseOptions());
   }
 
   // Adds version `v` and checks `r` until the scheduler has seen it (a check already running
@@ -114,12 +79,6 @@ class SchedulerRerunTest : public ::testing::Test {
 
   std::mutex mu_;
   std::vector<std::string> versions_;
-  baton::testing::TempDir dir_;
-  std::unique_ptr<SqliteStore> store_;
-  baton::testing::ScriptedWorker worker_;
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
-  std::unique_ptr<Scheduler> scheduler_;
 };
 
 constexpr const char* kManualJob = R"(

@@ -2,21 +2,14 @@
 // pipeline is activated; reaped builds lose their events, and artifact versions no remaining
 // build uses are pruned from the artifact store.
 #include <gtest/gtest.h>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
-#include "baton/pipelines/loader.h"
-#include "baton/runner/pipeline_update.h"
-#include "baton/runner/scheduler.h"
-#include "baton/runner/sqlite_store.h"
 #include "baton/workers/artifact_store.h"
 #include "fakes/fake_clock.h"
-#include "fakes/scripted_worker.h"
-#include "fakes/test_env.h"
+#include "scheduler_harness.h"
 
 namespace baton::runner {
 namespace {
@@ -25,12 +18,10 @@ namespace asio = boost::asio;
 using testing::ResourceScript;
 using testing::TaskScript;
 
-class SchedulerRetentionTest : public ::testing::Test {
+class SchedulerRetentionTest : public SchedulerHarness {
  protected:
   void SetUp() override {
-    auto store = SqliteStore::OpenDataDir(dir_.path() / "data", clock_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
+    OpenStore(clock_);
     ResourceScript mock;
     mock.handler = [](const workers::ResourceRun& run, workers::OutputSink&) {
       workers::ResourceResult r;
@@ -44,38 +35,11 @@ class SchedulerRetentionTest : public ::testing::Test {
     worker_.OnTaskMatching([](const workers::TaskRun&) { return true; }, logs);
   }
 
-  void TearDown() override {
-    EXPECT_TRUE(worker_.WaitIdle());
-    io_.run_for(std::chrono::milliseconds(20));
-    scheduler_.reset();
-  }
-
   void StartScheduler() {
-    SchedulerOptions options;
-    options.data_dir = (dir_.path() / "data").string();
+    SchedulerOptions options = BaseOptions();
     options.clock = &clock_;
     options.artifacts = artifacts_.get();
     scheduler_ = std::make_unique<Scheduler>(io_, *store_, worker_, options);
-  }
-
-  Id SetPipeline(const std::string& yaml) {
-    auto load = pipelines::LoadPipeline(yaml, pipelines::LoadOptions{});
-    EXPECT_TRUE(load.ok()) << pipelines::RenderAll(load.diagnostics, yaml);
-    pipelines::Vars vars;
-    auto update = MakePipelineUpdate("main", "p", yaml, vars, *load.config);
-    update.paused_when_created = false;
-    auto saved = store_->SetPipeline(update);
-    EXPECT_TRUE(saved.ok()) << saved.status().ToString();
-    return saved->id;
-  }
-
-  bool RunUntil(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io_.run_for(std::chrono::milliseconds(2));
-    }
-    return true;
   }
 
   std::vector<Build> JobBuilds(Id pipeline_id) {
@@ -130,14 +94,8 @@ class SchedulerRetentionTest : public ::testing::Test {
     return lines;
   }
 
-  baton::testing::TempDir dir_;
   baton::testing::FakeClock clock_;
-  std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<workers::ArtifactStore> artifacts_;
-  baton::testing::ScriptedWorker worker_;
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
-  std::unique_ptr<Scheduler> scheduler_;
 };
 
 constexpr const char* kTwoBuilds = R"(

@@ -1,14 +1,10 @@
 #include "baton/runner/scheduler.h"
 
 #include <gtest/gtest.h>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 
-#include "baton/pipelines/loader.h"
-#include "baton/runner/pipeline_update.h"
-#include "baton/runner/sqlite_store.h"
-#include "fakes/scripted_worker.h"
-#include "fakes/test_env.h"
+#include <mutex>
+
+#include "scheduler_harness.h"
 
 namespace baton::runner {
 namespace {
@@ -17,12 +13,10 @@ namespace asio = boost::asio;
 using testing::ResourceScript;
 using testing::TaskScript;
 
-class SchedulerTest : public ::testing::Test {
+class SchedulerTest : public SchedulerHarness {
  protected:
   void SetUp() override {
-    auto store = SqliteStore::OpenDataDir(dir_.path() / "data", RealClock());
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
+    OpenStore(RealClock());
     // `mock` checks find the versions in versions_ (all of them, oldest first).
     ResourceScript check;
     check.handler = [this](const workers::ResourceRun& run, workers::OutputSink&) {
@@ -40,46 +34,16 @@ class SchedulerTest : public ::testing::Test {
     worker_.OnResource("mock", check);
   }
 
-  void TearDown() override {
-    // Let background checks finish before the fixture's members go away.
-    EXPECT_TRUE(worker_.WaitIdle());
-    io_.run_for(std::chrono::milliseconds(20));
-    scheduler_.reset();
-  }
-
   void StartScheduler(bool serving) {
-    SchedulerOptions options;
-    options.data_dir = (dir_.path() / "data").string();
+    SchedulerOptions options = BaseOptions();
     options.periodic_checks = serving;
     options.cancel_grace = std::chrono::milliseconds(100);
     scheduler_ = std::make_unique<Scheduler>(io_, *store_, worker_, options);
   }
 
-  Id SetPipeline(const std::string& yaml) {
-    pipelines::LoadOptions options;
-    auto load = pipelines::LoadPipeline(yaml, options);
-    EXPECT_TRUE(load.ok()) << pipelines::RenderAll(load.diagnostics, yaml);
-    pipelines::Vars vars;
-    auto update = MakePipelineUpdate("main", "p", yaml, vars, *load.config);
-    update.paused_when_created = false;
-    auto saved = store_->SetPipeline(update);
-    EXPECT_TRUE(saved.ok()) << saved.status().ToString();
-    return saved->id;
-  }
-
   void AddVersion(const std::string& v) {
     std::lock_guard lock(mu_);
     versions_.push_back(v);
-  }
-
-  // Runs the loop until `done()` or 10 s.
-  bool RunUntil(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io_.run_for(std::chrono::milliseconds(5));
-    }
-    return true;
   }
 
   std::vector<Build> Builds(BuildStatus status) {
@@ -92,12 +56,6 @@ class SchedulerTest : public ::testing::Test {
 
   std::mutex mu_;
   std::vector<std::string> versions_;
-  baton::testing::TempDir dir_;
-  std::unique_ptr<SqliteStore> store_;
-  baton::testing::ScriptedWorker worker_;
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
-  std::unique_ptr<Scheduler> scheduler_;
 };
 
 constexpr const char* kChain = R"(
