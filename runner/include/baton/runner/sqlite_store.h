@@ -173,9 +173,9 @@ class SqliteStore final : public Store {
   std::unique_ptr<sqlite::EventChunker> chunker_;  // GUARDED_BY(write_mu_)
   std::unique_ptr<sqlite::ReaderPool> readers_;
   std::mutex seq_mu_;  // held while assigning seqs and queueing, so seq order = queue order
-  std::unordered_map<Id, int64_t> next_seq_;     // GUARDED_BY(seq_mu_)
+  std::unordered_map<Id, int64_t> next_seq_;                   // GUARDED_BY(seq_mu_)
   std::atomic<std::shared_ptr<BuildEventListener>> listener_;  // may be null
-  std::unique_ptr<sqlite::EventWriter> events_;  // destroyed first (declared last)
+  std::unique_ptr<sqlite::EventWriter> events_;                // destroyed first (declared last)
 };
 
 }  // namespace baton::runner
