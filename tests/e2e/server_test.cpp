@@ -246,6 +246,7 @@ TEST_F(ServerE2E, EveryProtectedRouteWithoutATokenIs401) {
       {"PUT", "/api/v1/builds/1/abort"},
       {"GET", "/api/v1/builds/1/events"},
       {"GET", "/api/v1/builds/1/resources"},
+      {"GET", "/api/v1/builds/1/plan"},
       {"GET", p + "/resources"},
       {"GET", p + "/resources/r/versions"},
       {"POST", p + "/resources/r/check"},
@@ -331,6 +332,10 @@ TEST_F(ServerE2E, FanInGivesTheJoinJobTheSameVersionThroughBothBranches) {
   EXPECT_EQ(input_ref(d_builds[0]), second);
   EXPECT_NE(server_.BuildLog(d_builds[0].value("id", int64_t{0})).find("initializing\n2\n"),
             std::string::npos);
+  // The plan the build was made from: the fan-in get with both upstream jobs.
+  json plan = server_.Get("/api/v1/builds/" + std::to_string(d_builds[0].value("id", 0)) + "/plan");
+  EXPECT_EQ(plan.value("job", ""), "d") << plan.dump();
+  EXPECT_EQ(plan["plan"][0]["get"]["passed"], (json{"b", "c"})) << plan.dump();
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "baton/common/logging.h"
+#include "baton/runner/plan_json.h"
 #include "scheduler_impl.h"
 
 namespace baton::runner {
@@ -69,7 +70,7 @@ Result<Build> Scheduler::Impl::CreateBuild(PipelineState& state, const pipelines
   }
   // One transaction: the build and the versions it uses.
   BATON_ASSIGN_OR_RETURN(Build build,
-                         store_.CreateJobBuildWithInputs(record.id, Json::object(), inputs));
+                         store_.CreateJobBuildWithInputs(record.id, JobPlanJson(job), inputs));
   for (const auto& in : plan.inputs) {
     state.snapshot.used_inputs[job.name][in.name].insert(in.version_id);
   }

@@ -1,4 +1,5 @@
 // Scheduler: rerunning a build with the same inputs (Concourse's "rerun build").
+#include "baton/runner/plan_json.h"
 #include "scheduler_impl.h"
 
 namespace baton::runner {
@@ -48,7 +49,7 @@ Result<Build> Scheduler::Impl::Rerun(Id build_id) {
   }
   BATON_ASSIGN_OR_RETURN(auto used, store_.ListBuildInputs(build_id));
   BATON_ASSIGN_OR_RETURN(InputPlan plan, PlanFromInputs(*job, build, used));
-  BATON_ASSIGN_OR_RETURN(Build rerun, store_.CreateRerunBuild(build_id, Json::object()));
+  BATON_ASSIGN_OR_RETURN(Build rerun, store_.CreateRerunBuild(build_id, JobPlanJson(*job)));
   state->pending[job->name].emplace_back(rerun, plan);
   TrySchedule(*state, job->name);
   return rerun;

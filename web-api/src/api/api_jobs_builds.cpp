@@ -169,6 +169,21 @@ void AddBuildRoutes(Router& router, std::shared_ptr<Context> ctx) {
       },
       Access::kToken);
   router.Add(
+      "GET", "/api/v1/builds/:build/plan",
+      [ctx](Request& req) {
+        auto id = BuildIdOf(req);
+        if (!id.ok()) return JsonError(id.status());
+        auto build = ctx->store.GetBuild(*id);
+        if (!build.ok()) return JsonError(build.status());
+        if (!build->plan.is_object() || !build->plan.contains("plan")) {
+          return JsonError(NotFound("build " + std::to_string(*id) +
+                                    " has no recorded plan (one-off builds and builds made "
+                                    "before plans were recorded)"));
+        }
+        return Response::Json(200, build->plan);
+      },
+      Access::kToken);
+  router.Add(
       "GET", "/api/v1/builds/:build/resources",
       [ctx](Request& req) {
         auto id = BuildIdOf(req);
