@@ -1,5 +1,6 @@
 #include "fakes/test_env.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -8,8 +9,20 @@
 namespace baton::testing {
 
 std::filesystem::path SharedDir() {
-  if (const char* env = std::getenv("BATON_SHARED_DIR"); env && *env) return env;
-  return BATON_SHARED_DIR;
+  const char* env = std::getenv("BATON_SHARED_DIR");
+  std::filesystem::path dir = env && *env ? std::filesystem::path(env) : BATON_SHARED_DIR;
+  static const bool warned = [&] {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir / "conformance", ec)) {
+      std::fprintf(stderr,
+                   "baton tests: no shared conformance data at %s/conformance; the tests that "
+                   "read it will fail. Clone next to ../shared or set BATON_SHARED_DIR.\n",
+                   dir.c_str());
+    }
+    return true;
+  }();
+  (void)warned;
+  return dir;
 }
 
 std::filesystem::path SourceDir() { return BATON_SOURCE_DIR; }
