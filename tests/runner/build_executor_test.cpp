@@ -27,6 +27,7 @@ using testing::BuildRun;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::PlanFromYaml;
 
 const char* kMockResource = R"Y(
@@ -273,10 +274,13 @@ jobs:
   EXPECT_THAT(run.observer.logs, Contains("t stdout: password is ((redacted))!"));
 }
 
-TEST(BuildExecutor, ATimeoutCancelsTheTaskAndErrorsTheBuild) {
+// Killed by the timeout the task exits 143, yet the step ends errored (not failed): on_error
+// runs, on_failure does not.
+TEST(BuildExecutor, ATimeoutCancelsTheTaskAndEndsTheStepErroredNotFailed) {
   ScriptedWorker worker;
   TaskScript slow;
   slow.hold = true;
+  slow.cancelled_result = baton::testing::ExitResult(143);
   worker.OnTask("sleep", slow);
   BuildRun run(PlanFromYaml(R"Y(
 jobs:
@@ -285,11 +289,16 @@ jobs:
   - task: slow
     timeout: 50ms
     config: {platform: linux, run: {path: sleep}}
+    on_failure: {task: on-failure, config: {platform: linux, run: {path: x}}}
+    on_error: {task: on-error, config: {platform: linux, run: {path: x}}}
 )Y"),
                worker);
   EXPECT_EQ(run.Go(), BuildStatus::kErrored);
   EXPECT_EQ(worker.cancelled().size(), 1u);
   EXPECT_THAT(run.observer.logs, Contains("slow system: timeout exceeded"));
+  EXPECT_THAT(run.observer.events, Contains("finished slow errored"));
+  EXPECT_THAT(run.observer.events, Contains("started on-error"));
+  EXPECT_THAT(run.observer.events, Not(Contains("started on-failure")));
 }
 
 TEST(BuildExecutor, AbortCancelsTheRunningTaskThenRunsEnsure) {

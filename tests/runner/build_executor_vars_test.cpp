@@ -19,7 +19,6 @@ namespace fs = std::filesystem;
 using baton::testing::ResourceScript;
 using baton::testing::ScriptedWorker;
 using baton::testing::TaskScript;
-workers::TaskResult ExitResultOf(int code) { return baton::testing::ExitResult(code); }
 using testing::BuildRun;
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -245,29 +244,6 @@ jobs:
   EXPECT_EQ(run.Go(), BuildStatus::kSucceeded);
   EXPECT_EQ(worker.task_runs().size(), 2u);
   EXPECT_THAT(run.observer.logs, Contains("t system: worker went away"));
-}
-
-TEST(BuildExecutor, ATimeoutEndsTheStepErroredNotFailed) {
-  ScriptedWorker worker;
-  TaskScript slow;
-  slow.hold = true;
-  slow.cancelled_result = ExitResultOf(143);
-  worker.OnTask("sleep", slow);
-  BuildRun run(PlanFromYaml(R"Y(
-jobs:
-- name: job
-  plan:
-  - task: slow
-    timeout: 20ms
-    config: {platform: linux, run: {path: sleep}}
-    on_failure: {task: on-failure, config: {platform: linux, run: {path: x}}}
-    on_error: {task: on-error, config: {platform: linux, run: {path: x}}}
-)Y"),
-               worker);
-  EXPECT_EQ(run.Go(), BuildStatus::kErrored);
-  EXPECT_THAT(run.observer.events, Contains("finished slow errored"));
-  EXPECT_THAT(run.observer.events, Contains("started on-error"));
-  EXPECT_THAT(run.observer.events, Not(Contains("started on-failure")));
 }
 
 }  // namespace
