@@ -167,6 +167,10 @@ ProcessResult RunBaton(const std::vector<std::string>& args, const ProcessOption
   return RunProcess(argv, options);
 }
 
+ProcessResult RunBatonShell(const std::string& args) {
+  return RunProcess({"/bin/sh", "-c", "'" + BatonBinary().string() + "' " + args});
+}
+
 std::map<std::string, std::string> ParseRunSummary(const std::string& out) {
   std::map<std::string, std::string> jobs;
   size_t header = out.rfind("\nJOB ");

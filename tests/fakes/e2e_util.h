@@ -71,6 +71,9 @@ class ChildProcess {
 ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 // RunProcess with the baton binary as argv[0].
 ProcessResult RunBaton(const std::vector<std::string>& args, const ProcessOptions& options = {});
+// `baton ARGS` through /bin/sh, for tests that write their arguments as one shell line
+// (quotes included): RunBatonShell("validate-pipeline -c p.yml -y 'uri={a: b}'").
+ProcessResult RunBatonShell(const std::string& args);
 
 // The `baton run` summary table: job name -> status ("succeeded", "failed", "skipped", ...).
 std::map<std::string, std::string> ParseRunSummary(const std::string& out);

@@ -2,7 +2,6 @@
 // listed there is one test case, read in place.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -13,6 +12,7 @@
 
 #include "baton/common/strings.h"
 #include "baton/pipelines/loader.h"
+#include "fakes/e2e_util.h"
 #include "fakes/test_env.h"
 
 namespace baton::pipelines {
@@ -87,17 +87,9 @@ struct CliResult {
 };
 
 CliResult RunValidateCli(const std::string& file, const std::string& extra) {
-  std::string command = testing::BatonBinary().string() + " validate-pipeline -c '" +
-                        (ConformanceDir() / file).string() + "' " + extra + " 2>&1";
-  CliResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.output.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  auto r = testing::RunBatonShell("validate-pipeline -c '" + (ConformanceDir() / file).string() +
+                                  "' " + extra);
+  return {r.exit_code, r.All()};
 }
 
 class ConcourseConformance : public ::testing::TestWithParam<SourceRow> {};

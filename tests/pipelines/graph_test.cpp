@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "fakes/e2e_util.h"
 #include "fakes/test_env.h"
 
 namespace baton::pipelines {
@@ -233,19 +234,10 @@ struct CommandResult {
   std::string out;  // stdout
 };
 
-// Runs `baton ARGS` with stderr sent to stdout when `merge_stderr`.
+// Runs `baton ARGS`; `out` is stdout, followed by stderr when `merge_stderr`.
 CommandResult RunBaton(const std::string& args, bool merge_stderr = false) {
-  std::string command = "'" + testing::BatonBinary().string() + "' " + args;
-  command += merge_stderr ? " 2>&1" : " 2>/dev/null";
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.out.append(buf.data(), n);
-  int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  auto r = testing::RunBatonShell(args);
+  return {r.exit_code, merge_stderr ? r.All() : r.out};
 }
 
 constexpr const char* kChainPipeline = R"(

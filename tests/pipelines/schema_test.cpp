@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "fakes/e2e_util.h"
 #include "fakes/test_env.h"
 
 namespace baton::pipelines {
@@ -68,15 +69,8 @@ struct CommandResult {
 };
 
 CommandResult RunCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.output.append(buf.data(), n);
-  int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  auto r = testing::RunProcess({"/bin/sh", "-c", command});
+  return {r.exit_code, r.All()};
 }
 
 // Validates `files` against `schema`; returns each file's verdict line ("VALID ..."), by path.

@@ -1,13 +1,11 @@
 // `baton validate-pipeline` as users run it: the real binary, real files.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "fakes/e2e_util.h"
 #include "fakes/test_env.h"
 
 namespace baton {
@@ -19,16 +17,8 @@ struct CliResult {
 };
 
 CliResult RunValidate(const std::string& args) {
-  std::string command = testing::BatonBinary().string() + " validate-pipeline " + args + " 2>&1";
-  CliResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.output.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  auto r = testing::RunBatonShell("validate-pipeline " + args);
+  return {r.exit_code, r.All()};
 }
 
 constexpr const char* kTemplate = R"(resources:
