@@ -198,9 +198,12 @@ Everything is in $DEMO. Look around:
   $BATON watch -t $TARGET -j $PIPELINE/unit-test           # a build's log (-b N for build N)
   $BATON resource-versions -t $TARGET -r $PIPELINE/unit-test-reports
   ls $DEMO/reports/*                     # JUnit XML, cppcheck/clang-tidy, flawfinder SARIF+HTML
-  $URL  (API; token in $DEMO/baton/admin-token)
+  $URL/api/v1  (API; token in $DEMO/baton/admin-token)
   apps: $(echo "$APPS" | jq -r '[.[] | "\(.name) \(.url)"] | join(", ")')
 Commit to $REPO and the pipeline builds and deploys again within seconds.
 The server and the Cloud Foundry stand-in keep running. Stop them with:
   kill $(cat "$DEMO/baton.pid") $(cat "$DEMO/cf.pid")
+
+${BOLD}Web UI: $URL/teams/main/pipelines/$PIPELINE${PLAIN}
+Log in with the token: $(head -n1 "$DEMO/baton/admin-token")
 EOF

@@ -8,7 +8,7 @@ namespace baton::cli {
 namespace {
 
 struct LoginFlags {
-  std::string target = "default";
+  std::string target;  // empty: EffectiveTarget
   std::string url;
   std::string token;
   std::string team = "main";
@@ -16,7 +16,7 @@ struct LoginFlags {
 
 int Login(const LoginFlags& flags) {
   Target target;
-  target.name = flags.target;
+  target.name = EffectiveTarget(flags.target);
   target.url = flags.url;
   target.team = flags.team;
   target.token = flags.token;
@@ -41,8 +41,7 @@ void Register(CLI::App& root, int& exit_code) {
       ->required();
   cmd->add_option("--token", flags->token, "API token (`baton quickstart` prints the admin one)")
       ->required();
-  cmd->add_option("-t,--target", flags->target, "Name to save the target under")
-      ->capture_default_str();
+  cmd->add_option("-t,--target", flags->target, "Name to save the target under (default: default)");
   cmd->add_option("-n,--team-name", flags->team, "Team")->capture_default_str();
   cmd->callback([flags, &exit_code] { exit_code = Login(*flags); });
 }

@@ -32,6 +32,7 @@ namespace fs = std::filesystem;
 struct WebFlags {
   std::string bind = "127.0.0.1:8080";
   std::string external_url;
+  std::string web_ui_dir;  // empty: webapi::DefaultWebUiDir()
   LocalFlags local;
 };
 
@@ -201,6 +202,14 @@ int Serve(const WebFlags& flags) {
   api.version = BATON_VERSION;
   api.external_url = flags.external_url;
   api.worker_isolation = workers::ToString(env->worker->isolation());
+  auto web_ui = webapi::StaticAssets::Load(flags.web_ui_dir.empty() ? webapi::DefaultWebUiDir()
+                                                                    : fs::path(flags.web_ui_dir));
+  if (web_ui.ok()) {
+    api.web_ui = *web_ui;
+  } else {
+    api.web_ui_missing = web_ui.status().message();
+    log->warn("web UI: {}", api.web_ui_missing);
+  }
   webapi::ServerOptions server_options;
   server_options.host = bind->first;
   server_options.port = bind->second;
@@ -253,6 +262,10 @@ void Register(CLI::App& root, int& exit_code) {
                   : "Run the API, the scheduler and a local worker in one process");
     cmd->add_option("--bind", flags->bind, "HOST:PORT to listen on (port 0: any free port)");
     cmd->add_option("--external-url", flags->external_url, "URL users reach this server at");
+    cmd->add_option("--web-ui-dir", flags->web_ui_dir,
+                    "Directory of the built web UI (default: ../share/baton/web-ui beside the "
+                    "binary)")
+        ->envname("BATON_WEB_UI_DIR");
     flags->local.AddTo(cmd);
     cmd->callback([flags, &exit_code] { exit_code = Serve(*flags); });
   }

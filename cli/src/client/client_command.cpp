@@ -6,14 +6,25 @@
 
 namespace baton::cli {
 
+std::string& TargetBeforeVerb() {
+  static std::string target;
+  return target;
+}
+
+std::string EffectiveTarget(const std::string& own) {
+  if (!own.empty()) return own;
+  return TargetBeforeVerb().empty() ? "default" : TargetBeforeVerb();
+}
+
 void ClientFlags::AddTo(CLI::App* cmd, bool with_json) {
-  cmd->add_option("-t,--target", target, "Server to talk to, as saved by `baton login`")
-      ->capture_default_str();
+  cmd->add_option("-t,--target", target,
+                  "Server to talk to, as saved by `baton login` (default: default); may also "
+                  "come before the verb");
   if (with_json) cmd->add_flag("--json", json, "Print JSON instead of a table");
 }
 
 Result<ApiClient> Connect(const ClientFlags& flags) {
-  BATON_ASSIGN_OR_RETURN(Target target, ResolveTarget(flags.target));
+  BATON_ASSIGN_OR_RETURN(Target target, ResolveTarget(EffectiveTarget(flags.target)));
   return ApiClient(std::move(target));
 }
 

@@ -13,8 +13,14 @@
 
 namespace baton::cli {
 
+// The target given before the verb (`baton -t ci pipelines`, as fly takes it); empty if none.
+std::string& TargetBeforeVerb();
+
+// The target a command uses: its own -t, else the one before the verb, else "default".
+std::string EffectiveTarget(const std::string& own);
+
 struct ClientFlags {
-  std::string target = "default";
+  std::string target;  // empty: see EffectiveTarget
   bool json = false;
 
   // Adds -t/--target, and --json when `with_json`.

@@ -51,7 +51,10 @@ Json JobJson(const runner::JobRecord& j, const std::optional<runner::Build>& lat
 
 Json ResourceJson(const runner::ResourceRecord& r) {
   Json j = {{"id", r.id}, {"name", r.name}, {"type", r.type}};
-  if (r.pinned_version_id) j["pinned_version_id"] = r.pinned_version_id;
+  if (r.pinned_version_id) {
+    j["pinned_version_id"] = r.pinned_version_id;
+    j["pin_comment"] = r.pin_comment;
+  }
   if (!r.check_error.empty()) j["check_error"] = r.check_error;
   if (r.last_checked_at) j["last_checked"] = FormatRfc3339(*r.last_checked_at);
   return j;
@@ -109,6 +112,16 @@ Router MakeApiRouter(boost::asio::io_context& runner_io, runner::Store& store,
   api::AddBuildRoutes(router, ctx);
   api::AddResourceRoutes(router, ctx);
   api::AddWebhookRoutes(router, ctx);
+  api::AddSessionRoutes(router, ctx);
+  api::AddPublicAccess(router, ctx);
+  api::AddOverviewRoutes(router, ctx);
+  api::AddComposeRoutes(router, ctx);
+  api::AddVersionUsageRoutes(router, ctx);
+  router.SetFallback([ctx](Request& req) {
+    if (ctx->options.web_ui) return ctx->options.web_ui->Serve(req);
+    return JsonError(404, "not found",
+                     "no route for " + req.path + "; " + ctx->options.web_ui_missing);
+  });
   return router;
 }
 

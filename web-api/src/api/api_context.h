@@ -7,6 +7,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "baton/pipelines/diagnostics.h"
 #include "baton/runner/scheduler.h"
 #include "baton/runner/store.h"
 #include "baton/webapi/api.h"
@@ -43,6 +44,9 @@ Json BuildJson(const runner::Build& b);
 Json ResourceJson(const runner::ResourceRecord& r);
 Json VersionJson(const runner::ResourceVersion& v);
 
+// [{"severity", "line", "column", "message", "hint"}] (what PUT .../config and validate send).
+Json DiagnosticsJson(const pipelines::Diagnostics& diags);
+
 // 200 with JSON, or the status's error.
 Response JsonOr(const Status& status, const Json& value, int code = 200);
 
@@ -52,5 +56,12 @@ void AddJobRoutes(Router& router, std::shared_ptr<Context> ctx);
 void AddBuildRoutes(Router& router, std::shared_ptr<Context> ctx);
 void AddResourceRoutes(Router& router, std::shared_ptr<Context> ctx);
 void AddWebhookRoutes(Router& router, std::shared_ptr<Context> ctx);
+// The web UI's needs, open to every client (docs/api.md): sessions, public reads, whole-page
+// reads, validate-without-saving, the schema, version usage.
+void AddSessionRoutes(Router& router, std::shared_ptr<Context> ctx);
+void AddPublicAccess(Router& router, std::shared_ptr<Context> ctx);
+void AddOverviewRoutes(Router& router, std::shared_ptr<Context> ctx);
+void AddComposeRoutes(Router& router, std::shared_ptr<Context> ctx);
+void AddVersionUsageRoutes(Router& router, std::shared_ptr<Context> ctx);
 
 }  // namespace baton::webapi::api

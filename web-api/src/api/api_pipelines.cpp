@@ -4,7 +4,6 @@
 #include "baton/runner/pipeline_update.h"
 
 namespace baton::webapi::api {
-namespace {
 
 Json DiagnosticsJson(const pipelines::Diagnostics& diags) {
   Json out = Json::array();
@@ -17,6 +16,8 @@ Json DiagnosticsJson(const pipelines::Diagnostics& diags) {
   }
   return out;
 }
+
+namespace {
 
 // PUT body: {"config": "<yaml>", "vars": {...}}; header X-Concourse-Config-Version (or
 // "expected_version" in the body) guards against overwriting someone else's change.

@@ -69,7 +69,13 @@ void AddResourceRoutes(Router& router, std::shared_ptr<Context> ctx) {
         auto r = ctx->store.GetResource(p->id, req.Param("resource"));
         if (!r.ok()) return JsonError(r.status());
         runner::Id version = std::atoll(req.Param("version").c_str());
-        Status s = ctx->store.PinResourceVersion(r->id, version, "pinned through the API");
+        // An optional {"comment": "why"} is kept with the pin (shown by the UI).
+        Json body = Json::parse(req.body, nullptr, false);
+        std::string comment =
+            body.is_object() && body.contains("comment") && body["comment"].is_string()
+                ? body["comment"].get<std::string>()
+                : "pinned through the API";
+        Status s = ctx->store.PinResourceVersion(r->id, version, comment);
         if (s.ok()) s = ctx->OnRunner([&] { return ctx->scheduler.ActivatePipeline(p->id); });
         return JsonOr(s, Json{{"pinned_version_id", version}});
       },

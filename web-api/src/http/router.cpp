@@ -102,6 +102,11 @@ void Router::Add(std::string method, std::string_view pattern, Handler handler, 
 }
 
 void Router::SetTokenValidator(TokenValidator validator) { validator_ = std::move(validator); }
+void Router::SetSessionAuthenticator(SessionAuthenticator authenticator) {
+  session_ = std::move(authenticator);
+}
+void Router::SetAnonymousAccess(AnonymousAccess access) { anonymous_ = std::move(access); }
+void Router::SetFallback(Handler fallback) { fallback_ = std::move(fallback); }
 
 Router::Match Router::Find(const Request& request) const {
   // Match on the raw path so an encoded '/' (%2F) inside a parameter does not split it.
@@ -129,6 +134,16 @@ std::optional<Response> Router::Authorize(Request& request) const {
   Response denied = JsonError(401, "unauthorized", "a valid bearer token is required");
   denied.headers.Set("WWW-Authenticate", "Bearer");
   auto header = request.headers.Get("Authorization");
+  if (!header && session_) {  // a browser: its session cookie, else maybe a public read
+    std::optional<Response> refusal;
+    std::optional<std::string> principal = session_(request, refusal);
+    if (refusal) return refusal;
+    if (principal) {
+      request.principal = std::move(*principal);
+      return std::nullopt;
+    }
+  }
+  if (!header && anonymous_ && anonymous_(request)) return std::nullopt;
   std::optional<std::string> token = header ? BearerToken(*header) : std::nullopt;
   if (!token || !validator_) return denied;
   std::optional<std::string> principal = validator_(*token);
@@ -144,6 +159,9 @@ Response Router::Dispatch(Request& request) const {
   try {
     Match match = Find(request);
     if (!match.route && match.allowed.empty()) {
+      if (fallback_ && (request.method == "GET" || request.method == "HEAD")) {
+        return fallback_(request);
+      }
       return JsonError(404, "not found", "no route for " + request.path);
     }
     if (!match.route) {

@@ -13,6 +13,7 @@
 #include "baton/runner/scheduler.h"
 #include "baton/runner/store.h"
 #include "baton/webapi/router.h"
+#include "baton/webapi/static_assets.h"
 
 namespace boost::asio {
 class io_context;
@@ -24,6 +25,9 @@ struct ApiOptions {
   std::string version = "0.0.0";
   std::string external_url;
   std::string worker_isolation;  // shown by /api/v1/info
+  // The web UI served at `/` (null: none; other paths then answer 404 saying why).
+  std::shared_ptr<const StaticAssets> web_ui;
+  std::string web_ui_missing;  // why there is no web UI, for that 404
 };
 
 // Builds the router with every route. `runner_io` runs the scheduler; both must outlive the

@@ -28,6 +28,16 @@ namespace baton::webapi {
 
 using Handler = std::function<Response(Request&)>;
 
+// Authenticates a request that carries no bearer token (a browser's session cookie): returns
+// the principal, or nullopt when the request carries no such credentials. It may instead fill
+// `refusal` to refuse the request outright (a cookie write without its CSRF token).
+using SessionAuthenticator =
+    std::function<std::optional<std::string>(const Request&, std::optional<Response>& refusal)>;
+
+// Whether a request without credentials may still use a token route (reads of public
+// pipelines). The request's params are bound when it is called.
+using AnonymousAccess = std::function<bool(const Request&)>;
+
 enum class Access {
   kPublic,  // anyone
   kToken,   // requires `Authorization: Bearer <token>` accepted by the token validator
@@ -46,6 +56,12 @@ class Router {
 
   // The validator for Access::kToken routes. Without one, token routes always answer 401.
   void SetTokenValidator(TokenValidator validator);
+  // Optional: credentials other than a bearer token, and anonymous reads (see above).
+  void SetSessionAuthenticator(SessionAuthenticator authenticator);
+  void SetAnonymousAccess(AnonymousAccess access);
+  // Optional: answers GET/HEAD requests whose path no route knows (the web UI's files), instead
+  // of the 404.
+  void SetFallback(Handler fallback);
 
   // Fills request.params (and request.principal), runs the matching handler and returns its
   // response, or the 404/405/401/500 JSON error. request.path must already be decoded.
@@ -60,6 +76,9 @@ class Router {
 
   std::vector<std::unique_ptr<Route>> routes_;
   TokenValidator validator_;
+  SessionAuthenticator session_;
+  AnonymousAccess anonymous_;
+  Handler fallback_;
 };
 
 }  // namespace baton::webapi
