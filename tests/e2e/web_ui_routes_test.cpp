@@ -3,6 +3,7 @@
 // reads (dashboard, overview), validate-without-saving, the schema, version usage, pin comments.
 #include <gtest/gtest.h>
 
+#include "baton/webapi/http_client.h"
 #include "fakes/server_process.h"
 
 namespace baton::testing {
@@ -13,6 +14,23 @@ using nlohmann::json;
 std::string ShellJob(const std::string& name) {
   return "- name: " + name +
          "\n  plan:\n  - task: t\n    config: {platform: linux, run: {path: 'true'}}\n";
+}
+
+// An exchange whose response headers matter (Set-Cookie).
+struct Exchange {
+  int status = 0;
+  json body;
+  std::string set_cookie;
+};
+
+Exchange Send(const std::string& method, const std::string& url, const std::string& body) {
+  webapi::HttpClient client{webapi::ClientOptions{}};
+  webapi::Headers h;
+  h.Set("Content-Type", "application/json");
+  auto r = client.Send(method, url, body, h);
+  if (!r.ok()) return {};
+  return {r->status, json::parse(r->body, nullptr, false),
+          r->headers.Get("Set-Cookie").value_or("")};
 }
 
 class WebUiRoutes : public ::testing::Test {
@@ -45,10 +63,10 @@ class WebUiRoutes : public ::testing::Test {
 TEST_F(WebUiRoutes, ALoginSetsAnHttpOnlyStrictCookieThatAuthenticatesReads) {
   ApiReply bad = server_.Api("POST", "/api/v1/session", R"({"token":"nope"})", {}, false);
   EXPECT_EQ(bad.status, 401);
-  ApiReply good =
-      server_.Api("POST", "/api/v1/session", json{{"token", server_.token()}}.dump(), {}, false);
-  ASSERT_EQ(good.status, 200) << good.text;
-  std::string set_cookie = good.headers.find("set-cookie")->second;
+  Exchange good =
+      Send("POST", server_.url() + "/api/v1/session", json{{"token", server_.token()}}.dump());
+  ASSERT_EQ(good.status, 200) << good.body.dump();
+  std::string set_cookie = good.set_cookie;
   EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos);
   EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos);
   EXPECT_EQ(set_cookie.find(server_.token()), std::string::npos) << "a session of its own";
@@ -67,9 +85,14 @@ TEST_F(WebUiRoutes, CookieWritesNeedTheCsrfTokenAndLogoutEndsTheSession) {
   EXPECT_EQ(AsBrowser("PUT", "/api/v1/teams/main/pipelines/p/pause", cookie, "wrong").status, 403);
   EXPECT_EQ(AsBrowser("PUT", "/api/v1/teams/main/pipelines/p/pause", cookie, csrf).status, 200);
   EXPECT_EQ(AsBrowser("DELETE", "/api/v1/session", cookie).status, 403) << "logout is a write";
-  ApiReply out = AsBrowser("DELETE", "/api/v1/session", cookie, csrf);
-  EXPECT_EQ(out.status, 200);
-  EXPECT_NE(out.headers.find("set-cookie")->second.find("Max-Age=0"), std::string::npos);
+  webapi::HttpClient client{webapi::ClientOptions{}};
+  webapi::Headers h;
+  h.Set("Cookie", cookie);
+  h.Set("X-CSRF-Token", csrf);
+  auto out = client.Send("DELETE", server_.url() + "/api/v1/session", "", h);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->status, 200);
+  EXPECT_NE(out->headers.Get("Set-Cookie").value_or("").find("Max-Age=0"), std::string::npos);
   EXPECT_EQ(AsBrowser("GET", "/api/v1/teams/main/pipelines", cookie).status, 401);
 }
 

@@ -1,6 +1,5 @@
 #include "fakes/server_process.h"
 
-#include <cctype>
 #include <thread>
 
 #include "baton/webapi/http_client.h"
@@ -129,11 +128,6 @@ ApiReply ServerProcess::Api(const std::string& method, const std::string& path,
   }
   reply.status = r->status;
   reply.text = r->body;
-  for (const auto& [name, value] : r->headers.fields()) {
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    reply.headers.emplace(lower, value);
-  }
   reply.json = nlohmann::json::parse(r->body, nullptr, false);
   if (reply.json.is_discarded()) reply.json = nullptr;
   return reply;

@@ -32,8 +32,7 @@ namespace baton::testing {
 struct ApiReply {
   int status = 0;
   std::string text;
-  nlohmann::json json;                              // the body parsed, or null
-  std::multimap<std::string, std::string> headers;  // names in lower case
+  nlohmann::json json;  // the body parsed, or null
 };
 
 // Polls `condition` every 20 ms until it holds or `deadline` passes; returns its last value.
