@@ -79,3 +79,31 @@ test("the build log puts each step's lines under its plan step and hides collaps
   assert.equal(log.status, "failed");
   assert.equal(log.rawText(false), "fetched abc\nhello\noops\n");
 });
+
+const { insertSample, setField, selectionAt } = await load("editor/edit_doc.ts");
+const { SAMPLES } = await load("editor/samples.ts");
+
+test("a sample job is appended as text: the rest of the file keeps its bytes", () => {
+  const text = "# my pipeline\nresources:\n- name: source   # the repo\n  type: git\n  source: {uri: x}\n\njobs:\n- name: hello\n  plan:\n  - get: source\n";
+  const { text: out, name } = insertSample(text, SAMPLES.find((s) => s.id === "unit-test"));
+  assert.equal(name, "unit-test");
+  assert.ok(out.startsWith("# my pipeline\nresources:\n- name: source   # the repo\n  type: git\n  source: {uri: x}\n- name: binaries\n"), out);
+  assert.ok(out.includes("\njobs:\n- name: hello\n  plan:\n  - get: source\n- name: unit-test\n  plan:\n  - in_parallel:\n"), out);
+  assert.equal(insertSample(out, SAMPLES.find((s) => s.id === "unit-test")).name, "unit-test-2");
+  // This pipeline has no compile job: the sample's `passed: [compile]` is left out.
+  assert.ok(!out.includes("passed"), out);
+  const withCompile = insertSample(text.replace("name: hello", "name: compile"), SAMPLES.find((s) => s.id === "unit-test")).text;
+  assert.ok(withCompile.includes("passed:\n      - compile"), withCompile);
+});
+
+test("the properties panel edits a field in place", () => {
+  const text = "jobs:\n- name: a\n  serial: false   # keep\n  plan:\n  - get: src\n    trigger: false\n";
+  const sel = selectionAt(text, text.indexOf("get: src"));
+  assert.equal(sel.kind, "step");
+  const trigger = sel.fields.find((f) => f.key === "trigger");
+  assert.equal(setField(text, sel.path, trigger, true), text.replace("trigger: false", "trigger: true"));
+  const job = selectionAt(text, text.indexOf("serial"));
+  assert.equal(job.kind, "job");
+  const rename = setField(text, job.path, job.fields.find((f) => f.key === "name"), "b");
+  assert.equal(rename, text.replace("name: a", "name: b"));
+});

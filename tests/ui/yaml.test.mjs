@@ -43,11 +43,16 @@ test("a typo shows the server's diagnostic at its line", async () => {
   await login(page, server);
   await openEditor(page);
   await setText(page, PIPELINE.replace("  - get: source\n", "  - get: sorce\n"));
-  const problem = page.locator(".problem.error").first();
+  const problem = page.locator(".problem.error", { hasText: "sorce" }).first();
   await problem.waitFor({ timeout: 10_000 });
   assert.equal(await problem.getAttribute("data-line"), "8");
   assert.match(await problem.textContent(), /edit\.yml:8:\d+.*sorce/);
+  // The gutter marks the same line: the 8th line of the editor.
   await page.locator(".cm-lint-marker-error").first().waitFor();
+  const marked = await page.locator(".cm-gutter-lint .cm-gutterElement").evaluateAll((els) =>
+    els.filter((e) => e.querySelector(".cm-lint-marker-error")).map((e) => e.getBoundingClientRect().top));
+  const line8 = await page.locator(".cm-line").nth(7).evaluate((e) => e.getBoundingClientRect().top);
+  assert.ok(marked.some((top) => Math.abs(top - line8) < 4), `a gutter mark at line 8 (${marked} vs ${line8})`);
   await checkAccessibility(page, "yaml");
   await screenshot(page, "yaml-diagnostic");
   assert.deepEqual(page.errors, []);
@@ -74,9 +79,13 @@ test("a sample job inserts and saves, after showing the diff", async () => {
   await page.getByText("Inserted job unit-test.").waitFor();
   await page.getByRole("button", { name: "Review and save…" }).click();
   const dialog = page.getByRole("dialog");
-  await dialog.locator(".diff .added", { hasText: "name: unit-test" }).waitFor();
+  await dialog.locator(".diff .added", { hasText: /name: unit-test\n/ }).waitFor();
+  // Only additions: the rest of the file keeps its formatting.
+  assert.equal(await dialog.locator(".diff .removed").count(), 0);
   await screenshot(page, "yaml-save-diff");
   await dialog.getByRole("button", { name: "Save" }).click();
+  await page.locator(".error-box, .message:has-text('Saved')").first().waitFor();
+  assert.deepEqual(await page.locator(".error-box").allTextContents(), []);
   await page.getByText(/Saved: config version 2/).waitFor();
   const jobs = await server.api("GET", "/api/v1/teams/main/pipelines/edit/jobs");
   assert.deepEqual(jobs.json.map((j) => j.name).sort(), ["hello", "unit-test"]);

@@ -1,6 +1,6 @@
 // Edits of the pipeline YAML through the `yaml` library's document model, which keeps
 // comments and each node's style: inserting a sample job, and the properties panel's fields.
-import { Document, isMap, isSeq, parseDocument, YAMLMap } from "yaml";
+import { Document, isMap, isScalar, isSeq, parseDocument, YAMLMap } from "yaml";
 import type { Sample } from "./samples";
 
 function uniqueName(taken: Set<string>, name: string): string {
@@ -15,20 +15,74 @@ function names(doc: Document, key: string): Set<string> {
   return out;
 }
 
+// Whether the file indents block sequences under their key ("jobs:\n  - name") or not
+// ("jobs:\n- name"), so rewritten text keeps the file's style.
+function indentsSequences(text: string): boolean {
+  const m = /^[A-Za-z_][^\n]*:[ \t]*\n([ ]*)- /m.exec(text);
+  return !!m && m[1].length > 0;
+}
+
+function stringify(doc: Document, like: string): string {
+  return doc.toString({ lineWidth: 0, indentSeq: indentsSequences(like) });
+}
+
+// YAML text for `items` as entries of a block sequence whose dashes are at column `indent`.
+function itemsText(items: object[], indent: number): string {
+  const pad = " ".repeat(indent);
+  return items.map((item) => {
+    const body = new Document(item).toString({ indentSeq: false, lineWidth: 0 }).replace(/\n$/, "");
+    return body.split("\n").map((l, i) => pad + (i === 0 ? "- " : "  ") + l).join("\n") + "\n";
+  }).join("");
+}
+
+// `text` with `items` appended to the top-level block sequence `key`, as text: the rest of the
+// file is untouched, so the save diff shows only the addition.
+function appendToSequence(text: string, key: string, items: object[]): string {
+  if (!items.length) return text;
+  const doc = parseDocument(text);
+  const seq = doc.get(key, true);
+  if (isSeq(seq) && seq.items.length && !seq.flow && seq.range) {
+    const first = seq.items[0] as { range?: [number, number, number] };
+    const start = first.range?.[0] ?? seq.range[0];
+    const lineStart = text.lastIndexOf("\n", start - 1) + 1;
+    const indent = Math.max(0, text.lastIndexOf("-", start) - lineStart);
+    const lineEnd = text.indexOf("\n", Math.max(0, seq.range[1] - 1));
+    const at = lineEnd < 0 ? text.length : lineEnd + 1;
+    const before = text.slice(0, at);
+    return before + (before.endsWith("\n") ? "" : "\n") + itemsText(items, indent) + text.slice(at);
+  }
+  if (seq === undefined || seq === null) {
+    return text + (text === "" || text.endsWith("\n") ? "" : "\n") + `${key}:\n` + itemsText(items, 0);
+  }
+  for (const item of items) doc.addIn([key], doc.createNode(item));  // an empty or flow sequence
+  return stringify(doc, text);
+}
+
+// A copy of `value` whose gets keep only `passed:` jobs that exist (a sample's upstream stage
+// may not be in this pipeline; the server would refuse the unknown name).
+function onlyKnownUpstreams(value: any, jobs: Set<string>): any {
+  if (Array.isArray(value)) return value.map((v) => onlyKnownUpstreams(v, jobs));
+  if (!value || typeof value !== "object") return value;
+  const out: any = {};
+  for (const [k, v] of Object.entries(value)) out[k] = onlyKnownUpstreams(v, jobs);
+  if (Array.isArray(out.passed)) {
+    out.passed = out.passed.filter((j: string) => jobs.has(j));
+    if (!out.passed.length) delete out.passed;
+  }
+  return out;
+}
+
 // The text with `sample`'s job appended to `jobs:` (renamed when its name is taken) and the
 // resources it needs that the pipeline lacks; the job's final name.
 export function insertSample(text: string, sample: Sample): { text: string; name: string } {
   const doc = parseDocument(text);
   if (doc.errors.length) throw new Error(`fix the YAML first: ${doc.errors[0].message}`);
-  if (!isMap(doc.contents)) doc.contents = doc.createNode({}) as any;
   const resources = names(doc, "resources");
-  for (const r of sample.resources) {
-    if (!resources.has(r.name)) { if (!doc.has("resources")) doc.set("resources", []); doc.addIn(["resources"], doc.createNode(r)); }
-  }
   const name = uniqueName(names(doc, "jobs"), sample.job.name);
-  if (!doc.has("jobs")) doc.set("jobs", []);
-  doc.addIn(["jobs"], doc.createNode({ ...sample.job, name }));
-  return { text: doc.toString({ lineWidth: 0 }), name };
+  const missing = sample.resources.filter((r) => !resources.has(r.name));
+  const withResources = appendToSequence(text, "resources", missing);
+  const job = onlyKnownUpstreams({ ...sample.job, name }, names(doc, "jobs"));
+  return { text: appendToSequence(withResources, "jobs", [job]), name };
 }
 
 export interface Selection { kind: "job" | "step"; path: (string | number)[]; title: string; fields: Field[] }
@@ -87,13 +141,21 @@ function findStep(plan: unknown, path: (string | number)[], offset: number): Sel
   return null;
 }
 
-// The text with field `key` of the node at `path` set (an empty value removes the field).
+// The text with field `key` of the node at `path` set (an empty value removes the field). A
+// scalar that is there is replaced in place; anything else goes through the document model.
 export function setField(text: string, path: (string | number)[], field: Field, value: string | boolean): string {
   const doc = parseDocument(text);
   const at = [...path, field.key];
-  if (value === "" || value === false) { if (field.key !== "name") doc.deleteIn(at); }
+  const node = doc.getIn(at, true);
+  const remove = value === "" || value === false;
+  if (isScalar(node) && node.range && !remove && field.type !== "list") {
+    const scalar = field.type === "int" ? String(Number(value)) : field.type === "bool" ? "true"
+      : new Document(String(value)).toString().trim();
+    return text.slice(0, node.range[0]) + scalar + text.slice(node.range[1]);
+  }
+  if (remove) { if (field.key !== "name") doc.deleteIn(at); }
   else if (field.type === "int") doc.setIn(at, Number(value));
   else if (field.type === "list") doc.setIn(at, doc.createNode(String(value).split(",").map((x) => x.trim()).filter(Boolean), { flow: true }));
   else doc.setIn(at, value);
-  return doc.toString({ lineWidth: 0 });
+  return stringify(doc, text);
 }
