@@ -6,7 +6,7 @@ import { ApiError } from "./api";
 
 export const STATUS_GLYPH: Record<string, string> = {
   succeeded: "✓", failed: "✗", errored: "!", aborted: "⊘", started: "●", pending: "◌",
-  paused: "⏸", none: "–",
+  paused: "‖", none: "–",
 };
 
 export function StatusBadge({ status, small }: { status: string; small?: boolean }) {

@@ -15,6 +15,7 @@ export interface Layout { nodes: GraphNode[]; edges: GraphEdge[]; width: number;
 const CHAR_WIDTH = 7.4;
 const JOB_HEIGHT = 40;
 const RESOURCE_HEIGHT = 28;
+const LARGE_GRAPH = 150;  // nodes
 
 const jobId = (n: string) => `job:${n}`;
 const resourceId = (n: string) => `resource:${n}`;
@@ -64,7 +65,10 @@ export function graphEdges(jobs: Job[], resources: Resource[]): PlainEdge[] {
 export function layoutGraph(o: Overview, group: string): Layout {
   const { jobs, resources } = visibleParts(o, group);
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 60, marginx: 20, marginy: 20 });
+  // network-simplex ranks best but costs ~2 s of CPU at 500 jobs; tight-tree is ~4x cheaper and
+  // close in quality on pipelines (mostly layered already), so big graphs take it.
+  const ranker = jobs.length + resources.length > LARGE_GRAPH ? "tight-tree" : "network-simplex";
+  g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 60, marginx: 20, marginy: 20, ranker });
   g.setDefaultEdgeLabel(() => ({}));
   for (const j of jobs) {
     g.setNode(jobId(j.name), { width: Math.max(90, j.name.length * CHAR_WIDTH + 44), height: JOB_HEIGHT });

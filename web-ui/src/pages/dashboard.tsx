@@ -28,7 +28,7 @@ function Card({ card }: { card: DashboardCard }) {
     <li class={`card${card.paused ? " paused" : ""}`}>
       <h2><a href={urls.pipeline(card.team_name, card.name)}>{card.name}</a></h2>
       <p class="marks">
-        {card.paused && <span class="tag">⏸ paused</span>}
+        {card.paused && <span class="tag">‖ paused</span>}
         {card.public && <span class="tag">public</span>}
         <span class="summary">{card.jobs.length} jobs{failing ? `, ${failing} failing` : ""}
           {running ? `, ${running} running` : ""}</span>

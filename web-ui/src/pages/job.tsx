@@ -33,7 +33,7 @@ export function JobPage({ team, pipeline, job, session }: { team: string; pipeli
   return (
     <main id="main" class="job">
       <nav class="crumbs" aria-label="Breadcrumb"><a href="/">Pipelines</a> / <a href={urls.pipeline(team, pipeline)}>{pipeline}</a> /</nav>
-      <PageTitle title={`${pipeline}/${job}`}>{job}{j?.paused && <span class="tag">⏸ paused</span>}</PageTitle>
+      <PageTitle title={`${pipeline}/${job}`}>{job}{j?.paused && <span class="tag">‖ paused</span>}</PageTitle>
       {session.authenticated && j && (
         <div class="toolbar">
           <ActionButton label="Trigger build" run={async () => {

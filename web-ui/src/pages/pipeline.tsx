@@ -44,7 +44,7 @@ export function PipelinePage({ team, pipeline, session }: { team: string; pipeli
         <p class="legend">
           <span><svg width="30" height="8" aria-hidden="true"><path class="edge trigger" d="M0,4L30,4" /></svg> triggers</span>
           <span><svg width="30" height="8" aria-hidden="true"><path class="edge no-trigger" d="M0,4L30,4" /></svg> does not trigger</span>
-          <span>✓ succeeded · ✗ failed · ! errored · ⊘ aborted · ● running · ⏸ paused · – no builds</span>
+          <span>✓ succeeded · ✗ failed · ! errored · ⊘ aborted · ● running · ‖ paused · – no builds</span>
         </p>
       )}
     </main>

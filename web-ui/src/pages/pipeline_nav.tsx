@@ -10,7 +10,7 @@ export function PipelineHeader({ team, pipeline, info, session, tab, onChange }:
   return (
     <div class="page-head">
       <nav class="crumbs" aria-label="Breadcrumb"><a href="/">Pipelines</a> / </nav>
-      <h1>{pipeline}{info?.paused && <span class="tag">⏸ paused</span>}{info?.public && <span class="tag">public</span>}</h1>
+      <h1>{pipeline}{info?.paused && <span class="tag">‖ paused</span>}{info?.public && <span class="tag">public</span>}</h1>
       {session.authenticated && info && (
         <ActionButton label={info.paused ? "Unpause pipeline" : "Pause pipeline"}
           run={async () => { await request("PUT", `${pipelinePath(team, pipeline)}/${info.paused ? "unpause" : "pause"}`); onChange?.(); }} />
