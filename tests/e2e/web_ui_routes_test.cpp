@@ -43,13 +43,11 @@ class WebUiRoutes : public ::testing::Test {
   }
   // Logs in with the admin token; returns {cookie "baton_session=...", csrf token}.
   std::pair<std::string, std::string> Login() {
-    ApiReply r =
-        server_.Api("POST", "/api/v1/session", json{{"token", server_.token()}}.dump(), {}, false);
-    EXPECT_EQ(r.status, 200) << r.text;
-    auto it = r.headers.find("set-cookie");
-    if (it == r.headers.end()) return {};
-    std::string cookie = it->second.substr(0, it->second.find(';'));
-    return {cookie, r.json.value("csrf_token", "")};
+    Exchange r =
+        Send("POST", server_.url() + "/api/v1/session", json{{"token", server_.token()}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body.dump();
+    std::string cookie = r.set_cookie.substr(0, r.set_cookie.find(';'));
+    return {cookie, r.body.is_object() ? r.body.value("csrf_token", "") : ""};
   }
   ApiReply AsBrowser(const std::string& method, const std::string& path, const std::string& cookie,
                      const std::string& csrf = "") {
