@@ -20,11 +20,15 @@ export function followBuild(id: number, after: () => number, onBatch: (events: B
       const res = await fetch(`/api/v1/builds/${id}/events`, { headers, signal: controller.signal, credentials: "same-origin" });
       if (!res.ok || !res.body) { onError(`the build's events answered ${res.status}`); return; }
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let since = performance.now();
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
         parser.feed(value);
         if (batch.length) { onBatch(batch.splice(0)); attempt = 0; }
+        // A buffered stream resolves read() as microtasks, which would starve painting and
+        // input until the whole log is in: give the event loop a turn every few milliseconds.
+        if (performance.now() - since > 8) { await new Promise((r) => setTimeout(r, 0)); since = performance.now(); }
       }
     } catch (e) {
       if (stopped) return;
