@@ -17,7 +17,7 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, "assets"), { recursive: true });
 
 const result = await esbuild.build({
-  entryPoints: { app: join(here, "src/main.tsx") },
+  entryPoints: { app: join(here, "src/main.tsx"), "layout-worker": join(here, "src/graph/layout_worker.ts") },
   bundle: true,
   minify: true,
   sourcemap: false,
@@ -37,9 +37,11 @@ const result = await esbuild.build({
 const names = Object.keys(result.metafile.outputs).map((p) => p.split("/").pop());
 const js = names.find((n) => n.startsWith("app-") && n.endsWith(".js"));
 const css = names.find((n) => n.startsWith("app-") && n.endsWith(".css"));
+const worker = names.find((n) => n.startsWith("layout-worker-") && n.endsWith(".js"));
 const html = readFileSync(join(here, "src/index.html"), "utf8")
   .replace("%APP_JS%", `/assets/${js}`)
-  .replace("%APP_CSS%", `/assets/${css}`);
+  .replace("%APP_CSS%", `/assets/${css}`)
+  .replace("%LAYOUT_WORKER%", `/assets/${worker}`);
 writeFileSync(join(out, "index.html"), html);
 copyFileSync(join(here, "src/favicon.svg"), join(out, "favicon.svg"));
 

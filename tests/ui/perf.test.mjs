@@ -2,13 +2,17 @@
 // pipeline of 500 jobs, time to interactive (aim < 1 s); a 200,000-line log: first lines
 // (aim < 300 ms), the end (aim < 2 s), the tab's JS heap (aim < 150 MB). Medians of 3 runs go
 // to perf.json under the test output, with the load average. Times on this shared 2-core
-// machine swing tenfold with its load, so the time assertions only catch gross regressions
-// (10x the aims); what does not depend on load is held exactly: the heap aim, and that only
-// the rows on screen are in the DOM.
+// machine swing tenfold with its load, so the time assertions only catch gross regressions:
+// 10x the aims, scaled by the run queue beyond two per core (at load 20 the tab gets a tenth of
+// a core). What does not depend on load is held exactly: the heap aim, and that only the rows
+// on screen are in the DOM.
 import { after, before, test } from "node:test";
 import { assert, launchBrowser, login, newPage, report, screenshot, Server, waitFor } from "./harness.mjs";
 
 const RUNS = 3;
+import { readFileSync } from "node:fs";
+const LOAD = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+const bound = (aimMs) => aimMs * 10 * Math.max(1, LOAD / 4);
 const results = {};
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -59,7 +63,7 @@ test("W9: the dashboard with 200 pipelines is interactive in under a second", as
   }
   await screenshot(page, "dashboard-200");
   results.dashboard_200_pipelines = { ready_ms: median(runs.map((r) => r.ready)), interactive_ms: median(runs.map((r) => r.interactive)), runs };
-  assert.ok(results.dashboard_200_pipelines.interactive_ms < 10_000, JSON.stringify(runs));
+  assert.ok(results.dashboard_200_pipelines.interactive_ms < bound(1000), JSON.stringify(runs));
   assert.deepEqual(page.errors, []);
 });
 
@@ -81,7 +85,7 @@ test("W9: a pipeline of 500 jobs is interactive in under a second", async () => 
   }
   results.overview_500_jobs_api_ms = median(api);
   results.pipeline_500_jobs = { ready_ms: median(runs.map((r) => r.ready)), interactive_ms: median(runs.map((r) => r.interactive)), runs };
-  assert.ok(results.pipeline_500_jobs.interactive_ms < 10_000, JSON.stringify(runs));
+  assert.ok(results.pipeline_500_jobs.interactive_ms < bound(1000), JSON.stringify(runs));
   assert.deepEqual(page.errors, []);
 });
 
@@ -121,7 +125,7 @@ test("W9: a 200,000-line log shows its first lines, reaches its end, in bounded 
   };
   const r = results.log_200k_lines;
   assert.match(runs[0].lines, /^200,00\d lines$/);  // the task's lines and Baton's own
-  assert.ok(r.first_lines_ms < 3000 && r.end_ms < 20_000, JSON.stringify(r));
+  assert.ok(r.first_lines_ms < bound(300) && r.end_ms < bound(2000), `${JSON.stringify(r)} at load ${LOAD}`);
   assert.ok(Math.max(...runs.map((x) => x.heap_mb)) < 150, `heap: ${JSON.stringify(runs)}`);
   assert.ok(runs.every((x) => x.dom_rows < 200), "virtual: only the rows on screen");
   assert.deepEqual(page.errors, []);

@@ -17,6 +17,23 @@ const JOB_HEIGHT = 40;
 const RESOURCE_HEIGHT = 28;
 const LARGE_GRAPH = 150;  // nodes
 
+// Lays the graph out in a Web Worker when it is big (the page stays interactive meanwhile),
+// on the main thread otherwise or when no worker can start.
+export function layoutGraphAsync(o: Overview, group: string): Promise<Layout> {
+  const url = document.querySelector<HTMLMetaElement>('meta[name="baton-layout-worker"]')?.content;
+  const { jobs, resources } = visibleParts(o, group);
+  if (!url || typeof Worker === "undefined" || jobs.length + resources.length <= LARGE_GRAPH) {
+    return Promise.resolve(layoutGraph(o, group));
+  }
+  return new Promise((resolve) => {
+    const worker = new Worker(url, { type: "module" });
+    const done = (layout: Layout) => { worker.terminate(); resolve(layout); };
+    worker.onmessage = (e) => done(e.data as Layout);
+    worker.onerror = (e) => { e.preventDefault(); done(layoutGraph(o, group)); };
+    worker.postMessage({ overview: o, group });
+  });
+}
+
 const jobId = (n: string) => `job:${n}`;
 const resourceId = (n: string) => `resource:${n}`;
 

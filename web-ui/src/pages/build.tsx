@@ -19,11 +19,14 @@ function useBuildLog(id: number) {
     setLog(null); setBuild(null); setError(null);
     (async () => {
       try {
-        const b = await get<Build>(`/api/v1/builds/${id}`);
-        const plan = await get<any>(`/api/v1/builds/${id}/plan`).catch((e) => {
-          if (e instanceof ApiError && e.status === 404) return null;  // one-off builds have no plan
-          throw e;
-        });
+        // The record and the plan in parallel: the log waits on both, and each is a round trip.
+        const [b, plan] = await Promise.all([
+          get<Build>(`/api/v1/builds/${id}`),
+          get<any>(`/api/v1/builds/${id}/plan`).catch((e) => {
+            if (e instanceof ApiError && e.status === 404) return null;  // one-off builds have no plan
+            throw e;
+          }),
+        ]);
         if (stopped) return;
         const l = new BuildLog(plan);
         l.status = b.status;

@@ -1,9 +1,9 @@
 // The pipeline graph: jobs and resources from GET .../overview, re-read every 3 s; the layout
 // is recomputed only when the graph's shape changes, statuses are patched in place.
-import { useEffect, useMemo } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { get, Overview, pipelinePath, Session } from "../api";
 import { ErrorBox, Loading, usePoll, useReadyMarks } from "../components";
-import { layoutGraph, Layout } from "../graph/layout";
+import { layoutGraphAsync, Layout } from "../graph/layout";
 import { GraphView } from "../graph/graph_view";
 import { urls, useLocation } from "../router";
 import { PipelineHeader } from "./pipeline_nav";
@@ -18,7 +18,14 @@ export function PipelinePage({ team, pipeline, session }: { team: string; pipeli
   const { data, error, reload } = usePoll(() => get<Overview>(`${pipelinePath(team, pipeline)}/overview`), 3000, [team, pipeline]);
   const group = query.get("group") ?? data?.groups[0]?.name ?? "";
   const shape = data ? shapeOf(data, group) : "";
-  const base = useMemo<Layout | null>(() => (data ? layoutGraph(data, group) : null), [shape]);
+  const [base, setBase] = useState<Layout | null>(null);
+  useEffect(() => setBase(null), [team, pipeline]);
+  useEffect(() => {
+    if (!data) return;
+    let current = true;
+    layoutGraphAsync(data, group).then((l) => { if (current) setBase(l); });
+    return () => { current = false; };
+  }, [shape]);
   const layout = useMemo<Layout | null>(() => {
     if (!base || !data) return null;
     const jobs = new Map(data.jobs.map((j) => [j.name, j]));
@@ -38,7 +45,7 @@ export function PipelinePage({ team, pipeline, session }: { team: string; pipeli
         </nav>
       )}
       <ErrorBox error={error} />
-      {!data && !error && <Loading />}
+      {(!data || !layout) && !error && <Loading />}
       {layout && <GraphView layout={layout} team={team} pipeline={pipeline} />}
       {data && (
         <p class="legend">
