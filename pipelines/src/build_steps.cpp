@@ -149,6 +149,9 @@ TaskStep BuildTask(const YamlNode& node, BuildContext& ctx) {
   task.vars = ReadJsonMap(node.Find("vars"), "vars", ctx);
   task.input_mapping = ReadStringMap(node.Find("input_mapping"), "input_mapping", ctx);
   task.output_mapping = ReadStringMap(node.Find("output_mapping"), "output_mapping", ctx);
+  CheckArtifactMapping(node.Find("input_mapping"), "input_mapping", ctx);
+  CheckArtifactMapping(node.Find("output_mapping"), "output_mapping", ctx);
+  CheckArtifactFile(node.Find("file"), "file", ctx);
   task.image = ReadString(node.Find("image"), "image", ctx);
   if (const YamlNode* hermetic = node.Find("hermetic")) {
     task.hermetic = ReadBool(hermetic, "hermetic", false, ctx);
@@ -174,6 +177,10 @@ SetPipelineStep BuildSetPipeline(const YamlNode& node, BuildContext& ctx) {
   step.var_files = ReadStringList(node.Find("var_files"), "var_files", ctx);
   step.instance_vars = ReadJsonMap(node.Find("instance_vars"), "instance_vars", ctx);
   RequireFile(node, "set_pipeline", step.name, step.file, ctx);
+  CheckArtifactFile(node.Find("file"), "file", ctx);
+  if (const YamlNode* files = node.Find("var_files"); files && files->IsSequence()) {
+    for (const auto& item : files->items) CheckArtifactFile(item.get(), "var_files", ctx);
+  }
   return step;
 }
 
@@ -184,6 +191,7 @@ LoadVarStep BuildLoadVar(const YamlNode& node, BuildContext& ctx) {
   step.format = ReadString(node.Find("format"), "format", ctx);
   step.reveal = ReadBool(node.Find("reveal"), "reveal", false, ctx);
   RequireFile(node, "load_var", step.name, step.file, ctx);
+  CheckArtifactFile(node.Find("file"), "file", ctx);
   static const std::vector<std::string> kFormats = {"json", "yaml", "yml", "trim", "raw"};
   if (!step.format.empty() &&
       std::find(kFormats.begin(), kFormats.end(), step.format) == kFormats.end()) {

@@ -61,6 +61,8 @@ void BuildInputsOutputs(const YamlNode& node, TaskConfig& config, BuildContext& 
     TaskInput input{ReadString(item.Find("name"), "inputs.name", ctx),
                     ReadString(item.Find("path"), "inputs.path", ctx),
                     ReadBool(item.Find("optional"), "inputs.optional", false, ctx), item.mark};
+    CheckArtifactName(item.Find("name"), "inputs.name", ctx);
+    CheckRelativePath(item.Find("path"), "inputs.path", ctx);
     if (input.name.empty()) {
       ctx.diags.Error(item.mark, "input in position " + std::to_string(i) + " is missing a name");
     }
@@ -71,6 +73,8 @@ void BuildInputsOutputs(const YamlNode& node, TaskConfig& config, BuildContext& 
     CheckFields(item, kOutputFields, "task output", ctx);
     TaskOutput output{ReadString(item.Find("name"), "outputs.name", ctx),
                       ReadString(item.Find("path"), "outputs.path", ctx), item.mark};
+    CheckArtifactName(item.Find("name"), "outputs.name", ctx);
+    CheckRelativePath(item.Find("path"), "outputs.path", ctx);
     if (output.name.empty()) {
       ctx.diags.Error(item.mark, "output in position " + std::to_string(i) + " is missing a name");
     }
@@ -80,6 +84,7 @@ void BuildInputsOutputs(const YamlNode& node, TaskConfig& config, BuildContext& 
   ForEachMapItem(node.Find("caches"), "caches", ctx, [&](const YamlNode& item, size_t) {
     CheckFields(item, kCacheFields, "task cache", ctx);
     TaskCache cache{ReadString(item.Find("path"), "caches.path", ctx), item.mark};
+    if (!cache.path.empty()) CheckRelativePath(item.Find("path"), "caches.path", ctx);
     if (cache.path.empty()) ctx.diags.Error(item.mark, "cache is missing a `path`");
     config.caches.push_back(std::move(cache));
   });

@@ -26,4 +26,14 @@ Step BuildStep(const YamlNode& node, const std::string& path, BuildContext& ctx)
 // Builds the whole pipeline from the (interpolated) document root.
 PipelineConfig BuildPipeline(const YamlNode& root, BuildContext& ctx);
 
+// Errors (at the value's mark) unless the scalar is a relative path that stays inside its
+// directory (no absolute path, no `..`). Values with a ((var)) are left to run time.
+void CheckRelativePath(const YamlNode* node, const std::string& field, BuildContext& ctx);
+// Errors unless the scalar names one artifact (no '/', not `.`/`..`, no control characters).
+void CheckArtifactName(const YamlNode* node, const std::string& field, BuildContext& ctx);
+// CheckArtifactName on every key and value of an input_mapping/output_mapping map.
+void CheckArtifactMapping(const YamlNode* map, const std::string& field, BuildContext& ctx);
+// Errors unless a `file:` value is <artifact>/<relative path> staying inside the artifact.
+void CheckArtifactFile(const YamlNode* node, const std::string& field, BuildContext& ctx);
+
 }  // namespace baton::pipelines

@@ -1,4 +1,5 @@
 // LeafNode: the common life of a step that issues actions.
+#include "baton/common/path_beneath.h"
 #include "baton/common/strings.h"
 #include "engine/engine_nodes.h"
 
@@ -60,7 +61,12 @@ baton::Result<std::pair<Artifact, std::string>> LeafNode::ResolveFile(
   if (artifact == nullptr) {
     return NotFound("unknown artifact source: '" + name + "' in " + what + " path '" + file + "'");
   }
-  return std::make_pair(*artifact, file.substr(slash + 1));
+  std::string rest = file.substr(slash + 1);
+  if (std::string problem = RelativePathProblem(rest); !problem.empty()) {
+    return InvalidArgument(what + " '" + file + "' must stay inside the artifact '" + name +
+                           "': " + problem);
+  }
+  return std::make_pair(*artifact, rest);
 }
 
 }  // namespace baton::runner::engine

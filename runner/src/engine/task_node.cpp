@@ -1,4 +1,5 @@
 // The task step: config (inline or `file:`), inputs and outputs, the RunTask action.
+#include "baton/common/path_beneath.h"
 #include "baton/common/strings.h"
 #include "baton/pipelines/loader.h"
 #include "engine/engine_nodes.h"
@@ -57,6 +58,9 @@ class TaskNode : public LeafNode {
     RuntimeVars vars(*ctx_.locals, *ctx_.secret_locals, state_.var_sources());
     InterpolateConfig(config, vars);
     if (!Settle(vars)) return;
+    if (std::string problem = PathProblem(config); !problem.empty()) {
+      return FinishStep(Outcome::Errored("task `" + task_.name + "`: " + problem));
+    }
     RunTask run;
     std::vector<std::string> missing;
     for (const auto& input : config.inputs) {
@@ -96,6 +100,30 @@ class TaskNode : public LeafNode {
       return;
     }
     FetchImage(std::move(run));
+  }
+
+  // The checks validation made (pipelines/build_paths.cpp), again on the interpolated values:
+  // a ((var)) may only now have become a path. "" when every path and name is fine.
+  std::string PathProblem(const pipelines::TaskConfig& config) const {
+    auto path = [](const std::string& what, const std::string& p) -> std::string {
+      std::string problem = p.empty() ? "" : RelativePathProblem(p);
+      return problem.empty() ? "" : what + " `" + p + "` is not allowed: " + problem;
+    };
+    auto name = [](const std::string& what, const std::string& n) -> std::string {
+      std::string problem = ArtifactNameProblem(n);
+      return problem.empty() ? "" : what + " `" + n + "` is not a valid artifact name: " + problem;
+    };
+    std::vector<std::string> found;
+    for (const auto& i : config.inputs) found.push_back(path("input path", i.path));
+    for (const auto& o : config.outputs) found.push_back(path("output path", o.path));
+    for (const auto& c : config.caches) found.push_back(path("cache path", c.path));
+    for (const auto& [k, v] : task_.input_mapping) found.push_back(name("input_mapping", v));
+    for (const auto& [k, v] : task_.output_mapping) found.push_back(name("output_mapping", v));
+    for (const auto& o : config.outputs) found.push_back(name("output name", o.name));
+    for (auto& f : found) {
+      if (!f.empty()) return f;
+    }
+    return "";
   }
 
   // image_resource types the executor reads directly; every other type is fetched like a get.

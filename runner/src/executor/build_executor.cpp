@@ -1,10 +1,13 @@
 // BuildExecutor: the loop side — applying engine actions and feeding results back.
 #include "baton/runner/build_executor.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
 
+#include "baton/common/path_beneath.h"
 #include "baton/pipelines/loader.h"
 #include "executor/executor_impl.h"
 
@@ -123,8 +126,8 @@ void BuildExecutor::Impl::StartTimerNow(const StartTimer& timer) {
 }
 
 void BuildExecutor::Impl::LoadFileNow(const LoadFile& load) {
-  std::string path = (fs::path(VolumePath(load.volume)) / load.path).string();
-  auto text = pipelines::ReadTextFile(path);
+  // Beneath the volume: a symlink in the artifact must not read the server's own files.
+  auto text = ReadFileBeneath(VolumePath(load.volume), load.path);
   if (!text.ok()) {
     Report(load.id,
            ActionResult::Errored("could not read '" + load.path + "': " + text.status().message()));
@@ -141,7 +144,8 @@ void BuildExecutor::Impl::SetPipelineNow(const SetPipeline& step) {
     return;
   }
   std::string path = (fs::path(VolumePath(step.volume)) / step.path).string();
-  Status status = options_.set_pipeline(step, path);
+  auto inside = OpenBeneath(VolumePath(step.volume), step.path, O_RDONLY);
+  Status status = inside.ok() ? options_.set_pipeline(step, path) : inside.status();
   Report(step.id,
          status.ok() ? ActionResult::Succeeded() : ActionResult::Errored(status.message()));
 }

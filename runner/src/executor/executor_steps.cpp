@@ -7,6 +7,7 @@
 #include <system_error>
 #include <vector>
 
+#include "baton/common/path_beneath.h"
 #include "baton/common/strings.h"
 #include "baton/pipelines/loader.h"
 #include "baton/runner/resource_types.h"
@@ -310,6 +311,10 @@ void BuildExecutor::Impl::StartPut(const RunPut& put) {
   Status made = MakeDir(dir);
   for (const auto& [name, volume] : put.inputs) {
     if (!made.ok()) break;
+    if (std::string problem = ArtifactNameProblem(name); !problem.empty()) {
+      made = InvalidArgument("artifact name '" + name + "' cannot be given to a put: " + problem);
+      break;
+    }
     std::error_code ec;
     fs::create_directory_symlink(VolumePath(volume), fs::path(dir) / name, ec);
     if (ec) made = IoError("cannot link input " + name + ": " + ec.message());

@@ -20,7 +20,10 @@
 
 namespace baton::workers::sandbox {
 
-enum class StepKind { kMount, kMkdirAll, kTouch, kSymlink };
+// kBindBeneath: bind `source` (a host path) at `target`, a relative path resolved inside the
+// directory `beneath` without following symlinks or leaving it (mount points are created as
+// needed); MS_RDONLY in `flags` makes the whole tree read-only.
+enum class StepKind { kMount, kMkdirAll, kTouch, kSymlink, kBindBeneath };
 
 struct SetupStep {
   StepKind kind = StepKind::kMount;
@@ -29,7 +32,9 @@ struct SetupStep {
   const char* fstype = nullptr;
   unsigned long flags = 0;
   const char* data = nullptr;
-  bool optional = false;  // failure is ignored (e.g. /dev/pts)
+  bool optional = false;          // failure is ignored (e.g. /dev/pts)
+  const char* beneath = nullptr;  // kBindBeneath: the directory `target` is relative to
+  bool target_is_dir = true;      // kBindBeneath: create a directory (else a file) if missing
 };
 
 // Failure points outside the setup steps (steps report their index, >= 0).

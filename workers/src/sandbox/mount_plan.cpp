@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "baton/common/path_beneath.h"
 #include "sandbox/child_plan.h"
 #include "sandbox/sys_util.h"
 
@@ -40,6 +41,18 @@ class StepList {
       Mount("", target, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr,
             "making " + target + " read-only", optional);
     }
+  }
+  // Binds `source` at `rel` inside `beneath` (see StepKind::kBindBeneath).
+  void BindBeneath(const std::string& source, const std::string& beneath, const std::string& rel,
+                   bool is_dir, bool read_only, std::string what) {
+    SetupStep s;
+    s.kind = StepKind::kBindBeneath;
+    s.source = Keep(source);
+    s.beneath = Keep(beneath);
+    s.target = Keep(rel);
+    s.target_is_dir = is_dir;
+    s.flags = read_only ? MS_RDONLY : 0;
+    Add(s, std::move(what));
   }
   void Other(StepKind kind, const std::string& source, const std::string& target, std::string what,
              bool optional = false) {
@@ -140,6 +153,9 @@ void AddProc(const std::string& new_root, StepList& steps) {
   }
 }
 
+// Volumes are mounted with their mount points resolved inside the work mount (or, for the
+// worker's own absolute paths, inside the new root): a `..` or a symlink left in an input by an
+// earlier step must not create directories on the host (issue 9).
 Status AddVolumes(const TaskRun& run, const std::string& new_root, const std::string& work_mount,
                   StepList& steps) {
   for (const auto& m : run.mounts) {
@@ -147,18 +163,17 @@ Status AddVolumes(const TaskRun& run, const std::string& new_root, const std::st
     if (!fs::exists(m.host_path, ec)) {
       return NotFound("volume " + m.host_path + " (for " + m.sandbox_path + ") does not exist");
     }
-    std::string inside = m.sandbox_path.empty() || m.sandbox_path[0] != '/'
-                             ? work_mount + "/" + m.sandbox_path
-                             : m.sandbox_path;
-    std::string target = new_root + inside;
-    if (fs::is_directory(m.host_path, ec)) {
-      steps.Other(StepKind::kMkdirAll, "", target, "creating mount point " + inside);
-    } else {
-      steps.Other(StepKind::kMkdirAll, "", fs::path(target).parent_path().string(),
-                  "creating the directory of " + inside);
-      steps.Other(StepKind::kTouch, "", target, "creating mount point " + inside);
+    bool absolute = !m.sandbox_path.empty() && m.sandbox_path[0] == '/';
+    std::string rel = absolute ? m.sandbox_path.substr(1) : m.sandbox_path;
+    if (std::string problem = RelativePathProblem(rel); !problem.empty()) {
+      return InvalidArgument("cannot mount " + m.host_path + " at '" + m.sandbox_path +
+                             "' in the task's directory: " + problem +
+                             "; use a relative path that stays inside it");
     }
-    steps.Bind(m.host_path, target, !m.writable);
+    std::string inside = absolute ? m.sandbox_path : work_mount + "/" + m.sandbox_path;
+    steps.BindBeneath(m.host_path, absolute ? new_root : new_root + work_mount, rel,
+                      fs::is_directory(m.host_path, ec), !m.writable,
+                      "bind-mounting " + m.host_path + " at " + inside);
   }
   return Status::Ok();
 }
@@ -196,8 +211,13 @@ Status PrepareMounts(const TaskRun& run, const SandboxOptions& options, const st
   if (!fs::is_directory(run.work_dir, ec)) {
     return NotFound("work dir " + run.work_dir + " does not exist");
   }
-  steps.Other(StepKind::kMkdirAll, "", new_root + work_mount, "creating " + work_mount);
-  steps.Bind(run.work_dir, new_root + work_mount, /*read_only=*/false);
+  if (work_mount.size() < 2 || work_mount[0] != '/' ||
+      !RelativePathProblem(work_mount.substr(1)).empty()) {
+    return InvalidArgument("the work mount '" + work_mount +
+                           "' must be an absolute path without `..`");
+  }
+  steps.BindBeneath(run.work_dir, new_root, work_mount.substr(1), /*is_dir=*/true,
+                    /*read_only=*/false, "bind-mounting " + run.work_dir + " at " + work_mount);
   return AddVolumes(run, new_root, work_mount, steps);
 }
 

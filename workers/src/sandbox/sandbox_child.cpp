@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/openat2.h>
 #include <net/if.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -63,6 +64,76 @@ int MkdirAll(const char* path) {
   return 0;
 }
 
+// One path component inside `dir`, never through a symlink, never above `dir`.
+int OpenComponent(int dir, const char* name, int flags) {
+  open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;  // a trailing symlink: ELOOP
+  how.mode = (flags & O_CREAT) ? 0644 : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  return static_cast<int>(::syscall(SYS_openat2, dir, name, &how, sizeof how));
+}
+
+// Opens `rel` inside `root` as an O_PATH descriptor, creating missing directories (and the
+// last component as a file unless `is_dir`). -1 with errno, e.g. ELOOP for a symlink.
+int OpenMountPoint(const char* root, const char* rel, bool is_dir) {
+  char buf[4096];
+  size_t n = strlen(rel);
+  if (n >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(buf, rel, n + 1);
+  int at = ::open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  char* part = buf;
+  while (at >= 0 && *part) {
+    char* end = strchr(part, '/');
+    bool last = end == nullptr;
+    if (end) *end = '\0';
+    if (*part && strcmp(part, ".") != 0) {
+      bool dir = !last || is_dir;
+      int fd = OpenComponent(at, part, O_PATH | (dir ? O_DIRECTORY : 0));
+      if (fd < 0 && errno == ENOENT) {
+        int made = dir ? ::mkdirat(at, part, 0755) : OpenComponent(at, part, O_CREAT | O_WRONLY);
+        if (!dir && made >= 0) ::close(made);
+        if (made >= 0 || errno == EEXIST)
+          fd = OpenComponent(at, part, O_PATH | (dir ? O_DIRECTORY : 0));
+      }
+      int err = errno;
+      ::close(at);
+      errno = err;
+      at = fd;
+    }
+    if (last) break;
+    part = end + 1;
+  }
+  return at;
+}
+
+// A detached copy of the tree at `s.source`, read-only if asked, attached at the mount point.
+int BindBeneath(const SetupStep& s) {
+  int tree = static_cast<int>(
+      ::open_tree(AT_FDCWD, s.source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+  if (tree < 0) return -1;
+  mount_attr attr;
+  memset(&attr, 0, sizeof attr);
+  if (s.flags & MS_RDONLY) attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  int rc = attr.attr_set == 0
+               ? 0
+               : ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
+  int target = rc == 0 ? OpenMountPoint(s.beneath, s.target, s.target_is_dir) : -1;
+  if (target >= 0) {
+    rc = ::move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  } else {
+    rc = -1;
+  }
+  int err = errno;
+  if (target >= 0) ::close(target);
+  ::close(tree);
+  errno = err;
+  return rc;
+}
+
 int RunStep(const SetupStep& s) {
   switch (s.kind) {
     case StepKind::kMount:
@@ -77,6 +148,8 @@ int RunStep(const SetupStep& s) {
     }
     case StepKind::kSymlink:
       return ::symlink(s.source, s.target);
+    case StepKind::kBindBeneath:
+      return BindBeneath(s);
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 // The task half of a ChildPlan: user, working dir, environment, argv and executable.
 #include <linux/capability.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <fstream>
 #include <sstream>
@@ -119,8 +120,13 @@ Status PrepareTask(const TaskRun& run, const std::string& work_mount, const std:
 Status DescribeChildError(const PreparedChild& child, const ChildError& e) {
   std::string err = sys::ErrnoText(e.err);
   if (e.point >= 0 && static_cast<size_t>(e.point) < child.step_descriptions.size()) {
-    return FailedPrecondition("sandbox setup failed: " + child.step_descriptions[e.point] + ": " +
-                              err);
+    bool escape = child.plan.steps[e.point].kind == StepKind::kBindBeneath &&
+                  (e.err == ELOOP || e.err == EXDEV);
+    return FailedPrecondition(
+        "sandbox setup failed: " + child.step_descriptions[e.point] + ": " + err +
+        (escape ? " (a symbolic link on the way: mount points are never made through links, "
+                  "so that an input cannot point them outside the task; remove the link)"
+                : ""));
   }
   switch (e.point) {
     case kFailExec:
