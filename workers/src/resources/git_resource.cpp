@@ -156,6 +156,7 @@ class GitResourceType final : public ResourceType {
   Result<std::vector<Json>> Check(const ResourceContext& ctx, const Json& source,
                                   const Json& from) override {
     BATON_ASSIGN_OR_RETURN(GitSource s, ParseGitSource(source));
+    s.remote.cancelled = ctx.cancelled;
     MirrorLock lock(MirrorPath(ctx, s));
     std::string default_branch;
     BATON_ASSIGN_OR_RETURN(auto repo, FetchMirror(ctx, s, &default_branch));
@@ -170,6 +171,7 @@ class GitResourceType final : public ResourceType {
   Result<FetchedVersion> Get(const ResourceContext& ctx, const Json& source, const Json& version,
                              const Json& /*params*/, const std::string& dir) override {
     BATON_ASSIGN_OR_RETURN(GitSource s, ParseGitSource(source));
+    s.remote.cancelled = ctx.cancelled;
     std::string ref = version.is_object() ? version.value("ref", std::string()) : "";
     if (ref.empty()) {
       return InvalidArgument(s.Describe("git get") + ": version must look like {ref: <sha>}, got " +
@@ -206,6 +208,7 @@ class GitResourceType final : public ResourceType {
   Result<FetchedVersion> Put(const ResourceContext& ctx, const Json& source, const Json& params,
                              const std::string& dir) override {
     BATON_ASSIGN_OR_RETURN(GitSource s, ParseGitSource(source));
+    s.remote.cancelled = ctx.cancelled;
     BATON_ASSIGN_OR_RETURN(GitPutOutcome out, PutGit(ctx, s, params, dir));
     BATON_ASSIGN_OR_RETURN(auto repo, OpenGitCheckout(out.repo_dir));
     BATON_ASSIGN_OR_RETURN(GitCommit commit, repo->Commit(out.sha));

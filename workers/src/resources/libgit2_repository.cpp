@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "resources/libgit2_stream.h"
 #include "resources/resource_util.h"
 
 namespace baton::workers {
@@ -112,7 +113,10 @@ std::string DefaultBranch(git_remote* remote) {
 
 void EnsureLibgit2() {
   static std::once_flag once;
-  std::call_once(once, [] { git_libgit2_init(); });
+  std::call_once(once, [] {
+    git_libgit2_init();
+    RegisterGitSocketStream();  // connect/idle timeouts and cancel on every git connection
+  });
 }
 
 RemoteAuth::~RemoteAuth() {
@@ -165,18 +169,17 @@ const std::string Libgit2Repository::Path() const { return git_repository_path(r
 
 Result<std::string> Libgit2Repository::Fetch(const GitRemote& remote,
                                              const std::vector<std::string>& refspecs) {
-  git_remote* raw = nullptr;
   std::string what = "fetch from " + RedactGitUrl(remote.url);
-  int rc = git_remote_create_anonymous(&raw, repo_.get(), remote.url.c_str());
-  if (rc != 0) return GitError(rc, what, &remote);
-  RemotePtr r(raw);
+  ScopedGitIoLimits limits(IoLimitsOf(remote));
+  BATON_ASSIGN_OR_RETURN(RemotePtr r, OpenAnonymousRemote(repo_.get(), remote, what));
   RemoteAuth auth;
   auth.remote = &remote;
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
   FillCallbacks(&opts.callbacks, &auth);
   opts.prune = GIT_FETCH_PRUNE;
   opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;  // tags come through the refspecs
-  rc = git_remote_connect(r.get(), GIT_DIRECTION_FETCH, &opts.callbacks, &opts.proxy_opts, nullptr);
+  int rc =
+      git_remote_connect(r.get(), GIT_DIRECTION_FETCH, &opts.callbacks, &opts.proxy_opts, nullptr);
   if (rc != 0) return GitError(rc, what, &remote);
   std::string default_branch = DefaultBranch(r.get());
   std::vector<char*> specs = RefspecArray(refspecs);

@@ -31,6 +31,16 @@ using RemotePtr = GitPtr<git_remote, git_remote_free>;
 using CommitPtr = GitPtr<git_commit, git_commit_free>;
 using TreePtr = GitPtr<git_tree, git_tree_free>;
 
+// `url` rewritten by the repository's `url.<base>.insteadOf` config (longest prefix wins).
+std::string ApplyInsteadOf(git_repository* repo, const std::string& url);
+// An in-memory remote for `remote.url` (insteadOf applied) to fetch from or push to; `what`
+// starts the error message.
+Result<RemotePtr> OpenAnonymousRemote(git_repository* repo, const GitRemote& remote,
+                                      const std::string& what);
+// git_clone_options.remote_cb: creates the clone's named remote without the leaking lookup.
+int CreateCloneRemote(git_remote** out, git_repository* repo, const char* name, const char* url,
+                      void* payload);
+
 // Callbacks for credentials and certificates for `remote`; the payload must outlive the call.
 struct RemoteAuth {
   const GitRemote* remote = nullptr;

@@ -1,5 +1,6 @@
 // Libgit2Repository: the operations that write (checkout, rebase, tag, push).
 #include "resources/libgit2_repository.h"
+#include "resources/libgit2_stream.h"
 
 #include "baton/common/strings.h"
 
@@ -15,6 +16,10 @@ Status PointBranch(git_repository* repo, const git_oid& oid, const std::string& 
   int rc = git_commit_lookup(&c, repo, &oid);
   if (rc != 0) return GitError(rc, "look up the commit to check out");
   CommitPtr commit(c);
+  // The clone's HEAD is on the mirror's HEAD branch (`master` for a mirror libgit2 made), and
+  // libgit2 refuses to move the branch HEAD is on: detach first, then point the branch.
+  rc = git_repository_set_head_detached(repo, &oid);
+  if (rc != 0) return GitError(rc, "detach HEAD to move branch " + branch);
   git_reference* ref = nullptr;
   rc = git_branch_create(&ref, repo, branch.c_str(), c, /*force=*/1);
   if (rc != 0) return GitError(rc, "create branch " + branch);
@@ -59,6 +64,7 @@ Status Libgit2Repository::CheckoutInto(const std::string& sha, const std::string
   git_clone_options opts = GIT_CLONE_OPTIONS_INIT;
   opts.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE;
   opts.local = GIT_CLONE_LOCAL;  // hard-links the mirror's packs: fast and cheap
+  opts.remote_cb = &CreateCloneRemote;
   git_repository* raw = nullptr;
   int rc = git_clone(&raw, Path().c_str(), dir.c_str(), &opts);
   if (rc != 0) return GitError(rc, "clone into " + dir);
@@ -145,10 +151,8 @@ Status Libgit2Repository::CreateTag(const std::string& name, const std::string& 
 Result<GitPushResult> Libgit2Repository::Push(const GitRemote& remote,
                                               const std::vector<std::string>& refspecs) {
   std::string what = "push to " + RedactGitUrl(remote.url);
-  git_remote* raw = nullptr;
-  int rc = git_remote_create_anonymous(&raw, repo_.get(), remote.url.c_str());
-  if (rc != 0) return GitError(rc, what, &remote);
-  RemotePtr r(raw);
+  ScopedGitIoLimits limits(IoLimitsOf(remote));
+  BATON_ASSIGN_OR_RETURN(RemotePtr r, OpenAnonymousRemote(repo_.get(), remote, what));
   RemoteAuth auth;
   auth.remote = &remote;
   git_push_options opts = GIT_PUSH_OPTIONS_INIT;
@@ -156,7 +160,7 @@ Result<GitPushResult> Libgit2Repository::Push(const GitRemote& remote,
   std::vector<char*> specs;
   for (const auto& s : refspecs) specs.push_back(const_cast<char*>(s.c_str()));
   git_strarray array{specs.data(), specs.size()};
-  rc = git_remote_push(r.get(), &array, &opts);
+  int rc = git_remote_push(r.get(), &array, &opts);
   if (rc != 0) {
     const git_error* e = git_error_last();
     std::string msg = e && e->message ? e->message : "";

@@ -6,6 +6,7 @@
 // only if the caller serialises writers (the git resource holds a per-mirror lock).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "baton/common/clock.h"
+#include "baton/common/duration.h"
 #include "baton/common/status.h"
 
 namespace baton::workers {
@@ -26,6 +28,11 @@ struct GitRemote {
   std::string private_key;  // PEM text, for ssh
   std::string private_key_passphrase;
   bool skip_ssl_verification = false;
+  // Network limits: give up on a connection not made within `connect_timeout`, or on a remote
+  // that sends nothing for `idle_timeout`; stop at once when `*cancelled` becomes true.
+  Duration connect_timeout = std::chrono::seconds(30);
+  Duration idle_timeout = std::chrono::minutes(5);
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 struct GitSignature {
