@@ -1,5 +1,9 @@
 // Resource and worker commands: `check-resource`, `resource-versions`, `pin-resource`,
 // `unpin-resource`, `workers`.
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "client/client_command.h"
 #include "client/table.h"
 #include "command.h"
@@ -12,6 +16,7 @@ struct ResourceFlags {
   std::string resource_path;  // P/R
   std::string version;        // pin: version id, or KEY:VALUE of the version
   int count = 50;
+  bool async = false;  // check-resource: print the queued check and return
 };
 
 struct Resolved {
@@ -30,14 +35,39 @@ Result<Resolved> Resolve(const ResourceFlags& flags, bool& usage) {
   return Resolved{std::move(client), base};
 }
 
+// Follows the check at `url` until it ends; returns its last state.
+Result<Json> FollowCheck(ApiClient& client, const std::string& url) {
+  for (int attempt = 0;; ++attempt) {
+    BATON_ASSIGN_OR_RETURN(Json check, client.Get(url));
+    std::string status = Field(check, "status");
+    if (status == "succeeded" || status == "errored") return check;
+    // Polling a remote server: short waits first (most checks take well under a second).
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(100 * (attempt + 1), 1000)));
+  }
+}
+
 int CheckResource(const ResourceFlags& flags) {
   bool usage = false;
   auto r = Resolve(flags, usage);
   if (!r.ok()) return ReportError(r.status(), usage);
-  std::printf("checking %s...\n", flags.resource_path.c_str());
+  auto queued = r->client.Post(r->base + "/check");
+  if (!queued.ok()) return ReportError(queued.status());
+  std::string url = Field(*queued, "url");
+  if (flags.async) {
+    std::printf("check %s of %s queued: follow it at %s\n", Field(*queued, "id").c_str(),
+                flags.resource_path.c_str(), url.c_str());
+    return kExitOk;
+  }
+  std::printf("checking %s (check %s)...\n", flags.resource_path.c_str(),
+              Field(*queued, "id").c_str());
   std::fflush(stdout);
-  auto done = r->client.Post(r->base + "/check");
+  auto done = FollowCheck(r->client, url);
   if (!done.ok()) return ReportError(done.status());
+  if (Field(*done, "status") == "errored") {
+    std::fprintf(stderr, "check of %s errored: %s\n", flags.resource_path.c_str(),
+                 Field(*done, "error").c_str());
+    return kExitFailed;
+  }
   std::printf("check of %s succeeded: %s new version(s)\n", flags.resource_path.c_str(),
               Field(*done, "new_versions").c_str());
   return kExitOk;
@@ -155,8 +185,11 @@ CLI::App* AddResourceCommand(CLI::App& root, const char* name, const char* help,
 
 void Register(CLI::App& root, int& exit_code) {
   auto check = std::make_shared<ResourceFlags>();
-  AddResourceCommand(root, "check-resource", "Look for new versions of a resource now", check)
-      ->callback([check, &exit_code] { exit_code = CheckResource(*check); });
+  auto* check_cmd =
+      AddResourceCommand(root, "check-resource", "Look for new versions of a resource now", check);
+  check_cmd->add_flag("-a,--async", check->async,
+                      "Queue the check and print its id instead of waiting for it");
+  check_cmd->callback([check, &exit_code] { exit_code = CheckResource(*check); });
   auto versions = std::make_shared<ResourceFlags>();
   auto* versions_cmd =
       AddResourceCommand(root, "resource-versions", "List a resource's versions", versions, true);

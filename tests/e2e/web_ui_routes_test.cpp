@@ -152,7 +152,7 @@ TEST_F(WebUiRoutes, APinKeepsItsCommentAndVersionsSayWhichBuildsUsedThem) {
   Set("v",
       "resources:\n- name: r\n  type: time\n  source: {interval: 24h}\n"
       "jobs:\n- name: a\n  plan:\n  - get: r\n");
-  ASSERT_EQ(server_.Api("POST", "/api/v1/teams/main/pipelines/v/resources/r/check").status, 200);
+  ASSERT_EQ(server_.CheckResource("v", "r").value("status", ""), "succeeded");
   json versions = server_.Get("/api/v1/teams/main/pipelines/v/resources/r/versions");
   ASSERT_FALSE(versions.empty());
   const std::string id = versions[0]["id"].dump();

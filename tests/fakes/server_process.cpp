@@ -160,6 +160,24 @@ nlohmann::json ServerProcess::WaitForFinishedBuilds(const std::string& pipeline,
   return WaitUntil(finished, deadline) ? builds : nlohmann::json::array();
 }
 
+nlohmann::json ServerProcess::CheckResource(const std::string& pipeline,
+                                            const std::string& resource,
+                                            std::chrono::milliseconds deadline) const {
+  ApiReply queued =
+      Api("POST", "/api/v1/teams/main/pipelines/" + pipeline + "/resources/" + resource + "/check");
+  if (queued.status != 202 || !queued.json.is_object()) return nullptr;
+  nlohmann::json check = queued.json;
+  WaitUntil(
+      [&] {
+        nlohmann::json now = Get(queued.json.value("url", ""));
+        if (now.is_object()) check = now;
+        std::string status = check.value("status", "");
+        return status == "succeeded" || status == "errored";
+      },
+      deadline);
+  return check;
+}
+
 bool ServerProcess::WaitForLogLine(int64_t build_id, const std::string& needle,
                                    std::chrono::milliseconds deadline) const {
   webapi::ClientOptions options;

@@ -91,6 +91,10 @@ class ServerProcess {
   nlohmann::json WaitForFinishedBuilds(
       const std::string& pipeline, const std::string& job, size_t count,
       std::chrono::milliseconds deadline = std::chrono::seconds(60)) const;
+  // POSTs a check of `resource` (team main), expecting 202, and follows the check until it
+  // ends or `deadline` passes; returns its last state (null when the POST was refused).
+  nlohmann::json CheckResource(const std::string& pipeline, const std::string& resource,
+                               std::chrono::milliseconds deadline = std::chrono::seconds(60)) const;
   // Follows the build's live event stream until a log line contains `needle` (true), the
   // stream ends or `deadline` passes (false).
   bool WaitForLogLine(int64_t build_id, const std::string& needle,

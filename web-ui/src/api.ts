@@ -21,6 +21,11 @@ export interface Resource {
   id: number; name: string; type: string; pinned_version_id?: number; pin_comment?: string;
   check_error?: string; last_checked?: string;
 }
+/** A check queued by POST .../resources/:r/check, followed at `url` until it ends. */
+export interface Check {
+  id: number; resource: string; status: "pending" | "started" | "succeeded" | "errored";
+  url: string; new_versions?: number; error?: string;
+}
 export interface Version {
   id: number; version: Record<string, string>; metadata: { name: string; value: string }[];
   check_order: number; created_at: string;

@@ -12,7 +12,22 @@ Scheduler::~Scheduler() { *impl_->alive_ = false; }
 
 Status Scheduler::ActivatePipeline(Id pipeline_id) { return impl_->Activate(pipeline_id); }
 
-void Scheduler::DeactivatePipeline(Id pipeline_id) { impl_->pipelines_.erase(pipeline_id); }
+void Scheduler::DeactivatePipeline(Id pipeline_id) {
+  PipelineState* state = impl_->Find(pipeline_id);
+  if (!state) return;
+  CheckWaiters waiting = impl_->TakeChecks(*state);
+  std::string name = state->record.name;
+  impl_->pipelines_.erase(pipeline_id);
+  for (auto& [resource, dones] : waiting) {
+    for (auto& done : dones) {
+      if (done) {
+        done(FailedPrecondition("pipeline `" + name + "` was deactivated (paused or destroyed) " +
+                                "while `" + resource +
+                                "` was checked: activate it and check again"));
+      }
+    }
+  }
+}
 
 void Scheduler::CheckResource(Id pipeline_id, const std::string& resource,
                               std::function<void(Result<int>)> done) {
@@ -22,6 +37,18 @@ void Scheduler::CheckResource(Id pipeline_id, const std::string& resource,
     return;
   }
   impl_->Check(**state, resource, std::move(done));
+}
+
+CheckRegistry& Scheduler::checks() { return impl_->checks_; }
+
+void Scheduler::RunCheck(Id check_id) {
+  auto record = impl_->checks_.Get(check_id);
+  if (!record) return;
+  CheckRegistry& checks = impl_->checks_;
+  CheckResource(record->pipeline_id, record->resource,
+                [&checks, check_id](Result<int> outcome) { checks.Finish(check_id, outcome); });
+  // Started once a worker runs it (or it joined a running check); not if it already ended.
+  checks.Start(check_id);
 }
 
 Result<Build> Scheduler::TriggerJob(Id pipeline_id, const std::string& job) {

@@ -56,26 +56,75 @@ void Scheduler::Impl::Check(PipelineState& state, const std::string& resource,
                         ? ResolveResourceType(state.config.resource_types, config->type, run)
                         : source.status();
   Id pipeline_id = state.record.id;
+  const uint64_t run_number = ++check_runs_;
+  state.checks_in_flight[resource].run = run_number;
   if (!resolved.ok()) {
     workers::ResourceResult failed;
     failed.error = resolved;
-    OnCheckDone(pipeline_id, resource, std::move(failed));
+    OnCheckDone(pipeline_id, resource, run_number, std::move(failed));
     return;
   }
   std::weak_ptr<bool> alive = alive_;
-  worker_.RunResource(
+  auto handle = worker_.RunResource(
       run, std::make_shared<CheckLogSink>(resource),
-      [this, alive, pipeline_id, resource](workers::ResourceResult result) {
-        asio::post(io_, [this, alive, pipeline_id, resource, result = std::move(result)]() mutable {
-          if (alive.lock()) OnCheckDone(pipeline_id, resource, std::move(result));
+      [this, alive, pipeline_id, resource, run_number](workers::ResourceResult result) {
+        asio::post(io_, [this, alive, pipeline_id, resource, run_number,
+                         result = std::move(result)]() mutable {
+          if (alive.lock()) OnCheckDone(pipeline_id, resource, run_number, std::move(result));
         });
+      });
+  auto flight = state.checks_in_flight.find(resource);
+  if (flight == state.checks_in_flight.end() || flight->second.run != run_number) return;
+  flight->second.handle = std::move(handle);
+  ArmCheckTimeout(state, *config, run_number);
+}
+
+// A check that outlives check_timeout is cancelled and answered as errored at once: a resource
+// type that ignores the cancel (or a remote that never answers) must not hold the check.
+void Scheduler::Impl::ArmCheckTimeout(PipelineState& state, const pipelines::Resource& resource,
+                                      uint64_t run) {
+  Duration limit = resource.check_timeout_limit.value_or(options_.default_check_timeout);
+  if (limit <= Duration::zero()) limit = options_.default_check_timeout;
+  CheckInFlight& flight = state.checks_in_flight[resource.name];
+  flight.timeout = std::make_unique<asio::steady_timer>(io_);
+  flight.timeout->expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(limit));
+  Id pipeline_id = state.record.id;
+  std::string name = resource.name;
+  std::weak_ptr<bool> alive = alive_;
+  flight.timeout->async_wait(
+      [this, alive, pipeline_id, name, run, limit](const boost::system::error_code& ec) {
+        if (ec || !alive.lock()) return;
+        PipelineState* s = Find(pipeline_id);
+        if (!s) return;
+        auto it = s->checks_in_flight.find(name);
+        if (it == s->checks_in_flight.end() || it->second.run != run) return;
+        if (it->second.handle) it->second.handle->Cancel(Duration::zero());
+        workers::ResourceResult timed_out;
+        timed_out.error = DeadlineExceeded(
+            "timed out after " + FormatDuration(limit) +
+            " (check_timeout; the default is 1h): the resource did not answer in time. Check "
+            "that its source (for git: source.uri) is reachable, or raise check_timeout");
+        OnCheckDone(pipeline_id, name, run, std::move(timed_out));
       });
 }
 
-void Scheduler::Impl::OnCheckDone(Id pipeline_id, const std::string& resource,
+CheckWaiters Scheduler::Impl::TakeChecks(PipelineState& state) {
+  for (auto& [name, flight] : state.checks_in_flight) {
+    if (flight.handle) flight.handle->Cancel(Duration::zero());
+  }
+  state.checks_in_flight.clear();
+  return std::move(state.check_waiters);
+}
+
+void Scheduler::Impl::OnCheckDone(Id pipeline_id, const std::string& resource, uint64_t run,
                                   workers::ResourceResult result) {
   PipelineState* state = Find(pipeline_id);
   if (!state) return;
+  auto flight = state->checks_in_flight.find(resource);
+  if (flight == state->checks_in_flight.end() || flight->second.run != run) {
+    return;  // the late result of a check that timed out (or of a reloaded pipeline)
+  }
+  state->checks_in_flight.erase(flight);  // cancels its timeout
   auto waiters = std::move(state->check_waiters[resource]);
   state->check_waiters.erase(resource);
   const ResourceRecord& record = state->resources[resource];

@@ -23,6 +23,16 @@ namespace baton::runner {
 
 namespace asio = boost::asio;
 
+using CheckWaiters = std::map<std::string, std::vector<std::function<void(Result<int>)>>>;
+
+// One check running on the worker. `run` tells its result from a late one of a check that
+// timed out before it.
+struct CheckInFlight {
+  uint64_t run = 0;
+  std::unique_ptr<workers::StepHandle> handle;
+  std::unique_ptr<asio::steady_timer> timeout;
+};
+
 struct PipelineState {
   PipelineRecord record;
   pipelines::PipelineConfig config;
@@ -32,7 +42,9 @@ struct PipelineState {
   PlannerSnapshot snapshot;
   std::map<std::string, std::unique_ptr<asio::steady_timer>> check_timers;
   // Callers waiting for a check in flight, by resource (concurrent requests share one check).
-  std::map<std::string, std::vector<std::function<void(Result<int>)>>> check_waiters;
+  CheckWaiters check_waiters;
+  // The worker run of each check in flight, by resource, with its check_timeout timer.
+  std::map<std::string, CheckInFlight> checks_in_flight;
   // Manually triggered builds waiting for the job's max_in_flight, by job, oldest first.
   std::map<std::string, std::deque<std::pair<Build, InputPlan>>> pending;
   bool auto_trigger = true;
@@ -74,7 +86,12 @@ class Scheduler::Impl {
   // scheduler_checks.cpp
   void Check(PipelineState& state, const std::string& resource,
              std::function<void(Result<int>)> done);
-  void OnCheckDone(Id pipeline_id, const std::string& resource, workers::ResourceResult result);
+  void OnCheckDone(Id pipeline_id, const std::string& resource, uint64_t run,
+                   workers::ResourceResult result);
+  void ArmCheckTimeout(PipelineState& state, const pipelines::Resource& resource, uint64_t run);
+  // Cancels the state's checks in flight and hands over who waits for them (the state is about
+  // to go: a new config replaces it, or the pipeline is deactivated).
+  CheckWaiters TakeChecks(PipelineState& state);
   void ArmCheckTimer(PipelineState& state, const pipelines::Resource& resource);
   void AddVersions(PipelineState& state, const std::string& resource,
                    const std::vector<ResourceVersion>& versions, int* added);
@@ -112,6 +129,8 @@ class Scheduler::Impl {
   std::map<Id, std::unique_ptr<PipelineState>> pipelines_;
   std::map<Id, std::unique_ptr<RunningBuild>> running_;
   std::unique_ptr<RunOnceState> run_once_;
+  CheckRegistry checks_{*clock_};
+  uint64_t check_runs_ = 0;  // numbers each worker run of a check
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -65,10 +65,18 @@ Status Scheduler::Impl::Activate(Id pipeline_id) {
   }
   BATON_RETURN_IF_ERROR(LoadHistory(*state));
   PipelineState& ref = *state;
+  CheckWaiters waiting;
+  if (PipelineState* old = Find(pipeline_id)) waiting = TakeChecks(*old);
   pipelines_[pipeline_id] = std::move(state);  // replaces (and cancels) an older state
   if (options_.periodic_checks) {
     // Check at once (then every check_every): new pipelines should not wait a minute.
     for (const auto& resource : ref.config.resources) Check(ref, resource.name, nullptr);
+  }
+  // Whoever waited on a check of the old config gets the new config's check instead.
+  for (auto& [name, dones] : waiting) {
+    for (auto& done : dones) {
+      if (done) Check(ref, name, std::move(done));
+    }
   }
   for (const auto& job : ref.config.jobs) ApplyRetention(ref, job);
   for (const auto& job : ref.config.jobs) TrySchedule(ref, job.name);

@@ -1,24 +1,72 @@
-// Resources: list, versions, check now, pin and unpin.
+// Resources: list, versions, check now (and follow the check), pin and unpin.
 #include "api_context.h"
+#include "baton/common/strings.h"
 
 namespace baton::webapi::api {
 namespace {
 
+std::optional<std::string> Rfc3339(const std::optional<SystemTime>& t) {
+  if (!t) return std::nullopt;
+  return FormatRfc3339(*t);
+}
+
+Json CheckJson(const runner::CheckRecord& c) {
+  Json out = {{"id", c.id},
+              {"team", c.team},
+              {"pipeline", c.pipeline},
+              {"resource", c.resource},
+              {"status", runner::ToString(c.status)},
+              {"url", "/api/v1/checks/" + std::to_string(c.id)},
+              {"create_time", FormatRfc3339(c.create_time)}};
+  if (auto t = Rfc3339(c.start_time)) out["start_time"] = *t;
+  if (auto t = Rfc3339(c.end_time)) out["end_time"] = *t;
+  if (c.status == runner::CheckStatus::kSucceeded) out["new_versions"] = c.new_versions;
+  if (c.status == runner::CheckStatus::kErrored) out["error"] = c.error;
+  return out;
+}
+
+// Queues a check and answers at once with its id, as Concourse's check API does: the I/O
+// thread never waits for a check (a remote that never answers would hold it for minutes).
 Response CheckNow(Context& ctx, Request& req) {
   auto p = PipelineOf(ctx, req);
   if (!p.ok()) return JsonError(p.status());
   std::string resource = req.Param("resource");
-  auto done = std::make_shared<std::promise<Result<int>>>();
-  auto result = done->get_future();
-  boost::asio::post(ctx.runner_io, [&ctx, done, id = p->id, resource] {
-    ctx.scheduler.CheckResource(id, resource, [done](Result<int> r) { done->set_value(r); });
-  });
-  if (result.wait_for(std::chrono::minutes(5)) != std::future_status::ready) {
-    return JsonError(504, "check timed out", "the check of `" + resource + "` is still running");
+  auto r = ctx.store.GetResource(p->id, resource);
+  if (!r.ok() || !r->active) {
+    return JsonError(404, "not found",
+                     "pipeline `" + p->name + "` has no resource `" + resource +
+                         "`: list them with GET .../resources");
   }
-  Result<int> r = result.get();
-  if (!r.ok()) return JsonError(r.status());
-  return Response::Json(200, Json{{"resource", resource}, {"new_versions", *r}});
+  runner::CheckRecord check =
+      ctx.scheduler.checks().Create(req.Param("team"), p->name, p->id, resource);
+  boost::asio::post(ctx.runner_io, [&ctx, id = check.id] { ctx.scheduler.RunCheck(id); });
+  Response response = Response::Json(202, CheckJson(check));
+  response.headers.Set("Location", "/api/v1/checks/" + std::to_string(check.id));
+  return response;
+}
+
+Response GetCheck(Context& ctx, Request& req) {
+  const std::string text = req.Param("id");
+  runner::Id id = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || id > (INT64_MAX - 9) / 10) {
+      id = 0;
+      break;
+    }
+    id = id * 10 + (c - '0');
+  }
+  if (id <= 0) {
+    return JsonError(400, "bad request",
+                     "check id `" + text + "` is not a positive number: use the `id` that " +
+                         "POST .../resources/:resource/check answered");
+  }
+  auto check = ctx.scheduler.checks().Get(id);
+  if (!check) {
+    return JsonError(404, "not found",
+                     "no check " + text + " on this server (checks are kept in memory, the " +
+                         "newest 1000 finished ones): check the resource again");
+  }
+  return Response::Json(200, CheckJson(*check));
 }
 
 }  // namespace
@@ -60,6 +108,9 @@ void AddResourceRoutes(Router& router, std::shared_ptr<Context> ctx) {
       Access::kToken);
   router.Add(
       "POST", base + "/:resource/check", [ctx](Request& req) { return CheckNow(*ctx, req); },
+      Access::kToken);
+  router.Add(
+      "GET", "/api/v1/checks/:id", [ctx](Request& req) { return GetCheck(*ctx, req); },
       Access::kToken);
   router.Add(
       "PUT", base + "/:resource/versions/:version/pin",

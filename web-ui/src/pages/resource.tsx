@@ -1,7 +1,7 @@
 // A resource: its versions with metadata and the builds that used each, check now, pin/unpin
 // with a comment, and the last check's error in full.
 import { useState } from "preact/hooks";
-import { Build, get, pipelinePath, request, Resource, resourcePath, Session, Version } from "../api";
+import { Build, Check, get, pipelinePath, request, Resource, resourcePath, Session, Version } from "../api";
 import { ActionButton, ErrorBox, formatTime, Loading, PageTitle, StatusBadge, usePoll } from "../components";
 import { urls } from "../router";
 
@@ -22,6 +22,17 @@ function UsedBy({ base, version }: { base: string; version: number }) {
   );
 }
 
+// Queues a check and waits until it ends; an errored check throws its error for the button.
+async function checkNow(base: string): Promise<Check> {
+  let check = await request<Check>("POST", `${base}/check`);
+  for (let wait = 100; check.status === "pending" || check.status === "started"; wait = Math.min(wait * 2, 1000)) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    check = await get<Check>(check.url);
+  }
+  if (check.status === "errored") throw new Error(check.error ?? "the check errored");
+  return check;
+}
+
 export function ResourcePage({ team, pipeline, resource, session }: { team: string; pipeline: string; resource: string; session: Session }) {
   const base = resourcePath(team, pipeline, resource);
   const info = usePoll(async () => (await get<Resource[]>(`${pipelinePath(team, pipeline)}/resources`)).find((r) => r.name === resource) ?? null, 5000, [base]);
@@ -36,7 +47,7 @@ export function ResourcePage({ team, pipeline, resource, session }: { team: stri
       {r && <p class="checked">Last checked: {r.last_checked ? formatTime(r.last_checked) : "never"}</p>}
       {session.authenticated && (
         <div class="toolbar">
-          <ActionButton label="Check now" run={async () => { await request("POST", `${base}/check`); reload(); }} />
+          <ActionButton label="Check now" run={async () => { try { await checkNow(base); } finally { reload(); } }} />
           {r?.pinned_version_id ? <ActionButton label="Unpin" run={async () => { await request("PUT", `${base}/unpin`); reload(); }} /> : (
             <label>Pin comment <input type="text" value={comment} placeholder="why this version"
               onInput={(e) => setComment((e.target as HTMLInputElement).value)} /></label>)}

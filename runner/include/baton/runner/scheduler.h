@@ -21,6 +21,7 @@
 #include "baton/common/clock.h"
 #include "baton/common/duration.h"
 #include "baton/runner/build_observer.h"
+#include "baton/runner/check_registry.h"
 #include "baton/runner/store.h"
 #include "baton/workers/worker.h"
 
@@ -41,6 +42,9 @@ struct SchedulerOptions {
   int max_parallel_builds = 0;   // across all pipelines; 0 = unlimited
   bool periodic_checks = true;   // false for `baton run`: check only when asked
   Duration default_check_every = std::chrono::minutes(1);
+  // A check running longer than its resource's check_timeout (else this) is cancelled and
+  // errors, as Concourse's default.
+  Duration default_check_timeout = std::chrono::hours(1);
   Duration cancel_grace = std::chrono::seconds(10);
   // Persistent task cache directories ("pipeline/job/task", cache path) -> host dir.
   std::function<std::string(const std::string& key, const std::string& path)> cache_dir;
@@ -88,6 +92,13 @@ class Scheduler {
   // Checks one resource now. `done` gets the number of versions the check saved.
   void CheckResource(Id pipeline_id, const std::string& resource,
                      std::function<void(Result<int>)> done);
+
+  // The checks users asked for. The registry is thread-safe: callers on any thread may create
+  // and read records (the one exception to "call on the io_context's thread").
+  CheckRegistry& checks();
+  // Runs the check `check_id` that the caller created in checks() (sharing a check of the same
+  // resource already running); its record says when it starts and how it ends.
+  void RunCheck(Id check_id);
 
   // Creates a build of `job` with the newest versions its constraints allow, as a user trigger
   // (the build starts when the job's max_in_flight allows).
