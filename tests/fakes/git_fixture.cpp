@@ -217,7 +217,8 @@ std::string GitDaemon::Url(const std::string& name) const {
   return "git://127.0.0.1:" + std::to_string(port_) + "/" + name;
 }
 
-GitHttpServer::GitHttpServer(const fs::path& base) : root_(base / ".http"), port_(FreeLocalPort()) {
+GitHttpServer::GitHttpServer(const fs::path& base, const std::string& basic_auth)
+    : root_(base / ".http"), port_(FreeLocalPort()) {
   fs::create_directories(root_ / "cgi-bin");
   fs::path script = root_ / "cgi-bin" / "git";
   std::ofstream(script) << "#!/bin/sh\n"
@@ -231,9 +232,31 @@ GitHttpServer::GitHttpServer(const fs::path& base) : root_(base / ".http"), port
     ::chmod(p.c_str(), 0755);
   }
   ::system(("chmod -R a+rX '" + base.string() + "'").c_str());
-  pid_ =
-      Spawn({"python3", "-m", "http.server", "--cgi", "--bind", "127.0.0.1", std::to_string(port_)},
-            root_);
+  if (basic_auth.empty()) {
+    pid_ = Spawn(
+        {"python3", "-m", "http.server", "--cgi", "--bind", "127.0.0.1", std::to_string(port_)},
+        root_);
+  } else {
+    // The CGI server, refusing requests without the credentials (as a forge does).
+    std::ofstream(root_ / "serve.py")
+        << "import base64, http.server, sys\n"
+        << "WANT = 'Basic ' + base64.b64encode(sys.argv[2].encode()).decode()\n"
+        << "class Handler(http.server.CGIHTTPRequestHandler):\n"
+        << "    def allowed(self):\n"
+        << "        if self.headers.get('Authorization') == WANT:\n"
+        << "            return True\n"
+        << "        self.send_response(401)\n"
+        << "        self.send_header('WWW-Authenticate', 'Basic realm=\"git\"')\n"
+        << "        self.send_header('Content-Length', '0')\n"
+        << "        self.end_headers()\n"
+        << "        return False\n"
+        << "    def do_GET(self):\n"
+        << "        if self.allowed(): super().do_GET()\n"
+        << "    def do_POST(self):\n"
+        << "        if self.allowed(): super().do_POST()\n"
+        << "http.server.test(HandlerClass=Handler, port=int(sys.argv[1]), bind='127.0.0.1')\n";
+    pid_ = Spawn({"python3", "serve.py", std::to_string(port_), basic_auth}, root_);
+  }
   WaitForPort(port_, pid_);
 }
 

@@ -56,11 +56,12 @@ class GitDaemon {
   int port_ = 0;
 };
 
-// Smart HTTP through `git http-backend` as a CGI under `python3 -m http.server --cgi`.
-// Serves repositories under `base` at http://127.0.0.1:<port>/cgi-bin/git/<name>.
+// Smart HTTP through `git http-backend` as a CGI under python3's http.server.
+// Serves repositories under `base` at http://127.0.0.1:<port>/cgi-bin/git/<name>; with
+// `basic_auth` ("user:password") every request without those credentials gets a 401.
 class GitHttpServer {
  public:
-  explicit GitHttpServer(const std::filesystem::path& base);
+  explicit GitHttpServer(const std::filesystem::path& base, const std::string& basic_auth = "");
   ~GitHttpServer();
   std::string Url(const std::string& name) const;
   bool started() const { return pid_ > 0; }

@@ -46,9 +46,10 @@ void EvictOldCheckouts(const fs::path& root, const fs::path& keep) {
 }  // namespace
 
 std::string CheckoutCachePath(const std::string& mirror_path, const std::string& sha,
-                              const std::string& branch) {
+                              const std::string& branch, const std::string& variant) {
   std::string name = sha;
   if (!branch.empty()) name += "@" + Sha256Hex(branch).substr(0, 12);
+  if (!variant.empty()) name += "+" + Sha256Hex(variant).substr(0, 12);
   return mirror_path + ".checkouts/" + name;
 }
 

@@ -17,9 +17,10 @@ namespace baton::workers::resources {
 // How many prepared checkouts a mirror keeps (least recently used ones go first).
 inline constexpr size_t kCheckoutsKept = 4;
 
-// The prepared checkout of `sha` on local branch `branch` ("" = detached) for `mirror_path`.
+// The prepared checkout of `sha` on local branch `branch` ("" = detached) for `mirror_path`;
+// `variant` tells apart checkouts made with different get params ("" = the defaults).
 std::string CheckoutCachePath(const std::string& mirror_path, const std::string& sha,
-                              const std::string& branch);
+                              const std::string& branch, const std::string& variant = "");
 
 // Makes sure the checkout at `cached` exists, preparing it with `prepare(dir)` into a temporary
 // directory renamed into place when `prepare` succeeds; then copies it into `dir` (existing,

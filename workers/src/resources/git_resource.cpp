@@ -88,7 +88,7 @@ Result<std::vector<Json>> TagVersions(GitRepository& repo, const GitSource& s, c
   };
   std::vector<Tagged> matching;
   for (const auto& [name, sha] : tags) {
-    if (!MatchesAny(name, {s.tag_filter})) continue;
+    if (!s.TagMatches(name)) continue;
     BATON_ASSIGN_OR_RETURN(GitCommit c, repo.Commit(sha));
     matching.push_back({name, sha, c.committer.when.time_since_epoch().count()});
   }
@@ -160,7 +160,7 @@ class GitResourceType final : public ResourceType {
     MirrorLock lock(MirrorPath(ctx, s));
     std::string default_branch;
     BATON_ASSIGN_OR_RETURN(auto repo, FetchMirror(ctx, s, &default_branch));
-    if (!s.tag_filter.empty()) return TagVersions(*repo, s, from);
+    if (s.TracksTags()) return TagVersions(*repo, s, from);
     BATON_ASSIGN_OR_RETURN(std::string branch, ResolveBranch(s, default_branch));
     BATON_ASSIGN_OR_RETURN(std::string head, BranchHead(*repo, s, branch));
     auto versions = CommitVersions(*repo, s, head, from);
@@ -169,9 +169,10 @@ class GitResourceType final : public ResourceType {
   }
 
   Result<FetchedVersion> Get(const ResourceContext& ctx, const Json& source, const Json& version,
-                             const Json& /*params*/, const std::string& dir) override {
+                             const Json& params, const std::string& dir) override {
     BATON_ASSIGN_OR_RETURN(GitSource s, ParseGitSource(source));
     s.remote.cancelled = ctx.cancelled;
+    BATON_ASSIGN_OR_RETURN(GitGetParams get, ParseGitGetParams(params, s));
     std::string ref = version.is_object() ? version.value("ref", std::string()) : "";
     if (ref.empty()) {
       return InvalidArgument(s.Describe("git get") + ": version must look like {ref: <sha>}, got " +
@@ -191,12 +192,21 @@ class GitResourceType final : public ResourceType {
                       " no longer exists in the remote (force-pushed?): check the resource again");
     }
     std::string branch = s.branch.empty() ? default_branch : s.branch;
-    std::string local_branch = s.tag_filter.empty() ? branch : "";
+    GitCheckoutOptions checkout;
+    checkout.branch = s.TracksTags() ? "" : branch;
+    checkout.origin_url = RedactGitUrl(s.remote.url);
+    checkout.tags = get.tags;
+    checkout.depth = get.depth;
     BATON_ASSIGN_OR_RETURN(GitCommit commit, repo->Commit(*sha));
     Status st = GetThroughCheckoutCache(
-        CheckoutCachePath(mirror, *sha, local_branch), dir, [&](const std::string& into) {
-          BATON_RETURN_IF_ERROR(
-              repo->CheckoutInto(*sha, local_branch, into, RedactGitUrl(s.remote.url)));
+        CheckoutCachePath(mirror, *sha, checkout.branch, get.CacheVariant()), dir,
+        [&](const std::string& into) {
+          BATON_RETURN_IF_ERROR(repo->CheckoutInto(*sha, into, checkout));
+          if (get.submodules) {
+            BATON_ASSIGN_OR_RETURN(auto checkout_repo, OpenGitCheckout(into));
+            BATON_RETURN_IF_ERROR(checkout_repo->UpdateSubmodules(
+                get.submodule_paths, get.submodule_recursive, s.remote));
+          }
           return WriteRefFiles(into, commit);
         });
     if (!st.ok()) return Status(st.code(), s.Describe("git get") + ": " + st.message());

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "resources/resource_util.h"
 
@@ -36,7 +37,20 @@ Result<GitSource> ParseGitSource(const Json& source) {
   BATON_ASSIGN_OR_RETURN(s.paths, StringListField(source, "paths", "source"));
   BATON_ASSIGN_OR_RETURN(s.ignore_paths, StringListField(source, "ignore_paths", "source"));
   BATON_ASSIGN_OR_RETURN(s.tag_filter, StringField(source, "tag_filter", "source"));
-  BATON_ASSIGN_OR_RETURN(s.fetch_tags, BoolField(source, "fetch_tags", "source"));
+  BATON_ASSIGN_OR_RETURN(s.tag_regex, StringField(source, "tag_regex", "source"));
+  if (!s.tag_regex.empty()) {
+    try {
+      std::regex check(s.tag_regex, std::regex::extended);
+    } catch (const std::regex_error& e) {
+      return InvalidArgument("git: source.tag_regex `" + s.tag_regex +
+                             "` is not a valid POSIX extended regular expression (" + e.what() +
+                             "): write it as for `grep -E`, e.g. 'v[0-9]+\\.[0-9]+\\.[0-9]+'");
+    }
+  }
+  if (source.contains("fetch_tags") && !source["fetch_tags"].is_null()) {
+    BATON_ASSIGN_OR_RETURN(bool fetch_tags, BoolField(source, "fetch_tags", "source"));
+    s.fetch_tags = fetch_tags;
+  }
   BATON_ASSIGN_OR_RETURN(s.disable_ci_skip, BoolField(source, "disable_ci_skip", "source"));
   if (source.contains("git_config") && !source["git_config"].is_null()) {
     const Json& cfg = source["git_config"];
@@ -51,6 +65,84 @@ Result<GitSource> ParseGitSource(const Json& source) {
     }
   }
   return s;
+}
+
+bool GitSource::TagMatches(const std::string& name) const {
+  // git-resource: tag_filter is a glob (`git tag --list`); tag_regex must match the whole name
+  // (`grep -Ex`) and is ignored when tag_filter is set.
+  if (!tag_filter.empty()) return fnmatch(tag_filter.c_str(), name.c_str(), 0) == 0;
+  try {
+    return std::regex_match(name, std::regex(tag_regex, std::regex::extended));
+  } catch (const std::regex_error&) {
+    return false;  // rejected by ParseGitSource
+  }
+}
+
+namespace {
+
+Result<int> DepthParam(const Json& params) {
+  if (!params.contains("depth") || params["depth"].is_null()) return 0;
+  const Json& d = params["depth"];
+  if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > 1000000000) {
+    return InvalidArgument("git get: params.depth must be a whole number of commits (e.g. " +
+                           std::string("`depth: 1`), got ") + d.dump());
+  }
+  return static_cast<int>(d.get<int64_t>());
+}
+
+Status SubmodulesParam(const Json& params, GitGetParams* out) {
+  if (!params.contains("submodules") || params["submodules"].is_null()) return Status::Ok();
+  const Json& s = params["submodules"];
+  if (s.is_string() && (s == "all" || s == "none")) {
+    out->submodules = s == "all";
+    return Status::Ok();
+  }
+  if (s.is_array()) {
+    for (const Json& path : s) {
+      if (!path.is_string()) break;
+      out->submodule_paths.push_back(path.get<std::string>());
+    }
+    if (out->submodule_paths.size() == s.size()) {
+      out->submodules = !s.empty();
+      return Status::Ok();
+    }
+  }
+  return InvalidArgument("git get: params.submodules must be `all`, `none` or a list of " +
+                         std::string("submodule paths, got ") + s.dump());
+}
+
+}  // namespace
+
+std::string GitGetParams::CacheVariant() const {
+  std::string out;
+  if (depth > 0) out += "depth=" + std::to_string(depth) + ";";
+  if (tags != GitCheckoutOptions::Tags::kFollow) {
+    out += tags == GitCheckoutOptions::Tags::kAll ? "tags=all;" : "tags=none;";
+  }
+  if (!submodules) out += "submodules=none;";
+  for (const auto& p : submodule_paths) out += "submodule=" + p + ";";
+  if (!submodule_recursive) out += "flat;";
+  return out;
+}
+
+Result<GitGetParams> ParseGitGetParams(const Json& params, const GitSource& source) {
+  GitGetParams out;
+  if (!params.is_object()) return out;
+  BATON_ASSIGN_OR_RETURN(out.depth, DepthParam(params));
+  std::optional<bool> fetch_tags = source.fetch_tags;
+  if (params.contains("fetch_tags") && !params["fetch_tags"].is_null()) {
+    BATON_ASSIGN_OR_RETURN(bool value, BoolField(params, "fetch_tags", "params"));
+    fetch_tags = value;
+  }
+  if (fetch_tags) {
+    out.tags = *fetch_tags ? GitCheckoutOptions::Tags::kAll : GitCheckoutOptions::Tags::kNone;
+  }
+  BATON_RETURN_IF_ERROR(SubmodulesParam(params, &out));
+  if (params.contains("submodule_recursive") && !params["submodule_recursive"].is_null()) {
+    BATON_ASSIGN_OR_RETURN(out.submodule_recursive,
+                           BoolField(params, "submodule_recursive", "params"));
+  }
+  return out;
 }
 
 bool MatchesAny(const std::string& path, const std::vector<std::string>& patterns) {
@@ -139,7 +231,7 @@ Result<std::unique_ptr<GitRepository>> FetchMirror(const ResourceContext& ctx,
 std::unique_ptr<GitRepository> MirrorWithCommit(const ResourceContext& ctx, const GitSource& source,
                                                 const std::string& sha,
                                                 std::string* default_branch) {
-  if (sha.size() != 40 || !source.tag_filter.empty()) return nullptr;
+  if (sha.size() != 40 || source.TracksTags()) return nullptr;
   const std::string path = MirrorPath(ctx, source);
   if (!fs::is_directory(path)) return nullptr;
   if (source.branch.empty()) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,16 +19,34 @@ struct GitSource {
   std::string branch;  // "" = the remote's default branch
   std::vector<std::string> paths;
   std::vector<std::string> ignore_paths;
-  std::string tag_filter;
-  bool fetch_tags = false;
+  std::string tag_filter;  // glob: tags matching it are the versions
+  std::string tag_regex;   // or: tags matching this whole POSIX extended regex (no tag_filter)
+  std::optional<bool> fetch_tags;  // get: every tag (true), none (false), git's default (unset)
   bool disable_ci_skip = false;
   std::map<std::string, std::string> git_config;
 
   // "git check of https://host/repo branch main" (no secrets), to start messages.
   std::string Describe(const std::string& action) const;
+  // Whether the versions are tags (tag_filter or tag_regex) rather than commits of a branch.
+  bool TracksTags() const { return !tag_filter.empty() || !tag_regex.empty(); }
+  // Whether tag `name` is a version (REQUIRES: TracksTags()).
+  bool TagMatches(const std::string& name) const;
 };
 
 Result<GitSource> ParseGitSource(const Json& source);
+
+// A `get`'s params, with git-resource's names and meaning.
+struct GitGetParams {
+  int depth = 0;  // > 0: the checkout's history is cut after this many commits
+  GitCheckoutOptions::Tags tags = GitCheckoutOptions::Tags::kFollow;
+  bool submodules = true;                    // false: `submodules: none`
+  std::vector<std::string> submodule_paths;  // only these (empty = all)
+  bool submodule_recursive = true;
+  // Tells apart prepared checkouts made with different params ("" for the defaults).
+  std::string CacheVariant() const;
+};
+
+Result<GitGetParams> ParseGitGetParams(const Json& params, const GitSource& source);
 
 // Whether `path` matches a pattern of `patterns` (fnmatch, or a directory prefix).
 bool MatchesAny(const std::string& path, const std::vector<std::string>& patterns);

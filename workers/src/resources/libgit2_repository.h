@@ -65,8 +65,10 @@ class Libgit2Repository final : public GitRepository {
   Result<GitCommit> Commit(const std::string& sha) override;
   Result<std::vector<std::pair<std::string, std::string>>> Tags() override;
   Status SetConfig(const std::map<std::string, std::string>& entries) override;
-  Status CheckoutInto(const std::string& sha, const std::string& branch, const std::string& dir,
-                      const std::string& origin_url) override;
+  Status CheckoutInto(const std::string& sha, const std::string& dir,
+                      const GitCheckoutOptions& options) override;
+  Status UpdateSubmodules(const std::vector<std::string>& paths, bool recursive,
+                          const GitRemote& remote) override;
   Result<std::string> Rebase(const std::string& onto, const GitSignature& committer) override;
   Status CreateTag(const std::string& name, const std::string& sha, const std::string& message,
                    const GitSignature& tagger, bool force) override;

@@ -2,6 +2,12 @@
 #include "resources/libgit2_repository.h"
 #include "resources/libgit2_stream.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
 #include "baton/common/strings.h"
 
 namespace baton::workers::resources {
@@ -56,31 +62,148 @@ bool IndexHasConflicts(git_repository* repo) {
   return conflicts;
 }
 
+git_remote_autotag_option_t DownloadTags(GitCheckoutOptions::Tags tags) {
+  switch (tags) {
+    case GitCheckoutOptions::Tags::kAll:
+      return GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+    case GitCheckoutOptions::Tags::kNone:
+      return GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+    case GitCheckoutOptions::Tags::kFollow:
+      break;
+  }
+  return GIT_REMOTE_DOWNLOAD_TAGS_AUTO;
+}
+
+// Every tag of `from` (the mirror) into `to`, also tags on commits no branch contains.
+Status CopyAllTags(git_repository* from, git_repository* to) {
+  git_strarray names{};
+  int rc = git_tag_list(&names, from);
+  if (rc != 0) return GitError(rc, "list the mirror's tags");
+  for (size_t i = 0; i < names.count && rc == 0; ++i) {
+    std::string ref = std::string("refs/tags/") + names.strings[i];
+    git_oid target;
+    if (git_reference_name_to_id(&target, from, ref.c_str()) != 0) continue;
+    git_reference* created = nullptr;
+    rc = git_reference_create(&created, to, ref.c_str(), &target, /*force=*/1, "fetch_tags");
+    git_reference_free(created);
+  }
+  git_strarray_dispose(&names);
+  return rc == 0 ? Status::Ok() : GitError(rc, "copy tags into the checkout");
+}
+
+// As `git clone --depth N`: the commits N steps from `head` are recorded in .git/shallow, so
+// git sees only N commits of history. (libgit2 1.5 cannot fetch shallow; the objects stay.)
+Status CutHistory(git_repository* repo, const git_oid& head, int depth, const std::string& dir) {
+  std::map<std::string, int> seen;
+  std::vector<std::pair<git_oid, int>> queue = {{head, 1}};
+  std::vector<std::string> boundary;
+  for (size_t i = 0; i < queue.size(); ++i) {
+    auto [oid, level] = queue[i];
+    git_commit* raw = nullptr;
+    int rc = git_commit_lookup(&raw, repo, &oid);
+    if (rc != 0) return GitError(rc, "read history for depth");
+    CommitPtr commit(raw);
+    unsigned parents = git_commit_parentcount(raw);
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof hex, &oid);
+    if (level == depth) {
+      if (parents > 0) boundary.push_back(hex);
+      continue;
+    }
+    for (unsigned p = 0; p < parents; ++p) {
+      const git_oid* parent = git_commit_parent_id(raw, p);
+      char phex[GIT_OID_HEXSZ + 1];
+      git_oid_tostr(phex, sizeof phex, parent);
+      if (seen.emplace(phex, level + 1).second) queue.push_back({*parent, level + 1});
+    }
+  }
+  if (boundary.empty()) return Status::Ok();  // the history is no deeper than `depth`
+  std::sort(boundary.begin(), boundary.end());
+  std::string text;
+  for (const auto& sha : boundary) text += sha + "\n";
+  std::string path = dir + "/.git/shallow";
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return IoError("write " + path + ": " + std::strerror(errno));
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  ok = std::fclose(f) == 0 && ok;
+  return ok ? Status::Ok() : IoError("write " + path + ": " + std::strerror(errno));
+}
+
+struct SubmoduleSelection {
+  const std::vector<std::string>* paths;
+  std::vector<std::string> chosen;
+};
+
+int CollectSubmodule(git_submodule* sm, const char* /*name*/, void* payload) {
+  auto* selection = static_cast<SubmoduleSelection*>(payload);
+  std::string path = git_submodule_path(sm);
+  const auto& wanted = *selection->paths;
+  if (wanted.empty() || std::find(wanted.begin(), wanted.end(), path) != wanted.end()) {
+    selection->chosen.push_back(path);
+  }
+  return 0;
+}
+
 }  // namespace
 
-Status Libgit2Repository::CheckoutInto(const std::string& sha, const std::string& branch,
-                                       const std::string& dir, const std::string& origin_url) {
+Status Libgit2Repository::UpdateSubmodules(const std::vector<std::string>& paths, bool recursive,
+                                           const GitRemote& remote) {
+  SubmoduleSelection selection{&paths, {}};
+  int rc = git_submodule_foreach(repo_.get(), &CollectSubmodule, &selection);
+  if (rc != 0) return GitError(rc, "list submodules (.gitmodules)");
+  ScopedGitIoLimits limits(IoLimitsOf(remote));
+  for (const std::string& path : selection.chosen) {
+    git_submodule* raw = nullptr;
+    rc = git_submodule_lookup(&raw, repo_.get(), path.c_str());
+    if (rc != 0) return GitError(rc, "look up submodule " + path);
+    GitPtr<git_submodule, git_submodule_free> sm(raw);
+    RemoteAuth auth;
+    auth.remote = &remote;
+    git_submodule_update_options opts = GIT_SUBMODULE_UPDATE_OPTIONS_INIT;
+    FillCallbacks(&opts.fetch_opts.callbacks, &auth);
+    rc = git_submodule_update(sm.get(), /*init=*/1, &opts);
+    if (rc != 0) {
+      return GitError(
+          rc, "check out submodule " + path + " (set params.submodules: none to skip it)", &remote);
+    }
+    if (!recursive) continue;
+    git_repository* sub = nullptr;
+    if ((rc = git_submodule_open(&sub, sm.get())) != 0)
+      return GitError(rc, "open submodule " + path);
+    Libgit2Repository nested{RepoPtr(sub)};
+    BATON_RETURN_IF_ERROR(nested.UpdateSubmodules({}, true, remote));
+  }
+  return Status::Ok();
+}
+
+Status Libgit2Repository::CheckoutInto(const std::string& sha, const std::string& dir,
+                                       const GitCheckoutOptions& options) {
   BATON_ASSIGN_OR_RETURN(git_oid oid, ParseOid(sha));
   git_clone_options opts = GIT_CLONE_OPTIONS_INIT;
   opts.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE;
   opts.local = GIT_CLONE_LOCAL;  // hard-links the mirror's packs: fast and cheap
   opts.remote_cb = &CreateCloneRemote;
+  opts.fetch_opts.download_tags = DownloadTags(options.tags);
   git_repository* raw = nullptr;
   int rc = git_clone(&raw, Path().c_str(), dir.c_str(), &opts);
   if (rc != 0) return GitError(rc, "clone into " + dir);
   RepoPtr repo(raw);
-  rc = git_remote_set_url(repo.get(), "origin", origin_url.c_str());
+  if (options.tags == GitCheckoutOptions::Tags::kAll) {
+    BATON_RETURN_IF_ERROR(CopyAllTags(repo_.get(), repo.get()));
+  }
+  rc = git_remote_set_url(repo.get(), "origin", options.origin_url.c_str());
   if (rc != 0) return GitError(rc, "set origin url");
-  if (branch.empty()) {
+  if (options.branch.empty()) {
     rc = git_repository_set_head_detached(repo.get(), &oid);
     if (rc != 0) return GitError(rc, "detach HEAD at " + sha);
   } else {
-    BATON_RETURN_IF_ERROR(PointBranch(repo.get(), oid, branch));
+    BATON_RETURN_IF_ERROR(PointBranch(repo.get(), oid, options.branch));
   }
   git_checkout_options checkout = GIT_CHECKOUT_OPTIONS_INIT;
   checkout.checkout_strategy = GIT_CHECKOUT_FORCE;
   rc = git_checkout_head(repo.get(), &checkout);
-  return rc == 0 ? Status::Ok() : GitError(rc, "check out " + sha + " into " + dir);
+  if (rc != 0) return GitError(rc, "check out " + sha + " into " + dir);
+  return options.depth > 0 ? CutHistory(repo.get(), oid, options.depth, dir) : Status::Ok();
 }
 
 Result<std::string> Libgit2Repository::Rebase(const std::string& onto,

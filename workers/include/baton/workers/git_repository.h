@@ -50,6 +50,16 @@ struct GitCommit {
   std::vector<std::string> parents;
 };
 
+// How CheckoutInto makes a working checkout.
+struct GitCheckoutOptions {
+  std::string branch;      // local branch at the commit ("" = detached HEAD)
+  std::string origin_url;  // what `origin` points at in the checkout
+  // Tags in the checkout: those on the fetched history (git's default), every tag, or none.
+  enum class Tags { kFollow, kAll, kNone };
+  Tags tags = Tags::kFollow;
+  int depth = 0;  // > 0: history is cut after this many commits (.git/shallow), as --depth
+};
+
 // The outcome of a push: `rejected` names refs the remote refused, with its reason.
 struct GitPushResult {
   std::vector<std::pair<std::string, std::string>> rejected;
@@ -79,10 +89,14 @@ class GitRepository {
   // Sets repository config entries ("core.autocrlf" = "false").
   virtual Status SetConfig(const std::map<std::string, std::string>& entries) = 0;
 
-  // Clones this repository into the empty directory `dir` as a working checkout of `sha` on a
-  // local branch `branch` ("" = detached), with `origin` pointing at `origin_url`.
-  virtual Status CheckoutInto(const std::string& sha, const std::string& branch,
-                              const std::string& dir, const std::string& origin_url) = 0;
+  // Clones this repository into the empty directory `dir` as a working checkout of `sha`.
+  virtual Status CheckoutInto(const std::string& sha, const std::string& dir,
+                              const GitCheckoutOptions& options) = 0;
+  // Initialises and checks out the submodules of this working checkout at their recorded
+  // commits: those at `paths` (empty = all), and theirs too when `recursive`. Relative
+  // submodule URLs resolve against `origin`; fetches use `remote`'s credentials and limits.
+  virtual Status UpdateSubmodules(const std::vector<std::string>& paths, bool recursive,
+                                  const GitRemote& remote) = 0;
 
   // Replays the commits of HEAD that `onto` lacks on top of `onto` (a working checkout).
   // FailedPrecondition naming the files on conflict (the repository is left as before).
