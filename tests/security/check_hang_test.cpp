@@ -98,6 +98,8 @@ class CheckHang : public ::testing::Test {
 };
 
 TEST_F(CheckHang, TwoHangingChecksAreQueuedTheServerAnswersMeanwhileAndBothTimeOut) {
+  // `baton check-resource` follows a check until it ends; it joins the hanging one.
+  auto cli = server_.StartCli({"check-resource", "-r", "stuck/over-git"});
   ApiReply git = PostCheck("over-git");
   ApiReply http = PostCheck("over-http");
   ASSERT_EQ(git.status, 202) << git.text;
@@ -141,6 +143,14 @@ TEST_F(CheckHang, TwoHangingChecksAreQueuedTheServerAnswersMeanwhileAndBothTimeO
     EXPECT_NE(error.find(queued.value("resource", "")), std::string::npos) << error;
   }
   EXPECT_GE(listener_.accepted(), 2) << "the checks never reached the silent remote";
+  CliResult followed = cli->Wait();
+  EXPECT_EQ(followed.exit_code, 1) << followed.All();
+  EXPECT_NE(followed.err.find("check of stuck/over-git errored"), std::string::npos)
+      << followed.All();
+  EXPECT_NE(followed.err.find("timed out after 8s"), std::string::npos) << followed.All();
+  CliResult queued = server_.Cli({"check-resource", "-r", "stuck/over-http", "--async"});
+  EXPECT_EQ(queued.exit_code, 0) << queued.All();
+  EXPECT_NE(queued.out.find("/api/v1/checks/"), std::string::npos) << queued.All();
   json resources = server_.Get("/api/v1/teams/main/pipelines/stuck/resources");
   ASSERT_TRUE(resources.is_array()) << resources.dump();
   for (const json& r : resources) {
