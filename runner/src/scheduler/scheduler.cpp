@@ -21,9 +21,8 @@ void Scheduler::DeactivatePipeline(Id pipeline_id) {
   for (auto& [resource, dones] : waiting) {
     for (auto& done : dones) {
       if (done) {
-        done(FailedPrecondition("pipeline `" + name + "` was deactivated (paused or destroyed) " +
-                                "while `" + resource +
-                                "` was checked: activate it and check again"));
+        done(FailedPrecondition("pipeline `" + name + "` was destroyed while `" + resource +
+                                "` was being checked"));
       }
     }
   }
