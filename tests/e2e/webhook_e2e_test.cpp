@@ -89,6 +89,15 @@ TEST_F(WebhookE2E, ASignedGitHubPushStartsABuildOfThePushedCommit) {
   ApiReply r = Deliver(PushBody(sha), "delivery-1");
   EXPECT_EQ(r.status, 202) << r.text;
   EXPECT_EQ(r.json["checking"], json::array({"p/repo"})) << r.text;
+  ASSERT_EQ(r.json["checks"].size(), 1u) << r.text;
+  json check = r.json["checks"][0];
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        check = server_.Get(r.json["checks"][0].value("url", ""));
+        return check.value("status", "") == "succeeded";
+      },
+      std::chrono::seconds(60)))
+      << "the webhook's check can be followed to its end: " << check.dump();
   json builds = server_.WaitForFinishedBuilds("p", "build", 2);
   ASSERT_EQ(builds.size(), 2u) << server_.log();
   EXPECT_EQ(builds[0].value("status", ""), "succeeded");

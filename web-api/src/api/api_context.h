@@ -43,6 +43,8 @@ Json JobJson(const runner::JobRecord& j, const std::optional<runner::Build>& lat
 Json BuildJson(const runner::Build& b);
 Json ResourceJson(const runner::ResourceRecord& r);
 Json VersionJson(const runner::ResourceVersion& v);
+// A check of the scheduler's CheckRegistry: {id, team, pipeline, resource, status, url, ...}.
+Json CheckJson(const runner::CheckRecord& c);
 
 // [{"severity", "line", "column", "message", "hint"}] (what PUT .../config and validate send).
 Json DiagnosticsJson(const pipelines::Diagnostics& diags);

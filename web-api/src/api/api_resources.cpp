@@ -10,6 +10,8 @@ std::optional<std::string> Rfc3339(const std::optional<SystemTime>& t) {
   return FormatRfc3339(*t);
 }
 
+}  // namespace
+
 Json CheckJson(const runner::CheckRecord& c) {
   Json out = {{"id", c.id},
               {"team", c.team},
@@ -24,6 +26,8 @@ Json CheckJson(const runner::CheckRecord& c) {
   if (c.status == runner::CheckStatus::kErrored) out["error"] = c.error;
   return out;
 }
+
+namespace {
 
 // Queues a check and answers at once with its id, as Concourse's check API does: the I/O
 // thread never waits for a check (a remote that never answers would hold it for minutes).

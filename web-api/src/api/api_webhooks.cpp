@@ -24,10 +24,21 @@ bool FirstDelivery(Context& ctx, const std::string& provider, const std::string&
   return !first.ok() || *first;
 }
 
-void CheckLater(Context& ctx, const std::vector<runner::ActiveResource>& resources) {
-  boost::asio::post(ctx.runner_io, [&ctx, resources] {
-    for (const auto& r : resources) ctx.scheduler.CheckResource(r.pipeline_id, r.name, nullptr);
+// Queues a check of each resource (followed like the API's, at GET /api/v1/checks/:id) and
+// returns them as JSON; the delivery is answered at once.
+Json CheckLater(Context& ctx, const std::vector<runner::ActiveResource>& resources) {
+  Json checks = Json::array();
+  std::vector<runner::Id> ids;
+  for (const auto& r : resources) {
+    runner::CheckRecord c =
+        ctx.scheduler.checks().Create(r.team, r.pipeline, r.pipeline_id, r.name);
+    ids.push_back(c.id);
+    checks.push_back(CheckJson(c));
+  }
+  boost::asio::post(ctx.runner_io, [&ctx, ids] {
+    for (runner::Id id : ids) ctx.scheduler.RunCheck(id);
   });
+  return checks;
 }
 
 Response ResourceWebhook(Context& ctx, Request& req) {
@@ -46,8 +57,8 @@ Response ResourceWebhook(Context& ctx, Request& req) {
     if (!FirstDelivery(ctx, "resource", delivery, req.body, "accepted")) {
       return Response::Json(200, Json{{"duplicate", true}});
     }
-    CheckLater(ctx, {r});
-    return Response::Json(201, Json{{"checking", r.name}});
+    Json checks = CheckLater(ctx, {r});
+    return Response::Json(201, Json{{"checking", r.name}, {"check", checks[0]}});
   }
   return JsonError(404, "not found",
                    "no resource `" + req.Param("resource") + "` in pipeline `" +
@@ -91,10 +102,10 @@ Response ForgeWebhook(Context& ctx, Request& req) {
   if (event->kind != ForgeEvent::Kind::kPush) {
     return Response::Json(202, Json{{"ignored", event->event_name}});
   }
-  CheckLater(ctx, verified);
+  Json checks = CheckLater(ctx, verified);
   Json names = Json::array();
   for (const auto& r : verified) names.push_back(r.pipeline + "/" + r.name);
-  return Response::Json(202, Json{{"checking", names}});
+  return Response::Json(202, Json{{"checking", names}, {"checks", checks}});
 }
 
 }  // namespace
