@@ -36,6 +36,7 @@ Response CheckNow(Context& ctx, Request& req) {
   if (!p.ok()) return JsonError(p.status());
   std::string resource = req.Param("resource");
   auto r = ctx.store.GetResource(p->id, resource);
+  if (!r.ok() && r.status().code() != StatusCode::kNotFound) return JsonError(r.status());
   if (!r.ok() || !r->active) {
     return JsonError(404, "not found",
                      "pipeline `" + p->name + "` has no resource `" + resource +
