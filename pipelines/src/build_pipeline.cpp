@@ -182,8 +182,7 @@ Resource BuildResource(const YamlNode& node, size_t index, BuildContext& ctx) {
   r.type = ReadType(node, Named("resource", r.name), &r.type_mark, ctx);
   r.source = ReadJsonMap(node.Find("source"), "source", ctx);
   r.check_interval = ReadCheckEvery(node, &r.check_every, ctx);
-  r.check_timeout_limit =
-      ReadDuration(node.Find("check_timeout"), "check_timeout", &r.check_timeout, ctx);
+  ReadDuration(node.Find("check_timeout"), "check_timeout", &r.check_timeout, ctx);
   r.webhook_token = ReadString(node.Find("webhook_token"), "webhook_token", ctx);
   if (const YamlNode* v = node.Find("version"); v && !v->IsNull()) r.version = ToJson(*v);
   r.tags = ReadStringList(node.Find("tags"), "tags", ctx);

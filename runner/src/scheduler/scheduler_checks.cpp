@@ -83,8 +83,12 @@ void Scheduler::Impl::Check(PipelineState& state, const std::string& resource,
 // type that ignores the cancel (or a remote that never answers) must not hold the check.
 void Scheduler::Impl::ArmCheckTimeout(PipelineState& state, const pipelines::Resource& resource,
                                       uint64_t run) {
-  Duration limit = resource.check_timeout_limit.value_or(options_.default_check_timeout);
-  if (limit <= Duration::zero()) limit = options_.default_check_timeout;
+  // check_timeout was validated when the pipeline loaded; "" means the default.
+  Duration limit = options_.default_check_timeout;
+  if (auto parsed = ParseDuration(resource.check_timeout);
+      !resource.check_timeout.empty() && parsed.ok() && *parsed > Duration::zero()) {
+    limit = *parsed;
+  }
   CheckInFlight& flight = state.checks_in_flight[resource.name];
   flight.timeout = std::make_unique<asio::steady_timer>(io_);
   flight.timeout->expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(limit));

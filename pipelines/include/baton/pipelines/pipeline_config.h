@@ -182,10 +182,9 @@ struct Resource {
   std::string name;
   std::string type;
   Json source = Json::object();
-  std::string check_every;                      // "" = default (1m), "never", or a duration
-  std::optional<Duration> check_interval;       // parsed check_every; nullopt for never/default
-  std::string check_timeout;                    // "" = default (1h), or a duration
-  std::optional<Duration> check_timeout_limit;  // parsed check_timeout; nullopt for the default
+  std::string check_every;                 // "" = default (1m), "never", or a duration
+  std::optional<Duration> check_interval;  // parsed check_every; nullopt for never/default
+  std::string check_timeout;
   std::string webhook_token;
   Json version;  // null, or a pinned version object
   std::vector<std::string> tags;
