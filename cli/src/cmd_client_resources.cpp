@@ -52,10 +52,10 @@ int CheckResource(const ResourceFlags& flags) {
   if (!r.ok()) return ReportError(r.status(), usage);
   auto queued = r->client.Post(r->base + "/check");
   if (!queued.ok()) return ReportError(queued.status());
-  std::string url = Field(*queued, "url");
+  std::string url = "/checks/" + Field(*queued, "id");  // the client adds /api/v1
   if (flags.async) {
     std::printf("check %s of %s queued: follow it at %s\n", Field(*queued, "id").c_str(),
-                flags.resource_path.c_str(), url.c_str());
+                flags.resource_path.c_str(), Field(*queued, "url").c_str());
     return kExitOk;
   }
   std::printf("checking %s (check %s)...\n", flags.resource_path.c_str(),
