@@ -33,17 +33,19 @@ int main(int argc, char** argv) {
   Report("plain posix_spawn + waitpid", TimeRuns(runs, baton::bench::PosixSpawnTrue));
   SandboxOptions options{base + "/sandbox", {base}};
   auto sandbox = MakeNamespaceSandbox(options);
-  Report("NamespaceSandbox (mnt,pid,ipc,uts)",
-         TimeRuns(runs, [&] { return baton::bench::SandboxTrue(*sandbox, run); }));
   TaskRun hermetic = run;
   hermetic.network = false;
-  Report("NamespaceSandbox + network namespace",
+  Report("NamespaceSandbox, hermetic (loopback only)",
          TimeRuns(runs, [&] { return baton::bench::SandboxTrue(*sandbox, hermetic); }));
+  Report("NamespaceSandbox + slirp4netns (outbound)",
+         TimeRuns(runs, [&] { return baton::bench::SandboxTrue(*sandbox, run); }));
   LocalWorkerOptions wo;
   wo.data_dir = base + "/worker";
   {
     LocalWorker worker(wo);
-    Report("LocalWorker task (sandbox+cgroups+pump)",
+    Report("LocalWorker task, hermetic",
+           TimeRuns(runs, [&] { return baton::bench::WorkerTrue(worker, hermetic); }));
+    Report("LocalWorker task (sandbox+cgroups+pump+net)",
            TimeRuns(runs, [&] { return baton::bench::WorkerTrue(worker, run); }));
     wo.unsafe_no_sandbox = true;
   }

@@ -34,7 +34,10 @@ CliResult RunCli(const std::vector<std::string>& argv, const std::vector<std::st
   return RunProcess(argv, options);
 }
 
-ServerProcess::ServerProcess() {
+ServerProcess::ServerProcess() : ServerProcess(std::vector<std::string>{"--bind", "127.0.0.1:0"}) {}
+
+ServerProcess::ServerProcess(std::vector<std::string> listen_args)
+    : listen_args_(std::move(listen_args)) {
   data_dir_ = dir_.path() / "data";
   home_ = dir_.path() / "home";
   fs::create_directories(data_dir_);
@@ -51,10 +54,10 @@ bool ServerProcess::Start() {
   ProcessOptions options;
   options.output_file = dir_.path() / "server.log";
   options.timeout = std::chrono::hours(24);  // lives until Kill
-  process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{BatonBinary().string(), "quickstart", "--bind", "127.0.0.1:0",
-                               "--data-dir", data_dir_.string(), "--log-level", "info"},
-      options);
+  std::vector<std::string> argv{BatonBinary().string(), "quickstart"};
+  argv.insert(argv.end(), listen_args_.begin(), listen_args_.end());
+  for (const char* a : {"--data-dir", data_dir_.c_str(), "--log-level", "info"}) argv.push_back(a);
+  process_ = std::make_unique<ChildProcess>(argv, options);
   auto until = Steady::now() + std::chrono::seconds(60);
   while (Steady::now() < until) {
     std::string url = Trim(ReadFile(url_file));

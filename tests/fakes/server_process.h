@@ -51,6 +51,9 @@ class ServerProcess {
   // A server on a fresh temporary data dir; check started() (the test fails with the log if
   // it could not start).
   ServerProcess();
+  // The same with other listening arguments for `baton quickstart` than the default
+  // {"--bind", "127.0.0.1:0"}, e.g. {"--bind", "192.0.2.2:8080", "--external-url", ...}.
+  explicit ServerProcess(std::vector<std::string> listen_args);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -106,6 +109,7 @@ class ServerProcess {
   TempDir dir_;
   std::filesystem::path data_dir_;
   std::filesystem::path home_;
+  std::vector<std::string> listen_args_;  // of quickstart: --bind ...
   std::unique_ptr<ChildProcess> process_;
   std::string url_;
   std::string token_;

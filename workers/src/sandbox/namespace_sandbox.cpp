@@ -18,6 +18,7 @@
 #include "baton/workers/sandbox.h"
 #include "sandbox/child_plan.h"
 #include "sandbox/sys_util.h"
+#include "sandbox/task_network.h"
 
 namespace baton::workers {
 namespace {
@@ -214,7 +215,8 @@ std::string DefaultHostname(const std::string& id) {
 
 class NamespaceSandbox : public Sandbox {
  public:
-  explicit NamespaceSandbox(SandboxOptions options) : options_(std::move(options)) {
+  explicit NamespaceSandbox(SandboxOptions options)
+      : options_(std::move(options)), networks_(options_.state_dir) {
     new_root_ = options_.state_dir + "/root";
     std::error_code ec;
     fs::create_directories(new_root_, ec);
@@ -242,15 +244,25 @@ class NamespaceSandbox : public Sandbox {
     child->plan.new_root = child->strings.Keep(new_root_);
     child->plan.hostname =
         child->strings.Keep(run.hostname.empty() ? DefaultHostname(run.id) : run.hostname);
-    child->plan.loopback_up = !run.network;
-    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-    if (!run.network) flags |= CLONE_NEWNET;
-    return Spawn(*child, flags, stdio, cgroups, before_start);
+    child->plan.loopback_up = true;
+    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
+    if (!run.network) return Spawn(*child, flags, stdio, cgroups, before_start);
+    // Not hermetic: a network stack joins the task's namespace before the task may go on.
+    BATON_RETURN_IF_ERROR(
+        networks_.AddResolvConf(host ? "/" : run.rootfs.path, new_root_, child.get()));
+    std::unique_ptr<sandbox::TaskNetwork> network;
+    auto attach = [&](pid_t pid) -> Status {
+      BATON_ASSIGN_OR_RETURN(network, networks_.Attach(pid, run.id));
+      return before_start ? before_start(pid) : Status::Ok();
+    };
+    BATON_ASSIGN_OR_RETURN(auto process, Spawn(*child, flags, stdio, cgroups, attach));
+    return sandbox::WithNetwork(std::move(process), std::move(network));
   }
 
  private:
   SandboxOptions options_;
   std::string new_root_;
+  sandbox::TaskNetworks networks_;
 };
 
 class UnsandboxedLauncher : public Sandbox {

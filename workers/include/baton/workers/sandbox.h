@@ -1,9 +1,11 @@
 // Sandbox: starts one task process (a TaskRun) isolated from the host, and controls it.
 //
-// NamespaceSandbox (Linux, root) gives each task new mount, PID, IPC and UTS namespaces (and a
-// network namespace with only loopback when run.network is false), a read-only root (the host's
-// '/' or a rootfs directory), the build's work dir read-write at run.work_mount, a private /tmp,
-// its own /proc, a minimal /dev and its own hostname. PID 1 inside is a tiny init that forks the
+// NamespaceSandbox (Linux, root) gives each task new mount, PID, IPC, UTS and network namespaces
+// (loopback only when run.network is false; otherwise outbound access through slirp4netns, which
+// runs on the host for the task and never leads to the host's loopback: see
+// docs/security.md#network), a read-only root (the host's '/' or a rootfs directory), the
+// build's work dir read-write at run.work_mount, a private /tmp, its own /proc, a minimal /dev
+// and its own hostname. PID 1 inside is a tiny init that forks the
 // task, forwards SIGTERM/SIGINT to everything, reaps zombies and, when the task exits, kills
 // what is left and exits with the task's status. Unprivileged tasks lose the capabilities that
 // could undo the isolation (CAP_SYS_ADMIN, ...).

@@ -1,0 +1,86 @@
+// HelperHost: starts and supervises the processes the worker runs on the host, outside any
+// sandbox (a task's user-mode network stack), with Boost.Process on its own io_context thread.
+//
+// Every Boost.Process object lives on that one thread: Start() posts the launch there and waits
+// for it; the exit is noticed by Boost.Process's on_exit (SIGCHLD on the io_context), which reaps
+// the helper and wakes anyone in HelperProcess::WaitExited. A helper's stderr is read on the
+// io_context too and kept (the first 4 KiB) for error messages.
+//
+// Thread-safety: HelperHost::Start and every HelperProcess method may be called from any thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "baton/common/status.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace baton::workers::sandbox {
+
+// One helper process started by a HelperHost.
+class HelperProcess {
+ public:
+  pid_t pid() const { return pid_; }
+  // Waits until the helper has exited and was reaped, at most `timeout`. True if it has.
+  bool WaitExited(std::chrono::milliseconds timeout);
+  // Its exit code (or the number of the signal that killed it), once it has exited.
+  std::optional<int> exit_status() const;
+  // What it wrote to stderr so far (at most the first 4 KiB).
+  std::string stderr_text() const;
+  // Sends `sig` unless the helper was already reaped (its pid may be someone else's by then).
+  void Signal(int sig);
+
+ private:
+  friend class HelperHost;
+  explicit HelperProcess(pid_t pid) : pid_(pid) {}
+  void OnExit(int status);
+  void OnStderr(const char* data, size_t size);
+
+  const pid_t pid_;
+  mutable std::mutex mu_;
+  std::condition_variable exited_cv_;
+  std::optional<int> exit_status_;  // GUARDED_BY(mu_)
+  std::string stderr_;              // GUARDED_BY(mu_)
+};
+
+class HelperHost {
+ public:
+  // What to run. `fds` are descriptors of the caller that the helper gets as 3, 4, ... (in this
+  // order); nothing else of the worker's is inherited but stdin/stdout (/dev/null) and stderr.
+  struct Spec {
+    std::string exe;  // absolute path
+    std::vector<std::string> args;
+    std::vector<int> fds;
+  };
+
+  HelperHost();
+  // Kills the helpers still running (SIGKILL), waits for them and stops the thread.
+  ~HelperHost();
+  HelperHost(const HelperHost&) = delete;
+  HelperHost& operator=(const HelperHost&) = delete;
+
+  // Starts `spec`; an error says what could not be started and why.
+  Result<std::shared_ptr<HelperProcess>> Start(const Spec& spec);
+
+ private:
+  struct Launch;
+  void StartOnIoThread(Launch& launch);
+
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::weak_ptr<HelperProcess>> helpers_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace baton::workers::sandbox

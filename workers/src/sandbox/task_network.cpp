@@ -1,0 +1,202 @@
+#include "sandbox/task_network.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "sandbox/sys_util.h"
+
+namespace baton::workers::sandbox {
+namespace {
+
+// slirp4netns's fixed addresses in the task: 10.0.2.100 (the task), 10.0.2.2 (gateway),
+// 10.0.2.3 (DNS forwarder to the host's resolvers).
+constexpr const char* kStackDns = "10.0.2.3";
+constexpr auto kReadyTimeout = std::chrono::seconds(10);
+constexpr auto kStopGrace = std::chrono::seconds(2);
+
+std::string FindSlirp4netns() {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
+  dirs += ":/usr/bin:/usr/sbin";
+  std::stringstream in(dirs);
+  for (std::string dir; std::getline(in, dir, ':');) {
+    if (dir.empty() || dir[0] != '/') continue;
+    std::string exe = dir + "/slirp4netns";
+    if (::access(exe.c_str(), X_OK) == 0) return exe;
+  }
+  return "";
+}
+
+// The host's resolv.conf with its nameservers replaced by the stack's forwarder.
+std::string ResolvConfForTasks() {
+  std::string out = "# written by Baton: DNS through the task's network stack\nnameserver ";
+  out += kStackDns;
+  out += "\n";
+  std::ifstream host("/etc/resolv.conf");
+  for (std::string line; std::getline(host, line);) {
+    if (line.rfind("search", 0) == 0 || line.rfind("domain", 0) == 0 ||
+        line.rfind("options", 0) == 0) {
+      out += line + "\n";
+    }
+  }
+  return out;
+}
+
+bool IsRegularFile(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Waits for slirp4netns's "1" on --ready-fd; EOF means it exited.
+Status WaitReady(int ready_fd, HelperProcess& helper, const std::string& task_id) {
+  pollfd p{ready_fd, POLLIN, 0};
+  auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    int n = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys::ErrnoStatus("waiting for the network of task " + task_id, errno);
+    if (n == 0) {
+      return Unavailable("slirp4netns did not configure the network of task " + task_id +
+                         " within " + std::to_string(kReadyTimeout.count()) +
+                         " s; the machine may be overloaded: retry, or make the task hermetic");
+    }
+    char c = 0;
+    ssize_t got = ::read(ready_fd, &c, 1);
+    if (got < 0 && errno == EINTR) continue;
+    if (got == 1) return Status::Ok();
+    helper.WaitExited(std::chrono::seconds(2));
+    auto status = helper.exit_status();
+    return FailedPrecondition("slirp4netns exited (status " +
+                              (status ? std::to_string(*status) : std::string("unknown")) +
+                              ") before the network of task " + task_id + " was up: " +
+                              helper.stderr_text() + " (is /dev/net/tun available to the worker?)");
+  }
+}
+
+class NetworkedProcess : public SandboxedProcess {
+ public:
+  NetworkedProcess(std::unique_ptr<SandboxedProcess> process, std::unique_ptr<TaskNetwork> network)
+      : process_(std::move(process)), network_(std::move(network)) {}
+  ~NetworkedProcess() override {
+    process_.reset();  // kills the task first: the stack only goes once nothing uses it
+    network_.reset();
+  }
+  pid_t pid() const override { return process_->pid(); }
+  int exit_fd() const override { return process_->exit_fd(); }
+  void Signal(int sig) override { process_->Signal(sig); }
+  int Wait() override {
+    int code = process_->Wait();
+    network_.reset();
+    return code;
+  }
+
+ private:
+  std::unique_ptr<SandboxedProcess> process_;
+  std::unique_ptr<TaskNetwork> network_;
+};
+
+}  // namespace
+
+TaskNetwork::TaskNetwork(std::shared_ptr<HelperProcess> helper, int exit_fd)
+    : helper_(std::move(helper)), exit_fd_(exit_fd) {}
+
+TaskNetwork::~TaskNetwork() {
+  ::close(exit_fd_);
+  if (helper_->WaitExited(kStopGrace)) return;
+  helper_->Signal(SIGKILL);
+  helper_->WaitExited(std::chrono::seconds(10));
+}
+
+TaskNetworks::TaskNetworks(std::string state_dir)
+    : state_dir_(std::move(state_dir)), slirp4netns_(FindSlirp4netns()) {}
+
+HelperHost& TaskNetworks::Host() {
+  std::lock_guard lock(mu_);
+  if (!host_) host_ = std::make_unique<HelperHost>();
+  return *host_;
+}
+
+Status TaskNetworks::AddResolvConf(const std::string& rootfs, const std::string& new_root,
+                                   PreparedChild* out) {
+  std::string file = state_dir_ + "/resolv.conf";
+  {
+    std::lock_guard lock(mu_);
+    if (!resolv_conf_written_) {
+      std::ofstream o(file, std::ios::trunc);
+      o << ResolvConfForTasks();
+      if (!o.flush()) return IoError("writing " + file + " (the tasks' resolv.conf) failed");
+      resolv_conf_written_ = true;
+    }
+  }
+  // A symlink would be followed outside the new root (the mounts happen before pivot_root).
+  std::string in_root = (rootfs == "/" ? "" : rootfs) + "/etc/resolv.conf";
+  if (!IsRegularFile(in_root)) return Status::Ok();
+  std::string target = new_root + "/etc/resolv.conf";
+  SetupStep bind;
+  bind.source = out->strings.Keep(file);
+  bind.target = out->strings.Keep(target);
+  bind.flags = MS_BIND;
+  out->plan.steps.push_back(bind);
+  out->step_descriptions.push_back("mounting the task's resolv.conf at /etc/resolv.conf");
+  SetupStep read_only;
+  read_only.target = bind.target;
+  read_only.flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV;
+  out->plan.steps.push_back(read_only);
+  out->step_descriptions.push_back("making /etc/resolv.conf read-only");
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<TaskNetwork>> TaskNetworks::Attach(pid_t pid, const std::string& task_id) {
+  if (slirp4netns_.empty()) {
+    return FailedPrecondition(
+        "task " + task_id +
+        " is not hermetic, so it needs slirp4netns for its network, and this worker has none "
+        "in its PATH: install it (apt-get install slirp4netns) or make the task hermetic: true");
+  }
+  int ready[2], exit[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return sys::ErrnoStatus("creating a pipe", errno);
+  if (::pipe2(exit, O_CLOEXEC) != 0) {
+    int err = errno;
+    ::close(ready[0]);
+    ::close(ready[1]);
+    return sys::ErrnoStatus("creating a pipe", err);
+  }
+  HelperHost::Spec spec;
+  spec.exe = slirp4netns_;
+  spec.args = {"--configure",      "--mtu=65520",       "--disable-host-loopback",
+               "--enable-sandbox", "--enable-seccomp",  "--ready-fd=3",
+               "--exit-fd=4",      std::to_string(pid), "tap0"};
+  spec.fds = {ready[1], exit[0]};
+  auto helper = Host().Start(spec);
+  ::close(ready[1]);
+  ::close(exit[0]);
+  if (!helper.ok()) {
+    ::close(ready[0]);
+    ::close(exit[1]);
+    return Status(helper.status().code(),
+                  "starting the network of task " + task_id + ": " + helper.status().message());
+  }
+  auto network = std::make_unique<TaskNetwork>(*helper, exit[1]);
+  Status ready_status = WaitReady(ready[0], **helper, task_id);
+  ::close(ready[0]);
+  if (!ready_status.ok()) return ready_status;  // `network` stops the stack
+  return network;
+}
+
+std::unique_ptr<SandboxedProcess> WithNetwork(std::unique_ptr<SandboxedProcess> process,
+                                              std::unique_ptr<TaskNetwork> network) {
+  return std::make_unique<NetworkedProcess>(std::move(process), std::move(network));
+}
+
+}  // namespace baton::workers::sandbox

@@ -1,0 +1,71 @@
+// The network of a task that is not hermetic: its own network namespace (as every task has),
+// joined by a user-mode network stack on the host, slirp4netns, that gives it outbound TCP/UDP
+// through the host's sockets. The task cannot reach the host's loopback services (Baton's API, a
+// database on 127.0.0.1): its 127.0.0.1 is its own, and slirp4netns runs with
+// --disable-host-loopback, so the gateway 10.0.2.2 does not lead to the host's loopback either.
+// The host's other addresses are reachable like any other host's. Its DNS is slirp4netns's
+// forwarder at 10.0.2.3, named in an /etc/resolv.conf mounted over the root's.
+//
+// Why slirp4netns and not pasta (both in Debian 12): pasta gives the task a copy of the host's
+// address, so the task cannot reach the host at its own external address (where a task finds
+// Baton), and it forwards the host's loopback ports into the task by default.
+//
+// Thread-safety: TaskNetworks may be used from several threads at once; a TaskNetwork belongs to
+// the thread that runs its task.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "baton/common/status.h"
+#include "baton/workers/sandbox.h"
+#include "sandbox/child_plan.h"
+#include "sandbox/helper_process.h"
+
+namespace baton::workers::sandbox {
+
+// The stack of one task; destroying it stops the stack and waits until its process is gone.
+class TaskNetwork {
+ public:
+  TaskNetwork(std::shared_ptr<HelperProcess> helper, int exit_fd);
+  ~TaskNetwork();
+  TaskNetwork(const TaskNetwork&) = delete;
+  TaskNetwork& operator=(const TaskNetwork&) = delete;
+  pid_t helper_pid() const { return helper_->pid(); }
+
+ private:
+  std::shared_ptr<HelperProcess> helper_;
+  int exit_fd_;  // write end of slirp4netns's --exit-fd: closing it stops the stack
+};
+
+// Starts the stacks of a sandbox's tasks (the helper thread only once one is needed).
+class TaskNetworks {
+ public:
+  // `state_dir`: where the sandbox keeps its files (the shared resolv.conf goes there).
+  explicit TaskNetworks(std::string state_dir);
+
+  // Adds the steps that mount the stack's resolv.conf at /etc/resolv.conf under `new_root`
+  // (skipped when the root has no regular file there to mount over).
+  Status AddResolvConf(const std::string& rootfs, const std::string& new_root, PreparedChild* out);
+  // Starts slirp4netns for the network namespace of `pid` (the task's init, waiting to go on)
+  // and returns once the task's interface is configured.
+  Result<std::unique_ptr<TaskNetwork>> Attach(pid_t pid, const std::string& task_id);
+
+ private:
+  HelperHost& Host();
+
+  const std::string state_dir_;
+  const std::string slirp4netns_;  // absolute path; empty: not installed
+  std::mutex mu_;
+  std::unique_ptr<HelperHost> host_;  // GUARDED_BY(mu_)
+  bool resolv_conf_written_ = false;  // GUARDED_BY(mu_)
+};
+
+// `process` with its network: Wait() and the destructor stop the network after the task.
+std::unique_ptr<SandboxedProcess> WithNetwork(std::unique_ptr<SandboxedProcess> process,
+                                              std::unique_ptr<TaskNetwork> network);
+
+}  // namespace baton::workers::sandbox
