@@ -1,21 +1,62 @@
 #!/usr/bin/env bash
-# Runs a libFuzzer target for a while, seeded with Concourse's own pipeline and task files.
+# Runs a libFuzzer target for a while, seeded with the shared conformance data: Concourse's own
+# pipeline and task files, or real forges' webhook payloads.
 # Usage: tests/fuzz/run.sh FUZZER_BINARY [SECONDS]   (from the repository root, as `make fuzz` does)
 set -euo pipefail
 fuzzer=${1:?usage: run.sh FUZZER_BINARY [SECONDS]}
 seconds=${2:-60}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 shared=${BATON_SHARED_DIR:-$repo/../shared}
-work=$(dirname "$fuzzer")/fuzz-work
+work=$(dirname "$fuzzer")/fuzz-work/$(basename "$fuzzer")
 corpus=$work/corpus
 artifacts=$work/artifacts
 mkdir -p "$corpus" "$artifacts"
 seeds=0
-for f in "$shared"/conformance/concourse/*.yml; do
-  [ -e "$f" ] || continue
-  cp -f "$f" "$corpus/"
-  seeds=$((seeds + 1))
-done
+case "$(basename "$fuzzer")" in
+  fuzz_webhooks)
+    # The target's first byte picks the forge and event (fuzz_webhooks.cpp's kDeliveries):
+    # github 0, gitea 2, gitlab 4, bitbucket 6 (cloud) / 7 (server).
+    for f in "$shared"/conformance/webhooks/*.json; do
+      [ -e "$f" ] || continue
+      case "$(basename "$f")" in
+        github-*) sel='\x00' ;; gitea-*) sel='\x02' ;; gitlab-*) sel='\x04' ;;
+        bitbucket-cloud-*) sel='\x06' ;; bitbucket-*) sel='\x07' ;; *) continue ;;
+      esac
+      { printf "$sel"; cat "$f"; } >"$corpus/$(basename "$f")"
+      seeds=$((seeds + 1))
+    done ;;
+  fuzz_api)
+    # fuzz_api.cpp's input: a route byte (kRoutes), a path/query line, a header line, the body.
+    i=0
+    for f in "$shared"/conformance/concourse/*.yml; do
+      [ -e "$f" ] || continue
+      { printf '\x00p%d\n1\n' "$i"; cat "$f"; } >"$corpus/config-$i"
+      { printf '\x01\n\n'; cat "$f"; } >"$corpus/validate-$i"
+      i=$((i + 1)); seeds=$((seeds + 2))
+    done
+    for f in "$shared"/conformance/webhooks/github-*.json; do
+      [ -e "$f" ] || continue
+      { printf '\x0bgithub\nsha256=00\n'; cat "$f"; } >"$corpus/hook-$(basename "$f")"
+      seeds=$((seeds + 1))
+    done
+    printf '\x02p\n\n{"paused":true}' >"$corpus/pause"
+    printf '\x03?limit=5&since=2\n\n' >"$corpus/builds"
+    printf '\x04%s\n\n' 1 >"$corpus/build"
+    printf '\x05?limit=10\n\n' >"$corpus/versions"
+    printf '\x06%s\n\n' 1 >"$corpus/pin"
+    printf '\x07r\n\n{"from":{"ref":"x"}}' >"$corpus/check"
+    printf '\x08j\n\n{"params":{"a":1}}' >"$corpus/trigger"
+    printf '\x0a\n\n{"token":"x"}' >"$corpus/session"
+    printf '\x0c?webhook_token=hook\n\n{}' >"$corpus/resource-hook"
+    seeds=$((seeds + 9)) ;;
+  *)
+    # Pipelines and task files (fuzz_pipeline loads each input as both).
+    for f in "$shared"/conformance/concourse/*.yml; do
+      [ -e "$f" ] || continue
+      cp -f "$f" "$corpus/"
+      seeds=$((seeds + 1))
+    done ;;
+esac
 echo "fuzz: $fuzzer for ${seconds}s, $seeds seed files, corpus $corpus"
 # Sanitizers should report leaks and errors; a finding exits non-zero and leaves a crash-* file.
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$fuzzer" "$corpus" \
