@@ -124,12 +124,33 @@ Status FakeCloudFoundry::Impl::ApplyApplication(const Json& a) {
     Log("app " + name + " created; route http://" + app->route_url);
   }
   if (a.contains("env") && a["env"].is_object()) app->env = a["env"];
+  BATON_RETURN_IF_ERROR(RefuseWhileDeploying(*app, a));
   if (a.contains("command")) app->web.command = a["command"].get<std::string>();
   if (a.contains("health-check-http-endpoint")) {
     app->web.health_endpoint = a["health-check-http-endpoint"].get<std::string>();
   }
   if (a.contains("instances")) app->web.instances = std::stoi(a["instances"].get<std::string>());
   if (a.contains("memory")) app->memory = a["memory"].get<std::string>();
+  return Status::Ok();
+}
+
+// Cloud Controller refuses to change a web process (command, instances, memory, health check)
+// while a deployment of its app is ACTIVE; the apply_manifest job FAILS with this error.
+Status FakeCloudFoundry::Impl::RefuseWhileDeploying(const App& app, const Json& a) {
+  const Deployment* active = nullptr;
+  for (const auto& [g, d] : state_.deployments) {
+    if (d.app_guid == app.guid && d.value == "ACTIVE") active = &d;
+  }
+  if (!active) return Status::Ok();
+  const Process& p = active->process;
+  auto differs = [&](const char* key, const std::string& current) {
+    return a.contains(key) && a[key].is_string() && a[key].get<std::string>() != current;
+  };
+  if (differs("command", p.command) || differs("instances", std::to_string(p.instances)) ||
+      differs("memory", app.memory) || differs("health-check-http-endpoint", p.health_endpoint) ||
+      a.contains("health-check-type")) {
+    return FailedPrecondition("Cannot update this process while a deployment is in flight.");
+  }
   return Status::Ok();
 }
 
@@ -232,7 +253,14 @@ void FakeCloudFoundry::Impl::AddControlRoutes(webapi::Router& r) {
           job.done_at = Steady::now() + std::chrono::milliseconds(150);
           for (const Json& a : doc["applications"]) {
             Status st = ApplyApplication(a);
-            if (!st.ok()) return UnprocessableEntity(st.message());
+            if (st.code() == StatusCode::kFailedPrecondition) {  // found by the job, as CC does
+              job.errors.push_back({{"code", 10008},
+                                    {"title", "CF-UnprocessableEntity"},
+                                    {"detail", "For application '" + a.value("name", "") +
+                                                   "': " + st.message()}});
+            } else if (!st.ok()) {
+              return UnprocessableEntity(st.message());
+            }
           }
           if (state_.fail_at == FailAt::kManifest) {
             job.errors.push_back(

@@ -119,6 +119,26 @@ void FakeCloudFoundry::Impl::AddDeployRoutes(webapi::Router& r) {
           state_.deployments[d.guid] = std::move(d);
           return Response::Json(201, out);
         }));
+  // CC puts the previous droplet's instances back and ends the deployment CANCELED.
+  r.Add("POST", "/v3/deployments/:guid/actions/cancel", Locked(true, [this](Request& req) {
+          auto it = state_.deployments.find(req.Param("guid"));
+          if (it == state_.deployments.end()) return NotFoundError("Deployment");
+          Deployment& d = it->second;
+          if (d.value != "ACTIVE") {
+            return UnprocessableEntity("Cannot cancel a deployment with status: " + d.value +
+                                       " and reason: " + d.reason);
+          }
+          d.value = "FINALIZED";
+          d.reason = "CANCELED";
+          Retire(d.instance);
+          d.instance.reset();
+          App& app = state_.apps[d.app_guid];
+          AppLog(app, "rolling deployment " + d.guid + " canceled");
+          Log("app " + app.name + ": rolling deployment canceled; the old instance keeps serving");
+          Response out = Response::Json(200, Json::object());
+          out.body.clear();
+          return out;
+        }));
   r.Add("GET", "/v3/deployments/:guid", Locked(true, [this](Request& req) {
           auto it = state_.deployments.find(req.Param("guid"));
           if (it == state_.deployments.end()) return NotFoundError("Deployment");

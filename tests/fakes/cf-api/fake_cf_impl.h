@@ -39,6 +39,9 @@ class FakeCloudFoundry::Impl {
 
   // REQUIRES: mu_ held. Applies one manifest application (creates the app and its route).
   Status ApplyApplication(const Json& app);
+  // REQUIRES: mu_ held. FailedPrecondition when `a` changes the web process of an app whose
+  // deployment is ACTIVE.
+  Status RefuseWhileDeploying(const App& app, const Json& a);
   // REQUIRES: mu_ held. Starts an instance of `droplet` for `process`.
   std::shared_ptr<Instance> Launch(App& app, const Process& process, const Droplet& droplet);
   // REQUIRES: mu_ held. Moves the app's instance to the dying list.

@@ -56,6 +56,20 @@ Result<bool> DeploymentFinished(const Json& d) {
   return FailedPrecondition("the deployment ended " + reason);
 }
 
+// A failed, timed-out or aborted rolling deployment stays ACTIVE in Cloud Controller, and every
+// later manifest change to the app's process is refused "while a deployment is in flight": cancel
+// it, as the cf CLI does, so the old instances keep serving and the next push can proceed.
+void CancelDeployment(const ResourceContext& ctx, CfClient& client, const std::string& guid) {
+  auto cancelled =
+      client.SendJson("POST", "/v3/deployments/" + guid + "/actions/cancel", Json::object());
+  if (cancelled.ok()) {
+    LogLine(ctx, "cf: cancelled rolling deployment " + guid + "; the previous droplet keeps serving");
+  } else {
+    LogLine(ctx, "cf: could not cancel rolling deployment " + guid + " (" +
+                     cancelled.status().message() + "); cancel it with `cf cancel-deployment`");
+  }
+}
+
 Status Deploy(const ResourceContext& ctx, CfClient& client, const CfPushOptions& options,
               CfPushResult& result) {
   Json body = {{"droplet", {{"guid", result.droplet_guid}}},
@@ -75,7 +89,11 @@ Status Deploy(const ResourceContext& ctx, CfClient& client, const CfPushOptions&
                   }
                   return DeploymentFinished(d);
                 });
-  if (done.ok()) LogLine(ctx, "cf: rolling deployment finished");
+  if (done.ok()) {
+    LogLine(ctx, "cf: rolling deployment finished");
+    return Status::Ok();
+  }
+  CancelDeployment(ctx, client, result.deployment_guid);
   return done.status();
 }
 
