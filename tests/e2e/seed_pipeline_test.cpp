@@ -48,7 +48,7 @@ std::vector<std::string> SeedVars(const fs::path& repo, const std::string& cf_ap
   return {"-v", "repo=" + repo.string(),     "-v", "cf_api=" + cf_api,
           "-v", "cf_org=baton-org",          "-v", "cf_space=demo",
           "-v", "cf_username=admin",         "-v", "cf_password=" + cf_password,
-          "-v", "cf_domain=apps.baton.test", "-v", "app_bind=127.0.0.1"};
+          "-v", "cf_domain=apps.baton.local", "-v", "app_bind=127.0.0.1"};
 }
 
 // The number of TEST(...) cases in the app's test sources.

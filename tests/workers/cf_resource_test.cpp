@@ -12,13 +12,13 @@ TEST_F(CfResource, PushStagesStartsAndTheRouteAnswersWithTheInterpolatedManifest
   EXPECT_FALSE(pushed->version.value("timestamp", "").empty());
   EXPECT_EQ(Metadata(*pushed, "app_name"), "api");
   EXPECT_EQ(Metadata(*pushed, "state"), "STARTED");
-  std::string route = Metadata(*pushed, "route");
-  ASSERT_FALSE(route.empty());
-  EXPECT_EQ(Get("http://" + route + "/"), "200 hello from api\n");
+  // No routes in the manifest: the default route, as the cf CLI asks for.
+  EXPECT_EQ(Metadata(*pushed, "route"), "api.apps.baton.local");
   auto apps = cf_->Apps();
   ASSERT_EQ(apps.size(), 1u);
   EXPECT_EQ(apps[0].state, "STARTED");
-  EXPECT_EQ(apps[0].url, "http://" + route);
+  EXPECT_EQ(apps[0].routes, std::vector<std::string>{"api.apps.baton.local"});
+  EXPECT_EQ(Get(apps[0].url + "/"), "200 hello from api\n");
   EXPECT_NE(FakeLog().find("(stand-in)"), std::string::npos);
 }
 
@@ -128,7 +128,7 @@ TEST_F(CfResource, AnExpiredTokenIsRefreshedAndThePushGoesOn) {
   ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
   EXPECT_EQ(cf_->TokenGrants("password"), 1);
   EXPECT_EQ(cf_->TokenGrants("refresh_token"), 1);
-  EXPECT_EQ(Get("http://" + Metadata(*pushed, "route") + "/"), "200 after refresh\n");
+  EXPECT_EQ(Get(AppUrl("api") + "/"), "200 after refresh\n");
 }
 
 TEST_F(CfResource, ClientCredentialsAreAccepted) {
@@ -160,7 +160,7 @@ TEST_F(CfResource, CredentialsNeverAppearInOutputOrErrors) {
 TEST_F(CfResource, RollingDeployKeepsTheOldAppAnsweringUntilTheNewOneRuns) {
   auto first = Put(WriteApp("api", "v1"));
   ASSERT_TRUE(first.ok()) << first.status().ToString();
-  std::string url = "http://" + Metadata(*first, "route") + "/";
+  std::string url = AppUrl("api") + "/";
   ASSERT_EQ(Get(url), "200 v1\n");
 
   std::mutex mu;
@@ -212,7 +212,7 @@ TEST_F(CfResource, RollingDeployOfACrashingAppLeavesTheOldOneServing) {
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.status().message().find("cf put: start failed: app crashed"), std::string::npos)
       << second.status().message();
-  EXPECT_EQ(Get("http://" + Metadata(*first, "route") + "/"), "200 v1\n");
+  EXPECT_EQ(Get(AppUrl("api") + "/"), "200 v1\n");
 }
 
 TEST_F(CfResource, WithoutAnHttpTransportPutSaysSo) {

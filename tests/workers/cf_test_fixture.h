@@ -111,12 +111,15 @@ class CfResource : public ::testing::Test {
   }
 
   // Writes an app (app.py + manifest.yml) into build/<name>/ and returns put params.
+  // `manifest_lines` are more keys of the application, each "  key: value\n".
   Json WriteApp(const std::string& name, const std::string& message,
-                const std::string& command = "python3 app.py") {
+                const std::string& command = "python3 app.py",
+                const std::string& manifest_lines = "") {
     fs::path app = dir_ / "build" / name;
     testing::WriteFile(app / "app.py", kAppScript);
     testing::WriteFile(app / "manifest.yml", "applications:\n- name: " + name + "\n  command: " +
-                                                 command + "\n  env:\n    MESSAGE: ((message))\n");
+                                                 command + "\n  env:\n    MESSAGE: ((message))\n" +
+                                                 manifest_lines);
     return {{"manifest", name + "/manifest.yml"}, {"vars", {{"message", message}}}};
   }
 

@@ -120,8 +120,7 @@ Status FakeCloudFoundry::Impl::ApplyApplication(const Json& a) {
     std::string dir = options_.data_dir + "/apps/" + guid;
     std::filesystem::create_directories(dir);
     app->log_file = dir + "/app.log";
-    BATON_RETURN_IF_ERROR(StartProxy(*app));
-    Log("app " + name + " created; route http://" + app->route_url);
+    Log("app " + name + " created");
   }
   if (a.contains("env") && a["env"].is_object()) app->env = a["env"];
   BATON_RETURN_IF_ERROR(RefuseWhileDeploying(*app, a));
@@ -131,7 +130,7 @@ Status FakeCloudFoundry::Impl::ApplyApplication(const Json& a) {
   }
   if (a.contains("instances")) app->web.instances = std::stoi(a["instances"].get<std::string>());
   if (a.contains("memory")) app->memory = a["memory"].get<std::string>();
-  return Status::Ok();
+  return ApplyRoutes(*app, a);
 }
 
 // Cloud Controller refuses to change a web process (command, instances, memory, health check)
@@ -293,7 +292,12 @@ void FakeCloudFoundry::Impl::AddControlRoutes(webapi::Router& r) {
     Json out = Json::array();
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [g, app] : state_.apps) {
-      out.push_back({{"name", app.name}, {"state", app.state}, {"url", "http://" + app.route_url}});
+      Json routes = Json::array();
+      for (const auto& r : app.routes) routes.push_back({{"route", r->Url()}, {"url", r->loopback}});
+      out.push_back({{"name", app.name},
+                     {"state", app.state},
+                     {"url", app.routes.empty() ? "" : app.routes[0]->loopback},
+                     {"routes", routes}});
     }
     return Response::Json(200, out);
   });

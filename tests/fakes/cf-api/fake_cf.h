@@ -41,6 +41,7 @@ struct FakeCfOptions {
   std::string password = "admin";
   std::string org = "baton-org";
   std::string space = "demo";
+  std::string domain = "apps.baton.local";  // the shared domain routes are made under
   FailAt fail_at = FailAt::kNone;
   // Receives each stand-in log line (already prefixed "baton-fake-cf (stand-in): "); may be
   // empty.
@@ -50,7 +51,8 @@ struct FakeCfOptions {
 struct FakeApp {
   std::string name;
   std::string state;  // STARTED / STOPPED
-  std::string url;    // http://127.0.0.1:<route port>
+  std::string url;    // http://127.0.0.1:<route port> of its first route, "" without routes
+  std::vector<std::string> routes;  // host.domain of every mapped route
 };
 
 class FakeCloudFoundry {

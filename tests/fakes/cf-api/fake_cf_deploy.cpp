@@ -166,15 +166,6 @@ void FakeCloudFoundry::Impl::AddDeployRoutes(webapi::Router& r) {
           }
           return NotFoundError("Process");
         }));
-  r.Add("GET", "/v3/apps/:guid/routes", Locked(true, [this](Request& req) {
-          auto it = state_.apps.find(req.Param("guid"));
-          if (it == state_.apps.end()) return NotFoundError("App");
-          Json route = {{"guid", it->second.guid},
-                        {"protocol", "http"},
-                        {"host", "127.0.0.1"},
-                        {"url", it->second.route_url}};
-          return Response::Json(200, ListOf(url_ + req.target, Json::array({route})));
-        }));
   r.Add("GET", "/logcache/api/v1/read/:guid", Locked(true, [this](Request& req) {
           auto it = state_.apps.find(req.Param("guid"));
           Json batch = Json::array();

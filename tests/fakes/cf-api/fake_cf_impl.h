@@ -42,6 +42,12 @@ class FakeCloudFoundry::Impl {
   // REQUIRES: mu_ held. FailedPrecondition when `a` changes the web process of an app whose
   // deployment is ACTIVE.
   Status RefuseWhileDeploying(const App& app, const Json& a);
+  // REQUIRES: mu_ held. Maps the routes a manifest application asks for (routes, no-route,
+  // random-route, default-route), as Cloud Controller's apply_manifest does; fake_cf_routes.cpp.
+  // FailedPrecondition for what CC reports in the job (an unknown domain).
+  Status ApplyRoutes(App& app, const Json& a);
+  // fake_cf_routes.cpp: GET /v3/apps/:guid/routes.
+  void AddRouteRoutes(webapi::Router& router);
   // REQUIRES: mu_ held. Starts an instance of `droplet` for `process`.
   std::shared_ptr<Instance> Launch(App& app, const Process& process, const Droplet& droplet);
   // REQUIRES: mu_ held. Moves the app's instance to the dying list.
@@ -54,7 +60,7 @@ class FakeCloudFoundry::Impl {
  private:
   void ReconcileLoop();
   void Reconcile();
-  Status StartProxy(App& app);
+  Status StartProxy(App& app, MappedRoute& route);
 
   std::unique_ptr<webapi::HttpServer> server_;
   std::thread reconciler_;

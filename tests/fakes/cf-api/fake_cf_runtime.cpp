@@ -124,17 +124,23 @@ void FakeCloudFoundry::Impl::Retire(std::shared_ptr<Instance> instance) {
   state_.dying.push_back(std::move(instance));
 }
 
-Status FakeCloudFoundry::Impl::StartProxy(App& app) {
+Status FakeCloudFoundry::Impl::StartProxy(App& app, MappedRoute& route) {
   webapi::Router router;
-  std::string guid = app.guid;
-  auto forward = [this, guid](webapi::Request& req) -> webapi::Response {
+  std::string guid = app.guid, route_guid = route.guid, name = route.Url();
+  auto forward = [this, guid, route_guid, name](webapi::Request& req) -> webapi::Response {
     uint16_t port = 0;
-    std::string name;
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = state_.apps.find(guid);
+      bool mapped = false;
       if (it != state_.apps.end()) {
-        name = it->second.name;
+        for (const auto& r : it->second.routes) mapped = mapped || r->guid == route_guid;
+      }
+      if (!mapped) {
+        return webapi::Response::Text(404, "404 Not Found: Requested route ('" + name +
+                                               "') does not exist. (stand-in router)\n");
+      }
+      if (it != state_.apps.end()) {
         if (it->second.instance && it->second.instance->state == "RUNNING") {
           port = it->second.instance->port;
         }
@@ -163,9 +169,9 @@ Status FakeCloudFoundry::Impl::StartProxy(App& app) {
   webapi::ServerOptions o;
   o.host = "127.0.0.1";
   o.port = FreePort();
-  app.proxy = std::make_unique<webapi::HttpServer>(std::move(router), o);
-  BATON_RETURN_IF_ERROR(app.proxy->Start());
-  app.route_url = "127.0.0.1:" + std::to_string(app.proxy->port());
+  route.proxy = std::make_unique<webapi::HttpServer>(std::move(router), o);
+  BATON_RETURN_IF_ERROR(route.proxy->Start());
+  route.loopback = "http://127.0.0.1:" + std::to_string(route.proxy->port());
   return Status::Ok();
 }
 
@@ -247,6 +253,7 @@ Status FakeCloudFoundry::Impl::Start() {
   AddControlRoutes(router);
   AddAppRoutes(router);
   AddDeployRoutes(router);
+  AddRouteRoutes(router);
   webapi::ServerOptions o;
   o.host = options_.host;
   o.port = options_.port;
@@ -275,12 +282,16 @@ void FakeCloudFoundry::Impl::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [g, app] : state_.apps) {
       if (app.instance) all.push_back(app.instance);
-      if (app.proxy) proxies.push_back(std::move(app.proxy));
+      for (auto& r : app.routes) {
+        if (r->proxy) proxies.push_back(std::move(r->proxy));
+      }
       app.state = "STOPPED";
     }
     for (auto& [g, d] : state_.deployments) {
       if (d.instance) all.push_back(d.instance);
     }
+    for (auto& p : state_.unmapped_proxies) proxies.push_back(std::move(p));
+    state_.unmapped_proxies.clear();
     for (auto& i : state_.dying) all.push_back(i);
     state_.dying.clear();
   }
@@ -310,7 +321,9 @@ std::vector<FakeApp> FakeCloudFoundry::Apps() const {
   std::lock_guard<std::mutex> lock(impl_->mu_);
   std::vector<FakeApp> out;
   for (const auto& [g, app] : impl_->state_.apps) {
-    out.push_back({app.name, app.state, "http://" + app.route_url});
+    FakeApp a{app.name, app.state, app.routes.empty() ? "" : app.routes[0]->loopback, {}};
+    for (const auto& r : app.routes) a.routes.push_back(r->Url());
+    out.push_back(std::move(a));
   }
   return out;
 }

@@ -44,6 +44,15 @@ struct Process {
   std::string health_endpoint = "/";
 };
 
+// A route mapped to an app: `host.domain` as Cloud Controller names it, served by the stand-in's
+// router on its own loopback port (no DNS for the domain exists here).
+struct MappedRoute {
+  std::string guid, host, domain;
+  std::unique_ptr<webapi::HttpServer> proxy;
+  std::string loopback;  // http://127.0.0.1:<proxy port>
+  std::string Url() const { return host.empty() ? domain : host + "." + domain; }
+};
+
 struct App {
   std::string guid, name, space_guid, state = "STOPPED";
   std::string current_droplet;
@@ -51,8 +60,7 @@ struct App {
   Process web;
   std::string memory = "256M";
   std::shared_ptr<Instance> instance;  // the one the route serves (or the starting one)
-  std::unique_ptr<webapi::HttpServer> proxy;
-  std::string route_url;  // 127.0.0.1:<proxy port>
+  std::vector<std::unique_ptr<MappedRoute>> routes;  // in the order they were mapped
   std::string log_file;
 };
 
@@ -95,6 +103,7 @@ struct State {
   std::map<std::string, Job> jobs;
   std::map<std::string, Deployment> deployments;
   std::vector<std::shared_ptr<Instance>> dying;  // stopped, waiting to be reaped
+  std::vector<std::unique_ptr<webapi::HttpServer>> unmapped_proxies;  // answer 404 until Stop()
   std::vector<std::string> requests;
   FailAt fail_at = FailAt::kNone;
 };

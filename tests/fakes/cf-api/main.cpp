@@ -2,7 +2,7 @@
 // SIGINT, then stops every app it started.
 //
 //   baton-fake-cf --data-dir DIR [--listen 127.0.0.1:0] [--tls] [--user admin --password admin]
-//                 [--org baton-org --space demo] [--fail-at STAGE]
+//                 [--org baton-org --space demo] [--domain apps.baton.local] [--fail-at STAGE]
 //
 // When ready it prints exactly one stdout line,
 //   baton-fake-cf (stand-in for Cloud Foundry) listening on URL
@@ -25,7 +25,7 @@ using baton::testing::fakecf::FakeCfOptions;
 int Usage(const std::string& why) {
   std::cerr << "baton-fake-cf (stand-in for Cloud Foundry): " << why << "\n"
             << "usage: baton-fake-cf --data-dir DIR [--listen 127.0.0.1:0] [--tls] [--user U "
-               "--password P] [--org O --space S] [--fail-at STAGE]\n";
+               "--password P] [--org O --space S] [--domain D] [--fail-at STAGE]\n";
   return 2;
 }
 
@@ -34,7 +34,8 @@ bool Parse(int argc, char** argv, FakeCfOptions& o, bool& tls, std::string& erro
                                                 {"--user", &o.user},
                                                 {"--password", &o.password},
                                                 {"--org", &o.org},
-                                                {"--space", &o.space}};
+                                                {"--space", &o.space},
+                                                {"--domain", &o.domain}};
   std::string listen = "127.0.0.1:0", fail_at = "none";
   values["--listen"] = &listen;
   values["--fail-at"] = &fail_at;

@@ -122,6 +122,13 @@ Result<CfManifest> LoadCfManifest(const CfManifestInput& input) {
     return InvalidArgument("manifest " + input.file.string() + ": the application has no name");
   }
   BATON_RETURN_IF_ERROR(MergeEnvironment(app, input.environment_variables));
+  // Like `cf push`: an app whose manifest names no routes gets the default route
+  // (<name>.<default domain>); Cloud Controller maps none unless asked.
+  bool routes = app.contains("routes") && app["routes"].is_array() && !app["routes"].empty();
+  if (!routes && !app.contains("no-route") && !app.contains("random-route") &&
+      !app.contains("default-route")) {
+    app["default-route"] = true;
+  }
   CfManifest out;
   out.app_name = app["name"].get<std::string>();
   out.path = app.value("path", "");
