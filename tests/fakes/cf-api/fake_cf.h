@@ -11,7 +11,7 @@
 // port, health-checked with HTTP GET (health-check-http-endpoint, default "/"). Each app's route
 // is a stable loopback port served by the stand-in's proxy, which switches to a new instance
 // only once it is healthy, so a rolling deployment keeps the old instance answering.
-// One instance per process is run whatever `instances` says.
+// Each process runs `instances` instances (CF_INSTANCE_INDEX set); crashed ones are restarted.
 //
 // Thread-safety: all methods may be called from any thread. Stop() (and the destructor) stop
 // every app it started.

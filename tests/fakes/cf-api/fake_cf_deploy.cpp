@@ -39,19 +39,26 @@ Json DeploymentJson(const Deployment& d, const std::string& url) {
           {"links", {{"self", {{"href", url + "/v3/deployments/" + d.guid}}}}}};
 }
 
-Json StatsJson(const std::shared_ptr<Instance>& inst, const std::string& type) {
-  std::string state = inst ? inst->state : "DOWN";
-  Json one = {{"type", type},
-              {"index", 0},
+Json InstanceJson(int index, const std::string& state, uint16_t port) {
+  Json one = {{"type", "web"},
+              {"index", index},
               {"state", state},
               {"host", "127.0.0.1"},
               {"uptime", 0},
               {"mem_quota", 268435456},
               {"disk_quota", 1073741824}};
-  if (inst && state == "RUNNING") {
-    one["instance_ports"] = {{{"external", inst->port}, {"internal", 8080}}};
+  if (state == "RUNNING") one["instance_ports"] = {{{"external", port}, {"internal", 8080}}};
+  return one;
+}
+
+// One entry per desired instance, as CC reports them (DOWN when not running at all).
+Json StatsJson(const Instances& instances, int desired) {
+  Json out = Json::array();
+  for (const auto& i : instances) out.push_back(InstanceJson(i->index, i->state, i->port));
+  for (int index = static_cast<int>(instances.size()); index < desired; ++index) {
+    out.push_back(InstanceJson(index, "DOWN", 0));
   }
-  return {{"resources", Json::array({one})}};
+  return {{"resources", out}};
 }
 
 }  // namespace
@@ -67,8 +74,8 @@ void FakeCloudFoundry::Impl::AddDeployRoutes(webapi::Router& r) {
           if (state_.fail_at == FailAt::kQuota) return QuotaExceeded();
           if (app.state != "STARTED") {
             app.state = "STARTED";
-            Retire(app.instance);
-            app.instance = Launch(app, app.web, state_.droplets[app.current_droplet]);
+            Retire(app.instances);
+            app.instances = Launch(app, app.web, state_.droplets[app.current_droplet]);
           }
           return Response::Json(200,
                                 Json{{"guid", app.guid}, {"name", app.name}, {"state", app.state}});
@@ -78,8 +85,7 @@ void FakeCloudFoundry::Impl::AddDeployRoutes(webapi::Router& r) {
           if (it == state_.apps.end()) return NotFoundError("App");
           App& app = it->second;
           app.state = "STOPPED";
-          Retire(app.instance);
-          app.instance.reset();
+          Retire(app.instances);
           AppLog(app, "stopped");
           return Response::Json(200,
                                 Json{{"guid", app.guid}, {"name", app.name}, {"state", app.state}});
@@ -102,8 +108,7 @@ void FakeCloudFoundry::Impl::AddDeployRoutes(webapi::Router& r) {
             if (d.app_guid == app.guid && d.value == "ACTIVE") {
               d.value = "FINALIZED";
               d.reason = "SUPERSEDED";
-              Retire(d.instance);
-              d.instance.reset();
+              Retire(d.instances);
             }
           }
           Deployment d;
@@ -112,7 +117,7 @@ void FakeCloudFoundry::Impl::AddDeployRoutes(webapi::Router& r) {
           d.droplet_guid = droplet;
           d.process = app.web;
           d.process.guid = NewGuid();
-          d.instance = Launch(app, d.process, state_.droplets[droplet]);
+          d.instances = Launch(app, d.process, state_.droplets[droplet]);
           app.state = "STARTED";
           AppLog(app, "rolling deployment " + d.guid + " started");
           Json out = DeploymentJson(d, url_);
@@ -130,8 +135,7 @@ void FakeCloudFoundry::Impl::AddDeployRoutes(webapi::Router& r) {
           }
           d.value = "FINALIZED";
           d.reason = "CANCELED";
-          Retire(d.instance);
-          d.instance.reset();
+          Retire(d.instances);
           App& app = state_.apps[d.app_guid];
           AppLog(app, "rolling deployment " + d.guid + " canceled");
           Log("app " + app.name + ": rolling deployment canceled; the old instance keeps serving");
@@ -154,14 +158,16 @@ void FakeCloudFoundry::Impl::AddDeployRoutes(webapi::Router& r) {
           std::string guid = req.Param("guid");
           for (const auto& [g, app] : state_.apps) {
             if (app.web.guid == guid) {
-              return Response::Json(
-                  200, StatsJson(app.state == "STARTED" ? app.instance : nullptr, "web"));
+              return Response::Json(200, StatsJson(app.state == "STARTED" ? app.instances
+                                                                          : Instances{},
+                                                   app.web.instances));
             }
           }
           for (const auto& [g, d] : state_.deployments) {
             if (d.process.guid == guid) {
-              auto inst = d.instance ? d.instance : state_.apps[d.app_guid].instance;
-              return Response::Json(200, StatsJson(inst, "web"));
+              const Instances& inst =
+                  d.value == "ACTIVE" ? d.instances : state_.apps[d.app_guid].instances;
+              return Response::Json(200, StatsJson(inst, d.process.instances));
             }
           }
           return NotFoundError("Process");

@@ -48,10 +48,12 @@ class FakeCloudFoundry::Impl {
   Status ApplyRoutes(App& app, const Json& a);
   // fake_cf_routes.cpp: GET /v3/apps/:guid/routes.
   void AddRouteRoutes(webapi::Router& router);
-  // REQUIRES: mu_ held. Starts an instance of `droplet` for `process`.
-  std::shared_ptr<Instance> Launch(App& app, const Process& process, const Droplet& droplet);
-  // REQUIRES: mu_ held. Moves the app's instance to the dying list.
-  void Retire(std::shared_ptr<Instance> instance);
+  // REQUIRES: mu_ held. Starts `process.instances` instances of `droplet` (fake_cf_instances.cpp).
+  Instances Launch(App& app, const Process& process, const Droplet& droplet);
+  // REQUIRES: mu_ held. (Re)starts one instance; CRASHED when it cannot start.
+  void StartInstance(const App& app, Instance& instance);
+  // REQUIRES: mu_ held. Moves the instances to the dying list (killed after a short drain).
+  void Retire(Instances& instances);
   // REQUIRES: mu_ held. Appends a stand-in line to the app's log (log-cache).
   void AppLog(const App& app, const std::string& line);
   // REQUIRES: mu_ held. Time-driven states (jobs, packages, builds).
@@ -60,6 +62,10 @@ class FakeCloudFoundry::Impl {
  private:
   void ReconcileLoop();
   void Reconcile();
+  // REQUIRES: mu_ held. Restarts crashed instances whose delay has passed.
+  void RestartCrashed();
+  // REQUIRES: mu_ held. Finalizes deployments whose new instances all run.
+  void FinishDeployments();
   Status StartProxy(App& app, MappedRoute& route);
 
   std::unique_ptr<webapi::HttpServer> server_;

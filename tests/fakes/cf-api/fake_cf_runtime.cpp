@@ -89,41 +89,6 @@ void FakeCloudFoundry::Impl::AppLog(const App& app, const std::string& line) {
   std::ofstream(app.log_file, std::ios::app) << "[stand-in] " << line << "\n";
 }
 
-std::shared_ptr<Instance> FakeCloudFoundry::Impl::Launch(App& app, const Process& process,
-                                                         const Droplet& droplet) {
-  auto inst = std::make_shared<Instance>();
-  inst->process_guid = process.guid;
-  inst->droplet_guid = droplet.guid;
-  inst->health_endpoint = process.health_endpoint;
-  inst->started = Steady::now();
-  if (state_.fail_at == FailAt::kCrash) {
-    inst->state = "CRASHED";
-    AppLog(app, "instance crashed on start (told to fail at crash)");
-    Log("app " + app.name + ": instance CRASHED on purpose (--fail-at crash)");
-    return inst;
-  }
-  inst->port = FreePort();
-  std::string command = process.command.empty() ? droplet.command : process.command;
-  auto pid = SpawnApp(command, droplet.dir, inst->port, app.env, app.log_file);
-  if (!pid.ok()) {
-    inst->state = "CRASHED";
-    AppLog(app, pid.status().message());
-    return inst;
-  }
-  inst->pid = *pid;
-  AppLog(app, "starting instance on port " + std::to_string(inst->port) + ": " + command);
-  Log("app " + app.name + ": starting `" + command +
-      "` on 127.0.0.1:" + std::to_string(inst->port));
-  return inst;
-}
-
-void FakeCloudFoundry::Impl::Retire(std::shared_ptr<Instance> instance) {
-  if (!instance) return;
-  instance->state = "DOWN";
-  instance->retired = Steady::now();
-  state_.dying.push_back(std::move(instance));
-}
-
 Status FakeCloudFoundry::Impl::StartProxy(App& app, MappedRoute& route) {
   webapi::Router router;
   std::string guid = app.guid, route_guid = route.guid, name = route.Url();
@@ -141,9 +106,7 @@ Status FakeCloudFoundry::Impl::StartProxy(App& app, MappedRoute& route) {
                                                "') does not exist. (stand-in router)\n");
       }
       if (it != state_.apps.end()) {
-        if (it->second.instance && it->second.instance->state == "RUNNING") {
-          port = it->second.instance->port;
-        }
+        port = NextRunningPort(it->second);
       }
     }
     if (port == 0) {
@@ -182,63 +145,6 @@ void FakeCloudFoundry::Impl::ReconcileLoop() {
     Reconcile();
     lock.lock();
     cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping_; });
-  }
-}
-
-// Health-checks starting instances (outside the lock), then applies what it saw.
-void FakeCloudFoundry::Impl::Reconcile() {
-  struct Watched {
-    std::shared_ptr<Instance> instance;
-    pid_t pid;
-    uint16_t port;
-    std::string endpoint;
-    bool starting;
-    std::string seen;
-  };
-  std::vector<Watched> watch;
-  std::vector<std::shared_ptr<Instance>> dying;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto add = [&](const std::shared_ptr<Instance>& i) {
-      if (i && (i->state == "STARTING" || i->state == "RUNNING")) {
-        watch.push_back({i, i->pid, i->port, i->health_endpoint, i->state == "STARTING", ""});
-      }
-    };
-    for (auto& [guid, app] : state_.apps) add(app.instance);
-    for (auto& [guid, d] : state_.deployments) add(d.instance);
-    // Like gorouter + Diego: requests already routed to a retired instance may finish.
-    auto drained = Steady::now() - std::chrono::milliseconds(500);
-    auto keep = std::partition(state_.dying.begin(), state_.dying.end(),
-                               [&](const auto& i) { return i->retired > drained; });
-    dying.assign(keep, state_.dying.end());
-    state_.dying.erase(keep, state_.dying.end());
-  }
-  for (auto& inst : dying) KillApp(inst->pid);
-  for (auto& w : watch) {
-    if (Exited(w.pid)) {
-      w.seen = "CRASHED";
-    } else if (w.starting && Healthy(w.port, w.endpoint)) {
-      w.seen = "RUNNING";
-    }
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& w : watch) {
-    if (w.seen.empty() || w.instance->state == "DOWN") continue;
-    if (w.seen == "CRASHED") w.instance->pid = -1;
-    w.instance->state = w.seen;
-  }
-  for (auto& [guid, d] : state_.deployments) {
-    if (d.value != "ACTIVE" || !d.instance || d.instance->state != "RUNNING") continue;
-    App& app = state_.apps[d.app_guid];
-    Retire(app.instance);  // the router now sends traffic to the new instance only
-    app.instance = d.instance;
-    app.web = d.process;
-    app.current_droplet = d.droplet_guid;
-    d.instance.reset();
-    d.value = "FINALIZED";
-    d.reason = "DEPLOYED";
-    AppLog(app, "rolling deployment " + d.guid + " finished");
-    Log("app " + app.name + ": rolling deployment finished; the route serves the new instance");
   }
 }
 
@@ -281,14 +187,14 @@ void FakeCloudFoundry::Impl::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [g, app] : state_.apps) {
-      if (app.instance) all.push_back(app.instance);
+      all.insert(all.end(), app.instances.begin(), app.instances.end());
       for (auto& r : app.routes) {
         if (r->proxy) proxies.push_back(std::move(r->proxy));
       }
       app.state = "STOPPED";
     }
     for (auto& [g, d] : state_.deployments) {
-      if (d.instance) all.push_back(d.instance);
+      all.insert(all.end(), d.instances.begin(), d.instances.end());
     }
     for (auto& p : state_.unmapped_proxies) proxies.push_back(std::move(p));
     state_.unmapped_proxies.clear();

@@ -24,17 +24,25 @@ namespace baton::testing::fakecf {
 using Json = nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
-// One running (or dead) copy of an app: a process group on a loopback port.
+// One running (or dead) copy of an app: a process group on a loopback port. Like Diego, the
+// stand-in restarts a crashed instance of a started app after a growing delay.
 struct Instance {
+  std::string app_guid;
   std::string process_guid;
   std::string droplet_guid;
-  pid_t pid = -1;  // -1 when never started (crash on purpose)
+  int index = 0;        // CF_INSTANCE_INDEX
+  std::string command;  // what it runs, in `dir` (kept for restarts)
+  std::string dir;
+  pid_t pid = -1;  // -1 when not running (crashed)
   uint16_t port = 0;
   std::string state = "STARTING";  // STARTING, RUNNING, CRASHED, DOWN
+  int crashes = 0;
   Steady::time_point started;
+  Steady::time_point crashed_at;
   Steady::time_point retired;  // when it left the route (killed after a short drain)
   std::string health_endpoint = "/";
 };
+using Instances = std::vector<std::shared_ptr<Instance>>;
 
 struct Process {
   std::string guid;
@@ -59,7 +67,8 @@ struct App {
   Json env = Json::object();
   Process web;
   std::string memory = "256M";
-  std::shared_ptr<Instance> instance;  // the one the route serves (or the starting one)
+  Instances instances;      // what the routes serve (the RUNNING ones, in turn)
+  size_t next_instance = 0;  // the router's round robin
   std::vector<std::unique_ptr<MappedRoute>> routes;  // in the order they were mapped
   std::string log_file;
 };
@@ -87,7 +96,7 @@ struct Job {
 
 struct Deployment {
   std::string guid, app_guid, droplet_guid, value = "ACTIVE", reason = "DEPLOYING";
-  std::shared_ptr<Instance> instance;  // the new one
+  Instances instances;  // the new ones
   Process process;                     // the new web process
 };
 
@@ -120,6 +129,11 @@ Json ListOf(const std::string& url, Json resources);
 std::string Base64Encode(const std::string& data);
 // A free loopback TCP port (bound and released).
 uint16_t FreePort();
+
+// --- instances (fake_cf_instances.cpp) ---
+// REQUIRES: the stand-in's lock held. The port of the next RUNNING instance (round robin), 0
+// when none runs.
+uint16_t NextRunningPort(App& app);
 
 // --- bits (fake_cf_bits.cpp) ---
 // The `bits` file part of a multipart/form-data body; error text when malformed.

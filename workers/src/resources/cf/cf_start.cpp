@@ -8,21 +8,47 @@
 namespace baton::workers::resources {
 namespace {
 
-// OK(true) when every instance runs; an error when one crashed.
+std::string InstanceList(const std::vector<int>& indexes) {
+  std::string out;
+  for (int i : indexes) out += (out.empty() ? "" : ", ") + std::to_string(i);
+  return out;
+}
+
+// As the cf CLI waits for a start: OK(true) once any instance of the process runs (Diego
+// restarts crashed ones); an error when every instance has crashed.
 Result<bool> InstancesRunning(const Json& stats, const std::string& process_type) {
   if (!stats.contains("resources") || !stats["resources"].is_array()) return false;
   if (stats["resources"].empty()) return false;
-  bool all = true;
+  std::vector<int> crashed;
+  bool running = false;
   for (const Json& instance : stats["resources"]) {
     std::string state = instance.value("state", "");
-    if (state == "CRASHED") {
-      return FailedPrecondition("app crashed: instance " +
-                                std::to_string(instance.value("index", 0)) + " of " + process_type +
-                                " is CRASHED");
-    }
-    all = all && state == "RUNNING";
+    if (state == "CRASHED") crashed.push_back(instance.value("index", 0));
+    running = running || state == "RUNNING";
   }
-  return all;
+  if (!running && crashed.size() == stats["resources"].size()) {
+    return FailedPrecondition("app crashed: every instance of " + process_type + " (" +
+                              InstanceList(crashed) + ") is CRASHED");
+  }
+  return running;
+}
+
+// "2 of 3 instances of web running; instance 1 CRASHED (Cloud Foundry restarts it)".
+std::string InstancesSummary(const Json& stats, const std::string& type) {
+  int running = 0;
+  std::vector<int> crashed;
+  for (const Json& instance : stats["resources"]) {
+    std::string state = instance.value("state", "");
+    running += state == "RUNNING";
+    if (state == "CRASHED") crashed.push_back(instance.value("index", 0));
+  }
+  std::string out = std::to_string(running) + " of " +
+                    std::to_string(stats["resources"].size()) + " instance(s) of " + type +
+                    " running";
+  if (!crashed.empty()) {
+    out += "; CRASHED: instance " + InstanceList(crashed) + " (Cloud Foundry restarts them)";
+  }
+  return out;
 }
 
 Status WaitProcessRunning(const ResourceContext& ctx, CfClient& client, const std::string& guid,
@@ -31,8 +57,7 @@ Status WaitProcessRunning(const ResourceContext& ctx, CfClient& client, const st
                          "instances of " + type + " to run",
                          [&](const Json& s) { return InstancesRunning(s, type); });
   if (!stats.ok()) return stats.status();
-  LogLine(ctx, "cf: " + std::to_string((*stats)["resources"].size()) + " instance(s) of " + type +
-                   " running");
+  LogLine(ctx, "cf: " + InstancesSummary(*stats, type));
   return Status::Ok();
 }
 
