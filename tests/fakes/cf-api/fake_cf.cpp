@@ -75,6 +75,7 @@ webapi::Handler FakeCloudFoundry::Impl::Locked(bool auth, std::function<Response
     std::lock_guard<std::mutex> lock(mu_);
     state_.requests.push_back(req.method + " " + req.path);
     Advance();
+    if (auto fault = TakeFault(req)) return *fault;
     if (auth) {
       std::string header = req.headers.Get("Authorization").value_or("");
       std::string lower = header.substr(0, 7);
@@ -99,6 +100,54 @@ void FakeCloudFoundry::Impl::Advance() {
   for (auto& [g, b] : state_.builds) {
     if (b.state == "STAGING" && now >= b.done_at) b.state = b.error.empty() ? "STAGED" : "FAILED";
   }
+}
+
+std::optional<Response> FakeCloudFoundry::Impl::TakeFault(const Request& req) {
+  for (auto& f : state_.faults) {
+    if (f.count <= 0 || f.method != req.method || req.path.find(f.path) == std::string::npos) {
+      continue;
+    }
+    --f.count;
+    Log("answering " + std::to_string(f.status) + " to " + req.method + " " + req.path +
+        " (told to fail once)");
+    if (f.status == 429) {
+      Response out = CfError(429, 10013, "CF-RateLimitExceeded", "Rate Limit Exceeded");
+      if (f.retry_after > 0) out.headers.Set("Retry-After", std::to_string(f.retry_after));
+      return out;
+    }
+    if (f.status == 502 || f.status == 504) {  // from gorouter, not CC: no CF error body
+      return Response::Text(f.status, std::to_string(f.status) +
+                                          " Bad Gateway: Registered endpoint failed to handle "
+                                          "the request. (stand-in router)\n");
+    }
+    return CfError(f.status, 10015, "CF-ServiceUnavailable",
+                   "The stand-in was told to fail this request once");
+  }
+  return std::nullopt;
+}
+
+Result<Fault> ParseFault(const std::string& text) {
+  std::vector<std::string> parts;
+  for (size_t at = 0;;) {
+    size_t colon = text.find(':', at);
+    parts.push_back(text.substr(at, colon - at));
+    if (colon == std::string::npos) break;
+    at = colon + 1;
+  }
+  Fault f;
+  try {
+    if (parts.size() < 3 || parts.size() > 5) throw std::invalid_argument("parts");
+    f.status = std::stoi(parts[0]);
+    f.method = parts[1];
+    f.path = parts[2];
+    if (parts.size() > 3) f.count = std::stoi(parts[3]);
+    if (parts.size() > 4) f.retry_after = std::stoi(parts[4]);
+  } catch (const std::exception&) {
+    return InvalidArgument("bad fault '" + text +
+                           "': want STATUS:METHOD:PATH[:COUNT[:RETRY_AFTER]], e.g. "
+                           "502:GET:/v3/builds/");
+  }
+  return f;
 }
 
 Status FakeCloudFoundry::Impl::ApplyApplication(const Json& a) {
@@ -308,6 +357,13 @@ void FakeCloudFoundry::Impl::AddControlRoutes(webapi::Router& r) {
     state_.fail_at = *stage;
     Log(std::string("now failing at: ") + ToString(*stage));
     return Response::Json(200, Json{{"fail_at", ToString(*stage)}});
+  });
+  r.Add("POST", "/fake/fail-once", [this](Request& req) {
+    auto fault = ParseFault(req.Query("fault").value_or(""));
+    if (!fault.ok()) return webapi::JsonError(400, fault.status().message());
+    std::lock_guard<std::mutex> lock(mu_);
+    state_.faults.push_back(*fault);
+    return Response::Json(200, Json{{"faults", state_.faults.size()}});
   });
   r.Add("POST", "/fake/expire-tokens", [this](Request&) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -33,6 +33,18 @@ const char* ToString(FailAt stage);
 // "auth", "org", "space", "manifest", "upload", "staging", "start" or "crash", "quota", "none".
 Result<FailAt> ParseFailAt(const std::string& text);
 
+// A failure the stand-in answers instead of the next `count` requests whose method is `method`
+// and whose path contains `path` (a 5xx as gorouter or CC gives it, or 429 with Retry-After).
+struct Fault {
+  int status = 502;
+  std::string method = "GET";
+  std::string path;
+  int count = 1;
+  int retry_after = 0;  // seconds, for 429 (0: no header)
+};
+// "STATUS:METHOD:PATH[:COUNT[:RETRY_AFTER]]", e.g. "502:GET:/v3/builds/" (--fail-once).
+Result<Fault> ParseFault(const std::string& text);
+
 struct FakeCfOptions {
   std::string data_dir;  // bits, droplets and app logs; created if missing
   std::string host = "127.0.0.1";
@@ -43,6 +55,7 @@ struct FakeCfOptions {
   std::string space = "demo";
   std::string domain = "apps.baton.local";  // the shared domain routes are made under
   FailAt fail_at = FailAt::kNone;
+  std::vector<Fault> faults;  // --fail-once
   // Receives each stand-in log line (already prefixed "baton-fake-cf (stand-in): "); may be
   // empty.
   std::function<void(const std::string&)> log;
@@ -68,6 +81,8 @@ class FakeCloudFoundry {
   std::string url() const;  // http://127.0.0.1:<port>
 
   void SetFailAt(FailAt stage);
+  // Adds a failure for matching requests (see Fault).
+  void AddFault(const Fault& fault);
   // Invalidates every access token (the next CC call answers 401 CF-InvalidAuthToken).
   void ExpireTokens();
   std::vector<FakeApp> Apps() const;

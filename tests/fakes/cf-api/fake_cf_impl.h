@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -30,6 +31,8 @@ class FakeCloudFoundry::Impl {
   // checking the bearer token.
   webapi::Handler Locked(bool auth, std::function<webapi::Response(webapi::Request&)> body);
 
+  // REQUIRES: mu_ held. The failure to answer `req` with, if a Fault matches it.
+  std::optional<webapi::Response> TakeFault(const webapi::Request& req);
   // fake_cf.cpp: API root, UAA, organizations, spaces, jobs, apply_manifest, /fake/*.
   void AddControlRoutes(webapi::Router& router);
   // fake_cf_v3.cpp: apps, packages, builds, droplets.

@@ -153,6 +153,7 @@ Status FakeCloudFoundry::Impl::Start() {
   fs::create_directories(options_.data_dir, ec);
   if (ec) return IoError("cannot create " + options_.data_dir + ": " + ec.message());
   state_.fail_at = options_.fail_at;
+  state_.faults = options_.faults;
   state_.org_guid = NewGuid();
   state_.space_guid = NewGuid();
   webapi::Router router;
@@ -212,6 +213,11 @@ FakeCloudFoundry::~FakeCloudFoundry() { Stop(); }
 Status FakeCloudFoundry::Start() { return impl_->Start(); }
 void FakeCloudFoundry::Stop() { impl_->Stop(); }
 std::string FakeCloudFoundry::url() const { return impl_->url_; }
+
+void FakeCloudFoundry::AddFault(const Fault& fault) {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  impl_->state_.faults.push_back(fault);
+}
 
 void FakeCloudFoundry::SetFailAt(FailAt stage) {
   std::lock_guard<std::mutex> lock(impl_->mu_);

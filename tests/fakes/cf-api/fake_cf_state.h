@@ -115,6 +115,7 @@ struct State {
   std::vector<std::unique_ptr<webapi::HttpServer>> unmapped_proxies;  // answer 404 until Stop()
   std::vector<std::string> requests;
   FailAt fail_at = FailAt::kNone;
+  std::vector<Fault> faults;
 };
 
 // --- helpers (fake_cf_util.cpp) ---

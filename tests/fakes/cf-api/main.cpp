@@ -3,6 +3,7 @@
 //
 //   baton-fake-cf --data-dir DIR [--listen 127.0.0.1:0] [--tls] [--user admin --password admin]
 //                 [--org baton-org --space demo] [--domain apps.baton.local] [--fail-at STAGE]
+//                 [--fail-once STATUS:METHOD:PATH[:COUNT[:RETRY_AFTER]]]...
 //
 // When ready it prints exactly one stdout line,
 //   baton-fake-cf (stand-in for Cloud Foundry) listening on URL
@@ -25,7 +26,7 @@ using baton::testing::fakecf::FakeCfOptions;
 int Usage(const std::string& why) {
   std::cerr << "baton-fake-cf (stand-in for Cloud Foundry): " << why << "\n"
             << "usage: baton-fake-cf --data-dir DIR [--listen 127.0.0.1:0] [--tls] [--user U "
-               "--password P] [--org O --space S] [--domain D] [--fail-at STAGE]\n";
+               "--password P] [--org O --space S] [--domain D] [--fail-at STAGE] [--fail-once STATUS:METHOD:PATH[:COUNT[:RETRY_AFTER]]]\n";
   return 2;
 }
 
@@ -43,6 +44,10 @@ bool Parse(int argc, char** argv, FakeCfOptions& o, bool& tls, std::string& erro
     std::string arg = argv[i];
     if (arg == "--tls") {
       tls = true;
+    } else if (arg == "--fail-once" && i + 1 < argc) {
+      auto fault = baton::testing::fakecf::ParseFault(argv[++i]);
+      if (!fault.ok()) return error = fault.status().message(), false;
+      o.faults.push_back(*fault);
     } else if (values.count(arg) && i + 1 < argc) {
       *values[arg] = argv[++i];
     } else {

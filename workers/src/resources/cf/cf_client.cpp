@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <thread>
 
 #include "resources/resource_util.h"
 
@@ -48,12 +49,16 @@ std::string Describe(const CfError& e) {
   return out;
 }
 
-Status ErrorFor(const HttpRequest& request, const HttpResponse& response) {
-  CfError e = ParseCfError(response.status, response.body);
+std::string PathOf(const HttpRequest& request) {
   size_t path = request.url.find('/', request.url.find("://") + 3);
-  std::string what = request.method + " " +
-                     (path == std::string::npos ? std::string("/") : request.url.substr(path)) +
-                     " answered " + std::to_string(response.status) + " " + Describe(e);
+  return path == std::string::npos ? std::string("/") : request.url.substr(path);
+}
+
+Status ErrorFor(const HttpRequest& request, const HttpResponse& response, int attempts = 1) {
+  CfError e = ParseCfError(response.status, response.body);
+  std::string what = request.method + " " + PathOf(request) + " answered " +
+                     std::to_string(response.status) + " " + Describe(e);
+  if (attempts > 1) what += " (after " + std::to_string(attempts) + " attempts)";
   if (IsQuotaError(e)) return FailedPrecondition("quota exceeded: " + what);
   if (response.status == 401 || response.status == 403) return PermissionDenied(what);
   if (response.status == 404) return NotFound(what);
@@ -133,7 +138,7 @@ std::string CfClient::Url(const std::string& path) const {
 
 Status CfClient::Login() {
   HttpRequest root{"GET", source_.api + "/", {{"Accept", "application/json"}}, ""};
-  auto r = transport_->Send(root);
+  auto r = SendWithRetries(root);
   if (!r.ok()) return Status(r.status().code(), "cannot reach the API: " + r.status().message());
   if (r->status != 200) return ErrorFor(root, *r);
   Json j = Json::parse(r->body, nullptr, false);
@@ -172,7 +177,7 @@ Status CfClient::RequestToken(bool refresh) {
                    {"Accept", "application/json"},
                    {"Authorization", "Basic " + Base64(client + ":" + secret)}},
                   std::move(body)};
-  auto r = transport_->Send(req);
+  auto r = SendWithRetries(req);
   if (!r.ok()) return Status(r.status().code(), "token request: " + r.status().message());
   if (r->status != 200) {
     CfError e = ParseCfError(r->status, r->body);
@@ -191,15 +196,68 @@ Status CfClient::RequestToken(bool refresh) {
 
 Result<HttpResponse> CfClient::Exchange(HttpRequest request) {
   request.headers.emplace_back("Authorization", "bearer " + access_token_);
-  auto r = transport_->Send(request);
+  int attempts = 1;
+  auto r = SendWithRetries(request, &attempts);
   if (r.ok() && r->status == 401) {
     BATON_RETURN_IF_ERROR(RequestToken(/*refresh=*/true));
     request.headers.back().second = "bearer " + access_token_;
-    r = transport_->Send(request);
+    r = SendWithRetries(request, &attempts);
   }
   if (!r.ok()) return Status(r.status().code(), Redact(r.status().message()));
-  if (r->status < 200 || r->status >= 300) return ErrorFor(request, *r);
+  if (r->status < 200 || r->status >= 300) return ErrorFor(request, *r, attempts);
   return r;
+}
+
+namespace {
+
+// The wait a 429 asks for: Retry-After in seconds (at most a minute), else `fallback`.
+std::chrono::milliseconds RetryAfter(const HttpResponse& r, std::chrono::milliseconds fallback) {
+  auto header = r.Header("Retry-After");
+  if (!header || header->empty() ||
+      header->find_first_not_of("0123456789") != std::string::npos || header->size() > 4) {
+    return fallback;
+  }
+  return std::chrono::seconds(std::min(std::stoi(*header), 60));
+}
+
+bool RetriedStatus(int status) {
+  return status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+}  // namespace
+
+// Like the cf CLI's retry wrapper: a POST may have been carried out before a 5xx or a broken
+// connection (creating a second package or build), so only other methods retry those; a 429
+// means the request was not processed at all, so every method retries it.
+Result<HttpResponse> CfClient::SendWithRetries(const HttpRequest& request, int* attempts) {
+  bool idempotent = request.method != "POST";
+  std::chrono::milliseconds backoff = first_backoff_;
+  for (int attempt = 1;; ++attempt) {
+    if (attempts) *attempts = attempt;
+    auto r = transport_->Send(request);
+    std::chrono::milliseconds wait{0};
+    std::string why;
+    if (attempt > retries_) return r;
+    if (!r.ok() && idempotent && r.status().code() != StatusCode::kDeadlineExceeded) {
+      why = r.status().message();
+      wait = backoff;
+    } else if (r.ok() && r->status == 429) {
+      why = "answered 429 (rate limited)";
+      wait = RetryAfter(*r, backoff);
+    } else if (r.ok() && idempotent && RetriedStatus(r->status)) {
+      why = "answered " + std::to_string(r->status);
+      wait = backoff;
+    } else {
+      return r;
+    }
+    if (log_) {
+      log_("cf: " + request.method + " " + PathOf(request) + " " + Redact(why) + "; retrying in " +
+           std::to_string(wait.count()) + " ms (retry " + std::to_string(attempt) + " of " +
+           std::to_string(retries_) + ")");
+    }
+    std::this_thread::sleep_for(wait);  // CC offers nothing to wait on
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(8000));
+  }
 }
 
 Result<HttpResponse> CfClient::Send(const std::string& method, const std::string& path,

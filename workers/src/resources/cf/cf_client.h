@@ -3,13 +3,17 @@
 // Login() reads the API root (GET {api}/ -> links.login / links.uaa), then asks UAA for a token
 // (password grant with the public client "cf", or client_credentials). Every later call sends
 // `Authorization: bearer <token>`; on a 401 it refreshes the token once (refresh_token grant,
-// or a new grant when there is no refresh token) and retries. Non-2xx answers become errors
+// or a new grant when there is no refresh token) and retries. Like the cf CLI, it retries
+// requests other than POST that fail to connect or answer 500/502/503/504 (backing off), and any
+// request answered 429 after its Retry-After. Non-2xx answers become errors
 // carrying CF's `errors[]` (title, code, detail). Credentials and tokens never appear in the
 // messages it returns: Redact() scrubs them from any text.
 //
 // Thread-compatible: one CfClient per push.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -62,6 +66,13 @@ class CfClient {
 
   // `text` with every credential and token replaced by "((redacted))".
   std::string Redact(std::string text) const;
+  // Where retries are reported (one line each); may be empty.
+  void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
+  // How many times a request is retried, and the first backoff (doubled each time, at most 8 s).
+  void set_retries(int retries, std::chrono::milliseconds first_backoff) {
+    retries_ = retries;
+    first_backoff_ = first_backoff;
+  }
   const CfSource& source() const { return source_; }
   const std::string& log_cache_url() const { return log_cache_url_; }
   int token_refreshes() const { return refreshes_; }
@@ -69,6 +80,8 @@ class CfClient {
  private:
   Status RequestToken(bool refresh);
   Result<HttpResponse> Exchange(HttpRequest request);
+  // transport_->Send with the retries described above; `attempts` receives how many were made.
+  Result<HttpResponse> SendWithRetries(const HttpRequest& request, int* attempts = nullptr);
   std::string Url(const std::string& path) const;
 
   std::unique_ptr<HttpTransport> transport_;
@@ -78,6 +91,9 @@ class CfClient {
   std::string access_token_;
   std::string refresh_token_;
   int refreshes_ = 0;
+  std::function<void(const std::string&)> log_;
+  int retries_ = 4;
+  std::chrono::milliseconds first_backoff_{250};
 };
 
 }  // namespace baton::workers::resources

@@ -152,6 +152,7 @@ class CfResourceType : public ResourceType {
     HttpTransportOptions transport_options;
     transport_options.insecure_skip_verify = cf.skip_cert_check;
     CfClient client((*ctx.http_transport)(transport_options), cf);
+    client.set_log([&ctx](const std::string& line) { LogLine(ctx, line); });
     LogLine(ctx, "cf: pushing " + manifest.app_name + " to " + cf.api +
                      (options.rolling ? " (rolling)" : ""));
     auto pushed = PushApp(ctx, client, manifest, options);
