@@ -98,7 +98,9 @@ Result<std::string> ZipBits(const ResourceContext& ctx, const fs::path& app_dir)
   fs::remove(tmpl, ec);
   if (bytes.ok()) {
     LogLine(ctx, "cf: zipped " + std::to_string(summary->files) + " files (" +
-                     std::to_string(summary->bytes) + " bytes) from " + app_dir.string());
+                     std::to_string(summary->bytes) + " bytes) from " + app_dir.string() +
+                     "; left out " + std::to_string(summary->ignored) +
+                     " path(s) per .cfignore and the cf CLI's defaults");
   }
   return bytes;
 }

@@ -1,5 +1,7 @@
 #include "resources/cf/cf_zip.h"
 
+#include "resources/cf/cf_ignore.h"
+
 #include <sys/stat.h>
 #include <zip.h>
 
@@ -12,14 +14,6 @@ namespace baton::workers::resources {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool Skipped(const fs::path& rel) {
-  for (const auto& part : rel) {
-    std::string p = part.string();
-    if (p == ".git" || p == ".svn" || p == ".hg" || p == ".cfignore") return true;
-  }
-  return false;
-}
 
 std::string ZipError(zip_t* archive) { return zip_error_strerror(zip_get_error(archive)); }
 
@@ -56,6 +50,7 @@ Status AddEntry(zip_t* archive, const fs::directory_entry& entry, const std::str
 Result<ZipSummary> ZipAppDirectory(const std::string& dir, const std::string& zip_path) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return NotFound("app path " + dir + " is not a directory");
+  BATON_ASSIGN_OR_RETURN(CfIgnore ignore, CfIgnore::Load(dir));
   int error = 0;
   zip_t* archive = zip_open(zip_path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
   if (!archive)
@@ -64,11 +59,13 @@ Result<ZipSummary> ZipAppDirectory(const std::string& dir, const std::string& zi
   auto it = fs::recursive_directory_iterator(dir, fs::directory_options::none, ec);
   for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     fs::path rel = it->path().lexically_relative(dir);
-    if (Skipped(rel)) {
-      if (it->is_directory() && !it->is_symlink()) it.disable_recursion_pending();
+    bool is_dir = it->is_directory() && !it->is_symlink();
+    if (ignore.Ignored(rel.generic_string(), is_dir)) {
+      if (is_dir) it.disable_recursion_pending();
+      ++summary.ignored;
       continue;
     }
-    std::string name = rel.generic_string() + (it->is_directory() && !it->is_symlink() ? "/" : "");
+    std::string name = rel.generic_string() + (is_dir ? "/" : "");
     Status st = AddEntry(archive, *it, name);
     if (!st.ok()) {
       zip_discard(archive);

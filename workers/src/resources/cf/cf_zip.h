@@ -1,6 +1,7 @@
 // Zips an application directory the way `cf push` uploads bits: the directory's contents at the
 // zip's root (no top folder), regular files with their Unix mode (so binaries stay executable),
-// symlinks stored as links, and the `.cfignore`d / VCS folders (.git, .svn, .hg) left out.
+// symlinks stored as links, and what `cf push` leaves out (cf_ignore.h: the CLI's defaults and
+// the directory's .cfignore) left out.
 #pragma once
 
 #include <string>
@@ -12,6 +13,7 @@ namespace baton::workers::resources {
 struct ZipSummary {
   int files = 0;
   uint64_t bytes = 0;  // uncompressed
+  int ignored = 0;     // paths left out (a left-out directory counts once)
 };
 
 // Writes the zip of `dir` to `zip_path`.
