@@ -172,6 +172,9 @@ Status FakeCloudFoundry::Impl::ApplyApplication(const Json& a) {
     Log("app " + name + " created");
   }
   if (a.contains("env") && a["env"].is_object()) app->env = a["env"];
+  if (a.contains("docker") && a["docker"].is_object()) {
+    app->docker_image = a["docker"].value("image", "");
+  }
   BATON_RETURN_IF_ERROR(RefuseWhileDeploying(*app, a));
   if (a.contains("command")) app->web.command = a["command"].get<std::string>();
   if (a.contains("health-check-http-endpoint")) {

@@ -67,6 +67,7 @@ struct App {
   Json env = Json::object();
   Process web;
   std::string memory = "256M";
+  std::string docker_image;  // the docker lifecycle (manifest docker.image), "" for buildpack
   Instances instances;      // what the routes serve (the RUNNING ones, in turn)
   size_t next_instance = 0;  // the router's round robin
   std::vector<std::unique_ptr<MappedRoute>> routes;  // in the order they were mapped
@@ -74,7 +75,7 @@ struct App {
 };
 
 struct Package {
-  std::string guid, app_guid, state = "AWAITING_UPLOAD";
+  std::string guid, app_guid, type = "bits", image, state = "AWAITING_UPLOAD";
   std::string bits_dir;
   Steady::time_point ready_at;
 };

@@ -36,8 +36,10 @@ Json AppJson(const App& a, const std::string& url) {
 Json PackageJson(const Package& p, const std::string& url) {
   std::string self = url + "/v3/packages/" + p.guid;
   return {{"guid", p.guid},
-          {"type", "bits"},
-          {"data", {{"checksum", {{"type", "sha256"}, {"value", nullptr}}}, {"error", nullptr}}},
+          {"type", p.type},
+          {"data", p.type == "docker" ? Json{{"image", p.image}}
+                                      : Json{{"checksum", {{"type", "sha256"}, {"value", nullptr}}},
+                                             {"error", nullptr}}},
           {"state", p.state},
           {"created_at", Rfc3339Now()},
           {"updated_at", Rfc3339Now()},
@@ -93,15 +95,33 @@ void FakeCloudFoundry::Impl::AddAppRoutes(webapi::Router& r) {
   r.Add("POST", "/v3/packages", Locked(true, [this](Request& req) {
           if (!JsonBody(req)) return NeedsJson();
           Json body = ParseBody(req);
-          if (!body.is_object() || body.value("type", "") != "bits") {
+          std::string type = body.is_object() ? body.value("type", "") : "";
+          if (type != "bits" && type != "docker") {
             return UnprocessableEntity("Type must be one of 'bits', 'docker'");
           }
           std::string app = body.value("/relationships/app/data/guid"_json_pointer, "");
           if (!state_.apps.count(app)) return UnprocessableEntity("App must exist");
+          // CC: the package type must match the app's lifecycle (docker.image in the manifest).
+          bool docker_app = !state_.apps[app].docker_image.empty();
+          if (type == "bits" && docker_app) {
+            return UnprocessableEntity("Cannot create bits package for a Docker app.");
+          }
+          if (type == "docker" && !docker_app) {
+            return UnprocessableEntity("Cannot create Docker package for a buildpack app.");
+          }
           Package p;
           p.guid = NewGuid();
           p.app_guid = app;
+          p.type = type;
           p.bits_dir = options_.data_dir + "/packages/" + p.guid;
+          if (type == "docker") {
+            p.image = body.value("/data/image"_json_pointer, "");
+            if (p.image.empty()) return UnprocessableEntity("Data Image required");
+            p.state = "READY";  // nothing to upload
+            std::filesystem::create_directories(p.bits_dir);
+            Log("docker package " + p.guid + " for image " + p.image +
+                " (the stand-in does not pull images; it runs the manifest's command)");
+          }
           state_.packages[p.guid] = p;
           return Response::Json(201, PackageJson(p, url_));
         }));
@@ -114,6 +134,9 @@ void FakeCloudFoundry::Impl::AddAppRoutes(webapi::Router& r) {
           auto it = state_.packages.find(req.Param("guid"));
           if (it == state_.packages.end()) return NotFoundError("Package");
           Package& p = it->second;
+          if (p.type == "docker") {
+            return UnprocessableEntity("Package type must be bits to upload bits.");
+          }
           if (p.state != "AWAITING_UPLOAD") {
             return UnprocessableEntity("Package is " + p.state + "; bits were already uploaded");
           }
@@ -150,7 +173,9 @@ void FakeCloudFoundry::Impl::AddAppRoutes(webapi::Router& r) {
           b.app_guid = app.guid;
           b.package_guid = guid;
           b.done_at = Steady::now() + std::chrono::milliseconds(300);
-          AppLog(app, "staging package " + guid + " with binary_buildpack");
+          AppLog(app, "staging package " + guid +
+                          (it->second.type == "docker" ? " (docker image " + it->second.image + ")"
+                                                       : " with binary_buildpack"));
           if (state_.fail_at == FailAt::kStaging) {
             b.error = "StagingError - Staging error: the stand-in was told to fail staging";
           } else if (app.web.command.empty()) {

@@ -284,8 +284,10 @@ Result<Json> CfClient::SendJson(const std::string& method, const std::string& pa
 }
 
 std::string CfClient::Redact(std::string text) const {
-  for (const std::string* secret :
-       {&source_.password, &source_.client_secret, &access_token_, &refresh_token_}) {
+  std::vector<const std::string*> secrets = {&source_.password, &source_.client_secret,
+                                             &access_token_, &refresh_token_};
+  for (const auto& s : extra_secrets_) secrets.push_back(&s);
+  for (const std::string* secret : secrets) {
     if (secret->size() < 3) continue;
     for (size_t at = text.find(*secret); at != std::string::npos; at = text.find(*secret, at)) {
       text.replace(at, secret->size(), kRedacted);

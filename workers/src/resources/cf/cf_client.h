@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "baton/common/status.h"
 #include "baton/workers/http_transport.h"
@@ -66,6 +67,8 @@ class CfClient {
 
   // `text` with every credential and token replaced by "((redacted))".
   std::string Redact(std::string text) const;
+  // Another secret for Redact (e.g. a docker registry password).
+  void AddSecret(std::string secret) { extra_secrets_.push_back(std::move(secret)); }
   // Where retries are reported (one line each); may be empty.
   void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
   // How many times a request is retried, and the first backoff (doubled each time, at most 8 s).
@@ -91,6 +94,7 @@ class CfClient {
   std::string access_token_;
   std::string refresh_token_;
   int refreshes_ = 0;
+  std::vector<std::string> extra_secrets_;
   std::function<void(const std::string&)> log_;
   int retries_ = 4;
   std::chrono::milliseconds first_backoff_{250};

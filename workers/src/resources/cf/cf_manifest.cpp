@@ -134,6 +134,10 @@ Result<CfManifest> LoadCfManifest(const CfManifestInput& input) {
   out.path = app.value("path", "");
   app.erase("path");
   out.route = FirstRoute(app);
+  if (app.contains("docker") && app["docker"].is_object()) {
+    out.docker_image = app["docker"].value("image", "");
+    out.docker_username = app["docker"].value("username", "");
+  }
   out.document = std::move(doc);
   return out;
 }

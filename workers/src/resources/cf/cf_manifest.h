@@ -26,6 +26,8 @@ struct CfManifest {
   std::string app_name;  // the one application's name
   std::string path;      // its `path`, relative to the manifest's folder ("" if none)
   std::string route;     // its first route ("" if none)
+  std::string docker_image;     // docker.image ("" for a buildpack app)
+  std::string docker_username;  // docker.username
 };
 
 Result<CfManifest> LoadCfManifest(const CfManifestInput& input);

@@ -5,7 +5,6 @@
 #include <random>
 #include <thread>
 
-#include "resources/cf/cf_zip.h"
 #include "resources/resource_util.h"
 
 namespace baton::workers::resources {
@@ -82,55 +81,17 @@ Status ApplyManifest(const ResourceContext& ctx, CfClient& client, const std::st
   return job.status();
 }
 
-std::string Boundary() {
-  std::random_device rd;
-  return "baton-cf-" + std::to_string(rd()) + std::to_string(rd());
-}
-
-Result<std::string> ZipBits(const ResourceContext& ctx, const fs::path& app_dir) {
-  std::string tmpl = (fs::temp_directory_path() / "baton-cf-bits-XXXXXX").string();
-  int fd = mkstemp(tmpl.data());
-  if (fd < 0) return IoError("cannot create a temporary zip file");
-  close(fd);
-  auto summary = ZipAppDirectory(app_dir.string(), tmpl);
-  auto bytes = summary.ok() ? ReadFile(tmpl) : Result<std::string>(summary.status());
-  std::error_code ec;
-  fs::remove(tmpl, ec);
-  if (bytes.ok()) {
-    LogLine(ctx, "cf: zipped " + std::to_string(summary->files) + " files (" +
-                     std::to_string(summary->bytes) + " bytes) from " + app_dir.string() +
-                     "; left out " + std::to_string(summary->ignored) +
-                     " path(s) per .cfignore and the cf CLI's defaults");
-  }
-  return bytes;
-}
-
-Status UploadBits(const ResourceContext& ctx, CfClient& client, const std::string& package,
-                  const CfPushOptions& options) {
-  BATON_ASSIGN_OR_RETURN(std::string zip, ZipBits(ctx, options.app_dir));
-  std::string b = Boundary();
-  std::string body = "--" + b +
-                     "\r\nContent-Disposition: form-data; name=\"resources\"\r\n\r\n[]\r\n--" + b +
-                     "\r\nContent-Disposition: form-data; name=\"bits\"; "
-                     "filename=\"application.zip\"\r\nContent-Type: application/zip\r\n\r\n" +
-                     zip + "\r\n--" + b + "--\r\n";
-  BATON_RETURN_IF_ERROR(client
-                            .Send("POST", "/v3/packages/" + package + "/upload", std::move(body),
-                                  "multipart/form-data; boundary=" + b)
-                            .status());
-  auto ready = PollUntil(ctx, client, "/v3/packages/" + package, options.job_timeout,
-                         "the package to be READY", [](const Json& p) -> Result<bool> {
-                           std::string state = p.value("state", "");
-                           if (state == "FAILED" || state == "EXPIRED") {
-                             return FailedPrecondition("the package is " + state);
-                           }
-                           return state == "READY";
-                         });
-  return ready.status();
-}
-
-Result<std::string> CreatePackage(CfClient& client, const std::string& app) {
+Result<std::string> CreatePackage(CfClient& client, const std::string& app,
+                                  const CfPushOptions& options) {
   Json body = {{"type", "bits"}, {"relationships", {{"app", {{"data", {{"guid", app}}}}}}}};
+  if (!options.docker_image.empty()) {  // as `cf push --docker-image`: the image, no bits
+    body["type"] = "docker";
+    body["data"] = {{"image", options.docker_image}};
+    if (!options.docker_username.empty()) {
+      body["data"]["username"] = options.docker_username;
+      body["data"]["password"] = options.docker_password;
+    }
+  }
   BATON_ASSIGN_OR_RETURN(Json package, client.SendJson("POST", "/v3/packages", body));
   return package.value("guid", "");
 }
@@ -199,11 +160,16 @@ Result<CfPushResult> PushApp(const ResourceContext& ctx, CfClient& client,
   auto app = FindApp(client, space, manifest.app_name);
   if (!app.ok()) return Stage("apply manifest", app.status());
   result.app_guid = *app;
-  auto package = CreatePackage(client, result.app_guid);
+  auto package = CreatePackage(client, result.app_guid, options);
   if (!package.ok()) return Stage("upload", package.status());
   result.package_guid = *package;
-  BATON_RETURN_IF_ERROR(Stage("upload", UploadBits(ctx, client, result.package_guid, options)));
-  LogLine(ctx, "cf: uploaded the bits (package " + result.package_guid + ")");
+  if (options.docker_image.empty()) {
+    BATON_RETURN_IF_ERROR(Stage("upload", UploadBits(ctx, client, result.package_guid, options)));
+    LogLine(ctx, "cf: uploaded the bits (package " + result.package_guid + ")");
+  } else {
+    LogLine(ctx, "cf: docker image " + options.docker_image + " (package " +
+                     result.package_guid + "; no bits)");
+  }
   auto droplet = StageDroplet(ctx, client, result.package_guid, options);
   if (!droplet.ok()) {
     if (options.show_app_log) ShowAppLog(ctx, client, result.app_guid);

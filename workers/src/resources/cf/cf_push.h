@@ -19,8 +19,12 @@
 namespace baton::workers::resources {
 
 struct CfPushOptions {
-  std::filesystem::path app_dir;  // what is zipped and uploaded
+  std::filesystem::path app_dir;  // what is zipped and uploaded (or a .zip/.jar/.war archive)
   bool no_start = false;
+  // Docker apps (the manifest's docker.image): no bits; a docker package with these.
+  std::string docker_image;
+  std::string docker_username;
+  std::string docker_password;
   bool rolling = false;  // strategy: rolling (or current_app_name given)
   bool show_app_log = false;
   std::chrono::milliseconds job_timeout{std::chrono::minutes(5)};
@@ -51,6 +55,10 @@ Result<Json> PollUntil(const ResourceContext& ctx, CfClient& client, const std::
 // Starts the staged droplet (or deploys it) and waits until its instances run.
 Status StartApp(const ResourceContext& ctx, CfClient& client, const CfPushOptions& options,
                 CfPushResult& result);
+// Zips the app (or takes the archive given as its path), uploads it as the package's bits and
+// waits for READY (cf_bits.cpp).
+Status UploadBits(const ResourceContext& ctx, CfClient& client, const std::string& package,
+                  const CfPushOptions& options);
 // The app's first route URL ("" if none).
 Result<std::string> AppRoute(CfClient& client, const std::string& app_guid);
 // Writes the app's recent log lines (log-cache) to the step output, best effort.

@@ -3,6 +3,8 @@
 //  - check: the last version this worker pushed for the same source (kept in the resource's
 //    cache dir as cf-last-push.json), or nothing before the first push.
 //  - get: no network; writes version.json and metadata.json into the step's directory.
+#include <glob.h>
+
 #include <mutex>
 
 #include "baton/common/clock.h"
@@ -56,14 +58,39 @@ Result<CfManifestInput> ManifestInput(const Json& params, const fs::path& dir) {
   return in;
 }
 
+// As cf-resource: `path` may be a glob (build/app-*.jar) that must match exactly one file.
+Result<fs::path> OneMatch(const fs::path& pattern, const std::string& as_written) {
+  if (as_written.find_first_of("*?[") == std::string::npos) return pattern;
+  glob_t found{};
+  int rc = glob(pattern.c_str(), 0, nullptr, &found);
+  std::vector<std::string> matches(found.gl_pathv, found.gl_pathv + (rc == 0 ? found.gl_pathc : 0));
+  globfree(&found);
+  if (matches.size() != 1) {
+    return InvalidArgument("cf put: path '" + as_written + "' matches " +
+                           std::to_string(matches.size()) + " files; it must match exactly one");
+  }
+  return fs::path(matches[0]);
+}
+
 Result<CfPushOptions> PushOptions(const Json& params, const fs::path& dir,
                                   const CfManifestInput& in, const CfManifest& manifest) {
   CfPushOptions o;
   BATON_ASSIGN_OR_RETURN(std::string path, StringField(params, "path", "cf put: path"));
   if (!path.empty()) {
     BATON_ASSIGN_OR_RETURN(o.app_dir, PathInside(dir, path, "cf put: path"));
+    BATON_ASSIGN_OR_RETURN(o.app_dir, OneMatch(o.app_dir, path));
   } else {
     o.app_dir = (in.file.parent_path() / manifest.path).lexically_normal();
+  }
+  o.docker_image = manifest.docker_image;
+  BATON_ASSIGN_OR_RETURN(o.docker_username,
+                         StringField(params, "docker_username", "cf put: docker_username"));
+  if (o.docker_username.empty()) o.docker_username = manifest.docker_username;
+  BATON_ASSIGN_OR_RETURN(o.docker_password,
+                         StringField(params, "docker_password", "cf put: docker_password"));
+  if (!o.docker_username.empty() && o.docker_password.empty()) {
+    return InvalidArgument("cf put: docker user '" + o.docker_username +
+                           "' needs params.docker_password");
   }
   BATON_ASSIGN_OR_RETURN(o.no_start, BoolField(params, "no_start", "cf put: no_start"));
   BATON_ASSIGN_OR_RETURN(o.show_app_log, BoolField(params, "show_app_log", "cf put: show_app_log"));
@@ -153,6 +180,7 @@ class CfResourceType : public ResourceType {
     transport_options.insecure_skip_verify = cf.skip_cert_check;
     CfClient client((*ctx.http_transport)(transport_options), cf);
     client.set_log([&ctx](const std::string& line) { LogLine(ctx, line); });
+    client.AddSecret(options.docker_password);
     LogLine(ctx, "cf: pushing " + manifest.app_name + " to " + cf.api +
                      (options.rolling ? " (rolling)" : ""));
     auto pushed = PushApp(ctx, client, manifest, options);

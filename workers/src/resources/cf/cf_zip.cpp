@@ -47,6 +47,32 @@ Status AddEntry(zip_t* archive, const fs::directory_entry& entry, const std::str
 
 }  // namespace
 
+Result<ZipSummary> CheckZipArchive(const std::string& path) {
+  int error = 0;
+  zip_t* archive = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &error);
+  if (!archive) {
+    zip_error_t e;
+    zip_error_init_with_code(&e, error);
+    std::string why = zip_error_strerror(&e);
+    zip_error_fini(&e);
+    return InvalidArgument("app path " + path + " is a file but not a zip archive (" + why +
+                           "); cf push takes a directory or a .zip, .jar or .war archive");
+  }
+  ZipSummary summary;
+  zip_int64_t count = zip_get_num_entries(archive, 0);
+  for (zip_int64_t i = 0; i < count; ++i) {
+    zip_stat_t st;
+    if (zip_stat_index(archive, i, 0, &st) == 0 && (st.valid & ZIP_STAT_NAME) &&
+        std::string_view(st.name).back() != '/') {
+      ++summary.files;
+      if (st.valid & ZIP_STAT_SIZE) summary.bytes += st.size;
+    }
+  }
+  zip_discard(archive);
+  if (summary.files == 0) return FailedPrecondition("app archive " + path + " has no files");
+  return summary;
+}
+
 Result<ZipSummary> ZipAppDirectory(const std::string& dir, const std::string& zip_path) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return NotFound("app path " + dir + " is not a directory");

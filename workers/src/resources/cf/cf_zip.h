@@ -16,6 +16,10 @@ struct ZipSummary {
   int ignored = 0;     // paths left out (a left-out directory counts once)
 };
 
+// Checks that `path` is a readable zip archive (a .zip, .jar or .war pushed as it is) and
+// counts its files.
+Result<ZipSummary> CheckZipArchive(const std::string& path);
+
 // Writes the zip of `dir` to `zip_path`.
 Result<ZipSummary> ZipAppDirectory(const std::string& dir, const std::string& zip_path);
 
