@@ -133,7 +133,7 @@ TEST_F(CfBits, TheStandInRefusesBitsForADockerApp) {
   webapi::Headers form;
   form.Set("Content-Type", "application/x-www-form-urlencoded");
   form.Set("Authorization", "Basic Y2Y6");  // the public client "cf:"
-  auto token = client.Post(cf_->url() + "/uaa/oauth/token",
+  auto token = client.Post(cf_->url() + "/login/oauth/token",
                            std::string("grant_type=password&username=admin&password=") + kPassword,
                            form);
   ASSERT_TRUE(token.ok() && token->status == 200);

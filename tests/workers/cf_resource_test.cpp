@@ -25,7 +25,7 @@ TEST_F(CfResource, PushStagesStartsAndTheRouteAnswersWithTheInterpolatedManifest
 TEST_F(CfResource, CallsFollowTheV3PushOrder) {
   ASSERT_TRUE(Put(WriteApp("api", "x")).ok()) << sink_.text();
   std::vector<std::string> wanted = {"GET /",
-                                     "POST /uaa/oauth/token",
+                                     "POST /login/oauth/token",
                                      "GET /v3/organizations",
                                      "GET /v3/spaces",
                                      "POST /v3/spaces/",
@@ -231,14 +231,41 @@ TEST_F(CfResource, AMissingManifestVarIsNamed) {
       << pushed.status().message();
 }
 
-TEST_F(CfResource, NoStartStagesButLeavesTheAppStopped) {
+TEST_F(CfResource, NoStartUploadsTheBitsButNeitherStagesNorStarts) {
+  // As `cf push --no-start` in CLI v8: no build, no droplet, the app left STOPPED.
   Json params = WriteApp("api", "x");
   params["no_start"] = true;
   auto pushed = Put(params);
   ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
   EXPECT_EQ(Metadata(*pushed, "state"), "STOPPED");
+  EXPECT_EQ(Metadata(*pushed, "droplet_guid"), "");
+  EXPECT_EQ(pushed->version.value("guid", ""), Metadata(*pushed, "package_guid"));
   ASSERT_EQ(cf_->Apps().size(), 1u);
   EXPECT_EQ(cf_->Apps()[0].state, "STOPPED");
+  for (const auto& request : cf_->Requests()) {
+    EXPECT_EQ(request.find("POST /v3/builds"), std::string::npos);
+    EXPECT_EQ(request.find("/actions/start"), std::string::npos);
+  }
+}
+
+TEST_F(CfResource, NoStartStopsARunningApp) {
+  ASSERT_TRUE(Put(WriteApp("api", "v1")).ok());
+  Json params = WriteApp("api", "v2");
+  params["no_start"] = true;
+  auto pushed = Put(params);
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  EXPECT_EQ(cf_->Apps()[0].state, "STOPPED");
+}
+
+TEST_F(CfResource, ManifestValuesAreKeptAsWritten) {
+  fs::path app = dir_ / "build" / "api";
+  testing::WriteFile(app / "app.py", kAppScript);
+  testing::WriteFile(app / "manifest.yml",
+                     "applications:\n- name: api\n  command: python3 app.py\n  instances: 1\n"
+                     "  env:\n    MESSAGE: 0123\n");
+  auto pushed = Put({{"manifest", "api/manifest.yml"}});
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  EXPECT_EQ(Get(AppUrl("api") + "/"), "200 0123\n");
 }
 
 }  // namespace

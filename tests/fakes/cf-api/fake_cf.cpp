@@ -211,14 +211,16 @@ void FakeCloudFoundry::Impl::AddControlRoutes(webapi::Router& r) {
               {"self", {{"href", url_}}},
               {"cloud_controller_v2", nullptr},
               {"cloud_controller_v3", {{"href", url_ + "/v3"}, {"meta", {{"version", "3.180.0"}}}}},
-              {"login", {{"href", url_ + "/uaa"}}},
+              // Two hosts in a real foundation, both UAA; the CLI asks links.login for tokens,
+              // and the stand-in grants them only there, so a client that uses links.uaa fails.
+              {"login", {{"href", url_ + "/login"}}},
               {"uaa", {{"href", url_ + "/uaa"}}},
               {"log_cache", {{"href", url_ + "/logcache"}}},
               {"stand_in", {{"href", url_ + "/fake/apps"}}}};
           return Response::Json(200, Json{{"links", links}});
         }));
   r.Add(
-      "POST", "/uaa/oauth/token", Locked(false, [this](Request& req) {
+      "POST", "/login/oauth/token", Locked(false, [this](Request& req) {
         if (req.headers.Get("Content-Type")
                 .value_or("")
                 .rfind("application/x-www-form-urlencoded", 0) != 0) {

@@ -146,7 +146,7 @@ Status CfClient::Login() {
     return FailedPrecondition("GET " + source_.api + "/ is not a Cloud Foundry API root");
   }
   const Json& links = j["links"];
-  for (const char* key : {"uaa", "login"}) {
+  for (const char* key : {"login", "uaa"}) {  // the cf CLI gets tokens from links.login
     if (uaa_url_.empty() && links.contains(key) && links[key].is_object()) {
       uaa_url_ = TrimSlash(links[key].value("href", ""));
     }

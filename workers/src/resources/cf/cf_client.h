@@ -1,6 +1,6 @@
 // CfClient: an authenticated session with one Cloud Foundry API (Cloud Controller v3 + UAA).
 //
-// Login() reads the API root (GET {api}/ -> links.login / links.uaa), then asks UAA for a token
+// Login() reads the API root (GET {api}/ -> links.login, else links.uaa), then asks it for a token
 // (password grant with the public client "cf", or client_credentials). Every later call sends
 // `Authorization: bearer <token>`; on a 401 it refreshes the token once (refresh_token grant,
 // or a new grant when there is no refresh token) and retries. Like the cf CLI, it retries

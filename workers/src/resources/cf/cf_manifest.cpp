@@ -15,8 +15,10 @@ Json ScalarToJson(const YAML::Node& node) {
   if (text == "~" || text == "null") return nullptr;
   if (!text.empty() && text.find_first_not_of("-0123456789") == std::string::npos &&
       text.find('-', 1) == std::string::npos && text != "-") {
+    // Only when the number reads back as written: 0123 or +5 stay strings, as written.
     try {
-      return std::stoll(text);
+      long long n = std::stoll(text);
+      if (std::to_string(n) == text) return n;
     } catch (const std::exception&) {
     }
   }

@@ -126,6 +126,26 @@ Result<std::string> FindApp(CfClient& client, const std::string& space, const st
   return OnlyGuid(apps, "app '" + name + "' does not exist after applying the manifest");
 }
 
+// As `cf push --no-start` in CLI v8: the bits are uploaded, nothing is staged, and a running
+// app is stopped.
+Result<CfPushResult> UploadedOnly(const ResourceContext& ctx, CfClient& client,
+                                  CfPushResult& result) {
+  auto app = client.Get("/v3/apps/" + result.app_guid);
+  if (!app.ok()) return Stage("stop", app.status());
+  if (app->value("state", "") == "STARTED") {
+    auto stopped =
+        client.SendJson("POST", "/v3/apps/" + result.app_guid + "/actions/stop", Json::object());
+    if (!stopped.ok()) return Stage("stop", stopped.status());
+    LogLine(ctx, "cf: stopped " + result.app_name + " (no_start)");
+  }
+  LogLine(ctx, "cf: not staging or starting " + result.app_name + " (no_start, as cf push v8)");
+  result.state = "STOPPED";
+  auto route = AppRoute(client, result.app_guid);
+  if (!route.ok()) return Stage("route", route.status());
+  result.route = *route;
+  return result;
+}
+
 }  // namespace
 
 Result<Json> PollUntil(const ResourceContext& ctx, CfClient& client, const std::string& path,
@@ -170,6 +190,7 @@ Result<CfPushResult> PushApp(const ResourceContext& ctx, CfClient& client,
     LogLine(ctx, "cf: docker image " + options.docker_image + " (package " +
                      result.package_guid + "; no bits)");
   }
+  if (options.no_start) return UploadedOnly(ctx, client, result);
   auto droplet = StageDroplet(ctx, client, result.package_guid, options);
   if (!droplet.ok()) {
     if (options.show_app_log) ShowAppLog(ctx, client, result.app_guid);

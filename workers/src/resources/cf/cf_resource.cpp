@@ -107,7 +107,9 @@ Result<CfPushOptions> PushOptions(const Json& params, const fs::path& dir,
 
 FetchedVersion ToFetched(const CfPushResult& r, SystemTime now) {
   FetchedVersion out;
-  std::string guid = r.deployment_guid.empty() ? r.droplet_guid : r.deployment_guid;
+  std::string guid = !r.deployment_guid.empty() ? r.deployment_guid
+                     : !r.droplet_guid.empty()  ? r.droplet_guid
+                                                : r.package_guid;  // no_start: nothing staged
   out.version = {{"guid", guid}, {"timestamp", FormatRfc3339(now)}};
   out.metadata = {{"app_name", r.app_name},
                   {"app_guid", r.app_guid},

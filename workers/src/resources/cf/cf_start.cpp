@@ -142,7 +142,7 @@ Status StartApp(const ResourceContext& ctx, CfClient& client, const CfPushOption
                 CfPushResult& result) {
   BATON_ASSIGN_OR_RETURN(Json app, client.Get("/v3/apps/" + result.app_guid));
   bool running = app.value("state", "") == "STARTED";
-  if (options.rolling && running && !options.no_start) {
+  if (options.rolling && running) {
     BATON_RETURN_IF_ERROR(Deploy(ctx, client, options, result));
     result.state = "STARTED";
     return WaitAllRunning(ctx, client, result.app_guid, options);
@@ -158,11 +158,6 @@ Status StartApp(const ResourceContext& ctx, CfClient& client, const CfPushOption
           .SendJson("PATCH", "/v3/apps/" + result.app_guid + "/relationships/current_droplet",
                     droplet)
           .status());
-  if (options.no_start) {
-    result.state = "STOPPED";
-    LogLine(ctx, "cf: droplet set; not starting the app (no_start)");
-    return Status::Ok();
-  }
   BATON_RETURN_IF_ERROR(
       client.SendJson("POST", "/v3/apps/" + result.app_guid + "/actions/start", Json::object())
           .status());
