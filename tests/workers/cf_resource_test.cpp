@@ -97,6 +97,17 @@ TEST_F(CfResource, QuotaErrorCarriesCloudControllersErrorTitle) {
       << pushed.status().message();
 }
 
+TEST_F(CfResource, ShowAppLogShowsTheNewestLinesOfThisPushNotTheOldest) {
+  ASSERT_TRUE(Put(WriteApp("api", "v1", "echo first-push-line; exec python3 app.py")).ok());
+  Json params = WriteApp(
+      "api", "v2", "for i in $(seq 300); do echo filler-$i; done; echo the-crash-line; exit 1");
+  params["show_app_log"] = true;
+  auto pushed = Put(params);
+  ASSERT_FALSE(pushed.ok());
+  EXPECT_NE(sink_.text().find("the-crash-line"), std::string::npos) << sink_.text();
+  EXPECT_EQ(sink_.text().find("first-push-line"), std::string::npos) << sink_.text();
+}
+
 TEST_F(CfResource, AnAppThatExitsAtOnceIsReportedAsCrashedWithItsLog) {
   Json params = WriteApp("api", "x", "echo boom-on-start; exit 3");
   params["show_app_log"] = true;

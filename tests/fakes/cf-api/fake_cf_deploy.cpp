@@ -174,17 +174,12 @@ void FakeCloudFoundry::Impl::AddDeployRoutes(webapi::Router& r) {
         }));
   r.Add("GET", "/logcache/api/v1/read/:guid", Locked(true, [this](Request& req) {
           auto it = state_.apps.find(req.Param("guid"));
-          Json batch = Json::array();
-          if (it != state_.apps.end()) {
-            std::ifstream in(it->second.log_file);
-            for (std::string line; std::getline(in, line);) {
-              batch.push_back({{"timestamp", std::to_string(batch.size())},
-                               {"source_id", it->second.guid},
-                               {"instance_id", "0"},
-                               {"tags", {{"source_type", "APP/PROC/WEB"}}},
-                               {"log", {{"payload", Base64Encode(line)}, {"type", "OUT"}}}});
-            }
+          auto query = LogQuery::From(req);
+          if (!query.ok()) {
+            return Response::Json(400, Json{{"error", query.status().message()}});
           }
+          Json batch = Json::array();
+          if (it != state_.apps.end()) batch = ReadLogCache(it->second, *query);
           return Response::Json(200, Json{{"envelopes", {{"batch", batch}}}});
         }));
 }

@@ -71,6 +71,7 @@ void FakeCloudFoundry::Impl::StartInstance(const App& app, Instance& inst) {
   inst.port = FreePort();
   Json env = app.env;
   env["CF_INSTANCE_INDEX"] = std::to_string(inst.index);
+  MarkLog(app);
   auto pid = SpawnApp(inst.command, inst.dir, inst.port, env, app.log_file);
   if (!pid.ok()) return crash(pid.status().message());
   inst.pid = *pid;

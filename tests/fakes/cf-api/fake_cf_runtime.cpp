@@ -86,6 +86,7 @@ void FakeCloudFoundry::Impl::Log(const std::string& line) const {
 }
 
 void FakeCloudFoundry::Impl::AppLog(const App& app, const std::string& line) {
+  MarkLog(app);
   std::ofstream(app.log_file, std::ios::app) << "[stand-in] " << line << "\n";
 }
 

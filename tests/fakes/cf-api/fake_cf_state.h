@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,7 +73,23 @@ struct App {
   size_t next_instance = 0;  // the router's round robin
   std::vector<std::unique_ptr<MappedRoute>> routes;  // in the order they were mapped
   std::string log_file;
+  // (offset in log_file, ns since the epoch) at each stand-in line and instance start: a line's
+  // log-cache timestamp is that of the last mark before it.
+  mutable std::vector<std::pair<uint64_t, int64_t>> log_marks;
 };
+
+// A log-cache read: start_time/end_time (ns), descending, limit (at most 1000, default 100).
+struct LogQuery {
+  int64_t start_time = 0;
+  int64_t end_time = INT64_MAX;
+  bool descending = false;
+  size_t limit = 100;
+  static Result<LogQuery> From(const webapi::Request& req);
+};
+// The app's log lines as log-cache envelopes, as `query` asks.
+Json ReadLogCache(const App& app, const LogQuery& query);
+// Records a log mark for `app` (before a line is appended or an instance starts).
+void MarkLog(const App& app);
 
 struct Package {
   std::string guid, app_guid, type = "bits", image, state = "AWAITING_UPLOAD";

@@ -61,7 +61,9 @@ Status UploadBits(const ResourceContext& ctx, CfClient& client, const std::strin
                   const CfPushOptions& options);
 // The app's first route URL ("" if none).
 Result<std::string> AppRoute(CfClient& client, const std::string& app_guid);
-// Writes the app's recent log lines (log-cache) to the step output, best effort.
-void ShowAppLog(const ResourceContext& ctx, CfClient& client, const std::string& app_guid);
+// Writes the app's log lines since `since` (log-cache; the newest 200, oldest first) to the
+// step output, best effort.
+void ShowAppLog(const ResourceContext& ctx, CfClient& client, const std::string& app_guid,
+                SystemTime since);
 
 }  // namespace baton::workers::resources

@@ -2,6 +2,8 @@
 // instances, the route and the app log.
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 #include "resources/cf/cf_push.h"
 #include "resources/resource_util.h"
 
@@ -175,19 +177,27 @@ Result<std::string> AppRoute(CfClient& client, const std::string& app_guid) {
   return std::string();
 }
 
-void ShowAppLog(const ResourceContext& ctx, CfClient& client, const std::string& app_guid) {
+void ShowAppLog(const ResourceContext& ctx, CfClient& client, const std::string& app_guid,
+                SystemTime since) {
   if (client.log_cache_url().empty()) {
     LogLine(ctx, "cf: show_app_log: the API names no log_cache endpoint");
     return;
   }
+  // Like `cf logs --recent`: the newest lines (descending), here only those of this push.
+  int64_t start_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(since.time_since_epoch()).count();
   auto read = client.Get(client.log_cache_url() + "/api/v1/read/" + app_guid +
-                         "?envelope_types=LOG&limit=200&descending=false");
+                         "?envelope_types=LOG&start_time=" + std::to_string(start_ns) +
+                         "&descending=true&limit=200");
   if (!read.ok()) {
     LogLine(ctx, "cf: show_app_log: " + read.status().message());
     return;
   }
-  const Json batch = read->value("envelopes", Json::object()).value("batch", Json::array());
-  LogLine(ctx, "cf: app log (" + std::to_string(batch.size()) + " lines):");
+  Json batch = read->value("envelopes", Json::object()).value("batch", Json::array());
+  if (!batch.is_array()) batch = Json::array();
+  std::reverse(batch.begin(), batch.end());  // oldest first
+  LogLine(ctx, "cf: app log since the push started (" + std::to_string(batch.size()) +
+                   " lines):");
   for (const Json& e : batch) {
     std::string source = e.value("tags", Json::object()).value("source_type", "APP");
     std::string payload = Base64Decode(e.value("log", Json::object()).value("payload", ""));
