@@ -60,5 +60,23 @@ TEST_F(CfRoutes, ARouteOnAnUnknownDomainFailsTheManifestJob) {
       << pushed.status().message();
 }
 
+class CfPaging : public CfResource {
+ protected:
+  void Configure(FakeCfOptions& o) override { o.per_page = 1; }
+};
+
+TEST_F(CfPaging, EveryPageOfAListIsRead) {
+  auto pushed = Put(WriteApp("shop", "x", "python3 app.py",
+                             "  routes:\n  - route: store.apps.baton.local\n"
+                             "  - route: apps.baton.local\n"));
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString() << "\n" << sink_.text();
+  EXPECT_NE(sink_.text().find("shop is STARTED at store.apps.baton.local, apps.baton.local"),
+            std::string::npos)
+      << sink_.text();
+  bool second_page = false;
+  for (const auto& r : cf_->Requests()) second_page = second_page || r.find("/routes") != std::string::npos;
+  EXPECT_TRUE(second_page);
+}
+
 }  // namespace
 }  // namespace baton::workers::cftest

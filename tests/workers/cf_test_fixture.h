@@ -92,6 +92,7 @@ class CfResource : public ::testing::Test {
       std::lock_guard<std::mutex> lock(mu_);
       fake_log_ += line + "\n";
     };
+    Configure(o);
     cf_ = std::make_unique<FakeCloudFoundry>(o);
     ASSERT_TRUE(cf_->Start().ok());
     transport_ = webapi::MakeHttpTransportFactory();
@@ -102,6 +103,9 @@ class CfResource : public ::testing::Test {
     type_ = MakeBuiltinResourceType("cf");
     ASSERT_NE(type_, nullptr);
   }
+
+  // Lets a test change the stand-in's options before it starts.
+  virtual void Configure(FakeCfOptions&) {}
 
   Json Source() const {
     return {{"api", cf_->url()},

@@ -268,7 +268,7 @@ void FakeCloudFoundry::Impl::AddControlRoutes(webapi::Router& r) {
             list.push_back(OrgOrSpace(state_.org_guid, options_.org,
                                       url_ + "/v3/organizations/" + state_.org_guid));
           }
-          return Response::Json(200, ListOf(url_ + req.target, list));
+          return Response::Json(200, ListOf(url_, req, list, options_.per_page));
         }));
   r.Add("GET", "/v3/spaces", Locked(true, [this](Request& req) {
           Json list = Json::array();
@@ -280,7 +280,7 @@ void FakeCloudFoundry::Impl::AddControlRoutes(webapi::Router& r) {
             s["relationships"] = {{"organization", {{"data", {{"guid", state_.org_guid}}}}}};
             list.push_back(s);
           }
-          return Response::Json(200, ListOf(url_ + req.target, list));
+          return Response::Json(200, ListOf(url_, req, list, options_.per_page));
         }));
   r.Add("POST", "/v3/spaces/:guid/actions/apply_manifest", Locked(true, [this](Request& req) {
           if (req.Param("guid") != state_.space_guid) return NotFoundError("Space");

@@ -54,6 +54,7 @@ struct FakeCfOptions {
   std::string org = "baton-org";
   std::string space = "demo";
   std::string domain = "apps.baton.local";  // the shared domain routes are made under
+  int per_page = 50;                        // list pages, as CC's default
   FailAt fail_at = FailAt::kNone;
   std::vector<Fault> faults;  // --fail-once
   // Receives each stand-in log line (already prefixed "baton-fake-cf (stand-in): "); may be

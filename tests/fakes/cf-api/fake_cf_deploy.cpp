@@ -152,7 +152,7 @@ void FakeCloudFoundry::Impl::AddDeployRoutes(webapi::Router& r) {
           auto it = state_.apps.find(req.Param("guid"));
           if (it == state_.apps.end()) return NotFoundError("App");
           Json list = Json::array({ProcessJson(it->second.web, it->second.guid, url_)});
-          return Response::Json(200, ListOf(url_ + req.target, list));
+          return Response::Json(200, ListOf(url_, req, list, options_.per_page));
         }));
   r.Add("GET", "/v3/processes/:guid/stats", Locked(true, [this](Request& req) {
           std::string guid = req.Param("guid");

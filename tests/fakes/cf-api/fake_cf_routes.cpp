@@ -95,7 +95,7 @@ void FakeCloudFoundry::Impl::AddRouteRoutes(webapi::Router& r) {
           for (const auto& route : it->second.routes) {
             list.push_back(RouteJson(*route, it->second, url_));
           }
-          return Response::Json(200, ListOf(url_ + req.target, list));
+          return Response::Json(200, ListOf(url_, req, list, options_.per_page));
         }));
 }
 

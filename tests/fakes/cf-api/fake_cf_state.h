@@ -143,8 +143,10 @@ webapi::Response CfError(int status, int code, const std::string& title, const s
 webapi::Response InvalidAuthToken();
 webapi::Response UnprocessableEntity(const std::string& detail);
 webapi::Response NotFoundError(const std::string& what);
-// {pagination, resources} for a one-page list.
-Json ListOf(const std::string& url, Json resources);
+// One page of a CC list, {pagination, resources}, as `page` and `per_page` (default
+// `default_per_page`) in the request ask; `next`/`previous` link the other pages.
+Json ListOf(const std::string& base_url, const webapi::Request& req, Json resources,
+            int default_per_page);
 std::string Base64Encode(const std::string& data);
 // A free loopback TCP port (bound and released).
 uint16_t FreePort();

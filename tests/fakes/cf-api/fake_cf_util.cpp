@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "baton/common/clock.h"
 #include "cf-api/fake_cf_state.h"
 
@@ -42,16 +44,53 @@ webapi::Response NotFoundError(const std::string& what) {
   return CfError(404, 10010, "CF-ResourceNotFound", what + " not found");
 }
 
-Json ListOf(const std::string& url, Json resources) {
-  size_t n = resources.size();
+namespace {
+
+// The request's URL with every raw query parameter but page/per_page, then those.
+std::string PageUrl(const std::string& base, const webapi::Request& req, int page, int per_page) {
+  std::string url = base + req.path + "?";
+  size_t q = req.target.find('?');
+  std::string query = q == std::string::npos ? "" : req.target.substr(q + 1);
+  for (size_t at = 0; at < query.size();) {
+    size_t amp = std::min(query.find('&', at), query.size());
+    std::string part = query.substr(at, amp - at);
+    if (!part.empty() && part.rfind("page=", 0) != 0 && part.rfind("per_page=", 0) != 0) {
+      url += part + "&";
+    }
+    at = amp + 1;
+  }
+  return url + "page=" + std::to_string(page) + "&per_page=" + std::to_string(per_page);
+}
+
+int QueryInt(const webapi::Request& req, const char* name, int fallback) {
+  try {
+    return std::stoi(req.Query(name).value_or(std::to_string(fallback)));
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+}  // namespace
+
+Json ListOf(const std::string& base_url, const webapi::Request& req, Json resources,
+            int default_per_page) {
+  int per_page = std::clamp(QueryInt(req, "per_page", default_per_page), 1, 5000);
+  int total = static_cast<int>(resources.size());
+  int pages = std::max(1, (total + per_page - 1) / per_page);
+  int page = std::clamp(QueryInt(req, "page", 1), 1, pages);
+  Json slice = Json::array();
+  for (int i = (page - 1) * per_page; i < std::min(total, page * per_page); ++i) {
+    slice.push_back(resources[i]);
+  }
+  auto link = [&](int p) { return Json{{"href", PageUrl(base_url, req, p, per_page)}}; };
   return {{"pagination",
-           {{"total_results", n},
-            {"total_pages", 1},
-            {"first", {{"href", url}}},
-            {"last", {{"href", url}}},
-            {"next", nullptr},
-            {"previous", nullptr}}},
-          {"resources", std::move(resources)}};
+           {{"total_results", total},
+            {"total_pages", pages},
+            {"first", link(1)},
+            {"last", link(pages)},
+            {"next", page < pages ? link(page + 1) : Json(nullptr)},
+            {"previous", page > 1 ? link(page - 1) : Json(nullptr)}}},
+          {"resources", std::move(slice)}};
 }
 
 std::string Base64Encode(const std::string& data) {

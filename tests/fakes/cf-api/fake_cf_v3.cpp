@@ -85,7 +85,7 @@ void FakeCloudFoundry::Impl::AddAppRoutes(webapi::Router& r) {
               list.push_back(AppJson(a, url_));
             }
           }
-          return Response::Json(200, ListOf(url_ + req.target, list));
+          return Response::Json(200, ListOf(url_, req, list, options_.per_page));
         }));
   r.Add("GET", "/v3/apps/:guid", Locked(true, [this](Request& req) {
           auto it = state_.apps.find(req.Param("guid"));

@@ -274,6 +274,20 @@ Result<Json> CfClient::Get(const std::string& path) {
   return j;
 }
 
+Result<Json> CfClient::GetAll(const std::string& path) {
+  Json all = Json::array();
+  std::string next = path;
+  for (int pages = 1; !next.empty(); ++pages) {
+    if (pages > 1000) return FailedPrecondition("GET " + path + " has more than 1000 pages");
+    BATON_ASSIGN_OR_RETURN(Json page, Get(next));
+    for (const Json& r : page.value("resources", Json::array())) all.push_back(r);
+    Json pagination = page.value("pagination", Json::object());
+    Json link = pagination.is_object() ? pagination.value("next", Json()) : Json();
+    next = link.is_object() ? link.value("href", "") : "";
+  }
+  return Json{{"resources", std::move(all)}};
+}
+
 Result<Json> CfClient::SendJson(const std::string& method, const std::string& path,
                                 const Json& body) {
   BATON_ASSIGN_OR_RETURN(HttpResponse r, Send(method, path, body.dump(), "application/json"));

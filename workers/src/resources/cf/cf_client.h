@@ -60,6 +60,8 @@ class CfClient {
 
   // JSON calls relative to the API (`path` starts with "/v3/...") or absolute URLs.
   Result<Json> Get(const std::string& path);
+  // A list, every page of it (following pagination.next): {"resources": [...]}.
+  Result<Json> GetAll(const std::string& path);
   Result<Json> SendJson(const std::string& method, const std::string& path, const Json& body);
   // A raw call with the given content type; returns the response on 2xx.
   Result<HttpResponse> Send(const std::string& method, const std::string& path, std::string body,

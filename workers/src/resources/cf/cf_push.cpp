@@ -126,6 +126,12 @@ Result<std::string> FindApp(CfClient& client, const std::string& space, const st
   return OnlyGuid(apps, "app '" + name + "' does not exist after applying the manifest");
 }
 
+Status ReadRoutes(CfClient& client, CfPushResult& result) {
+  BATON_ASSIGN_OR_RETURN(result.routes, AppRoutes(client, result.app_guid));
+  result.route = result.routes.empty() ? "" : result.routes.front();
+  return Status::Ok();
+}
+
 // As `cf push --no-start` in CLI v8: the bits are uploaded, nothing is staged, and a running
 // app is stopped.
 Result<CfPushResult> UploadedOnly(const ResourceContext& ctx, CfClient& client,
@@ -140,9 +146,7 @@ Result<CfPushResult> UploadedOnly(const ResourceContext& ctx, CfClient& client,
   }
   LogLine(ctx, "cf: not staging or starting " + result.app_name + " (no_start, as cf push v8)");
   result.state = "STOPPED";
-  auto route = AppRoute(client, result.app_guid);
-  if (!route.ok()) return Stage("route", route.status());
-  result.route = *route;
+  BATON_RETURN_IF_ERROR(Stage("route", ReadRoutes(client, result)));
   return result;
 }
 
@@ -202,9 +206,7 @@ Result<CfPushResult> PushApp(const ResourceContext& ctx, CfClient& client,
   Status started = StartApp(ctx, client, options, result);
   if (options.show_app_log) ShowAppLog(ctx, client, result.app_guid, started);
   BATON_RETURN_IF_ERROR(Stage("start", started));
-  auto route = AppRoute(client, result.app_guid);
-  if (!route.ok()) return Stage("route", route.status());
-  result.route = *route;
+  BATON_RETURN_IF_ERROR(Stage("route", ReadRoutes(client, result)));
   return result;
 }
 

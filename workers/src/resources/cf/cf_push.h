@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "baton/common/status.h"
 #include "baton/workers/resource_type.h"
@@ -39,6 +40,7 @@ struct CfPushResult {
   std::string droplet_guid;
   std::string deployment_guid;  // rolling deployments only
   std::string route;            // first route's URL, "" when the app has none
+  std::vector<std::string> routes;  // every route's URL
   std::string state;            // STARTED or STOPPED
 };
 
@@ -59,8 +61,8 @@ Status StartApp(const ResourceContext& ctx, CfClient& client, const CfPushOption
 // waits for READY (cf_bits.cpp).
 Status UploadBits(const ResourceContext& ctx, CfClient& client, const std::string& package,
                   const CfPushOptions& options);
-// The app's first route URL ("" if none).
-Result<std::string> AppRoute(CfClient& client, const std::string& app_guid);
+// The URLs of every route of the app (every page).
+Result<std::vector<std::string>> AppRoutes(CfClient& client, const std::string& app_guid);
 // Writes the app's log lines since `since` (log-cache; the newest 200, oldest first) to the
 // step output, best effort.
 void ShowAppLog(const ResourceContext& ctx, CfClient& client, const std::string& app_guid,

@@ -191,8 +191,10 @@ class CfResourceType : public ResourceType {
     }
     const Clock& clock = ctx.clock ? *ctx.clock : RealClock();
     FetchedVersion out = ToFetched(*pushed, clock.Now());
+    std::string routes;
+    for (const auto& r : pushed->routes) routes += (routes.empty() ? "" : ", ") + r;
     LogLine(ctx, "cf: " + manifest.app_name + " is " + pushed->state +
-                     (pushed->route.empty() ? "" : " at " + pushed->route));
+                     (routes.empty() ? " (no routes)" : " at " + routes));
     BATON_RETURN_IF_ERROR(RememberPush(ctx, out));
     return out;
   }

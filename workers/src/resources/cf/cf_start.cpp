@@ -65,7 +65,7 @@ Status WaitProcessRunning(const ResourceContext& ctx, CfClient& client, const st
 
 Status WaitAllRunning(const ResourceContext& ctx, CfClient& client, const std::string& app,
                       const CfPushOptions& options) {
-  BATON_ASSIGN_OR_RETURN(Json processes, client.Get("/v3/apps/" + app + "/processes"));
+  BATON_ASSIGN_OR_RETURN(Json processes, client.GetAll("/v3/apps/" + app + "/processes"));
   for (const Json& p : processes.value("resources", Json::array())) {
     if (p.value("instances", 0) == 0) continue;
     BATON_RETURN_IF_ERROR(
@@ -168,13 +168,14 @@ Status StartApp(const ResourceContext& ctx, CfClient& client, const CfPushOption
   return WaitAllRunning(ctx, client, result.app_guid, options);
 }
 
-Result<std::string> AppRoute(CfClient& client, const std::string& app_guid) {
-  BATON_ASSIGN_OR_RETURN(Json routes, client.Get("/v3/apps/" + app_guid + "/routes"));
+Result<std::vector<std::string>> AppRoutes(CfClient& client, const std::string& app_guid) {
+  BATON_ASSIGN_OR_RETURN(Json routes, client.GetAll("/v3/apps/" + app_guid + "/routes"));
+  std::vector<std::string> out;
   for (const Json& r : routes.value("resources", Json::array())) {
     std::string url = r.value("url", "");
-    if (!url.empty()) return url;
+    if (!url.empty()) out.push_back(url);
   }
-  return std::string();
+  return out;
 }
 
 void ShowAppLog(const ResourceContext& ctx, CfClient& client, const std::string& app_guid,
