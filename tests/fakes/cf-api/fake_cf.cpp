@@ -150,61 +150,6 @@ Result<Fault> ParseFault(const std::string& text) {
   return f;
 }
 
-Status FakeCloudFoundry::Impl::ApplyApplication(const Json& a) {
-  if (!a.is_object() || !a.contains("name") || !a["name"].is_string()) {
-    return InvalidArgument("For application at index 0: Name must not be empty");
-  }
-  std::string name = a["name"].get<std::string>();
-  App* app = nullptr;
-  for (auto& [g, existing] : state_.apps) {
-    if (existing.name == name) app = &existing;
-  }
-  if (!app) {
-    std::string guid = NewGuid();
-    app = &state_.apps[guid];
-    app->guid = guid;
-    app->name = name;
-    app->space_guid = state_.space_guid;
-    app->web.guid = guid;  // CC gives the first web process the app's guid
-    std::string dir = options_.data_dir + "/apps/" + guid;
-    std::filesystem::create_directories(dir);
-    app->log_file = dir + "/app.log";
-    Log("app " + name + " created");
-  }
-  if (a.contains("env") && a["env"].is_object()) app->env = a["env"];
-  if (a.contains("docker") && a["docker"].is_object()) {
-    app->docker_image = a["docker"].value("image", "");
-  }
-  BATON_RETURN_IF_ERROR(RefuseWhileDeploying(*app, a));
-  if (a.contains("command")) app->web.command = a["command"].get<std::string>();
-  if (a.contains("health-check-http-endpoint")) {
-    app->web.health_endpoint = a["health-check-http-endpoint"].get<std::string>();
-  }
-  if (a.contains("instances")) app->web.instances = std::stoi(a["instances"].get<std::string>());
-  if (a.contains("memory")) app->memory = a["memory"].get<std::string>();
-  return ApplyRoutes(*app, a);
-}
-
-// Cloud Controller refuses to change a web process (command, instances, memory, health check)
-// while a deployment of its app is ACTIVE; the apply_manifest job FAILS with this error.
-Status FakeCloudFoundry::Impl::RefuseWhileDeploying(const App& app, const Json& a) {
-  const Deployment* active = nullptr;
-  for (const auto& [g, d] : state_.deployments) {
-    if (d.app_guid == app.guid && d.value == "ACTIVE") active = &d;
-  }
-  if (!active) return Status::Ok();
-  const Process& p = active->process;
-  auto differs = [&](const char* key, const std::string& current) {
-    return a.contains(key) && a[key].is_string() && a[key].get<std::string>() != current;
-  };
-  if (differs("command", p.command) || differs("instances", std::to_string(p.instances)) ||
-      differs("memory", app.memory) || differs("health-check-http-endpoint", p.health_endpoint) ||
-      a.contains("health-check-type")) {
-    return FailedPrecondition("Cannot update this process while a deployment is in flight.");
-  }
-  return Status::Ok();
-}
-
 void FakeCloudFoundry::Impl::AddControlRoutes(webapi::Router& r) {
   r.Add("GET", "/", Locked(false, [this](Request&) {
           Json links = {

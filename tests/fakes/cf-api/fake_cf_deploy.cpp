@@ -23,7 +23,10 @@ Json ProcessJson(const Process& p, const std::string& app_guid, const std::strin
           {"instances", p.instances},
           {"memory_in_mb", 256},
           {"health_check",
-           {{"type", "http"}, {"data", {{"endpoint", p.health_endpoint}, {"timeout", nullptr}}}}},
+           {{"type", p.health_type},
+            {"data",
+             {{"endpoint", p.health_type == "http" ? Json(p.health_endpoint) : Json(nullptr)},
+              {"timeout", p.timeout_s}}}}},
           {"relationships", {{"app", {{"data", {{"guid", app_guid}}}}}}},
           {"links", {{"self", {{"href", url + "/v3/processes/" + p.guid}}}}}};
 }

@@ -45,7 +45,9 @@ Instances FakeCloudFoundry::Impl::Launch(App& app, const Process& process,
     inst->index = index;
     inst->command = process.command.empty() ? droplet.command : process.command;
     inst->dir = droplet.dir;
+    inst->health_type = process.health_type;
     inst->health_endpoint = process.health_endpoint;
+    inst->timeout_s = process.timeout_s;
     StartInstance(app, *inst);
     out.push_back(std::move(inst));
   }
@@ -96,8 +98,10 @@ void FakeCloudFoundry::Impl::Reconcile() {
     std::shared_ptr<Instance> instance;
     pid_t pid;
     uint16_t port;
+    std::string type;
     std::string endpoint;
     bool starting;
+    bool too_late;  // STARTING for longer than its health check timeout
     std::string seen;
   };
   std::vector<Watched> watch;
@@ -107,7 +111,9 @@ void FakeCloudFoundry::Impl::Reconcile() {
     auto add = [&](const Instances& all) {
       for (const auto& i : all) {
         if (i->state == "STARTING" || i->state == "RUNNING") {
-          watch.push_back({i, i->pid, i->port, i->health_endpoint, i->state == "STARTING", ""});
+          bool late = Steady::now() - i->started > std::chrono::seconds(i->timeout_s);
+          watch.push_back({i, i->pid, i->port, i->health_type, i->health_endpoint,
+                           i->state == "STARTING", i->state == "STARTING" && late, ""});
         }
       }
     };
@@ -124,8 +130,11 @@ void FakeCloudFoundry::Impl::Reconcile() {
   for (auto& w : watch) {
     if (Exited(w.pid)) {
       w.seen = "CRASHED";
-    } else if (w.starting && Healthy(w.port, w.endpoint)) {
+    } else if (w.starting && Healthy(w.type, w.port, w.endpoint)) {
       w.seen = "RUNNING";
+    } else if (w.too_late) {  // Diego kills an instance that never passed its health check
+      KillApp(w.pid);
+      w.seen = "CRASHED";
     }
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -1,6 +1,9 @@
 // The stand-in's runtime: app processes (like the binary_buildpack on a Diego cell), health
 // checks, the route proxy (like gorouter), the reconciler thread, and FakeCloudFoundry itself.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -72,13 +75,24 @@ void KillApp(pid_t pid) {
   waitpid(pid, nullptr, 0);
 }
 
-bool Healthy(uint16_t port, const std::string& endpoint) {
+bool Healthy(const std::string& type, uint16_t port, const std::string& endpoint) {
+  if (type == "process") return true;
+  if (type == "port") {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    return ok;
+  }
   webapi::ClientOptions o;
   o.connect_timeout = std::chrono::milliseconds(500);
   o.request_timeout = std::chrono::milliseconds(1000);
   webapi::HttpClient client(o);
   auto r = client.Get("http://127.0.0.1:" + std::to_string(port) + endpoint);
-  return r.ok() && r->status < 400;
+  return r.ok() && r->status == 200;
 }
 
 void FakeCloudFoundry::Impl::Log(const std::string& line) const {

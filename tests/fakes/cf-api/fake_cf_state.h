@@ -41,7 +41,9 @@ struct Instance {
   Steady::time_point started;
   Steady::time_point crashed_at;
   Steady::time_point retired;  // when it left the route (killed after a short drain)
+  std::string health_type = "port";
   std::string health_endpoint = "/";
+  int timeout_s = 60;
 };
 using Instances = std::vector<std::shared_ptr<Instance>>;
 
@@ -50,7 +52,9 @@ struct Process {
   std::string type = "web";
   int instances = 1;
   std::string command;
+  std::string health_type = "port";  // CC's default for web: port, process or http
   std::string health_endpoint = "/";
+  int timeout_s = 60;  // to become healthy, else the instance CRASHES
 };
 
 // A route mapped to an app: `host.domain` as Cloud Controller names it, served by the stand-in's
@@ -171,7 +175,8 @@ Result<pid_t> SpawnApp(const std::string& command, const std::string& dir, uint1
 void KillApp(pid_t pid);
 // True when the process has exited (reaps it).
 bool Exited(pid_t pid);
-// True when GET http://127.0.0.1:port<endpoint> answers below 400.
-bool Healthy(uint16_t port, const std::string& endpoint);
+// Diego's health checks: `port` (a TCP connection is accepted), `http` (GET endpoint answers
+// 200) or `process` (alive is enough: always true here).
+bool Healthy(const std::string& type, uint16_t port, const std::string& endpoint);
 
 }  // namespace baton::testing::fakecf
