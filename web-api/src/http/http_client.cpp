@@ -1,6 +1,11 @@
 #include "baton/webapi/http_client.h"
 
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
 #include <optional>
+#include <vector>
 
 #include <charconv>
 #include <limits>
@@ -94,6 +99,8 @@ class HttpClient::Impl {
                               const Headers& headers);
   Status Stream(std::string_view url, const Headers& headers,
                 const std::function<bool(const SseEvent&)>& on_event);
+  Result<ClientResponse> SendUpload(std::string_view method, std::string_view url,
+                                    const Upload& upload, const Headers& headers);
 
  private:
   // Runs `op` to completion on the private io_context.
@@ -105,6 +112,10 @@ class HttpClient::Impl {
                                       bool* keep_alive, bool* stale);
   net::awaitable<Status> StreamBody(ClientConnection& c, const Url& url,
                                     const std::function<bool(const SseEvent&)>& on_event);
+  net::awaitable<Status> WriteUpload(ClientConnection& c, const Url& url,
+                                     http::request<http::buffer_body>& req, const Upload& upload,
+                                     FILE* file, uint64_t total);
+  net::awaitable<Status> ReadResponse(ClientConnection& c, const Url& url, ClientResponse* out);
 
   ClientOptions options_;
   net::io_context ioc_;
@@ -268,6 +279,94 @@ net::awaitable<Status> HttpClient::Impl::StreamBody(
   co_return Status::Ok();
 }
 
+Result<ClientResponse> HttpClient::Impl::SendUpload(std::string_view method,
+                                                    std::string_view url_text,
+                                                    const Upload& upload, const Headers& headers) {
+  BATON_ASSIGN_OR_RETURN(Url url, ParseUrl(url_text));
+  std::unique_ptr<FILE, int (*)(FILE*)> file(fopen(upload.file.c_str(), "rb"), &fclose);
+  if (!file) return IoError("cannot open " + upload.file + " to upload: " + strerror(errno));
+  struct stat st {};
+  if (fstat(fileno(file.get()), &st) != 0) return IoError("cannot stat " + upload.file);
+  uint64_t total = upload.head.size() + static_cast<uint64_t>(st.st_size) + upload.tail.size();
+  http::request<http::buffer_body> req;
+  req.method_string(ToBeast(method));
+  req.target(url.target);
+  req.version(11);
+  req.set(http::field::host, url.host + ":" + std::to_string(url.port));
+  req.set(http::field::user_agent, "baton");
+  for (const auto& [name, value] : headers.fields()) req.insert(name, value);
+  req.content_length(total);
+  ClientResponse response;
+  auto op = [&]() -> net::awaitable<Status> {
+    std::unique_ptr<ClientConnection> c;
+    Status opened = co_await ClientConnection::Open(url, options_, SslFor(url), &c);
+    if (!opened.ok()) co_return opened;
+    Status sent = co_await WriteUpload(*c, url, req, upload, file.get(), total);
+    if (!sent.ok()) co_return sent;
+    co_return co_await ReadResponse(*c, url, &response);
+  };
+  Status s = RunSync(op());
+  if (!s.ok()) return s;
+  return response;
+}
+
+// Beast's incremental body pattern: the serializer asks for more (need_buffer) after each chunk.
+net::awaitable<Status> HttpClient::Impl::WriteUpload(ClientConnection& c, const Url& url,
+                                                     http::request<http::buffer_body>& req,
+                                                     const Upload& upload, FILE* file,
+                                                     uint64_t total) {
+  http::request_serializer<http::buffer_body> sr{req};
+  beast::error_code ec;
+  req.body().data = nullptr;
+  req.body().more = true;
+  c.tcp().expires_after(upload.stall_timeout);
+  co_await c.With([&](auto& s) { return http::async_write_header(s, sr, Redirect(ec)); });
+  if (ec) co_return ExchangeError(ec, "sending to", url, upload.stall_timeout);
+  std::vector<char> chunk(256 * 1024);
+  uint64_t sent = 0;
+  size_t head_at = 0, tail_at = 0;
+  while (true) {
+    size_t n = 0;
+    if (head_at < upload.head.size()) {  // head, then the file, then tail
+      n = std::min(chunk.size(), upload.head.size() - head_at);
+      memcpy(chunk.data(), upload.head.data() + head_at, n);
+      head_at += n;
+    } else if ((n = fread(chunk.data(), 1, chunk.size(), file)) == 0 &&
+               tail_at < upload.tail.size()) {
+      if (ferror(file)) co_return IoError("cannot read " + upload.file + " while uploading it");
+      n = std::min(chunk.size(), upload.tail.size() - tail_at);
+      memcpy(chunk.data(), upload.tail.data() + tail_at, n);
+      tail_at += n;
+    }
+    req.body().data = n ? chunk.data() : nullptr;
+    req.body().size = n;
+    req.body().more = n != 0;
+    c.tcp().expires_after(upload.stall_timeout);  // a stall, not a slow link, fails the upload
+    co_await c.With([&](auto& s) { return http::async_write(s, sr, Redirect(ec)); });
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return ExchangeError(ec, "sending to", url, upload.stall_timeout);
+    sent += n;
+    if (n == 0) break;
+    if (upload.on_progress) upload.on_progress(sent, total);
+  }
+  co_return Status::Ok();
+}
+
+net::awaitable<Status> HttpClient::Impl::ReadResponse(ClientConnection& c, const Url& url,
+                                                      ClientResponse* out) {
+  beast::error_code ec;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxResponseBody);
+  c.tcp().expires_after(options_.request_timeout);
+  co_await c.With([&](auto& s) { return http::async_read(s, c.buffer(), parser, Redirect(ec)); });
+  if (ec) co_return ExchangeError(ec, "reading the response from", url, options_.request_timeout);
+  auto& msg = parser.get();
+  out->status = static_cast<int>(msg.result_int());
+  out->headers = ToHeaders(msg);
+  out->body = std::move(msg.body());
+  co_return Status::Ok();
+}
+
 HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 HttpClient::~HttpClient() = default;
 
@@ -288,6 +387,10 @@ Result<ClientResponse> HttpClient::Put(std::string_view url, std::string body,
 Result<ClientResponse> HttpClient::Send(std::string_view method, std::string_view url,
                                         std::string body, const Headers& headers) {
   return impl_->Send(method, url, std::move(body), headers);
+}
+Result<ClientResponse> HttpClient::SendUpload(std::string_view method, std::string_view url,
+                                              const Upload& upload, const Headers& headers) {
+  return impl_->SendUpload(method, url, upload, headers);
 }
 Status HttpClient::StreamEvents(std::string_view url, const Headers& headers,
                                 const std::function<bool(const SseEvent&)>& on_event) {

@@ -14,8 +14,14 @@ class ClientTransport : public workers::HttpTransport {
   Result<workers::HttpResponse> Send(const workers::HttpRequest& request) override {
     Headers headers;
     for (const auto& [name, value] : request.headers) headers.Add(name, value);
-    BATON_ASSIGN_OR_RETURN(ClientResponse r,
-                           client_.Send(request.method, request.url, request.body, headers));
+    ClientResponse r;
+    if (!request.body_file.empty()) {
+      Upload upload{request.body, request.body_file, request.body_tail, request.stall_timeout,
+                    request.on_progress};
+      BATON_ASSIGN_OR_RETURN(r, client_.SendUpload(request.method, request.url, upload, headers));
+    } else {
+      BATON_ASSIGN_OR_RETURN(r, client_.Send(request.method, request.url, request.body, headers));
+    }
     workers::HttpResponse out;
     out.status = r.status;
     for (const auto& [name, value] : r.headers.fields()) out.headers.emplace_back(name, value);

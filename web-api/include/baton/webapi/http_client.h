@@ -36,6 +36,18 @@ struct ClientOptions {
   std::string ca_file{};              // HTTPS: trust this PEM bundle instead of the system's
 };
 
+// A streamed request body: `head`, then the bytes of `file`, then `tail`, never held in memory
+// whole. Instead of request_timeout over the exchange, `stall_timeout` bounds each write (no
+// progress for that long fails it); request_timeout then bounds reading the answer.
+struct Upload {
+  std::string head;
+  std::string file;
+  std::string tail;
+  std::chrono::milliseconds stall_timeout{60'000};
+  // Called after each chunk is written, with the bytes sent so far and the total.
+  std::function<void(uint64_t sent, uint64_t total)> on_progress{};
+};
+
 struct ClientResponse {
   int status = 0;
   Headers headers;
@@ -66,6 +78,10 @@ class HttpClient {
   Result<ClientResponse> Put(std::string_view url, std::string body, const Headers& headers = {});
   Result<ClientResponse> Send(std::string_view method, std::string_view url, std::string body,
                               const Headers& headers);
+  // Sends `upload` as the body (Content-Length set), on a fresh connection. Set Content-Type in
+  // `headers`.
+  Result<ClientResponse> SendUpload(std::string_view method, std::string_view url,
+                                    const Upload& upload, const Headers& headers);
 
   // GETs a text/event-stream and calls `on_event` per event until the server ends the stream
   // (OK), `on_event` returns false (OK), or an error occurs. A non-200 answer is an error whose

@@ -32,6 +32,13 @@ struct HttpRequest {
   std::string url;             // absolute http:// or https:// URL
   HttpHeaderList headers;      // sent as given (add Content-Type for bodies)
   std::string body;
+  // A streamed upload: when set, the body is `body`, then this file's bytes, then `body_tail`,
+  // never held in memory whole; `stall_timeout` (no byte written for that long) replaces the
+  // overall request timeout while sending, and `on_progress(sent, total)` follows it.
+  std::string body_file;
+  std::string body_tail;
+  std::chrono::milliseconds stall_timeout{60'000};
+  std::function<void(uint64_t sent, uint64_t total)> on_progress;
 };
 
 struct HttpResponse {

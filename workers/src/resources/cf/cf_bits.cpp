@@ -61,28 +61,13 @@ Result<BitsZip> PrepareBits(const ResourceContext& ctx, const fs::path& app_path
   return zip;
 }
 
-// The multipart body around the zip's bytes, read straight into it (one copy in memory).
-Result<std::string> MultipartBody(const std::string& zip_path, const std::string& boundary) {
-  std::string head = "--" + boundary +
-                     "\r\nContent-Disposition: form-data; name=\"resources\"\r\n\r\n[]\r\n--" +
-                     boundary +
-                     "\r\nContent-Disposition: form-data; name=\"bits\"; "
-                     "filename=\"application.zip\"\r\nContent-Type: application/zip\r\n\r\n";
-  std::string tail = "\r\n--" + boundary + "--\r\n";
-  std::error_code ec;
-  uint64_t size = fs::file_size(zip_path, ec);
-  if (ec) return IoError("cannot read " + zip_path + ": " + ec.message());
-  std::string body;
-  body.reserve(head.size() + size + tail.size());
-  body = head;
-  FILE* f = fopen(zip_path.c_str(), "rb");
-  if (!f) return IoError("cannot open " + zip_path + ": " + strerror(errno));
-  body.resize(head.size() + size);
-  size_t got = fread(body.data() + head.size(), 1, size, f);
-  fclose(f);
-  if (got != size) return IoError("short read of " + zip_path);
-  body += tail;
-  return body;
+// "cf: uploaded 40 MB of 200 MB", once per kProgressStep and at the end.
+constexpr uint64_t kProgressStep = 10ull << 20;
+
+std::string Megabytes(uint64_t bytes) {
+  char out[32];
+  snprintf(out, sizeof out, "%.1f MB", static_cast<double>(bytes) / (1 << 20));
+  return out;
 }
 
 }  // namespace
@@ -91,10 +76,22 @@ Status UploadBits(const ResourceContext& ctx, CfClient& client, const std::strin
                   const CfPushOptions& options) {
   BATON_ASSIGN_OR_RETURN(BitsZip zip, PrepareBits(ctx, options.app_dir));
   std::string b = Boundary();
-  BATON_ASSIGN_OR_RETURN(std::string body, MultipartBody(zip.path(), b));
+  std::string head = "--" + b +
+                     "\r\nContent-Disposition: form-data; name=\"resources\"\r\n\r\n[]\r\n--" + b +
+                     "\r\nContent-Disposition: form-data; name=\"bits\"; "
+                     "filename=\"application.zip\"\r\nContent-Type: application/zip\r\n\r\n";
+  uint64_t next_report = kProgressStep;
+  auto progress = [&](uint64_t sent, uint64_t total) {
+    if (sent < next_report && sent < total) return;
+    LogLine(ctx, "cf: uploaded " + Megabytes(sent) + " of " + Megabytes(total));
+    while (next_report <= sent) next_report += kProgressStep;
+  };
+  // Streamed from the file: no overall deadline, only a stall timeout (a slow link is fine).
   BATON_RETURN_IF_ERROR(client
-                            .Send("POST", "/v3/packages/" + package + "/upload", std::move(body),
-                                  "multipart/form-data; boundary=" + b)
+                            .Upload("/v3/packages/" + package + "/upload",
+                                    "multipart/form-data; boundary=" + b, std::move(head),
+                                    zip.path(), "\r\n--" + b + "--\r\n",
+                                    options.upload_stall_timeout, progress)
                             .status());
   auto ready = PollUntil(ctx, client, "/v3/packages/" + package, options.job_timeout,
                          "the package to be READY", [](const Json& p) -> Result<bool> {

@@ -267,6 +267,19 @@ Result<HttpResponse> CfClient::Send(const std::string& method, const std::string
   return Exchange(std::move(req));
 }
 
+Result<HttpResponse> CfClient::Upload(const std::string& path, const std::string& content_type,
+                                      std::string head, const std::string& file,
+                                      std::string tail, std::chrono::milliseconds stall_timeout,
+                                      std::function<void(uint64_t, uint64_t)> on_progress) {
+  HttpRequest req{"POST", Url(path), {{"Accept", "application/json"}}, std::move(head)};
+  req.headers.emplace_back("Content-Type", content_type);
+  req.body_file = file;
+  req.body_tail = std::move(tail);
+  req.stall_timeout = stall_timeout;
+  req.on_progress = std::move(on_progress);
+  return Exchange(std::move(req));
+}
+
 Result<Json> CfClient::Get(const std::string& path) {
   BATON_ASSIGN_OR_RETURN(HttpResponse r, Send("GET", path, "", ""));
   Json j = Json::parse(r.body, nullptr, false);

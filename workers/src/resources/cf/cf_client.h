@@ -67,6 +67,12 @@ class CfClient {
   Result<HttpResponse> Send(const std::string& method, const std::string& path, std::string body,
                             const std::string& content_type);
 
+  // POSTs `head` + the file's bytes + `tail` streamed (see HttpRequest::body_file).
+  Result<HttpResponse> Upload(const std::string& path, const std::string& content_type,
+                              std::string head, const std::string& file, std::string tail,
+                              std::chrono::milliseconds stall_timeout,
+                              std::function<void(uint64_t, uint64_t)> on_progress);
+
   // `text` with every credential and token replaced by "((redacted))".
   std::string Redact(std::string text) const;
   // Another secret for Redact (e.g. a docker registry password).

@@ -31,6 +31,8 @@ struct CfPushOptions {
   std::chrono::milliseconds job_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds staging_timeout{std::chrono::minutes(15)};
   std::chrono::milliseconds start_timeout{std::chrono::minutes(5)};
+  // The upload has no overall deadline; it fails when no byte could be sent for this long.
+  std::chrono::milliseconds upload_stall_timeout{std::chrono::minutes(1)};
 };
 
 struct CfPushResult {

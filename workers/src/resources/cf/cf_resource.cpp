@@ -102,6 +102,8 @@ Result<CfPushOptions> PushOptions(const Json& params, const fs::path& dir,
   o.rolling = strategy == "rolling" || !in.current_app_name.empty();
   BATON_ASSIGN_OR_RETURN(o.staging_timeout, Seconds(params, "staging_timeout", o.staging_timeout));
   BATON_ASSIGN_OR_RETURN(o.start_timeout, Seconds(params, "startup_timeout", o.start_timeout));
+  BATON_ASSIGN_OR_RETURN(o.upload_stall_timeout,
+                         Seconds(params, "upload_stall_timeout", o.upload_stall_timeout));
   return o;
 }
 
