@@ -17,6 +17,7 @@
 // every app it started.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,6 +46,12 @@ struct Fault {
 // "STATUS:METHOD:PATH[:COUNT[:RETRY_AFTER]]", e.g. "502:GET:/v3/builds/" (--fail-once).
 Result<Fault> ParseFault(const std::string& text);
 
+// The link between clients and the stand-in's API port (for upload tests).
+struct SlowLink {
+  uint64_t upload_bytes_per_second = 0;  // client -> stand-in; 0: unlimited
+  std::chrono::milliseconds latency{0};  // before each burst of bytes, either way
+};
+
 struct FakeCfOptions {
   std::string data_dir;  // bits, droplets and app logs; created if missing
   std::string host = "127.0.0.1";
@@ -57,6 +64,10 @@ struct FakeCfOptions {
   int per_page = 50;                        // list pages, as CC's default
   FailAt fail_at = FailAt::kNone;
   std::vector<Fault> faults;  // --fail-once
+  // HTTPS with a certificate made at start (for 127.0.0.1 and localhost, its own CA), written
+  // to data_dir/tls-cert.pem (see ca_file()).
+  bool tls = false;
+  SlowLink slow_link;
   // Receives each stand-in log line (already prefixed "baton-fake-cf (stand-in): "); may be
   // empty.
   std::function<void(const std::string&)> log;
@@ -79,7 +90,10 @@ class FakeCloudFoundry {
   Status Start();
   // Stops every app (SIGTERM, then SIGKILL), the proxies and the server. Idempotent.
   void Stop();
-  std::string url() const;  // http://127.0.0.1:<port>
+  std::string url() const;      // http(s)://127.0.0.1:<port>
+  std::string ca_file() const;  // the PEM certificate to trust with --tls, else ""
+  // Changes the link for connections made from now on.
+  void SetSlowLink(const SlowLink& link);
 
   void SetFailAt(FailAt stage);
   // Adds a failure for matching requests (see Fault).

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cf-api/fake_cf.h"
+#include "cf-api/fake_cf_frontdoor.h"
 #include "cf-api/fake_cf_state.h"
 
 namespace baton::testing::fakecf {
@@ -71,7 +72,8 @@ class FakeCloudFoundry::Impl {
   void FinishDeployments();
   Status StartProxy(App& app, MappedRoute& route);
 
-  std::unique_ptr<webapi::HttpServer> server_;
+  std::unique_ptr<webapi::HttpServer> server_;  // plain http on 127.0.0.1, behind front_
+  std::unique_ptr<FrontDoor> front_;            // the public port (TLS, slow link)
   std::thread reconciler_;
   std::condition_variable cv_;
   bool stopping_ = false;  // GUARDED_BY(mu_)

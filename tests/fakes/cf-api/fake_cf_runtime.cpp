@@ -177,12 +177,20 @@ Status FakeCloudFoundry::Impl::Start() {
   AddDeployRoutes(router);
   AddRouteRoutes(router);
   webapi::ServerOptions o;
-  o.host = options_.host;
-  o.port = options_.port;
+  o.host = "127.0.0.1";  // behind the front door
+  o.port = 0;
   o.body_limit = 512u * 1024 * 1024;
   server_ = std::make_unique<webapi::HttpServer>(std::move(router), o);
   BATON_RETURN_IF_ERROR(server_->Start());
-  url_ = "http://" + options_.host + ":" + std::to_string(server_->port());
+  SSL_CTX* tls = nullptr;
+  if (options_.tls) {
+    BATON_ASSIGN_OR_RETURN(tls, MakeTlsContext(options_.host, options_.data_dir));
+  }
+  front_ = std::make_unique<FrontDoor>(options_.host, options_.port, server_->port(), tls,
+                                       options_.slow_link);
+  BATON_RETURN_IF_ERROR(front_->Start());
+  url_ = std::string(options_.tls ? "https://" : "http://") + options_.host + ":" +
+         std::to_string(front_->port());
   started_ = true;
   reconciler_ = std::thread([this] { ReconcileLoop(); });
   return Status::Ok();
@@ -191,6 +199,7 @@ Status FakeCloudFoundry::Impl::Start() {
 void FakeCloudFoundry::Impl::Stop() {
   if (!started_) return;
   started_ = false;
+  if (front_) front_->Stop();
   if (server_) server_->Stop();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -228,6 +237,12 @@ FakeCloudFoundry::~FakeCloudFoundry() { Stop(); }
 Status FakeCloudFoundry::Start() { return impl_->Start(); }
 void FakeCloudFoundry::Stop() { impl_->Stop(); }
 std::string FakeCloudFoundry::url() const { return impl_->url_; }
+std::string FakeCloudFoundry::ca_file() const {
+  return impl_->options_.tls ? impl_->options_.data_dir + "/tls-cert.pem" : "";
+}
+void FakeCloudFoundry::SetSlowLink(const SlowLink& link) {
+  if (impl_->front_) impl_->front_->set_link(link);
+}
 
 void FakeCloudFoundry::AddFault(const Fault& fault) {
   std::lock_guard<std::mutex> lock(impl_->mu_);

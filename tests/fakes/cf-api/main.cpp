@@ -3,7 +3,7 @@
 //
 //   baton-fake-cf --data-dir DIR [--listen 127.0.0.1:0] [--tls] [--user admin --password admin]
 //                 [--org baton-org --space demo] [--domain apps.baton.local] [--fail-at STAGE]
-//                 [--fail-once STATUS:METHOD:PATH[:COUNT[:RETRY_AFTER]]]...
+//                 [--fail-once STATUS:METHOD:PATH[:COUNT[:RETRY_AFTER]]]... [--slow-link BPS[:MS]]
 //
 // When ready it prints exactly one stdout line,
 //   baton-fake-cf (stand-in for Cloud Foundry) listening on URL
@@ -44,6 +44,14 @@ bool Parse(int argc, char** argv, FakeCfOptions& o, bool& tls, std::string& erro
     std::string arg = argv[i];
     if (arg == "--tls") {
       tls = true;
+      o.tls = true;
+    } else if (arg == "--slow-link" && i + 1 < argc) {
+      std::string link = argv[++i];  // BYTES_PER_SECOND[:LATENCY_MS]
+      size_t colon = link.find(':');
+      o.slow_link.upload_bytes_per_second = std::stoull(link.substr(0, colon));
+      if (colon != std::string::npos) {
+        o.slow_link.latency = std::chrono::milliseconds(std::stoi(link.substr(colon + 1)));
+      }
     } else if (arg == "--fail-once" && i + 1 < argc) {
       auto fault = baton::testing::fakecf::ParseFault(argv[++i]);
       if (!fault.ok()) return error = fault.status().message(), false;
@@ -75,7 +83,7 @@ int main(int argc, char** argv) {
   try {
     if (!Parse(argc, argv, options, tls, error)) return Usage(error);
   } catch (const std::exception&) {
-    return Usage("--listen must be HOST:PORT");
+    return Usage("--listen must be HOST:PORT and --slow-link BYTES_PER_SECOND[:LATENCY_MS]");
   }
   static std::mutex log_mu;
   options.log = [](const std::string& line) {
@@ -94,8 +102,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (tls) {
-    std::cerr << "baton-fake-cf (stand-in): --tls asked, but Baton's HttpServer has no TLS; "
-                 "serving plain http\n";
+    std::cerr << "baton-fake-cf (stand-in): HTTPS with a certificate made at start; trust "
+              << cf.ca_file() << "\n";
   }
   std::ofstream(std::filesystem::path(options.data_dir) / "api-url") << cf.url() << "\n";
   std::cout << "baton-fake-cf (stand-in for Cloud Foundry) listening on " << cf.url() << std::endl;
