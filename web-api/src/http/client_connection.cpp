@@ -10,36 +10,146 @@ std::string Origin(const Url& url) {
   return url.scheme + "://" + url.host + ":" + std::to_string(url.port);
 }
 
+// co_return the Status when it is an error.
+#define BATON_CO_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    Status baton_co_status = (expr);   \
+    if (!baton_co_status.ok()) co_return baton_co_status; \
+  } while (0)
+
+}  // namespace
+
+bool BypassesProxy(const std::string& host, uint16_t port, const std::string& no_proxy) {
+  for (size_t at = 0; at <= no_proxy.size();) {
+    size_t comma = std::min(no_proxy.find(',', at), no_proxy.size());
+    std::string entry = no_proxy.substr(at, comma - at);
+    at = comma + 1;
+    entry.erase(0, entry.find_first_not_of(" \t"));
+    entry.erase(entry.find_last_not_of(" \t") + 1);
+    if (entry.empty()) continue;
+    if (entry == "*") return true;
+    size_t colon = entry.rfind(':');
+    if (colon != std::string::npos && entry.find(']') == std::string::npos &&
+        entry.find(':') == colon) {
+      if (entry.substr(colon + 1) != std::to_string(port)) continue;
+      entry.resize(colon);
+    }
+    if (!entry.empty() && entry[0] == '.') entry.erase(0, 1);
+    if (host == entry) return true;
+    if (host.size() > entry.size() && host.compare(host.size() - entry.size(), entry.size(),
+                                                   entry) == 0 &&
+        host[host.size() - entry.size() - 1] == '.') {
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+// A TCP connection to host:port (numeric hosts without the resolver, whose async form starts a
+// thread).
+net::awaitable<Status> ConnectTcp(const std::string& host, uint16_t port,
+                                  const ClientOptions& options,
+                                  std::unique_ptr<beast::tcp_stream>* out) {
+  auto executor = co_await net::this_coro::executor;
+  std::string where = host + ":" + std::to_string(port);
+  beast::error_code ec;
+  std::vector<tcp::endpoint> endpoints;
+  net::ip::address numeric = net::ip::make_address(host, ec);
+  if (!ec) {
+    endpoints.emplace_back(numeric, port);
+  } else {
+    ec = {};
+    tcp::resolver resolver(executor);
+    auto found = co_await resolver.async_resolve(host, std::to_string(port), Redirect(ec));
+    if (ec) co_return Unavailable("cannot resolve " + host + ": " + ec.message());
+    for (const auto& entry : found) endpoints.push_back(entry.endpoint());
+  }
+  auto stream = std::make_unique<beast::tcp_stream>(executor);
+  stream->expires_after(options.connect_timeout);
+  co_await stream->async_connect(endpoints, Redirect(ec));
+  if (ec == beast::error::timeout) {
+    co_return DeadlineExceeded("cannot connect to " + where + ": timed out");
+  }
+  if (ec) co_return Unavailable("cannot connect to " + where + ": " + ec.message());
+  stream->socket().set_option(tcp::no_delay(true), ec);
+  *out = std::move(stream);
+  co_return Status::Ok();
+}
+
+std::string Base64(const std::string& text) {
+  static const char* kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < text.size(); i += 3) {
+    uint32_t n = static_cast<unsigned char>(text[i]) << 16;
+    if (i + 1 < text.size()) n |= static_cast<unsigned char>(text[i + 1]) << 8;
+    if (i + 2 < text.size()) n |= static_cast<unsigned char>(text[i + 2]);
+    out += kChars[(n >> 18) & 63];
+    out += kChars[(n >> 12) & 63];
+    out += i + 1 < text.size() ? kChars[(n >> 6) & 63] : '=';
+    out += i + 2 < text.size() ? kChars[n & 63] : '=';
+  }
+  return out;
+}
+
+// Connects to the proxy and asks it (CONNECT) for a tunnel to `url`'s host and port.
+net::awaitable<Status> Tunnel(const Url& url, const ClientOptions& options,
+                              std::unique_ptr<beast::tcp_stream>* out) {
+  std::string proxy_text = options.proxy;
+  std::string credentials;
+  size_t scheme = proxy_text.find("://");
+  size_t at = proxy_text.find('@', scheme == std::string::npos ? 0 : scheme + 3);
+  if (at != std::string::npos) {  // http://user:password@host:port
+    credentials = proxy_text.substr(scheme + 3, at - scheme - 3);
+    proxy_text.erase(scheme + 3, at - scheme - 2);
+  }
+  auto proxy = ParseUrl(proxy_text.find("://") == std::string::npos ? "http://" + proxy_text
+                                                                    : proxy_text);
+  if (!proxy.ok() || proxy->scheme != "http") {
+    co_return InvalidArgument("the proxy must be an http:// URL (host and port), got '" +
+                              proxy_text + "'");
+  }
+  BATON_CO_RETURN_IF_ERROR(co_await ConnectTcp(proxy->host, proxy->port, options, out));
+  std::string target = url.host + ":" + std::to_string(url.port);
+  if (target.find(':') != target.rfind(':')) target = "[" + url.host + "]:" + std::to_string(url.port);
+  std::string request = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n";
+  if (!credentials.empty()) request += "Proxy-Authorization: Basic " + Base64(credentials) + "\r\n";
+  request += "\r\n";
+  beast::error_code ec;
+  std::string where = "the proxy " + proxy->host + ":" + std::to_string(proxy->port);
+  (*out)->expires_after(options.connect_timeout);
+  co_await net::async_write(**out, net::buffer(request), Redirect(ec));
+  std::string answer;
+  if (!ec) {
+    co_await net::async_read_until(**out, net::dynamic_buffer(answer, 16 * 1024), "\r\n\r\n",
+                                   Redirect(ec));
+  }
+  if (ec) co_return Unavailable("CONNECT to " + target + " through " + where + " failed: " +
+                                ec.message());
+  std::string status = answer.substr(0, answer.find("\r\n"));
+  if (status.size() < 12 || status.compare(9, 3, "200") != 0) {
+    co_return Unavailable(where + " refused CONNECT to " + target + ": " + status +
+                          " (check HTTPS_PROXY/NO_PROXY)");
+  }
+  co_return Status::Ok();
+}
+
 }  // namespace
 
 net::awaitable<Status> ClientConnection::Open(const Url& url, const ClientOptions& options,
                                               net::ssl::context* ssl,
                                               std::unique_ptr<ClientConnection>* out) {
-  auto executor = co_await net::this_coro::executor;
   std::string where = url.host + ":" + std::to_string(url.port);
   beast::error_code ec;
-  std::vector<tcp::endpoint> endpoints;
-  net::ip::address numeric = net::ip::make_address(url.host, ec);
-  if (!ec) {
-    endpoints.emplace_back(numeric, url.port);
-  } else {
-    ec = {};
-    tcp::resolver resolver(executor);
-    auto found = co_await resolver.async_resolve(url.host, std::to_string(url.port), Redirect(ec));
-    if (ec) co_return Unavailable("cannot resolve " + url.host + ": " + ec.message());
-    for (const auto& entry : found) endpoints.push_back(entry.endpoint());
-  }
-
   auto connection = std::make_unique<ClientConnection>();
   connection->origin_ = Origin(url);
-  auto tcp_stream = std::make_unique<beast::tcp_stream>(executor);
-  tcp_stream->expires_after(options.connect_timeout);
-  co_await tcp_stream->async_connect(endpoints, Redirect(ec));
-  if (ec == beast::error::timeout) {
-    co_return DeadlineExceeded("cannot connect to " + where + ": timed out");
+  std::unique_ptr<beast::tcp_stream> tcp_stream;
+  if (!options.proxy.empty() && !BypassesProxy(url.host, url.port, options.no_proxy)) {
+    BATON_CO_RETURN_IF_ERROR(co_await Tunnel(url, options, &tcp_stream));
+  } else {
+    BATON_CO_RETURN_IF_ERROR(co_await ConnectTcp(url.host, url.port, options, &tcp_stream));
   }
-  if (ec) co_return Unavailable("cannot connect to " + where + ": " + ec.message());
-  tcp_stream->socket().set_option(tcp::no_delay(true), ec);
 
   if (url.scheme != "https") {
     connection->tcp_ = std::move(tcp_stream);

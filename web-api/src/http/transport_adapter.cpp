@@ -36,6 +36,8 @@ class ClientTransport : public workers::HttpTransport {
     out.request_timeout = options.request_timeout;
     out.insecure_skip_verify = options.insecure_skip_verify;
     out.ca_file = options.ca_file;
+    out.proxy = options.proxy;
+    out.no_proxy = options.no_proxy;
     return out;
   }
 

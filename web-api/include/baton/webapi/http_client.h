@@ -34,7 +34,15 @@ struct ClientOptions {
   std::chrono::milliseconds stream_idle_timeout{60'000};
   bool insecure_skip_verify = false;  // HTTPS: accept any certificate
   std::string ca_file{};              // HTTPS: trust this PEM bundle instead of the system's
+  // An http:// proxy (user:password@ allowed) reached with CONNECT, for both http and https
+  // targets; "" for none. Hosts matching `no_proxy` (comma-separated: "*", a host or IP, or a
+  // domain that also matches its subdomains, optionally :port) are connected to directly.
+  std::string proxy{};
+  std::string no_proxy{};
 };
+
+// True when `host`:`port` is to be connected to directly, per a NO_PROXY list.
+bool BypassesProxy(const std::string& host, uint16_t port, const std::string& no_proxy);
 
 // A streamed request body: `head`, then the bytes of `file`, then `tail`, never held in memory
 // whole. Instead of request_timeout over the exchange, `stall_timeout` bounds each write (no

@@ -61,6 +61,8 @@ struct HttpTransportOptions {
   std::string ca_file;                // HTTPS: trust this PEM bundle instead of the system's
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{60'000};  // one whole exchange
+  std::string proxy;     // http://[user:password@]host:port reached with CONNECT, "" for none
+  std::string no_proxy;  // NO_PROXY-style list of hosts connected to directly
 };
 
 // Makes a transport; may be called from any thread.

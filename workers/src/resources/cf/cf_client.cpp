@@ -84,6 +84,10 @@ Result<CfSource> ParseCfSource(const Json& source) {
                          StringField(source, "client_secret", "cf source: client_secret"));
   BATON_ASSIGN_OR_RETURN(s.skip_cert_check,
                          BoolField(source, "skip_cert_check", "cf source: skip_cert_check"));
+  BATON_ASSIGN_OR_RETURN(s.ca_cert, StringField(source, "ca_cert", "cf source: ca_cert"));
+  if (!s.ca_cert.empty() && s.ca_cert.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return InvalidArgument("cf source: ca_cert must hold PEM certificates (-----BEGIN CERTIFICATE-----)");
+  }
   s.api = TrimSlash(s.api);
   if (s.api.empty()) return InvalidArgument("cf source: api is required");
   if (s.api.rfind("http://", 0) != 0 && s.api.rfind("https://", 0) != 0) {
@@ -139,7 +143,14 @@ std::string CfClient::Url(const std::string& path) const {
 Status CfClient::Login() {
   HttpRequest root{"GET", source_.api + "/", {{"Accept", "application/json"}}, ""};
   auto r = SendWithRetries(root);
-  if (!r.ok()) return Status(r.status().code(), "cannot reach the API: " + r.status().message());
+  if (!r.ok()) {
+    std::string advice;
+    if (r.status().message().find("certificate") != std::string::npos) {
+      advice = "; if the API's certificate is signed by a private CA, give it as source.ca_cert "
+               "(or set skip_cert_check: true)";
+    }
+    return Status(r.status().code(), "cannot reach the API: " + r.status().message() + advice);
+  }
   if (r->status != 200) return ErrorFor(root, *r);
   Json j = Json::parse(r->body, nullptr, false);
   if (!j.is_object() || !j.contains("links")) {

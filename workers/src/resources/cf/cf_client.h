@@ -33,6 +33,7 @@ struct CfSource {
   std::string client_id;
   std::string client_secret;
   bool skip_cert_check = false;
+  std::string ca_cert;  // PEM: trust these certificates (the API's CA) instead of the system's
 };
 
 // Reads and checks `source` ("cf source: api is required", ...).

@@ -4,6 +4,10 @@
 //    cache dir as cf-last-push.json), or nothing before the first push.
 //  - get: no network; writes version.json and metadata.json into the step's directory.
 #include <glob.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include <mutex>
 
@@ -43,6 +47,59 @@ Result<std::chrono::milliseconds> Seconds(const Json& params, const std::string&
     return InvalidArgument("cf put: " + key + " must be a positive number of seconds");
   }
   return std::chrono::milliseconds(params[key].get<int64_t>() * 1000);
+}
+
+// A file holding `content`, removed with this object.
+class TempFile {
+ public:
+  TempFile() = default;
+  TempFile(TempFile&& o) noexcept : path_(std::exchange(o.path_, "")) {}
+  TempFile& operator=(TempFile&& o) noexcept {
+    std::swap(path_, o.path_);
+    return *this;
+  }
+  ~TempFile() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove(path_, ec);
+  }
+  static Result<TempFile> With(const std::string& content, const std::string& what) {
+    std::string tmpl = (fs::temp_directory_path() / "baton-cf-XXXXXX").string();
+    int fd = mkstemp(tmpl.data());
+    if (fd < 0) return IoError(what + ": cannot create a temporary file: " + strerror(errno));
+    close(fd);
+    TempFile out;
+    out.path_ = tmpl;
+    BATON_RETURN_IF_ERROR(WriteFile(tmpl, content));
+    return out;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string Env(std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    const char* value = getenv(name);
+    if (value && *value) return value;
+  }
+  return "";
+}
+
+// As the cf CLI (Go's net/http): HTTPS_PROXY for an https API (HTTP_PROXY for http), and
+// NO_PROXY, read from the worker's environment.
+void ProxyFromEnvironment(const ResourceContext& ctx, const std::string& api,
+                          HttpTransportOptions& options) {
+  bool https = api.rfind("https://", 0) == 0;
+  options.proxy = https ? Env({"HTTPS_PROXY", "https_proxy"}) : Env({"HTTP_PROXY", "http_proxy"});
+  options.no_proxy = Env({"NO_PROXY", "no_proxy"});
+  if (options.proxy.empty()) return;
+  std::string shown = options.proxy;
+  size_t at = shown.find('@');
+  if (at != std::string::npos) shown.erase(shown.find("://") + 3, at - shown.find("://") - 2);
+  LogLine(ctx, std::string("cf: through the proxy ") + shown + " (" +
+                   (https ? "HTTPS_PROXY" : "HTTP_PROXY") +
+                   (options.no_proxy.empty() ? "" : "; NO_PROXY " + options.no_proxy) + ")");
 }
 
 Result<CfManifestInput> ManifestInput(const Json& params, const fs::path& dir) {
@@ -182,6 +239,12 @@ class CfResourceType : public ResourceType {
     BATON_ASSIGN_OR_RETURN(CfPushOptions options, PushOptions(params, dir, in, manifest));
     HttpTransportOptions transport_options;
     transport_options.insecure_skip_verify = cf.skip_cert_check;
+    TempFile ca;
+    if (!cf.ca_cert.empty()) {
+      BATON_ASSIGN_OR_RETURN(ca, TempFile::With(cf.ca_cert, "cf source: ca_cert"));
+      transport_options.ca_file = ca.path();
+    }
+    ProxyFromEnvironment(ctx, cf.api, transport_options);
     CfClient client((*ctx.http_transport)(transport_options), cf);
     client.set_log([&ctx](const std::string& line) { LogLine(ctx, line); });
     client.AddSecret(options.docker_password);
