@@ -97,15 +97,15 @@ std::string Base64(const std::string& text) {
 net::awaitable<Status> Tunnel(const Url& url, const ClientOptions& options,
                               std::unique_ptr<beast::tcp_stream>* out) {
   std::string proxy_text = options.proxy;
+  if (proxy_text.find("://") == std::string::npos) proxy_text = "http://" + proxy_text;
   std::string credentials;
-  size_t scheme = proxy_text.find("://");
-  size_t at = proxy_text.find('@', scheme == std::string::npos ? 0 : scheme + 3);
+  size_t host = proxy_text.find("://") + 3;
+  size_t at = proxy_text.find('@', host);
   if (at != std::string::npos) {  // http://user:password@host:port
-    credentials = proxy_text.substr(scheme + 3, at - scheme - 3);
-    proxy_text.erase(scheme + 3, at - scheme - 2);
+    credentials = proxy_text.substr(host, at - host);
+    proxy_text.erase(host, at - host + 1);
   }
-  auto proxy = ParseUrl(proxy_text.find("://") == std::string::npos ? "http://" + proxy_text
-                                                                    : proxy_text);
+  auto proxy = ParseUrl(proxy_text);
   if (!proxy.ok() || proxy->scheme != "http") {
     co_return InvalidArgument("the proxy must be an http:// URL (host and port), got '" +
                               proxy_text + "'");

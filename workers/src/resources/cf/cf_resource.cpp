@@ -94,9 +94,11 @@ void ProxyFromEnvironment(const ResourceContext& ctx, const std::string& api,
   options.proxy = https ? Env({"HTTPS_PROXY", "https_proxy"}) : Env({"HTTP_PROXY", "http_proxy"});
   options.no_proxy = Env({"NO_PROXY", "no_proxy"});
   if (options.proxy.empty()) return;
-  std::string shown = options.proxy;
-  size_t at = shown.find('@');
-  if (at != std::string::npos) shown.erase(shown.find("://") + 3, at - shown.find("://") - 2);
+  std::string shown = options.proxy;  // without user:password@
+  size_t scheme = shown.find("://");
+  size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+  size_t at = shown.find('@', host);
+  if (at != std::string::npos) shown.erase(host, at - host + 1);
   LogLine(ctx, std::string("cf: through the proxy ") + shown + " (" +
                    (https ? "HTTPS_PROXY" : "HTTP_PROXY") +
                    (options.no_proxy.empty() ? "" : "; NO_PROXY " + options.no_proxy) + ")");
