@@ -94,9 +94,6 @@ void FakeCloudFoundry::Impl::Advance() {
     if (job.state == "PROCESSING" && now >= job.done_at)
       job.state = job.errors.empty() ? "COMPLETE" : "FAILED";
   }
-  for (auto& [g, p] : state_.packages) {
-    if (p.state == "PROCESSING_UPLOAD" && now >= p.ready_at) p.state = "READY";
-  }
   for (auto& [g, b] : state_.builds) {
     if (b.state == "STAGING" && now >= b.done_at) b.state = b.error.empty() ? "STAGED" : "FAILED";
   }

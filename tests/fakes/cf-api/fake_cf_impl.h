@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cf-api/fake_cf.h"
 #include "cf-api/fake_cf_frontdoor.h"
@@ -27,6 +28,7 @@ class FakeCloudFoundry::Impl {
   mutable std::mutex mu_;
   State state_;  // GUARDED_BY(mu_)
   std::string url_;
+  std::vector<std::thread> unzippers_;  // GUARDED_BY(mu_): uploaded bits being unzipped
 
   // A handler that runs `body` under mu_ after recording the request and (when `auth`)
   // checking the bearer token.

@@ -201,6 +201,12 @@ void FakeCloudFoundry::Impl::Stop() {
   started_ = false;
   if (front_) front_->Stop();
   if (server_) server_->Stop();
+  std::vector<std::thread> unzippers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    unzippers.swap(unzippers_);
+  }
+  for (auto& t : unzippers) t.join();
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;

@@ -98,7 +98,7 @@ void MarkLog(const App& app);
 struct Package {
   std::string guid, app_guid, type = "bits", image, state = "AWAITING_UPLOAD";
   std::string bits_dir;
-  Steady::time_point ready_at;
+  std::string error;  // why it FAILED
 };
 
 struct Build {

@@ -37,9 +37,10 @@ Json PackageJson(const Package& p, const std::string& url) {
   std::string self = url + "/v3/packages/" + p.guid;
   return {{"guid", p.guid},
           {"type", p.type},
-          {"data", p.type == "docker" ? Json{{"image", p.image}}
-                                      : Json{{"checksum", {{"type", "sha256"}, {"value", nullptr}}},
-                                             {"error", nullptr}}},
+          {"data", p.type == "docker"
+                       ? Json{{"image", p.image}}
+                       : Json{{"checksum", {{"type", "sha256"}, {"value", nullptr}}},
+                              {"error", p.error.empty() ? Json(nullptr) : Json(p.error)}}},
           {"state", p.state},
           {"created_at", Rfc3339Now()},
           {"updated_at", Rfc3339Now()},
@@ -145,15 +146,23 @@ void FakeCloudFoundry::Impl::AddAppRoutes(webapi::Router& r) {
           if (state_.fail_at == FailAt::kUpload) {
             return UnprocessableEntity("the stand-in was told to fail at upload");
           }
-          std::filesystem::create_directories(p.bits_dir);
-          Status st = UnzipBits(*zip, p.bits_dir);
-          if (!st.ok()) {
-            std::filesystem::remove_all(p.bits_dir);
-            Log("refused an upload: " + st.message());
-            return UnprocessableEntity(st.message() + " (stand-in check)");
-          }
+          // Like CC, answer at once and process the bits in the background.
           p.state = "PROCESSING_UPLOAD";
-          p.ready_at = Steady::now() + std::chrono::milliseconds(100);
+          auto bits = std::make_shared<std::string>(std::move(*zip));
+          unzippers_.emplace_back([this, guid = p.guid, dir = p.bits_dir, bits] {
+            std::filesystem::create_directories(dir);
+            Status st = UnzipBits(*bits, dir);
+            std::lock_guard<std::mutex> lock(mu_);
+            auto package = state_.packages.find(guid);
+            if (package == state_.packages.end()) return;
+            package->second.state = st.ok() ? "READY" : "FAILED";
+            if (!st.ok()) {
+              package->second.error = st.message() + " (stand-in check)";
+              Log("refused an upload: " + st.message());
+              std::error_code ec;
+              std::filesystem::remove_all(dir, ec);
+            }
+          });
           return Response::Json(200, PackageJson(p, url_));
         }));
   r.Add("POST", "/v3/builds", Locked(true, [this](Request& req) {

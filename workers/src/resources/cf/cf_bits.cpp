@@ -97,7 +97,10 @@ Status UploadBits(const ResourceContext& ctx, CfClient& client, const std::strin
                          "the package to be READY", [](const Json& p) -> Result<bool> {
                            std::string state = p.value("state", "");
                            if (state == "FAILED" || state == "EXPIRED") {
-                             return FailedPrecondition("the package is " + state);
+                             Json error = p.value("data", Json::object()).value("error", Json());
+                             return FailedPrecondition(
+                                 "the package is " + state +
+                                 (error.is_string() ? ": " + error.get<std::string>() : ""));
                            }
                            return state == "READY";
                          });
