@@ -249,7 +249,10 @@ Result<HttpResponse> CfClient::SendWithRetries(const HttpRequest& request, int* 
     std::chrono::milliseconds wait{0};
     std::string why;
     if (attempt > retries_) return r;
-    if (!r.ok() && idempotent && r.status().code() != StatusCode::kDeadlineExceeded) {
+    // A refused certificate or a timeout will not change on a retry.
+    bool transient = !r.ok() && r.status().code() != StatusCode::kDeadlineExceeded &&
+                     r.status().message().find("TLS handshake") == std::string::npos;
+    if (transient && idempotent) {
       why = r.status().message();
       wait = backoff;
     } else if (r.ok() && r->status == 429) {
