@@ -61,12 +61,14 @@ make_repository() {
 start_cloud_foundry() {
   say "a Cloud Foundry stand-in (baton-fake-cf; no real Cloud Foundry runs on this machine)"
   mkdir -p "$DEMO/cf"
-  setsid "$FAKE_CF" --data-dir "$DEMO/cf" --listen 127.0.0.1:0 --user admin \
+  setsid "$FAKE_CF" --data-dir "$DEMO/cf" --listen 127.0.0.1:0 --tls --user admin \
     --password "$CF_PASSWORD" --org baton-org --space demo >"$DEMO/cf.log" 2>&1 </dev/null &
   echo $! >"$DEMO/cf.pid"
   wait_for_file "$DEMO/cf/api-url" 30 || die "baton-fake-cf did not start: $(tail -5 "$DEMO/cf.log")"
   CF_API=$(head -n1 "$DEMO/cf/api-url")
+  CF_CA="$DEMO/cf/tls-cert.pem"  # made by the stand-in at start; the pipeline trusts it
   echo "Cloud Foundry API (stand-in): $CF_API   org baton-org, space demo, user admin"
+  echo "TLS certificate (its own CA): $CF_CA"
 }
 
 start_baton() {
@@ -86,6 +88,7 @@ set_pipeline() {
   b set-pipeline -t "$TARGET" -p "$PIPELINE" -c "$ROOT/samples/seed/ci/pipeline.yml" -n \
     -v repo="$REPO" -v cf_api="$CF_API" -v cf_org=baton-org -v cf_space=demo \
     -v cf_username=admin -v cf_password="$CF_PASSWORD" -v cf_domain=apps.baton.local \
+    -v cf_ca_cert="$(cat "$CF_CA")" \
     -v app_bind=127.0.0.1 >"$DEMO/set-pipeline.log" || die "set-pipeline: $(cat "$DEMO/set-pipeline.log")"
   echo "pipeline $PIPELINE set: the scheduler checks its git resource now and every 5s, and"
   echo "the new commit triggers the job \`source\` (trigger: true); the rest follow through passed:"
@@ -115,7 +118,7 @@ watch_pipeline() {
 check_apps() {
   local expect_version=$1 apps url name path body
   say "the three apps, pushed by the deploy job (GET $CF_API/fake/apps)"
-  apps=$(curl -fsS "$CF_API/fake/apps") || die "cannot list the stand-in's apps"
+  apps=$(curl -fsS --cacert "$CF_CA" "$CF_API/fake/apps") || die "cannot list the stand-in's apps"
   echo "$apps" | jq -r '.[] | "\(.name) \(.state) \(.url)"' | while read -r n s u; do
     printf '  %-12s %-9s %s\n' "$n" "$s" "$u"
   done

@@ -44,11 +44,13 @@ void MakeSeedRepository(const fs::path& repo) {
 }
 
 std::vector<std::string> SeedVars(const fs::path& repo, const std::string& cf_api,
-                                  const std::string& cf_password) {
-  return {"-v", "repo=" + repo.string(),     "-v", "cf_api=" + cf_api,
-          "-v", "cf_org=baton-org",          "-v", "cf_space=demo",
-          "-v", "cf_username=admin",         "-v", "cf_password=" + cf_password,
-          "-v", "cf_domain=apps.baton.local", "-v", "app_bind=127.0.0.1"};
+                                  const std::string& cf_password,
+                                  const std::string& cf_ca_cert = "") {
+  return {"-v", "repo=" + repo.string(),      "-v", "cf_api=" + cf_api,
+          "-v", "cf_org=baton-org",           "-v", "cf_space=demo",
+          "-v", "cf_username=admin",          "-v", "cf_password=" + cf_password,
+          "-v", "cf_domain=apps.baton.local", "-v", "app_bind=127.0.0.1",
+          "-v", "cf_ca_cert=" + cf_ca_cert};
 }
 
 // The number of TEST(...) cases in the app's test sources.
@@ -68,10 +70,11 @@ class SeedPipelineRun : public ::testing::Test {
 
   // `baton run` of every job of the seed pipeline, with `cf_api` for the deploy job.
   ProcessResult RunAll(const std::string& cf_api = "http://127.0.0.1:9",
-                       const std::string& cf_password = "unused") {
+                       const std::string& cf_password = "unused",
+                       const std::string& cf_ca_cert = "") {
     std::vector<std::string> args{"run",  "-c",         SeedPipeline().string(), "-p",
                                   "seed", "--data-dir", (dir_ / "data").string()};
-    for (auto& v : SeedVars(repo_, cf_api, cf_password)) args.push_back(v);
+    for (auto& v : SeedVars(repo_, cf_api, cf_password, cf_ca_cert)) args.push_back(v);
     ProcessOptions options;
     options.timeout = minutes(20);  // compile + analysis on 2 busy cores
     return RunBaton(args, options);
@@ -168,9 +171,11 @@ std::string ReadFileIfAny(const fs::path& path) {
   return fs::exists(path, ec) ? ReadFile(path) : "";
 }
 
-// GET `url` with curl; the body, or "" when it failed.
-std::string Curl(const std::string& url) {
-  ProcessResult r = RunProcess({"curl", "-fsS", "--max-time", "5", url});
+// GET `url` with curl (trusting `ca_file` when given); the body, or "" when it failed.
+std::string Curl(const std::string& url, const std::string& ca_file = "") {
+  std::vector<std::string> argv = {"curl", "-fsS", "--max-time", "5", url};
+  if (!ca_file.empty()) argv.insert(argv.end(), {"--cacert", ca_file});
+  ProcessResult r = RunProcess(argv);
   return r.exit_code == 0 ? r.out : "";
 }
 
@@ -185,7 +190,8 @@ TEST_F(SeedPipelineRun, DeploysTheThreeAppsToTheCloudFoundryStandIn) {
   cf_options.output_file = dir_ / "cf.log";  // read by nobody during the run: a file, not a pipe
   ChildProcess cf(
       {FakeCfBinary().string(), "--data-dir", (dir_ / "cf").string(), "--listen", "127.0.0.1:0",
-       "--user", "admin", "--password", password, "--org", "baton-org", "--space", "demo"},
+       "--user", "admin", "--password", password, "--org", "baton-org", "--space", "demo",
+       "--tls"},
       cf_options);
   ASSERT_TRUE(
       WaitUntil([&] { return !ReadFileIfAny(dir_ / "cf" / "api-url").empty(); }, minutes(1)))
@@ -193,7 +199,8 @@ TEST_F(SeedPipelineRun, DeploysTheThreeAppsToTheCloudFoundryStandIn) {
   std::string api = ReadFile(dir_ / "cf" / "api-url");
   api.erase(api.find_last_not_of(" \n") + 1);
 
-  ProcessResult r = RunAll(api, password);
+  fs::path ca = dir_ / "cf" / "tls-cert.pem";  // the pipeline reaches the stand-in over TLS
+  ProcessResult r = RunAll(api, password, ReadFile(ca));
   ASSERT_EQ(r.exit_code, 0) << r.All() << "\nstand-in log:\n" << ReadFile(dir_ / "cf.log");
   auto summary = ParseRunSummary(r.out);
   for (const char* job :
@@ -202,8 +209,8 @@ TEST_F(SeedPipelineRun, DeploysTheThreeAppsToTheCloudFoundryStandIn) {
   }
   EXPECT_EQ(r.out.find(password), std::string::npos) << "the password must not be logged";
 
-  auto apps = nlohmann::json::parse(Curl(api + "/fake/apps"), nullptr, false);
-  ASSERT_TRUE(apps.is_array()) << Curl(api + "/fake/apps");
+  auto apps = nlohmann::json::parse(Curl(api + "/fake/apps", ca.string()), nullptr, false);
+  ASSERT_TRUE(apps.is_array()) << Curl(api + "/fake/apps", ca.string());
   std::map<std::string, std::string> urls;
   for (const auto& app : apps) {
     std::string url = app.value("url", "");
