@@ -29,6 +29,7 @@ class FakeCloudFoundry::Impl {
   State state_;  // GUARDED_BY(mu_)
   std::string url_;
   std::vector<std::thread> unzippers_;  // GUARDED_BY(mu_): uploaded bits being unzipped
+  std::unique_ptr<FrontDoor> front_;    // the public port (TLS, slow link); set by Start()
 
   // A handler that runs `body` under mu_ after recording the request and (when `auth`)
   // checking the bearer token.
@@ -75,7 +76,6 @@ class FakeCloudFoundry::Impl {
   Status StartProxy(App& app, MappedRoute& route);
 
   std::unique_ptr<webapi::HttpServer> server_;  // plain http on 127.0.0.1, behind front_
-  std::unique_ptr<FrontDoor> front_;            // the public port (TLS, slow link)
   std::thread reconciler_;
   std::condition_variable cv_;
   bool stopping_ = false;  // GUARDED_BY(mu_)
