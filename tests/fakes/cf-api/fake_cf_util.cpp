@@ -80,7 +80,7 @@ Json ListOf(const std::string& base_url, const webapi::Request& req, Json resour
   int page = std::clamp(QueryInt(req, "page", 1), 1, pages);
   Json slice = Json::array();
   for (int i = (page - 1) * per_page; i < std::min(total, page * per_page); ++i) {
-    slice.push_back(resources[i]);
+    slice.push_back(resources[static_cast<size_t>(i)]);
   }
   auto link = [&](int p) { return Json{{"href", PageUrl(base_url, req, p, per_page)}}; };
   return {{"pagination",
