@@ -222,7 +222,7 @@ TEST_F(CfSlowLink, A200MbAppUploadsOverAThrottledLinkWithProgressLines) {
 
 TEST_F(CfSlowLink, AStalledUploadFailsAfterTheStallTimeout) {
   cf_->SetSlowLink({20 << 10, std::chrono::milliseconds(0)});  // 20 KB/s: buffers fill, stall
-  Json params = WriteBigJar(16);
+  Json params = WriteBigJar(32);  // more than the sockets' buffers hold
   params["upload_stall_timeout"] = 1;
   auto pushed = Put(params);
   ASSERT_FALSE(pushed.ok());

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 
@@ -244,9 +245,17 @@ class Pump {
   void Delay(std::chrono::steady_clock::time_point& last) {
     auto now = std::chrono::steady_clock::now();
     if (link_.latency.count() > 0 && now - last > std::chrono::milliseconds(50)) {
-      std::this_thread::sleep_for(link_.latency);
+      SleepUntil(now + link_.latency);
     }
     last = std::chrono::steady_clock::now();
+  }
+
+  // Sleeps in short steps, so that Stop() is not held up by a slow link.
+  void SleepUntil(std::chrono::steady_clock::time_point due) {
+    while (!stopping_ && std::chrono::steady_clock::now() < due) {
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          due - std::chrono::steady_clock::now(), std::chrono::milliseconds(20)));
+    }
   }
 
   // Bandwidth: never ahead of `upload_bytes_per_second` since the first byte.
@@ -256,7 +265,7 @@ class Pump {
     sent_up_ += n;
     auto due = started_ + std::chrono::microseconds(sent_up_ * 1'000'000 /
                                                     link_.upload_bytes_per_second);
-    std::this_thread::sleep_until(due);
+    SleepUntil(due);
   }
 
   int client_, backend_;
