@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -115,6 +116,8 @@ void FrontDoor::set_link(SlowLink link) {
 }
 
 Status FrontDoor::Start() {
+  // A peer that hangs up must not kill the process: OpenSSL writes to the socket with write(2).
+  signal(SIGPIPE, SIG_IGN);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port_);
@@ -212,7 +215,7 @@ class Pump {
   }
 
   bool WriteBackend() {
-    ssize_t n = write(backend_, up_.data(), up_.size());
+    ssize_t n = send(backend_, up_.data(), up_.size(), MSG_NOSIGNAL);
     if (n > 0) up_.erase(0, static_cast<size_t>(n));
     return n > 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
   }
@@ -229,7 +232,7 @@ class Pump {
 
   bool WriteClient() {
     int n = ssl_ ? SSL_write(ssl_, down_.data(), static_cast<int>(down_.size()))
-                 : static_cast<int>(write(client_, down_.data(), down_.size()));
+                 : static_cast<int>(send(client_, down_.data(), down_.size(), MSG_NOSIGNAL));
     if (n > 0) {
       down_.erase(0, static_cast<size_t>(n));
       return true;
