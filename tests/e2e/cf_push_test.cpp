@@ -94,6 +94,20 @@ TEST_F(CfPushEndToEnd, TheStandInPrintsOneReadyLineAndWritesItsUrl) {
   EXPECT_EQ(FakeApps(), nlohmann::json::array());
 }
 
+TEST_F(CfPushEndToEnd, WithTlsTheStandInServesHttpsWithTheCertificateItWrote) {
+  StartFake({"--tls"});
+  ASSERT_EQ(url_.rfind("https://127.0.0.1:", 0), 0u) << url_;
+  webapi::ClientOptions trusting;
+  trusting.ca_file = (dir_ / "cf" / "tls-cert.pem").string();
+  auto r = webapi::HttpClient(trusting).Get(url_ + "/fake/apps");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  auto untrusted = webapi::HttpClient().Get(url_ + "/fake/apps");
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_NE(untrusted.status().message().find("certificate verify failed"), std::string::npos)
+      << untrusted.status().message();
+}
+
 TEST_F(CfPushEndToEnd, BatonRunPushesTheAppAndSigtermStopsIt) {
   StartFake();
   ProcessResult r = Run();
