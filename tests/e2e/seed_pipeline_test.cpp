@@ -190,8 +190,7 @@ TEST_F(SeedPipelineRun, DeploysTheThreeAppsToTheCloudFoundryStandIn) {
   cf_options.output_file = dir_ / "cf.log";  // read by nobody during the run: a file, not a pipe
   ChildProcess cf(
       {FakeCfBinary().string(), "--data-dir", (dir_ / "cf").string(), "--listen", "127.0.0.1:0",
-       "--user", "admin", "--password", password, "--org", "baton-org", "--space", "demo",
-       "--tls"},
+       "--user", "admin", "--password", password, "--org", "baton-org", "--space", "demo", "--tls"},
       cf_options);
   ASSERT_TRUE(
       WaitUntil([&] { return !ReadFileIfAny(dir_ / "cf" / "api-url").empty(); }, minutes(1)))

@@ -26,22 +26,16 @@ TEST_F(CfBits, CfIgnoreAndTheCliDefaultsKeepFilesOutOfThePackage) {
   testing::WriteFile(app / ".cfignore",
                      "# logs stay home\n*.log\n!keep.log\nsecrets/\n/only-at-root.txt\n"
                      "docs/**/*.md\n");
-  for (const char* f : {".gitignore", ".git/config", ".DS_Store", "_darcs/x", ".svn/x", ".hg/x",
-                        "debug.log", "sub/trace.log", "keep.log", "secrets/key", "only-at-root.txt",
-                        "sub/only-at-root.txt", "sub/manifest.yml", "docs/a/b/c.md",
-                        "docs/readme.txt"}) {
+  for (const char* f :
+       {".gitignore", ".git/config", ".DS_Store", "_darcs/x", ".svn/x", ".hg/x", "debug.log",
+        "sub/trace.log", "keep.log", "secrets/key", "only-at-root.txt", "sub/only-at-root.txt",
+        "sub/manifest.yml", "docs/a/b/c.md", "docs/readme.txt"}) {
     testing::WriteFile(app / f, "content");
   }
   auto pushed = Put(params);
   ASSERT_TRUE(pushed.ok()) << pushed.status().ToString() << "\n" << sink_.text();
-  std::set<std::string> wanted = {"app.py",
-                                  "keep.log",
-                                  "sub",
-                                  "sub/only-at-root.txt",
-                                  "sub/manifest.yml",
-                                  "docs",
-                                  "docs/a",
-                                  "docs/a/b",
+  std::set<std::string> wanted = {"app.py",           "keep.log", "sub",    "sub/only-at-root.txt",
+                                  "sub/manifest.yml", "docs",     "docs/a", "docs/a/b",
                                   "docs/readme.txt"};
   EXPECT_EQ(UploadedPaths(), wanted);
   EXPECT_NE(sink_.text().find("per .cfignore and the cf CLI's defaults"), std::string::npos);
@@ -51,10 +45,15 @@ TEST_F(CfBits, CfIgnoreAndTheCliDefaultsKeepFilesOutOfThePackage) {
 void WriteJar(const fs::path& jar) {
   fs::create_directories(jar.parent_path());
   testing::WriteFile(jar.parent_path() / "app.py", kAppScript);
-  std::string script = "import zipfile\n"
-                       "with zipfile.ZipFile('" + jar.string() + "', 'w') as z:\n"
-                       "    z.write('" + (jar.parent_path() / "app.py").string() + "', 'app.py')\n"
-                       "    z.writestr('META-INF/MANIFEST.MF', 'Manifest-Version: 1.0\\n')\n";
+  std::string script =
+      "import zipfile\n"
+      "with zipfile.ZipFile('" +
+      jar.string() +
+      "', 'w') as z:\n"
+      "    z.write('" +
+      (jar.parent_path() / "app.py").string() +
+      "', 'app.py')\n"
+      "    z.writestr('META-INF/MANIFEST.MF', 'Manifest-Version: 1.0\\n')\n";
   testing::WriteFile(jar.parent_path() / "make_jar.py", script);
   ASSERT_EQ(std::system(("python3 " + (jar.parent_path() / "make_jar.py").string()).c_str()), 0);
   fs::remove(jar.parent_path() / "app.py");
@@ -133,9 +132,9 @@ TEST_F(CfBits, TheStandInRefusesBitsForADockerApp) {
   webapi::Headers form;
   form.Set("Content-Type", "application/x-www-form-urlencoded");
   form.Set("Authorization", "Basic Y2Y6");  // the public client "cf:"
-  auto token = client.Post(cf_->url() + "/login/oauth/token",
-                           std::string("grant_type=password&username=admin&password=") + kPassword,
-                           form);
+  auto token =
+      client.Post(cf_->url() + "/login/oauth/token",
+                  std::string("grant_type=password&username=admin&password=") + kPassword, form);
   ASSERT_TRUE(token.ok() && token->status == 200);
   webapi::Headers auth;
   auth.Set("Authorization",

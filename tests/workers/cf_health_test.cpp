@@ -29,8 +29,8 @@ Json WritePicky(const fs::path& build, const std::string& lines) {
 }
 
 TEST_F(CfHealth, ProcessHealthCheckNeedsNoPort) {
-  auto pushed = Put(WriteApp("worker", "x", "sleep 600",
-                             "  health-check-type: process\n  no-route: true\n"));
+  auto pushed =
+      Put(WriteApp("worker", "x", "sleep 600", "  health-check-type: process\n  no-route: true\n"));
   ASSERT_TRUE(pushed.ok()) << pushed.status().ToString() << "\n" << sink_.text();
   EXPECT_EQ(Metadata(*pushed, "state"), "STARTED");
 }
@@ -48,8 +48,7 @@ TEST_F(CfHealth, HttpHealthCheckUsesItsEndpoint) {
 }
 
 TEST_F(CfHealth, AnInstanceThatNeverPassesItsHealthCheckCrashesAfterTheTimeout) {
-  auto pushed =
-      Put(WritePicky(dir_ / "build", "  health-check-type: http\n  timeout: 1\n"));
+  auto pushed = Put(WritePicky(dir_ / "build", "  health-check-type: http\n  timeout: 1\n"));
   ASSERT_FALSE(pushed.ok());
   EXPECT_NE(pushed.status().message().find("app crashed"), std::string::npos)
       << pushed.status().message();
@@ -62,7 +61,8 @@ TEST_F(CfHealth, TheStandInChecksManifestValuesAsCloudControllerDoes) {
   std::vector<Case> cases = {
       {"  instances: two\n", "For application 'picky': Instances must be an integer"},
       {"  memory: 256\n", "Memory must use a supported unit: B, K, KB, M, MB, G, GB, T, or TB"},
-      {"  health-check-type: tcp\n", "Health check type must be \"port\", \"process\", or \"http\""},
+      {"  health-check-type: tcp\n",
+       "Health check type must be \"port\", \"process\", or \"http\""},
       {"  health-check-http-endpoint: /h\n",
        "Health check type must be \"http\" to set a health check HTTP endpoint"},
   };

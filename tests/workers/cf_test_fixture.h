@@ -122,9 +122,9 @@ class CfResource : public ::testing::Test {
                 const std::string& manifest_lines = "") {
     fs::path app = dir_ / "build" / name;
     testing::WriteFile(app / "app.py", kAppScript);
-    testing::WriteFile(app / "manifest.yml", "applications:\n- name: " + name + "\n  command: " +
-                                                 command + "\n  env:\n    MESSAGE: ((message))\n" +
-                                                 manifest_lines);
+    testing::WriteFile(app / "manifest.yml",
+                       "applications:\n- name: " + name + "\n  command: " + command +
+                           "\n  env:\n    MESSAGE: ((message))\n" + manifest_lines);
     return {{"manifest", name + "/manifest.yml"}, {"vars", {{"message", message}}}};
   }
 

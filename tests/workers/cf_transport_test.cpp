@@ -194,11 +194,12 @@ class CfSlowLink : public CfResource {
   Json WriteBigJar(int mb) {
     Json params = WriteApp("api", "big");
     fs::path dir = dir_ / "build" / "api";
-    std::string script = "import os, zipfile\n"
-                         "with zipfile.ZipFile('app.jar', 'w', zipfile.ZIP_STORED) as z:\n"
-                         "    z.write('app.py')\n"
-                         "    z.writestr('big.bin', os.urandom(" +
-                         std::to_string(mb) + " << 20))\n";
+    std::string script =
+        "import os, zipfile\n"
+        "with zipfile.ZipFile('app.jar', 'w', zipfile.ZIP_STORED) as z:\n"
+        "    z.write('app.py')\n"
+        "    z.writestr('big.bin', os.urandom(" +
+        std::to_string(mb) + " << 20))\n";
     testing::WriteFile(dir / "make_jar.py", script);
     EXPECT_EQ(std::system(("cd " + dir.string() + " && python3 make_jar.py").c_str()), 0);
     params["path"] = "api/app.jar";

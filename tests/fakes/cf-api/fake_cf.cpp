@@ -250,10 +250,10 @@ void FakeCloudFoundry::Impl::AddControlRoutes(webapi::Router& r) {
           for (const Json& a : doc["applications"]) {
             Status st = ApplyApplication(a);
             if (st.code() == StatusCode::kFailedPrecondition) {  // found by the job, as CC does
-              job.errors.push_back({{"code", 10008},
-                                    {"title", "CF-UnprocessableEntity"},
-                                    {"detail", "For application '" + a.value("name", "") +
-                                                   "': " + st.message()}});
+              job.errors.push_back(
+                  {{"code", 10008},
+                   {"title", "CF-UnprocessableEntity"},
+                   {"detail", "For application '" + a.value("name", "") + "': " + st.message()}});
             } else if (!st.ok()) {
               return UnprocessableEntity(st.message());
             }
@@ -290,7 +290,8 @@ void FakeCloudFoundry::Impl::AddControlRoutes(webapi::Router& r) {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [g, app] : state_.apps) {
       Json routes = Json::array();
-      for (const auto& r : app.routes) routes.push_back({{"route", r->Url()}, {"url", r->loopback}});
+      for (const auto& r : app.routes)
+        routes.push_back({{"route", r->Url()}, {"url", r->loopback}});
       out.push_back({{"name", app.name},
                      {"state", app.state},
                      {"url", app.routes.empty() ? "" : app.routes[0]->loopback},

@@ -43,12 +43,8 @@ Json DeploymentJson(const Deployment& d, const std::string& url) {
 }
 
 Json InstanceJson(int index, const std::string& state, uint16_t port) {
-  Json one = {{"type", "web"},
-              {"index", index},
-              {"state", state},
-              {"host", "127.0.0.1"},
-              {"uptime", 0},
-              {"mem_quota", 268435456},
+  Json one = {{"type", "web"},           {"index", index}, {"state", state},
+              {"host", "127.0.0.1"},     {"uptime", 0},    {"mem_quota", 268435456},
               {"disk_quota", 1073741824}};
   if (state == "RUNNING") one["instance_ports"] = {{{"external", port}, {"internal", 8080}}};
   return one;
@@ -161,9 +157,9 @@ void FakeCloudFoundry::Impl::AddDeployRoutes(webapi::Router& r) {
           std::string guid = req.Param("guid");
           for (const auto& [g, app] : state_.apps) {
             if (app.web.guid == guid) {
-              return Response::Json(200, StatsJson(app.state == "STARTED" ? app.instances
-                                                                          : Instances{},
-                                                   app.web.instances));
+              return Response::Json(200,
+                                    StatsJson(app.state == "STARTED" ? app.instances : Instances{},
+                                              app.web.instances));
             }
           }
           for (const auto& [g, d] : state_.deployments) {

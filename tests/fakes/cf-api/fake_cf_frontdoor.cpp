@@ -80,9 +80,9 @@ Result<SSL_CTX*> MakeTlsContext(const std::string& host, const std::string& dir)
             AddExtension(cert, NID_key_usage, "critical,digitalSignature,keyCertSign") &&
             AddExtension(cert, NID_subject_key_identifier, "hash") &&
             X509_sign(cert, key, EVP_sha256()) > 0;
-  Status written = ok ? WritePem(dir + "/tls-cert.pem",
-                                 [&](FILE* f) { return PEM_write_X509(f, cert); })
-                      : Internal("cannot make the TLS certificate: " + SslError());
+  Status written =
+      ok ? WritePem(dir + "/tls-cert.pem", [&](FILE* f) { return PEM_write_X509(f, cert); })
+         : Internal("cannot make the TLS certificate: " + SslError());
   if (written.ok()) {
     written = WritePem(dir + "/tls-key.pem", [&](FILE* f) {
       return PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
@@ -266,8 +266,8 @@ class Pump {
     if (link_.upload_bytes_per_second == 0) return;
     if (sent_up_ == 0) started_ = std::chrono::steady_clock::now();
     sent_up_ += n;
-    auto due = started_ + std::chrono::microseconds(sent_up_ * 1'000'000 /
-                                                    link_.upload_bytes_per_second);
+    auto due =
+        started_ + std::chrono::microseconds(sent_up_ * 1'000'000 / link_.upload_bytes_per_second);
     SleepUntil(due);
   }
 
@@ -329,7 +329,8 @@ void FrontDoor::Serve(int client) {
     SetNonBlocking(client);
     SetNonBlocking(backend);
     if (ssl) SSL_set_fd(ssl, client);
-    if (!ssl || Handshake(ssl, client, stopping_)) Pump(client, backend, ssl, link, stopping_).Run();
+    if (!ssl || Handshake(ssl, client, stopping_))
+      Pump(client, backend, ssl, link, stopping_).Run();
   }
   if (ssl) SSL_free(ssl);
   if (backend >= 0) close(backend);

@@ -48,8 +48,8 @@ class FrontDoor {
   uint16_t backend_port_;
   SSL_CTX* tls_;
   std::mutex mu_;
-  SlowLink link_;            // GUARDED_BY(mu_)
-  std::vector<int> open_;    // GUARDED_BY(mu_): client sockets, shut down by Stop()
+  SlowLink link_;                     // GUARDED_BY(mu_)
+  std::vector<int> open_;             // GUARDED_BY(mu_): client sockets, shut down by Stop()
   std::vector<std::thread> threads_;  // GUARDED_BY(mu_)
   int listener_ = -1;
   std::atomic<bool> stopping_{false};

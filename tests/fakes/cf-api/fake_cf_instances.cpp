@@ -15,9 +15,8 @@ std::chrono::milliseconds RestartDelay(int crashes) {
 }
 
 bool AllRunning(const Instances& instances) {
-  return !instances.empty() && std::all_of(instances.begin(), instances.end(), [](const auto& i) {
-    return i->state == "RUNNING";
-  });
+  return !instances.empty() && std::all_of(instances.begin(), instances.end(),
+                                           [](const auto& i) { return i->state == "RUNNING"; });
 }
 
 }  // namespace
@@ -34,8 +33,7 @@ uint16_t NextRunningPort(App& app) {
   return 0;
 }
 
-Instances FakeCloudFoundry::Impl::Launch(App& app, const Process& process,
-                                         const Droplet& droplet) {
+Instances FakeCloudFoundry::Impl::Launch(App& app, const Process& process, const Droplet& droplet) {
   Instances out;
   for (int index = 0; index < process.instances; ++index) {
     auto inst = std::make_shared<Instance>();
@@ -78,8 +76,8 @@ void FakeCloudFoundry::Impl::StartInstance(const App& app, Instance& inst) {
   if (!pid.ok()) return crash(pid.status().message());
   inst.pid = *pid;
   AppLog(app, "starting " + which + " on port " + std::to_string(inst.port) + ": " + inst.command);
-  Log("app " + app.name + ": starting " + which + " `" + inst.command + "` on 127.0.0.1:" +
-      std::to_string(inst.port));
+  Log("app " + app.name + ": starting " + which + " `" + inst.command +
+      "` on 127.0.0.1:" + std::to_string(inst.port));
 }
 
 void FakeCloudFoundry::Impl::Retire(Instances& instances) {

@@ -91,8 +91,8 @@ Status FakeCloudFoundry::Impl::ApplyApplication(const Json& a) {
   Process& web = app->web;
   if (a.contains("command")) web.command = Text(a, "command");
   if (a.contains("health-check-type")) {
-    web.health_type = Text(a, "health-check-type") == "none" ? "process"
-                                                              : Text(a, "health-check-type");
+    web.health_type =
+        Text(a, "health-check-type") == "none" ? "process" : Text(a, "health-check-type");
   }
   if (a.contains("health-check-http-endpoint")) {
     web.health_endpoint = Text(a, "health-check-http-endpoint");

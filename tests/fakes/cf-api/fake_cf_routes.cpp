@@ -53,8 +53,8 @@ Status FakeCloudFoundry::Impl::ApplyRoutes(App& app, const Json& a) {
       if (route == domain) {
         hosts.push_back("");
       } else if (route.size() > domain.size() &&
-                 route.compare(route.size() - domain.size() - 1, std::string::npos,
-                               "." + domain) == 0) {
+                 route.compare(route.size() - domain.size() - 1, std::string::npos, "." + domain) ==
+                     0) {
         hosts.push_back(route.substr(0, route.size() - domain.size() - 1));
       } else {
         return FailedPrecondition("The route '" + route + "' did not match any existing domains.");

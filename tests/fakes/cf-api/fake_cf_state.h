@@ -73,7 +73,7 @@ struct App {
   Process web;
   std::string memory = "256M";
   std::string docker_image;  // the docker lifecycle (manifest docker.image), "" for buildpack
-  Instances instances;      // what the routes serve (the RUNNING ones, in turn)
+  Instances instances;       // what the routes serve (the RUNNING ones, in turn)
   size_t next_instance = 0;  // the router's round robin
   std::vector<std::unique_ptr<MappedRoute>> routes;  // in the order they were mapped
   std::string log_file;
@@ -119,7 +119,7 @@ struct Job {
 struct Deployment {
   std::string guid, app_guid, droplet_guid, value = "ACTIVE", reason = "DEPLOYING";
   Instances instances;  // the new ones
-  Process process;                     // the new web process
+  Process process;      // the new web process
 };
 
 struct State {

@@ -26,17 +26,15 @@ using baton::testing::fakecf::FakeCfOptions;
 int Usage(const std::string& why) {
   std::cerr << "baton-fake-cf (stand-in for Cloud Foundry): " << why << "\n"
             << "usage: baton-fake-cf --data-dir DIR [--listen 127.0.0.1:0] [--tls] [--user U "
-               "--password P] [--org O --space S] [--domain D] [--fail-at STAGE] [--fail-once STATUS:METHOD:PATH[:COUNT[:RETRY_AFTER]]]\n";
+               "--password P] [--org O --space S] [--domain D] [--fail-at STAGE] [--fail-once "
+               "STATUS:METHOD:PATH[:COUNT[:RETRY_AFTER]]]\n";
   return 2;
 }
 
 bool Parse(int argc, char** argv, FakeCfOptions& o, bool& tls, std::string& error) {
-  std::map<std::string, std::string*> values = {{"--data-dir", &o.data_dir},
-                                                {"--user", &o.user},
-                                                {"--password", &o.password},
-                                                {"--org", &o.org},
-                                                {"--space", &o.space},
-                                                {"--domain", &o.domain}};
+  std::map<std::string, std::string*> values = {
+      {"--data-dir", &o.data_dir}, {"--user", &o.user},   {"--password", &o.password},
+      {"--org", &o.org},           {"--space", &o.space}, {"--domain", &o.domain}};
   std::string listen = "127.0.0.1:0", fail_at = "none";
   values["--listen"] = &listen;
   values["--fail-at"] = &fail_at;

@@ -12,9 +12,9 @@ std::string Origin(const Url& url) {
 }
 
 // co_return the Status when it is an error.
-#define BATON_CO_RETURN_IF_ERROR(expr) \
-  do {                                 \
-    Status baton_co_status = (expr);   \
+#define BATON_CO_RETURN_IF_ERROR(expr)                    \
+  do {                                                    \
+    Status baton_co_status = (expr);                      \
     if (!baton_co_status.ok()) co_return baton_co_status; \
   } while (0)
 
@@ -37,8 +37,8 @@ bool BypassesProxy(const std::string& host, uint16_t port, const std::string& no
     }
     if (!entry.empty() && entry[0] == '.') entry.erase(0, 1);
     if (host == entry) return true;
-    if (host.size() > entry.size() && host.compare(host.size() - entry.size(), entry.size(),
-                                                   entry) == 0 &&
+    if (host.size() > entry.size() &&
+        host.compare(host.size() - entry.size(), entry.size(), entry) == 0 &&
         host[host.size() - entry.size() - 1] == '.') {
       return true;
     }
@@ -113,7 +113,8 @@ net::awaitable<Status> Tunnel(const Url& url, const ClientOptions& options,
   }
   BATON_CO_RETURN_IF_ERROR(co_await ConnectTcp(proxy->host, proxy->port, options, out));
   std::string target = url.host + ":" + std::to_string(url.port);
-  if (target.find(':') != target.rfind(':')) target = "[" + url.host + "]:" + std::to_string(url.port);
+  if (target.find(':') != target.rfind(':'))
+    target = "[" + url.host + "]:" + std::to_string(url.port);
   std::string request = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n";
   if (!credentials.empty()) request += "Proxy-Authorization: Basic " + Base64(credentials) + "\r\n";
   request += "\r\n";
@@ -126,8 +127,9 @@ net::awaitable<Status> Tunnel(const Url& url, const ClientOptions& options,
     co_await net::async_read_until(**out, net::dynamic_buffer(answer, 16 * 1024), "\r\n\r\n",
                                    Redirect(ec));
   }
-  if (ec) co_return Unavailable("CONNECT to " + target + " through " + where + " failed: " +
-                                ec.message());
+  if (ec)
+    co_return Unavailable("CONNECT to " + target + " through " + where +
+                          " failed: " + ec.message());
   std::string status = answer.substr(0, answer.find("\r\n"));
   if (status.size() < 12 || status.compare(9, 3, "200") != 0) {
     co_return Unavailable(where + " refused CONNECT to " + target + ": " + status +

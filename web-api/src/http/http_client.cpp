@@ -280,8 +280,8 @@ net::awaitable<Status> HttpClient::Impl::StreamBody(
 }
 
 Result<ClientResponse> HttpClient::Impl::SendUpload(std::string_view method,
-                                                    std::string_view url_text,
-                                                    const Upload& upload, const Headers& headers) {
+                                                    std::string_view url_text, const Upload& upload,
+                                                    const Headers& headers) {
   BATON_ASSIGN_OR_RETURN(Url url, ParseUrl(url_text));
   std::unique_ptr<FILE, int (*)(FILE*)> file(fopen(upload.file.c_str(), "rb"), &fclose);
   if (!file) return IoError("cannot open " + upload.file + " to upload: " + strerror(errno));

@@ -49,8 +49,9 @@ Result<BitsZip> PrepareBits(const ResourceContext& ctx, const fs::path& app_path
   }
   std::string tmpl = (fs::temp_directory_path() / "baton-cf-bits-XXXXXX").string();
   int fd = mkstemp(tmpl.data());
-  if (fd < 0) return IoError("cannot create a temporary zip file in " +
-                             fs::temp_directory_path().string() + ": " + strerror(errno));
+  if (fd < 0)
+    return IoError("cannot create a temporary zip file in " + fs::temp_directory_path().string() +
+                   ": " + strerror(errno));
   close(fd);
   BitsZip zip(tmpl, true);
   BATON_ASSIGN_OR_RETURN(ZipSummary summary, ZipAppDirectory(app_path.string(), tmpl));
@@ -93,17 +94,17 @@ Status UploadBits(const ResourceContext& ctx, CfClient& client, const std::strin
                                     zip.path(), "\r\n--" + b + "--\r\n",
                                     options.upload_stall_timeout, progress)
                             .status());
-  auto ready = PollUntil(ctx, client, "/v3/packages/" + package, options.job_timeout,
-                         "the package to be READY", [](const Json& p) -> Result<bool> {
-                           std::string state = p.value("state", "");
-                           if (state == "FAILED" || state == "EXPIRED") {
-                             Json error = p.value("data", Json::object()).value("error", Json());
-                             return FailedPrecondition(
-                                 "the package is " + state +
-                                 (error.is_string() ? ": " + error.get<std::string>() : ""));
-                           }
-                           return state == "READY";
-                         });
+  auto ready = PollUntil(
+      ctx, client, "/v3/packages/" + package, options.job_timeout, "the package to be READY",
+      [](const Json& p) -> Result<bool> {
+        std::string state = p.value("state", "");
+        if (state == "FAILED" || state == "EXPIRED") {
+          Json error = p.value("data", Json::object()).value("error", Json());
+          return FailedPrecondition("the package is " + state +
+                                    (error.is_string() ? ": " + error.get<std::string>() : ""));
+        }
+        return state == "READY";
+      });
   return ready.status();
 }
 

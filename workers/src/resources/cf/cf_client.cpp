@@ -86,7 +86,8 @@ Result<CfSource> ParseCfSource(const Json& source) {
                          BoolField(source, "skip_cert_check", "cf source: skip_cert_check"));
   BATON_ASSIGN_OR_RETURN(s.ca_cert, StringField(source, "ca_cert", "cf source: ca_cert"));
   if (!s.ca_cert.empty() && s.ca_cert.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-    return InvalidArgument("cf source: ca_cert must hold PEM certificates (-----BEGIN CERTIFICATE-----)");
+    return InvalidArgument(
+        "cf source: ca_cert must hold PEM certificates (-----BEGIN CERTIFICATE-----)");
   }
   s.api = TrimSlash(s.api);
   if (s.api.empty()) return InvalidArgument("cf source: api is required");
@@ -146,8 +147,9 @@ Status CfClient::Login() {
   if (!r.ok()) {
     std::string advice;
     if (r.status().message().find("certificate") != std::string::npos) {
-      advice = "; if the API's certificate is signed by a private CA, give it as source.ca_cert "
-               "(or set skip_cert_check: true)";
+      advice =
+          "; if the API's certificate is signed by a private CA, give it as source.ca_cert "
+          "(or set skip_cert_check: true)";
     }
     return Status(r.status().code(), "cannot reach the API: " + r.status().message() + advice);
   }
@@ -224,8 +226,8 @@ namespace {
 // The wait a 429 asks for: Retry-After in seconds (at most a minute), else `fallback`.
 std::chrono::milliseconds RetryAfter(const HttpResponse& r, std::chrono::milliseconds fallback) {
   auto header = r.Header("Retry-After");
-  if (!header || header->empty() ||
-      header->find_first_not_of("0123456789") != std::string::npos || header->size() > 4) {
+  if (!header || header->empty() || header->find_first_not_of("0123456789") != std::string::npos ||
+      header->size() > 4) {
     return fallback;
   }
   return std::chrono::seconds(std::min(std::stoi(*header), 60));
@@ -282,8 +284,8 @@ Result<HttpResponse> CfClient::Send(const std::string& method, const std::string
 }
 
 Result<HttpResponse> CfClient::Upload(const std::string& path, const std::string& content_type,
-                                      std::string head, const std::string& file,
-                                      std::string tail, std::chrono::milliseconds stall_timeout,
+                                      std::string head, const std::string& file, std::string tail,
+                                      std::chrono::milliseconds stall_timeout,
                                       std::function<void(uint64_t, uint64_t)> on_progress) {
   HttpRequest req{"POST", Url(path), {{"Accept", "application/json"}}, std::move(head)};
   req.headers.emplace_back("Content-Type", content_type);

@@ -22,10 +22,10 @@ struct CfManifestInput {
 };
 
 struct CfManifest {
-  Json document;         // {"applications": [ {...} ]}, `path` removed
-  std::string app_name;  // the one application's name
-  std::string path;      // its `path`, relative to the manifest's folder ("" if none)
-  std::string route;     // its first route ("" if none)
+  Json document;                // {"applications": [ {...} ]}, `path` removed
+  std::string app_name;         // the one application's name
+  std::string path;             // its `path`, relative to the manifest's folder ("" if none)
+  std::string route;            // its first route ("" if none)
   std::string docker_image;     // docker.image ("" for a buildpack app)
   std::string docker_username;  // docker.username
 };

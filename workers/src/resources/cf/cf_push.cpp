@@ -192,8 +192,8 @@ Result<CfPushResult> PushApp(const ResourceContext& ctx, CfClient& client,
     BATON_RETURN_IF_ERROR(Stage("upload", UploadBits(ctx, client, result.package_guid, options)));
     LogLine(ctx, "cf: uploaded the bits (package " + result.package_guid + ")");
   } else {
-    LogLine(ctx, "cf: docker image " + options.docker_image + " (package " +
-                     result.package_guid + "; no bits)");
+    LogLine(ctx, "cf: docker image " + options.docker_image + " (package " + result.package_guid +
+                     "; no bits)");
   }
   if (options.no_start) return UploadedOnly(ctx, client, result);
   auto droplet = StageDroplet(ctx, client, result.package_guid, options);

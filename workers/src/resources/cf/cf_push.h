@@ -40,10 +40,10 @@ struct CfPushResult {
   std::string app_guid;
   std::string package_guid;
   std::string droplet_guid;
-  std::string deployment_guid;  // rolling deployments only
-  std::string route;            // first route's URL, "" when the app has none
+  std::string deployment_guid;      // rolling deployments only
+  std::string route;                // first route's URL, "" when the app has none
   std::vector<std::string> routes;  // every route's URL
-  std::string state;            // STARTED or STOPPED
+  std::string state;                // STARTED or STOPPED
 };
 
 Result<CfPushResult> PushApp(const ResourceContext& ctx, CfClient& client,

@@ -44,9 +44,8 @@ std::string InstancesSummary(const Json& stats, const std::string& type) {
     running += state == "RUNNING";
     if (state == "CRASHED") crashed.push_back(instance.value("index", 0));
   }
-  std::string out = std::to_string(running) + " of " +
-                    std::to_string(stats["resources"].size()) + " instance(s) of " + type +
-                    " running";
+  std::string out = std::to_string(running) + " of " + std::to_string(stats["resources"].size()) +
+                    " instance(s) of " + type + " running";
   if (!crashed.empty()) {
     out += "; CRASHED: instance " + InstanceList(crashed) + " (Cloud Foundry restarts them)";
   }
@@ -90,7 +89,8 @@ void CancelDeployment(const ResourceContext& ctx, CfClient& client, const std::s
   auto cancelled =
       client.SendJson("POST", "/v3/deployments/" + guid + "/actions/cancel", Json::object());
   if (cancelled.ok()) {
-    LogLine(ctx, "cf: cancelled rolling deployment " + guid + "; the previous droplet keeps serving");
+    LogLine(ctx,
+            "cf: cancelled rolling deployment " + guid + "; the previous droplet keeps serving");
   } else {
     LogLine(ctx, "cf: could not cancel rolling deployment " + guid + " (" +
                      cancelled.status().message() + "); cancel it with `cf cancel-deployment`");
@@ -197,8 +197,7 @@ void ShowAppLog(const ResourceContext& ctx, CfClient& client, const std::string&
   Json batch = read->value("envelopes", Json::object()).value("batch", Json::array());
   if (!batch.is_array()) batch = Json::array();
   std::reverse(batch.begin(), batch.end());  // oldest first
-  LogLine(ctx, "cf: app log since the push started (" + std::to_string(batch.size()) +
-                   " lines):");
+  LogLine(ctx, "cf: app log since the push started (" + std::to_string(batch.size()) + " lines):");
   for (const Json& e : batch) {
     std::string source = e.value("tags", Json::object()).value("source_type", "APP");
     std::string payload = Base64Decode(e.value("log", Json::object()).value("payload", ""));
