@@ -2,6 +2,8 @@
 // archive (.zip, .jar, .war) given as the path, uploaded as the package's bits.
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <random>
 
 #include "resources/cf/cf_push.h"

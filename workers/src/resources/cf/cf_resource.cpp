@@ -6,6 +6,7 @@
 #include <glob.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
