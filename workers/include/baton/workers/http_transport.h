@@ -35,10 +35,10 @@ struct HttpRequest {
   // A streamed upload: when set, the body is `body`, then this file's bytes, then `body_tail`,
   // never held in memory whole; `stall_timeout` (no byte written for that long) replaces the
   // overall request timeout while sending, and `on_progress(sent, total)` follows it.
-  std::string body_file;
-  std::string body_tail;
+  std::string body_file{};
+  std::string body_tail{};
   std::chrono::milliseconds stall_timeout{60'000};
-  std::function<void(uint64_t sent, uint64_t total)> on_progress;
+  std::function<void(uint64_t sent, uint64_t total)> on_progress{};
 };
 
 struct HttpResponse {
@@ -61,8 +61,8 @@ struct HttpTransportOptions {
   std::string ca_file;                // HTTPS: trust this PEM bundle instead of the system's
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{60'000};  // one whole exchange
-  std::string proxy;     // http://[user:password@]host:port reached with CONNECT, "" for none
-  std::string no_proxy;  // NO_PROXY-style list of hosts connected to directly
+  std::string proxy{};     // http://[user:password@]host:port reached with CONNECT, "" for none
+  std::string no_proxy{};  // NO_PROXY-style list of hosts connected to directly
 };
 
 // Makes a transport; may be called from any thread.

@@ -49,6 +49,15 @@ std::string Describe(const CfError& e) {
   return out;
 }
 
+HttpRequest Request(std::string method, std::string url, HttpHeaderList headers, std::string body) {
+  HttpRequest r;
+  r.method = std::move(method);
+  r.url = std::move(url);
+  r.headers = std::move(headers);
+  r.body = std::move(body);
+  return r;
+}
+
 std::string PathOf(const HttpRequest& request) {
   size_t path = request.url.find('/', request.url.find("://") + 3);
   return path == std::string::npos ? std::string("/") : request.url.substr(path);
@@ -142,7 +151,7 @@ std::string CfClient::Url(const std::string& path) const {
 }
 
 Status CfClient::Login() {
-  HttpRequest root{"GET", source_.api + "/", {{"Accept", "application/json"}}, ""};
+  HttpRequest root = Request("GET", source_.api + "/", {{"Accept", "application/json"}}, "");
   auto r = SendWithRetries(root);
   if (!r.ok()) {
     std::string advice;
@@ -184,12 +193,11 @@ Status CfClient::RequestToken(bool refresh) {
   } else {
     body = "grant_type=client_credentials";
   }
-  HttpRequest req{"POST",
-                  uaa_url_ + "/oauth/token",
-                  {{"Content-Type", "application/x-www-form-urlencoded"},
-                   {"Accept", "application/json"},
-                   {"Authorization", "Basic " + Base64(client + ":" + secret)}},
-                  std::move(body)};
+  HttpRequest req = Request("POST", uaa_url_ + "/oauth/token",
+                            {{"Content-Type", "application/x-www-form-urlencoded"},
+                             {"Accept", "application/json"},
+                             {"Authorization", "Basic " + Base64(client + ":" + secret)}},
+                            std::move(body));
   auto r = SendWithRetries(req);
   if (!r.ok()) return Status(r.status().code(), "token request: " + r.status().message());
   if (r->status != 200) {
@@ -278,7 +286,7 @@ Result<HttpResponse> CfClient::SendWithRetries(const HttpRequest& request, int* 
 
 Result<HttpResponse> CfClient::Send(const std::string& method, const std::string& path,
                                     std::string body, const std::string& content_type) {
-  HttpRequest req{method, Url(path), {{"Accept", "application/json"}}, std::move(body)};
+  HttpRequest req = Request(method, Url(path), {{"Accept", "application/json"}}, std::move(body));
   if (!content_type.empty()) req.headers.emplace_back("Content-Type", content_type);
   return Exchange(std::move(req));
 }
@@ -287,7 +295,7 @@ Result<HttpResponse> CfClient::Upload(const std::string& path, const std::string
                                       std::string head, const std::string& file, std::string tail,
                                       std::chrono::milliseconds stall_timeout,
                                       std::function<void(uint64_t, uint64_t)> on_progress) {
-  HttpRequest req{"POST", Url(path), {{"Accept", "application/json"}}, std::move(head)};
+  HttpRequest req = Request("POST", Url(path), {{"Accept", "application/json"}}, std::move(head));
   req.headers.emplace_back("Content-Type", content_type);
   req.body_file = file;
   req.body_tail = std::move(tail);
