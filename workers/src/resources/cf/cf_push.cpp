@@ -174,7 +174,7 @@ Result<Json> PollUntil(const ResourceContext& ctx, CfClient& client, const std::
 
 Result<CfPushResult> PushApp(const ResourceContext& ctx, CfClient& client,
                              const CfManifest& manifest, const CfPushOptions& options) {
-  const SystemTime started = (ctx.clock ? *ctx.clock : RealClock()).Now();  // for show_app_log
+  const SystemTime push_started = (ctx.clock ? *ctx.clock : RealClock()).Now();  // for show_app_log
   BATON_RETURN_IF_ERROR(Stage("login", client.Login()));
   LogLine(ctx, "cf: authenticated against " + client.source().api);
   BATON_ASSIGN_OR_RETURN(std::string space, FindSpace(ctx, client));
@@ -198,13 +198,13 @@ Result<CfPushResult> PushApp(const ResourceContext& ctx, CfClient& client,
   if (options.no_start) return UploadedOnly(ctx, client, result);
   auto droplet = StageDroplet(ctx, client, result.package_guid, options);
   if (!droplet.ok()) {
-    if (options.show_app_log) ShowAppLog(ctx, client, result.app_guid, started);
+    if (options.show_app_log) ShowAppLog(ctx, client, result.app_guid, push_started);
     return Stage("staging", droplet.status());
   }
   result.droplet_guid = *droplet;
   LogLine(ctx, "cf: staged droplet " + result.droplet_guid);
   Status started = StartApp(ctx, client, options, result);
-  if (options.show_app_log) ShowAppLog(ctx, client, result.app_guid, started);
+  if (options.show_app_log) ShowAppLog(ctx, client, result.app_guid, push_started);
   BATON_RETURN_IF_ERROR(Stage("start", started));
   BATON_RETURN_IF_ERROR(Stage("route", ReadRoutes(client, result)));
   return result;
