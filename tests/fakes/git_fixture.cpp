@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -264,6 +265,40 @@ GitHttpServer::~GitHttpServer() { Stop(pid_); }
 
 std::string GitHttpServer::Url(const std::string& name) const {
   return "http://127.0.0.1:" + std::to_string(port_) + "/cgi-bin/git/" + name;
+}
+
+GitSshServer::GitSshServer(const fs::path& dir) : port_(FreeLocalPort()) {
+  if (!fs::exists("/usr/sbin/sshd")) {
+    throw std::runtime_error("/usr/sbin/sshd is missing: run .ci/install-deps.sh (openssh-server)");
+  }
+  fs::create_directories(dir);
+  for (const char* key : {"host", "client", "other"}) {
+    std::string cmd = "ssh-keygen -q -t ed25519 -N '' -f '" + (dir / key).string() + "' 2>&1";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("`" + cmd + "` failed");
+  }
+  fs::copy_file(dir / "client.pub", dir / "authorized_keys", fs::copy_options::overwrite_existing);
+  std::ifstream client(dir / "client"), other(dir / "other");
+  client_key_.assign(std::istreambuf_iterator<char>(client), {});
+  other_key_.assign(std::istreambuf_iterator<char>(other), {});
+  log_ = (dir / "sshd.log").string();
+  std::ofstream(dir / "sshd_config")
+      << "Port " << port_ << "\n"
+      << "ListenAddress 127.0.0.1\n"
+      << "HostKey " << (dir / "host").string() << "\n"
+      << "AuthorizedKeysFile " << (dir / "authorized_keys").string() << "\n"
+      << "PidFile " << (dir / "sshd.pid").string() << "\n"
+      << "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+      << "KbdInteractiveAuthentication no\n"
+      << "PermitRootLogin prohibit-password\n";
+  fs::create_directories("/run/sshd");  // sshd's privilege separation directory
+  pid_ = Spawn({"/usr/sbin/sshd", "-D", "-f", (dir / "sshd_config").string(), "-E", log_}, dir);
+  WaitForPort(port_, pid_);
+}
+
+GitSshServer::~GitSshServer() { Stop(pid_); }
+
+std::string GitSshServer::Url(const fs::path& repo) const {
+  return "ssh://root@127.0.0.1:" + std::to_string(port_) + repo.string();
 }
 
 }  // namespace baton::testing

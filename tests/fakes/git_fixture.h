@@ -72,4 +72,25 @@ class GitHttpServer {
   int port_ = 0;
 };
 
+// Debian's sshd on 127.0.0.1 (a free port) that lets `root` in with a key made here, so git
+// runs over ssh:// as with a forge. Keys are ed25519 (libssh2 1.10 cannot use the ssh-rsa
+// host keys OpenSSH 9 offers). Stops sshd on destruction.
+class GitSshServer {
+ public:
+  explicit GitSshServer(const std::filesystem::path& dir);
+  ~GitSshServer();
+  bool started() const { return pid_ > 0; }
+  // "ssh://root@127.0.0.1:<port><absolute path>"
+  std::string Url(const std::filesystem::path& repo) const;
+  // The private key (OpenSSH PEM text) that the server accepts, and one it does not.
+  const std::string& client_key() const { return client_key_; }
+  const std::string& other_key() const { return other_key_; }
+  const std::string& log_path() const { return log_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string client_key_, other_key_, log_;
+};
+
 }  // namespace baton::testing
