@@ -74,11 +74,11 @@ class CheckHang : public ::testing::Test {
     const std::string port = std::to_string(listener_.port());
     const std::string yaml =
         "resources:\n"
-        "- name: over-git\n  type: git\n  check_every: never\n  check_timeout: 8s\n"
+        "- name: over-git\n  type: git\n  check_every: never\n  check_timeout: 15s\n"
         "  source: {uri: 'git://127.0.0.1:" +
         port +
         "/repo.git', branch: main}\n"
-        "- name: over-http\n  type: git\n  check_every: never\n  check_timeout: 8s\n"
+        "- name: over-http\n  type: git\n  check_every: never\n  check_timeout: 15s\n"
         "  source: {uri: 'http://127.0.0.1:" +
         port +
         "/repo.git', branch: main}\n"
@@ -138,7 +138,7 @@ TEST_F(CheckHang, TwoHangingChecksAreQueuedTheServerAnswersMeanwhileAndBothTimeO
         << "the check never ended: " << done.dump();
     EXPECT_EQ(done.value("status", ""), "errored") << done.dump();
     const std::string error = done.value("error", "");
-    EXPECT_NE(error.find("timed out after 8s"), std::string::npos) << error;
+    EXPECT_NE(error.find("timed out after 15s"), std::string::npos) << error;
     EXPECT_NE(error.find("check_timeout"), std::string::npos) << error;
     EXPECT_NE(error.find(queued.value("resource", "")), std::string::npos) << error;
   }
@@ -147,7 +147,7 @@ TEST_F(CheckHang, TwoHangingChecksAreQueuedTheServerAnswersMeanwhileAndBothTimeO
   EXPECT_EQ(followed.exit_code, 1) << followed.All();
   EXPECT_NE(followed.err.find("check of stuck/over-git errored"), std::string::npos)
       << followed.All();
-  EXPECT_NE(followed.err.find("timed out after 8s"), std::string::npos) << followed.All();
+  EXPECT_NE(followed.err.find("timed out after 15s"), std::string::npos) << followed.All();
   CliResult queued = server_.Cli({"check-resource", "-r", "stuck/over-http", "--async"});
   EXPECT_EQ(queued.exit_code, 0) << queued.All();
   EXPECT_NE(queued.out.find("/api/v1/checks/"), std::string::npos) << queued.All();

@@ -34,7 +34,7 @@ TEST(GitSsh, ChecksAndGetsWithThePrivateKeyAndRefusesAnotherKeyClearly) {
   Json source = {{"uri", sshd.Url(root / "repo.git")}, {"private_key", sshd.client_key()}};
   auto versions = git->Check(ctx, source, nullptr);
   ASSERT_TRUE(versions.ok()) << versions.status().ToString() << "\n" << ReadFile(sshd.log_path());
-  EXPECT_EQ(*versions, std::vector<Json>{Json{{"ref", head}}});
+  EXPECT_EQ(*versions, (std::vector<Json>{Json{{"ref", head}}}));
   fs::path dir = root / "get";
   fs::create_directories(dir);
   auto got = git->Get(ctx, source, Json{{"ref", head}}, Json::object(), dir.string());
