@@ -27,12 +27,20 @@ std::optional<Json> ResolveVarRef(const VarRef& ref, const Vars* vars, const Var
 
 TextInterpolation InterpolateText(std::string_view text, const Vars* vars, const Vars* local);
 
+struct InterpolationResult {
+  YamlNodePtr node;
+  std::vector<UnresolvedVar> unresolved;
+  // Where substituted values first grew the tree past the limits (substitution stopped there).
+  std::optional<SourceMark> over_limit;
+};
+
 // Interpolates every scalar (keys and values) of a YAML tree. A scalar that is exactly one
 // ((var)) becomes the var's value, marked where the ((var)) was written. Unresolved refs,
-// except local `((.:x))` ones (resolved while a build runs), are appended to `unresolved`.
-// Subtrees without vars are shared, not copied.
-YamlNodePtr InterpolateNode(const YamlNodePtr& node, const Vars* vars,
-                            std::vector<UnresolvedVar>& unresolved);
+// except local `((.:x))` ones (resolved while a build runs), are listed in `unresolved`.
+// Subtrees without vars are shared, not copied; an aliased subtree is walked once. The nodes
+// and text that substitutions add count against `limits`.
+InterpolationResult InterpolateNode(const YamlNodePtr& node, const Vars* vars,
+                                    const ParseLimits& limits);
 
 // True if the text contains at least one well-formed ((var)).
 bool ContainsVarRef(std::string_view text);

@@ -34,10 +34,18 @@ std::unordered_set<std::string> DeclaredVarSources(const YamlNode& root) {
 // each as an error.
 YamlNodePtr Interpolate(const YamlNodePtr& root, const LoadOptions& options, Diagnostics& diags,
                         std::vector<UnresolvedVar>& unresolved) {
-  std::vector<UnresolvedVar> found;
-  YamlNodePtr result = InterpolateNode(root, options.vars, found);
+  InterpolationResult interpolated = InterpolateNode(root, options.vars, options.limits);
+  if (interpolated.over_limit) {
+    diags.Error(*interpolated.over_limit,
+                "the ((var)) values substituted into this file add more than " +
+                    std::to_string(options.limits.max_expanded_nodes) + " nodes or " +
+                    std::to_string(options.limits.max_expanded_scalar_bytes) +
+                    " bytes of text (the most Baton loads); substitution stopped here",
+                "use large vars in fewer places, or keep large data in a resource");
+  }
+  YamlNodePtr result = interpolated.node;
   std::set<std::tuple<int, int, std::string>> seen;
-  for (auto& var : found) {
+  for (auto& var : interpolated.unresolved) {
     if (seen.emplace(var.mark.line, var.mark.column, var.name).second) {
       unresolved.push_back(std::move(var));
     }
@@ -58,7 +66,7 @@ YamlNodePtr Interpolate(const YamlNodePtr& root, const LoadOptions& options, Dia
 
 PipelineLoad LoadPipeline(std::string_view yaml_text, const LoadOptions& options) {
   PipelineLoad load{std::nullopt, Diagnostics(options.file_name), {}};
-  YamlNodePtr root = ParseYaml(yaml_text, load.diagnostics);
+  YamlNodePtr root = ParseYaml(yaml_text, load.diagnostics, options.limits);
   if (!root) return load;
   root = Interpolate(root, options, load.diagnostics, load.unresolved_vars);
   BuildContext ctx{load.diagnostics, options};
@@ -70,7 +78,7 @@ PipelineLoad LoadPipeline(std::string_view yaml_text, const LoadOptions& options
 
 TaskLoad LoadTaskConfig(std::string_view yaml_text, const LoadOptions& options) {
   TaskLoad load{std::nullopt, Diagnostics(options.file_name), {}};
-  YamlNodePtr root = ParseYaml(yaml_text, load.diagnostics);
+  YamlNodePtr root = ParseYaml(yaml_text, load.diagnostics, options.limits);
   if (!root) return load;
   root = Interpolate(root, options, load.diagnostics, load.unresolved_vars);
   if (!root->IsMap()) {

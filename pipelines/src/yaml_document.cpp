@@ -43,10 +43,22 @@ SourceMark ToMark(const YAML::Mark& m) {
 
 bool IsMergeKey(const YamlNode& key) { return key.IsScalar() && key.plain && key.value == "<<"; }
 
+// Thrown by TreeBuilder to stop yaml-cpp's parser when a ParseLimits bound is crossed.
+struct LimitExceeded {
+  SourceMark mark;
+  std::string message;
+  std::string hint;
+};
+
+std::string LimitHint() {
+  return "this is a fixed limit that keeps the server safe: anchor smaller pieces, or split the "
+         "pipeline into several (a set_pipeline step can set the others)";
+}
+
 // Builds YamlNodes from parser events; applies merge keys and reports duplicates as maps end.
 class TreeBuilder : public YAML::EventHandler {
  public:
-  explicit TreeBuilder(Diagnostics& diags) : diags_(diags) {}
+  TreeBuilder(Diagnostics& diags, const ParseLimits& limits) : diags_(diags), limits_(limits) {}
 
   YamlNodePtr root() const { return root_; }
 
@@ -56,6 +68,7 @@ class TreeBuilder : public YAML::EventHandler {
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     auto node = std::make_shared<YamlNode>();
     node->mark = ToMark(mark);
+    Charge(node->expanded_nodes, node->expanded_scalar_bytes, node->mark, false);
     Add(std::move(node), anchor);
   }
 
@@ -66,6 +79,7 @@ class TreeBuilder : public YAML::EventHandler {
       OnNull(mark, 0);
       return;
     }
+    Charge(it->second->expanded_nodes, it->second->expanded_scalar_bytes, ToMark(mark), true);
     Add(it->second, 0);
   }
 
@@ -76,6 +90,8 @@ class TreeBuilder : public YAML::EventHandler {
     node->value = value;
     node->plain = tag == "?" || tag.empty();
     node->mark = ToMark(mark);
+    node->expanded_scalar_bytes = value.size();
+    Charge(node->expanded_nodes, node->expanded_scalar_bytes, node->mark, false);
     Add(std::move(node), anchor);
   }
 
@@ -102,6 +118,7 @@ class TreeBuilder : public YAML::EventHandler {
     auto node = std::make_shared<YamlNode>();
     node->kind = kind;
     node->mark = ToMark(mark);
+    Charge(node->expanded_nodes, node->expanded_scalar_bytes, node->mark, false);
     stack_.push_back({std::move(node), anchor, nullptr});
   }
 
@@ -109,7 +126,39 @@ class TreeBuilder : public YAML::EventHandler {
     Open_ open = std::move(stack_.back());
     stack_.pop_back();
     if (open.node->IsMap()) FinishMap(*open.node);
+    CountExpanded(*open.node);
     Add(std::move(open.node), open.anchor);
+  }
+
+  static void CountExpanded(YamlNode& node) {
+    auto add = [&node](const YamlNodePtr& child) {
+      node.expanded_nodes += child->expanded_nodes;
+      node.expanded_scalar_bytes += child->expanded_scalar_bytes;
+    };
+    for (const auto& item : node.items) add(item);
+    for (const auto& [k, v] : node.entries) {
+      add(k);
+      add(v);
+    }
+  }
+
+  // Adds what `node` expands to (an alias: the whole anchored tree) to the document's total,
+  // and stops the parse at `node`'s position once a limit is crossed.
+  void Charge(uint64_t nodes, uint64_t scalar_bytes, SourceMark mark, bool alias) {
+    total_nodes_ += nodes;
+    total_scalar_bytes_ += scalar_bytes;
+    if (total_nodes_ > limits_.max_expanded_nodes) {
+      Refuse(mark, alias, std::to_string(limits_.max_expanded_nodes) + " nodes");
+    }
+    if (total_scalar_bytes_ > limits_.max_expanded_scalar_bytes) {
+      Refuse(mark, alias, std::to_string(limits_.max_expanded_scalar_bytes) + " bytes of text");
+    }
+  }
+
+  [[noreturn]] static void Refuse(SourceMark mark, bool alias, const std::string& limit) {
+    std::string what = alias ? "YAML aliases (*name) expand this document to more than "
+                             : "this document has more than ";
+    throw LimitExceeded{mark, what + limit + " (the most Baton loads)", LimitHint()};
   }
 
   void Add(YamlNodePtr node, YAML::anchor_t anchor) {
@@ -133,6 +182,9 @@ class TreeBuilder : public YAML::EventHandler {
   void CollectMergeSources(const YamlNode& value, std::vector<const YamlNode*>& out);
 
   Diagnostics& diags_;
+  const ParseLimits& limits_;
+  uint64_t total_nodes_ = 0;
+  uint64_t total_scalar_bytes_ = 0;
   std::vector<Open_> stack_;
   std::unordered_map<YAML::anchor_t, YamlNodePtr> anchors_;
   YamlNodePtr root_;
@@ -244,12 +296,37 @@ std::optional<double> FloatWord(std::string_view s) {
 
 }  // namespace
 
-YamlNodePtr ParseYaml(std::string_view text, Diagnostics& diags) {
+// Where byte `offset` of `text` is, 1-based.
+SourceMark MarkAt(std::string_view text, size_t offset) {
+  SourceMark mark{1, 1};
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++mark.line;
+      mark.column = 1;
+    } else {
+      ++mark.column;
+    }
+  }
+  return mark;
+}
+
+YamlNodePtr ParseYaml(std::string_view text, Diagnostics& diags, const ParseLimits& limits) {
+  if (text.size() > limits.max_file_bytes) {
+    diags.Error(MarkAt(text, limits.max_file_bytes),
+                "the file is " + std::to_string(text.size()) + " bytes, more than the " +
+                    std::to_string(limits.max_file_bytes) + " bytes Baton loads",
+                "split the pipeline into several (a set_pipeline step can set the others), or "
+                "keep large data in a resource instead of the pipeline");
+    return nullptr;
+  }
   std::istringstream in{std::string(text)};
-  TreeBuilder builder(diags);
+  TreeBuilder builder(diags, limits);
   try {
     YAML::Parser parser(in);
     parser.HandleNextDocument(builder);
+  } catch (const LimitExceeded& e) {
+    diags.Error(e.mark, e.message, e.hint);
+    return nullptr;
   } catch (const YAML::Exception& e) {
     diags.Error(ToMark(e.mark), "invalid YAML: " + e.msg,
                 "check the indentation, quotes and brackets here and on the lines before");

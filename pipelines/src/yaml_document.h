@@ -3,7 +3,9 @@
 // Built from yaml-cpp's event parser (not YAML::Node) so that the loader controls what
 // yaml-cpp 0.7 does not: duplicate mapping keys are errors, `<<` merge keys are applied, and
 // every scalar keeps whether it was plain (so `"true"` stays a string). Aliases share the
-// anchored node. Nodes are immutable once built; thread-compatible.
+// anchored node (a shared node is walked once by whatever memoises on its address, and its
+// expanded size is counted against ParseLimits as the document is read). Nodes are immutable
+// once built; thread-compatible.
 #pragma once
 
 #include <memory>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "baton/pipelines/diagnostics.h"
+#include "baton/pipelines/loader.h"
 #include "baton/pipelines/task_config.h"
 
 namespace baton::pipelines {
@@ -28,6 +31,9 @@ struct YamlNode {
   SourceMark mark;
   std::vector<YamlNodePtr> items;                            // kSequence
   std::vector<std::pair<YamlNodePtr, YamlNodePtr>> entries;  // kMap: key, value in order
+  // This node and everything under it with aliases expanded (set by ParseYaml).
+  uint64_t expanded_nodes = 1;
+  uint64_t expanded_scalar_bytes = 0;
 
   bool IsNull() const { return kind == Kind::kNull; }
   bool IsScalar() const { return kind == Kind::kScalar; }
@@ -41,8 +47,9 @@ struct YamlNode {
 
 // Parses the first document of `text`. Syntax errors and duplicate keys are reported to
 // `diags`; returns null only when the text could not be parsed at all. An empty document
-// yields a null node.
-YamlNodePtr ParseYaml(std::string_view text, Diagnostics& diags);
+// yields a null node. A text or an alias expansion past `limits` is an error at the position
+// where the limit was crossed, and returns null.
+YamlNodePtr ParseYaml(std::string_view text, Diagnostics& diags, const ParseLimits& limits = {});
 
 // Converts a node to JSON, resolving plain scalars with YAML 1.2 core rules (null, booleans,
 // integers, floats); everything else is a string. Map keys are always strings.

@@ -6,6 +6,8 @@
 // their inputs (AddFile-style helpers read files); thread-safe.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,11 +20,23 @@
 
 namespace baton::pipelines {
 
+// Bounds on what loading one YAML file may cost. A 600-byte file of nested aliases (a "billion
+// laughs" bomb) otherwise expands to billions of nodes. Going past one is an error at the
+// position where it happened; the load stops there.
+struct ParseLimits {
+  size_t max_file_bytes = 4 * 1024 * 1024;  // the YAML text itself
+  // Nodes (scalars, lists, maps) and scalar bytes once every alias (*name) is expanded: what
+  // the loader and the pipeline built from it would hold.
+  uint64_t max_expanded_nodes = 1'000'000;
+  uint64_t max_expanded_scalar_bytes = 64 * 1024 * 1024;
+};
+
 struct LoadOptions {
   std::string file_name = "pipeline.yml";  // used in messages
   const Vars* vars = nullptr;              // -v/-y/-l values; null = none
   bool strict = false;      // unknown top-level keys are errors, warnings become errors
   bool check_vars = false;  // every unresolved ((var)) is an error
+  ParseLimits limits;
 };
 
 // Where an unresolved var is used.
