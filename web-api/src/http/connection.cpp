@@ -96,6 +96,7 @@ net::awaitable<bool> Connection::ServeOne(beast::flat_buffer& buffer) {
     co_return false;
   }
   Response response = core_->router.Dispatch(*request);
+  if (response.is_offloaded()) response = co_await RunOffloaded(std::move(response.offloaded));
   ++core_->requests_served;
   if (response.is_stream()) co_return co_await ServeStream(response, version, keep_alive);
   co_return co_await WriteResponse(std::move(response), version, keep_alive, head_only);

@@ -52,6 +52,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class Phase { kBusy, kIdle, kStreaming };
 
   net::awaitable<bool> ServeOne(beast::flat_buffer& buffer);
+  // offload.cpp: runs `work` on the work pool; its response, or 503 past the deadline.
+  net::awaitable<Response> RunOffloaded(std::shared_ptr<OffloadedWork> work);
   net::awaitable<bool> HandleReadError(const beast::error_code& ec);
   net::awaitable<bool> WriteResponse(Response response, unsigned version, bool keep_alive,
                                      bool head_only);

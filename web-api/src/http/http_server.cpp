@@ -158,6 +158,9 @@ void HttpServer::Impl::Stop() {
       ModuleLogger("webapi")->warn("{} connections still open at stop", core_->OpenConnections());
     }
   }
+  core_->work_pool
+      .stop();  // work still running finishes (its client is gone); queued work is dropped
+  core_->work_pool.join();
   work_.reset();
   ioc_.stop();
   for (std::thread& t : threads_) t.join();

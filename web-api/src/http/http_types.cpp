@@ -66,6 +66,28 @@ Response Response::Text(int status, std::string text, std::string content_type) 
   return r;
 }
 
+bool WorkClaim::Commit() {
+  int expected = kRunning;
+  return state_.compare_exchange_strong(expected, kCommitted) || expected == kCommitted;
+}
+
+bool WorkClaim::Abandon() {
+  int expected = kRunning;
+  return state_.compare_exchange_strong(expected, kAbandoned) || expected == kAbandoned;
+}
+
+Response Response::Offload(OffloadedWork work) {
+  Response r;
+  r.offloaded = std::make_shared<OffloadedWork>(std::move(work));
+  return r;
+}
+
+Response Response::Resolve(Response response) {
+  if (!response.is_offloaded()) return response;
+  WorkClaim claim;
+  return (*response.offloaded)(claim);
+}
+
 Response Response::EventStream(std::shared_ptr<EventSource> source, std::string resume_after) {
   Response r;
   r.content_type = "text/event-stream";

@@ -2,6 +2,9 @@
 // set of live connections). Lives as long as the last connection. Thread-safe.
 #pragma once
 
+#include <boost/asio/thread_pool.hpp>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -17,10 +20,15 @@ namespace baton::webapi {
 class Connection;
 
 struct ServerCore {
-  ServerCore(Router r, ServerOptions o) : router(std::move(r)), options(std::move(o)) {}
+  ServerCore(Router r, ServerOptions o)
+      : router(std::move(r)),
+        options(std::move(o)),
+        work_pool(static_cast<size_t>(std::max(1, options.work_threads))) {}
 
   const Router router;
   const ServerOptions options;
+  // Where offloaded responses run (never the io threads). Stopped and joined by Stop().
+  boost::asio::thread_pool work_pool;
   std::atomic<bool> stopping{false};
 
   std::atomic<uint64_t> connections_accepted{0};

@@ -44,6 +44,11 @@ struct ServerOptions {
   std::chrono::milliseconds sse_keepalive_interval{15'000};
   size_t sse_max_batch_events = 256;        // events pulled per NextEvents call
   size_t sse_max_batch_bytes = 256 * 1024;  // cap on a client's queued (unsent) bytes
+  // Offloaded work (Response::Offload: parsing and validating pipelines) runs on this many
+  // threads, apart from the io threads, and is answered 503 when it takes longer than
+  // work_deadline.
+  int work_threads = 2;
+  std::chrono::milliseconds work_deadline{30'000};
 };
 
 // Counters for tests and /metrics. Values are a consistent-enough snapshot, not atomic as a set.

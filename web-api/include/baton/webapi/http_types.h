@@ -4,7 +4,9 @@
 // by building a Request by hand. Not thread-safe to mutate concurrently (they are values).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -71,6 +73,26 @@ struct Request {
   std::string LastEventId() const;
 };
 
+// Handed to work a handler offloads (Response::Offload), which runs on the server's work
+// threads with a deadline. Thread-safe.
+class WorkClaim {
+ public:
+  // Call right before the work's first side effect (a store write, a scheduler command). True:
+  // go ahead, the client will get this work's response. False: the deadline passed and the
+  // client was already answered 503; return without side effects.
+  bool Commit();
+  // The server's side, when the deadline passes: true if the work had not committed (the client
+  // gets the 503), false if it had (the server waits for its response).
+  bool Abandon();
+
+ private:
+  enum : int { kRunning, kCommitted, kAbandoned };
+  std::atomic<int> state_{kRunning};
+};
+
+struct Response;
+using OffloadedWork = std::function<Response(WorkClaim&)>;
+
 // An HTTP response. A handler either fills status/headers/body, or returns a streaming response
 // built by Response::EventStream (see sse.h), in which case the server pulls events from the
 // source until it is finished, the client goes away or the server stops.
@@ -91,6 +113,17 @@ struct Response {
   // A `text/event-stream` response that pulls from `source`, starting after `resume_after`
   // (normally request.LastEventId()).
   static Response EventStream(std::shared_ptr<EventSource> source, std::string resume_after);
+
+  // Set only for offloaded responses: work too heavy for an I/O thread (parsing and
+  // validating a pipeline). The server runs it on its work threads and sends what it returns,
+  // or a 503 when ServerOptions::work_deadline passes first; I/O threads serve other requests
+  // meanwhile. Exceptions it throws become a 500 JSON error.
+  std::shared_ptr<OffloadedWork> offloaded;
+  static Response Offload(OffloadedWork work);
+  bool is_offloaded() const { return offloaded != nullptr; }
+  // Runs an offloaded response's work here and now (tests, or callers without a server);
+  // other responses are returned as they are.
+  static Response Resolve(Response response);
 
   bool is_stream() const { return event_source != nullptr; }
 };
