@@ -2,6 +2,7 @@
 // atc/step_validator.go). Hash maps keep it linear in the size of the pipeline.
 #include "baton/pipelines/validate.h"
 
+#include <cstdint>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -49,6 +50,12 @@ std::unordered_map<std::string, size_t> CheckUnique(const std::vector<T>& items,
 
 void CheckIdentifier(const std::string& name, const std::string& kind, SourceMark mark,
                      Diagnostics& diags) {
+  if (!IsPrintableText(name)) {
+    diags.Error(mark, kind + " name contains control characters or invalid UTF-8",
+                "names may hold printable text only; use lowercase letters, numbers, `-`, `_` "
+                "and `.`, starting with a letter");
+    return;
+  }
   if (name.empty() || HasVar(name) || IsValidIdentifier(name)) return;
   diags.Warning(mark, kind + " `" + name + "` is not a valid identifier",
                 "use lowercase letters, numbers, `-`, `_` and `.`, starting with a letter");
@@ -271,8 +278,37 @@ void Validator::CheckGroups() {
 
 }  // namespace
 
+bool IsPrintableText(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    int extra = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+    if (extra < 0 || i + static_cast<size_t>(extra) >= text.size()) return false;
+    uint32_t cp = c & (0x3F >> extra);
+    for (int k = 1; k <= extra; ++k) {
+      unsigned char cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMinForLength[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;  // overlong, out of range or a surrogate
+    }
+    if (cp <= 0x9F || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+        (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF) {
+      return false;
+    }
+    i += 1 + extra;
+  }
+  return true;
+}
+
 bool IsValidIdentifier(std::string_view name) {
-  if (name.empty()) return false;
+  if (name.empty() || !IsPrintableText(name)) return false;
   auto is_letter = [](unsigned char c) { return (c >= 'a' && c <= 'z') || c >= 0x80; };
   if (!is_letter(static_cast<unsigned char>(name[0]))) return false;
   for (unsigned char c : name) {

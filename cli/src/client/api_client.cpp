@@ -37,7 +37,7 @@ webapi::ClientOptions OptionsFor(const std::string& url) {
 std::string DescribeErrorResponse(int http_status, const std::string& body) {
   std::string text = std::to_string(http_status);
   Json j = Json::parse(body, nullptr, false);
-  if (j.is_object() && j.contains("error")) {
+  if (j.is_object() && j.contains("error") && j["error"].is_string()) {
     text += " " + j["error"].get<std::string>();
     if (j.contains("detail") && j["detail"].is_string() && !j["detail"].get<std::string>().empty())
       text += ": " + j["detail"].get<std::string>();

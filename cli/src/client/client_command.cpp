@@ -4,6 +4,8 @@
 
 #include <iostream>
 
+#include "client/table.h"
+
 namespace baton::cli {
 
 std::string& TargetBeforeVerb() {
@@ -29,7 +31,7 @@ Result<ApiClient> Connect(const ClientFlags& flags) {
 }
 
 int ReportError(const Status& status, bool usage) {
-  std::fprintf(stderr, "error: %s\n", status.ToString().c_str());
+  std::fprintf(stderr, "error: %s\n", Printable(status.ToString()).c_str());
   return usage ? 2 : 1;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace baton::cli {
@@ -30,6 +31,12 @@ class Table {
   std::vector<std::string> headers_;
   std::vector<std::vector<Cell>> rows_;
 };
+
+// `text` safe to print on a terminal: control characters (C0, DEL, and C1 in UTF-8) and
+// invalid UTF-8 bytes become visible escapes (`\x1b`, `\u009b`, `\xff`), so a name or message
+// from a server cannot move the cursor, retitle the window or hide what it says. Tables and
+// error messages go through it; build logs do not (task output keeps its colours, as in fly).
+std::string Printable(std::string_view text);
 
 // The colour a build or pipeline status is shown in ("succeeded" green, "failed" red, ...).
 std::string StatusColor(const std::string& status);

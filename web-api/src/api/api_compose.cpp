@@ -4,6 +4,7 @@
 // Validation is the same LoadPipeline that PUT .../config runs, so an editor shows exactly the
 // diagnostics a save would refuse with; nothing is stored and the pipeline need not exist.
 #include "api_context.h"
+#include "api_input.h"
 #include "baton/pipelines/loader.h"
 #include "baton/pipelines/schema.h"
 
@@ -11,19 +12,12 @@ namespace baton::webapi::api {
 namespace {
 
 Response Validate(Request& req) {
-  Json body = Json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("config") || !body["config"].is_string()) {
-    return JsonError(400, "bad request",
-                     "expected a JSON body {\"config\": \"<yaml>\", \"vars\": {}}");
-  }
-  const std::string yaml = body["config"];
-  pipelines::Vars vars;
-  if (body.contains("vars") && body["vars"].is_object()) {
-    for (const auto& [k, v] : body["vars"].items()) vars.Set(k, v);
-  }
+  auto body = ReadConfigBody(req);
+  if (!body.ok()) return JsonError(body.status());
+  const std::string& yaml = body->yaml;
   pipelines::LoadOptions options;
   options.file_name = req.Param("pipeline") + ".yml";
-  options.vars = &vars;
+  options.vars = &body->vars;
   auto load = pipelines::LoadPipeline(yaml, options);
   Json errors = Json::array(), warnings = Json::array();
   for (const auto& d : DiagnosticsJson(load.diagnostics)) {
@@ -40,7 +34,13 @@ Response Validate(Request& req) {
 void AddComposeRoutes(Router& router, std::shared_ptr<Context> ctx) {
   router.Add(
       "POST", "/api/v1/teams/:team/pipelines/:pipeline/config/validate",
-      [](Request& req) { return Validate(req); }, Access::kToken);
+      [](Request& req) {
+        // Off the io threads, as PUT .../config: a large pipeline takes a while to validate.
+        return Response::Offload([req = std::make_shared<Request>(std::move(req))](WorkClaim&) {
+          return Validate(*req);
+        });
+      },
+      Access::kToken);
   // Public: the schema is the same for everyone and says nothing about any pipeline.
   router.Add("GET", "/api/v1/schema/pipeline",
              [](Request&) { return Response::Json(200, pipelines::PipelineSchema()); });

@@ -1,5 +1,6 @@
 // Jobs (list, get, trigger, pause) and builds (list, get, abort, rerun, events, resources).
 #include "api_context.h"
+#include "api_input.h"
 #include "build_event_source.h"
 
 namespace baton::webapi::api {
@@ -22,16 +23,17 @@ std::optional<runner::Build> LatestFinished(Context& ctx, runner::Id job_id) {
   return builds->front();
 }
 
-int QueryInt(const Request& req, const char* name, int fallback) {
-  auto v = req.Query(name);
-  if (!v || v->empty()) return fallback;
-  return std::atoi(v->c_str());
-}
-
+// ?limit= (1 or more; above 500 it is capped), ?since= and ?until= (build ids).
 Response ListBuilds(Context& ctx, runner::BuildQuery q, const Request& req) {
-  q.limit = std::clamp(QueryInt(req, "limit", 50), 1, 500);
-  q.since_id = QueryInt(req, "since", 0);
-  q.until_id = QueryInt(req, "until", 0);
+  auto limit = QueryInteger(req, "limit", 1, INT64_MAX);
+  if (!limit.ok()) return JsonError(limit.status());
+  auto since = QueryInteger(req, "since", 0, INT64_MAX);
+  if (!since.ok()) return JsonError(since.status());
+  auto until = QueryInteger(req, "until", 0, INT64_MAX);
+  if (!until.ok()) return JsonError(until.status());
+  q.limit = static_cast<int>(std::min<int64_t>(limit->value_or(50), 500));
+  q.since_id = since->value_or(0);
+  q.until_id = until->value_or(0);
   auto builds = ctx.store.ListBuilds(q);
   if (!builds.ok()) return JsonError(builds.status());
   Json out = Json::array();
@@ -39,15 +41,7 @@ Response ListBuilds(Context& ctx, runner::BuildQuery q, const Request& req) {
   return Response::Json(200, out);
 }
 
-Result<runner::Id> BuildIdOf(const Request& req) {
-  const std::string id = req.Param("build");
-  char* end = nullptr;
-  long long value = std::strtoll(id.c_str(), &end, 10);
-  if (id.empty() || *end != '\0' || value <= 0) {
-    return InvalidArgument("build id must be a positive number, got \"" + id + "\"");
-  }
-  return static_cast<runner::Id>(value);
-}
+Result<runner::Id> BuildIdOf(const Request& req) { return PathId(req, "build"); }
 
 void AddJobRoutesImpl(Router& router, std::shared_ptr<Context> ctx) {
   const std::string base = "/api/v1/teams/:team/pipelines/:pipeline/jobs";

@@ -1,5 +1,6 @@
 // Pipelines: list, get, config (get/set with a version check), destroy, pause, expose.
 #include "api_context.h"
+#include "api_input.h"
 #include "baton/pipelines/loader.h"
 #include "baton/runner/pipeline_update.h"
 
@@ -17,21 +18,35 @@ Json DiagnosticsJson(const pipelines::Diagnostics& diags) {
   return out;
 }
 
+Result<ConfigBody> ReadConfigBody(const Request& req) {
+  BATON_ASSIGN_OR_RETURN(Json body, JsonObjectBody(req, false));
+  ConfigBody out;
+  BATON_ASSIGN_OR_RETURN(out.yaml, RequiredString(body, "config"));
+  BATON_ASSIGN_OR_RETURN(auto vars, OptionalObject(body, "vars"));
+  if (vars) {
+    for (const auto& [k, v] : vars->items()) out.vars.Set(k, v);
+  }
+  BATON_ASSIGN_OR_RETURN(out.expected_version, OptionalInteger(body, "expected_version"));
+  BATON_ASSIGN_OR_RETURN(out.paused, OptionalBool(body, "paused"));
+  return out;
+}
+
 namespace {
 
 // PUT body: {"config": "<yaml>", "vars": {...}}; header X-Concourse-Config-Version (or
 // "expected_version" in the body) guards against overwriting someone else's change.
-Response SetConfig(Context& ctx, Request& req) {
-  Json body = Json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("config") || !body["config"].is_string()) {
-    return JsonError(400, "bad request",
-                     "expected a JSON body {\"config\": \"<yaml>\", \"vars\": {}}");
-  }
-  std::string yaml = body["config"];
-  pipelines::Vars vars;
-  if (body.contains("vars") && body["vars"].is_object()) {
-    for (const auto& [k, v] : body["vars"].items()) vars.Set(k, v);
-  }
+// Runs on the server's work threads (Response::Offload): parsing is bounded, but a large
+// pipeline still takes long enough that it must not hold an io thread.
+Response SetConfig(Context& ctx, Request& req, WorkClaim& claim) {
+  auto body = ReadConfigBody(req);
+  if (!body.ok()) return JsonError(body.status());
+  Status named = CheckName(req.Param("team"), "team name");
+  if (named.ok()) named = CheckName(req.Param("pipeline"), "pipeline name");
+  if (!named.ok()) return JsonError(named);
+  auto header_version = HeaderInteger(req, "X-Concourse-Config-Version", 0, INT64_MAX);
+  if (!header_version.ok()) return JsonError(header_version.status());
+  const std::string& yaml = body->yaml;
+  const pipelines::Vars& vars = body->vars;
   pipelines::LoadOptions options;
   options.file_name = req.Param("pipeline") + ".yml";
   options.vars = &vars;
@@ -43,13 +58,13 @@ Response SetConfig(Context& ctx, Request& req) {
   }
   auto update = runner::MakePipelineUpdate(req.Param("team"), req.Param("pipeline"), yaml, vars,
                                            *load.config);
-  std::string expected = req.headers.Get("X-Concourse-Config-Version").value_or("");
-  if (body.contains("expected_version") && body["expected_version"].is_number_integer()) {
-    update.expected_version = body["expected_version"].get<int64_t>();
-  } else if (!expected.empty()) {
-    update.expected_version = std::stoll(expected);
+  if (body->expected_version) {
+    update.expected_version = *body->expected_version;
+  } else if (*header_version) {
+    update.expected_version = **header_version;
   }
-  if (body.value("paused", true) == false) update.paused_when_created = false;
+  if (body->paused == false) update.paused_when_created = false;
+  if (!claim.Commit()) return JsonError(503, "service unavailable", "deadline passed");
   auto saved = ctx.store.SetPipeline(update);
   if (!saved.ok()) return JsonError(saved.status());
   Status activated = ctx.OnRunner([&] { return ctx.scheduler.ActivatePipeline(saved->id); });
@@ -103,7 +118,11 @@ void AddPipelineRoutes(Router& router, std::shared_ptr<Context> ctx) {
       "GET", base + "/:pipeline/config", [ctx](Request& req) { return GetConfig(*ctx, req); },
       Access::kToken);
   router.Add(
-      "PUT", base + "/:pipeline/config", [ctx](Request& req) { return SetConfig(*ctx, req); },
+      "PUT", base + "/:pipeline/config",
+      [ctx](Request& req) {
+        return Response::Offload([ctx, req = std::make_shared<Request>(std::move(req))](
+                                     WorkClaim& claim) { return SetConfig(*ctx, *req, claim); });
+      },
       Access::kToken);
   router.Add(
       "DELETE", base + "/:pipeline",

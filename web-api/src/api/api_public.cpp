@@ -3,6 +3,7 @@
 // and the dashboard (which then lists only public pipelines). Never its config: the YAML and
 // its vars are for the team.
 #include "api_context.h"
+#include "api_input.h"
 
 namespace baton::webapi::api {
 namespace {
@@ -24,7 +25,9 @@ bool AnonymousMayRead(Context& ctx, const Request& req) {
     return p.ok() && p->public_;
   }
   if (!req.Param("build").empty()) {
-    auto build = ctx.store.GetBuild(std::atoll(req.Param("build").c_str()));
+    auto id = PathId(req, "build");
+    if (!id.ok()) return false;  // the handler answers 400
+    auto build = ctx.store.GetBuild(*id);
     return build.ok() && build->pipeline_id != 0 && PipelineIsPublic(ctx, build->pipeline_id);
   }
   return EndsWith(req.path, "/dashboard");

@@ -1,5 +1,6 @@
 // Resources: list, versions, check now (and follow the check), pin and unpin.
 #include "api_context.h"
+#include "api_input.h"
 #include "baton/common/strings.h"
 
 namespace baton::webapi::api {
@@ -99,11 +100,14 @@ void AddResourceRoutes(Router& router, std::shared_ptr<Context> ctx) {
         if (!p.ok()) return JsonError(p.status());
         auto r = ctx->store.GetResource(p->id, req.Param("resource"));
         if (!r.ok()) return JsonError(r.status());
+        // ?limit= (1 or more; above 1000 it is capped), ?before= (a check order).
+        auto limit = QueryInteger(req, "limit", 1, INT64_MAX);
+        if (!limit.ok()) return JsonError(limit.status());
+        auto before = QueryInteger(req, "before", 0, INT64_MAX);
+        if (!before.ok()) return JsonError(before.status());
         runner::VersionPage page;
-        if (auto limit = req.Query("limit"))
-          page.limit = std::clamp(std::atoi(limit->c_str()), 1, 1000);
-        if (auto before = req.Query("before"))
-          page.before_check_order = std::atoll(before->c_str());
+        if (*limit) page.limit = static_cast<int>(std::min<int64_t>(**limit, 1000));
+        if (*before) page.before_check_order = **before;
         auto versions = ctx->store.ListResourceVersions(r->id, page);
         if (!versions.ok()) return JsonError(versions.status());
         Json out = Json::array();
@@ -124,13 +128,15 @@ void AddResourceRoutes(Router& router, std::shared_ptr<Context> ctx) {
         if (!p.ok()) return JsonError(p.status());
         auto r = ctx->store.GetResource(p->id, req.Param("resource"));
         if (!r.ok()) return JsonError(r.status());
-        runner::Id version = std::atoll(req.Param("version").c_str());
+        auto version_id = PathId(req, "version");
+        if (!version_id.ok()) return JsonError(version_id.status());
+        runner::Id version = *version_id;
         // An optional {"comment": "why"} is kept with the pin (shown by the UI).
-        Json body = Json::parse(req.body, nullptr, false);
-        std::string comment =
-            body.is_object() && body.contains("comment") && body["comment"].is_string()
-                ? body["comment"].get<std::string>()
-                : "pinned through the API";
+        auto body = JsonObjectBody(req, true);
+        if (!body.ok()) return JsonError(body.status());
+        auto given = OptionalString(*body, "comment");
+        if (!given.ok()) return JsonError(given.status());
+        std::string comment = given->value_or("pinned through the API");
         Status s = ctx->store.PinResourceVersion(r->id, version, comment);
         if (s.ok()) s = ctx->OnRunner([&] { return ctx->scheduler.ActivatePipeline(p->id); });
         return JsonOr(s, Json{{"pinned_version_id", version}});

@@ -2,6 +2,7 @@
 // input (Concourse's route), newest first. It reads the latest 100 builds of each active job;
 // older uses are not listed (a store query over build inputs would lift that bound).
 #include "api_context.h"
+#include "api_input.h"
 
 namespace baton::webapi::api {
 namespace {
@@ -13,7 +14,9 @@ Response InputTo(Context& ctx, Request& req) {
   if (!p.ok()) return JsonError(p.status());
   auto resource = ctx.store.GetResource(p->id, req.Param("resource"));
   if (!resource.ok()) return JsonError(resource.status());
-  const runner::Id version = std::atoll(req.Param("version").c_str());
+  auto version_id = PathId(req, "version");
+  if (!version_id.ok()) return JsonError(version_id.status());
+  const runner::Id version = *version_id;
   auto jobs = ctx.store.ListJobs(p->id);
   if (!jobs.ok()) return JsonError(jobs.status());
   std::vector<runner::Build> used;

@@ -65,35 +65,34 @@ Response ResourceWebhook(Context& ctx, Request& req) {
                        req.Param("pipeline") + "` of team `" + req.Param("team") + "`");
 }
 
+// The signature is checked before the payload is read: against the webhook_token of every
+// active git resource (a forge signs the raw body), so an unsigned or forged delivery costs one
+// HMAC per token and is refused without its JSON ever being parsed. Only then is the payload
+// parsed (defensively: a wrong type is a 400 naming the field) and matched to the resources
+// whose token verified.
 Response ForgeWebhook(Context& ctx, Request& req) {
   auto forge = ParseForge(req.Param("forge"));
   if (!forge.ok()) return JsonError(forge.status());
   HeaderLookup headers = [&req](std::string_view name) {
     return req.headers.Get(name).value_or("");
   };
-  auto event = ParseEvent(*forge, headers, req.body);
-  if (!event.ok()) return JsonError(event.status());
   auto all = ctx.OnRunner([&] { return ctx.scheduler.ActiveResources(); });
-  std::vector<runner::ActiveResource> matched, verified;
+  std::vector<runner::ActiveResource> verified;
   for (const auto& r : all) {
-    if (r.type == "git" && EventMatchesGitSource(*event, r.source)) matched.push_back(r);
-  }
-  for (const auto& r : matched) {
+    if (r.type != "git" || r.webhook_token.empty()) continue;
     if (VerifySignature(*forge, headers, req.body, r.webhook_token).ok()) verified.push_back(r);
-  }
-  if (matched.empty()) {
-    if (event->kind != ForgeEvent::Kind::kPush) {
-      return Response::Json(202, Json{{"ignored", event->event_name}});
-    }
-    return Response::Json(202, Json{{"checking", Json::array()},
-                                    {"detail", "no git resource tracks " + event->repository +
-                                                   " on the pushed branch"}});
   }
   if (verified.empty()) {
     return JsonError(401, "unauthorized",
-                     "the signature does not verify with the webhook_token of any resource "
-                     "tracking " +
-                         event->repository);
+                     std::string("the ") + ToString(*forge) +
+                         " signature does not verify with the webhook_token of any git "
+                         "resource: set the webhook's secret to the resource's webhook_token");
+  }
+  auto event = ParseEvent(*forge, headers, req.body);
+  if (!event.ok()) return JsonError(event.status());
+  std::vector<runner::ActiveResource> matched;
+  for (const auto& r : verified) {
+    if (EventMatchesGitSource(*event, r.source)) matched.push_back(r);
   }
   if (!FirstDelivery(ctx, ToString(*forge), event->delivery_id, req.body, "accepted")) {
     return Response::Json(200, Json{{"duplicate", true}});
@@ -102,9 +101,15 @@ Response ForgeWebhook(Context& ctx, Request& req) {
   if (event->kind != ForgeEvent::Kind::kPush) {
     return Response::Json(202, Json{{"ignored", event->event_name}});
   }
-  Json checks = CheckLater(ctx, verified);
+  if (matched.empty()) {
+    return Response::Json(202, Json{{"checking", Json::array()},
+                                    {"checks", Json::array()},
+                                    {"detail", "no git resource with this secret tracks " +
+                                                   event->repository + " on the pushed branch"}});
+  }
+  Json checks = CheckLater(ctx, matched);
   Json names = Json::array();
-  for (const auto& r : verified) names.push_back(r.pipeline + "/" + r.name);
+  for (const auto& r : matched) names.push_back(r.pipeline + "/" + r.name);
   return Response::Json(202, Json{{"checking", names}, {"checks", checks}});
 }
 

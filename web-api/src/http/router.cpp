@@ -2,6 +2,9 @@
 
 #include <exception>
 #include <set>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
 
 #include "baton/common/logging.h"
 #include "baton/common/strings.h"
@@ -176,10 +179,26 @@ Response Router::Dispatch(Request& request) const {
       if (denied) return std::move(*denied);
     }
     return match.route->handler(request);
+  } catch (const nlohmann::json::exception& e) {
+    // Reading a client's JSON (or a number in it) the handler did not check first: the request
+    // was at fault, so a 400; logged as the handler's bug it also is.
+    ModuleLogger("webapi")->warn("{} {}: unchecked client input: {}", request.method, request.path,
+                                 e.what());
+    return JsonError(400, "bad request",
+                     std::string("the request could not be read: ") + e.what() +
+                         "; check the body and parameters against docs/api.md");
+  } catch (const std::invalid_argument& e) {
+    ModuleLogger("webapi")->warn("{} {}: unchecked client input: {}", request.method, request.path,
+                                 e.what());
+    return JsonError(400, "bad request",
+                     std::string("a value in the request is malformed (") + e.what() +
+                         "); check the body, parameters and headers against docs/api.md");
   } catch (const std::exception& e) {
     ModuleLogger("webapi")->error("{} {}: handler threw: {}", request.method, request.path,
                                   e.what());
-    return JsonError(500, "internal error", e.what());
+    return JsonError(500, "internal error",
+                     std::string("the server failed to handle this request (") + e.what() +
+                         "); it is logged, please report it if it persists");
   } catch (...) {
     ModuleLogger("webapi")->error("{} {}: handler threw", request.method, request.path);
     return JsonError(500, "internal error", "the handler failed");

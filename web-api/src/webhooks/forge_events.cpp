@@ -9,13 +9,82 @@ namespace {
 
 using Json = nlohmann::json;
 
-// The string at a JSON pointer, or "" when absent or not a string.
-std::string Str(const Json& j, const char* pointer) {
-  const Json::json_pointer p(pointer);
-  if (!j.contains(p)) return {};
-  const Json& v = j.at(p);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
+// Reads a payload defensively: a field that is absent or null reads as empty, a field of the
+// wrong type reads as empty and records an error naming it (the first one), which ParseEvent
+// returns as InvalidArgument. Nothing here throws on any JSON value.
+class Payload {
+ public:
+  explicit Payload(std::string forge) : forge_(std::move(forge)) {}
+
+  // The string at a JSON pointer ("/repository/full_name") of `j`.
+  std::string Str(const Json& j, const char* pointer) { return Get(j, pointer, "a string"); }
+
+  bool Bool(const Json& j, const char* pointer) {
+    const Json* v = Find(j, pointer);
+    if (!v) return false;
+    if (v->is_boolean()) return v->get<bool>();
+    Wrong(pointer, "a boolean", *v);
+    return false;
+  }
+
+  // The object at `pointer`, or null (recording an error when it is something else).
+  const Json* Object(const Json& j, const char* pointer) { return Typed(j, pointer, false); }
+  const Json* Array(const Json& j, const char* pointer) { return Typed(j, pointer, true); }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  // Walks "/a/b/c" through objects; a step through something else (a string where GitHub
+  // sends an object) is recorded as a wrong type.
+  const Json* Find(const Json& j, const char* pointer) {
+    const Json* v = &j;
+    std::string_view rest(pointer);
+    std::string walked;
+    while (!rest.empty()) {
+      rest.remove_prefix(1);  // the '/'
+      size_t slash = rest.find('/');
+      std::string key(rest.substr(0, slash));
+      rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+      if (!v->is_object()) {
+        if (!v->is_null() && !walked.empty()) Wrong(walked.c_str(), "an object", *v);
+        return nullptr;
+      }
+      auto it = v->find(key);
+      if (it == v->end()) return nullptr;
+      v = &*it;
+      walked += "/" + key;
+    }
+    return v->is_null() ? nullptr : v;
+  }
+
+  std::string Get(const Json& j, const char* pointer, const char* expected) {
+    const Json* v = Find(j, pointer);
+    if (!v) return {};
+    if (v->is_string()) return v->get<std::string>();
+    Wrong(pointer, expected, *v);
+    return {};
+  }
+
+  const Json* Typed(const Json& j, const char* pointer, bool list) {
+    const Json* v = Find(j, pointer);
+    if (!v) return nullptr;
+    if (list ? !v->is_array() : !v->is_object()) {
+      Wrong(pointer, list ? "a list" : "an object", *v);
+      return nullptr;
+    }
+    return v;
+  }
+
+  void Wrong(const char* pointer, const char* expected, const Json& v) {
+    if (!error_.empty()) return;
+    error_ = "the " + forge_ + " webhook payload's field `" + std::string(pointer).substr(1) +
+             "` must be " + expected + ", got " + v.type_name() + ": is this delivery from " +
+             forge_ + "?";
+  }
+
+  std::string forge_;
+  std::string error_;
+};
 
 void AddUrl(ForgeEvent& e, std::string url) {
   if (url.empty()) return;
@@ -39,64 +108,61 @@ RefChange MakeChange(std::string ref, std::string after, bool deleted) {
 }
 
 // GitHub and Gitea share the push payload shape (ref/before/after/repository).
-void ParseGitHubLike(const Json& body, ForgeEvent& e) {
-  e.repository = Str(body, "/repository/full_name");
-  e.default_branch = Str(body, "/repository/default_branch");
+void ParseGitHubLike(const Json& body, ForgeEvent& e, Payload& in) {
+  e.repository = in.Str(body, "/repository/full_name");
+  e.default_branch = in.Str(body, "/repository/default_branch");
   for (const char* p : {"/repository/clone_url", "/repository/ssh_url", "/repository/git_url",
                         "/repository/html_url", "/repository/url"}) {
-    AddUrl(e, Str(body, p));
+    AddUrl(e, in.Str(body, p));
   }
   if (e.kind == ForgeEvent::Kind::kPush) {
-    bool deleted = body.value("deleted", false);
-    e.changes.push_back(MakeChange(Str(body, "/ref"), Str(body, "/after"), deleted));
+    bool deleted = in.Bool(body, "/deleted");
+    e.changes.push_back(MakeChange(in.Str(body, "/ref"), in.Str(body, "/after"), deleted));
   }
 }
 
-void ParseGitLab(const Json& body, ForgeEvent& e) {
-  e.repository = Str(body, "/project/path_with_namespace");
-  e.default_branch = Str(body, "/project/default_branch");
+void ParseGitLab(const Json& body, ForgeEvent& e, Payload& in) {
+  e.repository = in.Str(body, "/project/path_with_namespace");
+  e.default_branch = in.Str(body, "/project/default_branch");
   for (const char* p :
        {"/project/git_http_url", "/project/git_ssh_url", "/project/web_url",
         "/repository/git_http_url", "/repository/git_ssh_url", "/repository/homepage"}) {
-    AddUrl(e, Str(body, p));
+    AddUrl(e, in.Str(body, p));
   }
   if (e.kind == ForgeEvent::Kind::kPush) {
-    e.changes.push_back(MakeChange(Str(body, "/ref"), Str(body, "/after"), false));
+    e.changes.push_back(MakeChange(in.Str(body, "/ref"), in.Str(body, "/after"), false));
   }
 }
 
-void ParseBitbucketCloud(const Json& body, ForgeEvent& e) {
-  e.repository = Str(body, "/repository/full_name");
-  AddUrl(e, Str(body, "/repository/links/html/href"));
+void ParseBitbucketCloud(const Json& body, ForgeEvent& e, Payload& in) {
+  e.repository = in.Str(body, "/repository/full_name");
+  AddUrl(e, in.Str(body, "/repository/links/html/href"));
   if (!e.repository.empty()) AddUrl(e, "https://bitbucket.org/" + e.repository);
-  const Json::json_pointer changes("/push/changes");
-  if (!body.contains(changes) || !body.at(changes).is_array()) return;
-  for (const Json& c : body.at(changes)) {
-    const Json& side =
-        c.contains("new") && c["new"].is_object() ? c["new"] : c.value("old", Json());
-    if (!side.is_object()) continue;
-    std::string type = side.value("type", "");
-    std::string prefix = type == "tag" ? "refs/tags/" : "refs/heads/";
-    bool deleted = !(c.contains("new") && c["new"].is_object());
-    e.changes.push_back(MakeChange(prefix + side.value("name", ""),
-                                   deleted ? "" : Str(side, "/target/hash"), deleted));
+  const Json* changes = in.Array(body, "/push/changes");
+  if (!changes) return;
+  for (const Json& c : *changes) {
+    const Json* added = in.Object(c, "/new");
+    const Json* side = added ? added : in.Object(c, "/old");
+    if (!side) continue;
+    std::string prefix = in.Str(*side, "/type") == "tag" ? "refs/tags/" : "refs/heads/";
+    e.changes.push_back(MakeChange(prefix + in.Str(*side, "/name"),
+                                   added ? in.Str(*side, "/target/hash") : "", !added));
   }
 }
 
-void ParseBitbucketServer(const Json& body, ForgeEvent& e) {
-  std::string project = Str(body, "/repository/project/key");
-  e.repository = project + "/" + Str(body, "/repository/slug");
-  const Json::json_pointer clones("/repository/links/clone");
-  if (body.contains(clones) && body.at(clones).is_array()) {
-    for (const Json& link : body.at(clones)) {
-      if (link.is_object()) AddUrl(e, link.value("href", ""));
-    }
+void ParseBitbucketServer(const Json& body, ForgeEvent& e, Payload& in) {
+  std::string project = in.Str(body, "/repository/project/key");
+  e.repository = project + "/" + in.Str(body, "/repository/slug");
+  if (const Json* clones = in.Array(body, "/repository/links/clone")) {
+    for (const Json& link : *clones) AddUrl(e, in.Str(link, "/href"));
   }
-  if (!body.contains("changes") || !body["changes"].is_array()) return;
-  for (const Json& c : body["changes"]) {
+  const Json* changes = in.Array(body, "/changes");
+  if (!changes) return;
+  for (const Json& c : *changes) {
     if (!c.is_object()) continue;
-    e.changes.push_back(MakeChange(c.value("refId", Str(c, "/ref/id")), c.value("toHash", ""),
-                                   c.value("type", "") == "DELETE"));
+    std::string ref = in.Str(c, "/refId");
+    if (ref.empty()) ref = in.Str(c, "/ref/id");
+    e.changes.push_back(MakeChange(ref, in.Str(c, "/toHash"), in.Str(c, "/type") == "DELETE"));
   }
 }
 
@@ -188,14 +254,21 @@ Result<ForgeEvent> ParseEvent(Forge forge, const HeaderLookup& headers, std::str
                            " webhook body is not a JSON object: set the content type to "
                            "application/json");
   }
-  if (forge == Forge::kGitHub || forge == Forge::kGitea) ParseGitHubLike(json, e);
-  if (forge == Forge::kGitLab) ParseGitLab(json, e);
-  if (forge == Forge::kBitbucket) {
-    if (json.contains("push"))
-      ParseBitbucketCloud(json, e);
-    else
-      ParseBitbucketServer(json, e);
+  Payload in(ToString(forge));
+  try {
+    if (forge == Forge::kGitHub || forge == Forge::kGitea) ParseGitHubLike(json, e, in);
+    if (forge == Forge::kGitLab) ParseGitLab(json, e, in);
+    if (forge == Forge::kBitbucket) {
+      if (json.contains("push"))
+        ParseBitbucketCloud(json, e, in);
+      else
+        ParseBitbucketServer(json, e, in);
+    }
+  } catch (const Json::exception& ex) {  // Payload never throws; this keeps a 500 impossible
+    return InvalidArgument(std::string("the ") + ToString(forge) +
+                           " webhook payload could not be read: " + ex.what());
   }
+  if (!in.error().empty()) return InvalidArgument(in.error());
   return e;
 }
 

@@ -63,8 +63,12 @@ bool EventMatchesGitSource(const ForgeEvent& event, const nlohmann::json& source
                                   [&](const std::string& u) { return NormalizeRepoUrl(u) == uri; });
   if (!repo_matches) return false;
   if (event.kind != ForgeEvent::Kind::kPush) return true;
-  std::string branch = source.value("branch", "");
-  std::string tag_filter = source.value("tag_filter", "");
+  auto text = [&source](const char* key) {  // a pipeline's source may hold anything
+    auto it = source.find(key);
+    return it != source.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string branch = text("branch");
+  std::string tag_filter = text("tag_filter");
   for (const auto& change : event.changes) {
     if (change.deleted) continue;  // nothing new to check on a deleted ref
     if (!tag_filter.empty()) {

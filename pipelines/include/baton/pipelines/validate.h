@@ -18,7 +18,13 @@ namespace baton::pipelines {
 void ValidatePipeline(const PipelineConfig& config, Diagnostics& diags);
 
 // Concourse's identifier rule: starts with a lowercase letter; then lowercase letters, digits,
-// `-`, `_` and `.`. Non-ASCII letters are accepted.
+// `-`, `_` and `.`. Non-ASCII characters are accepted when IsPrintableText allows them.
 bool IsValidIdentifier(std::string_view name);
+
+// Valid UTF-8 without control characters (C0, DEL, C1) or invisible direction/format marks
+// (U+200B-U+200F, U+202A-U+202E, U+2060-U+206F, U+FEFF): text that prints as what it is. A
+// name that fails this is an error, not a warning: it can rewrite a terminal or hide what it
+// says.
+bool IsPrintableText(std::string_view text);
 
 }  // namespace baton::pipelines

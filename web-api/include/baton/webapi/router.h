@@ -8,7 +8,9 @@
 // stored in Request::params) or a final "*name" (the rest of the path, possibly empty). Literal
 // segments win over parameters when several routes match. Unknown paths give 404, known paths
 // with another method 405 (with an Allow header), HEAD falls back to GET. All errors use the
-// JsonError shape. Handler exceptions become a 500 JSON error.
+// JsonError shape. Handler exceptions become a JSON error without a stack: 400 for errors reading
+// client input (nlohmann::json exceptions, std::invalid_argument from a number conversion), 500
+// for anything else.
 //
 // Thread-safety: configure (Add, SetTokenValidator) before the server starts; Dispatch is then
 // safe to call from many threads at once.
