@@ -1,10 +1,101 @@
 #include "baton/runner/redactor.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
 
 #include "baton/common/strings.h"
 
 namespace baton::runner {
+namespace {
+
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string Base64(std::string_view bytes) {
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kBase64[(n >> shift) & 63];
+  }
+  if (i < bytes.size()) {  // 1 or 2 bytes left: the characters they determine, no padding
+    uint32_t n = uint8_t(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= uint8_t(bytes[i + 1]) << 8;
+    out += kBase64[(n >> 18) & 63];
+    out += kBase64[(n >> 12) & 63];
+    if (i + 1 < bytes.size()) out += kBase64[(n >> 6) & 63];
+  }
+  return out;
+}
+
+// The base64 characters that depend on `secret` alone when it starts `offset` bytes (0-2) into
+// a 3-byte group of a longer encoded text: the first characters share bits with the bytes
+// before it, and the last one with the bytes after it, unless the secret ends a group.
+std::string Base64Core(std::string_view secret, size_t offset) {
+  std::string encoded = Base64(std::string(offset, '\0') + std::string(secret));
+  size_t lead = offset == 0 ? 0 : offset + 1;  // 1 byte before: 2 chars; 2 bytes: 3 chars
+  size_t trail = (offset + secret.size()) % 3 == 0 ? 0 : 1;
+  if (encoded.size() < lead + trail) return {};
+  return encoded.substr(lead, encoded.size() - lead - trail);
+}
+
+std::string JsonEscaped(std::string_view secret, bool ascii) {
+  std::string quoted =
+      Json(std::string(secret)).dump(-1, ' ', ascii, Json::error_handler_t::replace);
+  return quoted.substr(1, quoted.size() - 2);
+}
+
+std::string UrlEncoded(std::string_view secret, bool lower, bool plus_for_space) {
+  static constexpr char kUpper[] = "0123456789ABCDEF";
+  static constexpr char kLower[] = "0123456789abcdef";
+  const char* hex = lower ? kLower : kUpper;
+  std::string out;
+  for (unsigned char c : secret) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else if (c == ' ' && plus_for_space) {
+      out += '+';
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> Redactor::EncodedForms(std::string_view secret) {
+  std::vector<std::string> forms;
+  if (secret.size() < kMinEncodedSecret) return forms;
+  auto add = [&](std::string form) {
+    if (form.size() >= kMinEncodedForm && form != secret &&
+        std::find(forms.begin(), forms.end(), form) == forms.end()) {
+      forms.push_back(std::move(form));
+    }
+  };
+  add(JsonEscaped(secret, false));
+  add(JsonEscaped(secret, true));
+  for (bool lower : {false, true}) {
+    for (bool plus : {false, true}) add(UrlEncoded(secret, lower, plus));
+  }
+  for (size_t offset = 0; offset < 3; ++offset) {
+    std::string core = Base64Core(secret, offset);
+    std::string url_safe = core;
+    std::replace(url_safe.begin(), url_safe.end(), '+', '-');
+    std::replace(url_safe.begin(), url_safe.end(), '/', '_');
+    add(std::move(core));
+    add(std::move(url_safe));
+  }
+  return forms;
+}
+
+void Redactor::AddForm(std::string form, bool& added) {
+  if (form.empty() || std::find(secrets_.begin(), secrets_.end(), form) != secrets_.end()) return;
+  secrets_.push_back(std::move(form));
+  added = true;
+}
 
 void Redactor::Add(const std::vector<std::string>& values) {
   bool added = false;
@@ -14,11 +105,13 @@ void Redactor::Add(const std::vector<std::string>& values) {
       size_t end = value.find('\n', start);
       if (end == std::string::npos) end = value.size();
       std::string line(Trim(std::string_view(value).substr(start, end - start)));
-      if (!line.empty() && std::find(secrets_.begin(), secrets_.end(), line) == secrets_.end()) {
-        secrets_.push_back(std::move(line));
-        added = true;
-      }
+      for (auto& form : EncodedForms(line)) AddForm(std::move(form), added);
+      AddForm(std::move(line), added);
       start = end + 1;
+    }
+    // A multi-line secret encoded whole (a key file piped through base64) matches no line.
+    if (value.find('\n') != std::string::npos) {
+      for (auto& form : EncodedForms(value)) AddForm(std::move(form), added);
     }
   }
   if (!added) return;
