@@ -196,9 +196,7 @@ Response Router::Dispatch(Request& request) const {
   } catch (const std::exception& e) {
     ModuleLogger("webapi")->error("{} {}: handler threw: {}", request.method, request.path,
                                   e.what());
-    return JsonError(500, "internal error",
-                     std::string("the server failed to handle this request (") + e.what() +
-                         "); it is logged, please report it if it persists");
+    return JsonError(500, "internal error", e.what());
   } catch (...) {
     ModuleLogger("webapi")->error("{} {}: handler threw", request.method, request.path);
     return JsonError(500, "internal error", "the handler failed");
