@@ -148,7 +148,8 @@ class Harness {
     req.headers.Set("X-Hub-Signature-256", header);
     req.body = std::move(body);
     req.remote_address = "127.0.0.1:1";
-    return router_->Dispatch(req);
+    // Offloaded work (PUT .../config, validate) runs here, as the server runs it on its pool.
+    return webapi::Response::Resolve(router_->Dispatch(req));
   }
 
  private:
