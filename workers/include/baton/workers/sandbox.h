@@ -10,8 +10,9 @@
 // what is left and exits with the task's status. Unprivileged tasks lose the capabilities that
 // could undo the isolation (CAP_SYS_ADMIN, ...).
 //
-// The unsandboxed launcher (for --unsafe-no-sandbox) runs the task with plain fork/exec in its
-// own process group, in the work dir, with nothing isolated.
+// The unsandboxed launcher (for --unsafe-no-sandbox) starts the task with Boost.Process in its
+// own process group, in the work dir, with nothing isolated; it joins its cgroups before exec and
+// calls `before_start` right after the exec (there is nothing to hold it back in between).
 //
 // Thread-safety: Sandbox::Start may be called from several threads at once. A SandboxedProcess
 // is owned by one thread, except Signal(), which may be called from any thread. Start() must be
@@ -82,7 +83,7 @@ class Sandbox {
 
 // Linux namespaces via clone(2); needs root (CAP_SYS_ADMIN).
 std::unique_ptr<Sandbox> MakeNamespaceSandbox(SandboxOptions options);
-// Plain fork/exec in a new process group. Isolates nothing.
+// Boost.Process fork/exec in a new process group. Isolates nothing.
 std::unique_ptr<Sandbox> MakeUnsandboxedLauncher();
 
 // Checks that a namespace sandbox can be built here by building one (a few ms). OK, or why not.
