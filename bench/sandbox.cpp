@@ -33,6 +33,11 @@ int main(int argc, char** argv) {
   Report("plain posix_spawn + waitpid", TimeRuns(runs, baton::bench::PosixSpawnTrue));
   SandboxOptions options{base + "/sandbox", {base}};
   auto sandbox = MakeNamespaceSandbox(options);
+  TaskRun hermetic_privileged = run;
+  hermetic_privileged.network = false;
+  hermetic_privileged.privileged = true;
+  Report("NamespaceSandbox, hermetic, privileged",
+         TimeRuns(runs, [&] { return baton::bench::SandboxTrue(*sandbox, hermetic_privileged); }));
   TaskRun hermetic = run;
   hermetic.network = false;
   Report("NamespaceSandbox, hermetic (loopback only)",

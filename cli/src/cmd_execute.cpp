@@ -145,7 +145,7 @@ int Execute(const ExecuteFlags& flags) {
     return kExitErrored;
   }
   std::string data_dir = flags.local.ResolvedDataDir();
-  auto env = StartLocalWorker(data_dir, flags.local.unsafe_no_sandbox);
+  auto env = StartLocalWorker(data_dir, flags.local);
   if (!env.ok()) {
     std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
     return kExitErrored;

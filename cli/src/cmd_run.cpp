@@ -116,7 +116,7 @@ int RunPipeline(const RunFlags& flags) {
     std::fprintf(stderr, "error: %s\n", pipeline.status().ToString().c_str());
     return kExitErrored;
   }
-  auto env = StartLocalWorker(data_dir, flags.local.unsafe_no_sandbox);
+  auto env = StartLocalWorker(data_dir, flags.local);
   if (!env.ok()) {
     std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
     return kExitErrored;

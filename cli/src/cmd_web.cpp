@@ -171,7 +171,7 @@ int Serve(const WebFlags& flags) {
   std::string data_dir = flags.local.ResolvedDataDir();
   auto bind = ParseBind(flags.bind);
   auto store = runner::SqliteStore::OpenDataDir(data_dir, RealClock());
-  auto env = StartLocalWorker(data_dir, flags.local.unsafe_no_sandbox);
+  auto env = StartLocalWorker(data_dir, flags.local);
   Status ok = !bind.ok() ? bind.status() : !store.ok() ? store.status() : env.status();
   if (ok.ok()) ok = EnsureAdminToken(**store, data_dir);
   if (!ok.ok()) {

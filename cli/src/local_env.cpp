@@ -1,5 +1,6 @@
 #include "local_env.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 
@@ -15,6 +16,12 @@ void LocalFlags::AddTo(CLI::App* cmd) {
                   "~/.local/share/baton)");
   cmd->add_flag("--unsafe-no-sandbox", unsafe_no_sandbox,
                 "Run tasks without namespaces when no sandbox can be built (unsafe)");
+  cmd->add_option("--task-id-range", task_id_range,
+                  "Host user/group ids that unprivileged tasks' ids 0.. map to, as FIRST:COUNT "
+                  "(default 100000:65536, as /etc/subuid)");
+  cmd->add_option("--mask-path", mask_paths,
+                  "A host path tasks must not see, e.g. another Baton's data dir or a token file "
+                  "(repeatable; hidden even from privileged tasks)");
   cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
 }
 
@@ -37,7 +44,28 @@ std::string LocalFlags::ResolvedDataDir() const {
   return absolute.string();
 }
 
-Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, bool unsafe_no_sandbox) {
+namespace {
+
+// "100000:65536" -> {100000, 65536}; every part must be a plain decimal number.
+Status ParseIdRange(const std::string& text, workers::LocalWorkerOptions& options) {
+  auto number = [](std::string_view s, uint32_t* out) {
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return !s.empty() && ec == std::errc() && ptr == s.data() + s.size();
+  };
+  size_t colon = text.find(':');
+  std::string_view all(text);
+  if (colon == std::string::npos || !number(all.substr(0, colon), &options.userns_host_id) ||
+      !number(all.substr(colon + 1), &options.userns_size) || options.userns_host_id == 0 ||
+      options.userns_size == 0) {
+    return InvalidArgument("--task-id-range '" + text +
+                           "' is not FIRST:COUNT with both above 0; use e.g. 100000:65536");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return IoError("cannot create data dir " + data_dir + ": " + ec.message());
@@ -45,10 +73,14 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, bool unsafe
   BATON_ASSIGN_OR_RETURN(env.artifacts, workers::OpenLocalArtifactStore(data_dir + "/artifacts"));
   workers::LocalWorkerOptions options;
   options.data_dir = data_dir + "/worker";
-  options.unsafe_no_sandbox = unsafe_no_sandbox;
+  options.unsafe_no_sandbox = flags.unsafe_no_sandbox;
+  BATON_RETURN_IF_ERROR(ParseIdRange(flags.task_id_range, options));
   options.artifacts = env.artifacts.get();
   options.http_transport = webapi::MakeHttpTransportFactory();
   options.hidden_paths = {data_dir};
+  for (const auto& path : flags.mask_paths) {
+    options.hidden_paths.push_back(std::filesystem::absolute(path, ec).lexically_normal().string());
+  }
   env.worker = std::make_unique<workers::LocalWorker>(options);
   if (!env.worker->refusal_reason().empty()) {
     return FailedPrecondition(env.worker->refusal_reason());

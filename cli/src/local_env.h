@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -16,6 +17,8 @@ namespace baton::cli {
 struct LocalFlags {
   std::string data_dir;  // --data-dir, $BATON_DATA_DIR, ~/.local/share/baton
   bool unsafe_no_sandbox = false;
+  std::string task_id_range = "100000:65536";  // --task-id-range FIRST:COUNT
+  std::vector<std::string> mask_paths;         // --mask-path PATH (repeatable)
   std::string log_level = "warn";
 
   void AddTo(CLI::App* cmd);
@@ -29,7 +32,7 @@ struct LocalWorkerEnv {
 
 // Opens the artifact store and starts the local worker under `data_dir`. Fails (with the
 // worker's reason) when tasks could not run sandboxed and --unsafe-no-sandbox was not given.
-Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, bool unsafe_no_sandbox);
+Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags);
 
 // Reads a whole file for a command, with "cannot read FILE: reason" on failure.
 Result<std::string> ReadInputFile(const std::string& path);

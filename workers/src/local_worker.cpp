@@ -102,9 +102,13 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
   so.state_dir = options_.data_dir + "/sandbox";
   so.hidden_paths = options_.hidden_paths;
   so.hidden_paths.push_back(options_.data_dir);
+  so.userns_host_id = options_.userns_host_id;
+  so.userns_size = options_.userns_size;
+  so.idmapped_mounts = options_.idmapped_mounts;
   Status probe = ProbeNamespaceSandbox(so);
   if (probe.ok()) {
     sandbox_ = MakeNamespaceSandbox(std::move(so));
+    log->info("worker {}: {}", options_.name, sandbox_->Describe());
     return;
   }
   refusal_ = "worker " + options_.name + " cannot sandbox tasks: " + probe.message() +

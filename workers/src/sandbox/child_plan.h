@@ -35,6 +35,7 @@ struct SetupStep {
   bool optional = false;          // failure is ignored (e.g. /dev/pts)
   const char* beneath = nullptr;  // kBindBeneath: the directory `target` is relative to
   bool target_is_dir = true;      // kBindBeneath: create a directory (else a file) if missing
+  bool idmap = false;             // kBindBeneath: idmap the bind with ChildPlan::userns_fd
 };
 
 // Failure points outside the setup steps (steps report their index, >= 0).
@@ -49,6 +50,7 @@ enum FailPoint : int {
   kFailExec = -9,
   kFailCaps = -10,
   kFailCgroup = -11,
+  kFailUserns = -12,
 };
 
 struct ChildError {
@@ -71,6 +73,10 @@ struct ChildPlan {
   bool loopback_up = false;
   bool drop_caps = false;
   uint64_t keep_caps = 0;
+  // The user namespace the task joins before exec (unprivileged tasks), -1: none (privileged).
+  int userns_fd = -1;
+  // The host id of that namespace's root: idmapped mount points are made with it as fsuid.
+  uid_t mapped_root = 0;
   bool set_user = false;
   uid_t uid = 0;
   gid_t gid = 0;

@@ -153,6 +153,70 @@ void AddProc(const std::string& new_root, StepList& steps) {
   }
 }
 
+// Host paths no task has a reason to see and that hold secrets (issue 9): homes with their
+// ~/.batonrc, credentials under /run and /var/lib, container engine sockets, SSH host keys.
+// Masked on the host root even for privileged tasks, with the worker's hidden_paths (its data
+// dir, the server's, and those given by flag).
+const char* const kMaskedPaths[] = {"/root",
+                                    "/home",
+                                    "/run/secrets",
+                                    "/run/credentials",
+                                    "/run/user",
+                                    "/run/sudo",
+                                    "/var/lib/baton",
+                                    "/var/lib/private",
+                                    "/var/lib/postgresql",
+                                    "/var/lib/mysql",
+                                    "/var/lib/redis",
+                                    "/var/lib/docker",
+                                    "/var/lib/containers",
+                                    "/run/docker.sock",
+                                    "/run/containerd",
+                                    "/run/podman"};
+
+std::vector<std::string> MaskedPaths(const SandboxOptions& options) {
+  std::vector<std::string> wanted(std::begin(kMaskedPaths), std::end(kMaskedPaths));
+  wanted.insert(wanted.end(), options.hidden_paths.begin(), options.hidden_paths.end());
+  std::error_code ec;
+  for (const auto& key : fs::directory_iterator("/etc/ssh", ec)) {
+    std::string name = key.path().filename().string();
+    if (name.rfind("ssh_host_", 0) == 0 && name.size() > 4 &&
+        name.compare(name.size() - 4, 4, "_key") == 0) {
+      wanted.push_back(key.path().string());
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& path : wanted) {
+    // Where it really is: a mount follows symlinks, and these resolve before pivot_root.
+    std::string real = fs::canonical(path, ec).string();
+    if (ec || real == "/" || UnderReplaced(real)) continue;
+    out.push_back(real);
+  }
+  return out;
+}
+
+// Empty read-only tmpfs over directories, /dev/null over files (and sockets).
+void AddMasks(const SandboxOptions& options, const std::string& new_root, StepList& steps) {
+  std::vector<std::string> masked = MaskedPaths(options);
+  for (size_t i = 0; i < masked.size(); ++i) {
+    const std::string& path = masked[i];
+    bool covered = false;  // a parent already masked makes this path vanish with it
+    for (size_t j = 0; j < masked.size(); ++j) {
+      covered = covered || (masked[j] != path && sys::IsSameOrUnder(path, masked[j])) ||
+                (j < i && masked[j] == path);
+    }
+    if (covered) continue;
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      steps.Mount("tmpfs", Inside(new_root, path), "tmpfs",
+                  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4096,mode=755",
+                  "hiding " + path);
+    } else {
+      steps.Bind("/dev/null", Inside(new_root, path), /*read_only=*/true);
+    }
+  }
+}
+
 // Volumes are mounted with their mount points resolved inside the work mount (or, for the
 // worker's own absolute paths, inside the new root): a `..` or a symlink left in an input by an
 // earlier step must not create directories on the host (issue 9).
@@ -192,17 +256,7 @@ Status PrepareMounts(const TaskRun& run, const SandboxOptions& options, const st
     for (const char* d : {"proc", "dev", "tmp"}) fs::create_directories(root + "/" + d, ec);
   }
   AddReadOnlyRoot(root, new_root, steps);
-  for (const auto& hidden : options.hidden_paths) {
-    if (!host || UnderReplaced(hidden) || !fs::is_directory(hidden, ec)) continue;
-    bool covered = false;  // a parent already hidden makes this path vanish with it
-    for (const auto& other : options.hidden_paths) {
-      covered = covered || (other != hidden && sys::IsSameOrUnder(hidden, other));
-    }
-    if (covered) continue;
-    steps.Mount("tmpfs", Inside(new_root, hidden), "tmpfs",
-                MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4096,mode=755",
-                "hiding " + hidden);
-  }
+  if (host) AddMasks(options, new_root, steps);
   steps.Mount("tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
               "mounting tmpfs at /tmp");
   AddDev(new_root, steps);

@@ -19,6 +19,7 @@
 #include "sandbox/child_plan.h"
 #include "sandbox/sys_util.h"
 #include "sandbox/task_network.h"
+#include "sandbox/user_namespace.h"
 
 namespace baton::workers {
 namespace {
@@ -216,11 +217,10 @@ std::string DefaultHostname(const std::string& id) {
 class NamespaceSandbox : public Sandbox {
  public:
   explicit NamespaceSandbox(SandboxOptions options)
-      : options_(std::move(options)), networks_(options_.state_dir) {
-    new_root_ = options_.state_dir + "/root";
-    std::error_code ec;
-    fs::create_directories(new_root_, ec);
-  }
+      : options_(std::move(options)),
+        new_root_(MakeRoot(options_)),
+        networks_(options_.state_dir),
+        users_(options_, new_root_) {}
   IsolationLevel isolation() const override { return IsolationLevel::kNamespaces; }
 
   Result<std::unique_ptr<SandboxedProcess>> StartInCgroups(
@@ -241,6 +241,7 @@ class NamespaceSandbox : public Sandbox {
         sandbox::PrepareTask(run, work_mount, host ? "/" : run.rootfs.path, child.get()));
     BATON_RETURN_IF_ERROR(
         sandbox::PrepareMounts(run, options_, new_root_, work_mount, child.get()));
+    BATON_RETURN_IF_ERROR(users_.Apply(run, child.get()));
     child->plan.new_root = child->strings.Keep(new_root_);
     child->plan.hostname =
         child->strings.Keep(run.hostname.empty() ? DefaultHostname(run.id) : run.hostname);
@@ -259,10 +260,20 @@ class NamespaceSandbox : public Sandbox {
     return sandbox::WithNetwork(std::move(process), std::move(network));
   }
 
+  std::string Describe() const override { return users_.Describe(); }
+
  private:
+  static std::string MakeRoot(const SandboxOptions& options) {
+    std::string root = options.state_dir + "/root";
+    std::error_code ec;
+    fs::create_directories(root, ec);
+    return root;
+  }
+
   SandboxOptions options_;
   std::string new_root_;
   sandbox::TaskNetworks networks_;
+  sandbox::TaskUsers users_;  // unprivileged tasks' user namespace
 };
 
 }  // namespace

@@ -4,7 +4,9 @@
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -35,7 +37,7 @@ constexpr int kExecFailedExit = 127;
 
 // Closes every descriptor except the plan's own.
 void CloseOtherFds(const ChildPlan& p) {
-  int keep[] = {p.stdin_fd, p.stdout_fd, p.stderr_fd, p.sync_fd, p.error_fd};
+  int keep[] = {p.stdin_fd, p.stdout_fd, p.stderr_fd, p.sync_fd, p.error_fd, p.userns_fd};
   std::sort(std::begin(keep), std::end(keep));
   unsigned int next = 0;
   for (int fd : keep) {
@@ -76,7 +78,7 @@ int OpenComponent(int dir, const char* name, int flags) {
 
 // Opens `rel` inside `root` as an O_PATH descriptor, creating missing directories (and the
 // last component as a file unless `is_dir`). -1 with errno, e.g. ELOOP for a symlink.
-int OpenMountPoint(const char* root, const char* rel, bool is_dir) {
+int OpenMountPoint(const char* root, const char* rel, bool is_dir, uid_t fs_id) {
   char buf[4096];
   size_t n = strlen(rel);
   if (n >= sizeof buf) {
@@ -85,6 +87,12 @@ int OpenMountPoint(const char* root, const char* rel, bool is_dir) {
   }
   memcpy(buf, rel, n + 1);
   int at = ::open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  // Inside an idmapped mount only ids of its namespace can create files: make them as its root
+  // (the host's root has no id there; its own fsuid would fail with EOVERFLOW).
+  if (fs_id != 0) {
+    ::setfsgid(fs_id);
+    ::setfsuid(fs_id);
+  }
   char* part = buf;
   while (at >= 0 && *part) {
     char* end = strchr(part, '/');
@@ -107,21 +115,33 @@ int OpenMountPoint(const char* root, const char* rel, bool is_dir) {
     if (last) break;
     part = end + 1;
   }
+  if (fs_id != 0) {
+    int err = errno;
+    ::setfsuid(0);  // gives back the file capabilities the switch took
+    ::setfsgid(0);
+    errno = err;
+  }
   return at;
 }
 
 // A detached copy of the tree at `s.source`, read-only if asked, attached at the mount point.
-int BindBeneath(const SetupStep& s) {
+int BindBeneath(const SetupStep& s, int userns_fd, uid_t mapped_root) {
   int tree = static_cast<int>(
       ::open_tree(AT_FDCWD, s.source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
   if (tree < 0) return -1;
   mount_attr attr;
   memset(&attr, 0, sizeof attr);
   if (s.flags & MS_RDONLY) attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  if (s.idmap) {  // the task's root owns what the server's root owns on disk
+    attr.attr_set |= MOUNT_ATTR_IDMAP;
+    attr.userns_fd = static_cast<uint64_t>(userns_fd);
+  }
   int rc = attr.attr_set == 0
                ? 0
                : ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
-  int target = rc == 0 ? OpenMountPoint(s.beneath, s.target, s.target_is_dir) : -1;
+  int target = rc == 0
+                   ? OpenMountPoint(s.beneath, s.target, s.target_is_dir, s.idmap ? mapped_root : 0)
+                   : -1;
   if (target >= 0) {
     rc = ::move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
   } else {
@@ -134,7 +154,7 @@ int BindBeneath(const SetupStep& s) {
   return rc;
 }
 
-int RunStep(const SetupStep& s) {
+int RunStep(const SetupStep& s, const ChildPlan& p) {
   switch (s.kind) {
     case StepKind::kMount:
       return ::mount(s.source, s.target, s.fstype, s.flags, s.data);
@@ -149,7 +169,7 @@ int RunStep(const SetupStep& s) {
     case StepKind::kSymlink:
       return ::symlink(s.source, s.target);
     case StepKind::kBindBeneath:
-      return BindBeneath(s);
+      return BindBeneath(s, p.userns_fd, p.mapped_root);
   }
   return 0;
 }
@@ -188,7 +208,9 @@ int PivotInto(const char* new_root) {
 
 void BuildSandbox(const ChildPlan& p) {
   for (size_t i = 0; i < p.steps.size(); ++i) {
-    if (RunStep(p.steps[i]) != 0 && !p.steps[i].optional) Fail(p, static_cast<int>(i), errno);
+    if (RunStep(p.steps[i], p) != 0 && !p.steps[i].optional) {
+      Fail(p, static_cast<int>(i), errno);
+    }
   }
   if (p.hostname && ::sethostname(p.hostname, strlen(p.hostname)) != 0) {
     Fail(p, kFailHostname, errno);
@@ -221,8 +243,17 @@ void DropCapabilities(const ChildPlan& p) {
   }
 }
 
+// Joining the namespace gives a full capability set (and bounding set) inside it, and no
+// capability outside: the mount, PID and network namespaces belong to the host's root, so the
+// task cannot change them; capabilities are dropped afterwards, as for any task.
+void EnterUserNamespace(const ChildPlan& p) {
+  if (::setns(p.userns_fd, CLONE_NEWUSER) != 0) Fail(p, kFailUserns, errno);
+}
+
+// setgroups too: a host group (root's 0) kept as a supplementary group would still open files.
 void SwitchUser(const ChildPlan& p) {
-  if (::setgroups(1, &p.gid) != 0 || ::setgid(p.gid) != 0 || ::setuid(p.uid) != 0) {
+  if (::setgroups(1, &p.gid) != 0 || ::setresgid(p.gid, p.gid, p.gid) != 0 ||
+      ::setresuid(p.uid, p.uid, p.uid) != 0) {
     Fail(p, kFailUser, errno);
   }
 }
@@ -257,6 +288,7 @@ void SwitchUser(const ChildPlan& p) {
   }
   SetUpStdio(p);
   ResetSignals();
+  if (p.userns_fd >= 0) EnterUserNamespace(p);
   if (p.drop_caps) DropCapabilities(p);
   if (p.set_user) SwitchUser(p);
   if (::chdir(p.dir) != 0) Fail(p, kFailDir, errno);
@@ -338,7 +370,10 @@ int RunChild(void* arg) {
   JoinCgroups(p);
   if (!p.sandboxed) RunTask(p);
   BuildSandbox(p);
-  if (p.probe_only) ::_exit(0);
+  if (p.probe_only) {
+    if (p.userns_fd >= 0) EnterUserNamespace(p);  // as a task would, to find out it can
+    ::_exit(0);
+  }
   RunInit(p);
 }
 

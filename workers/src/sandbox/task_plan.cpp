@@ -149,6 +149,8 @@ Status DescribeChildError(const PreparedChild& child, const ChildError& e) {
     case kFailCgroup:
       return FailedPrecondition("sandbox setup failed: joining the task's cgroups (" +
                                 child.cgroup_description + "): " + err);
+    case kFailUserns:
+      return FailedPrecondition("sandbox setup failed: joining the task's user namespace: " + err);
     case kFailCaps:
       return FailedPrecondition("sandbox setup failed: dropping capabilities: " + err);
     default:

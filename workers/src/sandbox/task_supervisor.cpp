@@ -257,6 +257,11 @@ Status TaskSupervisor::Start(TaskResult& result) {
                   "WARNING: running without a sandbox (--unsafe-no-sandbox): this task can see "
                   "and change the whole machine");
   }
+  if (run_.privileged && ctx_.sandbox->isolation() != IsolationLevel::kNone) {
+    sink_->OnLine(ctx_.clock->Now(), OutputStream::kSystem,
+                  "privileged: this task runs as the host's root user (privileged: true), not in "
+                  "a user namespace; only the masked paths are hidden from it");
+  }
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<TaskCgroup> cgroup, MakeCgroup());
   OwnedFd out_r, out_w, err_r, err_w, in_r, in_w;
   BATON_RETURN_IF_ERROR(OpenPipe(&out_r, &out_w));

@@ -37,6 +37,10 @@ struct LocalWorkerOptions {
   int64_t default_max_pids = 1024;  // pids.max when a task sets no limit
   // More host directories to hide from tasks (e.g. the server's data dir with other builds).
   std::vector<std::string> hidden_paths;
+  // Host ids that unprivileged tasks' ids 0..userns_size-1 map to (see SandboxOptions).
+  uint32_t userns_host_id = 100000;
+  uint32_t userns_size = 65536;
+  bool idmapped_mounts = true;         // false: chown writable volumes to the mapped root instead
   const Clock* clock = nullptr;        // RealClock() when null
   ArtifactStore* artifacts = nullptr;  // for the `artifact` resource type; may be null
   // HTTP(S) for built-in resource types that need it (`cf`); may be empty (they then error).

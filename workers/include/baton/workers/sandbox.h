@@ -3,9 +3,10 @@
 // NamespaceSandbox (Linux, root) gives each task new mount, PID, IPC, UTS and network namespaces
 // (loopback only when run.network is false; otherwise outbound access through slirp4netns, which
 // runs on the host for the task and never leads to the host's loopback: see
-// docs/security.md#network), a read-only root (the host's '/' or a rootfs directory), the
-// build's work dir read-write at run.work_mount, a private /tmp, its own /proc, a minimal /dev
-// and its own hostname. PID 1 inside is a tiny init that forks the
+// docs/security.md#network), runs it as root of a user namespace mapped to unprivileged host ids
+// unless run.privileged, a read-only root (the host's '/' or a rootfs directory), the build's
+// work dir read-write at run.work_mount, a private /tmp, its own /proc, a minimal /dev and its
+// own hostname. PID 1 inside is a tiny init that forks the
 // task, forwards SIGTERM/SIGINT to everything, reaps zombies and, when the task exits, kills
 // what is left and exits with the task's status. Unprivileged tasks lose the capabilities that
 // could undo the isolation (CAP_SYS_ADMIN, ...).
@@ -21,6 +22,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,9 +37,19 @@ namespace baton::workers {
 struct SandboxOptions {
   // A directory the sandbox may use for its own mount points (created if missing).
   std::string state_dir;
-  // Host paths hidden inside the sandbox (covered by an empty read-only tmpfs), e.g. the
-  // worker's data dir, so that one build cannot see another's directories.
+  // Host paths hidden inside the sandbox on the host root, even from privileged tasks (an empty
+  // read-only tmpfs over a directory, /dev/null over a file), e.g. the worker's data dir, so
+  // that one build cannot see another's directories. /root, /home, secrets under /run and
+  // /var/lib and SSH host keys are always hidden.
   std::vector<std::string> hidden_paths;
+  // Unprivileged tasks run as root of a user namespace mapping their ids 0..userns_size-1 to
+  // the host ids userns_host_id.. (the /etc/subuid convention: 100000 and 65536 ids).
+  // `privileged: true` tasks run as the host's root instead.
+  uint32_t userns_host_id = 100000;
+  uint32_t userns_size = 65536;
+  // The work dir and volumes are idmapped into that namespace where the kernel and filesystem
+  // allow (owners on disk unchanged); otherwise, or when false, writable ones are chowned.
+  bool idmapped_mounts = true;
 };
 
 // The standard streams of the process: file descriptors the caller owns; the sandbox dups them.
@@ -66,6 +78,8 @@ class Sandbox {
  public:
   virtual ~Sandbox() = default;
   virtual IsolationLevel isolation() const = 0;
+  // What the isolation amounts to, for the worker's log (e.g. the user namespace's id range).
+  virtual std::string Describe() const { return {}; }
   // Starts `run`. The process waits before doing anything until `before_start(pid)` returned OK
   // (use it to move the pid into cgroups). Errors preparing the sandbox, and a task executable
   // that cannot be executed, come back as a non-OK Result, never as an exit code.
