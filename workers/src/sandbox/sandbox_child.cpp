@@ -90,8 +90,8 @@ int OpenMountPoint(const char* root, const char* rel, bool is_dir, uid_t fs_id) 
   // Inside an idmapped mount only ids of its namespace can create files: make them as its root
   // (the host's root has no id there; its own fsuid would fail with EOVERFLOW).
   if (fs_id != 0) {
-    ::setfsgid(fs_id);
-    ::setfsuid(fs_id);
+    ::syscall(SYS_setfsgid, fs_id);
+    ::syscall(SYS_setfsuid, fs_id);
   }
   char* part = buf;
   while (at >= 0 && *part) {
@@ -117,8 +117,8 @@ int OpenMountPoint(const char* root, const char* rel, bool is_dir, uid_t fs_id) 
   }
   if (fs_id != 0) {
     int err = errno;
-    ::setfsuid(0);  // gives back the file capabilities the switch took
-    ::setfsgid(0);
+    ::syscall(SYS_setfsuid, 0);  // gives back the file capabilities the switch took
+    ::syscall(SYS_setfsgid, 0);
     errno = err;
   }
   return at;
@@ -252,8 +252,11 @@ void EnterUserNamespace(const ChildPlan& p) {
 
 // setgroups too: a host group (root's 0) kept as a supplementary group would still open files.
 void SwitchUser(const ChildPlan& p) {
-  if (::setgroups(1, &p.gid) != 0 || ::setresgid(p.gid, p.gid, p.gid) != 0 ||
-      ::setresuid(p.uid, p.uid, p.uid) != 0) {
+  // Raw system calls: glibc's wrappers would signal the threads it believes this cloned child
+  // still has (setxid broadcast) and wait for them forever.
+  if (::syscall(SYS_setgroups, 1, &p.gid) != 0 ||
+      ::syscall(SYS_setresgid, p.gid, p.gid, p.gid) != 0 ||
+      ::syscall(SYS_setresuid, p.uid, p.uid, p.uid) != 0) {
     Fail(p, kFailUser, errno);
   }
 }
