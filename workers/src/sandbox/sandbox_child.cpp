@@ -125,7 +125,11 @@ int OpenMountPoint(const char* root, const char* rel, bool is_dir, uid_t fs_id) 
 }
 
 // A detached copy of the tree at `s.source`, read-only if asked, attached at the mount point.
-int BindBeneath(const SetupStep& s, int userns_fd, uid_t mapped_root) {
+int BindBeneath(const SetupStep& s, int userns_fd, uid_t mapped_root, const char* new_root) {
+  // Mount points inside the (idmapped) work mount are made as the namespace's root; those in the
+  // new root (the work mount itself, /tmp/build/get) as the host's root, which may search an
+  // image's 0700 rootfs directory.
+  uid_t fs_id = s.idmap && strcmp(s.beneath, new_root) != 0 ? mapped_root : 0;
   int tree = static_cast<int>(
       ::open_tree(AT_FDCWD, s.source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
   if (tree < 0) return -1;
@@ -139,9 +143,7 @@ int BindBeneath(const SetupStep& s, int userns_fd, uid_t mapped_root) {
   int rc = attr.attr_set == 0
                ? 0
                : ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
-  int target = rc == 0
-                   ? OpenMountPoint(s.beneath, s.target, s.target_is_dir, s.idmap ? mapped_root : 0)
-                   : -1;
+  int target = rc == 0 ? OpenMountPoint(s.beneath, s.target, s.target_is_dir, fs_id) : -1;
   if (target >= 0) {
     rc = ::move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
   } else {
@@ -169,7 +171,7 @@ int RunStep(const SetupStep& s, const ChildPlan& p) {
     case StepKind::kSymlink:
       return ::symlink(s.source, s.target);
     case StepKind::kBindBeneath:
-      return BindBeneath(s, p.userns_fd, p.mapped_root);
+      return BindBeneath(s, p.userns_fd, p.mapped_root, p.new_root);
   }
   return 0;
 }
