@@ -142,5 +142,52 @@ TEST_F(UserNamespace, WithoutIdmappedMountsWritableVolumesAreChownedToTheMappedR
   EXPECT_EQ(ReadFile(out + "/f"), "x\n") << "the server still reads it";
 }
 
+// An image's root owns what root owns in the image (a 0700 rootfs directory, a 0600 file), yet
+// the image stays read-only and the host's own files stay out of reach.
+TaskRun ImageTask(const std::string& id, const std::string& rootfs, const std::string& work_dir) {
+  TaskRun run = ShellTask(id,
+                          "stat -c %u /; read s < /etc/image-secret && echo $s; "
+                          "echo > /etc/x 2>/dev/null || echo ro",
+                          work_dir);
+  run.rootfs = {workers::RootfsSpec::Kind::kDirectory, rootfs};
+  run.env = {{"PATH", "/usr/bin:/bin"}};
+  return run;
+}
+
+void MakeImage(const fs::path& rootfs) {
+  CopyWithLibraries("/bin/sh", rootfs);
+  CopyWithLibraries("/usr/bin/stat", rootfs);
+  WriteFile(rootfs / "etc/image-secret", "image-only\n");
+  fs::permissions(rootfs / "etc/image-secret", fs::perms::owner_read | fs::perms::owner_write);
+  fs::permissions(rootfs, fs::perms::owner_all);  // as mkdtemp leaves it
+}
+
+TEST_F(UserNamespace, AnImagesRootIsTheTasksRootAndStaysReadOnly) {
+  TempDir rootfs;
+  MakeImage(rootfs.path());
+  auto f = RunAndWait(*worker_, ImageTask("image", rootfs.path().string(), NewWorkDir("image")));
+  ASSERT_TRUE(f.result.error.ok()) << f.result.error.ToString();
+  EXPECT_EQ(f.sink->Text(), "0\nimage-only\nro\n") << f.sink->Text(OutputStream::kStderr);
+  struct stat st;
+  ASSERT_EQ(::stat(rootfs.path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u) << "an idmapped image keeps its owners on disk";
+}
+
+TEST_F(UserNamespace, WithoutIdmappedMountsAnImageIsChownedToTheMappedRoot) {
+  workers::LocalWorkerOptions options;
+  options.data_dir = data_dir_ + "/chown-image-worker";
+  options.idmapped_mounts = false;
+  workers::LocalWorker worker(options);
+  ASSERT_EQ(worker.isolation(), IsolationLevel::kNamespaces) << worker.refusal_reason();
+  TempDir rootfs;
+  MakeImage(rootfs.path());
+  auto f = RunAndWait(worker, ImageTask("image", rootfs.path().string(), NewWorkDir("image2")));
+  ASSERT_TRUE(f.result.error.ok()) << f.result.error.ToString();
+  EXPECT_EQ(f.sink->Text(), "0\nimage-only\nro\n") << f.sink->Text(OutputStream::kStderr);
+  struct stat st;
+  ASSERT_EQ(::stat((rootfs.path() / "etc/image-secret").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 100000u);
+}
+
 }  // namespace
 }  // namespace baton::testing

@@ -276,16 +276,6 @@ TEST_F(WorkerFixture, AnUnknownResourceTypeIsAnError) {
   EXPECT_NE(r.error.message().find("no-such-type"), std::string::npos);
 }
 
-void CopyWithLibraries(const std::string& binary, const fs::path& root) {
-  for (std::string file : {binary, std::string("/lib/x86_64-linux-gnu/libc.so.6"),
-                           std::string("/lib64/ld-linux-x86-64.so.2")}) {
-    fs::path target = root / fs::path(file).relative_path();
-    fs::create_directories(target.parent_path());
-    fs::copy_file(fs::canonical(file), target, fs::copy_options::overwrite_existing);
-    fs::permissions(target, fs::perms::owner_all);
-  }
-}
-
 TEST_F(WorkerFixture, ACustomResourceTypeRunsItsScriptInTheSandbox) {
   if (!fs::exists("/lib64/ld-linux-x86-64.so.2")) GTEST_SKIP() << "not x86-64 glibc";
   TempDir rootfs;

@@ -223,26 +223,6 @@ TEST_F(Sandbox, BackgroundProcessesDoNotOutliveTheTask) {
   EXPECT_TRUE(Eventually([&] { return PidsWithCmdline(marker).empty(); }));
 }
 
-// Copies `binary` and the libraries ldd lists into `root`.
-void CopyWithLibraries(const std::string& binary, const fs::path& root) {
-  auto copy = [&](const std::string& file) {
-    fs::path target = root / fs::path(file).relative_path();
-    fs::create_directories(target.parent_path());
-    fs::copy_file(fs::canonical(file), target, fs::copy_options::overwrite_existing);
-    fs::permissions(target, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                                fs::perms::others_read | fs::perms::others_exec);
-  };
-  copy(binary);
-  FILE* p = popen(("ldd " + binary).c_str(), "r");
-  char line[512];
-  std::regex lib(R"((/[^ ]+) \(0x)");
-  while (fgets(line, sizeof line, p)) {
-    std::cmatch m;
-    if (std::regex_search(line, m, lib)) copy(m[1]);
-  }
-  pclose(p);
-}
-
 TEST_F(Sandbox, ARootfsDirectoryReplacesTheHostRoot) {
   TempDir rootfs;
   fs::permissions(rootfs.path(), fs::perms::owner_all | fs::perms::group_exec |

@@ -7,9 +7,12 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -61,6 +64,28 @@ class RecordingSink : public workers::OutputSink {
   std::condition_variable cv_;
   std::vector<RecordedLine> lines_;
 };
+
+// Copies `binary` and the libraries ldd lists into `root` (a minimal image rootfs for tests).
+inline void CopyWithLibraries(const std::string& binary, const std::filesystem::path& root) {
+  namespace fs = std::filesystem;
+  auto copy = [&](const std::string& file) {
+    fs::path target = root / fs::path(file).relative_path();
+    fs::create_directories(target.parent_path());
+    fs::copy_file(fs::canonical(file), target, fs::copy_options::overwrite_existing);
+    fs::permissions(target, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
+  };
+  copy(binary);
+  FILE* p = popen(("ldd " + binary).c_str(), "r");
+  ASSERT_NE(p, nullptr) << "ldd " << binary;
+  char line[512];
+  std::regex lib(R"((/[^ ]+) \(0x)");
+  while (fgets(line, sizeof line, p)) {
+    std::cmatch m;
+    if (std::regex_search(line, m, lib)) copy(m[1]);
+  }
+  pclose(p);
+}
 
 // A task running `script` with /bin/sh -c in `work_dir`.
 inline workers::TaskRun ShellTask(const std::string& id, const std::string& script,

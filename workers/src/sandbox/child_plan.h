@@ -35,7 +35,8 @@ struct SetupStep {
   bool optional = false;          // failure is ignored (e.g. /dev/pts)
   const char* beneath = nullptr;  // kBindBeneath: the directory `target` is relative to
   bool target_is_dir = true;      // kBindBeneath: create a directory (else a file) if missing
-  bool idmap = false;             // kBindBeneath: idmap the bind with ChildPlan::userns_fd
+  bool idmap = false;             // kBindBeneath, image_root: idmap the bind with userns_fd
+  bool image_root = false;        // kMount: the recursive bind of an image's rootfs directory
 };
 
 // Failure points outside the setup steps (steps report their index, >= 0).

@@ -22,9 +22,11 @@ class StepList {
   explicit StepList(PreparedChild* out) : out_(out) {}
 
   void Mount(const std::string& source, const std::string& target, const char* fstype,
-             unsigned long flags, const char* data, std::string what, bool optional = false) {
+             unsigned long flags, const char* data, std::string what, bool optional = false,
+             bool image_root = false) {
     SetupStep s;
     s.kind = StepKind::kMount;
+    s.image_root = image_root;
     s.source = source.empty() ? nullptr : Keep(source);
     s.target = Keep(target);
     s.fstype = fstype;
@@ -98,9 +100,12 @@ std::string Inside(const std::string& new_root, const std::string& path) {
 
 // Bind the root (host '/' or a rootfs dir) and make it and every mount beneath it read-only.
 // (MS_BIND|MS_REC then one read-only remount would leave every submount writable.)
-void AddReadOnlyRoot(const std::string& root, const std::string& new_root, StepList& steps) {
+// An image's root is marked so that an unprivileged task's namespace can idmap it (its root then
+// owns what root owns in the image); the host's root never is.
+void AddReadOnlyRoot(const std::string& root, bool image, const std::string& new_root,
+                     StepList& steps) {
   steps.Mount(root, new_root, nullptr, MS_BIND | MS_REC, nullptr,
-              "bind-mounting the root " + root + " at " + new_root);
+              "bind-mounting the root " + root + " at " + new_root, /*optional=*/false, image);
   unsigned long root_flags = 0;
   size_t closest = 0;  // length of the deepest mount point containing `root`
   std::vector<std::pair<std::string, unsigned long>> submounts;
@@ -255,7 +260,7 @@ Status PrepareMounts(const TaskRun& run, const SandboxOptions& options, const st
   if (!host) {
     for (const char* d : {"proc", "dev", "tmp"}) fs::create_directories(root + "/" + d, ec);
   }
-  AddReadOnlyRoot(root, new_root, steps);
+  AddReadOnlyRoot(root, !host, new_root, steps);
   if (host) AddMasks(options, new_root, steps);
   steps.Mount("tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
               "mounting tmpfs at /tmp");

@@ -156,9 +156,27 @@ int BindBeneath(const SetupStep& s, int userns_fd, uid_t mapped_root, const char
   return rc;
 }
 
+// The recursive bind of `s.source` at `s.target`, idmapped with the task's namespace.
+int IdmappedBind(const SetupStep& s, int userns_fd) {
+  int tree = static_cast<int>(
+      ::open_tree(AT_FDCWD, s.source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+  if (tree < 0) return -1;
+  mount_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<uint64_t>(userns_fd);
+  int rc = ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
+  if (rc == 0) rc = ::move_mount(tree, "", AT_FDCWD, s.target, MOVE_MOUNT_F_EMPTY_PATH);
+  int err = errno;
+  ::close(tree);
+  errno = err;
+  return rc;
+}
+
 int RunStep(const SetupStep& s, const ChildPlan& p) {
   switch (s.kind) {
     case StepKind::kMount:
+      if (s.idmap) return IdmappedBind(s, p.userns_fd);
       return ::mount(s.source, s.target, s.fstype, s.flags, s.data);
     case StepKind::kMkdirAll:
       return MkdirAll(s.target);

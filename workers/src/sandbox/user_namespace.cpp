@@ -135,9 +135,12 @@ Status TaskUsers::Apply(const TaskRun& run, PreparedChild* child) const {
   child->plan.mapped_root = idmap_ ? host_id_ : 0;
   child->plan.set_user = true;  // uid/gid 0 (the namespace's root) unless run.user set them
   for (auto& step : child->plan.steps) {
-    if (step.kind == StepKind::kBindBeneath) step.idmap = idmap_;
+    if (step.kind == StepKind::kBindBeneath || step.image_root) step.idmap = idmap_;
   }
   if (idmap_) return Status::Ok();
+  if (run.rootfs.kind == RootfsSpec::Kind::kDirectory) {  // read-only in the task all the same
+    BATON_RETURN_IF_ERROR(ChownIntoRange(run.rootfs.path, host_id_, size_));
+  }
   BATON_RETURN_IF_ERROR(ChownIntoRange(run.work_dir, host_id_, size_));
   for (const auto& m : run.mounts) {
     if (m.writable) BATON_RETURN_IF_ERROR(ChownIntoRange(m.host_path, host_id_, size_));
