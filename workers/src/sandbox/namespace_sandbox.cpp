@@ -13,10 +13,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 
 #include "baton/workers/sandbox.h"
 #include "sandbox/child_plan.h"
+#include "sandbox/child_process.h"
 #include "sandbox/sys_util.h"
 #include "sandbox/task_network.h"
 #include "sandbox/user_namespace.h"
@@ -29,60 +29,6 @@ using sandbox::ChildError;
 using sandbox::PreparedChild;
 
 constexpr size_t kChildStack = 256 * 1024;
-
-int ExitCodeOf(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
-}
-
-// A cloned child: the sandbox's init (signals go to it; it forwards them) or, unsandboxed, the
-// leader of the task's process group (signals go to the group).
-class ChildProcess : public SandboxedProcess {
- public:
-  ChildProcess(pid_t pid, bool group) : pid_(pid), group_(group) {
-    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  }
-  ~ChildProcess() override {
-    if (!reaped_) {
-      Signal(SIGKILL);
-      Wait();
-    }
-    if (pidfd_ >= 0) ::close(pidfd_);
-  }
-  pid_t pid() const override { return pid_; }
-  int exit_fd() const override { return pidfd_; }
-
-  void Signal(int sig) override {
-    std::lock_guard lock(mu_);
-    if (reaped_) return;  // the pid may belong to someone else by now
-    if (group_) {
-      ::kill(-pid_, sig);
-    } else if (pidfd_ < 0 || ::syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0) != 0) {
-      ::kill(pid_, sig);
-    }
-  }
-
-  int Wait() override {
-    siginfo_t info;
-    while (::waitid(P_PID, pid_, &info, WEXITED | WNOWAIT) != 0 && errno == EINTR) {
-    }
-    std::lock_guard lock(mu_);
-    if (group_) ::kill(-pid_, SIGKILL);  // nothing of the task may outlive it
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
-    return ExitCodeOf(status);
-  }
-
- private:
-  const pid_t pid_;
-  const bool group_;
-  int pidfd_ = -1;
-  std::mutex mu_;
-  bool reaped_ = false;  // GUARDED_BY(mu_)
-};
 
 struct Pipe {
   int read = -1;
@@ -190,7 +136,7 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
   }
   pid_t pid = *cloned;
   if (!child.plan.sandboxed) ::setpgid(pid, pid);
-  auto process = std::make_unique<ChildProcess>(pid, !child.plan.sandboxed);
+  auto process = std::make_unique<sandbox::ChildProcess>(pid, !child.plan.sandboxed);
   Status placed = before_start ? before_start(pid) : Status::Ok();
   if (placed.ok() && ::write(sync.write, "g", 1) != 1) {
     placed = sys::ErrnoStatus("starting the sandbox", errno);

@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "sandbox/child_plan.h"
+#include "sandbox/child_process.h"
 
 namespace baton::workers::sandbox {
 namespace {
@@ -319,12 +320,6 @@ void SwitchUser(const ChildPlan& p) {
 }
 
 void NoOpHandler(int) {}
-
-int ExitCodeOf(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
-}
 
 // PID 1 of the sandbox: runs the task, forwards signals, reaps everything.
 [[noreturn]] void RunInit(const ChildPlan& p) {

@@ -16,10 +16,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 
 #include "baton/workers/sandbox.h"
 #include "sandbox/child_plan.h"
+#include "sandbox/child_process.h"
 #include "sandbox/sys_util.h"
 
 namespace baton::workers {
@@ -29,52 +29,6 @@ namespace bp = boost::process;
 namespace fs = std::filesystem;
 using sandbox::ChildError;
 using sandbox::PreparedChild;
-
-int ExitCodeOf(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
-}
-
-// The task's process-group leader: signals go to the whole group, and nothing of the group
-// outlives the leader's exit.
-class GroupLeader : public SandboxedProcess {
- public:
-  explicit GroupLeader(pid_t pid) : pid_(pid) {
-    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  }
-  ~GroupLeader() override {
-    if (!reaped_) {
-      Signal(SIGKILL);
-      Wait();
-    }
-    if (pidfd_ >= 0) ::close(pidfd_);
-  }
-  pid_t pid() const override { return pid_; }
-  int exit_fd() const override { return pidfd_; }
-  void Signal(int sig) override {
-    std::lock_guard lock(mu_);
-    if (!reaped_) ::kill(-pid_, sig);  // once reaped, the group id may be someone else's
-  }
-  int Wait() override {
-    siginfo_t info;
-    while (::waitid(P_PID, pid_, &info, WEXITED | WNOWAIT) != 0 && errno == EINTR) {
-    }
-    std::lock_guard lock(mu_);
-    ::kill(-pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
-    return ExitCodeOf(status);
-  }
-
- private:
-  const pid_t pid_;
-  int pidfd_ = -1;
-  std::mutex mu_;
-  bool reaped_ = false;  // GUARDED_BY(mu_)
-};
 
 // Where the forked child failed. Boost.Process passes only the error's value from the child to
 // the parent, so the failure point rides in it above errno (which stays below kPointUnit).
@@ -223,8 +177,8 @@ class UnsandboxedLauncher : public Sandbox {
       return sandbox::DescribeChildError(child, DecodeChildError(ec.value()));
     }
     pid_t pid = launched.id();
-    launched.detach();  // the GroupLeader waits for it from now on
-    auto process = std::make_unique<GroupLeader>(pid);
+    launched.detach();  // the ChildProcess waits for it from now on
+    auto process = std::make_unique<sandbox::ChildProcess>(pid, /*group=*/true);
     // Nothing to hold the task back here: it runs already (fork and exec are one step in
     // Boost.Process), so `before_start` comes right after the exec.
     if (before_start) BATON_RETURN_IF_ERROR(before_start(pid));

@@ -1,0 +1,41 @@
+// A started task process as the sandboxes hand it out: the sandbox's init (signals go to it and
+// it forwards them) or, unsandboxed, the leader of the task's process group (signals go to the
+// group, and nothing of the group outlives the leader). Killed and reaped on destruction.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <mutex>
+
+#include "baton/workers/sandbox.h"
+
+namespace baton::workers::sandbox {
+
+// The exit code a shell would report for a wait status (128 + signal when killed).
+// Async-signal-safe: the sandbox's init uses it too.
+inline int ExitCodeOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+class ChildProcess : public SandboxedProcess {
+ public:
+  // `group`: `pid` leads its own process group, which signals and the final kill address.
+  ChildProcess(pid_t pid, bool group);
+  ~ChildProcess() override;
+  pid_t pid() const override { return pid_; }
+  int exit_fd() const override { return pidfd_; }
+  void Signal(int sig) override;
+  int Wait() override;
+
+ private:
+  const pid_t pid_;
+  const bool group_;
+  int pidfd_ = -1;
+  std::mutex mu_;
+  bool reaped_ = false;  // GUARDED_BY(mu_)
+};
+
+}  // namespace baton::workers::sandbox
