@@ -191,10 +191,14 @@ int Execute(const ExecuteFlags& flags) {
   }
   signals.cancel();
   int code = ExitCodeFor(executor.status());
-  if (code == kExitOk) {
+  // As fly execute does, -o fetches the outputs of a task that failed too: the reports of a
+  // failed check are what one wants to read. Not after an error or an abort (no task result).
+  if (code == kExitOk || (code == kExitFailed && !aborted)) {
     if (Status s = CopyOutputs(executor, *outputs); !s.ok()) {
       std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
       code = kExitErrored;
+    } else if (code == kExitFailed && !outputs->empty()) {
+      std::fprintf(stderr, "the task failed; its outputs were copied all the same (-o)\n");
     }
   }
   std::error_code ec;
@@ -207,7 +211,8 @@ void Register(CLI::App& root, int& exit_code) {
   auto* cmd = root.add_subcommand("execute", "Run one task config in a sandbox, like fly execute");
   cmd->add_option("-c,--config", flags->config, "Task config file")->required();
   cmd->add_option("-i,--input", flags->inputs, "An input: NAME=DIR (repeatable)");
-  cmd->add_option("-o,--output", flags->outputs, "Copy an output to a directory: NAME=DIR");
+  cmd->add_option("-o,--output", flags->outputs,
+                  "Copy an output to a directory when the task ends, also when it fails: NAME=DIR");
   cmd->add_flag("--privileged", flags->privileged, "Run the task privileged");
   flags->vars.AddTo(cmd);
   flags->local.AddTo(cmd);

@@ -202,6 +202,7 @@ int Serve(const WebFlags& flags) {
   api.version = BATON_VERSION;
   api.external_url = flags.external_url;
   api.worker_isolation = workers::ToString(env->worker->isolation());
+  api.artifacts = env->artifacts.get();
   auto web_ui = webapi::StaticAssets::Load(flags.web_ui_dir.empty() ? webapi::DefaultWebUiDir()
                                                                     : fs::path(flags.web_ui_dir));
   if (web_ui.ok()) {
@@ -260,7 +261,8 @@ void Register(CLI::App& root, int& exit_code) {
         name, std::string(name) == "web"
                   ? "Run the API and scheduler (with the local worker until remote workers land)"
                   : "Run the API, the scheduler and a local worker in one process");
-    cmd->add_option("--bind", flags->bind, "HOST:PORT to listen on (port 0: any free port)");
+    cmd->add_option("--bind", flags->bind,
+                    "HOST:PORT to listen on (default 127.0.0.1:8080; port 0: any free port)");
     cmd->add_option("--external-url", flags->external_url, "URL users reach this server at");
     cmd->add_option("--web-ui-dir", flags->web_ui_dir,
                     "Directory of the built web UI (default: ../share/baton/web-ui beside the "

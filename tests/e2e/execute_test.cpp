@@ -128,6 +128,21 @@ TEST_F(Execute, ExitsOneWhenTheTaskFails) {
   EXPECT_NE(r.out.find("about-to-fail"), std::string::npos) << r.out;
 }
 
+TEST_F(Execute, CopiesTheOutputsOfAFailedTaskSoItsReportsComeBack) {
+  fs::path task = Task(R"yaml(platform: linux
+outputs:
+- name: reports
+run:
+  path: sh
+  args: [-c, 'echo "finding: strcpy" > reports/check.txt; exit 1']
+)yaml");
+  fs::path out = dir_ / "reports-back";
+  ProcessResult r = RunExecute(task, {"-o", "reports=" + out.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  EXPECT_EQ(ReadFile(out / "check.txt"), "finding: strcpy\n") << r.All();
+  EXPECT_NE(r.err.find("outputs were copied"), std::string::npos) << r.err;
+}
+
 TEST_F(Execute, ExitsTwoWhenTheExecutableIsMissing) {
   fs::path task = Task("platform: linux\nrun:\n  path: no-such-program-anywhere\n");
   ProcessResult r = RunExecute(task);

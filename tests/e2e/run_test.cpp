@@ -131,6 +131,16 @@ TEST_F(RunPipeline, RunsThreeChainedJobsPassingAnArtifactFromBuildToTestToDeploy
   EXPECT_LT(r.out.find("test #1 succeeded"), r.out.find("deploy #1/"));
 }
 
+TEST_F(RunPipeline, PrintsThePutsVersionLineOnce) {
+  ProcessResult r = Run({"-j", "build"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  const std::string line = "build #1/app | put app {\"digest\":";
+  size_t first = r.out.find(line);
+  ASSERT_NE(first, std::string::npos) << r.out;
+  // The implicit get after the put reports the same version: shown once, not twice.
+  EXPECT_EQ(r.out.find(line, first + 1), std::string::npos) << r.out;
+}
+
 TEST_F(RunPipeline, LeavesTheHistoryAndLogsInTheSqliteStore) {
   ASSERT_EQ(Run().exit_code, 0);
   auto store = OpenStore();

@@ -68,7 +68,8 @@ webapi::Headers ApiClient::AuthHeaders() const {
   return h;
 }
 
-Result<Json> ApiClient::Send(std::string_view method, std::string_view path, std::string body) {
+Result<std::string> ApiClient::SendRaw(std::string_view method, std::string_view path,
+                                       std::string body) {
   webapi::Headers headers = AuthHeaders();
   if (!body.empty()) headers.Set("Content-Type", "application/json");
   auto r = http_->Send(method, Url(path), std::move(body), headers);
@@ -81,13 +82,19 @@ Result<Json> ApiClient::Send(std::string_view method, std::string_view path, std
     return Status(CodeForHttp(r->status), DescribeErrorResponse(r->status, r->body));
   }
   last_http_status_ = 0;
-  if (r->body.empty()) return Json::object();
-  Json j = Json::parse(r->body, nullptr, false);
+  return std::move(r->body);
+}
+
+Result<Json> ApiClient::Send(std::string_view method, std::string_view path, std::string body) {
+  BATON_ASSIGN_OR_RETURN(std::string text, SendRaw(method, path, std::move(body)));
+  if (text.empty()) return Json::object();
+  Json j = Json::parse(text, nullptr, false);
   if (j.is_discarded()) return Internal("the server answered with something that is not JSON");
   return j;
 }
 
 Result<Json> ApiClient::Get(std::string_view path) { return Send("GET", path, ""); }
+Result<std::string> ApiClient::GetBytes(std::string_view path) { return SendRaw("GET", path, ""); }
 Result<Json> ApiClient::Put(std::string_view path, const Json& body) {
   return Send("PUT", path, body.dump());
 }

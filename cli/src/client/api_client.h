@@ -42,6 +42,8 @@ class ApiClient {
   Result<Json> Put(std::string_view path, const Json& body = Json::object());
   Result<Json> Post(std::string_view path, const Json& body = Json::object());
   Result<Json> Delete(std::string_view path);
+  // The response body as it came (files, not JSON); errors as for Get.
+  Result<std::string> GetBytes(std::string_view path);
 
   // The last non-2xx HTTP status seen (0 when the last call succeeded or got no answer).
   int last_http_status() const { return last_http_status_; }
@@ -53,6 +55,7 @@ class ApiClient {
 
  private:
   Result<Json> Send(std::string_view method, std::string_view path, std::string body);
+  Result<std::string> SendRaw(std::string_view method, std::string_view path, std::string body);
   webapi::Headers AuthHeaders() const;
 
   Target target_;

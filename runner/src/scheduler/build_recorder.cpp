@@ -78,12 +78,10 @@ void BuildRecorder::OnVersion(const StepInfo& step, const std::string& resource,
       Note(saved.status());
       if (saved.ok() && !saved->empty()) {
         const ResourceVersion& v = saved->back();
-        // The implicit get after a put reports the same version again: record it once.
+        // The implicit get after a put reports the same version again: record and show it
+        // once (the console printed each `put ... {"digest": ...}` line twice).
         for (const auto& o : outputs_) {
-          if (o.name == step.name) {
-            if (options_.forward) options_.forward->OnVersion(step, resource, version, metadata);
-            return;
-          }
+          if (o.name == step.name) return;
         }
         outputs_.push_back({step.name, v.id, id->second, version});
         outputs_by_resource_[resource].push_back(v.id);

@@ -111,6 +111,7 @@ Router MakeApiRouter(boost::asio::io_context& runner_io, runner::Store& store,
   api::AddJobRoutes(router, ctx);
   api::AddBuildRoutes(router, ctx);
   api::AddResourceRoutes(router, ctx);
+  api::AddArtifactRoutes(router, ctx);
   api::AddWebhookRoutes(router, ctx);
   api::AddSessionRoutes(router, ctx);
   api::AddPublicAccess(router, ctx);

@@ -57,6 +57,8 @@ void AddPipelineRoutes(Router& router, std::shared_ptr<Context> ctx);
 void AddJobRoutes(Router& router, std::shared_ptr<Context> ctx);
 void AddBuildRoutes(Router& router, std::shared_ptr<Context> ctx);
 void AddResourceRoutes(Router& router, std::shared_ptr<Context> ctx);
+// Versions of `artifact` resources: their file lists and files (api_artifacts.cpp).
+void AddArtifactRoutes(Router& router, std::shared_ptr<Context> ctx);
 void AddWebhookRoutes(Router& router, std::shared_ptr<Context> ctx);
 // The web UI's needs, open to every client (docs/api.md): sessions, public reads, whole-page
 // reads, validate-without-saving, the schema, version usage.

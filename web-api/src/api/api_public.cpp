@@ -1,7 +1,7 @@
 // Public pipelines (`baton expose-pipeline`, PUT .../expose) are readable without logging in,
 // as in Concourse: anonymous GETs of a public pipeline, its jobs, builds, logs and resources,
 // and the dashboard (which then lists only public pipelines). Never its config: the YAML and
-// its vars are for the team.
+// its vars are for the team, nor its stored artifacts.
 #include "api_context.h"
 #include "api_input.h"
 
@@ -21,6 +21,8 @@ bool AnonymousMayRead(Context& ctx, const Request& req) {
   if (req.method != "GET" && req.method != "HEAD") return false;
   if (!req.Param("pipeline").empty()) {
     if (req.path.find("/config") != std::string::npos) return false;
+    // Stored artifacts (reports, binaries) are the team's, as the config is.
+    if (req.path.find("/artifact") != std::string::npos) return false;
     auto p = ctx.store.GetPipeline(req.Param("team"), req.Param("pipeline"));
     return p.ok() && p->public_;
   }

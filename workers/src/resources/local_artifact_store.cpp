@@ -66,6 +66,15 @@ ArtifactVersion VersionFromJson(const Json& j) {
           j.value("bytes", int64_t{0})};
 }
 
+ArtifactEntry EntryFromJson(const Json& e) {
+  return {e.value("path", std::string()),
+          e.value("type", std::string()),
+          e.value("mode", 0),
+          e.value("size", int64_t{0}),
+          e.value("sha256", std::string()),
+          e.value("target", std::string())};
+}
+
 class LocalArtifactStore final : public ArtifactStore {
  public:
   explicit LocalArtifactStore(fs::path root) : root_(std::move(root)) {}
@@ -102,6 +111,29 @@ class LocalArtifactStore final : public ArtifactStore {
     std::shared_lock<std::shared_mutex> lock(gc_mu_);
     std::lock_guard<std::mutex> list_lock(list_mu_);
     return ReadVersions(VersionsPath(resource_key));
+  }
+
+  Result<std::vector<ArtifactEntry>> Entries(const std::string& digest) override {
+    std::shared_lock<std::shared_mutex> lock(gc_mu_);
+    BATON_ASSIGN_OR_RETURN(Json manifest, LoadManifest(digest));
+    std::vector<ArtifactEntry> out;
+    for (const Json& e : manifest["entries"]) out.push_back(EntryFromJson(e));
+    return out;
+  }
+
+  Result<std::string> ReadFile(const std::string& digest, const std::string& path) override {
+    std::shared_lock<std::shared_mutex> lock(gc_mu_);
+    BATON_ASSIGN_OR_RETURN(Json manifest, LoadManifest(digest));
+    for (const Json& e : manifest["entries"]) {
+      if (e.value("path", "") != path) continue;
+      if (e.value("type", "") != "file") {
+        return NotFound("artifact " + digest.substr(0, 12) + ": " + path + " is a " +
+                        e.value("type", "") + ", not a regular file");
+      }
+      return resources::ReadFile(ObjectPath(e.value("sha256", "")));
+    }
+    return NotFound("artifact " + digest.substr(0, 12) + " has no file " + path +
+                    ": list its files first");
   }
 
   Result<PruneStats> Prune(const std::string& resource_key, size_t keep_last) override {

@@ -19,6 +19,10 @@ namespace boost::asio {
 class io_context;
 }  // namespace boost::asio
 
+namespace baton::workers {
+class ArtifactStore;
+}  // namespace baton::workers
+
 namespace baton::webapi {
 
 struct ApiOptions {
@@ -28,6 +32,8 @@ struct ApiOptions {
   // The web UI served at `/` (null: none; other paths then answer 404 saying why).
   std::shared_ptr<const StaticAssets> web_ui;
   std::string web_ui_missing;  // why there is no web UI, for that 404
+  // The store behind `artifact` resources, for downloads (null: downloads answer 404 saying so).
+  workers::ArtifactStore* artifacts = nullptr;
 };
 
 // Builds the router with every route. `runner_io` runs the scheduler; both must outlive the

@@ -26,6 +26,16 @@ struct ArtifactVersion {
   int64_t bytes = 0;  // total size of regular files
 };
 
+// One path of a snapshot, as its manifest lists it.
+struct ArtifactEntry {
+  std::string path;    // relative, '/'-separated
+  std::string type;    // "file", "dir" or "symlink"
+  int mode = 0;        // permission bits (0 for symlinks)
+  int64_t size = 0;    // files only
+  std::string sha256;  // files only
+  std::string target;  // symlinks only
+};
+
 struct PruneStats {
   int64_t versions_removed = 0;
   int64_t manifests_removed = 0;
@@ -45,6 +55,11 @@ class ArtifactStore {
   virtual Status Restore(const std::string& digest, const std::string& dir) = 0;
   // The versions of `resource_key`, oldest first (empty when none).
   virtual Result<std::vector<ArtifactVersion>> List(const std::string& resource_key) = 0;
+  // The paths of the snapshot `digest`, sorted. NotFound when unknown or pruned.
+  virtual Result<std::vector<ArtifactEntry>> Entries(const std::string& digest) = 0;
+  // The bytes of the regular file `path` of the snapshot `digest`. NotFound when the snapshot
+  // or the path is unknown, or the path is not a regular file.
+  virtual Result<std::string> ReadFile(const std::string& digest, const std::string& path) = 0;
   // Keeps the newest `keep_last` versions of `resource_key`, then deletes manifests and objects
   // that no version of any resource references any more.
   virtual Result<PruneStats> Prune(const std::string& resource_key, size_t keep_last) = 0;

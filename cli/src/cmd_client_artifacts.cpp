@@ -1,0 +1,208 @@
+// Getting artifacts back from a server: `baton artifacts -r P/R` lists the stored versions of an
+// `artifact` resource; `baton download-artifact -r P/R [-v VERSION] -o DIR` fetches one over the
+// API (so it works against a remote server): the file list first, then each file.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "client/client_command.h"
+#include "client/table.h"
+#include "command.h"
+
+namespace baton::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ArtifactFlags {
+  ClientFlags client;
+  std::string resource_path;  // P/R
+  std::string version;        // download: a version id or a digest (prefix); empty = newest
+  std::string output_dir;
+  int count = 50;
+};
+
+struct Resolved {
+  ApiClient client;
+  std::string base;  // .../pipelines/P/resources/R
+};
+
+Result<Resolved> Resolve(const ArtifactFlags& flags, bool& usage) {
+  auto pr = SplitPipelinePath(flags.resource_path, "-r", "RESOURCE");
+  usage = !pr.ok();
+  if (!pr.ok()) return pr.status();
+  BATON_ASSIGN_OR_RETURN(ApiClient client, Connect(flags.client));
+  std::string base =
+      client.PipelinePath(pr->first, "/resources/" + webapi::PercentEncode(pr->second));
+  return Resolved{std::move(client), base};
+}
+
+std::string Digest(const Json& version) {
+  return version.contains("version") ? Field(version["version"], "digest") : "";
+}
+
+int ListArtifacts(const ArtifactFlags& flags) {
+  bool usage = false;
+  auto r = Resolve(flags, usage);
+  if (!r.ok()) return ReportError(r.status(), usage);
+  auto versions = r->client.Get(r->base + "/versions?limit=" + std::to_string(flags.count));
+  if (!versions.ok()) return ReportError(versions.status());
+  if (flags.client.json) {
+    PrintJson(*versions);
+    return kExitOk;
+  }
+  Table table({"id", "digest", "files", "bytes", "created"});
+  for (const auto& v : *versions) {
+    // The counts come from the artifact's file list (a later check of the resource replaces
+    // the put's metadata with none).
+    auto listing = r->client.Get(r->base + "/versions/" + Field(v, "id") + "/artifact");
+    std::string gone = r->client.last_http_status() == 404 ? "pruned" : "?";
+    std::string files = listing.ok() ? Field(*listing, "files") : gone;
+    std::string bytes = listing.ok() ? Field(*listing, "bytes") : "";
+    table.AddRow({Field(v, "id"), Digest(v).substr(0, 12), files, bytes, Field(v, "created_at")});
+  }
+  table.Print(stdout, WantsColor(stdout));
+  if (versions->empty()) {
+    std::fprintf(stderr, "%s has no versions yet: a `put` to it stores one\n",
+                 flags.resource_path.c_str());
+  }
+  return kExitOk;
+}
+
+// -v: a version id, or a digest or its prefix (as `baton artifacts` shows it); empty: newest.
+Result<Json> PickVersion(ApiClient& client, const std::string& base, const std::string& flag) {
+  BATON_ASSIGN_OR_RETURN(Json versions, client.Get(base + "/versions?limit=1000"));
+  if (versions.empty()) {
+    return NotFound("the resource has no versions yet: a `put` to it stores one");
+  }
+  if (flag.empty()) return versions[0];  // newest first
+  for (const auto& v : versions) {
+    if (Field(v, "id") == flag) return v;
+  }
+  std::vector<Json> matches;
+  for (const auto& v : versions) {
+    if (Digest(v).rfind(flag, 0) == 0) matches.push_back(v);
+  }
+  if (matches.size() == 1) return matches[0];
+  if (matches.size() > 1) {
+    return InvalidArgument("-v " + flag + " matches " + std::to_string(matches.size()) +
+                           " digests: give more of it");
+  }
+  return NotFound("no version with id or digest " + flag + ": list them with baton artifacts -r");
+}
+
+// A path from the server, used under the output directory: relative, no "..".
+Result<fs::path> SafePath(const fs::path& root, const std::string& rel) {
+  fs::path p(rel);
+  bool ok = !rel.empty() && p.is_relative();
+  for (const auto& part : p) ok = ok && part != ".." && part != ".";
+  if (!ok) return InvalidArgument("the server listed an unsafe artifact path: " + rel);
+  return root / p;
+}
+
+Status WriteFileWithMode(const fs::path& path, const std::string& bytes, int mode) {
+  // O_NOFOLLOW: never write through a symlink already at that path.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError("cannot write " + path.string() + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  bool failed = done != bytes.size() || ::fchmod(fd, static_cast<mode_t>(mode & 07777)) != 0;
+  if (::close(fd) != 0 || failed) {
+    return IoError("cannot write " + path.string() + ": " + std::strerror(errno) + " (disk full?)");
+  }
+  return Status::Ok();
+}
+
+// Fetches every entry of `listing` into `root`: directories, then files, symlinks last (so no
+// file is written through a symlink the artifact brought).
+Result<int64_t> FetchEntries(ApiClient& client, const std::string& url, const Json& listing,
+                             const fs::path& root) {
+  int64_t files = 0;
+  for (const char* type : {"dir", "file", "symlink"}) {
+    for (const auto& e : listing["entries"]) {
+      if (Field(e, "type") != type) continue;
+      BATON_ASSIGN_OR_RETURN(fs::path path, SafePath(root, Field(e, "path")));
+      std::error_code ec;
+      if (std::string(type) == "dir") {
+        fs::create_directories(path, ec);
+      } else if (std::string(type) == "symlink") {
+        fs::remove(path, ec);
+        fs::create_symlink(Field(e, "target"), path, ec);
+      } else {
+        BATON_ASSIGN_OR_RETURN(
+            std::string bytes,
+            client.GetBytes(url + "/file?path=" + webapi::PercentEncode(Field(e, "path"))));
+        if (static_cast<int64_t>(bytes.size()) != e.value("size", int64_t{-1})) {
+          return Internal("artifact file " + Field(e, "path") + " arrived with " +
+                          std::to_string(bytes.size()) + " bytes, expected " + Field(e, "size") +
+                          ": download again");
+        }
+        fs::create_directories(path.parent_path(), ec);
+        BATON_RETURN_IF_ERROR(WriteFileWithMode(path, bytes, e.value("mode", 0644)));
+        files++;
+      }
+      if (ec) return IoError("cannot create " + path.string() + ": " + ec.message());
+    }
+  }
+  return files;
+}
+
+int DownloadArtifact(const ArtifactFlags& flags) {
+  bool usage = false;
+  auto r = Resolve(flags, usage);
+  if (!r.ok()) return ReportError(r.status(), usage);
+  auto version = PickVersion(r->client, r->base, flags.version);
+  if (!version.ok()) {
+    return ReportError(version.status(), version.status().code() == StatusCode::kInvalidArgument);
+  }
+  std::string url = r->base + "/versions/" + Field(*version, "id") + "/artifact";
+  auto listing = r->client.Get(url);
+  if (!listing.ok()) return ReportError(listing.status());
+  std::error_code ec;
+  fs::create_directories(flags.output_dir, ec);
+  if (ec) {
+    return ReportError(IoError("cannot create " + flags.output_dir + ": " + ec.message()));
+  }
+  auto files = FetchEntries(r->client, url, *listing, fs::path(flags.output_dir));
+  if (!files.ok()) return ReportError(files.status());
+  std::printf("downloaded %s version %s (%s): %lld files, %s bytes into %s\n",
+              flags.resource_path.c_str(), Field(*version, "id").c_str(),
+              Digest(*version).substr(0, 12).c_str(), static_cast<long long>(*files),
+              Field(*listing, "bytes").c_str(), flags.output_dir.c_str());
+  return kExitOk;
+}
+
+void Register(CLI::App& root, int& exit_code) {
+  auto list = std::make_shared<ArtifactFlags>();
+  auto* list_cmd =
+      root.add_subcommand("artifacts", "List the stored versions of an artifact resource");
+  list->client.AddTo(list_cmd, true);
+  list_cmd->add_option("-r,--resource", list->resource_path, "PIPELINE/RESOURCE")->required();
+  list_cmd->add_option("-c,--count", list->count, "How many (default 50)")
+      ->check(CLI::Range(1, 1000));
+  list_cmd->callback([list, &exit_code] { exit_code = ListArtifacts(*list); });
+
+  auto get = std::make_shared<ArtifactFlags>();
+  auto* get_cmd = root.add_subcommand(
+      "download-artifact", "Download one version of an artifact resource into a directory");
+  get->client.AddTo(get_cmd);
+  get_cmd->add_option("-r,--resource", get->resource_path, "PIPELINE/RESOURCE")->required();
+  get_cmd->add_option("-v,--version", get->version,
+                      "Version id or digest (prefix) from `baton artifacts` (default: the newest)");
+  get_cmd->add_option("-o,--output", get->output_dir, "Directory to write the files into")
+      ->required();
+  get_cmd->callback([get, &exit_code] { exit_code = DownloadArtifact(*get); });
+}
+
+BATON_COMMAND(Register);
+
+}  // namespace
+}  // namespace baton::cli
