@@ -163,7 +163,7 @@ TEST(BuiltinResourceTypes, NamesEveryBuiltinAndMakesEachOne) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
   }
   for (const auto& name : names) EXPECT_NE(MakeBuiltinResourceType(name), nullptr) << name;
-  EXPECT_EQ(MakeBuiltinResourceType("registry-image"), nullptr);
+  EXPECT_EQ(MakeBuiltinResourceType("no-such-type"), nullptr);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "baton/workers/resource_type.h"
 #include "resources/builtin_types.h"
 #include "resources/cf/cf_resource.h"
+#include "resources/registry_image/registry_image_resource.h"
 
 namespace baton::workers {
 namespace {
@@ -17,6 +18,7 @@ const std::vector<std::pair<std::string, Factory>>& BuiltinTable() {
       {"cf", &resources::MakeCfResourceType},
       {"git", &resources::MakeGitResourceType},
       {"mock", &resources::MakeMockResourceType},
+      {"registry-image", &resources::MakeRegistryImageResourceType},
       {"time", &resources::MakeTimeResourceType},
   };
   return table;

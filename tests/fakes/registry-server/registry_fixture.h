@@ -1,0 +1,84 @@
+// Test helpers for the registry-image type: Debian's `docker-registry` (the CNCF distribution
+// registry) on 127.0.0.1 in a temp dir, plain http or TLS (a certificate made here with
+// OpenSSL) with htpasswd basic auth; and small OCI images built with umoci from busybox-static
+// and pushed with skopeo. Not thread-safe (one test thread). Failures throw std::runtime_error
+// naming the command and its output.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace baton::testing {
+
+struct RegistryServerOptions {
+  bool tls = false;      // serve https with a self-signed certificate for 127.0.0.1
+  std::string username;  // with a password: every request needs basic auth (htpasswd)
+  std::string password;
+};
+
+// A running registry; stops it on destruction.
+class RegistryServer {
+ public:
+  RegistryServer(const std::filesystem::path& dir, RegistryServerOptions options = {});
+  ~RegistryServer();
+  RegistryServer(const RegistryServer&) = delete;
+  RegistryServer& operator=(const RegistryServer&) = delete;
+
+  // "127.0.0.1:<port>", the host part of a repository ("127.0.0.1:5000/team/app").
+  std::string host() const;
+  // The CA certificate (PEM) clients must trust; empty without TLS.
+  const std::string& ca_pem() const { return ca_pem_; }
+  const std::filesystem::path& log_path() const { return log_; }
+  const RegistryServerOptions& options() const { return options_; }
+
+ private:
+  void MakeCertificate();
+  void MakeHtpasswd();
+
+  std::filesystem::path dir_;
+  RegistryServerOptions options_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string ca_pem_;
+  std::filesystem::path log_;
+};
+
+// The files of one layer: path -> content. A content starting with "->" makes a symbolic link
+// to the rest; "=>" a hard link to the named path (of this layer); "/" as the last char of the
+// path makes a directory. Whiteouts are plain entries named ".wh.<name>" / ".wh..wh..opq".
+using LayerFiles = std::map<std::string, std::string>;
+
+// An OCI image layout under `dir` whose images are built layer by layer.
+class ImageLayout {
+ public:
+  explicit ImageLayout(const std::filesystem::path& dir);
+
+  // Starts image `tag` with one layer holding /bin/busybox (from busybox-static), /bin/sh and
+  // /etc/passwd (root and a user `app` 1000:1000).
+  void NewBusyboxImage(const std::string& tag);
+  // Appends a layer made of `files` (tar'ed by GNU tar, gzip-compressed by umoci).
+  void AddLayer(const std::string& tag, const LayerFiles& files);
+  // Sets config.Env entries ("K=V") and config.User.
+  void Configure(const std::string& tag, const std::vector<std::string>& env,
+                 const std::string& user);
+  // Pushes `tag` to `registry` as "<repository>:<remote_tag>" with skopeo (credentials and CA
+  // from the registry's options). `compression` is "gzip" or "zstd".
+  void Push(const std::string& tag, const RegistryServer& registry, const std::string& repository,
+            const std::string& remote_tag, const std::string& compression = "gzip");
+  const std::filesystem::path& path() const { return layout_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::filesystem::path layout_;
+  int layers_ = 0;
+};
+
+// Runs `argv` (no shell) in `cwd`, returns its stdout+stderr; throws naming the command on a
+// non-zero exit.
+std::string RunCommand(const std::vector<std::string>& argv, const std::filesystem::path& cwd);
+
+}  // namespace baton::testing

@@ -1,0 +1,226 @@
+// registry-image check against Debian's docker-registry on 127.0.0.1 (tests/fakes/registry-
+// server): plain http with `insecure`, TLS with a CA given in source.ca_certs and htpasswd
+// basic auth. Digests are compared with what skopeo reads from the same registry.
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "baton/webapi/http_transport_adapter.h"
+#include "baton/workers/resource_type.h"
+#include "fakes/test_env.h"
+#include "registry-server/registry_fixture.h"
+
+namespace baton::workers {
+namespace {
+
+namespace fs = std::filesystem;
+using baton::testing::ImageLayout;
+using baton::testing::RegistryServer;
+using baton::testing::RegistryServerOptions;
+using baton::testing::RunCommand;
+using baton::testing::TempDir;
+
+class Lines : public OutputSink {
+ public:
+  void OnLine(SystemTime, OutputStream, std::string_view line) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    text_ += std::string(line) + "\n";
+  }
+  std::string text() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return text_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string text_;
+};
+
+// The digest `repository:tag` has in `registry`, as skopeo reads it.
+std::string SkopeoDigest(const RegistryServer& registry, const std::string& reference) {
+  std::vector<std::string> argv = {"skopeo", "inspect", "--raw", "--tls-verify=false"};
+  const auto& o = registry.options();
+  if (!o.username.empty()) argv.push_back("--creds=" + o.username + ":" + o.password);
+  argv.push_back("docker://" + registry.host() + "/" + reference);
+  std::string raw = RunCommand(argv, "/");
+  return "sha256:" + RunCommand({"sh", "-c", "printf %s \"$0\" | sha256sum | cut -c1-64", raw}, "/")
+                         .substr(0, 64);
+}
+
+class RegistryCheck : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    transports_ = webapi::MakeHttpTransportFactory();
+    ctx_.output = &lines_;
+    ctx_.http_transport = &transports_;
+    type_ = MakeBuiltinResourceType("registry-image");
+    ASSERT_NE(type_, nullptr);
+  }
+
+  // Builds a busybox image whose env differs by `marker` and pushes it as repository:tag.
+  void PushImage(const RegistryServer& registry, const std::string& repository,
+                 const std::string& tag, const std::string& marker) {
+    ImageLayout layout(dir_ / ("image-" + marker));
+    layout.NewBusyboxImage("t");
+    layout.Configure("t", {"MARKER=" + marker}, "");
+    layout.Push("t", registry, repository, tag);
+  }
+
+  Result<std::vector<Json>> Check(const Json& source) {
+    return type_->Check(ctx_, source, nullptr);
+  }
+
+  TempDir dir_;
+  Lines lines_;
+  HttpTransportFactory transports_;
+  ResourceContext ctx_;
+  std::unique_ptr<ResourceType> type_;
+};
+
+// Records the URLs asked for and answers each with 404, so the tests see where an image is
+// looked for without a network.
+class RecordingTransport : public HttpTransport {
+ public:
+  explicit RecordingTransport(std::vector<std::string>* urls) : urls_(urls) {}
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    urls_->push_back(request.url);
+    HttpResponse r;
+    r.status = 404;
+    return r;
+  }
+
+ private:
+  std::vector<std::string>* urls_;
+};
+
+// The manifest URL a check asks for with `source`, or the check's error.
+std::string ManifestUrl(const Json& source) {
+  std::vector<std::string> urls;
+  HttpTransportFactory record = [&](const HttpTransportOptions&) {
+    return std::make_unique<RecordingTransport>(&urls);
+  };
+  ResourceContext ctx;
+  Lines lines;
+  ctx.output = &lines;
+  ctx.http_transport = &record;
+  auto r = MakeBuiltinResourceType("registry-image")->Check(ctx, source, nullptr);
+  if (urls.size() < 2) return r.status().message();
+  return urls[1];
+}
+
+TEST(RegistryImageSource, LooksForImagesWhereDockerDoes) {
+  auto at = [](const std::string& repository) { return ManifestUrl({{"repository", repository}}); };
+  EXPECT_EQ(at("busybox"), "https://registry-1.docker.io/v2/library/busybox/manifests/latest");
+  EXPECT_EQ(at("concourse/git-resource"),
+            "https://registry-1.docker.io/v2/concourse/git-resource/manifests/latest");
+  EXPECT_EQ(at("docker.io/library/golang"),
+            "https://registry-1.docker.io/v2/library/golang/manifests/latest");
+  EXPECT_EQ(at("ghcr.io/o/app"), "https://ghcr.io/v2/o/app/manifests/latest");
+  EXPECT_EQ(at("127.0.0.1:5000/team/app"), "https://127.0.0.1:5000/v2/team/app/manifests/latest");
+  EXPECT_EQ(at("localhost/app"), "https://localhost/v2/app/manifests/latest");
+  EXPECT_NE(at("golang:1.22").find("put it in source.tag"), std::string::npos);
+  EXPECT_NE(at("Upper/Case").find("lower case"), std::string::npos);
+  EXPECT_NE(at("").find("is empty"), std::string::npos);
+}
+
+TEST(RegistryImageSource, AppliesTheVariantToTheTag) {
+  auto url = [](const Json& more) {
+    Json source = {{"repository", "a.io/app"}};
+    source.update(more);
+    return ManifestUrl(source);
+  };
+  EXPECT_EQ(url({{"variant", "alpine"}}), "https://a.io/v2/app/manifests/alpine");
+  EXPECT_EQ(url({{"tag", "1.2"}, {"variant", "alpine"}}),
+            "https://a.io/v2/app/manifests/1.2-alpine");
+  EXPECT_NE(url({{"username", "u"}}).find("go together"), std::string::npos);
+}
+
+TEST_F(RegistryCheck, FindsTheDigestBehindTheTagOverPlainHttpAndFollowsItWhenRepushed) {
+  RegistryServer registry(dir_ / "registry");
+  PushImage(registry, "team/app", "latest", "one");
+  Json source = {{"repository", registry.host() + "/team/app"}, {"insecure", true}};
+  auto first = Check(source);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  std::string digest = SkopeoDigest(registry, "team/app:latest");
+  EXPECT_EQ(*first, (std::vector<Json>{Json{{"digest", digest}}}));
+
+  PushImage(registry, "team/app", "latest", "two");
+  auto second = Check(source);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_NE((*second)[0]["digest"], digest);
+  EXPECT_EQ((*second)[0]["digest"], SkopeoDigest(registry, "team/app:latest"));
+}
+
+TEST_F(RegistryCheck, NamesTheTagTheRegistryDoesNotKnow) {
+  RegistryServer registry(dir_ / "registry");
+  PushImage(registry, "team/app", "latest", "one");
+  auto r =
+      Check({{"repository", registry.host() + "/team/app"}, {"tag", "nope"}, {"insecure", true}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("`nope`"), std::string::npos) << m;
+  EXPECT_NE(m.find("MANIFEST_UNKNOWN"), std::string::npos) << m;
+  EXPECT_NE(m.find("source.tag"), std::string::npos) << m;
+}
+
+TEST_F(RegistryCheck, APlainHttpRegistryWithoutInsecureSaysToSetIt) {
+  RegistryServer registry(dir_ / "registry");
+  auto r = Check({{"repository", registry.host() + "/team/app"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("source.insecure"), std::string::npos)
+      << r.status().message();
+}
+
+TEST_F(RegistryCheck, UsesBasicAuthOverTlsWithTheCaFromSource) {
+  RegistryServer registry(dir_ / "registry", RegistryServerOptions{true, "ci-bot", "pa55-w0rd-x"});
+  PushImage(registry, "team/app", "v1", "one");
+  Json source = {{"repository", registry.host() + "/team/app"},
+                 {"tag", "v1"},
+                 {"ca_certs", {registry.ca_pem()}},
+                 {"username", "ci-bot"},
+                 {"password", "pa55-w0rd-x"}};
+  auto r = Check(source);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, (std::vector<Json>{Json{{"digest", SkopeoDigest(registry, "team/app:v1")}}}));
+  EXPECT_EQ(lines_.text().find("pa55-w0rd-x"), std::string::npos) << lines_.text();
+
+  Json insecure = source;  // `insecure` skips verification instead of trusting the CA
+  insecure.erase("ca_certs");
+  insecure["insecure"] = true;
+  auto skipped = Check(insecure);
+  ASSERT_TRUE(skipped.ok()) << skipped.status().ToString();
+  EXPECT_EQ(*skipped, *r);
+}
+
+TEST_F(RegistryCheck, RefusedCredentialsAndAnUntrustedCertificateAreClearErrors) {
+  RegistryServer registry(dir_ / "registry", RegistryServerOptions{true, "ci-bot", "pa55-w0rd-x"});
+  Json source = {{"repository", registry.host() + "/team/app"}, {"ca_certs", {registry.ca_pem()}}};
+
+  auto anonymous = Check(source);
+  ASSERT_FALSE(anonymous.ok());
+  EXPECT_EQ(anonymous.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(anonymous.status().message().find("baton-test-realm"), std::string::npos)
+      << anonymous.status().message();
+  EXPECT_NE(anonymous.status().message().find("source.username"), std::string::npos);
+
+  source["username"] = "ci-bot";
+  source["password"] = "wrong-s3cret-word";
+  auto wrong = Check(source);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(wrong.status().message().find("HTTP 401"), std::string::npos)
+      << wrong.status().message();
+  EXPECT_EQ(wrong.status().message().find("wrong-s3cret-word"), std::string::npos);
+
+  source.erase("ca_certs");  // the system's CAs do not know the test's certificate
+  auto untrusted = Check(source);
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_EQ(untrusted.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(untrusted.status().message().find("source.ca_certs"), std::string::npos)
+      << untrusted.status().message();
+}
+
+}  // namespace
+}  // namespace baton::workers

@@ -1,0 +1,42 @@
+// The `source` of a registry-image resource (and of an `image_resource` of that type), parsed
+// and checked once: which registry and repository, which tag, how to authenticate and connect.
+// Pure; thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "baton/common/status.h"
+#include "baton/workers/resource_type.h"
+
+namespace baton::workers::resources {
+
+// Where an image lives: "registry-1.docker.io" + "library/busybox" for `busybox`.
+struct ImageRepository {
+  std::string registry;  // host[:port]
+  std::string name;      // path inside the registry
+};
+
+struct ImageSource {
+  std::string repository;  // as the user wrote it (for messages)
+  ImageRepository where;
+  std::string tag = "latest";  // with `variant` applied
+  std::string username;
+  std::string password;
+  bool insecure = false;              // plain http (or https without verification)
+  std::vector<std::string> ca_certs;  // PEM certificates trusted for this registry
+  std::string platform_os = "linux";
+  std::string platform_architecture = "amd64";
+  std::string platform_variant;  // e.g. "v8" for arm64; empty matches any
+};
+
+// Splits a repository reference as Docker does: the first component is a registry when it has
+// a '.' or ':' or is "localhost"; otherwise the image is on Docker Hub, and one-component names
+// live under "library/". A tag or digest in the reference is an error (use source.tag).
+Result<ImageRepository> ParseRepository(const std::string& repository);
+
+// Reads `source` (repository, tag, variant, username, password, insecure, ca_certs, platform).
+// `what` prefixes errors ("registry-image check").
+Result<ImageSource> ParseImageSource(const Json& source, const std::string& what);
+
+}  // namespace baton::workers::resources

@@ -1,0 +1,230 @@
+#include "resources/registry_image/registry_client.h"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "baton/common/strings.h"
+#include "resources/resource_util.h"
+
+namespace baton::workers::resources {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  return out;
+}
+
+// `Bearer realm="https://auth",service="registry",scope="repository:a:pull"` -> scheme and
+// parameters (RFC 7235 auth-params; quoted strings may hold commas).
+struct Challenge {
+  std::string scheme;
+  std::map<std::string, std::string> params;
+};
+
+Challenge ParseChallenge(std::string_view header) {
+  Challenge out;
+  header = Trim(header);
+  size_t space = header.find(' ');
+  out.scheme = std::string(header.substr(0, space));
+  for (auto& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (space == std::string_view::npos) return out;
+  std::string_view rest = header.substr(space + 1);
+  while (!rest.empty()) {
+    rest = Trim(rest);
+    size_t eq = rest.find('=');
+    if (eq == std::string_view::npos) break;
+    std::string key(Trim(rest.substr(0, eq)));
+    rest = rest.substr(eq + 1);
+    std::string value;
+    if (!rest.empty() && rest.front() == '"') {
+      size_t end = rest.find('"', 1);
+      value = std::string(rest.substr(1, end == std::string_view::npos ? end : end - 1));
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    } else {
+      size_t comma = rest.find(',');
+      value = std::string(Trim(rest.substr(0, comma)));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma);
+    }
+    out.params[key] = value;
+    size_t comma = rest.find(',');
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return out;
+}
+
+// The registry's own words: `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"..."}]}`.
+std::string RegistryMessage(const HttpResponse& response) {
+  Json body = Json::parse(response.body, nullptr, false);
+  std::vector<std::string> parts;
+  if (body.is_object() && body.contains("errors") && body["errors"].is_array()) {
+    for (const auto& e : body["errors"]) {
+      if (!e.is_object()) continue;
+      std::string code = e.value("code", "");
+      std::string message = e.value("message", "");
+      parts.push_back(code.empty() ? message : code + ": " + message);
+    }
+  }
+  if (!parts.empty()) return Join(parts, "; ");
+  std::string text(Trim(response.body.substr(0, 200)));
+  return text;
+}
+
+}  // namespace
+
+const char* const kManifestAccept =
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.docker.distribution.manifest.v2+json";
+
+RegistryClient::RegistryClient(const HttpTransportFactory& transports, const ImageSource& source,
+                               std::string what)
+    : transports_(transports), source_(source), what_(std::move(what)) {}
+
+RegistryClient::~RegistryClient() {
+  std::error_code ec;
+  if (!ca_file_.empty()) fs::remove(ca_file_, ec);
+}
+
+std::string RegistryClient::ImageName() const {
+  return source_.where.registry + "/" + source_.where.name;
+}
+
+std::string RegistryClient::Url(const std::string& path) const {
+  return scheme_ + "://" + source_.where.registry + path;
+}
+
+Status RegistryClient::Connect(const std::string& stage) {
+  if (transport_) return Status::Ok();
+  HttpTransportOptions options;
+  options.insecure_skip_verify = source_.insecure;
+  if (!source_.ca_certs.empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "baton-registry-ca-XXXXXX").string();
+    int fd = mkstemp(tmpl.data());
+    if (fd < 0) return IoError(what_ + ": cannot write source.ca_certs: " + strerror(errno));
+    close(fd);
+    ca_file_ = tmpl;
+    BATON_RETURN_IF_ERROR(WriteFile(ca_file_, Join(source_.ca_certs, "\n") + "\n"));
+    options.ca_file = ca_file_;
+  }
+  transport_ = transports_(options);
+  // The API's base answers 200, or 401 with the challenge to answer before anything else.
+  scheme_ = "https";
+  HttpRequest ping{"GET", Url("/v2/"), {}, ""};
+  Result<HttpResponse> r = transport_->Send(ping);
+  if (!r.ok() && source_.insecure) {
+    scheme_ = "http";  // `insecure` also means a plain-http registry, as registry-image has it
+    ping.url = Url("/v2/");
+    r = transport_->Send(ping);
+  }
+  if (!r.ok()) {
+    return Unavailable(what_ + ": " + stage + " " + ImageName() +
+                       ": cannot reach the registry: " + r.status().message() +
+                       (source_.insecure ? ""
+                                         : " (for a plain-http or self-signed registry set "
+                                           "source.insecure: true, or give source.ca_certs)"));
+  }
+  if (r->status == 401) return Authenticate(*r, stage);
+  return Status::Ok();
+}
+
+Status RegistryClient::Authenticate(const HttpResponse& challenge, const std::string& stage) {
+  Challenge c = ParseChallenge(challenge.Header("WWW-Authenticate").value_or(""));
+  std::string realm = c.params.count("realm") ? " (realm \"" + c.params["realm"] + "\")" : "";
+  std::string where = what_ + ": " + stage + " " + ImageName() + ": ";
+  if (c.scheme == "basic") {
+    if (source_.username.empty()) {
+      return PermissionDenied(where + "the registry asks for credentials" + realm +
+                              ": set source.username and source.password");
+    }
+    authorization_ = "Basic " + Base64(source_.username + ":" + source_.password);
+    return Status::Ok();
+  }
+  if (c.scheme == "bearer") {
+    return FailedPrecondition(where + "the registry asks for a bearer token" + realm +
+                              ", which Baton's registry-image does not obtain yet");
+  }
+  return PermissionDenied(where + "HTTP 401 with an authentication scheme Baton does not know (`" +
+                          c.scheme + "`)");
+}
+
+Result<HttpResponse> RegistryClient::SendOnce(const HttpRequest& request,
+                                              const std::string& stage) {
+  HttpRequest r = request;
+  if (!authorization_.empty()) r.headers.emplace_back("Authorization", authorization_);
+  Result<HttpResponse> response = transport_->Send(r);
+  if (!response.ok()) {
+    return Unavailable(what_ + ": " + stage + " " + ImageName() + ": " +
+                       response.status().message());
+  }
+  return response;
+}
+
+Result<HttpResponse> RegistryClient::Send(HttpRequest request, const std::string& stage) {
+  BATON_RETURN_IF_ERROR(Connect(stage));
+  request.url = Url(request.url);
+  BATON_ASSIGN_OR_RETURN(HttpResponse response, SendOnce(request, stage));
+  if (response.status == 401 && authorization_.empty()) {
+    BATON_RETURN_IF_ERROR(Authenticate(response, stage));
+    BATON_ASSIGN_OR_RETURN(response, SendOnce(request, stage));
+  }
+  return response;
+}
+
+Status RegistryClient::ErrorFrom(const HttpResponse& response, const std::string& stage) const {
+  std::string said = RegistryMessage(response);
+  std::string msg = what_ + ": " + stage + " " + ImageName() + ": HTTP " +
+                    std::to_string(response.status) + (said.empty() ? "" : " (" + said + ")");
+  switch (response.status) {
+    case 401:
+    case 403:
+      return PermissionDenied(
+          msg + ": the registry refused " +
+          (source_.username.empty()
+               ? std::string("anonymous access; set source.username and "
+                             "source.password")
+               : "source.username `" + source_.username + "` with this password; check both"));
+    case 404:
+      return NotFound(msg + ": check source.repository and source.tag");
+    case 429:
+      return Unavailable(msg + ": rate limited by the registry; retry after " +
+                         response.Header("Retry-After").value_or("a while") + " seconds");
+    default:
+      return Unavailable(msg);
+  }
+}
+
+Result<FetchedManifest> RegistryClient::GetManifest(const std::string& reference) {
+  const std::string stage = "fetching the manifest of `" + reference + "` from";
+  HttpRequest request{"GET",
+                      "/v2/" + source_.where.name + "/manifests/" + reference,
+                      {{"Accept", kManifestAccept}},
+                      ""};
+  BATON_ASSIGN_OR_RETURN(HttpResponse response, Send(request, stage));
+  if (response.status != 200) return ErrorFrom(response, stage);
+  FetchedManifest out;
+  out.media_type = response.Header("Content-Type").value_or("");
+  out.digest = "sha256:" + Sha256Hex(response.body);
+  std::string claimed = response.Header("Docker-Content-Digest").value_or(out.digest);
+  bool by_digest = StartsWith(reference, "sha256:");
+  if ((by_digest && reference != out.digest) || (!by_digest && claimed != out.digest)) {
+    return FailedPrecondition(what_ + ": " + stage + " " + ImageName() +
+                              ": digest mismatch: the registry sent a manifest whose sha256 is " +
+                              out.digest + ", expected " + (by_digest ? reference : claimed));
+  }
+  out.body = std::move(response.body);
+  return out;
+}
+
+}  // namespace baton::workers::resources

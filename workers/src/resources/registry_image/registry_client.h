@@ -1,0 +1,61 @@
+// RegistryClient: the OCI Distribution API v2 as the registry-image type needs it, over the
+// worker's HttpTransport. It picks the scheme (https; with `insecure`, https without
+// verification and then plain http), answers the registry's 401 challenges (Basic; Bearer
+// tokens are not spoken yet and say so), and turns the registry's error JSON into messages
+// that name the stage ("fetching the manifest"), the image and the registry's own words.
+// Credentials go only into Authorization headers, never into messages.
+//
+// Thread-safety: one RegistryClient per thread (it owns one transport).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "baton/common/status.h"
+#include "baton/workers/http_transport.h"
+#include "resources/registry_image/image_source.h"
+
+namespace baton::workers::resources {
+
+struct FetchedManifest {
+  std::string media_type;  // Content-Type as served
+  std::string digest;      // "sha256:<hex>" of `body`, checked against the registry's claim
+  std::string body;
+};
+
+// Media types Baton accepts for manifests and indexes (OCI and Docker v2 schema 2).
+extern const char* const kManifestAccept;
+
+class RegistryClient {
+ public:
+  // `what` prefixes every error ("registry-image check").
+  RegistryClient(const HttpTransportFactory& transports, const ImageSource& source,
+                 std::string what);
+  ~RegistryClient();
+  RegistryClient(const RegistryClient&) = delete;
+  RegistryClient& operator=(const RegistryClient&) = delete;
+
+  // The manifest or index that `reference` (a tag or "sha256:..." digest) names.
+  Result<FetchedManifest> GetManifest(const std::string& reference);
+
+  // "127.0.0.1:5000/team/app", for messages.
+  std::string ImageName() const;
+
+ private:
+  Result<HttpResponse> Send(HttpRequest request, const std::string& stage);
+  Result<HttpResponse> SendOnce(const HttpRequest& request, const std::string& stage);
+  Status Authenticate(const HttpResponse& challenge, const std::string& stage);
+  Status Connect(const std::string& stage);
+  Status ErrorFrom(const HttpResponse& response, const std::string& stage) const;
+  std::string Url(const std::string& path) const;
+
+  const HttpTransportFactory& transports_;
+  ImageSource source_;
+  std::string what_;
+  std::string scheme_;  // "https" or "http", once connected
+  std::unique_ptr<HttpTransport> transport_;
+  std::string authorization_;  // header value once a challenge was answered
+  std::string ca_file_;        // source.ca_certs written out, removed with the client
+};
+
+}  // namespace baton::workers::resources
