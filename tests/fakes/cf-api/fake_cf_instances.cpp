@@ -58,7 +58,7 @@ void FakeCloudFoundry::Impl::StartInstance(const App& app, Instance& inst) {
   std::string which = "instance " + std::to_string(inst.index);
   auto crash = [&](const std::string& why) {
     inst.state = "CRASHED";
-    inst.pid = -1;
+    inst.process.reset();
     ++inst.crashes;
     inst.crashed_at = Steady::now();
     AppLog(app, which + " crashed: " + why);
@@ -72,9 +72,9 @@ void FakeCloudFoundry::Impl::StartInstance(const App& app, Instance& inst) {
   Json env = app.env;
   env["CF_INSTANCE_INDEX"] = std::to_string(inst.index);
   MarkLog(app);
-  auto pid = SpawnApp(inst.command, inst.dir, inst.port, env, app.log_file);
-  if (!pid.ok()) return crash(pid.status().message());
-  inst.pid = *pid;
+  auto process = AppProcess::Start(inst.command, inst.dir, inst.port, env, app.log_file);
+  if (!process.ok()) return crash(process.status().message());
+  inst.process = std::move(*process);
   AppLog(app, "starting " + which + " on port " + std::to_string(inst.port) + ": " + inst.command);
   Log("app " + app.name + ": starting " + which + " `" + inst.command +
       "` on 127.0.0.1:" + std::to_string(inst.port));
@@ -94,7 +94,7 @@ void FakeCloudFoundry::Impl::Retire(Instances& instances) {
 void FakeCloudFoundry::Impl::Reconcile() {
   struct Watched {
     std::shared_ptr<Instance> instance;
-    pid_t pid;
+    std::shared_ptr<AppProcess> process;
     uint16_t port;
     std::string type;
     std::string endpoint;
@@ -110,7 +110,7 @@ void FakeCloudFoundry::Impl::Reconcile() {
       for (const auto& i : all) {
         if (i->state == "STARTING" || i->state == "RUNNING") {
           bool late = Steady::now() - i->started > std::chrono::seconds(i->timeout_s);
-          watch.push_back({i, i->pid, i->port, i->health_type, i->health_endpoint,
+          watch.push_back({i, i->process, i->port, i->health_type, i->health_endpoint,
                            i->state == "STARTING", i->state == "STARTING" && late, ""});
         }
       }
@@ -124,23 +124,25 @@ void FakeCloudFoundry::Impl::Reconcile() {
     dying.assign(keep, state_.dying.end());
     state_.dying.erase(keep, state_.dying.end());
   }
-  for (auto& inst : dying) KillApp(inst->pid);
+  for (auto& inst : dying) {
+    if (inst->process) inst->process->Kill();
+  }
   for (auto& w : watch) {
-    if (Exited(w.pid)) {
+    if (!w.process || w.process->Exited()) {
       w.seen = "CRASHED";
     } else if (w.starting && Healthy(w.type, w.port, w.endpoint)) {
       w.seen = "RUNNING";
     } else if (w.too_late) {  // Diego kills an instance that never passed its health check
-      KillApp(w.pid);
+      w.process->Kill();
       w.seen = "CRASHED";
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& w : watch) {
     Instance& i = *w.instance;
-    if (w.seen.empty() || i.state == "DOWN" || i.pid != w.pid) continue;
+    if (w.seen.empty() || i.state == "DOWN" || i.process != w.process) continue;
     if (w.seen == "CRASHED") {
-      i.pid = -1;
+      i.process.reset();
       ++i.crashes;
       i.crashed_at = Steady::now();
       auto app = state_.apps.find(i.app_guid);

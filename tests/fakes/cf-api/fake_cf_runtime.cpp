@@ -4,75 +4,101 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/process/args.hpp>
+#include <boost/process/child.hpp>
+#include <boost/process/env.hpp>
+#include <boost/process/environment.hpp>
+#include <boost/process/exe.hpp>
+#include <boost/process/extend.hpp>
+#include <boost/process/io.hpp>
+#include <boost/process/start_dir.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "baton/webapi/http_client.h"
 #include "cf-api/fake_cf_impl.h"
 
-extern char** environ;
-
 namespace baton::testing::fakecf {
 
+namespace bp = boost::process;
 namespace fs = std::filesystem;
 
-Result<pid_t> SpawnApp(const std::string& command, const std::string& dir, uint16_t port,
-                       const Json& env, const std::string& log_file) {
-  std::vector<std::string> vars;
-  for (char** e = environ; *e; ++e) vars.emplace_back(*e);
-  vars.push_back("PORT=" + std::to_string(port));
-  vars.push_back("HOME=" + dir);
-  for (const auto& [k, v] : env.items())
-    vars.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
-  std::vector<char*> envp;
-  for (auto& v : vars) envp.push_back(v.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  std::string sh = "/bin/sh", c = "-c", cmd = command;
-  char* argv[] = {sh.data(), c.data(), cmd.data(), nullptr};
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return IoError("cannot start the app: " + std::string(strerror(rc)));
-  return pid;
-}
+namespace {
 
-bool Exited(pid_t pid) {
-  if (pid <= 0) return true;
-  int status = 0;
-  pid_t r = waitpid(pid, &status, WNOHANG);
-  return r == pid || (r < 0 && errno == ECHILD);
-}
-
-void KillApp(pid_t pid) {
-  if (pid <= 0) return;
-  kill(-pid, SIGTERM);
-  for (int i = 0; i < 60; ++i) {  // up to 3 s
-    if (Exited(pid)) {
-      kill(-pid, SIGKILL);  // leftovers of the group
-      return;
-    }
-    usleep(50'000);
+// The child leads a new process group before exec, so that the app's own children go with it.
+struct NewProcessGroup : bp::extend::handler {
+  template <class Executor>
+  void on_exec_setup(Executor&) const {
+    ::setpgid(0, 0);
   }
-  kill(-pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+};
+
+}  // namespace
+
+struct AppProcess::Impl {
+  std::mutex mu;
+  bp::child child;  // GUARDED_BY(mu)
+  pid_t pid = -1;
+  bool exited = false;  // GUARDED_BY(mu)
+};
+
+AppProcess::AppProcess(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+AppProcess::~AppProcess() { Kill(); }
+
+Result<std::shared_ptr<AppProcess>> AppProcess::Start(const std::string& command,
+                                                      const std::string& dir, uint16_t port,
+                                                      const Json& env,
+                                                      const std::string& log_file) {
+  bp::environment vars = boost::this_process::environment();
+  vars["PORT"] = std::to_string(port);
+  vars["HOME"] = dir;
+  for (const auto& [k, v] : env.items()) vars[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  // Appended to, as Diego's log stream keeps every instance's lines.
+  FILE* log = std::fopen(log_file.c_str(), "ae");
+  if (!log) return IoError("cannot open the app's log " + log_file + ": " + strerror(errno));
+  auto impl = std::make_unique<Impl>();
+  std::error_code ec;
+  impl->child = bp::child(bp::exe = "/bin/sh", bp::args = {"-c", command}, bp::start_dir = dir,
+                          bp::env = vars, bp::std_in<bp::null, bp::std_out> log, bp::std_err > log,
+                          NewProcessGroup{}, ec);
+  std::fclose(log);
+  if (ec) return IoError("cannot start the app `" + command + "`: " + ec.message());
+  impl->pid = impl->child.id();
+  ::setpgid(impl->pid, impl->pid);  // also from here: no window where a kill misses the group
+  return std::shared_ptr<AppProcess>(new AppProcess(std::move(impl)));
+}
+
+bool AppProcess::Exited() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (!impl_->exited) {
+    std::error_code ec;
+    impl_->exited = !impl_->child.running(ec);  // reaps it once it has exited
+  }
+  return impl_->exited;
+}
+
+void AppProcess::Kill() {
+  if (!impl_ || impl_->pid <= 0) return;
+  ::kill(-impl_->pid, SIGTERM);
+  for (int i = 0; i < 60 && !Exited(); ++i) {  // up to 3 s to stop on its own
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(-impl_->pid, SIGKILL);  // and whatever of its group is left
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (!impl_->exited) {
+    std::error_code ec;
+    impl_->child.wait(ec);
+    impl_->exited = true;
+  }
 }
 
 bool Healthy(const std::string& type, uint16_t port, const std::string& endpoint) {
@@ -233,7 +259,9 @@ void FakeCloudFoundry::Impl::Stop() {
     state_.dying.clear();
   }
   for (auto& p : proxies) p->Stop();
-  for (auto& i : all) KillApp(i->pid);
+  for (auto& i : all) {
+    if (i->process) i->process->Kill();
+  }
   Log("stopped every app it started");
 }
 

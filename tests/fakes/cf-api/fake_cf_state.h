@@ -25,6 +25,8 @@ namespace baton::testing::fakecf {
 using Json = nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
+class AppProcess;  // below
+
 // One running (or dead) copy of an app: a process group on a loopback port. Like Diego, the
 // stand-in restarts a crashed instance of a started app after a growing delay.
 struct Instance {
@@ -34,7 +36,7 @@ struct Instance {
   int index = 0;        // CF_INSTANCE_INDEX
   std::string command;  // what it runs, in `dir` (kept for restarts)
   std::string dir;
-  pid_t pid = -1;  // -1 when not running (crashed)
+  std::shared_ptr<AppProcess> process;  // null when not running (crashed)
   uint16_t port = 0;
   std::string state = "STARTING";  // STARTING, RUNNING, CRASHED, DOWN
   int crashes = 0;
@@ -168,13 +170,28 @@ Result<std::string> MultipartFile(const std::string& content_type, const std::st
 Status UnzipBits(const std::string& zip, const std::string& dir);
 
 // --- processes (fake_cf_runtime.cpp) ---
-// Starts `command` under /bin/sh in `dir` with PORT and `env`; output appended to `log_file`.
-Result<pid_t> SpawnApp(const std::string& command, const std::string& dir, uint16_t port,
-                       const Json& env, const std::string& log_file);
-// SIGTERM to the group, SIGKILL after a grace period, then reaps.
-void KillApp(pid_t pid);
-// True when the process has exited (reaps it).
-bool Exited(pid_t pid);
+// An app instance's process: /bin/sh running its command, leading its own process group,
+// started and watched through Boost.Process (as a Diego cell's executor would supervise it).
+// Thread-safe.
+class AppProcess {
+ public:
+  // Starts `command` under /bin/sh in `dir` with PORT and `env`; output appended to `log_file`.
+  static Result<std::shared_ptr<AppProcess>> Start(const std::string& command,
+                                                   const std::string& dir, uint16_t port,
+                                                   const Json& env, const std::string& log_file);
+  ~AppProcess();
+  // True once the process has exited (it is reaped then).
+  bool Exited();
+  // SIGTERM to the group, SIGKILL after a grace period of 3 s, then reaps; leftovers of the
+  // group are killed too.
+  void Kill();
+
+ private:
+  struct Impl;
+  explicit AppProcess(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 // Diego's health checks: `port` (a TCP connection is accepted), `http` (GET endpoint answers
 // 200) or `process` (alive is enough: always true here).
 bool Healthy(const std::string& type, uint16_t port, const std::string& endpoint);
