@@ -15,12 +15,14 @@
 #include <thread>
 #include <vector>
 
-#include "baton/webapi/http_client.h"
+#include "baton/net/http_client.h"
 #include "baton/webapi/http_server.h"
+#include "baton/webapi/sse.h"
 
 namespace {
 
 using namespace baton::webapi;
+using baton::net::HttpClient;
 
 constexpr const char* kJson =
     R"({"id":42,"name":"unit","status":"succeeded","pipeline":"baton","team":"main","n":1})";

@@ -30,7 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "baton/webapi/http_client.h"
+#include "baton/net/http_client.h"
 #include "baton/webapi/webhooks.h"
 #include "fakes/git_fixture.h"
 #include "fakes/server_process.h"
@@ -41,6 +41,7 @@ using baton::testing::ServerProcess;
 using nlohmann::json;
 using Steady = std::chrono::steady_clock;
 namespace webapi = baton::webapi;
+namespace net = baton::net;
 
 constexpr const char* kSecret = "s3cret";
 constexpr const char* kW4Lines = "200000";
@@ -108,7 +109,7 @@ std::string TaskYaml(const std::string& name, const std::string& script) {
 
 class Bench {
  public:
-  Bench() : client_(webapi::ClientOptions{}) {
+  Bench() : client_(net::ClientOptions{}) {
     repo_ = std::make_unique<baton::testing::GitFixtureRepo>(files_.path() / "repo");
     repo_->Commit({{"msg.txt", "one"}}, "one");
   }
@@ -137,13 +138,13 @@ class Bench {
   ServerProcess server_;
   baton::testing::TempDir files_;
   std::unique_ptr<baton::testing::GitFixtureRepo> repo_;
-  webapi::HttpClient client_;  // kept alive across calls
+  net::HttpClient client_;  // kept alive across calls
 };
 
 baton::testing::ApiReply Bench::Call(const std::string& method, const std::string& path,
                                      const std::string& body,
                                      const std::map<std::string, std::string>& headers) {
-  webapi::Headers h;
+  net::Headers h;
   h.Set("Authorization", "Bearer " + server_.token());
   h.Set("Content-Type", "application/json");
   for (const auto& [k, v] : headers) h.Set(k, v);
@@ -391,12 +392,12 @@ void Bench::Workload(const std::string& id, int runs) {
 
 // Follows build `id` to its end; counts log lines.
 void Follow(const std::string& url, const std::string& token, std::atomic<long>* lines) {
-  webapi::ClientOptions options;
-  webapi::HttpClient client(options);
-  webapi::Headers h;
+  net::ClientOptions options;
+  net::HttpClient client(options);
+  net::Headers h;
   h.Set("Authorization", "Bearer " + token);
   long n = 0;
-  auto s = client.StreamEvents(url, h, [&](const webapi::SseEvent& e) {
+  auto s = client.StreamEvents(url, h, [&](const net::SseEvent& e) {
     if (e.event == "log" && e.data.find("\"stream\":\"stdout\"") != std::string::npos) ++n;
     return true;
   });

@@ -49,8 +49,7 @@ int ListBuilds(const JobFlags& flags) {
   if (!flags.job_path.empty()) {
     auto pj = SplitPipelinePath(flags.job_path, "-j", "JOB");
     if (!pj.ok()) return ReportError(pj.status(), true);
-    path =
-        client->PipelinePath(pj->first, "/jobs/" + webapi::PercentEncode(pj->second) + "/builds");
+    path = client->PipelinePath(pj->first, "/jobs/" + net::PercentEncode(pj->second) + "/builds");
   }
   auto builds = client->Get(path + "?limit=" + std::to_string(flags.count));
   if (!builds.ok()) return ReportError(builds.status());
@@ -85,7 +84,7 @@ int TriggerJob(const JobFlags& flags) {
   auto client = Connect(flags.client);
   if (!client.ok()) return ReportError(client.status());
   auto build = client->Post(
-      client->PipelinePath(pj->first, "/jobs/" + webapi::PercentEncode(pj->second) + "/builds"));
+      client->PipelinePath(pj->first, "/jobs/" + net::PercentEncode(pj->second) + "/builds"));
   if (!build.ok()) return ReportError(build.status());
   std::printf("started %s/%s #%s (build id %s)\n", pj->first.c_str(), pj->second.c_str(),
               Field(*build, "name").c_str(), Field(*build, "id").c_str());
@@ -106,9 +105,9 @@ Result<int64_t> FindBuild(ApiClient& client, const JobFlags& flags) {
   }
   BATON_ASSIGN_OR_RETURN(auto pj, SplitPipelinePath(flags.job_path, "-j", "JOB"));
   std::string base =
-      client.PipelinePath(pj.first, "/jobs/" + webapi::PercentEncode(pj.second) + "/builds");
+      client.PipelinePath(pj.first, "/jobs/" + net::PercentEncode(pj.second) + "/builds");
   if (!flags.build.empty()) {
-    BATON_ASSIGN_OR_RETURN(Json b, client.Get(base + "/" + webapi::PercentEncode(flags.build)));
+    BATON_ASSIGN_OR_RETURN(Json b, client.Get(base + "/" + net::PercentEncode(flags.build)));
     return b.value("id", int64_t{0});
   }
   BATON_ASSIGN_OR_RETURN(Json list, client.Get(base + "?limit=1"));
@@ -143,7 +142,7 @@ int JobAction(const JobFlags& flags, const std::string& action, const std::strin
   auto client = Connect(flags.client);
   if (!client.ok()) return ReportError(client.status());
   auto done = client->Put(
-      client->PipelinePath(pj->first, "/jobs/" + webapi::PercentEncode(pj->second) + "/" + action));
+      client->PipelinePath(pj->first, "/jobs/" + net::PercentEncode(pj->second) + "/" + action));
   if (!done.ok()) return ReportError(done.status());
   std::printf("%s `%s`\n", message.c_str(), flags.job_path.c_str());
   return kExitOk;

@@ -19,8 +19,8 @@ struct RerunFlags {
 Result<int64_t> BuildIdOf(ApiClient& client, const std::pair<std::string, std::string>& pj,
                           const std::string& name) {
   BATON_ASSIGN_OR_RETURN(Json build, client.Get(client.PipelinePath(
-                                         pj.first, "/jobs/" + webapi::PercentEncode(pj.second) +
-                                                       "/builds/" + webapi::PercentEncode(name))));
+                                         pj.first, "/jobs/" + net::PercentEncode(pj.second) +
+                                                       "/builds/" + net::PercentEncode(name))));
   return build.value("id", int64_t{0});
 }
 

@@ -79,7 +79,7 @@ Result<std::vector<std::string>> Names(const ClientFlags& flags, const std::stri
   BATON_ASSIGN_OR_RETURN(ApiClient client, Connect(flags));
   BATON_ASSIGN_OR_RETURN(
       Json pipelines,
-      client.Get("/teams/" + webapi::PercentEncode(client.target().team) + "/pipelines"));
+      client.Get("/teams/" + net::PercentEncode(client.target().team) + "/pipelines"));
   std::vector<std::string> out;
   for (const auto& p : pipelines) {
     std::string name = p.value("name", "");

@@ -28,7 +28,7 @@ Result<std::string> UiPath(const ApiClient& client, const OpenFlags& flags) {
   }
   if (!flags.job.empty()) {
     BATON_ASSIGN_OR_RETURN(auto pj, SplitPipelinePath(flags.job, "-j", "JOB"));
-    return client.PipelinePath(pj.first, "/jobs/" + webapi::PercentEncode(pj.second));
+    return client.PipelinePath(pj.first, "/jobs/" + net::PercentEncode(pj.second));
   }
   if (!flags.pipeline.empty()) return client.PipelinePath(flags.pipeline);
   return std::string("/");

@@ -6,7 +6,7 @@
 
 #include "baton/common/logging.h"
 #include "baton/pipelines/loader.h"
-#include "baton/webapi/http_transport_adapter.h"
+#include "baton/workers/http_transport.h"
 
 namespace baton::cli {
 
@@ -76,7 +76,7 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
   options.unsafe_no_sandbox = flags.unsafe_no_sandbox;
   BATON_RETURN_IF_ERROR(ParseIdRange(flags.task_id_range, options));
   options.artifacts = env.artifacts.get();
-  options.http_transport = webapi::MakeHttpTransportFactory();
+  options.http_transport = workers::MakeHttpTransportFactory();
   options.hidden_paths = {data_dir};
   for (const auto& path : flags.mask_paths) {
     options.hidden_paths.push_back(std::filesystem::absolute(path, ec).lexically_normal().string());

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "baton/webapi/http_client.h"
+#include "baton/net/http_client.h"
 #include "fakes/e2e_util.h"
 #include "fakes/test_env.h"
 
@@ -76,7 +76,7 @@ class CfPushEndToEnd : public ::testing::Test {
   }
 
   nlohmann::json FakeApps() {
-    webapi::HttpClient client;
+    net::HttpClient client;
     auto r = client.Get(url_ + "/fake/apps");
     if (!r.ok() || r->status != 200) return nlohmann::json::array();
     return nlohmann::json::parse(r->body, nullptr, false);
@@ -97,12 +97,12 @@ TEST_F(CfPushEndToEnd, TheStandInPrintsOneReadyLineAndWritesItsUrl) {
 TEST_F(CfPushEndToEnd, WithTlsTheStandInServesHttpsWithTheCertificateItWrote) {
   StartFake({"--tls"});
   ASSERT_EQ(url_.rfind("https://127.0.0.1:", 0), 0u) << url_;
-  webapi::ClientOptions trusting;
+  net::ClientOptions trusting;
   trusting.ca_file = (dir_ / "cf" / "tls-cert.pem").string();
-  auto r = webapi::HttpClient(trusting).Get(url_ + "/fake/apps");
+  auto r = net::HttpClient(trusting).Get(url_ + "/fake/apps");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 200);
-  auto untrusted = webapi::HttpClient().Get(url_ + "/fake/apps");
+  auto untrusted = net::HttpClient().Get(url_ + "/fake/apps");
   ASSERT_FALSE(untrusted.ok());
   EXPECT_NE(untrusted.status().message().find("certificate verify failed"), std::string::npos)
       << untrusted.status().message();
@@ -119,7 +119,7 @@ TEST_F(CfPushEndToEnd, BatonRunPushesTheAppAndSigtermStopsIt) {
   EXPECT_EQ(apps[0]["name"], "e2e-api");
   EXPECT_EQ(apps[0]["state"], "STARTED");
   std::string app_url = apps[0]["url"];
-  webapi::HttpClient client;
+  net::HttpClient client;
   auto answer = client.Get(app_url + "/");
   ASSERT_TRUE(answer.ok()) << answer.status().ToString();
   EXPECT_EQ(answer->body, "hello-e2e\n");
@@ -128,9 +128,9 @@ TEST_F(CfPushEndToEnd, BatonRunPushesTheAppAndSigtermStopsIt) {
   ProcessResult stopped = fake_->Wait();
   EXPECT_EQ(stopped.exit_code, 0) << stopped.All();
   EXPECT_NE(stopped.err.find("stopped every app"), std::string::npos) << stopped.err;
-  webapi::ClientOptions quick;
+  net::ClientOptions quick;
   quick.connect_timeout = std::chrono::milliseconds(1000);
-  EXPECT_FALSE(webapi::HttpClient(quick).Get(app_url + "/").ok());
+  EXPECT_FALSE(net::HttpClient(quick).Get(app_url + "/").ok());
 }
 
 TEST_F(CfPushEndToEnd, AStagingFailureErrorsTheBuildAndNamesTheStage) {

@@ -3,7 +3,7 @@
 // reads (dashboard, overview), validate-without-saving, the schema, version usage, pin comments.
 #include <gtest/gtest.h>
 
-#include "baton/webapi/http_client.h"
+#include "baton/net/http_client.h"
 #include "fakes/server_process.h"
 
 namespace baton::testing {
@@ -24,8 +24,8 @@ struct Exchange {
 };
 
 Exchange Send(const std::string& method, const std::string& url, const std::string& body) {
-  webapi::HttpClient client{webapi::ClientOptions{}};
-  webapi::Headers h;
+  net::HttpClient client{net::ClientOptions{}};
+  net::Headers h;
   h.Set("Content-Type", "application/json");
   auto r = client.Send(method, url, body, h);
   if (!r.ok()) return {};
@@ -83,8 +83,8 @@ TEST_F(WebUiRoutes, CookieWritesNeedTheCsrfTokenAndLogoutEndsTheSession) {
   EXPECT_EQ(AsBrowser("PUT", "/api/v1/teams/main/pipelines/p/pause", cookie, "wrong").status, 403);
   EXPECT_EQ(AsBrowser("PUT", "/api/v1/teams/main/pipelines/p/pause", cookie, csrf).status, 200);
   EXPECT_EQ(AsBrowser("DELETE", "/api/v1/session", cookie).status, 403) << "logout is a write";
-  webapi::HttpClient client{webapi::ClientOptions{}};
-  webapi::Headers h;
+  net::HttpClient client{net::ClientOptions{}};
+  net::Headers h;
   h.Set("Cookie", cookie);
   h.Set("X-CSRF-Token", csrf);
   auto out = client.Send("DELETE", server_.url() + "/api/v1/session", "", h);

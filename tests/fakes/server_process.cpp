@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "baton/webapi/http_client.h"
+#include "baton/net/http_client.h"
 
 namespace baton::testing {
 namespace {
@@ -117,9 +117,9 @@ ApiReply ServerProcess::Api(const std::string& method, const std::string& path,
                             const std::string& body,
                             const std::map<std::string, std::string>& headers,
                             bool with_token) const {
-  webapi::ClientOptions options;
-  webapi::HttpClient client(options);
-  webapi::Headers h;
+  net::ClientOptions options;
+  net::HttpClient client(options);
+  net::Headers h;
   if (with_token) h.Set("Authorization", "Bearer " + token_);
   for (const auto& [k, v] : headers) h.Set(k, v);
   if (!h.Has("Content-Type")) h.Set("Content-Type", "application/json");
@@ -183,17 +183,17 @@ nlohmann::json ServerProcess::CheckResource(const std::string& pipeline,
 
 bool ServerProcess::WaitForLogLine(int64_t build_id, const std::string& needle,
                                    std::chrono::milliseconds deadline) const {
-  webapi::ClientOptions options;
+  net::ClientOptions options;
   options.insecure_skip_verify = true;
   options.stream_idle_timeout = deadline;
-  webapi::HttpClient client(options);
-  webapi::Headers headers;
+  net::HttpClient client(options);
+  net::Headers headers;
   headers.Set("Authorization", "Bearer " + token_);
   bool found = false;
   auto until = Steady::now() + deadline;
   Status s =
       client.StreamEvents(url_ + "/api/v1/builds/" + std::to_string(build_id) + "/events", headers,
-                          [&](const webapi::SseEvent& e) {
+                          [&](const net::SseEvent& e) {
                             auto data = nlohmann::json::parse(e.data, nullptr, false);
                             if (e.event == "log" && data.is_object() &&
                                 data.value("payload", "").find(needle) != std::string::npos) {

@@ -131,9 +131,9 @@ class Harness {
     req.method = method;
     req.target = target;
     size_t q = target.find('?');
-    auto path = webapi::PercentDecode(std::string_view(target).substr(0, q), false);
+    auto path = net::PercentDecode(std::string_view(target).substr(0, q), false);
     auto query =
-        webapi::ParseQuery(q == std::string::npos ? "" : std::string_view(target).substr(q + 1));
+        net::ParseQuery(q == std::string::npos ? "" : std::string_view(target).substr(q + 1));
     if (!path || !query) {  // the server refuses these before routing, as here
       webapi::Response refused;
       refused.status = 400;

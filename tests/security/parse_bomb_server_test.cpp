@@ -8,7 +8,7 @@
 #include <future>
 #include <vector>
 
-#include "baton/webapi/http_client.h"
+#include "baton/net/http_client.h"
 #include "fakes/server_process.h"
 #include "security/bombs.h"
 
@@ -28,9 +28,9 @@ TEST(ParseBombServer, TwoBombsInFlightLeaveInfoAnsweringAndAreRefusedWith400) {
     bombs.push_back(std::async(
         std::launch::async, [&, path, method] { return server.Api(method, path, body.dump()); }));
   }
-  webapi::ClientOptions options;
+  net::ClientOptions options;
   options.request_timeout = std::chrono::seconds(10);
-  webapi::HttpClient client(options);
+  net::HttpClient client(options);
   std::vector<double> info_ms;
   for (int i = 0; i < 5; ++i) {
     auto start = Clock::now();

@@ -10,11 +10,12 @@
 #include <mutex>
 #include <thread>
 
-#include "baton/webapi/http_client.h"
+#include "baton/net/http_client.h"
 #include "baton/webapi/http_server.h"
 
 namespace baton::webapi {
 namespace {
+using net::HttpClient;
 
 // A gate the offloaded work waits at until the test opens it.
 class Gate {

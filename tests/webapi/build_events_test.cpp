@@ -12,16 +12,19 @@
 #include <thread>
 
 #include "baton/common/clock.h"
+#include "baton/net/http_client.h"
 #include "baton/runner/scheduler.h"
 #include "baton/runner/sqlite_store.h"
 #include "baton/webapi/api.h"
-#include "baton/webapi/http_client.h"
 #include "baton/webapi/http_server.h"
 #include "fakes/scripted_worker.h"
 #include "fakes/test_env.h"
 
 namespace baton::webapi {
 namespace {
+using net::ClientOptions;
+using net::HttpClient;
+using net::SseEvent;
 
 using runner::BuildEvent;
 using Steady = std::chrono::steady_clock;

@@ -10,11 +10,13 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "baton/net/http_client.h"
 #include "baton/webapi/auth.h"
-#include "baton/webapi/http_client.h"
 
 namespace baton::webapi {
 namespace {
+using net::ClientResponse;
+using net::HttpClient;
 
 // A blocking socket to the server for sending bytes no well-behaved client would; reads give
 // up after 10 s so a broken server fails the test instead of hanging it.

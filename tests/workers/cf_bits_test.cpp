@@ -128,15 +128,15 @@ TEST_F(CfBits, TheStandInRefusesBitsForADockerApp) {
                      "applications:\n- name: web\n  docker: {image: example/web:1.2}\n"
                      "  command: python3 -m http.server $PORT --bind 127.0.0.1\n");
   ASSERT_TRUE(Put({{"manifest", "web/manifest.yml"}}).ok()) << sink_.text();
-  webapi::HttpClient client;
-  webapi::Headers form;
+  net::HttpClient client;
+  net::Headers form;
   form.Set("Content-Type", "application/x-www-form-urlencoded");
   form.Set("Authorization", "Basic Y2Y6");  // the public client "cf:"
   auto token =
       client.Post(cf_->url() + "/login/oauth/token",
                   std::string("grant_type=password&username=admin&password=") + kPassword, form);
   ASSERT_TRUE(token.ok() && token->status == 200);
-  webapi::Headers auth;
+  net::Headers auth;
   auth.Set("Authorization",
            "bearer " + Json::parse(token->body)["access_token"].get<std::string>());
   auto apps = client.Get(cf_->url() + "/v3/apps?names=web", auth);

@@ -87,7 +87,7 @@ class NoCancelTransport : public HttpTransport {
 };
 
 TEST_F(CfDeploy, WithoutTheCancelTheStandInRefusesProcessChangesWhileADeploymentIsInFlight) {
-  HttpTransportFactory inner = webapi::MakeHttpTransportFactory();
+  HttpTransportFactory inner = workers::MakeHttpTransportFactory();
   transport_ = [inner](const HttpTransportOptions& o) -> std::unique_ptr<HttpTransport> {
     return std::make_unique<NoCancelTransport>(inner(o));
   };

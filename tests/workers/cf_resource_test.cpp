@@ -131,7 +131,7 @@ TEST_F(CfResource, AZipWithATopFolderIsRefusedByTheStandIn) {
 
 TEST_F(CfResource, AnExpiredTokenIsRefreshedAndThePushGoesOn) {
   FakeCloudFoundry* cf = cf_.get();
-  HttpTransportFactory inner = webapi::MakeHttpTransportFactory();
+  HttpTransportFactory inner = workers::MakeHttpTransportFactory();
   transport_ = [inner, cf](const HttpTransportOptions& o) -> std::unique_ptr<HttpTransport> {
     return std::make_unique<HookedTransport>(inner(o), 6, [cf] { cf->ExpireTokens(); });
   };

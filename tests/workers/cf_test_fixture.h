@@ -10,8 +10,8 @@
 #include <set>
 #include <thread>
 
-#include "baton/webapi/http_client.h"
-#include "baton/webapi/http_transport_adapter.h"
+#include "baton/net/http_client.h"
+#include "baton/workers/http_transport.h"
 #include "baton/workers/resource_type.h"
 #include "cf-api/fake_cf.h"
 #include "fakes/test_env.h"
@@ -74,9 +74,9 @@ class HookedTransport : public HttpTransport {
 };
 
 inline std::string Get(const std::string& url) {
-  webapi::ClientOptions o;
+  net::ClientOptions o;
   o.request_timeout = std::chrono::milliseconds(2000);
-  webapi::HttpClient client(o);
+  net::HttpClient client(o);
   auto r = client.Get(url);
   if (!r.ok()) return "error: " + r.status().message();
   return std::to_string(r->status) + " " + r->body;
@@ -95,7 +95,7 @@ class CfResource : public ::testing::Test {
     Configure(o);
     cf_ = std::make_unique<FakeCloudFoundry>(o);
     ASSERT_TRUE(cf_->Start().ok());
-    transport_ = webapi::MakeHttpTransportFactory();
+    transport_ = workers::MakeHttpTransportFactory();
     ctx_.output = &sink_;
     ctx_.cache_dir = (dir_ / "cache").string();
     fs::create_directories(ctx_.cache_dir);

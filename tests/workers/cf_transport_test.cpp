@@ -182,7 +182,7 @@ class CfSlowLink : public CfResource {
   // that takes longer than 2 s only works when streamed with a stall timeout instead.
   void SetUp() override {
     CfResource::SetUp();
-    HttpTransportFactory inner = webapi::MakeHttpTransportFactory();
+    HttpTransportFactory inner = workers::MakeHttpTransportFactory();
     transport_ = [inner](const HttpTransportOptions& o) {
       HttpTransportOptions shorter = o;
       shorter.request_timeout = std::chrono::milliseconds(2000);

@@ -27,8 +27,8 @@ StatusCode CodeForHttp(int status) {
 }
 
 // Options for talking to `url` (the client loads the CA bundle only for https).
-webapi::ClientOptions OptionsFor(const std::string& url) {
-  webapi::ClientOptions options;
+net::ClientOptions OptionsFor(const std::string& url) {
+  net::ClientOptions options;
   return options;
 }
 
@@ -42,7 +42,7 @@ std::string DescribeErrorResponse(int http_status, const std::string& body) {
     if (j.contains("detail") && j["detail"].is_string() && !j["detail"].get<std::string>().empty())
       text += ": " + j["detail"].get<std::string>();
   } else {
-    text += " " + std::string(webapi::ReasonPhrase(http_status));
+    text += " " + std::string(net::ReasonPhrase(http_status));
     if (!body.empty()) text += ": " + body.substr(0, 500);
   }
   if (http_status == 401) text += " (log in again: baton login -c URL --token TOKEN)";
@@ -51,26 +51,26 @@ std::string DescribeErrorResponse(int http_status, const std::string& body) {
 
 ApiClient::ApiClient(Target target)
     : target_(std::move(target)),
-      http_(std::make_unique<webapi::HttpClient>(OptionsFor(target_.url))) {}
+      http_(std::make_unique<net::HttpClient>(OptionsFor(target_.url))) {}
 
 std::string ApiClient::Url(std::string_view path) const {
   return target_.url + "/api/v1" + std::string(path);
 }
 
 std::string ApiClient::PipelinePath(std::string_view pipeline, std::string_view rest) const {
-  return "/teams/" + webapi::PercentEncode(target_.team) + "/pipelines/" +
-         webapi::PercentEncode(pipeline) + std::string(rest);
+  return "/teams/" + net::PercentEncode(target_.team) + "/pipelines/" +
+         net::PercentEncode(pipeline) + std::string(rest);
 }
 
-webapi::Headers ApiClient::AuthHeaders() const {
-  webapi::Headers h;
+net::Headers ApiClient::AuthHeaders() const {
+  net::Headers h;
   if (!target_.token.empty()) h.Set("Authorization", "Bearer " + target_.token);
   return h;
 }
 
 Result<std::string> ApiClient::SendRaw(std::string_view method, std::string_view path,
                                        std::string body) {
-  webapi::Headers headers = AuthHeaders();
+  net::Headers headers = AuthHeaders();
   if (!body.empty()) headers.Set("Content-Type", "application/json");
   auto r = http_->Send(method, Url(path), std::move(body), headers);
   if (!r.ok()) {
@@ -106,13 +106,13 @@ Result<Json> ApiClient::Delete(std::string_view path) { return Send("DELETE", pa
 Status ApiClient::StreamBuildEvents(
     int64_t build_id, int64_t after_seq,
     const std::function<bool(const std::string&, const Json&)>& on_event) {
-  webapi::ClientOptions options = OptionsFor(target_.url);
+  net::ClientOptions options = OptionsFor(target_.url);
   options.stream_idle_timeout = std::chrono::minutes(10);
-  webapi::HttpClient stream_client(options);
+  net::HttpClient stream_client(options);
   std::string url = Url("/builds/" + std::to_string(build_id) + "/events");
-  webapi::Headers headers = AuthHeaders();
+  net::Headers headers = AuthHeaders();
   if (after_seq > 0) headers.Set("Last-Event-ID", std::to_string(after_seq));
-  return stream_client.StreamEvents(url, headers, [&](const webapi::SseEvent& e) {
+  return stream_client.StreamEvents(url, headers, [&](const net::SseEvent& e) {
     Json data = Json::parse(e.data, nullptr, false);
     if (data.is_discarded()) data = Json::object();
     return on_event(e.event, data);

@@ -1,4 +1,4 @@
-// ApiClient: the CLI's view of a Baton server's /api/v1, over webapi::HttpClient.
+// ApiClient: the CLI's view of a Baton server's /api/v1, over net::HttpClient.
 //
 // Every call returns the response body as JSON or a Status whose message is what the user
 // should read: the server's `{"error", "detail"}` ("409 conflict: the pipeline changed since
@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "baton/common/status.h"
-#include "baton/webapi/http_client.h"
+#include "baton/net/http_client.h"
 #include "client/targets.h"
 
 namespace baton::cli {
@@ -56,10 +56,10 @@ class ApiClient {
  private:
   Result<Json> Send(std::string_view method, std::string_view path, std::string body);
   Result<std::string> SendRaw(std::string_view method, std::string_view path, std::string body);
-  webapi::Headers AuthHeaders() const;
+  net::Headers AuthHeaders() const;
 
   Target target_;
-  std::unique_ptr<webapi::HttpClient> http_;
+  std::unique_ptr<net::HttpClient> http_;
   int last_http_status_ = 0;
 };
 

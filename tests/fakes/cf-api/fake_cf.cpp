@@ -27,7 +27,7 @@ std::string Token() {
 
 std::map<std::string, std::string> FormFields(const std::string& body) {
   std::map<std::string, std::string> out;
-  auto parsed = webapi::ParseQuery(body);
+  auto parsed = net::ParseQuery(body);
   if (parsed) {
     for (const auto& [k, v] : *parsed) out.emplace(k, v);
   }

@@ -24,7 +24,7 @@
 #include <mutex>
 #include <thread>
 
-#include "baton/webapi/http_client.h"
+#include "baton/net/http_client.h"
 #include "cf-api/fake_cf_impl.h"
 
 namespace baton::testing::fakecf {
@@ -113,10 +113,10 @@ bool Healthy(const std::string& type, uint16_t port, const std::string& endpoint
     close(fd);
     return ok;
   }
-  webapi::ClientOptions o;
+  net::ClientOptions o;
   o.connect_timeout = std::chrono::milliseconds(500);
   o.request_timeout = std::chrono::milliseconds(1000);
-  webapi::HttpClient client(o);
+  net::HttpClient client(o);
   auto r = client.Get("http://127.0.0.1:" + std::to_string(port) + endpoint);
   return r.ok() && r->status == 200;
 }
@@ -154,8 +154,8 @@ Status FakeCloudFoundry::Impl::StartProxy(App& app, MappedRoute& route) {
       return webapi::Response::Text(404, "404 Not Found: Requested route ('" + name +
                                              "') has no available endpoints. (stand-in router)\n");
     }
-    webapi::HttpClient client;
-    webapi::Headers headers = req.headers;
+    net::HttpClient client;
+    net::Headers headers = req.headers;
     headers.Remove("Host");
     auto r = client.Send(req.method, "http://127.0.0.1:" + std::to_string(port) + req.target,
                          req.body, headers);

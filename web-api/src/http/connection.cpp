@@ -35,9 +35,9 @@ std::optional<Request> ToRequest(http::request<http::string_body>& msg, std::str
 }
 
 bool IsQuietEnd(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == net::error::eof ||
-         ec == net::error::operation_aborted || ec == beast::error::timeout ||
-         ec == net::error::connection_reset || ec == http::error::partial_message;
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::operation_aborted || ec == beast::error::timeout ||
+         ec == asio::error::connection_reset || ec == http::error::partial_message;
 }
 
 }  // namespace
@@ -45,7 +45,7 @@ bool IsQuietEnd(const beast::error_code& ec) {
 Connection::Connection(std::shared_ptr<ServerCore> core, tcp::socket socket)
     : core_(std::move(core)), remote_address_(EndpointText(socket)), stream_(std::move(socket)) {}
 
-net::awaitable<void> Connection::Run(std::shared_ptr<Connection> self) {
+asio::awaitable<void> Connection::Run(std::shared_ptr<Connection> self) {
   struct Unregister {
     Connection* c;
     ~Unregister() { c->core_->Unregister(c); }
@@ -58,14 +58,14 @@ net::awaitable<void> Connection::Run(std::shared_ptr<Connection> self) {
 }
 
 void Connection::RequestStop() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
     if (self->phase_ == Phase::kIdle) self->stream_.cancel();
     if (self->waker_) self->waker_->Notify();
   });
 }
 
 void Connection::ForceClose() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseSocket(); });
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseSocket(); });
 }
 
 void Connection::CloseSocket() {
@@ -74,7 +74,7 @@ void Connection::CloseSocket() {
   stream_.close();
 }
 
-net::awaitable<bool> Connection::ServeOne(beast::flat_buffer& buffer) {
+asio::awaitable<bool> Connection::ServeOne(beast::flat_buffer& buffer) {
   const ServerOptions& options = core_->options;
   http::request_parser<http::string_body> parser;
   parser.body_limit(options.body_limit);
@@ -102,7 +102,7 @@ net::awaitable<bool> Connection::ServeOne(beast::flat_buffer& buffer) {
   co_return co_await WriteResponse(std::move(response), version, keep_alive, head_only);
 }
 
-net::awaitable<bool> Connection::HandleReadError(const beast::error_code& ec) {
+asio::awaitable<bool> Connection::HandleReadError(const beast::error_code& ec) {
   if (ec == http::error::body_limit) {
     co_await RejectAndClose(
         413, "payload too large",
@@ -118,8 +118,8 @@ net::awaitable<bool> Connection::HandleReadError(const beast::error_code& ec) {
   co_return false;
 }
 
-net::awaitable<bool> Connection::WriteResponse(Response response, unsigned version, bool keep_alive,
-                                               bool head_only) {
+asio::awaitable<bool> Connection::WriteResponse(Response response, unsigned version,
+                                                bool keep_alive, bool head_only) {
   if (response.status < 100 || response.status > 999) response = JsonError(500, "bad status");
   http::response<http::string_body> msg;
   msg.version(version);
@@ -142,8 +142,8 @@ net::awaitable<bool> Connection::WriteResponse(Response response, unsigned versi
   co_return !ec && keep_alive;
 }
 
-net::awaitable<void> Connection::RejectAndClose(int status, std::string_view error,
-                                                std::string_view detail) {
+asio::awaitable<void> Connection::RejectAndClose(int status, std::string_view error,
+                                                 std::string_view detail) {
   co_await WriteResponse(JsonError(status, error, detail), 11, false, false);
   phase_ = Phase::kIdle;  // Stop may cut the drain short
   if (!core_->stopping) co_await Drain();
@@ -151,14 +151,14 @@ net::awaitable<void> Connection::RejectAndClose(int status, std::string_view err
 
 // After an error answer, reads (and drops) what the client is still sending for a moment, so
 // closing does not reset the connection before the client has read the answer.
-net::awaitable<void> Connection::Drain() {
+asio::awaitable<void> Connection::Drain() {
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream_.expires_after(std::chrono::seconds(2));
   std::vector<char> sink(64 * 1024);
   size_t total = 0;
   while (!ec && total < 4 * core_->options.body_limit + (1 << 20)) {
-    total += co_await stream_.async_read_some(net::buffer(sink), Redirect(ec));
+    total += co_await stream_.async_read_some(asio::buffer(sink), Redirect(ec));
   }
 }
 

@@ -17,20 +17,20 @@ namespace baton::webapi {
 // stream's timer on the connection's strand. Thread-safe.
 class StreamWaker : public std::enable_shared_from_this<StreamWaker> {
  public:
-  explicit StreamWaker(const net::any_io_executor& strand) : timer_(strand) {}
+  explicit StreamWaker(const asio::any_io_executor& strand) : timer_(strand) {}
   void Notify();
   // Stops further notifications from reaching the timer (on the strand, at stream end).
   void Close();
   // Returns whether a notification arrived since the last call, and clears it.
   bool TakePending();
   // Waits until `deadline` or a notification; true when the deadline passed.
-  net::awaitable<bool> WaitUntil(std::chrono::steady_clock::time_point deadline);
+  asio::awaitable<bool> WaitUntil(std::chrono::steady_clock::time_point deadline);
 
  private:
   std::mutex mutex_;
   bool closed_ = false;  // GUARDED_BY(mutex_)
   std::atomic<bool> pending_{false};
-  net::steady_timer timer_;
+  asio::steady_timer timer_;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -38,7 +38,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(std::shared_ptr<ServerCore> core, tcp::socket socket);
 
   // The connection's coroutine; runs until the peer leaves, an error, or the server stops.
-  static net::awaitable<void> Run(std::shared_ptr<Connection> self);
+  static asio::awaitable<void> Run(std::shared_ptr<Connection> self);
 
   // Asks the connection to finish: an idle one closes now, a stream ends after its current
   // write, a busy one after its response. Thread-safe.
@@ -46,25 +46,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes the socket, aborting any pending read or write. Thread-safe.
   void ForceClose();
 
-  net::any_io_executor executor() { return stream_.get_executor(); }
+  asio::any_io_executor executor() { return stream_.get_executor(); }
 
  private:
   enum class Phase { kBusy, kIdle, kStreaming };
 
-  net::awaitable<bool> ServeOne(beast::flat_buffer& buffer);
+  asio::awaitable<bool> ServeOne(beast::flat_buffer& buffer);
   // offload.cpp: runs `work` on the work pool; its response, or 503 past the deadline.
-  net::awaitable<Response> RunOffloaded(std::shared_ptr<OffloadedWork> work);
-  net::awaitable<bool> HandleReadError(const beast::error_code& ec);
-  net::awaitable<bool> WriteResponse(Response response, unsigned version, bool keep_alive,
-                                     bool head_only);
-  net::awaitable<void> RejectAndClose(int status, std::string_view error, std::string_view detail);
-  net::awaitable<void> Drain();
+  asio::awaitable<Response> RunOffloaded(std::shared_ptr<OffloadedWork> work);
+  asio::awaitable<bool> HandleReadError(const beast::error_code& ec);
+  asio::awaitable<bool> WriteResponse(Response response, unsigned version, bool keep_alive,
+                                      bool head_only);
+  asio::awaitable<void> RejectAndClose(int status, std::string_view error, std::string_view detail);
+  asio::awaitable<void> Drain();
   void CloseSocket();
 
   // sse_stream.cpp
-  net::awaitable<bool> ServeStream(Response& response, unsigned version, bool keep_alive);
-  net::awaitable<bool> PumpEvents(EventSource& source, std::string after_id);
-  net::awaitable<bool> WriteChunk(const std::string& bytes);
+  asio::awaitable<bool> ServeStream(Response& response, unsigned version, bool keep_alive);
+  asio::awaitable<bool> PumpEvents(EventSource& source, std::string after_id);
+  asio::awaitable<bool> WriteChunk(const std::string& bytes);
 
   std::shared_ptr<ServerCore> core_;
   std::string remote_address_;  // before stream_: computed from the socket stream_ takes

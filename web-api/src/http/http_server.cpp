@@ -53,7 +53,7 @@ class HttpServer::Impl {
  public:
   Impl(Router router, ServerOptions options)
       : core_(std::make_shared<ServerCore>(std::move(router), std::move(options))),
-        acceptor_(net::make_strand(ioc_)) {}
+        acceptor_(asio::make_strand(ioc_)) {}
 
   Status Start();
   void Stop();
@@ -62,13 +62,13 @@ class HttpServer::Impl {
 
  private:
   Status Listen(const tcp::endpoint& endpoint);
-  net::awaitable<void> AcceptLoop();
+  asio::awaitable<void> AcceptLoop();
   void RunIoThread();
 
   std::shared_ptr<ServerCore> core_;
-  net::io_context ioc_;
+  asio::io_context ioc_;
   tcp::acceptor acceptor_;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   bool started_ = false;
@@ -89,7 +89,7 @@ Status HttpServer::Impl::Start() {
   if (!listened.ok()) return listened.WithContext("cannot listen on " + where);
   started_ = true;
   work_.emplace(ioc_.get_executor());
-  net::co_spawn(acceptor_.get_executor(), AcceptLoop(), net::detached);
+  asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
   int n = std::max(1, options.io_threads);
   for (int i = 0; i < n; ++i) threads_.emplace_back([this] { RunIoThread(); });
   return Status::Ok();
@@ -98,20 +98,20 @@ Status HttpServer::Impl::Start() {
 Status HttpServer::Impl::Listen(const tcp::endpoint& endpoint) {
   beast::error_code ec;
   acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Unavailable(ec.message());
   port_ = acceptor_.local_endpoint(ec).port();
   return Status::Ok();
 }
 
-net::awaitable<void> HttpServer::Impl::AcceptLoop() {
-  net::steady_timer backoff(acceptor_.get_executor());
+asio::awaitable<void> HttpServer::Impl::AcceptLoop() {
+  asio::steady_timer backoff(acceptor_.get_executor());
   while (!core_->stopping) {
     beast::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(net::make_strand(ioc_), Redirect(ec));
-    if (ec == net::error::operation_aborted || core_->stopping) break;
+    tcp::socket socket = co_await acceptor_.async_accept(asio::make_strand(ioc_), Redirect(ec));
+    if (ec == asio::error::operation_aborted || core_->stopping) break;
     if (ec) {  // e.g. out of file descriptors: log, pause briefly, keep serving
       ModuleLogger("webapi")->warn("accept failed: {}", ec.message());
       backoff.expires_after(std::chrono::milliseconds(50));
@@ -121,7 +121,7 @@ net::awaitable<void> HttpServer::Impl::AcceptLoop() {
     socket.set_option(tcp::no_delay(true), ec);
     ++core_->connections_accepted;
     auto connection = std::make_shared<Connection>(core_, std::move(socket));
-    net::co_spawn(connection->executor(), Connection::Run(connection), [](std::exception_ptr e) {
+    asio::co_spawn(connection->executor(), Connection::Run(connection), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -147,7 +147,7 @@ void HttpServer::Impl::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   core_->stopping = true;
-  net::post(acceptor_.get_executor(), [this] {
+  asio::post(acceptor_.get_executor(), [this] {
     beast::error_code ec;
     acceptor_.close(ec);
   });

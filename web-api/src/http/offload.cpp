@@ -15,7 +15,7 @@ namespace {
 // Thread-safe.
 class OffloadResult : public std::enable_shared_from_this<OffloadResult> {
  public:
-  explicit OffloadResult(const net::any_io_executor& strand) : timer_(strand) {}
+  explicit OffloadResult(const asio::any_io_executor& strand) : timer_(strand) {}
 
   // On the work thread: stores the response and wakes the waiting coroutine.
   void Deliver(Response response) {
@@ -23,7 +23,7 @@ class OffloadResult : public std::enable_shared_from_this<OffloadResult> {
       std::lock_guard lock(mutex_);
       response_ = std::move(response);
     }
-    net::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+    asio::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
   }
 
   std::optional<Response> Take() {
@@ -34,7 +34,7 @@ class OffloadResult : public std::enable_shared_from_this<OffloadResult> {
   }
 
   // On the strand: waits until Deliver or `deadline`.
-  net::awaitable<void> WaitUntil(std::chrono::steady_clock::time_point deadline) {
+  asio::awaitable<void> WaitUntil(std::chrono::steady_clock::time_point deadline) {
     if (Ready()) co_return;
     timer_.expires_at(deadline);
     beast::error_code ec;
@@ -49,7 +49,7 @@ class OffloadResult : public std::enable_shared_from_this<OffloadResult> {
 
   std::mutex mutex_;
   std::optional<Response> response_;  // GUARDED_BY(mutex_)
-  net::steady_timer timer_;
+  asio::steady_timer timer_;
 };
 
 Response RunGuarded(OffloadedWork& work, WorkClaim& claim) {
@@ -66,12 +66,12 @@ Response RunGuarded(OffloadedWork& work, WorkClaim& claim) {
 
 }  // namespace
 
-net::awaitable<Response> Connection::RunOffloaded(std::shared_ptr<OffloadedWork> work) {
+asio::awaitable<Response> Connection::RunOffloaded(std::shared_ptr<OffloadedWork> work) {
   auto result = std::make_shared<OffloadResult>(stream_.get_executor());
   auto claim = std::make_shared<WorkClaim>();
   auto deadline = std::chrono::steady_clock::now() + core_->options.work_deadline;
-  net::post(core_->work_pool,
-            [result, claim, work] { result->Deliver(RunGuarded(*work, *claim)); });
+  asio::post(core_->work_pool,
+             [result, claim, work] { result->Deliver(RunGuarded(*work, *claim)); });
   co_await result->WaitUntil(deadline);
   if (auto response = result->Take()) co_return std::move(*response);
   if (claim->Abandon()) {

@@ -14,7 +14,7 @@ using SteadyClock = std::chrono::steady_clock;
 std::string FormatBatch(const std::vector<SseEvent>& events, size_t cap, std::string* after_id) {
   std::string out;
   for (const SseEvent& event : events) {
-    std::string frame = FormatSseEvent(event);
+    std::string frame = net::FormatSseEvent(event);
     if (!out.empty() && out.size() + frame.size() > cap) break;
     out += frame;
     *after_id = event.id;
@@ -40,7 +40,7 @@ void StreamWaker::Notify() {
   if (pending_.exchange(true)) return;
   std::lock_guard lock(mutex_);
   if (closed_) return;
-  net::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+  asio::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
 }
 
 void StreamWaker::Close() {
@@ -50,15 +50,15 @@ void StreamWaker::Close() {
 
 bool StreamWaker::TakePending() { return pending_.exchange(false); }
 
-net::awaitable<bool> StreamWaker::WaitUntil(SteadyClock::time_point deadline) {
+asio::awaitable<bool> StreamWaker::WaitUntil(SteadyClock::time_point deadline) {
   timer_.expires_at(deadline);
   beast::error_code ec;
   co_await timer_.async_wait(Redirect(ec));
   co_return !ec;
 }
 
-net::awaitable<bool> Connection::ServeStream(Response& response, unsigned version,
-                                             bool keep_alive) {
+asio::awaitable<bool> Connection::ServeStream(Response& response, unsigned version,
+                                              bool keep_alive) {
   http::response<http::empty_body> head{http::status::ok, version};
   head.set(http::field::server, "baton");
   for (const auto& [name, value] : response.headers.fields()) head.insert(name, value);
@@ -88,13 +88,13 @@ net::awaitable<bool> Connection::ServeStream(Response& response, unsigned versio
   phase_ = Phase::kBusy;
   if (!ended_cleanly) co_return false;
   stream_.expires_after(core_->options.write_timeout);
-  co_await net::async_write(stream_, http::make_chunk_last(), Redirect(ec));
+  co_await asio::async_write(stream_, http::make_chunk_last(), Redirect(ec));
   co_return !ec && keep_alive && !core_->stopping;
 }
 
 // Pulls and writes until the source is finished (true), the server stops (true) or a write or
 // the source fails (false).
-net::awaitable<bool> Connection::PumpEvents(EventSource& source, std::string after_id) {
+asio::awaitable<bool> Connection::PumpEvents(EventSource& source, std::string after_id) {
   const ServerOptions& options = core_->options;
   SteadyClock::time_point next_keepalive = SteadyClock::now() + options.sse_keepalive_interval;
   while (!core_->stopping) {
@@ -110,18 +110,18 @@ net::awaitable<bool> Connection::PumpEvents(EventSource& source, std::string aft
     if (batch->finished) break;
     if (waker_->TakePending()) continue;
     if (co_await waker_->WaitUntil(next_keepalive)) {
-      if (!co_await WriteChunk(FormatSseComment("keep-alive"))) co_return false;
+      if (!co_await WriteChunk(net::FormatSseComment("keep-alive"))) co_return false;
       next_keepalive = SteadyClock::now() + options.sse_keepalive_interval;
     }
   }
   co_return true;
 }
 
-net::awaitable<bool> Connection::WriteChunk(const std::string& bytes) {
+asio::awaitable<bool> Connection::WriteChunk(const std::string& bytes) {
   core_->NoteQueued(bytes.size());
   beast::error_code ec;
   stream_.expires_after(core_->options.write_timeout);
-  co_await net::async_write(stream_, http::make_chunk(net::buffer(bytes)), Redirect(ec));
+  co_await asio::async_write(stream_, http::make_chunk(asio::buffer(bytes)), Redirect(ec));
   core_->stream_bytes_queued -= bytes.size();
   co_return !ec;
 }

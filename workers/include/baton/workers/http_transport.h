@@ -1,9 +1,8 @@
 // HttpTransport: the seam through which built-in resource types (e.g. `cf`) speak HTTP(S).
 //
-// workers/ cannot depend on web-api/ (which owns Baton's HTTP client), so this header defines
-// the small interface and web-api implements it (baton/webapi/http_transport_adapter.h); cli/
+// MakeHttpTransportFactory() implements it over Baton's one HTTP client (baton/net); cli/
 // injects a factory into LocalWorkerOptions, which hands it to resources through
-// ResourceContext::http_transport.
+// ResourceContext::http_transport, and tests wrap it to inject faults.
 //
 // A non-2xx status is a response, not an error; an error Status means the exchange itself
 // failed (cannot connect, TLS verification, timeout). Implementations must not put request
@@ -68,5 +67,9 @@ struct HttpTransportOptions {
 // Makes a transport; may be called from any thread.
 using HttpTransportFactory =
     std::function<std::unique_ptr<HttpTransport>(const HttpTransportOptions&)>;
+
+// Transports over net::HttpClient (plain TCP or TLS, proxies); each owns one client with a
+// kept-alive connection and is used by one thread.
+HttpTransportFactory MakeHttpTransportFactory();
 
 }  // namespace baton::workers

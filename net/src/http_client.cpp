@@ -1,4 +1,4 @@
-#include "baton/webapi/http_client.h"
+#include "baton/net/http_client.h"
 
 #include <sys/stat.h>
 
@@ -13,7 +13,7 @@
 
 #include "client_connection.h"
 
-namespace baton::webapi {
+namespace baton::net {
 
 namespace {
 
@@ -105,25 +105,25 @@ class HttpClient::Impl {
 
  private:
   // Runs `op` to completion on the private io_context.
-  Status RunSync(net::awaitable<Status> op);
-  net::awaitable<Status> Exchange(const Url& url, http::request<http::string_body>& req,
-                                  ClientResponse* out);
-  net::awaitable<Status> ExchangeOnce(ClientConnection& c, const Url& url,
-                                      http::request<http::string_body>& req, ClientResponse* out,
-                                      bool* keep_alive, bool* stale);
-  net::awaitable<Status> StreamBody(ClientConnection& c, const Url& url,
-                                    const std::function<bool(const SseEvent&)>& on_event);
-  net::awaitable<Status> WriteUpload(ClientConnection& c, const Url& url,
-                                     http::request<http::buffer_body>& req, const Upload& upload,
-                                     FILE* file, uint64_t total);
-  net::awaitable<Status> ReadResponse(ClientConnection& c, const Url& url, ClientResponse* out);
+  Status RunSync(asio::awaitable<Status> op);
+  asio::awaitable<Status> Exchange(const Url& url, http::request<http::string_body>& req,
+                                   ClientResponse* out);
+  asio::awaitable<Status> ExchangeOnce(ClientConnection& c, const Url& url,
+                                       http::request<http::string_body>& req, ClientResponse* out,
+                                       bool* keep_alive, bool* stale);
+  asio::awaitable<Status> StreamBody(ClientConnection& c, const Url& url,
+                                     const std::function<bool(const SseEvent&)>& on_event);
+  asio::awaitable<Status> WriteUpload(ClientConnection& c, const Url& url,
+                                      http::request<http::buffer_body>& req, const Upload& upload,
+                                      FILE* file, uint64_t total);
+  asio::awaitable<Status> ReadResponse(ClientConnection& c, const Url& url, ClientResponse* out);
 
   ClientOptions options_;
-  net::io_context ioc_;
-  net::ssl::context& Ssl();
-  net::ssl::context* SslFor(const Url& url) { return url.scheme == "https" ? &Ssl() : nullptr; }
+  asio::io_context ioc_;
+  asio::ssl::context& Ssl();
+  asio::ssl::context* SslFor(const Url& url) { return url.scheme == "https" ? &Ssl() : nullptr; }
   // For https only; plain-http clients never create it (OpenSSL setup, CA bundle: ~30 ms).
-  std::optional<net::ssl::context> ssl_;
+  std::optional<asio::ssl::context> ssl_;
   std::unique_ptr<ClientConnection> idle_;  // a kept-alive connection to reuse
 };
 
@@ -131,14 +131,14 @@ HttpClient::Impl::Impl(ClientOptions options) : options_(std::move(options)) {}
 
 // Creates the TLS context and loads the trust store on first use, so plain-http clients never
 // pay for them (~30-50 ms per CLI command).
-net::ssl::context& HttpClient::Impl::Ssl() {
+asio::ssl::context& HttpClient::Impl::Ssl() {
   if (ssl_) return *ssl_;
-  ssl_.emplace(net::ssl::context::tls_client);
+  ssl_.emplace(asio::ssl::context::tls_client);
   if (options_.insecure_skip_verify) {
-    ssl_->set_verify_mode(net::ssl::verify_none);
+    ssl_->set_verify_mode(asio::ssl::verify_none);
     return *ssl_;
   }
-  ssl_->set_verify_mode(net::ssl::verify_peer);
+  ssl_->set_verify_mode(asio::ssl::verify_peer);
   beast::error_code ec;
   if (!options_.ca_file.empty()) {
     ssl_->load_verify_file(options_.ca_file, ec);
@@ -149,9 +149,9 @@ net::ssl::context& HttpClient::Impl::Ssl() {
   return *ssl_;
 }
 
-Status HttpClient::Impl::RunSync(net::awaitable<Status> op) {
+Status HttpClient::Impl::RunSync(asio::awaitable<Status> op) {
   Status result = Internal("request did not complete");
-  net::co_spawn(ioc_, std::move(op), [&result](std::exception_ptr e, Status s) {
+  asio::co_spawn(ioc_, std::move(op), [&result](std::exception_ptr e, Status s) {
     if (!e) {
       result = std::move(s);
       return;
@@ -177,9 +177,9 @@ Result<ClientResponse> HttpClient::Impl::Send(std::string_view method, std::stri
   return response;
 }
 
-net::awaitable<Status> HttpClient::Impl::Exchange(const Url& url,
-                                                  http::request<http::string_body>& req,
-                                                  ClientResponse* out) {
+asio::awaitable<Status> HttpClient::Impl::Exchange(const Url& url,
+                                                   http::request<http::string_body>& req,
+                                                   ClientResponse* out) {
   std::unique_ptr<ClientConnection> c = std::move(idle_);
   bool reused = c && c->origin() == url.scheme + "://" + url.host + ":" + std::to_string(url.port);
   if (!reused) {
@@ -198,10 +198,10 @@ net::awaitable<Status> HttpClient::Impl::Exchange(const Url& url,
   co_return s;
 }
 
-net::awaitable<Status> HttpClient::Impl::ExchangeOnce(ClientConnection& c, const Url& url,
-                                                      http::request<http::string_body>& req,
-                                                      ClientResponse* out, bool* keep_alive,
-                                                      bool* stale) {
+asio::awaitable<Status> HttpClient::Impl::ExchangeOnce(ClientConnection& c, const Url& url,
+                                                       http::request<http::string_body>& req,
+                                                       ClientResponse* out, bool* keep_alive,
+                                                       bool* stale) {
   beast::error_code ec;
   c.tcp().expires_after(options_.request_timeout);
   co_await c.With([&](auto& s) { return http::async_write(s, req, Redirect(ec)); });
@@ -212,8 +212,8 @@ net::awaitable<Status> HttpClient::Impl::ExchangeOnce(ClientConnection& c, const
   ec = {};
   co_await c.With([&](auto& s) { return http::async_read(s, c.buffer(), parser, Redirect(ec)); });
   // A kept-alive connection the server closed meanwhile fails like this before any answer.
-  *stale = ec == http::error::end_of_stream || ec == net::error::eof ||
-           ec == net::error::connection_reset || ec == net::error::broken_pipe;
+  *stale = ec == http::error::end_of_stream || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
   if (ec)
     co_return ExchangeError(ec, write_failed ? "sending to" : "reading the response from", url,
                             options_.request_timeout);
@@ -231,7 +231,7 @@ Status HttpClient::Impl::Stream(std::string_view url_text, const Headers& header
   Headers all = headers;
   if (!all.Has("Accept")) all.Set("Accept", "text/event-stream");
   auto req = MakeRequest("GET", url, "", all);
-  auto op = [&]() -> net::awaitable<Status> {
+  auto op = [&]() -> asio::awaitable<Status> {
     std::unique_ptr<ClientConnection> c;
     Status opened = co_await ClientConnection::Open(url, options_, SslFor(url), &c);
     if (!opened.ok()) co_return opened;
@@ -244,7 +244,7 @@ Status HttpClient::Impl::Stream(std::string_view url_text, const Headers& header
   return RunSync(op());
 }
 
-net::awaitable<Status> HttpClient::Impl::StreamBody(
+asio::awaitable<Status> HttpClient::Impl::StreamBody(
     ClientConnection& c, const Url& url, const std::function<bool(const SseEvent&)>& on_event) {
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -298,7 +298,7 @@ Result<ClientResponse> HttpClient::Impl::SendUpload(std::string_view method,
   for (const auto& [name, value] : headers.fields()) req.insert(name, value);
   req.content_length(total);
   ClientResponse response;
-  auto op = [&]() -> net::awaitable<Status> {
+  auto op = [&]() -> asio::awaitable<Status> {
     std::unique_ptr<ClientConnection> c;
     Status opened = co_await ClientConnection::Open(url, options_, SslFor(url), &c);
     if (!opened.ok()) co_return opened;
@@ -312,10 +312,10 @@ Result<ClientResponse> HttpClient::Impl::SendUpload(std::string_view method,
 }
 
 // Beast's incremental body pattern: the serializer asks for more (need_buffer) after each chunk.
-net::awaitable<Status> HttpClient::Impl::WriteUpload(ClientConnection& c, const Url& url,
-                                                     http::request<http::buffer_body>& req,
-                                                     const Upload& upload, FILE* file,
-                                                     uint64_t total) {
+asio::awaitable<Status> HttpClient::Impl::WriteUpload(ClientConnection& c, const Url& url,
+                                                      http::request<http::buffer_body>& req,
+                                                      const Upload& upload, FILE* file,
+                                                      uint64_t total) {
   http::request_serializer<http::buffer_body> sr{req};
   beast::error_code ec;
   req.body().data = nullptr;
@@ -353,8 +353,8 @@ net::awaitable<Status> HttpClient::Impl::WriteUpload(ClientConnection& c, const 
   co_return Status::Ok();
 }
 
-net::awaitable<Status> HttpClient::Impl::ReadResponse(ClientConnection& c, const Url& url,
-                                                      ClientResponse* out) {
+asio::awaitable<Status> HttpClient::Impl::ReadResponse(ClientConnection& c, const Url& url,
+                                                       ClientResponse* out) {
   beast::error_code ec;
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxResponseBody);
@@ -398,4 +398,4 @@ Status HttpClient::StreamEvents(std::string_view url, const Headers& headers,
   return impl_->Stream(url, headers, on_event);
 }
 
-}  // namespace baton::webapi
+}  // namespace baton::net

@@ -1,4 +1,4 @@
-#include "baton/webapi/http_client.h"
+#include "baton/net/http_client.h"
 
 #include <utility>  // before Boost (asio awaitable.hpp needs it under GCC 12)
 
@@ -15,12 +15,17 @@
 #include "baton/webapi/http_server.h"
 #include "fakes/test_env.h"
 
-namespace baton::webapi {
+namespace baton::net {
 namespace {
 
-namespace net = boost::asio;
+namespace asio = boost::asio;
 namespace http = boost::beast::http;
-using tcp = net::ip::tcp;
+using tcp = asio::ip::tcp;
+using webapi::HttpServer;
+using webapi::Request;
+using webapi::Response;
+using webapi::Router;
+using webapi::ServerOptions;
 
 TEST(ParseUrl, SplitsSchemeHostPortAndTarget) {
   auto u = ParseUrl("http://127.0.0.1:8080/api/v1/info?x=1").value();
@@ -46,8 +51,8 @@ TEST(ParseUrl, RejectsWhatIsNotAnHttpUrl) {
 }
 
 TEST(HttpClient, RefusedConnectionSaysWhereAndWhy) {
-  net::io_context ioc;
-  tcp::acceptor probe(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  asio::io_context ioc;
+  tcp::acceptor probe(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   uint16_t port = probe.local_endpoint().port();
   probe.close();  // nothing listens there now
   HttpClient client;
@@ -59,9 +64,9 @@ TEST(HttpClient, RefusedConnectionSaysWhereAndWhy) {
 }
 
 TEST(HttpClient, SilentServerTimesOutWithAClearMessage) {
-  net::io_context ioc;
+  asio::io_context ioc;
   // Listening but never accepting: the kernel completes the connection, nobody answers.
-  tcp::acceptor silent(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  tcp::acceptor silent(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   uint16_t port = silent.local_endpoint().port();
   HttpClient client({.request_timeout = std::chrono::milliseconds(200)});
   auto r = client.Get("http://127.0.0.1:" + std::to_string(port) + "/");
@@ -132,9 +137,9 @@ class TlsServer {
     ok_ = std::system(cmd.c_str()) == 0;
     if (!ok_) return;
     ctx_.use_certificate_chain_file(cert_.string());
-    ctx_.use_private_key_file((dir / "key.pem").string(), net::ssl::context::pem);
+    ctx_.use_private_key_file((dir / "key.pem").string(), asio::ssl::context::pem);
     acceptor_.open(tcp::v4());
-    acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    acceptor_.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     acceptor_.listen();
     thread_ = std::thread([this] { Serve(); });
   }
@@ -158,7 +163,7 @@ class TlsServer {
       acceptor_.accept(socket, ec);
       if (ec || stopping_) return;
       boost::beast::ssl_stream<tcp::socket> tls(std::move(socket), ctx_);
-      tls.handshake(net::ssl::stream_base::server, ec);
+      tls.handshake(asio::ssl::stream_base::server, ec);
       if (ec) continue;  // the client rejected our certificate
       boost::beast::flat_buffer buffer;
       http::request<http::string_body> req;
@@ -175,8 +180,8 @@ class TlsServer {
   bool ok_ = false;
   std::atomic<bool> stopping_{false};
   std::filesystem::path cert_;
-  net::io_context ioc_;
-  net::ssl::context ctx_{net::ssl::context::tls_server};
+  asio::io_context ioc_;
+  asio::ssl::context ctx_{asio::ssl::context::tls_server};
   tcp::acceptor acceptor_{ioc_};
   std::thread thread_;
 };
@@ -216,4 +221,4 @@ TEST(HttpClient, HttpsTrustsACaFileAndChecksTheHostName) {
 }
 
 }  // namespace
-}  // namespace baton::webapi
+}  // namespace baton::net

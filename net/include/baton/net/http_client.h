@@ -20,10 +20,10 @@
 #include <string_view>
 
 #include "baton/common/status.h"
-#include "baton/webapi/http_types.h"
-#include "baton/webapi/sse.h"
+#include "baton/net/http_types.h"
+#include "baton/net/sse.h"
 
-namespace baton::webapi {
+namespace baton::net {
 
 struct ClientOptions {
   std::chrono::milliseconds connect_timeout{10'000};
@@ -102,4 +102,4 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace baton::webapi
+}  // namespace baton::net

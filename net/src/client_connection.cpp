@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-namespace baton::webapi {
+namespace baton::net {
 
 namespace {
 
@@ -50,14 +50,14 @@ namespace {
 
 // A TCP connection to host:port (numeric hosts without the resolver, whose async form starts a
 // thread).
-net::awaitable<Status> ConnectTcp(const std::string& host, uint16_t port,
-                                  const ClientOptions& options,
-                                  std::unique_ptr<beast::tcp_stream>* out) {
-  auto executor = co_await net::this_coro::executor;
+asio::awaitable<Status> ConnectTcp(const std::string& host, uint16_t port,
+                                   const ClientOptions& options,
+                                   std::unique_ptr<beast::tcp_stream>* out) {
+  auto executor = co_await asio::this_coro::executor;
   std::string where = host + ":" + std::to_string(port);
   beast::error_code ec;
   std::vector<tcp::endpoint> endpoints;
-  net::ip::address numeric = net::ip::make_address(host, ec);
+  asio::ip::address numeric = asio::ip::make_address(host, ec);
   if (!ec) {
     endpoints.emplace_back(numeric, port);
   } else {
@@ -95,8 +95,8 @@ std::string Base64(const std::string& text) {
 }
 
 // Connects to the proxy and asks it (CONNECT) for a tunnel to `url`'s host and port.
-net::awaitable<Status> Tunnel(const Url& url, const ClientOptions& options,
-                              std::unique_ptr<beast::tcp_stream>* out) {
+asio::awaitable<Status> Tunnel(const Url& url, const ClientOptions& options,
+                               std::unique_ptr<beast::tcp_stream>* out) {
   std::string proxy_text = options.proxy;
   if (proxy_text.find("://") == std::string::npos) proxy_text = "http://" + proxy_text;
   std::string credentials;
@@ -121,11 +121,11 @@ net::awaitable<Status> Tunnel(const Url& url, const ClientOptions& options,
   beast::error_code ec;
   std::string where = "the proxy " + proxy->host + ":" + std::to_string(proxy->port);
   (*out)->expires_after(options.connect_timeout);
-  co_await net::async_write(**out, net::buffer(request), Redirect(ec));
+  co_await asio::async_write(**out, asio::buffer(request), Redirect(ec));
   std::string answer;
   if (!ec) {
-    co_await net::async_read_until(**out, net::dynamic_buffer(answer, 16 * 1024), "\r\n\r\n",
-                                   Redirect(ec));
+    co_await asio::async_read_until(**out, asio::dynamic_buffer(answer, 16 * 1024), "\r\n\r\n",
+                                    Redirect(ec));
   }
   if (ec)
     co_return Unavailable("CONNECT to " + target + " through " + where +
@@ -140,9 +140,9 @@ net::awaitable<Status> Tunnel(const Url& url, const ClientOptions& options,
 
 }  // namespace
 
-net::awaitable<Status> ClientConnection::Open(const Url& url, const ClientOptions& options,
-                                              net::ssl::context* ssl,
-                                              std::unique_ptr<ClientConnection>* out) {
+asio::awaitable<Status> ClientConnection::Open(const Url& url, const ClientOptions& options,
+                                               asio::ssl::context* ssl,
+                                               std::unique_ptr<ClientConnection>* out) {
   std::string where = url.host + ":" + std::to_string(url.port);
   beast::error_code ec;
   auto connection = std::make_unique<ClientConnection>();
@@ -165,14 +165,14 @@ net::awaitable<Status> ClientConnection::Open(const Url& url, const ClientOption
     co_return Internal("cannot set TLS server name " + url.host);
   }
   if (!options.insecure_skip_verify) {
-    tls->set_verify_callback(net::ssl::host_name_verification(url.host));
+    tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
   }
   beast::get_lowest_layer(*tls).expires_after(options.connect_timeout);
-  co_await tls->async_handshake(net::ssl::stream_base::client, Redirect(ec));
+  co_await tls->async_handshake(asio::ssl::stream_base::client, Redirect(ec));
   if (ec) co_return Unavailable("TLS handshake with " + where + " failed: " + ec.message());
   connection->tls_ = std::move(tls);
   *out = std::move(connection);
   co_return Status::Ok();
 }
 
-}  // namespace baton::webapi
+}  // namespace baton::net

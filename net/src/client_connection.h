@@ -6,22 +6,22 @@
 #include <string>
 
 #include "baton/common/status.h"
-#include "baton/webapi/http_client.h"
-#include "beast.h"
+#include "baton/net/asio.h"
+#include "baton/net/http_client.h"
 
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 
-namespace baton::webapi {
+namespace baton::net {
 
 class ClientConnection {
  public:
   // Connects (and for https, handshakes with SNI and verification per `ssl`, which must then
   // not be null). A numeric host is connected to directly, without the resolver (whose async
   // form starts a thread).
-  static net::awaitable<Status> Open(const Url& url, const ClientOptions& options,
-                                     net::ssl::context* ssl,
-                                     std::unique_ptr<ClientConnection>* out);
+  static asio::awaitable<Status> Open(const Url& url, const ClientOptions& options,
+                                      asio::ssl::context* ssl,
+                                      std::unique_ptr<ClientConnection>* out);
 
   const std::string& origin() const { return origin_; }
   beast::tcp_stream& tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *tcp_; }
@@ -40,4 +40,4 @@ class ClientConnection {
   beast::flat_buffer buffer_;
 };
 
-}  // namespace baton::webapi
+}  // namespace baton::net
