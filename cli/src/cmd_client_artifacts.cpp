@@ -37,7 +37,7 @@ Result<Resolved> Resolve(const ArtifactFlags& flags, bool& usage) {
   if (!pr.ok()) return pr.status();
   BATON_ASSIGN_OR_RETURN(ApiClient client, Connect(flags.client));
   std::string base =
-      client.PipelinePath(pr->first, "/resources/" + webapi::PercentEncode(pr->second));
+      client.PipelinePath(pr->first, "/resources/" + net::PercentEncode(pr->second));
   return Resolved{std::move(client), base};
 }
 
@@ -139,7 +139,7 @@ Result<int64_t> FetchEntries(ApiClient& client, const std::string& url, const Js
       } else {
         BATON_ASSIGN_OR_RETURN(
             std::string bytes,
-            client.GetBytes(url + "/file?path=" + webapi::PercentEncode(Field(e, "path"))));
+            client.GetBytes(url + "/file?path=" + net::PercentEncode(Field(e, "path"))));
         if (static_cast<int64_t>(bytes.size()) != e.value("size", int64_t{-1})) {
           return Internal("artifact file " + Field(e, "path") + " arrived with " +
                           std::to_string(bytes.size()) + " bytes, expected " + Field(e, "size") +
