@@ -5,7 +5,6 @@
 
 #include <mutex>
 
-#include "baton/webapi/http_transport_adapter.h"
 #include "baton/workers/resource_type.h"
 #include "fakes/test_env.h"
 #include "registry-server/registry_fixture.h"
@@ -50,7 +49,7 @@ std::string SkopeoDigest(const RegistryServer& registry, const std::string& refe
 class RegistryCheck : public ::testing::Test {
  protected:
   void SetUp() override {
-    transports_ = webapi::MakeHttpTransportFactory();
+    transports_ = MakeHttpTransportFactory();
     ctx_.output = &lines_;
     ctx_.http_transport = &transports_;
     type_ = MakeBuiltinResourceType("registry-image");

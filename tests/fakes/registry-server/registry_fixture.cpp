@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "fakes/git_fixture.h"
 
 namespace baton::testing {
@@ -165,7 +167,7 @@ void ImageLayout::NewBusyboxImage(const std::string& tag) {
             {"tmp/", ""}});
 }
 
-void ImageLayout::AddLayer(const std::string& tag, const LayerFiles& files) {
+fs::path ImageLayout::LayerTar(const LayerFiles& files, const LayerMeta& meta) {
   fs::path root = dir_ / ("layer" + std::to_string(++layers_));
   fs::create_directories(root);
   for (const auto& [rel, content] : files) {
@@ -184,12 +186,88 @@ void ImageLayout::AddLayer(const std::string& tag, const LayerFiles& files) {
       if (rel.rfind("bin/", 0) == 0) fs::permissions(p, fs::perms(0755));
     }
   }
+  for (const auto& [rel, m] : meta) {
+    fs::path p = root / rel;
+    if (!m.owner.empty()) RunCommand({"chown", "-h", m.owner, p.string()}, dir_);
+    if (m.mode >= 0) fs::permissions(p, fs::perms(m.mode));
+  }
+  // Exactly the entries named, in the map's order (no parent directories added), so a layer can
+  // write through a directory or symlink that a lower layer made.
   fs::path tar = root.string() + ".tar";
-  RunCommand({"tar", "--sort=name", "--numeric-owner", "--owner=0", "--group=0", "-C",
-              root.string(), "-cf", tar.string(), "."},
-             dir_);
+  std::vector<std::string> argv = {"tar", "--no-recursion", "--numeric-owner", "-C", root.string(),
+                                   "-cf", tar.string()};
+  for (const auto& entry : files) argv.push_back(entry.first);
+  RunCommand(argv, dir_);
+  return tar;
+}
+
+void ImageLayout::AddLayer(const std::string& tag, const LayerFiles& files, const LayerMeta& meta) {
+  fs::path tar = LayerTar(files, meta);
   RunCommand({"umoci", "raw", "add-layer", "--image", layout_.string() + ":" + tag, tar.string()},
              dir_);
+}
+
+std::string ImageLayout::WriteBlob(const std::string& bytes) {
+  fs::path tmp = dir_ / "blob.tmp";
+  std::ofstream(tmp, std::ios::binary) << bytes;
+  std::string hex = RunCommand({"sha256sum", tmp.string()}, dir_).substr(0, 64);
+  fs::rename(tmp, layout_ / "blobs" / "sha256" / hex);
+  return "sha256:" + hex;
+}
+
+std::string ImageLayout::ReadBlob(const std::string& digest) const {
+  return Slurp(layout_ / "blobs" / "sha256" / digest.substr(7));
+}
+
+void ImageLayout::AddZstdLayer(const std::string& tag, const LayerFiles& files) {
+  fs::path tar = LayerTar(files, {});
+  RunCommand({"zstd", "-q", "-f", tar.string(), "-o", tar.string() + ".zst"}, dir_);
+  std::string diff_id = "sha256:" + RunCommand({"sha256sum", tar.string()}, dir_).substr(0, 64);
+  std::string zst = Slurp(tar.string() + ".zst");
+  nlohmann::json index = nlohmann::json::parse(Slurp(layout_ / "index.json"));
+  for (auto& d : index["manifests"]) {
+    if (d["annotations"]["org.opencontainers.image.ref.name"] != tag) continue;
+    nlohmann::json manifest = nlohmann::json::parse(ReadBlob(d["digest"]));
+    nlohmann::json config = nlohmann::json::parse(ReadBlob(manifest["config"]["digest"]));
+    config["rootfs"]["diff_ids"].push_back(diff_id);
+    std::string config_bytes = config.dump();
+    manifest["config"]["digest"] = WriteBlob(config_bytes);
+    manifest["config"]["size"] = config_bytes.size();
+    manifest["layers"].push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar+zstd"},
+                                  {"digest", WriteBlob(zst)},
+                                  {"size", zst.size()}});
+    std::string manifest_bytes = manifest.dump();
+    d["digest"] = WriteBlob(manifest_bytes);
+    d["size"] = manifest_bytes.size();
+  }
+  std::ofstream(layout_ / "index.json") << index.dump();
+}
+
+void ImageLayout::MakeIndex(const std::string& tag,
+                            const std::map<std::string, std::string>& platforms) {
+  nlohmann::json layout_index = nlohmann::json::parse(Slurp(layout_ / "index.json"));
+  nlohmann::json image_index = {{"schemaVersion", 2},
+                                {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                                {"manifests", nlohmann::json::array()}};
+  for (const auto& [platform, image_tag] : platforms) {
+    for (const auto& d : layout_index["manifests"]) {
+      if (d["annotations"]["org.opencontainers.image.ref.name"] != image_tag) continue;
+      size_t slash = platform.find('/');
+      image_index["manifests"].push_back(
+          {{"mediaType", d["mediaType"]},
+           {"digest", d["digest"]},
+           {"size", d["size"]},
+           {"platform",
+            {{"os", platform.substr(0, slash)}, {"architecture", platform.substr(slash + 1)}}}});
+    }
+  }
+  std::string bytes = image_index.dump();
+  layout_index["manifests"].push_back(
+      {{"mediaType", "application/vnd.oci.image.index.v1+json"},
+       {"digest", WriteBlob(bytes)},
+       {"size", bytes.size()},
+       {"annotations", {{"org.opencontainers.image.ref.name", tag}}}});
+  std::ofstream(layout_ / "index.json") << layout_index.dump();
 }
 
 void ImageLayout::Configure(const std::string& tag, const std::vector<std::string>& env,
@@ -201,11 +279,8 @@ void ImageLayout::Configure(const std::string& tag, const std::vector<std::strin
 }
 
 void ImageLayout::Push(const std::string& tag, const RegistryServer& registry,
-                       const std::string& repository, const std::string& remote_tag,
-                       const std::string& compression) {
-  std::vector<std::string> argv = {
-      "skopeo",   "copy", "--quiet", "--dest-tls-verify=false", "--dest-compress-format",
-      compression};
+                       const std::string& repository, const std::string& remote_tag) {
+  std::vector<std::string> argv = {"skopeo", "copy", "--quiet", "--all", "--dest-tls-verify=false"};
   const auto& o = registry.options();
   if (!o.username.empty()) argv.push_back("--dest-creds=" + o.username + ":" + o.password);
   argv.push_back("oci:" + layout_.string() + ":" + tag);

@@ -50,7 +50,15 @@ class RegistryServer {
 // The files of one layer: path -> content. A content starting with "->" makes a symbolic link
 // to the rest; "=>" a hard link to the named path (of this layer); "/" as the last char of the
 // path makes a directory. Whiteouts are plain entries named ".wh.<name>" / ".wh..wh..opq".
+// The layer holds exactly these entries, in this order (parents are not added).
 using LayerFiles = std::map<std::string, std::string>;
+
+// Owner ("uid:gid") and mode of entries of a layer, by path.
+struct EntryMeta {
+  std::string owner;  // "" keeps root
+  int mode = -1;      // -1 keeps what the file got
+};
+using LayerMeta = std::map<std::string, EntryMeta>;
 
 // An OCI image layout under `dir` whose images are built layer by layer.
 class ImageLayout {
@@ -61,17 +69,26 @@ class ImageLayout {
   // /etc/passwd (root and a user `app` 1000:1000).
   void NewBusyboxImage(const std::string& tag);
   // Appends a layer made of `files` (tar'ed by GNU tar, gzip-compressed by umoci).
-  void AddLayer(const std::string& tag, const LayerFiles& files);
+  void AddLayer(const std::string& tag, const LayerFiles& files, const LayerMeta& meta = {});
+  // Appends a zstd-compressed layer (media type ...tar+zstd), editing manifest and config.
+  void AddZstdLayer(const std::string& tag, const LayerFiles& files);
+  // Makes `tag` an image index of the images tagged `platforms` ("linux/arm64" -> tag).
+  void MakeIndex(const std::string& tag, const std::map<std::string, std::string>& platforms);
   // Sets config.Env entries ("K=V") and config.User.
   void Configure(const std::string& tag, const std::vector<std::string>& env,
                  const std::string& user);
-  // Pushes `tag` to `registry` as "<repository>:<remote_tag>" with skopeo (credentials and CA
-  // from the registry's options). `compression` is "gzip" or "zstd".
+  // Pushes `tag` (an image or an index with all its images) to `registry` as
+  // "<repository>:<remote_tag>" with skopeo (credentials from the registry's options).
   void Push(const std::string& tag, const RegistryServer& registry, const std::string& repository,
-            const std::string& remote_tag, const std::string& compression = "gzip");
+            const std::string& remote_tag);
   const std::filesystem::path& path() const { return layout_; }
 
  private:
+  std::filesystem::path LayerTar(const LayerFiles& files, const LayerMeta& meta);
+  // Stores `bytes` as a blob; returns its "sha256:<hex>".
+  std::string WriteBlob(const std::string& bytes);
+  std::string ReadBlob(const std::string& digest) const;
+
   std::filesystem::path dir_;
   std::filesystem::path layout_;
   int layers_ = 0;

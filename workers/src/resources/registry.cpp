@@ -16,6 +16,7 @@ const std::vector<std::pair<std::string, Factory>>& BuiltinTable() {
   static const std::vector<std::pair<std::string, Factory>> table = {
       {"artifact", &resources::MakeArtifactResourceType},
       {"cf", &resources::MakeCfResourceType},
+      {"docker-image", &resources::MakeRegistryImageResourceType},  // pulls, as registry-image
       {"git", &resources::MakeGitResourceType},
       {"mock", &resources::MakeMockResourceType},
       {"registry-image", &resources::MakeRegistryImageResourceType},

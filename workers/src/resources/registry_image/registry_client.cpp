@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -83,6 +84,15 @@ std::string RegistryMessage(const HttpResponse& response) {
 
 }  // namespace
 
+bool IsSha256Digest(const std::string& digest) {
+  if (digest.size() != 71 || !StartsWith(digest, "sha256:")) return false;
+  for (size_t i = 7; i < digest.size(); ++i) {
+    char c = digest[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 const char* const kManifestAccept =
     "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
     "application/vnd.docker.distribution.manifest.list.v2+json, "
@@ -118,6 +128,7 @@ Status RegistryClient::Connect(const std::string& stage) {
     BATON_RETURN_IF_ERROR(WriteFile(ca_file_, Join(source_.ca_certs, "\n") + "\n"));
     options.ca_file = ca_file_;
   }
+  options.request_timeout = std::chrono::minutes(10);  // a whole layer is one exchange
   transport_ = transports_(options);
   // The API's base answers 200, or 401 with the challenge to answer before anything else.
   scheme_ = "https";
@@ -203,6 +214,51 @@ Status RegistryClient::ErrorFrom(const HttpResponse& response, const std::string
     default:
       return Unavailable(msg);
   }
+}
+
+// Blob storage may live elsewhere (S3, a CDN): follow its redirects, sending the registry's
+// credentials only to the registry's own host.
+Result<HttpResponse> RegistryClient::FollowRedirects(HttpResponse response,
+                                                     const std::string& stage) {
+  for (int hops = 0; hops < 5; ++hops) {
+    if (response.status < 300 || response.status > 308 || response.status == 304) break;
+    std::string location = response.Header("Location").value_or("");
+    if (location.empty()) break;
+    if (StartsWith(location, "/")) location = Url(location);
+    HttpRequest next{"GET", location, {}, ""};
+    std::string own = scheme_ + "://" + source_.where.registry + "/";
+    if (StartsWith(location, own) && !authorization_.empty()) {
+      next.headers.emplace_back("Authorization", authorization_);
+    }
+    Result<HttpResponse> r = transport_->Send(next);
+    if (!r.ok()) {
+      return Unavailable(what_ + ": " + stage + " " + ImageName() +
+                         " (redirected): " + r.status().message());
+    }
+    response = std::move(*r);
+  }
+  return response;
+}
+
+Result<std::string> RegistryClient::GetBlob(const std::string& digest, int64_t size,
+                                            const std::string& stage) {
+  if (!IsSha256Digest(digest)) {
+    return InvalidArgument(what_ + ": " + stage + " " + ImageName() + ": `" + digest +
+                           "` is not a sha256 digest");
+  }
+  HttpRequest request{"GET", "/v2/" + source_.where.name + "/blobs/" + digest, {}, ""};
+  BATON_ASSIGN_OR_RETURN(HttpResponse response, Send(request, stage));
+  BATON_ASSIGN_OR_RETURN(response, FollowRedirects(std::move(response), stage));
+  if (response.status != 200) return ErrorFrom(response, stage);
+  std::string got = "sha256:" + Sha256Hex(response.body);
+  bool size_ok = size < 0 || static_cast<int64_t>(response.body.size()) == size;
+  if (got != digest || !size_ok) {
+    return FailedPrecondition(what_ + ": " + stage + " " + ImageName() +
+                              ": digest mismatch: expected " + digest + " (" +
+                              std::to_string(size) + " bytes), received " + got + " (" +
+                              std::to_string(response.body.size()) + " bytes)");
+  }
+  return std::move(response.body);
 }
 
 Result<FetchedManifest> RegistryClient::GetManifest(const std::string& reference) {

@@ -8,6 +8,7 @@
 // Thread-safety: one RegistryClient per thread (it owns one transport).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,10 @@ struct FetchedManifest {
   std::string digest;      // "sha256:<hex>" of `body`, checked against the registry's claim
   std::string body;
 };
+
+// True for "sha256:" followed by 64 lower-case hex digits (the only digests Baton accepts, so a
+// digest is safe in URLs and file names).
+bool IsSha256Digest(const std::string& digest);
 
 // Media types Baton accepts for manifests and indexes (OCI and Docker v2 schema 2).
 extern const char* const kManifestAccept;
@@ -38,12 +43,17 @@ class RegistryClient {
   // The manifest or index that `reference` (a tag or "sha256:..." digest) names.
   Result<FetchedManifest> GetManifest(const std::string& reference);
 
+  // The blob `digest` ("sha256:<hex>"), following redirects to blob storage, checked against
+  // the digest (and `size` when >= 0) before it is returned.
+  Result<std::string> GetBlob(const std::string& digest, int64_t size, const std::string& stage);
+
   // "127.0.0.1:5000/team/app", for messages.
   std::string ImageName() const;
 
  private:
   Result<HttpResponse> Send(HttpRequest request, const std::string& stage);
   Result<HttpResponse> SendOnce(const HttpRequest& request, const std::string& stage);
+  Result<HttpResponse> FollowRedirects(HttpResponse response, const std::string& stage);
   Status Authenticate(const HttpResponse& challenge, const std::string& stage);
   Status Connect(const std::string& stage);
   Status ErrorFrom(const HttpResponse& response, const std::string& stage) const;

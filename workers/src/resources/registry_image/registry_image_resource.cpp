@@ -1,14 +1,22 @@
 // registry-image, in the spirit of concourse/registry-image-resource:
 //  - check: the digest `source.tag` points at now; versions are {digest} as in Concourse.
-//  - get, put: not yet (they say so).
+//  - get: the image a {digest} version names, as `rootfs/` + metadata.json (env, user) or
+//    `image.tar` (OCI layout), with the files digest, tag and repository; `skip_download`.
+//  - put: not yet (says so).
 #include "resources/registry_image/registry_image_resource.h"
 
+#include <filesystem>
+
+#include "resources/registry_image/image_fetch.h"
+#include "resources/registry_image/image_manifest.h"
 #include "resources/registry_image/image_source.h"
 #include "resources/registry_image/registry_client.h"
 #include "resources/resource_util.h"
 
 namespace baton::workers::resources {
 namespace {
+
+namespace fs = std::filesystem;
 
 Result<const HttpTransportFactory*> Transports(const ResourceContext& ctx,
                                                const std::string& what) {
@@ -34,9 +42,40 @@ class RegistryImageResource : public ResourceType {
     return std::vector<Json>{Json{{"digest", manifest.digest}}};
   }
 
-  Result<FetchedVersion> Get(const ResourceContext&, const Json&, const Json&, const Json&,
-                             const std::string&) override {
-    return FailedPrecondition("registry-image get: fetching images is not supported yet");
+  Result<FetchedVersion> Get(const ResourceContext& ctx, const Json& source, const Json& version,
+                             const Json& params, const std::string& dir) override {
+    const std::string what = "registry-image get";
+    BATON_ASSIGN_OR_RETURN(ImageSource image, ParseImageSource(source, what));
+    std::string digest = version.is_object() ? version.value("digest", "") : "";
+    if (!IsSha256Digest(digest)) {
+      return InvalidArgument(what + ": the version " + version.dump() +
+                             " has no sha256 `digest` (versions come from check)");
+    }
+    BATON_ASSIGN_OR_RETURN(std::string format,
+                           StringField(params, "format", what + ": params.format", "rootfs"));
+    if (format != "rootfs" && format != "oci") {
+      return InvalidArgument(what + ": params.format is `" + format + "`: use rootfs or oci");
+    }
+    BATON_ASSIGN_OR_RETURN(bool skip,
+                           BoolField(params, "skip_download", what + ": params.skip_download"));
+    fs::path out(dir);
+    BATON_RETURN_IF_ERROR(WriteFile(out / "digest", digest));
+    BATON_RETURN_IF_ERROR(WriteFile(out / "tag", image.tag));
+    BATON_RETURN_IF_ERROR(WriteFile(out / "repository", image.repository));
+    FetchedVersion fetched{Json{{"digest", digest}}, {}};
+    if (skip) return fetched;
+    BATON_ASSIGN_OR_RETURN(const HttpTransportFactory* transports, Transports(ctx, what));
+    RegistryClient client(*transports, image, what);
+    BATON_ASSIGN_OR_RETURN(ResolvedImage resolved, ResolveImage(client, image, digest, what));
+    if (format == "oci") {
+      BATON_RETURN_IF_ERROR(
+          WriteOciTarball(client, resolved, image.tag, (out / "image.tar").string(), ctx, what));
+      return fetched;
+    }
+    BATON_ASSIGN_OR_RETURN(ImageRunConfig config,
+                           UnpackImage(client, resolved, (out / "rootfs").string(), ctx, what));
+    BATON_RETURN_IF_ERROR(WriteFile(out / "metadata.json", RunConfigJson(config)));
+    return fetched;
   }
 
   Result<FetchedVersion> Put(const ResourceContext&, const Json&, const Json&,
