@@ -75,8 +75,8 @@ TEST_F(Masking, APrivilegedTaskSeesNothingOfRootOrHome) {
   Planted in_root("/root/.baton-mask-test-" + id, "root-secret-" + id);
   Planted in_home("/home/baton-mask-test-" + id + "/.batonrc", "home-secret-" + id,
                   /*own_dir=*/true);
-  auto f = Privileged("id -u; ls -A /root /home | grep -c baton-mask-test; cat " +
-                      in_root.path() + " " + in_home.path() + " 2>&1; echo end");
+  auto f = Privileged("id -u; ls -A /root /home | grep -c baton-mask-test; cat " + in_root.path() +
+                      " " + in_home.path() + " 2>&1; echo end");
   std::string text = f.sink->Text();
   EXPECT_EQ(text.rfind("0\n0\n", 0), 0u) << "root, and nothing of the test's listed: " << text;
   EXPECT_EQ(text.find("secret-" + id), std::string::npos) << text;

@@ -112,13 +112,7 @@ std::string TryConnect(const std::string& host, int port) {
   return "timeout 5 bash -c ': > " + target + "' 2>/dev/null; echo \"" + host + " rc=$?\"; ";
 }
 
-class SandboxNetwork : public WorkerFixture {
- protected:
-  void SetUp() override {
-    WorkerFixture::SetUp();
-    ASSERT_EQ(worker_->isolation(), IsolationLevel::kNamespaces) << worker_->refusal_reason();
-  }
-};
+class SandboxNetwork : public SandboxedWorkerFixture {};
 
 TEST_F(SandboxNetwork, ATaskCannotConnectToAPortOnTheHostsLoopback) {
   Listener host_service("127.0.0.1");

@@ -38,18 +38,7 @@ class HostTarget {
   std::string path_;
 };
 
-class SandboxPaths : public WorkerFixture {
- protected:
-  void SetUp() override {
-    WorkerFixture::SetUp();
-    ASSERT_EQ(worker_->isolation(), IsolationLevel::kNamespaces) << worker_->refusal_reason();
-  }
-  std::string NewVolume(const std::string& name) {
-    std::string dir = data_dir_ + "/volumes/" + name;
-    fs::create_directories(dir);
-    return dir;
-  }
-};
+class SandboxPaths : public SandboxedWorkerFixture {};
 
 TEST_F(SandboxPaths, ADotDotOutputPathCreatesNothingOutsideTheBuildDir) {
   HostTarget target;

@@ -44,16 +44,15 @@ class HostSecret {
   std::string dir_, path_, secret_;
 };
 
-class UserNamespace : public WorkerFixture {
+class UserNamespace : public SandboxedWorkerFixture {
  protected:
-  void SetUp() override {
-    WorkerFixture::SetUp();
-    ASSERT_EQ(worker_->isolation(), IsolationLevel::kNamespaces) << worker_->refusal_reason();
-  }
-  std::string NewVolume(const std::string& name) {
-    std::string dir = data_dir_ + "/volumes/" + name;
-    fs::create_directories(dir);
-    return dir;
+  // Options of a second worker that chowns instead of idmapping (as on a filesystem without
+  // idmapped mounts).
+  workers::LocalWorkerOptions WithoutIdmappedMounts(const std::string& name) {
+    workers::LocalWorkerOptions options;
+    options.data_dir = data_dir_ + "/" + name;
+    options.idmapped_mounts = false;
+    return options;
   }
 };
 
@@ -125,10 +124,7 @@ TEST_F(UserNamespace, APrivilegedTaskRunsAsTheHostsRootAndTheLogSaysSo) {
 }
 
 TEST_F(UserNamespace, WithoutIdmappedMountsWritableVolumesAreChownedToTheMappedRoot) {
-  workers::LocalWorkerOptions options;
-  options.data_dir = data_dir_ + "/chown-worker";
-  options.idmapped_mounts = false;
-  workers::LocalWorker worker(options);
+  workers::LocalWorker worker(WithoutIdmappedMounts("chown-worker"));
   ASSERT_EQ(worker.isolation(), IsolationLevel::kNamespaces) << worker.refusal_reason();
   std::string out = NewVolume("chowned");
   TaskRun run = ShellTask("chown", "echo x > out/f && stat -c %u out/f", NewWorkDir("chown"));
@@ -174,10 +170,7 @@ TEST_F(UserNamespace, AnImagesRootIsTheTasksRootAndStaysReadOnly) {
 }
 
 TEST_F(UserNamespace, WithoutIdmappedMountsAnImageIsChownedToTheMappedRoot) {
-  workers::LocalWorkerOptions options;
-  options.data_dir = data_dir_ + "/chown-image-worker";
-  options.idmapped_mounts = false;
-  workers::LocalWorker worker(options);
+  workers::LocalWorker worker(WithoutIdmappedMounts("chown-image-worker"));
   ASSERT_EQ(worker.isolation(), IsolationLevel::kNamespaces) << worker.refusal_reason();
   TempDir rootfs;
   MakeImage(rootfs.path());

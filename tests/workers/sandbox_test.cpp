@@ -19,13 +19,7 @@ using workers::IsolationLevel;
 using workers::OutputStream;
 using workers::TaskRun;
 
-class Sandbox : public WorkerFixture {
- protected:
-  void SetUp() override {
-    WorkerFixture::SetUp();
-    ASSERT_EQ(worker_->isolation(), IsolationLevel::kNamespaces) << worker_->refusal_reason();
-  }
-};
+class Sandbox : public SandboxedWorkerFixture {};
 
 TEST_F(Sandbox, TheRootIsReadOnly) {
   auto f = Sh("touch /usr/baton-sandbox-test 2>&1; echo rc=$?");

@@ -188,4 +188,21 @@ class WorkerFixture : public ::testing::Test {
   std::unique_ptr<workers::LocalWorker> worker_;
 };
 
+// A WorkerFixture whose worker must sandbox with namespaces (the tests fail, not skip, when it
+// cannot), with volumes made under its data dir.
+class SandboxedWorkerFixture : public WorkerFixture {
+ protected:
+  void SetUp() override {
+    WorkerFixture::SetUp();
+    ASSERT_EQ(worker_->isolation(), workers::IsolationLevel::kNamespaces)
+        << worker_->refusal_reason();
+  }
+  // A new volume directory (as a get or an earlier task's output would leave it).
+  std::string NewVolume(const std::string& name) {
+    std::string dir = data_dir_ + "/volumes/" + name;
+    std::filesystem::create_directories(dir);
+    return dir;
+  }
+};
+
 }  // namespace baton::testing
