@@ -139,19 +139,11 @@ check_apps() {
   APPS=$apps
 }
 
-# Restores the newest version of artifact resource $1 into $DEMO/reports/$1 (files only).
+# Downloads the newest version of artifact resource $1 into $DEMO/reports/$1, over the API.
 restore_reports() {
-  local resource=$1 digest manifest out="$DEMO/reports/$1"
-  digest=$(b resource-versions -t "$TARGET" -r "$PIPELINE/$resource" -c 1 --json |
-    jq -r '.[0].version.digest // empty')
-  [ -n "$digest" ] || return 0
-  manifest="$DEMO/baton/artifacts/manifests/$digest.json"
-  rm -rf "$out" && mkdir -p "$out"
-  jq -r '.entries[] | select(.type == "file") | "\(.sha256) \(.path)"' "$manifest" |
-    while read -r sha path; do
-      mkdir -p "$(dirname "$out/$path")"
-      cp "$DEMO/baton/artifacts/objects/${sha:0:2}/${sha:2}" "$out/$path"
-    done
+  local resource=$1 out="$DEMO/reports/$1"
+  rm -rf "$out"
+  b download-artifact -t "$TARGET" -r "$PIPELINE/$resource" -o "$out" >/dev/null || return 0
   echo "  $out/: $(cd "$out" && find . -type f | sed 's|^\./||' | sort | tr '\n' ' ')"
 }
 
@@ -189,7 +181,7 @@ second_commit
 watch_pipeline 2
 check_apps 1.1.0
 
-say "reports kept as artifacts (restored from $DEMO/baton/artifacts)"
+say "reports kept as artifacts (baton download-artifact -r $PIPELINE/RESOURCE -o DIR)"
 for r in static-analysis-reports unit-test-reports secure-coding-reports; do restore_reports "$r"; done
 durations
 
@@ -199,7 +191,8 @@ cat <<EOF
 Everything is in $DEMO. Look around:
   $BATON builds -t $TARGET                         # history of every job
   $BATON watch -t $TARGET -j $PIPELINE/unit-test           # a build's log (-b N for build N)
-  $BATON resource-versions -t $TARGET -r $PIPELINE/unit-test-reports
+  $BATON artifacts -t $TARGET -r $PIPELINE/unit-test-reports
+  $BATON write-baseline -t $TARGET -r $PIPELINE/static-analysis-reports -o ci/baselines/static-analysis.json
   ls $DEMO/reports/*                     # JUnit XML, cppcheck/clang-tidy, flawfinder SARIF+HTML
   $URL/api/v1  (API; token in $DEMO/baton/admin-token)
   apps: $(echo "$APPS" | jq -r '[.[] | "\(.name) \(.url)"] | join(", ")')

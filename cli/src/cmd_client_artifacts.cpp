@@ -1,6 +1,8 @@
 // Getting artifacts back from a server: `baton artifacts -r P/R` lists the stored versions of an
 // `artifact` resource; `baton download-artifact -r P/R [-v VERSION] -o DIR` fetches one over the
 // API (so it works against a remote server): the file list first, then each file.
+// `baton write-baseline -r P/R [-v VERSION] -o FILE` writes the findings baseline of an analysis
+// stage from the `baseline.json` its run stored with its reports (or from a local --from DIR).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include "client/client_command.h"
 #include "client/table.h"
 #include "command.h"
+#include "local_env.h"
 
 namespace baton::cli {
 namespace {
@@ -22,7 +25,8 @@ struct ArtifactFlags {
   ClientFlags client;
   std::string resource_path;  // P/R
   std::string version;        // download: a version id or a digest (prefix); empty = newest
-  std::string output_dir;
+  std::string output_dir;     // write-baseline: the baseline file
+  std::string from_dir;       // write-baseline: a local reports directory instead of -r
   int count = 50;
 };
 
@@ -180,6 +184,69 @@ int DownloadArtifact(const ArtifactFlags& flags) {
   return kExitOk;
 }
 
+// A findings baseline as the analysis stages write it (ci/scripts/findings.py).
+Result<Json> ParseBaseline(const std::string& text, const std::string& where) {
+  Json doc = Json::parse(text, nullptr, false);
+  if (!doc.is_object() || !doc.contains("findings") || !doc["findings"].is_array()) {
+    return InvalidArgument(where +
+                           " is not a findings baseline (no \"findings\" list): is it the "
+                           "reports of an analysis stage made by findings.py?");
+  }
+  for (const auto& f : doc["findings"]) {
+    for (const char* key : {"tool", "file", "check", "message"}) {
+      if (!f.is_object() || !f.contains(key) || !f[key].is_string()) {
+        return InvalidArgument(where + ": a finding without a \"" + std::string(key) +
+                               "\" string: " + f.dump());
+      }
+    }
+  }
+  return doc;
+}
+
+Result<std::string> BaselineText(const ArtifactFlags& flags) {
+  if (!flags.from_dir.empty()) {
+    fs::path file = fs::path(flags.from_dir) / "baseline.json";
+    std::error_code ec;
+    if (!fs::exists(file, ec)) {
+      return NotFound("no baseline.json in " + flags.from_dir +
+                      ": give the reports directory of an analysis stage");
+    }
+    return ReadInputFile(file.string());
+  }
+  bool usage = false;
+  BATON_ASSIGN_OR_RETURN(Resolved r, Resolve(flags, usage));
+  BATON_ASSIGN_OR_RETURN(Json version, PickVersion(r.client, r.base, flags.version));
+  std::string url = r.base + "/versions/" + Field(version, "id") + "/artifact/file?path=";
+  auto text = r.client.GetBytes(url + "baseline.json");
+  if (!text.ok() && r.client.last_http_status() == 404) {
+    return NotFound("version " + Field(version, "id") + " of " + flags.resource_path +
+                    " has no baseline.json: name the reports of an analysis stage (" +
+                    text.status().message() + ")");
+  }
+  return text;
+}
+
+int WriteBaseline(const ArtifactFlags& flags) {
+  if (flags.from_dir.empty() == flags.resource_path.empty()) {
+    return ReportError(InvalidArgument("give either -r PIPELINE/RESOURCE or --from DIR"), true);
+  }
+  auto text = BaselineText(flags);
+  if (!text.ok()) return ReportError(text.status());
+  auto doc = ParseBaseline(*text, flags.from_dir.empty() ? flags.resource_path : flags.from_dir);
+  if (!doc.ok()) return ReportError(doc.status());
+  std::error_code ec;
+  fs::path out(flags.output_dir);
+  if (out.has_parent_path()) fs::create_directories(out.parent_path(), ec);
+  if (Status s = WriteFileWithMode(out, doc->dump(2) + "\n", 0644); !s.ok()) {
+    return ReportError(s);
+  }
+  std::printf(
+      "wrote %zu known findings of %s to %s: commit it, and from then on only new "
+      "findings fail the stage\n",
+      (*doc)["findings"].size(), Field(*doc, "stage").c_str(), flags.output_dir.c_str());
+  return kExitOk;
+}
+
 void Register(CLI::App& root, int& exit_code) {
   auto list = std::make_shared<ArtifactFlags>();
   auto* list_cmd =
@@ -200,6 +267,22 @@ void Register(CLI::App& root, int& exit_code) {
   get_cmd->add_option("-o,--output", get->output_dir, "Directory to write the files into")
       ->required();
   get_cmd->callback([get, &exit_code] { exit_code = DownloadArtifact(*get); });
+
+  auto base = std::make_shared<ArtifactFlags>();
+  auto* base_cmd = root.add_subcommand(
+      "write-baseline", "Write an analysis stage's findings baseline from the reports of a run");
+  base->client.AddTo(base_cmd);
+  base_cmd->add_option("-r,--resource", base->resource_path,
+                       "PIPELINE/RESOURCE: the stage's reports (an artifact resource)");
+  base_cmd->add_option("-v,--version", base->version,
+                       "Version id or digest (prefix) of the reports (default: the newest)");
+  base_cmd->add_option("--from", base->from_dir,
+                       "A local reports directory (download-artifact, execute -o) instead of -r");
+  base_cmd
+      ->add_option("-o,--output", base->output_dir,
+                   "The baseline file to write, e.g. ci/baselines/static-analysis.json")
+      ->required();
+  base_cmd->callback([base, &exit_code] { exit_code = WriteBaseline(*base); });
 }
 
 BATON_COMMAND(Register);
