@@ -231,8 +231,8 @@ jobs:
   EXPECT_EQ(h.LastFinished("use").message, "fetching the image (mock): no such version");
 }
 
-TEST(EngineImages, RootfsAndRegistryImagesAreLeftToTheExecutor) {
-  for (const char* type : {"rootfs", "registry-image", "docker-image"}) {
+TEST(EngineImages, RootfsImagesAreLeftToTheExecutor) {
+  for (const char* type : {"rootfs"}) {
     EngineHarness h(PlanFromYaml(std::string(R"Y(
 jobs:
 - name: job
@@ -247,6 +247,27 @@ jobs:
     h.Start();
     EXPECT_TRUE(h.gets().empty()) << type;
     EXPECT_EQ(h.tasks().size(), 1u) << type;
+  }
+}
+
+TEST(EngineImages, RegistryImagesAreFetchedLikeAGetBeforeTheTask) {
+  for (const char* type : {"registry-image", "docker-image"}) {
+    EngineHarness h(PlanFromYaml(std::string(R"Y(
+jobs:
+- name: job
+  plan:
+  - task: use
+    config:
+      platform: linux
+      image_resource: {type: )Y") +
+                                 type + R"Y(, source: {repository: busybox}}
+      run: {path: env}
+)Y"));
+    h.Start();
+    ASSERT_EQ(h.gets().size(), 1u) << type;
+    EXPECT_EQ(h.gets()[0].type, type);
+    EXPECT_TRUE(h.gets()[0].for_image);
+    EXPECT_TRUE(h.tasks().empty()) << type;
   }
 }
 

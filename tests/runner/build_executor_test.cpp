@@ -214,8 +214,24 @@ TEST(BuildExecutor, PutSeesItsInputsAsDirectoriesByName) {
   EXPECT_THAT(run.observer.versions, Contains(R"Y(repo {"ref":"pushed"})Y"));
 }
 
-TEST(BuildExecutor, RegistryImagesAreNotSupportedYet) {
+TEST(BuildExecutor, ARegistryImageIsFetchedForTheTaskThatRunsOnItsRootAsItsUserWithItsEnv) {
   ScriptedWorker worker;
+  TempDir cache;  // stands for the worker's image cache: the get links rootfs/ to it
+  fs::create_directories(cache / "rootfs");
+  workers::ResourceResult checked;
+  checked.versions = {Json{{"digest", "sha256:abc"}}};
+  ResourceScript get;
+  get.handler = [&](const workers::ResourceRun& r, workers::OutputSink&) {
+    workers::ResourceResult out;
+    if (r.action == workers::ResourceRun::Action::kCheck) return checked;
+    EXPECT_TRUE(r.for_image);
+    fs::create_directory_symlink(cache / "rootfs", fs::path(r.dir) / "rootfs");
+    baton::testing::WriteFile(fs::path(r.dir) / "metadata.json",
+                              R"({"env": ["FROM_IMAGE=yes", "BOTH=image"], "user": "1000:1000"})");
+    out.version = r.version;
+    return out;
+  };
+  worker.OnResource("registry-image", get);
   BuildRun run(PlanFromYaml(R"Y(
 jobs:
 - name: job
@@ -224,12 +240,18 @@ jobs:
     config:
       platform: linux
       image_resource: {type: registry-image, source: {repository: alpine}}
+      params: {BOTH: task}
       run: {path: echo}
 )Y"),
                worker);
-  EXPECT_EQ(run.Go(), BuildStatus::kErrored);
-  EXPECT_EQ(run.observer.messages.at("t"), "image type registry-image not supported yet");
-  EXPECT_TRUE(worker.task_runs().empty());
+  ASSERT_EQ(run.Go(), BuildStatus::kSucceeded);
+  std::vector<workers::TaskRun> tasks = worker.task_runs();  // a copy: keep it alive
+  ASSERT_EQ(tasks.size(), 1u);
+  const workers::TaskRun& task = tasks[0];
+  EXPECT_EQ(task.rootfs.path, fs::canonical(cache / "rootfs").string());
+  EXPECT_EQ(task.user, "1000");
+  EXPECT_EQ(task.env.at("FROM_IMAGE"), "yes");
+  EXPECT_EQ(task.env.at("BOTH"), "task");  // the task's params win over the image's env
 }
 
 TEST(BuildExecutor, ARootfsImageUsesItsDirectory) {

@@ -246,6 +246,9 @@ ResourceResult LocalWorker::RunResourceHere(const ResourceRun& run,
   ctx.cache_dir = options_.data_dir + "/resources/" + Slug(run.type + " " + run.source.dump());
   std::error_code ec;
   fs::create_directories(ctx.cache_dir, ec);
+  if (run.for_image && run.action == ResourceRun::Action::kGet) {
+    ctx.image_cache_dir = options_.data_dir + "/images";
+  }
   ctx.artifacts = options_.artifacts;
   ctx.http_transport = options_.http_transport ? &options_.http_transport : nullptr;
   ctx.clock = clock_;

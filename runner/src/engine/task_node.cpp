@@ -126,11 +126,10 @@ class TaskNode : public LeafNode {
     return "";
   }
 
-  // image_resource types the executor reads directly; every other type is fetched like a get.
+  // image_resource types the executor reads directly (rootfs); every other type, registry-image
+  // included, is checked and fetched like a get.
   static bool FetchesImage(const pipelines::TaskConfig& config) {
-    if (!config.image_resource) return false;
-    const std::string& type = config.image_resource->type;
-    return type != "rootfs" && type != "registry-image" && type != "docker-image";
+    return config.image_resource && config.image_resource->type != "rootfs";
   }
 
   // Concourse checks and gets a task's image_resource (with the pipeline's resource types)

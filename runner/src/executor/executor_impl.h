@@ -56,8 +56,10 @@ class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
   // Translation helpers (executor_tasks.cpp).
   Result<workers::TaskRun> MakeTaskRun(const RunTask& run);
   Result<workers::RootfsSpec> ResolveImage(const RunTask& run) const;
-  // The `env` of an image artifact's metadata.json ("NAME=value" entries), if any.
-  std::map<std::string, std::string> ImageEnv(const RunTask& run) const;
+  // The image's metadata.json (env, user) when the task runs on a fetched image; null otherwise.
+  Json ImageMetadata(const RunTask& run) const;
+  // The `env` of that metadata ("NAME=value" entries), if any.
+  std::map<std::string, std::string> ImageEnv(const Json& metadata) const;
   // How the worker runs a resource of `type`, through the pipeline's resource types.
   Status ResolveType(const std::string& type, workers::ResourceRun& run) const;
   // The sink of a get: the step's, or a quiet one for a task's image fetch.

@@ -164,7 +164,11 @@ Result<workers::RootfsSpec> BuildExecutor::Impl::ResolveImage(const RunTask& run
       return FailedPrecondition("image artifact has no rootfs/ directory (" + rootfs.string() +
                                 ")");
     }
-    return workers::RootfsSpec{workers::RootfsSpec::Kind::kDirectory, rootfs.string()};
+    // A cached image's rootfs/ is a link to the worker's image cache: mount the real directory.
+    std::error_code ec;
+    fs::path real = fs::canonical(rootfs, ec);
+    return workers::RootfsSpec{workers::RootfsSpec::Kind::kDirectory,
+                               ec ? rootfs.string() : real.string()};
   }
   if (!run.config.image_resource) return host;
   const pipelines::ImageResource& image = *run.config.image_resource;
@@ -179,13 +183,16 @@ Result<workers::RootfsSpec> BuildExecutor::Impl::ResolveImage(const RunTask& run
   return FailedPrecondition("image type " + image.type + " not supported yet");
 }
 
-std::map<std::string, std::string> BuildExecutor::Impl::ImageEnv(const RunTask& run) const {
-  std::map<std::string, std::string> env;
-  if (!run.image) return env;
+Json BuildExecutor::Impl::ImageMetadata(const RunTask& run) const {
+  if (!run.image) return Json();
   auto text =
       pipelines::ReadTextFile((fs::path(VolumePath(*run.image)) / "metadata.json").string());
-  if (!text.ok()) return env;
-  Json meta = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!text.ok()) return Json();
+  return Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+}
+
+std::map<std::string, std::string> BuildExecutor::Impl::ImageEnv(const Json& meta) const {
+  std::map<std::string, std::string> env;
   if (!meta.is_object() || !meta.contains("env") || !meta["env"].is_array()) return env;
   for (const Json& entry : meta["env"]) {
     if (!entry.is_string()) continue;
@@ -203,7 +210,14 @@ Result<workers::TaskRun> BuildExecutor::Impl::MakeTaskRun(const RunTask& run) {
   task.path = run.config.run.path;
   task.args = run.config.run.args;
   task.dir = run.config.run.dir;
+  Json image_metadata = ImageMetadata(run);
   task.user = run.config.run.user;
+  // As Concourse: the image's user (metadata.json `user`) unless the task's run.user says.
+  if (task.user.empty() && image_metadata.is_object() && image_metadata.contains("user") &&
+      image_metadata["user"].is_string()) {
+    task.user = image_metadata["user"].get<std::string>();
+    task.user = task.user.substr(0, task.user.find(':'));  // "uid:gid": the sandbox takes the user
+  }
   task.work_dir = (fs::path(options_.build_root) / "work" / std::to_string(run.id)).string();
   BATON_RETURN_IF_ERROR(MakeDir(task.work_dir));
   for (const auto& input : run.inputs) {
@@ -223,7 +237,7 @@ Result<workers::TaskRun> BuildExecutor::Impl::MakeTaskRun(const RunTask& run) {
     task.mounts.push_back({dir, cache, true});
   }
   task.env = MetadataEnv();
-  for (auto& [name, value] : ImageEnv(run)) task.env[name] = std::move(value);
+  for (auto& [name, value] : ImageEnv(image_metadata)) task.env[name] = std::move(value);
   for (const auto& [name, value] : run.params) task.env[name] = EnvValue(value);
   task.network = !run.hermetic;
   task.privileged = run.privileged;
@@ -289,6 +303,7 @@ void BuildExecutor::Impl::FetchVersion(const RunGet& get, Json version) {
   run.params = get.params;
   run.dir = VolumePath(get.volume);
   run.env = MetadataEnv();
+  run.for_image = get.for_image;
   std::weak_ptr<Impl> weak = weak_from_this();
   handles_[get.id] = worker_.RunResource(run, GetSink(get), [weak, get](workers::ResourceResult r) {
     auto self = weak.lock();

@@ -5,8 +5,9 @@
 // get BUILD_ID, BUILD_NAME, BUILD_JOB_NAME, BUILD_PIPELINE_NAME, BUILD_TEAM_NAME and
 // ATC_EXTERNAL_URL, then the task's params (non-strings as JSON). Task images: none or
 // `mock` with `mirror_self` -> the host's root; `rootfs` with `source.path` -> that directory;
-// an `image:` artifact -> its `rootfs/` directory (or the host for a mirror_self mock);
-// registry-image/docker-image -> errored "not supported yet". Values loaded by load_var without
+// an `image:` artifact, or an `image_resource` of any other type (registry-image included,
+// fetched first) -> its `rootfs/` directory (or the host for a mirror_self mock), with its
+// metadata.json `env` (before the params) and `user` (unless run.user). Values loaded by load_var without
 // `reveal: true` are replaced by "((redacted))" in every log line.
 //
 // Thread-safety: construct, Start() and read status() on the io_context's thread; Abort() may

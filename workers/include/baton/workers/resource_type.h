@@ -33,6 +33,9 @@ struct ResourceContext {
   // captured into TaskResult::stdout_data when run.capture_stdout is set.
   std::function<TaskResult(const TaskRun&)> run_process;
   std::map<std::string, std::string> env;  // build metadata (BUILD_ID, ...)
+  // The worker's image cache (<data_dir>/images), set only for a get whose result is a task's
+  // image; "" otherwise (the get then writes a plain directory).
+  std::string image_cache_dir;
   // Makes HTTP(S) transports (the `cf` type); null when the composition root gave none.
   const HttpTransportFactory* http_transport = nullptr;
 };

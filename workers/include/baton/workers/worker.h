@@ -93,6 +93,9 @@ struct ResourceRun {
   // Build metadata, exported to resource scripts as BUILD_* environment variables.
   std::map<std::string, std::string> env;
   bool privileged = false;
+  // get: the result is a task's image (image_resource), which the worker may serve from its
+  // image cache (registry-image: rootfs/ then links to the cached, read-only root).
+  bool for_image = false;
 };
 
 struct MetadataField {

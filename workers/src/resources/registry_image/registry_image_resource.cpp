@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "images/image_cache.h"
 #include "resources/registry_image/image_fetch.h"
 #include "resources/registry_image/image_manifest.h"
 #include "resources/registry_image/image_source.h"
@@ -65,6 +66,10 @@ class RegistryImageResource : public ResourceType {
     FetchedVersion fetched{Json{{"digest", digest}}, {}};
     if (skip) return fetched;
     BATON_ASSIGN_OR_RETURN(const HttpTransportFactory* transports, Transports(ctx, what));
+    if (format == "rootfs" && !ctx.image_cache_dir.empty()) {
+      BATON_RETURN_IF_ERROR(GetCached(ctx, *transports, image, digest, out, what));
+      return fetched;
+    }
     RegistryClient client(*transports, image, what);
     BATON_ASSIGN_OR_RETURN(ResolvedImage resolved, ResolveImage(client, image, digest, what));
     if (format == "oci") {
@@ -76,6 +81,35 @@ class RegistryImageResource : public ResourceType {
                            UnpackImage(client, resolved, (out / "rootfs").string(), ctx, what));
     BATON_RETURN_IF_ERROR(WriteFile(out / "metadata.json", RunConfigJson(config)));
     return fetched;
+  }
+
+  // A task's image: rootfs/ links to the worker's cached root (filled on first use), and
+  // metadata.json is copied beside it.
+  static Status GetCached(const ResourceContext& ctx, const HttpTransportFactory& transports,
+                          const ImageSource& image, const std::string& digest, const fs::path& out,
+                          const std::string& what) {
+    std::string key = digest.substr(7) + "-" + image.platform_os + "-" +
+                      image.platform_architecture +
+                      (image.platform_variant.empty() ? "" : "-" + image.platform_variant);
+    auto fill = [&](const std::string& dir) -> Status {
+      RegistryClient client(transports, image, what);
+      BATON_ASSIGN_OR_RETURN(ResolvedImage resolved, ResolveImage(client, image, digest, what));
+      BATON_ASSIGN_OR_RETURN(ImageRunConfig config,
+                             UnpackImage(client, resolved, dir + "/rootfs", ctx, what));
+      return WriteFile(fs::path(dir) / "metadata.json", RunConfigJson(config));
+    };
+    bool hit = false;
+    BATON_ASSIGN_OR_RETURN(std::string entry,
+                           ImageCache(ctx.image_cache_dir).Entry(key, fill, &hit));
+    LogLine(ctx, image.repository + "@" + digest +
+                     (hit ? ": from the worker's image cache"
+                          : ": pulled into the worker's image cache"));
+    std::error_code ec;
+    fs::create_directory_symlink(fs::path(entry) / "rootfs", out / "rootfs", ec);
+    if (ec)
+      return IoError(what + ": cannot link " + (out / "rootfs").string() + ": " + ec.message());
+    BATON_ASSIGN_OR_RETURN(std::string metadata, ReadFile(fs::path(entry) / "metadata.json"));
+    return WriteFile(out / "metadata.json", metadata);
   }
 
   Result<FetchedVersion> Put(const ResourceContext&, const Json&, const Json&,

@@ -1,0 +1,73 @@
+// Tasks on registry images, end to end: `baton run` with a pipeline whose tasks name an
+// `image_resource` of type registry-image in Debian's docker-registry on 127.0.0.1 (an image
+// built from busybox-static by the test). The tasks run on the image's root (not the host's),
+// as the image's user with the image's env, and the second task on the same image is served
+// from the worker's image cache: the registry sees each blob fetched once.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "fakes/e2e_util.h"
+#include "fakes/test_env.h"
+#include "registry-server/registry_fixture.h"
+
+namespace baton::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+size_t Count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST(RegistryImageTasks, RunOnTheImageAsItsUserWithItsEnvAndTheSecondTaskDoesNotPullAgain) {
+  TempDir dir;
+  RegistryServer registry(dir / "registry");
+  ImageLayout layout(dir / "image");
+  layout.NewBusyboxImage("t");
+  layout.AddLayer("t", {{"etc/motd", "hello from the image"}});
+  layout.Configure("t", {"PATH=/bin", "GREETING=image-env"}, "app");
+  layout.Push("t", registry, "team/tools", "latest");
+
+  std::string image = "{type: registry-image, source: {repository: " + registry.host() +
+                      "/team/tools, insecure: true}}";
+  std::string script =
+      "echo \"uid=$(busybox id -u) greeting=$GREETING motd=$(busybox cat /etc/motd)\"; "
+      "if busybox test -e /usr/bin/apt; then echo on-the-host; fi";
+  WriteFile(dir / "p.yml", R"(jobs:
+- name: job
+  plan:
+  - task: first
+    config:
+      platform: linux
+      image_resource: )" + image +
+                               R"(
+      run: {path: sh, args: [-c, ')" +
+                               script + R"(']}
+  - task: second
+    config:
+      platform: linux
+      image_resource: )" + image +
+                               R"(
+      params: {GREETING: task-param}
+      run: {path: sh, args: [-c, ')" +
+                               script + R"(']}
+)");
+  ProcessResult r =
+      RunBaton({"run", "-c", (dir / "p.yml").string(), "--data-dir", (dir / "data").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.All() << ReadFile(registry.log_path());
+  EXPECT_NE(r.out.find("uid=1000 greeting=image-env motd=hello from the image"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("uid=1000 greeting=task-param motd=hello from the image"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("on-the-host"), std::string::npos) << r.out;
+
+  // Two layers and a config, each fetched once for both tasks.
+  std::string log = ReadFile(registry.log_path());
+  EXPECT_EQ(Count(log, "\"GET /v2/team/tools/blobs/sha256:"), 3u) << log;
+}
+
+}  // namespace
+}  // namespace baton::testing
