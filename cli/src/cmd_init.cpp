@@ -1,7 +1,8 @@
 // `baton init [DIR]`: writes the seed pipeline for the project in DIR (default: the current
 // directory) — ci/pipeline.yml, its task files and scripts, a cf manifest and a starter
-// .clang-tidy — which the user commits and sets. CMake projects are detected by their
-// CMakeLists.txt. Existing files are never overwritten without --force.
+// .clang-tidy (Maven: checkstyle.xml) — which the user commits and sets. CMake projects are
+// detected by their CMakeLists.txt, Maven projects by their pom.xml. Existing files are never
+// overwritten without --force.
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -99,19 +100,19 @@ Result<Project> Detect(const InitFlags& flags) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return NotFound(flags.dir + " is not a directory");
   Project p;
-  if (!fs::exists(dir / "CMakeLists.txt", ec) && fs::exists(dir / "pom.xml", ec)) {
-    return FailedPrecondition(
-        "a Maven project (pom.xml): baton init writes only CMake pipelines "
-        "today; see docs/own-project.md");
+  bool cmake = fs::exists(dir / "CMakeLists.txt", ec);
+  if (!cmake && !fs::exists(dir / "pom.xml", ec)) {
+    return NotFound("no CMakeLists.txt or pom.xml in " + fs::absolute(dir).string() +
+                    ": baton init knows CMake and Maven projects; run it at the project's root");
   }
-  if (!fs::exists(dir / "CMakeLists.txt", ec)) {
-    return NotFound("no CMakeLists.txt in " + fs::absolute(dir).string() +
-                    ": baton init knows CMake projects; run it at the project's root");
-  }
-  p.kind = "cmake";
+  p.kind = cmake ? "cmake" : "maven";
   std::smatch m;
-  std::string top = ReadOrEmpty(dir / "CMakeLists.txt");
-  std::regex project_re(R"(project\s*\(\s*([A-Za-z0-9_.+-]+))", std::regex::icase);
+  std::string top = ReadOrEmpty(dir / (cmake ? "CMakeLists.txt" : "pom.xml"));
+  // A pom's own artifactId, not its parent's.
+  top = std::regex_replace(top, std::regex(R"(<parent>[\s\S]*?</parent>)"), "");
+  std::regex project_re(
+      cmake ? R"(project\s*\(\s*([A-Za-z0-9_.+-]+))" : R"(<artifactId>\s*([A-Za-z0-9_.+-]+))",
+      std::regex::icase);
   std::string fallback = fs::absolute(dir).lexically_normal().filename().string();
   if (fallback.empty()) {
     fallback = fs::absolute(dir).lexically_normal().parent_path().filename().string();
@@ -125,6 +126,12 @@ Result<Project> Detect(const InitFlags& flags) {
     p.notes.push_back(
         "not a git repository yet (or a detached HEAD): the pipeline follows "
         "branch main; change source.branch in ci/pipeline.yml if need be");
+  }
+  if (!cmake) {
+    p.notes.push_back(
+        "Maven pipelines have no deploy job yet: add a `cf` put of build/target "
+        "(see docs/own-project.md)");
+    return p;
   }
   if (!flags.no_deploy) p.app = !flags.app.empty() ? flags.app : FirstAppTarget(dir);
   if (p.app.empty() && !flags.no_deploy) {
@@ -183,6 +190,10 @@ Status WriteProjectFile(const fs::path& file, const std::string& content, int mo
   return Status::Ok();
 }
 
+bool IsStarter(const std::string& path) {
+  return path == ".clang-tidy" || path == "checkstyle.xml";
+}
+
 int Init(const InitFlags& flags) {
   auto project = Detect(flags);
   if (!project.ok()) return ReportError(project.status());
@@ -191,8 +202,8 @@ int Init(const InitFlags& flags) {
   std::vector<std::string> clashes;
   for (const auto& [path, file] : files) {
     std::error_code ec;
-    // A project's own .clang-tidy is kept: it is only a starter.
-    if (path != ".clang-tidy" && fs::exists(dir / path, ec)) clashes.push_back(path);
+    // A project's own .clang-tidy or checkstyle.xml is kept: ours is only a starter.
+    if (!IsStarter(path) && fs::exists(dir / path, ec)) clashes.push_back(path);
   }
   if (!clashes.empty() && !flags.force) {
     std::string list;
@@ -202,18 +213,19 @@ int Init(const InitFlags& flags) {
   }
   for (const auto& [path, file] : files) {
     std::error_code ec;
-    if (path == ".clang-tidy" && fs::exists(dir / path, ec)) continue;
+    if (IsStarter(path) && fs::exists(dir / path, ec)) continue;
     if (Status s = WriteProjectFile(dir / path, file.first, file.second); !s.ok()) {
       return ReportError(s);
     }
     std::printf("wrote %s\n", path.c_str());
   }
   const Project& p = *project;
-  std::printf("\nthe seed pipeline `%s` for this CMake project: branch %s, %s\n", p.name.c_str(),
-              p.branch.c_str(), p.app.empty() ? "no deploy" : ("deploys " + p.app).c_str());
+  std::printf("\nthe seed pipeline `%s` for this %s project: branch %s, %s\n", p.name.c_str(),
+              p.kind == "cmake" ? "CMake" : "Maven", p.branch.c_str(),
+              p.app.empty() ? "no deploy" : ("deploys " + p.app).c_str());
   for (const auto& note : p.notes) std::printf("note: %s\n", note.c_str());
   std::printf(
-      "next: commit ci/ (and .clang-tidy), then\n"
+      "next: commit ci/ (and .clang-tidy or checkstyle.xml), then\n"
       "  baton set-pipeline -p %s -c ci/pipeline.yml -v repo=URL%s\n"
       "see docs/own-project.md\n",
       p.name.c_str(),
@@ -226,7 +238,8 @@ int Init(const InitFlags& flags) {
 void Register(CLI::App& root, int& exit_code) {
   auto flags = std::make_shared<InitFlags>();
   auto* cmd = root.add_subcommand(
-      "init", "Write the seed pipeline (ci/pipeline.yml, tasks, scripts) for a CMake project");
+      "init",
+      "Write the seed pipeline (ci/pipeline.yml, tasks, scripts) for a CMake or Maven project");
   cmd->add_option("dir", flags->dir, "The project's root directory (default: .)");
   cmd->add_option("--name", flags->name, "Pipeline name (default: the CMake project() name)");
   cmd->add_option("--branch", flags->branch,

@@ -178,7 +178,7 @@ TEST(InitCMakeErrors, RefusesADirectoryWithoutCMakeListsAndNeverOverwrites) {
   TempDir dir;
   ProcessResult none = RunBaton({"init", dir.path().string()});
   EXPECT_NE(none.exit_code, 0);
-  EXPECT_NE(none.err.find("no CMakeLists.txt in"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("no CMakeLists.txt or pom.xml in"), std::string::npos) << none.err;
   WriteFile(dir / "CMakeLists.txt", "project(tool)\nadd_executable(tool_tests t.cpp)\n");
   ProcessResult first = RunBaton({"init", dir.path().string()});
   ASSERT_EQ(first.exit_code, 0) << first.All();

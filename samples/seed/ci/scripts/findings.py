@@ -3,6 +3,7 @@
 
   findings.py cppcheck-to-sarif REPORT.xml OUT.sarif
   findings.py clang-tidy-to-sarif REPORT.txt OUT.sarif --root DIR
+  findings.py checkstyle-to-sarif REPORT.xml OUT.sarif --root DIR
   findings.py gate --stage NAME --baseline FILE [--max LEVEL=N ...] --write-baseline OUT SARIF...
 
 A finding is keyed by tool, file, check and message, never by line: a finding that moves with
@@ -101,6 +102,30 @@ def clang_tidy_to_sarif(text_path, out_path, root):
         seen.add(key)
         results.append(result(check, m["level"], m["msg"], path, m["line"], m["col"]))
     write_json(out_path, sarif("clang-tidy", results))
+    return len(results)
+
+
+CHECKSTYLE_LEVELS = {"error": "error", "warning": "warning", "info": "note", "ignore": "note"}
+
+
+def checkstyle_to_sarif(xml_path, out_path, root):
+    try:
+        doc = ET.parse(xml_path).getroot()
+    except (OSError, ET.ParseError) as e:
+        raise Unusable(f"cannot read checkstyle's XML report {xml_path}: {e} (did it crash?)")
+    results = []
+    for file in doc.iter("file"):
+        path = relative(file.get("name", ""), os.path.abspath(root) if root else "")
+        if path is None:
+            continue
+        for error in file.iter("error"):
+            # "com.puppycrawl.tools.checkstyle.checks.coding.EmptyStatementCheck" -> EmptyStatement
+            check = error.get("source", "checkstyle").rsplit(".", 1)[-1]
+            check = check[:-len("Check")] if check.endswith("Check") else check
+            results.append(result(check, CHECKSTYLE_LEVELS.get(error.get("severity", ""), "warning"),
+                                  error.get("message", ""), path, error.get("line", 1),
+                                  error.get("column", 0)))
+    write_json(out_path, sarif("checkstyle", results))
     return len(results)
 
 
@@ -205,6 +230,10 @@ def main():
     p.add_argument("text")
     p.add_argument("out")
     p.add_argument("--root", default="")
+    p = sub.add_parser("checkstyle-to-sarif")
+    p.add_argument("xml")
+    p.add_argument("out")
+    p.add_argument("--root", default="")
     p = sub.add_parser("gate")
     p.add_argument("--stage", required=True)
     p.add_argument("--baseline", required=True)
@@ -217,6 +246,8 @@ def main():
             print(f"cppcheck: {cppcheck_to_sarif(args.xml, args.out)} findings")
         elif args.command == "clang-tidy-to-sarif":
             print(f"clang-tidy: {clang_tidy_to_sarif(args.text, args.out, args.root)} findings")
+        elif args.command == "checkstyle-to-sarif":
+            print(f"checkstyle: {checkstyle_to_sarif(args.xml, args.out, args.root)} findings")
         else:
             return gate(args)
     except Unusable as e:

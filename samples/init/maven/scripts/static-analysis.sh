@@ -1,0 +1,37 @@
+#!/bin/sh
+# checkstyle over SCAN_PATHS (default src/main/java) with CHECKSTYLE_CONFIG (default
+# checkstyle.xml at the repository's root). Its report becomes SARIF in reports/ and is gated
+# against the checked-in BASELINE (default ci/baselines/static-analysis.json): checkstyle's
+# severity error is a SARIF error, warning a warning, info a note; the task fails when the new
+# findings of a level number more than MAX_NEW_ERRORS (default 0), MAX_NEW_WARNINGS (default 0)
+# or MAX_NEW_NOTES (default -1: not gated). No configuration, a missing tool or a crash of
+# checkstyle fails the task with that reason.
+set -eu
+work=$PWD
+scripts=$(cd "$(dirname "$0")" && pwd)
+mkdir -p reports
+fail() { echo "static analysis FAILED: $*"; exit 1; }
+for tool in checkstyle python3; do
+  command -v "$tool" >/dev/null || fail "$tool is not installed on the worker (apt-get install $tool)"
+done
+cd source
+config=${CHECKSTYLE_CONFIG:-checkstyle.xml}
+[ -f "$config" ] || fail "no checkstyle configuration $config in the repository: add one (baton init writes a starter) or set CHECKSTYLE_CONFIG"
+paths=""
+for p in ${SCAN_PATHS:-src/main/java}; do [ -e "$p" ] && paths="$paths $p"; done
+[ -n "$paths" ] || fail "none of SCAN_PATHS (${SCAN_PATHS:-src/main/java}) exists in the repository: set SCAN_PATHS to the directories with your code"
+echo "$(checkstyle --version 2>&1 | head -n1) over:$paths with $config"
+status=0
+# shellcheck disable=SC2086
+checkstyle -c "$config" -f xml -o "$work/reports/checkstyle.xml" $paths >"$work/reports/checkstyle.log" 2>&1 || status=$?
+# checkstyle exits with the number of error-severity findings; without a complete report it failed.
+grep -q '</checkstyle>' "$work/reports/checkstyle.xml" 2>/dev/null ||
+  { cat "$work/reports/checkstyle.log"; fail "checkstyle did not finish (status $status; configuration invalid?); its output: reports/checkstyle.log"; }
+python3 "$scripts/findings.py" checkstyle-to-sarif "$work/reports/checkstyle.xml" "$work/reports/checkstyle.sarif" --root "$PWD" || fail "checkstyle's report is unusable"
+status=0
+python3 "$scripts/findings.py" gate --stage "static analysis" --baseline "${BASELINE:-ci/baselines/static-analysis.json}" \
+  --max "error=${MAX_NEW_ERRORS:-0}" --max "warning=${MAX_NEW_WARNINGS:-0}" --max "note=${MAX_NEW_NOTES:--1}" \
+  --write-baseline "$work/reports/baseline.json" "$work/reports/checkstyle.sarif" || status=$?
+[ "$status" = 2 ] && fail "the findings could not be gated (see the error above)"
+[ "$status" = 0 ] || exit 1
+echo "static analysis passed"
