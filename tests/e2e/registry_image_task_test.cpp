@@ -69,5 +69,52 @@ TEST(RegistryImageTasks, RunOnTheImageAsItsUserWithItsEnvAndTheSecondTaskDoesNot
   EXPECT_EQ(Count(log, "\"GET /v2/team/tools/blobs/sha256:"), 3u) << log;
 }
 
+// A Concourse-protocol resource type published as an image: check, in and out are busybox sh
+// scripts under /opt/resource that read the request from stdin as Concourse sends it.
+TEST(RegistryImageTasks, ACustomResourceTypeFromARegistryImageRunsCheckInAndOut) {
+  TempDir dir;
+  RegistryServer registry(dir / "registry");
+  ImageLayout layout(dir / "image");
+  layout.NewBusyboxImage("t");
+  const std::string head = "#!/bin/sh\nbusybox cat > /tmp/request.json\n";
+  layout.AddLayer(
+      "t",
+      {{"opt/resource/check", head + "echo '[{\"ref\":\"v1\"}]'\n"},
+       {"opt/resource/in", head +
+                               "echo \"in got $(busybox cat /tmp/request.json)\" > \"$1/got.txt\"\n"
+                               "echo '{\"version\":{\"ref\":\"v1\"}}'\n"},
+       {"opt/resource/out", head + "echo '{\"version\":{\"ref\":\"pushed-by-image\"}}'\n"}},
+      {{"opt/resource/check", {"", 0755}},
+       {"opt/resource/in", {"", 0755}},
+       {"opt/resource/out", {"", 0755}}});
+  layout.Push("t", registry, "team/greeter", "latest");
+  WriteFile(dir / "p.yml", R"(resource_types:
+- name: greeter
+  type: registry-image
+  source: {repository: )" + registry.host() +
+                               R"(/team/greeter, insecure: true}
+resources:
+- name: greeting
+  type: greeter
+  source: {word: hello}
+jobs:
+- name: job
+  plan:
+  - get: greeting
+  - task: show
+    config:
+      platform: linux
+      inputs: [{name: greeting}]
+      run: {path: cat, args: [greeting/got.txt]}
+  - put: greeting
+)");
+  ProcessResult r =
+      RunBaton({"run", "-c", (dir / "p.yml").string(), "--data-dir", (dir / "data").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.All() << ReadFile(registry.log_path());
+  EXPECT_NE(r.out.find("in got {"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"word\":\"hello\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pushed-by-image"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace baton::testing

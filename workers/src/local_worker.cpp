@@ -229,13 +229,49 @@ std::unique_ptr<StepHandle> LocalWorker::RunTask(const TaskRun& run,
   return std::make_unique<Handle>([execution](Duration grace) { execution->Cancel(grace); });
 }
 
+// A custom type's registry image: its current digest, then the unpacked root from the worker's
+// image cache (pulled on first use).
+Result<RootfsSpec> LocalWorker::PullTypeImage(const ResourceRun& run,
+                                              const std::shared_ptr<OutputSink>& output,
+                                              Execution& owner) {
+  const std::string what = "resource type `" + run.type + "`: pulling its image";
+  ResourceContext ctx;
+  ctx.output = output.get();
+  ctx.cancelled = owner.cancelled_flag();
+  ctx.http_transport = options_.http_transport ? &options_.http_transport : nullptr;
+  ctx.image_cache_dir = options_.data_dir + "/images";
+  std::unique_ptr<ResourceType> registry = MakeBuiltinResourceType("registry-image");
+  auto versions = registry->Check(ctx, run.custom_type_image, nullptr);
+  if (!versions.ok()) return versions.status().WithContext(what);
+  if (versions->empty()) return NotFound(what + ": the registry has no such image");
+  fs::path link_dir = fs::path(options_.data_dir) / "type-images" / Slug(run.id);
+  std::error_code ec;
+  fs::remove_all(link_dir, ec);
+  fs::create_directories(link_dir, ec);
+  auto got = registry->Get(ctx, run.custom_type_image, versions->back(), Json::object(),
+                           link_dir.string());
+  if (!got.ok()) return got.status().WithContext(what);
+  fs::path root = fs::canonical(link_dir / "rootfs", ec);
+  fs::remove_all(link_dir, ec);
+  if (root.empty()) return IoError(what + ": the pulled image has no rootfs/");
+  return RootfsSpec{RootfsSpec::Kind::kDirectory, root.string()};
+}
+
 ResourceResult LocalWorker::RunResourceHere(const ResourceRun& run,
                                             const std::shared_ptr<OutputSink>& output,
                                             Execution& owner) {
   ResourceResult out;
-  std::unique_ptr<ResourceType> type =
-      run.custom_type_rootfs ? MakeProtocolResourceType(*run.custom_type_rootfs, run.privileged)
-                             : MakeBuiltinResourceType(run.type);
+  std::optional<RootfsSpec> rootfs = run.custom_type_rootfs;
+  if (!rootfs && !run.custom_type_image.is_null()) {
+    Result<RootfsSpec> pulled = PullTypeImage(run, output, owner);
+    if (!pulled.ok()) {
+      out.error = pulled.status();
+      return out;
+    }
+    rootfs = *pulled;
+  }
+  std::unique_ptr<ResourceType> type = rootfs ? MakeProtocolResourceType(*rootfs, run.privileged)
+                                              : MakeBuiltinResourceType(run.type);
   if (!type) {
     out.error = NotFound("unknown resource type '" + run.type + "'");
     return out;

@@ -54,9 +54,9 @@ Status ResolveResourceType(const std::vector<pipelines::ResourceType>& types,
       return Status::Ok();
     }
     if (image_type == "registry-image" || image_type == "docker-image") {
-      return FailedPrecondition("resource type `" + custom->name + "` uses a " + image_type +
-                                " image, which Baton cannot fetch yet: use `type: rootfs` with "
-                                "source.path pointing at an unpacked image");
+      run.type = custom->name;  // the worker pulls the image and runs /opt/resource/* on it
+      run.custom_type_image = custom->source;
+      return Status::Ok();
     }
     const pipelines::ResourceType* next = Find(types, image_type);
     if (!next) break;

@@ -3,8 +3,9 @@
 //
 // A custom type whose own `type` is a built-in with `source.mirror_self: true` (what Concourse's
 // testflight does with `type: mock`) runs as that built-in; one whose image is a `rootfs`
-// (`source.path`) runs the protocol scripts in that root filesystem; registry-image and
-// docker-image images are not supported yet and say so. Pure; thread-safe.
+// (`source.path`) runs the protocol scripts in that root filesystem; one whose image is a
+// registry-image or docker-image gets ResourceRun::custom_type_image (the worker pulls it).
+// Pure; thread-safe.
 #pragma once
 
 #include <string>

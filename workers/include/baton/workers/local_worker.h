@@ -75,6 +75,8 @@ class LocalWorker : public Worker {
  private:
   class Execution;  // one step: its cancellation state and the supervisor currently running
 
+  Result<RootfsSpec> PullTypeImage(const ResourceRun& run,
+                                   const std::shared_ptr<OutputSink>& output, Execution& owner);
   // Runs `run` on the calling thread; `owner` can cancel it meanwhile.
   TaskResult RunTaskHere(const TaskRun& run, const std::shared_ptr<OutputSink>& output,
                          Execution& owner);

@@ -84,6 +84,9 @@ struct ResourceRun {
   std::string type;  // "git", "time", "mock", "artifact", "cf", or a custom type
   // For custom resource types: the rootfs of the type's image (with /opt/resource/{check,in,out}).
   std::optional<RootfsSpec> custom_type_rootfs;
+  // Or, for a custom type whose image is a registry image: that image's registry-image `source`,
+  // which the worker pulls (through its image cache) to run the type on. Null when none.
+  Json custom_type_image;
   Json source = Json::object();
   Json version;  // check: last known version (null = none); get: the version
   Json params = Json::object();
