@@ -4,6 +4,14 @@
 #include <filesystem>
 #include <string>
 
+// In a test that measures memory (RSS growth, an address-space limit): under ASan its shadow
+// memory and quarantine make those numbers meaningless, so the test skips and says so.
+#ifdef BATON_SANITIZED
+#define BATON_SKIP_IF_SANITIZED(why) GTEST_SKIP() << "skipped under sanitizers: " << (why)
+#else
+#define BATON_SKIP_IF_SANITIZED(why) static_cast<void>(0)
+#endif
+
 namespace baton::testing {
 
 // ../shared next to the checkout (or $BATON_SHARED_DIR).

@@ -73,6 +73,7 @@ TEST_F(GitGet, TheCheckoutIsAGitRepositoryOnTheBranchAtTheVersion) {
   EXPECT_EQ(ReadFile(dir / "a.txt"), "one");
   EXPECT_EQ(RunGit(dir, "rev-parse HEAD"), first + "\n");
   EXPECT_EQ(RunGit(dir, "rev-parse --abbrev-ref HEAD"), "main\n");
+  EXPECT_EQ(RunGit(dir, "rev-parse --abbrev-ref main@{upstream}"), "origin/main\n");
   EXPECT_EQ(RunGit(dir, "status --porcelain --untracked-files=no"), "");
   EXPECT_EQ(RunGit(dir, "log --format=%s"), "first\n");
   EXPECT_EQ(RunGit(dir, "cat-file -t " + second), "commit\n") << "the whole history is there";

@@ -304,6 +304,17 @@ void SwitchUser(const ChildPlan& p) {
   Fail(p, kFailExec, saw_eacces && err != ENOEXEC ? EACCES : err);
 }
 
+// Out of memory in its cgroup, the task (and what it starts) is the kernel's victim, never the
+// sandbox's init, which is a copy of the worker's address space and can look far larger than the
+// task (hundreds of MB under ASan). Raising the score needs no capability (lowering the init's
+// would need CAP_SYS_RESOURCE, which some hosts withhold); the task cannot lower it again.
+void PreferAsOomVictim() {
+  int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)!::write(fd, "1000", 4);
+  ::close(fd);
+}
+
 [[noreturn]] void RunTask(const ChildPlan& p) {
   if (p.sandboxed) {
     ::setsid();
@@ -312,6 +323,7 @@ void SwitchUser(const ChildPlan& p) {
   }
   SetUpStdio(p);
   ResetSignals();
+  if (p.sandboxed) PreferAsOomVictim();
   if (p.userns_fd >= 0) EnterUserNamespace(p);
   if (p.drop_caps) DropCapabilities(p);
   if (p.set_user) SwitchUser(p);
