@@ -123,8 +123,12 @@ TEST_F(CheckHang, TwoHangingChecksAreQueuedTheServerAnswersMeanwhileAndBothTimeO
   json http_now = server_.Get(http.json.value("url", ""));
   std::printf("GET /api/v1/info took %lld ms with two hanging checks in flight\n",
               static_cast<long long>(info_ms));
-  EXPECT_EQ(git_now.value("status", ""), "started") << "the server answered only after the check";
-  EXPECT_EQ(http_now.value("status", ""), "started") << "the server answered only after the check";
+  // Still running (or, on a loaded machine, still waiting for a check slot): not ended.
+  for (const json& now : {git_now, http_now}) {
+    const std::string status = now.value("status", "");
+    EXPECT_TRUE(status == "started" || status == "pending")
+        << "the server answered only after the check: " << now.dump();
+  }
 
   // Each check ends errored after its check_timeout, saying what happened and what to do.
   for (const json& queued : {git.json, http.json}) {
