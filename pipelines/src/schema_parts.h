@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace baton::pipelines::schema {
+#include "baton/common/json.h"
 
-using Json = nlohmann::json;
+namespace baton::pipelines::schema {
 
 // {"$ref": "#/$defs/<name>"}
 Json Ref(std::string_view name);

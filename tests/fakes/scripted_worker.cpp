@@ -73,7 +73,7 @@ ResourceResult DefaultResourceResult(const ResourceRun& run) {
       r.version = run.version;
       break;
     case ResourceRun::Action::kPut:
-      r.version = workers::Json{{"ref", "put-" + run.id}};
+      r.version = Json{{"ref", "put-" + run.id}};
       break;
   }
   return r;

@@ -14,8 +14,8 @@ const baton::pipelines::Vars& FuzzVars() {
     v.Set("hash", "abc123");
     v.Set("pipeline_name", "fuzzed");
     v.Set("team_name", "main");
-    v.Set("list", baton::pipelines::Json::array({1, "two", 3.5}));
-    v.Set("map", baton::pipelines::Json{{"a", "b"}, {"n", 1}});
+    v.Set("list", baton::Json::array({1, "two", 3.5}));
+    v.Set("map", baton::Json{{"a", "b"}, {"n", 1}});
     v.Set("deep.nested.field", "x");
     return v;
   }();

@@ -104,7 +104,7 @@ class BuildEventsApi : public ::testing::Test {
     server_ =
         std::make_unique<HttpServer>(MakeApiRouter(io_, *store_, *scheduler_, {}), ServerOptions{});
     ASSERT_TRUE(server_->Start().ok());
-    auto build = store_->CreateOneOffBuild("main", 0, runner::Json::object());
+    auto build = store_->CreateOneOffBuild("main", 0, Json::object());
     ASSERT_TRUE(build.ok());
     build_id_ = build->id;
     ASSERT_TRUE(store_->StartBuild(build_id_).ok());

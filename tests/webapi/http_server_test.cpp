@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "baton/common/sha256.h"
 #include "baton/net/http_client.h"
 #include "baton/webapi/auth.h"
 
@@ -287,8 +288,7 @@ TEST(Auth, GeneratedTokensAreLongRandomHex) {
   EXPECT_EQ(a->find_first_not_of("0123456789abcdef"), std::string::npos);
 }
 
-TEST(Auth, Sha256MatchesTheStandardTestVector) {
-  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+TEST(Auth, ATokenMatchesOnlyItsOwnHash) {
   EXPECT_TRUE(TokenMatchesHash("abc", Sha256Hex("abc")));
   EXPECT_FALSE(TokenMatchesHash("abd", Sha256Hex("abc")));
 }

@@ -1,4 +1,5 @@
 #include "baton/webapi/webhooks.h"
+#include "baton/common/json.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +9,6 @@
 
 namespace baton::webapi {
 namespace {
-
-using Json = nlohmann::json;
 
 std::string Payload(const std::string& name) {
   return testing::ReadFile(testing::SharedDir() / "conformance/webhooks" / name);

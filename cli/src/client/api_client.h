@@ -13,13 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "baton/common/json.h"
 #include "baton/common/status.h"
 #include "baton/net/http_client.h"
 #include "client/targets.h"
 
 namespace baton::cli {
-
-using Json = nlohmann::json;
 
 // A failed exchange: the HTTP status (0 when no answer came) and the message to print.
 struct ApiError {

@@ -13,12 +13,11 @@
 #include <string_view>
 #include <vector>
 
+#include "baton/common/json.h"
 #include "baton/pipelines/pipeline_config.h"
 #include "baton/pipelines/vars.h"
 
 namespace baton::runner::engine {
-
-using Json = nlohmann::json;
 
 class RuntimeVars {
  public:

@@ -20,9 +20,9 @@ const pipelines::ResourceType* Find(const std::vector<pipelines::ResourceType>& 
   return nullptr;
 }
 
-void MergeDefaults(const pipelines::Json& defaults, pipelines::Json& source) {
+void MergeDefaults(const Json& defaults, Json& source) {
   if (!defaults.is_object()) return;
-  if (!source.is_object()) source = pipelines::Json::object();
+  if (!source.is_object()) source = Json::object();
   for (const auto& [key, value] : defaults.items()) {
     if (!source.contains(key)) source[key] = value;
   }

@@ -4,9 +4,9 @@
 #include <set>
 
 #include "baton/common/logging.h"
+#include "baton/common/sha256.h"
 #include "baton/workers/artifact_store.h"
 #include "scheduler_impl.h"
-#include "store/sha256.h"
 
 namespace baton::runner {
 namespace {
@@ -18,7 +18,7 @@ std::string ArtifactKey(const Json& source) {
       !source["name"].get<std::string>().empty()) {
     return "name:" + source["name"].get<std::string>();
   }
-  return "source:" + sqlite::Sha256Hex(source.dump());
+  return "source:" + Sha256Hex(source.dump());
 }
 
 // How many of `versions` (oldest first) to keep: from the oldest one a build uses to the newest,

@@ -1,7 +1,8 @@
 // SqliteStore: artifacts index, workers, webhook deliveries, API tokens.
 #include "baton/runner/sqlite_store.h"
+
+#include "baton/common/sha256.h"
 #include "store/rows.h"
-#include "store/sha256.h"
 #include "store/sqlite_db.h"
 
 namespace baton::runner {
@@ -161,7 +162,7 @@ Result<ApiToken> SqliteStore::CreateApiToken(const std::string& team, const std:
     BATON_RETURN_IF_ERROR(
         conn.Run("INSERT INTO api_tokens (team_id, name, token_sha256, created_at, expires_at) "
                  "VALUES (?, ?, ?, ?, ?)",
-                 *team_id, name, sqlite::Sha256Hex(plain_token), ToUnixMillis(clock_.Now()),
+                 *team_id, name, Sha256Hex(plain_token), ToUnixMillis(clock_.Now()),
                  sqlite::OptionalMillis(expires_at)));
     BATON_ASSIGN_OR_RETURN(token,
                            sqlite::QueryOne(conn, sqlite::ReadToken, "token",
@@ -177,7 +178,7 @@ Result<ApiToken> SqliteStore::AuthenticateApiToken(const std::string& plain_toke
   // more than a minute old (so requests do not each cost a write transaction).
   constexpr auto kUseResolution = std::chrono::minutes(1);
   ApiToken token;
-  const std::string hash = sqlite::Sha256Hex(plain_token);
+  const std::string hash = Sha256Hex(plain_token);
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     auto found =
         sqlite::QueryOne(conn, sqlite::ReadToken, "token",

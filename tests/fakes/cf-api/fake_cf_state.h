@@ -16,13 +16,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "baton/common/json.h"
 #include "baton/webapi/http_server.h"
 #include "baton/webapi/router.h"
 #include "cf-api/fake_cf.h"
 
 namespace baton::testing::fakecf {
 
-using Json = nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
 class AppProcess;  // below

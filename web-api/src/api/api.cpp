@@ -86,7 +86,7 @@ Router MakeApiRouter(boost::asio::io_context& runner_io, runner::Store& store,
     return t->team + ":" + t->name;
   });
   router.Add("GET", "/api/v1/info", [ctx](Request&) {
-    return Response::Json(200, api::Json{{"version", ctx->options.version},
+    return Response::Json(200, Json{{"version", ctx->options.version},
                                          {"external_url", ctx->options.external_url},
                                          {"worker_isolation", ctx->options.worker_isolation}});
   });
@@ -95,7 +95,7 @@ Router MakeApiRouter(boost::asio::io_context& runner_io, runner::Store& store,
       [ctx](Request&) {
         auto workers = ctx->store.ListWorkers();
         if (!workers.ok()) return JsonError(workers.status());
-        api::Json out = api::Json::array();
+        Json out = Json::array();
         for (const auto& w : *workers) {
           out.push_back({{"name", w.name},
                          {"platform", w.platform},

@@ -7,6 +7,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "baton/common/json.h"
 #include "baton/pipelines/diagnostics.h"
 #include "baton/runner/scheduler.h"
 #include "baton/runner/store.h"
@@ -15,8 +16,6 @@
 #include "baton/webapi/router.h"
 
 namespace baton::webapi::api {
-
-using Json = nlohmann::json;
 
 struct Context {
   boost::asio::io_context& runner_io;

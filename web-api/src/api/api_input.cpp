@@ -2,13 +2,12 @@
 
 #include <charconv>
 
+#include "baton/common/json.h"
 #include "baton/common/strings.h"
 #include "baton/pipelines/validate.h"
 
 namespace baton::webapi::api {
 namespace {
-
-using Json = nlohmann::json;
 
 // `text` quoted for a message, with control characters escaped and long values cut.
 std::string Shown(std::string_view text) {

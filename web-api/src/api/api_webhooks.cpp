@@ -4,6 +4,7 @@
 // id is acknowledged without checking again.
 #include "api_context.h"
 #include "baton/common/clock.h"
+#include "baton/common/sha256.h"
 #include "baton/webapi/auth.h"
 #include "baton/webapi/webhooks.h"
 

@@ -2,12 +2,12 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <string>
 #include <vector>
 
+#include "baton/common/sha256.h"
 #include "baton/common/strings.h"
 
 namespace baton::webapi {
@@ -32,13 +32,6 @@ Result<std::string> GenerateToken(size_t bytes) {
     return Internal(std::string("cannot generate a random token: ") + err);
   }
   return HexEncode(std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
-}
-
-std::string Sha256Hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

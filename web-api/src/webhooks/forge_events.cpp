@@ -1,13 +1,12 @@
 // Parsing push and ping deliveries of each forge into one ForgeEvent shape.
 #include <algorithm>
 
+#include "baton/common/json.h"
 #include "baton/common/strings.h"
 #include "baton/webapi/webhooks.h"
 
 namespace baton::webapi {
 namespace {
-
-using Json = nlohmann::json;
 
 // Reads a payload defensively: a field that is absent or null reads as empty, a field of the
 // wrong type reads as empty and records an error naming it (the first one), which ParseEvent

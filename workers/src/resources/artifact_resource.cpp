@@ -2,6 +2,7 @@
 // ArtifactStore. source: {name?: key of the version list (default: a hash of the source),
 // retain?: keep only the newest N versions}. put params: {from: artifact directory name}.
 // Versions: {digest: <hex sha256 of the snapshot manifest>}.
+#include "baton/common/sha256.h"
 #include "baton/workers/artifact_store.h"
 #include "resources/builtin_types.h"
 #include "resources/resource_util.h"

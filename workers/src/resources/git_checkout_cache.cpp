@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "baton/common/sha256.h"
 #include "resources/resource_util.h"
 
 namespace baton::workers::resources {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "baton/common/sha256.h"
 #include "resources/resource_util.h"
 
 namespace baton::workers::resources {

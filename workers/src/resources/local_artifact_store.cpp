@@ -1,6 +1,5 @@
 // LocalArtifactStore: ArtifactStore on the local disk (see artifact_store.h for the layout).
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <set>
 #include <shared_mutex>
 
+#include "baton/common/sha256.h"
 #include "baton/common/strings.h"
 #include "baton/workers/artifact_store.h"
 #include "resources/resource_util.h"
@@ -21,7 +21,6 @@ namespace baton::workers {
 namespace {
 
 namespace fs = std::filesystem;
-using resources::Sha256Hex;
 
 std::string Errno(const fs::path& p) { return p.string() + ": " + std::strerror(errno); }
 
@@ -34,15 +33,14 @@ Result<std::string> CopyAndHash(const fs::path& from, const fs::path& to) {
     ::close(in);
     return IoError("cannot write " + Errno(to));
   }
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr);
+  Sha256 hash;
   char buf[1 << 16];
   Status status;
   for (;;) {
     ssize_t n = ::read(in, buf, sizeof buf);
     if (n < 0) status = IoError("cannot read " + Errno(from));
     if (n <= 0) break;
-    EVP_DigestUpdate(md.get(), buf, static_cast<size_t>(n));
+    hash.Update(std::string_view(buf, static_cast<size_t>(n)));
     if (::write(out, buf, static_cast<size_t>(n)) != n) {
       status = IoError("cannot write " + Errno(to) + " (disk full?)");
       break;
@@ -51,10 +49,7 @@ Result<std::string> CopyAndHash(const fs::path& from, const fs::path& to) {
   ::close(in);
   if (::close(out) != 0 && status.ok()) status = IoError("cannot write " + Errno(to));
   if (!status.ok()) return status;
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(md.get(), digest, &len);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
+  return hash.FinishHex();
 }
 
 Json VersionToJson(const ArtifactVersion& v) {

@@ -1,7 +1,6 @@
 #include "resources/resource_util.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -109,13 +108,6 @@ Result<fs::path> PathInside(const fs::path& root, const std::string& rel, const 
     return InvalidArgument(what + " '" + rel + "' points outside the directory");
   }
   return root / normal;
-}
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 }  // namespace baton::workers::resources

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "baton/common/sha256.h"  // Sha256Hex, which resource types use for names and digests
 #include "baton/common/status.h"
 #include "baton/workers/resource_type.h"
 
@@ -35,8 +36,5 @@ Status AppendLineDurably(const std::filesystem::path& path, std::string_view lin
 // Resolves `rel` inside `root`, refusing absolute paths and paths that escape with "..".
 Result<std::filesystem::path> PathInside(const std::filesystem::path& root, const std::string& rel,
                                          const std::string& what);
-
-// Hex sha256 of `data`.
-std::string Sha256Hex(std::string_view data);
 
 }  // namespace baton::workers::resources

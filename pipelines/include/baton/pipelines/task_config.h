@@ -9,11 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "baton/common/json.h"
 #include "baton/pipelines/diagnostics.h"
 
 namespace baton::pipelines {
-
-using Json = nlohmann::json;
 
 struct ImageResource {
   std::string type;  // "registry-image", "docker-image", "mock", "rootfs", ...

@@ -11,11 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "baton/common/json.h"
 #include "baton/runner/build_status.h"
 
 namespace baton::runner {
-
-using Json = nlohmann::json;
 
 // One run of a leaf step (get, put, task, load_var, set_pipeline). A step that runs several
 // times (attempts, across, a hook per iteration) gets a new StepInfo each time.

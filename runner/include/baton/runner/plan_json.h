@@ -12,11 +12,10 @@
 // Pure; thread-safe.
 #pragma once
 
+#include "baton/common/json.h"
 #include "baton/pipelines/pipeline_config.h"
 
 namespace baton::runner {
-
-using Json = pipelines::Json;
 
 Json JobPlanJson(const pipelines::Job& job);
 

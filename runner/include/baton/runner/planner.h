@@ -16,11 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "baton/common/json.h"
 #include "baton/pipelines/pipeline_config.h"
 
 namespace baton::runner {
-
-using Json = nlohmann::json;
 
 // One version of a resource, in check order (older versions have smaller `order`).
 struct VersionRecord {

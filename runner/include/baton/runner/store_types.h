@@ -12,12 +12,12 @@
 #include <vector>
 
 #include "baton/common/clock.h"
+#include "baton/common/json.h"
 #include "baton/pipelines/pipeline_config.h"
 #include "baton/runner/build_status.h"
 
 namespace baton::runner {
 
-using Json = pipelines::Json;
 using Id = int64_t;
 
 struct Team {

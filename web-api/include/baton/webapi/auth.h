@@ -1,10 +1,11 @@
 // Bearer-token authentication helpers.
 //
-// The server never stores plain tokens: GenerateToken() makes one for the user, Sha256Hex() of it
-// goes to the store, and a TokenValidator (supplied by whoever owns the store) hashes the
-// presented token and looks the hash up, comparing with TokenMatchesHash (constant time).
-// Routes marked Access::kToken (router.h) answer 401 with `WWW-Authenticate: Bearer` when the
-// header is missing or the validator rejects the token. All functions are thread-safe.
+// The server never stores plain tokens: GenerateToken() makes one for the user, its Sha256Hex()
+// (baton/common/sha256.h) goes to the store, and a TokenValidator (supplied by whoever owns the
+// store) hashes the presented token and looks the hash up, comparing with TokenMatchesHash
+// (constant time). Routes marked Access::kToken (router.h) answer 401 with `WWW-Authenticate:
+// Bearer` when the header is missing or the validator rejects the token. All functions are
+// thread-safe.
 #pragma once
 
 #include <functional>
@@ -26,9 +27,6 @@ std::optional<std::string> BearerToken(std::string_view authorization_header);
 
 // A fresh random token: `bytes` bytes from OpenSSL's RAND_bytes, as lower-case hex.
 Result<std::string> GenerateToken(size_t bytes = 32);
-
-// Lower-case hex SHA-256 of `text`.
-std::string Sha256Hex(std::string_view text);
 
 // Compares in time independent of where the inputs differ (CRYPTO_memcmp); different lengths
 // are unequal.

@@ -16,12 +16,11 @@
 #include <nlohmann/json.hpp>
 
 #include "baton/common/duration.h"
+#include "baton/common/json.h"
 #include "baton/common/status.h"
 #include "baton/workers/output.h"
 
 namespace baton::workers {
-
-using Json = nlohmann::json;
 
 // A host directory made visible inside the sandbox.
 struct VolumeMount {

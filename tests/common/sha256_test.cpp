@@ -1,0 +1,35 @@
+#include "baton/common/sha256.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace baton {
+namespace {
+
+// FIPS 180-2 appendix B test vectors.
+TEST(Sha256, MatchesTheStandardTestVectors) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST(Sha256, HashingInPiecesGivesTheDigestOfTheWhole) {
+  Sha256 hash;
+  std::string chunk(1000, 'a');
+  for (int i = 0; i < 1000; ++i) hash.Update(chunk);  // one million 'a'
+  EXPECT_EQ(hash.FinishHex(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Sha256, BytesOutsideAsciiAndEmbeddedNulsAreHashedAsGiven) {
+  std::string with_nul("a\0b", 3);
+  EXPECT_NE(Sha256Hex(with_nul), Sha256Hex("a"));
+  Sha256 hash;
+  hash.Update(with_nul.substr(0, 2));
+  hash.Update(with_nul.substr(2));
+  EXPECT_EQ(hash.FinishHex(), Sha256Hex(with_nul));
+}
+
+}  // namespace
+}  // namespace baton
