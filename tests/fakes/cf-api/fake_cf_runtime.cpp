@@ -10,8 +10,6 @@
 #include <algorithm>
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
-#include <boost/process/env.hpp>
-#include <boost/process/environment.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
 #include <boost/process/io.hpp>
@@ -21,11 +19,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "baton/net/http_client.h"
 #include "cf-api/fake_cf_impl.h"
+
+extern char** environ;
 
 namespace baton::testing::fakecf {
 
@@ -39,6 +40,16 @@ struct NewProcessGroup : bp::extend::handler {
   template <class Executor>
   void on_exec_setup(Executor&) const {
     ::setpgid(0, 0);
+  }
+};
+
+// The child's environment, given as the array execve takes. (Boost 1.74's bp::environment reads
+// past the end of shorter entries when it looks a name up: AddressSanitizer caught it.)
+struct Environment : bp::extend::handler {
+  char** envp = nullptr;
+  template <class Executor>
+  void on_setup(Executor& e) const {
+    e.env = envp;
   }
 };
 
@@ -58,18 +69,28 @@ Result<std::shared_ptr<AppProcess>> AppProcess::Start(const std::string& command
                                                       const std::string& dir, uint16_t port,
                                                       const Json& env,
                                                       const std::string& log_file) {
-  bp::environment vars = boost::this_process::environment();
+  std::map<std::string, std::string> vars;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    size_t eq = entry.find('=');
+    if (eq != std::string::npos) vars[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
   vars["PORT"] = std::to_string(port);
   vars["HOME"] = dir;
   for (const auto& [k, v] : env.items()) vars[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  std::vector<std::string> entries;
+  for (const auto& [k, v] : vars) entries.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& entry : entries) envp.push_back(entry.data());
+  envp.push_back(nullptr);
   // Appended to, as Diego's log stream keeps every instance's lines.
   FILE* log = std::fopen(log_file.c_str(), "ae");
   if (!log) return IoError("cannot open the app's log " + log_file + ": " + strerror(errno));
   auto impl = std::make_unique<Impl>();
   std::error_code ec;
   impl->child = bp::child(bp::exe = "/bin/sh", bp::args = {"-c", command}, bp::start_dir = dir,
-                          bp::env = vars, bp::std_in<bp::null, bp::std_out> log, bp::std_err > log,
-                          NewProcessGroup{}, ec);
+                          Environment{{}, envp.data()}, bp::std_in<bp::null, bp::std_out> log,
+                          bp::std_err > log, NewProcessGroup{}, ec);
   std::fclose(log);
   if (ec) return IoError("cannot start the app `" + command + "`: " + ec.message());
   impl->pid = impl->child.id();
