@@ -8,6 +8,7 @@
 
 #include "fakes/e2e_util.h"
 #include "fakes/test_env.h"
+#include "security/encoded_forms.h"
 
 namespace baton::testing {
 namespace {
@@ -43,24 +44,6 @@ std::string Pipeline() {
               {"params", {{"S", "((.:token))"}}},
               {"run", {{"path", "sh"}, {"args", {"-c", script}}}}}}}}}}}}};
   return pipeline.dump(2);
-}
-
-// Standard base64, written independently of the redactor.
-std::string B64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(t[(val >> bits) & 0x3F]);
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out.push_back(t[((val << 8) >> (bits + 8)) & 0x3F]);
-  while (out.size() % 4) out.push_back('=');
-  return out;
 }
 
 TEST(RedactionEncodedRun, EveryEncodedFormATaskPrintsIsRedacted) {

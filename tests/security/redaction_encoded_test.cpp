@@ -6,27 +6,12 @@
 #include <string>
 
 #include "baton/runner/redactor.h"
+#include "security/encoded_forms.h"
 
 namespace baton::runner {
 namespace {
 
-// Standard base64 with padding, written here independently of the redactor's encoder.
-std::string B64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(t[(val >> bits) & 0x3F]);
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out.push_back(t[((val << 8) >> (bits + 8)) & 0x3F]);
-  while (out.size() % 4) out.push_back('=');
-  return out;
-}
+using baton::testing::B64;
 
 const std::string kSecret = "p@ss w0rd/\"quoted\"+é";
 
