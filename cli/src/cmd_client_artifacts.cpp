@@ -40,8 +40,7 @@ Result<Resolved> Resolve(const ArtifactFlags& flags, bool& usage) {
   usage = !pr.ok();
   if (!pr.ok()) return pr.status();
   BATON_ASSIGN_OR_RETURN(ApiClient client, Connect(flags.client));
-  std::string base =
-      client.PipelinePath(pr->first, "/resources/" + net::PercentEncode(pr->second));
+  std::string base = client.PipelinePath(pr->first, "/resources/" + net::PercentEncode(pr->second));
   return Resolved{std::move(client), base};
 }
 

@@ -87,8 +87,8 @@ Router MakeApiRouter(boost::asio::io_context& runner_io, runner::Store& store,
   });
   router.Add("GET", "/api/v1/info", [ctx](Request&) {
     return Response::Json(200, Json{{"version", ctx->options.version},
-                                         {"external_url", ctx->options.external_url},
-                                         {"worker_isolation", ctx->options.worker_isolation}});
+                                    {"external_url", ctx->options.external_url},
+                                    {"worker_isolation", ctx->options.worker_isolation}});
   });
   router.Add(
       "GET", "/api/v1/workers",

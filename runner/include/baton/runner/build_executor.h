@@ -7,8 +7,8 @@
 // `mock` with `mirror_self` -> the host's root; `rootfs` with `source.path` -> that directory;
 // an `image:` artifact, or an `image_resource` of any other type (registry-image included,
 // fetched first) -> its `rootfs/` directory (or the host for a mirror_self mock), with its
-// metadata.json `env` (before the params) and `user` (unless run.user). Values loaded by load_var without
-// `reveal: true` are replaced by "((redacted))" in every log line.
+// metadata.json `env` (before the params) and `user` (unless run.user). Values loaded by load_var
+// without `reveal: true` are replaced by "((redacted))" in every log line.
 //
 // Thread-safety: construct, Start() and read status() on the io_context's thread; Abort() may
 // be called from any thread. Worker callbacks are posted to the io_context. The executor may be

@@ -21,8 +21,8 @@ int main() {
   if (bind(server, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return 1;
   if (listen(server, 16) != 0) return 1;
   const std::string body = Greeting("cloud");
-  const std::string reply = "HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
-                            "\r\n\r\n" + body;
+  const std::string reply =
+      "HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   for (;;) {
     const int client = accept(server, nullptr, nullptr);
     if (client < 0) continue;
