@@ -1,9 +1,14 @@
-// SqliteStore against a real SQLite file: opening, migrations, teams, pipelines, jobs,
-// resources and versions.
+// What is SQLite's own, beyond the role contracts (store_*_conformance_test.cpp): the file in
+// the data dir, migrations (PRAGMA user_version), integrity, and the W4 measurement.
 #include "baton/runner/sqlite_store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
 
 #include "fakes/fake_clock.h"
 #include "fakes/test_env.h"
@@ -69,159 +74,7 @@ TEST_F(SqliteStoreTest, ADatabaseFromANewerBatonIsRefusedWithAClearError) {
   EXPECT_NE(store.status().message().find("newer"), std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, CreatingATeamTwiceIsAlreadyExists) {
-  ASSERT_TRUE(store_->CreateTeam("ops").ok());
-  EXPECT_EQ(store_->CreateTeam("ops").status().code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(store_->GetTeam("nope").status().code(), StatusCode::kNotFound);
-}
-
-TEST_F(SqliteStoreTest, SetPipelineKeepsEveryConfigVersion) {
-  auto v1 = store_->SetPipeline(Update("app", {"build"}, {"repo"}));
-  ASSERT_TRUE(v1.ok()) << v1.status().ToString();
-  EXPECT_EQ(v1->config_version, 1);
-  EXPECT_TRUE(v1->paused);  // Concourse creates pipelines paused
-  PipelineUpdate second = Update("app", {"build", "test"}, {"repo"});
-  second.yaml = "second";
-  auto v2 = store_->SetPipeline(second);
-  ASSERT_TRUE(v2.ok());
-  EXPECT_EQ(v2->config_version, 2);
-  EXPECT_EQ(v2->id, v1->id);
-
-  auto current = store_->GetPipelineConfig(v1->id, 0);
-  ASSERT_TRUE(current.ok()) << current.status().ToString();
-  EXPECT_EQ(current->version, 2);
-  EXPECT_EQ(current->yaml, "second");
-  EXPECT_EQ(current->vars["branch"], "main");
-  auto first = store_->GetPipelineConfig(v1->id, 1);
-  ASSERT_TRUE(first.ok());
-  EXPECT_EQ(first->yaml, "jobs: []\n");
-  EXPECT_EQ(store_->GetPipelineConfig(v1->id, 3).status().code(), StatusCode::kNotFound);
-}
-
-TEST_F(SqliteStoreTest, AStaleExpectedVersionIsRejectedAndNothingIsWritten) {
-  ASSERT_TRUE(store_->SetPipeline(Update("app", {"build"}, {})).ok());
-  PipelineUpdate stale = Update("app", {"other"}, {});
-  stale.expected_version = 0;
-  auto result = store_->SetPipeline(stale);
-  EXPECT_EQ(result.status().code(), StatusCode::kFailedPrecondition);
-  auto pipeline = store_->GetPipeline("main", "app");
-  EXPECT_EQ(pipeline->config_version, 1);
-  auto jobs = store_->ListJobs(pipeline->id);
-  ASSERT_EQ(jobs->size(), 1u);
-  EXPECT_EQ((*jobs)[0].name, "build");
-
-  stale.expected_version = 1;
-  EXPECT_TRUE(store_->SetPipeline(stale).ok());
-}
-
-TEST_F(SqliteStoreTest, SetPipelineInAnUnknownTeamIsNotFound) {
-  PipelineUpdate u = Update("app", {}, {});
-  u.team = "ghosts";
-  EXPECT_EQ(store_->SetPipeline(u).status().code(), StatusCode::kNotFound);
-}
-
-TEST_F(SqliteStoreTest, JobsMissingFromANewConfigBecomeInactiveAndRenamesKeepHistory) {
-  auto p = store_->SetPipeline(Update("app", {"build", "test"}, {}));
-  auto build_job = store_->GetJob(p->id, "build");
-  ASSERT_TRUE(build_job.ok());
-  ASSERT_TRUE(store_->CreateJobBuild(build_job->id, Json::object()).ok());
-
-  PipelineUpdate renamed = Update("app", {"compile"}, {});
-  renamed.jobs[0].old_name = "build";
-  ASSERT_TRUE(store_->SetPipeline(renamed).ok());
-  auto jobs = store_->ListJobs(p->id);
-  ASSERT_EQ(jobs->size(), 1u);
-  EXPECT_EQ((*jobs)[0].name, "compile");
-  EXPECT_EQ((*jobs)[0].id, build_job->id);
-  EXPECT_EQ((*jobs)[0].next_build_number, 2);
-  auto test_job = store_->GetJob(p->id, "test");
-  ASSERT_TRUE(test_job.ok());
-  EXPECT_FALSE(test_job->active);
-}
-
-TEST_F(SqliteStoreTest, PausingAndExposingAPipelineAndPausingAJob) {
-  auto p = store_->SetPipeline(Update("app", {"build"}, {}));
-  ASSERT_TRUE(store_->SetPipelinePaused(p->id, false).ok());
-  ASSERT_TRUE(store_->SetPipelinePublic(p->id, true).ok());
-  auto after = store_->GetPipelineById(p->id);
-  EXPECT_FALSE(after->paused);
-  EXPECT_TRUE(after->public_);
-  auto job = store_->GetJob(p->id, "build");
-  ASSERT_TRUE(store_->SetJobPaused(job->id, true).ok());
-  EXPECT_TRUE(store_->GetJobById(job->id)->paused);
-  EXPECT_EQ(store_->SetPipelinePaused(999, true).code(), StatusCode::kNotFound);
-}
-
-TEST_F(SqliteStoreTest, ListPipelinesFiltersByTeam) {
-  ASSERT_TRUE(store_->CreateTeam("ops").ok());
-  ASSERT_TRUE(store_->SetPipeline(Update("b", {}, {})).ok());
-  PipelineUpdate other = Update("a", {}, {});
-  other.team = "ops";
-  ASSERT_TRUE(store_->SetPipeline(other).ok());
-  EXPECT_EQ(store_->ListPipelines("")->size(), 2u);
-  auto mains = store_->ListPipelines("main");
-  ASSERT_EQ(mains->size(), 1u);
-  EXPECT_EQ((*mains)[0].name, "b");
-}
-
-TEST_F(SqliteStoreTest, ResourceVersionsAreSavedIdempotentlyInCheckOrder) {
-  auto p = store_->SetPipeline(Update("app", {}, {"repo"}));
-  auto repo = store_->GetResource(p->id, "repo");
-  ASSERT_TRUE(repo.ok());
-  std::vector<VersionFound> found = {{Json{{"ref", "a"}}, Json::array()},
-                                     {Json{{"ref", "b"}}, Json::array()}};
-  auto first = store_->SaveResourceVersions(repo->id, found);
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
-  // A re-check returns b again plus a new c: b keeps its place, c is newest.
-  auto second = store_->SaveResourceVersions(
-      repo->id, {{Json{{"ref", "b"}}, Json::array({{{"name", "author"}, {"value", "x"}}})},
-                 {Json{{"ref", "c"}}, Json::array()}});
-  ASSERT_TRUE(second.ok());
-  EXPECT_EQ((*second)[0].id, (*first)[1].id);
-  auto versions = store_->ListResourceVersions(repo->id, VersionPage{});
-  ASSERT_EQ(versions->size(), 3u);
-  EXPECT_EQ((*versions)[0].version["ref"], "c");
-  EXPECT_EQ((*versions)[1].version["ref"], "b");
-  EXPECT_EQ((*versions)[1].metadata[0]["value"], "x");
-  EXPECT_EQ((*versions)[2].version["ref"], "a");
-  auto page = store_->ListResourceVersions(repo->id, VersionPage{(*versions)[1].check_order, 10});
-  ASSERT_EQ(page->size(), 1u);
-  EXPECT_EQ((*page)[0].version["ref"], "a");
-  EXPECT_TRUE(store_->GetResourceById(repo->id)->last_checked_at.has_value());
-}
-
-TEST_F(SqliteStoreTest, ChangingTheSourceStartsAFreshVersionHistory) {
-  auto p = store_->SetPipeline(Update("app", {}, {"repo"}));
-  auto repo = store_->GetResource(p->id, "repo");
-  ASSERT_TRUE(store_->SaveResourceVersions(repo->id, {{Json{{"ref", "a"}}, {}}}).ok());
-  ASSERT_TRUE(store_->RecordCheckError(repo->id, "boom").ok());
-  EXPECT_EQ(store_->GetResourceById(repo->id)->check_error, "boom");
-  PipelineUpdate changed = Update("app", {}, {"repo"});
-  changed.resources[0].source_hash = "hash-2";
-  ASSERT_TRUE(store_->SetPipeline(changed).ok());
-  EXPECT_TRUE(store_->ListResourceVersions(repo->id, {})->empty());
-  EXPECT_EQ(store_->GetResourceById(repo->id)->check_error, "");
-}
-
-TEST_F(SqliteStoreTest, PinningAndFindingVersions) {
-  auto p = store_->SetPipeline(Update("app", {}, {"repo"}));
-  auto repo = store_->GetResource(p->id, "repo");
-  auto saved = store_->SaveResourceVersions(
-      repo->id, {{Json{{"ref", "a"}, {"branch", "x"}}, {}}, {Json{{"ref", "b"}}, {}}});
-  auto found = store_->FindResourceVersion(repo->id, Json{{"ref", "a"}});
-  ASSERT_TRUE(found.ok()) << found.status().ToString();
-  EXPECT_EQ(found->id, (*saved)[0].id);
-  EXPECT_EQ(store_->FindResourceVersion(repo->id, Json{{"ref", "z"}}).status().code(),
-            StatusCode::kNotFound);
-  ASSERT_TRUE(store_->PinResourceVersion(repo->id, found->id, "hotfix").ok());
-  EXPECT_EQ(store_->GetResourceById(repo->id)->pinned_version_id, found->id);
-  EXPECT_EQ(store_->GetResourceById(repo->id)->pin_comment, "hotfix");
-  ASSERT_TRUE(store_->PinResourceVersion(repo->id, 0, "").ok());
-  EXPECT_EQ(store_->GetResourceById(repo->id)->pinned_version_id, 0);
-  EXPECT_EQ(store_->PinResourceVersion(repo->id, 12345, "").code(), StatusCode::kNotFound);
-}
-
-TEST_F(SqliteStoreTest, DestroyingAPipelineDeletesItsJobsBuildsAndEvents) {
+TEST_F(SqliteStoreTest, TheFileStaysSoundAfterAPipelineWithBuildsAndEventsIsDestroyed) {
   auto p = store_->SetPipeline(Update("app", {"build"}, {"repo"}));
   auto job = store_->GetJob(p->id, "build");
   auto build = store_->CreateJobBuild(job->id, Json::object());
@@ -229,11 +82,56 @@ TEST_F(SqliteStoreTest, DestroyingAPipelineDeletesItsJobsBuildsAndEvents) {
       store_->AppendEvents(build->id, {BuildEvent{0, {}, "s", "log", "stdout", "hi"}}).ok());
   ASSERT_TRUE(store_->Flush().ok());
   ASSERT_TRUE(store_->DestroyPipeline("main", "app").ok());
-  EXPECT_EQ(store_->GetPipeline("main", "app").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->GetBuild(build->id).status().code(), StatusCode::kNotFound);
-  EXPECT_TRUE(store_->ReadEvents(build->id, 0, 10)->empty());
-  EXPECT_EQ(store_->DestroyPipeline("main", "app").code(), StatusCode::kNotFound);
   EXPECT_TRUE(store_->CheckIntegrity().ok());
+}
+
+// W4: one job printing 200,000 lines (~20 MB). Reports rows/s and the size on disk.
+TEST(SqliteStoreEvents, TwoHundredThousandLinesAreStoredQuicklyAndCompactly) {
+  constexpr int kLines = 200000;
+  std::vector<double> rates;
+  std::vector<int64_t> sizes;
+  int64_t payload_bytes = 0;
+  for (int run = 0; run < 3; ++run) {
+    TempDir dir;
+    auto store = SqliteStore::Open(dir / "baton.db", RealClock());
+    ASSERT_TRUE(store.ok());
+    auto build = (*store)->CreateOneOffBuild("main", 0, Json::object());
+    payload_bytes = 0;
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kLines; i += 100) {
+      std::vector<BuildEvent> batch;
+      batch.reserve(100);
+      for (int j = i; j < i + 100; ++j) {
+        char text[128];
+        std::snprintf(text, sizeof text,
+                      "[%06d] compiling src/module_%03d/file_%05d.cpp -> obj/file_%05d.o (ok) %s",
+                      j, j % 997, j, j, "................");
+        payload_bytes += static_cast<int64_t>(strlen(text));
+        batch.push_back(
+            BuildEvent{0, {}, "task:compile", "log", j % 10 == 0 ? "stderr" : "stdout", text});
+      }
+      ASSERT_TRUE((*store)->AppendEvents(build->id, std::move(batch)).ok());
+    }
+    ASSERT_TRUE((*store)->FinishBuild(build->id, BuildStatus::kErrored).ok());  // flushes
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    rates.push_back(kLines / seconds);
+    auto last = (*store)->ReadEvents(build->id, kLines - 1, 10);
+    ASSERT_EQ(last->size(), 1u);
+    EXPECT_EQ(last->front().seq, kLines);
+    store->reset();  // checkpoints the WAL into the file
+    sizes.push_back(static_cast<int64_t>(std::filesystem::file_size(dir / "baton.db")));
+  }
+  std::sort(rates.begin(), rates.end());
+  std::sort(sizes.begin(), sizes.end());
+  std::printf(
+      "[ W4 ] %d lines, %.1f MB payload: median %.0f lines/s (%.0f/%.0f/%.0f), "
+      "db %.1f MB\n",
+      kLines, payload_bytes / 1e6, rates[1], rates[0], rates[1], rates[2], sizes[1] / 1e6);
+  RecordProperty("lines_per_second", static_cast<int>(rates[1]));
+  RecordProperty("db_bytes", static_cast<int>(sizes[1]));
+  EXPECT_GT(rates[1], 20000.0);                  // generous: shared 2-core machine
+  EXPECT_LT(sizes[1], payload_bytes * 12 / 10);  // < 20% overhead over the raw text
 }
 
 }  // namespace

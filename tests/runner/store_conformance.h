@@ -1,0 +1,143 @@
+// The store conformance harness: every implementation of the store roles (store.h), opened
+// fresh for each test, so one suite per role (store_*_conformance_test.cpp) proves that SQLite
+// and PostgreSQL behave the same. An implementation joins by adding a backend to
+// StoreImplementations().
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "baton/runner/sqlite_store.h"
+#include "baton/runner/store.h"
+#include "fakes/fake_clock.h"
+#include "fakes/test_env.h"
+
+namespace baton::runner::conformance {
+
+// The knobs the contract tests turn; each backend maps them onto its own options.
+struct StoreTestOptions {
+  std::chrono::milliseconds event_commit_interval{50};
+  size_t event_queue_max_bytes = 16 << 20;
+  size_t event_chunk_bytes = 64 << 10;
+  std::chrono::milliseconds worker_stall_after{30000};
+};
+
+// One empty database of one implementation, open as often as a test likes (reopening keeps
+// what was written).
+class StoreBackend {
+ public:
+  virtual ~StoreBackend() = default;
+  virtual Result<std::unique_ptr<Store>> Open(const Clock& clock,
+                                              const StoreTestOptions& options) = 0;
+  // Rows in `table` (how tests see that events are stored in chunks).
+  virtual Result<int64_t> CountRows(const std::string& table) = 0;
+  // Everything the database keeps on disk, as bytes (how tests see that a secret is not
+  // stored). REQUIRES: no store of this backend is open.
+  virtual Result<std::string> StoredBytes() = 0;
+};
+
+class SqliteBackend final : public StoreBackend {
+ public:
+  Result<std::unique_ptr<Store>> Open(const Clock& clock,
+                                      const StoreTestOptions& options) override {
+    SqliteStoreOptions o;
+    o.event_commit_interval = options.event_commit_interval;
+    o.event_queue_max_bytes = options.event_queue_max_bytes;
+    o.event_chunk_bytes = options.event_chunk_bytes;
+    o.worker_stall_after = options.worker_stall_after;
+    BATON_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(dir_ / "baton.db", clock, o));
+    return std::unique_ptr<Store>(std::move(store));
+  }
+
+  Result<int64_t> CountRows(const std::string& table) override {
+    sqlite3* conn = nullptr;
+    const std::string path = (dir_ / "baton.db").string();
+    if (sqlite3_open_v2(path.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(conn);
+      return IoError("cannot open " + path + " to count rows of " + table);
+    }
+    sqlite3_stmt* stmt = nullptr;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(conn, ("SELECT count(*) FROM " + table).c_str(), -1, &stmt, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      n = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(conn);
+    if (n < 0) return IoError("cannot count the rows of " + table + " in " + path);
+    return n;
+  }
+
+  Result<std::string> StoredBytes() override {
+    std::string bytes;
+    for (const char* name : {"baton.db", "baton.db-wal"}) {
+      if (std::filesystem::exists(dir_ / name)) bytes += testing::ReadFile(dir_ / name);
+    }
+    return bytes;
+  }
+
+ private:
+  testing::TempDir dir_;
+};
+
+struct StoreImplementation {
+  std::string name;  // the test name suffix
+  std::function<std::unique_ptr<StoreBackend>()> make;
+};
+
+inline std::vector<StoreImplementation> StoreImplementations() {
+  return {{"Sqlite", [] { return std::make_unique<SqliteBackend>(); }}};
+}
+
+inline std::string ImplementationName(const ::testing::TestParamInfo<StoreImplementation>& info) {
+  return info.param.name;
+}
+
+// The base of every role's suite: a fresh database of the implementation under test.
+class StoreConformanceTest : public ::testing::TestWithParam<StoreImplementation> {
+ protected:
+  void SetUp() override { backend_ = GetParam().make(); }
+  void TearDown() override { store_.reset(); }
+
+  void Open(const StoreTestOptions& options = {}) {
+    store_.reset();
+    auto store = backend_->Open(clock_, options);
+    ASSERT_TRUE(store.ok()) << GetParam().name << ": " << store.status().ToString();
+    store_ = std::move(*store);
+  }
+
+  PipelineStore& pipelines() { return *store_; }
+  BuildStore& builds() { return *store_; }
+  EventLog& events() { return *store_; }
+  AccessStore& access() { return *store_; }
+
+  // A pipeline update with these jobs and resources (all resources on source hash "hash-1").
+  static PipelineUpdate Update(const std::string& name, std::vector<std::string> jobs,
+                               std::vector<std::string> resources) {
+    PipelineUpdate u;
+    u.name = name;
+    u.yaml = "jobs: []\n";
+    u.config = Json{{"jobs", jobs}};
+    u.vars = Json{{"branch", "main"}};
+    for (auto& j : jobs) u.jobs.push_back(JobSpec{j, "", Json{{"name", j}}});
+    for (auto& r : resources) u.resources.push_back(ResourceSpec{r, "", "git", "hash-1", {}});
+    return u;
+  }
+
+  static BuildEvent Line(const std::string& text, const std::string& stream = "stdout") {
+    return BuildEvent{0, {}, "task:compile", "log", stream, text};
+  }
+
+  testing::FakeClock clock_;
+  std::unique_ptr<StoreBackend> backend_;
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace baton::runner::conformance
