@@ -1,0 +1,151 @@
+// ServerRuntime in-process: a real SQLite store in a temp dir, the API on port 0, a scripted
+// worker. What `baton web` did inline now lives here, so its order of start and stop is tested
+// without a child process.
+#include "baton/webapi/server_runtime.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "baton/net/http_client.h"
+#include "baton/runner/sqlite_store.h"
+#include "fakes/scripted_worker.h"
+#include "fakes/test_env.h"
+
+namespace baton::webapi {
+namespace {
+
+using testing::ReadFile;
+using testing::ScriptedWorker;
+using testing::TempDir;
+
+class ServerRuntimeTest : public ::testing::Test {
+ protected:
+  ServerRuntimeOptions Options() {
+    ServerRuntimeOptions options;
+    options.data_dir = dir_.path().string();
+    options.port = 0;
+    options.version = "9.9.9";
+    options.worker = &worker_;
+    options.handle_signals = false;
+    options.web_ui_dir = dir_ / "no-ui";
+    options.heartbeat_every = std::chrono::milliseconds(50);
+    return options;
+  }
+  std::unique_ptr<runner::Store> OpenStore() {
+    auto store = runner::SqliteStore::OpenDataDir(dir_.path(), RealClock());
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+  // Starts a runtime and runs it on a thread until Stop().
+  void StartRuntime() {
+    auto runtime = ServerRuntime::Start(OpenStore(), Options());
+    ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
+    runtime_ = std::move(*runtime);
+    loop_ = std::thread([this] { runtime_->Run(); });
+  }
+  void Stop() {
+    runtime_->Shutdown();
+    loop_.join();
+    runtime_.reset();
+  }
+  void TearDown() override {
+    if (runtime_) Stop();
+  }
+
+  Result<net::ClientResponse> Get(const std::string& path, const std::string& token) {
+    net::HttpClient client;
+    net::Headers headers;
+    if (!token.empty()) headers.Set("Authorization", "Bearer " + token);
+    return client.Get(runtime_->base_url() + path, headers);
+  }
+
+  TempDir dir_;
+  ScriptedWorker worker_{"scripted"};
+  std::unique_ptr<ServerRuntime> runtime_;
+  std::thread loop_;
+};
+
+TEST_F(ServerRuntimeTest, AFirstStartMakesAnAdminTokenThatOpensTheApiAndKeepsItPrivate) {
+  StartRuntime();
+  const auto& token = runtime_->new_admin_token();
+  ASSERT_TRUE(token.has_value());
+  EXPECT_EQ(ReadFile(dir_ / "admin-token"), *token + "\n");
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "admin-token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(ReadFile(dir_ / "server-url"), runtime_->base_url() + "\n");
+
+  auto with = Get("/api/v1/workers", *token);
+  ASSERT_TRUE(with.ok()) << with.status().ToString();
+  EXPECT_EQ(with->status, 200) << with->body;
+  auto without = Get("/api/v1/workers", "");
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(without->status, 401);
+}
+
+TEST_F(ServerRuntimeTest, ARestartKeepsTheAdminTokenAndShowsNoNewOne) {
+  StartRuntime();
+  std::string token = *runtime_->new_admin_token();
+  Stop();
+  StartRuntime();
+  EXPECT_FALSE(runtime_->new_admin_token().has_value());
+  auto reply = Get("/api/v1/info", token);
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(Json::parse(reply->body).value("version", ""), "9.9.9");
+}
+
+TEST_F(ServerRuntimeTest, ItsWorkerIsRegisteredWhileRunningAndRemovedOnShutdown) {
+  StartRuntime();
+  auto reply = Get("/api/v1/workers", *runtime_->new_admin_token());
+  ASSERT_TRUE(reply.ok());
+  Json workers = Json::parse(reply->body);
+  ASSERT_EQ(workers.size(), 1u) << reply->body;
+  EXPECT_EQ(workers[0].value("name", ""), "scripted");
+  EXPECT_EQ(workers[0].value("state", ""), "running");
+  EXPECT_EQ(workers[0]["info"].value("version", ""), "9.9.9");
+  Stop();
+  auto store = OpenStore();
+  auto left = store->ListWorkers();
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());
+}
+
+TEST_F(ServerRuntimeTest, ABuildAPreviousProcessLeftRunningIsMarkedErroredAtStart) {
+  runner::Id build_id = 0;
+  {
+    auto store = OpenStore();
+    auto build = store->CreateOneOffBuild("main", 0, Json::object());
+    ASSERT_TRUE(build.ok()) << build.status().ToString();
+    ASSERT_TRUE(store->StartBuild(build->id).ok());
+    build_id = build->id;
+  }
+  StartRuntime();
+  auto reply = Get("/api/v1/builds/" + std::to_string(build_id), *runtime_->new_admin_token());
+  ASSERT_TRUE(reply.ok());
+  Json build = Json::parse(reply->body);
+  EXPECT_EQ(build.value("status", ""), "errored") << reply->body;
+  EXPECT_NE(build.value("error", "").find("the server stopped"), std::string::npos);
+}
+
+TEST_F(ServerRuntimeTest, APortInUseIsAnErrorNamingTheAddress) {
+  StartRuntime();
+  auto options = Options();
+  options.port = static_cast<uint16_t>(std::stoi(runtime_->base_url().substr(17)));
+  TempDir other;
+  options.data_dir = other.path().string();
+  auto store = runner::SqliteStore::OpenDataDir(other.path(), RealClock());
+  ASSERT_TRUE(store.ok());
+  auto second = ServerRuntime::Start(std::move(*store), options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().ToString().find("127.0.0.1:" + std::to_string(options.port)),
+            std::string::npos)
+      << second.status().ToString();
+}
+
+}  // namespace
+}  // namespace baton::webapi

@@ -1,0 +1,207 @@
+#include "baton/webapi/server_runtime.h"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "baton/common/logging.h"
+#include "baton/runner/scheduler.h"
+#include "baton/webapi/api.h"
+#include "baton/webapi/auth.h"
+#include "baton/webapi/http_server.h"
+#include "runtime/counted_worker.h"
+#include "runtime/worker_heartbeat.h"
+
+namespace baton::webapi {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+// On first start: an admin token, kept in <data-dir>/admin-token (mode 0600). Returns it when
+// it was made now, nullopt when the file was already there.
+Result<std::optional<std::string>> EnsureAdminToken(runner::Store& store,
+                                                    const std::string& data_dir) {
+  fs::path file = fs::path(data_dir) / "admin-token";
+  if (fs::exists(file)) return std::optional<std::string>();
+  BATON_ASSIGN_OR_RETURN(std::string token, GenerateToken());
+  BATON_ASSIGN_OR_RETURN(auto saved, store.CreateApiToken("main", "admin", token, std::nullopt));
+  (void)saved;
+  {
+    std::ofstream out(file);
+    out << token << "\n";
+    if (!out)
+      return IoError("cannot write " + file.string() + "; check the data dir's permissions");
+  }
+  ::chmod(file.c_str(), 0600);
+  return std::optional<std::string>(token);
+}
+
+Status ActivateAll(runner::Store& store, runner::Scheduler& scheduler) {
+  BATON_ASSIGN_OR_RETURN(auto teams, store.ListTeams());
+  for (const auto& team : teams) {
+    BATON_ASSIGN_OR_RETURN(auto pipelines, store.ListPipelines(team.name));
+    for (const auto& p : pipelines) {
+      Status s = scheduler.ActivatePipeline(p.id);
+      if (!s.ok()) ModuleLogger("web")->error("pipeline {}: {}", p.name, s.ToString());
+    }
+  }
+  return Status::Ok();
+}
+
+runner::SchedulerOptions SchedulerOptionsOf(const ServerRuntimeOptions& options) {
+  runner::SchedulerOptions out;
+  out.data_dir = options.data_dir;
+  out.external_url = options.external_url;
+  out.cache_dir = options.cache_dir;
+  out.artifacts = options.artifacts;
+  return out;
+}
+
+ApiOptions ApiOptionsOf(const ServerRuntimeOptions& options) {
+  ApiOptions api;
+  api.version = options.version;
+  api.external_url = options.external_url;
+  api.worker_isolation = workers::ToString(options.worker->isolation());
+  api.artifacts = options.artifacts;
+  auto web_ui =
+      StaticAssets::Load(options.web_ui_dir.empty() ? DefaultWebUiDir() : options.web_ui_dir);
+  if (web_ui.ok()) {
+    api.web_ui = *web_ui;
+  } else {
+    api.web_ui_missing = web_ui.status().message();
+    ModuleLogger("web")->warn("web UI: {}", api.web_ui_missing);
+  }
+  return api;
+}
+
+}  // namespace
+
+// Members are declared in the order they start; they are destroyed the other way round, so
+// the API (which calls the scheduler) goes first and the store last.
+class ServerRuntime::Impl {
+ public:
+  Impl(std::unique_ptr<runner::Store> store, ServerRuntimeOptions options)
+      : options_(std::move(options)),
+        store_(std::move(store)),
+        worker_(*options_.worker),
+        heartbeat_(io_, *store_, worker_, options_.version, options_.heartbeat_every),
+        scheduler_(io_, *store_, worker_, SchedulerOptionsOf(options_)),
+        signals_(io_),
+        drain_(io_) {}
+
+  Status Start() {
+    heartbeat_.Start();
+    if (Status s = ActivateAll(*store_, scheduler_); !s.ok()) {
+      ModuleLogger("web")->error("{}", s.ToString());
+    }
+    ServerOptions server_options;
+    server_options.host = options_.host;
+    server_options.port = options_.port;
+    server_ = std::make_unique<HttpServer>(
+        MakeApiRouter(io_, *store_, scheduler_, ApiOptionsOf(options_)), server_options);
+    BATON_RETURN_IF_ERROR(server_->Start());
+    base_url_ = server_->base_url();
+    std::ofstream(fs::path(options_.data_dir) / "server-url") << base_url_ << "\n";
+    if (options_.handle_signals) {
+      signals_.add(SIGINT);
+      signals_.add(SIGTERM);
+      signals_.async_wait([this](const boost::system::error_code& ec, int) {
+        if (!ec) BeginShutdown();
+      });
+    }
+    return Status::Ok();
+  }
+
+  void Run() { io_.run(); }
+
+  void Shutdown() {
+    asio::post(io_, [this] { BeginShutdown(); });
+  }
+
+  ~Impl() {
+    if (server_) server_->Stop();
+  }
+
+  std::optional<std::string> new_admin_token;
+  std::string base_url_;
+
+ private:
+  // On the io thread: stop taking requests, deregister, abort builds, then wait for them.
+  void BeginShutdown() {
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    ModuleLogger("web")->info("shutting down");
+    signals_.cancel();
+    if (server_) server_->Stop();
+    heartbeat_.Stop();
+    scheduler_.AbortAll();
+    drain_deadline_ = std::chrono::steady_clock::now() + options_.drain_timeout;
+    guard_.reset();
+    WaitForBuilds();
+  }
+
+  // Stops the loop once every aborted build has recorded its end, or at the deadline.
+  void WaitForBuilds() {
+    if (scheduler_.running_builds() == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
+      if (scheduler_.running_builds() > 0) {
+        ModuleLogger("web")->warn("stopping with builds still running");
+      }
+      io_.stop();
+      return;
+    }
+    drain_.expires_after(std::chrono::milliseconds(20));
+    drain_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) WaitForBuilds();
+    });
+  }
+
+  ServerRuntimeOptions options_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
+  std::unique_ptr<runner::Store> store_;
+  CountedWorker worker_;
+  WorkerHeartbeat heartbeat_;
+  runner::Scheduler scheduler_;
+  asio::signal_set signals_;
+  asio::steady_timer drain_;
+  std::chrono::steady_clock::time_point drain_deadline_;
+  bool shutting_down_ = false;
+  std::unique_ptr<HttpServer> server_;
+};
+
+Result<std::unique_ptr<ServerRuntime>> ServerRuntime::Start(std::unique_ptr<runner::Store> store,
+                                                            ServerRuntimeOptions options) {
+  if (options.worker == nullptr) {
+    return InvalidArgument("the server runtime needs a worker to run steps on");
+  }
+  BATON_ASSIGN_OR_RETURN(auto admin_token, EnsureAdminToken(*store, options.data_dir));
+  auto orphans = store->MarkOrphanedBuildsErrored(
+      "the server stopped while this build was running; trigger it again");
+  if (orphans.ok() && !orphans->empty()) {
+    ModuleLogger("web")->warn("marked {} interrupted build(s) errored", orphans->size());
+  }
+  auto impl = std::make_unique<Impl>(std::move(store), std::move(options));
+  impl->new_admin_token = std::move(admin_token);
+  BATON_RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<ServerRuntime>(new ServerRuntime(std::move(impl)));
+}
+
+ServerRuntime::ServerRuntime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ServerRuntime::~ServerRuntime() = default;
+
+void ServerRuntime::Run() { impl_->Run(); }
+void ServerRuntime::Shutdown() { impl_->Shutdown(); }
+std::string ServerRuntime::base_url() const { return impl_->base_url_; }
+const std::optional<std::string>& ServerRuntime::new_admin_token() const {
+  return impl_->new_admin_token;
+}
+
+}  // namespace baton::webapi
