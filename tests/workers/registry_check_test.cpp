@@ -38,8 +38,8 @@ class Lines : public OutputSink {
 // The digest `repository:tag` has in `registry`, as skopeo reads it.
 std::string SkopeoDigest(const RegistryServer& registry, const std::string& reference) {
   std::vector<std::string> argv = {"skopeo", "inspect", "--raw", "--tls-verify=false"};
-  const auto& o = registry.options();
-  if (!o.username.empty()) argv.push_back("--creds=" + o.username + ":" + o.password);
+  auto [user, password] = registry.credentials();
+  if (!user.empty()) argv.push_back("--creds=" + user + ":" + password);
   argv.push_back("docker://" + registry.host() + "/" + reference);
   std::string raw = RunCommand(argv, "/");
   return "sha256:" + RunCommand({"sh", "-c", "printf %s \"$0\" | sha256sum | cut -c1-64", raw}, "/")

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fakes/git_fixture.h"
+#include "registry-server/token_issuer.h"
 
 namespace baton::testing {
 namespace {
@@ -95,7 +96,13 @@ RegistryServer::RegistryServer(const fs::path& dir, RegistryServerOptions option
     config << "  tls:\n    certificate: " << (dir_ / "cert.pem").string()
            << "\n    key: " << (dir_ / "key.pem").string() << "\n";
   }
-  if (!options_.username.empty()) {
+  if (options_.token_issuer != nullptr) {
+    const TokenIssuer& issuer = *options_.token_issuer;
+    config << "auth:\n  token:\n    realm: " << issuer.realm()
+           << "\n    service: " << issuer.options().service
+           << "\n    issuer: " << issuer.options().issuer
+           << "\n    rootcertbundle: " << issuer.cert_path().string() << "\n";
+  } else if (!options_.username.empty()) {
     MakeHtpasswd();
     config << "auth:\n  htpasswd:\n    realm: baton-test-realm\n    path: "
            << (dir_ / "htpasswd").string() << "\n";
@@ -129,6 +136,14 @@ RegistryServer::~RegistryServer() {
   ::kill(-pid_, SIGTERM);
   ::kill(pid_, SIGTERM);
   ::waitpid(pid_, nullptr, 0);
+}
+
+std::pair<std::string, std::string> RegistryServer::credentials() const {
+  if (options_.token_issuer != nullptr) {
+    const auto& o = options_.token_issuer->options();
+    return {o.username, o.password};
+  }
+  return {options_.username, options_.password};
 }
 
 std::string RegistryServer::host() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -281,8 +296,8 @@ void ImageLayout::Configure(const std::string& tag, const std::vector<std::strin
 void ImageLayout::Push(const std::string& tag, const RegistryServer& registry,
                        const std::string& repository, const std::string& remote_tag) {
   std::vector<std::string> argv = {"skopeo", "copy", "--quiet", "--all", "--dest-tls-verify=false"};
-  const auto& o = registry.options();
-  if (!o.username.empty()) argv.push_back("--dest-creds=" + o.username + ":" + o.password);
+  auto [user, password] = registry.credentials();
+  if (!user.empty()) argv.push_back("--dest-creds=" + user + ":" + password);
   argv.push_back("oci:" + layout_.string() + ":" + tag);
   argv.push_back("docker://" + registry.host() + "/" + repository + ":" + remote_tag);
   RunCommand(argv, dir_);

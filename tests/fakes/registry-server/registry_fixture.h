@@ -10,14 +10,20 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace baton::testing {
+
+class TokenIssuer;  // token_issuer.h
 
 struct RegistryServerOptions {
   bool tls = false;      // serve https with a self-signed certificate for 127.0.0.1
   std::string username;  // with a password: every request needs basic auth (htpasswd)
   std::string password;
+  // `auth: token`: every request needs a token from this issuer, which the registry verifies
+  // against the issuer's certificate (username/password are then the issuer's, for pushes).
+  const TokenIssuer* token_issuer = nullptr;
 };
 
 // A running registry; stops it on destruction.
@@ -34,6 +40,8 @@ class RegistryServer {
   const std::string& ca_pem() const { return ca_pem_; }
   const std::filesystem::path& log_path() const { return log_; }
   const RegistryServerOptions& options() const { return options_; }
+  // The user and password that may push ("" when anyone may).
+  std::pair<std::string, std::string> credentials() const;
 
  private:
   void MakeCertificate();
@@ -78,7 +86,8 @@ class ImageLayout {
   void Configure(const std::string& tag, const std::vector<std::string>& env,
                  const std::string& user);
   // Pushes `tag` (an image or an index with all its images) to `registry` as
-  // "<repository>:<remote_tag>" with skopeo (credentials from the registry's options).
+  // "<repository>:<remote_tag>" with skopeo (credentials from the registry's options, or its
+  // token issuer's).
   void Push(const std::string& tag, const RegistryServer& registry, const std::string& repository,
             const std::string& remote_tag);
   const std::filesystem::path& path() const { return layout_; }

@@ -1,6 +1,5 @@
 #include "resources/registry_image/registry_client.h"
 
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,79 +7,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <map>
 
 #include "baton/common/strings.h"
+#include "baton/net/http_types.h"
+#include "resources/registry_image/registry_auth.h"
 #include "resources/resource_util.h"
 
 namespace baton::workers::resources {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
-  return out;
-}
-
-// `Bearer realm="https://auth",service="registry",scope="repository:a:pull"` -> scheme and
-// parameters (RFC 7235 auth-params; quoted strings may hold commas).
-struct Challenge {
-  std::string scheme;
-  std::map<std::string, std::string> params;
-};
-
-Challenge ParseChallenge(std::string_view header) {
-  Challenge out;
-  header = Trim(header);
-  size_t space = header.find(' ');
-  out.scheme = std::string(header.substr(0, space));
-  for (auto& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (space == std::string_view::npos) return out;
-  std::string_view rest = header.substr(space + 1);
-  while (!rest.empty()) {
-    rest = Trim(rest);
-    size_t eq = rest.find('=');
-    if (eq == std::string_view::npos) break;
-    std::string key(Trim(rest.substr(0, eq)));
-    rest = rest.substr(eq + 1);
-    std::string value;
-    if (!rest.empty() && rest.front() == '"') {
-      size_t end = rest.find('"', 1);
-      value = std::string(rest.substr(1, end == std::string_view::npos ? end : end - 1));
-      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-    } else {
-      size_t comma = rest.find(',');
-      value = std::string(Trim(rest.substr(0, comma)));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma);
-    }
-    out.params[key] = value;
-    size_t comma = rest.find(',');
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-  }
-  return out;
-}
-
-// The registry's own words: `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"..."}]}`.
-std::string RegistryMessage(const HttpResponse& response) {
-  Json body = Json::parse(response.body, nullptr, false);
-  std::vector<std::string> parts;
-  if (body.is_object() && body.contains("errors") && body["errors"].is_array()) {
-    for (const auto& e : body["errors"]) {
-      if (!e.is_object()) continue;
-      std::string code = e.value("code", "");
-      std::string message = e.value("message", "");
-      parts.push_back(code.empty() ? message : code + ": " + message);
-    }
-  }
-  if (!parts.empty()) return Join(parts, "; ");
-  std::string text(Trim(response.body.substr(0, 200)));
-  return text;
-}
 
 }  // namespace
 
@@ -152,7 +88,7 @@ Status RegistryClient::Connect(const std::string& stage) {
 
 Status RegistryClient::Authenticate(const HttpResponse& challenge, const std::string& stage) {
   Challenge c = ParseChallenge(challenge.Header("WWW-Authenticate").value_or(""));
-  std::string realm = c.params.count("realm") ? " (realm \"" + c.params["realm"] + "\")" : "";
+  std::string realm = c.params.count("realm") ? " (realm \"" + c.Param("realm") + "\")" : "";
   std::string where = what_ + ": " + stage + " " + ImageName() + ": ";
   if (c.scheme == "basic") {
     if (source_.username.empty()) {
@@ -162,12 +98,55 @@ Status RegistryClient::Authenticate(const HttpResponse& challenge, const std::st
     authorization_ = "Basic " + Base64(source_.username + ":" + source_.password);
     return Status::Ok();
   }
-  if (c.scheme == "bearer") {
-    return FailedPrecondition(where + "the registry asks for a bearer token" + realm +
-                              ", which Baton's registry-image does not obtain yet");
-  }
+  if (c.scheme == "bearer") return FetchToken(c, stage);
   return PermissionDenied(where + "HTTP 401 with an authentication scheme Baton does not know (`" +
                           c.scheme + "`)");
+}
+
+// Docker's token protocol: the token service named by the challenge's realm hands out a token
+// for `scope` (to source.username when given, else anonymously), sent as `Bearer` from then on.
+Status RegistryClient::FetchToken(const Challenge& challenge, const std::string& stage) {
+  std::string where = what_ + ": " + stage + " " + ImageName() + ": ";
+  std::string realm = challenge.Param("realm");
+  if (!StartsWith(realm, "https://") && !StartsWith(realm, "http://")) {
+    return Unavailable(where +
+                       "the registry asks for a bearer token but its challenge names "
+                       "no http(s) token service (realm `" +
+                       realm +
+                       "`); the registry is "
+                       "misconfigured: tell its operator");
+  }
+  bool with_credentials = !source_.username.empty();
+  if (with_credentials && StartsWith(realm, "http://") && !source_.insecure) {
+    return FailedPrecondition(where + "the token service " + realm +
+                              " is plain http: Baton sends source.password there only with "
+                              "source.insecure: true");
+  }
+  std::string scope = challenge.Param("scope");
+  if (scope.empty()) scope = "repository:" + source_.where.name + ":" + actions_;
+  HttpRequest request{"GET", TokenUrl(challenge, scope, source_.username), {}, ""};
+  if (with_credentials) {
+    request.headers.emplace_back("Authorization",
+                                 "Basic " + Base64(source_.username + ":" + source_.password));
+  }
+  Result<HttpResponse> r = transport_->Send(request);
+  std::string service = "the token service " + realm + " (scope " + scope + ")";
+  if (!r.ok()) return Unavailable(where + "cannot reach " + service + ": " + r.status().message());
+  std::string said = ServiceMessage(*r);
+  std::string answered = "HTTP " + std::to_string(r->status) + (said.empty() ? "" : ": " + said);
+  if (r->status == 401 || r->status == 403) {
+    return PermissionDenied(
+        where + service + " refused " +
+        (with_credentials
+             ? "source.username `" + source_.username + "` with this password (" + answered +
+                   "): check both"
+             : "anonymous access (" + answered + "): set source.username and source.password"));
+  }
+  if (r->status != 200) return Unavailable(where + service + " answered " + answered);
+  std::string token = TokenFromAnswer(r->body);
+  if (token.empty()) return Unavailable(where + service + " answered without a token");
+  authorization_ = "Bearer " + token;
+  return Status::Ok();
 }
 
 Result<HttpResponse> RegistryClient::SendOnce(const HttpRequest& request,
@@ -186,7 +165,10 @@ Result<HttpResponse> RegistryClient::Send(HttpRequest request, const std::string
   BATON_RETURN_IF_ERROR(Connect(stage));
   request.url = Url(request.url);
   BATON_ASSIGN_OR_RETURN(HttpResponse response, SendOnce(request, stage));
-  if (response.status == 401 && authorization_.empty()) {
+  // Answer a challenge once per request: the first one, or a bearer one again (the token
+  // expired, or this request needs another scope).
+  bool bearer = ParseChallenge(response.Header("WWW-Authenticate").value_or("")).scheme == "bearer";
+  if (response.status == 401 && (authorization_.empty() || bearer)) {
     BATON_RETURN_IF_ERROR(Authenticate(response, stage));
     BATON_ASSIGN_OR_RETURN(response, SendOnce(request, stage));
   }
@@ -194,18 +176,13 @@ Result<HttpResponse> RegistryClient::Send(HttpRequest request, const std::string
 }
 
 Status RegistryClient::ErrorFrom(const HttpResponse& response, const std::string& stage) const {
-  std::string said = RegistryMessage(response);
+  std::string said = ServiceMessage(response);
   std::string msg = what_ + ": " + stage + " " + ImageName() + ": HTTP " +
                     std::to_string(response.status) + (said.empty() ? "" : " (" + said + ")");
   switch (response.status) {
     case 401:
     case 403:
-      return PermissionDenied(
-          msg + ": the registry refused " +
-          (source_.username.empty()
-               ? std::string("anonymous access; set source.username and "
-                             "source.password")
-               : "source.username `" + source_.username + "` with this password; check both"));
+      return PermissionDenied(msg + RefusalAdvice(response));
     case 404:
       return NotFound(msg + ": check source.repository and source.tag");
     case 429:
@@ -214,6 +191,30 @@ Status RegistryClient::ErrorFrom(const HttpResponse& response, const std::string
     default:
       return Unavailable(msg);
   }
+}
+
+// Why the registry refused what was sent, with its realm.
+std::string RegistryClient::RefusalAdvice(const HttpResponse& response) const {
+  Challenge c = ParseChallenge(response.Header("WWW-Authenticate").value_or(""));
+  std::string realm = c.params.count("realm") ? " (realm \"" + c.Param("realm") + "\")" : "";
+  std::string error = c.Param("error").empty() ? "" : " (" + c.Param("error") + ")";
+  std::string who = source_.username.empty() ? std::string("anonymous access")
+                                             : "source.username `" + source_.username + "`";
+  if (c.scheme == "bearer" && c.Param("error") == "invalid_token") {
+    return ": the registry does not accept the tokens its token service" + realm +
+           " issues (invalid_token): the registry or its token service is misconfigured; tell "
+           "their operator";
+  }
+  if (c.scheme == "bearer") {
+    return ": the registry refused the token its token service" + realm + " gave to " + who +
+           error + ": " +
+           (source_.username.empty()
+                ? "set source.username and source.password"
+                : "check that this user may " + actions_ + " " + source_.where.name);
+  }
+  return ": the registry refused " + who + realm +
+         (source_.username.empty() ? "; set source.username and source.password"
+                                   : " with this password; check both");
 }
 
 // Blob storage may live elsewhere (S3, a CDN): follow its redirects, sending the registry's

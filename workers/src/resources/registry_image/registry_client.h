@@ -1,9 +1,10 @@
 // RegistryClient: the OCI Distribution API v2 as the registry-image type needs it, over the
 // worker's HttpTransport. It picks the scheme (https; with `insecure`, https without
-// verification and then plain http), answers the registry's 401 challenges (Basic; Bearer
-// tokens are not spoken yet and say so), and turns the registry's error JSON into messages
-// that name the stage ("fetching the manifest"), the image and the registry's own words.
-// Credentials go only into Authorization headers, never into messages.
+// verification and then plain http), answers the registry's 401 challenges (Basic, and
+// Bearer through the registry's token service, with credentials or anonymously), and turns the
+// registry's error JSON into messages that name the stage ("fetching the manifest"), the image and
+// the registry's own words. Credentials and tokens go only into Authorization headers, never into
+// messages.
 //
 // Thread-safety: one RegistryClient per thread (it owns one transport).
 #pragma once
@@ -15,6 +16,7 @@
 #include "baton/common/status.h"
 #include "baton/workers/http_transport.h"
 #include "resources/registry_image/image_source.h"
+#include "resources/registry_image/registry_auth.h"
 
 namespace baton::workers::resources {
 
@@ -55,6 +57,8 @@ class RegistryClient {
   Result<HttpResponse> SendOnce(const HttpRequest& request, const std::string& stage);
   Result<HttpResponse> FollowRedirects(HttpResponse response, const std::string& stage);
   Status Authenticate(const HttpResponse& challenge, const std::string& stage);
+  Status FetchToken(const Challenge& challenge, const std::string& stage);
+  std::string RefusalAdvice(const HttpResponse& response) const;
   Status Connect(const std::string& stage);
   Status ErrorFrom(const HttpResponse& response, const std::string& stage) const;
   std::string Url(const std::string& path) const;
@@ -64,8 +68,9 @@ class RegistryClient {
   std::string what_;
   std::string scheme_;  // "https" or "http", once connected
   std::unique_ptr<HttpTransport> transport_;
-  std::string authorization_;  // header value once a challenge was answered
-  std::string ca_file_;        // source.ca_certs written out, removed with the client
+  std::string actions_ = "pull";  // asked of token services
+  std::string authorization_;     // header value once a challenge was answered
+  std::string ca_file_;           // source.ca_certs written out, removed with the client
 };
 
 }  // namespace baton::workers::resources
