@@ -67,8 +67,15 @@ Status ParseIdRange(const std::string& text, workers::LocalWorkerOptions& option
 
 Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags) {
   std::error_code ec;
+  bool fresh = !std::filesystem::exists(data_dir, ec);
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return IoError("cannot create data dir " + data_dir + ": " + ec.message());
+  // A data dir Baton makes is its own (the admin token, history, artifacts, images); one the
+  // user made keeps its mode, while the worker and artifact dirs inside are made private.
+  if (fresh) {
+    std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   LocalWorkerEnv env;
   BATON_ASSIGN_OR_RETURN(env.artifacts, workers::OpenLocalArtifactStore(data_dir + "/artifacts"));
   workers::LocalWorkerOptions options;

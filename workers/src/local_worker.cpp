@@ -81,6 +81,17 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
   std::error_code ec;
   fs::create_directories(options_.data_dir, ec);
   options_.data_dir = fs::absolute(options_.data_dir, ec).string();
+  // The worker's own dir holds unpacked images (setuid programs and device nodes owned by root,
+  // as the layers say), resource caches and build dirs: only its owner may look inside. Tasks
+  // reach their part through mounts the worker makes as root. (Without a sandbox a task with a
+  // `user` is that host user and must reach its work dir through the path: the mode stays.)
+  if (!options_.unsafe_no_sandbox) {
+    fs::permissions(options_.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  }
+  if (ec) {
+    log->warn("worker {}: cannot make {} private (mode 0700): {}", options_.name,
+              options_.data_dir, ec.message());
+  }
   cgroups_ = DetectCgroups();
   if (cgroups_.any()) {
     log->info("worker {}: cgroups: {}", options_.name, cgroups_.Describe());
