@@ -159,16 +159,18 @@ int Workers(const ResourceFlags& flags) {
     PrintJson(*workers);
     return kExitOk;
   }
-  Table table({"name", "platform", "state", "capacity", "tags"});
+  Table table({"name", "state", "tags", "team", "containers", "capacity", "heartbeat"});
   for (const auto& w : *workers) {
     std::string tags;
     if (w.contains("tags") && w["tags"].is_array()) {
       for (const auto& t : w["tags"]) tags += (tags.empty() ? "" : ",") + t.get<std::string>();
     }
     std::string state = Field(w, "state");
-    table.AddRow({Field(w, "name"), Field(w, "platform"),
-                  Cell(state, state == "running" ? "\033[32m" : "\033[33m"), Field(w, "capacity"),
-                  tags.empty() ? "none" : tags});
+    std::string team = Field(w, "team");
+    table.AddRow({Field(w, "name"), Cell(state, state == "running" ? "\033[32m" : "\033[33m"),
+                  tags.empty() ? "none" : tags, team.empty() ? "all" : team,
+                  Field(w, "active_containers"), Field(w, "capacity"),
+                  Field(w, "heartbeat_age_seconds") + "s ago"});
   }
   table.Print(stdout, WantsColor(stdout));
   return kExitOk;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "baton/common/logging.h"
 #include "baton/runner/sqlite_store.h"
@@ -17,7 +18,9 @@ namespace {
 struct WebFlags {
   std::string bind = "127.0.0.1:8080";
   std::string external_url;
-  std::string web_ui_dir;  // empty: webapi::DefaultWebUiDir()
+  std::string web_ui_dir;    // empty: webapi::DefaultWebUiDir()
+  bool local_worker = true;  // quickstart always; web with --local-worker
+  std::vector<std::string> worker_keys;
   LocalFlags local;
 };
 
@@ -34,7 +37,15 @@ int Serve(const WebFlags& flags) {
   std::string data_dir = flags.local.ResolvedDataDir();
   auto bind = ParseBind(flags.bind);
   auto store = runner::SqliteStore::OpenDataDir(data_dir, RealClock());
-  auto env = StartLocalWorker(data_dir, flags.local);
+  Result<LocalWorkerEnv> env = LocalWorkerEnv{};
+  if (flags.local_worker) {
+    env = StartLocalWorker(data_dir, flags.local);
+  } else if (auto artifacts = workers::OpenLocalArtifactStore(data_dir + "/artifacts");
+             artifacts.ok()) {
+    env->artifacts = std::move(*artifacts);  // history's artifacts stay downloadable
+  } else {
+    env = artifacts.status();
+  }
   Status ok = !bind.ok() ? bind.status() : !store.ok() ? store.status() : env.status();
   if (!ok.ok()) {
     std::fprintf(stderr, "error: %s\n", ok.ToString().c_str());
@@ -47,12 +58,15 @@ int Serve(const WebFlags& flags) {
   options.external_url = flags.external_url;
   options.version = BATON_VERSION;
   options.web_ui_dir = flags.web_ui_dir;
-  options.worker = env->worker.get();
+  options.worker_key_files.assign(flags.worker_keys.begin(), flags.worker_keys.end());
   options.artifacts = env->artifacts.get();
-  options.cache_dir = [worker = env->worker.get()](const std::string& key,
-                                                   const std::string& path) {
-    return worker->CacheDir(key, path);
-  };
+  if (flags.local_worker) {
+    options.worker = env->worker.get();
+    options.cache_dir = [worker = env->worker.get()](const std::string& key,
+                                                     const std::string& path) {
+      return worker->CacheDir(key, path);
+    };
+  }
   auto runtime = webapi::ServerRuntime::Start(std::move(*store), std::move(options));
   if (!runtime.ok()) {
     std::fprintf(stderr, "error: %s\n", runtime.status().ToString().c_str());
@@ -72,10 +86,18 @@ int Serve(const WebFlags& flags) {
 void Register(CLI::App& root, int& exit_code) {
   for (const char* name : {"quickstart", "web"}) {
     auto flags = std::make_shared<WebFlags>();
+    const bool web = std::string(name) == "web";
     auto* cmd = root.add_subcommand(
-        name, std::string(name) == "web"
-                  ? "Run the API and scheduler (with the local worker until remote workers land)"
+        name, web ? "Run the API and scheduler; steps run on `baton worker`s (or --local-worker)"
                   : "Run the API, the scheduler and a local worker in one process");
+    if (web) {
+      flags->local_worker = false;
+      cmd->add_flag("--local-worker", flags->local_worker,
+                    "Also run steps in this process, as quickstart does");
+    }
+    cmd->add_option("--worker-key", flags->worker_keys,
+                    "A file of keys `baton worker`s may register with, one per line "
+                    "(repeatable; see docs/workers.md)");
     cmd->add_option("--bind", flags->bind,
                     "HOST:PORT to listen on (default 127.0.0.1:8080; port 0: any free port)");
     cmd->add_option("--external-url", flags->external_url, "URL users reach this server at");

@@ -36,8 +36,8 @@ CliResult RunCli(const std::vector<std::string>& argv, const std::vector<std::st
 
 ServerProcess::ServerProcess() : ServerProcess(std::vector<std::string>{"--bind", "127.0.0.1:0"}) {}
 
-ServerProcess::ServerProcess(std::vector<std::string> listen_args)
-    : listen_args_(std::move(listen_args)) {
+ServerProcess::ServerProcess(std::vector<std::string> listen_args, std::string command)
+    : listen_args_(std::move(listen_args)), command_(std::move(command)) {
   data_dir_ = dir_.path() / "data";
   home_ = dir_.path() / "home";
   fs::create_directories(data_dir_);
@@ -54,7 +54,7 @@ bool ServerProcess::Start() {
   ProcessOptions options;
   options.output_file = dir_.path() / "server.log";
   options.timeout = std::chrono::hours(24);  // lives until Kill
-  std::vector<std::string> argv{BatonBinary().string(), "quickstart"};
+  std::vector<std::string> argv{BatonBinary().string(), command_};
   argv.insert(argv.end(), listen_args_.begin(), listen_args_.end());
   for (const char* a : {"--data-dir", data_dir_.c_str(), "--log-level", "info"}) argv.push_back(a);
   process_ = std::make_unique<ChildProcess>(argv, options);

@@ -53,7 +53,8 @@ class ServerProcess {
   ServerProcess();
   // The same with other listening arguments for `baton quickstart` than the default
   // {"--bind", "127.0.0.1:0"}, e.g. {"--bind", "192.0.2.2:8080", "--external-url", ...}.
-  explicit ServerProcess(std::vector<std::string> listen_args);
+  // `command` is "quickstart" or "web" (then `listen_args` may add --worker-key, --local-worker).
+  explicit ServerProcess(std::vector<std::string> listen_args, std::string command = "quickstart");
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -110,6 +111,7 @@ class ServerProcess {
   std::filesystem::path data_dir_;
   std::filesystem::path home_;
   std::vector<std::string> listen_args_;  // of quickstart: --bind ...
+  std::string command_;                   // quickstart or web
   std::unique_ptr<ChildProcess> process_;
   std::string url_;
   std::string token_;

@@ -96,12 +96,17 @@ Router MakeApiRouter(boost::asio::io_context& runner_io, runner::Store& store,
         auto workers = ctx->store.ListWorkers();
         if (!workers.ok()) return JsonError(workers.status());
         Json out = Json::array();
+        const SystemTime now = RealClock().Now();
         for (const auto& w : *workers) {
+          auto age = std::chrono::duration_cast<std::chrono::seconds>(now - w.last_heartbeat);
           out.push_back({{"name", w.name},
                          {"platform", w.platform},
                          {"state", w.state},
                          {"tags", w.tags},
+                         {"team", w.info.value("team", "")},
                          {"capacity", w.capacity},
+                         {"active_containers", w.info.value("active_containers", 0)},
+                         {"heartbeat_age_seconds", std::max<int64_t>(0, age.count())},
                          {"info", w.info}});
         }
         return Response::Json(200, out);

@@ -16,7 +16,10 @@
 #include "baton/webapi/auth.h"
 #include "baton/webapi/http_server.h"
 #include "runtime/counted_worker.h"
+#include "runtime/no_worker.h"
 #include "runtime/worker_heartbeat.h"
+#include "worker_endpoint/worker_registry.h"
+#include "worker_endpoint/worker_routes.h"
 
 namespace baton::webapi {
 
@@ -69,7 +72,9 @@ ApiOptions ApiOptionsOf(const ServerRuntimeOptions& options) {
   ApiOptions api;
   api.version = options.version;
   api.external_url = options.external_url;
-  api.worker_isolation = workers::ToString(options.worker->isolation());
+  // Remote workers report their own isolation in /api/v1/workers.
+  api.worker_isolation =
+      options.worker ? workers::ToString(options.worker->isolation()) : "per worker";
   api.artifacts = options.artifacts;
   auto web_ui =
       StaticAssets::Load(options.web_ui_dir.empty() ? DefaultWebUiDir() : options.web_ui_dir);
@@ -88,25 +93,30 @@ ApiOptions ApiOptionsOf(const ServerRuntimeOptions& options) {
 // the API (which calls the scheduler) goes first and the store last.
 class ServerRuntime::Impl {
  public:
-  Impl(std::unique_ptr<runner::Store> store, ServerRuntimeOptions options)
+  Impl(std::unique_ptr<runner::Store> store, ServerRuntimeOptions options, WorkerKeys keys)
       : options_(std::move(options)),
         store_(std::move(store)),
-        worker_(*options_.worker),
+        no_worker_(io_),
+        worker_(options_.worker ? *options_.worker : no_worker_),
         heartbeat_(io_, *store_, worker_, options_.version, options_.heartbeat_every),
+        registry_(*store_, options_.heartbeat_every,
+                  options_.worker ? options_.worker->name() : std::string()),
+        endpoint_(std::make_shared<WorkerEndpoint>(WorkerEndpoint{std::move(keys), registry_})),
         scheduler_(io_, *store_, worker_, SchedulerOptionsOf(options_)),
         signals_(io_),
         drain_(io_) {}
 
   Status Start() {
-    heartbeat_.Start();
+    if (options_.worker) heartbeat_.Start();
     if (Status s = ActivateAll(*store_, scheduler_); !s.ok()) {
       ModuleLogger("web")->error("{}", s.ToString());
     }
     ServerOptions server_options;
     server_options.host = options_.host;
     server_options.port = options_.port;
-    server_ = std::make_unique<HttpServer>(
-        MakeApiRouter(io_, *store_, scheduler_, ApiOptionsOf(options_)), server_options);
+    Router router = MakeApiRouter(io_, *store_, scheduler_, ApiOptionsOf(options_));
+    AddWorkerRoutes(router, endpoint_);
+    server_ = std::make_unique<HttpServer>(std::move(router), server_options);
     BATON_RETURN_IF_ERROR(server_->Start());
     base_url_ = server_->base_url();
     std::ofstream(fs::path(options_.data_dir) / "server-url") << base_url_ << "\n";
@@ -141,7 +151,7 @@ class ServerRuntime::Impl {
     ModuleLogger("web")->info("shutting down");
     signals_.cancel();
     if (server_) server_->Stop();
-    heartbeat_.Stop();
+    if (options_.worker) heartbeat_.Stop();
     scheduler_.AbortAll();
     drain_deadline_ = std::chrono::steady_clock::now() + options_.drain_timeout;
     guard_.reset();
@@ -167,8 +177,11 @@ class ServerRuntime::Impl {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
   std::unique_ptr<runner::Store> store_;
+  NoWorker no_worker_;
   CountedWorker worker_;
   WorkerHeartbeat heartbeat_;
+  WorkerRegistry registry_;
+  std::shared_ptr<const WorkerEndpoint> endpoint_;
   runner::Scheduler scheduler_;
   asio::signal_set signals_;
   asio::steady_timer drain_;
@@ -179,16 +192,14 @@ class ServerRuntime::Impl {
 
 Result<std::unique_ptr<ServerRuntime>> ServerRuntime::Start(std::unique_ptr<runner::Store> store,
                                                             ServerRuntimeOptions options) {
-  if (options.worker == nullptr) {
-    return InvalidArgument("the server runtime needs a worker to run steps on");
-  }
+  BATON_ASSIGN_OR_RETURN(WorkerKeys keys, WorkerKeys::Load(options.worker_key_files));
   BATON_ASSIGN_OR_RETURN(auto admin_token, EnsureAdminToken(*store, options.data_dir));
   auto orphans = store->MarkOrphanedBuildsErrored(
       "the server stopped while this build was running; trigger it again");
   if (orphans.ok() && !orphans->empty()) {
     ModuleLogger("web")->warn("marked {} interrupted build(s) errored", orphans->size());
   }
-  auto impl = std::make_unique<Impl>(std::move(store), std::move(options));
+  auto impl = std::make_unique<Impl>(std::move(store), std::move(options), std::move(keys));
   impl->new_admin_token = std::move(admin_token);
   BATON_RETURN_IF_ERROR(impl->Start());
   return std::unique_ptr<ServerRuntime>(new ServerRuntime(std::move(impl)));

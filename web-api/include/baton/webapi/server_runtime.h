@@ -6,9 +6,10 @@
 //   if (runtime.ok()) (*runtime)->Run();   // until Shutdown() or SIGINT/SIGTERM
 //
 // Start, in order: an admin token on first start (kept in <data-dir>/admin-token, mode 0600),
-// builds a previous process left running marked errored, the worker registered (a heartbeat
-// every `heartbeat_every`), the scheduler with every pipeline activated, the API listening and
-// <data-dir>/server-url written. Shutdown: the API stops, the worker record is removed, running
+// builds a previous process left running marked errored, the in-process worker registered (a
+// heartbeat every `heartbeat_every`), the scheduler with every pipeline activated, the API and
+// the worker endpoint (remote workers, docs/workers.md) listening and <data-dir>/server-url
+// written. Shutdown: the API stops, the in-process worker's record is removed, running
 // builds are aborted and the loop ends once they have recorded their end (or at
 // `drain_timeout`).
 //
@@ -23,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "baton/common/status.h"
 #include "baton/runner/store.h"
@@ -39,9 +41,14 @@ struct ServerRuntimeOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0: any free port (see base_url())
   std::string external_url;
-  std::string version = "0.0.0";                // shown by /api/v1/info and in the worker record
-  std::filesystem::path web_ui_dir;             // the built web UI; empty: DefaultWebUiDir()
-  workers::Worker* worker = nullptr;            // runs every step; must outlive the runtime
+  std::string version = "0.0.0";     // shown by /api/v1/info and in the worker record
+  std::filesystem::path web_ui_dir;  // the built web UI; empty: DefaultWebUiDir()
+  // The in-process worker (`quickstart`, `web --local-worker`), or null: then only remote
+  // workers run steps. Must outlive the runtime.
+  workers::Worker* worker = nullptr;
+  // The keys remote workers may register with (WorkerKeys: one key per line). None: the worker
+  // endpoint refuses every worker, saying how to add one.
+  std::vector<std::filesystem::path> worker_key_files;
   workers::ArtifactStore* artifacts = nullptr;  // behind `artifact` resources; may be null
   // Persistent task cache directories ("pipeline/job/task", cache path) -> host dir.
   std::function<std::string(const std::string& key, const std::string& path)> cache_dir;
@@ -54,7 +61,7 @@ class ServerRuntime {
  public:
   // Starts everything (see above); on return the API is listening. An error says which part
   // could not start ("cannot listen on 127.0.0.1:80: permission denied").
-  // REQUIRES: options.worker is not null; options.data_dir exists.
+  // REQUIRES: options.data_dir exists.
   static Result<std::unique_ptr<ServerRuntime>> Start(std::unique_ptr<runner::Store> store,
                                                       ServerRuntimeOptions options);
   ~ServerRuntime();

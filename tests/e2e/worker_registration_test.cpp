@@ -1,0 +1,135 @@
+// End to end: a real `baton web` (no local worker) and real `baton worker` processes on
+// loopback. A worker with a key the web node knows registers with its tags and team and is
+// listed by `baton workers`; a clean stop deregisters it; an unknown key, or an API token
+// used as a worker key, is refused and the worker exits saying why; a worker key opens no API
+// route; and a web node without --local-worker runs no steps, saying how to give it a worker.
+#include <gtest/gtest.h>
+
+#include "fakes/e2e_util.h"
+#include "fakes/server_process.h"
+
+namespace baton::testing {
+namespace {
+
+using nlohmann::json;
+
+// Two keys (with a comment and a blank line), as an authorized-keys file.
+const std::string kKeyA = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+const std::string kKeyB = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
+
+class WorkerRegistrationE2E : public ::testing::Test {
+ protected:
+  static std::vector<std::string> WebArgs(const TempDir& keys) {
+    WriteFile(keys / "authorized",
+              "# workers of the e2e test\n" + kKeyA + " w1\n\n" + kKeyB + "\n");
+    return {"--bind", "127.0.0.1:0", "--worker-key", (keys / "authorized").string()};
+  }
+
+  void SetUp() override { ASSERT_TRUE(web_.started()) << web_.log(); }
+
+  // Starts `baton worker` with `key` (written to a key file) and extra flags.
+  std::unique_ptr<ChildProcess> StartWorker(const std::string& name, const std::string& key,
+                                            std::vector<std::string> extra = {}) {
+    std::filesystem::path key_file = files_ / (name + ".key");
+    WriteFile(key_file, key + "\n");
+    std::vector<std::string> argv{BatonBinary().string(),
+                                  "worker",
+                                  "--web",
+                                  web_.url(),
+                                  "--name",
+                                  name,
+                                  "--work-dir",
+                                  (files_ / name).string(),
+                                  "--key",
+                                  key_file.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ProcessOptions options;
+    options.timeout = std::chrono::minutes(5);
+    return std::make_unique<ChildProcess>(argv, options);
+  }
+
+  // The workers the API lists, by name.
+  std::map<std::string, json> Workers() const {
+    std::map<std::string, json> out;
+    json list = web_.Get("/api/v1/workers");
+    if (list.is_array()) {
+      for (const auto& w : list) out[w.value("name", "")] = w;
+    }
+    return out;
+  }
+
+  TempDir keys_;
+  TempDir files_;
+  ServerProcess web_{WebArgs(keys_), "web"};
+};
+
+TEST_F(WorkerRegistrationE2E, AWorkerWithAKnownKeyIsListedWithItsTagsTeamAndHeartbeat) {
+  auto worker = StartWorker("w1", kKeyA, {"--tag", "gpu", "--tag", "big", "--team", "main"});
+  ASSERT_TRUE(worker->WaitForOutput("registered with", std::chrono::seconds(60)))
+      << worker->out() << worker->err();
+  auto workers = Workers();
+  ASSERT_EQ(workers.count("w1"), 1u) << web_.log();
+  const json& w = workers["w1"];
+  EXPECT_EQ(w.value("state", ""), "running");
+  EXPECT_EQ(w["tags"], json::array({"gpu", "big"}));
+  EXPECT_EQ(w.value("team", ""), "main");
+  EXPECT_EQ(w.value("active_containers", -1), 0);
+  EXPECT_GE(w.value("heartbeat_age_seconds", -1), 0);
+  EXPECT_TRUE(w["info"].value("remote", false));
+  EXPECT_EQ(workers.count("local"), 0u) << "web without --local-worker has no local worker";
+
+  CliResult table = web_.Cli({"workers"});
+  ASSERT_EQ(table.exit_code, 0) << table.All();
+  EXPECT_NE(table.out.find("w1"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("gpu,big"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("s ago"), std::string::npos) << table.out;
+}
+
+TEST_F(WorkerRegistrationE2E, AWorkerStoppedCleanlyDeregisters) {
+  auto worker = StartWorker("w2", kKeyB);
+  ASSERT_TRUE(worker->WaitForOutput("registered with", std::chrono::seconds(60)))
+      << worker->out() << worker->err();
+  ASSERT_EQ(Workers().count("w2"), 1u);
+  worker->Signal(SIGTERM);
+  ProcessResult result = worker->Wait();
+  EXPECT_EQ(result.exit_code, 0) << result.All();
+  EXPECT_NE(result.out.find("deregistered"), std::string::npos) << result.All();
+  EXPECT_EQ(Workers().count("w2"), 0u);
+}
+
+TEST_F(WorkerRegistrationE2E, AnUnknownKeyIsRefusedAndTheWorkerExitsSayingWhatToDo) {
+  auto worker = StartWorker("intruder", std::string(64, 'c'));
+  ProcessResult result = worker->Wait();
+  EXPECT_EQ(result.exit_code, 2) << result.All();
+  EXPECT_NE(result.err.find("unknown worker key"), std::string::npos) << result.All();
+  EXPECT_NE(result.err.find("--worker-key"), std::string::npos) << result.All();
+  EXPECT_EQ(Workers().count("intruder"), 0u);
+}
+
+TEST_F(WorkerRegistrationE2E, AnApiTokenRegistersNoWorker) {
+  auto worker = StartWorker("token-holder", web_.token());
+  ProcessResult result = worker->Wait();
+  EXPECT_EQ(result.exit_code, 2) << result.All();
+  EXPECT_NE(result.err.find("unknown worker key"), std::string::npos) << result.All();
+}
+
+TEST_F(WorkerRegistrationE2E, AWorkerKeyOpensNoApiRoute) {
+  for (const char* path : {"/api/v1/workers", "/api/v1/teams/main/pipelines"}) {
+    ApiReply reply = web_.Api("GET", path, "", {{"Authorization", "Bearer " + kKeyA}}, false);
+    EXPECT_EQ(reply.status, 401) << path << ": " << reply.text;
+  }
+}
+
+TEST_F(WorkerRegistrationE2E, AWebNodeWithoutALocalWorkerRunsNoStepsAndSaysHowToAddOne) {
+  WriteFile(files_ / "p.yml",
+            "resources:\n- name: m\n  type: mock\n  check_every: 1h\n  source: {}\n"
+            "jobs:\n- name: j\n  plan:\n  - get: m\n");
+  CliResult set = web_.Cli({"set-pipeline", "-n", "-p", "p", "-c", (files_ / "p.yml").string()});
+  ASSERT_EQ(set.exit_code, 0) << set.All();
+  json check = web_.CheckResource("p", "m");
+  EXPECT_EQ(check.value("status", ""), "errored") << check.dump();
+  EXPECT_NE(check.dump().find("--local-worker"), std::string::npos) << check.dump();
+}
+
+}  // namespace
+}  // namespace baton::testing

@@ -1,0 +1,104 @@
+#include "worker_endpoint/worker_registry.h"
+
+#include <fmt/ranges.h>
+
+#include <cctype>
+
+#include "baton/common/clock.h"
+#include "baton/common/logging.h"
+#include "baton/webapi/auth.h"
+
+namespace baton::webapi {
+
+namespace {
+
+// Names appear in URLs, logs and tables: keep them to what reads well everywhere.
+Status CheckName(const std::string& name) {
+  if (name.empty() || name.size() > 63) {
+    return InvalidArgument("a worker name must have 1 to 63 characters, got '" + name + "'");
+  }
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return InvalidArgument("worker name '" + name +
+                             "' may use only letters, digits, '-', '_' and '.'; pick another "
+                             "--name");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+WorkerRegistry::WorkerRegistry(runner::AccessStore& store,
+                               std::chrono::milliseconds heartbeat_every, std::string reserved_name)
+    : store_(store), heartbeat_every_(heartbeat_every), reserved_name_(std::move(reserved_name)) {}
+
+Result<std::string> WorkerRegistry::Register(const WorkerRegistration& worker) {
+  BATON_RETURN_IF_ERROR(CheckName(worker.name));
+  if (!reserved_name_.empty() && worker.name == reserved_name_) {
+    return AlreadyExists("worker name '" + worker.name +
+                         "' is the web node's own worker; start the worker with another --name");
+  }
+  BATON_ASSIGN_OR_RETURN(std::string id, GenerateToken(16));
+  std::lock_guard lock(mu_);
+  if (auto old = by_name_.find(worker.name); old != by_name_.end()) {
+    ModuleLogger("web")->warn("worker {} registered again; its previous session ends", worker.name);
+    sessions_.erase(old->second);
+  }
+  Session session;
+  session.worker = worker;
+  session.started_at = FormatRfc3339(RealClock().Now());
+  BATON_RETURN_IF_ERROR(Save(session));
+  sessions_[id] = std::move(session);
+  by_name_[worker.name] = id;
+  ModuleLogger("web")->info("worker {} registered (tags [{}], team '{}')", worker.name,
+                            fmt::join(worker.tags, ", "), worker.team);
+  return id;
+}
+
+Result<std::string> WorkerRegistry::Heartbeat(const std::string& session,
+                                              const WorkerActivity& activity) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) {
+    return NotFound("no worker session " + session + " on this web node; register again");
+  }
+  it->second.activity = activity;
+  BATON_RETURN_IF_ERROR(Save(it->second));
+  return it->second.state;
+}
+
+Status WorkerRegistry::Deregister(const std::string& session) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return NotFound("no worker session " + session + " on this web node");
+  std::string name = it->second.worker.name;
+  sessions_.erase(it);
+  by_name_.erase(name);
+  ModuleLogger("web")->info("worker {} deregistered", name);
+  return store_.DeleteWorker(name);
+}
+
+Status WorkerRegistry::Save(const Session& session) {
+  const WorkerRegistration& w = session.worker;
+  runner::WorkerRecord record;
+  record.name = w.name;
+  record.platform = w.platform;
+  record.tags = w.tags;
+  record.capacity = w.capacity;
+  record.state = session.state;
+  record.last_heartbeat = RealClock().Now();
+  record.info = {{"version", w.version},
+                 {"hostname", w.hostname},
+                 {"team", w.team},
+                 {"isolation", w.isolation},
+                 {"remote", true},
+                 {"started_at", session.started_at},
+                 {"heartbeat_every_ms", heartbeat_every_.count()},
+                 {"active_tasks", session.activity.active_tasks},
+                 {"active_containers", session.activity.active_containers},
+                 {"last_heartbeat", FormatRfc3339(record.last_heartbeat)}};
+  return store_.SaveWorker(record);
+}
+
+}  // namespace baton::webapi

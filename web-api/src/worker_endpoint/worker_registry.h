@@ -1,0 +1,80 @@
+// WorkerRegistry: the remote workers connected to this web node (docs/workers.md). A worker
+// registers (getting a session), heartbeats with its active step counts and deregisters on a
+// clean stop; each change is saved as the worker's record in the store, so GET /api/v1/workers
+// and `baton workers` show it (and the store marks it stalled when its heartbeats stop).
+//
+// A worker that registers again under its name (it restarted, or the web node did) replaces
+// its previous session. The name of the web node's own in-process worker is refused.
+//
+// Thread-safety: all methods are thread-safe (one mutex; store calls happen under it, so
+// records are saved in the order sessions change).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "baton/common/json.h"
+#include "baton/common/status.h"
+#include "baton/runner/store_access.h"
+
+namespace baton::webapi {
+
+// The worker protocol version this web node speaks (docs/workers.md).
+inline constexpr int kWorkerProtocolVersion = 1;
+
+struct WorkerRegistration {
+  std::string name;
+  std::string platform = "linux";
+  std::vector<std::string> tags;
+  std::string team;  // "" = any team's work
+  int capacity = 0;
+  std::string version;  // the worker's baton version
+  std::string hostname;
+  std::string isolation;  // "namespaces" or "none"
+};
+
+// What a session's worker is doing now, as its heartbeat reports.
+struct WorkerActivity {
+  int active_containers = 0;
+  int active_tasks = 0;
+};
+
+class WorkerRegistry {
+ public:
+  // `reserved_name`: the web node's own worker ("" when it has none).
+  WorkerRegistry(runner::AccessStore& store, std::chrono::milliseconds heartbeat_every,
+                 std::string reserved_name);
+
+  // A new session for `worker` (replacing any previous one of that name). kInvalidArgument for
+  // a bad name, kAlreadyExists for the reserved name.
+  Result<std::string> Register(const WorkerRegistration& worker);
+  // Records a heartbeat; returns the worker's state ("running", ...). kNotFound when the
+  // session is unknown (the web node restarted, or the name registered again): register again.
+  Result<std::string> Heartbeat(const std::string& session, const WorkerActivity& activity);
+  // Ends the session and removes the worker's record.
+  Status Deregister(const std::string& session);
+
+  std::chrono::milliseconds heartbeat_every() const { return heartbeat_every_; }
+
+ private:
+  struct Session {
+    WorkerRegistration worker;
+    std::string started_at;
+    WorkerActivity activity;
+    std::string state = "running";
+  };
+  Status Save(const Session& session);  // REQUIRES: mu_ held
+
+  runner::AccessStore& store_;
+  const std::chrono::milliseconds heartbeat_every_;
+  const std::string reserved_name_;
+  std::mutex mu_;
+  std::map<std::string, Session> sessions_;     // by session id; GUARDED_BY(mu_)
+  std::map<std::string, std::string> by_name_;  // worker name -> session id; GUARDED_BY(mu_)
+};
+
+}  // namespace baton::webapi
