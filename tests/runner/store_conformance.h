@@ -1,10 +1,11 @@
 // The store conformance harness: every implementation of the store roles (store.h), opened
 // fresh for each test, so one suite per role (store_*_conformance_test.cpp) proves that SQLite
 // and PostgreSQL behave the same. An implementation joins by adding a backend to
-// StoreImplementations().
+// StoreImplementations(): SQLite and PostgreSQL (a real PostgreSQL 15 per test process).
 #pragma once
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -13,9 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "baton/runner/postgres_store.h"
 #include "baton/runner/sqlite_store.h"
 #include "baton/runner/store.h"
 #include "fakes/fake_clock.h"
+#include "fakes/postgres_server.h"
 #include "fakes/test_env.h"
 
 namespace baton::runner::conformance {
@@ -87,13 +90,75 @@ class SqliteBackend final : public StoreBackend {
   testing::TempDir dir_;
 };
 
+// A fresh database on this test process's PostgreSQL 15 (tests/fakes/postgres_server.h). When
+// PostgreSQL cannot start, Open fails with the reason: nothing is skipped.
+class PostgresBackend final : public StoreBackend {
+ public:
+  Result<std::unique_ptr<Store>> Open(const Clock& clock,
+                                      const StoreTestOptions& options) override {
+    if (uri_.empty()) {
+      BATON_ASSIGN_OR_RETURN(server_, testing::PostgresServer::Shared());
+      BATON_ASSIGN_OR_RETURN(uri_, server_->CreateDatabase());
+    }
+    PostgresStoreOptions o;
+    o.event_commit_interval = options.event_commit_interval;
+    o.event_queue_max_bytes = options.event_queue_max_bytes;
+    o.event_chunk_bytes = options.event_chunk_bytes;
+    o.worker_stall_after = options.worker_stall_after;
+    BATON_ASSIGN_OR_RETURN(auto store, PostgresStore::Open(uri_, clock, o));
+    return std::unique_ptr<Store>(std::move(store));
+  }
+
+  Result<int64_t> CountRows(const std::string& table) override {
+    BATON_ASSIGN_OR_RETURN(std::string n, QueryText("SELECT count(*) FROM " + table));
+    return std::stoll(n);
+  }
+
+  // The cluster's files after a checkpoint: the tables' heap files and the write-ahead log.
+  Result<std::string> StoredBytes() override {
+    BATON_RETURN_IF_ERROR(QueryText("CHECKPOINT").status());
+    std::string bytes;
+    for (const char* sub : {"base", "pg_wal"}) {
+      for (const auto& entry :
+           std::filesystem::recursive_directory_iterator(server_->dir() / "data" / sub)) {
+        if (entry.is_regular_file()) bytes += testing::ReadFile(entry.path());
+      }
+    }
+    return bytes;
+  }
+
+ private:
+  Result<std::string> QueryText(const std::string& sql) {
+    PGconn* conn = PQconnectdb(uri_.c_str());
+    Status status = Status::Ok();
+    std::string out;
+    PGresult* res = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, sql.c_str()) : nullptr;
+    const ExecStatusType rc = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (rc == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+      out = PQgetvalue(res, 0, 0);
+    } else if (rc != PGRES_COMMAND_OK) {
+      status = IoError(sql + " failed on " + uri_ + ": " + PQerrorMessage(conn));
+    }
+    PQclear(res);
+    PQfinish(conn);
+    if (!status.ok()) return status;
+    return out;
+  }
+
+  testing::PostgresServer* server_ = nullptr;
+  std::string uri_;
+};
+
 struct StoreImplementation {
   std::string name;  // the test name suffix
   std::function<std::unique_ptr<StoreBackend>()> make;
 };
 
+inline void PrintTo(const StoreImplementation& impl, std::ostream* os) { *os << impl.name; }
+
 inline std::vector<StoreImplementation> StoreImplementations() {
-  return {{"Sqlite", [] { return std::make_unique<SqliteBackend>(); }}};
+  return {{"Sqlite", [] { return std::make_unique<SqliteBackend>(); }},
+          {"Postgres", [] { return std::make_unique<PostgresBackend>(); }}};
 }
 
 inline std::string ImplementationName(const ::testing::TestParamInfo<StoreImplementation>& info) {

@@ -1,6 +1,6 @@
 #include "store/event_chunker.h"
 
-namespace baton::runner::sqlite {
+namespace baton::runner::sql {
 
 Status EventChunker::Save(Connection& conn, Id build_id, OpenChunk& chunk) {
   if (!chunk.dirty) return Status::Ok();
@@ -40,4 +40,4 @@ Status EventChunker::Write(Connection& conn, Id build_id,
   return Save(conn, build_id, chunk);
 }
 
-}  // namespace baton::runner::sqlite
+}  // namespace baton::runner::sql

@@ -11,9 +11,9 @@
 
 #include "store/event_codec.h"
 #include "store/event_writer.h"
-#include "store/sqlite_db.h"
+#include "store/sql_db.h"
 
-namespace baton::runner::sqlite {
+namespace baton::runner::sql {
 
 class EventChunker {
  public:
@@ -44,4 +44,4 @@ class EventChunker {
   std::unordered_map<Id, OpenChunk> open_;
 };
 
-}  // namespace baton::runner::sqlite
+}  // namespace baton::runner::sql

@@ -1,6 +1,6 @@
 #include "store/event_codec.h"
 
-namespace baton::runner::sqlite {
+namespace baton::runner::sql {
 namespace {
 
 constexpr uint8_t kSameOrigin = 1;
@@ -109,4 +109,4 @@ Result<std::vector<BuildEvent>> DecodeChunk(std::string_view body) {
   return events;
 }
 
-}  // namespace baton::runner::sqlite
+}  // namespace baton::runner::sql

@@ -17,7 +17,7 @@
 #include "baton/common/status.h"
 #include "baton/runner/store_types.h"
 
-namespace baton::runner::sqlite {
+namespace baton::runner::sql {
 
 // Appends events to one chunk body, remembering the previous event for the deltas.
 class ChunkEncoder {
@@ -35,4 +35,4 @@ class ChunkEncoder {
 // Decodes a whole chunk body. A malformed body is kIoError.
 Result<std::vector<BuildEvent>> DecodeChunk(std::string_view body);
 
-}  // namespace baton::runner::sqlite
+}  // namespace baton::runner::sql

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-namespace baton::runner::sqlite {
+namespace baton::runner::sql {
 namespace {
 
 size_t ApproximateBytes(const QueuedEvent& e) {
@@ -99,4 +99,4 @@ void EventWriter::Run() {
   }
 }
 
-}  // namespace baton::runner::sqlite
+}  // namespace baton::runner::sql

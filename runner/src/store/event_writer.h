@@ -18,7 +18,7 @@
 #include "baton/common/status.h"
 #include "baton/runner/store_types.h"
 
-namespace baton::runner::sqlite {
+namespace baton::runner::sql {
 
 struct QueuedEvent {
   Id build_id = 0;
@@ -68,4 +68,4 @@ class EventWriter {
   std::thread thread_;
 };
 
-}  // namespace baton::runner::sqlite
+}  // namespace baton::runner::sql

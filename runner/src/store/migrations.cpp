@@ -207,7 +207,7 @@ Status Apply(Connection& conn, const Migration& migration) {
 
 int LatestSchemaVersion() { return Migrations().back().version; }
 
-Result<int> ReadSchemaVersion(Connection& conn) {
+Result<int> ReadSchemaVersion(sql::Connection& conn) {
   BATON_ASSIGN_OR_RETURN(auto version, conn.QueryInt("PRAGMA user_version"));
   return static_cast<int>(version.value_or(0));
 }

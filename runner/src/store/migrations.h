@@ -14,6 +14,6 @@ int LatestSchemaVersion();
 // kFailedPrecondition (written by a newer Baton); nothing is changed then.
 Status Migrate(Connection& conn);
 
-Result<int> ReadSchemaVersion(Connection& conn);
+Result<int> ReadSchemaVersion(sql::Connection& conn);
 
 }  // namespace baton::runner::sqlite

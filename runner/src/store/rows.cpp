@@ -1,6 +1,6 @@
 #include "store/rows.h"
 
-namespace baton::runner::sqlite {
+namespace baton::runner::sql {
 
 const char* const kTeamSelect = "SELECT id, name, created_at FROM teams ";
 
@@ -148,4 +148,4 @@ ApiToken ReadToken(const Statement& row) {
   return k;
 }
 
-}  // namespace baton::runner::sqlite
+}  // namespace baton::runner::sql

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "baton/runner/store_types.h"
-#include "store/sqlite_db.h"
+#include "store/sql_db.h"
 
-namespace baton::runner::sqlite {
+namespace baton::runner::sql {
 
 extern const char* const kTeamSelect;
 extern const char* const kPipelineSelect;
@@ -76,4 +76,4 @@ Result<T> QueryOne(Connection& conn, T (*read)(const Statement&), const std::str
   return OneRow(**stmt, read, what);
 }
 
-}  // namespace baton::runner::sqlite
+}  // namespace baton::runner::sql

@@ -48,14 +48,6 @@ void Statement::BindBlob(int index, std::string_view value) {
 
 void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
 
-void Statement::BindOptionalInt(int index, std::optional<int64_t> value) {
-  if (value) {
-    BindInt(index, *value);
-  } else {
-    BindNull(index);
-  }
-}
-
 Status Statement::Error(int rc) const {
   int extended = sqlite3_extended_errcode(db_);
   return ErrorFromCode(extended != SQLITE_OK ? extended : rc, sqlite3_errmsg(db_), sql_);
@@ -66,14 +58,6 @@ Result<bool> Statement::Step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   return Error(rc);
-}
-
-Status Statement::Run() {
-  while (true) {
-    auto row = Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::Ok();
-  }
 }
 
 int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
@@ -136,31 +120,8 @@ Result<StatementLease> Connection::Prepare(const std::string& sql) {
   return StatementLease(it->second.get());
 }
 
-Result<std::optional<int64_t>> Connection::StepInt(Statement& stmt) {
-  auto row = stmt.Step();
-  if (!row.ok()) return row.status();
-  if (!*row || stmt.IsNull(0)) return std::optional<int64_t>();
-  return std::optional<int64_t>(stmt.Int(0));
-}
-
-int64_t Connection::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+int64_t Connection::LastInsertRowId() { return sqlite3_last_insert_rowid(db_); }
 int Connection::Changes() const { return sqlite3_changes(db_); }
 bool Connection::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
-
-Transaction::~Transaction() {
-  if (open_) (void)conn_.Exec("ROLLBACK");
-}
-
-Status Transaction::Begin(bool immediate) {
-  BATON_RETURN_IF_ERROR(conn_.Exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN"));
-  open_ = true;
-  return Status::Ok();
-}
-
-Status Transaction::Commit() {
-  Status status = conn_.Exec("COMMIT");
-  if (status.ok()) open_ = false;
-  return status;
-}
 
 }  // namespace baton::runner::sqlite

@@ -1,17 +1,17 @@
-// SqliteStore: reruns of a build with the same inputs, and the versions builds refer to.
-#include "baton/runner/sqlite_store.h"
+// SqlStore: reruns of a build with the same inputs, and the versions builds refer to.
+#include "baton/runner/sql_store.h"
 #include "store/rows.h"
-#include "store/sqlite_db.h"
+#include "store/sql_db.h"
 
 namespace baton::runner {
 
-using sqlite::Connection;
+using sql::Connection;
 
 namespace {
 
 Result<Build> LoadBuild(Connection& conn, Id build_id) {
-  return sqlite::QueryOne(conn, sqlite::ReadBuild, "build " + std::to_string(build_id),
-                          std::string(sqlite::kBuildSelect) + "WHERE b.id = ?", build_id);
+  return sql::QueryOne(conn, sql::ReadBuild, "build " + std::to_string(build_id),
+                       std::string(sql::kBuildSelect) + "WHERE b.id = ?", build_id);
 }
 
 // The build a rerun of `build` reruns: the build itself, or the original of a rerun.
@@ -22,7 +22,7 @@ Result<Build> RerunTarget(Connection& conn, const Build& build) {
 
 }  // namespace
 
-Result<Build> SqliteStore::CreateRerunBuild(Id build_id, const Json& plan) {
+Result<Build> SqlStore::CreateRerunBuild(Id build_id, const Json& plan) {
   Build rerun;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(Build build, LoadBuild(conn, build_id));
@@ -39,13 +39,14 @@ Result<Build> SqliteStore::CreateRerunBuild(Id build_id, const Json& plan) {
         "INSERT INTO builds (team_id, pipeline_id, job_id, name, status, plan_json, created_at, "
         "rerun_of, rerun_number) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
         original.team_id, original.pipeline_id, original.job_id,
-        original.name + "." + std::to_string(number), sqlite::JsonText(plan),
+        original.name + "." + std::to_string(number), sql::JsonText(plan),
         ToUnixMillis(clock_.Now()), original.id, number));
     const Id id = conn.LastInsertRowId();
     // The same versions under the same names; none is a first occurrence for the job.
     BATON_RETURN_IF_ERROR(
         conn.Run("INSERT INTO build_inputs (build_id, name, resource_version_id, first_occurrence) "
-                 "SELECT ?, name, resource_version_id, 0 FROM build_inputs WHERE build_id = ?",
+                 "SELECT CAST(? AS BIGINT), name, resource_version_id, 0 FROM build_inputs "
+                 "WHERE build_id = ?",
                  id, original.id));
     BATON_ASSIGN_OR_RETURN(rerun, LoadBuild(conn, id));
     return Status::Ok();
@@ -54,20 +55,20 @@ Result<Build> SqliteStore::CreateRerunBuild(Id build_id, const Json& plan) {
   return rerun;
 }
 
-Result<std::vector<ResourceVersion>> SqliteStore::ListVersionsUsedByBuilds(Id resource_id) {
+Result<std::vector<ResourceVersion>> SqlStore::ListVersionsUsedByBuilds(Id resource_id) {
   std::vector<ResourceVersion> versions;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(
         versions,
-        sqlite::QueryRows(conn, sqlite::ReadVersion,
-                          std::string(sqlite::kVersionSelect) +
-                              "WHERE v.resource_id = ? AND (EXISTS (SELECT 1 FROM build_inputs i "
-                              "JOIN builds b ON b.id = i.build_id WHERE i.resource_version_id = "
-                              "v.id AND b.logs_reaped_at IS NULL) OR EXISTS (SELECT 1 FROM "
-                              "build_outputs o JOIN builds b ON b.id = o.build_id WHERE "
-                              "o.resource_version_id = v.id AND b.logs_reaped_at IS NULL)) "
-                              "ORDER BY v.check_order DESC",
-                          resource_id));
+        sql::QueryRows(conn, sql::ReadVersion,
+                       std::string(sql::kVersionSelect) +
+                           "WHERE v.resource_id = ? AND (EXISTS (SELECT 1 FROM build_inputs i "
+                           "JOIN builds b ON b.id = i.build_id WHERE i.resource_version_id = "
+                           "v.id AND b.logs_reaped_at IS NULL) OR EXISTS (SELECT 1 FROM "
+                           "build_outputs o JOIN builds b ON b.id = o.build_id WHERE "
+                           "o.resource_version_id = v.id AND b.logs_reaped_at IS NULL)) "
+                           "ORDER BY v.check_order DESC",
+                       resource_id));
     return Status::Ok();
   }));
   return versions;

@@ -1,14 +1,14 @@
-// SqliteStore: recovery after a crash (orphaned builds) and build retention.
+// SqlStore: recovery after a crash (orphaned builds) and build retention.
 #include <algorithm>
 #include <set>
 
-#include "baton/runner/sqlite_store.h"
+#include "baton/runner/sql_store.h"
 #include "store/rows.h"
-#include "store/sqlite_db.h"
+#include "store/sql_db.h"
 
 namespace baton::runner {
 
-using sqlite::Connection;
+using sql::Connection;
 
 namespace {
 
@@ -39,8 +39,8 @@ Result<std::vector<std::string>> ReapLogs(Connection& conn, const std::vector<Id
   for (Id id : ids) {
     BATON_ASSIGN_OR_RETURN(
         auto artifacts,
-        sqlite::QueryRows(conn, sqlite::ReadArtifact,
-                          std::string(sqlite::kArtifactSelect) + "WHERE build_id = ?", id));
+        sql::QueryRows(conn, sql::ReadArtifact,
+                       std::string(sql::kArtifactSelect) + "WHERE build_id = ?", id));
     for (const Artifact& a : artifacts) digests.insert(a.digest);
     BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM artifacts WHERE build_id = ?", id));
     BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM build_event_chunks WHERE build_id = ?", id));
@@ -58,23 +58,21 @@ Result<std::vector<std::string>> ReapLogs(Connection& conn, const std::vector<Id
 
 }  // namespace
 
-Result<std::vector<Build>> SqliteStore::MarkOrphanedBuildsErrored(const std::string& message) {
+Result<std::vector<Build>> SqlStore::MarkOrphanedBuildsErrored(const std::string& message) {
   std::vector<Build> orphans;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     const std::string where = "WHERE b.status IN ('pending', 'started') ";
-    BATON_ASSIGN_OR_RETURN(
-        std::vector<Build> found,
-        sqlite::QueryRows(conn, sqlite::ReadBuild,
-                          std::string(sqlite::kBuildSelect) + where + "ORDER BY b.id"));
+    BATON_ASSIGN_OR_RETURN(std::vector<Build> found, sql::QueryRows(conn, sql::ReadBuild,
+                                                                    std::string(sql::kBuildSelect) +
+                                                                        where + "ORDER BY b.id"));
     const int64_t now_ms = ToUnixMillis(clock_.Now());
     for (const Build& b : found) {
       BATON_RETURN_IF_ERROR(
           conn.Run("UPDATE builds SET status = 'errored', error = ?, finished_at = ? WHERE id = ?",
                    message, now_ms, b.id));
       BATON_ASSIGN_OR_RETURN(
-          Build updated,
-          sqlite::QueryOne(conn, sqlite::ReadBuild, "build",
-                           std::string(sqlite::kBuildSelect) + "WHERE b.id = ?", b.id));
+          Build updated, sql::QueryOne(conn, sql::ReadBuild, "build",
+                                       std::string(sql::kBuildSelect) + "WHERE b.id = ?", b.id));
       orphans.push_back(std::move(updated));
     }
     return Status::Ok();
@@ -83,7 +81,7 @@ Result<std::vector<Build>> SqliteStore::MarkOrphanedBuildsErrored(const std::str
   for (const Build& b : orphans) {
     BuildEvent event;
     event.type = "error";
-    event.payload = sqlite::JsonText(Json{{"message", message}});
+    event.payload = sql::JsonText(Json{{"message", message}});
     BATON_RETURN_IF_ERROR(AppendEvents(b.id, {event}).status());
   }
   BATON_RETURN_IF_ERROR(Flush());
@@ -91,19 +89,18 @@ Result<std::vector<Build>> SqliteStore::MarkOrphanedBuildsErrored(const std::str
   return orphans;
 }
 
-Result<ReapedBuilds> SqliteStore::ReapBuilds(Id job_id,
-                                             const pipelines::BuildLogRetention& retention,
-                                             SystemTime now) {
+Result<ReapedBuilds> SqlStore::ReapBuilds(Id job_id, const pipelines::BuildLogRetention& retention,
+                                          SystemTime now) {
   ReapedBuilds reaped;
   if (retention.builds <= 0 && retention.days <= 0) return reaped;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(
         std::vector<Build> finished,
-        sqlite::QueryRows(conn, sqlite::ReadBuild,
-                          std::string(sqlite::kBuildSelect) +
-                              "WHERE b.job_id = ? AND b.status NOT IN ('pending', 'started') "
-                              "ORDER BY b.id DESC",
-                          job_id));
+        sql::QueryRows(conn, sql::ReadBuild,
+                       std::string(sql::kBuildSelect) +
+                           "WHERE b.job_id = ? AND b.status NOT IN ('pending', 'started') "
+                           "ORDER BY b.id DESC",
+                       job_id));
     std::vector<Id> ids = BuildsToReap(finished, retention, now);
     const int64_t now_ms = ToUnixMillis(now);
     for (Build& b : finished) {

@@ -1,19 +1,19 @@
-// SqliteStore: builds, their lifecycle, inputs and outputs.
-#include "baton/runner/sqlite_store.h"
+// SqlStore: builds, their lifecycle, inputs and outputs.
+#include "baton/runner/sql_store.h"
 #include "store/rows.h"
-#include "store/sqlite_db.h"
+#include "store/sql_db.h"
 
 namespace baton::runner {
 
-using sqlite::Connection;
+using sql::Connection;
 
 namespace {
 
 std::string BuildName(Id id) { return "build " + std::to_string(id); }
 
 Result<Build> LoadBuild(Connection& conn, Id build_id) {
-  return sqlite::QueryOne(conn, sqlite::ReadBuild, BuildName(build_id),
-                          std::string(sqlite::kBuildSelect) + "WHERE b.id = ?", build_id);
+  return sql::QueryOne(conn, sql::ReadBuild, BuildName(build_id),
+                       std::string(sql::kBuildSelect) + "WHERE b.id = ?", build_id);
 }
 
 Result<Id> InsertBuild(Connection& conn, Id team_id, std::optional<int64_t> pipeline_id,
@@ -22,7 +22,7 @@ Result<Id> InsertBuild(Connection& conn, Id team_id, std::optional<int64_t> pipe
   BATON_RETURN_IF_ERROR(conn.Run(
       "INSERT INTO builds (team_id, pipeline_id, job_id, name, status, plan_json, created_at) "
       "VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-      team_id, pipeline_id, job_id, name, sqlite::JsonText(plan), now_ms));
+      team_id, pipeline_id, job_id, name, sql::JsonText(plan), now_ms));
   return conn.LastInsertRowId();
 }
 
@@ -31,9 +31,10 @@ Status InsertInputs(Connection& conn, Id build_id, const std::vector<BuildInput>
   for (const BuildInput& input : inputs) {
     BATON_RETURN_IF_ERROR(
         conn.Run("INSERT INTO build_inputs (build_id, name, resource_version_id, first_occurrence) "
-                 "SELECT ?1, ?2, ?3, NOT EXISTS (SELECT 1 FROM build_inputs i JOIN builds b "
+                 "SELECT CAST(?1 AS BIGINT), CAST(?2 AS TEXT), CAST(?3 AS BIGINT), "
+                 "CASE WHEN EXISTS (SELECT 1 FROM build_inputs i JOIN builds b "
                  "ON b.id = i.build_id WHERE b.job_id = (SELECT job_id FROM builds WHERE id = ?1) "
-                 "AND b.id < ?1 AND i.name = ?2 AND i.resource_version_id = ?3)",
+                 "AND b.id < ?1 AND i.name = ?2 AND i.resource_version_id = ?3) THEN 0 ELSE 1 END",
                  build_id, input.name, input.resource_version_id));
   }
   return Status::Ok();
@@ -72,12 +73,12 @@ std::string BuildQueryWhere(const BuildQuery& q) {
 
 }  // namespace
 
-Result<Build> SqliteStore::CreateJobBuild(Id job_id, const Json& plan) {
+Result<Build> SqlStore::CreateJobBuild(Id job_id, const Json& plan) {
   return CreateJobBuildWithInputs(job_id, plan, {});
 }
 
-Result<Build> SqliteStore::CreateJobBuildWithInputs(Id job_id, const Json& plan,
-                                                    const std::vector<BuildInput>& inputs) {
+Result<Build> SqlStore::CreateJobBuildWithInputs(Id job_id, const Json& plan,
+                                                 const std::vector<BuildInput>& inputs) {
   Build build;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(auto stmt,
@@ -100,8 +101,8 @@ Result<Build> SqliteStore::CreateJobBuildWithInputs(Id job_id, const Json& plan,
   return build;
 }
 
-Result<Build> SqliteStore::CreateOneOffBuild(const std::string& team, Id pipeline_id,
-                                             const Json& plan) {
+Result<Build> SqlStore::CreateOneOffBuild(const std::string& team, Id pipeline_id,
+                                          const Json& plan) {
   Build build;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(auto team_id,
@@ -119,7 +120,7 @@ Result<Build> SqliteStore::CreateOneOffBuild(const std::string& team, Id pipelin
   return build;
 }
 
-Result<Build> SqliteStore::GetBuild(Id build_id) {
+Result<Build> SqlStore::GetBuild(Id build_id) {
   Build build;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, build_id));
@@ -128,30 +129,30 @@ Result<Build> SqliteStore::GetBuild(Id build_id) {
   return build;
 }
 
-Result<Build> SqliteStore::GetJobBuild(Id job_id, const std::string& name) {
+Result<Build> SqlStore::GetJobBuild(Id job_id, const std::string& name) {
   Build build;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-    BATON_ASSIGN_OR_RETURN(build, sqlite::QueryOne(conn, sqlite::ReadBuild, "build " + name,
-                                                   std::string(sqlite::kBuildSelect) +
-                                                       "WHERE b.job_id = ? AND b.name = ?",
-                                                   job_id, name));
+    BATON_ASSIGN_OR_RETURN(
+        build, sql::QueryOne(conn, sql::ReadBuild, "build " + name,
+                             std::string(sql::kBuildSelect) + "WHERE b.job_id = ? AND b.name = ?",
+                             job_id, name));
     return Status::Ok();
   }));
   return build;
 }
 
-Result<std::vector<Build>> SqliteStore::ListBuilds(const BuildQuery& query) {
+Result<std::vector<Build>> SqlStore::ListBuilds(const BuildQuery& query) {
   std::vector<Build> builds;
   const std::string sql =
-      std::string(sqlite::kBuildSelect) + BuildQueryWhere(query) + " ORDER BY b.id DESC LIMIT ?";
+      std::string(sql::kBuildSelect) + BuildQueryWhere(query) + " ORDER BY b.id DESC LIMIT ?";
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-    BATON_ASSIGN_OR_RETURN(builds, sqlite::QueryRows(conn, sqlite::ReadBuild, sql, query.limit));
+    BATON_ASSIGN_OR_RETURN(builds, sql::QueryRows(conn, sql::ReadBuild, sql, query.limit));
     return Status::Ok();
   }));
   return builds;
 }
 
-Result<Build> SqliteStore::StartBuild(Id build_id) {
+Result<Build> SqlStore::StartBuild(Id build_id) {
   Build build;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run(
@@ -168,7 +169,7 @@ Result<Build> SqliteStore::StartBuild(Id build_id) {
   return build;
 }
 
-Result<Build> SqliteStore::FinishBuild(Id build_id, BuildStatus status, const std::string& error) {
+Result<Build> SqlStore::FinishBuild(Id build_id, BuildStatus status, const std::string& error) {
   BATON_RETURN_IF_ERROR(Flush());
   Build build;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
@@ -185,14 +186,14 @@ Result<Build> SqliteStore::FinishBuild(Id build_id, BuildStatus status, const st
   return build;
 }
 
-Status SqliteStore::SaveBuildInputs(Id build_id, const std::vector<BuildInput>& inputs) {
+Status SqlStore::SaveBuildInputs(Id build_id, const std::vector<BuildInput>& inputs) {
   return Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM build_inputs WHERE build_id = ?", build_id));
     return InsertInputs(conn, build_id, inputs);
   });
 }
 
-Result<std::vector<BuildInput>> SqliteStore::ListBuildInputs(Id build_id) {
+Result<std::vector<BuildInput>> SqlStore::ListBuildInputs(Id build_id) {
   std::vector<BuildInput> inputs;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(auto stmt,
@@ -205,13 +206,13 @@ Result<std::vector<BuildInput>> SqliteStore::ListBuildInputs(Id build_id) {
       BATON_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) return Status::Ok();
       inputs.push_back(BuildInput{stmt->Text(0), stmt->Int(1), stmt->Int(2),
-                                  sqlite::ParseJson(stmt->Text(3)), stmt->Int(4) != 0});
+                                  sql::ParseJson(stmt->Text(3)), stmt->Int(4) != 0});
     }
   }));
   return inputs;
 }
 
-Status SqliteStore::SaveBuildOutputs(Id build_id, const std::vector<BuildOutput>& outputs) {
+Status SqlStore::SaveBuildOutputs(Id build_id, const std::vector<BuildOutput>& outputs) {
   return Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM build_outputs WHERE build_id = ?", build_id));
     for (const BuildOutput& output : outputs) {
@@ -223,7 +224,7 @@ Status SqliteStore::SaveBuildOutputs(Id build_id, const std::vector<BuildOutput>
   });
 }
 
-Result<std::vector<BuildOutput>> SqliteStore::ListBuildOutputs(Id build_id) {
+Result<std::vector<BuildOutput>> SqlStore::ListBuildOutputs(Id build_id) {
   std::vector<BuildOutput> outputs;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(auto stmt,
@@ -236,7 +237,7 @@ Result<std::vector<BuildOutput>> SqliteStore::ListBuildOutputs(Id build_id) {
       BATON_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) return Status::Ok();
       outputs.push_back(
-          BuildOutput{stmt->Text(0), stmt->Int(1), stmt->Int(2), sqlite::ParseJson(stmt->Text(3))});
+          BuildOutput{stmt->Text(0), stmt->Int(1), stmt->Int(2), sql::ParseJson(stmt->Text(3))});
     }
   }));
   return outputs;

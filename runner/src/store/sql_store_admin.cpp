@@ -1,21 +1,21 @@
-// SqliteStore: artifacts index, workers, webhook deliveries, API tokens.
-#include "baton/runner/sqlite_store.h"
+// SqlStore: artifacts index, workers, webhook deliveries, API tokens.
+#include "baton/runner/sql_store.h"
 
 #include "baton/common/sha256.h"
 #include "store/rows.h"
-#include "store/sqlite_db.h"
+#include "store/sql_db.h"
 
 namespace baton::runner {
 
-using sqlite::Connection;
+using sql::Connection;
 
 namespace {
 
-WorkerRecord ReadWorker(const sqlite::Statement& row) {
+WorkerRecord ReadWorker(const sql::Statement& row) {
   WorkerRecord w;
   w.name = row.Text(0);
   w.platform = row.Text(1);
-  Json tags = sqlite::ParseJson(row.Text(2));
+  Json tags = sql::ParseJson(row.Text(2));
   if (tags.is_array()) {
     for (const Json& tag : tags) {
       if (tag.is_string()) w.tags.push_back(tag.get<std::string>());
@@ -24,46 +24,46 @@ WorkerRecord ReadWorker(const sqlite::Statement& row) {
   w.capacity = static_cast<int>(row.Int(3));
   w.state = row.Text(4);
   w.last_heartbeat = FromUnixMillis(row.Int(5));
-  w.info = sqlite::ParseJson(row.Text(6));
+  w.info = sql::ParseJson(row.Text(6));
   return w;
 }
 
-WebhookDelivery ReadDelivery(const sqlite::Statement& row) {
+WebhookDelivery ReadDelivery(const sql::Statement& row) {
   return WebhookDelivery{row.Int(0),  row.Text(1), row.Text(2), FromUnixMillis(row.Int(3)),
                          row.Text(4), row.Text(5)};
 }
 
 }  // namespace
 
-Result<Artifact> SqliteStore::RecordArtifact(Id build_id, const std::string& name,
-                                             const std::string& digest, int64_t size) {
+Result<Artifact> SqlStore::RecordArtifact(Id build_id, const std::string& name,
+                                          const std::string& digest, int64_t size) {
   Artifact artifact;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run(
         "INSERT INTO artifacts (build_id, name, digest, size, created_at) VALUES (?, ?, ?, ?, ?)",
         build_id, name, digest, size, ToUnixMillis(clock_.Now())));
-    BATON_ASSIGN_OR_RETURN(artifact,
-                           sqlite::QueryOne(conn, sqlite::ReadArtifact, "artifact",
-                                            std::string(sqlite::kArtifactSelect) + "WHERE id = ?",
-                                            conn.LastInsertRowId()));
+    BATON_ASSIGN_OR_RETURN(
+        artifact,
+        sql::QueryOne(conn, sql::ReadArtifact, "artifact",
+                      std::string(sql::kArtifactSelect) + "WHERE id = ?", conn.LastInsertRowId()));
     return Status::Ok();
   }));
   return artifact;
 }
 
-Result<std::vector<Artifact>> SqliteStore::ListArtifacts(Id build_id) {
+Result<std::vector<Artifact>> SqlStore::ListArtifacts(Id build_id) {
   std::vector<Artifact> artifacts;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-    BATON_ASSIGN_OR_RETURN(artifacts, sqlite::QueryRows(conn, sqlite::ReadArtifact,
-                                                        std::string(sqlite::kArtifactSelect) +
-                                                            "WHERE build_id = ? ORDER BY name",
-                                                        build_id));
+    BATON_ASSIGN_OR_RETURN(artifacts, sql::QueryRows(conn, sql::ReadArtifact,
+                                                     std::string(sql::kArtifactSelect) +
+                                                         "WHERE build_id = ? ORDER BY name",
+                                                     build_id));
     return Status::Ok();
   }));
   return artifacts;
 }
 
-Result<bool> SqliteStore::IsDigestReferenced(const std::string& digest) {
+Result<bool> SqlStore::IsDigestReferenced(const std::string& digest) {
   bool used = false;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(
@@ -74,24 +74,27 @@ Result<bool> SqliteStore::IsDigestReferenced(const std::string& digest) {
   return used;
 }
 
-Status SqliteStore::SaveWorker(const WorkerRecord& w) {
+Status SqlStore::SaveWorker(const WorkerRecord& w) {
   if (w.name.empty()) return InvalidArgument("a worker needs a name");
   return Write([&](Connection& conn) -> Status {
     return conn.Run(
-        "INSERT OR REPLACE INTO workers (name, platform, tags_json, capacity, state, "
-        "last_heartbeat, info_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        w.name, w.platform, sqlite::JsonText(Json(w.tags)), w.capacity, w.state,
-        ToUnixMillis(w.last_heartbeat), sqlite::JsonText(w.info));
+        "INSERT INTO workers (name, platform, tags_json, capacity, state, last_heartbeat, "
+        "info_json) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+        "platform = excluded.platform, tags_json = excluded.tags_json, "
+        "capacity = excluded.capacity, state = excluded.state, "
+        "last_heartbeat = excluded.last_heartbeat, info_json = excluded.info_json",
+        w.name, w.platform, sql::JsonText(Json(w.tags)), w.capacity, w.state,
+        ToUnixMillis(w.last_heartbeat), sql::JsonText(w.info));
   });
 }
 
-Result<std::vector<WorkerRecord>> SqliteStore::ListWorkers() {
+Result<std::vector<WorkerRecord>> SqlStore::ListWorkers() {
   std::vector<WorkerRecord> workers;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-    BATON_ASSIGN_OR_RETURN(
-        workers, sqlite::QueryRows(conn, ReadWorker,
-                                   "SELECT name, platform, tags_json, capacity, state, "
-                                   "last_heartbeat, info_json FROM workers ORDER BY name"));
+    BATON_ASSIGN_OR_RETURN(workers,
+                           sql::QueryRows(conn, ReadWorker,
+                                          "SELECT name, platform, tags_json, capacity, state, "
+                                          "last_heartbeat, info_json FROM workers ORDER BY name"));
     return Status::Ok();
   }));
   const SystemTime now = clock_.Now();
@@ -103,7 +106,7 @@ Result<std::vector<WorkerRecord>> SqliteStore::ListWorkers() {
   return workers;
 }
 
-Status SqliteStore::DeleteWorker(const std::string& name) {
+Status SqlStore::DeleteWorker(const std::string& name) {
   return Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM workers WHERE name = ?", name));
     if (conn.Changes() == 0) return NotFound("worker " + name + " not found");
@@ -111,7 +114,7 @@ Status SqliteStore::DeleteWorker(const std::string& name) {
   });
 }
 
-Result<bool> SqliteStore::RecordWebhookDelivery(const WebhookDelivery& d) {
+Result<bool> SqlStore::RecordWebhookDelivery(const WebhookDelivery& d) {
   bool recorded = false;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run(
@@ -124,9 +127,9 @@ Result<bool> SqliteStore::RecordWebhookDelivery(const WebhookDelivery& d) {
   return recorded;
 }
 
-Status SqliteStore::SetWebhookDeliveryStatus(const std::string& provider,
-                                             const std::string& delivery_id,
-                                             const std::string& status) {
+Status SqlStore::SetWebhookDeliveryStatus(const std::string& provider,
+                                          const std::string& delivery_id,
+                                          const std::string& status) {
   return Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(
         conn.Run("UPDATE webhook_deliveries SET status = ? WHERE provider = ? AND delivery_id = ?",
@@ -136,23 +139,23 @@ Status SqliteStore::SetWebhookDeliveryStatus(const std::string& provider,
   });
 }
 
-Result<std::vector<WebhookDelivery>> SqliteStore::ListWebhookDeliveries(int limit) {
+Result<std::vector<WebhookDelivery>> SqlStore::ListWebhookDeliveries(int limit) {
   std::vector<WebhookDelivery> deliveries;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(
         deliveries,
-        sqlite::QueryRows(conn, ReadDelivery,
-                          "SELECT id, provider, delivery_id, received_at, status, body_sha256 "
-                          "FROM webhook_deliveries ORDER BY id DESC LIMIT ?",
-                          limit));
+        sql::QueryRows(conn, ReadDelivery,
+                       "SELECT id, provider, delivery_id, received_at, status, body_sha256 "
+                       "FROM webhook_deliveries ORDER BY id DESC LIMIT ?",
+                       limit));
     return Status::Ok();
   }));
   return deliveries;
 }
 
-Result<ApiToken> SqliteStore::CreateApiToken(const std::string& team, const std::string& name,
-                                             const std::string& plain_token,
-                                             std::optional<SystemTime> expires_at) {
+Result<ApiToken> SqlStore::CreateApiToken(const std::string& team, const std::string& name,
+                                          const std::string& plain_token,
+                                          std::optional<SystemTime> expires_at) {
   if (plain_token.size() < 16) return InvalidArgument("an API token needs at least 16 characters");
   ApiToken token;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
@@ -163,26 +166,24 @@ Result<ApiToken> SqliteStore::CreateApiToken(const std::string& team, const std:
         conn.Run("INSERT INTO api_tokens (team_id, name, token_sha256, created_at, expires_at) "
                  "VALUES (?, ?, ?, ?, ?)",
                  *team_id, name, Sha256Hex(plain_token), ToUnixMillis(clock_.Now()),
-                 sqlite::OptionalMillis(expires_at)));
-    BATON_ASSIGN_OR_RETURN(token,
-                           sqlite::QueryOne(conn, sqlite::ReadToken, "token",
-                                            std::string(sqlite::kTokenSelect) + "WHERE k.id = ?",
-                                            conn.LastInsertRowId()));
+                 sql::OptionalMillis(expires_at)));
+    BATON_ASSIGN_OR_RETURN(token, sql::QueryOne(conn, sql::ReadToken, "token",
+                                                std::string(sql::kTokenSelect) + "WHERE k.id = ?",
+                                                conn.LastInsertRowId()));
     return Status::Ok();
   }));
   return token;
 }
 
-Result<ApiToken> SqliteStore::AuthenticateApiToken(const std::string& plain_token, SystemTime now) {
+Result<ApiToken> SqlStore::AuthenticateApiToken(const std::string& plain_token, SystemTime now) {
   // Every API request authenticates: a read, and a write only when the recorded last use is
   // more than a minute old (so requests do not each cost a write transaction).
   constexpr auto kUseResolution = std::chrono::minutes(1);
   ApiToken token;
   const std::string hash = Sha256Hex(plain_token);
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-    auto found =
-        sqlite::QueryOne(conn, sqlite::ReadToken, "token",
-                         std::string(sqlite::kTokenSelect) + "WHERE k.token_sha256 = ?", hash);
+    auto found = sql::QueryOne(conn, sql::ReadToken, "token",
+                               std::string(sql::kTokenSelect) + "WHERE k.token_sha256 = ?", hash);
     if (found.status().code() == StatusCode::kNotFound ||
         (found.ok() && found->expires_at && *found->expires_at <= now)) {
       return PermissionDenied("the API token is unknown or expired");
@@ -200,19 +201,19 @@ Result<ApiToken> SqliteStore::AuthenticateApiToken(const std::string& plain_toke
   return token;
 }
 
-Result<std::vector<ApiToken>> SqliteStore::ListApiTokens(const std::string& team) {
+Result<std::vector<ApiToken>> SqlStore::ListApiTokens(const std::string& team) {
   std::vector<ApiToken> tokens;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(
-        tokens, sqlite::QueryRows(
-                    conn, sqlite::ReadToken,
-                    std::string(sqlite::kTokenSelect) + "WHERE t.name = ? ORDER BY k.id", team));
+        tokens,
+        sql::QueryRows(conn, sql::ReadToken,
+                       std::string(sql::kTokenSelect) + "WHERE t.name = ? ORDER BY k.id", team));
     return Status::Ok();
   }));
   return tokens;
 }
 
-Status SqliteStore::RevokeApiToken(Id token_id) {
+Status SqlStore::RevokeApiToken(Id token_id) {
   return Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM api_tokens WHERE id = ?", token_id));
     if (conn.Changes() == 0) return NotFound("token " + std::to_string(token_id) + " not found");

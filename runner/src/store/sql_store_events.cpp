@@ -1,25 +1,23 @@
-// SqliteStore: build events — seq assignment, the batched writer's commit, paged reads.
+// SqlStore: build events — seq assignment, the batched writer's commit, paged reads.
 #include <map>
 
-#include "baton/runner/sqlite_store.h"
+#include "baton/runner/sql_store.h"
 #include "store/event_chunker.h"
 #include "store/event_codec.h"
 #include "store/event_writer.h"
-#include "store/reader_pool.h"
 #include "store/rows.h"
-#include "store/sqlite_db.h"
+#include "store/sql_db.h"
 
 namespace baton::runner {
 
-using sqlite::Connection;
+using sql::Connection;
 
 namespace {
 
 // Groups a batch by build, keeping each build's events in queue (= seq) order.
-std::map<Id, std::vector<const BuildEvent*>> ByBuild(
-    const std::vector<sqlite::QueuedEvent>& batch) {
+std::map<Id, std::vector<const BuildEvent*>> ByBuild(const std::vector<sql::QueuedEvent>& batch) {
   std::map<Id, std::vector<const BuildEvent*>> groups;
-  for (const sqlite::QueuedEvent& queued : batch) {
+  for (const sql::QueuedEvent& queued : batch) {
     groups[queued.build_id].push_back(&queued.event);
   }
   return groups;
@@ -27,7 +25,7 @@ std::map<Id, std::vector<const BuildEvent*>> ByBuild(
 
 }  // namespace
 
-Result<int64_t> SqliteStore::NextSeqLocked(Id build_id) {
+Result<int64_t> SqlStore::NextSeqLocked(Id build_id) {
   auto it = next_seq_.find(build_id);
   if (it != next_seq_.end()) return it->second;
   int64_t next = 0;
@@ -45,7 +43,7 @@ Result<int64_t> SqliteStore::NextSeqLocked(Id build_id) {
   return next;
 }
 
-Result<SeqRange> SqliteStore::AppendEvents(Id build_id, std::vector<BuildEvent> events) {
+Result<SeqRange> SqlStore::AppendEvents(Id build_id, std::vector<BuildEvent> events) {
   if (events.empty()) return SeqRange{};
   const SystemTime now = clock_.Now();
   std::lock_guard<std::mutex> lock(seq_mu_);
@@ -57,49 +55,44 @@ Result<SeqRange> SqliteStore::AppendEvents(Id build_id, std::vector<BuildEvent> 
   }
   auto listener = listener_.load();
   const bool urgent = listener && listener->OnEventsAppended(build_id, events);
-  std::vector<sqlite::QueuedEvent> queued;
+  std::vector<sql::QueuedEvent> queued;
   queued.reserve(events.size());
-  for (BuildEvent& event : events)
-    queued.push_back(sqlite::QueuedEvent{build_id, std::move(event)});
+  for (BuildEvent& event : events) queued.push_back(sql::QueuedEvent{build_id, std::move(event)});
   next_seq_[build_id] = seq;
   BATON_RETURN_IF_ERROR(events_->Enqueue(std::move(queued), urgent));
   return range;
 }
 
-void SqliteStore::NoteNewBuild(Id build_id) {
+void SqlStore::NoteNewBuild(Id build_id) {
   if (build_id == 0) return;
   std::lock_guard<std::mutex> lock(seq_mu_);
   next_seq_.emplace(build_id, 1);  // a new build has no events: no need to read the last seq
 }
 
-Status SqliteStore::Flush() { return events_->Flush(); }
+Status SqlStore::Flush() { return events_->Flush(); }
 
-Status SqliteStore::CommitEventBatch(const std::vector<sqlite::QueuedEvent>& batch) {
+Status SqlStore::CommitEventBatch(const std::vector<sql::QueuedEvent>& batch) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  sqlite::Transaction tx(*writer_);
-  Status status = tx.Begin(/*immediate=*/true);
-  if (!status.ok()) {
-    chunker_->Reset();
-    return status;
-  }
   Status first_error;
   const auto by_build = ByBuild(batch);
-  for (const auto& [build_id, events] : by_build) {
-    // A savepoint per build: one bad build (deleted meanwhile) does not lose the others' logs.
-    BATON_RETURN_IF_ERROR(writer_->Exec("SAVEPOINT build_events"));
-    Status written = chunker_->Write(*writer_, build_id, events);
-    if (!written.ok()) {
-      BATON_RETURN_IF_ERROR(writer_->Exec("ROLLBACK TO build_events"));
-      chunker_->Forget(build_id);
-      if (first_error.ok()) {
-        first_error = written.WithContext("events of build " + std::to_string(build_id));
+  Status status = WriteLocked([&](Connection& conn) -> Status {
+    for (const auto& [build_id, events] : by_build) {
+      // A savepoint per build: one bad build (deleted meanwhile) does not lose the others' logs.
+      BATON_RETURN_IF_ERROR(conn.Exec("SAVEPOINT build_events"));
+      Status written = chunker_->Write(conn, build_id, events);
+      if (!written.ok()) {
+        BATON_RETURN_IF_ERROR(conn.Exec("ROLLBACK TO build_events"));
+        chunker_->Forget(build_id);
+        if (first_error.ok()) {
+          first_error = written.WithContext("events of build " + std::to_string(build_id));
+        }
       }
+      BATON_RETURN_IF_ERROR(conn.Exec("RELEASE build_events"));
     }
-    BATON_RETURN_IF_ERROR(writer_->Exec("RELEASE build_events"));
-  }
-  status = tx.Commit();
+    return Status::Ok();
+  });
   if (!status.ok()) {
-    chunker_->Reset();
+    chunker_->Reset();  // the open chunks may not match the database any more
     return status;
   }
   if (auto listener = listener_.load()) {
@@ -110,12 +103,12 @@ Status SqliteStore::CommitEventBatch(const std::vector<sqlite::QueuedEvent>& bat
   return first_error;
 }
 
-bool SqliteStore::SetBuildEventListener(std::shared_ptr<BuildEventListener> listener) {
+bool SqlStore::SetBuildEventListener(std::shared_ptr<BuildEventListener> listener) {
   listener_.store(std::move(listener));
   return true;
 }
 
-void SqliteStore::ForgetBuildEvents(Id build_id) {
+void SqlStore::ForgetBuildEvents(Id build_id) {
   {
     std::lock_guard<std::mutex> lock(seq_mu_);
     next_seq_.erase(build_id);
@@ -124,7 +117,7 @@ void SqliteStore::ForgetBuildEvents(Id build_id) {
   chunker_->Forget(build_id);
 }
 
-Result<std::vector<BuildEvent>> SqliteStore::ReadEvents(Id build_id, int64_t after_seq, int limit) {
+Result<std::vector<BuildEvent>> SqlStore::ReadEvents(Id build_id, int64_t after_seq, int limit) {
   if (limit <= 0) return InvalidArgument("reading events needs a positive limit");
   std::vector<BuildEvent> page;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
@@ -135,7 +128,7 @@ Result<std::vector<BuildEvent>> SqliteStore::ReadEvents(Id build_id, int64_t aft
     while (static_cast<int>(page.size()) < limit) {
       BATON_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
-      BATON_ASSIGN_OR_RETURN(std::vector<BuildEvent> chunk, sqlite::DecodeChunk(stmt->Blob(0)));
+      BATON_ASSIGN_OR_RETURN(std::vector<BuildEvent> chunk, sql::DecodeChunk(stmt->Blob(0)));
       for (BuildEvent& event : chunk) {
         if (event.seq <= after_seq) continue;
         if (static_cast<int>(page.size()) == limit) break;

@@ -1,36 +1,36 @@
-// SqliteStore: resources and their versions.
-#include "baton/runner/sqlite_store.h"
+// SqlStore: resources and their versions.
+#include "baton/runner/sql_store.h"
 #include "store/rows.h"
-#include "store/sqlite_db.h"
+#include "store/sql_db.h"
 
 namespace baton::runner {
 
-using sqlite::Connection;
+using sql::Connection;
 
 namespace {
 
 std::string ResourceName(Id id) { return "resource " + std::to_string(id); }
 
 Result<ResourceRecord> LoadResource(Connection& conn, Id resource_id) {
-  return sqlite::QueryOne(conn, sqlite::ReadResource, ResourceName(resource_id),
-                          std::string(sqlite::kResourceSelect) + "WHERE id = ?", resource_id);
+  return sql::QueryOne(conn, sql::ReadResource, ResourceName(resource_id),
+                       std::string(sql::kResourceSelect) + "WHERE id = ?", resource_id);
 }
 
 // Inserts `found` if new (as the newest), else refreshes its metadata; returns the row.
 Result<ResourceVersion> SaveVersion(Connection& conn, const ResourceRecord& resource,
                                     const VersionFound& found, int64_t now_ms) {
-  const std::string version_json = sqlite::JsonText(found.version);
+  const std::string version_json = sql::JsonText(found.version);
   BATON_RETURN_IF_ERROR(conn.Run(
       "INSERT INTO resource_versions (resource_id, source_hash, version_json, metadata_json, "
       "check_order, created_at) VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(check_order), 0) + 1 "
       "FROM resource_versions WHERE resource_id = ?1), ?5) "
       "ON CONFLICT (resource_id, source_hash, version_json) DO UPDATE SET metadata_json = ?4",
-      resource.id, resource.source_hash, version_json, sqlite::JsonText(found.metadata), now_ms));
-  return sqlite::QueryOne(conn, sqlite::ReadVersion, "resource version",
-                          std::string(sqlite::kVersionSelect) +
-                              "WHERE v.resource_id = ? AND v.source_hash = ? AND "
-                              "v.version_json = ?",
-                          resource.id, resource.source_hash, version_json);
+      resource.id, resource.source_hash, version_json, sql::JsonText(found.metadata), now_ms));
+  return sql::QueryOne(conn, sql::ReadVersion, "resource version",
+                       std::string(sql::kVersionSelect) +
+                           "WHERE v.resource_id = ? AND v.source_hash = ? AND "
+                           "v.version_json = ?",
+                       resource.id, resource.source_hash, version_json);
 }
 
 // True when every field of `subset` is in `version` with the same value.
@@ -45,19 +45,19 @@ bool Contains(const Json& version, const Json& subset) {
 
 }  // namespace
 
-Result<ResourceRecord> SqliteStore::GetResource(Id pipeline_id, const std::string& name) {
+Result<ResourceRecord> SqlStore::GetResource(Id pipeline_id, const std::string& name) {
   ResourceRecord r;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-    BATON_ASSIGN_OR_RETURN(r, sqlite::QueryOne(conn, sqlite::ReadResource, "resource " + name,
-                                               std::string(sqlite::kResourceSelect) +
-                                                   "WHERE pipeline_id = ? AND name = ?",
-                                               pipeline_id, name));
+    BATON_ASSIGN_OR_RETURN(
+        r, sql::QueryOne(conn, sql::ReadResource, "resource " + name,
+                         std::string(sql::kResourceSelect) + "WHERE pipeline_id = ? AND name = ?",
+                         pipeline_id, name));
     return Status::Ok();
   }));
   return r;
 }
 
-Result<ResourceRecord> SqliteStore::GetResourceById(Id resource_id) {
+Result<ResourceRecord> SqlStore::GetResourceById(Id resource_id) {
   ResourceRecord r;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(r, LoadResource(conn, resource_id));
@@ -66,20 +66,20 @@ Result<ResourceRecord> SqliteStore::GetResourceById(Id resource_id) {
   return r;
 }
 
-Result<std::vector<ResourceRecord>> SqliteStore::ListResources(Id pipeline_id) {
+Result<std::vector<ResourceRecord>> SqlStore::ListResources(Id pipeline_id) {
   std::vector<ResourceRecord> resources;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-    BATON_ASSIGN_OR_RETURN(resources, sqlite::QueryRows(conn, sqlite::ReadResource,
-                                                        std::string(sqlite::kResourceSelect) +
-                                                            "WHERE pipeline_id = ? AND active = 1 "
-                                                            "ORDER BY id",
-                                                        pipeline_id));
+    BATON_ASSIGN_OR_RETURN(resources, sql::QueryRows(conn, sql::ReadResource,
+                                                     std::string(sql::kResourceSelect) +
+                                                         "WHERE pipeline_id = ? AND active = 1 "
+                                                         "ORDER BY id",
+                                                     pipeline_id));
     return Status::Ok();
   }));
   return resources;
 }
 
-Result<std::vector<ResourceVersion>> SqliteStore::SaveResourceVersions(
+Result<std::vector<ResourceVersion>> SqlStore::SaveResourceVersions(
     Id resource_id, const std::vector<VersionFound>& versions) {
   std::vector<ResourceVersion> saved;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
@@ -88,7 +88,7 @@ Result<std::vector<ResourceVersion>> SqliteStore::SaveResourceVersions(
     for (const VersionFound& found : versions) {
       if (!found.version.is_object()) {
         return InvalidArgument("a resource version must be a JSON object, got " +
-                               sqlite::JsonText(found.version));
+                               sql::JsonText(found.version));
       }
       BATON_ASSIGN_OR_RETURN(ResourceVersion v, SaveVersion(conn, resource, found, now_ms));
       saved.push_back(std::move(v));
@@ -99,7 +99,7 @@ Result<std::vector<ResourceVersion>> SqliteStore::SaveResourceVersions(
   return saved;
 }
 
-Status SqliteStore::RecordCheckError(Id resource_id, const std::string& error) {
+Status SqlStore::RecordCheckError(Id resource_id, const std::string& error) {
   return Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(
         conn.Run("UPDATE resources SET last_checked_at = ?, check_error = ? WHERE id = ?",
@@ -109,37 +109,35 @@ Status SqliteStore::RecordCheckError(Id resource_id, const std::string& error) {
   });
 }
 
-Result<std::vector<ResourceVersion>> SqliteStore::ListResourceVersions(Id resource_id,
-                                                                       const VersionPage& page) {
+Result<std::vector<ResourceVersion>> SqlStore::ListResourceVersions(Id resource_id,
+                                                                    const VersionPage& page) {
   std::vector<ResourceVersion> versions;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(
-        versions,
-        sqlite::QueryRows(conn, sqlite::ReadVersion,
-                          std::string(sqlite::kVersionSelect) +
-                              "JOIN resources r ON r.id = v.resource_id "
-                              "WHERE v.resource_id = ?1 AND v.source_hash = r.source_hash "
-                              "AND (?2 = 0 OR v.check_order < ?2) "
-                              "ORDER BY v.check_order DESC LIMIT ?3",
-                          resource_id, page.before_check_order, page.limit));
+        versions, sql::QueryRows(conn, sql::ReadVersion,
+                                 std::string(sql::kVersionSelect) +
+                                     "JOIN resources r ON r.id = v.resource_id "
+                                     "WHERE v.resource_id = ?1 AND v.source_hash = r.source_hash "
+                                     "AND (?2 = 0 OR v.check_order < ?2) "
+                                     "ORDER BY v.check_order DESC LIMIT ?3",
+                                 resource_id, page.before_check_order, page.limit));
     return Status::Ok();
   }));
   return versions;
 }
 
-Result<ResourceVersion> SqliteStore::GetResourceVersion(Id version_id) {
+Result<ResourceVersion> SqlStore::GetResourceVersion(Id version_id) {
   ResourceVersion v;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(
-        v, sqlite::QueryOne(conn, sqlite::ReadVersion,
-                            "resource version " + std::to_string(version_id),
-                            std::string(sqlite::kVersionSelect) + "WHERE v.id = ?", version_id));
+        v, sql::QueryOne(conn, sql::ReadVersion, "resource version " + std::to_string(version_id),
+                         std::string(sql::kVersionSelect) + "WHERE v.id = ?", version_id));
     return Status::Ok();
   }));
   return v;
 }
 
-Result<ResourceVersion> SqliteStore::FindResourceVersion(Id resource_id, const Json& subset) {
+Result<ResourceVersion> SqlStore::FindResourceVersion(Id resource_id, const Json& subset) {
   VersionPage page;
   page.limit = 500;
   while (true) {
@@ -151,10 +149,10 @@ Result<ResourceVersion> SqliteStore::FindResourceVersion(Id resource_id, const J
     page.before_check_order = versions.back().check_order;
   }
   return NotFound("no version of " + ResourceName(resource_id) + " matches " +
-                  sqlite::JsonText(subset));
+                  sql::JsonText(subset));
 }
 
-Status SqliteStore::PinResourceVersion(Id resource_id, Id version_id, const std::string& comment) {
+Status SqlStore::PinResourceVersion(Id resource_id, Id version_id, const std::string& comment) {
   return Write([&](Connection& conn) -> Status {
     if (version_id != 0) {
       BATON_ASSIGN_OR_RETURN(

@@ -1,11 +1,11 @@
-// SqliteStore: pipelines, their config versions, and jobs.
-#include "baton/runner/sqlite_store.h"
+// SqlStore: pipelines, their config versions, and jobs.
+#include "baton/runner/sql_store.h"
 #include "store/rows.h"
-#include "store/sqlite_db.h"
+#include "store/sql_db.h"
 
 namespace baton::runner {
 
-using sqlite::Connection;
+using sql::Connection;
 
 namespace {
 
@@ -23,10 +23,10 @@ Result<Id> TeamId(Connection& conn, const std::string& team) {
 // Creates the pipeline row when missing; checks the expected version. Returns its id.
 Result<Id> EnsurePipeline(Connection& conn, const PipelineUpdate& u, int64_t now_ms) {
   BATON_ASSIGN_OR_RETURN(Id team_id, TeamId(conn, u.team));
-  BATON_ASSIGN_OR_RETURN(auto row, sqlite::QueryRows(conn, sqlite::ReadPipeline,
-                                                     std::string(sqlite::kPipelineSelect) +
-                                                         "WHERE p.team_id = ? AND p.name = ?",
-                                                     team_id, u.name));
+  BATON_ASSIGN_OR_RETURN(auto row, sql::QueryRows(conn, sql::ReadPipeline,
+                                                  std::string(sql::kPipelineSelect) +
+                                                      "WHERE p.team_id = ? AND p.name = ?",
+                                                  team_id, u.name));
   int64_t current = row.empty() ? 0 : row[0].config_version;
   if (u.expected_version && *u.expected_version != current) {
     return FailedPrecondition(PipelineName(u.team, u.name) + " is at config version " +
@@ -51,7 +51,7 @@ Status UpsertJob(Connection& conn, Id pipeline_id, const JobSpec& job) {
   return conn.Run(
       "INSERT INTO jobs (pipeline_id, name, config_json) VALUES (?1, ?2, ?3) "
       "ON CONFLICT (pipeline_id, name) DO UPDATE SET config_json = ?3, active = 1",
-      pipeline_id, job.name, sqlite::JsonText(job.config));
+      pipeline_id, job.name, sql::JsonText(job.config));
 }
 
 Status UpsertResource(Connection& conn, Id pipeline_id, const ResourceSpec& r) {
@@ -66,11 +66,12 @@ Status UpsertResource(Connection& conn, Id pipeline_id, const ResourceSpec& r) {
       "INSERT INTO resources (pipeline_id, name, type, source_hash, config_json) "
       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (pipeline_id, name) DO UPDATE SET "
       "type = ?3, config_json = ?5, active = 1, "
-      "pinned_version_id = CASE WHEN source_hash = ?4 THEN pinned_version_id END, "
-      "check_error = CASE WHEN source_hash = ?4 THEN check_error ELSE '' END, "
-      "last_checked_at = CASE WHEN source_hash = ?4 THEN last_checked_at END, "
+      "pinned_version_id = CASE WHEN resources.source_hash = ?4 "
+      "THEN resources.pinned_version_id END, "
+      "check_error = CASE WHEN resources.source_hash = ?4 THEN resources.check_error ELSE '' END, "
+      "last_checked_at = CASE WHEN resources.source_hash = ?4 THEN resources.last_checked_at END, "
       "source_hash = ?4",
-      pipeline_id, r.name, r.type, r.source_hash, sqlite::JsonText(r.config));
+      pipeline_id, r.name, r.type, r.source_hash, sql::JsonText(r.config));
 }
 
 // Marks every job/resource of the pipeline inactive, so the upserts reactivate the current ones.
@@ -85,8 +86,9 @@ Status SaveConfigVersion(Connection& conn, Id pipeline_id, const PipelineUpdate&
       "UPDATE pipelines SET config_version = config_version + 1 WHERE id = ?", pipeline_id));
   return conn.Run(
       "INSERT INTO pipeline_configs (pipeline_id, version, yaml, config_json, vars_json, "
-      "created_at) SELECT id, config_version, ?, ?, ?, ? FROM pipelines WHERE id = ?",
-      u.yaml, sqlite::JsonText(u.config), sqlite::JsonText(u.vars), now_ms, pipeline_id);
+      "created_at) SELECT id, config_version, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), "
+      "CAST(? AS BIGINT) FROM pipelines WHERE id = ?",
+      u.yaml, sql::JsonText(u.config), sql::JsonText(u.vars), now_ms, pipeline_id);
 }
 
 Status RequireChange(Connection& conn, const std::string& what) {
@@ -96,7 +98,7 @@ Status RequireChange(Connection& conn, const std::string& what) {
 
 }  // namespace
 
-Result<PipelineRecord> SqliteStore::SetPipeline(const PipelineUpdate& u) {
+Result<PipelineRecord> SqlStore::SetPipeline(const PipelineUpdate& u) {
   if (u.name.empty()) return InvalidArgument("a pipeline needs a name");
   PipelineRecord saved;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
@@ -109,51 +111,50 @@ Result<PipelineRecord> SqliteStore::SetPipeline(const PipelineUpdate& u) {
       BATON_RETURN_IF_ERROR(UpsertResource(conn, pipeline_id, r));
     }
     BATON_ASSIGN_OR_RETURN(
-        saved,
-        sqlite::QueryOne(conn, sqlite::ReadPipeline, "pipeline",
-                         std::string(sqlite::kPipelineSelect) + "WHERE p.id = ?", pipeline_id));
+        saved, sql::QueryOne(conn, sql::ReadPipeline, "pipeline",
+                             std::string(sql::kPipelineSelect) + "WHERE p.id = ?", pipeline_id));
     return Status::Ok();
   }));
   return saved;
 }
 
-Result<PipelineRecord> SqliteStore::GetPipeline(const std::string& team, const std::string& name) {
-  PipelineRecord p;
-  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-    BATON_ASSIGN_OR_RETURN(p, sqlite::QueryOne(conn, sqlite::ReadPipeline, PipelineName(team, name),
-                                               std::string(sqlite::kPipelineSelect) +
-                                                   "WHERE t.name = ? AND p.name = ?",
-                                               team, name));
-    return Status::Ok();
-  }));
-  return p;
-}
-
-Result<PipelineRecord> SqliteStore::GetPipelineById(Id pipeline_id) {
+Result<PipelineRecord> SqlStore::GetPipeline(const std::string& team, const std::string& name) {
   PipelineRecord p;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(
-        p, sqlite::QueryOne(conn, sqlite::ReadPipeline, "pipeline " + std::to_string(pipeline_id),
-                            std::string(sqlite::kPipelineSelect) + "WHERE p.id = ?", pipeline_id));
+        p, sql::QueryOne(conn, sql::ReadPipeline, PipelineName(team, name),
+                         std::string(sql::kPipelineSelect) + "WHERE t.name = ? AND p.name = ?",
+                         team, name));
     return Status::Ok();
   }));
   return p;
 }
 
-Result<std::vector<PipelineRecord>> SqliteStore::ListPipelines(const std::string& team) {
+Result<PipelineRecord> SqlStore::GetPipelineById(Id pipeline_id) {
+  PipelineRecord p;
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(
+        p, sql::QueryOne(conn, sql::ReadPipeline, "pipeline " + std::to_string(pipeline_id),
+                         std::string(sql::kPipelineSelect) + "WHERE p.id = ?", pipeline_id));
+    return Status::Ok();
+  }));
+  return p;
+}
+
+Result<std::vector<PipelineRecord>> SqlStore::ListPipelines(const std::string& team) {
   std::vector<PipelineRecord> pipelines;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(
-        pipelines, sqlite::QueryRows(conn, sqlite::ReadPipeline,
-                                     std::string(sqlite::kPipelineSelect) +
-                                         "WHERE ?1 = '' OR t.name = ?1 ORDER BY t.name, p.name",
-                                     team));
+        pipelines, sql::QueryRows(conn, sql::ReadPipeline,
+                                  std::string(sql::kPipelineSelect) +
+                                      "WHERE ?1 = '' OR t.name = ?1 ORDER BY t.name, p.name",
+                                  team));
     return Status::Ok();
   }));
   return pipelines;
 }
 
-Result<PipelineConfigVersion> SqliteStore::GetPipelineConfig(Id pipeline_id, int64_t version) {
+Result<PipelineConfigVersion> SqlStore::GetPipelineConfig(Id pipeline_id, int64_t version) {
   PipelineConfigVersion config;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(
@@ -171,15 +172,15 @@ Result<PipelineConfigVersion> SqliteStore::GetPipelineConfig(Id pipeline_id, int
     config = PipelineConfigVersion{pipeline_id,
                                    stmt->Int(0),
                                    stmt->Text(1),
-                                   sqlite::ParseJson(stmt->Text(2)),
-                                   sqlite::ParseJson(stmt->Text(3)),
+                                   sql::ParseJson(stmt->Text(2)),
+                                   sql::ParseJson(stmt->Text(3)),
                                    FromUnixMillis(stmt->Int(4))};
     return Status::Ok();
   }));
   return config;
 }
 
-Status SqliteStore::DestroyPipeline(const std::string& team, const std::string& name) {
+Status SqlStore::DestroyPipeline(const std::string& team, const std::string& name) {
   return Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run(
         "DELETE FROM pipelines WHERE name = ? AND team_id = (SELECT id FROM teams WHERE name = ?)",
@@ -188,7 +189,7 @@ Status SqliteStore::DestroyPipeline(const std::string& team, const std::string& 
   });
 }
 
-Status SqliteStore::SetPipelinePaused(Id pipeline_id, bool paused) {
+Status SqlStore::SetPipelinePaused(Id pipeline_id, bool paused) {
   return Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(
         conn.Run("UPDATE pipelines SET paused = ? WHERE id = ?", paused, pipeline_id));
@@ -196,7 +197,7 @@ Status SqliteStore::SetPipelinePaused(Id pipeline_id, bool paused) {
   });
 }
 
-Status SqliteStore::SetPipelinePublic(Id pipeline_id, bool public_) {
+Status SqlStore::SetPipelinePublic(Id pipeline_id, bool public_) {
   return Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(
         conn.Run("UPDATE pipelines SET public = ? WHERE id = ?", public_, pipeline_id));
@@ -204,43 +205,43 @@ Status SqliteStore::SetPipelinePublic(Id pipeline_id, bool public_) {
   });
 }
 
-Result<JobRecord> SqliteStore::GetJob(Id pipeline_id, const std::string& name) {
-  JobRecord job;
-  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-    BATON_ASSIGN_OR_RETURN(job, sqlite::QueryOne(conn, sqlite::ReadJob, "job " + name,
-                                                 std::string(sqlite::kJobSelect) +
-                                                     "WHERE pipeline_id = ? AND name = ?",
-                                                 pipeline_id, name));
-    return Status::Ok();
-  }));
-  return job;
-}
-
-Result<JobRecord> SqliteStore::GetJobById(Id job_id) {
+Result<JobRecord> SqlStore::GetJob(Id pipeline_id, const std::string& name) {
   JobRecord job;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(
-        job, sqlite::QueryOne(conn, sqlite::ReadJob, "job " + std::to_string(job_id),
-                              std::string(sqlite::kJobSelect) + "WHERE id = ?", job_id));
+        job, sql::QueryOne(conn, sql::ReadJob, "job " + name,
+                           std::string(sql::kJobSelect) + "WHERE pipeline_id = ? AND name = ?",
+                           pipeline_id, name));
     return Status::Ok();
   }));
   return job;
 }
 
-Result<std::vector<JobRecord>> SqliteStore::ListJobs(Id pipeline_id) {
+Result<JobRecord> SqlStore::GetJobById(Id job_id) {
+  JobRecord job;
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(job,
+                           sql::QueryOne(conn, sql::ReadJob, "job " + std::to_string(job_id),
+                                         std::string(sql::kJobSelect) + "WHERE id = ?", job_id));
+    return Status::Ok();
+  }));
+  return job;
+}
+
+Result<std::vector<JobRecord>> SqlStore::ListJobs(Id pipeline_id) {
   std::vector<JobRecord> jobs;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-    BATON_ASSIGN_OR_RETURN(jobs, sqlite::QueryRows(conn, sqlite::ReadJob,
-                                                   std::string(sqlite::kJobSelect) +
-                                                       "WHERE pipeline_id = ? AND active = 1 "
-                                                       "ORDER BY id",
-                                                   pipeline_id));
+    BATON_ASSIGN_OR_RETURN(
+        jobs, sql::QueryRows(conn, sql::ReadJob,
+                             std::string(sql::kJobSelect) + "WHERE pipeline_id = ? AND active = 1 "
+                                                            "ORDER BY id",
+                             pipeline_id));
     return Status::Ok();
   }));
   return jobs;
 }
 
-Status SqliteStore::SetJobPaused(Id job_id, bool paused) {
+Status SqlStore::SetJobPaused(Id job_id, bool paused) {
   return Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run("UPDATE jobs SET paused = ? WHERE id = ?", paused, job_id));
     return RequireChange(conn, "job " + std::to_string(job_id));
