@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "baton/common/base64.h"
+
 namespace baton::net {
 
 namespace {
@@ -79,21 +81,6 @@ asio::awaitable<Status> ConnectTcp(const std::string& host, uint16_t port,
   co_return Status::Ok();
 }
 
-std::string Base64(const std::string& text) {
-  static const char* kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < text.size(); i += 3) {
-    uint32_t n = static_cast<unsigned char>(text[i]) << 16;
-    if (i + 1 < text.size()) n |= static_cast<unsigned char>(text[i + 1]) << 8;
-    if (i + 2 < text.size()) n |= static_cast<unsigned char>(text[i + 2]);
-    out += kChars[(n >> 18) & 63];
-    out += kChars[(n >> 12) & 63];
-    out += i + 1 < text.size() ? kChars[(n >> 6) & 63] : '=';
-    out += i + 2 < text.size() ? kChars[n & 63] : '=';
-  }
-  return out;
-}
-
 // Connects to the proxy and asks it (CONNECT) for a tunnel to `url`'s host and port.
 asio::awaitable<Status> Tunnel(const Url& url, const ClientOptions& options,
                                std::unique_ptr<beast::tcp_stream>* out) {
@@ -116,7 +103,7 @@ asio::awaitable<Status> Tunnel(const Url& url, const ClientOptions& options,
   if (target.find(':') != target.rfind(':'))
     target = "[" + url.host + "]:" + std::to_string(url.port);
   std::string request = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n";
-  if (!credentials.empty()) request += "Proxy-Authorization: Basic " + Base64(credentials) + "\r\n";
+  if (!credentials.empty()) request += "Proxy-Authorization: Basic " + Base64Encode(credentials) + "\r\n";
   request += "\r\n";
   beast::error_code ec;
   std::string where = "the proxy " + proxy->host + ":" + std::to_string(proxy->port);

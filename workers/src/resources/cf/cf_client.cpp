@@ -1,26 +1,16 @@
 #include "resources/cf/cf_client.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cctype>
 #include <thread>
 
+#include "baton/common/base64.h"
 #include "resources/resource_util.h"
 
 namespace baton::workers::resources {
 namespace {
 
 constexpr const char* kRedacted = "((redacted))";
-
-std::string Base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(n);
-  return out;
-}
 
 std::string FormEncode(std::string_view text) {
   static const char* kHex = "0123456789ABCDEF";
@@ -196,7 +186,7 @@ Status CfClient::RequestToken(bool refresh) {
   HttpRequest req = Request("POST", uaa_url_ + "/oauth/token",
                             {{"Content-Type", "application/x-www-form-urlencoded"},
                              {"Accept", "application/json"},
-                             {"Authorization", "Basic " + Base64(client + ":" + secret)}},
+                             {"Authorization", "Basic " + Base64Encode(client + ":" + secret)}},
                             std::move(body));
   auto r = SendWithRetries(req);
   if (!r.ok()) return Status(r.status().code(), "token request: " + r.status().message());

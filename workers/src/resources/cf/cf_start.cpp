@@ -1,9 +1,8 @@
 // The last stages of a `cf` put: start (or a rolling deployment), waiting for RUNNING
 // instances, the route and the app log.
-#include <openssl/evp.h>
-
 #include <algorithm>
 
+#include "baton/common/base64.h"
 #include "resources/cf/cf_push.h"
 #include "resources/resource_util.h"
 
@@ -124,20 +123,6 @@ Status Deploy(const ResourceContext& ctx, CfClient& client, const CfPushOptions&
   return done.status();
 }
 
-std::string Base64Decode(const std::string& text) {
-  std::string out(text.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) return "";
-  out.resize(n);
-  size_t pad = text.size() >= 2 && text.substr(text.size() - 2) == "==" ? 2
-               : !text.empty() && text.back() == '='                    ? 1
-                                                                        : 0;
-  out.resize(out.size() - std::min(pad, out.size()));
-  return out;
-}
-
 }  // namespace
 
 Status StartApp(const ResourceContext& ctx, CfClient& client, const CfPushOptions& options,
@@ -200,7 +185,8 @@ void ShowAppLog(const ResourceContext& ctx, CfClient& client, const std::string&
   LogLine(ctx, "cf: app log since the push started (" + std::to_string(batch.size()) + " lines):");
   for (const Json& e : batch) {
     std::string source = e.value("tags", Json::object()).value("source_type", "APP");
-    std::string payload = Base64Decode(e.value("log", Json::object()).value("payload", ""));
+    std::string payload =
+        Base64Decode(e.value("log", Json::object()).value("payload", "")).value_or("");
     LogLine(ctx, "  [" + source + "] " + client.Redact(payload));
   }
 }
