@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "baton/common/logging.h"
+#include "baton/runner/postgres_store.h"
 #include "baton/runner/sqlite_store.h"
 #include "baton/webapi/server_runtime.h"
 #include "command.h"
@@ -21,8 +22,31 @@ struct WebFlags {
   std::string web_ui_dir;    // empty: webapi::DefaultWebUiDir()
   bool local_worker = true;  // quickstart always; web with --local-worker
   std::vector<std::string> worker_keys;
+  std::string database;  // --database / BATON_DATABASE: "" = SQLite in the data dir
   LocalFlags local;
 };
+
+// The store `--database` names: SQLite at <data_dir>/baton.db when empty, else PostgreSQL.
+// `described` says which, for the start-up line (never with the password).
+Result<std::unique_ptr<runner::Store>> OpenStore(const std::string& database,
+                                                 const std::string& data_dir,
+                                                 std::string& described) {
+  if (database.empty()) {
+    described = "SQLite at " + data_dir + "/baton.db";
+    BATON_ASSIGN_OR_RETURN(auto store, runner::SqliteStore::OpenDataDir(data_dir, RealClock()));
+    return std::unique_ptr<runner::Store>(std::move(store));
+  }
+  const std::string shown = runner::PostgresStore::Redacted(database);
+  if (database.rfind("postgres://", 0) != 0 && database.rfind("postgresql://", 0) != 0) {
+    return InvalidArgument(
+        "--database (or BATON_DATABASE) takes a PostgreSQL URL such as "
+        "postgres://baton:PASSWORD@db.example:5432/baton, got \"" +
+        shown + "\"; leave it out to use SQLite in --data-dir");
+  }
+  described = "PostgreSQL at " + shown;
+  BATON_ASSIGN_OR_RETURN(auto store, runner::PostgresStore::Open(database, RealClock()));
+  return std::unique_ptr<runner::Store>(std::move(store));
+}
 
 Result<std::pair<std::string, uint16_t>> ParseBind(const std::string& bind) {
   size_t colon = bind.rfind(':');
@@ -36,7 +60,8 @@ int Serve(const WebFlags& flags) {
   SetLogLevel(flags.local.log_level);
   std::string data_dir = flags.local.ResolvedDataDir();
   auto bind = ParseBind(flags.bind);
-  auto store = runner::SqliteStore::OpenDataDir(data_dir, RealClock());
+  std::string store_described;
+  auto store = OpenStore(flags.database, data_dir, store_described);
   Result<LocalWorkerEnv> env = LocalWorkerEnv{};
   if (flags.local_worker) {
     env = StartLocalWorker(data_dir, flags.local);
@@ -76,8 +101,8 @@ int Serve(const WebFlags& flags) {
     std::printf("admin token (shown once, kept in %s/admin-token):\n  %s\n", data_dir.c_str(),
                 token->c_str());
   }
-  std::printf("baton %s listening on %s (data in %s)\n", BATON_VERSION,
-              (*runtime)->base_url().c_str(), data_dir.c_str());
+  std::printf("baton %s listening on %s (data in %s; store: %s)\n", BATON_VERSION,
+              (*runtime)->base_url().c_str(), data_dir.c_str(), store_described.c_str());
   std::fflush(stdout);
   (*runtime)->Run();
   return kExitOk;
@@ -91,6 +116,10 @@ void Register(CLI::App& root, int& exit_code) {
         name, web ? "Run the API and scheduler; steps run on `baton worker`s (or --local-worker)"
                   : "Run the API, the scheduler and a local worker in one process");
     if (web) {
+      cmd->add_option("--database", flags->database,
+                      "PostgreSQL URL (postgres://user:password@host:port/db) for several web "
+                      "nodes on one database; default: SQLite in --data-dir")
+          ->envname("BATON_DATABASE");
       flags->local_worker = false;
       cmd->add_flag("--local-worker", flags->local_worker,
                     "Also run steps in this process, as quickstart does");

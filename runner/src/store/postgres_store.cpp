@@ -26,7 +26,7 @@ int PostgresStore::LatestSchemaVersion() { return pg::LatestSchemaVersion(); }
 
 std::string PostgresStore::Redacted(const std::string& uri) {
   // postgres://user:secret@host/db -> postgres://user:***@host/db; key=value: password=***.
-  static const std::regex url_password(R"(^(postgres(?:ql)?://[^:/@]*:)[^@]*@)");
+  static const std::regex url_password(R"(^([a-z][a-z0-9+.-]*://[^:/@]*:)[^@]*@)");
   static const std::regex kv_password(R"((password\s*=\s*)(\S+))");
   std::string out = std::regex_replace(uri, url_password, "$1***@");
   return std::regex_replace(out, kv_password, "$1***");
