@@ -91,7 +91,7 @@ void ConsoleObserver::OnLog(const runner::StepInfo& step, workers::OutputStream 
 }
 
 void ConsoleObserver::OnVersion(const runner::StepInfo& step, const std::string& resource,
-                                const Json& version, const std::vector<workers::MetadataField>&) {
+                                const Json& version, const std::vector<MetadataField>&) {
   Print(Prefix(step) + step.type + " " + resource + " " + redactor_.RedactJson(version).dump() +
         "\n");
 }

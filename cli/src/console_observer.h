@@ -31,7 +31,7 @@ class ConsoleObserver final : public runner::BuildObserver {
   void OnLog(const runner::StepInfo& step, workers::OutputStream stream, SystemTime time,
              std::string_view line) override;
   void OnVersion(const runner::StepInfo& step, const std::string& resource, const Json& version,
-                 const std::vector<workers::MetadataField>& metadata) override;
+                 const std::vector<MetadataField>& metadata) override;
   void OnSecrets(const std::vector<std::string>& values) override;
 
  private:

@@ -41,7 +41,7 @@ class RecordingObserver : public BuildObserver {
     logs.push_back(step.name + " " + workers::ToString(stream) + ": " + std::string(line));
   }
   void OnVersion(const StepInfo& step, const std::string& resource, const Json& version,
-                 const std::vector<workers::MetadataField>&) override {
+                 const std::vector<MetadataField>&) override {
     versions.push_back(resource + " " + version.dump());
     steps.push_back(step);
   }

@@ -67,8 +67,7 @@ void BuildRecorder::OnLog(const StepInfo& step, workers::OutputStream stream, Sy
 }
 
 void BuildRecorder::OnVersion(const StepInfo& step, const std::string& resource,
-                              const Json& version,
-                              const std::vector<workers::MetadataField>& metadata) {
+                              const Json& version, const std::vector<MetadataField>& metadata) {
   if (step.type == "put") {
     auto id = options_.resource_ids.find(resource);
     if (id != options_.resource_ids.end()) {

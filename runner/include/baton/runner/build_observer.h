@@ -28,7 +28,7 @@ class BuildObserver {
                      std::string_view line) = 0;
   // A get fetched, or a put created, `version` of `resource`.
   virtual void OnVersion(const StepInfo& step, const std::string& resource, const Json& version,
-                         const std::vector<workers::MetadataField>& metadata) = 0;
+                         const std::vector<MetadataField>& metadata) = 0;
   // Values the build must not show from now on (load_var without `reveal`, var-source vars),
   // sent before anything that may contain them. Step infos, messages and log lines arrive
   // redacted already; OnVersion's version and metadata are the real data (a put's version is

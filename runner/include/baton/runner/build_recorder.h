@@ -35,7 +35,7 @@ class BuildRecorder final : public BuildObserver {
   void OnLog(const StepInfo& step, workers::OutputStream stream, SystemTime time,
              std::string_view line) override;
   void OnVersion(const StepInfo& step, const std::string& resource, const Json& version,
-                 const std::vector<workers::MetadataField>& metadata) override;
+                 const std::vector<MetadataField>& metadata) override;
   void OnSecrets(const std::vector<std::string>& values) override;
 
   const Build& build() const { return build_; }

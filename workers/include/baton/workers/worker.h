@@ -17,6 +17,7 @@
 
 #include "baton/common/duration.h"
 #include "baton/common/json.h"
+#include "baton/common/metadata_field.h"
 #include "baton/common/status.h"
 #include "baton/workers/output.h"
 
@@ -98,11 +99,6 @@ struct ResourceRun {
   // get: the result is a task's image (image_resource), which the worker may serve from its
   // image cache (registry-image: rootfs/ then links to the cached, read-only root).
   bool for_image = false;
-};
-
-struct MetadataField {
-  std::string name;
-  std::string value;
 };
 
 struct ResourceResult {

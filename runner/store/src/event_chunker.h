@@ -1,0 +1,47 @@
+// EventChunker: packs a build's events into rows of build_event_chunks. Each build being written
+// has one open chunk (kept in memory, at most ~chunk_bytes) that grows until it is full; the
+// row is inserted once and then updated in place, so readers see every committed event.
+//
+// Thread-compatible: used only under the store's writer mutex.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "event_codec.h"
+#include "event_writer.h"
+#include "sql_db.h"
+
+namespace baton::runner::sql {
+
+class EventChunker {
+ public:
+  explicit EventChunker(size_t chunk_bytes) : chunk_bytes_(chunk_bytes) {}
+
+  // Writes one build's events (in seq order) inside the caller's transaction. On failure the
+  // caller rolls back and calls Forget(build_id).
+  Status Write(Connection& conn, Id build_id, const std::vector<const BuildEvent*>& events);
+  // Drops the open chunk of a finished build (its row stays).
+  void Forget(Id build_id) { open_.erase(build_id); }
+  // After a failed transaction: the in-memory chunks may not match the database any more.
+  void Reset() { open_.clear(); }
+
+ private:
+  struct OpenChunk {
+    int64_t row_id = 0;  // 0 until inserted
+    int64_t first_seq = 0;
+    int64_t last_seq = 0;
+    int64_t count = 0;
+    std::string body;
+    ChunkEncoder encoder;
+    bool dirty = false;
+  };
+
+  Status Save(Connection& conn, Id build_id, OpenChunk& chunk);
+
+  const size_t chunk_bytes_;
+  std::unordered_map<Id, OpenChunk> open_;
+};
+
+}  // namespace baton::runner::sql

@@ -1,0 +1,102 @@
+#include "event_writer.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace baton::runner::sql {
+namespace {
+
+size_t ApproximateBytes(const QueuedEvent& e) {
+  return sizeof(QueuedEvent) + e.event.origin.size() + e.event.type.size() + e.event.stream.size() +
+         e.event.payload.size();
+}
+
+// Upper bound on one transaction, so a huge backlog is committed in steps readers can see.
+constexpr size_t kMaxBatchFactor = 32;
+
+}  // namespace
+
+EventWriter::EventWriter(CommitFn commit, std::chrono::milliseconds interval, size_t batch,
+                         size_t max_queued_bytes)
+    : commit_(std::move(commit)),
+      interval_(interval),
+      batch_(batch),
+      max_queued_bytes_(max_queued_bytes),
+      thread_([this] { Run(); }) {}
+
+EventWriter::~EventWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  thread_.join();
+}
+
+Status EventWriter::Enqueue(std::vector<QueuedEvent> events, bool urgent) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (QueuedEvent& event : events) {
+    if (queued_bytes_ >= max_queued_bytes_) {
+      work_cv_.notify_one();  // full: commit now rather than at the end of the interval
+      // Always admit into an empty queue, so one huge event cannot block forever.
+      space_cv_.wait(lock, [&] { return queued_bytes_ < max_queued_bytes_ || queue_.empty(); });
+    }
+    queued_bytes_ += ApproximateBytes(event);
+    queue_.push_back(std::move(event));
+    ++enqueued_;
+    if (queue_.size() == batch_) work_cv_.notify_one();
+  }
+  urgent_ = urgent_ || urgent;
+  work_cv_.notify_one();
+  return TakeErrorLocked();
+}
+
+Status EventWriter::Flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const uint64_t target = enqueued_;
+  ++flush_waiters_;
+  work_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return committed_ >= target; });
+  --flush_waiters_;
+  return TakeErrorLocked();
+}
+
+bool EventWriter::ReadyToCommitLocked() const {
+  return stopping_ || urgent_ || flush_waiters_ > 0 || queue_.size() >= batch_ ||
+         queued_bytes_ >= max_queued_bytes_;
+}
+
+std::vector<QueuedEvent> EventWriter::TakeBatchLocked() {
+  size_t count = std::min(queue_.size(), batch_ * kMaxBatchFactor);
+  std::vector<QueuedEvent> batch;
+  batch.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    queued_bytes_ -= ApproximateBytes(queue_.front());
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  return batch;
+}
+
+Status EventWriter::TakeErrorLocked() { return std::exchange(error_, Status::Ok()); }
+
+void EventWriter::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping with nothing left
+    // Let a batch gather unless someone is waiting or it is big enough already.
+    work_cv_.wait_for(lock, interval_, [&] { return ReadyToCommitLocked(); });
+    std::vector<QueuedEvent> batch = TakeBatchLocked();
+    urgent_ = false;
+    space_cv_.notify_all();
+    lock.unlock();
+    Status status = commit_(batch);
+    lock.lock();
+    committed_ += batch.size();
+    if (!status.ok()) error_ = status;
+    done_cv_.notify_all();
+  }
+}
+
+}  // namespace baton::runner::sql

@@ -1,0 +1,230 @@
+#include "migrations.h"
+
+#include <string>
+#include <vector>
+
+namespace baton::runner::sqlite {
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Times are Unix milliseconds. JSON columns hold text.
+constexpr const char* kInitialSchema = R"sql(
+CREATE TABLE teams (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+INSERT INTO teams (name, created_at) VALUES ('main', unixepoch() * 1000);
+
+CREATE TABLE pipelines (
+  id INTEGER PRIMARY KEY,
+  team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  paused INTEGER NOT NULL DEFAULT 0,
+  public INTEGER NOT NULL DEFAULT 0,
+  config_version INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  UNIQUE (team_id, name)
+);
+
+CREATE TABLE pipeline_configs (
+  pipeline_id INTEGER NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  yaml TEXT NOT NULL,
+  config_json TEXT NOT NULL,
+  vars_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (pipeline_id, version)
+);
+
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  pipeline_id INTEGER NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  paused INTEGER NOT NULL DEFAULT 0,
+  active INTEGER NOT NULL DEFAULT 1,
+  next_build_number INTEGER NOT NULL DEFAULT 1,
+  config_json TEXT NOT NULL,
+  UNIQUE (pipeline_id, name)
+);
+
+CREATE TABLE resources (
+  id INTEGER PRIMARY KEY,
+  pipeline_id INTEGER NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  source_hash TEXT NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1,
+  config_json TEXT NOT NULL,
+  pinned_version_id INTEGER REFERENCES resource_versions(id) ON DELETE SET NULL,
+  pin_comment TEXT NOT NULL DEFAULT '',
+  check_error TEXT NOT NULL DEFAULT '',
+  last_checked_at INTEGER,
+  UNIQUE (pipeline_id, name)
+);
+
+CREATE TABLE resource_versions (
+  id INTEGER PRIMARY KEY,
+  resource_id INTEGER NOT NULL REFERENCES resources(id) ON DELETE CASCADE,
+  source_hash TEXT NOT NULL,
+  version_json TEXT NOT NULL,
+  metadata_json TEXT NOT NULL,
+  check_order INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (resource_id, source_hash, version_json)
+);
+CREATE INDEX resource_versions_by_order ON resource_versions (resource_id, source_hash, check_order);
+
+CREATE TABLE builds (
+  id INTEGER PRIMARY KEY,
+  team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+  pipeline_id INTEGER REFERENCES pipelines(id) ON DELETE CASCADE,
+  job_id INTEGER REFERENCES jobs(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  plan_json TEXT NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  UNIQUE (job_id, name)
+);
+CREATE INDEX builds_by_pipeline ON builds (pipeline_id, id);
+CREATE INDEX builds_unfinished ON builds (status) WHERE status IN ('pending', 'started');
+
+CREATE TABLE build_inputs (
+  build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  resource_version_id INTEGER NOT NULL REFERENCES resource_versions(id) ON DELETE CASCADE,
+  first_occurrence INTEGER NOT NULL,
+  PRIMARY KEY (build_id, name)
+);
+CREATE INDEX build_inputs_by_version ON build_inputs (resource_version_id);
+
+CREATE TABLE build_outputs (
+  build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  resource_version_id INTEGER NOT NULL REFERENCES resource_versions(id) ON DELETE CASCADE,
+  PRIMARY KEY (build_id, name)
+);
+CREATE INDEX build_outputs_by_version ON build_outputs (resource_version_id);
+
+-- Build events, packed in chunks of consecutive seqs (see event_codec.h).
+CREATE TABLE build_event_chunks (
+  id INTEGER PRIMARY KEY,
+  build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+  first_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  event_count INTEGER NOT NULL,
+  body BLOB NOT NULL
+);
+CREATE UNIQUE INDEX build_event_chunks_by_seq ON build_event_chunks (build_id, last_seq);
+
+CREATE TABLE artifacts (
+  id INTEGER PRIMARY KEY,
+  build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (build_id, name)
+);
+CREATE INDEX artifacts_by_digest ON artifacts (digest);
+
+CREATE TABLE workers (
+  name TEXT PRIMARY KEY,
+  platform TEXT NOT NULL,
+  tags_json TEXT NOT NULL,
+  capacity INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  last_heartbeat INTEGER NOT NULL,
+  info_json TEXT NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+  id INTEGER PRIMARY KEY,
+  provider TEXT NOT NULL,
+  delivery_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  body_sha256 TEXT NOT NULL,
+  UNIQUE (provider, delivery_id)
+);
+
+CREATE TABLE api_tokens (
+  id INTEGER PRIMARY KEY,
+  team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  token_sha256 TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  last_used_at INTEGER
+);
+)sql";
+
+// Reruns (Concourse's "3.1"): the original build and the rerun's number among its reruns.
+constexpr const char* kBuildReruns = R"sql(
+ALTER TABLE builds ADD COLUMN rerun_of INTEGER REFERENCES builds(id) ON DELETE SET NULL;
+ALTER TABLE builds ADD COLUMN rerun_number INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX builds_by_rerun_of ON builds (rerun_of) WHERE rerun_of IS NOT NULL;
+CREATE INDEX builds_by_job ON builds (job_id, id);
+)sql";
+
+// Retention reaps a build's log and artifacts, as Concourse does, and keeps the build itself (its
+// inputs and outputs still decide what the scheduler has built): the time it was reaped.
+constexpr const char* kBuildLogsReaped = R"sql(
+ALTER TABLE builds ADD COLUMN logs_reaped_at INTEGER;
+)sql";
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, kInitialSchema},
+      {2, kBuildReruns},
+      {3, kBuildLogsReaped},
+  };
+  return kMigrations;
+}
+
+Status Apply(Connection& conn, const Migration& migration) {
+  Transaction tx(conn);
+  BATON_RETURN_IF_ERROR(tx.Begin(/*immediate=*/true));
+  // Another process may have migrated between our check and this transaction.
+  BATON_ASSIGN_OR_RETURN(int current, ReadSchemaVersion(conn));
+  if (current >= migration.version) return Status::Ok();
+  Status status = conn.Exec(migration.sql);
+  if (!status.ok()) {
+    return status.WithContext("schema migration " + std::to_string(migration.version));
+  }
+  BATON_RETURN_IF_ERROR(conn.Exec("PRAGMA user_version = " + std::to_string(migration.version)));
+  return tx.Commit();
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return Migrations().back().version; }
+
+Result<int> ReadSchemaVersion(sql::Connection& conn) {
+  BATON_ASSIGN_OR_RETURN(auto version, conn.QueryInt("PRAGMA user_version"));
+  return static_cast<int>(version.value_or(0));
+}
+
+Status Migrate(Connection& conn) {
+  BATON_ASSIGN_OR_RETURN(int current, ReadSchemaVersion(conn));
+  if (current > LatestSchemaVersion()) {
+    return FailedPrecondition("the database has schema version " + std::to_string(current) +
+                              ", newer than this Baton knows (" +
+                              std::to_string(LatestSchemaVersion()) +
+                              "); it was written by a newer Baton — upgrade Baton to use it");
+  }
+  for (const Migration& migration : Migrations()) {
+    if (migration.version <= current) continue;
+    BATON_RETURN_IF_ERROR(Apply(conn, migration));
+  }
+  return Status::Ok();
+}
+
+}  // namespace baton::runner::sqlite

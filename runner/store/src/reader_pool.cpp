@@ -1,0 +1,22 @@
+#include "reader_pool.h"
+
+namespace baton::runner::sqlite {
+
+Result<std::unique_ptr<Connection>> ReaderPool::Acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      std::unique_ptr<Connection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return conn;
+    }
+  }
+  return Connection::Open(path_, /*read_only=*/true, busy_timeout_ms_);
+}
+
+void ReaderPool::Release(std::unique_ptr<Connection> conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));
+}
+
+}  // namespace baton::runner::sqlite

@@ -1,0 +1,79 @@
+// How store records map to rows: the SELECT column lists and the functions that read a row
+// into a record, plus helpers to collect rows. Pure; thread-compatible.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "baton/runner/store_types.h"
+#include "sql_db.h"
+
+namespace baton::runner::sql {
+
+extern const char* const kTeamSelect;
+extern const char* const kPipelineSelect;
+extern const char* const kJobSelect;
+extern const char* const kResourceSelect;
+extern const char* const kVersionSelect;
+extern const char* const kBuildSelect;
+extern const char* const kArtifactSelect;
+extern const char* const kTokenSelect;
+
+Team ReadTeam(const Statement& row);
+PipelineRecord ReadPipeline(const Statement& row);
+JobRecord ReadJob(const Statement& row);
+ResourceRecord ReadResource(const Statement& row);
+ResourceVersion ReadVersion(const Statement& row);
+Build ReadBuild(const Statement& row);
+Artifact ReadArtifact(const Statement& row);
+ApiToken ReadToken(const Statement& row);
+
+// JSON text as stored (objects dump with sorted keys, so equal JSON is equal text).
+std::string JsonText(const Json& json);
+// Parses stored JSON; malformed text (which the store never writes) reads as null.
+Json ParseJson(const std::string& text);
+std::optional<SystemTime> OptionalTime(const Statement& row, int col);
+std::optional<int64_t> OptionalMillis(const std::optional<SystemTime>& t);
+
+// Every remaining row of `stmt`, read with `read`.
+template <typename T>
+Result<std::vector<T>> CollectRows(Statement& stmt, T (*read)(const Statement&)) {
+  std::vector<T> rows;
+  while (true) {
+    auto more = stmt.Step();
+    if (!more.ok()) return more.status();
+    if (!*more) return rows;
+    rows.push_back(read(stmt));
+  }
+}
+
+// The first row of `stmt`, or kNotFound with `what` ("build 12").
+template <typename T>
+Result<T> OneRow(Statement& stmt, T (*read)(const Statement&), const std::string& what) {
+  auto more = stmt.Step();
+  if (!more.ok()) return more.status();
+  if (!*more) return NotFound(what + " not found");
+  return read(stmt);
+}
+
+// Prepares `sql`, binds `args`, and reads every row / the one row.
+template <typename T, typename... Args>
+Result<std::vector<T>> QueryRows(Connection& conn, T (*read)(const Statement&),
+                                 const std::string& sql, const Args&... args) {
+  auto stmt = conn.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  (*stmt)->BindAll(args...);
+  return CollectRows(**stmt, read);
+}
+
+template <typename T, typename... Args>
+Result<T> QueryOne(Connection& conn, T (*read)(const Statement&), const std::string& what,
+                   const std::string& sql, const Args&... args) {
+  auto stmt = conn.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  (*stmt)->BindAll(args...);
+  return OneRow(**stmt, read, what);
+}
+
+}  // namespace baton::runner::sql

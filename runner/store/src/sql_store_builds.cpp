@@ -1,0 +1,246 @@
+// SqlStore: builds, their lifecycle, inputs and outputs.
+#include "baton/runner/sql_store.h"
+#include "rows.h"
+#include "sql_db.h"
+
+namespace baton::runner {
+
+using sql::Connection;
+
+namespace {
+
+std::string BuildName(Id id) { return "build " + std::to_string(id); }
+
+Result<Build> LoadBuild(Connection& conn, Id build_id) {
+  return sql::QueryOne(conn, sql::ReadBuild, BuildName(build_id),
+                       std::string(sql::kBuildSelect) + "WHERE b.id = ?", build_id);
+}
+
+Result<Id> InsertBuild(Connection& conn, Id team_id, std::optional<int64_t> pipeline_id,
+                       std::optional<int64_t> job_id, const std::string& name, const Json& plan,
+                       int64_t now_ms) {
+  BATON_RETURN_IF_ERROR(conn.Run(
+      "INSERT INTO builds (team_id, pipeline_id, job_id, name, status, plan_json, created_at) "
+      "VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+      team_id, pipeline_id, job_id, name, sql::JsonText(plan), now_ms));
+  return conn.LastInsertRowId();
+}
+
+// Inserts the build's inputs, computing whether each is new to the job.
+Status InsertInputs(Connection& conn, Id build_id, const std::vector<BuildInput>& inputs) {
+  for (const BuildInput& input : inputs) {
+    BATON_RETURN_IF_ERROR(
+        conn.Run("INSERT INTO build_inputs (build_id, name, resource_version_id, first_occurrence) "
+                 "SELECT CAST(?1 AS BIGINT), CAST(?2 AS TEXT), CAST(?3 AS BIGINT), "
+                 "CASE WHEN EXISTS (SELECT 1 FROM build_inputs i JOIN builds b "
+                 "ON b.id = i.build_id WHERE b.job_id = (SELECT job_id FROM builds WHERE id = ?1) "
+                 "AND b.id < ?1 AND i.name = ?2 AND i.resource_version_id = ?3) THEN 0 ELSE 1 END",
+                 build_id, input.name, input.resource_version_id));
+  }
+  return Status::Ok();
+}
+
+// Whether `from` may move to the finished status `to`.
+Status CheckFinish(const Build& build, BuildStatus to) {
+  if (!IsFinished(to)) {
+    return InvalidArgument(std::string("a build cannot finish as ") + ToString(to));
+  }
+  if (build.status == BuildStatus::kStarted) return Status::Ok();
+  if (build.status == BuildStatus::kPending &&
+      (to == BuildStatus::kErrored || to == BuildStatus::kAborted)) {
+    return Status::Ok();
+  }
+  return FailedPrecondition(BuildName(build.id) + " is " + ToString(build.status) +
+                            " and cannot become " + ToString(to));
+}
+
+std::string BuildQueryWhere(const BuildQuery& q) {
+  std::string where = "WHERE 1 = 1";
+  if (q.team_id) where += " AND b.team_id = " + std::to_string(q.team_id);
+  if (q.pipeline_id) where += " AND b.pipeline_id = " + std::to_string(q.pipeline_id);
+  if (q.job_id) where += " AND b.job_id = " + std::to_string(q.job_id);
+  if (q.since_id) where += " AND b.id > " + std::to_string(q.since_id);
+  if (q.until_id) where += " AND b.id < " + std::to_string(q.until_id);
+  if (!q.statuses.empty()) {
+    where += " AND b.status IN (";
+    for (size_t i = 0; i < q.statuses.size(); ++i) {
+      where += std::string(i ? ", " : "") + "'" + ToString(q.statuses[i]) + "'";
+    }
+    where += ")";
+  }
+  return where;
+}
+
+}  // namespace
+
+Result<Build> SqlStore::CreateJobBuild(Id job_id, const Json& plan) {
+  return CreateJobBuildWithInputs(job_id, plan, {});
+}
+
+Result<Build> SqlStore::CreateJobBuildWithInputs(Id job_id, const Json& plan,
+                                                 const std::vector<BuildInput>& inputs) {
+  Build build;
+  BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(auto stmt,
+                           conn.Prepare("SELECT j.next_build_number, p.id, p.team_id FROM jobs j "
+                                        "JOIN pipelines p ON p.id = j.pipeline_id WHERE j.id = ?"));
+    stmt->BindAll(job_id);
+    BATON_ASSIGN_OR_RETURN(bool found, stmt->Step());
+    if (!found) return NotFound("job " + std::to_string(job_id) + " not found");
+    const int64_t number = stmt->Int(0), pipeline_id = stmt->Int(1), team_id = stmt->Int(2);
+    BATON_RETURN_IF_ERROR(
+        conn.Run("UPDATE jobs SET next_build_number = next_build_number + 1 WHERE id = ?", job_id));
+    BATON_ASSIGN_OR_RETURN(
+        Id id, InsertBuild(conn, team_id, pipeline_id, job_id, std::to_string(number), plan,
+                           ToUnixMillis(clock_.Now())));
+    BATON_RETURN_IF_ERROR(InsertInputs(conn, id, inputs));
+    BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, id));
+    return Status::Ok();
+  }));
+  NoteNewBuild(build.id);
+  return build;
+}
+
+Result<Build> SqlStore::CreateOneOffBuild(const std::string& team, Id pipeline_id,
+                                          const Json& plan) {
+  Build build;
+  BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(auto team_id,
+                           conn.QueryInt("SELECT id FROM teams WHERE name = ?", team));
+    if (!team_id) return NotFound("team " + team + " not found");
+    std::optional<int64_t> pipeline;
+    if (pipeline_id != 0) pipeline = pipeline_id;
+    BATON_ASSIGN_OR_RETURN(Id id, InsertBuild(conn, *team_id, pipeline, std::nullopt, "", plan,
+                                              ToUnixMillis(clock_.Now())));
+    BATON_RETURN_IF_ERROR(conn.Run("UPDATE builds SET name = CAST(id AS TEXT) WHERE id = ?", id));
+    BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, id));
+    return Status::Ok();
+  }));
+  NoteNewBuild(build.id);
+  return build;
+}
+
+Result<Build> SqlStore::GetBuild(Id build_id) {
+  Build build;
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, build_id));
+    return Status::Ok();
+  }));
+  return build;
+}
+
+Result<Build> SqlStore::GetJobBuild(Id job_id, const std::string& name) {
+  Build build;
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(
+        build, sql::QueryOne(conn, sql::ReadBuild, "build " + name,
+                             std::string(sql::kBuildSelect) + "WHERE b.job_id = ? AND b.name = ?",
+                             job_id, name));
+    return Status::Ok();
+  }));
+  return build;
+}
+
+Result<std::vector<Build>> SqlStore::ListBuilds(const BuildQuery& query) {
+  std::vector<Build> builds;
+  const std::string sql =
+      std::string(sql::kBuildSelect) + BuildQueryWhere(query) + " ORDER BY b.id DESC LIMIT ?";
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(builds, sql::QueryRows(conn, sql::ReadBuild, sql, query.limit));
+    return Status::Ok();
+  }));
+  return builds;
+}
+
+Result<Build> SqlStore::StartBuild(Id build_id) {
+  Build build;
+  BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
+    BATON_RETURN_IF_ERROR(conn.Run(
+        "UPDATE builds SET status = 'started', started_at = ? WHERE id = ? AND status = 'pending'",
+        ToUnixMillis(clock_.Now()), build_id));
+    const bool started = conn.Changes() > 0;
+    BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, build_id));
+    if (!started) {
+      return FailedPrecondition(BuildName(build_id) + " is " + ToString(build.status) +
+                                " and cannot start");
+    }
+    return Status::Ok();
+  }));
+  return build;
+}
+
+Result<Build> SqlStore::FinishBuild(Id build_id, BuildStatus status, const std::string& error) {
+  BATON_RETURN_IF_ERROR(Flush());
+  Build build;
+  BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(Build current, LoadBuild(conn, build_id));
+    BATON_RETURN_IF_ERROR(CheckFinish(current, status));
+    BATON_RETURN_IF_ERROR(
+        conn.Run("UPDATE builds SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+                 ToString(status), error, ToUnixMillis(clock_.Now()), build_id));
+    BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, build_id));
+    return Status::Ok();
+  }));
+  ForgetBuildEvents(build_id);
+  if (auto listener = listener_.load()) listener->OnBuildFinished(build_id);
+  return build;
+}
+
+Status SqlStore::SaveBuildInputs(Id build_id, const std::vector<BuildInput>& inputs) {
+  return Write([&](Connection& conn) -> Status {
+    BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM build_inputs WHERE build_id = ?", build_id));
+    return InsertInputs(conn, build_id, inputs);
+  });
+}
+
+Result<std::vector<BuildInput>> SqlStore::ListBuildInputs(Id build_id) {
+  std::vector<BuildInput> inputs;
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(auto stmt,
+                           conn.Prepare("SELECT i.name, i.resource_version_id, v.resource_id, "
+                                        "v.version_json, i.first_occurrence FROM build_inputs i "
+                                        "JOIN resource_versions v ON v.id = i.resource_version_id "
+                                        "WHERE i.build_id = ? ORDER BY i.name"));
+    stmt->BindAll(build_id);
+    while (true) {
+      BATON_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) return Status::Ok();
+      inputs.push_back(BuildInput{stmt->Text(0), stmt->Int(1), stmt->Int(2),
+                                  sql::ParseJson(stmt->Text(3)), stmt->Int(4) != 0});
+    }
+  }));
+  return inputs;
+}
+
+Status SqlStore::SaveBuildOutputs(Id build_id, const std::vector<BuildOutput>& outputs) {
+  return Write([&](Connection& conn) -> Status {
+    BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM build_outputs WHERE build_id = ?", build_id));
+    for (const BuildOutput& output : outputs) {
+      BATON_RETURN_IF_ERROR(conn.Run(
+          "INSERT INTO build_outputs (build_id, name, resource_version_id) VALUES (?, ?, ?)",
+          build_id, output.name, output.resource_version_id));
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<BuildOutput>> SqlStore::ListBuildOutputs(Id build_id) {
+  std::vector<BuildOutput> outputs;
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(auto stmt,
+                           conn.Prepare("SELECT o.name, o.resource_version_id, v.resource_id, "
+                                        "v.version_json FROM build_outputs o "
+                                        "JOIN resource_versions v ON v.id = o.resource_version_id "
+                                        "WHERE o.build_id = ? ORDER BY o.name"));
+    stmt->BindAll(build_id);
+    while (true) {
+      BATON_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) return Status::Ok();
+      outputs.push_back(
+          BuildOutput{stmt->Text(0), stmt->Int(1), stmt->Int(2), sql::ParseJson(stmt->Text(3))});
+    }
+  }));
+  return outputs;
+}
+
+}  // namespace baton::runner

@@ -1,0 +1,143 @@
+// SqlStore: build events — seq assignment, the batched writer's commit, paged reads.
+#include <map>
+
+#include "baton/runner/sql_store.h"
+#include "event_chunker.h"
+#include "event_codec.h"
+#include "event_writer.h"
+#include "rows.h"
+#include "sql_db.h"
+
+namespace baton::runner {
+
+using sql::Connection;
+
+namespace {
+
+// Groups a batch by build, keeping each build's events in queue (= seq) order.
+std::map<Id, std::vector<const BuildEvent*>> ByBuild(const std::vector<sql::QueuedEvent>& batch) {
+  std::map<Id, std::vector<const BuildEvent*>> groups;
+  for (const sql::QueuedEvent& queued : batch) {
+    groups[queued.build_id].push_back(&queued.event);
+  }
+  return groups;
+}
+
+}  // namespace
+
+Result<int64_t> SqlStore::NextSeqLocked(Id build_id) {
+  auto it = next_seq_.find(build_id);
+  if (it != next_seq_.end()) return it->second;
+  int64_t next = 0;
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(auto exists,
+                           conn.QueryInt("SELECT 1 FROM builds WHERE id = ?", build_id));
+    if (!exists) return NotFound("build " + std::to_string(build_id) + " not found");
+    BATON_ASSIGN_OR_RETURN(auto last, conn.QueryInt("SELECT max(last_seq) FROM build_event_chunks "
+                                                    "WHERE build_id = ?",
+                                                    build_id));
+    next = last.value_or(0) + 1;
+    return Status::Ok();
+  }));
+  next_seq_[build_id] = next;
+  return next;
+}
+
+Result<SeqRange> SqlStore::AppendEvents(Id build_id, std::vector<BuildEvent> events) {
+  if (events.empty()) return SeqRange{};
+  const SystemTime now = clock_.Now();
+  std::lock_guard<std::mutex> lock(seq_mu_);
+  BATON_ASSIGN_OR_RETURN(int64_t seq, NextSeqLocked(build_id));
+  SeqRange range{seq, seq + static_cast<int64_t>(events.size()) - 1};
+  for (BuildEvent& event : events) {
+    event.seq = seq++;
+    if (event.time == SystemTime()) event.time = now;
+  }
+  auto listener = listener_.load();
+  const bool urgent = listener && listener->OnEventsAppended(build_id, events);
+  std::vector<sql::QueuedEvent> queued;
+  queued.reserve(events.size());
+  for (BuildEvent& event : events) queued.push_back(sql::QueuedEvent{build_id, std::move(event)});
+  next_seq_[build_id] = seq;
+  BATON_RETURN_IF_ERROR(events_->Enqueue(std::move(queued), urgent));
+  return range;
+}
+
+void SqlStore::NoteNewBuild(Id build_id) {
+  if (build_id == 0) return;
+  std::lock_guard<std::mutex> lock(seq_mu_);
+  next_seq_.emplace(build_id, 1);  // a new build has no events: no need to read the last seq
+}
+
+Status SqlStore::Flush() { return events_->Flush(); }
+
+Status SqlStore::CommitEventBatch(const std::vector<sql::QueuedEvent>& batch) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Status first_error;
+  const auto by_build = ByBuild(batch);
+  Status status = WriteLocked([&](Connection& conn) -> Status {
+    for (const auto& [build_id, events] : by_build) {
+      // A savepoint per build: one bad build (deleted meanwhile) does not lose the others' logs.
+      BATON_RETURN_IF_ERROR(conn.Exec("SAVEPOINT build_events"));
+      Status written = chunker_->Write(conn, build_id, events);
+      if (!written.ok()) {
+        BATON_RETURN_IF_ERROR(conn.Exec("ROLLBACK TO build_events"));
+        chunker_->Forget(build_id);
+        if (first_error.ok()) {
+          first_error = written.WithContext("events of build " + std::to_string(build_id));
+        }
+      }
+      BATON_RETURN_IF_ERROR(conn.Exec("RELEASE build_events"));
+    }
+    return Status::Ok();
+  });
+  if (!status.ok()) {
+    chunker_->Reset();  // the open chunks may not match the database any more
+    return status;
+  }
+  if (auto listener = listener_.load()) {
+    for (const auto& [build_id, events] : by_build) {
+      listener->OnEventsCommitted(build_id, events.back()->seq);
+    }
+  }
+  return first_error;
+}
+
+bool SqlStore::SetBuildEventListener(std::shared_ptr<BuildEventListener> listener) {
+  listener_.store(std::move(listener));
+  return true;
+}
+
+void SqlStore::ForgetBuildEvents(Id build_id) {
+  {
+    std::lock_guard<std::mutex> lock(seq_mu_);
+    next_seq_.erase(build_id);
+  }
+  std::lock_guard<std::mutex> lock(write_mu_);
+  chunker_->Forget(build_id);
+}
+
+Result<std::vector<BuildEvent>> SqlStore::ReadEvents(Id build_id, int64_t after_seq, int limit) {
+  if (limit <= 0) return InvalidArgument("reading events needs a positive limit");
+  std::vector<BuildEvent> page;
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(auto stmt,
+                           conn.Prepare("SELECT body FROM build_event_chunks WHERE build_id = ? "
+                                        "AND last_seq > ? ORDER BY last_seq"));
+    stmt->BindAll(build_id, after_seq);
+    while (static_cast<int>(page.size()) < limit) {
+      BATON_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      BATON_ASSIGN_OR_RETURN(std::vector<BuildEvent> chunk, sql::DecodeChunk(stmt->Blob(0)));
+      for (BuildEvent& event : chunk) {
+        if (event.seq <= after_seq) continue;
+        if (static_cast<int>(page.size()) == limit) break;
+        page.push_back(std::move(event));
+      }
+    }
+    return Status::Ok();
+  }));
+  return page;
+}
+
+}  // namespace baton::runner

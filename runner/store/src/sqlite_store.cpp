@@ -1,0 +1,91 @@
+// SqliteStore: opening, migrations, the writer connection and the reader pool, checks.
+#include "baton/runner/sqlite_store.h"
+
+#include <system_error>
+
+#include "migrations.h"
+#include "reader_pool.h"
+#include "sqlite_db.h"
+
+namespace baton::runner {
+
+SqliteStore::SqliteStore(const Clock& clock, SqliteStoreOptions options)
+    : SqlStore(clock, options), busy_timeout_(options.busy_timeout) {}
+
+SqliteStore::~SqliteStore() { StopEventWriter(); }
+
+int SqliteStore::LatestSchemaVersion() { return sqlite::LatestSchemaVersion(); }
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::path& db_file,
+                                                       const Clock& clock,
+                                                       SqliteStoreOptions options) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore(clock, options));
+  Status status = store->Initialize(db_file);
+  if (!status.ok()) return status.WithContext(db_file.string());
+  return store;
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenDataDir(const std::filesystem::path& data_dir,
+                                                              const Clock& clock,
+                                                              SqliteStoreOptions options) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return IoError("cannot create data dir " + data_dir.string() + ": " + ec.message());
+  return Open(data_dir / "baton.db", clock, options);
+}
+
+Status SqliteStore::Initialize(const std::filesystem::path& db_file) {
+  const int busy_ms = static_cast<int>(busy_timeout_.count());
+  BATON_ASSIGN_OR_RETURN(writer_, sqlite::Connection::Open(db_file.string(), false, busy_ms));
+  BATON_RETURN_IF_ERROR(writer_->Exec("PRAGMA journal_mode=WAL"));
+  BATON_RETURN_IF_ERROR(sqlite::Migrate(*writer_));
+  readers_ =
+      std::make_unique<sqlite::ReaderPool>(db_file.string(), busy_ms, options_.max_idle_readers);
+  StartEventWriter();
+  return Status::Ok();
+}
+
+Status SqliteStore::WriteLocked(const Body& body) {
+  sql::Transaction tx(*writer_);
+  BATON_RETURN_IF_ERROR(tx.Begin(/*immediate=*/true));
+  BATON_RETURN_IF_ERROR(body(*writer_));
+  return tx.Commit();
+}
+
+Status SqliteStore::Read(const Body& body) {
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Connection> conn, readers_->Acquire());
+  Status status;
+  {
+    sql::Transaction tx(*conn);
+    status = tx.Begin(/*immediate=*/false);
+    if (status.ok()) status = body(*conn);
+    if (status.ok()) status = tx.Commit();
+  }
+  readers_->Release(std::move(conn));
+  return status;
+}
+
+Status SqliteStore::CheckIntegrity() {
+  std::string report;
+  BATON_RETURN_IF_ERROR(Read([&](sql::Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(auto stmt, conn.Prepare("PRAGMA integrity_check"));
+    while (true) {
+      BATON_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) return Status::Ok();
+      report += (report.empty() ? "" : "; ") + stmt->Text(0);
+    }
+  }));
+  if (report == "ok") return Status::Ok();
+  return IoError("database integrity check failed: " + report);
+}
+
+Result<int> SqliteStore::SchemaVersion() {
+  int version = 0;
+  BATON_RETURN_IF_ERROR(Read([&](sql::Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(version, sqlite::ReadSchemaVersion(conn));
+    return Status::Ok();
+  }));
+  return version;
+}
+
+}  // namespace baton::runner
