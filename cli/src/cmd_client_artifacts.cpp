@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "baton/common/sha256.h"
 #include "client/client_command.h"
 #include "client/table.h"
 #include "command.h"
@@ -147,6 +148,13 @@ Result<int64_t> FetchEntries(ApiClient& client, const std::string& url, const Js
           return Internal("artifact file " + Field(e, "path") + " arrived with " +
                           std::to_string(bytes.size()) + " bytes, expected " + Field(e, "size") +
                           ": download again");
+        }
+        std::string sha256 = Sha256Hex(bytes);
+        if (sha256 != Field(e, "sha256")) {
+          return IoError("artifact file " + Field(e, "path") + " arrived damaged: its SHA-256 is " +
+                          sha256 + ", the server's listing says " + Field(e, "sha256") +
+                          ". Download again; if it stays so, the server's stored copy is damaged "
+                          "(under its <data-dir>/artifacts/objects)");
         }
         fs::create_directories(path.parent_path(), ec);
         BATON_RETURN_IF_ERROR(WriteFileWithMode(path, bytes, e.value("mode", 0644)));

@@ -88,6 +88,30 @@ TEST_F(ArtifactsE2E, DownloadsTheNewestVersionWithModesDirectoriesAndSymlinks) {
   EXPECT_NE(get.out.find("2 files"), std::string::npos) << get.out;
 }
 
+TEST_F(ArtifactsE2E, AFileThatArrivesDamagedIsRefusedNamingItAndBothDigests) {
+  json versions = server_.Get("/api/v1/teams/main/pipelines/p/resources/reports/versions");
+  ASSERT_EQ(versions.size(), 2u) << versions.dump();
+  json listing = server_.Get("/api/v1/teams/main/pipelines/p/resources/reports/versions/" +
+                             std::to_string(versions[0]["id"].get<int64_t>()) + "/artifact");
+  std::string sha;
+  for (const auto& e : listing["entries"]) {
+    if (e["path"] == "sarif/cppcheck.sarif") sha = e["sha256"];
+  }
+  ASSERT_EQ(sha.size(), 64u) << listing.dump();
+  // The stored object changes on the server's disk, keeping its size.
+  fs::path object = server_.data_dir() / "artifacts/objects" / sha.substr(0, 2) / sha.substr(2);
+  ASSERT_EQ(ReadFile(object), "{\"run\": 2}\n");
+  fs::permissions(object, fs::perms::owner_write, fs::perm_options::add);
+  WriteFile(object, "{\"run\": 3}\n");
+
+  CliResult get =
+      server_.Cli({"download-artifact", "-r", "p/reports", "-o", (files_ / "bad").string()});
+  EXPECT_NE(get.exit_code, 0) << get.All();
+  EXPECT_NE(get.err.find("sarif/cppcheck.sarif arrived damaged"), std::string::npos) << get.All();
+  EXPECT_NE(get.err.find(sha), std::string::npos) << get.All();
+  EXPECT_FALSE(fs::exists(files_ / "bad/sarif/cppcheck.sarif"));
+}
+
 TEST_F(ArtifactsE2E, DownloadsAnOlderVersionByIdOrByDigestPrefix) {
   json versions = server_.Get("/api/v1/teams/main/pipelines/p/resources/reports/versions");
   ASSERT_EQ(versions.size(), 2u) << versions.dump();
