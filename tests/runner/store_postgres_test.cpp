@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <set>
 #include <thread>
 
@@ -27,12 +30,26 @@ class PostgresStoreTest : public ::testing::Test {
     uri_ = *uri;
   }
 
-  void Exec(const std::string& sql) {
+  void Exec(const std::string& sql) {  // a statement returning no rows
     PGconn* conn = PQconnectdb(uri_.c_str());
     PGresult* res = PQexec(conn, sql.c_str());
     EXPECT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(conn);
     PQclear(res);
     PQfinish(conn);
+  }
+
+  int64_t QueryInt(const std::string& sql) {
+    PGconn* conn = PQconnectdb(uri_.c_str());
+    PGresult* res = PQexec(conn, sql.c_str());
+    int64_t n = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+      n = std::stoll(PQgetvalue(res, 0, 0));
+    } else {
+      ADD_FAILURE() << sql << ": " << PQerrorMessage(conn);
+    }
+    PQclear(res);
+    PQfinish(conn);
+    return n;
   }
 
   FakeClock clock_;
@@ -109,6 +126,72 @@ TEST_F(PostgresStoreTest, AnUnreachableDatabaseIsNamedWithoutItsPassword) {
   EXPECT_NE(text.find("BATON_DATABASE"), std::string::npos) << "says what to check: " << text;
   EXPECT_EQ(PostgresStore::Redacted("host=db password=hunter2 dbname=baton"),
             "host=db password=*** dbname=baton");
+}
+
+// W4 on PostgreSQL: one job printing 200,000 lines (~20 MB), then retention reaping that build.
+// Reports lines/s and the event table's size (with its TOAST) after W4, after reaping and after
+// VACUUM: retention deletes a few hundred chunk rows, not 200,000 line rows.
+TEST_F(PostgresStoreTest, W4EventTableSizeAfterTwoHundredThousandLinesAndAfterRetention) {
+  constexpr int kLines = 200000;
+  auto store = PostgresStore::Open(uri_, RealClock());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  PipelineUpdate u;
+  u.name = "w4";
+  u.jobs = {JobSpec{"log", "", {}}};
+  auto p = (*store)->SetPipeline(u);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const Id job = (*store)->GetJob(p->id, "log")->id;
+  auto build = (*store)->CreateJobBuild(job, Json::object());
+  ASSERT_TRUE((*store)->StartBuild(build->id).ok());
+  int64_t payload_bytes = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kLines; i += 100) {
+    std::vector<BuildEvent> batch;
+    for (int j = i; j < i + 100; ++j) {
+      char text[128];
+      std::snprintf(text, sizeof text,
+                    "[%06d] compiling src/module_%03d/file_%05d.cpp -> obj/file_%05d.o (ok) %s", j,
+                    j % 997, j, j, "................");
+      payload_bytes += static_cast<int64_t>(strlen(text));
+      batch.push_back(BuildEvent{0, {}, "task:compile", "log", j % 10 ? "stdout" : "stderr", text});
+    }
+    ASSERT_TRUE((*store)->AppendEvents(build->id, std::move(batch)).ok());
+  }
+  ASSERT_TRUE((*store)->FinishBuild(build->id, BuildStatus::kSucceeded).ok());  // flushes
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto last = (*store)->ReadEvents(build->id, kLines - 1, 10);
+  ASSERT_EQ(last->size(), 1u);
+  EXPECT_EQ(last->front().seq, kLines);
+  const char* kSize = "SELECT pg_total_relation_size('build_event_chunks')";
+  const int64_t rows = QueryInt("SELECT count(*) FROM build_event_chunks");
+  Exec("VACUUM build_event_chunks");  // settles the updated-in-place open chunks' old versions
+  const int64_t size_after_w4 = QueryInt(kSize);
+
+  auto newer = (*store)->CreateJobBuild(job, Json::object());
+  ASSERT_TRUE((*store)->FinishBuild(newer->id, BuildStatus::kAborted).ok());
+  pipelines::BuildLogRetention retention;
+  retention.builds = 1;
+  auto reaped = (*store)->ReapBuilds(job, retention, RealClock().Now());
+  ASSERT_TRUE(reaped.ok()) << reaped.status().ToString();
+  ASSERT_EQ(reaped->builds.size(), 1u);
+  const int64_t rows_after = QueryInt("SELECT count(*) FROM build_event_chunks");
+  const int64_t size_after_reap = QueryInt(kSize);
+  Exec("VACUUM build_event_chunks");
+  const int64_t size_after_vacuum = QueryInt(kSize);
+  std::printf(
+      "[ W4 postgres ] %d lines, %.1f MB payload: %.0f lines/s; build_event_chunks: %lld rows, "
+      "%.1f MB after W4; %lld rows, %.1f MB after retention, %.1f MB after VACUUM\n",
+      kLines, payload_bytes / 1e6, kLines / seconds, static_cast<long long>(rows),
+      size_after_w4 / 1e6, static_cast<long long>(rows_after), size_after_reap / 1e6,
+      size_after_vacuum / 1e6);
+  RecordProperty("lines_per_second", static_cast<int>(kLines / seconds));
+  RecordProperty("table_bytes_after_w4", static_cast<int>(size_after_w4));
+  RecordProperty("table_bytes_after_vacuum", static_cast<int>(size_after_vacuum));
+  EXPECT_LT(rows, 1000) << "chunks, not a row per line";
+  EXPECT_LT(size_after_w4, payload_bytes * 12 / 10) << "< 20% overhead over the raw text";
+  EXPECT_EQ(rows_after, 0) << "retention deleted the build's chunks";
+  EXPECT_LT(size_after_vacuum, size_after_w4 / 2) << "VACUUM gives the chunks' space back";
 }
 
 }  // namespace
