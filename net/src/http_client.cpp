@@ -209,6 +209,8 @@ asio::awaitable<Status> HttpClient::Impl::ExchangeOnce(ClientConnection& c, cons
   bool write_failed = static_cast<bool>(ec);
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxResponseBody);
+  // A HEAD answer's Content-Length describes the body a GET would get; none follows.
+  if (req.method() == http::verb::head) parser.skip(true);
   ec = {};
   co_await c.With([&](auto& s) { return http::async_read(s, c.buffer(), parser, Redirect(ec)); });
   // A kept-alive connection the server closed meanwhile fails like this before any answer.

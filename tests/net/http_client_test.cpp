@@ -106,6 +106,24 @@ TEST(HttpClient, SendsEveryMethodWithBodyAndHeaders) {
   EXPECT_EQ(client.Send("PATCH", url, "p", {})->body, "PATCH p");
 }
 
+TEST(HttpClient, HeadReadsTheHeadersWithoutWaitingForABody) {
+  Router router;
+  router.Add("GET", "/blob", [](Request&) { return Response::Text(200, "twelve bytes"); });
+  HttpServer server(std::move(router), {});
+  ASSERT_TRUE(server.Start().ok());
+  ClientOptions options;
+  options.request_timeout = std::chrono::seconds(20);  // a client waiting for a body hangs here
+  HttpClient client(options);
+  auto head = client.Send("HEAD", server.base_url() + "/blob", "", {});
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->body, "");
+  EXPECT_EQ(head->headers.Get("Content-Length"), "12");
+  auto get = client.Get(server.base_url() + "/blob");  // the kept-alive connection still works
+  ASSERT_TRUE(get.ok()) << get.status().ToString();
+  EXPECT_EQ(get->body, "twelve bytes");
+}
+
 TEST(HttpClient, ReconnectsWhenTheServerClosedTheKeptAliveConnection) {
   Router router;
   router.Add("GET", "/x", [](Request&) { return Response::Text(200, "x"); });
