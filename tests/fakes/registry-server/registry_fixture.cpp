@@ -303,4 +303,11 @@ void ImageLayout::Push(const std::string& tag, const RegistryServer& registry,
   RunCommand(argv, dir_);
 }
 
+void ImageLayout::ExportTarball(const std::string& tag, const fs::path& tarball) {
+  fs::create_directories(tarball.parent_path());
+  RunCommand({"skopeo", "copy", "--quiet", "--all", "oci:" + layout_.string() + ":" + tag,
+              "oci-archive:" + tarball.string()},
+             dir_);
+}
+
 }  // namespace baton::testing

@@ -90,6 +90,9 @@ class ImageLayout {
   // token issuer's).
   void Push(const std::string& tag, const RegistryServer& registry, const std::string& repository,
             const std::string& remote_tag);
+  // Writes `tag` (an image, or an index with all its images) as an OCI image tarball (an OCI
+  // layout whose index.json names just it), with skopeo's oci-archive transport.
+  void ExportTarball(const std::string& tag, const std::filesystem::path& tarball);
   const std::filesystem::path& path() const { return layout_; }
 
  private:

@@ -5,27 +5,6 @@
 namespace baton::workers::resources {
 namespace {
 
-bool IsIndex(const std::string& media_type, const Json& body) {
-  return media_type.find("image.index") != std::string::npos ||
-         media_type.find("manifest.list") != std::string::npos ||
-         (body.contains("manifests") && !body.contains("layers"));
-}
-
-Result<BlobDescriptor> Descriptor(const Json& j, const std::string& where) {
-  if (!j.is_object() || !j.contains("digest") || !j["digest"].is_string()) {
-    return FailedPrecondition(where + " has no digest");
-  }
-  BlobDescriptor d;
-  d.media_type = j.value("mediaType", "");
-  d.digest = j["digest"].get<std::string>();
-  if (j.contains("size") && j["size"].is_number_integer()) d.size = j["size"].get<int64_t>();
-  if (!IsSha256Digest(d.digest)) {
-    return FailedPrecondition(where + " has the digest `" + d.digest +
-                              "`, which is not sha256 (the only algorithm Baton accepts)");
-  }
-  return d;
-}
-
 std::string PlatformOf(const Json& entry) {
   if (!entry.contains("platform") || !entry["platform"].is_object()) return "unknown";
   const Json& p = entry["platform"];
@@ -48,7 +27,7 @@ Result<std::string> PickPlatform(const Json& index, const ImageSource& source,
         (source.platform_variant.empty() || p.value("variant", "") == source.platform_variant);
     if (match) {
       BATON_ASSIGN_OR_RETURN(BlobDescriptor d,
-                             Descriptor(m, where + ": its manifest for " + PlatformOf(m)));
+                             ParseDescriptor(m, where + ": its manifest for " + PlatformOf(m)));
       return d.digest;
     }
     offered.push_back(PlatformOf(m));
@@ -61,6 +40,27 @@ Result<std::string> PickPlatform(const Json& index, const ImageSource& source,
 
 }  // namespace
 
+bool IsImageIndex(const std::string& media_type, const Json& body) {
+  return media_type.find("image.index") != std::string::npos ||
+         media_type.find("manifest.list") != std::string::npos ||
+         (body.contains("manifests") && !body.contains("layers"));
+}
+
+Result<BlobDescriptor> ParseDescriptor(const Json& j, const std::string& where) {
+  if (!j.is_object() || !j.contains("digest") || !j["digest"].is_string()) {
+    return FailedPrecondition(where + " has no digest");
+  }
+  BlobDescriptor d;
+  d.media_type = j.value("mediaType", "");
+  d.digest = j["digest"].get<std::string>();
+  if (j.contains("size") && j["size"].is_number_integer()) d.size = j["size"].get<int64_t>();
+  if (!IsSha256Digest(d.digest)) {
+    return FailedPrecondition(where + " has the digest `" + d.digest +
+                              "`, which is not sha256 (the only algorithm Baton accepts)");
+  }
+  return d;
+}
+
 Result<ResolvedImage> ResolveImage(RegistryClient& client, const ImageSource& source,
                                    const std::string& reference, const std::string& what) {
   BATON_ASSIGN_OR_RETURN(FetchedManifest first, client.GetManifest(reference));
@@ -69,7 +69,7 @@ Result<ResolvedImage> ResolveImage(RegistryClient& client, const ImageSource& so
   Json body = Json::parse(first.body, nullptr, false);
   std::string where = what + ": the manifest " + first.digest + " of " + client.ImageName();
   if (!body.is_object()) return FailedPrecondition(where + " is not JSON");
-  if (IsIndex(first.media_type, body)) {
+  if (IsImageIndex(first.media_type, body)) {
     BATON_ASSIGN_OR_RETURN(std::string digest, PickPlatform(body, source, where));
     BATON_ASSIGN_OR_RETURN(first, client.GetManifest(digest));
     body = Json::parse(first.body, nullptr, false);
@@ -83,11 +83,12 @@ Result<ResolvedImage> ResolveImage(RegistryClient& client, const ImageSource& so
   }
   out.manifest_digest = first.digest;
   out.manifest_media_type = first.media_type;
-  BATON_ASSIGN_OR_RETURN(out.config, Descriptor(body.value("config", Json()), where + ": config"));
+  BATON_ASSIGN_OR_RETURN(out.config,
+                         ParseDescriptor(body.value("config", Json()), where + ": config"));
   int n = 0;
   for (const auto& layer : body["layers"]) {
     BATON_ASSIGN_OR_RETURN(BlobDescriptor d,
-                           Descriptor(layer, where + ": layer " + std::to_string(++n)));
+                           ParseDescriptor(layer, where + ": layer " + std::to_string(++n)));
     out.layers.push_back(d);
   }
   out.manifest = std::move(first.body);

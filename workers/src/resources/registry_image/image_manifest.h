@@ -28,6 +28,12 @@ struct ResolvedImage {
   std::vector<BlobDescriptor> layers;  // bottom first
 };
 
+// Whether a manifest is an image index (OCI index or Docker manifest list).
+bool IsImageIndex(const std::string& media_type, const Json& body);
+
+// A descriptor {mediaType, digest, size}; `where` names it in errors.
+Result<BlobDescriptor> ParseDescriptor(const Json& j, const std::string& where);
+
 // The image `reference` (tag or digest) names, for `source`'s platform when it is an index.
 Result<ResolvedImage> ResolveImage(RegistryClient& client, const ImageSource& source,
                                    const std::string& reference, const std::string& what);

@@ -42,7 +42,7 @@ Status ParseTag(const Json& source, const std::string& what, ImageSource& out) {
     tag = variant.empty() ? "latest" : variant;
   else if (!variant.empty())
     tag += "-" + variant;
-  if (tag.size() > 128 || tag.find_first_of("/:@ ") != std::string::npos) {
+  if (!IsValidTag(tag)) {
     return InvalidArgument(what + ": source.tag `" + tag +
                            "` is not a valid tag (up to 128 letters, digits, '_', '.', '-')");
   }
@@ -51,6 +51,16 @@ Status ParseTag(const Json& source, const std::string& what, ImageSource& out) {
 }
 
 }  // namespace
+
+bool IsValidTag(const std::string& tag) {
+  if (tag.empty() || tag.size() > 128 || tag.front() == '.' || tag.front() == '-') return false;
+  for (char c : tag) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 Result<ImageRepository> ParseRepository(const std::string& repository) {
   auto bad = [&](const std::string& why) {

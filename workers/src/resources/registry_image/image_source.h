@@ -30,6 +30,9 @@ struct ImageSource {
   std::string platform_variant;  // e.g. "v8" for arm64; empty matches any
 };
 
+// A tag as the distribution spec allows: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
+bool IsValidTag(const std::string& tag);
+
 // Splits a repository reference as Docker does: the first component is a registry when it has
 // a '.' or ':' or is "localhost"; otherwise the image is on Docker Hub, and one-component names
 // live under "library/". A tag or digest in the reference is an error (use source.tag).

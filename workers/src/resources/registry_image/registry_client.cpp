@@ -51,6 +51,10 @@ std::string RegistryClient::Url(const std::string& path) const {
   return scheme_ + "://" + source_.where.registry + path;
 }
 
+bool RegistryClient::OwnUrl(const std::string& url) const {
+  return StartsWith(url, scheme_ + "://" + source_.where.registry + "/");
+}
+
 Status RegistryClient::Connect(const std::string& stage) {
   if (transport_) return Status::Ok();
   HttpTransportOptions options;
@@ -152,7 +156,9 @@ Status RegistryClient::FetchToken(const Challenge& challenge, const std::string&
 Result<HttpResponse> RegistryClient::SendOnce(const HttpRequest& request,
                                               const std::string& stage) {
   HttpRequest r = request;
-  if (!authorization_.empty()) r.headers.emplace_back("Authorization", authorization_);
+  // Credentials go to the registry only (an upload URL may point elsewhere).
+  if (!authorization_.empty() && OwnUrl(r.url))
+    r.headers.emplace_back("Authorization", authorization_);
   Result<HttpResponse> response = transport_->Send(r);
   if (!response.ok()) {
     return Unavailable(what_ + ": " + stage + " " + ImageName() + ": " +
@@ -163,7 +169,7 @@ Result<HttpResponse> RegistryClient::SendOnce(const HttpRequest& request,
 
 Result<HttpResponse> RegistryClient::Send(HttpRequest request, const std::string& stage) {
   BATON_RETURN_IF_ERROR(Connect(stage));
-  request.url = Url(request.url);
+  if (StartsWith(request.url, "/")) request.url = Url(request.url);
   BATON_ASSIGN_OR_RETURN(HttpResponse response, SendOnce(request, stage));
   // Answer a challenge once per request: the first one, or a bearer one again (the token
   // expired, or this request needs another scope).

@@ -49,6 +49,20 @@ class RegistryClient {
   // the digest (and `size` when >= 0) before it is returned.
   Result<std::string> GetBlob(const std::string& digest, int64_t size, const std::string& stage);
 
+  // Asks token services for `pull,push` from now on (before the first request, for a put).
+  void AskForPush() { actions_ = "pull,push"; }
+
+  // Whether the registry has the blob `digest` in this repository (HEAD).
+  Result<bool> HasBlob(const std::string& digest, const std::string& stage);
+
+  // Uploads `file` as the blob `digest` (POST for an upload URL, then one streamed PUT).
+  Status PushBlob(const std::string& digest, const std::string& file, const std::string& stage);
+
+  // Stores `body` as the manifest `reference` (a tag or its digest); returns the digest the
+  // registry gives it.
+  Result<std::string> PutManifest(const std::string& reference, const std::string& media_type,
+                                  const std::string& body, const std::string& stage);
+
   // "127.0.0.1:5000/team/app", for messages.
   std::string ImageName() const;
 
@@ -62,6 +76,7 @@ class RegistryClient {
   Status Connect(const std::string& stage);
   Status ErrorFrom(const HttpResponse& response, const std::string& stage) const;
   std::string Url(const std::string& path) const;
+  bool OwnUrl(const std::string& url) const;
 
   const HttpTransportFactory& transports_;
   ImageSource source_;

@@ -2,7 +2,7 @@
 //  - check: the digest `source.tag` points at now; versions are {digest} as in Concourse.
 //  - get: the image a {digest} version names, as `rootfs/` + metadata.json (env, user) or
 //    `image.tar` (OCI layout), with the files digest, tag and repository; `skip_download`.
-//  - put: not yet (says so).
+//  - put: an OCI image tarball pushed under source.tag and params.additional_tags.
 #include "resources/registry_image/registry_image_resource.h"
 
 #include <filesystem>
@@ -10,6 +10,7 @@
 #include "images/image_cache.h"
 #include "resources/registry_image/image_fetch.h"
 #include "resources/registry_image/image_manifest.h"
+#include "resources/registry_image/image_push.h"
 #include "resources/registry_image/image_source.h"
 #include "resources/registry_image/registry_client.h"
 #include "resources/resource_util.h"
@@ -112,9 +113,11 @@ class RegistryImageResource : public ResourceType {
     return WriteFile(out / "metadata.json", metadata);
   }
 
-  Result<FetchedVersion> Put(const ResourceContext&, const Json&, const Json&,
-                             const std::string&) override {
-    return FailedPrecondition("registry-image put: pushing images is not supported yet");
+  Result<FetchedVersion> Put(const ResourceContext& ctx, const Json& source, const Json& params,
+                             const std::string& dir) override {
+    BATON_ASSIGN_OR_RETURN(const HttpTransportFactory* transports,
+                           Transports(ctx, "registry-image put"));
+    return PutRegistryImage(ctx, *transports, source, params, dir);
   }
 };
 

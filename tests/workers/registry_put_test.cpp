@@ -1,0 +1,270 @@
+// registry-image put against Debian's docker-registry on 127.0.0.1: an OCI image tarball (made
+// by umoci + skopeo from busybox-static) pushed under source.tag and params.additional_tags,
+// read back by skopeo and by get bit for bit; blobs the registry has are not uploaded again
+// (its access log shows no upload); an image index; the bearer-token flow asking for push;
+// errors for globs, tarballs that are not OCI layouts, damaged blobs and bad tags.
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "baton/common/sha256.h"
+#include "baton/workers/resource_type.h"
+#include "fakes/test_env.h"
+#include "registry-server/registry_fixture.h"
+#include "registry-server/token_issuer.h"
+
+namespace baton::workers {
+namespace {
+
+namespace fs = std::filesystem;
+using baton::testing::ImageLayout;
+using baton::testing::ReadFile;
+using baton::testing::RegistryServer;
+using baton::testing::RegistryServerOptions;
+using baton::testing::RunCommand;
+using baton::testing::TempDir;
+using baton::testing::TokenIssuer;
+using baton::testing::TokenIssuerOptions;
+using baton::testing::WriteFile;
+
+class Lines : public OutputSink {
+ public:
+  void OnLine(SystemTime, OutputStream, std::string_view line) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    text_ += std::string(line) + "\n";
+  }
+  std::string text() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return text_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string text_;
+};
+
+size_t Count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// The digest `reference` has in `registry`, as skopeo reads it.
+std::string SkopeoDigest(const RegistryServer& registry, const std::string& reference) {
+  std::string raw = RunCommand({"skopeo", "inspect", "--raw", "--tls-verify=false",
+                                "docker://" + registry.host() + "/" + reference},
+                               "/");
+  return "sha256:" + Sha256Hex(raw);
+}
+
+// path -> bytes of every blob in an OCI layout tarball.
+std::map<std::string, std::string> Blobs(const fs::path& tarball, const fs::path& scratch) {
+  fs::create_directories(scratch);
+  RunCommand({"tar", "-xf", tarball.string(), "-C", scratch.string()}, scratch);
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::directory_iterator(scratch / "blobs" / "sha256"))
+    out[e.path().filename().string()] = ReadFile(e.path());
+  return out;
+}
+
+class RegistryPut : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    transports_ = MakeHttpTransportFactory();
+    ctx_.output = &lines_;
+    ctx_.http_transport = &transports_;
+    type_ = MakeBuiltinResourceType("registry-image");
+    build_ = dir_ / "build";
+  }
+
+  void StartRegistry(RegistryServerOptions options = {}) {
+    registry_ = std::make_unique<RegistryServer>(dir_ / "registry", options);
+  }
+
+  // A busybox image whose env holds MARKER=<marker>, as build/<rel>.
+  void MakeTarball(const std::string& marker, const std::string& rel = "image/image.tar") {
+    ImageLayout layout(dir_ / ("layout-" + marker));
+    layout.NewBusyboxImage("t");
+    layout.Configure("t", {"MARKER=" + marker}, "app");
+    layout.ExportTarball("t", build_ / rel);
+  }
+
+  Json Source(const std::string& tag = "latest") const {
+    return {{"repository", registry_->host() + "/team/app"}, {"tag", tag}, {"insecure", true}};
+  }
+
+  Result<FetchedVersion> Put(const Json& source, const Json& params) {
+    return type_->Put(ctx_, source, params, build_.string());
+  }
+
+  Result<FetchedVersion> Get(const Json& source, const std::string& digest, const std::string& name,
+                             const Json& params = Json::object()) {
+    fs::create_directories(dir_ / name);
+    return type_->Get(ctx_, source, Json{{"digest", digest}}, params, (dir_ / name).string());
+  }
+
+  TempDir dir_;
+  fs::path build_;
+  Lines lines_;
+  HttpTransportFactory transports_;
+  ResourceContext ctx_;
+  std::unique_ptr<ResourceType> type_;
+  std::unique_ptr<RegistryServer> registry_;
+};
+
+TEST_F(RegistryPut, PushesATarballUnderItsTagsAndGetBringsItBackBitForBit) {
+  StartRegistry();
+  MakeTarball("one");
+  WriteFile(build_ / "image" / "tags", "v1 1.0\nv1\n");
+  auto put = Put(Source(), {{"image", "image/*.tar"}, {"additional_tags", "image/tags"}});
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  std::string digest = put->version.value("digest", "");
+  EXPECT_EQ(put->version, (Json{{"digest", digest}}));
+  ASSERT_EQ(put->metadata.size(), 1u);
+  EXPECT_EQ(put->metadata[0].name, "tags");
+  EXPECT_EQ(put->metadata[0].value, "latest v1 1.0");
+  for (const char* tag : {"latest", "v1", "1.0"})
+    EXPECT_EQ(SkopeoDigest(*registry_, std::string("team/app:") + tag), digest) << tag;
+  auto checked = type_->Check(ctx_, Source("1.0"), nullptr);
+  ASSERT_TRUE(checked.ok()) << checked.status().ToString();
+  EXPECT_EQ(*checked, (std::vector<Json>{Json{{"digest", digest}}}));
+
+  auto oci = Get(Source(), digest, "oci", {{"format", "oci"}});
+  ASSERT_TRUE(oci.ok()) << oci.status().ToString();
+  auto pushed = Blobs(build_ / "image" / "image.tar", dir_ / "pushed");
+  auto got = Blobs(dir_ / "oci" / "image.tar", dir_ / "got");
+  EXPECT_EQ(got.size(), 3u);  // manifest, config, one layer
+  EXPECT_EQ(got, pushed);
+
+  auto rootfs = Get(Source(), digest, "rootfs");
+  ASSERT_TRUE(rootfs.ok()) << rootfs.status().ToString();
+  EXPECT_TRUE(fs::exists(dir_ / "rootfs" / "rootfs" / "bin" / "busybox"));
+  Json metadata = Json::parse(ReadFile(dir_ / "rootfs" / "metadata.json"));
+  EXPECT_EQ(metadata["user"], "app");
+  EXPECT_NE(metadata["env"].dump().find("MARKER=one"), std::string::npos) << metadata.dump();
+}
+
+TEST_F(RegistryPut, BlobsTheRegistryHasAreNotUploadedAgain) {
+  StartRegistry();
+  MakeTarball("one");
+  auto first = Put(Source("a"), {{"image", "image/image.tar"}});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  std::string log = ReadFile(registry_->log_path());
+  EXPECT_EQ(Count(log, "\"POST /v2/team/app/blobs/uploads/"), 2u) << log;  // config + layer
+
+  auto second = Put(Source("b"), {{"image", "image/image.tar"}});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->version, first->version);
+  log = ReadFile(registry_->log_path());
+  EXPECT_EQ(Count(log, "\"POST /v2/team/app/blobs/uploads/"), 2u) << log;
+  EXPECT_EQ(Count(log, "\"HEAD /v2/team/app/blobs/sha256:"), 4u) << log;
+  EXPECT_EQ(Count(lines_.text(), "is in the registry already"), 2u) << lines_.text();
+  EXPECT_EQ(SkopeoDigest(*registry_, "team/app:b"), first->version["digest"]);
+}
+
+TEST_F(RegistryPut, PushesAnImageIndexWithEveryPlatformsImage) {
+  StartRegistry();
+  ImageLayout layout(dir_ / "layout");
+  layout.NewBusyboxImage("amd");
+  layout.Configure("amd", {"ARCH=amd64"}, "");
+  layout.NewBusyboxImage("arm");
+  layout.Configure("arm", {"ARCH=arm64"}, "");
+  layout.MakeIndex("multi", {{"linux/amd64", "amd"}, {"linux/arm64", "arm"}});
+  layout.ExportTarball("multi", build_ / "image" / "image.tar");
+  auto put = Put(Source(), {{"image", "image/image.tar"}});
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  std::string digest = put->version["digest"];
+  EXPECT_EQ(SkopeoDigest(*registry_, "team/app:latest"), digest);
+
+  Json arm = Source();
+  arm["platform"] = {{"architecture", "arm64"}};
+  auto got = Get(arm, digest, "arm");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_NE(ReadFile(dir_ / "arm" / "metadata.json").find("ARCH=arm64"), std::string::npos);
+}
+
+TEST_F(RegistryPut, PushesThroughTheTokenFlowAskingForPushAndAnonymousPushIsRefused) {
+  TokenIssuerOptions options;
+  options.username = "ci-bot";
+  options.password = "pu5h-pa55";
+  options.anonymous_pull = true;
+  TokenIssuer issuer(dir_ / "issuer", options);
+  RegistryServerOptions registry;
+  registry.token_issuer = &issuer;
+  StartRegistry(registry);
+  MakeTarball("one");
+
+  auto anonymous = Put(Source(), {{"image", "image/image.tar"}});
+  ASSERT_FALSE(anonymous.ok());
+  EXPECT_EQ(anonymous.status().code(), StatusCode::kPermissionDenied);
+  const std::string& m = anonymous.status().message();
+  EXPECT_NE(m.find("insufficient_scope"), std::string::npos) << m;
+  EXPECT_NE(m.find(issuer.realm()), std::string::npos) << m;
+  EXPECT_NE(m.find("set source.username and source.password"), std::string::npos) << m;
+
+  Json source = Source();
+  source["username"] = "ci-bot";
+  source["password"] = "pu5h-pa55";
+  size_t before = issuer.requests().size();
+  auto put = Put(source, {{"image", "image/image.tar"}});
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  auto requests = issuer.requests();
+  ASSERT_GT(requests.size(), before);
+  for (size_t i = before; i < requests.size(); ++i) {
+    EXPECT_EQ(requests[i].scope, "repository:team/app:pull,push");
+    EXPECT_TRUE(requests[i].had_credentials);
+  }
+  EXPECT_TRUE(issuer.problems().empty()) << issuer.problems()[0];
+  EXPECT_EQ(lines_.text().find("pu5h-pa55"), std::string::npos) << lines_.text();
+}
+
+TEST_F(RegistryPut, SaysWhatIsWrongWithTheImageParamsAndTheTarball) {
+  StartRegistry();
+  auto none = Put(Source(), {{"image", "image/*.tar"}});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("matches no file"), std::string::npos)
+      << none.status().message();
+  auto missing = Put(Source(), Json::object());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("params.image is required"), std::string::npos);
+
+  MakeTarball("one", "image/a.tar");
+  MakeTarball("two", "image/b.tar");
+  auto two = Put(Source(), {{"image", "image/*.tar"}});
+  ASSERT_FALSE(two.ok());
+  EXPECT_NE(two.status().message().find("image/a.tar, image/b.tar"), std::string::npos)
+      << two.status().message();
+
+  WriteFile(build_ / "image" / "tags", "ok bad:tag");
+  auto tag = Put(Source(), {{"image", "image/a.tar"}, {"additional_tags", "image/tags"}});
+  ASSERT_FALSE(tag.ok());
+  EXPECT_NE(tag.status().message().find("`bad:tag`"), std::string::npos) << tag.status().message();
+
+  WriteFile(build_ / "plain" / "hello.txt", "hi");
+  RunCommand({"tar", "-cf", "plain.tar", "hello.txt"}, build_ / "plain");
+  auto plain = Put(Source(), {{"image", "plain/plain.tar"}});
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.status().message().find("no index.json"), std::string::npos)
+      << plain.status().message();
+
+  // One byte of the layer changed: the tarball's blob no longer matches its name.
+  fs::path x = dir_ / "damaged";
+  fs::create_directories(x);
+  RunCommand({"tar", "-xf", (build_ / "image" / "a.tar").string(), "-C", x.string()}, x);
+  fs::path biggest;
+  for (const auto& e : fs::directory_iterator(x / "blobs" / "sha256"))
+    if (biggest.empty() || fs::file_size(e.path()) > fs::file_size(biggest)) biggest = e.path();
+  std::string bytes = ReadFile(biggest);
+  bytes[bytes.size() / 2] ^= 0x55;
+  WriteFile(biggest, bytes);
+  RunCommand({"tar", "-cf", (build_ / "damaged.tar").string(), "."}, x);
+  auto damaged = Put(Source(), {{"image", "damaged.tar"}});
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_NE(damaged.status().message().find("does not match its digest"), std::string::npos)
+      << damaged.status().message();
+  EXPECT_NE(damaged.status().message().find(biggest.filename().string()), std::string::npos);
+  EXPECT_EQ(Count(ReadFile(registry_->log_path()), "\"POST /v2/"), 0u);
+}
+
+}  // namespace
+}  // namespace baton::workers

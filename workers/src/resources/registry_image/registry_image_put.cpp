@@ -1,0 +1,114 @@
+// registry-image put, as concourse/registry-image-resource's out: params.image (a glob matching
+// exactly one OCI image tarball or layout directory) pushed as source.tag and every tag in the
+// file params.additional_tags names; the version is the pushed {digest}.
+#include <glob.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "baton/common/strings.h"
+#include "resources/registry_image/image_push.h"
+#include "resources/registry_image/image_source.h"
+#include "resources/registry_image/registry_client.h"
+#include "resources/resource_util.h"
+
+namespace baton::workers::resources {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The one path `pattern` (inside `dir`) matches.
+Result<fs::path> OneImage(const std::string& dir, const std::string& pattern,
+                          const std::string& what) {
+  BATON_ASSIGN_OR_RETURN(fs::path full, PathInside(dir, pattern, what + ": params.image"));
+  glob_t found{};
+  int rc = glob(full.c_str(), 0, nullptr, &found);
+  std::vector<std::string> matches(found.gl_pathv, found.gl_pathv + (rc == 0 ? found.gl_pathc : 0));
+  globfree(&found);
+  if (matches.size() == 1) return fs::path(matches[0]);
+  std::vector<std::string> names;
+  for (const auto& m : matches) names.push_back(fs::path(m).lexically_relative(dir).string());
+  return InvalidArgument(
+      what + ": params.image `" + pattern + "` matches " +
+      (matches.empty() ? std::string("no file") : Join(names, ", ")) +
+      ": it must match exactly one OCI image tarball (e.g. image/image.tar from the task that "
+      "built it; check the task's outputs)");
+}
+
+// source.tag, then the tags in the params.additional_tags file (whitespace-separated).
+Result<std::vector<std::string>> Tags(const ImageSource& image, const Json& params,
+                                      const std::string& dir, const std::string& what) {
+  std::vector<std::string> tags = {image.tag};
+  BATON_ASSIGN_OR_RETURN(std::string file,
+                         StringField(params, "additional_tags", what + ": params.additional_tags"));
+  if (file.empty()) return tags;
+  BATON_ASSIGN_OR_RETURN(fs::path path, PathInside(dir, file, what + ": params.additional_tags"));
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    return InvalidArgument(what + ": params.additional_tags `" + file +
+                           "` cannot be read: " + text.status().message());
+  }
+  std::istringstream words(*text);
+  for (std::string tag; words >> tag;) {
+    if (!IsValidTag(tag)) {
+      return InvalidArgument(what + ": params.additional_tags `" + file + "` holds `" + tag +
+                             "`, which is not a valid tag (up to 128 letters, digits, '_', '.', "
+                             "'-'; not starting with '.' or '-')");
+    }
+    if (std::find(tags.begin(), tags.end(), tag) == tags.end()) tags.push_back(tag);
+  }
+  return tags;
+}
+
+// A directory removed with everything in it when it goes out of scope.
+class ScratchDir {
+ public:
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  Status Make(const std::string& what) {
+    std::string tmpl = (fs::temp_directory_path() / "baton-push-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr)
+      return IoError(what + ": cannot make a scratch directory under " + tmpl);
+    path_ = tmpl;
+    return Status::Ok();
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+Result<FetchedVersion> PutRegistryImage(const ResourceContext& ctx,
+                                        const HttpTransportFactory& transports, const Json& source,
+                                        const Json& params, const std::string& dir) {
+  const std::string what = "registry-image put";
+  BATON_ASSIGN_OR_RETURN(ImageSource image, ParseImageSource(source, what));
+  BATON_ASSIGN_OR_RETURN(std::string pattern,
+                         StringField(params, "image", what + ": params.image"));
+  if (pattern.empty()) {
+    return InvalidArgument(what +
+                           ": params.image is required: the path of the OCI image "
+                           "tarball to push, e.g. image/image.tar");
+  }
+  BATON_ASSIGN_OR_RETURN(fs::path found, OneImage(dir, pattern, what));
+  BATON_ASSIGN_OR_RETURN(std::vector<std::string> tags, Tags(image, params, dir, what));
+  ScratchDir scratch;
+  std::string layout = found.string();
+  if (!fs::is_directory(found)) {
+    BATON_RETURN_IF_ERROR(scratch.Make(what));
+    BATON_RETURN_IF_ERROR(ExtractOciLayout(found.string(), scratch.path(), pattern, what));
+    layout = scratch.path();
+  }
+  RegistryClient client(transports, image, what);
+  client.AskForPush();
+  BATON_ASSIGN_OR_RETURN(std::string digest, PushOciLayout(client, layout, tags, ctx, what));
+  return FetchedVersion{Json{{"digest", digest}}, {{"tags", Join(tags, " ")}}};
+}
+
+}  // namespace baton::workers::resources
