@@ -133,3 +133,28 @@ TEST_F(WorkerRegistrationE2E, AWebNodeWithoutALocalWorkerRunsNoStepsAndSaysHowTo
 
 }  // namespace
 }  // namespace baton::testing
+
+namespace baton::testing {
+namespace {
+
+using nlohmann::json;
+
+TEST(WebLocalWorkerE2E, WebWithLocalWorkerRunsStepsInItsOwnProcessAsQuickstartDoes) {
+  ServerProcess web({"--bind", "127.0.0.1:0", "--local-worker"}, "web");
+  ASSERT_TRUE(web.started()) << web.log();
+  TempDir files;
+  WriteFile(files / "p.yml",
+            "resources:\n- name: m\n  type: mock\n  check_every: 1h\n  source: {}\n"
+            "jobs:\n- name: j\n  plan:\n  - get: m\n");
+  CliResult set = web.Cli({"set-pipeline", "-n", "-p", "p", "-c", (files / "p.yml").string()});
+  ASSERT_EQ(set.exit_code, 0) << set.All();
+  json check = web.CheckResource("p", "m");
+  EXPECT_EQ(check.value("status", ""), "succeeded") << check.dump() << web.log();
+  json workers = web.Get("/api/v1/workers");
+  ASSERT_TRUE(workers.is_array());
+  ASSERT_EQ(workers.size(), 1u) << workers.dump();
+  EXPECT_EQ(workers[0].value("name", ""), "local");
+}
+
+}  // namespace
+}  // namespace baton::testing
