@@ -2,29 +2,17 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdint>
 
+#include "baton/common/base64.h"
 #include "baton/common/strings.h"
 
 namespace baton::runner {
 namespace {
 
-constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+// Standard base64 without its padding: just the characters the bytes determine.
 std::string Base64(std::string_view bytes) {
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out += kBase64[(n >> shift) & 63];
-  }
-  if (i < bytes.size()) {  // 1 or 2 bytes left: the characters they determine, no padding
-    uint32_t n = uint8_t(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) n |= uint8_t(bytes[i + 1]) << 8;
-    out += kBase64[(n >> 18) & 63];
-    out += kBase64[(n >> 12) & 63];
-    if (i + 1 < bytes.size()) out += kBase64[(n >> 6) & 63];
-  }
+  std::string out = Base64Encode(bytes);
+  while (!out.empty() && out.back() == '=') out.pop_back();
   return out;
 }
 
