@@ -12,20 +12,10 @@ Scheduler::~Scheduler() { *impl_->alive_ = false; }
 
 Status Scheduler::ActivatePipeline(Id pipeline_id) { return impl_->Activate(pipeline_id); }
 
-void Scheduler::DeactivatePipeline(Id pipeline_id) {
-  PipelineState* state = impl_->Find(pipeline_id);
-  if (!state) return;
-  CheckWaiters waiting = impl_->TakeChecks(*state);
-  std::string name = state->record.name;
-  impl_->pipelines_.erase(pipeline_id);
-  for (auto& [resource, dones] : waiting) {
-    for (auto& done : dones) {
-      if (done) {
-        done(FailedPrecondition("pipeline `" + name + "` was destroyed while `" + resource +
-                                "` was being checked"));
-      }
-    }
-  }
+void Scheduler::DeactivatePipeline(Id pipeline_id) { impl_->Deactivate(pipeline_id); }
+
+void Scheduler::Apply(Command command, CommandDone done) {
+  impl_->Apply(std::move(command), std::move(done));
 }
 
 void Scheduler::CheckResource(Id pipeline_id, const std::string& resource,

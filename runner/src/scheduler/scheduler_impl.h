@@ -79,6 +79,9 @@ class Scheduler::Impl {
 
   // scheduler_state.cpp
   Status Activate(Id pipeline_id);
+  // Makes `config` (the pipeline's config at record.config_version) the running one.
+  Status Install(const PipelineRecord& record, pipelines::PipelineConfig config);
+  void Deactivate(Id pipeline_id);
   Status LoadHistory(PipelineState& state);
   PipelineState* Find(Id pipeline_id);
   Result<PipelineState*> FindOrError(Id pipeline_id);
@@ -106,6 +109,22 @@ class Scheduler::Impl {
   void OnBuildFinished(Id build_id);
   Result<Build> Trigger(Id pipeline_id, const std::string& job);
   Status Abort(Id build_id);
+
+  // scheduler_commands.cpp
+  void Apply(Command command, CommandDone done);
+  Result<CommandReply> Run(const commands::SetPipeline& c);
+  Result<CommandReply> Run(const commands::PausePipeline& c);
+  Result<CommandReply> Run(const commands::ExposePipeline& c);
+  Result<CommandReply> Run(const commands::DestroyPipeline& c);
+  Result<CommandReply> Run(const commands::PauseJob& c);
+  Result<CommandReply> Run(const commands::PinVersion& c);
+  Result<CommandReply> Run(const commands::TriggerJob& c);
+  Result<CommandReply> Run(const commands::RerunBuild& c);
+  Result<CommandReply> Run(const commands::AbortBuild& c);
+  Result<CommandReply> Run(const commands::Refresh& c);
+  Result<CommandReply> ReplyWith(Id pipeline_id);
+  void Announce(const PipelineChange& change);
+  void ScheduleAll(PipelineState& state);
 
   // scheduler_reruns.cpp
   Result<Build> Rerun(Id build_id);

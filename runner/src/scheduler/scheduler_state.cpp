@@ -50,6 +50,11 @@ Status Scheduler::Impl::Activate(Id pipeline_id) {
   BATON_ASSIGN_OR_RETURN(PipelineConfigVersion saved,
                          store_.GetPipelineConfig(pipeline_id, record.config_version));
   BATON_ASSIGN_OR_RETURN(pipelines::PipelineConfig config, LoadConfig(saved, record.name));
+  return Install(record, std::move(config));
+}
+
+Status Scheduler::Impl::Install(const PipelineRecord& record, pipelines::PipelineConfig config) {
+  const Id pipeline_id = record.id;
   auto state = std::make_unique<PipelineState>();
   state->record = record;
   state->config = std::move(config);
@@ -81,6 +86,22 @@ Status Scheduler::Impl::Activate(Id pipeline_id) {
   for (const auto& job : ref.config.jobs) ApplyRetention(ref, job);
   for (const auto& job : ref.config.jobs) TrySchedule(ref, job.name);
   return Status::Ok();
+}
+
+void Scheduler::Impl::Deactivate(Id pipeline_id) {
+  PipelineState* state = Find(pipeline_id);
+  if (!state) return;
+  CheckWaiters waiting = TakeChecks(*state);
+  std::string name = state->record.name;
+  pipelines_.erase(pipeline_id);
+  for (auto& [resource, dones] : waiting) {
+    for (auto& done : dones) {
+      if (done) {
+        done(FailedPrecondition("pipeline `" + name + "` was destroyed while `" + resource +
+                                "` was being checked"));
+      }
+    }
+  }
 }
 
 // Reads versions and recent builds from the store into the planner snapshot.

@@ -68,6 +68,17 @@ Json VersionJson(const runner::ResourceVersion& v) {
           {"created_at", FormatRfc3339(v.created_at)}};
 }
 
+Response Context::Send(runner::Command command, Answer answer) {
+  return Response::Await([this, command = std::move(command),
+                          answer = std::move(answer)](Responder respond) mutable {
+    boost::asio::post(runner_io, [this, command = std::move(command), answer = std::move(answer),
+                                  respond = std::move(respond)]() mutable {
+      scheduler.Apply(std::move(command),
+                      [&](Result<runner::CommandReply> reply) { respond(answer(reply)); });
+    });
+  });
+}
+
 Response JsonOr(const Status& status, const Json& value, int code) {
   if (!status.ok()) return JsonError(status);
   return Response::Json(code, value);
@@ -81,7 +92,7 @@ Router MakeApiRouter(boost::asio::io_context& runner_io, runner::Store& store,
       std::make_shared<api::Context>(api::Context{runner_io, store, scheduler, std::move(options)});
   Router router;
   router.SetTokenValidator([ctx](std::string_view token) -> std::optional<std::string> {
-    auto t = ctx->store.AuthenticateApiToken(std::string(token), RealClock().Now());
+    auto t = ctx->store.AuthenticateApiToken(std::string(token), ctx->Now());
     if (!t.ok()) return std::nullopt;
     return t->team + ":" + t->name;
   });
@@ -96,7 +107,7 @@ Router MakeApiRouter(boost::asio::io_context& runner_io, runner::Store& store,
         auto workers = ctx->store.ListWorkers();
         if (!workers.ok()) return JsonError(workers.status());
         Json out = Json::array();
-        const SystemTime now = RealClock().Now();
+        const SystemTime now = ctx->Now();
         for (const auto& w : *workers) {
           auto age = std::chrono::duration_cast<std::chrono::seconds>(now - w.last_heartbeat);
           out.push_back({{"name", w.name},

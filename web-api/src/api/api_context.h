@@ -9,6 +9,7 @@
 
 #include "baton/common/json.h"
 #include "baton/pipelines/diagnostics.h"
+#include "baton/runner/commands.h"
 #include "baton/runner/scheduler.h"
 #include "baton/runner/store.h"
 #include "baton/webapi/api.h"
@@ -23,6 +24,9 @@ struct Context {
   runner::Scheduler& scheduler;
   ApiOptions options;
 
+  // The time, through ApiOptions::clock (the real clock when none was given).
+  SystemTime Now() const { return (options.clock ? *options.clock : RealClock()).Now(); }
+
   // Runs `fn` on the runner thread and waits for its result.
   template <typename F>
   auto OnRunner(F fn) -> decltype(fn()) {
@@ -31,6 +35,12 @@ struct Context {
     boost::asio::post(runner_io, [&task] { task(); });
     return result.get();
   }
+
+  // Sends `command` to the scheduler and answers the request with `answer(reply)` once it is
+  // applied (Response::Await): no thread waits meanwhile. `answer` runs on the scheduler's
+  // thread. REQUIRES: the context and the scheduler outlive the server.
+  using Answer = std::function<Response(const Result<runner::CommandReply>& reply)>;
+  Response Send(runner::Command command, Answer answer);
 };
 
 // The pipeline named by :team and :pipeline, or an error response.

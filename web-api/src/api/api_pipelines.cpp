@@ -65,13 +65,18 @@ Response SetConfig(Context& ctx, Request& req, WorkClaim& claim) {
   }
   if (body->paused == false) update.paused_when_created = false;
   if (!claim.Commit()) return JsonError(503, "service unavailable", "deadline passed");
-  auto saved = ctx.store.SetPipeline(update);
-  if (!saved.ok()) return JsonError(saved.status());
-  Status activated = ctx.OnRunner([&] { return ctx.scheduler.ActivatePipeline(saved->id); });
-  if (!activated.ok()) return JsonError(activated);
-  Json out = PipelineJson(*saved);
-  out["warnings"] = DiagnosticsJson(load.diagnostics);
-  return Response::Json(200, out);
+  // The scheduler saves the config and runs it as parsed here: it is parsed once.
+  runner::commands::SetPipeline command{
+      std::move(update),
+      std::make_shared<const pipelines::PipelineConfig>(std::move(*load.config))};
+  Json warnings = DiagnosticsJson(load.diagnostics);
+  return ctx.Send(std::move(command),
+                  [warnings = std::move(warnings)](const Result<runner::CommandReply>& reply) {
+                    if (!reply.ok()) return JsonError(reply.status());
+                    Json out = PipelineJson(*reply->pipeline);
+                    out["warnings"] = warnings;
+                    return Response::Json(200, out);
+                  });
 }
 
 Response GetConfig(Context& ctx, Request& req) {
@@ -88,9 +93,28 @@ Response GetConfig(Context& ctx, Request& req) {
 Response SetPaused(Context& ctx, Request& req, bool paused) {
   auto p = PipelineOf(ctx, req);
   if (!p.ok()) return JsonError(p.status());
-  Status s = ctx.store.SetPipelinePaused(p->id, paused);
-  if (s.ok()) s = ctx.OnRunner([&] { return ctx.scheduler.ActivatePipeline(p->id); });
-  return JsonOr(s, Json{{"paused", paused}});
+  return ctx.Send(runner::commands::PausePipeline{p->id, paused},
+                  [paused](const Result<runner::CommandReply>& reply) {
+                    return JsonOr(reply.status(), Json{{"paused", paused}});
+                  });
+}
+
+Response Destroy(Context& ctx, Request& req) {
+  auto p = PipelineOf(ctx, req);
+  if (!p.ok()) return JsonError(p.status());
+  return ctx.Send(runner::commands::DestroyPipeline{p->id, p->team, p->name},
+                  [name = p->name](const Result<runner::CommandReply>& reply) {
+                    return JsonOr(reply.status(), Json{{"destroyed", name}});
+                  });
+}
+
+Response SetExposed(Context& ctx, Request& req, bool expose) {
+  auto p = PipelineOf(ctx, req);
+  if (!p.ok()) return JsonError(p.status());
+  return ctx.Send(runner::commands::ExposePipeline{p->id, expose},
+                  [expose](const Result<runner::CommandReply>& reply) {
+                    return JsonOr(reply.status(), Json{{"public", expose}});
+                  });
 }
 
 }  // namespace
@@ -125,17 +149,7 @@ void AddPipelineRoutes(Router& router, std::shared_ptr<Context> ctx) {
       },
       Access::kToken);
   router.Add(
-      "DELETE", base + "/:pipeline",
-      [ctx](Request& req) {
-        auto p = PipelineOf(*ctx, req);
-        if (!p.ok()) return JsonError(p.status());
-        ctx->OnRunner([&] {
-          ctx->scheduler.DeactivatePipeline(p->id);
-          return 0;
-        });
-        Status s = ctx->store.DestroyPipeline(req.Param("team"), req.Param("pipeline"));
-        return JsonOr(s, Json{{"destroyed", p->name}});
-      },
+      "DELETE", base + "/:pipeline", [ctx](Request& req) { return Destroy(*ctx, req); },
       Access::kToken);
   router.Add(
       "PUT", base + "/:pipeline/pause", [ctx](Request& req) { return SetPaused(*ctx, req, true); },
@@ -146,12 +160,7 @@ void AddPipelineRoutes(Router& router, std::shared_ptr<Context> ctx) {
   for (bool expose : {true, false}) {
     router.Add(
         "PUT", base + (expose ? "/:pipeline/expose" : "/:pipeline/hide"),
-        [ctx, expose](Request& req) {
-          auto p = PipelineOf(*ctx, req);
-          if (!p.ok()) return JsonError(p.status());
-          return JsonOr(ctx->store.SetPipelinePublic(p->id, expose), Json{{"public", expose}});
-        },
-        Access::kToken);
+        [ctx, expose](Request& req) { return SetExposed(*ctx, req, expose); }, Access::kToken);
   }
 }
 

@@ -97,6 +97,7 @@ asio::awaitable<bool> Connection::ServeOne(beast::flat_buffer& buffer) {
   }
   Response response = core_->router.Dispatch(*request);
   if (response.is_offloaded()) response = co_await RunOffloaded(std::move(response.offloaded));
+  if (response.is_awaited()) response = co_await RunAwaited(std::move(response.awaited));
   ++core_->requests_served;
   if (response.is_stream()) co_return co_await ServeStream(response, version, keep_alive);
   co_return co_await WriteResponse(std::move(response), version, keep_alive, head_only);

@@ -54,6 +54,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<bool> ServeOne(beast::flat_buffer& buffer);
   // offload.cpp: runs `work` on the work pool; its response, or 503 past the deadline.
   asio::awaitable<Response> RunOffloaded(std::shared_ptr<OffloadedWork> work);
+  // offload.cpp: starts `work` with a Responder and waits (without a thread) for its answer.
+  asio::awaitable<Response> RunAwaited(std::shared_ptr<AwaitedWork> work);
   asio::awaitable<bool> HandleReadError(const beast::error_code& ec);
   asio::awaitable<bool> WriteResponse(Response response, unsigned version, bool keep_alive,
                                       bool head_only);

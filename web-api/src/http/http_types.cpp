@@ -1,8 +1,11 @@
 #include "baton/webapi/http_types.h"
 
+#include <future>
+
 #include <nlohmann/json.hpp>
 
 #include "baton/webapi/sse.h"
+#include "responder.h"
 
 namespace baton::webapi {
 
@@ -54,10 +57,22 @@ Response Response::Offload(OffloadedWork work) {
   return r;
 }
 
+Response Response::Await(AwaitedWork work) {
+  Response r;
+  r.awaited = std::make_shared<AwaitedWork>(std::move(work));
+  return r;
+}
+
 Response Response::Resolve(Response response) {
-  if (!response.is_offloaded()) return response;
-  WorkClaim claim;
-  return (*response.offloaded)(claim);
+  if (response.is_offloaded()) {
+    WorkClaim claim;
+    return Resolve((*response.offloaded)(claim));
+  }
+  if (!response.is_awaited()) return response;
+  auto answer = std::make_shared<std::promise<Response>>();
+  std::future<Response> result = answer->get_future();
+  (*response.awaited)(MakeResponder([answer](Response r) { answer->set_value(std::move(r)); }));
+  return result.get();  // callers without a server only: a server never waits here
 }
 
 Response Response::EventStream(std::shared_ptr<EventSource> source, std::string resume_after) {

@@ -6,6 +6,7 @@
 
 #include "baton/common/logging.h"
 #include "connection.h"
+#include "responder.h"
 
 namespace baton::webapi {
 
@@ -83,6 +84,22 @@ asio::awaitable<Response> Connection::RunOffloaded(std::shared_ptr<OffloadedWork
                             "try again later or send a smaller request");
   }
   // The work committed a side effect before the deadline: its answer is the truth, wait for it.
+  while (true) {
+    co_await result->WaitUntil(std::chrono::steady_clock::time_point::max());
+    if (auto response = result->Take()) co_return std::move(*response);
+  }
+}
+
+asio::awaitable<Response> Connection::RunAwaited(std::shared_ptr<AwaitedWork> work) {
+  auto result = std::make_shared<OffloadResult>(stream_.get_executor());
+  try {
+    (*work)(MakeResponder([result](Response r) { result->Deliver(std::move(r)); }));
+  } catch (const std::exception& e) {
+    ModuleLogger("webapi")->error("awaited work threw: {}", e.what());
+    co_return JsonError(500, "internal error", e.what());
+  }
+  // No deadline of its own: the scheduler answers every command, and a Responder dropped
+  // unanswered (the scheduler stopped) answers 503.
   while (true) {
     co_await result->WaitUntil(std::chrono::steady_clock::time_point::max());
     if (auto response = result->Take()) co_return std::move(*response);

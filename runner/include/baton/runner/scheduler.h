@@ -22,6 +22,7 @@
 #include "baton/common/duration.h"
 #include "baton/runner/build_observer.h"
 #include "baton/runner/check_registry.h"
+#include "baton/runner/commands.h"
 #include "baton/runner/store.h"
 #include "baton/workers/worker.h"
 
@@ -52,6 +53,9 @@ struct SchedulerOptions {
   std::function<BuildObserver*(const Build& build)> observe_build;
   // Called when a build has finished and is recorded.
   std::function<void(const Build& build)> on_build_finished;
+  // Called after a command changed a pipeline (on the scheduler's thread), with what another
+  // web node needs to hear to apply the change too (commands::Refresh).
+  std::function<void(const PipelineChange& change)> on_pipeline_change;
   // The store behind `artifact` resources: retention prunes the artifact versions no remaining
   // build uses (the newest version of each is always kept). May be null.
   workers::ArtifactStore* artifacts = nullptr;
@@ -83,11 +87,16 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Loads the pipeline's current config from the store (again, after set-pipeline) and starts
-  // its periodic checks. Errors if its config no longer loads.
+  // Loads the pipeline's current config from the store and starts its periodic checks (when the
+  // server starts). Errors if its config no longer loads. Changes made while running are
+  // commands (Apply).
   Status ActivatePipeline(Id pipeline_id);
   // Stops checks for the pipeline; running builds go on.
   void DeactivatePipeline(Id pipeline_id);
+
+  // Applies a user's command (commands.h): the store write and this scheduler's state together.
+  // `done` gets the answer, on this thread, before Apply returns. Post here from other threads.
+  void Apply(Command command, CommandDone done);
 
   // Checks one resource now. `done` gets the number of versions the check saved.
   void CheckResource(Id pipeline_id, const std::string& resource,

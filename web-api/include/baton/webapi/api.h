@@ -1,8 +1,9 @@
 // The Baton REST API (/api/v1) and webhook endpoints, over the Store and the Scheduler.
 //
 // Handlers run on the HTTP server's io threads. Reads go straight to the store (thread-safe);
-// anything that touches scheduling state (trigger, check, abort, set-pipeline) is posted to the
-// runner's io_context, which owns the Scheduler. Webhooks answer at once and check afterwards.
+// changes (set-pipeline, pause, expose, destroy, ...) are commands (baton/runner/commands.h)
+// posted to the runner's io_context, which owns the Scheduler, and answered when applied
+// (Response::Await: no io thread waits). Webhooks answer at once and check afterwards.
 //
 // Thread-safety: Api is immutable after construction; its handlers may run concurrently.
 #pragma once
@@ -10,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "baton/common/clock.h"
 #include "baton/runner/scheduler.h"
 #include "baton/runner/store.h"
 #include "baton/webapi/router.h"
@@ -34,6 +36,9 @@ struct ApiOptions {
   std::string web_ui_missing;  // why there is no web UI, for that 404
   // The store behind `artifact` resources, for downloads (null: downloads answer 404 saying so).
   workers::ArtifactStore* artifacts = nullptr;
+  // Where the API reads the time (token and session expiry, webhook deliveries). Null = the
+  // real clock; tests pass a FakeClock. Must outlive the router.
+  const Clock* clock = nullptr;
 };
 
 // Builds the router with every route. `runner_io` runs the scheduler; both must outlive the

@@ -74,6 +74,10 @@ class WorkClaim {
 
 struct Response;
 using OffloadedWork = std::function<Response(WorkClaim&)>;
+// Answers an awaited request (Response::Await). Call it once, from any thread; when every copy
+// is dropped uncalled, the client gets a 503 that says so.
+using Responder = std::function<void(Response)>;
+using AwaitedWork = std::function<void(Responder)>;
 
 // An HTTP response. A handler either fills status/headers/body, or returns a streaming response
 // built by Response::EventStream (see sse.h), in which case the server pulls events from the
@@ -103,8 +107,16 @@ struct Response {
   std::shared_ptr<OffloadedWork> offloaded;
   static Response Offload(OffloadedWork work);
   bool is_offloaded() const { return offloaded != nullptr; }
-  // Runs an offloaded response's work here and now (tests, or callers without a server);
-  // other responses are returned as they are.
+
+  // Set only for awaited responses: the handler asked another thread (the scheduler) to act
+  // and answers when it has. The server starts `awaited` with a Responder and serves other
+  // requests until it is called; no thread waits. Offloaded work may return one too.
+  std::shared_ptr<AwaitedWork> awaited;
+  static Response Await(AwaitedWork work);
+  bool is_awaited() const { return awaited != nullptr; }
+
+  // Runs an offloaded response's work here and now, and waits for an awaited one's answer
+  // (tests, or callers without a server); other responses are returned as they are.
   static Response Resolve(Response response);
 
   bool is_stream() const { return event_source != nullptr; }
