@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <future>
 #include <mutex>
 #include <vector>
 
@@ -38,6 +40,25 @@ class MockResource : public ::testing::Test {
   TempDir cache_;
   ResourceContext ctx_;
 };
+
+TEST_F(MockResource, CheckDelayWaitsOnTheContextsClock) {
+  std::atomic<bool> cancelled{false};
+  ctx_.cancelled = &cancelled;
+  auto check = std::async(std::launch::async, [this] {
+    return type_->Check(ctx_, {{"check_delay", "1h"}}, nullptr);
+  });
+  // By the real clock the check would wait an hour; by the context's it is over once the clock
+  // passes the deadline the check took (moved again until it has: the check may start late).
+  bool done = false;
+  for (int i = 0; i < 6000 && !done; ++i) {
+    clock_.Advance(std::chrono::hours(1));
+    done = check.wait_for(std::chrono::milliseconds(10)) == std::future_status::ready;
+  }
+  cancelled = true;  // lets a check that waits on the wrong clock end, so the test fails fast
+  ASSERT_TRUE(done) << "check_delay did not end when the context's clock passed it";
+  auto versions = check.get();
+  EXPECT_TRUE(versions.ok()) << versions.status().ToString();
+}
 
 TEST_F(MockResource, CheckWithoutVersionReturnsTheDefaultInitialVersion) {
   auto versions = type_->Check(ctx_, Json::object(), nullptr);

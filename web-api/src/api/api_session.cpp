@@ -56,7 +56,7 @@ std::string CookieHeader(const Context& ctx, std::string_view value, long max_ag
 Result<runner::ApiToken> SessionOf(Context& ctx, const Request& req) {
   auto cookie = CookieValue(req, kCookie);
   if (!cookie || cookie->empty()) return PermissionDenied("no session cookie");
-  return ctx.store.AuthenticateApiToken(*cookie, RealClock().Now());
+  return ctx.store.AuthenticateApiToken(*cookie, ctx.Now());
 }
 
 Json SessionJson(const runner::ApiToken& session, std::string_view plain) {
@@ -72,7 +72,7 @@ Response Login(Context& ctx, Request& req) {
   if (!body.is_object() || !body.contains("token") || !body["token"].is_string()) {
     return JsonError(400, "bad request", "expected a JSON body {\"token\": \"<API token>\"}");
   }
-  auto who = ctx.store.AuthenticateApiToken(body["token"].get<std::string>(), RealClock().Now());
+  auto who = ctx.store.AuthenticateApiToken(body["token"].get<std::string>(), ctx.Now());
   if (!who.ok()) {
     return JsonError(401, "unauthorized",
                      "that token is not valid here (quickstart prints the admin token and keeps "
@@ -80,8 +80,8 @@ Response Login(Context& ctx, Request& req) {
   }
   auto plain = GenerateToken();
   if (!plain.ok()) return JsonError(plain.status());
-  auto session = ctx.store.CreateApiToken(who->team, "web-session", *plain,
-                                          RealClock().Now() + kSessionLifetime);
+  auto session =
+      ctx.store.CreateApiToken(who->team, "web-session", *plain, ctx.Now() + kSessionLifetime);
   if (!session.ok()) return JsonError(session.status());
   Response r = Response::Json(200, SessionJson(*session, *plain));
   r.headers.Add(
@@ -114,7 +114,7 @@ std::optional<std::string> AuthenticateSession(Context& ctx, const Request& req,
                                                std::optional<Response>& refusal) {
   auto cookie = CookieValue(req, kCookie);
   if (!cookie || cookie->empty()) return std::nullopt;
-  auto session = ctx.store.AuthenticateApiToken(*cookie, RealClock().Now());
+  auto session = ctx.store.AuthenticateApiToken(*cookie, ctx.Now());
   if (!session.ok()) return std::nullopt;  // expired or revoked: anonymous, then maybe 401
   if (!IsSafeMethod(req.method) &&
       !ConstantTimeEquals(req.headers.Get("X-CSRF-Token").value_or(""), CsrfToken(*cookie))) {

@@ -18,7 +18,7 @@ bool FirstDelivery(Context& ctx, const std::string& provider, const std::string&
   runner::WebhookDelivery d;
   d.provider = provider;
   d.delivery_id = id;
-  d.received_at = RealClock().Now();
+  d.received_at = ctx.Now();
   d.status = status;
   d.body_sha256 = Sha256Hex(body);
   auto first = ctx.store.RecordWebhookDelivery(d);

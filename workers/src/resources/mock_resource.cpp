@@ -74,7 +74,7 @@ Status WaitCheckDelay(const ResourceContext& ctx, const Json& source) {
     return InvalidArgument("mock check: malformed source.check_delay (" + text +
                            "): " + delay.status().message());
   }
-  const Clock& clock = RealClock();
+  const Clock& clock = ctx.clock ? *ctx.clock : RealClock();
   SteadyTime deadline = clock.SteadyNow() + *delay;
   while (clock.SteadyNow() < deadline) {
     if (IsCancelled(ctx)) return Cancelled("mock check cancelled during check_delay");
