@@ -49,6 +49,28 @@ case "$(basename "$fuzzer")" in
     printf '\x0a\n\n{"token":"x"}' >"$corpus/session"
     printf '\x0c?webhook_token=hook\n\n{}' >"$corpus/resource-hook"
     seeds=$((seeds + 9)) ;;
+  fuzz_layers)
+    # Image layers made here with GNU tar: links in and out of the root, a whiteout, an opaque
+    # directory, a device node, as plain tar, gzip and zstd, and two layers in one input
+    # (fuzz_layers.cpp's separator).
+    tree=$(mktemp -d)
+    mkdir -p "$tree/l1/etc/conf.d" "$tree/l1/usr/bin" "$tree/l2/etc/conf.d"
+    echo root:x:0:0 >"$tree/l1/etc/passwd"
+    echo one >"$tree/l1/etc/conf.d/a"
+    echo tool >"$tree/l1/usr/bin/tool"
+    ln "$tree/l1/usr/bin/tool" "$tree/l1/usr/bin/tool2"
+    ln -s ../../../../etc/shadow "$tree/l1/usr/bin/out"
+    ln -s /etc "$tree/l1/abs"
+    touch "$tree/l2/etc/.wh.passwd" "$tree/l2/etc/conf.d/.wh..wh..opq"
+    echo two >"$tree/l2/etc/conf.d/b"
+    mknod "$tree/l2/null" c 1 3 2>/dev/null || true
+    tar -C "$tree/l1" -cf "$corpus/l1.tar" .
+    tar -C "$tree/l2" -cf "$tree/l2.tar" .
+    gzip -c "$corpus/l1.tar" >"$corpus/l1.tar.gz"
+    zstd -q -c "$corpus/l1.tar" >"$corpus/l1.tar.zst"
+    { cat "$corpus/l1.tar"; printf '\n--baton-next-layer--\n'; cat "$tree/l2.tar"; } >"$corpus/l1-l2"
+    rm -rf "$tree"
+    seeds=4 ;;
   *)
     # Pipelines and task files (fuzz_pipeline loads each input as both).
     for f in "$shared"/conformance/concourse/*.yml; do
