@@ -28,7 +28,9 @@ bool CheckFields(const YamlNode& map, const std::vector<std::string>& known,
                  const std::string& what, BuildContext& ctx, const std::string& location) {
   bool ok = true;
   for (const auto& [key, value] : map.entries) {
-    std::string name = key->IsScalar() ? key->value : ToJson(*key).dump();
+    std::string name = key->IsScalar()
+                           ? key->value
+                           : ToJson(*key).dump(-1, ' ', false, Json::error_handler_t::replace);
     if (std::find(known.begin(), known.end(), name) != known.end()) continue;
     ok = false;
     std::string hint;

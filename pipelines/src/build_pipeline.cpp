@@ -235,7 +235,9 @@ VarSource BuildVarSource(const YamlNode& node, size_t index, BuildContext& ctx) 
 
 void CheckTopLevel(const YamlNode& root, BuildContext& ctx) {
   for (const auto& [key, value] : root.entries) {
-    std::string name = key->IsScalar() ? key->value : ToJson(*key).dump();
+    std::string name = key->IsScalar()
+                           ? key->value
+                           : ToJson(*key).dump(-1, ' ', false, Json::error_handler_t::replace);
     if (std::find(kTopFields.begin(), kTopFields.end(), name) != kTopFields.end()) continue;
     std::string message = "unknown field \"" + name + "\" at the top level of the pipeline";
     auto close = SuggestName(name, kTopFields);

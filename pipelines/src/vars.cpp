@@ -149,7 +149,9 @@ Status Vars::AddFile(const std::string& path) {
                            node->KindName());
   }
   for (const auto& [key, value] : node->entries) {
-    values_[key->IsScalar() ? key->value : ToJson(*key).dump()] = ToJson(*value);
+    values_[key->IsScalar() ? key->value
+                            : ToJson(*key).dump(-1, ' ', false, Json::error_handler_t::replace)] =
+        ToJson(*value);
   }
   return Status::Ok();
 }
@@ -182,7 +184,8 @@ std::optional<Json> ResolveVarRef(const VarRef& ref, const Vars* vars, const Var
 
 namespace {
 std::string EmbeddedForm(const Json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump();
+  return value.is_string() ? value.get<std::string>()
+                           : value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 }  // namespace
 

@@ -362,7 +362,9 @@ Json ToJson(const YamlNode& node) {
     case YamlNode::Kind::kMap: {
       Json out = Json::object();
       for (const auto& [k, v] : node.entries) {
-        out[k->IsScalar() ? k->value : ToJson(*k).dump()] = ToJson(*v);
+        out[k->IsScalar() ? k->value
+                          : ToJson(*k).dump(-1, ' ', false, Json::error_handler_t::replace)] =
+            ToJson(*v);
       }
       return out;
     }
@@ -385,7 +387,8 @@ YamlNodePtr FromJson(const Json& value, SourceMark mark) {
   } else {
     node->kind = YamlNode::Kind::kScalar;
     node->plain = !value.is_string();
-    node->value = value.is_string() ? value.get<std::string>() : value.dump();
+    node->value = value.is_string() ? value.get<std::string>()
+                                    : value.dump(-1, ' ', false, Json::error_handler_t::replace);
   }
   return node;
 }

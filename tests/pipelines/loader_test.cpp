@@ -27,6 +27,20 @@ PipelineLoad LoadConformance(const std::string& name) {
                       options);
 }
 
+// Found by fuzz_pipeline: a complex key (or a value printed as JSON) holding bytes that are not
+// UTF-8 made nlohmann's dump() throw out of the loader (validate-pipeline died; the API said 500).
+TEST(Loader, KeysAndValuesThatAreNotUtf8AreDiagnosedNotThrown) {
+  const std::string bad = "b\xff\xfe";
+  LoadOptions options;
+  options.strict = true;
+  PipelineLoad load;
+  ASSERT_NO_THROW(load = LoadPipeline("? {a: " + bad + "}\n: 1\njobs: []\n", options));
+  EXPECT_FALSE(load.ok());
+  EXPECT_NE(Errors(load).find("unknown field"), std::string::npos) << Errors(load);
+  ASSERT_NO_THROW(load = Load("resources:\n- name: r\n  type: mock\n  source:\n    ? [" + bad +
+                              "]\n    : x\njobs: []\n"));
+}
+
 TEST(Loader, MergeKeysMergeAMapAndExplicitKeysWin) {
   auto load = Load(R"(base: &base
   name: from-base
