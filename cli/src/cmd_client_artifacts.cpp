@@ -152,9 +152,9 @@ Result<int64_t> FetchEntries(ApiClient& client, const std::string& url, const Js
         std::string sha256 = Sha256Hex(bytes);
         if (sha256 != Field(e, "sha256")) {
           return IoError("artifact file " + Field(e, "path") + " arrived damaged: its SHA-256 is " +
-                          sha256 + ", the server's listing says " + Field(e, "sha256") +
-                          ". Download again; if it stays so, the server's stored copy is damaged "
-                          "(under its <data-dir>/artifacts/objects)");
+                         sha256 + ", the server's listing says " + Field(e, "sha256") +
+                         ". Download again; if it stays so, the server's stored copy is damaged "
+                         "(under its <data-dir>/artifacts/objects)");
         }
         fs::create_directories(path.parent_path(), ec);
         BATON_RETURN_IF_ERROR(WriteFileWithMode(path, bytes, e.value("mode", 0644)));

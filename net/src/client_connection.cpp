@@ -103,7 +103,8 @@ asio::awaitable<Status> Tunnel(const Url& url, const ClientOptions& options,
   if (target.find(':') != target.rfind(':'))
     target = "[" + url.host + "]:" + std::to_string(url.port);
   std::string request = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n";
-  if (!credentials.empty()) request += "Proxy-Authorization: Basic " + Base64Encode(credentials) + "\r\n";
+  if (!credentials.empty())
+    request += "Proxy-Authorization: Basic " + Base64Encode(credentials) + "\r\n";
   request += "\r\n";
   beast::error_code ec;
   std::string where = "the proxy " + proxy->host + ":" + std::to_string(proxy->port);

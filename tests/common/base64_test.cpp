@@ -39,12 +39,12 @@ TEST(Base64, RoundTripsEveryByteValueAtEveryLength) {
 }
 
 TEST(Base64, RefusesWhatIsNotPaddedStandardBase64) {
-  EXPECT_FALSE(Base64Decode("Zg"));          // unpadded
-  EXPECT_FALSE(Base64Decode("Zm9v\n"));      // whitespace
-  EXPECT_FALSE(Base64Decode(" Zm9v"));       // whitespace OpenSSL would skip
-  EXPECT_FALSE(Base64Decode("Zm9-"));        // URL-safe alphabet
-  EXPECT_FALSE(Base64Decode("Z==="));        // three pads
-  EXPECT_FALSE(Base64Decode("Zm=v"));        // a pad inside
+  EXPECT_FALSE(Base64Decode("Zg"));      // unpadded
+  EXPECT_FALSE(Base64Decode("Zm9v\n"));  // whitespace
+  EXPECT_FALSE(Base64Decode(" Zm9v"));   // whitespace OpenSSL would skip
+  EXPECT_FALSE(Base64Decode("Zm9-"));    // URL-safe alphabet
+  EXPECT_FALSE(Base64Decode("Z==="));    // three pads
+  EXPECT_FALSE(Base64Decode("Zm=v"));    // a pad inside
   EXPECT_FALSE(Base64Decode("Zm9vYmFy!!!!"));
 }
 

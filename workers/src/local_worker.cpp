@@ -89,8 +89,8 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
     fs::permissions(options_.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   }
   if (ec) {
-    log->warn("worker {}: cannot make {} private (mode 0700): {}", options_.name,
-              options_.data_dir, ec.message());
+    log->warn("worker {}: cannot make {} private (mode 0700): {}", options_.name, options_.data_dir,
+              ec.message());
   }
   cgroups_ = DetectCgroups();
   if (cgroups_.any()) {

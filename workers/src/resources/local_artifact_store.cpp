@@ -331,8 +331,8 @@ Result<std::unique_ptr<ArtifactStore>> OpenLocalArtifactStore(const std::string&
   // Artifacts are build outputs (reports, binaries, whatever a task wrote): the server's only.
   fs::permissions(root, fs::perms::owner_all, fs::perm_options::replace, ec);
   if (ec) {
-    return IoError("cannot make the artifact store at " + root + " private (mode 0700): " +
-                   ec.message() + " (check --data-dir permissions)");
+    return IoError("cannot make the artifact store at " + root +
+                   " private (mode 0700): " + ec.message() + " (check --data-dir permissions)");
   }
   return std::unique_ptr<ArtifactStore>(new LocalArtifactStore(fs::path(root)));
 }
