@@ -1,7 +1,7 @@
-// bench_volume_stream: PackVolume + UnpackVolume throughput against `tar | zstd` over a pipe on
+// bench_volumes: PackVolume + UnpackVolume throughput against `tar | zstd` over a pipe on
 // the same directory (issue 13's aim: at least 70 % of the pipe). Prints medians; not a test.
 //
-//   build/bin/bench_volume_stream [DIR] [--runs N]   # default DIR: a generated 64 MiB volume
+//   build/bin/bench_volumes [DIR] [--runs N]   # default DIR: a generated 64 MiB volume
 #include <sys/wait.h>
 
 #include <algorithm>
