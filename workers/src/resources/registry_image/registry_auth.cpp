@@ -1,6 +1,5 @@
 #include "resources/registry_image/registry_auth.h"
 
-#include <openssl/evp.h>
 
 #include <cctype>
 #include <vector>
@@ -14,15 +13,6 @@ namespace baton::workers::resources {
 std::string Challenge::Param(const std::string& name) const {
   auto it = params.find(name);
   return it == params.end() ? "" : it->second;
-}
-
-std::string Base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
-  return out;
 }
 
 Challenge ParseChallenge(std::string_view header) {

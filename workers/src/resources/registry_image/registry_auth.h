@@ -24,8 +24,6 @@ struct Challenge {
 };
 Challenge ParseChallenge(std::string_view header);
 
-std::string Base64(std::string_view in);
-
 // The URL a token for `scope` is asked for at: the challenge's realm with service, scope and
 // (when given) account as query parameters.
 std::string TokenUrl(const Challenge& challenge, const std::string& scope,

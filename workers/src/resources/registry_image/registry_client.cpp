@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "baton/common/base64.h"
 #include "baton/common/strings.h"
 #include "baton/net/http_types.h"
 #include "resources/registry_image/registry_auth.h"
@@ -99,7 +100,7 @@ Status RegistryClient::Authenticate(const HttpResponse& challenge, const std::st
       return PermissionDenied(where + "the registry asks for credentials" + realm +
                               ": set source.username and source.password");
     }
-    authorization_ = "Basic " + Base64(source_.username + ":" + source_.password);
+    authorization_ = "Basic " + Base64Encode(source_.username + ":" + source_.password);
     return Status::Ok();
   }
   if (c.scheme == "bearer") return FetchToken(c, stage);
@@ -130,8 +131,8 @@ Status RegistryClient::FetchToken(const Challenge& challenge, const std::string&
   if (scope.empty()) scope = "repository:" + source_.where.name + ":" + actions_;
   HttpRequest request{"GET", TokenUrl(challenge, scope, source_.username), {}, ""};
   if (with_credentials) {
-    request.headers.emplace_back("Authorization",
-                                 "Basic " + Base64(source_.username + ":" + source_.password));
+    request.headers.emplace_back(
+        "Authorization", "Basic " + Base64Encode(source_.username + ":" + source_.password));
   }
   Result<HttpResponse> r = transport_->Send(request);
   std::string service = "the token service " + realm + " (scope " + scope + ")";
