@@ -1,6 +1,5 @@
 #include "resources/registry_image/registry_auth.h"
 
-
 #include <cctype>
 #include <vector>
 
