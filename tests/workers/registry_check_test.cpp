@@ -14,6 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using baton::testing::ImageLayout;
+using baton::testing::ReadFile;
 using baton::testing::RegistryServer;
 using baton::testing::RegistryServerOptions;
 using baton::testing::RunCommand;
@@ -138,10 +139,15 @@ TEST_F(RegistryCheck, FindsTheDigestBehindTheTagOverPlainHttpAndFollowsItWhenRep
   RegistryServer registry(dir_ / "registry");
   PushImage(registry, "team/app", "latest", "one");
   Json source = {{"repository", registry.host() + "/team/app"}, {"insecure", true}};
+  size_t pushed = ReadFile(registry.log_path()).size();  // skopeo's requests come before
   auto first = Check(source);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
+  std::string log = ReadFile(registry.log_path()).substr(pushed);  // before skopeo reads it
   std::string digest = SkopeoDigest(registry, "team/app:latest");
   EXPECT_EQ(*first, (std::vector<Json>{Json{{"digest", digest}}}));
+  // HEAD answers with Docker-Content-Digest: no GET of the manifest (a pull on Docker Hub).
+  EXPECT_NE(log.find("\"HEAD /v2/team/app/manifests/latest"), std::string::npos) << log;
+  EXPECT_EQ(log.find("\"GET /v2/team/app/manifests/latest"), std::string::npos) << log;
 
   PushImage(registry, "team/app", "latest", "two");
   auto second = Check(source);

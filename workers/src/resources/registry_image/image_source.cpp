@@ -50,7 +50,38 @@ Status ParseTag(const Json& source, const std::string& what, ImageSource& out) {
   return Status::Ok();
 }
 
+Status ParseMirror(const Json& source, const std::string& what, ImageSource& out) {
+  if (!source.contains("registry_mirror") || source["registry_mirror"].is_null())
+    return Status::Ok();
+  const Json& m = source["registry_mirror"];
+  const std::string where = what + ": source.registry_mirror";
+  if (!m.is_object()) return InvalidArgument(where + " must be a map {host, username, password}");
+  RegistryMirror mirror;
+  BATON_ASSIGN_OR_RETURN(mirror.host, StringField(m, "host", where + ".host"));
+  BATON_ASSIGN_OR_RETURN(mirror.username, StringField(m, "username", where + ".username"));
+  BATON_ASSIGN_OR_RETURN(mirror.password, StringField(m, "password", where + ".password"));
+  if (mirror.host.empty() || mirror.host.find_first_of("/ @") != std::string::npos) {
+    return InvalidArgument(where + ".host `" + mirror.host +
+                           "` is not a host name: give host[:port], e.g. mirror.example.com "
+                           "(without https:// or a path)");
+  }
+  if (mirror.username.empty() != mirror.password.empty())
+    return InvalidArgument(where + ".username and .password go together");
+  out.mirror = mirror;
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::optional<ImageSource> ThroughMirror(const ImageSource& source) {
+  if (!source.mirror || source.where.registry_named) return std::nullopt;
+  ImageSource out = source;
+  out.where.registry = source.mirror->host;
+  out.username = source.mirror->username;
+  out.password = source.mirror->password;
+  out.mirror.reset();
+  return out;
+}
 
 bool IsValidTag(const std::string& tag) {
   if (tag.empty() || tag.size() > 128 || tag.front() == '.' || tag.front() == '-') return false;
@@ -72,6 +103,7 @@ Result<ImageRepository> ParseRepository(const std::string& repository) {
   size_t slash = rest.find('/');
   if (slash != std::string::npos && LooksLikeRegistry(rest.substr(0, slash))) {
     out.registry = rest.substr(0, slash);
+    out.registry_named = true;
     rest = rest.substr(slash + 1);
   } else {
     out.registry = kDockerHub;
@@ -107,6 +139,7 @@ Result<ImageSource> ParseImageSource(const Json& source, const std::string& what
   BATON_ASSIGN_OR_RETURN(out.ca_certs,
                          StringListField(source, "ca_certs", what + ": source.ca_certs"));
   BATON_RETURN_IF_ERROR(ParsePlatform(source, what, out));
+  BATON_RETURN_IF_ERROR(ParseMirror(source, what, out));
   return out;
 }
 

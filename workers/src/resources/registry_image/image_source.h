@@ -3,6 +3,7 @@
 // Pure; thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,16 @@ namespace baton::workers::resources {
 
 // Where an image lives: "registry-1.docker.io" + "library/busybox" for `busybox`.
 struct ImageRepository {
-  std::string registry;  // host[:port]
-  std::string name;      // path inside the registry
+  std::string registry;         // host[:port]
+  std::string name;             // path inside the registry
+  bool registry_named = false;  // the repository named its registry (not Docker Hub by default)
+};
+
+// source.registry_mirror: where Docker Hub images are pulled from first.
+struct RegistryMirror {
+  std::string host;  // host[:port]
+  std::string username;
+  std::string password;
 };
 
 struct ImageSource {
@@ -28,7 +37,12 @@ struct ImageSource {
   std::string platform_os = "linux";
   std::string platform_architecture = "amd64";
   std::string platform_variant;  // e.g. "v8" for arm64; empty matches any
+  std::optional<RegistryMirror> mirror;
 };
+
+// The source as its mirror serves it (the mirror's host and credentials), when a mirror is set
+// and applies: only to images whose repository names no registry, as registry-image has it.
+std::optional<ImageSource> ThroughMirror(const ImageSource& source);
 
 // A tag as the distribution spec allows: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
 bool IsValidTag(const std::string& tag);
@@ -38,7 +52,8 @@ bool IsValidTag(const std::string& tag);
 // live under "library/". A tag or digest in the reference is an error (use source.tag).
 Result<ImageRepository> ParseRepository(const std::string& repository);
 
-// Reads `source` (repository, tag, variant, username, password, insecure, ca_certs, platform).
+// Reads `source` (repository, tag, variant, username, password, insecure, ca_certs, platform,
+// registry_mirror).
 // `what` prefixes errors ("registry-image check").
 Result<ImageSource> ParseImageSource(const Json& source, const std::string& what);
 

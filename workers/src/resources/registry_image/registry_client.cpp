@@ -269,6 +269,18 @@ Result<std::string> RegistryClient::GetBlob(const std::string& digest, int64_t s
   return std::move(response.body);
 }
 
+Result<std::string> RegistryClient::HeadManifestDigest(const std::string& reference) {
+  const std::string stage = "asking for the digest of `" + reference + "` from";
+  HttpRequest request{"HEAD",
+                      "/v2/" + source_.where.name + "/manifests/" + reference,
+                      {{"Accept", kManifestAccept}},
+                      ""};
+  BATON_ASSIGN_OR_RETURN(HttpResponse response, Send(request, stage));
+  std::string digest = response.Header("Docker-Content-Digest").value_or("");
+  if (response.status != 200 || !IsSha256Digest(digest)) return std::string();
+  return digest;
+}
+
 Result<FetchedManifest> RegistryClient::GetManifest(const std::string& reference) {
   const std::string stage = "fetching the manifest of `" + reference + "` from";
   HttpRequest request{"GET",

@@ -42,6 +42,11 @@ class RegistryClient {
   RegistryClient(const RegistryClient&) = delete;
   RegistryClient& operator=(const RegistryClient&) = delete;
 
+  // The digest the registry names for `reference` in Docker-Content-Digest when asked with HEAD
+  // (which registries, Docker Hub included, do not count as a pull); "" when it names none or
+  // answers otherwise (then GetManifest, which also carries the registry's words).
+  Result<std::string> HeadManifestDigest(const std::string& reference);
+
   // The manifest or index that `reference` (a tag or "sha256:..." digest) names.
   Result<FetchedManifest> GetManifest(const std::string& reference);
 

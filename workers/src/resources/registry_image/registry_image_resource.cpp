@@ -1,11 +1,14 @@
 // registry-image, in the spirit of concourse/registry-image-resource:
-//  - check: the digest `source.tag` points at now; versions are {digest} as in Concourse.
+//  - check: the digest `source.tag` points at now (HEAD, GET when the registry does not say);
+//    versions are {digest} as in Concourse.
 //  - get: the image a {digest} version names, as `rootfs/` + metadata.json (env, user) or
 //    `image.tar` (OCI layout), with the files digest, tag and repository; `skip_download`.
 //  - put: an OCI image tarball pushed under source.tag and params.additional_tags.
 #include "resources/registry_image/registry_image_resource.h"
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 
 #include "images/image_cache.h"
 #include "resources/registry_image/image_fetch.h"
@@ -30,6 +33,19 @@ Result<const HttpTransportFactory*> Transports(const ResourceContext& ctx,
   return ctx.http_transport;
 }
 
+// Runs `op` on the registry mirror first when one applies, then, if the mirror fails, on the
+// registry itself (as registry-image does), saying so in the step's log.
+Status ViaMirror(const ResourceContext& ctx, const ImageSource& image,
+                 const std::function<Status(const ImageSource&)>& op) {
+  if (std::optional<ImageSource> mirrored = ThroughMirror(image)) {
+    Status s = op(*mirrored);
+    if (s.ok() || s.code() == StatusCode::kCancelled) return s;
+    LogLine(ctx, "the registry mirror " + mirrored->where.registry + " failed (" + s.message() +
+                     "); trying " + image.where.registry + " itself");
+  }
+  return op(image);
+}
+
 class RegistryImageResource : public ResourceType {
  public:
   Result<std::vector<Json>> Check(const ResourceContext& ctx, const Json& source,
@@ -37,11 +53,19 @@ class RegistryImageResource : public ResourceType {
     const std::string what = "registry-image check";
     BATON_ASSIGN_OR_RETURN(ImageSource image, ParseImageSource(source, what));
     BATON_ASSIGN_OR_RETURN(const HttpTransportFactory* transports, Transports(ctx, what));
-    RegistryClient client(*transports, image, what);
-    BATON_ASSIGN_OR_RETURN(FetchedManifest manifest, client.GetManifest(image.tag));
-    LogLine(ctx, client.ImageName() + ":" + image.tag + " is " + manifest.digest);
+    std::string digest;
+    BATON_RETURN_IF_ERROR(ViaMirror(ctx, image, [&](const ImageSource& from) -> Status {
+      RegistryClient client(*transports, from, what);
+      BATON_ASSIGN_OR_RETURN(digest, client.HeadManifestDigest(from.tag));
+      if (digest.empty()) {
+        BATON_ASSIGN_OR_RETURN(FetchedManifest manifest, client.GetManifest(from.tag));
+        digest = manifest.digest;
+      }
+      LogLine(ctx, client.ImageName() + ":" + from.tag + " is " + digest);
+      return Status::Ok();
+    }));
     // Only the tag's current digest, as registry-image's check does with `tag` set.
-    return std::vector<Json>{Json{{"digest", manifest.digest}}};
+    return std::vector<Json>{Json{{"digest", digest}}};
   }
 
   Result<FetchedVersion> Get(const ResourceContext& ctx, const Json& source, const Json& version,
@@ -71,16 +95,17 @@ class RegistryImageResource : public ResourceType {
       BATON_RETURN_IF_ERROR(GetCached(ctx, *transports, image, digest, out, what));
       return fetched;
     }
-    RegistryClient client(*transports, image, what);
-    BATON_ASSIGN_OR_RETURN(ResolvedImage resolved, ResolveImage(client, image, digest, what));
-    if (format == "oci") {
-      BATON_RETURN_IF_ERROR(
-          WriteOciTarball(client, resolved, image.tag, (out / "image.tar").string(), ctx, what));
-      return fetched;
-    }
-    BATON_ASSIGN_OR_RETURN(ImageRunConfig config,
-                           UnpackImage(client, resolved, (out / "rootfs").string(), ctx, what));
-    BATON_RETURN_IF_ERROR(WriteFile(out / "metadata.json", RunConfigJson(config)));
+    BATON_RETURN_IF_ERROR(ViaMirror(ctx, image, [&](const ImageSource& from) -> Status {
+      std::error_code ec;
+      fs::remove_all(out / "rootfs", ec);  // what a failed mirror left
+      RegistryClient client(*transports, from, what);
+      BATON_ASSIGN_OR_RETURN(ResolvedImage resolved, ResolveImage(client, from, digest, what));
+      if (format == "oci")
+        return WriteOciTarball(client, resolved, from.tag, (out / "image.tar").string(), ctx, what);
+      BATON_ASSIGN_OR_RETURN(ImageRunConfig config,
+                             UnpackImage(client, resolved, (out / "rootfs").string(), ctx, what));
+      return WriteFile(out / "metadata.json", RunConfigJson(config));
+    }));
     return fetched;
   }
 
@@ -93,11 +118,15 @@ class RegistryImageResource : public ResourceType {
                       image.platform_architecture +
                       (image.platform_variant.empty() ? "" : "-" + image.platform_variant);
     auto fill = [&](const std::string& dir) -> Status {
-      RegistryClient client(transports, image, what);
-      BATON_ASSIGN_OR_RETURN(ResolvedImage resolved, ResolveImage(client, image, digest, what));
-      BATON_ASSIGN_OR_RETURN(ImageRunConfig config,
-                             UnpackImage(client, resolved, dir + "/rootfs", ctx, what));
-      return WriteFile(fs::path(dir) / "metadata.json", RunConfigJson(config));
+      return ViaMirror(ctx, image, [&](const ImageSource& from) -> Status {
+        std::error_code ec;
+        fs::remove_all(fs::path(dir) / "rootfs", ec);  // what a failed mirror left
+        RegistryClient client(transports, from, what);
+        BATON_ASSIGN_OR_RETURN(ResolvedImage resolved, ResolveImage(client, from, digest, what));
+        BATON_ASSIGN_OR_RETURN(ImageRunConfig config,
+                               UnpackImage(client, resolved, dir + "/rootfs", ctx, what));
+        return WriteFile(fs::path(dir) / "metadata.json", RunConfigJson(config));
+      });
     };
     bool hit = false;
     BATON_ASSIGN_OR_RETURN(std::string entry,
