@@ -44,6 +44,15 @@ std::set<std::string> Entries(const std::string& dir) {
   return names;
 }
 
+// The compression a registry's media type would name for these bytes (by their magic number), so
+// that each decompressor the worker enables gets fuzzed.
+baton::workers::resources::LayerCompression CompressionOf(std::string_view layer) {
+  using baton::workers::resources::LayerCompression;
+  if (layer.substr(0, 2) == "\x1f\x8b") return LayerCompression::kGzip;
+  if (layer.substr(0, 4) == "\x28\xb5\x2f\xfd") return LayerCompression::kZstd;
+  return LayerCompression::kNone;
+}
+
 [[noreturn]] void Escaped(const std::string& what) {
   std::fprintf(stderr, "fuzz_layers: a layer wrote outside the root: %s\n", what.c_str());
   std::abort();
@@ -68,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   int n = 0;
   for (std::string_view layer : SplitLayers(input)) {
-    if (!unpacker.Apply(layer, "layer " + std::to_string(++n)).ok()) break;
+    if (!unpacker.Apply(layer, CompressionOf(layer), "layer " + std::to_string(++n)).ok()) break;
   }
 
   if (Entries(base) != std::set<std::string>{"root", "sentinel"}) Escaped("a new entry beside it");

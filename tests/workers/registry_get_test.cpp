@@ -178,6 +178,32 @@ TEST_F(RegistryGet, PicksThePlatformFromAnIndexAndReadsZstdLayers) {
   EXPECT_NE(none.status().message().find("source.platform"), std::string::npos);
 }
 
+// A layer is read with the one decompressor its media type names: an xz layer labelled tar+gzip
+// is refused (libarchive would read xz, bzip2, lz4 ... and start lrzip, lzop, grzip from $PATH
+// if every filter were on), while the same bytes of a zstd layer under its own type are read.
+TEST_F(RegistryGet, ALayerIsReadOnlyWithTheCompressionItsMediaTypeNames) {
+  ImageLayout layout(dir_ / "image");
+  layout.NewBusyboxImage("xz");
+  layout.AddCompressedLayer("xz", {{"etc/motd", "xz inside"}}, {"xz", "-c"},
+                            "application/vnd.oci.image.layer.v1.tar+gzip");
+  layout.Push("xz", *registry_, "team/xz", "latest");
+  auto xz = Get(Source("team/xz"), "xz");
+  ASSERT_FALSE(xz.ok());
+  const std::string& m = xz.status().message();
+  EXPECT_NE(m.find("layer 2/2"), std::string::npos) << m;
+  EXPECT_NE(m.find("media type says tar+gzip"), std::string::npos) << m;
+  EXPECT_FALSE(fs::exists(dir_ / "xz/rootfs/etc/motd"));
+
+  layout.NewBusyboxImage("mislabelled");
+  layout.AddCompressedLayer("mislabelled", {{"etc/motd", "zstd inside"}}, {"zstd", "-q", "-c"},
+                            "application/vnd.oci.image.layer.v1.tar+gzip");
+  layout.Push("mislabelled", *registry_, "team/mislabelled", "latest");
+  auto mislabelled = Get(Source("team/mislabelled"), "mislabelled");
+  ASSERT_FALSE(mislabelled.ok());
+  EXPECT_NE(mislabelled.status().message().find("media type says tar+gzip"), std::string::npos)
+      << mislabelled.status().message();
+}
+
 TEST_F(RegistryGet, WritesAnOciTarballAndSkipDownloadWritesOnlyTheFiles) {
   ImageLayout layout(dir_ / "image");
   layout.NewBusyboxImage("t");

@@ -235,10 +235,17 @@ std::string ImageLayout::ReadBlob(const std::string& digest) const {
 }
 
 void ImageLayout::AddZstdLayer(const std::string& tag, const LayerFiles& files) {
+  AddCompressedLayer(tag, files, {"zstd", "-q", "-c"},
+                     "application/vnd.oci.image.layer.v1.tar+zstd");
+}
+
+void ImageLayout::AddCompressedLayer(const std::string& tag, const LayerFiles& files,
+                                     std::vector<std::string> compressor,
+                                     const std::string& media_type) {
   fs::path tar = LayerTar(files, {});
-  RunCommand({"zstd", "-q", "-f", tar.string(), "-o", tar.string() + ".zst"}, dir_);
+  compressor.push_back(tar.string());
+  std::string compressed = RunCommand(compressor, dir_);
   std::string diff_id = "sha256:" + RunCommand({"sha256sum", tar.string()}, dir_).substr(0, 64);
-  std::string zst = Slurp(tar.string() + ".zst");
   nlohmann::json index = nlohmann::json::parse(Slurp(layout_ / "index.json"));
   for (auto& d : index["manifests"]) {
     if (d["annotations"]["org.opencontainers.image.ref.name"] != tag) continue;
@@ -248,9 +255,9 @@ void ImageLayout::AddZstdLayer(const std::string& tag, const LayerFiles& files) 
     std::string config_bytes = config.dump();
     manifest["config"]["digest"] = WriteBlob(config_bytes);
     manifest["config"]["size"] = config_bytes.size();
-    manifest["layers"].push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar+zstd"},
-                                  {"digest", WriteBlob(zst)},
-                                  {"size", zst.size()}});
+    manifest["layers"].push_back({{"mediaType", media_type},
+                                  {"digest", WriteBlob(compressed)},
+                                  {"size", compressed.size()}});
     std::string manifest_bytes = manifest.dump();
     d["digest"] = WriteBlob(manifest_bytes);
     d["size"] = manifest_bytes.size();

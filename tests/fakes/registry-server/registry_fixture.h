@@ -80,6 +80,10 @@ class ImageLayout {
   void AddLayer(const std::string& tag, const LayerFiles& files, const LayerMeta& meta = {});
   // Appends a zstd-compressed layer (media type ...tar+zstd), editing manifest and config.
   void AddZstdLayer(const std::string& tag, const LayerFiles& files);
+  // Appends a layer of `files` compressed by `compressor` (argv; the tar's path is appended and
+  // the compressed bytes are read from its stdout) under `media_type`, which need not match.
+  void AddCompressedLayer(const std::string& tag, const LayerFiles& files,
+                          std::vector<std::string> compressor, const std::string& media_type);
   // Makes `tag` an image index of the images tagged `platforms` ("linux/arm64" -> tag).
   void MakeIndex(const std::string& tag, const std::map<std::string, std::string>& platforms);
   // Sets config.Env entries ("K=V") and config.User.

@@ -64,11 +64,11 @@ Result<ImageRunConfig> UnpackImage(RegistryClient& client, const ResolvedImage& 
     const BlobDescriptor& layer = image.layers[i];
     std::string name = "layer " + std::to_string(i + 1) + "/" +
                        std::to_string(image.layers.size()) + " (" + Short(layer.digest) + ")";
-    BATON_RETURN_IF_ERROR(LayerCompression(layer, what).status());
+    BATON_ASSIGN_OR_RETURN(LayerCompression compression, LayerCompressionOf(layer, what));
     BATON_ASSIGN_OR_RETURN(std::string blob,
                            client.GetBlob(layer.digest, layer.size, "fetching " + name + " from"));
     LogLine(ctx, "fetched " + name + ", " + Megabytes(blob.size()));
-    BATON_RETURN_IF_ERROR(unpacker.Apply(blob, what + ": unpacking " + name));
+    BATON_RETURN_IF_ERROR(unpacker.Apply(blob, compression, what + ": unpacking " + name));
   }
   return config;
 }

@@ -110,15 +110,15 @@ Result<ImageRunConfig> ParseImageConfig(const std::string& blob, const std::stri
   return out;
 }
 
-Result<std::string> LayerCompression(const BlobDescriptor& layer, const std::string& what) {
+Result<LayerCompression> LayerCompressionOf(const BlobDescriptor& layer, const std::string& what) {
   const std::string& t = layer.media_type;
   if (t.find("nondistributable") != std::string::npos || t.find("foreign") != std::string::npos) {
     return FailedPrecondition(what + ": layer " + layer.digest + " is a foreign layer (" + t +
                               "), which Baton does not fetch");
   }
-  if (EndsWith(t, "+zstd") || EndsWith(t, ".zstd")) return std::string("zstd");
-  if (EndsWith(t, "+gzip") || EndsWith(t, ".gzip") || t.empty()) return std::string("gzip");
-  if (EndsWith(t, ".tar")) return std::string("");
+  if (EndsWith(t, "+zstd") || EndsWith(t, ".zstd")) return LayerCompression::kZstd;
+  if (EndsWith(t, "+gzip") || EndsWith(t, ".gzip") || t.empty()) return LayerCompression::kGzip;
+  if (EndsWith(t, ".tar")) return LayerCompression::kNone;
   return FailedPrecondition(what + ": layer " + layer.digest + " has the media type `" + t +
                             "`, which is not a tar layer Baton can unpack");
 }

@@ -9,6 +9,7 @@
 
 #include "baton/common/status.h"
 #include "resources/registry_image/image_source.h"
+#include "resources/registry_image/layer_unpack.h"
 #include "resources/registry_image/registry_client.h"
 
 namespace baton::workers::resources {
@@ -45,8 +46,7 @@ struct ImageRunConfig {
 };
 Result<ImageRunConfig> ParseImageConfig(const std::string& blob, const std::string& what);
 
-// Layer compression by media type: "gzip", "zstd" or "" (plain tar); error for foreign or
-// unknown layer types.
-Result<std::string> LayerCompression(const BlobDescriptor& layer, const std::string& what);
+// Layer compression by media type; error for foreign or unknown layer types.
+Result<LayerCompression> LayerCompressionOf(const BlobDescriptor& layer, const std::string& what);
 
 }  // namespace baton::workers::resources

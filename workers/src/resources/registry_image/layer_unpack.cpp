@@ -58,12 +58,22 @@ class RootfsUnpacker::Layer {
   Layer(int root, std::string name, int* skipped)
       : root_(root), name_(std::move(name)), skipped_(skipped) {}
 
-  Status Run(std::string_view blob) {
+  Status Run(std::string_view blob, LayerCompression compression) {
     std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
-    archive_read_support_filter_all(a.get());  // gzip, zstd (and plain)
+    switch (compression) {
+      case LayerCompression::kGzip:
+        archive_read_support_filter_gzip(a.get());
+        break;
+      case LayerCompression::kZstd:
+        archive_read_support_filter_zstd(a.get());
+        break;
+      case LayerCompression::kNone:
+        break;
+    }
     archive_read_support_format_tar(a.get());
     if (archive_read_open_memory(a.get(), blob.data(), blob.size()) != ARCHIVE_OK) {
-      return ArchiveError(a.get(), "cannot read it as a tar archive");
+      return ArchiveError(
+          a.get(), std::string("cannot read it as a tar archive") + CompressionHint(compression));
     }
     archive_entry* entry = nullptr;
     int r;
@@ -75,6 +85,18 @@ class RootfsUnpacker::Layer {
   }
 
  private:
+  static const char* CompressionHint(LayerCompression compression) {
+    switch (compression) {
+      case LayerCompression::kGzip:
+        return " (its media type says tar+gzip; only gzip or plain tar is read)";
+      case LayerCompression::kZstd:
+        return " (its media type says tar+zstd; only zstd or plain tar is read)";
+      case LayerCompression::kNone:
+        return " (its media type says plain tar)";
+    }
+    return "";
+  }
+
   Status ArchiveError(archive* a, const std::string& what) const {
     const char* why = archive_error_string(a);
     return FailedPrecondition(name_ + ": " + what + (why ? std::string(": ") + why : ""));
@@ -309,12 +331,13 @@ class RootfsUnpacker::Layer {
 
 RootfsUnpacker::RootfsUnpacker(std::string root) : root_(std::move(root)) {}
 
-Status RootfsUnpacker::Apply(std::string_view blob, const std::string& name) {
+Status RootfsUnpacker::Apply(std::string_view blob, LayerCompression compression,
+                             const std::string& name) {
   UniqueFd root(::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (root.get() < 0) {
     return IoError(name + ": cannot open the root directory " + root_ + ": " + strerror(errno));
   }
-  return Layer(root.get(), name, &skipped_).Run(blob);
+  return Layer(root.get(), name, &skipped_).Run(blob, compression);
 }
 
 }  // namespace baton::workers::resources

@@ -19,13 +19,19 @@
 
 namespace baton::workers::resources {
 
+// How a layer is compressed, as its media type says. Only that decompressor is enabled (plain tar
+// is always read): libarchive's other filters (xz, bzip2, lz4, ...) and the external programs it
+// would otherwise start from $PATH (lrzip, lzop, grzip, ...) never see a layer's bytes.
+enum class LayerCompression { kNone, kGzip, kZstd };
+
 class RootfsUnpacker {
  public:
   // REQUIRES: `root` is an existing directory.
   explicit RootfsUnpacker(std::string root);
 
-  // Applies one layer's bytes. `name` ("layer 2 (sha256:…)") prefixes errors.
-  Status Apply(std::string_view blob, const std::string& name);
+  // Applies one layer's bytes, compressed as `compression` says (or plain). `name`
+  // ("layer 2 (sha256:…)") prefixes errors.
+  Status Apply(std::string_view blob, LayerCompression compression, const std::string& name);
 
   // Entries skipped because the host refused them (device nodes without the right).
   int skipped() const { return skipped_; }
