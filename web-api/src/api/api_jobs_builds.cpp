@@ -43,6 +43,54 @@ Response ListBuilds(Context& ctx, runner::BuildQuery q, const Request& req) {
 
 Result<runner::Id> BuildIdOf(const Request& req) { return PathId(req, "build"); }
 
+// The build a trigger or a rerun created, as 201 (or the command's error).
+Response CreatedBuild(const Result<runner::CommandReply>& reply, bool rerun) {
+  if (!reply.ok()) return JsonError(reply.status());
+  const runner::Build& build = *reply->build;
+  Json out = BuildJson(build);
+  if (rerun) {
+    out["rerun_of"] = build.rerun_of;
+    out["rerun_number"] = build.rerun_number;
+  }
+  return Response::Json(201, out);
+}
+
+Response Trigger(Context& ctx, Request& req) {
+  runner::Id pipeline_id = 0;
+  auto job = JobOf(ctx, req, &pipeline_id);
+  if (!job.ok()) return JsonError(job.status());
+  return ctx.Send(
+      runner::commands::TriggerJob{pipeline_id, job->name},
+      [](const Result<runner::CommandReply>& reply) { return CreatedBuild(reply, false); });
+}
+
+Response PauseJob(Context& ctx, Request& req, bool pause) {
+  runner::Id pipeline_id = 0;
+  auto job = JobOf(ctx, req, &pipeline_id);
+  if (!job.ok()) return JsonError(job.status());
+  return ctx.Send(runner::commands::PauseJob{pipeline_id, job->id, pause},
+                  [pause](const Result<runner::CommandReply>& reply) {
+                    return JsonOr(reply.status(), Json{{"paused", pause}});
+                  });
+}
+
+Response Abort(Context& ctx, Request& req) {
+  auto id = BuildIdOf(req);
+  if (!id.ok()) return JsonError(id.status());
+  return ctx.Send(runner::commands::AbortBuild{*id},
+                  [id = *id](const Result<runner::CommandReply>& reply) {
+                    return JsonOr(reply.status(), Json{{"aborting", id}});
+                  });
+}
+
+Response Rerun(Context& ctx, Request& req) {
+  auto id = BuildIdOf(req);
+  if (!id.ok()) return JsonError(id.status());
+  return ctx.Send(runner::commands::RerunBuild{*id}, [](const Result<runner::CommandReply>& reply) {
+    return CreatedBuild(reply, true);
+  });
+}
+
 void AddJobRoutesImpl(Router& router, std::shared_ptr<Context> ctx) {
   const std::string base = "/api/v1/teams/:team/pipelines/:pipeline/jobs";
   router.Add(
@@ -68,15 +116,7 @@ void AddJobRoutesImpl(Router& router, std::shared_ptr<Context> ctx) {
       },
       Access::kToken);
   router.Add(
-      "POST", base + "/:job/builds",
-      [ctx](Request& req) {
-        runner::Id pipeline_id = 0;
-        auto job = JobOf(*ctx, req, &pipeline_id);
-        if (!job.ok()) return JsonError(job.status());
-        auto build =
-            ctx->OnRunner([&] { return ctx->scheduler.TriggerJob(pipeline_id, job->name); });
-        return build.ok() ? Response::Json(201, BuildJson(*build)) : JsonError(build.status());
-      },
+      "POST", base + "/:job/builds", [ctx](Request& req) { return Trigger(*ctx, req); },
       Access::kToken);
   router.Add(
       "GET", base + "/:job/builds",
@@ -100,16 +140,7 @@ void AddJobRoutesImpl(Router& router, std::shared_ptr<Context> ctx) {
   for (bool pause : {true, false}) {
     router.Add(
         "PUT", base + (pause ? "/:job/pause" : "/:job/unpause"),
-        [ctx, pause](Request& req) {
-          runner::Id pipeline_id = 0;
-          auto job = JobOf(*ctx, req, &pipeline_id);
-          if (!job.ok()) return JsonError(job.status());
-          Status s = ctx->store.SetJobPaused(job->id, pause);
-          if (s.ok())
-            s = ctx->OnRunner([&] { return ctx->scheduler.ActivatePipeline(pipeline_id); });
-          return JsonOr(s, Json{{"paused", pause}});
-        },
-        Access::kToken);
+        [ctx, pause](Request& req) { return PauseJob(*ctx, req, pause); }, Access::kToken);
   }
 }
 
@@ -131,26 +162,10 @@ void AddBuildRoutes(Router& router, std::shared_ptr<Context> ctx) {
       },
       Access::kToken);
   router.Add(
-      "PUT", "/api/v1/builds/:build/abort",
-      [ctx](Request& req) {
-        auto id = BuildIdOf(req);
-        if (!id.ok()) return JsonError(id.status());
-        Status s = ctx->OnRunner([&] { return ctx->scheduler.AbortBuild(*id); });
-        return JsonOr(s, Json{{"aborting", *id}});
-      },
+      "PUT", "/api/v1/builds/:build/abort", [ctx](Request& req) { return Abort(*ctx, req); },
       Access::kToken);
   router.Add(
-      "POST", "/api/v1/builds/:build/rerun",
-      [ctx](Request& req) {
-        auto id = BuildIdOf(req);
-        if (!id.ok()) return JsonError(id.status());
-        auto rerun = ctx->OnRunner([&] { return ctx->scheduler.RerunBuild(*id); });
-        if (!rerun.ok()) return JsonError(rerun.status());
-        Json out = BuildJson(*rerun);
-        out["rerun_of"] = rerun->rerun_of;
-        out["rerun_number"] = rerun->rerun_number;
-        return Response::Json(201, out);
-      },
+      "POST", "/api/v1/builds/:build/rerun", [ctx](Request& req) { return Rerun(*ctx, req); },
       Access::kToken);
   router.Add(
       "GET", "/api/v1/builds/:build/events",

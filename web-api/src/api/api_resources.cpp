@@ -75,6 +75,36 @@ Response GetCheck(Context& ctx, Request& req) {
   return Response::Json(200, CheckJson(*check));
 }
 
+// PUT .../versions/:version/pin with an optional {"comment": "why"} (shown by the UI).
+Response Pin(Context& ctx, Request& req) {
+  auto p = PipelineOf(ctx, req);
+  if (!p.ok()) return JsonError(p.status());
+  auto r = ctx.store.GetResource(p->id, req.Param("resource"));
+  if (!r.ok()) return JsonError(r.status());
+  auto version = PathId(req, "version");
+  if (!version.ok()) return JsonError(version.status());
+  auto body = JsonObjectBody(req, true);
+  if (!body.ok()) return JsonError(body.status());
+  auto given = OptionalString(*body, "comment");
+  if (!given.ok()) return JsonError(given.status());
+  std::string comment = given->value_or("pinned through the API");
+  return ctx.Send(runner::commands::PinVersion{p->id, r->id, *version, std::move(comment)},
+                  [version = *version](const Result<runner::CommandReply>& reply) {
+                    return JsonOr(reply.status(), Json{{"pinned_version_id", version}});
+                  });
+}
+
+Response Unpin(Context& ctx, Request& req) {
+  auto p = PipelineOf(ctx, req);
+  if (!p.ok()) return JsonError(p.status());
+  auto r = ctx.store.GetResource(p->id, req.Param("resource"));
+  if (!r.ok()) return JsonError(r.status());
+  return ctx.Send(runner::commands::PinVersion{p->id, r->id, 0, ""},
+                  [](const Result<runner::CommandReply>& reply) {
+                    return JsonOr(reply.status(), Json{{"pinned_version_id", nullptr}});
+                  });
+}
+
 }  // namespace
 
 void AddResourceRoutes(Router& router, std::shared_ptr<Context> ctx) {
@@ -123,36 +153,9 @@ void AddResourceRoutes(Router& router, std::shared_ptr<Context> ctx) {
       Access::kToken);
   router.Add(
       "PUT", base + "/:resource/versions/:version/pin",
-      [ctx](Request& req) {
-        auto p = PipelineOf(*ctx, req);
-        if (!p.ok()) return JsonError(p.status());
-        auto r = ctx->store.GetResource(p->id, req.Param("resource"));
-        if (!r.ok()) return JsonError(r.status());
-        auto version_id = PathId(req, "version");
-        if (!version_id.ok()) return JsonError(version_id.status());
-        runner::Id version = *version_id;
-        // An optional {"comment": "why"} is kept with the pin (shown by the UI).
-        auto body = JsonObjectBody(req, true);
-        if (!body.ok()) return JsonError(body.status());
-        auto given = OptionalString(*body, "comment");
-        if (!given.ok()) return JsonError(given.status());
-        std::string comment = given->value_or("pinned through the API");
-        Status s = ctx->store.PinResourceVersion(r->id, version, comment);
-        if (s.ok()) s = ctx->OnRunner([&] { return ctx->scheduler.ActivatePipeline(p->id); });
-        return JsonOr(s, Json{{"pinned_version_id", version}});
-      },
-      Access::kToken);
+      [ctx](Request& req) { return Pin(*ctx, req); }, Access::kToken);
   router.Add(
-      "PUT", base + "/:resource/unpin",
-      [ctx](Request& req) {
-        auto p = PipelineOf(*ctx, req);
-        if (!p.ok()) return JsonError(p.status());
-        auto r = ctx->store.GetResource(p->id, req.Param("resource"));
-        if (!r.ok()) return JsonError(r.status());
-        Status s = ctx->store.PinResourceVersion(r->id, 0, "");
-        if (s.ok()) s = ctx->OnRunner([&] { return ctx->scheduler.ActivatePipeline(p->id); });
-        return JsonOr(s, Json{{"pinned_version_id", nullptr}});
-      },
+      "PUT", base + "/:resource/unpin", [ctx](Request& req) { return Unpin(*ctx, req); },
       Access::kToken);
 }
 
