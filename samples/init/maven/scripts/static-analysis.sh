@@ -11,6 +11,10 @@ work=$PWD
 scripts=$(cd "$(dirname "$0")" && pwd)
 mkdir -p reports
 fail() { echo "static analysis FAILED: $*"; exit 1; }
+# Why a tool stopped, from its exit status: past 128 a signal killed it (a crash).
+why() {
+  if [ "$1" -gt 128 ] && sig=$(kill -l "$(($1 - 128))" 2>/dev/null); then echo "crashed (killed by signal SIG$sig)"; else echo "exited with status $1"; fi
+}
 for tool in checkstyle python3; do
   command -v "$tool" >/dev/null || fail "$tool is not installed on the worker (apt-get install $tool)"
 done
@@ -26,7 +30,7 @@ status=0
 checkstyle -c "$config" -f xml -o "$work/reports/checkstyle.xml" $paths >"$work/reports/checkstyle.log" 2>&1 || status=$?
 # checkstyle exits with the number of error-severity findings; without a complete report it failed.
 grep -q '</checkstyle>' "$work/reports/checkstyle.xml" 2>/dev/null ||
-  { cat "$work/reports/checkstyle.log"; fail "checkstyle did not finish (status $status; configuration invalid?); its output: reports/checkstyle.log"; }
+  { cat "$work/reports/checkstyle.log"; fail "checkstyle $(why "$status") before finishing its report (an invalid configuration also stops it); its output: reports/checkstyle.log"; }
 python3 "$scripts/findings.py" checkstyle-to-sarif "$work/reports/checkstyle.xml" "$work/reports/checkstyle.sarif" --root "$PWD" || fail "checkstyle's report is unusable"
 status=0
 python3 "$scripts/findings.py" gate --stage "static analysis" --baseline "${BASELINE:-ci/baselines/static-analysis.json}" \

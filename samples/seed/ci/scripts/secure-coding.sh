@@ -9,6 +9,10 @@ work=$PWD
 scripts=$(cd "$(dirname "$0")" && pwd)
 mkdir -p reports
 fail() { echo "secure coding FAILED: $*"; exit 1; }
+# Why a tool stopped, from its exit status: past 128 a signal killed it (a crash).
+why() {
+  if [ "$1" -gt 128 ] && sig=$(kill -l "$(($1 - 128))" 2>/dev/null); then echo "crashed (killed by signal SIG$sig)"; else echo "exited with status $1"; fi
+}
 for tool in flawfinder python3; do
   command -v "$tool" >/dev/null || fail "$tool is not installed on the worker (apt-get install $tool)"
 done
@@ -20,7 +24,7 @@ echo "flawfinder $(flawfinder --version) over:$paths"
 status=0
 # shellcheck disable=SC2086
 flawfinder --sarif --minlevel=1 $paths >"$work/reports/flawfinder.sarif" || status=$?
-[ "$status" = 0 ] || fail "flawfinder exited with status $status (crashed?)"
+[ "$status" = 0 ] || fail "flawfinder $(why "$status") before finishing its report"
 # shellcheck disable=SC2086
 flawfinder --html --minlevel=1 $paths >"$work/reports/flawfinder.html" || true
 # shellcheck disable=SC2086

@@ -10,6 +10,10 @@ work=$PWD
 scripts=$(cd "$(dirname "$0")" && pwd)
 mkdir -p reports
 fail() { echo "static analysis FAILED: $*"; exit 1; }
+# Why a tool stopped, from its exit status: past 128 a signal killed it (a crash).
+why() {
+  if [ "$1" -gt 128 ] && sig=$(kill -l "$(($1 - 128))" 2>/dev/null); then echo "crashed (killed by signal SIG$sig)"; else echo "exited with status $1"; fi
+}
 for tool in cppcheck clang-tidy cmake python3 jq; do
   command -v "$tool" >/dev/null || fail "$tool is not installed on the worker (apt-get install $tool)"
 done
@@ -25,7 +29,7 @@ status=0
 # shellcheck disable=SC2086
 cppcheck --enable=warning,style,performance,portability --std=c++20 --inline-suppr \
   --suppress=missingIncludeSystem --quiet --xml $paths 2>"$work/reports/cppcheck.xml" || status=$?
-[ "$status" = 0 ] || fail "cppcheck exited with status $status (crashed?); its report: reports/cppcheck.xml"
+[ "$status" = 0 ] || fail "cppcheck $(why "$status") before finishing its report; its output: reports/cppcheck.xml"
 python3 "$scripts/findings.py" cppcheck-to-sarif "$work/reports/cppcheck.xml" "$work/reports/cppcheck.sarif" || fail "cppcheck's report is unusable"
 
 echo "clang-tidy $(clang-tidy --version | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -n1)"
@@ -46,7 +50,9 @@ xargs -P "${JOBS:-2}" -n 1 clang-tidy -p "$work/tidy-build" --quiet <"$work/tidy
   >"$work/reports/clang-tidy.txt" 2>"$work/reports/clang-tidy.stderr" || status=$?
 if [ "$status" != 0 ] && [ "$status" != 123 ]; then
   tail -n 20 "$work/reports/clang-tidy.stderr"
-  fail "clang-tidy crashed or was killed (xargs status $status); its stderr: reports/clang-tidy.stderr"
+  # xargs says which signal ("terminated by signal 11") or that it exited with 255.
+  reason=$(grep -m1 -o 'terminated by signal [0-9]*\|exited with status 255' "$work/reports/clang-tidy.stderr" || echo "xargs status $status")
+  fail "clang-tidy crashed ($reason); its stderr: reports/clang-tidy.stderr"
 fi
 python3 "$scripts/findings.py" clang-tidy-to-sarif "$work/reports/clang-tidy.txt" "$work/reports/clang-tidy.sarif" --root "$PWD" || fail "clang-tidy's output is unusable"
 
