@@ -1,5 +1,6 @@
-// `baton worker`: a worker on this machine that connects out to a web node, registers and
-// heartbeats (workers::WebConnection; docs/workers.md). `baton worker-key`: makes a key.
+// `baton worker`: a worker on this machine that connects out to a web node, registers,
+// heartbeats (workers::WebConnection) and runs the steps it is given (workers::WebStepRunner;
+// docs/workers.md). `baton worker-key`: makes a key.
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "baton/webapi/auth.h"
 #include "baton/webapi/worker_keys.h"
 #include "baton/workers/web_connection.h"
+#include "baton/workers/web_step_runner.h"
 #include "command.h"
 #include "local_env.h"
 
@@ -83,12 +85,13 @@ sigset_t StopSignals() {
   return set;
 }
 
-// Runs the connection until SIGINT/SIGTERM (a clean stop: the worker deregisters) or a refusal
-// the connection cannot retry past.
-Status RunUntilSignalled(workers::WebConnection& link) {
+// Runs the connection and the steps it is given until SIGINT/SIGTERM (a clean stop: running
+// steps are cancelled, the worker deregisters) or a refusal the connection cannot retry past.
+Status RunUntilSignalled(workers::WebConnection& link, workers::WebStepRunner& steps) {
   sigset_t stop_signals = StopSignals();
   Status result;
   pthread_t main_thread = pthread_self();
+  std::thread poller([&] { steps.Run(); });
   std::thread runner([&] {
     result = link.Run();
     pthread_kill(main_thread, SIGUSR1);  // wakes the sigwait: Run ended on its own
@@ -96,9 +99,26 @@ Status RunUntilSignalled(workers::WebConnection& link) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   if (sig != SIGUSR1) Say("stopping (deregistering from the web node)");
+  // Deregistering ends the session, which answers the poller's waiting long poll.
+  steps.Stop();
   link.Stop();
   runner.join();
+  poller.join();
   return result;
+}
+
+workers::WebStepRunnerOptions StepRunnerOptions(const workers::WebConnectionOptions& link,
+                                                const std::string& work_dir,
+                                                workers::Worker& worker) {
+  workers::WebStepRunnerOptions options;
+  options.web_url = link.web_url;
+  options.key = link.key;
+  options.work_dir = work_dir;
+  options.ca_file = link.ca_file;
+  options.insecure_skip_verify = link.insecure_skip_verify;
+  options.worker = &worker;
+  options.on_event = Say;
+  return options;
 }
 
 int RunWorker(const WorkerFlags& flags) {
@@ -117,11 +137,17 @@ int RunWorker(const WorkerFlags& flags) {
     std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
     return kExitErrored;
   }
-  workers::WebConnection link(ConnectionOptions(flags, std::move(*key), *env->worker));
+  workers::WebConnectionOptions link_options =
+      ConnectionOptions(flags, std::move(*key), *env->worker);
+  workers::WebStepRunner steps(StepRunnerOptions(link_options, work_dir, *env->worker));
+  link_options.on_session = [&steps](const std::string& session) { steps.SetSession(session); };
+  link_options.active_containers = [&steps] { return steps.active_steps(); };
+  link_options.active_tasks = [&steps] { return steps.active_steps(); };
+  workers::WebConnection link(std::move(link_options));
   Say("worker " + (flags.name.empty() ? HostName() : flags.name) + " connecting to " +
       flags.web_url + " (work dir " + work_dir + ", isolation " +
       workers::ToString(env->worker->isolation()) + ")");
-  if (Status s = RunUntilSignalled(link); !s.ok()) {
+  if (Status s = RunUntilSignalled(link, steps); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
     return kExitErrored;
   }

@@ -2,7 +2,7 @@
 // loopback. A worker with a key the web node knows registers with its tags and team and is
 // listed by `baton workers`; a clean stop deregisters it; an unknown key, or an API token
 // used as a worker key, is refused and the worker exits saying why; a worker key opens no API
-// route; and a web node without --local-worker runs no steps, saying how to give it a worker.
+// route. (Steps on workers: worker_dispatch_test.cpp.)
 #include <gtest/gtest.h>
 
 #include "fakes/e2e_util.h"
@@ -118,17 +118,6 @@ TEST_F(WorkerRegistrationE2E, AWorkerKeyOpensNoApiRoute) {
     ApiReply reply = web_.Api("GET", path, "", {{"Authorization", "Bearer " + kKeyA}}, false);
     EXPECT_EQ(reply.status, 401) << path << ": " << reply.text;
   }
-}
-
-TEST_F(WorkerRegistrationE2E, AWebNodeWithoutALocalWorkerRunsNoStepsAndSaysHowToAddOne) {
-  WriteFile(files_ / "p.yml",
-            "resources:\n- name: m\n  type: mock\n  check_every: 1h\n  source: {}\n"
-            "jobs:\n- name: j\n  plan:\n  - get: m\n");
-  CliResult set = web_.Cli({"set-pipeline", "-n", "-p", "p", "-c", (files_ / "p.yml").string()});
-  ASSERT_EQ(set.exit_code, 0) << set.All();
-  json check = web_.CheckResource("p", "m");
-  EXPECT_EQ(check.value("status", ""), "errored") << check.dump();
-  EXPECT_NE(check.dump().find("--local-worker"), std::string::npos) << check.dump();
 }
 
 }  // namespace

@@ -202,3 +202,46 @@ TEST_F(VolumeStream, PackingAFifoIsRefusedNamingIt) {
 
 }  // namespace
 }  // namespace baton::workers
+
+namespace baton::workers {
+namespace {
+
+std::string DigestOf(const std::filesystem::path& dir) {
+  auto digest = VolumeDigest(dir);
+  EXPECT_TRUE(digest.ok()) << digest.status().ToString();
+  return digest.ok() ? *digest : "";
+}
+
+TEST_F(VolumeStream, AnUnpackedVolumeHasItsSourcesDigestAndAnyChangeChangesIt) {
+  MakeVolume();
+  std::string before = DigestOf(src_.path());
+  ASSERT_EQ(before.rfind("sha256:", 0), 0u) << before;
+  ASSERT_TRUE(UnpackVolume(Pack(src_.path()), dst_ / "out").ok());
+  EXPECT_EQ(DigestOf(dst_ / "out"), before) << "what a worker unpacks is what it was sent";
+
+  WriteFile(dst_ / "out" / "a.txt", "hellO\n");  // same size, one byte
+  std::string edited = DigestOf(dst_ / "out");
+  EXPECT_NE(edited, before);
+  WriteFile(dst_ / "out" / "a.txt", "hello\n");
+  EXPECT_EQ(DigestOf(dst_ / "out"), before);
+  ::chmod((dst_ / "out" / "a.txt").c_str(), 0755);
+  EXPECT_NE(DigestOf(dst_ / "out"), before) << "the execute bit travels, so it counts";
+  ::chmod((dst_ / "out" / "a.txt").c_str(), 0644);
+  fs::remove(dst_ / "out" / "link");
+  fs::create_symlink("a.txt", dst_ / "out" / "link");
+  EXPECT_NE(DigestOf(dst_ / "out"), before) << "a link's target counts";
+  fs::remove(dst_ / "out" / "link");
+  fs::create_symlink("sub/deep/run.sh", dst_ / "out" / "link");
+  fs::create_directories(dst_ / "out" / "new-dir");
+  EXPECT_NE(DigestOf(dst_ / "out"), before) << "an added empty directory counts";
+  fs::remove(dst_ / "out" / "new-dir");
+  EXPECT_EQ(DigestOf(dst_ / "out"), before);
+}
+
+TEST_F(VolumeStream, AMissingDirectoryDigestsAsAnEmptyOne) {
+  fs::create_directories(dst_ / "empty");
+  EXPECT_EQ(DigestOf(dst_ / "missing"), DigestOf(dst_ / "empty"));
+}
+
+}  // namespace
+}  // namespace baton::workers

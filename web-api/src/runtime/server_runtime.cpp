@@ -16,7 +16,7 @@
 #include "baton/webapi/auth.h"
 #include "baton/webapi/http_server.h"
 #include "runtime/counted_worker.h"
-#include "runtime/no_worker.h"
+#include "runtime/remote_workers.h"
 #include "runtime/worker_heartbeat.h"
 #include "worker_endpoint/worker_registry.h"
 #include "worker_endpoint/worker_routes.h"
@@ -68,6 +68,13 @@ runner::SchedulerOptions SchedulerOptionsOf(const ServerRuntimeOptions& options)
   return out;
 }
 
+RemoteWorkersOptions RemoteWorkersOptionsOf(const ServerRuntimeOptions& options) {
+  RemoteWorkersOptions out;
+  out.spool_dir = fs::path(options.data_dir) / "worker-volumes";
+  out.artifacts = options.artifacts;
+  return out;
+}
+
 ApiOptions ApiOptionsOf(const ServerRuntimeOptions& options) {
   ApiOptions api;
   api.version = options.version;
@@ -96,15 +103,20 @@ class ServerRuntime::Impl {
   Impl(std::unique_ptr<runner::Store> store, ServerRuntimeOptions options, WorkerKeys keys)
       : options_(std::move(options)),
         store_(std::move(store)),
-        no_worker_(io_),
-        worker_(options_.worker ? *options_.worker : no_worker_),
+        remote_(options_.worker
+                    ? nullptr
+                    : std::make_unique<RemoteWorkers>(RemoteWorkersOptionsOf(options_))),
+        worker_(options_.worker ? *options_.worker : *remote_),
         heartbeat_(io_, *store_, worker_, options_.version, options_.heartbeat_every),
         registry_(*store_, options_.heartbeat_every,
                   options_.worker ? options_.worker->name() : std::string()),
-        endpoint_(std::make_shared<WorkerEndpoint>(WorkerEndpoint{std::move(keys), registry_})),
+        endpoint_(std::make_shared<WorkerEndpoint>(
+            WorkerEndpoint{std::move(keys), registry_, remote_.get()})),
         scheduler_(io_, *store_, worker_, SchedulerOptionsOf(options_)),
         signals_(io_),
-        drain_(io_) {}
+        drain_(io_) {
+    registry_.SetDispatch(remote_.get());
+  }
 
   Status Start() {
     if (options_.worker) heartbeat_.Start();
@@ -177,7 +189,7 @@ class ServerRuntime::Impl {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
   std::unique_ptr<runner::Store> store_;
-  NoWorker no_worker_;
+  std::unique_ptr<RemoteWorkers> remote_;  // steps go to `baton worker`s (no --local-worker)
   CountedWorker worker_;
   WorkerHeartbeat heartbeat_;
   WorkerRegistry registry_;

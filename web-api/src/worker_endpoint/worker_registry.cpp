@@ -7,6 +7,7 @@
 #include "baton/common/clock.h"
 #include "baton/common/logging.h"
 #include "baton/webapi/auth.h"
+#include "runtime/remote_workers.h"
 
 namespace baton::webapi {
 
@@ -40,17 +41,24 @@ Result<std::string> WorkerRegistry::Register(const WorkerRegistration& worker) {
                          "' is the web node's own worker; start the worker with another --name");
   }
   BATON_ASSIGN_OR_RETURN(std::string id, GenerateToken(16));
-  std::lock_guard lock(mu_);
-  if (auto old = by_name_.find(worker.name); old != by_name_.end()) {
-    ModuleLogger("web")->warn("worker {} registered again; its previous session ends", worker.name);
-    sessions_.erase(old->second);
+  std::string ended;
+  {
+    std::lock_guard lock(mu_);
+    if (auto old = by_name_.find(worker.name); old != by_name_.end()) {
+      ModuleLogger("web")->warn("worker {} registered again; its previous session ends",
+                                worker.name);
+      ended = old->second;
+      sessions_.erase(old->second);
+    }
+    Session session;
+    session.worker = worker;
+    session.started_at = FormatRfc3339(RealClock().Now());
+    BATON_RETURN_IF_ERROR(Save(session));
+    sessions_[id] = std::move(session);
+    by_name_[worker.name] = id;
   }
-  Session session;
-  session.worker = worker;
-  session.started_at = FormatRfc3339(RealClock().Now());
-  BATON_RETURN_IF_ERROR(Save(session));
-  sessions_[id] = std::move(session);
-  by_name_[worker.name] = id;
+  if (steps_ && !ended.empty()) steps_->SessionEnded(ended, "registered again (it restarted)");
+  if (steps_) steps_->SessionStarted(id, worker);
   ModuleLogger("web")->info("worker {} registered (tags [{}], team '{}')", worker.name,
                             fmt::join(worker.tags, ", "), worker.team);
   return id;
@@ -69,13 +77,20 @@ Result<std::string> WorkerRegistry::Heartbeat(const std::string& session,
 }
 
 Status WorkerRegistry::Deregister(const std::string& session) {
-  std::lock_guard lock(mu_);
-  auto it = sessions_.find(session);
-  if (it == sessions_.end()) return NotFound("no worker session " + session + " on this web node");
-  std::string name = it->second.worker.name;
-  sessions_.erase(it);
-  by_name_.erase(name);
+  std::string name;
+  {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(session);
+    if (it == sessions_.end()) {
+      return NotFound("no worker session " + session + " on this web node");
+    }
+    name = it->second.worker.name;
+    sessions_.erase(it);
+    by_name_.erase(name);
+  }
   ModuleLogger("web")->info("worker {} deregistered", name);
+  if (steps_) steps_->SessionEnded(session, "deregistered (it stopped)");
+  std::lock_guard lock(mu_);
   return store_.DeleteWorker(name);
 }
 

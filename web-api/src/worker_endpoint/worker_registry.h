@@ -23,8 +23,10 @@
 
 namespace baton::webapi {
 
+class RemoteWorkers;
+
 // The worker protocol version this web node speaks (docs/workers.md).
-inline constexpr int kWorkerProtocolVersion = 1;
+inline constexpr int kWorkerProtocolVersion = 2;
 
 struct WorkerRegistration {
   std::string name;
@@ -60,6 +62,10 @@ class WorkerRegistry {
 
   std::chrono::milliseconds heartbeat_every() const { return heartbeat_every_; }
 
+  // Where sessions' steps are dispatched (told of each session's start and end); may be null.
+  // REQUIRES: called before the first Register.
+  void SetDispatch(RemoteWorkers* steps) { steps_ = steps; }
+
  private:
   struct Session {
     WorkerRegistration worker;
@@ -72,6 +78,7 @@ class WorkerRegistry {
   runner::AccessStore& store_;
   const std::chrono::milliseconds heartbeat_every_;
   const std::string reserved_name_;
+  RemoteWorkers* steps_ = nullptr;
   std::mutex mu_;
   std::map<std::string, Session> sessions_;     // by session id; GUARDED_BY(mu_)
   std::map<std::string, std::string> by_name_;  // worker name -> session id; GUARDED_BY(mu_)

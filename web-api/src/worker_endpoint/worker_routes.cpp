@@ -1,11 +1,16 @@
 #include "worker_endpoint/worker_routes.h"
 
+#include <algorithm>
+
 #include "baton/common/json.h"
 #include "baton/webapi/auth.h"
 
 namespace baton::webapi {
 
 namespace {
+
+// The largest volume chunk one GET answers (the worker sends PUT chunks of at most this size).
+constexpr size_t kVolumeChunkBytes = 4u << 20;
 
 using Endpoint = std::shared_ptr<const WorkerEndpoint>;
 
@@ -91,6 +96,95 @@ Response Deregister(const WorkerEndpoint& endpoint, const Request& req) {
   return Response::Json(200, Json::object());
 }
 
+// The steps routes' refusal on a web node that runs its steps itself.
+std::optional<Response> RefuseWithoutDispatch(const WorkerEndpoint& endpoint) {
+  if (endpoint.steps) return std::nullopt;
+  return JsonError(409, "this web node runs its steps itself",
+                   "it was started with --local-worker; start it without to give steps to "
+                   "`baton worker`s");
+}
+
+// Answers an awaited request with a Status: 200 {} or the error.
+void ReplyStatus(const Responder& respond, const Status& status) {
+  respond(status.ok() ? Response::Json(200, Json::object()) : JsonError(status));
+}
+
+Response TakeWork(const WorkerEndpoint& endpoint, const Request& req) {
+  if (auto refusal = RefuseWithoutDispatch(endpoint)) return std::move(*refusal);
+  auto body = Body(req);
+  if (!body.ok()) return JsonError(body.status());
+  std::string session = body->value("session", "");
+  // Below the worker's read timeout, so an idle poll ends with an answer, not an error.
+  auto wait = std::chrono::milliseconds(std::clamp<int64_t>(body->value("wait_ms", 0), 0, 25'000));
+  RemoteWorkers* steps = endpoint.steps;
+  return Response::Await([steps, session, wait](Responder respond) {
+    steps->TakeWork(session, wait, [respond](Result<Json> answer) {
+      respond(answer.ok() ? Response::Json(200, *answer) : JsonError(answer.status()));
+    });
+  });
+}
+
+Response AddOutput(const WorkerEndpoint& endpoint, const Request& req) {
+  if (auto refusal = RefuseWithoutDispatch(endpoint)) return std::move(*refusal);
+  auto body = Body(req);
+  if (!body.ok()) return JsonError(body.status());
+  RemoteWorkers* steps = endpoint.steps;
+  return Response::Await([steps, session = body->value("session", ""), step = req.Param("step"),
+                          lines = body->value("lines", Json::array())](Responder respond) {
+    steps->AddOutput(session, step, lines, [respond](Status s) { ReplyStatus(respond, s); });
+  });
+}
+
+Response FinishStep(const WorkerEndpoint& endpoint, const Request& req) {
+  if (auto refusal = RefuseWithoutDispatch(endpoint)) return std::move(*refusal);
+  auto body = Body(req);
+  if (!body.ok()) return JsonError(body.status());
+  RemoteWorkers* steps = endpoint.steps;
+  return Response::Await([steps, session = body->value("session", ""), step = req.Param("step"),
+                          report = *body](Responder respond) {
+    steps->Finish(session, step, report, [respond](Status s) { ReplyStatus(respond, s); });
+  });
+}
+
+// ?offset=N (default 0) and the volume index of the path.
+Result<std::pair<int, uint64_t>> VolumeAt(const Request& req) {
+  try {
+    int index = std::stoi(req.Param("index"));
+    uint64_t offset = std::stoull(req.Query("offset").value_or("0"));
+    return std::make_pair(index, offset);
+  } catch (const std::exception&) {
+    return InvalidArgument("a volume request needs a numeric volume index and ?offset=");
+  }
+}
+
+Response ReadVolume(const WorkerEndpoint& endpoint, const Request& req) {
+  if (auto refusal = RefuseWithoutDispatch(endpoint)) return std::move(*refusal);
+  auto at = VolumeAt(req);
+  if (!at.ok()) return JsonError(at.status());
+  RemoteWorkers* steps = endpoint.steps;
+  return Response::Await([steps, session = req.Query("session").value_or(""),
+                          step = req.Param("step"), at = *at](Responder respond) {
+    steps->ReadVolume(session, step, at.first, at.second, kVolumeChunkBytes,
+                      [respond](Result<RemoteWorkers::Chunk> chunk) {
+                        if (!chunk.ok()) return respond(JsonError(chunk.status()));
+                        Response r = Response::Text(200, std::move(chunk->bytes),
+                                                    "application/octet-stream");
+                        r.headers.Set("X-Baton-Volume-Size", std::to_string(chunk->size));
+                        respond(std::move(r));
+                      });
+  });
+}
+
+Response WriteVolume(const WorkerEndpoint& endpoint, const Request& req) {
+  if (auto refusal = RefuseWithoutDispatch(endpoint)) return std::move(*refusal);
+  auto at = VolumeAt(req);
+  if (!at.ok()) return JsonError(at.status());
+  Status s = endpoint.steps->WriteVolume(req.Query("session").value_or(""), req.Param("step"),
+                                         at->first, at->second, req.body);
+  if (!s.ok()) return JsonError(s);
+  return Response::Json(200, Json::object());
+}
+
 // Wraps a worker handler with the key check.
 Handler WithKey(Endpoint endpoint, Response (*handler)(const WorkerEndpoint&, const Request&)) {
   return [endpoint = std::move(endpoint), handler](Request& req) {
@@ -102,9 +196,14 @@ Handler WithKey(Endpoint endpoint, Response (*handler)(const WorkerEndpoint&, co
 }  // namespace
 
 void AddWorkerRoutes(Router& router, Endpoint endpoint) {
-  router.Add("POST", "/worker/v1/register", WithKey(endpoint, Register));
-  router.Add("POST", "/worker/v1/heartbeat", WithKey(endpoint, Heartbeat));
-  router.Add("POST", "/worker/v1/deregister", WithKey(endpoint, Deregister));
+  router.Add("POST", "/worker/v2/register", WithKey(endpoint, Register));
+  router.Add("POST", "/worker/v2/heartbeat", WithKey(endpoint, Heartbeat));
+  router.Add("POST", "/worker/v2/deregister", WithKey(endpoint, Deregister));
+  router.Add("POST", "/worker/v2/work", WithKey(endpoint, TakeWork));
+  router.Add("POST", "/worker/v2/steps/:step/output", WithKey(endpoint, AddOutput));
+  router.Add("GET", "/worker/v2/steps/:step/volumes/:index", WithKey(endpoint, ReadVolume));
+  router.Add("PUT", "/worker/v2/steps/:step/volumes/:index", WithKey(endpoint, WriteVolume));
+  router.Add("POST", "/worker/v2/steps/:step/result", WithKey(endpoint, FinishStep));
 }
 
 }  // namespace baton::webapi

@@ -41,8 +41,11 @@ Status WebConnection::Run() {
     }
     retry = options_.retry_min;
     Event("registered with " + options_.web_url + " as " + options_.name);
-    if (Heartbeat(client, *session)) {
-      (void)Post(client, "/worker/v1/deregister", Json{{"session", *session}}.dump());
+    if (options_.on_session) options_.on_session(*session);
+    bool stopped = Heartbeat(client, *session);
+    if (options_.on_session) options_.on_session("");
+    if (stopped) {
+      (void)Post(client, "/worker/v2/deregister", Json{{"session", *session}}.dump());
       Event("deregistered from " + options_.web_url);
       return Status::Ok();
     }
@@ -56,7 +59,7 @@ Result<std::string> WebConnection::Register(net::HttpClient& client, bool& fatal
                {"team", options_.team},          {"capacity", options_.capacity},
                {"version", options_.version},    {"hostname", options_.hostname},
                {"isolation", options_.isolation}};
-  BATON_ASSIGN_OR_RETURN(auto reply, Post(client, "/worker/v1/register", body.dump()));
+  BATON_ASSIGN_OR_RETURN(auto reply, Post(client, "/worker/v2/register", body.dump()));
   if (reply.status != 200) {
     // 4xx: the web node refused this worker as it is (key, protocol, name); retrying the same
     // request cannot help. 5xx: the web node has trouble of its own; try again.
@@ -79,7 +82,7 @@ bool WebConnection::Heartbeat(net::HttpClient& client, const std::string& sessio
         {"session", session},
         {"active_containers", options_.active_containers ? options_.active_containers() : 0},
         {"active_tasks", options_.active_tasks ? options_.active_tasks() : 0}};
-    auto reply = Post(client, "/worker/v1/heartbeat", body.dump());
+    auto reply = Post(client, "/worker/v2/heartbeat", body.dump());
     if (!reply.ok()) {
       Event("lost the web node at " + options_.web_url + " (" + reply.status().ToString() +
             "); registering again");

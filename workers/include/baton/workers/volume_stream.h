@@ -40,4 +40,11 @@ Status UnpackVolume(std::string_view stream, const std::filesystem::path& dir);
 using VolumeSource = std::function<Result<std::string_view>()>;
 Status UnpackVolume(const VolumeSource& read, const std::filesystem::path& dir);
 
+// "sha256:<hex>" of `dir`'s content as a volume stream carries it: every entry's relative path
+// and type, a regular file's bytes and owner-execute bit, a link's target (links are not
+// followed). A directory unpacked from PackVolume's stream has its source's digest, so a web node
+// and a worker can tell whether they hold the same volume without sending it. A missing `dir`
+// digests as an empty one.
+Result<std::string> VolumeDigest(const std::filesystem::path& dir);
+
 }  // namespace baton::workers

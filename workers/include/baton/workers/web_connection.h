@@ -28,11 +28,11 @@ struct ClientResponse;
 namespace baton::workers {
 
 // The worker protocol version this worker speaks.
-inline constexpr int kWorkerProtocol = 1;
+inline constexpr int kWorkerProtocol = 2;
 
 struct WebConnectionOptions {
   std::string web_url;  // "http(s)://host:port"
-  std::string key;      // the worker key (sent as a bearer token to /worker/v1 only)
+  std::string key;      // the worker key (sent as a bearer token to /worker/v2 only)
   std::string name;
   std::vector<std::string> tags;
   std::string team;  // "" = any team
@@ -49,6 +49,9 @@ struct WebConnectionOptions {
   // Counts reported with each heartbeat (may be empty: zeros).
   std::function<int()> active_containers;
   std::function<int()> active_tasks;
+  // Told of each new session (after registering) and of its loss (""): WebStepRunner takes
+  // work under it.
+  std::function<void(const std::string& session)> on_session;
   // Told of each change worth a line in the worker's log ("registered with ...", "lost ...").
   std::function<void(const std::string&)> on_event;
 };

@@ -1,0 +1,530 @@
+// RemoteWorkers: steps in, placed on worker sessions, taken by their long polls, finished by
+// their reports. Volume work (digests, packing, unpacking) is in remote_worker_volumes.cpp.
+#include "runtime/remote_workers.h"
+
+#include <boost/asio/post.hpp>
+
+#include <fmt/format.h>
+
+#include "baton/common/logging.h"
+#include "baton/workers/resource_type.h"
+#include "baton/workers/volume_stream.h"
+#include "runtime/remote_workers_impl.h"
+
+namespace baton::webapi {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+namespace wire = workers::wire;
+
+namespace {
+
+// Cancels through the Impl, which may be gone by then.
+class RemoteStepHandle final : public workers::StepHandle {
+ public:
+  RemoteStepHandle(std::weak_ptr<RemoteWorkers::Impl> impl, std::string id)
+      : impl_(std::move(impl)), id_(std::move(id)) {}
+  void Cancel(Duration grace) override {
+    if (auto impl = impl_.lock()) impl->Cancel(id_, grace);
+  }
+
+ private:
+  std::weak_ptr<RemoteWorkers::Impl> impl_;
+  std::string id_;
+};
+
+class FlagHandle final : public workers::StepHandle {
+ public:
+  explicit FlagHandle(std::shared_ptr<std::atomic<bool>> flag) : flag_(std::move(flag)) {}
+  void Cancel(Duration) override { *flag_ = true; }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> flag_;
+};
+
+// Volume references: each distinct web node directory of a step becomes volume N ("vol:N").
+class VolumeTable {
+ public:
+  explicit VolumeTable(Dispatch& d) : d_(d) {}
+  std::string Ref(const std::string& path, bool writable) {
+    for (size_t i = 0; i < d_.paths.size(); ++i) {
+      if (d_.paths[i] == path) {
+        d_.step.volumes[i].writable = d_.step.volumes[i].writable || writable;
+        return wire::VolumeRef(static_cast<int>(i));
+      }
+    }
+    int index = static_cast<int>(d_.paths.size());
+    d_.paths.push_back(path);
+    d_.step.volumes.push_back({index, path, "", writable});
+    return wire::VolumeRef(index);
+  }
+
+ private:
+  Dispatch& d_;
+};
+
+void SayWaiting(const std::shared_ptr<workers::OutputSink>& sink, const std::string& why) {
+  sink->OnLine(std::chrono::system_clock::now(), workers::OutputStream::kSystem,
+               "waiting for a worker: " + why);
+}
+
+}  // namespace
+
+// --- RemoteWorkers -------------------------------------------------------------------------
+
+RemoteWorkers::RemoteWorkers(RemoteWorkersOptions options)
+    : impl_(std::make_shared<Impl>(std::move(options))) {}
+RemoteWorkers::~RemoteWorkers() = default;
+
+std::unique_ptr<workers::StepHandle> RemoteWorkers::RunTask(
+    const workers::TaskRun& run, std::shared_ptr<workers::OutputSink> output,
+    std::function<void(workers::TaskResult)> done) {
+  auto d = std::make_shared<Dispatch>();
+  d->id = impl_->NextId();
+  d->step.id = d->id;
+  d->step.kind = wire::Step::Kind::kTask;
+  d->step.task = run;
+  d->sink = std::move(output);
+  d->task_done = std::move(done);
+  VolumeTable volumes(*d);
+  workers::TaskRun& task = d->step.task;
+  task.work_dir = volumes.Ref(run.work_dir, true);
+  for (auto& mount : task.mounts) mount.host_path = volumes.Ref(mount.host_path, mount.writable);
+  if (task.rootfs.kind == workers::RootfsSpec::Kind::kDirectory) {
+    task.rootfs.path = volumes.Ref(task.rootfs.path, false);
+  }
+  impl_->Submit(d);
+  return std::make_unique<RemoteStepHandle>(impl_, d->id);
+}
+
+std::unique_ptr<workers::StepHandle> RemoteWorkers::RunResource(
+    const workers::ResourceRun& run, std::shared_ptr<workers::OutputSink> output,
+    std::function<void(workers::ResourceResult)> done) {
+  if (run.type == "artifact" && !run.custom_type_rootfs) {
+    auto cancelled = std::make_shared<std::atomic<bool>>(false);
+    impl_->RunArtifactHere(run, std::move(output), std::move(done), cancelled);
+    return std::make_unique<FlagHandle>(cancelled);
+  }
+  auto d = std::make_shared<Dispatch>();
+  d->id = impl_->NextId();
+  d->step.id = d->id;
+  d->step.kind = wire::Step::Kind::kResource;
+  d->step.resource = run;
+  d->sink = std::move(output);
+  d->resource_done = std::move(done);
+  VolumeTable volumes(*d);
+  workers::ResourceRun& resource = d->step.resource;
+  if (run.action == workers::ResourceRun::Action::kGet) {
+    resource.dir = volumes.Ref(run.dir, true);
+  } else if (run.action == workers::ResourceRun::Action::kPut) {
+    // The put's directory links each artifact name to its volume: send the volumes.
+    std::error_code ec;
+    for (fs::directory_iterator it(run.dir, ec), end; !ec && it != end; it.increment(ec)) {
+      fs::path target = fs::read_symlink(it->path(), ec);
+      std::string path = ec ? it->path().string() : target.string();
+      ec.clear();
+      int index = *wire::VolumeIndex(volumes.Ref(path, false));
+      d->step.put_inputs.push_back({it->path().filename().string(), index});
+    }
+    resource.dir.clear();
+  }
+  if (resource.custom_type_rootfs &&
+      resource.custom_type_rootfs->kind == workers::RootfsSpec::Kind::kDirectory) {
+    resource.custom_type_rootfs->path = volumes.Ref(resource.custom_type_rootfs->path, false);
+  }
+  impl_->Submit(d);
+  return std::make_unique<RemoteStepHandle>(impl_, d->id);
+}
+
+void RemoteWorkers::SessionStarted(const std::string& session, const WorkerRegistration& worker) {
+  impl_->SessionStarted(session, worker);
+}
+void RemoteWorkers::SessionEnded(const std::string& session, const std::string& why) {
+  impl_->SessionEnded(session, why);
+}
+void RemoteWorkers::TakeWork(const std::string& session, std::chrono::milliseconds wait,
+                             JsonReply reply) {
+  impl_->TakeWork(session, wait, std::move(reply));
+}
+void RemoteWorkers::AddOutput(const std::string& session, const std::string& step,
+                              const Json& lines, StatusReply reply) {
+  impl_->AddOutput(session, step, lines, std::move(reply));
+}
+void RemoteWorkers::ReadVolume(const std::string& session, const std::string& step, int index,
+                               uint64_t offset, size_t max,
+                               std::function<void(Result<Chunk>)> reply) {
+  impl_->ReadVolume(session, step, index, offset, max, std::move(reply));
+}
+Status RemoteWorkers::WriteVolume(const std::string& session, const std::string& step, int index,
+                                  uint64_t offset, std::string_view bytes) {
+  return impl_->WriteVolume(session, step, index, offset, bytes);
+}
+void RemoteWorkers::Finish(const std::string& session, const std::string& step, const Json& report,
+                           StatusReply reply) {
+  impl_->Finish(session, step, report, std::move(reply));
+}
+
+// --- Impl: steps and sessions ----------------------------------------------------------------
+
+RemoteWorkers::Impl::Impl(RemoteWorkersOptions options)
+    : options_(std::move(options)), pool_(std::max(1, options_.threads)) {
+  std::error_code ec;
+  fs::remove_all(options_.spool_dir, ec);
+  fs::create_directories(options_.spool_dir, ec);
+}
+
+RemoteWorkers::Impl::~Impl() {
+  Later later;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    for (auto& [id, session] : sessions_) {
+      if (session.poll) later.Add([poll = std::move(session.poll)] { poll(Json::object()); });
+      session.poll_timer.reset();
+    }
+    auto all = dispatches_;
+    for (auto& [id, d] : all) Fail(d, Unavailable("the web node stopped"), later);
+  }
+  later.Run();
+  pool_.join();
+}
+
+std::string RemoteWorkers::Impl::NextId() { return "s" + std::to_string(next_id_++); }
+
+void RemoteWorkers::Impl::Submit(std::shared_ptr<Dispatch> d) {
+  {
+    std::lock_guard lock(mu_);
+    dispatches_[d->id] = d;
+  }
+  // Digests read every file of every volume: never on the caller's (the executor's) thread.
+  asio::post(pool_, [self = shared_from_this(), d] {
+    Status digested;
+    for (auto& volume : d->step.volumes) {
+      auto digest = workers::VolumeDigest(d->paths[volume.index]);
+      if (!digest.ok()) {
+        digested = digest.status();
+        break;
+      }
+      volume.digest = *digest;
+    }
+    Later later;
+    {
+      std::lock_guard lock(self->mu_);
+      if (!self->dispatches_.count(d->id)) return;  // cancelled meanwhile
+      if (!digested.ok()) {
+        self->Fail(d, digested, later);
+      } else {
+        self->unplaced_.push_back(d->id);
+        self->Place(later);
+      }
+    }
+    later.Run();
+  });
+}
+
+void RemoteWorkers::Impl::Place(Later& later) {
+  std::deque<std::string> still;
+  std::string why;
+  for (const std::string& id : unplaced_) {
+    auto found = dispatches_.find(id);
+    if (found == dispatches_.end()) continue;
+    std::shared_ptr<Dispatch> d = found->second;
+    // As Concourse's fewest-build-containers: the worker with the fewest steps; among equals
+    // the one given work longest ago, so consecutive steps spread over idle workers.
+    Session* best = nullptr;
+    for (auto& [session_id, s] : sessions_) {
+      int capacity = std::max(1, s.worker.capacity);
+      if (!s.worker.tags.empty() || static_cast<int>(s.steps.size()) >= capacity) continue;
+      if (!best || s.steps.size() < best->steps.size() ||
+          (s.steps.size() == best->steps.size() && s.last_given < best->last_given)) {
+        best = &s;
+      }
+    }
+    if (!best) {
+      still.push_back(id);
+      if (!d->said_waiting) {
+        d->said_waiting = true;
+        if (why.empty()) why = WhyWaiting();
+        later.Add([sink = d->sink, why] { SayWaiting(sink, why); });
+      }
+      continue;
+    }
+    for (auto& [session_id, s] : sessions_) {
+      if (&s == best) d->session = session_id;
+    }
+    best->last_given = ++placements_;
+    best->queue.push_back(id);
+    best->steps.insert(id);
+    Wake(*best, later);
+  }
+  unplaced_ = std::move(still);
+}
+
+std::string RemoteWorkers::Impl::WhyWaiting() const {
+  if (sessions_.empty()) {
+    return "no worker has registered with this web node; start one with `baton worker --web "
+           "URL --key FILE ...` (docs/workers.md)";
+  }
+  int untagged = 0;
+  for (const auto& [id, s] : sessions_) untagged += s.worker.tags.empty() ? 1 : 0;
+  if (untagged == 0) {
+    return "no untagged worker (untagged steps run only on workers started without --tag)";
+  }
+  return fmt::format("all {} untagged worker(s) are running as many steps as their capacity",
+                     untagged);
+}
+
+void RemoteWorkers::Impl::Wake(Session& session, Later& later) {
+  if (!session.poll || (session.queue.empty() && session.cancels.empty())) return;
+  Json answer = TakeAnswer(session);
+  later.Add([poll = std::move(session.poll), answer = std::move(answer)] { poll(answer); });
+  session.poll = nullptr;
+  session.poll_timer.reset();
+}
+
+Json RemoteWorkers::Impl::TakeAnswer(Session& session) {
+  Json steps = Json::array();
+  for (const std::string& id : session.queue) {
+    auto found = dispatches_.find(id);
+    if (found == dispatches_.end()) continue;
+    found->second->taken = true;
+    steps.push_back(wire::ToJson(found->second->step));
+  }
+  session.queue.clear();
+  Json answer = {{"steps", std::move(steps)}, {"cancel", std::move(session.cancels)}};
+  session.cancels = Json::array();
+  return answer;
+}
+
+void RemoteWorkers::Impl::SessionStarted(const std::string& session,
+                                         const WorkerRegistration& worker) {
+  Later later;
+  {
+    std::lock_guard lock(mu_);
+    sessions_[session].worker = worker;
+    Place(later);
+  }
+  later.Run();
+}
+
+void RemoteWorkers::Impl::SessionEnded(const std::string& session, const std::string& why) {
+  Later later;
+  {
+    std::lock_guard lock(mu_);
+    auto found = sessions_.find(session);
+    if (found == sessions_.end()) return;
+    Session s = std::move(found->second);
+    sessions_.erase(found);
+    if (s.poll) {
+      later.Add([poll = std::move(s.poll)] { poll(NotFound("the worker session ended")); });
+    }
+    std::deque<std::string> again;
+    for (const std::string& id : s.steps) {
+      auto d = dispatches_.find(id);
+      if (d == dispatches_.end()) continue;
+      if (d->second->taken) {
+        Fail(d->second,
+             Unavailable("worker " + s.worker.name + " " + why + " while running this step"),
+             later);
+      } else {
+        d->second->session.clear();
+        again.push_back(id);  // never reached the worker: another may take it
+      }
+    }
+    unplaced_.insert(unplaced_.begin(), again.begin(), again.end());
+    Place(later);
+  }
+  later.Run();
+}
+
+void RemoteWorkers::Impl::TakeWork(const std::string& session, std::chrono::milliseconds wait,
+                                   JsonReply reply) {
+  Later later;
+  {
+    std::lock_guard lock(mu_);
+    auto found = sessions_.find(session);
+    if (found == sessions_.end() || stopping_) {
+      later.Add([reply, session] {
+        reply(NotFound("no worker session " + session + " on this web node; register again"));
+      });
+    } else {
+      Session& s = found->second;
+      if (s.poll) later.Add([old = std::move(s.poll)] { old(Json::object()); });  // superseded
+      s.poll = std::move(reply);
+      uint64_t generation = ++s.poll_generation;
+      s.poll_timer = std::make_unique<asio::steady_timer>(pool_, wait);
+      s.poll_timer->async_wait([weak = weak_from_this(), session, generation](auto ec) {
+        auto self = weak.lock();
+        if (ec || !self) return;
+        JsonReply poll;
+        {
+          std::lock_guard lock(self->mu_);
+          auto it = self->sessions_.find(session);
+          if (it == self->sessions_.end() || it->second.poll_generation != generation) return;
+          poll = std::move(it->second.poll);
+          it->second.poll = nullptr;
+        }
+        if (poll) poll(Json{{"steps", Json::array()}, {"cancel", Json::array()}});
+      });
+      Wake(s, later);
+    }
+  }
+  later.Run();
+}
+
+Result<std::shared_ptr<Dispatch>> RemoteWorkers::Impl::Owned(const std::string& session,
+                                                             const std::string& step) {
+  auto found = dispatches_.find(step);
+  if (found == dispatches_.end() || found->second->session != session || !found->second->taken) {
+    return NotFound("step " + step + " is not running on this worker session");
+  }
+  return found->second;
+}
+
+void RemoteWorkers::Impl::AddOutput(const std::string& session, const std::string& step,
+                                    const Json& lines, StatusReply reply) {
+  std::shared_ptr<workers::OutputSink> sink;
+  {
+    std::lock_guard lock(mu_);
+    auto d = Owned(session, step);
+    if (!d.ok()) return reply(d.status());
+    sink = (*d)->sink;
+  }
+  auto parsed = wire::LinesFromJson(lines);
+  if (!parsed.ok()) return reply(parsed.status());
+  // The sink may wait for the build log to catch up: on the pool, and the worker's next batch
+  // waits for this reply.
+  asio::post(pool_, [sink, lines = std::move(*parsed), reply = std::move(reply)] {
+    std::vector<workers::OutputLine> view;
+    view.reserve(lines.size());
+    for (const auto& l : lines) view.push_back({l.time, l.stream, l.text});
+    sink->OnLines(view);
+    reply(Status::Ok());
+  });
+}
+
+void RemoteWorkers::Impl::Cancel(const std::string& id, Duration grace) {
+  Later later;
+  {
+    std::lock_guard lock(mu_);
+    auto found = dispatches_.find(id);
+    if (found == dispatches_.end()) return;
+    std::shared_ptr<Dispatch> d = found->second;
+    auto session = sessions_.find(d->session);
+    if (!d->taken || session == sessions_.end()) {
+      Fail(d, Cancelled("the step was cancelled before a worker took it"), later);
+    } else {
+      session->second.cancels.push_back(
+          {{"id", id},
+           {"grace_ms", std::chrono::duration_cast<std::chrono::milliseconds>(grace).count()}});
+      Wake(session->second, later);
+    }
+  }
+  later.Run();
+}
+
+void RemoteWorkers::Impl::Fail(const std::shared_ptr<Dispatch>& d, Status error, Later& later) {
+  Forget(*d);
+  if (d->task_done) {
+    workers::TaskResult result;
+    result.error = std::move(error);
+    later.Add([done = std::move(d->task_done), result] { done(result); });
+  } else if (d->resource_done) {
+    workers::ResourceResult result;
+    result.error = std::move(error);
+    later.Add([done = std::move(d->resource_done), result] { done(result); });
+  }
+  auto uploads = d->uploads;
+  later.Add([self = shared_from_this(), d, uploads] { self->RemoveSpools(*d, uploads); });
+}
+
+void RemoteWorkers::Impl::Forget(const Dispatch& d) {
+  dispatches_.erase(d.id);
+  auto session = sessions_.find(d.session);
+  if (session != sessions_.end()) {
+    session->second.steps.erase(d.id);
+    auto& q = session->second.queue;
+    q.erase(std::remove(q.begin(), q.end(), d.id), q.end());
+  }
+  unplaced_.erase(std::remove(unplaced_.begin(), unplaced_.end(), d.id), unplaced_.end());
+}
+
+void RemoteWorkers::Impl::Finish(const std::string& session, const std::string& step,
+                                 const Json& report, StatusReply reply) {
+  std::shared_ptr<Dispatch> d;
+  {
+    std::lock_guard lock(mu_);
+    auto owned = Owned(session, step);
+    if (!owned.ok()) return reply(owned.status());
+    d = *owned;
+    Forget(*d);  // its done runs once the volumes are in place, below
+    Later later;
+    Place(later);  // the worker has room again
+    // Placing only queues steps and answers polls: safe to run after unlocking below.
+    asio::post(pool_, [later = std::move(later)]() mutable { later.Run(); });
+  }
+  asio::post(pool_, [self = shared_from_this(), d, report, reply = std::move(reply)] {
+    self->Complete(d, report, reply);
+  });
+}
+
+void RemoteWorkers::Impl::Complete(std::shared_ptr<Dispatch> d, Json report, StatusReply reply) {
+  std::map<int, std::string> uploads;
+  {
+    std::lock_guard lock(mu_);
+    uploads = d->uploads;
+  }
+  Status unpacked = UnpackUploads(*d, report.value("volumes", Json::array()), uploads);
+  RemoveSpools(*d, uploads);
+  Json result = report.value("result", Json::object());
+  if (d->task_done) {
+    auto parsed = wire::TaskResultFromJson(result);
+    workers::TaskResult r = parsed.ok() ? *parsed : workers::TaskResult{};
+    if (!parsed.ok()) r.error = parsed.status();
+    if (!unpacked.ok()) r.error = unpacked;
+    d->task_done(std::move(r));
+  } else if (d->resource_done) {
+    auto parsed = wire::ResourceResultFromJson(result);
+    workers::ResourceResult r = parsed.ok() ? *parsed : workers::ResourceResult{};
+    if (!parsed.ok()) r.error = parsed.status();
+    if (!unpacked.ok()) r.error = unpacked;
+    d->resource_done(std::move(r));
+  }
+  reply(Status::Ok());
+}
+
+void RemoteWorkers::Impl::RunArtifactHere(const workers::ResourceRun& run,
+                                          std::shared_ptr<workers::OutputSink> sink,
+                                          std::function<void(workers::ResourceResult)> done,
+                                          std::shared_ptr<std::atomic<bool>> cancelled) {
+  asio::post(pool_, [this, run, sink, done = std::move(done), cancelled] {
+    workers::ResourceResult out;
+    auto type = workers::MakeBuiltinResourceType("artifact");
+    workers::ResourceContext ctx;
+    ctx.output = sink.get();
+    ctx.cancelled = cancelled.get();
+    ctx.artifacts = options_.artifacts;
+    ctx.env = run.env;
+    try {
+      if (run.action == workers::ResourceRun::Action::kCheck) {
+        auto versions = type->Check(ctx, run.source, run.version);
+        if (versions.ok()) out.versions = std::move(*versions);
+        out.error = versions.status();
+      } else {
+        auto fetched = run.action == workers::ResourceRun::Action::kGet
+                           ? type->Get(ctx, run.source, run.version, run.params, run.dir)
+                           : type->Put(ctx, run.source, run.params, run.dir);
+        if (fetched.ok()) {
+          out.version = fetched->version;
+          out.metadata = fetched->metadata;
+        }
+        out.error = fetched.status();
+      }
+    } catch (const std::exception& e) {
+      out.error = Internal(std::string("artifact resource failed: ") + e.what());
+    }
+    done(std::move(out));
+  });
+}
+
+}  // namespace baton::webapi

@@ -1,0 +1,100 @@
+// RemoteWorkers: the web node's Worker when steps run on `baton worker`s (worker protocol v2,
+// docs/workers.md). Each step is placed on a registered worker session and waits in that
+// session's queue until the worker's long poll takes it; the worker fetches the volumes it does
+// not already hold (same key, same VolumeDigest), runs the step in its own sandbox, streams the
+// output back in batches and reports the result with the writable volumes that changed, which
+// are unpacked into the web node's directories before the step's `done` is called.
+//
+// Placement (this version): untagged steps go to untagged workers, the one with the fewest
+// steps, never more than its capacity. A step no worker can take waits, and its log says why.
+// `artifact` resources use the web node's artifact store, so they run here, in-process.
+//
+// Every method an endpoint calls names the session: a worker can only take, report on and move
+// volumes of the steps given to its own session.
+//
+// Thread-safety: all methods are thread-safe. Completion callbacks (`done`, the reply
+// functions) run on the object's own threads. The destructor fails the steps still running.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "baton/common/json.h"
+#include "baton/common/status.h"
+#include "baton/workers/worker.h"
+
+namespace baton::workers {
+class ArtifactStore;
+}  // namespace baton::workers
+
+namespace baton::webapi {
+
+struct WorkerRegistration;
+
+struct RemoteWorkersOptions {
+  std::filesystem::path spool_dir;  // packed volumes in transit; created, emptied at start
+  workers::ArtifactStore* artifacts = nullptr;  // for `artifact` resources; may be null
+  int threads = 2;                              // digests, packing, unpacking and output delivery
+};
+
+class RemoteWorkers final : public workers::Worker {
+ public:
+  explicit RemoteWorkers(RemoteWorkersOptions options);
+  ~RemoteWorkers() override;
+  RemoteWorkers(const RemoteWorkers&) = delete;
+  RemoteWorkers& operator=(const RemoteWorkers&) = delete;
+
+  std::string name() const override { return "remote"; }
+  workers::IsolationLevel isolation() const override {
+    return workers::IsolationLevel::kNamespaces;  // each worker refuses to run unsandboxed
+  }
+  std::unique_ptr<workers::StepHandle> RunTask(
+      const workers::TaskRun& run, std::shared_ptr<workers::OutputSink> output,
+      std::function<void(workers::TaskResult)> done) override;
+  std::unique_ptr<workers::StepHandle> RunResource(
+      const workers::ResourceRun& run, std::shared_ptr<workers::OutputSink> output,
+      std::function<void(workers::ResourceResult)> done) override;
+
+  // Sessions (WorkerRegistry): a session may take steps from SessionStarted until SessionEnded,
+  // which errors its running steps with `why` and places its untaken ones again.
+  void SessionStarted(const std::string& session, const WorkerRegistration& worker);
+  void SessionEnded(const std::string& session, const std::string& why);
+
+  // The worker's long poll: `reply` gets {"steps": [...], "cancel": [{"id", "grace_ms"}]} as
+  // soon as there is something for the session, or empty lists after `wait`; kNotFound for an
+  // unknown session.
+  using JsonReply = std::function<void(Result<Json>)>;
+  void TakeWork(const std::string& session, std::chrono::milliseconds wait, JsonReply reply);
+
+  // A batch of a step's output; `reply` once the build log has taken it (the back-pressure).
+  using StatusReply = std::function<void(Status)>;
+  void AddOutput(const std::string& session, const std::string& step, const Json& lines,
+                 StatusReply reply);
+
+  // Up to `max` bytes of volume `index`'s stream from `offset` (packed on first read), with the
+  // stream's size.
+  struct Chunk {
+    std::string bytes;
+    uint64_t size = 0;
+  };
+  void ReadVolume(const std::string& session, const std::string& step, int index, uint64_t offset,
+                  size_t max, std::function<void(Result<Chunk>)> reply);
+  // Appends `bytes` at `offset` to the upload of volume `index` (a changed writable volume).
+  Status WriteVolume(const std::string& session, const std::string& step, int index,
+                     uint64_t offset, std::string_view bytes);
+  // The step's end: `report` is {"result", "volumes": [{"index", "digest"}]}; the uploaded
+  // volumes are unpacked, then the step's `done` runs and `reply` is called.
+  void Finish(const std::string& session, const std::string& step, const Json& report,
+              StatusReply reply);
+
+  class Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace baton::webapi
