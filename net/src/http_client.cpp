@@ -102,15 +102,21 @@ class HttpClient::Impl {
                 const std::function<bool(const SseEvent&)>& on_event);
   Result<ClientResponse> SendUpload(std::string_view method, std::string_view url,
                                     const Upload& upload, const Headers& headers);
+  Result<ClientResponse> SendDownload(std::string_view method, std::string_view url,
+                                      const Headers& headers, const Download& download);
 
  private:
   // Runs `op` to completion on the private io_context.
   Status RunSync(asio::awaitable<Status> op);
+  // `download` null: the whole body into `out`; else streamed (see Download).
   asio::awaitable<Status> Exchange(const Url& url, http::request<http::string_body>& req,
-                                   ClientResponse* out);
+                                   ClientResponse* out, const Download* download = nullptr);
   asio::awaitable<Status> ExchangeOnce(ClientConnection& c, const Url& url,
                                        http::request<http::string_body>& req, ClientResponse* out,
-                                       bool* keep_alive, bool* stale);
+                                       const Download* download, bool* keep_alive, bool* stale);
+  asio::awaitable<Status> ReadStreamed(ClientConnection& c, const Url& url,
+                                       http::response_parser<http::buffer_body>& parser,
+                                       ClientResponse* out, const Download& download);
   asio::awaitable<Status> StreamBody(ClientConnection& c, const Url& url,
                                      const std::function<bool(const SseEvent&)>& on_event);
   asio::awaitable<Status> WriteUpload(ClientConnection& c, const Url& url,
@@ -177,9 +183,21 @@ Result<ClientResponse> HttpClient::Impl::Send(std::string_view method, std::stri
   return response;
 }
 
+Result<ClientResponse> HttpClient::Impl::SendDownload(std::string_view method,
+                                                      std::string_view url_text,
+                                                      const Headers& headers,
+                                                      const Download& download) {
+  BATON_ASSIGN_OR_RETURN(Url url, ParseUrl(url_text));
+  auto req = MakeRequest(method, url, "", headers);
+  ClientResponse response;
+  Status s = RunSync(Exchange(url, req, &response, &download));
+  if (!s.ok()) return s;
+  return response;
+}
+
 asio::awaitable<Status> HttpClient::Impl::Exchange(const Url& url,
                                                    http::request<http::string_body>& req,
-                                                   ClientResponse* out) {
+                                                   ClientResponse* out, const Download* download) {
   std::unique_ptr<ClientConnection> c = std::move(idle_);
   bool reused = c && c->origin() == url.scheme + "://" + url.host + ":" + std::to_string(url.port);
   if (!reused) {
@@ -187,12 +205,12 @@ asio::awaitable<Status> HttpClient::Impl::Exchange(const Url& url,
     if (!opened.ok()) co_return opened;
   }
   bool keep_alive = false, stale = false;
-  Status s = co_await ExchangeOnce(*c, url, req, out, &keep_alive, &stale);
+  Status s = co_await ExchangeOnce(*c, url, req, out, download, &keep_alive, &stale);
   if (!s.ok() && reused &&
       stale) {  // the server may have closed the idle connection: retry once fresh
     Status opened = co_await ClientConnection::Open(url, options_, SslFor(url), &c);
     if (!opened.ok()) co_return opened;
-    s = co_await ExchangeOnce(*c, url, req, out, &keep_alive, &stale);
+    s = co_await ExchangeOnce(*c, url, req, out, download, &keep_alive, &stale);
   }
   if (s.ok() && keep_alive) idle_ = std::move(c);
   co_return s;
@@ -200,13 +218,30 @@ asio::awaitable<Status> HttpClient::Impl::Exchange(const Url& url,
 
 asio::awaitable<Status> HttpClient::Impl::ExchangeOnce(ClientConnection& c, const Url& url,
                                                        http::request<http::string_body>& req,
-                                                       ClientResponse* out, bool* keep_alive,
+                                                       ClientResponse* out,
+                                                       const Download* download, bool* keep_alive,
                                                        bool* stale) {
   beast::error_code ec;
   c.tcp().expires_after(options_.request_timeout);
   co_await c.With([&](auto& s) { return http::async_write(s, req, Redirect(ec)); });
   // A server may answer (413) and close before reading all of a large body: still read.
   bool write_failed = static_cast<bool>(ec);
+  if (download) {
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (req.method() == http::verb::head) parser.skip(true);
+    ec = {};
+    co_await c.With(
+        [&](auto& s) { return http::async_read_header(s, c.buffer(), parser, Redirect(ec)); });
+    *stale = ec == http::error::end_of_stream || ec == asio::error::eof ||
+             ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+    if (ec)
+      co_return ExchangeError(ec, write_failed ? "sending to" : "reading the response from", url,
+                              options_.request_timeout);
+    Status read = co_await ReadStreamed(c, url, parser, out, *download);
+    *keep_alive = read.ok() && parser.get().keep_alive() && !write_failed;
+    co_return read;
+  }
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxResponseBody);
   // A HEAD answer's Content-Length describes the body a GET would get; none follows.
@@ -224,6 +259,35 @@ asio::awaitable<Status> HttpClient::Impl::ExchangeOnce(ClientConnection& c, cons
   out->headers = ToHeaders(msg);
   out->body = std::move(msg.body());
   *keep_alive = msg.keep_alive() && !write_failed;
+  co_return Status::Ok();
+}
+
+// Beast's incremental body pattern, as StreamBody: each read fills `chunk` with what arrived.
+asio::awaitable<Status> HttpClient::Impl::ReadStreamed(
+    ClientConnection& c, const Url& url, http::response_parser<http::buffer_body>& parser,
+    ClientResponse* out, const Download& download) {
+  out->status = static_cast<int>(parser.get().result_int());
+  out->headers = ToHeaders(parser.get().base());
+  bool to_sink = out->status >= 200 && out->status < 300;
+  std::vector<char> chunk(256 * 1024);
+  beast::error_code ec;
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    c.tcp().expires_after(download.stall_timeout);  // a stall, not a slow link, fails it
+    co_await c.With(
+        [&](auto& s) { return http::async_read_some(s, c.buffer(), parser, Redirect(ec)); });
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return ExchangeError(ec, "reading the response from", url, download.stall_timeout);
+    std::string_view got(chunk.data(), chunk.size() - parser.get().body().size);
+    if (got.empty()) continue;
+    if (to_sink) {
+      Status s = download.on_body(got);
+      if (!s.ok()) co_return s;
+    } else {
+      out->body.append(got.substr(0, kMaxErrorBody - std::min(kMaxErrorBody, out->body.size())));
+    }
+  }
   co_return Status::Ok();
 }
 
@@ -394,6 +458,10 @@ Result<ClientResponse> HttpClient::Send(std::string_view method, std::string_vie
 Result<ClientResponse> HttpClient::SendUpload(std::string_view method, std::string_view url,
                                               const Upload& upload, const Headers& headers) {
   return impl_->SendUpload(method, url, upload, headers);
+}
+Result<ClientResponse> HttpClient::SendDownload(std::string_view method, std::string_view url,
+                                                const Headers& headers, const Download& download) {
+  return impl_->SendDownload(method, url, headers, download);
 }
 Status HttpClient::StreamEvents(std::string_view url, const Headers& headers,
                                 const std::function<bool(const SseEvent&)>& on_event) {

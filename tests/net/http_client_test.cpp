@@ -143,6 +143,62 @@ TEST(HttpClient, ReconnectsWhenTheServerClosedTheKeptAliveConnection) {
   EXPECT_EQ(r->body, "second");
 }
 
+TEST(HttpClient, DownloadStreamsASuccessfulBodyInPiecesAndKeepsTheConnection) {
+  std::string big(5 * 1024 * 1024 + 7, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  Router router;
+  router.Add("GET", "/blob", [&big](Request&) { return Response::Text(200, big); });
+  router.Add("GET", "/missing", [](Request&) { return Response::Text(404, "no such blob"); });
+  HttpServer server(std::move(router), {});
+  ASSERT_TRUE(server.Start().ok());
+  HttpClient client;
+  std::string got;
+  size_t pieces = 0, largest = 0;
+  Download download{[&](std::string_view piece) {
+    got.append(piece);
+    ++pieces;
+    largest = std::max(largest, piece.size());
+    return Status::Ok();
+  }};
+  auto r = client.SendDownload("GET", server.base_url() + "/blob", {}, download);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "");  // it went to on_body
+  EXPECT_TRUE(got == big) << got.size() << " bytes of " << big.size();
+  EXPECT_GT(pieces, 1u);
+  EXPECT_LE(largest, 256u * 1024);  // never the whole body at once
+
+  // Other answers keep their (error) body where Send puts it; on_body hears nothing.
+  got.clear();
+  auto missing = client.SendDownload("GET", server.base_url() + "/missing", {}, download);
+  ASSERT_TRUE(missing.ok()) << missing.status().ToString();
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(missing->body, "no such blob");
+  EXPECT_EQ(got, "");
+  EXPECT_EQ(client.Get(server.base_url() + "/missing")->body, "no such blob");
+}
+
+TEST(HttpClient, DownloadStopsWithTheErrorTheBodyConsumerReturns) {
+  std::string big(2 * 1024 * 1024, 'x');
+  Router router;
+  router.Add("GET", "/blob", [&big](Request&) { return Response::Text(200, big); });
+  HttpServer server(std::move(router), {});
+  ASSERT_TRUE(server.Start().ok());
+  HttpClient client;
+  size_t calls = 0;
+  Download refuse{[&](std::string_view) {
+    ++calls;
+    return FailedPrecondition("the blob is bigger than its manifest says");
+  }};
+  auto r = client.SendDownload("GET", server.base_url() + "/blob", {}, refuse);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "the blob is bigger than its manifest says");
+  EXPECT_EQ(calls, 1u);
+  auto again = client.Get(server.base_url() + "/blob");  // a fresh connection works
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->body.size(), big.size());
+}
+
 // A one-request-per-connection TLS server with a self-signed certificate for "localhost".
 class TlsServer {
  public:

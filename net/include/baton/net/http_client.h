@@ -56,6 +56,16 @@ struct Upload {
   std::function<void(uint64_t sent, uint64_t total)> on_progress{};
 };
 
+// A streamed response body: a 2xx answer's body goes to `on_body` piece by piece as it arrives
+// (no size limit, never held in memory whole) and ClientResponse::body stays empty; other
+// answers' bodies (the first 64 KiB) are in ClientResponse::body as usual. An error `on_body`
+// returns ends the exchange (the connection is closed) and is returned as is. Instead of
+// request_timeout over the exchange, `stall_timeout` bounds each read of the body.
+struct Download {
+  std::function<Status(std::string_view piece)> on_body;
+  std::chrono::milliseconds stall_timeout{60'000};
+};
+
 struct ClientResponse {
   int status = 0;
   Headers headers;
@@ -90,6 +100,10 @@ class HttpClient {
   // `headers`.
   Result<ClientResponse> SendUpload(std::string_view method, std::string_view url,
                                     const Upload& upload, const Headers& headers);
+  // Sends a request without a body and streams a 2xx answer's body to `download.on_body`.
+  // Reuses the kept-alive connection as Send does.
+  Result<ClientResponse> SendDownload(std::string_view method, std::string_view url,
+                                      const Headers& headers, const Download& download);
 
   // GETs a text/event-stream and calls `on_event` per event until the server ends the stream
   // (OK), `on_event` returns false (OK), or an error occurs. A non-200 answer is an error whose
