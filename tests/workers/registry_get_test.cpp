@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <mutex>
 
 #include "baton/workers/resource_type.h"
@@ -38,6 +39,16 @@ struct stat Lstat(const fs::path& p) {
   struct stat st {};
   EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
   return st;
+}
+
+// Scratch blob files left in `dir`.
+std::vector<std::string> Leftovers(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind(".baton-blob-", 0) == 0) out.push_back(name);
+  }
+  return out;
 }
 
 class RegistryGet : public ::testing::Test {
@@ -248,6 +259,56 @@ TEST_F(RegistryGet, ABlobThatDoesNotMatchItsDigestIsRefusedNamingTheLayer) {
   EXPECT_NE(m.find("digest mismatch"), std::string::npos) << m;
   EXPECT_NE(m.find("layer 2/2"), std::string::npos) << m;
   EXPECT_NE(m.find(digest), std::string::npos) << m;
+  EXPECT_EQ(Leftovers(dir_ / "get"), std::vector<std::string>{});  // the scratch file is gone
+}
+
+// Passes requests on and records the largest response body that came back whole (a streamed
+// download's body goes to the request's on_body instead).
+class BodySizeRecorder : public HttpTransport {
+ public:
+  BodySizeRecorder(std::unique_ptr<HttpTransport> inner, size_t* largest)
+      : inner_(std::move(inner)), largest_(largest) {}
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    Result<HttpResponse> r = inner_->Send(request);
+    if (r.ok()) *largest_ = std::max(*largest_, r->body.size());
+    return r;
+  }
+
+ private:
+  std::unique_ptr<HttpTransport> inner_;
+  size_t* largest_;
+};
+
+TEST_F(RegistryGet, LayersAreStreamedToDiskNeverHeldInMemoryWhole) {
+  // 24 MiB that gzip cannot shrink: the layer blob is about as big.
+  std::string big(24 << 20, '\0');
+  uint64_t x = 88172645463325252ull;
+  for (size_t i = 0; i < big.size(); i += 8) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    memcpy(&big[i], &x, 8);
+  }
+  ImageLayout layout(dir_ / "image");
+  layout.NewBusyboxImage("t");
+  layout.AddLayer("t", {{"data/big.bin", big}});
+  layout.Push("t", *registry_, "team/big", "latest");
+  size_t largest = 0;
+  HttpTransportFactory real = MakeHttpTransportFactory();
+  transports_ = [&](const HttpTransportOptions& o) -> std::unique_ptr<HttpTransport> {
+    return std::make_unique<BodySizeRecorder>(real(o), &largest);
+  };
+
+  auto got = Get(Source("team/big"), "get");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(ReadFile(dir_ / "get/rootfs/data/big.bin") == big);
+  EXPECT_LT(largest, 1u << 20) << "a response body of " << largest << " bytes was held whole";
+  EXPECT_EQ(Leftovers(dir_ / "get"), std::vector<std::string>{});
+
+  auto oci = Get(Source("team/big"), "oci", {{"format", "oci"}});
+  ASSERT_TRUE(oci.ok()) << oci.status().ToString();
+  EXPECT_LT(largest, 1u << 20) << "a response body of " << largest << " bytes was held whole";
+  EXPECT_GT(fs::file_size(dir_ / "oci/image.tar"), big.size());
+  EXPECT_EQ(Leftovers(dir_ / "oci"), std::vector<std::string>{});
+  RunCommand({"skopeo", "inspect", "oci-archive:" + (dir_ / "oci/image.tar").string()}, "/");
 }
 
 }  // namespace

@@ -162,6 +162,19 @@ TEST_F(RegistryPut, BlobsTheRegistryHasAreNotUploadedAgain) {
   EXPECT_EQ(SkopeoDigest(*registry_, "team/app:b"), first->version["digest"]);
 }
 
+TEST_F(RegistryPut, ReadsGzipAndZstdCompressedTarballs) {
+  StartRegistry();
+  MakeTarball("one");
+  RunCommand({"sh", "-c", "gzip -c image.tar > image.tar.gz && zstd -q image.tar -o image.tar.zst"},
+             build_ / "image");
+  auto gz = Put(Source("gz"), {{"image", "image/image.tar.gz"}});
+  ASSERT_TRUE(gz.ok()) << gz.status().ToString();
+  auto zst = Put(Source("zst"), {{"image", "image/image.tar.zst"}});
+  ASSERT_TRUE(zst.ok()) << zst.status().ToString();
+  EXPECT_EQ(zst->version, gz->version);
+  EXPECT_EQ(SkopeoDigest(*registry_, "team/app:zst"), gz->version["digest"]);
+}
+
 TEST_F(RegistryPut, PushesAnImageIndexWithEveryPlatformsImage) {
   StartRegistry();
   ImageLayout layout(dir_ / "layout");
@@ -246,6 +259,14 @@ TEST_F(RegistryPut, SaysWhatIsWrongWithTheImageParamsAndTheTarball) {
   ASSERT_FALSE(plain.ok());
   EXPECT_NE(plain.status().message().find("no index.json"), std::string::npos)
       << plain.status().message();
+
+  // Compressed other than gzip or zstd: refused, not handed to any of libarchive's other filters.
+  RunCommand({"sh", "-c", "xz -c a.tar > a.tar.xz"}, build_ / "image");
+  auto xz = Put(Source(), {{"image", "image/a.tar.xz"}});
+  ASSERT_FALSE(xz.ok());
+  EXPECT_NE(xz.status().message().find("is not a tarball (plain, gzip or zstd)"),
+            std::string::npos)
+      << xz.status().message();
 
   // One byte of the layer changed: the tarball's blob no longer matches its name.
   fs::path x = dir_ / "damaged";

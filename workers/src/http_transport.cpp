@@ -21,6 +21,10 @@ class ClientTransport : public HttpTransport {
       net::Upload upload{request.body, request.body_file, request.body_tail, request.stall_timeout,
                          request.on_progress};
       BATON_ASSIGN_OR_RETURN(r, client_.SendUpload(request.method, request.url, upload, headers));
+    } else if (request.on_body) {
+      net::Download download{request.on_body, request.stall_timeout};
+      BATON_ASSIGN_OR_RETURN(r,
+                             client_.SendDownload(request.method, request.url, headers, download));
     } else {
       BATON_ASSIGN_OR_RETURN(r, client_.Send(request.method, request.url, request.body, headers));
     }

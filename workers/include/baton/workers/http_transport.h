@@ -38,6 +38,11 @@ struct HttpRequest {
   std::string body_tail{};
   std::chrono::milliseconds stall_timeout{60'000};
   std::function<void(uint64_t sent, uint64_t total)> on_progress{};
+  // A streamed download: when set, a 2xx answer's body goes to `on_body` piece by piece as it
+  // arrives (HttpResponse::body stays empty; other answers keep theirs), and `stall_timeout`
+  // bounds each read instead of the request timeout. An error it returns ends the exchange and
+  // is returned as is.
+  std::function<Status(std::string_view piece)> on_body{};
 };
 
 struct HttpResponse {

@@ -3,8 +3,15 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "resources/registry_image/layer_unpack.h"
 #include "resources/resource_util.h"
@@ -43,7 +50,55 @@ Status AddFile(archive* a, const std::string& name, std::string_view data,
   return Status::Ok();
 }
 
+// One file entry of a tar being written, copied from the file `from` in pieces.
+Status AddFileFrom(archive* a, const std::string& name, const std::string& from, int64_t size,
+                   const std::string& what) {
+  std::unique_ptr<FILE, int (*)(FILE*)> in(fopen(from.c_str(), "rb"), &fclose);
+  if (!in) return IoError(what + ": cannot read " + from + ": " + strerror(errno));
+  std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(),
+                                                             archive_entry_free);
+  archive_entry_set_pathname(e.get(), name.c_str());
+  archive_entry_set_filetype(e.get(), AE_IFREG);
+  archive_entry_set_perm(e.get(), 0644);
+  archive_entry_set_size(e.get(), static_cast<la_int64_t>(size));
+  bool ok = archive_write_header(a, e.get()) == ARCHIVE_OK;
+  std::vector<char> buf(1 << 20);
+  size_t n;
+  while (ok && (n = fread(buf.data(), 1, buf.size(), in.get())) > 0)
+    ok = archive_write_data(a, buf.data(), n) == static_cast<la_ssize_t>(n);
+  if (!ok) {
+    const char* why = archive_error_string(a);
+    return IoError(what + ": cannot write " + name + " into image.tar: " + (why ? why : "?"));
+  }
+  return Status::Ok();
+}
+
 std::string BlobPath(const std::string& digest) { return "blobs/sha256/" + digest.substr(7); }
+
+// A scratch file for one blob beside `target` (on the same disk, not in a tmpfs /tmp), removed
+// when it goes out of scope.
+class BlobFile {
+ public:
+  BlobFile(const std::string& target, const std::string& digest)
+      : path_((fs::path(target).parent_path() /
+               (".baton-blob-" + digest.substr(7, 12) + "-" + std::to_string(::getpid()) + "-" +
+                std::to_string(++counter_)))
+                  .string()) {
+    std::error_code ec;
+    fs::remove(path_, ec);  // a crashed pull's leftover
+  }
+  ~BlobFile() {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+  BlobFile(const BlobFile&) = delete;
+  BlobFile& operator=(const BlobFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  static inline std::atomic<uint64_t> counter_{0};  // two pulls in one process never collide
+  std::string path_;
+};
 
 }  // namespace
 
@@ -65,10 +120,13 @@ Result<ImageRunConfig> UnpackImage(RegistryClient& client, const ResolvedImage& 
     std::string name = "layer " + std::to_string(i + 1) + "/" +
                        std::to_string(image.layers.size()) + " (" + Short(layer.digest) + ")";
     BATON_ASSIGN_OR_RETURN(LayerCompression compression, LayerCompressionOf(layer, what));
-    BATON_ASSIGN_OR_RETURN(std::string blob,
-                           client.GetBlob(layer.digest, layer.size, "fetching " + name + " from"));
-    LogLine(ctx, "fetched " + name + ", " + Megabytes(blob.size()));
-    BATON_RETURN_IF_ERROR(unpacker.Apply(blob, compression, what + ": unpacking " + name));
+    // Streamed to disk and verified first, so no unverified byte is ever unpacked.
+    BlobFile blob(rootfs_dir, layer.digest);
+    BATON_RETURN_IF_ERROR(client.FetchBlobToFile(layer.digest, layer.size, blob.path(),
+                                                 "fetching " + name + " from"));
+    LogLine(ctx, "fetched " + name + ", " + Megabytes(fs::file_size(blob.path(), ec)));
+    BATON_RETURN_IF_ERROR(
+        unpacker.ApplyFile(blob.path(), compression, what + ": unpacking " + name));
   }
   return config;
 }
@@ -90,10 +148,12 @@ Status WriteOciTarball(RegistryClient& client, const ResolvedImage& image, const
   blobs.insert(blobs.begin(), image.config);
   for (const auto& blob : blobs) {
     if (IsCancelled(ctx)) return Cancelled(what + ": cancelled while fetching blobs");
-    BATON_ASSIGN_OR_RETURN(std::string bytes,
-                           client.GetBlob(blob.digest, blob.size,
-                                          "fetching the blob " + Short(blob.digest) + " from"));
-    BATON_RETURN_IF_ERROR(AddFile(a.get(), BlobPath(blob.digest), bytes, what));
+    BlobFile file(path, blob.digest);
+    BATON_RETURN_IF_ERROR(client.FetchBlobToFile(
+        blob.digest, blob.size, file.path(), "fetching the blob " + Short(blob.digest) + " from"));
+    std::error_code ec;
+    int64_t size = static_cast<int64_t>(fs::file_size(file.path(), ec));
+    BATON_RETURN_IF_ERROR(AddFileFrom(a.get(), BlobPath(blob.digest), file.path(), size, what));
   }
   BATON_RETURN_IF_ERROR(AddFile(a.get(), BlobPath(image.manifest_digest), image.manifest, what));
   Json index = {{"schemaVersion", 2},

@@ -140,11 +140,15 @@ Status ExtractOciLayout(const std::string& tarball, const std::string& into,
   std::string where = what + ": params.image `" + as_written + "`";
   std::unique_ptr<archive, ArchiveReadFree> a(archive_read_new());
   archive_read_support_format_tar(a.get());
-  archive_read_support_filter_all(a.get());  // image.tar.gz too
+  // image.tar.gz and .tar.zst too, and nothing else: filter_all would also start external
+  // programs (lrzip, lzop, grzip) from $PATH for a tarball a task made.
+  archive_read_support_filter_gzip(a.get());
+  archive_read_support_filter_zstd(a.get());
   if (archive_read_open_filename(a.get(), tarball.c_str(), 1 << 16) != ARCHIVE_OK) {
     const char* why = archive_error_string(a.get());
-    return FailedPrecondition(where + " (" + tarball +
-                              ") is not a tarball: " + (why ? why : "unknown error"));
+    return FailedPrecondition(
+        where + " (" + tarball +
+        ") is not a tarball (plain, gzip or zstd): " + (why ? why : "unknown error"));
   }
   archive_entry* e = nullptr;
   int rc;

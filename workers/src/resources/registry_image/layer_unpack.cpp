@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 
 #include "baton/common/strings.h"
@@ -58,7 +59,8 @@ class RootfsUnpacker::Layer {
   Layer(int root, std::string name, int* skipped)
       : root_(root), name_(std::move(name)), skipped_(skipped) {}
 
-  Status Run(std::string_view blob, LayerCompression compression) {
+  // `open` gives libarchive the layer's bytes (from memory or a file).
+  Status Run(const std::function<int(archive*)>& open, LayerCompression compression) {
     std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
     switch (compression) {
       case LayerCompression::kGzip:
@@ -71,7 +73,7 @@ class RootfsUnpacker::Layer {
         break;
     }
     archive_read_support_format_tar(a.get());
-    if (archive_read_open_memory(a.get(), blob.data(), blob.size()) != ARCHIVE_OK) {
+    if (open(a.get()) != ARCHIVE_OK) {
       return ArchiveError(
           a.get(), std::string("cannot read it as a tar archive") + CompressionHint(compression));
     }
@@ -337,7 +339,20 @@ Status RootfsUnpacker::Apply(std::string_view blob, LayerCompression compression
   if (root.get() < 0) {
     return IoError(name + ": cannot open the root directory " + root_ + ": " + strerror(errno));
   }
-  return Layer(root.get(), name, &skipped_).Run(blob, compression);
+  return Layer(root.get(), name, &skipped_)
+      .Run([&](archive* a) { return archive_read_open_memory(a, blob.data(), blob.size()); },
+           compression);
+}
+
+Status RootfsUnpacker::ApplyFile(const std::string& path, LayerCompression compression,
+                                 const std::string& name) {
+  UniqueFd root(::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (root.get() < 0) {
+    return IoError(name + ": cannot open the root directory " + root_ + ": " + strerror(errno));
+  }
+  return Layer(root.get(), name, &skipped_)
+      .Run([&](archive* a) { return archive_read_open_filename(a, path.c_str(), 1 << 20); },
+           compression);
 }
 
 }  // namespace baton::workers::resources

@@ -32,6 +32,8 @@ class RootfsUnpacker {
   // Applies one layer's bytes, compressed as `compression` says (or plain). `name`
   // ("layer 2 (sha256:…)") prefixes errors.
   Status Apply(std::string_view blob, LayerCompression compression, const std::string& name);
+  // Applies the layer in the file `path`, read as it is unpacked (never loaded whole).
+  Status ApplyFile(const std::string& path, LayerCompression compression, const std::string& name);
 
   // Entries skipped because the host refused them (device nodes without the right).
   int skipped() const { return skipped_; }

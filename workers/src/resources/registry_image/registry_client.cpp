@@ -4,11 +4,13 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
 #include "baton/common/base64.h"
+#include "baton/common/sha256.h"
 #include "baton/common/strings.h"
 #include "baton/net/http_types.h"
 #include "resources/registry_image/registry_auth.h"
@@ -225,15 +227,17 @@ std::string RegistryClient::RefusalAdvice(const HttpResponse& response) const {
 }
 
 // Blob storage may live elsewhere (S3, a CDN): follow its redirects, sending the registry's
-// credentials only to the registry's own host.
-Result<HttpResponse> RegistryClient::FollowRedirects(HttpResponse response,
+// credentials only to the registry's own host. `like` gives the body consumer and timeouts.
+Result<HttpResponse> RegistryClient::FollowRedirects(HttpResponse response, const HttpRequest& like,
                                                      const std::string& stage) {
   for (int hops = 0; hops < 5; ++hops) {
     if (response.status < 300 || response.status > 308 || response.status == 304) break;
     std::string location = response.Header("Location").value_or("");
     if (location.empty()) break;
     if (StartsWith(location, "/")) location = Url(location);
-    HttpRequest next{"GET", location, {}, ""};
+    HttpRequest next = like;
+    next.url = location;
+    next.headers.clear();
     std::string own = scheme_ + "://" + source_.where.registry + "/";
     if (StartsWith(location, own) && !authorization_.empty()) {
       next.headers.emplace_back("Authorization", authorization_);
@@ -248,25 +252,66 @@ Result<HttpResponse> RegistryClient::FollowRedirects(HttpResponse response,
   return response;
 }
 
+Status RegistryClient::StreamBlob(const std::string& digest, int64_t size, const std::string& stage,
+                                  const std::function<Status(std::string_view)>& sink) {
+  const std::string where = what_ + ": " + stage + " " + ImageName();
+  if (!IsSha256Digest(digest)) {
+    return InvalidArgument(where + ": `" + digest + "` is not a sha256 digest");
+  }
+  auto mismatch = [&](const std::string& got, int64_t bytes) {
+    return FailedPrecondition(where + ": digest mismatch: expected " + digest + " (" +
+                              std::to_string(size) + " bytes), received " + got + " (" +
+                              std::to_string(bytes) + " bytes)");
+  };
+  Sha256 hash;
+  int64_t received = 0;
+  HttpRequest request{"GET", "/v2/" + source_.where.name + "/blobs/" + digest, {}, ""};
+  request.stall_timeout = std::chrono::minutes(2);  // per read; a big layer may take longer
+  request.on_body = [&](std::string_view piece) -> Status {
+    received += static_cast<int64_t>(piece.size());
+    if (size >= 0 && received > size) return mismatch("more", received);
+    hash.Update(piece);
+    return sink(piece);
+  };
+  BATON_ASSIGN_OR_RETURN(HttpResponse response, Send(request, stage));
+  BATON_ASSIGN_OR_RETURN(response, FollowRedirects(std::move(response), request, stage));
+  if (response.status != 200) return ErrorFrom(response, stage);
+  std::string got = "sha256:" + hash.FinishHex();
+  if (got != digest || (size >= 0 && received != size)) return mismatch(got, received);
+  return Status::Ok();
+}
+
 Result<std::string> RegistryClient::GetBlob(const std::string& digest, int64_t size,
                                             const std::string& stage) {
-  if (!IsSha256Digest(digest)) {
-    return InvalidArgument(what_ + ": " + stage + " " + ImageName() + ": `" + digest +
-                           "` is not a sha256 digest");
+  std::string bytes;
+  BATON_RETURN_IF_ERROR(StreamBlob(digest, size, stage, [&](std::string_view piece) {
+    bytes.append(piece);
+    return Status::Ok();
+  }));
+  return bytes;
+}
+
+Status RegistryClient::FetchBlobToFile(const std::string& digest, int64_t size,
+                                       const std::string& path, const std::string& stage) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(fopen(path.c_str(), "wbx"), &fclose);
+  if (!file) {
+    return IoError(what_ + ": " + stage + " " + ImageName() + ": cannot create " + path + ": " +
+                   strerror(errno));
   }
-  HttpRequest request{"GET", "/v2/" + source_.where.name + "/blobs/" + digest, {}, ""};
-  BATON_ASSIGN_OR_RETURN(HttpResponse response, Send(request, stage));
-  BATON_ASSIGN_OR_RETURN(response, FollowRedirects(std::move(response), stage));
-  if (response.status != 200) return ErrorFrom(response, stage);
-  std::string got = "sha256:" + Sha256Hex(response.body);
-  bool size_ok = size < 0 || static_cast<int64_t>(response.body.size()) == size;
-  if (got != digest || !size_ok) {
-    return FailedPrecondition(what_ + ": " + stage + " " + ImageName() +
-                              ": digest mismatch: expected " + digest + " (" +
-                              std::to_string(size) + " bytes), received " + got + " (" +
-                              std::to_string(response.body.size()) + " bytes)");
+  Status s = StreamBlob(digest, size, stage, [&](std::string_view piece) -> Status {
+    if (fwrite(piece.data(), 1, piece.size(), file.get()) == piece.size()) return Status::Ok();
+    return IoError(what_ + ": " + stage + " " + ImageName() + ": cannot write " + path + ": " +
+                   strerror(errno) + " (is the disk full?)");
+  });
+  if (s.ok() && fclose(file.release()) != 0) {
+    s = IoError(what_ + ": " + stage + " " + ImageName() + ": cannot write " + path + ": " +
+                strerror(errno) + " (is the disk full?)");
   }
-  return std::move(response.body);
+  if (!s.ok()) {
+    std::error_code ec;
+    fs::remove(path, ec);
+  }
+  return s;
 }
 
 Result<std::string> RegistryClient::HeadManifestDigest(const std::string& reference) {

@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "baton/common/status.h"
 #include "baton/workers/http_transport.h"
@@ -51,8 +53,14 @@ class RegistryClient {
   Result<FetchedManifest> GetManifest(const std::string& reference);
 
   // The blob `digest` ("sha256:<hex>"), following redirects to blob storage, checked against
-  // the digest (and `size` when >= 0) before it is returned.
+  // the digest (and `size` when >= 0) before it is returned. For small blobs (configs).
   Result<std::string> GetBlob(const std::string& digest, int64_t size, const std::string& stage);
+
+  // Streams the blob `digest` into the new file `path` as it arrives, hashing it on the way
+  // (never held in memory whole); the file stays only when the blob matches its digest and
+  // `size` (when >= 0). A blob growing past `size` is refused at once.
+  Status FetchBlobToFile(const std::string& digest, int64_t size, const std::string& path,
+                         const std::string& stage);
 
   // Asks token services for `pull,push` from now on (before the first request, for a put).
   void AskForPush() { actions_ = "pull,push"; }
@@ -74,7 +82,11 @@ class RegistryClient {
  private:
   Result<HttpResponse> Send(HttpRequest request, const std::string& stage);
   Result<HttpResponse> SendOnce(const HttpRequest& request, const std::string& stage);
-  Result<HttpResponse> FollowRedirects(HttpResponse response, const std::string& stage);
+  Result<HttpResponse> FollowRedirects(HttpResponse response, const HttpRequest& like,
+                                       const std::string& stage);
+  // GETs the blob, giving its bytes to `sink` as they arrive, and checks digest and size.
+  Status StreamBlob(const std::string& digest, int64_t size, const std::string& stage,
+                    const std::function<Status(std::string_view)>& sink);
   Status Authenticate(const HttpResponse& challenge, const std::string& stage);
   Status FetchToken(const Challenge& challenge, const std::string& stage);
   std::string RefusalAdvice(const HttpResponse& response) const;
