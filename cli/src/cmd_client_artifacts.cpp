@@ -49,6 +49,15 @@ std::string Digest(const Json& version) {
   return version.contains("version") ? Field(version["version"], "digest") : "";
 }
 
+// A version's metadata field ([{"name": ..., "value": ...}]), or "?" when it has none.
+std::string MetadataValue(const Json& version, const std::string& name) {
+  const Json& metadata = version.contains("metadata") ? version["metadata"] : Json();
+  for (const auto& field : metadata.is_array() ? metadata : Json::array()) {
+    if (field.is_object() && field.value("name", "") == name) return Field(field, "value");
+  }
+  return "?";
+}
+
 int ListArtifacts(const ArtifactFlags& flags) {
   bool usage = false;
   auto r = Resolve(flags, usage);
@@ -61,13 +70,9 @@ int ListArtifacts(const ArtifactFlags& flags) {
   }
   Table table({"id", "digest", "files", "bytes", "created"});
   for (const auto& v : *versions) {
-    // The counts come from the artifact's file list (a later check of the resource replaces
-    // the put's metadata with none).
-    auto listing = r->client.Get(r->base + "/versions/" + Field(v, "id") + "/artifact");
-    std::string gone = r->client.last_http_status() == 404 ? "pruned" : "?";
-    std::string files = listing.ok() ? Field(*listing, "files") : gone;
-    std::string bytes = listing.ok() ? Field(*listing, "bytes") : "";
-    table.AddRow({Field(v, "id"), Digest(v).substr(0, 12), files, bytes, Field(v, "created_at")});
+    // The put's metadata (the store keeps it when a later check finds the version again).
+    table.AddRow({Field(v, "id"), Digest(v).substr(0, 12), MetadataValue(v, "files"),
+                  MetadataValue(v, "bytes"), Field(v, "created_at")});
   }
   table.Print(stdout, WantsColor(stdout));
   if (versions->empty()) {

@@ -63,15 +63,24 @@ class ArtifactsE2E : public ::testing::Test {
 };
 
 TEST_F(ArtifactsE2E, ListsTheStoredVersionsNewestFirst) {
+  // A check finds both versions again, without metadata: the puts' metadata must stay.
+  json check = server_.CheckResource("p", "reports");
+  ASSERT_EQ(check.value("status", ""), "succeeded") << check.dump();
   CliResult list = server_.Cli({"artifacts", "-r", "p/reports"});
   ASSERT_EQ(list.exit_code, 0) << list.All();
   json versions = server_.Get("/api/v1/teams/main/pipelines/p/resources/reports/versions");
   ASSERT_EQ(versions.size(), 2u) << versions.dump();
+  for (const auto& v : versions) {
+    EXPECT_EQ(v["metadata"], json::parse(R"([{"name":"files","value":"2"},)"
+                                         R"({"name":"bytes","value":"29"}])"))
+        << v.dump();
+  }
   std::string newest = versions[0]["version"]["digest"].get<std::string>().substr(0, 12);
   std::string older = versions[1]["version"]["digest"].get<std::string>().substr(0, 12);
   EXPECT_NE(list.out.find(newest), std::string::npos) << list.out;
   EXPECT_LT(list.out.find(newest), list.out.find(older)) << list.out;
   EXPECT_NE(list.out.find(" 2 "), std::string::npos) << "two files each: " << list.out;
+  EXPECT_NE(list.out.find(" 29 "), std::string::npos) << "29 bytes each: " << list.out;
 }
 
 TEST_F(ArtifactsE2E, DownloadsTheNewestVersionWithModesDirectoriesAndSymlinks) {

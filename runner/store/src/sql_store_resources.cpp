@@ -16,15 +16,20 @@ Result<ResourceRecord> LoadResource(Connection& conn, Id resource_id) {
                        std::string(sql::kResourceSelect) + "WHERE id = ?", resource_id);
 }
 
-// Inserts `found` if new (as the newest), else refreshes its metadata; returns the row.
+// Inserts `found` if new (as the newest), else refreshes its metadata when it brings some;
+// returns the row. A check that finds a version again without metadata keeps the stored one
+// (a put's digest and file counts), as Concourse keeps metadata unless new metadata comes.
 Result<ResourceVersion> SaveVersion(Connection& conn, const ResourceRecord& resource,
                                     const VersionFound& found, int64_t now_ms) {
   const std::string version_json = sql::JsonText(found.version);
+  const bool has_metadata = !found.metadata.is_null() && !found.metadata.empty();
   BATON_RETURN_IF_ERROR(conn.Run(
-      "INSERT INTO resource_versions (resource_id, source_hash, version_json, metadata_json, "
-      "check_order, created_at) VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(check_order), 0) + 1 "
-      "FROM resource_versions WHERE resource_id = ?1), ?5) "
-      "ON CONFLICT (resource_id, source_hash, version_json) DO UPDATE SET metadata_json = ?4",
+      std::string(
+          "INSERT INTO resource_versions (resource_id, source_hash, version_json, "
+          "metadata_json, check_order, created_at) VALUES (?1, ?2, ?3, ?4, (SELECT "
+          "coalesce(max(check_order), 0) + 1 FROM resource_versions WHERE resource_id = ?1), ?5) "
+          "ON CONFLICT (resource_id, source_hash, version_json) ") +
+          (has_metadata ? "DO UPDATE SET metadata_json = ?4" : "DO NOTHING"),
       resource.id, resource.source_hash, version_json, sql::JsonText(found.metadata), now_ms));
   return sql::QueryOne(conn, sql::ReadVersion, "resource version",
                        std::string(sql::kVersionSelect) +
