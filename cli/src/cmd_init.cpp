@@ -1,6 +1,7 @@
 // `baton init [DIR]`: writes the seed pipeline for the project in DIR (default: the current
 // directory) — ci/pipeline.yml, its task files and scripts, a cf manifest and a starter
-// .clang-tidy (Maven: checkstyle.xml) — which the user commits and sets. CMake projects are
+// .clang-tidy (Maven: checkstyle.xml and the secure-coding rules) — which the user commits and
+// sets. CMake projects are
 // detected by their CMakeLists.txt, Maven projects by their pom.xml. Existing files are never
 // overwritten without --force.
 #include <filesystem>
@@ -128,9 +129,14 @@ Result<Project> Detect(const InitFlags& flags) {
         "branch main; change source.branch in ci/pipeline.yml if need be");
   }
   if (!cmake) {
-    p.notes.push_back(
-        "Maven pipelines have no deploy job yet: add a `cf` put of build/target "
-        "(see docs/own-project.md)");
+    if (!flags.no_deploy) p.app = !flags.app.empty() ? Identifier(flags.app) : p.name;
+    // java_buildpack runs a jar's Main-Class: a pom that sets none builds a jar it cannot start.
+    if (!p.app.empty() && top.find("<mainClass>") == std::string::npos &&
+        top.find("spring-boot-maven-plugin") == std::string::npos) {
+      p.notes.push_back(
+          "the pom names no <mainClass> (maven-jar-plugin's <archive><manifest>): the jar "
+          "cannot be started by Cloud Foundry's java_buildpack until it does (or use --no-deploy)");
+    }
     return p;
   }
   if (!flags.no_deploy) p.app = !flags.app.empty() ? flags.app : FirstAppTarget(dir);
@@ -245,7 +251,8 @@ void Register(CLI::App& root, int& exit_code) {
   cmd->add_option("--branch", flags->branch,
                   "Branch to build (default: the repository's current branch)");
   cmd->add_option("--app", flags->app,
-                  "CMake executable target to deploy (default: the first that is not a test)");
+                  "CMake: the executable target to deploy (default: the first that is not a "
+                  "test); Maven: the app's name (default: the artifactId)");
   cmd->add_flag("--no-deploy", flags->no_deploy, "Write no deploy job");
   cmd->add_flag("--force", flags->force, "Overwrite files that exist");
   cmd->callback([flags, &exit_code] { exit_code = Init(*flags); });

@@ -45,6 +45,7 @@ class ToolFailures : public ::testing::Test {
     fs::copy(SourceDir() / "samples" / "seed" / "ci" / "scripts" / "findings.py",
              p / "ci" / "scripts" / "findings.py");
     fs::copy(maven / "checkstyle.xml", p / "checkstyle.xml");
+    fs::copy(maven / "secure-coding.xml", p / "ci" / "secure-coding.xml");
     WriteFile(p / "src/main/java/com/example/Name.java",
               "package com.example;\n\n/** A name. */\npublic final class Name {}\n");
     return p;
@@ -69,7 +70,9 @@ class ToolFailures : public ::testing::Test {
     fs::path task = project / "ci" / "tasks" / (stage + ".yml");
     std::string text = ReadFile(task);
     std::string run = text.substr(text.find("run:"));
-    std::string script = "source/ci/scripts/" + stage + ".sh";
+    // The script the task runs: `args: [source/ci/scripts/<script>.sh]`.
+    size_t from = text.find("source/ci/scripts/", text.find("run:"));
+    std::string script = text.substr(from, text.find(']', from) - from);
     std::string path = only_bin ? "$PWD/source/bin" : "$PWD/source/bin:$PATH";
     text.replace(text.find("run:"), run.size(),
                  "run:\n  path: sh\n  args: [-c, 'PATH=" + path + "; export PATH; exec sh " +
@@ -132,7 +135,7 @@ TEST_F(ToolFailures, ACrashingToolFailsTheStageNamingTheToolAndTheSignal) {
   }
 }
 
-TEST_F(ToolFailures, CheckstyleMissingOrCrashingFailsTheJavaStaticAnalysis) {
+TEST_F(ToolFailures, CheckstyleMissingOrCrashingFailsTheJavaStages) {
   if (!Installed("checkstyle")) GTEST_SKIP() << "checkstyle is not installed (.ci/packages)";
   fs::path project = JavaProject();
   WithoutTool(project, "checkstyle");
@@ -154,6 +157,12 @@ TEST_F(ToolFailures, CheckstyleMissingOrCrashingFailsTheJavaStaticAnalysis) {
       << crashed.out;
   EXPECT_NE(crashed.out.find("checkstyle starting"), std::string::npos) << "its output is shown\n"
                                                                         << crashed.out;
+  ProcessResult secure = Stage(project, "secure-coding", /*only_bin=*/false);
+  EXPECT_EQ(secure.exit_code, 1) << secure.All();
+  EXPECT_NE(secure.out.find("secure coding FAILED: checkstyle crashed (killed by signal SIGSEGV) "
+                            "before finishing its report"),
+            std::string::npos)
+      << secure.out;
 }
 
 }  // namespace

@@ -82,6 +82,13 @@ Status FakeCloudFoundry::Impl::ApplyApplication(const Json& a) {
     Log("app " + name + " created");
   }
   if (a.contains("env")) app->env = a["env"];
+  // `buildpacks: [name]` (or the older `buildpack: name`): the first one decides.
+  if (a.contains("buildpacks") && a["buildpacks"].is_array() && !a["buildpacks"].empty() &&
+      a["buildpacks"][0].is_string()) {
+    app->buildpack = a["buildpacks"][0].get<std::string>();
+  } else if (!Text(a, "buildpack").empty()) {
+    app->buildpack = Text(a, "buildpack");
+  }
   if (a.contains("docker") && a["docker"].is_object()) {
     app->docker_image = a["docker"].value("image", "");
   }

@@ -75,6 +75,8 @@ struct App {
   Process web;
   std::string memory = "256M";
   std::string docker_image;  // the docker lifecycle (manifest docker.image), "" for buildpack
+  // binary_buildpack (the default) or java_buildpack (a jar's Main-Class when no command).
+  std::string buildpack = "binary_buildpack";
   Instances instances;       // what the routes serve (the RUNNING ones, in turn)
   size_t next_instance = 0;  // the router's round robin
   std::vector<std::unique_ptr<MappedRoute>> routes;  // in the order they were mapped

@@ -12,6 +12,20 @@ using webapi::Response;
 
 Json Link(const std::string& href) { return {{"href", href}}; }
 
+// The Main-Class of the jar whose contents are `bits_dir` (META-INF/MANIFEST.MF), or "".
+std::string JarMainClass(const std::string& bits_dir) {
+  std::ifstream in(bits_dir + "/META-INF/MANIFEST.MF");
+  const std::string key = "Main-Class:";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key, 0) != 0) continue;
+    std::string value = line.substr(key.size());
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t\r") + 1);
+    return value;
+  }
+  return "";
+}
+
 Json AppJson(const App& a, const std::string& url) {
   std::string self = url + "/v3/apps/" + a.guid;
   return {{"guid", a.guid},
@@ -182,12 +196,25 @@ void FakeCloudFoundry::Impl::AddAppRoutes(webapi::Router& r) {
           b.app_guid = app.guid;
           b.package_guid = guid;
           b.done_at = Steady::now() + std::chrono::milliseconds(300);
+          const bool java = app.buildpack == "java_buildpack";
           AppLog(app, "staging package " + guid +
                           (it->second.type == "docker" ? " (docker image " + it->second.image + ")"
-                                                       : " with binary_buildpack"));
+                                                       : " with " + app.buildpack));
+          // java_buildpack's Java Main container: without a command, the pushed jar's
+          // Main-Class is run (on the host's java; a real cell uses the buildpack's JRE).
+          std::string start = app.web.command;
+          if (start.empty() && java) {
+            std::string main_class = JarMainClass(it->second.bits_dir);
+            if (!main_class.empty()) start = "java -cp . " + main_class;
+          }
           if (state_.fail_at == FailAt::kStaging) {
             b.error = "StagingError - Staging error: the stand-in was told to fail staging";
-          } else if (app.web.command.empty()) {
+          } else if (start.empty() && java) {
+            b.error =
+                "StagingError - Staging error: No container can run this application. Please "
+                "ensure that you've pushed a valid JVM artifact or artifacts using the -p "
+                "command line argument or path manifest entry.";
+          } else if (start.empty()) {
             b.error =
                 "StagingError - Staging error: binary_buildpack needs a start command "
                 "(set `command` in the manifest)";
@@ -196,7 +223,7 @@ void FakeCloudFoundry::Impl::AddAppRoutes(webapi::Router& r) {
             d.guid = NewGuid();
             d.app_guid = app.guid;
             d.dir = it->second.bits_dir;  // binary_buildpack: the droplet is the bits
-            d.command = app.web.command;
+            d.command = start;
             state_.droplets[d.guid] = d;
             b.droplet_guid = d.guid;
           }

@@ -1,7 +1,10 @@
 #!/bin/sh
-# checkstyle over SCAN_PATHS (default src/main/java) with CHECKSTYLE_CONFIG (default
-# checkstyle.xml at the repository's root). Its report becomes SARIF in reports/ and is gated
-# against the checked-in BASELINE (default ci/baselines/static-analysis.json): checkstyle's
+# checkstyle over SCAN_PATHS (default src/main/java) with CHECKSTYLE_CONFIG, for two stages:
+#   static analysis (default): checkstyle.xml at the repository's root, baseline
+#     ci/baselines/static-analysis.json, report reports/checkstyle.sarif;
+#   secure coding (STAGE="secure coding", REPORT=secure-coding): ci/secure-coding.xml, the
+#     secure-coding rules baton init writes, baseline ci/baselines/secure-coding.json.
+# The report becomes SARIF in reports/ and is gated against the checked-in BASELINE: checkstyle's
 # severity error is a SARIF error, warning a warning, info a note; the task fails when the new
 # findings of a level number more than MAX_NEW_ERRORS (default 0), MAX_NEW_WARNINGS (default 0)
 # or MAX_NEW_NOTES (default -1: not gated). No configuration, a missing tool or a crash of
@@ -10,7 +13,9 @@ set -eu
 work=$PWD
 scripts=$(cd "$(dirname "$0")" && pwd)
 mkdir -p reports
-fail() { echo "static analysis FAILED: $*"; exit 1; }
+stage=${STAGE:-static analysis}
+report=${REPORT:-checkstyle}
+fail() { echo "$stage FAILED: $*"; exit 1; }
 # Why a tool stopped, from its exit status: past 128 a signal killed it (a crash).
 why() {
   if [ "$1" -gt 128 ] && sig=$(kill -l "$(($1 - 128))" 2>/dev/null); then echo "crashed (killed by signal SIG$sig)"; else echo "exited with status $1"; fi
@@ -27,15 +32,15 @@ for p in ${SCAN_PATHS:-src/main/java}; do [ -e "$p" ] && paths="$paths $p"; done
 echo "$(checkstyle --version 2>&1 | head -n1) over:$paths with $config"
 status=0
 # shellcheck disable=SC2086
-checkstyle -c "$config" -f xml -o "$work/reports/checkstyle.xml" $paths >"$work/reports/checkstyle.log" 2>&1 || status=$?
+checkstyle -c "$config" -f xml -o "$work/reports/$report.xml" $paths >"$work/reports/$report.log" 2>&1 || status=$?
 # checkstyle exits with the number of error-severity findings; without a complete report it failed.
-grep -q '</checkstyle>' "$work/reports/checkstyle.xml" 2>/dev/null ||
-  { cat "$work/reports/checkstyle.log"; fail "checkstyle $(why "$status") before finishing its report (an invalid configuration also stops it); its output: reports/checkstyle.log"; }
-python3 "$scripts/findings.py" checkstyle-to-sarif "$work/reports/checkstyle.xml" "$work/reports/checkstyle.sarif" --root "$PWD" || fail "checkstyle's report is unusable"
+grep -q '</checkstyle>' "$work/reports/$report.xml" 2>/dev/null ||
+  { cat "$work/reports/$report.log"; fail "checkstyle $(why "$status") before finishing its report (an invalid configuration also stops it); its output: reports/$report.log"; }
+python3 "$scripts/findings.py" checkstyle-to-sarif "$work/reports/$report.xml" "$work/reports/$report.sarif" --root "$PWD" || fail "checkstyle's report is unusable"
 status=0
-python3 "$scripts/findings.py" gate --stage "static analysis" --baseline "${BASELINE:-ci/baselines/static-analysis.json}" \
+python3 "$scripts/findings.py" gate --stage "$stage" --baseline "${BASELINE:-ci/baselines/static-analysis.json}" \
   --max "error=${MAX_NEW_ERRORS:-0}" --max "warning=${MAX_NEW_WARNINGS:-0}" --max "note=${MAX_NEW_NOTES:--1}" \
-  --write-baseline "$work/reports/baseline.json" "$work/reports/checkstyle.sarif" || status=$?
+  --write-baseline "$work/reports/baseline.json" "$work/reports/$report.sarif" || status=$?
 [ "$status" = 2 ] && fail "the findings could not be gated (see the error above)"
 [ "$status" = 0 ] || exit 1
-echo "static analysis passed"
+echo "$stage passed"
