@@ -5,8 +5,10 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -126,6 +128,35 @@ TEST_F(PostgresStoreTest, AnUnreachableDatabaseIsNamedWithoutItsPassword) {
   EXPECT_NE(text.find("BATON_DATABASE"), std::string::npos) << "says what to check: " << text;
   EXPECT_EQ(PostgresStore::Redacted("host=db password=hunter2 dbname=baton"),
             "host=db password=*** dbname=baton");
+}
+
+// NOTIFY / LISTEN: what one node publishes, every node subscribed hears (the publisher too), and
+// a node that subscribes later hears only what comes after.
+TEST_F(PostgresStoreTest, AMessagePublishedThroughOneNodeReachesEverySubscribedNode) {
+  auto a = PostgresStore::Open(uri_, clock_);
+  auto b = PostgresStore::Open(uri_, clock_);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> heard_a, heard_b;
+  auto collect = [&](std::vector<std::string>* into) {
+    return [&mu, &cv, into](const std::string& payload) {
+      std::lock_guard lock(mu);
+      into->push_back(payload);
+      cv.notify_all();
+    };
+  };
+  ASSERT_TRUE((*b)->Publish("before anyone listens").ok());
+  ASSERT_TRUE((*a)->Subscribe(collect(&heard_a)).ok());
+  ASSERT_TRUE((*b)->Subscribe(collect(&heard_b)).ok());
+  ASSERT_TRUE((*a)->Publish("one").ok());
+  ASSERT_TRUE((*b)->Publish("two").ok());
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30),
+                          [&] { return heard_a.size() >= 2 && heard_b.size() >= 2; }));
+  EXPECT_EQ(heard_a, (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(heard_b, (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ((*a)->Publish(std::string(8000, 'x')).code(), StatusCode::kInvalidArgument);
 }
 
 // W4 on PostgreSQL: one job printing 200,000 lines (~20 MB), then retention reaping that build.

@@ -180,11 +180,27 @@ constexpr const char* kBuildLogsReaped = R"sql(
 ALTER TABLE builds ADD COLUMN logs_reaped_at INTEGER;
 )sql";
 
+// Several web nodes on one database (cluster_store.h): who is up, and who holds which lease.
+constexpr const char* kNodesAndLeases = R"sql(
+CREATE TABLE nodes (
+  name TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL
+);
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+)sql";
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, kInitialSchema},
       {2, kBuildReruns},
       {3, kBuildLogsReaped},
+      {4, kNodesAndLeases},
   };
   return kMigrations;
 }

@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "pg_db.h"
+#include "pg_listener.h"
 #include "pg_migrations.h"
 
 namespace baton::runner {
@@ -20,7 +21,10 @@ constexpr const char* kWriteLock = "SELECT pg_advisory_xact_lock(708906611033893
 PostgresStore::PostgresStore(const Clock& clock, PostgresStoreOptions options, std::string uri)
     : SqlStore(clock, options), uri_(std::move(uri)), redacted_(Redacted(uri_)) {}
 
-PostgresStore::~PostgresStore() { StopEventWriter(); }
+PostgresStore::~PostgresStore() {
+  listener_.reset();
+  StopEventWriter();
+}
 
 int PostgresStore::LatestSchemaVersion() { return pg::LatestSchemaVersion(); }
 
@@ -88,6 +92,26 @@ Status PostgresStore::Read(const Body& body) {
   }
   ReleaseReader(std::move(conn));
   return status;
+}
+
+// The channel every node LISTENs on (cluster_store.h).
+constexpr const char* kChannel = "baton_changes";
+
+Status PostgresStore::Publish(const std::string& payload) {
+  if (payload.size() > 7000) {
+    return InvalidArgument("a notification of " + std::to_string(payload.size()) +
+                           " bytes is over PostgreSQL's limit: send an id and read the rest");
+  }
+  // Delivered when the transaction commits, to every listening connection (this node's too).
+  return Write([&](sql::Connection& conn) {
+    return conn.Run(std::string("SELECT pg_notify('") + kChannel + "', ?)", payload);
+  });
+}
+
+Status PostgresStore::Subscribe(std::function<void(const std::string& payload)> on_message) {
+  listener_.reset();
+  listener_ = std::make_unique<pg::Listener>(uri_, redacted_, kChannel, std::move(on_message));
+  return Status::Ok();
 }
 
 Result<int> PostgresStore::SchemaVersion() {

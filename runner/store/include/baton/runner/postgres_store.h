@@ -9,7 +9,8 @@
 // Connections: a writer connection (every state change is one transaction that first takes a
 // transaction-scoped advisory lock, so writes from every node are serialized as SQLite's are)
 // and a pool of reader connections (REPEATABLE READ, READ ONLY: a consistent snapshot that never
-// blocks the writer). Build event chunks are bytea rows, which PostgreSQL compresses (TOAST).
+// blocks the writer), and one more connection that LISTENs once someone subscribes to the other
+// nodes' notifications. Build event chunks are bytea rows, which PostgreSQL compresses (TOAST).
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
@@ -25,6 +26,7 @@ namespace baton::runner {
 
 namespace pg {
 class Connection;
+class Listener;
 }  // namespace pg
 
 struct PostgresStoreOptions : SqlStoreOptions {};
@@ -44,6 +46,10 @@ class PostgresStore final : public SqlStore {
 
   Result<int> SchemaVersion();
 
+  // Through NOTIFY / LISTEN on the channel `baton_changes`: every node on the database hears.
+  Status Publish(const std::string& payload) override;
+  Status Subscribe(std::function<void(const std::string& payload)> on_message) override;
+
  private:
   PostgresStore(const Clock& clock, PostgresStoreOptions options, std::string uri);
   Status Initialize();
@@ -57,6 +63,7 @@ class PostgresStore final : public SqlStore {
   std::unique_ptr<pg::Connection> writer_;  // used under SqlStore's write mutex
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<pg::Connection>> idle_readers_;  // GUARDED_BY(readers_mu_)
+  std::unique_ptr<pg::Listener> listener_;                     // after Subscribe
 };
 
 }  // namespace baton::runner

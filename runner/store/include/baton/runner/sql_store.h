@@ -1,4 +1,5 @@
-// SqlStore: every store role (store.h) written once in SQL that SQLite and PostgreSQL both run,
+// SqlStore: every store role (store.h) and the cluster's nodes and leases (cluster_store.h)
+// written once in SQL that SQLite and PostgreSQL both run,
 // over the sql:: connection layer (runner/src/store/sql_db.h). SqliteStore and PostgresStore
 // derive from it and supply the connections: how a write transaction is serialized, how reads
 // get a consistent snapshot, and the schema's migrations.
@@ -21,6 +22,7 @@
 #include <unordered_map>
 
 #include "baton/common/clock.h"
+#include "baton/runner/cluster_store.h"
 #include "baton/runner/store.h"
 
 namespace baton::runner {
@@ -42,7 +44,7 @@ struct SqlStoreOptions {
   std::chrono::milliseconds worker_stall_after{30000};
 };
 
-class SqlStore : public Store {
+class SqlStore : public Store, public ClusterStore {
  public:
   ~SqlStore() override;
   SqlStore(const SqlStore&) = delete;
@@ -125,6 +127,16 @@ class SqlStore : public Store {
   Result<std::vector<ApiToken>> ListApiTokens(const std::string& team) override;
   Status RevokeApiToken(Id token_id) override;
 
+  Status HeartbeatNode(const NodeRecord& node, SystemTime now) override;
+  Result<std::vector<NodeRecord>> ListNodes(SystemTime since) override;
+  Status RemoveNode(const std::string& name) override;
+  Result<std::string> AcquireLease(const std::string& lease, const std::string& holder,
+                                   SystemTime now, std::chrono::milliseconds ttl) override;
+  Status ReleaseLease(const std::string& lease, const std::string& holder) override;
+  // In this process only (one node on SQLite); PostgresStore carries them between nodes.
+  Status Publish(const std::string& payload) override;
+  Status Subscribe(std::function<void(const std::string& payload)> on_message) override;
+
  protected:
   using Body = std::function<Status(sql::Connection&)>;
 
@@ -160,6 +172,8 @@ class SqlStore : public Store {
   std::unordered_map<Id, int64_t> next_seq_;                   // GUARDED_BY(seq_mu_)
   std::atomic<std::shared_ptr<BuildEventListener>> listener_;  // may be null
   std::unique_ptr<sql::EventWriter> events_;
+  std::mutex subscriber_mu_;
+  std::function<void(const std::string&)> subscriber_;  // GUARDED_BY(subscriber_mu_)
 };
 
 }  // namespace baton::runner
