@@ -1,5 +1,7 @@
 // `baton quickstart` / `baton web`: the API, the scheduler and a local worker in one process.
 // Flags only: the server's life is webapi::ServerRuntime.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -22,7 +24,8 @@ struct WebFlags {
   std::string web_ui_dir;    // empty: webapi::DefaultWebUiDir()
   bool local_worker = true;  // quickstart always; web with --local-worker
   std::vector<std::string> worker_keys;
-  std::string database;  // --database / BATON_DATABASE: "" = SQLite in the data dir
+  std::string database;    // --database / BATON_DATABASE: "" = SQLite in the data dir
+  int lease_seconds = 15;  // with --database: a silent leader is replaced after this long
   LocalFlags local;
 };
 
@@ -85,6 +88,10 @@ int Serve(const WebFlags& flags) {
   options.web_ui_dir = flags.web_ui_dir;
   options.worker_key_files.assign(flags.worker_keys.begin(), flags.worker_keys.end());
   options.artifacts = env->artifacts.get();
+  if (!flags.database.empty()) {  // PostgreSQL: other web nodes may share it
+    options.cluster = dynamic_cast<runner::ClusterStore*>(store->get());
+    options.lease_ttl = std::chrono::seconds(std::max(1, flags.lease_seconds));
+  }
   if (flags.local_worker) {
     options.worker = env->worker.get();
     options.cache_dir = [worker = env->worker.get()](const std::string& key,
@@ -120,6 +127,11 @@ void Register(CLI::App& root, int& exit_code) {
                       "PostgreSQL URL (postgres://user:password@host:port/db) for several web "
                       "nodes on one database; default: SQLite in --data-dir")
           ->envname("BATON_DATABASE");
+      cmd->add_option("--lease-seconds", flags->lease_seconds,
+                      "With --database: the node that schedules renews its lease every third of "
+                      "this; when it stops (killed, cut off), another node takes over after this "
+                      "many seconds (default 15)")
+          ->envname("BATON_LEASE_SECONDS");
       flags->local_worker = false;
       cmd->add_flag("--local-worker", flags->local_worker,
                     "Also run steps in this process, as quickstart does");

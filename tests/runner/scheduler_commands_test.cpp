@@ -116,7 +116,7 @@ TEST_F(SchedulerCommandsTest, UnpausingKeepsTheTriggersQueuedWhilePaused) {
   auto paused = Apply(*scheduler_, commands::PausePipeline{id, true});
   ASSERT_TRUE(paused.ok()) << paused.status().ToString();
   EXPECT_TRUE(paused->pipeline->paused);
-  auto queued = scheduler_->TriggerJob(id, "a");
+  auto queued = Trigger(*scheduler_, id, "a");
   ASSERT_TRUE(queued.ok()) << queued.status().ToString();
   io_.run_for(std::chrono::milliseconds(20));
   EXPECT_EQ(Builds({BuildStatus::kPending}).size(), 1u) << "a paused pipeline starts nothing";
@@ -196,7 +196,7 @@ TEST_F(SchedulerCommandsTest, RefreshAppliesAnotherNodesChangeToThisNodesRunning
   auto heard = PipelineChangeFromJson(ToJson(changes_.back()));
   ASSERT_TRUE(heard.ok()) << heard.status().ToString();
   ASSERT_TRUE(Apply(*node_b, commands::Refresh{*heard}).ok());
-  auto queued = node_b->TriggerJob(id, "a");
+  auto queued = Trigger(*node_b, id, "a");
   ASSERT_TRUE(queued.ok()) << queued.status().ToString();
   io_.run_for(std::chrono::milliseconds(20));
   EXPECT_EQ(Builds({BuildStatus::kPending}).size(), 1u) << "node B knows the pipeline is paused";

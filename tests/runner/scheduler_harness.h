@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "baton/common/clock.h"
@@ -55,6 +56,26 @@ class SchedulerHarness : public ::testing::Test {
     auto saved = store_->SetPipeline(update);
     EXPECT_TRUE(saved.ok()) << saved.status().ToString();
     return saved.ok() ? saved->id : 0;
+  }
+
+  // A command's answer (Apply answers before it returns).
+  static Result<CommandReply> ApplyNow(Scheduler& scheduler, Command command) {
+    std::optional<Result<CommandReply>> out;
+    scheduler.Apply(std::move(command), [&](Result<CommandReply> r) { out = std::move(r); });
+    if (!out) return Internal("Apply returned without an answer");
+    return std::move(*out);
+  }
+  // commands::TriggerJob / RerunBuild, answered with the build.
+  static Result<Build> Trigger(Scheduler& scheduler, Id pipeline_id, const std::string& job) {
+    return BuildOf(ApplyNow(scheduler, commands::TriggerJob{pipeline_id, job}));
+  }
+  static Result<Build> Rerun(Scheduler& scheduler, Id build_id) {
+    return BuildOf(ApplyNow(scheduler, commands::RerunBuild{build_id}));
+  }
+  static Result<Build> BuildOf(const Result<CommandReply>& reply) {
+    if (!reply.ok()) return reply.status();
+    if (!reply->build.has_value()) return Internal("the command answered without a build");
+    return reply->build.value();
   }
 
   // Runs the loop until `done()` or 10 s; false on the deadline.

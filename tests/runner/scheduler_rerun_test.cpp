@@ -96,15 +96,15 @@ TEST_F(SchedulerRerunTest, ARerunUsesTheBuildsInputsIsNamedAfterItAndTakesNoBuil
   Id id = SetPipeline(kManualJob);
   ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
   NewVersion(id, "v1");
-  auto first = scheduler_->TriggerJob(id, "j");
+  auto first = Trigger(*scheduler_, id, "j");
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   WaitFinished(first->id);
   NewVersion(id, "v2");
-  auto second = scheduler_->TriggerJob(id, "j");
+  auto second = Trigger(*scheduler_, id, "j");
   ASSERT_TRUE(second.ok());
   WaitFinished(second->id);
 
-  auto rerun = scheduler_->RerunBuild(first->id);
+  auto rerun = Rerun(*scheduler_, first->id);
   ASSERT_TRUE(rerun.ok()) << rerun.status().ToString();
   EXPECT_EQ(rerun->name, "1.1");
   EXPECT_EQ(rerun->rerun_of, first->id);
@@ -117,11 +117,11 @@ TEST_F(SchedulerRerunTest, ARerunUsesTheBuildsInputsIsNamedAfterItAndTakesNoBuil
   EXPECT_FALSE((*inputs)[0].first_occurrence);
 
   // A rerun of the rerun reruns the original: 1.2. The job's numbering is untouched.
-  auto again = scheduler_->RerunBuild(rerun->id);
+  auto again = Rerun(*scheduler_, rerun->id);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->name, "1.2");
   WaitFinished(again->id);
-  auto next = scheduler_->TriggerJob(id, "j");
+  auto next = Trigger(*scheduler_, id, "j");
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->name, "3");
   WaitFinished(next->id);
@@ -132,15 +132,15 @@ TEST_F(SchedulerRerunTest, OneOffBuildsAndUnknownBuildsCannotBeRerun) {
   ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
   auto one_off = store_->CreateOneOffBuild("main", 0, Json::object());
   ASSERT_TRUE(one_off.ok());
-  EXPECT_EQ(scheduler_->RerunBuild(one_off->id).status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(scheduler_->RerunBuild(9999).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Rerun(*scheduler_, one_off->id).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Rerun(*scheduler_, 9999).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(SchedulerRerunTest, ABuildWhoseJobGainedAnInputCannotBeRerun) {
   Id id = SetPipeline(kManualJob);
   ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
   NewVersion(id, "v1");
-  auto first = scheduler_->TriggerJob(id, "j");
+  auto first = Trigger(*scheduler_, id, "j");
   ASSERT_TRUE(first.ok());
   WaitFinished(first->id);
   SetPipeline(R"(
@@ -154,7 +154,7 @@ jobs:
   - get: other
 )");
   ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
-  auto rerun = scheduler_->RerunBuild(first->id);
+  auto rerun = Rerun(*scheduler_, first->id);
   EXPECT_EQ(rerun.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(rerun.status().message().find("`other`"), std::string::npos)
       << rerun.status().message();

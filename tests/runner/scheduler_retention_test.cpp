@@ -70,7 +70,7 @@ class SchedulerRetentionTest : public SchedulerHarness {
 
   // Triggers `job` and runs the loop until that build has finished.
   Build RunBuild(Id pipeline_id, const std::string& job) {
-    auto build = scheduler_->TriggerJob(pipeline_id, job);
+    auto build = Trigger(*scheduler_, pipeline_id, job);
     EXPECT_TRUE(build.ok()) << build.status().ToString();
     if (!build.ok()) return {};
     Build finished;

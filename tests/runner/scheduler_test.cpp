@@ -147,8 +147,8 @@ jobs:
   ASSERT_TRUE(RunUntil([&] {
     return store_->ListResourceVersions(store_->ListResources(id)->front().id, {})->size() == 1;
   }));
-  ASSERT_TRUE(scheduler_->TriggerJob(id, "s").ok());
-  ASSERT_TRUE(scheduler_->TriggerJob(id, "s").ok());
+  ASSERT_TRUE(Trigger(*scheduler_, id, "s").ok());
+  ASSERT_TRUE(Trigger(*scheduler_, id, "s").ok());
   ASSERT_TRUE(RunUntil([&] { return worker_.task_runs().size() == 1; }));
   io_.run_for(std::chrono::milliseconds(50));
   EXPECT_EQ(worker_.task_runs().size(), 1u) << "the second build must wait";
@@ -173,7 +173,7 @@ jobs:
   - {get: out, trigger: true}
 )");
   ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
-  ASSERT_TRUE(scheduler_->TriggerJob(id, "producer").ok());
+  ASSERT_TRUE(Trigger(*scheduler_, id, "producer").ok());
   ASSERT_TRUE(RunUntil([&] { return Builds(BuildStatus::kSucceeded).size() == 2; }));
   auto builds = Builds(BuildStatus::kSucceeded);
   EXPECT_EQ(builds[0].job, "consumer");
@@ -198,9 +198,9 @@ jobs:
   - get: r
 )");
   ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
-  auto build = scheduler_->TriggerJob(id, "j");
+  auto build = Trigger(*scheduler_, id, "j");
   EXPECT_EQ(build.status().code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(scheduler_->TriggerJob(id, "nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Trigger(*scheduler_, id, "nope").status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(SchedulerTest, AFailedCheckIsRecordedOnTheResource) {

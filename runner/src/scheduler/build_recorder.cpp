@@ -30,7 +30,8 @@ void BuildRecorder::Append(BuildEvent event) {
 
 void BuildRecorder::OnStatus(BuildStatus status, SystemTime time) {
   Append({0, time, "", "status", "", ToString(status)});
-  if (status == BuildStatus::kStarted) {
+  if (status == BuildStatus::kStarted && build_.status == BuildStatus::kPending) {
+    // (The scheduler claims its builds before they run: they come here started.)
     auto started = store_.StartBuild(build_.id);
     if (started.ok()) build_ = *started;
     Note(started.status());

@@ -8,13 +8,16 @@ namespace baton::runner {
 namespace {
 
 using Kind = PipelineChange::Kind;
-constexpr std::array<std::pair<Kind, const char*>, 6> kKinds = {{
+constexpr std::array<std::pair<Kind, const char*>, 9> kKinds = {{
     {Kind::kConfig, "config"},
     {Kind::kPaused, "paused"},
     {Kind::kPublic, "public"},
     {Kind::kJobPaused, "job-paused"},
     {Kind::kPin, "pin"},
     {Kind::kDestroyed, "destroyed"},
+    {Kind::kBuildQueued, "build-queued"},
+    {Kind::kAbort, "abort"},
+    {Kind::kVersions, "versions"},
 }};
 
 std::string Num(Id id) { return std::to_string(id); }
@@ -31,13 +34,15 @@ const char* ToString(PipelineChange::Kind kind) {
 Json ToJson(const PipelineChange& change) {
   return Json{{"kind", ToString(change.kind)},
               {"pipeline_id", change.pipeline_id},
-              {"config_version", change.config_version}};
+              {"config_version", change.config_version},
+              {"build_id", change.build_id}};
 }
 
 Result<PipelineChange> PipelineChangeFromJson(const Json& json) {
   const char* expected =
-      "a pipeline change must be {\"kind\": \"config|paused|public|job-paused|pin|destroyed\", "
-      "\"pipeline_id\": <id>, \"config_version\": <n>}";
+      "a pipeline change must be {\"kind\": \"config|paused|public|job-paused|pin|destroyed|"
+      "build-queued|abort|versions\", \"pipeline_id\": <id>, \"config_version\": <n>, "
+      "\"build_id\": <id>}";
   if (!json.is_object() || !json.contains("kind") || !json["kind"].is_string() ||
       !json.contains("pipeline_id") || !json["pipeline_id"].is_number_integer()) {
     return InvalidArgument(std::string(expected) + "; got " + json.dump());
@@ -46,6 +51,9 @@ Result<PipelineChange> PipelineChangeFromJson(const Json& json) {
   change.pipeline_id = json["pipeline_id"].get<Id>();
   if (json.contains("config_version") && json["config_version"].is_number_integer()) {
     change.config_version = json["config_version"].get<int64_t>();
+  }
+  if (json.contains("build_id") && json["build_id"].is_number_integer()) {
+    change.build_id = json["build_id"].get<Id>();
   }
   const std::string kind = json["kind"].get<std::string>();
   for (const auto& [k, name] : kKinds) {

@@ -40,19 +40,13 @@ void Scheduler::RunCheck(Id check_id) {
   checks.Start(check_id);
 }
 
-Result<Build> Scheduler::TriggerJob(Id pipeline_id, const std::string& job) {
-  return impl_->Trigger(pipeline_id, job);
+void Scheduler::SetLeader(bool leader, const std::string& orphan_message) {
+  impl_->SetLeader(leader, orphan_message);
 }
 
-Result<Build> Scheduler::RerunBuild(Id build_id) { return impl_->Rerun(build_id); }
+bool Scheduler::leader() const { return impl_->leader_; }
 
-Status Scheduler::AbortBuild(Id build_id) { return impl_->Abort(build_id); }
-
-void Scheduler::Reschedule(Id pipeline_id) {
-  if (PipelineState* state = impl_->Find(pipeline_id)) {
-    for (const auto& job : state->config.jobs) impl_->TrySchedule(*state, job.name);
-  }
-}
+void Scheduler::Resync() { impl_->Resync(); }
 
 void Scheduler::RunOnce(Id pipeline_id, std::vector<std::string> jobs, int parallel,
                         std::function<void(std::vector<JobOutcome>)> done) {

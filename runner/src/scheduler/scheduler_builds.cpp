@@ -34,6 +34,7 @@ bool Scheduler::Impl::HasCapacity(const PipelineState& state, const pipelines::J
 }
 
 void Scheduler::Impl::TrySchedule(PipelineState& state, const std::string& job_name) {
+  if (!leader_) return;  // another node starts builds
   const pipelines::Job* job = state.config.FindJob(job_name);
   auto record = state.jobs.find(job_name);
   if (!job || record == state.jobs.end()) return;
@@ -79,6 +80,16 @@ Result<Build> Scheduler::Impl::CreateBuild(PipelineState& state, const pipelines
 
 void Scheduler::Impl::StartBuild(PipelineState& state, Build build, const InputPlan& plan,
                                  std::function<void(const Build&)> on_done) {
+  // Claim it first: pending -> started is one transaction, so of two nodes that both believe
+  // they schedule (a leader frozen past its lease), one starts it and the other lets it be.
+  auto claimed = store_.StartBuild(build.id);
+  if (!claimed.ok()) {
+    ModuleLogger("runner")->warn("not starting build {} of {}/{}: {}", build.id, state.record.name,
+                                 build.job, claimed.status().ToString());
+    if (on_done) on_done(build);
+    return;
+  }
+  build = std::move(*claimed);
   const pipelines::Job* job = state.config.FindJob(build.job);
   auto run = std::make_unique<RunningBuild>();
   run->pipeline_id = state.record.id;
@@ -177,11 +188,17 @@ Result<Build> Scheduler::Impl::Trigger(Id pipeline_id, const std::string& job_na
     return PermissionDenied("job `" + job_name +
                             "` has disable_manual_trigger: true; it only runs on new inputs");
   }
+  // Not the leader: this node's picture of versions and builds is as old as its last load.
+  if (!leader_) BATON_RETURN_IF_ERROR(ReloadHistory(*state));
   InputPlan plan = ResolveInputs(state->config, *job, state->snapshot);
   if (!plan.resolved) {
     return FailedPrecondition("job `" + job_name + "` cannot start yet: " + plan.waiting_reason);
   }
   BATON_ASSIGN_OR_RETURN(Build build, CreateBuild(*state, *job, plan));
+  if (!leader_) {  // saved pending: the leader hears of it and starts it
+    Announce({PipelineChange::Kind::kBuildQueued, pipeline_id, 0, build.id});
+    return build;
+  }
   state->pending[job_name].emplace_back(build, plan);
   TrySchedule(*state, job_name);
   return build;
@@ -203,6 +220,24 @@ Status Scheduler::Impl::Abort(Id build_id) {
     }
   }
   return NotFound("build " + std::to_string(build_id) + " is not running");
+}
+
+// Aborts the build wherever it runs: here, or (pending or started in the store) on the leader,
+// which hears of it. The leader adopts what another node left pending before looking again.
+Status Scheduler::Impl::AbortAnywhere(Id build_id) {
+  Status here = Abort(build_id);
+  if (here.code() != StatusCode::kNotFound) return here;
+  BATON_ASSIGN_OR_RETURN(Build build, store_.GetBuild(build_id));
+  if (IsFinished(build.status)) {
+    return FailedPrecondition("build " + std::to_string(build_id) + " has already finished (" +
+                              ToString(build.status) + ")");
+  }
+  if (!leader_) {
+    Announce({PipelineChange::Kind::kAbort, build.pipeline_id, 0, build_id});
+    return Status::Ok();
+  }
+  if (PipelineState* state = Find(build.pipeline_id)) AdoptPending(*state);
+  return Abort(build_id);
 }
 
 }  // namespace baton::runner

@@ -149,9 +149,11 @@ void Scheduler::Impl::OnCheckDone(Id pipeline_id, const std::string& resource, u
       AddVersions(*state, resource, *saved, &added);
       outcome = added;
       if (added > 0) WakeJobsUsing(*state, resource);
+      // A check asked of a node that does not schedule: the leader reads the new versions.
+      if (added > 0 && !leader_) Announce({PipelineChange::Kind::kVersions, pipeline_id});
     }
   }
-  if (options_.periodic_checks) {
+  if (options_.periodic_checks && leader_) {
     if (const auto* config = state->config.FindResource(resource)) ArmCheckTimer(*state, *config);
   }
   for (auto& done : waiters) {
@@ -200,7 +202,7 @@ void Scheduler::Impl::ArmCheckTimer(PipelineState& state, const pipelines::Resou
   std::string name = resource.name;
   std::weak_ptr<bool> alive = alive_;
   timer->async_wait([this, alive, pipeline_id, name](const boost::system::error_code& ec) {
-    if (ec || !alive.lock()) return;
+    if (ec || !alive.lock() || !leader_) return;
     if (PipelineState* s = Find(pipeline_id)) Check(*s, name, nullptr);
   });
 }

@@ -100,7 +100,8 @@ Result<CommandReply> Scheduler::Impl::Run(const commands::PinVersion& c) {
   return ReplyWith(c.pipeline_id);
 }
 
-// Builds are this node's: no other node needs to hear of them.
+// A build this node starts is no other node's business; one it leaves pending for the leader is
+// announced (Trigger, Rerun).
 Result<CommandReply> Scheduler::Impl::Run(const commands::TriggerJob& c) {
   BATON_ASSIGN_OR_RETURN(Build build, Trigger(c.pipeline_id, c.job));
   CommandReply reply;
@@ -116,7 +117,7 @@ Result<CommandReply> Scheduler::Impl::Run(const commands::RerunBuild& c) {
 }
 
 Result<CommandReply> Scheduler::Impl::Run(const commands::AbortBuild& c) {
-  BATON_RETURN_IF_ERROR(Abort(c.build_id));
+  BATON_RETURN_IF_ERROR(AbortAnywhere(c.build_id));
   return CommandReply{};
 }
 
@@ -124,6 +125,23 @@ Result<CommandReply> Scheduler::Impl::Run(const commands::AbortBuild& c) {
 // parsed once, here, for this node), never write.
 Result<CommandReply> Scheduler::Impl::Run(const commands::Refresh& c) {
   const PipelineChange& change = c.change;
+  if (change.kind == PipelineChange::Kind::kAbort) {
+    if (leader_) (void)AbortAnywhere(change.build_id);  // already finished: nothing to do
+    return CommandReply{};
+  }
+  if (change.kind == PipelineChange::Kind::kBuildQueued) {
+    BATON_ASSIGN_OR_RETURN(PipelineState * state, FindOrError(change.pipeline_id));
+    if (leader_) AdoptPending(*state);
+    return CommandReply{};
+  }
+  if (change.kind == PipelineChange::Kind::kVersions) {
+    BATON_ASSIGN_OR_RETURN(PipelineState * state, FindOrError(change.pipeline_id));
+    if (leader_) {
+      BATON_RETURN_IF_ERROR(ReloadHistory(*state));
+      ScheduleAll(*state);
+    }
+    return CommandReply{};
+  }
   if (change.kind == PipelineChange::Kind::kDestroyed) {
     Deactivate(change.pipeline_id);
     return CommandReply{};

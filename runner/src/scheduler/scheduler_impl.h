@@ -73,6 +73,12 @@ struct RunOnceState {
   std::function<void(std::vector<JobOutcome>)> done;
 };
 
+// The plan of a build whose inputs the store holds (a rerun, or a build another node saved
+// pending): every input of the job's current plan, with the version the build has for it.
+// kFailedPrecondition when the job now has an input the build has no version for.
+Result<InputPlan> PlanFromInputs(const pipelines::Job& job, const Build& build,
+                                 const std::vector<BuildInput>& used);
+
 class Scheduler::Impl {
  public:
   Impl(asio::io_context& io, Store& store, workers::Worker& worker, SchedulerOptions options);
@@ -109,6 +115,7 @@ class Scheduler::Impl {
   void OnBuildFinished(Id build_id);
   Result<Build> Trigger(Id pipeline_id, const std::string& job);
   Status Abort(Id build_id);
+  Status AbortAnywhere(Id build_id);
 
   // scheduler_commands.cpp
   void Apply(Command command, CommandDone done);
@@ -128,6 +135,22 @@ class Scheduler::Impl {
 
   // scheduler_reruns.cpp
   Result<Build> Rerun(Id build_id);
+
+  // scheduler_leader.cpp: several web nodes (only the leader checks and starts builds).
+  void SetLeader(bool leader, const std::string& orphan_message);
+  // Errors the started builds no scheduler of this process runs (their node is gone).
+  void SettleOrphans(const std::string& message);
+  // Queues the pending builds of the pipeline this scheduler does not know yet (saved by
+  // another node, or left by a leader that died), oldest first, and schedules their jobs.
+  void AdoptPending(PipelineState& state);
+  // Reads the pipeline's record, jobs, resources and history from the store again (a node that
+  // did not schedule has an old picture of them).
+  Status ReloadHistory(PipelineState& state);
+  // Queues `build` (pending in the store) unless it is queued or running already.
+  void Queue(PipelineState& state, const Build& build);
+  // Stops the pipeline's checks (when this node stops being the leader).
+  void StopChecks(PipelineState& state);
+  void Resync();
 
   // scheduler_retention.cpp: reaps the job's builds beyond its build_log_retention, with their
   // events, then the artifact versions no remaining build uses.
@@ -151,6 +174,7 @@ class Scheduler::Impl {
   CheckRegistry checks_{*clock_};
   uint64_t check_runs_ = 0;  // numbers each worker run of a check
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool leader_ = true;  // see SchedulerOptions::leader
 };
 
 }  // namespace baton::runner

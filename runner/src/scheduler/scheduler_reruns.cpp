@@ -3,9 +3,7 @@
 #include "scheduler_impl.h"
 
 namespace baton::runner {
-namespace {
 
-// The plan of a rerun: every input of the job's current plan, with the version the build used.
 Result<InputPlan> PlanFromInputs(const pipelines::Job& job, const Build& build,
                                  const std::vector<BuildInput>& used) {
   InputPlan plan;
@@ -29,8 +27,6 @@ Result<InputPlan> PlanFromInputs(const pipelines::Job& job, const Build& build,
   return plan;
 }
 
-}  // namespace
-
 Result<Build> Scheduler::Impl::Rerun(Id build_id) {
   BATON_ASSIGN_OR_RETURN(Build build, store_.GetBuild(build_id));
   if (build.one_off()) {
@@ -50,6 +46,10 @@ Result<Build> Scheduler::Impl::Rerun(Id build_id) {
   BATON_ASSIGN_OR_RETURN(auto used, store_.ListBuildInputs(build_id));
   BATON_ASSIGN_OR_RETURN(InputPlan plan, PlanFromInputs(*job, build, used));
   BATON_ASSIGN_OR_RETURN(Build rerun, store_.CreateRerunBuild(build_id, JobPlanJson(*job)));
+  if (!leader_) {  // the leader starts it
+    Announce({PipelineChange::Kind::kBuildQueued, state->record.id, 0, rerun.id});
+    return rerun;
+  }
   state->pending[job->name].emplace_back(rerun, plan);
   TrySchedule(*state, job->name);
   return rerun;

@@ -11,7 +11,8 @@ Scheduler::Impl::Impl(asio::io_context& io, Store& store, workers::Worker& worke
       store_(store),
       worker_(worker),
       options_(std::move(options)),
-      clock_(options_.clock ? options_.clock : &RealClock()) {}
+      clock_(options_.clock ? options_.clock : &RealClock()),
+      leader_(options_.leader) {}
 
 PipelineState* Scheduler::Impl::Find(Id pipeline_id) {
   auto it = pipelines_.find(pipeline_id);
@@ -73,7 +74,7 @@ Status Scheduler::Impl::Install(const PipelineRecord& record, pipelines::Pipelin
   CheckWaiters waiting;
   if (PipelineState* old = Find(pipeline_id)) waiting = TakeChecks(*old);
   pipelines_[pipeline_id] = std::move(state);  // replaces (and cancels) an older state
-  if (options_.periodic_checks) {
+  if (options_.periodic_checks && leader_) {
     // Check at once (then every check_every): new pipelines should not wait a minute.
     for (const auto& resource : ref.config.resources) Check(ref, resource.name, nullptr);
   }
@@ -83,6 +84,10 @@ Status Scheduler::Impl::Install(const PipelineRecord& record, pipelines::Pipelin
       if (done) Check(ref, name, std::move(done));
     }
   }
+  if (!leader_) return Status::Ok();  // the leader checks and schedules
+  // A server adopts builds saved pending elsewhere (another node, or before a set-pipeline
+  // replaced this state); `baton run` starts only the builds it creates.
+  if (options_.periodic_checks) AdoptPending(ref);
   for (const auto& job : ref.config.jobs) ApplyRetention(ref, job);
   for (const auto& job : ref.config.jobs) TrySchedule(ref, job.name);
   return Status::Ok();

@@ -97,9 +97,11 @@ Router MakeApiRouter(boost::asio::io_context& runner_io, runner::Store& store,
     return t->team + ":" + t->name;
   });
   router.Add("GET", "/api/v1/info", [ctx](Request&) {
-    return Response::Json(200, Json{{"version", ctx->options.version},
-                                    {"external_url", ctx->options.external_url},
-                                    {"worker_isolation", ctx->options.worker_isolation}});
+    Json info = {{"version", ctx->options.version},
+                 {"external_url", ctx->options.external_url},
+                 {"worker_isolation", ctx->options.worker_isolation}};
+    if (ctx->options.cluster) info["cluster"] = ctx->options.cluster();
+    return Response::Json(200, info);
   });
   router.Add(
       "GET", "/api/v1/workers",

@@ -174,7 +174,11 @@ void AddBuildRoutes(Router& router, std::shared_ptr<Context> ctx) {
         if (!id.ok()) return JsonError(id.status());
         auto build = ctx->store.GetBuild(*id);
         if (!build.ok()) return JsonError(build.status());
-        return Response::EventStream(MakeBuildEventSource(ctx->store, *id), req.LastEventId());
+        // With several nodes the build may run on another one: follow the store, not this
+        // process's event hub.
+        auto source = ctx->options.cluster ? MakeBuildEventSource(ctx->store, nullptr, *id)
+                                           : MakeBuildEventSource(ctx->store, *id);
+        return Response::EventStream(std::move(source), req.LastEventId());
       },
       Access::kToken);
   router.Add(

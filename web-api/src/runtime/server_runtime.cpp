@@ -8,9 +8,11 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
 
 #include "baton/common/logging.h"
+#include "baton/runner/cluster_node.h"
 #include "baton/runner/scheduler.h"
 #include "baton/webapi/api.h"
 #include "baton/webapi/auth.h"
@@ -59,8 +61,14 @@ Status ActivateAll(runner::Store& store, runner::Scheduler& scheduler) {
   return Status::Ok();
 }
 
-runner::SchedulerOptions SchedulerOptionsOf(const ServerRuntimeOptions& options) {
+runner::SchedulerOptions SchedulerOptionsOf(const ServerRuntimeOptions& options,
+                                            std::unique_ptr<runner::ClusterNode>* cluster) {
   runner::SchedulerOptions out;
+  // Alone, this node schedules; with others, once it holds the lease (ClusterNode).
+  out.leader = options.cluster == nullptr;
+  out.on_pipeline_change = [cluster](const runner::PipelineChange& change) {
+    if (*cluster) (*cluster)->Publish(change);
+  };
   out.data_dir = options.data_dir;
   out.external_url = options.external_url;
   out.cache_dir = options.cache_dir;
@@ -112,7 +120,7 @@ class ServerRuntime::Impl {
                   options_.worker ? options_.worker->name() : std::string()),
         endpoint_(std::make_shared<WorkerEndpoint>(
             WorkerEndpoint{std::move(keys), registry_, remote_.get()})),
-        scheduler_(io_, *store_, worker_, SchedulerOptionsOf(options_)),
+        scheduler_(io_, *store_, worker_, SchedulerOptionsOf(options_, &cluster_)),
         signals_(io_),
         drain_(io_) {
     registry_.SetDispatch(remote_.get());
@@ -126,11 +134,19 @@ class ServerRuntime::Impl {
     ServerOptions server_options;
     server_options.host = options_.host;
     server_options.port = options_.port;
-    Router router = MakeApiRouter(io_, *store_, scheduler_, ApiOptionsOf(options_));
+    ApiOptions api = ApiOptionsOf(options_);
+    if (options_.cluster) {
+      api.cluster = [this] {
+        runner::ClusterNode* node = cluster_node_.load();
+        return node ? node->Describe() : Json();
+      };
+    }
+    Router router = MakeApiRouter(io_, *store_, scheduler_, std::move(api));
     AddWorkerRoutes(router, endpoint_);
     server_ = std::make_unique<HttpServer>(std::move(router), server_options);
     BATON_RETURN_IF_ERROR(server_->Start());
     base_url_ = server_->base_url();
+    if (options_.cluster) BATON_RETURN_IF_ERROR(JoinCluster());
     std::ofstream(fs::path(options_.data_dir) / "server-url") << base_url_ << "\n";
     if (options_.handle_signals) {
       signals_.add(SIGINT);
@@ -156,6 +172,18 @@ class ServerRuntime::Impl {
   std::string base_url_;
 
  private:
+  // Joins the other web nodes on the database: heartbeat, notifications, the scheduler's lease.
+  Status JoinCluster() {
+    runner::ClusterNodeOptions node;
+    node.name = runner::ClusterNode::MakeNodeName();
+    node.url = options_.external_url.empty() ? base_url_ : options_.external_url;
+    node.lease_ttl = options_.lease_ttl;
+    node.poll_every = options_.poll_every;
+    cluster_ = std::make_unique<runner::ClusterNode>(io_, *options_.cluster, scheduler_, node);
+    cluster_node_ = cluster_.get();  // for the API's threads
+    return cluster_->Start();
+  }
+
   // On the io thread: stop taking requests, deregister, abort builds, then wait for them.
   void BeginShutdown() {
     if (shutting_down_) return;
@@ -165,6 +193,7 @@ class ServerRuntime::Impl {
     if (server_) server_->Stop();
     if (options_.worker) heartbeat_.Stop();
     scheduler_.AbortAll();
+    if (cluster_) cluster_->Stop();  // the next leader need not wait for the lease to expire
     drain_deadline_ = std::chrono::steady_clock::now() + options_.drain_timeout;
     guard_.reset();
     WaitForBuilds();
@@ -199,6 +228,8 @@ class ServerRuntime::Impl {
   asio::steady_timer drain_;
   std::chrono::steady_clock::time_point drain_deadline_;
   bool shutting_down_ = false;
+  std::unique_ptr<runner::ClusterNode> cluster_;  // with several nodes; before the server
+  std::atomic<runner::ClusterNode*> cluster_node_{nullptr};
   std::unique_ptr<HttpServer> server_;
 };
 
@@ -206,10 +237,14 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::Start(std::unique_ptr<runn
                                                             ServerRuntimeOptions options) {
   BATON_ASSIGN_OR_RETURN(WorkerKeys keys, WorkerKeys::Load(options.worker_key_files));
   BATON_ASSIGN_OR_RETURN(auto admin_token, EnsureAdminToken(*store, options.data_dir));
-  auto orphans = store->MarkOrphanedBuildsErrored(
-      "the server stopped while this build was running; trigger it again");
-  if (orphans.ok() && !orphans->empty()) {
-    ModuleLogger("web")->warn("marked {} interrupted build(s) errored", orphans->size());
+  // Alone, what is unfinished was this node's. With other nodes it may be theirs: the leader
+  // settles it (runner::ClusterNode).
+  if (!options.cluster) {
+    auto orphans = store->MarkOrphanedBuildsErrored(
+        "the server stopped while this build was running; trigger it again");
+    if (orphans.ok() && !orphans->empty()) {
+      ModuleLogger("web")->warn("marked {} interrupted build(s) errored", orphans->size());
+    }
   }
   auto impl = std::make_unique<Impl>(std::move(store), std::move(options), std::move(keys));
   impl->new_admin_token = std::move(admin_token);

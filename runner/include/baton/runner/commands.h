@@ -24,15 +24,30 @@
 
 namespace baton::runner {
 
-// What a command changed, for another node to apply (see the `Refresh` command).
+// What a command changed, for another node to apply (see the `Refresh` command). kBuildQueued
+// kAbort and kVersions are for the node that schedules (SchedulerOptions::leader): a build another
+// node saved pending for it to start, a build another node was asked to abort, new versions a
+// check on another node saved.
 struct PipelineChange {
-  enum class Kind { kConfig, kPaused, kPublic, kJobPaused, kPin, kDestroyed };
+  enum class Kind {
+    kConfig,
+    kPaused,
+    kPublic,
+    kJobPaused,
+    kPin,
+    kDestroyed,
+    kBuildQueued,
+    kAbort,
+    kVersions
+  };
   Kind kind = Kind::kConfig;
   Id pipeline_id = 0;
   int64_t config_version = 0;  // kConfig: the version now current
+  Id build_id = 0;             // kBuildQueued, kAbort
 };
 const char* ToString(PipelineChange::Kind kind);
-// {"kind": "config", "pipeline_id": 3, "config_version": 7}: small enough for a notification.
+// {"kind": "config", "pipeline_id": 3, "config_version": 7, "build_id": 0}: small enough for a
+// notification.
 Json ToJson(const PipelineChange& change);
 Result<PipelineChange> PipelineChangeFromJson(const Json& json);
 

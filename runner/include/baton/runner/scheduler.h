@@ -4,6 +4,13 @@
 // BuildRecorder. A new version wakes the jobs that use it at once; a finished build wakes the
 // jobs downstream of it — there is no scheduling tick.
 //
+// Several web nodes on one database: every node's scheduler keeps every pipeline loaded (to
+// answer commands), but only the leader (the node holding the scheduler's lease, see
+// SchedulerOptions::leader and SetLeader) checks resources and starts builds. A trigger or
+// rerun on another node saves the build pending and reports it (PipelineChange kBuildQueued);
+// the leader adopts it. A new leader errors the builds a dead leader had started and adopts the
+// pending ones, so no build is lost and none runs twice.
+//
 // The same scheduler runs a pipeline once for `baton run` (RunOnce): every resource is checked
 // once, then each selected job runs when its upstream jobs are done, as the DAG allows.
 //
@@ -56,6 +63,9 @@ struct SchedulerOptions {
   // Called after a command changed a pipeline (on the scheduler's thread), with what another
   // web node needs to hear to apply the change too (commands::Refresh).
   std::function<void(const PipelineChange& change)> on_pipeline_change;
+  // False on a web node that does not hold the scheduler's lease (another node schedules): it
+  // checks nothing on its own and starts no build (SetLeader changes it).
+  bool leader = true;
   // The store behind `artifact` resources: retention prunes the artifact versions no remaining
   // build uses (the newest version of each is always kept). May be null.
   workers::ArtifactStore* artifacts = nullptr;
@@ -109,20 +119,17 @@ class Scheduler {
   // resource already running); its record says when it starts and how it ends.
   void RunCheck(Id check_id);
 
-  // Creates a build of `job` with the newest versions its constraints allow, as a user trigger
-  // (the build starts when the job's max_in_flight allows).
-  Result<Build> TriggerJob(Id pipeline_id, const std::string& job);
+  // Becoming the leader: the builds left `started` by a node that is gone (none of this
+  // scheduler's) are errored with `orphan_message`, pending ones are adopted, every pipeline's
+  // history is read again and its checks and jobs start. No longer the leader (the lease was
+  // lost): checks stop, queued builds are left pending for the next leader, running ones abort.
+  void SetLeader(bool leader, const std::string& orphan_message = {});
+  bool leader() const;
 
-  // Creates a rerun of the job build `build_id` ("3.1") with exactly its input versions, with
-  // the job's current plan; it starts when the job's max_in_flight allows. kFailedPrecondition
-  // for a one-off build or when the job now has an input the build did not have.
-  Result<Build> RerunBuild(Id build_id);
-
-  // Aborts a running or pending build.
-  Status AbortBuild(Id build_id);
-
-  // Re-runs the schedule of every job of the pipeline (after unpause, pin, ...).
-  void Reschedule(Id pipeline_id);
+  // What a node that may have missed other nodes' changes does now and then: pipelines set or
+  // destroyed elsewhere are loaded or dropped, pause and expose follow the store, and the leader
+  // adopts the builds other nodes left pending.
+  void Resync();
 
   // `baton run`: checks every resource the selected jobs use once, then runs each selected job
   // (all when `jobs` is empty) once in DAG order, up to `parallel` builds at a time.

@@ -8,6 +8,7 @@
 // Thread-safety: Api is immutable after construction; its handlers may run concurrently.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,6 +40,10 @@ struct ApiOptions {
   // Where the API reads the time (token and session expiry, webhook deliveries). Null = the
   // real clock; tests pass a FakeClock. Must outlive the router.
   const Clock* clock = nullptr;
+  // Several web nodes on one database: what /api/v1/info says of them (this node, the leader,
+  // the nodes up), and live logs are read by polling the store (a build may run on another
+  // node, whose events this process never hears of). Empty: this node alone.
+  std::function<Json()> cluster;
 };
 
 // Builds the router with every route. `runner_io` runs the scheduler; both must outlive the

@@ -6,7 +6,8 @@
 //   if (runtime.ok()) (*runtime)->Run();   // until Shutdown() or SIGINT/SIGTERM
 //
 // Start, in order: an admin token on first start (kept in <data-dir>/admin-token, mode 0600),
-// builds a previous process left running marked errored, the in-process worker registered (a
+// builds a previous process left running marked errored (alone; with `cluster`, the leader
+// settles them), the in-process worker registered (a
 // heartbeat every `heartbeat_every`), the scheduler with every pipeline activated, the API and
 // the worker endpoint (remote workers, docs/workers.md) listening and <data-dir>/server-url
 // written. Shutdown: the API stops, the in-process worker's record is removed, running
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "baton/common/status.h"
+#include "baton/runner/cluster_store.h"
 #include "baton/runner/store.h"
 #include "baton/workers/worker.h"
 
@@ -55,6 +57,12 @@ struct ServerRuntimeOptions {
   std::chrono::milliseconds heartbeat_every{10'000};
   std::chrono::milliseconds drain_timeout{15'000};  // wait for aborted builds on shutdown
   bool handle_signals = true;                       // SIGINT/SIGTERM start a shutdown
+  // Several web nodes on one database (the store, seen as a ClusterStore; PostgreSQL): the node
+  // joins them (runner::ClusterNode) and schedules only while it holds the scheduler's lease;
+  // builds other nodes left are settled by the leader, not at start. Null: this node alone.
+  runner::ClusterStore* cluster = nullptr;
+  std::chrono::milliseconds lease_ttl{15'000};   // a dead leader is replaced this long after
+  std::chrono::milliseconds poll_every{10'000};  // catching up besides notifications
 };
 
 class ServerRuntime {

@@ -1,0 +1,163 @@
+// Several web nodes on one store: only the leader (SchedulerOptions::leader) checks and starts
+// builds. Two schedulers on one real SQLite store stand for two nodes; each has its own worker,
+// so the test sees which node ran what. Changes travel as PipelineChange JSON, as they do through
+// the database's notifications.
+#include <gtest/gtest.h>
+
+#include "scheduler_harness.h"
+
+namespace baton::runner {
+namespace {
+
+using testing::ScriptedWorker;
+using testing::TaskScript;
+
+constexpr const char* kTaskOnly = R"(
+jobs:
+- name: a
+  serial: true
+  plan:
+  - task: t
+    config: {platform: linux, run: {path: ok}}
+)";
+
+class SchedulerLeaderTest : public SchedulerHarness {
+ protected:
+  void SetUp() override { OpenStore(RealClock()); }
+  void TearDown() override {
+    EXPECT_TRUE(worker_b_.WaitIdle());
+    io_.run_for(std::chrono::milliseconds(20));
+    node_b_.reset();
+    SchedulerHarness::TearDown();
+  }
+
+  std::unique_ptr<Scheduler> MakeNode(ScriptedWorker& worker, bool leader,
+                                      std::vector<PipelineChange>* heard) {
+    SchedulerOptions options = BaseOptions();
+    options.periodic_checks = false;
+    options.leader = leader;
+    options.on_pipeline_change = [heard](const PipelineChange& c) {
+      heard->push_back(PipelineChangeFromJson(ToJson(c)).value());
+    };
+    return std::make_unique<Scheduler>(io_, *store_, worker, options);
+  }
+
+  std::vector<Build> Builds(std::vector<BuildStatus> statuses = {}) {
+    BuildQuery q;
+    q.statuses = std::move(statuses);
+    q.limit = 100;
+    auto builds = store_->ListBuilds(q);
+    return builds.ok() ? *builds : std::vector<Build>{};
+  }
+
+  ScriptedWorker worker_b_{"node-b"};
+  std::unique_ptr<Scheduler> node_b_;
+  std::vector<PipelineChange> from_a_, from_b_;
+};
+
+TEST_F(SchedulerLeaderTest, ATriggerThroughAFollowerIsSavedPendingAndStartedByTheLeaderOnly) {
+  Id id = SetPipeline(kTaskOnly);
+  scheduler_ = MakeNode(worker_, /*leader=*/true, &from_a_);
+  node_b_ = MakeNode(worker_b_, /*leader=*/false, &from_b_);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  ASSERT_TRUE(node_b_->ActivatePipeline(id).ok());
+  EXPECT_FALSE(node_b_->leader());
+
+  auto build = Trigger(*node_b_, id, "a");
+  ASSERT_TRUE(build.ok()) << build.status().ToString();
+  io_.run_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(store_->GetBuild(build->id)->status, BuildStatus::kPending) << "the follower waits";
+  ASSERT_EQ(from_b_.size(), 1u);
+  EXPECT_EQ(from_b_[0].kind, PipelineChange::Kind::kBuildQueued);
+  EXPECT_EQ(from_b_[0].build_id, build->id);
+
+  ASSERT_TRUE(ApplyNow(*scheduler_, commands::Refresh{from_b_[0]}).ok());
+  ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kSucceeded}).size() == 1; }));
+  EXPECT_EQ(worker_.task_runs().size(), 1u) << "the leader ran it";
+  EXPECT_TRUE(worker_b_.task_runs().empty()) << "the follower started nothing";
+  // Hearing it twice (a notification and the polling fallback) runs it once.
+  ASSERT_TRUE(ApplyNow(*scheduler_, commands::Refresh{from_b_[0]}).ok());
+  scheduler_->Resync();
+  io_.run_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(Builds().size(), 1u);
+  EXPECT_EQ(worker_.task_runs().size(), 1u);
+}
+
+TEST_F(SchedulerLeaderTest, AnAbortThroughAFollowerReachesTheBuildOnTheLeader) {
+  Id id = SetPipeline(kTaskOnly);
+  TaskScript held;
+  held.hold = true;
+  worker_.OnTask("ok", held);
+  scheduler_ = MakeNode(worker_, /*leader=*/true, &from_a_);
+  node_b_ = MakeNode(worker_b_, /*leader=*/false, &from_b_);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  ASSERT_TRUE(node_b_->ActivatePipeline(id).ok());
+  auto build = Trigger(*scheduler_, id, "a");
+  ASSERT_TRUE(build.ok()) << build.status().ToString();
+  ASSERT_TRUE(RunUntil([&] { return worker_.task_runs().size() == 1; }));
+
+  ASSERT_TRUE(ApplyNow(*node_b_, commands::AbortBuild{build->id}).ok());
+  ASSERT_EQ(from_b_.size(), 1u);
+  EXPECT_EQ(from_b_[0].kind, PipelineChange::Kind::kAbort);
+  ASSERT_TRUE(ApplyNow(*scheduler_, commands::Refresh{from_b_[0]}).ok());
+  ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kAborted}).size() == 1; }));
+  auto again = ApplyNow(*node_b_, commands::AbortBuild{build->id});
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition) << again.status().ToString();
+}
+
+// A leader that died (kill -9) left build 1 started and build 2 pending. The node that takes
+// the lease errors the first (it cannot know how far it got) and runs the second: none is lost,
+// none runs twice.
+TEST_F(SchedulerLeaderTest, ANewLeaderErrorsWhatTheDeadOneStartedAndRunsWhatItLeftPending) {
+  Id id = SetPipeline(kTaskOnly);
+  const Id job = store_->GetJob(id, "a")->id;
+  auto started = store_->CreateJobBuildWithInputs(job, Json::object(), {});
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  ASSERT_TRUE(store_->StartBuild(started->id).ok());
+  auto pending = store_->CreateJobBuildWithInputs(job, Json::object(), {});
+  ASSERT_TRUE(pending.ok());
+
+  node_b_ = MakeNode(worker_b_, /*leader=*/false, &from_b_);
+  ASSERT_TRUE(node_b_->ActivatePipeline(id).ok());
+  io_.run_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(store_->GetBuild(pending->id)->status, BuildStatus::kPending);
+  node_b_->SetLeader(true, "node a stopped (no heartbeat for 15s)");
+  ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kSucceeded}).size() == 1; }));
+  auto orphan = store_->GetBuild(started->id);
+  EXPECT_EQ(orphan->status, BuildStatus::kErrored);
+  EXPECT_EQ(orphan->error, "node a stopped (no heartbeat for 15s)");
+  auto events = store_->ReadEvents(started->id, 0, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_FALSE(events->empty());
+  EXPECT_NE(events->back().payload.find("node a stopped"), std::string::npos);
+  EXPECT_EQ(Builds({BuildStatus::kSucceeded})[0].id, pending->id);
+  EXPECT_EQ(worker_b_.task_runs().size(), 1u);
+}
+
+TEST_F(SchedulerLeaderTest, ALeaderThatLostTheLeaseStopsAndLeavesItsQueueToTheNext) {
+  Id id = SetPipeline(kTaskOnly);
+  TaskScript held;
+  held.hold = true;
+  worker_.OnTask("ok", held);
+  scheduler_ = MakeNode(worker_, /*leader=*/true, &from_a_);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  ASSERT_TRUE(Trigger(*scheduler_, id, "a").ok());
+  auto queued = Trigger(*scheduler_, id, "a");  // serial: waits behind the first
+  ASSERT_TRUE(queued.ok());
+  ASSERT_TRUE(RunUntil([&] { return worker_.task_runs().size() == 1; }));
+
+  scheduler_->SetLeader(false);
+  ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kAborted}).size() == 1; }));
+  io_.run_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(store_->GetBuild(queued->id)->status, BuildStatus::kPending);
+  EXPECT_EQ(worker_.task_runs().size(), 1u);
+
+  node_b_ = MakeNode(worker_b_, /*leader=*/false, &from_b_);
+  ASSERT_TRUE(node_b_->ActivatePipeline(id).ok());
+  node_b_->SetLeader(true);
+  ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kSucceeded}).size() == 1; }));
+  EXPECT_EQ(Builds({BuildStatus::kSucceeded})[0].id, queued->id);
+}
+
+}  // namespace
+}  // namespace baton::runner
