@@ -52,99 +52,121 @@ std::optional<int64_t> OptionalMillis(const std::optional<SystemTime>& t) {
   return ToUnixMillis(*t);
 }
 
+std::optional<SystemTime> Columns::OptionalTime() { return sql::OptionalTime(row_, next_++); }
+
+Json Columns::JsonValue() { return ParseJson(Text()); }
+
 Team ReadTeam(const Statement& row) {
-  return Team{row.Int(0), row.Text(1), FromUnixMillis(row.Int(2))};
+  Columns c(row);
+  Team t;
+  t.id = c.Int();
+  t.name = c.Text();
+  t.created_at = c.Time();
+  return t;
 }
 
 PipelineRecord ReadPipeline(const Statement& row) {
+  Columns c(row);
   PipelineRecord p;
-  p.id = row.Int(0);
-  p.team_id = row.Int(1);
-  p.team = row.Text(2);
-  p.name = row.Text(3);
-  p.paused = row.Int(4) != 0;
-  p.public_ = row.Int(5) != 0;
-  p.config_version = row.Int(6);
-  p.created_at = FromUnixMillis(row.Int(7));
+  p.id = c.Int();
+  p.team_id = c.Int();
+  p.team = c.Text();
+  p.name = c.Text();
+  p.paused = c.Bool();
+  p.public_ = c.Bool();
+  p.config_version = c.Int();
+  p.created_at = c.Time();
   return p;
 }
 
 JobRecord ReadJob(const Statement& row) {
+  Columns c(row);
   JobRecord j;
-  j.id = row.Int(0);
-  j.pipeline_id = row.Int(1);
-  j.name = row.Text(2);
-  j.paused = row.Int(3) != 0;
-  j.active = row.Int(4) != 0;
-  j.next_build_number = row.Int(5);
-  j.config = ParseJson(row.Text(6));
+  j.id = c.Int();
+  j.pipeline_id = c.Int();
+  j.name = c.Text();
+  j.paused = c.Bool();
+  j.active = c.Bool();
+  j.next_build_number = c.Int();
+  j.config = c.JsonValue();
   return j;
 }
 
 ResourceRecord ReadResource(const Statement& row) {
+  Columns c(row);
   ResourceRecord r;
-  r.id = row.Int(0);
-  r.pipeline_id = row.Int(1);
-  r.name = row.Text(2);
-  r.type = row.Text(3);
-  r.source_hash = row.Text(4);
-  r.active = row.Int(5) != 0;
-  r.config = ParseJson(row.Text(6));
-  r.pinned_version_id = row.IsNull(7) ? 0 : row.Int(7);
-  r.pin_comment = row.Text(8);
-  r.check_error = row.Text(9);
-  r.last_checked_at = OptionalTime(row, 10);
+  r.id = c.Int();
+  r.pipeline_id = c.Int();
+  r.name = c.Text();
+  r.type = c.Text();
+  r.source_hash = c.Text();
+  r.active = c.Bool();
+  r.config = c.JsonValue();
+  r.pinned_version_id = c.IdOrZero();
+  r.pin_comment = c.Text();
+  r.check_error = c.Text();
+  r.last_checked_at = c.OptionalTime();
   return r;
 }
 
 ResourceVersion ReadVersion(const Statement& row) {
+  Columns c(row);
   ResourceVersion v;
-  v.id = row.Int(0);
-  v.resource_id = row.Int(1);
-  v.version = ParseJson(row.Text(2));
-  v.metadata = ParseJson(row.Text(3));
-  v.check_order = row.Int(4);
-  v.created_at = FromUnixMillis(row.Int(5));
+  v.id = c.Int();
+  v.resource_id = c.Int();
+  v.version = c.JsonValue();
+  v.metadata = c.JsonValue();
+  v.check_order = c.Int();
+  v.created_at = c.Time();
   return v;
 }
 
 Build ReadBuild(const Statement& row) {
+  Columns c(row);
   Build b;
-  b.id = row.Int(0);
-  b.team_id = row.Int(1);
-  b.team = row.Text(2);
-  b.pipeline_id = row.IsNull(3) ? 0 : row.Int(3);
-  b.pipeline = row.Text(4);
-  b.job_id = row.IsNull(5) ? 0 : row.Int(5);
-  b.job = row.Text(6);
-  b.name = row.Text(7);
-  b.status = ParseBuildStatus(row.Text(8)).value_or(BuildStatus::kErrored);
-  b.plan = ParseJson(row.Text(9));
-  b.error = row.Text(10);
-  b.created_at = FromUnixMillis(row.Int(11));
-  b.started_at = OptionalTime(row, 12);
-  b.finished_at = OptionalTime(row, 13);
-  b.rerun_of = row.IsNull(14) ? 0 : row.Int(14);
-  b.rerun_number = static_cast<int>(row.Int(15));
-  b.logs_reaped_at = OptionalTime(row, 16);
+  b.id = c.Int();
+  b.team_id = c.Int();
+  b.team = c.Text();
+  b.pipeline_id = c.IdOrZero();
+  b.pipeline = c.Text();
+  b.job_id = c.IdOrZero();
+  b.job = c.Text();
+  b.name = c.Text();
+  b.status = ParseBuildStatus(c.Text()).value_or(BuildStatus::kErrored);
+  b.plan = c.JsonValue();
+  b.error = c.Text();
+  b.created_at = c.Time();
+  b.started_at = c.OptionalTime();
+  b.finished_at = c.OptionalTime();
+  b.rerun_of = c.IdOrZero();
+  b.rerun_number = static_cast<int>(c.Int());
+  b.logs_reaped_at = c.OptionalTime();
   return b;
 }
 
 Artifact ReadArtifact(const Statement& row) {
-  return Artifact{row.Int(0),  row.Int(1), row.Text(2),
-                  row.Text(3), row.Int(4), FromUnixMillis(row.Int(5))};
+  Columns c(row);
+  Artifact a;
+  a.id = c.Int();
+  a.build_id = c.Int();
+  a.name = c.Text();
+  a.digest = c.Text();
+  a.size = c.Int();
+  a.created_at = c.Time();
+  return a;
 }
 
 ApiToken ReadToken(const Statement& row) {
+  Columns c(row);
   ApiToken k;
-  k.id = row.Int(0);
-  k.team_id = row.Int(1);
-  k.team = row.Text(2);
-  k.name = row.Text(3);
-  k.token_sha256 = row.Text(4);
-  k.created_at = FromUnixMillis(row.Int(5));
-  k.expires_at = OptionalTime(row, 6);
-  k.last_used_at = OptionalTime(row, 7);
+  k.id = c.Int();
+  k.team_id = c.Int();
+  k.team = c.Text();
+  k.name = c.Text();
+  k.token_sha256 = c.Text();
+  k.created_at = c.Time();
+  k.expires_at = c.OptionalTime();
+  k.last_used_at = c.OptionalTime();
   return k;
 }
 

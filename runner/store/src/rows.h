@@ -20,6 +20,28 @@ extern const char* const kBuildSelect;
 extern const char* const kArtifactSelect;
 extern const char* const kTokenSelect;
 
+// Reads one row's columns left to right, so a reader lists fields in SELECT order without
+// numbering them (a column added to a SELECT is read where it is listed).
+class Columns {
+ public:
+  explicit Columns(const Statement& row) : row_(row) {}
+  int64_t Int() { return row_.Int(next_++); }
+  bool Bool() { return row_.Int(next_++) != 0; }
+  std::string Text() { return row_.Text(next_++); }
+  // NULL reads as 0 (no pipeline, no job, no pin).
+  int64_t IdOrZero() {
+    const int col = next_++;
+    return row_.IsNull(col) ? 0 : row_.Int(col);
+  }
+  SystemTime Time() { return FromUnixMillis(row_.Int(next_++)); }
+  std::optional<SystemTime> OptionalTime();
+  Json JsonValue();
+
+ private:
+  const Statement& row_;
+  int next_ = 0;
+};
+
 Team ReadTeam(const Statement& row);
 PipelineRecord ReadPipeline(const Statement& row);
 JobRecord ReadJob(const Statement& row);

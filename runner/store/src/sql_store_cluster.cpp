@@ -13,11 +13,12 @@ using sql::Connection;
 namespace {
 
 NodeRecord ReadNode(const sql::Statement& row) {
+  sql::Columns c(row);
   NodeRecord node;
-  node.name = row.Text(0);
-  node.url = row.Text(1);
-  node.started_at = FromUnixMillis(row.Int(2));
-  node.last_seen = FromUnixMillis(row.Int(3));
+  node.name = c.Text();
+  node.url = c.Text();
+  node.started_at = c.Time();
+  node.last_seen = c.Time();
   return node;
 }
 
