@@ -113,21 +113,93 @@ Result<fs::path> SafePath(const fs::path& root, const std::string& rel) {
   return root / p;
 }
 
+// An open output file: written with O_NOFOLLOW (never through a symlink already at that path)
+// and closed on destruction.
+class OutputFile {
+ public:
+  explicit OutputFile(const fs::path& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  }
+  ~OutputFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  Status Write(std::string_view bytes) {
+    if (fd_ < 0) return Failed();
+    while (!bytes.empty()) {
+      ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      if (n <= 0) return Failed();
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::Ok();
+  }
+  Status Close(int mode) {
+    if (fd_ < 0) return Failed();
+    bool failed = ::fchmod(fd_, static_cast<mode_t>(mode & 07777)) != 0;
+    failed = ::close(fd_) != 0 || failed;
+    fd_ = -1;
+    return failed ? Failed() : Status::Ok();
+  }
+
+ private:
+  Status Failed() const {
+    return IoError("cannot write " + path_.string() + ": " + std::strerror(errno) +
+                   " (disk full?)");
+  }
+  fs::path path_;
+  int fd_ = -1;
+};
+
 Status WriteFileWithMode(const fs::path& path, const std::string& bytes, int mode) {
-  // O_NOFOLLOW: never write through a symlink already at that path.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return IoError("cannot write " + path.string() + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
+  OutputFile out(path);
+  BATON_RETURN_IF_ERROR(out.Write(bytes));
+  return out.Close(mode);
+}
+
+// Each request asks for at most this many bytes of a file, so a large artifact is never held
+// in memory whole (here or on the server) and each request ends well within its time limit.
+constexpr uint64_t kPartBytes = 4 << 20;
+
+// Downloads the file entry `e` into `path` part by part, hashing as it goes; a file that does
+// not arrive whole and with the listed SHA-256 is removed and reported.
+Status FetchFile(ApiClient& client, const std::string& url, const Json& e, const fs::path& path) {
+  const std::string rel = Field(e, "path");
+  const uint64_t size = static_cast<uint64_t>(std::max<int64_t>(e.value("size", int64_t{0}), 0));
+  const std::string file_url = url + "/file?path=" + net::PercentEncode(rel);
+  Sha256 hash;
+  uint64_t got = 0;
+  OutputFile out(path);
+  Status status = Status::Ok();
+  while (status.ok() && got < size) {
+    bool whole = false;  // an older server that ignores Range sends the whole file
+    auto part = client.GetRange(file_url, got, std::min(got + kPartBytes, size) - 1, &whole);
+    if (!part.ok()) {
+      status = part.status();
+      break;
+    }
+    if (part->empty()) break;  // the server has less than it listed
+    hash.Update(*part);
+    got += part->size();
+    status = out.Write(*part);
+    if (whole) break;
   }
-  bool failed = done != bytes.size() || ::fchmod(fd, static_cast<mode_t>(mode & 07777)) != 0;
-  if (::close(fd) != 0 || failed) {
-    return IoError("cannot write " + path.string() + ": " + std::strerror(errno) + " (disk full?)");
+  if (status.ok()) status = out.Close(e.value("mode", 0644));
+  std::error_code ec;
+  if (status.ok() && got != size) {
+    status = Internal("artifact file " + rel + " arrived with " + std::to_string(got) +
+                      " bytes, expected " + std::to_string(size) + ": download again");
   }
-  return Status::Ok();
+  std::string sha256 = hash.FinishHex();
+  if (status.ok() && sha256 != Field(e, "sha256")) {
+    status = IoError("artifact file " + rel + " arrived damaged: its SHA-256 is " + sha256 +
+                     ", the server's listing says " + Field(e, "sha256") +
+                     ". Download again; if it stays so, the server's stored copy is damaged "
+                     "(under its <data-dir>/artifacts/objects)");
+  }
+  if (!status.ok()) fs::remove(path, ec);
+  return status;
 }
 
 // Fetches every entry of `listing` into `root`: directories, then files, symlinks last (so no
@@ -146,23 +218,8 @@ Result<int64_t> FetchEntries(ApiClient& client, const std::string& url, const Js
         fs::remove(path, ec);
         fs::create_symlink(Field(e, "target"), path, ec);
       } else {
-        BATON_ASSIGN_OR_RETURN(
-            std::string bytes,
-            client.GetBytes(url + "/file?path=" + net::PercentEncode(Field(e, "path"))));
-        if (static_cast<int64_t>(bytes.size()) != e.value("size", int64_t{-1})) {
-          return Internal("artifact file " + Field(e, "path") + " arrived with " +
-                          std::to_string(bytes.size()) + " bytes, expected " + Field(e, "size") +
-                          ": download again");
-        }
-        std::string sha256 = Sha256Hex(bytes);
-        if (sha256 != Field(e, "sha256")) {
-          return IoError("artifact file " + Field(e, "path") + " arrived damaged: its SHA-256 is " +
-                         sha256 + ", the server's listing says " + Field(e, "sha256") +
-                         ". Download again; if it stays so, the server's stored copy is damaged "
-                         "(under its <data-dir>/artifacts/objects)");
-        }
         fs::create_directories(path.parent_path(), ec);
-        BATON_RETURN_IF_ERROR(WriteFileWithMode(path, bytes, e.value("mode", 0644)));
+        BATON_RETURN_IF_ERROR(FetchFile(client, url, e, path));
         files++;
       }
       if (ec) return IoError("cannot create " + path.string() + ": " + ec.message());

@@ -93,6 +93,30 @@ Result<Json> ApiClient::Send(std::string_view method, std::string_view path, std
   return j;
 }
 
+Result<std::string> ApiClient::GetRange(std::string_view path, uint64_t first, uint64_t last,
+                                        bool* whole) {
+  net::Headers headers = AuthHeaders();
+  headers.Set("Range", "bytes=" + std::to_string(first) + "-" + std::to_string(last));
+  auto r = http_->Send("GET", Url(path), "", headers);
+  if (!r.ok()) {
+    last_http_status_ = 0;
+    return Unavailable("cannot reach " + target_.url + ": " + r.status().message());
+  }
+  if (r->status != 200 && r->status != 206) {
+    last_http_status_ = r->status;
+    return Status(CodeForHttp(r->status), DescribeErrorResponse(r->status, r->body));
+  }
+  last_http_status_ = 0;
+  *whole = r->status == 200;
+  std::string expected = "bytes " + std::to_string(first) + "-";
+  std::string range = r->headers.Get("Content-Range").value_or("");
+  if (!*whole && range.rfind(expected, 0) != 0) {
+    return Internal("asked " + target_.url + " for bytes " + std::to_string(first) + "-" +
+                    std::to_string(last) + " and got Content-Range `" + range + "`");
+  }
+  return std::move(r->body);
+}
+
 Result<Json> ApiClient::Get(std::string_view path) { return Send("GET", path, ""); }
 Result<std::string> ApiClient::GetBytes(std::string_view path) { return SendRaw("GET", path, ""); }
 Result<Json> ApiClient::Put(std::string_view path, const Json& body) {

@@ -43,6 +43,10 @@ class ApiClient {
   Result<Json> Delete(std::string_view path);
   // The response body as it came (files, not JSON); errors as for Get.
   Result<std::string> GetBytes(std::string_view path);
+  // GET with `Range: bytes=first-last`: the part (206 Partial Content, checked against its
+  // Content-Range). A server that ignores ranges answers 200 with the whole body: then the
+  // whole body is returned and `*whole` is set.
+  Result<std::string> GetRange(std::string_view path, uint64_t first, uint64_t last, bool* whole);
 
   // The last non-2xx HTTP status seen (0 when the last call succeeded or got no answer).
   int last_http_status() const { return last_http_status_; }

@@ -118,17 +118,33 @@ class LocalArtifactStore final : public ArtifactStore {
 
   Result<std::string> ReadFile(const std::string& digest, const std::string& path) override {
     std::shared_lock<std::shared_mutex> lock(gc_mu_);
-    BATON_ASSIGN_OR_RETURN(Json manifest, LoadManifest(digest));
-    for (const Json& e : manifest["entries"]) {
-      if (e.value("path", "") != path) continue;
-      if (e.value("type", "") != "file") {
-        return NotFound("artifact " + digest.substr(0, 12) + ": " + path + " is a " +
-                        e.value("type", "") + ", not a regular file");
-      }
-      return resources::ReadFile(ObjectPath(e.value("sha256", "")));
+    BATON_ASSIGN_OR_RETURN(fs::path object, FileObject(digest, path));
+    return resources::ReadFile(object);
+  }
+
+  Result<FilePart> ReadFilePart(const std::string& digest, const std::string& path, uint64_t offset,
+                                uint64_t length) override {
+    std::shared_lock<std::shared_mutex> lock(gc_mu_);
+    BATON_ASSIGN_OR_RETURN(fs::path object, FileObject(digest, path));
+    int fd = ::open(object.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return IoError("cannot read " + Errno(object));
+    FilePart part;
+    struct stat st {};
+    Status status;
+    if (::fstat(fd, &st) != 0) status = IoError("cannot stat " + Errno(object));
+    part.size = static_cast<uint64_t>(st.st_size);
+    uint64_t want = offset < part.size ? std::min(length, part.size - offset) : 0;
+    part.bytes.resize(want);
+    size_t done = 0;
+    while (status.ok() && done < want) {
+      ssize_t n =
+          ::pread(fd, part.bytes.data() + done, want - done, static_cast<off_t>(offset + done));
+      if (n <= 0) status = IoError("cannot read " + Errno(object));
+      if (n > 0) done += static_cast<size_t>(n);
     }
-    return NotFound("artifact " + digest.substr(0, 12) + " has no file " + path +
-                    ": list its files first");
+    ::close(fd);
+    if (!status.ok()) return status;
+    return part;
   }
 
   Result<PruneStats> Prune(const std::string& resource_key, size_t keep_last) override {
@@ -150,6 +166,21 @@ class LocalArtifactStore final : public ArtifactStore {
  private:
   fs::path ManifestPath(const std::string& digest) const {
     return root_ / "manifests" / (digest + ".json");
+  }
+  // The object holding the regular file `path` of the snapshot `digest`.
+  // REQUIRES: gc_mu_ held (shared).
+  Result<fs::path> FileObject(const std::string& digest, const std::string& path) {
+    BATON_ASSIGN_OR_RETURN(Json manifest, LoadManifest(digest));
+    for (const Json& e : manifest["entries"]) {
+      if (e.value("path", "") != path) continue;
+      if (e.value("type", "") != "file") {
+        return NotFound("artifact " + digest.substr(0, 12) + ": " + path + " is a " +
+                        e.value("type", "") + ", not a regular file");
+      }
+      return ObjectPath(e.value("sha256", ""));
+    }
+    return NotFound("artifact " + digest.substr(0, 12) + " has no file " + path +
+                    ": list its files first");
   }
   fs::path ObjectPath(const std::string& sha) const {
     return root_ / "objects" / sha.substr(0, 2) / sha.substr(2);

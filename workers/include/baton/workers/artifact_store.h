@@ -60,6 +60,14 @@ class ArtifactStore {
   // The bytes of the regular file `path` of the snapshot `digest`. NotFound when the snapshot
   // or the path is unknown, or the path is not a regular file.
   virtual Result<std::string> ReadFile(const std::string& digest, const std::string& path) = 0;
+  // Up to `length` bytes of that file from `offset` (fewer at its end, none past it), and the
+  // file's whole size: how a large file is served in parts without holding it in memory.
+  struct FilePart {
+    std::string bytes;
+    uint64_t size = 0;
+  };
+  virtual Result<FilePart> ReadFilePart(const std::string& digest, const std::string& path,
+                                        uint64_t offset, uint64_t length) = 0;
   // Keeps the newest `keep_last` versions of `resource_key`, then deletes manifests and objects
   // that no version of any resource references any more.
   virtual Result<PruneStats> Prune(const std::string& resource_key, size_t keep_last) = 0;
