@@ -27,7 +27,8 @@ struct Context {
   // The time, through ApiOptions::clock (the real clock when none was given).
   SystemTime Now() const { return (options.clock ? *options.clock : RealClock()).Now(); }
 
-  // Runs `fn` on the runner thread and waits for its result.
+  // Runs `fn` on the runner thread and waits for its result. Only from the server's work threads
+  // (Response::Offload), never from an io thread.
   template <typename F>
   auto OnRunner(F fn) -> decltype(fn()) {
     std::packaged_task<decltype(fn())()> task(std::move(fn));

@@ -42,7 +42,7 @@ Json CheckLater(Context& ctx, const std::vector<runner::ActiveResource>& resourc
   return checks;
 }
 
-Response ResourceWebhook(Context& ctx, Request& req) {
+Response ResourceWebhook(Context& ctx, Request& req, WorkClaim& claim) {
   std::string token = req.Query("webhook_token").value_or("");
   auto all = ctx.OnRunner([&] { return ctx.scheduler.ActiveResources(); });
   for (const auto& r : all) {
@@ -55,6 +55,7 @@ Response ResourceWebhook(Context& ctx, Request& req) {
                        "webhook_token does not match the resource's webhook_token");
     }
     std::string delivery = req.headers.Get("X-GitHub-Delivery").value_or("");
+    if (!claim.Commit()) return JsonError(503, "service unavailable", "deadline passed");
     if (!FirstDelivery(ctx, "resource", delivery, req.body, "accepted")) {
       return Response::Json(200, Json{{"duplicate", true}});
     }
@@ -71,7 +72,7 @@ Response ResourceWebhook(Context& ctx, Request& req) {
 // HMAC per token and is refused without its JSON ever being parsed. Only then is the payload
 // parsed (defensively: a wrong type is a 400 naming the field) and matched to the resources
 // whose token verified.
-Response ForgeWebhook(Context& ctx, Request& req) {
+Response ForgeWebhook(Context& ctx, Request& req, WorkClaim& claim) {
   auto forge = ParseForge(req.Param("forge"));
   if (!forge.ok()) return JsonError(forge.status());
   HeaderLookup headers = [&req](std::string_view name) {
@@ -95,6 +96,7 @@ Response ForgeWebhook(Context& ctx, Request& req) {
   for (const auto& r : verified) {
     if (EventMatchesGitSource(*event, r.source)) matched.push_back(r);
   }
+  if (!claim.Commit()) return JsonError(503, "service unavailable", "deadline passed");
   if (!FirstDelivery(ctx, ToString(*forge), event->delivery_id, req.body, "accepted")) {
     return Response::Json(200, Json{{"duplicate", true}});
   }
@@ -117,10 +119,19 @@ Response ForgeWebhook(Context& ctx, Request& req) {
 }  // namespace
 
 void AddWebhookRoutes(Router& router, std::shared_ptr<Context> ctx) {
+  // On the server's work threads: reading the scheduler's resources waits for its thread, and
+  // an io thread must never wait for the scheduler.
   router.Add("POST", "/api/v1/teams/:team/pipelines/:pipeline/resources/:resource/check/webhook",
-             [ctx](Request& req) { return ResourceWebhook(*ctx, req); });
-  router.Add("POST", "/api/v1/webhooks/:forge",
-             [ctx](Request& req) { return ForgeWebhook(*ctx, req); });
+             [ctx](Request& req) {
+               return Response::Offload(
+                   [ctx, req = std::make_shared<Request>(std::move(req))](WorkClaim& claim) {
+                     return ResourceWebhook(*ctx, *req, claim);
+                   });
+             });
+  router.Add("POST", "/api/v1/webhooks/:forge", [ctx](Request& req) {
+    return Response::Offload([ctx, req = std::make_shared<Request>(std::move(req))](
+                                 WorkClaim& claim) { return ForgeWebhook(*ctx, *req, claim); });
+  });
 }
 
 }  // namespace baton::webapi::api
