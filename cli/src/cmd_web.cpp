@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "baton/common/duration.h"
 #include "baton/common/logging.h"
 #include "baton/runner/postgres_store.h"
 #include "baton/runner/sqlite_store.h"
@@ -26,6 +27,7 @@ struct WebFlags {
   std::vector<std::string> worker_keys;
   std::string database;    // --database / BATON_DATABASE: "" = SQLite in the data dir
   int lease_seconds = 15;  // with --database: a silent leader is replaced after this long
+  std::string worker_heartbeat = "10s";  // asked of workers; 3 missed and a worker is stalled
   LocalFlags local;
 };
 
@@ -74,7 +76,16 @@ int Serve(const WebFlags& flags) {
   } else {
     env = artifacts.status();
   }
-  Status ok = !bind.ok() ? bind.status() : !store.ok() ? store.status() : env.status();
+  auto heartbeat = ParseDuration(flags.worker_heartbeat);
+  if (heartbeat.ok() && *heartbeat < std::chrono::milliseconds(100)) {
+    heartbeat =
+        InvalidArgument("--worker-heartbeat must be at least 100ms, got " + flags.worker_heartbeat);
+  }
+  Status ok = !bind.ok()        ? bind.status()
+              : !heartbeat.ok() ? Status(StatusCode::kInvalidArgument,
+                                         "--worker-heartbeat: " + heartbeat.status().message())
+              : !store.ok()     ? store.status()
+                                : env.status();
   if (!ok.ok()) {
     std::fprintf(stderr, "error: %s\n", ok.ToString().c_str());
     return kExitErrored;
@@ -86,6 +97,7 @@ int Serve(const WebFlags& flags) {
   options.external_url = flags.external_url;
   options.version = BATON_VERSION;
   options.web_ui_dir = flags.web_ui_dir;
+  options.heartbeat_every = std::chrono::duration_cast<std::chrono::milliseconds>(*heartbeat);
   options.worker_key_files.assign(flags.worker_keys.begin(), flags.worker_keys.end());
   options.artifacts = env->artifacts.get();
   if (!flags.database.empty()) {  // PostgreSQL: other web nodes may share it
@@ -139,6 +151,9 @@ void Register(CLI::App& root, int& exit_code) {
     cmd->add_option("--worker-key", flags->worker_keys,
                     "A file of keys `baton worker`s may register with, one per line "
                     "(repeatable; see docs/workers.md)");
+    cmd->add_option("--worker-heartbeat", flags->worker_heartbeat,
+                    "How often workers heartbeat (default 10s); a worker silent for three "
+                    "intervals is stalled and its running steps error");
     cmd->add_option("--bind", flags->bind,
                     "HOST:PORT to listen on (default 127.0.0.1:8080; port 0: any free port)");
     cmd->add_option("--external-url", flags->external_url, "URL users reach this server at");

@@ -142,6 +142,7 @@ void RemoteWorkers::SessionStarted(const std::string& session, const WorkerRegis
 void RemoteWorkers::SessionEnded(const std::string& session, const std::string& why) {
   impl_->SessionEnded(session, why);
 }
+void RemoteWorkers::SessionLanding(const std::string& session) { impl_->SessionLanding(session); }
 void RemoteWorkers::TakeWork(const std::string& session, std::chrono::milliseconds wait,
                              JsonReply reply) {
   impl_->TakeWork(session, wait, std::move(reply));
@@ -234,7 +235,9 @@ void RemoteWorkers::Impl::Place(Later& later) {
     Session* best = nullptr;
     for (auto& [session_id, s] : sessions_) {
       int capacity = std::max(1, s.worker.capacity);
-      if (!s.worker.tags.empty() || static_cast<int>(s.steps.size()) >= capacity) continue;
+      if (s.landing || !s.worker.tags.empty() || static_cast<int>(s.steps.size()) >= capacity) {
+        continue;
+      }
       if (!best || s.steps.size() < best->steps.size() ||
           (s.steps.size() == best->steps.size() && s.last_given < best->last_given)) {
         best = &s;
@@ -265,10 +268,16 @@ std::string RemoteWorkers::Impl::WhyWaiting() const {
     return "no worker has registered with this web node; start one with `baton worker --web "
            "URL --key FILE ...` (docs/workers.md)";
   }
-  int untagged = 0;
-  for (const auto& [id, s] : sessions_) untagged += s.worker.tags.empty() ? 1 : 0;
+  int untagged = 0, landing = 0;
+  for (const auto& [id, s] : sessions_) {
+    untagged += s.worker.tags.empty() ? 1 : 0;
+    landing += s.worker.tags.empty() && s.landing ? 1 : 0;
+  }
   if (untagged == 0) {
     return "no untagged worker (untagged steps run only on workers started without --tag)";
+  }
+  if (landing == untagged) {
+    return "every untagged worker is landing (`baton land-worker`); start another worker";
   }
   return fmt::format("all {} untagged worker(s) are running as many steps as their capacity",
                      untagged);
@@ -320,18 +329,37 @@ void RemoteWorkers::Impl::SessionEnded(const std::string& session, const std::st
     }
     std::deque<std::string> again;
     for (const std::string& id : s.steps) {
-      auto d = dispatches_.find(id);
-      if (d == dispatches_.end()) continue;
-      if (d->second->taken) {
-        Fail(d->second,
-             Unavailable("worker " + s.worker.name + " " + why + " while running this step"),
+      auto found = dispatches_.find(id);
+      if (found == dispatches_.end()) continue;
+      std::shared_ptr<Dispatch> d = found->second;  // a copy: Fail erases the map's
+      if (d->taken) {
+        Fail(d, Unavailable("worker " + s.worker.name + " " + why + " while running this step"),
              later);
       } else {
-        d->second->session.clear();
+        d->session.clear();
         again.push_back(id);  // never reached the worker: another may take it
       }
     }
     unplaced_.insert(unplaced_.begin(), again.begin(), again.end());
+    Place(later);
+  }
+  later.Run();
+}
+
+void RemoteWorkers::Impl::SessionLanding(const std::string& session) {
+  Later later;
+  {
+    std::lock_guard lock(mu_);
+    auto found = sessions_.find(session);
+    if (found == sessions_.end()) return;
+    Session& s = found->second;
+    s.landing = true;
+    for (const std::string& id : s.queue) {
+      s.steps.erase(id);
+      if (auto d = dispatches_.find(id); d != dispatches_.end()) d->second->session.clear();
+    }
+    unplaced_.insert(unplaced_.begin(), s.queue.begin(), s.queue.end());
+    s.queue.clear();
     Place(later);
   }
   later.Run();
@@ -423,7 +451,7 @@ void RemoteWorkers::Impl::Cancel(const std::string& id, Duration grace) {
   later.Run();
 }
 
-void RemoteWorkers::Impl::Fail(const std::shared_ptr<Dispatch>& d, Status error, Later& later) {
+void RemoteWorkers::Impl::Fail(std::shared_ptr<Dispatch> d, Status error, Later& later) {
   Forget(*d);
   if (d->task_done) {
     workers::TaskResult result;

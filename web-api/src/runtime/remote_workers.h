@@ -63,6 +63,9 @@ class RemoteWorkers final : public workers::Worker {
   // which errors its running steps with `why` and places its untaken ones again.
   void SessionStarted(const std::string& session, const WorkerRegistration& worker);
   void SessionEnded(const std::string& session, const std::string& why);
+  // The session takes no new steps (`baton land-worker`); the steps it has not taken yet go to
+  // other workers.
+  void SessionLanding(const std::string& session);
 
   // The worker's long poll: `reply` gets {"steps": [...], "cancel": [{"id", "grace_ms"}]} as
   // soon as there is something for the session, or empty lists after `wait`; kNotFound for an

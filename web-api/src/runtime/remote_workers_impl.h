@@ -60,6 +60,7 @@ class RemoteWorkers::Impl : public std::enable_shared_from_this<Impl> {
 
   void SessionStarted(const std::string& session, const WorkerRegistration& worker);
   void SessionEnded(const std::string& session, const std::string& why);
+  void SessionLanding(const std::string& session);
   void TakeWork(const std::string& session, std::chrono::milliseconds wait, JsonReply reply);
   void AddOutput(const std::string& session, const std::string& step, const Json& lines,
                  StatusReply reply);
@@ -81,7 +82,9 @@ class RemoteWorkers::Impl : public std::enable_shared_from_this<Impl> {
     Json cancels = Json::array();
     JsonReply poll;  // the waiting long poll, if any
     uint64_t poll_generation = 0;
-    uint64_t last_given = 0;  // when it was last given a step: ties go to the longest idle
+    uint64_t last_given = 0;
+    bool landing =
+        false;  // takes no new steps  // when it was last given a step: ties go to the longest idle
     std::unique_ptr<boost::asio::steady_timer> poll_timer;
   };
 
@@ -96,7 +99,7 @@ class RemoteWorkers::Impl : public std::enable_shared_from_this<Impl> {
   // REQUIRES: mu_ held. The dispatch `step` of `session`, or the error to answer.
   Result<std::shared_ptr<Dispatch>> Owned(const std::string& session, const std::string& step);
   // REQUIRES: mu_ held. Ends `d` with `error` (its done runs later) and forgets it.
-  void Fail(const std::shared_ptr<Dispatch>& d, Status error, Later& later);
+  void Fail(std::shared_ptr<Dispatch> d, Status error, Later& later);
   void Forget(const Dispatch& d);  // REQUIRES: mu_ held
   // On the pool: the worker's result for `d`, after unpacking its changed volumes.
   void Complete(std::shared_ptr<Dispatch> d, Json report, StatusReply reply);

@@ -122,12 +122,14 @@ class ServerRuntime::Impl {
             WorkerEndpoint{std::move(keys), registry_, remote_.get()})),
         scheduler_(io_, *store_, worker_, SchedulerOptionsOf(options_, &cluster_)),
         signals_(io_),
+        expiry_(io_),
         drain_(io_) {
     registry_.SetDispatch(remote_.get());
   }
 
   Status Start() {
     if (options_.worker) heartbeat_.Start();
+    ExpireSilentWorkers();
     if (Status s = ActivateAll(*store_, scheduler_); !s.ok()) {
       ModuleLogger("web")->error("{}", s.ToString());
     }
@@ -190,6 +192,7 @@ class ServerRuntime::Impl {
     shutting_down_ = true;
     ModuleLogger("web")->info("shutting down");
     signals_.cancel();
+    expiry_.cancel();
     if (server_) server_->Stop();
     if (options_.worker) heartbeat_.Stop();
     scheduler_.AbortAll();
@@ -197,6 +200,17 @@ class ServerRuntime::Impl {
     drain_deadline_ = std::chrono::steady_clock::now() + options_.drain_timeout;
     guard_.reset();
     WaitForBuilds();
+  }
+
+  // Every half heartbeat: ends the sessions of workers that stopped heartbeating, so their steps
+  // error within the heartbeat timeout (plus half a heartbeat).
+  void ExpireSilentWorkers() {
+    registry_.ExpireSilent(std::chrono::steady_clock::now());
+    expiry_.expires_after(std::max<std::chrono::milliseconds>(std::chrono::milliseconds(100),
+                                                              options_.heartbeat_every / 2));
+    expiry_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec && !shutting_down_) ExpireSilentWorkers();
+    });
   }
 
   // Stops the loop once every aborted build has recorded its end, or at the deadline.
@@ -225,6 +239,7 @@ class ServerRuntime::Impl {
   std::shared_ptr<const WorkerEndpoint> endpoint_;
   runner::Scheduler scheduler_;
   asio::signal_set signals_;
+  asio::steady_timer expiry_;
   asio::steady_timer drain_;
   std::chrono::steady_clock::time_point drain_deadline_;
   bool shutting_down_ = false;

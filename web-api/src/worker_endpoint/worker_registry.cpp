@@ -52,7 +52,8 @@ Result<std::string> WorkerRegistry::Register(const WorkerRegistration& worker) {
     }
     Session session;
     session.worker = worker;
-    session.started_at = FormatRfc3339(RealClock().Now());
+    session.last_heartbeat = RealClock().Now();
+    session.started_at = FormatRfc3339(session.last_heartbeat);
     BATON_RETURN_IF_ERROR(Save(session));
     sessions_[id] = std::move(session);
     by_name_[worker.name] = id;
@@ -72,8 +73,72 @@ Result<std::string> WorkerRegistry::Heartbeat(const std::string& session,
     return NotFound("no worker session " + session + " on this web node; register again");
   }
   it->second.activity = activity;
+  it->second.last_heartbeat = RealClock().Now();
+  it->second.last_seen = std::chrono::steady_clock::now();
   BATON_RETURN_IF_ERROR(Save(it->second));
   return it->second.state;
+}
+
+std::vector<std::string> WorkerRegistry::ExpireSilent(std::chrono::steady_clock::time_point now) {
+  std::vector<std::pair<std::string, std::string>> ended;  // session, name
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      if (now - it->second.last_seen < heartbeat_timeout()) {
+        ++it;
+        continue;
+      }
+      it->second.state = "stalled";
+      Status saved = Save(it->second);
+      if (!saved.ok()) ModuleLogger("web")->error("worker record: {}", saved.ToString());
+      ended.emplace_back(it->first, it->second.worker.name);
+      by_name_.erase(it->second.worker.name);
+      it = sessions_.erase(it);
+    }
+  }
+  std::vector<std::string> names;
+  const std::string why =
+      fmt::format("stopped heartbeating (no heartbeat for {} s)",
+                  std::chrono::duration_cast<std::chrono::seconds>(heartbeat_timeout()).count());
+  for (const auto& [session, name] : ended) {
+    ModuleLogger("web")->warn("worker {} {}; its running steps error", name, why);
+    if (steps_) steps_->SessionEnded(session, why);
+    names.push_back(name);
+  }
+  return names;
+}
+
+Status WorkerRegistry::Land(const std::string& name) {
+  std::string session;
+  {
+    std::lock_guard lock(mu_);
+    auto found = by_name_.find(name);
+    if (found == by_name_.end()) {
+      return NotFound("no worker named " + name +
+                      " is connected to this web node (`baton workers` lists them)");
+    }
+    session = found->second;
+    Session& s = sessions_[session];
+    s.state = "landing";
+    BATON_RETURN_IF_ERROR(Save(s));
+  }
+  ModuleLogger("web")->info("worker {} is landing", name);
+  if (steps_) steps_->SessionLanding(session);
+  return Status::Ok();
+}
+
+Status WorkerRegistry::Prune(const std::string& name) {
+  std::lock_guard lock(mu_);
+  if (by_name_.count(name) || (!reserved_name_.empty() && name == reserved_name_)) {
+    return FailedPrecondition("worker " + name +
+                              " is connected; land it first (`baton land-worker -w " + name +
+                              "`), or stop it; only a stalled worker can be pruned");
+  }
+  BATON_ASSIGN_OR_RETURN(auto records, store_.ListWorkers());
+  for (const auto& r : records) {
+    if (r.name == name) return store_.DeleteWorker(name);
+  }
+  return NotFound("no worker named " + name + " (`baton workers` lists them)");
 }
 
 Status WorkerRegistry::Deregister(const std::string& session) {
@@ -102,7 +167,7 @@ Status WorkerRegistry::Save(const Session& session) {
   record.tags = w.tags;
   record.capacity = w.capacity;
   record.state = session.state;
-  record.last_heartbeat = RealClock().Now();
+  record.last_heartbeat = session.last_heartbeat;
   record.info = {{"version", w.version},
                  {"hostname", w.hostname},
                  {"team", w.team},

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "baton/common/clock.h"
 #include "baton/common/json.h"
 #include "baton/common/status.h"
 #include "baton/runner/store_access.h"
@@ -60,6 +61,20 @@ class WorkerRegistry {
   // Ends the session and removes the worker's record.
   Status Deregister(const std::string& session);
 
+  // Ends the sessions whose worker sent nothing for heartbeat_timeout() (it died, or its machine
+  // or network did): their records say "stalled" and their running steps error, naming the
+  // worker. Returns the workers' names.
+  std::vector<std::string> ExpireSilent(std::chrono::steady_clock::time_point now);
+  // `baton land-worker`: the worker takes no new steps, finishes its running ones and then
+  // leaves (its heartbeat answer says "landing"). kNotFound when no such worker is connected.
+  Status Land(const std::string& name);
+  // `baton prune-worker`: forgets the record of a worker that is not connected (stalled).
+  // kFailedPrecondition for a connected one, kNotFound for an unknown name.
+  Status Prune(const std::string& name);
+
+  // A worker silent this long has its session ended: three heartbeats missed.
+  std::chrono::milliseconds heartbeat_timeout() const { return heartbeat_every_ * 3; }
+
   std::chrono::milliseconds heartbeat_every() const { return heartbeat_every_; }
 
   // Where sessions' steps are dispatched (told of each session's start and end); may be null.
@@ -72,6 +87,8 @@ class WorkerRegistry {
     std::string started_at;
     WorkerActivity activity;
     std::string state = "running";
+    SystemTime last_heartbeat;
+    std::chrono::steady_clock::time_point last_seen = std::chrono::steady_clock::now();
   };
   Status Save(const Session& session);  // REQUIRES: mu_ held
 

@@ -185,6 +185,20 @@ Response WriteVolume(const WorkerEndpoint& endpoint, const Request& req) {
   return Response::Json(200, Json::object());
 }
 
+// PUT /api/v1/workers/:name/land (an API token, not a worker key).
+Response LandWorker(const WorkerEndpoint& endpoint, const Request& req) {
+  Status s = endpoint.registry.Land(req.Param("name"));
+  if (!s.ok()) return JsonError(s);
+  return Response::Json(200, Json{{"name", req.Param("name")}, {"state", "landing"}});
+}
+
+// DELETE /api/v1/workers/:name (an API token).
+Response PruneWorker(const WorkerEndpoint& endpoint, const Request& req) {
+  Status s = endpoint.registry.Prune(req.Param("name"));
+  if (!s.ok()) return JsonError(s);
+  return Response::Json(200, Json{{"name", req.Param("name")}, {"pruned", true}});
+}
+
 // Wraps a worker handler with the key check.
 Handler WithKey(Endpoint endpoint, Response (*handler)(const WorkerEndpoint&, const Request&)) {
   return [endpoint = std::move(endpoint), handler](Request& req) {
@@ -204,6 +218,12 @@ void AddWorkerRoutes(Router& router, Endpoint endpoint) {
   router.Add("GET", "/worker/v2/steps/:step/volumes/:index", WithKey(endpoint, ReadVolume));
   router.Add("PUT", "/worker/v2/steps/:step/volumes/:index", WithKey(endpoint, WriteVolume));
   router.Add("POST", "/worker/v2/steps/:step/result", WithKey(endpoint, FinishStep));
+  router.Add(
+      "PUT", "/api/v1/workers/:name/land",
+      [endpoint](Request& req) { return LandWorker(*endpoint, req); }, Access::kToken);
+  router.Add(
+      "DELETE", "/api/v1/workers/:name",
+      [endpoint](Request& req) { return PruneWorker(*endpoint, req); }, Access::kToken);
 }
 
 }  // namespace baton::webapi

@@ -93,7 +93,13 @@ bool WebConnection::Heartbeat(net::HttpClient& client, const std::string& sessio
       return false;
     }
     Json answer = Json::parse(reply->body, nullptr, false);
-    if (answer.is_object()) SetState(answer.value("state", "running"));
+    std::string state = answer.is_object() ? answer.value("state", "running") : "running";
+    SetState(state);
+    // Landing (`baton land-worker`): no new steps come; leave once the running ones are done.
+    if (state == "landing" && (!options_.active_containers || options_.active_containers() == 0)) {
+      Event("landed: no steps left to run; leaving " + options_.web_url);
+      return true;
+    }
   }
   return true;
 }
