@@ -200,6 +200,7 @@ void AddWorkerCommand(CLI::App& root, int& exit_code) {
       ->required();
   cmd->add_option("--ca-cert", flags->ca_cert, "https: trust this PEM bundle for the web node");
   cmd->add_flag("--insecure", flags->insecure, "https: accept any certificate (unsafe)");
+  flags->local.AddImageCacheFlags(cmd);
   cmd->add_flag("--unsafe-no-sandbox", flags->local.unsafe_no_sandbox,
                 "Run steps without namespaces when no sandbox can be built (unsafe)");
   cmd->add_option("--task-id-range", flags->local.task_id_range,

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "baton/common/duration.h"
 #include "baton/common/logging.h"
 #include "baton/pipelines/loader.h"
 #include "baton/workers/http_transport.h"
@@ -23,6 +24,17 @@ void LocalFlags::AddTo(CLI::App* cmd) {
                   "A host path tasks must not see, e.g. another Baton's data dir or a token file "
                   "(repeatable; hidden even from privileged tasks)");
   cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+  AddImageCacheFlags(cmd);
+}
+
+void LocalFlags::AddImageCacheFlags(CLI::App* cmd) {
+  cmd->add_option("--image-cache-max-age", image_cache_max_age,
+                  "Remove cached task images unused for this long, e.g. 72h (default 168h; 0: "
+                  "keep at any age)");
+  cmd->add_option("--image-cache-max-size", image_cache_max_size,
+                  "Keep the cached task images within this size, least recently used go first, "
+                  "e.g. 20GB (default 0: no limit)")
+      ->transform(CLI::AsSizeValue(false));
 }
 
 std::string LocalFlags::ResolvedDataDir() const {
@@ -82,6 +94,15 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
   options.data_dir = data_dir + "/worker";
   options.unsafe_no_sandbox = flags.unsafe_no_sandbox;
   BATON_RETURN_IF_ERROR(ParseIdRange(flags.task_id_range, options));
+  Result<Duration> max_age = flags.image_cache_max_age == "0"
+                                 ? Result<Duration>(Duration(0))
+                                 : ParseDuration(flags.image_cache_max_age);
+  if (!max_age.ok() || max_age->count() < 0) {
+    return InvalidArgument("--image-cache-max-age '" + flags.image_cache_max_age +
+                           "' is not a duration; use e.g. 72h or 30m (0 keeps images at any age)");
+  }
+  options.image_cache_max_age = std::chrono::duration_cast<std::chrono::seconds>(*max_age);
+  options.image_cache_max_bytes = flags.image_cache_max_size;
   options.artifacts = env.artifacts.get();
   options.http_transport = workers::MakeHttpTransportFactory();
   options.hidden_paths = {data_dir};

@@ -2,6 +2,7 @@
 // worker with its artifact store, and Ctrl-C handling.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,8 +21,12 @@ struct LocalFlags {
   std::string task_id_range = "100000:65536";  // --task-id-range FIRST:COUNT
   std::vector<std::string> mask_paths;         // --mask-path PATH (repeatable)
   std::string log_level = "warn";
+  std::string image_cache_max_age = "168h";  // --image-cache-max-age, a duration; 0 = none
+  uint64_t image_cache_max_size = 0;         // --image-cache-max-size, bytes; 0 = none
 
   void AddTo(CLI::App* cmd);
+  // The image cache's limits (AddTo adds them; `baton worker` adds them itself).
+  void AddImageCacheFlags(CLI::App* cmd);
   std::string ResolvedDataDir() const;
 };
 

@@ -8,6 +8,7 @@
 
 #include "baton/common/logging.h"
 #include "baton/workers/resource_type.h"
+#include "images/image_cache.h"
 #include "sandbox/task_supervisor.h"
 
 namespace baton::workers {
@@ -92,6 +93,11 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
     log->warn("worker {}: cannot make {} private (mode 0700): {}", options_.name, options_.data_dir,
               ec.message());
   }
+  ImageCacheLimits limits;
+  limits.max_age = options_.image_cache_max_age;
+  limits.max_bytes = options_.image_cache_max_bytes;
+  images_ = std::make_unique<ImageCache>(options_.data_dir + "/images", limits);
+  CollectImages();  // what aged out while the worker was down
   cgroups_ = DetectCgroups();
   if (cgroups_.any()) {
     log->info("worker {}: cgroups: {}", options_.name, cgroups_.Describe());
@@ -201,6 +207,16 @@ TaskResult LocalWorker::RunTaskHere(const TaskRun& original,
     result.error = FailedPrecondition(refusal_);
     return result;
   }
+  // A task (or a custom type's script) on a cached image holds it, so collection leaves it be.
+  ImageCache::Hold image;
+  if (original.rootfs.kind == RootfsSpec::Kind::kDirectory) {
+    Result<ImageCache::Hold> held = images_->HoldPath(original.rootfs.path);
+    if (!held.ok()) {
+      result.error = held.status();
+      return result;
+    }
+    image = std::move(*held);
+  }
   TaskRun run = original;
   std::string scratch;
   if (run.work_dir.empty()) {  // e.g. resource scripts: give them an empty work dir
@@ -224,7 +240,24 @@ TaskResult LocalWorker::RunTaskHere(const TaskRun& original,
     std::error_code ec;
     fs::remove_all(scratch, ec);
   }
+  if (image.holds()) {
+    image = ImageCache::Hold();  // released (and its use time set) before collecting
+    CollectImages();
+  }
   return result;
+}
+
+void LocalWorker::CollectImages() {
+  Result<ImageCacheCollection> collected = images_->Collect();
+  auto log = ModuleLogger("workers");
+  if (!collected.ok()) {
+    log->warn("worker {}: collecting unused images: {}", options_.name,
+              collected.status().ToString());
+    return;
+  }
+  if (collected->removed.empty()) return;
+  log->info("worker {}: image cache: removed {} unused image(s) ({} MB); {} MB kept", options_.name,
+            collected->removed.size(), collected->freed_bytes >> 20, collected->kept_bytes >> 20);
 }
 
 std::unique_ptr<StepHandle> LocalWorker::RunTask(const TaskRun& run,
@@ -250,7 +283,7 @@ Result<RootfsSpec> LocalWorker::PullTypeImage(const ResourceRun& run,
   ctx.output = output.get();
   ctx.cancelled = owner.cancelled_flag();
   ctx.http_transport = options_.http_transport ? &options_.http_transport : nullptr;
-  ctx.image_cache_dir = options_.data_dir + "/images";
+  ctx.image_cache_dir = images_->dir();
   std::unique_ptr<ResourceType> registry = MakeBuiltinResourceType("registry-image");
   auto versions = registry->Check(ctx, run.custom_type_image, nullptr);
   if (!versions.ok()) return versions.status().WithContext(what);
@@ -294,7 +327,7 @@ ResourceResult LocalWorker::RunResourceHere(const ResourceRun& run,
   std::error_code ec;
   fs::create_directories(ctx.cache_dir, ec);
   if (run.for_image && run.action == ResourceRun::Action::kGet) {
-    ctx.image_cache_dir = options_.data_dir + "/images";
+    ctx.image_cache_dir = images_->dir();
   }
   ctx.artifacts = options_.artifacts;
   ctx.http_transport = options_.http_transport ? &options_.http_transport : nullptr;
@@ -326,6 +359,7 @@ ResourceResult LocalWorker::RunResourceHere(const ResourceRun& run,
     out.error = Internal("resource type '" + run.type + "' failed: " + e.what());
   }
   if (owner.cancelled()) out.error = Cancelled("resource step " + run.id + " was cancelled");
+  if (!ctx.image_cache_dir.empty()) CollectImages();  // it may have added an image
   return out;
 }
 

@@ -11,6 +11,7 @@
 // (SIGKILL) and waits for their threads; it must not be called from a completion callback.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,7 @@
 namespace baton::workers {
 
 class ArtifactStore;
+class ImageCache;
 
 struct LocalWorkerOptions {
   std::string name = "local";
@@ -45,6 +47,12 @@ struct LocalWorkerOptions {
   ArtifactStore* artifacts = nullptr;  // for the `artifact` resource type; may be null
   // HTTP(S) for built-in resource types that need it (`cf`); may be empty (they then error).
   HttpTransportFactory http_transport;
+  // The image cache (<data_dir>/images) is collected after each step that used it: images
+  // unused for longer than `image_cache_max_age` (0: kept at any age), then the least recently
+  // used until all fit in `image_cache_max_bytes` (0: no limit). Images a running step uses, or
+  // used in the last 10 minutes, are never removed.
+  std::chrono::seconds image_cache_max_age{7 * 24 * 3600};
+  uint64_t image_cache_max_bytes = 0;
 };
 
 class LocalWorker : public Worker {
@@ -86,6 +94,8 @@ class LocalWorker : public Worker {
   bool Launch(std::shared_ptr<Execution> execution, std::function<void()> body);
   void ReapFinished();
   void NoteCgroupFailure(const Status& status);
+  // Collects the image cache per the options' limits, logging what it removed.
+  void CollectImages();
 
   LocalWorkerOptions options_;
   const Clock* clock_;
@@ -93,6 +103,7 @@ class LocalWorker : public Worker {
   std::string refusal_;
   CgroupSupport cgroups_;
   std::once_flag cgroup_warning_;
+  std::unique_ptr<ImageCache> images_;
 
   struct Running {
     std::shared_ptr<Execution> execution;
