@@ -191,7 +191,8 @@ void AddWorkerCommand(CLI::App& root, int& exit_code) {
   cmd->add_option("--name", flags->name, "This worker's name (default: the host name)");
   cmd->add_option("--work-dir", flags->work_dir, "Where this worker keeps its volumes and caches")
       ->required();
-  cmd->add_option("--tag", flags->tags, "Take only steps with this tag (repeatable)");
+  cmd->add_option("--tag", flags->tags,
+                  "Tag this worker: it takes only steps whose tags: it has all of (repeatable)");
   cmd->add_option("--team", flags->team, "Take only this team's steps (default: any team)");
   cmd->add_option("--capacity", flags->capacity,
                   "Steps to run at once (default: the number of cores)");

@@ -239,6 +239,7 @@ Result<workers::TaskRun> BuildExecutor::Impl::MakeTaskRun(const RunTask& run) {
   task.env = MetadataEnv();
   for (auto& [name, value] : ImageEnv(image_metadata)) task.env[name] = std::move(value);
   for (const auto& [name, value] : run.params) task.env[name] = EnvValue(value);
+  task.placement = {run.tags, options_.metadata.team};
   task.network = !run.hermetic;
   task.privileged = run.privileged;
   if (run.config.container_limits) {
@@ -273,6 +274,7 @@ void BuildExecutor::Impl::StartGet(const RunGet& get) {
     return Report(get.id, ActionResult::Errored(t.message()));
   }
   check.env = MetadataEnv();
+  check.placement = {get.tags, options_.metadata.team};
   std::weak_ptr<Impl> weak = weak_from_this();
   handles_[get.id] =
       worker_.RunResource(check, GetSink(get), [weak, get](workers::ResourceResult r) {
@@ -304,6 +306,7 @@ void BuildExecutor::Impl::FetchVersion(const RunGet& get, Json version) {
   run.dir = VolumePath(get.volume);
   run.env = MetadataEnv();
   run.for_image = get.for_image;
+  run.placement = {get.tags, options_.metadata.team};
   std::weak_ptr<Impl> weak = weak_from_this();
   handles_[get.id] = worker_.RunResource(run, GetSink(get), [weak, get](workers::ResourceResult r) {
     auto self = weak.lock();
@@ -345,6 +348,7 @@ void BuildExecutor::Impl::StartPut(const RunPut& put) {
   run.params = put.params;
   run.dir = dir;
   run.env = MetadataEnv();
+  run.placement = {put.tags, options_.metadata.team};
   std::weak_ptr<Impl> weak = weak_from_this();
   handles_[put.id] =
       worker_.RunResource(run, SinkFor(put.step), [weak, put](workers::ResourceResult r) {

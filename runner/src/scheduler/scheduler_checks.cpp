@@ -47,6 +47,7 @@ void Scheduler::Impl::Check(PipelineState& state, const std::string& resource,
   workers::ResourceRun run;
   run.id = "check-" + std::to_string(state.record.id) + "-" + resource;
   run.action = workers::ResourceRun::Action::kCheck;
+  run.placement = {config->tags, state.record.team};
   // Vars of the pipeline's var_sources are read at check time, as Concourse does.
   auto source = pipelines::VarSources(state.config.var_sources, state.config.file)
                     .Interpolate(config->source, nullptr);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "baton/common/logging.h"
+#include "baton/webapi/worker_placement.h"
 #include "baton/workers/resource_type.h"
 #include "baton/workers/volume_stream.h"
 #include "runtime/remote_workers_impl.h"
@@ -225,62 +226,56 @@ void RemoteWorkers::Impl::Submit(std::shared_ptr<Dispatch> d) {
 
 void RemoteWorkers::Impl::Place(Later& later) {
   std::deque<std::string> still;
-  std::string why;
   for (const std::string& id : unplaced_) {
     auto found = dispatches_.find(id);
     if (found == dispatches_.end()) continue;
     std::shared_ptr<Dispatch> d = found->second;
-    // As Concourse's fewest-build-containers: the worker with the fewest steps; among equals
-    // the one given work longest ago, so consecutive steps spread over idle workers.
-    Session* best = nullptr;
-    for (auto& [session_id, s] : sessions_) {
-      int capacity = std::max(1, s.worker.capacity);
-      if (s.landing || !s.worker.tags.empty() || static_cast<int>(s.steps.size()) >= capacity) {
-        continue;
-      }
-      if (!best || s.steps.size() < best->steps.size() ||
-          (s.steps.size() == best->steps.size() && s.last_given < best->last_given)) {
-        best = &s;
-      }
-    }
-    if (!best) {
+    const workers::WorkerSpec& spec = d->Spec();
+    std::vector<std::string> names;
+    std::vector<PlacementCandidate> candidates = Candidates(*d, names);
+    std::optional<size_t> chosen = ChooseWorker(candidates, spec);
+    if (!chosen) {
       still.push_back(id);
-      if (!d->said_waiting) {
-        d->said_waiting = true;
-        if (why.empty()) why = WhyWaiting();
+      // Said again when the reason changes (a worker landed, another registered).
+      std::string why = WhyNoWorker(candidates, spec);
+      if (why != d->said_why) {
+        d->said_why = why;
         later.Add([sink = d->sink, why] { SayWaiting(sink, why); });
       }
       continue;
     }
-    for (auto& [session_id, s] : sessions_) {
-      if (&s == best) d->session = session_id;
-    }
-    best->last_given = ++placements_;
-    best->queue.push_back(id);
-    best->steps.insert(id);
-    Wake(*best, later);
+    Session& best = sessions_.at(names[*chosen]);
+    d->session = names[*chosen];
+    // As Concourse's step log does: which worker runs the step.
+    later.Add([sink = d->sink, name = best.worker.name] {
+      sink->OnLine(std::chrono::system_clock::now(), workers::OutputStream::kSystem,
+                   "selected worker: " + name);
+    });
+    best.last_given = ++placements_;
+    best.queue.push_back(id);
+    best.steps.insert(id);
+    Wake(best, later);
   }
   unplaced_ = std::move(still);
 }
 
-std::string RemoteWorkers::Impl::WhyWaiting() const {
-  if (sessions_.empty()) {
-    return "no worker has registered with this web node; start one with `baton worker --web "
-           "URL --key FILE ...` (docs/workers.md)";
+std::vector<PlacementCandidate> RemoteWorkers::Impl::Candidates(
+    const Dispatch&, std::vector<std::string>& names) const {
+  std::vector<PlacementCandidate> out;
+  out.reserve(sessions_.size());
+  for (const auto& [session_id, s] : sessions_) {
+    PlacementCandidate c;
+    c.name = s.worker.name;
+    c.tags = s.worker.tags;
+    c.team = s.worker.team;
+    c.capacity = s.worker.capacity;
+    c.running = static_cast<int>(s.steps.size());
+    c.landing = s.landing;
+    c.last_given = s.last_given;
+    out.push_back(std::move(c));
+    names.push_back(session_id);
   }
-  int untagged = 0, landing = 0;
-  for (const auto& [id, s] : sessions_) {
-    untagged += s.worker.tags.empty() ? 1 : 0;
-    landing += s.worker.tags.empty() && s.landing ? 1 : 0;
-  }
-  if (untagged == 0) {
-    return "no untagged worker (untagged steps run only on workers started without --tag)";
-  }
-  if (landing == untagged) {
-    return "every untagged worker is landing (`baton land-worker`); start another worker";
-  }
-  return fmt::format("all {} untagged worker(s) are running as many steps as their capacity",
-                     untagged);
+  return out;
 }
 
 void RemoteWorkers::Impl::Wake(Session& session, Later& later) {

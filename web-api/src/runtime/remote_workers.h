@@ -5,8 +5,9 @@
 // output back in batches and reports the result with the writable volumes that changed, which
 // are unpacked into the web node's directories before the step's `done` is called.
 //
-// Placement (this version): untagged steps go to untagged workers, the one with the fewest
-// steps, never more than its capacity. A step no worker can take waits, and its log says why.
+// Placement (worker_placement.h): by the step's tags and team (workers::WorkerSpec), then the
+// fewest steps, never more than a worker's capacity. A step no worker can take waits, and its
+// log says why (again whenever the reason changes).
 // `artifact` resources use the web node's artifact store, so they run here, in-process.
 //
 // Every method an endpoint calls names the session: a worker can only take, report on and move

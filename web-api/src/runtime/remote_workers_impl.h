@@ -11,6 +11,7 @@
 #include <set>
 #include <variant>
 
+#include "baton/webapi/worker_placement.h"
 #include "baton/workers/step_wire.h"
 #include "runtime/remote_workers.h"
 #include "worker_endpoint/worker_registry.h"
@@ -38,9 +39,14 @@ struct Dispatch {
   std::shared_ptr<workers::OutputSink> sink;
   std::function<void(workers::TaskResult)> task_done;
   std::function<void(workers::ResourceResult)> resource_done;
-  std::string session;  // "" while no worker has it
-  bool taken = false;   // the worker's poll received it
-  bool said_waiting = false;
+  std::string session;   // "" while no worker has it
+  bool taken = false;    // the worker's poll received it
+  std::string said_why;  // the last reason for waiting the build log was given
+  // Which workers may run it.
+  const workers::WorkerSpec& Spec() const {
+    return step.kind == workers::wire::Step::Kind::kTask ? step.task.placement
+                                                         : step.resource.placement;
+  }
   std::mutex pack_mu;                  // one packing of a volume at a time
   std::map<int, std::string> packed;   // GUARDED_BY(pack_mu): download spools by index
   std::map<int, std::string> uploads;  // GUARDED_BY(Impl::mu_): upload spools by index
@@ -82,16 +88,16 @@ class RemoteWorkers::Impl : public std::enable_shared_from_this<Impl> {
     Json cancels = Json::array();
     JsonReply poll;  // the waiting long poll, if any
     uint64_t poll_generation = 0;
-    uint64_t last_given = 0;
-    bool landing =
-        false;  // takes no new steps  // when it was last given a step: ties go to the longest idle
+    uint64_t last_given = 0;  // when it was last given a step: ties go to the longest idle
+    bool landing = false;     // takes no new steps
     std::unique_ptr<boost::asio::steady_timer> poll_timer;
   };
 
   // REQUIRES: mu_ held. Places what waits; says why on the logs of steps that must go on waiting.
   void Place(Later& later);
-  // REQUIRES: mu_ held. Why a step cannot be placed now.
-  std::string WhyWaiting() const;
+  // REQUIRES: mu_ held. The sessions as placement sees them for `d`; `names` gets their ids.
+  std::vector<PlacementCandidate> Candidates(const Dispatch& d,
+                                             std::vector<std::string>& names) const;
   // REQUIRES: mu_ held. Answers the session's waiting poll if there is work for it.
   void Wake(Session& session, Later& later);
   // REQUIRES: mu_ held. The session's queued steps and cancels as a poll answer (then cleared).

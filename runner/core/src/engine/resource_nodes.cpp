@@ -8,11 +8,14 @@
 namespace baton::runner::engine {
 namespace {
 
-// Fills the resource fields of a RunGet/RunPut; false when the resource is unknown.
+// Fills the resource fields of a RunGet/RunPut; false when the resource is unknown. The step's
+// `tags:` choose its workers, else the resource's (as Concourse does).
 template <typename A>
-bool DescribeResource(const State& state, const std::string& name, RuntimeVars& vars, A& action) {
+bool DescribeResource(const State& state, const pipelines::Step& step, const std::string& name,
+                      RuntimeVars& vars, A& action) {
   const pipelines::Resource* resource = state.FindResource(name);
   if (resource == nullptr) return false;
+  action.tags = step.tags.empty() ? resource->tags : step.tags;
   action.resource = resource->name;
   action.type = resource->type;
   action.source = vars.Interpolate(resource->source);
@@ -30,7 +33,7 @@ class GetNode : public LeafNode {
     RuntimeVars vars(*ctx_.locals, *ctx_.secret_locals, state_.var_sources());
     InterpolateStep(get_, vars);
     RunGet get;
-    bool known = DescribeResource(state_, get_.resource, vars, get);
+    bool known = DescribeResource(state_, step_, get_.resource, vars, get);
     if (!Settle(vars)) return;
     if (!known) return FinishStep(Outcome::Errored("unknown resource: " + get_.resource));
     auto chosen = state_.plan().input_versions.find(get_.name);
@@ -77,7 +80,7 @@ class PutNode : public LeafNode {
     RuntimeVars vars(*ctx_.locals, *ctx_.secret_locals, state_.var_sources());
     InterpolateStep(put_, vars);
     RunPut put;
-    bool known = DescribeResource(state_, put_.resource, vars, put);
+    bool known = DescribeResource(state_, step_, put_.resource, vars, put);
     if (!Settle(vars)) return;
     if (!known) return FinishStep(Outcome::Errored("unknown resource: " + put_.resource));
     put.params = put_.params;
@@ -97,6 +100,7 @@ class PutNode : public LeafNode {
     get_template_.type = put.type;
     get_template_.source = put.source;
     get_template_.custom_type = put.custom_type;
+    get_template_.tags = put.tags;
     put_action_ = Issue(std::move(put));
   }
 

@@ -92,6 +92,7 @@ class TaskNode : public LeafNode {
       for (const auto& [k, v] : task_.params.items()) run.params[k] = v;
     }
     run.privileged = task_.privileged;
+    run.tags = step_.tags;
     run.hermetic = task_.hermetic.value_or(config.hermetic);
     run.config = std::move(config);
     outputs_ = run.outputs;
@@ -144,6 +145,7 @@ class TaskNode : public LeafNode {
     get.params = image.params.is_object() ? image.params : Json::object();
     get.volume = state_.NewVolume();
     get.for_image = true;
+    get.tags = run.tags;  // the image is fetched where the task may run
     if (const auto* type = state_.FindResourceType(image.type)) get.custom_type = *type;
     run.image = get.volume;
     run.image_origin = {"", image.type, image.source};

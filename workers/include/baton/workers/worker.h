@@ -43,6 +43,14 @@ struct RootfsSpec {
   std::string path;  // kDirectory only
 };
 
+// Which workers may run a step, as Concourse places work: a worker with every tag in `tags`
+// (an untagged step: an untagged worker only), and of `team` or of no team. A worker started
+// with --team takes only that team's work. The in-process worker runs everything.
+struct WorkerSpec {
+  std::vector<std::string> tags;  // the step's `tags:` (a get/put: else its resource's)
+  std::string team;               // the build's team ("" = none named)
+};
+
 // One process to run in a sandbox.
 struct TaskRun {
   std::string id;    // unique, for logs and cgroup names ("b42-s3-a1")
@@ -63,6 +71,7 @@ struct TaskRun {
   std::string hostname;
   std::optional<std::string> stdin_data;  // written to stdin, then closed; none = /dev/null
   bool capture_stdout = false;            // stdout goes to TaskResult::stdout_data, not the sink
+  WorkerSpec placement;
 };
 
 struct TaskResult {
@@ -99,6 +108,7 @@ struct ResourceRun {
   // get: the result is a task's image (image_resource), which the worker may serve from its
   // image cache (registry-image: rootfs/ then links to the cached, read-only root).
   bool for_image = false;
+  WorkerSpec placement;
 };
 
 struct ResourceResult {

@@ -60,8 +60,9 @@ struct RunTask {
   std::map<std::string, Json> params;  // config params overridden by step params
   bool privileged = false;
   bool hermetic = false;
-  std::optional<Volume> image;  // `image:` artifact of the step
-  ArtifactOrigin image_origin;  // what produced `image`
+  std::optional<Volume> image;    // `image:` artifact of the step
+  ArtifactOrigin image_origin;    // what produced `image`
+  std::vector<std::string> tags;  // the step's `tags:`: the workers that may run it
 };
 
 // Fetches a resource version into `volume`. A null `version` means "the latest": the executor
@@ -78,6 +79,7 @@ struct RunGet {
   std::optional<pipelines::ResourceType> custom_type;  // set when `type` names one
   // Fetches a task's image_resource: its output is not the step's, and no version is reported.
   bool for_image = false;
+  std::vector<std::string> tags;  // the step's `tags:`, else the resource's: the workers to use
 };
 
 // Pushes to a resource; `inputs` are the artifacts visible to `out`, by name.
@@ -90,6 +92,7 @@ struct RunPut {
   Json params = Json::object();
   std::vector<std::pair<std::string, Volume>> inputs;
   std::optional<pipelines::ResourceType> custom_type;
+  std::vector<std::string> tags;  // the step's `tags:`, else the resource's: the workers to use
 };
 
 // Reads `path` (relative to the volume) and reports its text in ActionResult::content.

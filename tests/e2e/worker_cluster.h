@@ -1,0 +1,115 @@
+// A `baton web` without a local worker plus real `baton worker` processes on loopback, for the
+// worker end-to-end tests: start workers with flags, set pipelines, trigger jobs, and read a
+// build's log per step (which worker each step ran on: its "selected worker: NAME" line).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fakes/e2e_util.h"
+#include "fakes/server_process.h"
+
+namespace baton::testing {
+
+class WorkerCluster {
+ public:
+  // `web_flags` are added to `baton web --bind 127.0.0.1:0 --worker-key FILE`.
+  explicit WorkerCluster(std::vector<std::string> web_flags = {})
+      : web_(WebArgs(keys_, std::move(web_flags)), "web") {}
+
+  ServerProcess& web() { return web_; }
+  const std::filesystem::path& files() const { return files_.path(); }
+
+  // Starts `baton worker --name NAME` with `extra` flags and waits for its registration.
+  std::unique_ptr<ChildProcess> StartWorker(const std::string& name,
+                                            const std::vector<std::string>& extra = {}) {
+    std::filesystem::path key_file = files_ / "worker.key";
+    WriteFile(key_file, Key() + "\n");
+    std::vector<std::string> argv{BatonBinary().string(),
+                                  "worker",
+                                  "--web",
+                                  web_.url(),
+                                  "--name",
+                                  name,
+                                  "--work-dir",
+                                  (files_ / name).string(),
+                                  "--key",
+                                  key_file.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ProcessOptions options;
+    options.timeout = std::chrono::minutes(5);
+    auto worker = std::make_unique<ChildProcess>(argv, options);
+    EXPECT_TRUE(worker->WaitForOutput("registered with", std::chrono::seconds(60)))
+        << worker->out() << worker->err();
+    return worker;
+  }
+
+  void SetPipeline(const std::string& name, const std::string& yaml) {
+    WriteFile(files_ / (name + ".yml"), yaml);
+    CliResult set =
+        web_.Cli({"set-pipeline", "-n", "-p", name, "-c", (files_ / (name + ".yml")).string()});
+    ASSERT_EQ(set.exit_code, 0) << set.All();
+  }
+
+  // Starts a build of `pipeline`/`job` and returns its id (-1 when refused).
+  int64_t Trigger(const std::string& pipeline, const std::string& job) {
+    ApiReply reply =
+        web_.Api("POST", "/api/v1/teams/main/pipelines/" + pipeline + "/jobs/" + job + "/builds");
+    EXPECT_EQ(reply.status, 201) << reply.text;
+    return reply.json.is_object() ? reply.json.value("id", int64_t{-1}) : -1;
+  }
+
+  std::string Status(int64_t build) const {
+    return web_.Get("/api/v1/builds/" + std::to_string(build)).value("status", "");
+  }
+
+  // The build's log lines by step (event origin), in order.
+  std::map<std::string, std::string> StepLogs(int64_t build) const {
+    ApiReply r = web_.Api("GET", "/api/v1/builds/" + std::to_string(build) + "/events");
+    std::map<std::string, std::string> logs;
+    size_t pos = 0;
+    while ((pos = r.text.find("data: ", pos)) != std::string::npos) {
+      size_t end = r.text.find('\n', pos);
+      auto event = nlohmann::json::parse(r.text.substr(pos + 6, end - pos - 6), nullptr, false);
+      pos = end;
+      if (event.is_object() && event.value("type", "") == "log") {
+        logs[event.value("origin", "")] += event.value("payload", "") + "\n";
+      }
+    }
+    return logs;
+  }
+
+  // The worker named by the "selected worker: NAME" line of the step whose log has `marker`
+  // ("" when no step's log has it, "?" when that step names no worker).
+  std::string WorkerOfStepSaying(int64_t build, const std::string& marker) const {
+    for (const auto& [origin, log] : StepLogs(build)) {
+      if (log.find(marker) == std::string::npos) continue;
+      const std::string said = "selected worker: ";
+      size_t at = log.rfind(said);
+      if (at == std::string::npos) return "?";
+      size_t end = log.find('\n', at);
+      return log.substr(at + said.size(), end - at - said.size());
+    }
+    return "";
+  }
+
+ private:
+  static std::string Key() { return "f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7"; }
+  static std::vector<std::string> WebArgs(const TempDir& keys, std::vector<std::string> flags) {
+    WriteFile(keys / "authorized", Key() + "\n");
+    std::vector<std::string> args{"--bind", "127.0.0.1:0", "--worker-key",
+                                  (keys / "authorized").string()};
+    args.insert(args.end(), flags.begin(), flags.end());
+    return args;
+  }
+
+  TempDir keys_;
+  TempDir files_;
+  ServerProcess web_;
+};
+
+}  // namespace baton::testing
