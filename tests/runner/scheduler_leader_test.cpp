@@ -21,6 +21,17 @@ jobs:
     config: {platform: linux, run: {path: ok}}
 )";
 
+constexpr const char* kGetAndTask = R"(
+resources:
+- {name: r, type: mock, check_every: never}
+jobs:
+- name: a
+  plan:
+  - {get: r, trigger: true}
+  - task: t
+    config: {platform: linux, run: {path: ok}}
+)";
+
 class SchedulerLeaderTest : public SchedulerHarness {
  protected:
   void SetUp() override { OpenStore(RealClock()); }
@@ -31,10 +42,11 @@ class SchedulerLeaderTest : public SchedulerHarness {
     SchedulerHarness::TearDown();
   }
 
+  // `serving`: checks and triggers on new versions, as a server does.
   std::unique_ptr<Scheduler> MakeNode(ScriptedWorker& worker, bool leader,
-                                      std::vector<PipelineChange>* heard) {
+                                      std::vector<PipelineChange>* heard, bool serving = false) {
     SchedulerOptions options = BaseOptions();
-    options.periodic_checks = false;
+    options.periodic_checks = serving;
     options.leader = leader;
     options.on_pipeline_change = [heard](const PipelineChange& c) {
       heard->push_back(PipelineChangeFromJson(ToJson(c)).value());
@@ -103,6 +115,63 @@ TEST_F(SchedulerLeaderTest, AnAbortThroughAFollowerReachesTheBuildOnTheLeader) {
   ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kAborted}).size() == 1; }));
   auto again = ApplyNow(*node_b_, commands::AbortBuild{build->id});
   EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition) << again.status().ToString();
+}
+
+// A notification can be lost (the listener's connection dropped). The leader's periodic Resync
+// then reads what it would have carried: here a job paused and unpaused through the follower,
+// whose announcements (from_b_) nobody delivers.
+TEST_F(SchedulerLeaderTest, AJobPauseWhoseNotificationTheLeaderMissedIsCaughtByTheResync) {
+  Id id = SetPipeline(kTaskOnly);
+  const Id job = store_->GetJob(id, "a")->id;
+  scheduler_ = MakeNode(worker_, /*leader=*/true, &from_a_);
+  node_b_ = MakeNode(worker_b_, /*leader=*/false, &from_b_);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  ASSERT_TRUE(node_b_->ActivatePipeline(id).ok());
+
+  ASSERT_TRUE(ApplyNow(*node_b_, commands::PauseJob{id, job, true}).ok());
+  auto build = Trigger(*node_b_, id, "a");
+  ASSERT_TRUE(build.ok()) << build.status().ToString();
+  ASSERT_EQ(from_b_.size(), 2u) << "paused, then the build queued: both lost";
+  scheduler_->Resync();
+  io_.run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(store_->GetBuild(build->id)->status, BuildStatus::kPending) << "the job is paused";
+  EXPECT_TRUE(worker_.task_runs().empty());
+
+  ASSERT_TRUE(ApplyNow(*node_b_, commands::PauseJob{id, job, false}).ok());
+  scheduler_->Resync();
+  ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kSucceeded}).size() == 1; }));
+  EXPECT_EQ(worker_.task_runs().size(), 1u);
+}
+
+// The same for a pin: the leader builds with the pinned version after the Resync.
+TEST_F(SchedulerLeaderTest, APinWhoseNotificationTheLeaderMissedIsCaughtByTheResync) {
+  Id id = SetPipeline(kGetAndTask);
+  auto resource = store_->GetResource(id, "r");
+  ASSERT_TRUE(resource.ok()) << resource.status().ToString();
+  auto saved = store_->SaveResourceVersions(
+      resource->id, {{Json{{"v", "1"}}, Json::array()}, {Json{{"v", "2"}}, Json::array()}});
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+  auto v1 = store_->FindResourceVersion(resource->id, Json{{"v", "1"}});
+  ASSERT_TRUE(v1.ok()) << v1.status().ToString();
+  scheduler_ = MakeNode(worker_, /*leader=*/true, &from_a_, /*serving=*/true);
+  node_b_ = MakeNode(worker_b_, /*leader=*/false, &from_b_, /*serving=*/true);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  ASSERT_TRUE(node_b_->ActivatePipeline(id).ok());
+  ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kSucceeded}).size() == 1; }));
+  auto first = store_->ListBuildInputs(Builds()[0].id);
+  ASSERT_TRUE(first.ok() && first->size() == 1);
+  EXPECT_EQ((*first)[0].version, (Json{{"v", "2"}})) << "the newest, before the pin";
+
+  ASSERT_TRUE(ApplyNow(*node_b_, commands::PinVersion{id, resource->id, v1->id, "v2 broke"}).ok());
+  ASSERT_EQ(from_b_.size(), 1u);
+  EXPECT_EQ(from_b_[0].kind, PipelineChange::Kind::kPin) << "lost";
+  scheduler_->Resync();
+  ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kSucceeded}).size() == 2; }));
+  auto inputs = store_->ListBuildInputs(Builds({BuildStatus::kSucceeded}).front().id);
+  ASSERT_TRUE(inputs.ok());
+  ASSERT_EQ(inputs->size(), 1u);
+  EXPECT_EQ((*inputs)[0].version, (Json{{"v", "1"}}));
+  EXPECT_TRUE(worker_b_.task_runs().empty()) << "the follower started nothing";
 }
 
 // A leader that died (kill -9) left build 1 started and build 2 pending. The node that takes

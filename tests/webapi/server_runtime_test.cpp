@@ -41,8 +41,12 @@ class ServerRuntimeTest : public ::testing::Test {
     return store.ok() ? std::move(*store) : nullptr;
   }
   // Starts a runtime and runs it on a thread until Stop().
-  void StartRuntime() {
-    auto runtime = ServerRuntime::Start(OpenStore(), Options());
+  void StartRuntime(bool cluster = false) {
+    auto options = Options();
+    auto store = OpenStore();
+    // SQLite's store is a ClusterStore too (notifications in-process): one node of a cluster.
+    if (cluster) options.cluster = dynamic_cast<runner::ClusterStore*>(store.get());
+    auto runtime = ServerRuntime::Start(std::move(store), options);
     ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
     runtime_ = std::move(*runtime);
     loop_ = std::thread([this] { runtime_->Run(); });
@@ -97,6 +101,37 @@ TEST_F(ServerRuntimeTest, ARestartKeepsTheAdminTokenAndShowsNoNewOne) {
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(Json::parse(reply->body).value("version", ""), "9.9.9");
+}
+
+// The cluster's node list names hosts: anyone may read the version, only a caller with a valid
+// token sees the nodes.
+TEST_F(ServerRuntimeTest, InfoShowsTheClusterOnlyToAuthenticatedCallers) {
+  StartRuntime(/*cluster=*/true);
+  const std::string token = *runtime_->new_admin_token();
+  Json with;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto reply = Get("/api/v1/info", token);
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    ASSERT_EQ(reply->status, 200) << reply->body;
+    with = Json::parse(reply->body);
+    if (with.contains("cluster") && !with["cluster"].value("nodes", Json::array()).empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(with.contains("cluster")) << with.dump();
+  EXPECT_EQ(with["cluster"]["nodes"].size(), 1u) << with.dump();
+  EXPECT_FALSE(with["cluster"].value("name", "").empty()) << with.dump();
+
+  for (const std::string& credentials : {std::string(), std::string("not-a-token")}) {
+    auto reply = Get("/api/v1/info", credentials);
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_EQ(reply->status, 200) << reply->body;
+    Json anonymous = Json::parse(reply->body);
+    EXPECT_EQ(anonymous.value("version", ""), "9.9.9") << reply->body;
+    EXPECT_FALSE(anonymous.contains("cluster")) << "token `" << credentials << "`: " << reply->body;
+    EXPECT_EQ(reply->body.find(with["cluster"].value("name", "")), std::string::npos)
+        << reply->body;
+  }
 }
 
 TEST_F(ServerRuntimeTest, ItsWorkerIsRegisteredWhileRunningAndRemovedOnShutdown) {

@@ -154,21 +154,8 @@ Result<CommandReply> Scheduler::Impl::Run(const commands::Refresh& c) {
     BATON_RETURN_IF_ERROR(Activate(change.pipeline_id));
     return ReplyWith(change.pipeline_id);
   }
-  BATON_ASSIGN_OR_RETURN(state->record, store_.GetPipelineById(change.pipeline_id));
-  BATON_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(change.pipeline_id));
-  for (const auto& j : jobs) {
-    if (j.active) state->jobs[j.name] = j;
-  }
-  BATON_ASSIGN_OR_RETURN(auto resources, store_.ListResources(change.pipeline_id));
-  for (const auto& r : resources) {
-    if (!r.active) continue;
-    state->resources[r.name] = r;
-    if (r.pinned_version_id) {
-      state->snapshot.pins[r.name] = r.pinned_version_id;
-    } else {
-      state->snapshot.pins.erase(r.name);
-    }
-  }
+  BATON_ASSIGN_OR_RETURN(PipelineRecord record, store_.GetPipelineById(change.pipeline_id));
+  BATON_RETURN_IF_ERROR(RereadState(*state, std::move(record)).status());
   ScheduleAll(*state);
   return PipelineReply(state->record);
 }

@@ -146,6 +146,10 @@ class Scheduler::Impl {
   // Reads the pipeline's record, jobs, resources and history from the store again (a node that
   // did not schedule has an old picture of them).
   Status ReloadHistory(PipelineState& state);
+  // Takes `record` (the pipeline as the store has it now) and re-reads the jobs' pauses and
+  // the resources' pins: what a PipelineChange of kind paused, public, job-paused or pin says.
+  // True when a job may start now that it could not before (a pause lifted, a pin changed).
+  Result<bool> RereadState(PipelineState& state, PipelineRecord record);
   // Queues `build` (pending in the store) unless it is queued or running already.
   void Queue(PipelineState& state, const Build& build);
   // Stops the pipeline's checks (when this node stops being the leader).

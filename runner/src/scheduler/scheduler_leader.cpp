@@ -123,6 +123,32 @@ Status Scheduler::Impl::ReloadHistory(PipelineState& state) {
   return LoadHistory(state);
 }
 
+Result<bool> Scheduler::Impl::RereadState(PipelineState& state, PipelineRecord record) {
+  BATON_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(record.id));
+  BATON_ASSIGN_OR_RETURN(auto resources, store_.ListResources(record.id));
+  bool may_start = state.record.paused && !record.paused;
+  state.record = std::move(record);
+  for (auto& j : jobs) {
+    if (!j.active) continue;
+    auto known = state.jobs.find(j.name);
+    may_start |= known != state.jobs.end() && known->second.paused && !j.paused;
+    state.jobs[j.name] = std::move(j);
+  }
+  for (auto& r : resources) {
+    if (!r.active) continue;
+    auto known = state.resources.find(r.name);
+    may_start |=
+        known != state.resources.end() && known->second.pinned_version_id != r.pinned_version_id;
+    if (r.pinned_version_id) {
+      state.snapshot.pins[r.name] = r.pinned_version_id;
+    } else {
+      state.snapshot.pins.erase(r.name);
+    }
+    state.resources[r.name] = std::move(r);
+  }
+  return may_start;
+}
+
 void Scheduler::Impl::StopChecks(PipelineState& state) {
   state.check_timers.clear();  // cancels them
   CheckWaiters waiting = TakeChecks(state);
@@ -157,9 +183,14 @@ void Scheduler::Impl::Resync() {
         }
         continue;
       }
-      const bool unpaused = state->record.paused && !record.paused;
-      state->record = record;
-      if (unpaused) ScheduleAll(*state);
+      // What a missed notification (paused, public, job-paused, pin) would have said.
+      auto changed = RereadState(*state, record);
+      if (!changed.ok()) {
+        log->warn("pipeline {}: cannot catch up with other nodes: {}", record.name,
+                  changed.status().ToString());
+      } else if (*changed) {
+        ScheduleAll(*state);
+      }
     }
   }
   std::vector<Id> gone;

@@ -96,13 +96,18 @@ Router MakeApiRouter(boost::asio::io_context& runner_io, runner::Store& store,
     if (!t.ok()) return std::nullopt;
     return t->team + ":" + t->name;
   });
-  router.Add("GET", "/api/v1/info", [ctx](Request&) {
-    Json info = {{"version", ctx->options.version},
-                 {"external_url", ctx->options.external_url},
-                 {"worker_isolation", ctx->options.worker_isolation}};
-    if (ctx->options.cluster) info["cluster"] = ctx->options.cluster();
-    return Response::Json(200, info);
-  });
+  // The cluster's nodes name hosts: only for callers who logged in.
+  router.Add(
+      "GET", "/api/v1/info",
+      [ctx](Request& req) {
+        Json info = {{"version", ctx->options.version},
+                     {"external_url", ctx->options.external_url},
+                     {"worker_isolation", ctx->options.worker_isolation}};
+        if (ctx->options.cluster && !req.principal.empty())
+          info["cluster"] = ctx->options.cluster();
+        return Response::Json(200, info);
+      },
+      Access::kPublicOrToken);
   router.Add(
       "GET", "/api/v1/workers",
       [ctx](Request&) {

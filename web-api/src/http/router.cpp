@@ -177,6 +177,8 @@ Response Router::Dispatch(Request& request) const {
     if (match.route->access == Access::kToken) {
       std::optional<Response> denied = Authorize(request);
       if (denied) return std::move(*denied);
+    } else if (match.route->access == Access::kPublicOrToken) {
+      (void)Authorize(request);  // refused or not, the handler answers; principal says who asked
     }
     return match.route->handler(request);
   } catch (const nlohmann::json::exception& e) {

@@ -43,6 +43,9 @@ using AnonymousAccess = std::function<bool(const Request&)>;
 enum class Access {
   kPublic,  // anyone
   kToken,   // requires `Authorization: Bearer <token>` accepted by the token validator
+  // Anyone, but valid credentials (a token or a session) still fill Request::principal, so the
+  // handler can show more to them; a missing or invalid token is no refusal.
+  kPublicOrToken,
 };
 
 class Router {
