@@ -3,13 +3,12 @@
 #include <string>
 #include <vector>
 
+#include "sql_migrations.h"
+
 namespace baton::runner::sqlite {
 namespace {
 
-struct Migration {
-  int version;
-  const char* sql;
-};
+using sql::Migration;
 
 // Times are Unix milliseconds. JSON columns hold text.
 constexpr const char* kInitialSchema = R"sql(
@@ -205,42 +204,22 @@ const std::vector<Migration>& Migrations() {
   return kMigrations;
 }
 
-Status Apply(Connection& conn, const Migration& migration) {
-  Transaction tx(conn);
-  BATON_RETURN_IF_ERROR(tx.Begin(/*immediate=*/true));
-  // Another process may have migrated between our check and this transaction.
-  BATON_ASSIGN_OR_RETURN(int current, ReadSchemaVersion(conn));
-  if (current >= migration.version) return Status::Ok();
-  Status status = conn.Exec(migration.sql);
-  if (!status.ok()) {
-    return status.WithContext("schema migration " + std::to_string(migration.version));
-  }
-  BATON_RETURN_IF_ERROR(conn.Exec("PRAGMA user_version = " + std::to_string(migration.version)));
-  return tx.Commit();
+std::string WriteUserVersion(int version) {
+  return "PRAGMA user_version = " + std::to_string(version);
 }
+
+// The version is the database file's user_version; no lock around the run: each migration's
+// write transaction re-reads it.
+const sql::SchemaVersioning kVersioning = {"", "PRAGMA user_version", WriteUserVersion, "", ""};
 
 }  // namespace
 
 int LatestSchemaVersion() { return Migrations().back().version; }
 
 Result<int> ReadSchemaVersion(sql::Connection& conn) {
-  BATON_ASSIGN_OR_RETURN(auto version, conn.QueryInt("PRAGMA user_version"));
-  return static_cast<int>(version.value_or(0));
+  return sql::ReadSchemaVersion(conn, kVersioning);
 }
 
-Status Migrate(Connection& conn) {
-  BATON_ASSIGN_OR_RETURN(int current, ReadSchemaVersion(conn));
-  if (current > LatestSchemaVersion()) {
-    return FailedPrecondition("the database has schema version " + std::to_string(current) +
-                              ", newer than this Baton knows (" +
-                              std::to_string(LatestSchemaVersion()) +
-                              "); it was written by a newer Baton — upgrade Baton to use it");
-  }
-  for (const Migration& migration : Migrations()) {
-    if (migration.version <= current) continue;
-    BATON_RETURN_IF_ERROR(Apply(conn, migration));
-  }
-  return Status::Ok();
-}
+Status Migrate(Connection& conn) { return sql::Migrate(conn, Migrations(), kVersioning); }
 
 }  // namespace baton::runner::sqlite

@@ -1,5 +1,6 @@
-// Numbered schema migrations. The database's PRAGMA user_version is the number of the last one
-// applied; each is applied in its own transaction together with the new user_version.
+// SQLite's numbered schema migrations, run by the store's one migration runner
+// (sql_migrations.h). The database's PRAGMA user_version is the number of the last one applied;
+// each is applied in its own transaction together with the new user_version.
 #pragma once
 
 #include "baton/common/status.h"

@@ -3,13 +3,12 @@
 #include <string>
 #include <vector>
 
+#include "sql_migrations.h"
+
 namespace baton::runner::pg {
 namespace {
 
-struct Migration {
-  int version;
-  const char* sql;
-};
+using sql::Migration;
 
 // The advisory lock key held while migrating ("baton-mg").
 constexpr const char* kMigrationLock = "SELECT pg_advisory_lock(7089066110338934631)";
@@ -211,56 +210,27 @@ const std::vector<Migration>& Migrations() {
   return kMigrations;
 }
 
-Status Apply(Connection& conn, const Migration& migration) {
-  sql::Transaction tx(conn);
-  BATON_RETURN_IF_ERROR(tx.Begin(/*immediate=*/true));
-  Status status = conn.Exec(migration.sql);
-  if (!status.ok()) {
-    return status.WithContext("schema migration " + std::to_string(migration.version));
-  }
-  BATON_RETURN_IF_ERROR(
-      conn.Exec("UPDATE baton_schema_version SET version = " + std::to_string(migration.version)));
-  return tx.Commit();
+std::string WriteVersion(int version) {
+  return "UPDATE baton_schema_version SET version = " + std::to_string(version);
 }
 
-Status MigrateLocked(Connection& conn) {
-  BATON_RETURN_IF_ERROR(
-      conn.Exec("CREATE TABLE IF NOT EXISTS baton_schema_version (version INTEGER NOT NULL)"));
-  BATON_RETURN_IF_ERROR(
-      conn.Exec("INSERT INTO baton_schema_version SELECT 0 WHERE NOT EXISTS "
-                "(SELECT 1 FROM baton_schema_version)"));
-  BATON_ASSIGN_OR_RETURN(int current, ReadSchemaVersion(conn));
-  if (current > LatestSchemaVersion()) {
-    return FailedPrecondition("the database has schema version " + std::to_string(current) +
-                              ", newer than this Baton knows (" +
-                              std::to_string(LatestSchemaVersion()) +
-                              "); it was written by a newer Baton — upgrade Baton to use it");
-  }
-  for (const Migration& migration : Migrations()) {
-    if (migration.version <= current) continue;
-    BATON_RETURN_IF_ERROR(Apply(conn, migration));
-  }
-  return Status::Ok();
-}
+// The version lives in a table of one row; nodes starting together take turns on an advisory
+// lock: the first migrates, the others then find nothing left to do.
+const sql::SchemaVersioning kVersioning = {
+    "CREATE TABLE IF NOT EXISTS baton_schema_version (version INTEGER NOT NULL);"
+    "INSERT INTO baton_schema_version SELECT 0 WHERE NOT EXISTS "
+    "(SELECT 1 FROM baton_schema_version)",
+    "SELECT max(version) FROM baton_schema_version", WriteVersion, kMigrationLock,
+    kMigrationUnlock};
 
 }  // namespace
 
 int LatestSchemaVersion() { return Migrations().back().version; }
 
 Result<int> ReadSchemaVersion(Connection& conn) {
-  BATON_ASSIGN_OR_RETURN(auto version,
-                         conn.QueryInt("SELECT max(version) FROM baton_schema_version"));
-  return static_cast<int>(version.value_or(0));
+  return sql::ReadSchemaVersion(conn, kVersioning);
 }
 
-Status Migrate(Connection& conn) {
-  // Nodes starting together: the first migrates, the others wait here and then find nothing
-  // left to do.
-  BATON_RETURN_IF_ERROR(conn.Exec(kMigrationLock));
-  Status status = MigrateLocked(conn);
-  Status unlocked = conn.Exec(kMigrationUnlock);
-  if (!status.ok()) return status;
-  return unlocked;
-}
+Status Migrate(Connection& conn) { return sql::Migrate(conn, Migrations(), kVersioning); }
 
 }  // namespace baton::runner::pg

@@ -1,6 +1,7 @@
 // PostgreSQL's numbered schema migrations: the same schema and numbers as SQLite's
-// (migrations.cpp) in PostgreSQL's types. The version lives in baton_schema_version; migrating
-// holds a session advisory lock, so nodes starting together migrate once.
+// (migrations.cpp) in PostgreSQL's types, run by the same runner (sql_migrations.h). The version
+// lives in baton_schema_version; migrating holds a session advisory lock, so nodes starting
+// together migrate once.
 #pragma once
 
 #include "baton/common/status.h"
