@@ -4,6 +4,7 @@
 // the database's notifications.
 #include <gtest/gtest.h>
 
+#include "fakes/fake_clock.h"
 #include "scheduler_harness.h"
 
 namespace baton::runner {
@@ -44,9 +45,11 @@ class SchedulerLeaderTest : public SchedulerHarness {
 
   // `serving`: checks and triggers on new versions, as a server does.
   std::unique_ptr<Scheduler> MakeNode(ScriptedWorker& worker, bool leader,
-                                      std::vector<PipelineChange>* heard, bool serving = false) {
+                                      std::vector<PipelineChange>* heard, bool serving = false,
+                                      const Clock* clock = nullptr) {
     SchedulerOptions options = BaseOptions();
     options.periodic_checks = serving;
+    options.clock = clock;
     options.leader = leader;
     options.on_pipeline_change = [heard](const PipelineChange& c) {
       heard->push_back(PipelineChangeFromJson(ToJson(c)).value());
@@ -95,6 +98,25 @@ TEST_F(SchedulerLeaderTest, ATriggerThroughAFollowerIsSavedPendingAndStartedByTh
   EXPECT_EQ(worker_.task_runs().size(), 1u);
 }
 
+// A pipeline set through another node moments ago: its notification has not reached this node
+// yet, and a trigger here loads it from the store instead of answering "not active".
+TEST_F(SchedulerLeaderTest, ATriggerOnANodeThatHasNotHeardOfThePipelineYetLoadsItFromTheStore) {
+  scheduler_ = MakeNode(worker_, /*leader=*/true, &from_a_);
+  node_b_ = MakeNode(worker_b_, /*leader=*/false, &from_b_);
+  Id id = SetPipeline(kTaskOnly);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+
+  auto build = Trigger(*node_b_, id, "a");
+  ASSERT_TRUE(build.ok()) << build.status().ToString();
+  ASSERT_EQ(from_b_.size(), 1u);
+  EXPECT_EQ(from_b_[0].kind, PipelineChange::Kind::kBuildQueued);
+  ASSERT_TRUE(ApplyNow(*scheduler_, commands::Refresh{from_b_[0]}).ok());
+  ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kSucceeded}).size() == 1; }));
+  EXPECT_TRUE(worker_b_.task_runs().empty()) << "the follower started nothing";
+  auto gone = Trigger(*node_b_, id + 100, "a");
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound) << gone.status().ToString();
+}
+
 TEST_F(SchedulerLeaderTest, AnAbortThroughAFollowerReachesTheBuildOnTheLeader) {
   Id id = SetPipeline(kTaskOnly);
   TaskScript held;
@@ -118,12 +140,13 @@ TEST_F(SchedulerLeaderTest, AnAbortThroughAFollowerReachesTheBuildOnTheLeader) {
 }
 
 // A notification can be lost (the listener's connection dropped). The leader's periodic Resync
-// then reads what it would have carried: here a job paused and unpaused through the follower,
-// whose announcements (from_b_) nobody delivers.
+// then reads what it would have carried (job pauses and pins at most once a minute): here a job
+// paused and unpaused through the follower, whose announcements (from_b_) nobody delivers.
 TEST_F(SchedulerLeaderTest, AJobPauseWhoseNotificationTheLeaderMissedIsCaughtByTheResync) {
   Id id = SetPipeline(kTaskOnly);
   const Id job = store_->GetJob(id, "a")->id;
-  scheduler_ = MakeNode(worker_, /*leader=*/true, &from_a_);
+  baton::testing::FakeClock clock;
+  scheduler_ = MakeNode(worker_, /*leader=*/true, &from_a_, /*serving=*/false, &clock);
   node_b_ = MakeNode(worker_b_, /*leader=*/false, &from_b_);
   ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
   ASSERT_TRUE(node_b_->ActivatePipeline(id).ok());
@@ -138,6 +161,10 @@ TEST_F(SchedulerLeaderTest, AJobPauseWhoseNotificationTheLeaderMissedIsCaughtByT
   EXPECT_TRUE(worker_.task_runs().empty());
 
   ASSERT_TRUE(ApplyNow(*node_b_, commands::PauseJob{id, job, false}).ok());
+  scheduler_->Resync();  // within the minute: pipelines and pending builds only
+  io_.run_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(worker_.task_runs().empty());
+  clock.Advance(std::chrono::seconds(61));
   scheduler_->Resync();
   ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kSucceeded}).size() == 1; }));
   EXPECT_EQ(worker_.task_runs().size(), 1u);

@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -179,6 +180,9 @@ class Scheduler::Impl {
   uint64_t check_runs_ = 0;  // numbers each worker run of a check
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool leader_ = true;  // see SchedulerOptions::leader
+  // When Resync last re-read every pipeline's job pauses and pins (RereadState).
+  static constexpr Duration kDeepResyncEvery = std::chrono::seconds(60);
+  std::optional<SteadyTime> last_deep_resync_;
 };
 
 }  // namespace baton::runner

@@ -21,6 +21,13 @@ PipelineState* Scheduler::Impl::Find(Id pipeline_id) {
 
 Result<PipelineState*> Scheduler::Impl::FindOrError(Id pipeline_id) {
   if (PipelineState* state = Find(pipeline_id)) return state;
+  // Set through another web node whose notification has not arrived here yet: the store has it
+  // (the notification, when it comes, finds it loaded at that config version).
+  if (Status s = Activate(pipeline_id); !s.ok()) {
+    return Status(s.code(), "pipeline " + std::to_string(pipeline_id) +
+                                " is not active here: " + s.message());
+  }
+  if (PipelineState* state = Find(pipeline_id)) return state;
   return NotFound("pipeline " + std::to_string(pipeline_id) + " is not active");
 }
 
