@@ -1,0 +1,334 @@
+// bench_cluster: Baton on one SQLite node beside two web nodes on one PostgreSQL 15 (issue 12).
+// For each deployment it starts real `baton web --local-worker` processes on 127.0.0.1:0
+// (tests/fakes/server_process.h; PostgreSQL from tests/fakes/postgres_server.h, a Unix socket in
+// a temporary directory) and reports:
+//   W1-W3  through the API, as bench_server does: set-pipeline (through node A), W3's 200
+//          triggers alternately through A and B, builds read through B until the last has ended;
+//          trigger to the last end_time, beside `make -j2` running the same commands in the same
+//          run (the ratio is baton / make)
+//   IDLE   the CPU time (utime+stime from /proc/PID/stat) each web process, and PostgreSQL's
+//          processes, use over a window with 1,000 pipelines of 10 jobs each set and unpaused and
+//          nothing running
+//
+// Usage: bench_cluster [--runs N] [--only SQLITE,POSTGRES,W1,W2,W3,IDLE] [--pipelines P]
+//                      [--idle-seconds S] [--idle-windows K]
+//   N (runs of each workload) defaults to 5, P to 1000, S to 60, K to 1. Needs root (sandbox),
+//   and Debian's postgresql-15 for the PostgreSQL deployment.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cluster_workloads.h"
+#include "fakes/postgres_server.h"
+#include "fakes/server_process.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using baton::testing::ApiReply;
+using baton::testing::PostgresServer;
+using baton::testing::ServerProcess;
+using nlohmann::json;
+using Steady = std::chrono::steady_clock;
+using namespace baton::bench;
+
+// ---- /proc ---------------------------------------------------------------------------------
+
+// utime+stime (and, with `children`, cutime+cstime) of `pid` in seconds; -1 when it is gone.
+double CpuSeconds(pid_t pid, bool children = false) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = text.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream rest(text.substr(paren + 2));
+  std::vector<std::string> f;  // f[0] is field 3 (state)
+  for (std::string w; rest >> w;) f.push_back(w);
+  if (f.size() < 15) return -1;
+  double ticks = std::atof(f[11].c_str()) + std::atof(f[12].c_str());
+  if (children) ticks += std::atof(f[13].c_str()) + std::atof(f[14].c_str());
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+pid_t ParentOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = text.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream rest(text.substr(paren + 2));
+  std::string state;
+  pid_t ppid = -1;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+// PostgreSQL's CPU so far: the postmaster with its reaped children, plus its live backends.
+double PostgresCpuSeconds(const PostgresServer& pg) {
+  std::ifstream pidfile(pg.dir() / "data" / "postmaster.pid");
+  pid_t postmaster = 0;
+  pidfile >> postmaster;
+  if (postmaster <= 0) return -1;
+  double total = CpuSeconds(postmaster, /*children=*/true);
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = std::atoi(name.c_str());
+    if (ParentOf(pid) == postmaster) total += std::max(0.0, CpuSeconds(pid));
+  }
+  return total;
+}
+
+long VmRssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+void PrintLoad(const char* when) {
+  std::ifstream in("/proc/loadavg");
+  double a = 0, b = 0, c = 0;
+  in >> a >> b >> c;
+  std::printf("load average %s: %.2f %.2f %.2f\n", when, a, b, c);
+  std::fflush(stdout);
+}
+
+// ---- a deployment ------------------------------------------------------------------------
+
+// One SQLite node, or two nodes on one PostgreSQL database. Node A takes set-pipeline, B reads.
+class Deployment {
+ public:
+  static std::unique_ptr<Deployment> Sqlite() {
+    auto d = std::unique_ptr<Deployment>(new Deployment("SQLite, one node"));
+    d->nodes_.push_back(std::make_unique<ServerProcess>(
+        std::vector<std::string>{"--bind", "127.0.0.1:0", "--local-worker"}, "web"));
+    return d;
+  }
+  static std::unique_ptr<Deployment> Postgres() {
+    auto d = std::unique_ptr<Deployment>(new Deployment("PostgreSQL, two nodes"));
+    auto pg = PostgresServer::Start();
+    if (!pg.ok()) {
+      std::fprintf(stderr, "PostgreSQL did not start: %s\n", pg.status().ToString().c_str());
+      return nullptr;
+    }
+    d->pg_ = std::move(*pg);
+    auto uri = d->pg_->CreateDatabase();
+    if (!uri.ok()) {
+      std::fprintf(stderr, "no database: %s\n", uri.status().ToString().c_str());
+      return nullptr;
+    }
+    for (int i = 0; i < 2; ++i) {
+      d->nodes_.push_back(std::make_unique<ServerProcess>(
+          std::vector<std::string>{"--bind", "127.0.0.1:0", "--local-worker", "--database", *uri},
+          "web"));
+    }
+    return d;
+  }
+
+  bool Started() const {
+    for (const auto& node : nodes_) {
+      if (!node->started()) {
+        std::fprintf(stderr, "%s: a node did not start:\n%s\n", label_.c_str(),
+                     node->log().c_str());
+        return false;
+      }
+    }
+    return true;
+  }
+  const std::string& label() const { return label_; }
+  ServerProcess& a() { return *nodes_.front(); }
+  ServerProcess& b() { return *nodes_.back(); }
+  const std::vector<std::unique_ptr<ServerProcess>>& nodes() const { return nodes_; }
+  const PostgresServer* pg() const { return pg_.get(); }
+
+  bool SetPipeline(const std::string& name, const std::string& yaml) {
+    json body = {{"config", yaml}, {"paused", false}};
+    ApiReply r = a().Api("PUT", "/api/v1/teams/main/pipelines/" + name + "/config", body.dump());
+    if (r.status != 200) {
+      std::fprintf(stderr, "set-pipeline %s: %d %s\n", name.c_str(), r.status, r.text.c_str());
+    }
+    return r.status == 200;
+  }
+
+  // One run of W1, W2 or W3 under a fresh pipeline name: trigger to the last end_time, in ms
+  // (0 when it did not finish within two minutes).
+  int64_t RunWorkload(const std::string& id, int run);
+
+ private:
+  explicit Deployment(std::string label) : label_(std::move(label)) {}
+
+  std::string label_;
+  std::unique_ptr<PostgresServer> pg_;  // before the nodes: they go first
+  std::vector<std::unique_ptr<ServerProcess>> nodes_;
+};
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// "2026-11-22T01:02:03.456Z" -> Unix milliseconds (0 when unparsable).
+int64_t ParseRfc3339Ms(const std::string& text) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+    return 0;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+int64_t Deployment::RunWorkload(const std::string& id, int run) {
+  const Workload w = WorkloadById(id, "v" + std::to_string(NowMs()) + "-" + std::to_string(run));
+  std::string name = "w" + id.substr(1) + "-" + std::to_string(run);  // names are lowercase
+  const int64_t t0 = NowMs();
+  if (!SetPipeline(name, w.pipeline)) return 0;
+  for (const std::string& job : w.triggered) {
+    static int turn = 0;
+    ServerProcess& through = turn++ % 2 ? b() : a();
+    ApiReply r =
+        through.Api("POST", "/api/v1/teams/main/pipelines/" + name + "/jobs/" + job + "/builds");
+    if (r.status != 201) std::fprintf(stderr, "trigger %s: %s\n", job.c_str(), r.text.c_str());
+  }
+  int64_t last_end = 0;
+  const auto until = Steady::now() + std::chrono::minutes(2);
+  while (Steady::now() < until) {
+    json jobs = b().Get("/api/v1/teams/main/pipelines/" + name + "/jobs");
+    size_t done = 0;
+    last_end = 0;
+    for (const json& job : jobs.is_array() ? jobs : json::array()) {
+      const json& build = job["finished_build"];
+      if (!build.is_object()) continue;
+      const std::string status = build.value("status", "");
+      if (status != "succeeded") {
+        std::fprintf(stderr, "%s: %s ended %s\n", name.c_str(), job.value("name", "").c_str(),
+                     status.c_str());
+      }
+      ++done;
+      last_end = std::max(last_end, ParseRfc3339Ms(build.value("end_time", "")));
+    }
+    if (done >= w.jobs) break;
+    last_end = 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  a().Api("DELETE", "/api/v1/teams/main/pipelines/" + name);
+  return last_end > 0 ? last_end - t0 : 0;
+}
+
+// ---- the parts ---------------------------------------------------------------------------
+
+void BenchWorkloads(Deployment& d, const std::vector<std::string>& ids, int runs,
+                    const fs::path& scratch) {
+  for (const std::string& id : ids) {
+    std::vector<double> baton_ms, make_ms;
+    for (int run = 0; run < runs; ++run) {
+      if (int64_t took = d.RunWorkload(id, run); took > 0) baton_ms.push_back(double(took));
+      double make = MakeMs(WorkloadById(id, "make"), scratch / id);
+      if (make > 0) make_ms.push_back(make);
+    }
+    const double baton = Median(baton_ms), make = Median(make_ms);
+    std::printf("  %-2s %-34s median %8.1f ms (n=%zu)   make -j2 %6.1f ms   ratio %6.1fx\n",
+                id.c_str(), WorkloadById(id, "").title.c_str(), baton, baton_ms.size(), make,
+                make > 0 ? baton / make : 0.0);
+    std::fflush(stdout);
+  }
+}
+
+// Sets `count` pipelines of 10 jobs, waits until every node has them, then measures.
+void BenchIdle(Deployment& d, int count, int seconds, int windows) {
+  const auto t0 = Steady::now();
+  for (int i = 0; i < count; ++i) {
+    if (!d.SetPipeline("idle-" + std::to_string(i), IdlePipeline(10))) return;
+  }
+  const double set_s = std::chrono::duration<double>(Steady::now() - t0).count();
+  std::printf("  set %d pipelines of 10 jobs through node A in %.1f s\n", count, set_s);
+  // Every node serves them (a follower activates them from the notifications), and a resync
+  // period (10 s) passes before measuring.
+  for (const auto& node : d.nodes()) {
+    baton::testing::WaitUntil(
+        [&] {
+          json p =
+              node->Get("/api/v1/teams/main/pipelines/idle-" + std::to_string(count - 1) + "/jobs");
+          return p.is_array() && p.size() == 10;
+        },
+        std::chrono::seconds(120));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(12));
+  for (int w = 0; w < windows; ++w) {
+    std::vector<double> before;
+    for (const auto& node : d.nodes()) before.push_back(CpuSeconds(node->pid()));
+    const double pg_before = d.pg() ? PostgresCpuSeconds(*d.pg()) : 0;
+    const auto start = Steady::now();
+    std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    const double wall = std::chrono::duration<double>(Steady::now() - start).count();
+    for (size_t i = 0; i < d.nodes().size(); ++i) {
+      const double used = CpuSeconds(d.nodes()[i]->pid()) - before[i];
+      std::printf(
+          "  idle, node %c (pid %d): %.3f s CPU in %.0f s = %.2f%% of a core, RSS %.1f MB\n",
+          'A' + static_cast<int>(i), d.nodes()[i]->pid(), used, wall, 100 * used / wall,
+          VmRssKb(d.nodes()[i]->pid()) / 1024.0);
+    }
+    if (d.pg()) {
+      const double used = PostgresCpuSeconds(*d.pg()) - pg_before;
+      std::printf("  idle, PostgreSQL (all its processes): %.3f s CPU in %.0f s = %.2f%%\n", used,
+                  wall, 100 * used / wall);
+    }
+    std::fflush(stdout);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 5, pipelines = 1000, idle_seconds = 60, idle_windows = 1;
+  std::string only = "SQLITE,POSTGRES,W1,W2,W3,IDLE";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--only") only = argv[i + 1];
+    if (flag == "--pipelines") pipelines = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--idle-seconds") idle_seconds = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--idle-windows") idle_windows = std::max(1, std::atoi(argv[i + 1]));
+  }
+  auto wants = [&](const char* part) { return only.find(part) != std::string::npos; };
+  std::vector<std::string> workloads;
+  for (const char* id : {"W1", "W2", "W3"}) {
+    if (wants(id)) workloads.push_back(id);
+  }
+  const fs::path scratch =
+      fs::temp_directory_path() / ("bench-cluster-" + std::to_string(getpid()));
+  PrintLoad("at start");
+  int failed = 0;
+  for (const char* store : {"SQLITE", "POSTGRES"}) {
+    if (!wants(store)) continue;
+    auto d = std::string(store) == "SQLITE" ? Deployment::Sqlite() : Deployment::Postgres();
+    if (!d || !d->Started()) {
+      ++failed;
+      continue;
+    }
+    std::printf("== %s (%d runs of each workload)\n", d->label().c_str(), runs);
+    BenchWorkloads(*d, workloads, runs, scratch);
+    if (wants("IDLE")) BenchIdle(*d, pipelines, idle_seconds, idle_windows);
+    PrintLoad("now");
+  }
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
+  return failed ? 1 : 0;
+}
