@@ -176,8 +176,9 @@ void AddBuildRoutes(Router& router, std::shared_ptr<Context> ctx) {
         if (!build.ok()) return JsonError(build.status());
         // With several nodes the build may run on another one: follow the store, not this
         // process's event hub.
-        auto source = ctx->options.cluster ? MakeBuildEventSource(ctx->store, nullptr, *id)
-                                           : MakeBuildEventSource(ctx->store, *id);
+        auto source = ctx->options.cluster
+                          ? MakeBuildEventSource(ctx->store, ctx->store, nullptr, *id)
+                          : MakeBuildEventSource(ctx->store, ctx->store, *id);
         return Response::EventStream(std::move(source), req.LastEventId());
       },
       Access::kToken);

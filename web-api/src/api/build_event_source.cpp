@@ -70,17 +70,18 @@ SseEvent ToSse(const runner::BuildEvent& e) {
 
 class BuildEventSource final : public EventSource {
  public:
-  BuildEventSource(runner::Store& store, std::shared_ptr<BuildEventHub> hub, runner::Id build_id)
-      : store_(store), hub_(std::move(hub)), build_id_(build_id) {}
+  BuildEventSource(runner::BuildStore& builds, runner::EventLog& log,
+                   std::shared_ptr<BuildEventHub> hub, runner::Id build_id)
+      : builds_(builds), log_(log), hub_(std::move(hub)), build_id_(build_id) {}
 
   SseBatch NextEvents(const std::string& after_id, size_t max_events) override {
     int64_t after = 0;
     if (!after_id.empty()) after = std::strtoll(after_id.c_str(), nullptr, 10);
     SseBatch batch;
     // Read the status before the events: if it was finished then, the log is complete.
-    auto build = store_.GetBuild(build_id_);
+    auto build = builds_.GetBuild(build_id_);
     bool finished = !build.ok() || runner::IsFinished(build->status);
-    auto events = store_.ReadEvents(build_id_, after, static_cast<int>(max_events));
+    auto events = log_.ReadEvents(build_id_, after, static_cast<int>(max_events));
     if (!events.ok()) {
       batch.finished = true;
       return batch;
@@ -96,7 +97,8 @@ class BuildEventSource final : public EventSource {
   }
 
  private:
-  runner::Store& store_;
+  runner::BuildStore& builds_;
+  runner::EventLog& log_;
   std::shared_ptr<BuildEventHub> hub_;
   runner::Id build_id_;
 };
@@ -155,27 +157,28 @@ void BuildEventHub::Unwatch(runner::Id build_id, uint64_t key) {
   followed_count_.store(builds_.size());
 }
 
-std::shared_ptr<BuildEventHub> BuildEventHubFor(runner::Store& store) {
+std::shared_ptr<BuildEventHub> BuildEventHubFor(runner::EventLog& log) {
   static std::mutex mutex;
-  static auto* hubs = new std::map<runner::Store*, std::weak_ptr<BuildEventHub>>();
+  static auto* hubs = new std::map<runner::EventLog*, std::weak_ptr<BuildEventHub>>();
   std::lock_guard lock(mutex);
   std::erase_if(*hubs, [](const auto& entry) { return entry.second.expired(); });
-  auto found = hubs->find(&store);
+  auto found = hubs->find(&log);
   if (found != hubs->end()) return found->second.lock();
   auto hub = std::make_shared<BuildEventHub>();
-  if (!store.SetBuildEventListener(hub)) return nullptr;
-  (*hubs)[&store] = hub;
+  if (!log.SetBuildEventListener(hub)) return nullptr;
+  (*hubs)[&log] = hub;
   return hub;
 }
 
-std::shared_ptr<EventSource> MakeBuildEventSource(runner::Store& store, runner::Id build_id) {
-  return MakeBuildEventSource(store, BuildEventHubFor(store), build_id);
+std::shared_ptr<EventSource> MakeBuildEventSource(runner::BuildStore& builds, runner::EventLog& log,
+                                                  runner::Id build_id) {
+  return MakeBuildEventSource(builds, log, BuildEventHubFor(log), build_id);
 }
 
-std::shared_ptr<EventSource> MakeBuildEventSource(runner::Store& store,
+std::shared_ptr<EventSource> MakeBuildEventSource(runner::BuildStore& builds, runner::EventLog& log,
                                                   std::shared_ptr<BuildEventHub> hub,
                                                   runner::Id build_id) {
-  return std::make_shared<BuildEventSource>(store, std::move(hub), build_id);
+  return std::make_shared<BuildEventSource>(builds, log, std::move(hub), build_id);
 }
 
 }  // namespace baton::webapi::api

@@ -24,7 +24,8 @@
 #include <vector>
 
 #include "baton/runner/build_event_listener.h"
-#include "baton/runner/store.h"
+#include "baton/runner/store_builds.h"
+#include "baton/runner/store_events.h"
 #include "baton/webapi/sse.h"
 
 namespace baton::webapi::api {
@@ -53,14 +54,16 @@ class BuildEventHub final : public runner::BuildEventListener,
   uint64_t next_key_ = 0;                            // GUARDED_BY(mutex_)
 };
 
-// The hub of `store`, created and registered with it by the first call; null when the store
+// The hub of `log`, created and registered with it by the first call; null when the store
 // cannot announce events.
-std::shared_ptr<BuildEventHub> BuildEventHubFor(runner::Store& store);
+std::shared_ptr<BuildEventHub> BuildEventHubFor(runner::EventLog& log);
 
-// Streams build `build_id` through BuildEventHubFor(store).
-std::shared_ptr<EventSource> MakeBuildEventSource(runner::Store& store, runner::Id build_id);
+// Streams build `build_id` (its status from `builds`, its events from `log`) through
+// BuildEventHubFor(log).
+std::shared_ptr<EventSource> MakeBuildEventSource(runner::BuildStore& builds, runner::EventLog& log,
+                                                  runner::Id build_id);
 // The same with an explicit hub; null polls the store every 25 ms.
-std::shared_ptr<EventSource> MakeBuildEventSource(runner::Store& store,
+std::shared_ptr<EventSource> MakeBuildEventSource(runner::BuildStore& builds, runner::EventLog& log,
                                                   std::shared_ptr<BuildEventHub> hub,
                                                   runner::Id build_id);
 
