@@ -2,7 +2,8 @@
 // step with `tags: [gpu]` (or a get of a resource tagged gpu) runs on the worker started with
 // `--tag gpu`, untagged steps never do, even while the untagged worker is busy; a step with a
 // tag no worker has waits, its log (and `baton watch`) says why, and it runs once such a worker
-// registers; a `--team` worker takes no other team's steps.
+// registers; a `--team` worker takes no other team's steps; the steps after a task run on the
+// worker that holds the task's output.
 #include <gtest/gtest.h>
 
 #include "e2e/worker_cluster.h"
@@ -123,6 +124,45 @@ TEST(WorkerPlacementE2E, ATeamWorkerTakesNoOtherTeamsStepsAndTheWaitSaysSo) {
   ASSERT_EQ(builds.size(), 1u) << cluster.web().log() << main_team->out();
   EXPECT_EQ(builds[0].value("status", ""), "succeeded") << cluster.web().BuildLog(id);
   EXPECT_EQ(cluster.WorkerOfStepSaying(id, "ran-for-main"), "main-team");
+}
+
+TEST(WorkerPlacementE2E, TheNextStepsRunOnTheWorkerHoldingTheirInputs) {
+  WorkerCluster cluster;
+  ASSERT_TRUE(cluster.web().started()) << cluster.web().log();
+  auto w1 = cluster.StartWorker("w1");
+  auto w2 = cluster.StartWorker("w2");
+  // Both idle: without locality the second step would go to the worker idle longest, the
+  // other one, and its input would travel.
+  cluster.SetPipeline("p", R"yaml(jobs:
+- name: j
+  plan:
+  - task: make
+    config:
+      platform: linux
+      outputs: [{name: out}]
+      run: {path: sh, args: [-c, 'echo made > out/f; echo marker-make']}
+  - task: use
+    config:
+      platform: linux
+      inputs: [{name: out}]
+      run: {path: sh, args: [-c, 'echo marker-use $(cat out/f)']}
+  - task: use-again
+    config:
+      platform: linux
+      inputs: [{name: out}]
+      run: {path: sh, args: [-c, 'echo marker-again $(cat out/f)']}
+)yaml");
+  int64_t id = cluster.Trigger("p", "j");
+  ASSERT_GT(id, 0);
+  json builds = cluster.web().WaitForFinishedBuilds("p", "j", 1, std::chrono::minutes(2));
+  ASSERT_EQ(builds.size(), 1u) << cluster.web().log() << w1->out() << w2->out();
+  std::string log = cluster.web().BuildLog(id);
+  ASSERT_EQ(builds[0].value("status", ""), "succeeded") << log;
+  EXPECT_NE(log.find("marker-use made"), std::string::npos) << log;
+  std::string maker = cluster.WorkerOfStepSaying(id, "marker-make");
+  ASSERT_TRUE(maker == "w1" || maker == "w2") << log;
+  EXPECT_EQ(cluster.WorkerOfStepSaying(id, "marker-use"), maker) << log;
+  EXPECT_EQ(cluster.WorkerOfStepSaying(id, "marker-again"), maker) << log;
 }
 
 }  // namespace

@@ -72,6 +72,16 @@ TEST(WorkerPlacement, LoadThenIdleTimeBreakTiesAndLandingWorkersTakeNothing) {
             "every untagged worker is landing (`baton land-worker`); start another worker");
 }
 
+TEST(WorkerPlacement, TheWorkerHoldingMostOfTheStepsVolumesWinsOverALessBusyOne) {
+  std::vector<PlacementCandidate> workers{Worker("idle"), Worker("holder", {}, "", 2),
+                                          Worker("full-holder", {}, "", 4)};
+  workers[1].volumes_held = 2;
+  workers[2].volumes_held = 3;  // at capacity: never chosen
+  EXPECT_EQ(Chosen(workers, Spec({})), "holder");
+  workers[1].volumes_held = 0;
+  EXPECT_EQ(Chosen(workers, Spec({})), "idle");
+}
+
 TEST(WorkerPlacement, NoWorkersAtAllSaysHowToStartOne) {
   EXPECT_EQ(WhyNoWorker({}, Spec({"gpu"})).rfind("no worker has registered", 0), 0u);
   EXPECT_EQ(WhyNoWorker({Worker("gpu", {"gpu"})}, Spec({})),

@@ -260,7 +260,7 @@ void RemoteWorkers::Impl::Place(Later& later) {
 }
 
 std::vector<PlacementCandidate> RemoteWorkers::Impl::Candidates(
-    const Dispatch&, std::vector<std::string>& names) const {
+    const Dispatch& d, std::vector<std::string>& names) const {
   std::vector<PlacementCandidate> out;
   out.reserve(sessions_.size());
   for (const auto& [session_id, s] : sessions_) {
@@ -272,6 +272,10 @@ std::vector<PlacementCandidate> RemoteWorkers::Impl::Candidates(
     c.running = static_cast<int>(s.steps.size());
     c.landing = s.landing;
     c.last_given = s.last_given;
+    for (const auto& volume : d.step.volumes) {
+      auto held = s.held.find(volume.key);
+      c.volumes_held += held != s.held.end() && held->second == volume.digest ? 1 : 0;
+    }
     out.push_back(std::move(c));
     names.push_back(session_id);
   }
@@ -292,12 +296,22 @@ Json RemoteWorkers::Impl::TakeAnswer(Session& session) {
     auto found = dispatches_.find(id);
     if (found == dispatches_.end()) continue;
     found->second->taken = true;
+    // The worker fetches what it lacks before running the step: then it holds all of them.
+    for (const auto& volume : found->second->step.volumes) Hold(session, volume.key, volume.digest);
     steps.push_back(wire::ToJson(found->second->step));
   }
   session.queue.clear();
   Json answer = {{"steps", std::move(steps)}, {"cancel", std::move(session.cancels)}};
   session.cancels = Json::array();
   return answer;
+}
+
+void RemoteWorkers::Impl::Hold(Session& session, const std::string& key,
+                               const std::string& digest) {
+  // Locality is a preference: past this many keys (old builds' volumes), start over.
+  constexpr size_t kMaxHeld = 4096;
+  if (session.held.size() >= kMaxHeld && !session.held.count(key)) session.held.clear();
+  session.held[key] = digest;
 }
 
 void RemoteWorkers::Impl::SessionStarted(const std::string& session,
@@ -480,6 +494,16 @@ void RemoteWorkers::Impl::Finish(const std::string& session, const std::string& 
     auto owned = Owned(session, step);
     if (!owned.ok()) return reply(owned.status());
     d = *owned;
+    // The worker keeps the volumes it sends back (at their new digests) as well.
+    auto s = sessions_.find(session);
+    for (const auto& v : report.value("volumes", Json::array())) {
+      if (s == sessions_.end()) break;
+      int index = v.is_object() ? v.value("index", -1) : -1;
+      if (index >= 0 && index < static_cast<int>(d->step.volumes.size()) &&
+          v.value("digest", Json()).is_string()) {
+        Hold(s->second, d->step.volumes[index].key, v["digest"].get<std::string>());
+      }
+    }
     Forget(*d);  // its done runs once the volumes are in place, below
     Later later;
     Place(later);  // the worker has room again

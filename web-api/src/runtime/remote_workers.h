@@ -6,9 +6,10 @@
 // are unpacked into the web node's directories before the step's `done` is called.
 //
 // Placement (worker_placement.h): by the step's tags and team (workers::WorkerSpec), then the
-// fewest steps, never more than a worker's capacity. A step no worker can take waits, and its
-// log says why (again whenever the reason changes).
-// `artifact` resources use the web node's artifact store, so they run here, in-process.
+// worker holding most of the step's volumes (each session's `held`: what its worker fetched or
+// sent back, by key and digest), then the fewest steps, never more than a worker's capacity. A step
+// no worker can take waits, and its log says why (again whenever the reason changes). `artifact`
+// resources use the web node's artifact store, so they run here, in-process.
 //
 // Every method an endpoint calls names the session: a worker can only take, report on and move
 // volumes of the steps given to its own session.

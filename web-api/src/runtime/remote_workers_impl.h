@@ -89,7 +89,10 @@ class RemoteWorkers::Impl : public std::enable_shared_from_this<Impl> {
     JsonReply poll;  // the waiting long poll, if any
     uint64_t poll_generation = 0;
     uint64_t last_given = 0;  // when it was last given a step: ties go to the longest idle
-    bool landing = false;     // takes no new steps
+    // The volumes the worker holds (its HeldVolumes, as far as this node knows): key (the web
+    // node's directory) -> digest. Placement prefers the worker holding a step's volumes.
+    std::map<std::string, std::string> held;
+    bool landing = false;  // takes no new steps
     std::unique_ptr<boost::asio::steady_timer> poll_timer;
   };
 
@@ -98,6 +101,8 @@ class RemoteWorkers::Impl : public std::enable_shared_from_this<Impl> {
   // REQUIRES: mu_ held. The sessions as placement sees them for `d`; `names` gets their ids.
   std::vector<PlacementCandidate> Candidates(const Dispatch& d,
                                              std::vector<std::string>& names) const;
+  // REQUIRES: mu_ held. Notes that `session`'s worker holds `key` at `digest`.
+  static void Hold(Session& session, const std::string& key, const std::string& digest);
   // REQUIRES: mu_ held. Answers the session's waiting poll if there is work for it.
   void Wake(Session& session, Later& later);
   // REQUIRES: mu_ held. The session's queued steps and cancels as a poll answer (then cleared).
