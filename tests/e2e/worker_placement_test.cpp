@@ -54,6 +54,10 @@ jobs:
     - task: u3
       config: {platform: linux, run: {path: sh, args: [-c, 'echo marker-u3; sleep 1']}}
 )yaml");
+  // A manual trigger needs a version of `data`: its check (on the gpu worker) must have run.
+  json check = cluster.web().CheckResource("p", "data", std::chrono::seconds(90));
+  ASSERT_TRUE(check.is_object() && check.value("status", "") == "succeeded")
+      << check << cluster.web().log() << gpu->out();
   int64_t id = cluster.Trigger("p", "j");
   ASSERT_GT(id, 0);
   json builds = cluster.web().WaitForFinishedBuilds("p", "j", 1, std::chrono::minutes(3));
