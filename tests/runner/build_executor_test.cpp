@@ -214,7 +214,9 @@ TEST(BuildExecutor, PutSeesItsInputsAsDirectoriesByName) {
   EXPECT_THAT(run.observer.versions, Contains(R"Y(repo {"ref":"pushed"})Y"));
 }
 
-TEST(BuildExecutor, ARegistryImageIsFetchedForTheTaskThatRunsOnItsRootAsItsUserWithItsEnv) {
+// The task names the image itself (kImage: source and digest), not the get's rootfs/ link: the
+// worker that runs the task may not be the one that ran the get.
+TEST(BuildExecutor, ARegistryImageIsFetchedForTheTaskThatRunsOnItAsItsUserWithItsEnv) {
   ScriptedWorker worker;
   TempDir cache;  // stands for the worker's image cache: the get links rootfs/ to it
   fs::create_directories(cache / "rootfs");
@@ -226,6 +228,7 @@ TEST(BuildExecutor, ARegistryImageIsFetchedForTheTaskThatRunsOnItsRootAsItsUserW
     if (r.action == workers::ResourceRun::Action::kCheck) return checked;
     EXPECT_TRUE(r.for_image);
     fs::create_directory_symlink(cache / "rootfs", fs::path(r.dir) / "rootfs");
+    baton::testing::WriteFile(fs::path(r.dir) / "digest", "sha256:abc");
     baton::testing::WriteFile(fs::path(r.dir) / "metadata.json",
                               R"({"env": ["FROM_IMAGE=yes", "BOTH=image"], "user": "1000:1000"})");
     out.version = r.version;
@@ -248,7 +251,9 @@ jobs:
   std::vector<workers::TaskRun> tasks = worker.task_runs();  // a copy: keep it alive
   ASSERT_EQ(tasks.size(), 1u);
   const workers::TaskRun& task = tasks[0];
-  EXPECT_EQ(task.rootfs.path, fs::canonical(cache / "rootfs").string());
+  EXPECT_EQ(task.rootfs.kind, workers::RootfsSpec::Kind::kImage);
+  EXPECT_EQ(task.rootfs.image_digest, "sha256:abc");
+  EXPECT_EQ(task.rootfs.image_source, Json::parse(R"({"repository": "alpine"})"));
   EXPECT_EQ(task.user, "1000");
   EXPECT_EQ(task.env.at("FROM_IMAGE"), "yes");
   EXPECT_EQ(task.env.at("BOTH"), "task");  // the task's params win over the image's env

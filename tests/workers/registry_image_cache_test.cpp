@@ -77,7 +77,13 @@ class RegistryImageCache : public ::testing::Test {
     get.for_image = true;
     ResourceResult got = Resource(get);
     EXPECT_TRUE(got.error.ok()) << got.error.ToString();
-    return fs::canonical(out / "rootfs").string();
+    // The get leaves the digest (the task names the image by it), no link to the cache.
+    EXPECT_FALSE(fs::exists(fs::symlink_status(out / "rootfs")));
+    std::string digest = got.version.value("digest", "");
+    EXPECT_EQ(baton::testing::ReadFile(out / "digest"), digest);
+    fs::path root = dir_ / "worker" / "images" / (digest.substr(7) + "-linux-amd64") / "rootfs";
+    EXPECT_TRUE(fs::is_directory(root)) << root;
+    return root.string();
   }
 
   // The cache entries (digest-platform directories) there are now.

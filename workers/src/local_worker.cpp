@@ -9,6 +9,7 @@
 #include "baton/common/logging.h"
 #include "baton/workers/resource_type.h"
 #include "images/image_cache.h"
+#include "resources/registry_image/registry_image_resource.h"
 #include "sandbox/task_supervisor.h"
 
 namespace baton::workers {
@@ -207,17 +208,26 @@ TaskResult LocalWorker::RunTaskHere(const TaskRun& original,
     result.error = FailedPrecondition(refusal_);
     return result;
   }
+  TaskRun run = original;
+  if (run.rootfs.kind == RootfsSpec::Kind::kImage) {  // served from this worker's image cache
+    Result<RootfsSpec> root =
+        CachedImage(run.rootfs.image_source, run.rootfs.image_digest, output, owner, "task image");
+    if (!root.ok()) {
+      result.error = root.status();
+      return result;
+    }
+    run.rootfs = *root;
+  }
   // A task (or a custom type's script) on a cached image holds it, so collection leaves it be.
   ImageCache::Hold image;
-  if (original.rootfs.kind == RootfsSpec::Kind::kDirectory) {
-    Result<ImageCache::Hold> held = images_->HoldPath(original.rootfs.path);
+  if (run.rootfs.kind == RootfsSpec::Kind::kDirectory) {
+    Result<ImageCache::Hold> held = images_->HoldPath(run.rootfs.path);
     if (!held.ok()) {
       result.error = held.status();
       return result;
     }
     image = std::move(*held);
   }
-  TaskRun run = original;
   std::string scratch;
   if (run.work_dir.empty()) {  // e.g. resource scripts: give them an empty work dir
     static std::atomic<uint64_t> counter{0};
@@ -273,8 +283,21 @@ std::unique_ptr<StepHandle> LocalWorker::RunTask(const TaskRun& run,
   return std::make_unique<Handle>([execution](Duration grace) { execution->Cancel(grace); });
 }
 
-// A custom type's registry image: its current digest, then the unpacked root from the worker's
-// image cache (pulled on first use).
+// A registry image's unpacked root from this worker's image cache, pulled into it on first use.
+Result<RootfsSpec> LocalWorker::CachedImage(const Json& source, const std::string& digest,
+                                            const std::shared_ptr<OutputSink>& output,
+                                            Execution& owner, const std::string& what) {
+  ResourceContext ctx;
+  ctx.output = output.get();
+  ctx.cancelled = owner.cancelled_flag();
+  ctx.http_transport = options_.http_transport ? &options_.http_transport : nullptr;
+  ctx.image_cache_dir = images_->dir();
+  Result<std::string> entry = resources::CachedRegistryImage(ctx, source, digest);
+  if (!entry.ok()) return Status(entry.status().code(), what + ": " + entry.status().ToString());
+  return RootfsSpec{RootfsSpec::Kind::kDirectory, (fs::path(*entry) / "rootfs").string()};
+}
+
+// A custom type's registry image: its current digest, then its root from the image cache.
 Result<RootfsSpec> LocalWorker::PullTypeImage(const ResourceRun& run,
                                               const std::shared_ptr<OutputSink>& output,
                                               Execution& owner) {
@@ -283,22 +306,14 @@ Result<RootfsSpec> LocalWorker::PullTypeImage(const ResourceRun& run,
   ctx.output = output.get();
   ctx.cancelled = owner.cancelled_flag();
   ctx.http_transport = options_.http_transport ? &options_.http_transport : nullptr;
-  ctx.image_cache_dir = images_->dir();
   std::unique_ptr<ResourceType> registry = MakeBuiltinResourceType("registry-image");
   auto versions = registry->Check(ctx, run.custom_type_image, nullptr);
-  if (!versions.ok()) return versions.status().WithContext(what);
+  if (!versions.ok()) {  // in the message: the step's error shows the message only
+    return Status(versions.status().code(), what + ": " + versions.status().ToString());
+  }
   if (versions->empty()) return NotFound(what + ": the registry has no such image");
-  fs::path link_dir = fs::path(options_.data_dir) / "type-images" / Slug(run.id);
-  std::error_code ec;
-  fs::remove_all(link_dir, ec);
-  fs::create_directories(link_dir, ec);
-  auto got = registry->Get(ctx, run.custom_type_image, versions->back(), Json::object(),
-                           link_dir.string());
-  if (!got.ok()) return got.status().WithContext(what);
-  fs::path root = fs::canonical(link_dir / "rootfs", ec);
-  fs::remove_all(link_dir, ec);
-  if (root.empty()) return IoError(what + ": the pulled image has no rootfs/");
-  return RootfsSpec{RootfsSpec::Kind::kDirectory, root.string()};
+  return CachedImage(run.custom_type_image, versions->back().value("digest", ""), output, owner,
+                     what);
 }
 
 ResourceResult LocalWorker::RunResourceHere(const ResourceRun& run,

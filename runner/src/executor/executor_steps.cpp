@@ -154,10 +154,24 @@ Result<workers::RootfsSpec> BuildExecutor::Impl::ResolveImage(const RunTask& run
     const ArtifactOrigin& origin = run.image_origin;
     workers::ResourceRun made;
     made.source = origin.source;
-    if (!origin.type.empty() && ResolveType(origin.type, made).ok() && made.type == "mock" &&
-        !made.custom_type_rootfs && made.source.is_object() &&
+    bool builtin = !origin.type.empty() && ResolveType(origin.type, made).ok() &&
+                   !made.custom_type_rootfs && made.custom_type_image.is_null();
+    if (builtin && made.type == "mock" && made.source.is_object() &&
         made.source.value("mirror_self", false)) {
       return host;
+    }
+    // An image_resource from a registry: the worker that runs the task serves it from its own
+    // image cache (pulling it there if the get ran elsewhere), as Concourse fetches a task's
+    // image onto the task's worker; the get's rootfs/ links into the cache of the worker that
+    // ran the get, which may be another machine.
+    if (builtin && run.config.image_resource &&
+        (made.type == "registry-image" || made.type == "docker-image")) {
+      auto digest = pipelines::ReadTextFile((fs::path(VolumePath(*run.image)) / "digest").string());
+      std::string text = digest.ok() ? *digest : "";
+      text.erase(text.find_last_not_of(" \n\r\t") + 1);
+      if (text.rfind("sha256:", 0) == 0) {
+        return workers::RootfsSpec{workers::RootfsSpec::Kind::kImage, "", made.source, text};
+      }
     }
     fs::path rootfs = fs::path(VolumePath(*run.image)) / "rootfs";
     if (!fs::is_directory(rootfs)) {

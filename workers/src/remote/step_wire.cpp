@@ -9,13 +9,29 @@ namespace baton::workers::wire {
 namespace {
 
 Json ToJson(const RootfsSpec& rootfs) {
-  return {{"kind", rootfs.kind == RootfsSpec::Kind::kHost ? "host" : "directory"},
-          {"path", rootfs.path}};
+  switch (rootfs.kind) {
+    case RootfsSpec::Kind::kHost:
+      return {{"kind", "host"}, {"path", ""}};
+    case RootfsSpec::Kind::kDirectory:
+      return {{"kind", "directory"}, {"path", rootfs.path}};
+    case RootfsSpec::Kind::kImage:  // the worker fetches it into its own image cache
+      return {{"kind", "image"}, {"source", rootfs.image_source}, {"digest", rootfs.image_digest}};
+  }
+  return {{"kind", "host"}};
 }
 
 RootfsSpec RootfsFromJson(const Json& json) {
   RootfsSpec rootfs;
-  rootfs.kind = json.at("kind") == "host" ? RootfsSpec::Kind::kHost : RootfsSpec::Kind::kDirectory;
+  const std::string kind = json.at("kind");
+  if (kind == "host") return rootfs;
+  if (kind == "image") {
+    rootfs.kind = RootfsSpec::Kind::kImage;
+    rootfs.image_source = json.at("source");
+    rootfs.image_digest = json.at("digest");
+    return rootfs;
+  }
+  if (kind != "directory") throw std::invalid_argument("unknown rootfs kind '" + kind + "'");
+  rootfs.kind = RootfsSpec::Kind::kDirectory;
   rootfs.path = json.value("path", "");
   return rootfs;
 }

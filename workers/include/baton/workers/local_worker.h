@@ -83,6 +83,10 @@ class LocalWorker : public Worker {
  private:
   class Execution;  // one step: its cancellation state and the supervisor currently running
 
+  // A registry image's root from the image cache (pulled into it first when absent).
+  Result<RootfsSpec> CachedImage(const Json& source, const std::string& digest,
+                                 const std::shared_ptr<OutputSink>& output, Execution& owner,
+                                 const std::string& what);
   Result<RootfsSpec> PullTypeImage(const ResourceRun& run,
                                    const std::shared_ptr<OutputSink>& output, Execution& owner);
   // Runs `run` on the calling thread; `owner` can cancel it meanwhile.

@@ -36,11 +36,16 @@ struct Limits {
   std::optional<int64_t> max_pids;    // default applied by the worker when unset
 };
 
-// Where the task's root filesystem comes from.
+// Where the task's root filesystem comes from: the host's '/' (read-only), a rootfs directory
+// on the worker, or a registry image that the worker running the task serves from its own image
+// cache, pulling it there first if it lacks it (so a task's image never names a path on another
+// machine). Workers turn kImage into kDirectory before the sandbox sees it.
 struct RootfsSpec {
-  enum class Kind { kHost, kDirectory };  // host '/', read-only; or a rootfs directory
+  enum class Kind { kHost, kDirectory, kImage };
   Kind kind = Kind::kHost;
-  std::string path;  // kDirectory only
+  std::string path;               // kDirectory only
+  Json image_source = nullptr;    // kImage only: the image's registry-image `source`
+  std::string image_digest = "";  // kImage only: "sha256:..." (a manifest or an index)
 };
 
 // Which workers may run a step, as Concourse places work: a worker with every tag in `tags`

@@ -46,6 +46,32 @@ Status ViaMirror(const ResourceContext& ctx, const ImageSource& image,
   return op(image);
 }
 
+// The image cache entry (rootfs/ and metadata.json) of `image` at `digest` in
+// ctx.image_cache_dir, pulled and unpacked into it when absent.
+Result<std::string> CachedEntry(const ResourceContext& ctx, const ImageSource& image,
+                                const std::string& digest, const std::string& what) {
+  BATON_ASSIGN_OR_RETURN(const HttpTransportFactory* transports, Transports(ctx, what));
+  std::string key = digest.substr(7) + "-" + image.platform_os + "-" + image.platform_architecture +
+                    (image.platform_variant.empty() ? "" : "-" + image.platform_variant);
+  auto fill = [&](const std::string& dir) -> Status {
+    return ViaMirror(ctx, image, [&](const ImageSource& from) -> Status {
+      std::error_code ec;
+      fs::remove_all(fs::path(dir) / "rootfs", ec);  // what a failed mirror left
+      RegistryClient client(*transports, from, what);
+      BATON_ASSIGN_OR_RETURN(ResolvedImage resolved, ResolveImage(client, from, digest, what));
+      BATON_ASSIGN_OR_RETURN(ImageRunConfig config,
+                             UnpackImage(client, resolved, dir + "/rootfs", ctx, what));
+      return WriteFile(fs::path(dir) / "metadata.json", RunConfigJson(config));
+    });
+  };
+  bool hit = false;
+  BATON_ASSIGN_OR_RETURN(std::string entry, ImageCache(ctx.image_cache_dir).Entry(key, fill, &hit));
+  LogLine(ctx,
+          image.repository + "@" + digest +
+              (hit ? ": from the worker's image cache" : ": pulled into the worker's image cache"));
+  return entry;
+}
+
 class RegistryImageResource : public ResourceType {
  public:
   Result<std::vector<Json>> Check(const ResourceContext& ctx, const Json& source,
@@ -92,7 +118,7 @@ class RegistryImageResource : public ResourceType {
     if (skip) return fetched;
     BATON_ASSIGN_OR_RETURN(const HttpTransportFactory* transports, Transports(ctx, what));
     if (format == "rootfs" && !ctx.image_cache_dir.empty()) {
-      BATON_RETURN_IF_ERROR(GetCached(ctx, *transports, image, digest, out, what));
+      BATON_RETURN_IF_ERROR(GetCached(ctx, image, digest, out, what));
       return fetched;
     }
     BATON_RETURN_IF_ERROR(ViaMirror(ctx, image, [&](const ImageSource& from) -> Status {
@@ -109,39 +135,16 @@ class RegistryImageResource : public ResourceType {
     return fetched;
   }
 
-  // A task's image: rootfs/ links to the worker's cached root (filled on first use), and
-  // metadata.json is copied beside it.
-  static Status GetCached(const ResourceContext& ctx, const HttpTransportFactory& transports,
-                          const ImageSource& image, const std::string& digest, const fs::path& out,
-                          const std::string& what) {
-    std::string key = digest.substr(7) + "-" + image.platform_os + "-" +
-                      image.platform_architecture +
-                      (image.platform_variant.empty() ? "" : "-" + image.platform_variant);
-    auto fill = [&](const std::string& dir) -> Status {
-      return ViaMirror(ctx, image, [&](const ImageSource& from) -> Status {
-        std::error_code ec;
-        fs::remove_all(fs::path(dir) / "rootfs", ec);  // what a failed mirror left
-        RegistryClient client(transports, from, what);
-        BATON_ASSIGN_OR_RETURN(ResolvedImage resolved, ResolveImage(client, from, digest, what));
-        BATON_ASSIGN_OR_RETURN(ImageRunConfig config,
-                               UnpackImage(client, resolved, dir + "/rootfs", ctx, what));
-        return WriteFile(fs::path(dir) / "metadata.json", RunConfigJson(config));
-      });
-    };
-    bool hit = false;
-    BATON_ASSIGN_OR_RETURN(std::string entry,
-                           ImageCache(ctx.image_cache_dir).Entry(key, fill, &hit));
-    LogLine(ctx, image.repository + "@" + digest +
-                     (hit ? ": from the worker's image cache"
-                          : ": pulled into the worker's image cache"));
-    std::error_code ec;
-    fs::create_directory_symlink(fs::path(entry) / "rootfs", out / "rootfs", ec);
-    if (ec)
-      return IoError(what + ": cannot link " + (out / "rootfs").string() + ": " + ec.message());
+  // A task's image: the worker's cache entry is filled (on first use), and metadata.json is
+  // copied beside the digest. No rootfs/ here: the task names the image by source and digest,
+  // and the worker that runs it takes the root from its own cache (a link would name a path on
+  // this worker, which another machine cannot follow).
+  static Status GetCached(const ResourceContext& ctx, const ImageSource& image,
+                          const std::string& digest, const fs::path& out, const std::string& what) {
+    BATON_ASSIGN_OR_RETURN(std::string entry, CachedEntry(ctx, image, digest, what));
     BATON_ASSIGN_OR_RETURN(std::string metadata, ReadFile(fs::path(entry) / "metadata.json"));
     return WriteFile(out / "metadata.json", metadata);
   }
-
   Result<FetchedVersion> Put(const ResourceContext& ctx, const Json& source, const Json& params,
                              const std::string& dir) override {
     BATON_ASSIGN_OR_RETURN(const HttpTransportFactory* transports,
@@ -154,6 +157,16 @@ class RegistryImageResource : public ResourceType {
 
 std::unique_ptr<ResourceType> MakeRegistryImageResourceType() {
   return std::make_unique<RegistryImageResource>();
+}
+
+Result<std::string> CachedRegistryImage(const ResourceContext& ctx, const Json& source,
+                                        const std::string& digest) {
+  const std::string what = "registry-image get";
+  BATON_ASSIGN_OR_RETURN(ImageSource image, ParseImageSource(source, what));
+  if (!IsSha256Digest(digest)) {
+    return InvalidArgument(what + ": `" + digest + "` is not a sha256 digest");
+  }
+  return CachedEntry(ctx, image, digest, what);
 }
 
 }  // namespace baton::workers::resources
