@@ -1,0 +1,103 @@
+// The `baton` executable loads its server-side libraries (libgit2, libarchive, libzip, SQLite,
+// libpq, OpenSSL) on first use, not at start (cmake/LazyLibs.cmake): client commands must run
+// without them, and a server command that cannot load one must say which, why, and what to do. Each
+// library is replaced by an empty file of its soname on LD_LIBRARY_PATH, which the dynamic loader
+// cannot load ("file too short").
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "fakes/e2e_util.h"
+#include "fakes/server_process.h"
+#include "fakes/test_env.h"
+
+namespace baton::testing {
+namespace {
+
+#if BATON_LAZY_LIBS
+
+const char* const kLazySonames[] = {"libgit2.so.1.5",  "libarchive.so.13", "libzip.so.4",
+                                    "libsqlite3.so.0", "libpq.so.5",       "libssl.so.3",
+                                    "libcrypto.so.3"};
+
+// A directory of unloadable stand-ins for `sonames`; returns LD_LIBRARY_PATH=<it>.
+std::string BrokenLibraries(const TempDir& dir, const std::vector<std::string>& sonames) {
+  for (const auto& soname : sonames) WriteFile(dir / soname, "");
+  return "LD_LIBRARY_PATH=" + dir.path().string();
+}
+
+std::vector<std::string> AllLazySonames() {
+  return {std::begin(kLazySonames), std::end(kLazySonames)};
+}
+
+TEST(LazyLibs, ClientCommandsRunWithoutTheServerLibraries) {
+  TempDir libs;
+  ProcessOptions options;
+  options.extra_env = {BrokenLibraries(libs, AllLazySonames())};
+
+  ProcessResult version = RunBaton({"--version"}, options);
+  EXPECT_EQ(version.exit_code, 0) << version.All();
+  EXPECT_NE(version.out.find("baton "), std::string::npos) << version.All();
+
+  TempDir dir;
+  WriteFile(dir / "p.yml", R"(
+jobs:
+- name: hello
+  plan:
+  - task: say
+    config:
+      platform: linux
+      run: {path: echo, args: [hi]}
+)");
+  ProcessResult valid = RunBaton({"validate-pipeline", "-c", (dir / "p.yml").string()}, options);
+  EXPECT_EQ(valid.exit_code, 0) << valid.All();
+
+  // A client command against a real server (the server itself loads its libraries normally).
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  std::vector<std::string> env = server.ClientEnv();
+  env.push_back(options.extra_env[0]);
+  CliResult set = RunCli(
+      {BatonBinary().string(), "set-pipeline", "-p", "lazy", "-c", (dir / "p.yml").string(), "-n"},
+      env);
+  EXPECT_EQ(set.exit_code, 0) << set.All();
+  CliResult list = RunCli({BatonBinary().string(), "pipelines"}, env);
+  EXPECT_EQ(list.exit_code, 0) << list.All();
+  EXPECT_NE(list.out.find("lazy"), std::string::npos) << list.All();
+}
+
+TEST(LazyLibs, AServerLibraryThatCannotBeLoadedIsNamedWithWhatToDo) {
+  TempDir libs;
+  ProcessOptions options;
+  options.extra_env = {BrokenLibraries(libs, {"libsqlite3.so.0"})};
+  TempDir dir;
+  WriteFile(dir / "p.yml", R"(
+jobs:
+- name: hello
+  plan:
+  - task: say
+    config:
+      platform: linux
+      run: {path: echo, args: [hi]}
+)");
+  ProcessResult run = RunBaton(
+      {"run", "-c", (dir / "p.yml").string(), "--data-dir", (dir / "data").string()}, options);
+  EXPECT_EQ(run.exit_code, 127) << run.All();
+  EXPECT_NE(run.err.find("cannot load the shared library libsqlite3.so.0"), std::string::npos)
+      << run.All();
+  EXPECT_NE(run.err.find("its store (SQLite)"), std::string::npos) << run.All();
+  EXPECT_NE(run.err.find("file too short"), std::string::npos) << run.All();
+  EXPECT_NE(run.err.find("install it"), std::string::npos) << run.All();
+}
+
+#else
+
+TEST(LazyLibs, ClientCommandsRunWithoutTheServerLibraries) {
+  GTEST_SKIP() << "built with -DBATON_LAZY_LIBS=OFF: baton links its libraries normally";
+}
+
+#endif
+
+}  // namespace
+}  // namespace baton::testing
