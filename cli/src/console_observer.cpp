@@ -79,15 +79,31 @@ void ConsoleObserver::OnStepFinished(const runner::StepFinished& f, SystemTime) 
   Print(line + "\n");
 }
 
+void ConsoleObserver::AppendLine(std::string& out, const std::string& prefix,
+                                 workers::OutputStream stream, std::string_view line) const {
+  out += prefix;
+  if (stream == workers::OutputStream::kSystem && style_.color) {
+    out += "\033[36m";
+    out += line;
+    out += "\033[0m";
+  } else {
+    out += line;
+  }
+  out += '\n';
+}
+
 void ConsoleObserver::OnLog(const runner::StepInfo& step, workers::OutputStream stream, SystemTime,
                             std::string_view line) {
-  std::string text = Prefix(step);
-  if (stream == workers::OutputStream::kSystem && style_.color) {
-    text += "\033[36m" + std::string(line) + "\033[0m";
-  } else {
-    text += line;
-  }
-  Print(text + "\n");
+  std::string text;
+  AppendLine(text, Prefix(step), stream, line);
+  Print(text);
+}
+
+void ConsoleObserver::OnLogs(const runner::StepInfo& step, std::span<const runner::LogLine> lines) {
+  const std::string prefix = Prefix(step);
+  std::string text;
+  for (const runner::LogLine& line : lines) AppendLine(text, prefix, line.stream, line.text);
+  Print(text);  // one write for the batch, not one per line
 }
 
 void ConsoleObserver::OnVersion(const runner::StepInfo& step, const std::string& resource,

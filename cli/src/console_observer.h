@@ -7,7 +7,9 @@
 
 #include <cstdio>
 #include <mutex>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "baton/runner/build_observer.h"
 #include "baton/runner/redactor.h"
@@ -30,6 +32,7 @@ class ConsoleObserver final : public runner::BuildObserver {
   void OnStepFinished(const runner::StepFinished& finished, SystemTime time) override;
   void OnLog(const runner::StepInfo& step, workers::OutputStream stream, SystemTime time,
              std::string_view line) override;
+  void OnLogs(const runner::StepInfo& step, std::span<const runner::LogLine> lines) override;
   void OnVersion(const runner::StepInfo& step, const std::string& resource, const Json& version,
                  const std::vector<MetadataField>& metadata) override;
   void OnSecrets(const std::vector<std::string>& values) override;
@@ -37,6 +40,8 @@ class ConsoleObserver final : public runner::BuildObserver {
  private:
   std::string Prefix(const runner::StepInfo& step) const;
   void Print(const std::string& text);
+  void AppendLine(std::string& out, const std::string& prefix, workers::OutputStream stream,
+                  std::string_view line) const;
 
   std::string label_;
   ConsoleStyle style_;

@@ -40,6 +40,11 @@ class RecordingObserver : public BuildObserver {
              std::string_view line) override {
     logs.push_back(step.name + " " + workers::ToString(stream) + ": " + std::string(line));
   }
+  // Batches are recorded by size, and their lines in `logs` like OnLog's.
+  void OnLogs(const StepInfo& step, std::span<const LogLine> lines) override {
+    log_batches.push_back(lines.size());
+    BuildObserver::OnLogs(step, lines);
+  }
   void OnVersion(const StepInfo& step, const std::string& resource, const Json& version,
                  const std::vector<MetadataField>&) override {
     versions.push_back(resource + " " + version.dump());
@@ -49,6 +54,7 @@ class RecordingObserver : public BuildObserver {
     secrets.insert(secrets.end(), values.begin(), values.end());
   }
   std::vector<std::string> events, logs, versions, secrets;
+  std::vector<size_t> log_batches;  // the size of each OnLogs batch
   std::map<std::string, std::string> messages;
   std::vector<StepInfo> steps;  // as OnStepStarted, OnStepFinished and OnVersion saw them
 };

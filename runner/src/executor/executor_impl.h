@@ -3,6 +3,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,9 @@ class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
   // Called (on the loop) with one line of a step's output.
   void Log(const StepInfo& step, workers::OutputStream stream, SystemTime time,
            std::string_view line);
+  // Called (on the loop) with a batch of a step's output: redacts `lines` in place (their text
+  // may then point into a buffer of this call) and hands them to the observer at once.
+  void LogLines(const StepInfo& step, std::span<LogLine> lines);
 
  private:
   void Apply(std::vector<BuildAction> actions);

@@ -54,7 +54,10 @@ class StepSink : public workers::OutputSink {
     boost::asio::post(
         io_, [impl = impl_, step = step_, batch = std::move(batch), bytes, pending = pending_] {
           if (auto self = impl.lock()) {
-            for (const auto& l : batch) self->Log(step, l.stream, l.time, l.text);
+            std::vector<LogLine> lines;
+            lines.reserve(batch.size());
+            for (const auto& l : batch) lines.push_back({l.stream, l.time, l.text});
+            self->LogLines(step, lines);
           }
           pending->Release(bytes);
         });
@@ -128,6 +131,15 @@ std::shared_ptr<workers::OutputSink> BuildExecutor::Impl::SinkFor(const StepInfo
 void BuildExecutor::Impl::Log(const StepInfo& step, workers::OutputStream stream, SystemTime time,
                               std::string_view line) {
   observer_.OnLog(Shown(step), stream, time, Redact(line));
+}
+
+void BuildExecutor::Impl::LogLines(const StepInfo& step, std::span<LogLine> lines) {
+  std::vector<std::string> redacted;
+  if (!redactor_.empty()) {
+    redacted.reserve(lines.size());
+    for (LogLine& line : lines) line.text = redacted.emplace_back(Redact(line.text));
+  }
+  observer_.OnLogs(Shown(step), lines);
 }
 
 std::shared_ptr<workers::OutputSink> BuildExecutor::Impl::GetSink(const RunGet& get) {

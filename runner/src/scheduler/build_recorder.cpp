@@ -24,6 +24,10 @@ void BuildRecorder::Note(const Status& status) {
 void BuildRecorder::Append(BuildEvent event) {
   std::vector<BuildEvent> events;
   events.push_back(std::move(event));
+  Append(std::move(events));
+}
+
+void BuildRecorder::Append(std::vector<BuildEvent> events) {
   auto appended = store_.AppendEvents(build_.id, std::move(events));
   if (!appended.ok()) Note(appended.status());
 }
@@ -65,6 +69,16 @@ void BuildRecorder::OnLog(const StepInfo& step, workers::OutputStream stream, Sy
                           std::string_view line) {
   Append({0, time, step.id, "log", workers::ToString(stream), std::string(line)});
   if (options_.forward) options_.forward->OnLog(step, stream, time, line);
+}
+
+void BuildRecorder::OnLogs(const StepInfo& step, std::span<const LogLine> lines) {
+  std::vector<BuildEvent> events;
+  events.reserve(lines.size());
+  for (const LogLine& l : lines) {
+    events.push_back({0, l.time, step.id, "log", workers::ToString(l.stream), std::string(l.text)});
+  }
+  Append(std::move(events));  // one store append (and one wake-up of its writer) per batch
+  if (options_.forward) options_.forward->OnLogs(step, lines);
 }
 
 void BuildRecorder::OnVersion(const StepInfo& step, const std::string& resource,

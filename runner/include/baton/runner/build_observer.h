@@ -4,6 +4,7 @@
 // Thread-safety: every method is called on the executor's io_context thread, one at a time.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,13 @@
 
 namespace baton::runner {
 
+// One line of a batch for OnLogs; `text` is valid only during the call.
+struct LogLine {
+  workers::OutputStream stream = workers::OutputStream::kStdout;
+  SystemTime time;
+  std::string_view text;
+};
+
 class BuildObserver {
  public:
   virtual ~BuildObserver() = default;
@@ -26,6 +34,12 @@ class BuildObserver {
   // One line of a step's output (secrets already redacted). kSystem lines are Baton's own.
   virtual void OnLog(const StepInfo& step, workers::OutputStream stream, SystemTime time,
                      std::string_view line) = 0;
+  // Several lines of one step's output in order, as the worker read them (secrets already
+  // redacted): an observer that writes them somewhere writes them at once (one store append,
+  // one console write). Default: OnLog for each.
+  virtual void OnLogs(const StepInfo& step, std::span<const LogLine> lines) {
+    for (const LogLine& line : lines) OnLog(step, line.stream, line.time, line.text);
+  }
   // A get fetched, or a put created, `version` of `resource`.
   virtual void OnVersion(const StepInfo& step, const std::string& resource, const Json& version,
                          const std::vector<MetadataField>& metadata) = 0;

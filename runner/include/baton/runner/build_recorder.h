@@ -34,6 +34,7 @@ class BuildRecorder final : public BuildObserver {
   void OnStepFinished(const StepFinished& finished, SystemTime time) override;
   void OnLog(const StepInfo& step, workers::OutputStream stream, SystemTime time,
              std::string_view line) override;
+  void OnLogs(const StepInfo& step, std::span<const LogLine> lines) override;
   void OnVersion(const StepInfo& step, const std::string& resource, const Json& version,
                  const std::vector<MetadataField>& metadata) override;
   void OnSecrets(const std::vector<std::string>& values) override;
@@ -48,6 +49,7 @@ class BuildRecorder final : public BuildObserver {
 
  private:
   void Append(BuildEvent event);
+  void Append(std::vector<BuildEvent> events);
   void Note(const Status& status);
 
   Store& store_;

@@ -1,0 +1,98 @@
+// A step's output goes from the worker to the observers a batch at a time: the executor hands a
+// whole OnLines batch to OnLogs, BuildRecorder writes it with one store append and forwards it
+// as one batch, and the lines keep their order, streams and times (issue 16, W4).
+#include <span>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "baton/common/clock.h"
+#include "baton/runner/build_recorder.h"
+#include "baton/runner/sqlite_store.h"
+#include "fakes/scripted_worker.h"
+#include "fakes/test_env.h"
+#include "runner/engine_harness.h"
+#include "runner/executor_harness.h"
+
+namespace baton::runner {
+namespace {
+
+using baton::testing::ScriptedWorker;
+using baton::testing::TaskScript;
+using baton::testing::TempDir;
+using testing::BuildRun;
+using ::testing::ElementsAre;
+using testing::PlanFromYaml;
+
+TEST(LogBatches, TheExecutorHandsAWorkerBatchToTheObserverAtOnce) {
+  ScriptedWorker worker;
+  TaskScript script;
+  script.handler = [](const workers::TaskRun&, workers::OutputSink& sink) {
+    const SystemTime now = RealClock().Now();
+    std::vector<workers::OutputLine> first = {{now, workers::OutputStream::kStdout, "one"},
+                                              {now, workers::OutputStream::kStderr, "two"},
+                                              {now, workers::OutputStream::kStdout, "three"}};
+    sink.OnLines(first);
+    std::vector<workers::OutputLine> second = {{now, workers::OutputStream::kStdout, "four"}};
+    sink.OnLines(second);
+    return baton::testing::ExitResult(0);
+  };
+  worker.OnTask("echo", script);
+  BuildRun run(PlanFromYaml(R"Y(
+jobs:
+- name: job
+  plan:
+  - task: say
+    config: {platform: linux, run: {path: echo}}
+)Y"),
+               worker);
+  EXPECT_EQ(run.Go(), BuildStatus::kSucceeded);
+  EXPECT_THAT(run.observer.logs,
+              ElementsAre("say system: initializing", "say stdout: one", "say stderr: two",
+                          "say stdout: three", "say stdout: four"));
+  EXPECT_THAT(run.observer.log_batches, ElementsAre(3u, 1u));
+}
+
+TEST(LogBatches, TheRecorderAppendsABatchToTheStoreAndForwardsItWhole) {
+  TempDir dir;
+  auto store = SqliteStore::Open(dir / "baton.db", RealClock());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto build = (*store)->CreateOneOffBuild("main", 0, Json::object());
+  ASSERT_TRUE(build.ok()) << build.status().ToString();
+  testing::RecordingObserver forward;
+  BuildRecorder::Options options;
+  options.forward = &forward;
+  BuildRecorder recorder(**store, *build, options);
+
+  StepInfo step;
+  step.id = "task:say";
+  step.name = "say";
+  step.type = "task";
+  const SystemTime t = FromUnixMillis(1'700'000'000'123);
+  std::vector<std::string> texts = {"alpha", "beta", "gamma"};
+  std::vector<LogLine> lines = {{workers::OutputStream::kStdout, t, texts[0]},
+                                {workers::OutputStream::kStderr, t, texts[1]},
+                                {workers::OutputStream::kStdout, t, texts[2]}};
+  recorder.OnLogs(step, lines);
+  ASSERT_TRUE((*store)->Flush().ok());
+
+  auto events = (*store)->ReadEvents(build->id, 0, 10);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*events)[i].seq, static_cast<int64_t>(i + 1));
+    EXPECT_EQ((*events)[i].type, "log");
+    EXPECT_EQ((*events)[i].origin, "task:say");
+    EXPECT_EQ((*events)[i].payload, texts[i]);
+    EXPECT_EQ(ToUnixMillis((*events)[i].time), 1'700'000'000'123);
+  }
+  EXPECT_EQ((*events)[1].stream, "stderr");
+  EXPECT_THAT(forward.log_batches, ElementsAre(3u));
+  EXPECT_THAT(forward.logs,
+              ElementsAre("say stdout: alpha", "say stderr: beta", "say stdout: gamma"));
+}
+
+}  // namespace
+}  // namespace baton::runner
