@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +33,7 @@
 
 #include "baton/net/http_client.h"
 #include "baton/webapi/webhooks.h"
+#include "cluster_workloads.h"
 #include "fakes/git_fixture.h"
 #include "fakes/server_process.h"
 
@@ -54,11 +56,7 @@ int64_t NowNs() {
       .count();
 }
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using baton::bench::Median;
 
 void Report(const std::string& what, std::vector<double> ms) {
   if (ms.empty()) {
@@ -69,6 +67,14 @@ void Report(const std::string& what, std::vector<double> ms) {
   double p99 = ms[std::min(ms.size() - 1, static_cast<size_t>(ms.size() * 0.99))];
   std::printf("  %-58s median %8.1f ms  p99 %8.1f ms  (n=%zu)\n", what.c_str(), Median(ms), p99,
               ms.size());
+  std::fflush(stdout);
+}
+
+// `make -j2` on the same commands in the same run, and the ratio of the medians.
+void ReportMake(const std::vector<double>& baton_ms, const std::vector<double>& make_ms) {
+  double baton = Median(baton_ms), make = Median(make_ms);
+  std::printf("  %-58s median %8.1f ms  ratio %6.1fx  (n=%zu)\n", "   make -j2, same commands",
+              make, make > 0 ? baton / make : 0.0, make_ms.size());
   std::fflush(stdout);
 }
 
@@ -298,43 +304,6 @@ void Bench::TriggerWatch(int runs) {
 
 // ---- W1-W3 -------------------------------------------------------------------------------
 
-std::string MockResource(const std::string& version) {
-  return "resources:\n- name: r\n  type: mock\n  source: {initial_version: " + version + "}\n";
-}
-
-std::string W1Yaml(const std::string& version) {
-  const char* chain[] = {"source",    "compile",       "static-analysis",
-                         "unit-test", "secure-coding", "deploy"};
-  std::string y = MockResource(version) + "jobs:\n";
-  for (int i = 0; i < 6; ++i) {
-    y += "- name: " + std::string(chain[i]) + "\n  plan:\n  - get: r\n    trigger: true\n";
-    if (i > 0) y += "    passed: [" + std::string(chain[i - 1]) + "]\n";
-    y += TaskYaml("run", "true");
-  }
-  return y;
-}
-
-std::string W2Yaml(const std::string& version) {
-  std::string y = MockResource(version) + "jobs:\n- name: start\n  plan:\n  - get: r\n" +
-                  "    trigger: true\n" + TaskYaml("run", "true");
-  std::string all;
-  for (int i = 1; i <= 50; ++i) {
-    std::string name = "p" + std::to_string(i);
-    all += (i > 1 ? ", " : "") + name;
-    y += "- name: " + name + "\n  plan:\n  - get: r\n    trigger: true\n    passed: [start]\n" +
-         TaskYaml("run", "true");
-  }
-  return y + "- name: fan-in\n  plan:\n  - get: r\n    trigger: true\n    passed: [" + all + "]\n" +
-         TaskYaml("run", "true");
-}
-
-std::string W3Yaml() {
-  std::string y = "jobs:\n";
-  for (int i = 1; i <= 200; ++i)
-    y += "- name: j" + std::to_string(i) + "\n  plan:\n" + TaskYaml("run", "true");
-  return y;
-}
-
 // The latest end_time over the jobs of `pipeline` once every one of `jobs` has a finished
 // build (0 after 120 s).
 int64_t WaitForAllFinished(const std::function<baton::testing::ApiReply()>& list, size_t jobs) {
@@ -357,41 +326,39 @@ int64_t WaitForAllFinished(const std::function<baton::testing::ApiReply()>& list
 
 // One run of W1, W2 or W3 under a fresh pipeline name; trigger to the last end_time, in ms.
 int64_t Bench::RunWorkload(const std::string& id, int run) {
-  std::string name = id + "-" + std::to_string(run);
-  std::string version = "v" + std::to_string(NowNs());
+  // Pipeline names are lowercase (set-pipeline refuses "W1-0").
+  std::string name = (id == "W1" ? "w1-" : id == "W2" ? "w2-" : "w3-") + std::to_string(run);
+  auto w = baton::bench::WorkloadById(id, "v" + std::to_string(NowNs()));
   int64_t t0_ms = NowNs() / 1'000'000;
-  size_t jobs = id == "W1" ? 6 : id == "W2" ? 52 : 200;
-  if (!SetPipeline(name, id == "W1" ? W1Yaml(version) : id == "W2" ? W2Yaml(version) : W3Yaml())) {
-    return 0;
-  }
-  if (id == "W3") {
-    for (int i = 1; i <= 200; ++i) {
-      Call("POST",
-           "/api/v1/teams/main/pipelines/" + name + "/jobs/j" + std::to_string(i) + "/builds");
-    }
+  if (!SetPipeline(name, w.pipeline)) return 0;
+  for (const std::string& job : w.triggered) {
+    Call("POST", "/api/v1/teams/main/pipelines/" + name + "/jobs/" + job + "/builds");
   }
   int64_t end = WaitForAllFinished(
-      [&] { return Call("GET", "/api/v1/teams/main/pipelines/" + name + "/jobs"); }, jobs);
+      [&] { return Call("GET", "/api/v1/teams/main/pipelines/" + name + "/jobs"); }, w.jobs);
   Call("DELETE", "/api/v1/teams/main/pipelines/" + name);
   return end > 0 ? end - t0_ms : 0;
 }
 
+// Each run of the workload through the server, then `make -j2` on the same commands.
 void Bench::Workload(const std::string& id, int runs) {
-  std::vector<double> ms;
+  std::vector<double> ms, make_ms;
   for (int run = 0; run < runs; ++run) {
     int64_t took = RunWorkload(id, run);
     if (took > 0) ms.push_back(static_cast<double>(took));
+    double make = baton::bench::MakeMs(baton::bench::WorkloadById(id, "make"),
+                                       files_.path() / ("make-" + id));
+    if (make > 0) make_ms.push_back(make);
   }
-  const char* what = id == "W1"   ? "W1 6-job chain (set-pipeline to the last end)"
-                     : id == "W2" ? "W2 1 -> 50 -> 1 (set-pipeline to the fan-in's end)"
-                                  : "W3 200 jobs (200 API triggers to the last end)";
-  Report(what, ms);
+  Report(id + " " + baton::bench::WorkloadById(id, "").title, ms);
+  ReportMake(ms, make_ms);
 }
 
 // ---- W4 with followers, RSS --------------------------------------------------------------
 
-// Follows build `id` to its end; counts log lines.
-void Follow(const std::string& url, const std::string& token, std::atomic<long>* lines) {
+// Follows build `id` to its end; counts log lines and notes when the stream ended (Unix ms).
+void Follow(const std::string& url, const std::string& token, std::atomic<long>* lines,
+            std::atomic<int64_t>* done_ms) {
   net::ClientOptions options;
   net::HttpClient client(options);
   net::Headers h;
@@ -403,6 +370,13 @@ void Follow(const std::string& url, const std::string& token, std::atomic<long>*
   });
   if (!s.ok()) std::fprintf(stderr, "follower: %s\n", s.ToString().c_str());
   *lines = n;
+  *done_ms = NowNs() / 1'000'000;
+}
+
+// W4's command, for the task (in YAML's block scalar) and for make.
+std::string W4Command() {
+  return std::string(R"(awk 'BEGIN { pad = sprintf("%088d", 0); for (i = 0; i < )") + kW4Lines +
+         R"(; i++) printf "line %06d %s\n", i, pad }')";
 }
 
 void Bench::W4(int runs, int followers) {
@@ -410,10 +384,10 @@ void Bench::W4(int runs, int followers) {
       "jobs:\n- name: print\n  plan:\n  - task: print\n    config:\n"
       "      platform: linux\n      run:\n        path: sh\n        args:\n"
       "        - -c\n        - |\n          " +
-      std::string(R"(awk 'BEGIN { pad = sprintf("%088d", 0); for (i = 0; i < )") + kW4Lines +
-      R"(; i++) printf "line %06d %s\n", i, pad }')" + "\n";
+      W4Command() + "\n";
   if (!SetPipeline("w4", yaml)) return;
-  std::vector<double> wall, followers_done, peak_mb;
+  baton::bench::Workload make_w4{"W4", "", "all:\n\t" + W4Command() + " > /dev/null\n", {}, 1};
+  std::vector<double> wall, lag, make_ms, peak_mb;
   for (int run = 0; run < runs; ++run) {
     ResetPeakRss(pid());
     int64_t t0_ms = NowNs() / 1'000'000;
@@ -421,20 +395,29 @@ void Bench::W4(int runs, int followers) {
     int64_t id = r.json.is_object() ? r.json.value("id", int64_t{0}) : 0;
     std::string url = server_.url() + "/api/v1/builds/" + std::to_string(id) + "/events";
     std::vector<std::atomic<long>> lines(followers);
+    std::vector<std::atomic<int64_t>> done(followers);
     std::vector<std::thread> threads;
-    for (auto& n : lines) threads.emplace_back(Follow, url, server_.token(), &n);
+    for (int f = 0; f < followers; ++f) {
+      threads.emplace_back(Follow, url, server_.token(), &lines[f], &done[f]);
+    }
     for (auto& t : threads) t.join();
-    followers_done.push_back(static_cast<double>(NowNs() / 1'000'000 - t0_ms));
     json build = WaitForBuildAfter("w4", "print", id - 1);
-    wall.push_back(static_cast<double>(ParseRfc3339Ms(build.value("end_time", "")) - t0_ms));
+    int64_t end_ms = build.is_null() ? 0 : ParseRfc3339Ms(build.value("end_time", ""));
+    if (end_ms > 0) wall.push_back(static_cast<double>(end_ms - t0_ms));
+    int64_t last_done = 0;
+    for (auto& d : done) last_done = std::max<int64_t>(last_done, d);
+    if (followers > 0 && end_ms > 0) lag.push_back(static_cast<double>(last_done - end_ms));
     peak_mb.push_back(StatusKb(pid(), "VmHWM") / 1024.0);
     for (auto& n : lines) {
       if (n != std::atol(kW4Lines)) std::printf("  W4 follower got %ld lines\n", n.load());
     }
+    double make = baton::bench::MakeMs(make_w4, files_.path() / "make-W4");
+    if (make > 0) make_ms.push_back(make);
   }
   std::string with = std::to_string(followers) + " SSE followers";
   Report("W4 200,000 lines, " + with + " (trigger to end)", wall);
-  if (followers > 0) Report("   the followers have every line", followers_done);
+  ReportMake(wall, make_ms);
+  if (followers > 0) Report("   the build's end to the last follower's last line", lag);
   std::printf("  %-58s median %8.1f MB  max %.1f MB\n",
               ("W4 server peak RSS (VmHWM), " + with).c_str(), Median(peak_mb),
               *std::max_element(peak_mb.begin(), peak_mb.end()));
@@ -442,7 +425,7 @@ void Bench::W4(int runs, int followers) {
 
 // `wrk` on the jobs list of a 6-job pipeline.
 void Bench::Api() {
-  if (!SetPipeline("api", W1Yaml("api"))) return;
+  if (!SetPipeline("api", baton::bench::W1("api").pipeline)) return;
   std::string cmd = "wrk -t2 -c50 -d5s -H 'Authorization: Bearer " + server_.token() + "' " +
                     server_.url() + "/api/v1/teams/main/pipelines/api/jobs 2>&1";
   std::vector<double> rps;
@@ -483,8 +466,8 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   std::system("cut -d' ' -f1-3 /proc/loadavg");
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  std::printf("  %-58s %8.1f MB\n", "idle RSS after start",
-              StatusKb(bench.pid(), "VmRSS") / 1024.0);
+  const double idle_mb = StatusKb(bench.pid(), "VmRSS") / 1024.0;
+  std::printf("  %-58s %8.1f MB\n", "idle RSS after start", idle_mb);
   if (wants("W5")) {
     bench.W5(runs);
     bench.W5Webhook(runs);
@@ -497,8 +480,10 @@ int main(int argc, char** argv) {
   if (wants("W4")) bench.W4(std::max(1, workload_runs / 2), followers);
   if (wants("API")) bench.Api();
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  std::printf("  %-58s %8.1f MB (peak over the whole run %.1f MB)\n", "idle RSS at the end",
-              StatusKb(bench.pid(), "VmRSS") / 1024.0, StatusKb(bench.pid(), "VmHWM") / 1024.0);
+  const double end_mb = StatusKb(bench.pid(), "VmRSS") / 1024.0;
+  std::printf("  %-58s %8.1f MB (%+.1f MB from idle; peak of the last part %.1f MB)\n",
+              "idle RSS at the end", end_mb, end_mb - idle_mb,
+              StatusKb(bench.pid(), "VmHWM") / 1024.0);
   std::printf("load average at the end: ");
   std::fflush(stdout);
   std::system("cut -d' ' -f1-3 /proc/loadavg");
