@@ -143,6 +143,7 @@ int RunWorker(const WorkerFlags& flags) {
   link_options.on_session = [&steps](const std::string& session) { steps.SetSession(session); };
   link_options.active_containers = [&steps] { return steps.active_steps(); };
   link_options.active_tasks = [&steps] { return steps.active_steps(); };
+  link_options.held_steps = [&steps] { return steps.Steps(); };
   workers::WebConnection link(std::move(link_options));
   Say("worker " + (flags.name.empty() ? HostName() : flags.name) + " connecting to " +
       flags.web_url + " (work dir " + work_dir + ", isolation " +

@@ -37,8 +37,14 @@ BuildExecutor::Impl::Impl(boost::asio::io_context& io, workers::Worker& worker,
       engine_(std::move(plan)) {}
 
 void BuildExecutor::Impl::Start() {
+  if (options_.resume) return Resume();
   std::error_code ec;
   fs::create_directories(fs::path(options_.build_root) / "volumes", ec);
+  if (!ec && options_.journal) {
+    fs::remove(JournalPath(), ec);  // a build that ran here before under the same id: not ours
+    ec.clear();
+    (void)journal_.Open(JournalPath());  // without one the build runs, but cannot be resumed
+  }
   status_ = BuildStatus::kStarted;
   observer_.OnStatus(status_, Now());
   if (ec) {
@@ -51,13 +57,16 @@ void BuildExecutor::Impl::Start() {
 
 void BuildExecutor::Impl::Abort() {
   Post([](Impl& self) {
-    if (!IsFinished(self.status_)) self.Apply(self.engine_.Abort());
+    if (IsFinished(self.status_)) return;
+    self.journal_.Append({JournalEntry::Kind::kAbort, 0, {}});
+    self.Apply(self.engine_.Abort());
   });
 }
 
 void BuildExecutor::Impl::Report(ActionId id, ActionResult result) {
   Post([id, result = std::move(result)](Impl& self) {
     self.handles_.erase(id);
+    self.journal_.Append({JournalEntry::Kind::kResult, id, result});
     self.Apply(self.engine_.OnActionFinished(id, result));
   });
 }
@@ -67,6 +76,7 @@ void BuildExecutor::Impl::Apply(std::vector<BuildAction> actions) {
 }
 
 void BuildExecutor::Impl::ApplyOne(const BuildAction& action) {
+  if (replaying_ && HoldDuringReplay(action)) return;
   if (auto* a = std::get_if<StepStarted>(&action)) {
     observer_.OnStepStarted(Shown(a->step), Now());
     if (a->step.type == "task") Log(a->step, workers::OutputStream::kSystem, Now(), "initializing");
@@ -120,6 +130,7 @@ void BuildExecutor::Impl::StartTimerNow(const StartTimer& timer) {
   t->async_wait([weak, id](const boost::system::error_code& ec) {
     auto self = weak.lock();
     if (ec || !self || self->timers_.erase(id) == 0) return;
+    self->journal_.Append({JournalEntry::Kind::kTimer, id, {}});
     self->Apply(self->engine_.OnTimerFired(id));
   });
   timers_[id] = std::move(t);

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -14,6 +15,7 @@
 
 #include "baton/runner/build_executor.h"
 #include "baton/runner/redactor.h"
+#include "executor/build_journal.h"
 
 namespace baton::runner {
 
@@ -56,6 +58,12 @@ class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
   void SetPipelineNow(const SetPipeline& step);
   void StartTimerNow(const StartTimer& timer);
   void Finished(BuildStatus status);
+  // Resuming (build_resume.cpp): replays the journal, then carries out what is still open.
+  void Resume();
+  // During the replay: keeps `action` for later instead of carrying it out (true), or lets it
+  // be applied (false).
+  bool HoldDuringReplay(const BuildAction& action);
+  std::string JournalPath() const;
 
   // Translation helpers (executor_tasks.cpp).
   Result<workers::TaskRun> MakeTaskRun(const RunTask& run);
@@ -85,6 +93,11 @@ class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
   std::map<ActionId, std::unique_ptr<workers::StepHandle>> handles_;
   std::map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;
   Redactor redactor_;
+  BuildJournal journal_;
+  bool replaying_ = false;
+  std::map<ActionId, BuildAction> held_;  // open actions the replay has not given a result yet
+  std::map<TimerId, StartTimer> held_timers_;
+  std::set<ActionId> cancel_after_replay_;
 };
 
 }  // namespace baton::runner

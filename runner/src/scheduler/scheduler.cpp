@@ -64,6 +64,9 @@ std::vector<ActiveResource> Scheduler::ActiveResources() const {
   return out;
 }
 
+Status Scheduler::ResumeBuild(const Build& build) { return impl_->ResumeBuild(build); }
+bool Scheduler::CanResume(const Build& build) const { return impl_->CanResume(build); }
+
 void Scheduler::AbortAll() {
   for (auto& [id, run] : impl_->running_) run->executor->Abort();
 }

@@ -89,7 +89,38 @@ void Scheduler::Impl::StartBuild(PipelineState& state, Build build, const InputP
     if (on_done) on_done(build);
     return;
   }
-  build = std::move(*claimed);
+  Launch(state, std::move(*claimed), plan, std::move(on_done), /*resume=*/false);
+}
+
+std::string Scheduler::Impl::BuildRoot(Id build_id) const {
+  return (std::filesystem::path(options_.data_dir) / "builds" / std::to_string(build_id)).string();
+}
+
+bool Scheduler::Impl::CanResume(const Build& build) const {
+  std::error_code ec;
+  return options_.journal_builds && !build.one_off() && build.status == BuildStatus::kStarted &&
+         std::filesystem::exists(std::filesystem::path(BuildRoot(build.id)) / "journal.jsonl", ec);
+}
+
+Status Scheduler::Impl::ResumeBuild(const Build& build) {
+  if (!CanResume(build)) {
+    return FailedPrecondition("build " + std::to_string(build.id) +
+                              " left no journal to resume from");
+  }
+  BATON_ASSIGN_OR_RETURN(PipelineState * state, FindOrError(build.pipeline_id));
+  const pipelines::Job* job = state->config.FindJob(build.job);
+  if (!job) {
+    return NotFound("pipeline `" + state->record.name + "` has no job `" + build.job +
+                    "` any more");
+  }
+  BATON_ASSIGN_OR_RETURN(auto used, store_.ListBuildInputs(build.id));
+  BATON_ASSIGN_OR_RETURN(InputPlan plan, PlanFromInputs(*job, build, used));
+  Launch(*state, build, plan, {}, /*resume=*/true);
+  return Status::Ok();
+}
+
+void Scheduler::Impl::Launch(PipelineState& state, Build build, const InputPlan& plan,
+                             std::function<void(const Build&)> on_done, bool resume) {
   const pipelines::Job* job = state.config.FindJob(build.job);
   auto run = std::make_unique<RunningBuild>();
   run->pipeline_id = state.record.id;
@@ -115,8 +146,9 @@ void Scheduler::Impl::StartBuild(PipelineState& state, Build build, const InputP
   run->recorder = std::make_unique<BuildRecorder>(store_, build, std::move(rec));
 
   BuildExecutorOptions exec;
-  exec.build_root =
-      (std::filesystem::path(options_.data_dir) / "builds" / std::to_string(build.id)).string();
+  exec.build_root = BuildRoot(build.id);
+  exec.journal = options_.journal_builds;
+  exec.resume = resume;
   exec.metadata = {std::to_string(build.id), build.name,        build.job,
                    state.record.name,        state.record.team, options_.external_url};
   exec.clock = clock_;

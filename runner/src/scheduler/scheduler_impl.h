@@ -113,6 +113,13 @@ class Scheduler::Impl {
   Result<Build> CreateBuild(PipelineState& state, const pipelines::Job& job, const InputPlan& plan);
   void StartBuild(PipelineState& state, Build build, const InputPlan& plan,
                   std::function<void(const Build&)> on_done = {});
+  // Runs `build` (claimed: started in the store) on an executor; `resume` goes on from its
+  // journal (after a restart) instead of starting it.
+  void Launch(PipelineState& state, Build build, const InputPlan& plan,
+              std::function<void(const Build&)> on_done, bool resume);
+  Status ResumeBuild(const Build& build);
+  bool CanResume(const Build& build) const;
+  std::string BuildRoot(Id build_id) const;
   void OnBuildFinished(Id build_id);
   Result<Build> Trigger(Id pipeline_id, const std::string& job);
   Status Abort(Id build_id);

@@ -74,14 +74,16 @@ void SayWaiting(const std::shared_ptr<workers::OutputSink>& sink, const std::str
 // --- RemoteWorkers -------------------------------------------------------------------------
 
 RemoteWorkers::RemoteWorkers(RemoteWorkersOptions options)
-    : impl_(std::make_shared<Impl>(std::move(options))) {}
+    : impl_(std::make_shared<Impl>(std::move(options))) {
+  impl_->StartSweeping();
+}
 RemoteWorkers::~RemoteWorkers() = default;
 
 std::unique_ptr<workers::StepHandle> RemoteWorkers::RunTask(
     const workers::TaskRun& run, std::shared_ptr<workers::OutputSink> output,
     std::function<void(workers::TaskResult)> done) {
   auto d = std::make_shared<Dispatch>();
-  d->id = impl_->NextId();
+  d->id = impl_->IdFor(run.id);
   d->step.id = d->id;
   d->step.kind = wire::Step::Kind::kTask;
   d->step.task = run;
@@ -107,7 +109,7 @@ std::unique_ptr<workers::StepHandle> RemoteWorkers::RunResource(
     return std::make_unique<FlagHandle>(cancelled);
   }
   auto d = std::make_shared<Dispatch>();
-  d->id = impl_->NextId();
+  d->id = impl_->IdFor(run.id);
   d->step.id = d->id;
   d->step.kind = wire::Step::Kind::kResource;
   d->step.resource = run;
@@ -140,8 +142,9 @@ std::unique_ptr<workers::StepHandle> RemoteWorkers::RunResource(
 void RemoteWorkers::SessionStarted(const std::string& session, const WorkerRegistration& worker) {
   impl_->SessionStarted(session, worker);
 }
-void RemoteWorkers::SessionEnded(const std::string& session, const std::string& why) {
-  impl_->SessionEnded(session, why);
+void RemoteWorkers::SessionEnded(const std::string& session, const std::string& why,
+                                 const std::vector<std::string>& kept) {
+  impl_->SessionEnded(session, why, kept);
 }
 void RemoteWorkers::SessionLanding(const std::string& session) { impl_->SessionLanding(session); }
 void RemoteWorkers::TakeWork(const std::string& session, std::chrono::milliseconds wait,
@@ -173,6 +176,12 @@ RemoteWorkers::Impl::Impl(RemoteWorkersOptions options)
   std::error_code ec;
   fs::remove_all(options_.spool_dir, ec);
   fs::create_directories(options_.spool_dir, ec);
+  id_prefix_ = "s" +
+               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count()) +
+               "-";
+  LoadRecords();
 }
 
 RemoteWorkers::Impl::~Impl() {
@@ -180,6 +189,7 @@ RemoteWorkers::Impl::~Impl() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    if (sweep_) sweep_->cancel();
     for (auto& [id, session] : sessions_) {
       if (session.poll) later.Add([poll = std::move(session.poll)] { poll(Json::object()); });
       session.poll_timer.reset();
@@ -191,13 +201,19 @@ RemoteWorkers::Impl::~Impl() {
   pool_.join();
 }
 
-std::string RemoteWorkers::Impl::NextId() { return "s" + std::to_string(next_id_++); }
+std::string RemoteWorkers::Impl::NextId() { return id_prefix_ + std::to_string(next_id_++); }
 
 void RemoteWorkers::Impl::Submit(std::shared_ptr<Dispatch> d) {
+  Later adopted;
+  bool adopting = false;
   {
     std::lock_guard lock(mu_);
     dispatches_[d->id] = d;
+    // A step a worker took before this web node restarted goes on there: not placed again.
+    adopting = Adopt(d, adopted);
   }
+  adopted.Run();
+  if (adopting) return;
   // Digests read every file of every volume: never on the caller's (the executor's) thread.
   asio::post(pool_, [self = shared_from_this(), d] {
     Status digested;
@@ -296,6 +312,7 @@ Json RemoteWorkers::Impl::TakeAnswer(Session& session) {
     auto found = dispatches_.find(id);
     if (found == dispatches_.end()) continue;
     found->second->taken = true;
+    WriteRecord(*found->second, session.worker.name);
     // The worker fetches what it lacks before running the step: then it holds all of them.
     for (const auto& volume : found->second->step.volumes) Hold(session, volume.key, volume.digest);
     steps.push_back(wire::ToJson(found->second->step));
@@ -320,12 +337,14 @@ void RemoteWorkers::Impl::SessionStarted(const std::string& session,
   {
     std::lock_guard lock(mu_);
     sessions_[session].worker = worker;
+    AdoptReported(session, later);
     Place(later);
   }
   later.Run();
 }
 
-void RemoteWorkers::Impl::SessionEnded(const std::string& session, const std::string& why) {
+void RemoteWorkers::Impl::SessionEnded(const std::string& session, const std::string& why,
+                                       const std::vector<std::string>& kept) {
   Later later;
   {
     std::lock_guard lock(mu_);
@@ -334,14 +353,20 @@ void RemoteWorkers::Impl::SessionEnded(const std::string& session, const std::st
     Session s = std::move(found->second);
     sessions_.erase(found);
     if (s.poll) {
-      later.Add([poll = std::move(s.poll)] { poll(NotFound("the worker session ended")); });
+      later.Add([poll = std::move(s.poll), session] { poll(UnknownSession(session)); });
     }
     std::deque<std::string> again;
     for (const std::string& id : s.steps) {
       auto found = dispatches_.find(id);
       if (found == dispatches_.end()) continue;
       std::shared_ptr<Dispatch> d = found->second;  // a copy: Fail erases the map's
-      if (d->taken) {
+      if (d->taken && std::find(kept.begin(), kept.end(), id) != kept.end()) {
+        // The worker registered again still holding it: its new session adopts it.
+        d->session.clear();
+        d->taken = false;
+        d->awaiting = s.worker.name;
+        d->await_until = std::chrono::steady_clock::now() + options_.reconnect_grace;
+      } else if (d->taken) {
         Fail(d, Unavailable("worker " + s.worker.name + " " + why + " while running this step"),
              later);
       } else {
@@ -350,6 +375,7 @@ void RemoteWorkers::Impl::SessionEnded(const std::string& session, const std::st
       }
     }
     unplaced_.insert(unplaced_.begin(), again.begin(), again.end());
+    std::erase_if(orphans_, [&](const auto& o) { return o.second.session == session; });
     Place(later);
   }
   later.Run();
@@ -381,9 +407,7 @@ void RemoteWorkers::Impl::TakeWork(const std::string& session, std::chrono::mill
     std::lock_guard lock(mu_);
     auto found = sessions_.find(session);
     if (found == sessions_.end() || stopping_) {
-      later.Add([reply, session] {
-        reply(NotFound("no worker session " + session + " on this web node; register again"));
-      });
+      later.Add([reply, session] { reply(UnknownSession(session)); });
     } else {
       Session& s = found->second;
       if (s.poll) later.Add([old = std::move(s.poll)] { old(Json::object()); });  // superseded
@@ -411,11 +435,18 @@ void RemoteWorkers::Impl::TakeWork(const std::string& session, std::chrono::mill
 
 Result<std::shared_ptr<Dispatch>> RemoteWorkers::Impl::Owned(const std::string& session,
                                                              const std::string& step) {
+  if (!sessions_.count(session)) return UnknownSession(session);
   auto found = dispatches_.find(step);
-  if (found == dispatches_.end() || found->second->session != session || !found->second->taken) {
-    return NotFound("step " + step + " is not running on this worker session");
+  if (found != dispatches_.end() && found->second->session == session && found->second->taken) {
+    return found->second;
   }
-  return found->second;
+  if (auto orphan = orphans_.find(step);
+      orphan != orphans_.end() && orphan->second.session == session) {
+    return Unavailable("step " + step +
+                       " is not adopted yet: the web node restarted and is resuming its build; "
+                       "retry");
+  }
+  return NotFound("step " + step + " is not running on this worker session");
 }
 
 void RemoteWorkers::Impl::AddOutput(const std::string& session, const std::string& step,
@@ -472,7 +503,10 @@ void RemoteWorkers::Impl::Fail(std::shared_ptr<Dispatch> d, Status error, Later&
     later.Add([done = std::move(d->resource_done), result] { done(result); });
   }
   auto uploads = d->uploads;
-  later.Add([self = shared_from_this(), d, uploads] { self->RemoveSpools(*d, uploads); });
+  later.Add([self = shared_from_this(), d, uploads] {
+    self->RemoveSpools(*d, uploads);
+    self->RemoveRecord(d->id);
+  });
 }
 
 void RemoteWorkers::Impl::Forget(const Dispatch& d) {
@@ -537,41 +571,8 @@ void RemoteWorkers::Impl::Complete(std::shared_ptr<Dispatch> d, Json report, Sta
     if (!unpacked.ok()) r.error = unpacked;
     d->resource_done(std::move(r));
   }
+  RemoveRecord(d->id);  // after `done`: a restart before it finds the step still running
   reply(Status::Ok());
-}
-
-void RemoteWorkers::Impl::RunArtifactHere(const workers::ResourceRun& run,
-                                          std::shared_ptr<workers::OutputSink> sink,
-                                          std::function<void(workers::ResourceResult)> done,
-                                          std::shared_ptr<std::atomic<bool>> cancelled) {
-  asio::post(pool_, [this, run, sink, done = std::move(done), cancelled] {
-    workers::ResourceResult out;
-    auto type = workers::MakeBuiltinResourceType("artifact");
-    workers::ResourceContext ctx;
-    ctx.output = sink.get();
-    ctx.cancelled = cancelled.get();
-    ctx.artifacts = options_.artifacts;
-    ctx.env = run.env;
-    try {
-      if (run.action == workers::ResourceRun::Action::kCheck) {
-        auto versions = type->Check(ctx, run.source, run.version);
-        if (versions.ok()) out.versions = std::move(*versions);
-        out.error = versions.status();
-      } else {
-        auto fetched = run.action == workers::ResourceRun::Action::kGet
-                           ? type->Get(ctx, run.source, run.version, run.params, run.dir)
-                           : type->Put(ctx, run.source, run.params, run.dir);
-        if (fetched.ok()) {
-          out.version = fetched->version;
-          out.metadata = fetched->metadata;
-        }
-        out.error = fetched.status();
-      }
-    } catch (const std::exception& e) {
-      out.error = Internal(std::string("artifact resource failed: ") + e.what());
-    }
-    done(std::move(out));
-  });
 }
 
 }  // namespace baton::webapi

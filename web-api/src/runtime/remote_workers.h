@@ -14,6 +14,13 @@
 // Every method an endpoint calls names the session: a worker can only take, report on and move
 // volumes of the steps given to its own session.
 //
+// Restarts (remote_worker_adoption.cpp): a step's id is its engine's (b<build>-<step>-a<action>)
+// and a file in `records_dir` says which worker took it. A web node that restarts resumes the
+// build (runner::Scheduler::ResumeBuild); when its engine asks for a step a worker took, the
+// step is not placed again but waits for that worker to register again reporting the step,
+// then goes on under the new session (its output, volumes and result arrive as usual). A worker
+// that does not come back within `reconnect_grace` has the step errored, naming it.
+//
 // Thread-safety: all methods are thread-safe. Completion callbacks (`done`, the reply
 // functions) run on the object's own threads. The destructor fails the steps still running.
 #pragma once
@@ -41,6 +48,12 @@ struct RemoteWorkersOptions {
   std::filesystem::path spool_dir;  // packed volumes in transit; created, emptied at start
   workers::ArtifactStore* artifacts = nullptr;  // for `artifact` resources; may be null
   int threads = 2;                              // digests, packing, unpacking and output delivery
+  // Which worker took each step (a file per step id), kept across restarts of the web node so
+  // that a resumed build finds its steps again; created if missing.
+  std::filesystem::path records_dir;
+  // How long a step's worker has to register again (after this web node started, or after its
+  // session ended while it reported holding the step) before the step errors naming it.
+  std::chrono::milliseconds reconnect_grace{std::chrono::seconds(60)};
 };
 
 class RemoteWorkers final : public workers::Worker {
@@ -62,9 +75,13 @@ class RemoteWorkers final : public workers::Worker {
       std::function<void(workers::ResourceResult)> done) override;
 
   // Sessions (WorkerRegistry): a session may take steps from SessionStarted until SessionEnded,
-  // which errors its running steps with `why` and places its untaken ones again.
+  // which errors its running steps with `why` (except those in `kept`: the worker registered
+  // again holding them) and places its untaken ones again. A new session adopts the steps its
+  // worker reports holding (worker.held): those of a session that ended, and those of builds
+  // resumed after this web node restarted (by the ids their engine gives them again).
   void SessionStarted(const std::string& session, const WorkerRegistration& worker);
-  void SessionEnded(const std::string& session, const std::string& why);
+  void SessionEnded(const std::string& session, const std::string& why,
+                    const std::vector<std::string>& kept = {});
   // The session takes no new steps (`baton land-worker`); the steps it has not taken yet go to
   // other workers.
   void SessionLanding(const std::string& session);

@@ -42,6 +42,10 @@ struct Dispatch {
   std::string session;   // "" while no worker has it
   bool taken = false;    // the worker's poll received it
   std::string said_why;  // the last reason for waiting the build log was given
+  // The worker that ran it before this web node restarted (or before its session ended): the
+  // step waits for it to register again, until `await_until`, instead of being placed.
+  std::string awaiting;
+  std::chrono::steady_clock::time_point await_until;
   // Which workers may run it.
   const workers::WorkerSpec& Spec() const {
     return step.kind == workers::wire::Step::Kind::kTask ? step.task.placement
@@ -57,6 +61,8 @@ class RemoteWorkers::Impl : public std::enable_shared_from_this<Impl> {
   explicit Impl(RemoteWorkersOptions options);
   ~Impl();
 
+  // Starts the once-a-second Sweep (after construction: it holds a weak pointer to this).
+  void StartSweeping();
   // Takes a new step: digests its volumes on the pool, then places it.
   void Submit(std::shared_ptr<Dispatch> d);
   void Cancel(const std::string& id, Duration grace);
@@ -65,7 +71,8 @@ class RemoteWorkers::Impl : public std::enable_shared_from_this<Impl> {
                        std::shared_ptr<std::atomic<bool>> cancelled);
 
   void SessionStarted(const std::string& session, const WorkerRegistration& worker);
-  void SessionEnded(const std::string& session, const std::string& why);
+  void SessionEnded(const std::string& session, const std::string& why,
+                    const std::vector<std::string>& kept);
   void SessionLanding(const std::string& session);
   void TakeWork(const std::string& session, std::chrono::milliseconds wait, JsonReply reply);
   void AddOutput(const std::string& session, const std::string& step, const Json& lines,
@@ -78,6 +85,9 @@ class RemoteWorkers::Impl : public std::enable_shared_from_this<Impl> {
               StatusReply reply);
 
   std::string NextId();
+  // The dispatch id of a run: its engine id when it names a build (the same after a restart),
+  // else a fresh one.
+  std::string IdFor(const std::string& run_id);
   const RemoteWorkersOptions& options() const { return options_; }
 
  private:
@@ -118,6 +128,22 @@ class RemoteWorkers::Impl : public std::enable_shared_from_this<Impl> {
   Result<std::string> PackedVolume(Dispatch& d, int index);
   void RemoveSpools(const Dispatch& d, const std::map<int, std::string>& uploads);
 
+  // Adoption across restarts (remote_worker_adoption.cpp).
+  // The steps workers took before this web node started, from records_dir.
+  void LoadRecords();
+  // REQUIRES: mu_ held. Claims `d` for the worker that holds it (reported at registration) or
+  // held it (the records): true when it must not be placed.
+  bool Adopt(const std::shared_ptr<Dispatch>& d, Later& later);
+  // REQUIRES: mu_ held. The steps `session`'s worker reported holding at registration.
+  void AdoptReported(const std::string& session, Later& later);
+  // REQUIRES: mu_ held. `d` goes on under `session` (the worker runs it or has its result).
+  void Attach(Dispatch& d, const std::string& session, Later& later);
+  // Once a second: errors steps whose worker did not come back, forgets unclaimed reports.
+  void Sweep();
+  void ArmSweep();                                                 // REQUIRES: mu_ held
+  void WriteRecord(const Dispatch& d, const std::string& worker);  // REQUIRES: mu_ held
+  void RemoveRecord(const std::string& id);
+
   const RemoteWorkersOptions options_;
   boost::asio::thread_pool pool_;
   std::mutex mu_;
@@ -125,8 +151,24 @@ class RemoteWorkers::Impl : public std::enable_shared_from_this<Impl> {
   std::map<std::string, Session> sessions_;                      // GUARDED_BY(mu_)
   std::deque<std::string> unplaced_;                             // GUARDED_BY(mu_)
   std::atomic<uint64_t> next_id_{1};
-  uint64_t placements_ = 0;  // GUARDED_BY(mu_)
-  bool stopping_ = false;    // GUARDED_BY(mu_)
+  std::string id_prefix_;  // "s<start time>-": fresh ids never repeat an earlier run's
+  // A step a worker took before this web node started: that worker, and until when it may
+  // register again.
+  struct Expected {
+    std::string worker;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::map<std::string, Expected> expected_;  // GUARDED_BY(mu_), by step id
+  // A step a registering worker reported that no dispatch has claimed yet (its build is being
+  // resumed): the session, and until when it may be claimed.
+  struct Orphan {
+    std::string session;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::map<std::string, Orphan> orphans_;             // GUARDED_BY(mu_), by step id
+  std::unique_ptr<boost::asio::steady_timer> sweep_;  // GUARDED_BY(mu_)
+  uint64_t placements_ = 0;                           // GUARDED_BY(mu_)
+  bool stopping_ = false;                             // GUARDED_BY(mu_)
 };
 
 }  // namespace baton::webapi

@@ -30,6 +30,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr const char* kStoppedMessage =
+    "the server stopped while this build was running; trigger it again";
+
+// How long after a restart (or a lost session) a worker has to register again with the steps
+// it holds: three missed heartbeats, plus the worker's longest wait between two attempts to
+// register (10 s) and some room for the restart itself.
+std::chrono::milliseconds ReconnectGrace(std::chrono::milliseconds heartbeat_every) {
+  return heartbeat_every * 3 + std::chrono::seconds(30);
+}
+
 // On first start: an admin token, kept in <data-dir>/admin-token (mode 0600). Returns it when
 // it was made now, nullopt when the file was already there.
 Result<std::optional<std::string>> EnsureAdminToken(runner::Store& store,
@@ -73,14 +83,32 @@ runner::SchedulerOptions SchedulerOptionsOf(const ServerRuntimeOptions& options,
   out.external_url = options.external_url;
   out.cache_dir = options.cache_dir;
   out.artifacts = options.artifacts;
+  // Remote workers' steps outlive this process: journal builds to resume them after a restart.
+  out.journal_builds = options.worker == nullptr;
   return out;
 }
 
 RemoteWorkersOptions RemoteWorkersOptionsOf(const ServerRuntimeOptions& options) {
   RemoteWorkersOptions out;
   out.spool_dir = fs::path(options.data_dir) / "worker-volumes";
+  out.records_dir = fs::path(options.data_dir) / "worker-steps";
   out.artifacts = options.artifacts;
+  out.reconnect_grace = ReconnectGrace(options.heartbeat_every);
   return out;
+}
+
+// Errors a build this node left unfinished and cannot go on with, saying why in its log.
+void ErrorOrphan(runner::Store& store, const runner::Build& build, const std::string& message) {
+  runner::BuildEvent event;
+  event.time = RealClock().Now();
+  event.type = "error";
+  event.payload = Json{{"message", message}}.dump();
+  std::vector<runner::BuildEvent> events{event};
+  (void)store.AppendEvents(build.id, std::move(events));
+  auto finished = store.FinishBuild(build.id, runner::BuildStatus::kErrored, message);
+  if (!finished.ok()) {
+    ModuleLogger("web")->error("build {}: {}", build.id, finished.status().ToString());
+  }
 }
 
 ApiOptions ApiOptionsOf(const ServerRuntimeOptions& options) {
@@ -130,8 +158,23 @@ class ServerRuntime::Impl {
   Status Start() {
     if (options_.worker) heartbeat_.Start();
     ExpireSilentWorkers();
+    // Alone with remote workers: the builds this node was running when it stopped go on
+    // (their steps still run on the workers); the rest are errored, before the scheduler
+    // starts (it would start a pending one).
+    std::vector<runner::Build> resumable;
+    if (!options_.worker && !options_.cluster) resumable = ErrorUnresumable();
     if (Status s = ActivateAll(*store_, scheduler_); !s.ok()) {
       ModuleLogger("web")->error("{}", s.ToString());
+    }
+    size_t resumed = 0;
+    for (const runner::Build& build : resumable) {
+      Status s = scheduler_.ResumeBuild(build);
+      if (s.ok()) ++resumed;
+      if (!s.ok()) ErrorUnresumed(build, s);
+    }
+    if (resumed > 0) {
+      ModuleLogger("web")->warn("resumed {} build(s) this web node was running when it stopped",
+                                resumed);
     }
     ServerOptions server_options;
     server_options.host = options_.host;
@@ -184,6 +227,39 @@ class ServerRuntime::Impl {
     cluster_ = std::make_unique<runner::ClusterNode>(io_, *options_.cluster, scheduler_, node);
     cluster_node_ = cluster_.get();  // for the API's threads
     return cluster_->Start();
+  }
+
+  // The builds left unfinished by this node's last run that can be resumed, oldest first; the
+  // others (pending, or without a journal) are errored.
+  std::vector<runner::Build> ErrorUnresumable() {
+    runner::BuildQuery query;
+    query.statuses = {runner::BuildStatus::kPending, runner::BuildStatus::kStarted};
+    query.limit = 100000;
+    auto orphans = store_->ListBuilds(query);
+    if (!orphans.ok()) {
+      ModuleLogger("web")->error("cannot list unfinished builds: {}", orphans.status().ToString());
+      (void)store_->MarkOrphanedBuildsErrored(kStoppedMessage);
+      return {};
+    }
+    std::vector<runner::Build> resumable;
+    for (auto it = orphans->rbegin(); it != orphans->rend(); ++it) {  // oldest first
+      if (scheduler_.CanResume(*it)) {
+        resumable.push_back(*it);
+      } else if (it->status == runner::BuildStatus::kPending) {
+        ErrorOrphan(*store_, *it, kStoppedMessage);
+      } else {
+        ErrorUnresumed(*it, FailedPrecondition("it left no journal"));
+      }
+    }
+    return resumable;
+  }
+
+  void ErrorUnresumed(const runner::Build& build, const Status& why) {
+    ErrorOrphan(*store_, build,
+                "the server stopped while this build was running and cannot go on with it (" +
+                    why.message() + "); trigger it again");
+    std::error_code ec;
+    fs::remove_all(fs::path(options_.data_dir) / "builds" / std::to_string(build.id), ec);
   }
 
   // On the io thread: stop taking requests, deregister, abort builds, then wait for them.
@@ -254,9 +330,9 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::Start(std::unique_ptr<runn
   BATON_ASSIGN_OR_RETURN(auto admin_token, EnsureAdminToken(*store, options.data_dir));
   // Alone, what is unfinished was this node's. With other nodes it may be theirs: the leader
   // settles it (runner::ClusterNode).
-  if (!options.cluster) {
-    auto orphans = store->MarkOrphanedBuildsErrored(
-        "the server stopped while this build was running; trigger it again");
+  // (With remote workers, Impl::Start resumes what it can instead.)
+  if (!options.cluster && options.worker) {
+    auto orphans = store->MarkOrphanedBuildsErrored(kStoppedMessage);
     if (orphans.ok() && !orphans->empty()) {
       ModuleLogger("web")->warn("marked {} interrupted build(s) errored", orphans->size());
     }

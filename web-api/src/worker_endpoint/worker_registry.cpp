@@ -28,7 +28,18 @@ Status CheckName(const std::string& name) {
   return Status::Ok();
 }
 
+constexpr std::string_view kUnknownSession = "unknown worker session ";
+
 }  // namespace
+
+Status UnknownSession(const std::string& session) {
+  return NotFound(std::string(kUnknownSession) + session +
+                  " (the web node restarted, or the worker registered again); register again");
+}
+
+bool IsUnknownSession(const Status& status) {
+  return status.code() == StatusCode::kNotFound && status.message().starts_with(kUnknownSession);
+}
 
 WorkerRegistry::WorkerRegistry(runner::AccessStore& store,
                                std::chrono::milliseconds heartbeat_every, std::string reserved_name)
@@ -58,7 +69,7 @@ Result<std::string> WorkerRegistry::Register(const WorkerRegistration& worker) {
     sessions_[id] = std::move(session);
     by_name_[worker.name] = id;
   }
-  if (steps_ && !ended.empty()) steps_->SessionEnded(ended, "registered again (it restarted)");
+  if (steps_ && !ended.empty()) steps_->SessionEnded(ended, "registered again", worker.held);
   if (steps_) steps_->SessionStarted(id, worker);
   ModuleLogger("web")->info("worker {} registered (tags [{}], team '{}')", worker.name,
                             fmt::join(worker.tags, ", "), worker.team);
@@ -70,7 +81,7 @@ Result<std::string> WorkerRegistry::Heartbeat(const std::string& session,
   std::lock_guard lock(mu_);
   auto it = sessions_.find(session);
   if (it == sessions_.end()) {
-    return NotFound("no worker session " + session + " on this web node; register again");
+    return UnknownSession(session);
   }
   it->second.activity = activity;
   it->second.last_heartbeat = RealClock().Now();

@@ -29,6 +29,12 @@ class RemoteWorkers;
 // The worker protocol version this web node speaks (docs/workers.md).
 inline constexpr int kWorkerProtocolVersion = 2;
 
+// The error for a request naming a session this web node does not have (it restarted, or the
+// worker registered again since): the worker registers again and retries under its new session.
+// Answered as `404 {"error": "unknown session"}`.
+Status UnknownSession(const std::string& session);
+bool IsUnknownSession(const Status& status);
+
 struct WorkerRegistration {
   std::string name;
   std::string platform = "linux";
@@ -38,6 +44,9 @@ struct WorkerRegistration {
   std::string version;  // the worker's baton version
   std::string hostname;
   std::string isolation;  // "namespaces" or "none"
+  // The steps the worker still runs or holds the result of, by id: a web node that restarted
+  // (or a session that ended) hands them back to this session instead of erroring them.
+  std::vector<std::string> held;
 };
 
 // What a session's worker is doing now, as its heartbeat reports.

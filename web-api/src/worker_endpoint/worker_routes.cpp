@@ -34,6 +34,13 @@ std::optional<Response> RefuseUnknownKey(const WorkerEndpoint& endpoint, const R
   return std::nullopt;
 }
 
+// A Status as the worker's answer: an unknown session has its own `error`, so that the worker
+// registers again and retries instead of dropping the step.
+Response WorkerError(const Status& status) {
+  if (IsUnknownSession(status)) return JsonError(404, "unknown session", status.message());
+  return JsonError(status);
+}
+
 Result<Json> Body(const Request& req) {
   Json body = Json::parse(req.body, nullptr, false);
   if (!body.is_object()) return InvalidArgument("the request body is not a JSON object");
@@ -69,6 +76,11 @@ Response Register(const WorkerEndpoint& endpoint, const Request& req) {
   worker.version = body->value("version", "");
   worker.hostname = body->value("hostname", "");
   worker.isolation = body->value("isolation", "");
+  for (const char* held : {"running", "finished"}) {
+    for (std::string& id : Strings(body->value(held, Json::array()))) {
+      worker.held.push_back(std::move(id));
+    }
+  }
   auto session = endpoint.registry.Register(worker);
   if (!session.ok()) return JsonError(session.status());
   return Response::Json(200,
@@ -84,7 +96,7 @@ Response Heartbeat(const WorkerEndpoint& endpoint, const Request& req) {
   activity.active_containers = body->value("active_containers", 0);
   activity.active_tasks = body->value("active_tasks", 0);
   auto state = endpoint.registry.Heartbeat(body->value("session", ""), activity);
-  if (!state.ok()) return JsonError(state.status());
+  if (!state.ok()) return WorkerError(state.status());
   return Response::Json(200, Json{{"state", *state}});
 }
 
@@ -106,7 +118,7 @@ std::optional<Response> RefuseWithoutDispatch(const WorkerEndpoint& endpoint) {
 
 // Answers an awaited request with a Status: 200 {} or the error.
 void ReplyStatus(const Responder& respond, const Status& status) {
-  respond(status.ok() ? Response::Json(200, Json::object()) : JsonError(status));
+  respond(status.ok() ? Response::Json(200, Json::object()) : WorkerError(status));
 }
 
 Response TakeWork(const WorkerEndpoint& endpoint, const Request& req) {
@@ -119,7 +131,7 @@ Response TakeWork(const WorkerEndpoint& endpoint, const Request& req) {
   RemoteWorkers* steps = endpoint.steps;
   return Response::Await([steps, session, wait](Responder respond) {
     steps->TakeWork(session, wait, [respond](Result<Json> answer) {
-      respond(answer.ok() ? Response::Json(200, *answer) : JsonError(answer.status()));
+      respond(answer.ok() ? Response::Json(200, *answer) : WorkerError(answer.status()));
     });
   });
 }
@@ -166,7 +178,7 @@ Response ReadVolume(const WorkerEndpoint& endpoint, const Request& req) {
                           step = req.Param("step"), at = *at](Responder respond) {
     steps->ReadVolume(session, step, at.first, at.second, kVolumeChunkBytes,
                       [respond](Result<RemoteWorkers::Chunk> chunk) {
-                        if (!chunk.ok()) return respond(JsonError(chunk.status()));
+                        if (!chunk.ok()) return respond(WorkerError(chunk.status()));
                         Response r = Response::Text(200, std::move(chunk->bytes),
                                                     "application/octet-stream");
                         r.headers.Set("X-Baton-Volume-Size", std::to_string(chunk->size));
@@ -181,7 +193,7 @@ Response WriteVolume(const WorkerEndpoint& endpoint, const Request& req) {
   if (!at.ok()) return JsonError(at.status());
   Status s = endpoint.steps->WriteVolume(req.Query("session").value_or(""), req.Param("step"),
                                          at->first, at->second, req.body);
-  if (!s.ok()) return JsonError(s);
+  if (!s.ok()) return WorkerError(s);
   return Response::Json(200, Json::object());
 }
 

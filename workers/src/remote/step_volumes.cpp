@@ -48,66 +48,110 @@ Status EmptyDirectory(const fs::path& dir) {
 
 // --- StepLink -------------------------------------------------------------------------------
 
-StepLink::StepLink(const WebStepRunnerOptions& options, std::string session, std::string step)
+StepLink::StepLink(const WebStepRunnerOptions& options, StepSessions sessions, std::string session,
+                   std::string step)
     : options_(options),
-      session_(std::move(session)),
+      sessions_(std::move(sessions)),
       step_(std::move(step)),
       client_(ClientOptionsOf(options)),
-      output_client_(ClientOptionsOf(options)) {
+      output_client_(ClientOptionsOf(options)),
+      session_(std::move(session)) {
   headers_.Set("Authorization", "Bearer " + options_.key);
+}
+
+std::string StepLink::session() const {
+  std::lock_guard lock(mu_);
+  return session_;
 }
 
 std::string StepLink::Url(const std::string& tail) const {
   return options_.web_url + "/worker/v2/steps/" + net::PercentEncode(step_) + tail;
 }
 
-Status StepLink::SendOutput(const Json& lines) {
-  Json body = {{"session", session_}, {"lines", lines}};
-  std::string text = body.dump(-1, ' ', false, Json::error_handler_t::replace);
-  for (int attempt = 0;; ++attempt) {
-    auto reply = output_client_.Post(Url("/output"), text, headers_);
-    if (reply.ok() && reply->status == 200) return Status::Ok();
-    if (reply.ok()) return ErrorOf(*reply, "the web node refused output of step " + step_);
-    if (attempt == 3) return reply.status();
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+std::string StepLink::VolumeUrl(int index, uint64_t offset, const std::string& session) const {
+  return Url("/volumes/" + std::to_string(index)) + "?session=" + net::PercentEncode(session) +
+         "&offset=" + std::to_string(offset);
+}
+
+Result<net::ClientResponse> StepLink::Exchange(const std::string& what, const Send& send) {
+  using Clock = std::chrono::steady_clock;
+  const auto until = Clock::now() + options_.keep_for;
+  std::string session = this->session();
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (gave_up_) return Unavailable("gave up on the web node earlier; " + what + " dropped");
+    }
+    auto reply = send(session);
+    // Retried: the web node cannot be reached or has trouble (5xx, 503 while it adopts this
+    // step after a restart), or it forgot the session (it restarted: wait for the next one).
+    std::string stale;
+    if (reply.ok()) {
+      Json body = reply->status == 404 ? Json::parse(reply->body, nullptr, false) : Json();
+      bool unknown = body.is_object() && body.value("error", "") == "unknown session";
+      if (unknown) {
+        stale = session;
+      } else {
+        std::lock_guard lock(mu_);
+        session_ = session;  // the web node knows it
+      }
+      if (reply->status == 200) return reply;
+      if (!unknown && reply->status < 500) return ErrorOf(*reply, what);
+    }
+    if (sessions_.stopped()) return Unavailable("the worker is stopping; " + what + " dropped");
+    std::string next =
+        sessions_.await(session, std::min(until, Clock::now() + std::chrono::seconds(1)));
+    if (next.empty()) next = sessions_.await(stale, until);
+    if (next.empty()) {
+      if (sessions_.stopped()) return Unavailable("the worker is stopping; " + what + " dropped");
+      std::lock_guard lock(mu_);
+      gave_up_ = true;
+      return Unavailable("the web node at " + options_.web_url + " did not come back within " +
+                         std::to_string(options_.keep_for.count() / 1000) + " s; " + what +
+                         " dropped");
+    }
+    session = next;
   }
+}
+
+Status StepLink::SendOutput(const Json& lines) {
+  Json body = {{"session", ""}, {"lines", lines}};
+  auto reply = Exchange("output of step " + step_, [&](const std::string& session) {
+    body["session"] = session;
+    std::string text = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+    return output_client_.Post(Url("/output"), text, headers_);
+  });
+  return reply.status();
 }
 
 Status StepLink::SendResult(const Json& result, const Json& changed_volumes) {
-  Json body = {{"session", session_}, {"result", result}, {"volumes", changed_volumes}};
-  std::string text = body.dump(-1, ' ', false, Json::error_handler_t::replace);
-  for (int attempt = 0;; ++attempt) {
-    auto reply = client_.Post(Url("/result"), text, headers_);
-    if (reply.ok() && reply->status == 200) return Status::Ok();
-    if (reply.ok()) return ErrorOf(*reply, "the web node refused the result of step " + step_);
-    if (attempt == 10) return reply.status();
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
+  Json body = {{"session", ""}, {"result", result}, {"volumes", changed_volumes}};
+  auto reply = Exchange("the result of step " + step_, [&](const std::string& session) {
+    body["session"] = session;
+    std::string text = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+    return client_.Post(Url("/result"), text, headers_);
+  });
+  return reply.status();
 }
 
 Result<std::pair<std::string, uint64_t>> StepLink::ReadVolume(int index, uint64_t offset) {
-  std::string url = Url("/volumes/" + std::to_string(index)) +
-                    "?session=" + net::PercentEncode(session_) +
-                    "&offset=" + std::to_string(offset);
-  BATON_ASSIGN_OR_RETURN(auto reply, client_.Get(url, headers_));
-  if (reply.status != 200) {
-    return ErrorOf(reply, "cannot fetch volume " + std::to_string(index) + " of step " + step_);
-  }
+  BATON_ASSIGN_OR_RETURN(auto reply,
+                         Exchange("volume " + std::to_string(index) + " of step " + step_,
+                                  [&](const std::string& session) {
+                                    return client_.Get(VolumeUrl(index, offset, session), headers_);
+                                  }));
   uint64_t size = std::stoull(reply.headers.Get("X-Baton-Volume-Size").value_or("0"));
   return std::make_pair(std::move(reply.body), size);
 }
 
 Status StepLink::WriteVolume(int index, uint64_t offset, std::string bytes) {
-  std::string url = Url("/volumes/" + std::to_string(index)) +
-                    "?session=" + net::PercentEncode(session_) +
-                    "&offset=" + std::to_string(offset);
   net::Headers headers = headers_;
   headers.Set("Content-Type", "application/octet-stream");
-  BATON_ASSIGN_OR_RETURN(auto reply, client_.Put(url, std::move(bytes), headers));
-  if (reply.status != 200) {
-    return ErrorOf(reply, "cannot send volume " + std::to_string(index) + " of step " + step_);
-  }
-  return Status::Ok();
+  auto reply = Exchange("volume " + std::to_string(index) + " of step " + step_ + " (sent back)",
+                        [&](const std::string& session) {
+                          return client_.Put(VolumeUrl(index, offset, session), bytes, headers);
+                        });
+  return reply.status();
 }
 
 // --- HeldVolumes ----------------------------------------------------------------------------
@@ -183,17 +227,22 @@ Status HeldVolumes::Send(const wire::StepVolume& volume, const std::string& dir,
       return out ? Status::Ok() : IoError("cannot write " + spool.string() + " (disk full?)");
     }));
   }
-  std::ifstream in(spool, std::ios::binary);
-  uint64_t offset = 0;
   Status sent;
-  do {
-    std::string chunk(kChunkBytes, '\0');
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    chunk.resize(static_cast<size_t>(in.gcount()));
-    size_t n = chunk.size();
-    sent = link.WriteVolume(volume.index, offset, std::move(chunk));
-    offset += n;
-  } while (sent.ok() && in);
+  // A web node that restarted mid-upload has none of it: start again under the new session.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::string session = link.session();
+    std::ifstream in(spool, std::ios::binary);
+    uint64_t offset = 0;
+    do {
+      std::string chunk(kChunkBytes, '\0');
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      chunk.resize(static_cast<size_t>(in.gcount()));
+      size_t n = chunk.size();
+      sent = link.WriteVolume(volume.index, offset, std::move(chunk));
+      offset += n;
+    } while (sent.ok() && in);
+    if (sent.ok() || link.session() == session) break;
+  }
   std::error_code ec;
   fs::remove(spool, ec);
   std::lock_guard lock(mu_);

@@ -17,6 +17,25 @@ std::string Reason(const net::ClientResponse& r) {
   return detail.empty() ? error : error + ": " + detail;
 }
 
+// " (still running: a, b; finished, result not yet taken: c)" for the registration line.
+std::string HeldSteps(const Json& held) {
+  auto list = [&](const char* key) {
+    std::string out;
+    for (const auto& id : held.is_object() ? held.value(key, Json::array()) : Json::array()) {
+      if (!id.is_string()) continue;
+      out += (out.empty() ? "" : ", ") + id.get<std::string>();
+    }
+    return out;
+  };
+  std::string running = list("running"), finished = list("finished");
+  if (running.empty() && finished.empty()) return "";
+  std::string out = " (";
+  if (!running.empty()) out += "still running: " + running;
+  if (!running.empty() && !finished.empty()) out += "; ";
+  if (!finished.empty()) out += "finished, result not yet taken: " + finished;
+  return out + ")";
+}
+
 }  // namespace
 
 WebConnection::WebConnection(WebConnectionOptions options) : options_(std::move(options)) {}
@@ -30,7 +49,8 @@ Status WebConnection::Run() {
   while (true) {
     net::HttpClient client(client_options);
     bool fatal = false;
-    auto session = Register(client, fatal);
+    Json held = options_.held_steps ? options_.held_steps() : Json::object();
+    auto session = Register(client, held, fatal);
     if (!session.ok()) {
       if (fatal) return session.status();
       Event("cannot register with " + options_.web_url + " (" + session.status().ToString() +
@@ -40,7 +60,7 @@ Status WebConnection::Run() {
       continue;
     }
     retry = options_.retry_min;
-    Event("registered with " + options_.web_url + " as " + options_.name);
+    Event("registered with " + options_.web_url + " as " + options_.name + HeldSteps(held));
     if (options_.on_session) options_.on_session(*session);
     bool stopped = Heartbeat(client, *session);
     if (options_.on_session) options_.on_session("");
@@ -53,12 +73,16 @@ Status WebConnection::Run() {
   }
 }
 
-Result<std::string> WebConnection::Register(net::HttpClient& client, bool& fatal) {
+Result<std::string> WebConnection::Register(net::HttpClient& client, const Json& held,
+                                            bool& fatal) {
   Json body = {{"protocol", kWorkerProtocol},    {"name", options_.name},
                {"platform", options_.platform},  {"tags", options_.tags},
                {"team", options_.team},          {"capacity", options_.capacity},
                {"version", options_.version},    {"hostname", options_.hostname},
                {"isolation", options_.isolation}};
+  // The steps this worker still runs or has results of: the web node adopts them.
+  body["running"] = held.is_object() ? held.value("running", Json::array()) : Json::array();
+  body["finished"] = held.is_object() ? held.value("finished", Json::array()) : Json::array();
   BATON_ASSIGN_OR_RETURN(auto reply, Post(client, "/worker/v2/register", body.dump()));
   if (reply.status != 200) {
     // 4xx: the web node refused this worker as it is (key, protocol, name); retrying the same

@@ -1,6 +1,8 @@
 // WebStepRunner: the poll loop and the life of each step on the worker side of protocol v2.
 #include "baton/workers/web_step_runner.h"
 
+#include <algorithm>
+#include <atomic>
 #include <future>
 
 #include "baton/common/logging.h"
@@ -15,13 +17,15 @@ namespace baton::workers {
 // One step on this worker: its link to the web node and the local worker's handle.
 class WebStepRunner::Step {
  public:
-  Step(const WebStepRunnerOptions& options, std::shared_ptr<HeldVolumes> held, std::string session,
-       wire::Step step)
+  Step(const WebStepRunnerOptions& options, std::shared_ptr<HeldVolumes> held,
+       StepSessions sessions, std::string session, wire::Step step)
       : options_(options),
         held_(std::move(held)),
-        session_(std::move(session)),
         step_(std::move(step)),
-        link_(options, session_, step_.id) {}
+        link_(options, std::move(sessions), std::move(session), step_.id) {}
+
+  // The step has run; its result waits for the web node to take it.
+  bool finished() const { return finished_; }
 
   // Runs the whole step on the calling thread.
   void Run() {
@@ -39,6 +43,7 @@ class WebStepRunner::Step {
       if (sent.ok()) changed = *sent;
       if (!sent.ok()) result = ErrorResult(sent.status());
     }
+    finished_ = true;
     Status reported = link_.SendResult(result, changed);
     if (!reported.ok()) Event("could not report step " + step_.id + ": " + reported.ToString());
   }
@@ -151,9 +156,9 @@ class WebStepRunner::Step {
 
   const WebStepRunnerOptions& options_;
   std::shared_ptr<HeldVolumes> held_;
-  const std::string session_;
   const wire::Step step_;
   StepLink link_;
+  std::atomic<bool> finished_{false};
   std::mutex mu_;
   std::unique_ptr<StepHandle> handle_;  // GUARDED_BY(mu_)
   bool cancelled_ = false;              // GUARDED_BY(mu_)
@@ -188,6 +193,25 @@ void WebStepRunner::Stop() {
 int WebStepRunner::active_steps() const {
   std::lock_guard lock(mu_);
   return static_cast<int>(running_.size() - finished_.size());
+}
+
+Json WebStepRunner::Steps() const {
+  Json running = Json::array(), finished = Json::array();
+  std::lock_guard lock(mu_);
+  for (const auto& [id, r] : running_) {
+    if (std::find(finished_.begin(), finished_.end(), id) != finished_.end()) continue;
+    (r.step->finished() ? finished : running).push_back(id);
+  }
+  return Json{{"running", std::move(running)}, {"finished", std::move(finished)}};
+}
+
+std::string WebStepRunner::AwaitSession(const std::string& stale,
+                                        std::chrono::steady_clock::time_point until) {
+  std::unique_lock lock(mu_);
+  changed_.wait_until(lock, until,
+                      [&] { return stopped_ || (!session_.empty() && session_ != stale); });
+  if (stopped_ || session_.empty() || session_ == stale) return "";
+  return session_;
 }
 
 std::string WebStepRunner::WaitForSession() {
@@ -242,8 +266,21 @@ void WebStepRunner::StartStep(const std::string& session, const Json& json) {
                       (step->kind == wire::Step::Kind::kTask ? step->task.id : step->resource.id) +
                       ")");
   }
-  auto running = std::make_shared<Step>(options_, held_, session, std::move(*step));
+  StepSessions sessions;
+  sessions.await = [this](const std::string& stale, std::chrono::steady_clock::time_point until) {
+    return AwaitSession(stale, until);
+  };
+  sessions.stopped = [this] {
+    std::lock_guard lock(mu_);
+    return stopped_;
+  };
+  auto running =
+      std::make_shared<Step>(options_, held_, std::move(sessions), session, std::move(*step));
   std::lock_guard lock(mu_);
+  if (running_.count(id)) {  // the web node gave it again: the one running here goes on
+    if (options_.on_event) options_.on_event("step " + id + " is running here already");
+    return;
+  }
   running_[id].step = running;
   running_[id].thread = std::thread([this, running, id] {
     running->Run();

@@ -54,6 +54,16 @@ struct BuildExecutorOptions {
   Duration cancel_grace = std::chrono::seconds(10);
   // Called once on the io_context thread when the build has finished.
   std::function<void(BuildStatus)> on_finished;
+  // Keeps `<build_root>/journal.jsonl`: every result, timer and abort the engine is given, in
+  // order, so that a web node that restarts can resume the build (below).
+  bool journal = false;
+  // Start() resumes a build that a web node was running when it stopped, from its journal: a new
+  // engine is given the recorded results in their order (nothing of that is recorded or run
+  // again), then the actions still open are carried out: a step a worker still runs is adopted
+  // by the worker by its id (RemoteWorkers), one that never started starts now. Timers
+  // (`timeout:`) start again from now. A journal that does not fit the plan (the pipeline
+  // changed) errors the build. REQUIRES: journal.
+  bool resume = false;
 };
 
 class BuildExecutor {

@@ -66,6 +66,10 @@ struct SchedulerOptions {
   // False on a web node that does not hold the scheduler's lease (another node schedules): it
   // checks nothing on its own and starts no build (SetLeader changes it).
   bool leader = true;
+  // Builds keep a journal (BuildExecutorOptions::journal) so that ResumeBuild can go on with
+  // them after this web node restarts. Set when steps run on remote workers, which outlive the
+  // web node; the in-process worker's steps die with it.
+  bool journal_builds = false;
   // The store behind `artifact` resources: retention prunes the artifact versions no remaining
   // build uses (the newest version of each is always kept). May be null.
   workers::ArtifactStore* artifacts = nullptr;
@@ -138,6 +142,14 @@ class Scheduler {
 
   // Every resource of every active pipeline.
   std::vector<ActiveResource> ActiveResources() const;
+
+  // At start, after ActivatePipeline: goes on with `build`, which this node (before it
+  // restarted) left `started` with a journal (journal_builds): its engine replays what the
+  // journal recorded and its open steps are adopted from their workers or started. Errors (the
+  // pipeline, job or journal is gone) leave the build as it is: the caller errors it.
+  Status ResumeBuild(const Build& build);
+  // Whether `build` left a journal to resume it from (journal_builds).
+  bool CanResume(const Build& build) const;
 
   // Aborts every running build (Ctrl-C of `baton run`, server shutdown).
   void AbortAll();

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "baton/common/json.h"
 #include "baton/common/status.h"
 
 namespace baton::net {
@@ -49,6 +50,9 @@ struct WebConnectionOptions {
   // Counts reported with each heartbeat (may be empty: zeros).
   std::function<int()> active_containers;
   std::function<int()> active_tasks;
+  // The steps the worker holds, sent with each registration so that a web node that restarted
+  // (or lost the session) adopts them: {"running": [id..], "finished": [id..]}. May be empty.
+  std::function<Json()> held_steps;
   // Told of each new session (after registering) and of its loss (""): WebStepRunner takes
   // work under it.
   std::function<void(const std::string& session)> on_session;
@@ -69,8 +73,9 @@ class WebConnection {
   std::string state() const;
 
  private:
-  // One registration: the session id, or an error (permanent when `fatal` is set).
-  Result<std::string> Register(net::HttpClient& client, bool& fatal);
+  // One registration (reporting the steps in `held`): the session id, or an error (permanent when
+  // `fatal` is set).
+  Result<std::string> Register(net::HttpClient& client, const Json& held, bool& fatal);
   // Heartbeats until Stop() (true) or the session is lost (false).
   bool Heartbeat(net::HttpClient& client, const std::string& session);
   Result<net::ClientResponse> Post(net::HttpClient& client, const std::string& path,

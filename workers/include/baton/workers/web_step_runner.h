@@ -10,6 +10,12 @@
 //
 // A cancel from the web node cancels the step (its result still goes back).
 //
+// While the web node is away (it restarted, or the network failed), running steps go on: their
+// output waits (the task blocks once 1 MiB is buffered) and a finished step keeps its result
+// until the web node acknowledges it. Every exchange of a step is retried under the worker's
+// next session (WebConnection registers again and reports Steps()), for up to `keep_for`; a
+// web node that answers that the step is no longer this worker's ends it for good.
+//
 // Thread-safety: SetSession, Stop and active_steps from any thread; Run on one thread.
 #pragma once
 
@@ -22,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "baton/common/json.h"
 #include "baton/common/status.h"
 #include "baton/workers/worker.h"
 
@@ -36,6 +43,8 @@ struct WebStepRunnerOptions {
   Worker* worker = nullptr;  // runs the steps; must outlive the runner
   // How long one poll waits at the web node for work.
   std::chrono::milliseconds poll_wait{20'000};
+  // How long a step's output and result wait for the web node to come back.
+  std::chrono::milliseconds keep_for{std::chrono::minutes(10)};
   std::function<void(const std::string&)> on_event;  // a line for the worker's log
 };
 
@@ -53,6 +62,9 @@ class WebStepRunner {
   void Run();
   void Stop();
   int active_steps() const;
+  // The steps this worker holds, for its registration: {"running": [id..], "finished": [id..]}
+  // (finished: the result waits for the web node's acknowledgement).
+  Json Steps() const;
 
   class Step;  // one step being run
 
@@ -61,6 +73,9 @@ class WebStepRunner {
   void CancelStep(const std::string& id, Duration grace);
   void Reap();
   std::string WaitForSession();
+  // The current session once it is not `stale` ("" = any), waiting until `until`; "" at the
+  // deadline or when stopped.
+  std::string AwaitSession(const std::string& stale, std::chrono::steady_clock::time_point until);
 
   const WebStepRunnerOptions options_;
   mutable std::mutex mu_;
