@@ -16,12 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-size_t Count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
 TEST(RegistryImageTasks, RunOnTheImageAsItsUserWithItsEnvAndTheSecondTaskDoesNotPullAgain) {
   TempDir dir;
   RegistryServer registry(dir / "registry");

@@ -20,12 +20,6 @@ namespace fs = std::filesystem;
 
 const std::string kKey = "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5";
 
-size_t Count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
 class RegistryImageOnWorker : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -3,11 +3,9 @@
 // basic auth. Digests are compared with what skopeo reads from the same registry.
 #include <gtest/gtest.h>
 
-#include <mutex>
-
 #include "baton/workers/resource_type.h"
 #include "fakes/test_env.h"
-#include "registry-server/registry_fixture.h"
+#include "registry-server/registry_resource_fixture.h"
 
 namespace baton::workers {
 namespace {
@@ -18,45 +16,10 @@ using baton::testing::ReadFile;
 using baton::testing::RegistryServer;
 using baton::testing::RegistryServerOptions;
 using baton::testing::RunCommand;
-using baton::testing::TempDir;
+using baton::testing::SkopeoDigest;
 
-class Lines : public OutputSink {
- public:
-  void OnLine(SystemTime, OutputStream, std::string_view line) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    text_ += std::string(line) + "\n";
-  }
-  std::string text() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return text_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::string text_;
-};
-
-// The digest `repository:tag` has in `registry`, as skopeo reads it.
-std::string SkopeoDigest(const RegistryServer& registry, const std::string& reference) {
-  std::vector<std::string> argv = {"skopeo", "inspect", "--raw", "--tls-verify=false"};
-  auto [user, password] = registry.credentials();
-  if (!user.empty()) argv.push_back("--creds=" + user + ":" + password);
-  argv.push_back("docker://" + registry.host() + "/" + reference);
-  std::string raw = RunCommand(argv, "/");
-  return "sha256:" + RunCommand({"sh", "-c", "printf %s \"$0\" | sha256sum | cut -c1-64", raw}, "/")
-                         .substr(0, 64);
-}
-
-class RegistryCheck : public ::testing::Test {
+class RegistryCheck : public baton::testing::RegistryResourceTest {
  protected:
-  void SetUp() override {
-    transports_ = MakeHttpTransportFactory();
-    ctx_.output = &lines_;
-    ctx_.http_transport = &transports_;
-    type_ = MakeBuiltinResourceType("registry-image");
-    ASSERT_NE(type_, nullptr);
-  }
-
   // Builds a busybox image whose env differs by `marker` and pushes it as repository:tag.
   void PushImage(const RegistryServer& registry, const std::string& repository,
                  const std::string& tag, const std::string& marker) {
@@ -69,12 +32,6 @@ class RegistryCheck : public ::testing::Test {
   Result<std::vector<Json>> Check(const Json& source) {
     return type_->Check(ctx_, source, nullptr);
   }
-
-  TempDir dir_;
-  Lines lines_;
-  HttpTransportFactory transports_;
-  ResourceContext ctx_;
-  std::unique_ptr<ResourceType> type_;
 };
 
 // Records the URLs asked for and answers each with 404, so the tests see where an image is
@@ -100,7 +57,7 @@ std::string ManifestUrl(const Json& source) {
     return std::make_unique<RecordingTransport>(&urls);
   };
   ResourceContext ctx;
-  Lines lines;
+  baton::testing::OutputLines lines;
   ctx.output = &lines;
   ctx.http_transport = &record;
   auto r = MakeBuiltinResourceType("registry-image")->Check(ctx, source, nullptr);

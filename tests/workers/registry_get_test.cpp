@@ -7,11 +7,10 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <mutex>
 
 #include "baton/workers/resource_type.h"
 #include "fakes/test_env.h"
-#include "registry-server/registry_fixture.h"
+#include "registry-server/registry_resource_fixture.h"
 
 namespace baton::workers {
 namespace {
@@ -19,21 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using baton::testing::ImageLayout;
 using baton::testing::ReadFile;
-using baton::testing::RegistryServer;
 using baton::testing::RunCommand;
-using baton::testing::TempDir;
-
-class Lines : public OutputSink {
- public:
-  void OnLine(SystemTime, OutputStream, std::string_view line) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    text_ += std::string(line) + "\n";
-  }
-
- private:
-  std::mutex mu_;
-  std::string text_;
-};
 
 struct stat Lstat(const fs::path& p) {
   struct stat st {};
@@ -51,15 +36,9 @@ std::vector<std::string> Leftovers(const fs::path& dir) {
   return out;
 }
 
-class RegistryGet : public ::testing::Test {
+class RegistryGet : public baton::testing::RegistryResourceTest {
  protected:
-  void SetUp() override {
-    transports_ = MakeHttpTransportFactory();
-    ctx_.output = &lines_;
-    ctx_.http_transport = &transports_;
-    type_ = MakeBuiltinResourceType("registry-image");
-    registry_ = std::make_unique<RegistryServer>(dir_ / "registry");
-  }
+  void SetUp() override { StartRegistry(); }
 
   Json Source(const std::string& repository, const std::string& tag = "latest") {
     return {{"repository", registry_->host() + "/" + repository}, {"tag", tag}, {"insecure", true}};
@@ -78,13 +57,6 @@ class RegistryGet : public ::testing::Test {
     fs::create_directories(dir_ / name);
     return type_->Get(ctx_, source, Json{{"digest", digest}}, params, (dir_ / name).string());
   }
-
-  TempDir dir_;
-  Lines lines_;
-  HttpTransportFactory transports_;
-  ResourceContext ctx_;
-  std::unique_ptr<ResourceType> type_;
-  std::unique_ptr<RegistryServer> registry_;
 };
 
 TEST_F(RegistryGet, UnpacksLayersInOrderWithWhiteoutsOpaqueDirsLinksOwnersAndModes) {

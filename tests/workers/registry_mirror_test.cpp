@@ -5,11 +5,9 @@
 // connections and Docker Hub's side recorded by the transport (tests have no internet).
 #include <gtest/gtest.h>
 
-#include <mutex>
-
 #include "baton/workers/resource_type.h"
 #include "fakes/test_env.h"
-#include "registry-server/registry_fixture.h"
+#include "registry-server/registry_resource_fixture.h"
 
 namespace baton::workers {
 namespace {
@@ -19,33 +17,9 @@ using baton::testing::ImageLayout;
 using baton::testing::ReadFile;
 using baton::testing::RegistryServer;
 using baton::testing::RegistryServerOptions;
-using baton::testing::TempDir;
 
-class Lines : public OutputSink {
- public:
-  void OnLine(SystemTime, OutputStream, std::string_view line) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    text_ += std::string(line) + "\n";
-  }
-  std::string text() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return text_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::string text_;
-};
-
-class RegistryMirror : public ::testing::Test {
+class RegistryMirror : public baton::testing::RegistryResourceTest {
  protected:
-  void SetUp() override {
-    transports_ = MakeHttpTransportFactory();
-    ctx_.output = &lines_;
-    ctx_.http_transport = &transports_;
-    type_ = MakeBuiltinResourceType("registry-image");
-  }
-
   void PushBusybox(const RegistryServer& registry, const std::string& repository,
                    const std::string& marker) {
     ImageLayout layout(dir_ / ("layout-" + marker));
@@ -53,12 +27,6 @@ class RegistryMirror : public ::testing::Test {
     layout.Configure("t", {"MARKER=" + marker}, "");
     layout.Push("t", registry, repository, "latest");
   }
-
-  TempDir dir_;
-  Lines lines_;
-  HttpTransportFactory transports_;
-  ResourceContext ctx_;
-  std::unique_ptr<ResourceType> type_;
 };
 
 TEST_F(RegistryMirror, DockerHubImagesComeFromTheMirrorWithItsOwnCredentials) {

@@ -5,57 +5,24 @@
 // errors for globs, tarballs that are not OCI layouts, damaged blobs and bad tags.
 #include <gtest/gtest.h>
 
-#include <mutex>
-
-#include "baton/common/sha256.h"
 #include "baton/workers/resource_type.h"
 #include "fakes/test_env.h"
-#include "registry-server/registry_fixture.h"
+#include "registry-server/registry_resource_fixture.h"
 #include "registry-server/token_issuer.h"
 
 namespace baton::workers {
 namespace {
 
 namespace fs = std::filesystem;
+using baton::testing::Count;
 using baton::testing::ImageLayout;
 using baton::testing::ReadFile;
-using baton::testing::RegistryServer;
 using baton::testing::RegistryServerOptions;
 using baton::testing::RunCommand;
-using baton::testing::TempDir;
+using baton::testing::SkopeoDigest;
 using baton::testing::TokenIssuer;
 using baton::testing::TokenIssuerOptions;
 using baton::testing::WriteFile;
-
-class Lines : public OutputSink {
- public:
-  void OnLine(SystemTime, OutputStream, std::string_view line) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    text_ += std::string(line) + "\n";
-  }
-  std::string text() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return text_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::string text_;
-};
-
-size_t Count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
-// The digest `reference` has in `registry`, as skopeo reads it.
-std::string SkopeoDigest(const RegistryServer& registry, const std::string& reference) {
-  std::string raw = RunCommand({"skopeo", "inspect", "--raw", "--tls-verify=false",
-                                "docker://" + registry.host() + "/" + reference},
-                               "/");
-  return "sha256:" + Sha256Hex(raw);
-}
 
 // path -> bytes of every blob in an OCI layout tarball.
 std::map<std::string, std::string> Blobs(const fs::path& tarball, const fs::path& scratch) {
@@ -67,20 +34,8 @@ std::map<std::string, std::string> Blobs(const fs::path& tarball, const fs::path
   return out;
 }
 
-class RegistryPut : public ::testing::Test {
+class RegistryPut : public baton::testing::RegistryResourceTest {
  protected:
-  void SetUp() override {
-    transports_ = MakeHttpTransportFactory();
-    ctx_.output = &lines_;
-    ctx_.http_transport = &transports_;
-    type_ = MakeBuiltinResourceType("registry-image");
-    build_ = dir_ / "build";
-  }
-
-  void StartRegistry(RegistryServerOptions options = {}) {
-    registry_ = std::make_unique<RegistryServer>(dir_ / "registry", options);
-  }
-
   // A busybox image whose env holds MARKER=<marker>, as build/<rel>.
   void MakeTarball(const std::string& marker, const std::string& rel = "image/image.tar") {
     ImageLayout layout(dir_ / ("layout-" + marker));
@@ -103,13 +58,7 @@ class RegistryPut : public ::testing::Test {
     return type_->Get(ctx_, source, Json{{"digest", digest}}, params, (dir_ / name).string());
   }
 
-  TempDir dir_;
-  fs::path build_;
-  Lines lines_;
-  HttpTransportFactory transports_;
-  ResourceContext ctx_;
-  std::unique_ptr<ResourceType> type_;
-  std::unique_ptr<RegistryServer> registry_;
+  fs::path build_ = dir_ / "build";
 };
 
 TEST_F(RegistryPut, PushesATarballUnderItsTagsAndGetBringsItBackBitForBit) {
@@ -264,8 +213,7 @@ TEST_F(RegistryPut, SaysWhatIsWrongWithTheImageParamsAndTheTarball) {
   RunCommand({"sh", "-c", "xz -c a.tar > a.tar.xz"}, build_ / "image");
   auto xz = Put(Source(), {{"image", "image/a.tar.xz"}});
   ASSERT_FALSE(xz.ok());
-  EXPECT_NE(xz.status().message().find("is not a tarball (plain, gzip or zstd)"),
-            std::string::npos)
+  EXPECT_NE(xz.status().message().find("is not a tarball (plain, gzip or zstd)"), std::string::npos)
       << xz.status().message();
 
   // One byte of the layer changed: the tarball's blob no longer matches its name.

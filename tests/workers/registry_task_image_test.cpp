@@ -17,16 +17,11 @@ namespace baton::workers {
 namespace {
 
 namespace fs = std::filesystem;
+using baton::testing::Count;
 using baton::testing::ImageLayout;
 using baton::testing::ReadFile;
 using baton::testing::RegistryServer;
 using baton::testing::TempDir;
-
-size_t Count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
 
 TEST(RegistryTaskImageWire, AnImageRootTravelsAsSourceAndDigest) {
   wire::Step step;

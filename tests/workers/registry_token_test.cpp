@@ -4,11 +4,9 @@
 // stand-in checks each token request (service, scope, credentials, account).
 #include <gtest/gtest.h>
 
-#include <mutex>
-
 #include "baton/workers/resource_type.h"
 #include "fakes/test_env.h"
-#include "registry-server/registry_fixture.h"
+#include "registry-server/registry_resource_fixture.h"
 #include "registry-server/token_issuer.h"
 
 namespace baton::workers {
@@ -16,41 +14,16 @@ namespace {
 
 namespace fs = std::filesystem;
 using baton::testing::ImageLayout;
-using baton::testing::RegistryServer;
 using baton::testing::RegistryServerOptions;
-using baton::testing::TempDir;
 using baton::testing::TokenIssuer;
 using baton::testing::TokenIssuerOptions;
 using baton::testing::TokenRequest;
 
-class Lines : public OutputSink {
- public:
-  void OnLine(SystemTime, OutputStream, std::string_view line) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    text_ += std::string(line) + "\n";
-  }
-  std::string text() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return text_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::string text_;
-};
-
 constexpr const char* kUser = "ci-bot";
 constexpr const char* kPassword = "t0ken-pa55-word";
 
-class RegistryToken : public ::testing::Test {
+class RegistryToken : public baton::testing::RegistryResourceTest {
  protected:
-  void SetUp() override {
-    transports_ = MakeHttpTransportFactory();
-    ctx_.output = &lines_;
-    ctx_.http_transport = &transports_;
-    type_ = MakeBuiltinResourceType("registry-image");
-  }
-
   // Starts the issuer and a registry trusting it.
   void Start(TokenIssuerOptions options, bool tls = false) {
     options.username = kUser;
@@ -59,7 +32,7 @@ class RegistryToken : public ::testing::Test {
     RegistryServerOptions registry;
     registry.tls = tls;
     registry.token_issuer = issuer_.get();
-    registry_ = std::make_unique<RegistryServer>(dir_ / "registry", registry);
+    StartRegistry(registry);
   }
 
   // Pushes a busybox image as team/app:latest (skopeo speaks the token protocol itself).
@@ -85,13 +58,7 @@ class RegistryToken : public ::testing::Test {
                                      all.end());
   }
 
-  TempDir dir_;
-  Lines lines_;
-  HttpTransportFactory transports_;
-  ResourceContext ctx_;
-  std::unique_ptr<ResourceType> type_;
   std::unique_ptr<TokenIssuer> issuer_;
-  std::unique_ptr<RegistryServer> registry_;
 };
 
 TEST_F(RegistryToken, ChecksAndGetsAnonymouslyWithTokensTheRegistryVerifies) {

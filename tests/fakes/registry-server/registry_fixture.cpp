@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "baton/common/sha256.h"
 #include "fakes/git_fixture.h"
 #include "registry-server/token_issuer.h"
 
@@ -77,6 +78,20 @@ std::string RunCommand(const std::vector<std::string>& argv, const fs::path& cwd
     throw std::runtime_error("`" + Joined(argv) + "` failed: " + out);
   }
   return out;
+}
+
+std::string SkopeoDigest(const RegistryServer& registry, const std::string& reference) {
+  std::vector<std::string> argv = {"skopeo", "inspect", "--raw", "--tls-verify=false"};
+  auto [user, password] = registry.credentials();
+  if (!user.empty()) argv.push_back("--creds=" + user + ":" + password);
+  argv.push_back("docker://" + registry.host() + "/" + reference);
+  return "sha256:" + Sha256Hex(RunCommand(argv, "/"));
+}
+
+size_t Count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
 }
 
 RegistryServer::RegistryServer(const fs::path& dir, RegistryServerOptions options)

@@ -114,4 +114,11 @@ class ImageLayout {
 // non-zero exit.
 std::string RunCommand(const std::vector<std::string>& argv, const std::filesystem::path& cwd);
 
+// The digest of `reference` ("team/app:tag") in `registry` as skopeo reads it: the sha256 of
+// the raw manifest (with the registry's credentials when it has any).
+std::string SkopeoDigest(const RegistryServer& registry, const std::string& reference);
+
+// How many times `needle` occurs in `text` (a registry's access log, a build's log).
+size_t Count(const std::string& text, const std::string& needle);
+
 }  // namespace baton::testing
