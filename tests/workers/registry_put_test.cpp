@@ -16,6 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 using baton::testing::Count;
 using baton::testing::ImageLayout;
+using baton::testing::OciBlobs;
 using baton::testing::ReadFile;
 using baton::testing::RegistryServerOptions;
 using baton::testing::RunCommand;
@@ -23,16 +24,6 @@ using baton::testing::SkopeoDigest;
 using baton::testing::TokenIssuer;
 using baton::testing::TokenIssuerOptions;
 using baton::testing::WriteFile;
-
-// path -> bytes of every blob in an OCI layout tarball.
-std::map<std::string, std::string> Blobs(const fs::path& tarball, const fs::path& scratch) {
-  fs::create_directories(scratch);
-  RunCommand({"tar", "-xf", tarball.string(), "-C", scratch.string()}, scratch);
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::directory_iterator(scratch / "blobs" / "sha256"))
-    out[e.path().filename().string()] = ReadFile(e.path());
-  return out;
-}
 
 class RegistryPut : public baton::testing::RegistryResourceTest {
  protected:
@@ -80,8 +71,8 @@ TEST_F(RegistryPut, PushesATarballUnderItsTagsAndGetBringsItBackBitForBit) {
 
   auto oci = Get(Source(), digest, "oci", {{"format", "oci"}});
   ASSERT_TRUE(oci.ok()) << oci.status().ToString();
-  auto pushed = Blobs(build_ / "image" / "image.tar", dir_ / "pushed");
-  auto got = Blobs(dir_ / "oci" / "image.tar", dir_ / "got");
+  auto pushed = OciBlobs(build_ / "image" / "image.tar", dir_ / "pushed");
+  auto got = OciBlobs(dir_ / "oci" / "image.tar", dir_ / "got");
   EXPECT_EQ(got.size(), 3u);  // manifest, config, one layer
   EXPECT_EQ(got, pushed);
 

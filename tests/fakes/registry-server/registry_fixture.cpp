@@ -332,4 +332,21 @@ void ImageLayout::ExportTarball(const std::string& tag, const fs::path& tarball)
              dir_);
 }
 
+void ImageLayout::ExportDockerArchive(const std::string& tag, const fs::path& tarball,
+                                      const std::string& reference) {
+  fs::create_directories(tarball.parent_path());
+  RunCommand({"skopeo", "copy", "--quiet", "oci:" + layout_.string() + ":" + tag,
+              "docker-archive:" + tarball.string() + ":" + reference},
+             dir_);
+}
+
+std::map<std::string, std::string> OciBlobs(const fs::path& tarball, const fs::path& scratch) {
+  fs::create_directories(scratch);
+  RunCommand({"tar", "-xf", tarball.string(), "-C", scratch.string()}, scratch);
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::directory_iterator(scratch / "blobs" / "sha256"))
+    out[e.path().filename().string()] = Slurp(e.path());
+  return out;
+}
+
 }  // namespace baton::testing

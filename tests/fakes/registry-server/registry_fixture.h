@@ -97,6 +97,11 @@ class ImageLayout {
   // Writes `tag` (an image, or an index with all its images) as an OCI image tarball (an OCI
   // layout whose index.json names just it), with skopeo's oci-archive transport.
   void ExportTarball(const std::string& tag, const std::filesystem::path& tarball);
+  // Writes image `tag` as a `docker save` tarball with skopeo's docker-archive transport:
+  // manifest.json, <config hex>.json, each layer as <diff id>.tar (plain) with the legacy
+  // <id>/layer.tar a symbolic link to it, named `reference` ("team/app:latest").
+  void ExportDockerArchive(const std::string& tag, const std::filesystem::path& tarball,
+                           const std::string& reference);
   const std::filesystem::path& path() const { return layout_; }
 
  private:
@@ -117,6 +122,10 @@ std::string RunCommand(const std::vector<std::string>& argv, const std::filesyst
 // The digest of `reference` ("team/app:tag") in `registry` as skopeo reads it: the sha256 of
 // the raw manifest (with the registry's credentials when it has any).
 std::string SkopeoDigest(const RegistryServer& registry, const std::string& reference);
+
+// hex -> bytes of every blob of the OCI layout tarball `tarball`, unpacked into `scratch`.
+std::map<std::string, std::string> OciBlobs(const std::filesystem::path& tarball,
+                                            const std::filesystem::path& scratch);
 
 // How many times `needle` occurs in `text` (a registry's access log, a build's log).
 size_t Count(const std::string& text, const std::string& needle);

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "baton/common/strings.h"
+#include "resources/registry_image/docker_archive.h"
 #include "resources/registry_image/image_manifest.h"
 #include "resources/resource_util.h"
 
@@ -52,6 +53,17 @@ Result<std::string> CopyEntry(archive* a, const fs::path& out, const std::string
 bool IsLayoutEntry(const std::string& name) {
   return name == "index.json" || name == "oci-layout" ||
          (StartsWith(name, "blobs/sha256/") && IsSha256Digest("sha256:" + name.substr(13)));
+}
+
+// Where the entries of a tarball that are not an OCI layout's go, under the scratch layout.
+constexpr const char* kDockerSaveDir = "docker-save";
+
+// `name` under `saved`; empty when it climbs out with "..".
+fs::path SavedPath(const fs::path& saved, const std::string& name) {
+  fs::path rel = fs::path(name).lexically_normal();
+  std::string s = rel.string();
+  if (rel.is_absolute() || s.empty() || s == "." || s == ".." || StartsWith(s, "../")) return {};
+  return saved / rel;
 }
 
 // Pushes blobs and manifests of one layout, each once.
@@ -150,17 +162,32 @@ Status ExtractOciLayout(const std::string& tarball, const std::string& into,
         where + " (" + tarball +
         ") is not a tarball (plain, gzip or zstd): " + (why ? why : "unknown error"));
   }
+  // One pass keeps both forms: an OCI layout's entries in place, anything else (a docker save
+  // tarball's manifest.json, config and layers) under docker-save/ with the links among them.
+  fs::path saved = fs::path(into) / kDockerSaveDir;
+  TarballLinks links;
   archive_entry* e = nullptr;
   int rc;
   while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
     std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
     while (StartsWith(name, "./")) name = name.substr(2);
-    if (archive_entry_filetype(e) != AE_IFREG || !IsLayoutEntry(name)) continue;
-    fs::path out = fs::path(into) / name;
+    if (const char* hard = archive_entry_hardlink(e)) {
+      AddTarballLink(links, name, hard, /*hard=*/true);
+      continue;
+    }
+    if (archive_entry_filetype(e) == AE_IFLNK) {
+      const char* target = archive_entry_symlink(e);
+      AddTarballLink(links, name, target ? target : "", /*hard=*/false);
+      continue;
+    }
+    if (archive_entry_filetype(e) != AE_IFREG) continue;
+    bool layout_entry = IsLayoutEntry(name);
+    fs::path out = layout_entry ? fs::path(into) / name : SavedPath(saved, name);
+    if (out.empty()) continue;  // climbs out with "..": no docker save tarball has such names
     std::error_code ec;
     fs::create_directories(out.parent_path(), ec);
     BATON_ASSIGN_OR_RETURN(std::string hex, CopyEntry(a.get(), out, where + ": " + name));
-    if (StartsWith(name, "blobs/") && hex != name.substr(13)) {
+    if (layout_entry && StartsWith(name, "blobs/") && hex != name.substr(13)) {
       return FailedPrecondition(where + ": " + name +
                                 " does not match its digest (its bytes hash to sha256:" + hex +
                                 "): the tarball is damaged; build it again");
@@ -171,14 +198,18 @@ Status ExtractOciLayout(const std::string& tarball, const std::string& into,
     return FailedPrecondition(where +
                               " cannot be read as a tarball: " + (why ? why : "unknown error"));
   }
-  if (!fs::exists(fs::path(into) / "index.json")) {
-    return FailedPrecondition(
-        where +
-        " is not an OCI image tarball: it has no index.json (push an OCI layout, as "
-        "oci-build-task writes and `skopeo copy ... oci-archive:FILE` makes; `docker "
-        "save` tarballs are not supported)");
+  if (fs::exists(fs::path(into) / "index.json")) return Status::Ok();  // Docker 25+ writes both
+  if (fs::exists(saved / "manifest.json")) {
+    BATON_RETURN_IF_ERROR(DockerSaveToOciLayout(saved.string(), links, into, where));
+    std::error_code ec;
+    fs::remove_all(saved, ec);
+    return Status::Ok();
   }
-  return Status::Ok();
+  return FailedPrecondition(
+      where +
+      " is neither an OCI image tarball nor a docker save tarball: it has no index.json and no "
+      "manifest.json (push the image.tar that oci-build-task, `docker save IMAGE` or `skopeo "
+      "copy ... oci-archive:FILE` writes)");
 }
 
 Result<std::string> PushOciLayout(RegistryClient& client, const std::string& layout,

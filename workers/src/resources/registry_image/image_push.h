@@ -1,6 +1,8 @@
 // A put of the registry-image type: an OCI image layout (a directory, or a tarball of one as
-// `get` with format: oci, `skopeo copy ... oci-archive:` and oci-build-task write) pushed to a
-// registry under one or more tags. Blobs the registry already has are not uploaded again.
+// `get` with format: oci, `skopeo copy ... oci-archive:` and oci-build-task with OUTPUT_OCI
+// write) or a `docker save` tarball (oci-build-task's default image.tar; docker_archive.h)
+// pushed to a registry under one or more tags. Blobs the registry already has are not uploaded
+// again.
 // Thread-safety: as the RegistryClient given.
 #pragma once
 
@@ -13,8 +15,9 @@
 
 namespace baton::workers::resources {
 
-// Unpacks the OCI layout in `tarball` (oci-layout, index.json, blobs/sha256/*; other entries
-// are ignored) into the empty directory `into`, checking each blob against its digest.
+// Unpacks the OCI layout in `tarball` (oci-layout, index.json, blobs/sha256/*) into the empty
+// directory `into`, checking each blob against its digest; a `docker save` tarball (no
+// index.json, a manifest.json) is converted into one there (DockerSaveToOciLayout).
 // `as_written` names the tarball in errors (params.image as the user wrote it).
 Status ExtractOciLayout(const std::string& tarball, const std::string& into,
                         const std::string& as_written, const std::string& what);

@@ -1,6 +1,6 @@
 // registry-image put, as concourse/registry-image-resource's out: params.image (a glob matching
-// exactly one OCI image tarball or layout directory) pushed as source.tag and every tag in the
-// file params.additional_tags names; the version is the pushed {digest}.
+// exactly one OCI image tarball or layout directory, or a docker save tarball) pushed as source.tag
+// and every tag in the file params.additional_tags names; the version is the pushed {digest}.
 #include <glob.h>
 #include <stdlib.h>
 
@@ -33,7 +33,7 @@ Result<fs::path> OneImage(const std::string& dir, const std::string& pattern,
   return InvalidArgument(
       what + ": params.image `" + pattern + "` matches " +
       (matches.empty() ? std::string("no file") : Join(names, ", ")) +
-      ": it must match exactly one OCI image tarball (e.g. image/image.tar from the task that "
+      ": it must match exactly one image tarball (e.g. image/image.tar from the task that "
       "built it; check the task's outputs)");
 }
 
@@ -93,7 +93,7 @@ Result<FetchedVersion> PutRegistryImage(const ResourceContext& ctx,
                          StringField(params, "image", what + ": params.image"));
   if (pattern.empty()) {
     return InvalidArgument(what +
-                           ": params.image is required: the path of the OCI image "
+                           ": params.image is required: the path of the image "
                            "tarball to push, e.g. image/image.tar");
   }
   BATON_ASSIGN_OR_RETURN(fs::path found, OneImage(dir, pattern, what));
