@@ -184,5 +184,68 @@ TEST_F(RegistryCheck, RefusedCredentialsAndAnUntrustedCertificateAreClearErrors)
       << untrusted.status().message();
 }
 
+// Docker Hub's answer to pulls past its rate limit, in front of the real registry (which never
+// limits): 429 with its JSON error (none for a HEAD) and `retry_after`, for every manifest.
+class RateLimiter : public HttpTransport {
+ public:
+  RateLimiter(std::unique_ptr<HttpTransport> real, const std::string* retry_after)
+      : real_(std::move(real)), retry_after_(retry_after) {}
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    if (request.url.find("/manifests/") == std::string::npos) return real_->Send(request);
+    HttpResponse r;
+    r.status = 429;
+    r.headers.emplace_back("Content-Type", "application/json");
+    if (!retry_after_->empty()) r.headers.emplace_back("Retry-After", *retry_after_);
+    if (request.method != "HEAD") {
+      r.body = R"({"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your )"
+               R"(pull rate limit."}]})";
+    }
+    return r;
+  }
+
+ private:
+  std::unique_ptr<HttpTransport> real_;
+  const std::string* retry_after_;
+};
+
+TEST_F(RegistryCheck, ARateLimitNamesTheStageTheRegistrysMessageAndWhenToRetry) {
+  RegistryServer registry(dir_ / "registry");
+  PushImage(registry, "team/app", "latest", "one");
+  std::string retry_after = "3600";
+  HttpTransportFactory real = MakeHttpTransportFactory();
+  HttpTransportFactory limited = [&](const HttpTransportOptions& o) {
+    return std::make_unique<RateLimiter>(real(o), &retry_after);
+  };
+  ctx_.http_transport = &limited;
+  Json source = {{"repository", registry.host() + "/team/app"}, {"insecure", true}};
+
+  auto seconds = Check(source);
+  ASSERT_FALSE(seconds.ok());
+  EXPECT_EQ(seconds.status().code(), StatusCode::kUnavailable);
+  const std::string& m = seconds.status().message();
+  EXPECT_NE(m.find("fetching the manifest of `latest` from " + registry.host() + "/team/app"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("HTTP 429 (TOOMANYREQUESTS: You have reached your pull rate limit.)"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("rate limited by the registry; retry after 3600 seconds"), std::string::npos)
+      << m;
+
+  retry_after = "Thu, 03 Dec 2026 09:00:00 GMT";  // or an HTTP date
+  auto date = Check(source);
+  ASSERT_FALSE(date.ok());
+  EXPECT_NE(date.status().message().find("retry after Thu, 03 Dec 2026 09:00:00 GMT ("),
+            std::string::npos)
+      << date.status().message();
+
+  retry_after = "";
+  auto unsaid = Check(source);
+  ASSERT_FALSE(unsaid.ok());
+  EXPECT_NE(unsaid.status().message().find("rate limited by the registry; retry later"),
+            std::string::npos)
+      << unsaid.status().message();
+}
+
 }  // namespace
 }  // namespace baton::workers

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +22,14 @@ namespace baton::workers::resources {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Retry-After is a number of seconds or an HTTP date (RFC 9110 10.2.3).
+std::string RetryAdvice(const std::string& retry_after) {
+  if (retry_after.empty()) return "retry later";
+  bool seconds = std::all_of(retry_after.begin(), retry_after.end(),
+                             [](unsigned char c) { return std::isdigit(c) != 0; });
+  return "retry after " + retry_after + (seconds ? " seconds" : "");
+}
 
 }  // namespace
 
@@ -195,8 +205,10 @@ Status RegistryClient::ErrorFrom(const HttpResponse& response, const std::string
     case 404:
       return NotFound(msg + ": check source.repository and source.tag");
     case 429:
-      return Unavailable(msg + ": rate limited by the registry; retry after " +
-                         response.Header("Retry-After").value_or("a while") + " seconds");
+      return Unavailable(msg + ": rate limited by the registry; " +
+                         RetryAdvice(response.Header("Retry-After").value_or("")) +
+                         " (or log in with source.username/password, or use "
+                         "source.registry_mirror)");
     default:
       return Unavailable(msg);
   }
