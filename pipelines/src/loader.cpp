@@ -11,6 +11,7 @@
 #include "baton/pipelines/validate.h"
 #include "build_context.h"
 #include "builders.h"
+#include "double_brace_vars.h"
 #include "interpolate.h"
 #include "yaml_document.h"
 
@@ -68,6 +69,7 @@ PipelineLoad LoadPipeline(std::string_view yaml_text, const LoadOptions& options
   PipelineLoad load{std::nullopt, Diagnostics(options.file_name), {}};
   YamlNodePtr root = ParseYaml(yaml_text, load.diagnostics, options.limits);
   if (!root) return load;
+  ReportDoubleBraceVars(*root, load.diagnostics);
   root = Interpolate(root, options, load.diagnostics, load.unresolved_vars);
   BuildContext ctx{load.diagnostics, options};
   load.config = BuildPipeline(*root, ctx);
@@ -80,6 +82,7 @@ TaskLoad LoadTaskConfig(std::string_view yaml_text, const LoadOptions& options) 
   TaskLoad load{std::nullopt, Diagnostics(options.file_name), {}};
   YamlNodePtr root = ParseYaml(yaml_text, load.diagnostics, options.limits);
   if (!root) return load;
+  ReportDoubleBraceVars(*root, load.diagnostics);
   root = Interpolate(root, options, load.diagnostics, load.unresolved_vars);
   if (!root->IsMap()) {
     load.diagnostics.Error(root->mark,
