@@ -155,9 +155,9 @@ TEST_F(GitResource, GetChecksOutExactlyTheVersionAsARealRepository) {
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(ReadFile(dest / "repo/a.txt"), "old");
   EXPECT_EQ(ReadFile(dest / "repo/.git/ref"), first + "\n");
-  EXPECT_EQ(ReadFile(dest / "repo/.git/short_ref"), first.substr(0, 7) + "\n");
+  EXPECT_EQ(ReadFile(dest / "repo/.git/short_ref"), first.substr(0, 7));
   EXPECT_EQ(ReadFile(dest / "repo/.git/commit_message"), "first\n\nbody");
-  EXPECT_EQ(ReadFile(dest / "repo/.git/committer"), "dev@example.com\n");
+  EXPECT_EQ(ReadFile(dest / "repo/.git/committer"), "dev@example.com");  // as git-resource
   EXPECT_EQ(RunGit(dest / "repo", "rev-parse HEAD"), first + "\n");
   EXPECT_EQ(RunGit(dest / "repo", "status --porcelain"), "");
   std::map<std::string, std::string> meta;

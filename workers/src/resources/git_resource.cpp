@@ -1,7 +1,7 @@
 // The `git` resource type: check / get / put against a git repository through a bare mirror per
 // resource under ctx.cache_dir (libgit2; see git_repository.h). Behaviour follows Concourse's git
 // resource: versions {ref: <sha>} (with tag_filter: {ref: <tag>, commit: <sha>}), paths /
-// ignore_paths, "[ci skip]", and the .git/ref, short_ref, commit_message, committer files on get.
+// ignore_paths, "[ci skip]", and on get the files git-resource leaves in .git (git_ref_files.h).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +10,7 @@
 #include "resources/builtin_types.h"
 #include "resources/git_checkout_cache.h"
 #include "resources/git_put.h"
+#include "resources/git_ref_files.h"
 #include "resources/git_source.h"
 #include "resources/resource_util.h"
 
@@ -107,30 +108,19 @@ Result<std::vector<Json>> TagVersions(GitRepository& repo, const GitSource& s, c
   return out;
 }
 
-std::string GitDate(const GitSignature& sig) {
-  int64_t secs =
-      std::chrono::duration_cast<std::chrono::seconds>(sig.when.time_since_epoch()).count() +
-      sig.offset_minutes * 60LL;
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  int off = std::abs(sig.offset_minutes);
-  char zone[16];
-  std::snprintf(zone, sizeof zone, " %c%02d%02d", sig.offset_minutes < 0 ? '-' : '+', off / 60,
-                off % 60);
-  return std::string(buf) + zone;
+std::vector<std::string> CommitTags(GitRepository& repo, const std::string& sha) {
+  std::vector<std::string> tags;
+  if (auto all = repo.Tags(); all.ok()) {
+    for (const auto& [name, tagged] : *all) {
+      if (tagged == sha) tags.push_back(name);
+    }
+  }
+  return tags;
 }
 
 std::vector<MetadataField> CommitMetadata(GitRepository& repo, const GitCommit& c,
-                                          const std::string& branch) {
-  std::vector<std::string> tags;
-  if (auto all = repo.Tags(); all.ok()) {
-    for (const auto& [name, sha] : *all) {
-      if (sha == c.sha) tags.push_back(name);
-    }
-  }
+                                          const std::string& branch, const std::string& url = "") {
+  std::vector<std::string> tags = CommitTags(repo, c.sha);
   std::vector<MetadataField> m = {{"commit", c.sha},
                                   {"author", c.author.name},
                                   {"author_date", GitDate(c.author)},
@@ -139,16 +129,27 @@ std::vector<MetadataField> CommitMetadata(GitRepository& repo, const GitCommit& 
                                   {"branch", branch},
                                   {"message", std::string(Trim(c.message))}};
   if (!tags.empty()) m.push_back({"tags", Join(tags, ",")});
+  if (!url.empty()) m.push_back({"url", url});
   return m;
 }
 
-Status WriteRefFiles(const fs::path& dir, const GitCommit& c) {
-  fs::path git = dir / ".git";
-  BATON_RETURN_IF_ERROR(WriteFile(git / "ref", c.sha + "\n"));
-  BATON_RETURN_IF_ERROR(WriteFile(git / "short_ref", c.sha.substr(0, 7) + "\n"));
-  BATON_RETURN_IF_ERROR(WriteFile(git / "commit_message", c.message));
-  BATON_RETURN_IF_ERROR(WriteFile(git / "committer", c.committer.email + "\n"));
-  return WriteFile(git / "committer_name", c.committer.name + "\n");
+// The files git-resource leaves beside the checkout (git_ref_files.h), for `ref`'s commit.
+Status WriteRefFiles(GitRepository& repo, const std::string& dir, const std::string& ref,
+                     const GitCommit& commit, const std::string& branch, const GitSource& s,
+                     const GitGetParams& get, std::vector<MetadataField>* metadata) {
+  GitRefFiles files{
+      ref, commit, branch, CommitTags(repo, commit.sha), "", CommitWebUrl(s.remote.url, commit.sha),
+      {}};
+  auto described = repo.Describe(commit.sha, get.describe);
+  if (!described.ok()) {  // as `git describe` without --always, the get fails
+    return Status(described.status().code(),
+                  "params.describe_ref_options: " + described.status().message() +
+                      "; add --always to fall back to the commit's sha");
+  }
+  files.describe = *described;
+  files.metadata = CommitMetadata(repo, commit, branch, files.url);
+  *metadata = files.metadata;
+  return WriteGitRefFiles(dir, files, get);
 }
 
 class GitResourceType final : public ResourceType {
@@ -207,12 +208,16 @@ class GitResourceType final : public ResourceType {
             BATON_RETURN_IF_ERROR(checkout_repo->UpdateSubmodules(
                 get.submodule_paths, get.submodule_recursive, s.remote));
           }
-          return WriteRefFiles(into, commit);
+          return Status::Ok();
         });
+    // After the copy out of the checkout cache: the ref (a tag's name) and the params that
+    // shape the files differ between gets of one commit.
+    std::vector<MetadataField> metadata;
+    if (st.ok()) st = WriteRefFiles(*repo, dir, ref, commit, branch, s, get, &metadata);
     if (!st.ok()) return Status(st.code(), s.Describe("git get") + ": " + st.message());
     LogLine(ctx, "fetched " + sha->substr(0, 7) + " " +
                      std::string(Trim(Split(commit.message, '\n')[0])));
-    return FetchedVersion{version, CommitMetadata(*repo, commit, branch)};
+    return FetchedVersion{version, metadata};
   }
 
   Result<FetchedVersion> Put(const ResourceContext& ctx, const Json& source, const Json& params,

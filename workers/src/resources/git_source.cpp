@@ -5,10 +5,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 #include "baton/common/sha256.h"
+#include "baton/common/strings.h"
 #include "resources/resource_util.h"
 
 namespace baton::workers::resources {
@@ -126,6 +129,61 @@ std::string GitGetParams::CacheVariant() const {
   return out;
 }
 
+namespace {
+
+const char* const kTimestampFormats[] = {"iso8601", "iso",    "iso8601-strict", "iso-strict",
+                                         "rfc2822", "rfc",    "short",          "raw",
+                                         "unix",    "default"};
+
+// describe_ref_options, as git-resource passes them to `git describe`.
+Result<GitDescribeOptions> DescribeOptions(const std::string& text) {
+  GitDescribeOptions out;
+  std::istringstream words(text);
+  for (std::string word; words >> word;) {
+    if (word == "--always") {
+      out.always = true;
+    } else if (word == "--tags") {
+      out.tags = true;
+    } else if (word == "--long") {
+      out.long_format = true;
+    } else if (word == "--dirty" || word == "--broken" || StartsWith(word, "--dirty=") ||
+               StartsWith(word, "--broken=")) {
+      // A checkout Baton makes is never dirty or broken.
+    } else if (StartsWith(word, "--abbrev=") && word.size() > 9 &&
+               word.find_first_not_of("0123456789", 9) == std::string::npos && word.size() < 12) {
+      out.abbrev = std::max(4, std::stoi(word.substr(9)));
+    } else {
+      return InvalidArgument("params.describe_ref_options: `" + word +
+                             "` is not supported; use --always, --tags, --long, --abbrev=N, "
+                             "--dirty or --broken");
+    }
+  }
+  return out;
+}
+
+Status GetFileParams(const Json& params, GitGetParams* out) {
+  BATON_ASSIGN_OR_RETURN(std::string short_ref, StringField(params, "short_ref_format", "params"));
+  if (!short_ref.empty()) out->short_ref_format = short_ref;
+  BATON_ASSIGN_OR_RETURN(std::string timestamp, StringField(params, "timestamp_format", "params"));
+  if (!timestamp.empty()) {
+    if (std::find(std::begin(kTimestampFormats), std::end(kTimestampFormats), timestamp) ==
+        std::end(kTimestampFormats)) {
+      return InvalidArgument("params.timestamp_format `" + timestamp +
+                             "` is not supported; use iso8601 (the default), iso8601-strict, "
+                             "rfc2822, short, raw, unix or default");
+    }
+    out->timestamp_format = timestamp;
+  }
+  BATON_ASSIGN_OR_RETURN(std::string describe,
+                         StringField(params, "describe_ref_options", "params"));
+  if (!describe.empty()) {
+    BATON_ASSIGN_OR_RETURN(out->describe, DescribeOptions(describe));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<GitGetParams> ParseGitGetParams(const Json& params, const GitSource& source) {
   GitGetParams out;
   if (!params.is_object()) return out;
@@ -143,6 +201,7 @@ Result<GitGetParams> ParseGitGetParams(const Json& params, const GitSource& sour
     BATON_ASSIGN_OR_RETURN(out.submodule_recursive,
                            BoolField(params, "submodule_recursive", "params"));
   }
+  BATON_RETURN_IF_ERROR(GetFileParams(params, &out));
   return out;
 }
 

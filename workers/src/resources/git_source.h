@@ -42,6 +42,12 @@ struct GitGetParams {
   bool submodules = true;                    // false: `submodules: none`
   std::vector<std::string> submodule_paths;  // only these (empty = all)
   bool submodule_recursive = true;
+  // The files beside the checkout, as git-resource writes them: .git/short_ref through this
+  // printf format (%s: the first 7 characters of the ref), .git/commit_timestamp in this
+  // `git log --date` format, .git/describe_ref as `git describe` with these options.
+  std::string short_ref_format = "%s";
+  std::string timestamp_format = "iso8601";
+  GitDescribeOptions describe{false, true, false, 7};  // --always --dirty --broken
   // Tells apart prepared checkouts made with different params ("" for the defaults).
   std::string CacheVariant() const;
 };

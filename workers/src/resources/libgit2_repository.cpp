@@ -313,6 +313,36 @@ Result<std::vector<std::pair<std::string, std::string>>> Libgit2Repository::Tags
   return out;
 }
 
+Result<std::string> Libgit2Repository::Describe(const std::string& sha,
+                                                const GitDescribeOptions& options) {
+  BATON_ASSIGN_OR_RETURN(git_oid oid, ParseOid(sha));
+  git_object* object = nullptr;
+  int rc = git_object_lookup(&object, repo_.get(), &oid, GIT_OBJECT_COMMIT);
+  if (rc != 0) return NotFound("commit " + sha + " does not exist in the repository");
+  std::unique_ptr<git_object, void (*)(git_object*)> commit(object, git_object_free);
+  git_describe_options describe = GIT_DESCRIBE_OPTIONS_INIT;
+  describe.describe_strategy = options.tags ? GIT_DESCRIBE_TAGS : GIT_DESCRIBE_DEFAULT;
+  describe.show_commit_oid_as_fallback = options.always ? 1 : 0;
+  git_describe_result* result = nullptr;
+  rc = git_describe_commit(&result, commit.get(), &describe);
+  if (rc == GIT_ENOTFOUND) {
+    return NotFound("no tag" + std::string(options.tags ? "" : " (annotated)") +
+                    " is reachable from " + sha.substr(0, 7));
+  }
+  if (rc != 0) return GitError(rc, "describe " + sha);
+  std::unique_ptr<git_describe_result, void (*)(git_describe_result*)> described(
+      result, git_describe_result_free);
+  git_describe_format_options format = GIT_DESCRIBE_FORMAT_OPTIONS_INIT;
+  format.abbreviated_size = static_cast<unsigned>(options.abbrev);
+  format.always_use_long_format = options.long_format ? 1 : 0;
+  git_buf buf = GIT_BUF_INIT;
+  rc = git_describe_format(&buf, described.get(), &format);
+  if (rc != 0) return GitError(rc, "describe " + sha);
+  std::string out(buf.ptr, buf.size);
+  git_buf_dispose(&buf);
+  return out;
+}
+
 Status Libgit2Repository::SetConfig(const std::map<std::string, std::string>& entries) {
   if (entries.empty()) return Status::Ok();
   git_config* cfg = nullptr;

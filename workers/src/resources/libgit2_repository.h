@@ -64,6 +64,7 @@ class Libgit2Repository final : public GitRepository {
   Result<std::vector<std::string>> ChangedPaths(const std::string& sha) override;
   Result<GitCommit> Commit(const std::string& sha) override;
   Result<std::vector<std::pair<std::string, std::string>>> Tags() override;
+  Result<std::string> Describe(const std::string& sha, const GitDescribeOptions& options) override;
   Status SetConfig(const std::map<std::string, std::string>& entries) override;
   Status CheckoutInto(const std::string& sha, const std::string& dir,
                       const GitCheckoutOptions& options) override;

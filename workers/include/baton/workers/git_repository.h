@@ -60,6 +60,14 @@ struct GitCheckoutOptions {
   int depth = 0;  // > 0: history is cut after this many commits (.git/shallow), as --depth
 };
 
+// What Describe reports, as `git describe`'s options say.
+struct GitDescribeOptions {
+  bool tags = false;         // --tags: lightweight tags count too (else annotated ones only)
+  bool always = false;       // --always: the abbreviated sha when no tag is reachable
+  bool long_format = false;  // --long: "<tag>-0-g<sha>" even on the tag itself
+  int abbrev = 7;            // --abbrev=N: digits of the sha (at least; more when ambiguous)
+};
+
 // The outcome of a push: `rejected` names refs the remote refused, with its reason.
 struct GitPushResult {
   std::vector<std::pair<std::string, std::string>> rejected;
@@ -86,6 +94,10 @@ class GitRepository {
   virtual Result<GitCommit> Commit(const std::string& sha) = 0;
   // Every tag as (name, commit sha it points to, peeled).
   virtual Result<std::vector<std::pair<std::string, std::string>>> Tags() = 0;
+  // `git describe` of `sha`: "<tag>-<commits since>-g<abbreviated sha>", "<tag>" on the tag
+  // itself; NotFound when no tag is reachable and !options.always.
+  virtual Result<std::string> Describe(const std::string& sha,
+                                       const GitDescribeOptions& options) = 0;
   // Sets repository config entries ("core.autocrlf" = "false").
   virtual Status SetConfig(const std::map<std::string, std::string>& entries) = 0;
 
