@@ -45,5 +45,34 @@ TEST(SseParser, AcceptsCrLfAndCrLineEndsAndReportsComments) {
   EXPECT_EQ(got[1], (SseEvent{"2", "", "b"}));
 }
 
+// The parser scans a line at a time: any split of the bytes (inside a line, between a CR and its
+// LF, inside a field name) gives the same events.
+TEST(SseParser, GivesTheSameEventsHoweverTheBytesAreSplit) {
+  const std::string wire = ": hi\r\nid: 1\r\nevent: log\r\ndata: a\r\ndata: b\r\r\nid: 22\ndata: " +
+                           std::string(300, 'x') + "\n\nid: 3\rdata:c\r\r";
+  auto parse = [](const std::vector<std::string_view>& parts) {
+    std::vector<SseEvent> got;
+    SseParser parser([&](const SseEvent& e) {
+      got.push_back(e);
+      return true;
+    });
+    for (std::string_view part : parts) EXPECT_TRUE(parser.Feed(part));
+    return got;
+  };
+  const std::string_view all(wire);
+  const std::vector<SseEvent> whole = parse({all});
+  ASSERT_EQ(whole.size(), 3u);
+  EXPECT_EQ(whole[0], (SseEvent{"1", "log", "a\nb"}));
+  EXPECT_EQ(whole[1], (SseEvent{"22", "", std::string(300, 'x')}));
+  EXPECT_EQ(whole[2], (SseEvent{"3", "", "c"}));
+  for (size_t cut = 0; cut <= all.size(); ++cut) {
+    ASSERT_EQ(parse({all.substr(0, cut), all.substr(cut)}), whole) << "cut at " << cut;
+    for (size_t cut2 = cut; cut2 <= all.size(); cut2 += 7) {
+      ASSERT_EQ(parse({all.substr(0, cut), all.substr(cut, cut2 - cut), all.substr(cut2)}), whole)
+          << "cut at " << cut << " and " << cut2;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace baton::net
