@@ -14,6 +14,7 @@
 //   N defaults to 100 for W5, max(1, N/20) for W1-W3 and half that for W4; F (W4's SSE
 //   followers) to 10. The server inherits the environment (e.g. MALLOC_ARENA_MAX).
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -25,6 +26,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,6 +101,36 @@ long StatusKb(pid_t pid, const std::string& field) {
     if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
   }
   return -1;
+}
+
+// The server's RSS in MB by kind (/proc/PID/smaps_rollup): anonymous memory (heap, arenas,
+// stacks) and the rest (mapped files: code, libraries, the SQLite database).
+std::string RssByKind(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  std::string line;
+  long rss = 0, anon = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("Rss:", 0) == 0) rss = std::atol(line.c_str() + 4);
+    if (line.rfind("Anonymous:", 0) == 0) anon = std::atol(line.c_str() + 10);
+  }
+  char out[96];
+  std::snprintf(out, sizeof out, "anonymous %.1f MB, files %.1f MB", anon / 1024.0,
+                (rss - anon) / 1024.0);
+  return out;
+}
+
+// CPU seconds (user + system) the process has used so far (/proc/PID/stat).
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t pos = stat.rfind(')');  // the command name may hold spaces
+  if (pos == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(pos + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt
+  long utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
 }
 
 // Resets VmHWM to the current RSS (Linux >= 4.0).
@@ -387,9 +419,10 @@ void Bench::W4(int runs, int followers) {
       W4Command() + "\n";
   if (!SetPipeline("w4", yaml)) return;
   baton::bench::Workload make_w4{"W4", "", "all:\n\t" + W4Command() + " > /dev/null\n", {}, 1};
-  std::vector<double> wall, lag, make_ms, peak_mb;
+  std::vector<double> wall, lag, make_ms, peak_mb, cpu_ms;
   for (int run = 0; run < runs; ++run) {
     ResetPeakRss(pid());
+    const double cpu0 = CpuSeconds(pid());
     int64_t t0_ms = NowNs() / 1'000'000;
     auto r = Call("POST", "/api/v1/teams/main/pipelines/w4/jobs/print/builds");
     int64_t id = r.json.is_object() ? r.json.value("id", int64_t{0}) : 0;
@@ -408,6 +441,7 @@ void Bench::W4(int runs, int followers) {
     for (auto& d : done) last_done = std::max<int64_t>(last_done, d);
     if (followers > 0 && end_ms > 0) lag.push_back(static_cast<double>(last_done - end_ms));
     peak_mb.push_back(StatusKb(pid(), "VmHWM") / 1024.0);
+    cpu_ms.push_back((CpuSeconds(pid()) - cpu0) * 1000);
     for (auto& n : lines) {
       if (n != std::atol(kW4Lines)) std::printf("  W4 follower got %ld lines\n", n.load());
     }
@@ -418,6 +452,7 @@ void Bench::W4(int runs, int followers) {
   Report("W4 200,000 lines, " + with + " (trigger to end)", wall);
   ReportMake(wall, make_ms);
   if (followers > 0) Report("   the build's end to the last follower's last line", lag);
+  Report("   the server's CPU time (user + system) per run", cpu_ms);
   std::printf("  %-58s median %8.1f MB  max %.1f MB\n",
               ("W4 server peak RSS (VmHWM), " + with).c_str(), Median(peak_mb),
               *std::max_element(peak_mb.begin(), peak_mb.end()));
@@ -457,6 +492,7 @@ int main(int argc, char** argv) {
     if (flag == "--followers") followers = std::max(0, std::atoi(argv[i + 1]));
   }
   auto wants = [&](const char* id) { return only.find(id) != std::string::npos; };
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines appear as they are measured, even in a file
   Bench bench;
   if (!bench.started()) {
     std::fprintf(stderr, "the server did not start:\n%s\n", bench.log().c_str());
@@ -467,7 +503,8 @@ int main(int argc, char** argv) {
   std::system("cut -d' ' -f1-3 /proc/loadavg");
   std::this_thread::sleep_for(std::chrono::seconds(1));
   const double idle_mb = StatusKb(bench.pid(), "VmRSS") / 1024.0;
-  std::printf("  %-58s %8.1f MB\n", "idle RSS after start", idle_mb);
+  std::printf("  %-58s %8.1f MB (%s)\n", "idle RSS after start", idle_mb,
+              RssByKind(bench.pid()).c_str());
   if (wants("W5")) {
     bench.W5(runs);
     bench.W5Webhook(runs);
@@ -481,9 +518,8 @@ int main(int argc, char** argv) {
   if (wants("API")) bench.Api();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const double end_mb = StatusKb(bench.pid(), "VmRSS") / 1024.0;
-  std::printf("  %-58s %8.1f MB (%+.1f MB from idle; peak of the last part %.1f MB)\n",
-              "idle RSS at the end", end_mb, end_mb - idle_mb,
-              StatusKb(bench.pid(), "VmHWM") / 1024.0);
+  std::printf("  %-58s %8.1f MB (%+.1f MB from idle; %s)\n", "idle RSS at the end", end_mb,
+              end_mb - idle_mb, RssByKind(bench.pid()).c_str());
   std::printf("load average at the end: ");
   std::fflush(stdout);
   std::system("cut -d' ' -f1-3 /proc/loadavg");
