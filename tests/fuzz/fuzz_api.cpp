@@ -17,6 +17,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
 
 #include "baton/common/clock.h"
 #include "baton/runner/scheduler.h"
@@ -113,7 +114,9 @@ class Harness {
     router_ = std::make_unique<webapi::Router>(
         webapi::MakeApiRouter(io_, *store_, *scheduler_, webapi::ApiOptions{}));
     io_thread_ = std::thread([this] { io_.run(); });
-    webapi::Response r = Send("PUT", "/api/v1/teams/main/pipelines/p/config", "", kSeedPipeline);
+    // The body set-pipeline takes: {"config": "<yaml>", "vars": {...}, "paused": ...}.
+    webapi::Response r = Send("PUT", "/api/v1/teams/main/pipelines/p/config", "",
+                              nlohmann::json{{"config", kSeedPipeline}, {"paused", false}}.dump());
     if (r.status >= 300) Die("seed pipeline refused: " + r.body);
   }
 

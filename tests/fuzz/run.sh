@@ -30,8 +30,9 @@ case "$(basename "$fuzzer")" in
     i=0
     for f in "$shared"/conformance/concourse/*.yml; do
       [ -e "$f" ] || continue
-      { printf '\x00p%d\n1\n' "$i"; cat "$f"; } >"$corpus/config-$i"
-      { printf '\x01\n\n'; cat "$f"; } >"$corpus/validate-$i"
+      # PUT .../config and validate take {"config": "<yaml>"} (api_pipelines.cpp).
+      { printf '\x00p%d\n1\n' "$i"; jq -Rs '{config: .}' "$f"; } >"$corpus/config-$i"
+      { printf '\x01\n\n'; jq -Rs '{config: .}' "$f"; } >"$corpus/validate-$i"
       i=$((i + 1)); seeds=$((seeds + 2))
     done
     for f in "$shared"/conformance/webhooks/github-*.json; do
@@ -69,6 +70,31 @@ case "$(basename "$fuzzer")" in
     gzip -c "$corpus/l1.tar" >"$corpus/l1.tar.gz"
     zstd -q -c "$corpus/l1.tar" >"$corpus/l1.tar.zst"
     { cat "$corpus/l1.tar"; printf '\n--baton-next-layer--\n'; cat "$tree/l2.tar"; } >"$corpus/l1-l2"
+    rm -rf "$tree"
+    seeds=4 ;;
+  fuzz_volumes)
+    # Volume streams: a tree with a file, a directory and a link inside, as plain tar, zstd and
+    # gzip (what PackVolume writes is tar + zstd), and streams a peer must refuse, made with
+    # Python's tarfile: `..` and absolute names, links out, a hard link to /etc/passwd, a device.
+    tree=$(mktemp -d)
+    mkdir -p "$tree/v/out/lib"
+    echo 'int main() {}' >"$tree/v/main.cpp"
+    echo binary >"$tree/v/out/lib/app"
+    ln -s lib/app "$tree/v/out/app"
+    tar -C "$tree/v" -cf "$corpus/volume.tar" .
+    zstd -q -c "$corpus/volume.tar" >"$corpus/volume.tar.zst"
+    gzip -c "$corpus/volume.tar" >"$corpus/volume.tar.gz"
+    python3 - "$corpus/hostile.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
+    def add(name, kind=tarfile.REGTYPE, link="", data=b"x", mode=0o644):
+        i = tarfile.TarInfo(name); i.type = kind; i.linkname = link; i.mode = mode
+        i.size = len(data) if kind == tarfile.REGTYPE else 0
+        t.addfile(i, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+    add("ok/file"); add("../escape"); add("/abs"); add("ok/setuid", mode=0o4755)
+    add("up", tarfile.SYMTYPE, "../.."); add("up/through"); add("abs", tarfile.SYMTYPE, "/etc")
+    add("hard", tarfile.LNKTYPE, "/etc/passwd"); add("dev", tarfile.CHRTYPE)
+PY
     rm -rf "$tree"
     seeds=4 ;;
   *)
