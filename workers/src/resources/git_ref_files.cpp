@@ -67,7 +67,7 @@ std::string GitDate(const GitSignature& when, const std::string& format) {
     std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
   } else if (format == "iso8601-strict" || format == "iso-strict") {
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    return buf + Zone(when.offset_minutes, true);  // git 2.39 writes +00:00, not Z
+    return buf + Zone(when.offset_minutes, true);       // git 2.39 writes +00:00, not Z
   } else if (format == "rfc2822" || format == "rfc") {  // git: the day is not zero-padded
     std::snprintf(buf, sizeof buf, "%s, %d %s %d %02d:%02d:%02d %s", kWeekdays[tm.tm_wday],
                   tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
