@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,7 +18,8 @@ namespace baton::testing {
 
 class WorkerCluster {
  public:
-  // `web_flags` are added to `baton web --bind 127.0.0.1:0 --worker-key FILE`.
+  // `web_flags` are added to `baton web --bind 127.0.0.1:0 --worker-key FILE` (their own `--bind`
+  // replaces the free port, e.g. to restart the web node where its workers look for it).
   explicit WorkerCluster(std::vector<std::string> web_flags = {})
       : web_(WebArgs(keys_, std::move(web_flags)), "web") {}
 
@@ -101,8 +103,10 @@ class WorkerCluster {
   static std::string Key() { return "f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7"; }
   static std::vector<std::string> WebArgs(const TempDir& keys, std::vector<std::string> flags) {
     WriteFile(keys / "authorized", Key() + "\n");
-    std::vector<std::string> args{"--bind", "127.0.0.1:0", "--worker-key",
-                                  (keys / "authorized").string()};
+    std::vector<std::string> args{"--worker-key", (keys / "authorized").string()};
+    if (std::find(flags.begin(), flags.end(), "--bind") == flags.end()) {
+      args.insert(args.begin(), {"--bind", "127.0.0.1:0"});  // a free port unless `flags` names one
+    }
     args.insert(args.end(), flags.begin(), flags.end());
     return args;
   }

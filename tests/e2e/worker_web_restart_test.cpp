@@ -7,13 +7,11 @@
 // task writes there.
 #include <gtest/gtest.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <thread>
 
+#include "e2e/worker_cluster.h"
 #include "fakes/e2e_util.h"
+#include "fakes/git_fixture.h"
 #include "fakes/server_process.h"
 
 namespace baton::testing {
@@ -21,25 +19,6 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-const std::string kKey = "d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4";
-
-// A loopback port nothing listens on now, so that the restarted web node has the same URL.
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 // A task config: `echo <name>-before`, then (a second later: the web node commits its log every
 // 50 ms) `touch <name>-waiting`, wait for <name>-go, `echo <name>-after`, run `then`, `touch
@@ -56,52 +35,15 @@ class WorkerWebRestartE2E : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(web_.started()) << web_.log(); }
 
-  static std::vector<std::string> WebArgs(const TempDir& keys) {
-    WriteFile(keys / "authorized", kKey + "\n");
-    return {"--bind",
-            "127.0.0.1:" + std::to_string(FreePort()),
-            "--worker-key",
-            (keys / "authorized").string(),
-            "--worker-heartbeat",
-            "1s"};
-  }
-
   std::unique_ptr<ChildProcess> StartWorker(const std::string& name) {
-    fs::path key_file = files_ / "worker.key";
-    WriteFile(key_file, kKey + "\n");
-    std::vector<std::string> argv{BatonBinary().string(),
-                                  "worker",
-                                  "--web",
-                                  web_.url(),
-                                  "--name",
-                                  name,
-                                  "--work-dir",
-                                  (files_ / name).string(),
-                                  "--key",
-                                  key_file.string()};
-    ProcessOptions options;
-    options.timeout = std::chrono::minutes(5);
-    auto worker = std::make_unique<ChildProcess>(argv, options);
-    EXPECT_TRUE(worker->WaitForOutput("registered with", std::chrono::seconds(60)))
-        << worker->out() << worker->err();
-    return worker;
+    return cluster_.StartWorker(name);
   }
-
-  void SetPipeline(const std::string& yaml) {
-    WriteFile(files_ / "p.yml", yaml);
-    CliResult set = web_.Cli({"set-pipeline", "-n", "-p", "p", "-c", (files_ / "p.yml").string()});
-    ASSERT_EQ(set.exit_code, 0) << set.All();
-  }
-
-  int64_t Trigger(const std::string& job) {
-    ApiReply reply = web_.Api("POST", "/api/v1/teams/main/pipelines/p/jobs/" + job + "/builds");
-    EXPECT_EQ(reply.status, 201) << reply.text;
-    return reply.json.is_object() ? reply.json.value("id", int64_t{-1}) : -1;
-  }
+  void SetPipeline(const std::string& yaml) { cluster_.SetPipeline("p", yaml); }
+  int64_t Trigger(const std::string& job) { return cluster_.Trigger("p", job); }
 
   // The worker's directory holding `file` (a task's work directory), or "" at the deadline.
   fs::path WorkerDirWith(const std::string& worker, const std::string& file) const {
-    fs::path root = files_ / worker / "volumes";
+    fs::path root = cluster_.files() / worker / "volumes";
     fs::path found;
     WaitUntil(
         [&] {
@@ -115,9 +57,10 @@ class WorkerWebRestartE2E : public ::testing::Test {
     return found;
   }
 
-  TempDir keys_;
-  TempDir files_;
-  ServerProcess web_{WebArgs(keys_), "web"};
+  // A fixed port: the restarted web node must be where the worker looks for it.
+  WorkerCluster cluster_{
+      {"--bind", "127.0.0.1:" + std::to_string(FreeLocalPort()), "--worker-heartbeat", "1s"}};
+  ServerProcess& web_ = cluster_.web();
 };
 
 TEST_F(WorkerWebRestartE2E, TheWorkerKeepsItsStepRunningAndReportsItWhenItRegistersAgain) {
