@@ -31,6 +31,16 @@ std::vector<std::string> AllLazySonames() {
   return {std::begin(kLazySonames), std::end(kLazySonames)};
 }
 
+constexpr const char* kHelloPipeline = R"(
+jobs:
+- name: hello
+  plan:
+  - task: say
+    config:
+      platform: linux
+      run: {path: echo, args: [hi]}
+)";
+
 TEST(LazyLibs, ClientCommandsRunWithoutTheServerLibraries) {
   TempDir libs;
   ProcessOptions options;
@@ -41,15 +51,7 @@ TEST(LazyLibs, ClientCommandsRunWithoutTheServerLibraries) {
   EXPECT_NE(version.out.find("baton "), std::string::npos) << version.All();
 
   TempDir dir;
-  WriteFile(dir / "p.yml", R"(
-jobs:
-- name: hello
-  plan:
-  - task: say
-    config:
-      platform: linux
-      run: {path: echo, args: [hi]}
-)");
+  WriteFile(dir / "p.yml", kHelloPipeline);
   ProcessResult valid = RunBaton({"validate-pipeline", "-c", (dir / "p.yml").string()}, options);
   EXPECT_EQ(valid.exit_code, 0) << valid.All();
 
@@ -72,15 +74,7 @@ TEST(LazyLibs, AServerLibraryThatCannotBeLoadedIsNamedWithWhatToDo) {
   ProcessOptions options;
   options.extra_env = {BrokenLibraries(libs, {"libsqlite3.so.0"})};
   TempDir dir;
-  WriteFile(dir / "p.yml", R"(
-jobs:
-- name: hello
-  plan:
-  - task: say
-    config:
-      platform: linux
-      run: {path: echo, args: [hi]}
-)");
+  WriteFile(dir / "p.yml", kHelloPipeline);
   ProcessResult run = RunBaton(
       {"run", "-c", (dir / "p.yml").string(), "--data-dir", (dir / "data").string()}, options);
   EXPECT_EQ(run.exit_code, 127) << run.All();
