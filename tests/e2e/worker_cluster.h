@@ -20,8 +20,14 @@ class WorkerCluster {
  public:
   // `web_flags` are added to `baton web --bind 127.0.0.1:0 --worker-key FILE` (their own `--bind`
   // replaces the free port, e.g. to restart the web node where its workers look for it).
-  explicit WorkerCluster(std::vector<std::string> web_flags = {})
-      : web_(WebArgs(keys_, std::move(web_flags)), "web") {}
+  // `authorized_keys` is the web node's --worker-key file (by default the one key StartWorker
+  // uses).
+  explicit WorkerCluster(std::vector<std::string> web_flags = {},
+                         std::string authorized_keys = Key() + "\n")
+      : web_(WebArgs(keys_, std::move(web_flags), authorized_keys), "web") {}
+
+  // The key StartWorker's workers prove themselves with.
+  static std::string Key() { return "f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7"; }
 
   ServerProcess& web() { return web_; }
   const std::filesystem::path& files() const { return files_.path(); }
@@ -29,8 +35,18 @@ class WorkerCluster {
   // Starts `baton worker --name NAME` with `extra` flags and waits for its registration.
   std::unique_ptr<ChildProcess> StartWorker(const std::string& name,
                                             const std::vector<std::string>& extra = {}) {
-    std::filesystem::path key_file = files_ / "worker.key";
-    WriteFile(key_file, Key() + "\n");
+    auto worker = LaunchWorker(name, Key(), extra);
+    EXPECT_TRUE(worker->WaitForOutput("registered with", std::chrono::seconds(60)))
+        << worker->out() << worker->err();
+    return worker;
+  }
+
+  // Starts `baton worker --name NAME` proving itself with `key` (written to NAME.key), without
+  // waiting: for tests of what the web node refuses.
+  std::unique_ptr<ChildProcess> LaunchWorker(const std::string& name, const std::string& key,
+                                             const std::vector<std::string>& extra = {}) {
+    std::filesystem::path key_file = files_ / (name + ".key");
+    WriteFile(key_file, key + "\n");
     std::vector<std::string> argv{BatonBinary().string(),
                                   "worker",
                                   "--web",
@@ -44,10 +60,7 @@ class WorkerCluster {
     argv.insert(argv.end(), extra.begin(), extra.end());
     ProcessOptions options;
     options.timeout = std::chrono::minutes(5);
-    auto worker = std::make_unique<ChildProcess>(argv, options);
-    EXPECT_TRUE(worker->WaitForOutput("registered with", std::chrono::seconds(60)))
-        << worker->out() << worker->err();
-    return worker;
+    return std::make_unique<ChildProcess>(argv, options);
   }
 
   void SetPipeline(const std::string& name, const std::string& yaml) {
@@ -63,6 +76,16 @@ class WorkerCluster {
         web_.Api("POST", "/api/v1/teams/main/pipelines/" + pipeline + "/jobs/" + job + "/builds");
     EXPECT_EQ(reply.status, 201) << reply.text;
     return reply.json.is_object() ? reply.json.value("id", int64_t{-1}) : -1;
+  }
+
+  // The workers the API lists, by name.
+  std::map<std::string, nlohmann::json> Workers() const {
+    std::map<std::string, nlohmann::json> out;
+    nlohmann::json list = web_.Get("/api/v1/workers");
+    if (list.is_array()) {
+      for (const auto& w : list) out[w.value("name", "")] = w;
+    }
+    return out;
   }
 
   std::string Status(int64_t build) const {
@@ -100,9 +123,9 @@ class WorkerCluster {
   }
 
  private:
-  static std::string Key() { return "f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7"; }
-  static std::vector<std::string> WebArgs(const TempDir& keys, std::vector<std::string> flags) {
-    WriteFile(keys / "authorized", Key() + "\n");
+  static std::vector<std::string> WebArgs(const TempDir& keys, std::vector<std::string> flags,
+                                          const std::string& authorized_keys) {
+    WriteFile(keys / "authorized", authorized_keys);
     std::vector<std::string> args{"--worker-key", (keys / "authorized").string()};
     if (std::find(flags.begin(), flags.end(), "--bind") == flags.end()) {
       args.insert(args.begin(), {"--bind", "127.0.0.1:0"});  // a free port unless `flags` names one

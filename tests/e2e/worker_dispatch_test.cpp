@@ -10,14 +10,13 @@
 #include "fakes/e2e_util.h"
 #include "fakes/git_fixture.h"
 #include "fakes/server_process.h"
+#include "worker_cluster.h"
 
 namespace baton::testing {
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-const std::string kKey = "d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4";
 
 std::string ChainPipeline(const fs::path& repo) {
   return R"yaml(resources:
@@ -82,54 +81,21 @@ class WorkerDispatchE2E : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(web_.started()) << web_.log(); }
 
-  static std::vector<std::string> WebArgs(const TempDir& keys) {
-    WriteFile(keys / "authorized", kKey + "\n");
-    return {"--bind", "127.0.0.1:0", "--worker-key", (keys / "authorized").string()};
-  }
-
   std::unique_ptr<ChildProcess> StartWorker(const std::string& name,
-                                            std::vector<std::string> extra = {}) {
-    fs::path key_file = files_ / "worker.key";
-    WriteFile(key_file, kKey + "\n");
-    std::vector<std::string> argv{BatonBinary().string(),
-                                  "worker",
-                                  "--web",
-                                  web_.url(),
-                                  "--name",
-                                  name,
-                                  "--work-dir",
-                                  (files_ / name).string(),
-                                  "--key",
-                                  key_file.string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    ProcessOptions options;
-    options.timeout = std::chrono::minutes(5);
-    auto worker = std::make_unique<ChildProcess>(argv, options);
-    EXPECT_TRUE(worker->WaitForOutput("registered with", std::chrono::seconds(60)))
-        << worker->out() << worker->err();
-    return worker;
+                                            const std::vector<std::string>& extra = {}) {
+    return cluster_.StartWorker(name, extra);
   }
-
   void SetPipeline(const std::string& name, const std::string& yaml) {
-    WriteFile(files_ / (name + ".yml"), yaml);
-    CliResult set =
-        web_.Cli({"set-pipeline", "-n", "-p", name, "-c", (files_ / (name + ".yml")).string()});
-    ASSERT_EQ(set.exit_code, 0) << set.All();
+    cluster_.SetPipeline(name, yaml);
   }
-
-  // Starts a build of `pipeline`/`job` and returns its id.
   int64_t Trigger(const std::string& pipeline, const std::string& job) {
-    ApiReply reply =
-        web_.Api("POST", "/api/v1/teams/main/pipelines/" + pipeline + "/jobs/" + job + "/builds");
-    EXPECT_EQ(reply.status, 201) << reply.text;
-    return reply.json.is_object() ? reply.json.value("id", int64_t{-1}) : -1;
+    return cluster_.Trigger(pipeline, job);
   }
-
   json Build(int64_t id) const { return web_.Get("/api/v1/builds/" + std::to_string(id)); }
 
-  TempDir keys_;
-  TempDir files_;
-  ServerProcess web_{WebArgs(keys_), "web"};
+  WorkerCluster cluster_;
+  ServerProcess& web_ = cluster_.web();
+  const fs::path& files_ = cluster_.files();
 };
 
 TEST_F(WorkerDispatchE2E, TwoWorkersRunAChainAndEachStepGetsTheVolumesMadeOnTheOther) {

@@ -7,6 +7,7 @@
 
 #include "fakes/e2e_util.h"
 #include "fakes/server_process.h"
+#include "worker_cluster.h"
 
 namespace baton::testing {
 namespace {
@@ -14,63 +15,21 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const std::string kKey = "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5";
-
 class WorkerLifecycleE2E : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(web_.started()) << web_.log(); }
 
-  static std::vector<std::string> WebArgs(const TempDir& keys) {
-    WriteFile(keys / "authorized", kKey + "\n");
-    return {"--bind",
-            "127.0.0.1:0",
-            "--worker-key",
-            (keys / "authorized").string(),
-            "--worker-heartbeat",
-            "1s"};
-  }
-
   std::unique_ptr<ChildProcess> StartWorker(const std::string& name) {
-    fs::path key_file = files_ / "worker.key";
-    WriteFile(key_file, kKey + "\n");
-    std::vector<std::string> argv{BatonBinary().string(),
-                                  "worker",
-                                  "--web",
-                                  web_.url(),
-                                  "--name",
-                                  name,
-                                  "--work-dir",
-                                  (files_ / name).string(),
-                                  "--key",
-                                  key_file.string()};
-    ProcessOptions options;
-    options.timeout = std::chrono::minutes(5);
-    auto worker = std::make_unique<ChildProcess>(argv, options);
-    EXPECT_TRUE(worker->WaitForOutput("registered with", std::chrono::seconds(60)))
-        << worker->out() << worker->err();
-    return worker;
+    return cluster_.StartWorker(name);
   }
 
-  void SetPipeline(const std::string& yaml) {
-    WriteFile(files_ / "p.yml", yaml);
-    CliResult set = web_.Cli({"set-pipeline", "-n", "-p", "p", "-c", (files_ / "p.yml").string()});
-    ASSERT_EQ(set.exit_code, 0) << set.All();
-  }
-
-  int64_t Trigger() {
-    ApiReply reply = web_.Api("POST", "/api/v1/teams/main/pipelines/p/jobs/j/builds");
-    EXPECT_EQ(reply.status, 201) << reply.text;
-    return reply.json.is_object() ? reply.json.value("id", int64_t{-1}) : -1;
-  }
+  void SetPipeline(const std::string& yaml) { cluster_.SetPipeline("p", yaml); }
+  int64_t Trigger() { return cluster_.Trigger("p", "j"); }
 
   std::string WorkerState(const std::string& name) const {
-    json list = web_.Get("/api/v1/workers");
-    if (list.is_array()) {
-      for (const auto& w : list) {
-        if (w.value("name", "") == name) return w.value("state", "");
-      }
-    }
-    return "";
+    auto workers = cluster_.Workers();
+    auto it = workers.find(name);
+    return it == workers.end() ? "" : it->second.value("state", "");
   }
 
   // Waits until `name`'s state is `state` ("" = gone), or the deadline.
@@ -84,9 +43,8 @@ class WorkerLifecycleE2E : public ::testing::Test {
     return false;
   }
 
-  TempDir keys_;
-  TempDir files_;
-  ServerProcess web_{WebArgs(keys_), "web"};
+  WorkerCluster cluster_{{"--worker-heartbeat", "1s"}};
+  ServerProcess& web_ = cluster_.web();
 };
 
 std::string TaskPipeline(const std::string& script, int attempts = 1) {

@@ -7,6 +7,7 @@
 
 #include "fakes/e2e_util.h"
 #include "fakes/server_process.h"
+#include "worker_cluster.h"
 
 namespace baton::testing {
 namespace {
@@ -19,48 +20,17 @@ const std::string kKeyB = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
 
 class WorkerRegistrationE2E : public ::testing::Test {
  protected:
-  static std::vector<std::string> WebArgs(const TempDir& keys) {
-    WriteFile(keys / "authorized",
-              "# workers of the e2e test\n" + kKeyA + " w1\n\n" + kKeyB + "\n");
-    return {"--bind", "127.0.0.1:0", "--worker-key", (keys / "authorized").string()};
-  }
-
   void SetUp() override { ASSERT_TRUE(web_.started()) << web_.log(); }
 
   // Starts `baton worker` with `key` (written to a key file) and extra flags.
   std::unique_ptr<ChildProcess> StartWorker(const std::string& name, const std::string& key,
-                                            std::vector<std::string> extra = {}) {
-    std::filesystem::path key_file = files_ / (name + ".key");
-    WriteFile(key_file, key + "\n");
-    std::vector<std::string> argv{BatonBinary().string(),
-                                  "worker",
-                                  "--web",
-                                  web_.url(),
-                                  "--name",
-                                  name,
-                                  "--work-dir",
-                                  (files_ / name).string(),
-                                  "--key",
-                                  key_file.string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    ProcessOptions options;
-    options.timeout = std::chrono::minutes(5);
-    return std::make_unique<ChildProcess>(argv, options);
+                                            const std::vector<std::string>& extra = {}) {
+    return cluster_.LaunchWorker(name, key, extra);
   }
+  std::map<std::string, json> Workers() const { return cluster_.Workers(); }
 
-  // The workers the API lists, by name.
-  std::map<std::string, json> Workers() const {
-    std::map<std::string, json> out;
-    json list = web_.Get("/api/v1/workers");
-    if (list.is_array()) {
-      for (const auto& w : list) out[w.value("name", "")] = w;
-    }
-    return out;
-  }
-
-  TempDir keys_;
-  TempDir files_;
-  ServerProcess web_{WebArgs(keys_), "web"};
+  WorkerCluster cluster_{{}, "# workers of the e2e test\n" + kKeyA + " w1\n\n" + kKeyB + "\n"};
+  ServerProcess& web_ = cluster_.web();
 };
 
 TEST_F(WorkerRegistrationE2E, AWorkerWithAKnownKeyIsListedWithItsTagsTeamAndHeartbeat) {
