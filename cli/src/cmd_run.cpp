@@ -138,7 +138,7 @@ int RunPipeline(const RunFlags& flags) {
     c = std::make_unique<ConsoleObserver>(build.job + " #" + build.name, style, out_mu);
     return c.get();
   };
-  runner::Scheduler scheduler(io, **store, *env->worker, options);
+  runner::Scheduler scheduler(io, {**store, **store, **store}, *env->worker, options);
   if (Status s = scheduler.ActivatePipeline(pipeline->id); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
     return kExitErrored;

@@ -110,7 +110,8 @@ class Harness {
     runner::SchedulerOptions options;
     options.data_dir = (dir_ / "data").string();
     options.periodic_checks = false;
-    scheduler_ = std::make_unique<runner::Scheduler>(io_, *store_, worker_, options);
+    scheduler_ = std::make_unique<runner::Scheduler>(
+        io_, runner::SchedulerStores{*store_, *store_, *store_}, worker_, options);
     router_ = std::make_unique<webapi::Router>(
         webapi::MakeApiRouter(io_, *store_, *scheduler_, webapi::ApiOptions{}));
     io_thread_ = std::thread([this] { io_.run(); });

@@ -64,7 +64,7 @@ TEST(LogBatches, TheRecorderAppendsABatchToTheStoreAndForwardsItWhole) {
   testing::RecordingObserver forward;
   BuildRecorder::Options options;
   options.forward = &forward;
-  BuildRecorder recorder(**store, *build, options);
+  BuildRecorder recorder({**store, **store, **store}, *build, options);
 
   StepInfo step;
   step.id = "task:say";

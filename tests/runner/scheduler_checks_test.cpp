@@ -28,7 +28,8 @@ class SchedulerChecks : public SchedulerHarness {
     OpenStore(RealClock());
     SchedulerOptions options = BaseOptions();
     options.periodic_checks = false;  // only the checks the tests ask for
-    scheduler_ = std::make_unique<Scheduler>(io_, *store_, worker_, options);
+    scheduler_ = std::make_unique<Scheduler>(io_, SchedulerStores{*store_, *store_, *store_},
+                                             worker_, options);
   }
 
   // Scripts `mock` checks to find `versions`, held until Release() when `hold`.

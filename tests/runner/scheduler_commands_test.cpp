@@ -46,7 +46,8 @@ class SchedulerCommandsTest : public SchedulerHarness {
     SchedulerOptions options = BaseOptions();
     options.periodic_checks = serving;
     options.on_pipeline_change = [this](const PipelineChange& c) { changes_.push_back(c); };
-    return std::make_unique<Scheduler>(io_, *store_, worker_, options);
+    return std::make_unique<Scheduler>(io_, SchedulerStores{*store_, *store_, *store_}, worker_,
+                                       options);
   }
 
   void AddVersion(const std::string& v) {

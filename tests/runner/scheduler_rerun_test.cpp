@@ -28,7 +28,8 @@ class SchedulerRerunTest : public SchedulerHarness {
       return r;
     };
     worker_.OnResource("mock", mock);
-    scheduler_ = std::make_unique<Scheduler>(io_, *store_, worker_, BaseOptions());
+    scheduler_ = std::make_unique<Scheduler>(io_, SchedulerStores{*store_, *store_, *store_},
+                                             worker_, BaseOptions());
   }
 
   // Adds version `v` and checks `r` until the scheduler has seen it (a check already running

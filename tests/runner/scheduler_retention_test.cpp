@@ -39,7 +39,8 @@ class SchedulerRetentionTest : public SchedulerHarness {
     SchedulerOptions options = BaseOptions();
     options.clock = &clock_;
     options.artifacts = artifacts_.get();
-    scheduler_ = std::make_unique<Scheduler>(io_, *store_, worker_, options);
+    scheduler_ = std::make_unique<Scheduler>(io_, SchedulerStores{*store_, *store_, *store_},
+                                             worker_, options);
   }
 
   std::vector<Build> JobBuilds(Id pipeline_id) {

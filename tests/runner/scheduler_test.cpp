@@ -38,7 +38,8 @@ class SchedulerTest : public SchedulerHarness {
     SchedulerOptions options = BaseOptions();
     options.periodic_checks = serving;
     options.cancel_grace = std::chrono::milliseconds(100);
-    scheduler_ = std::make_unique<Scheduler>(io_, *store_, worker_, options);
+    scheduler_ = std::make_unique<Scheduler>(io_, SchedulerStores{*store_, *store_, *store_},
+                                             worker_, options);
   }
 
   void AddVersion(const std::string& v) {

@@ -21,7 +21,7 @@ TEST(ApiClock, ATokenExpiresByTheClockTheApiWasGiven) {
   runner::SchedulerOptions scheduler_options;
   scheduler_options.data_dir = (dir.path() / "data").string();
   scheduler_options.clock = &clock;
-  runner::Scheduler scheduler(io, **store, worker, scheduler_options);
+  runner::Scheduler scheduler(io, {**store, **store, **store}, worker, scheduler_options);
   ApiOptions options;
   options.clock = &clock;
   Router router = MakeApiRouter(io, **store, scheduler, options);

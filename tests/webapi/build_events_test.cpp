@@ -100,7 +100,8 @@ class BuildEventsApi : public ::testing::Test {
     runner::SchedulerOptions options;
     options.data_dir = (dir_ / "data").string();
     options.periodic_checks = false;
-    scheduler_ = std::make_unique<runner::Scheduler>(io_, *store_, worker_, options);
+    scheduler_ = std::make_unique<runner::Scheduler>(
+        io_, runner::SchedulerStores{*store_, *store_, *store_}, worker_, options);
     server_ =
         std::make_unique<HttpServer>(MakeApiRouter(io_, *store_, *scheduler_, {}), ServerOptions{});
     ASSERT_TRUE(server_->Start().ok());

@@ -12,8 +12,8 @@ Json StepInfoJson(const StepInfo& step) {
   return j;
 }
 
-BuildRecorder::BuildRecorder(Store& store, Build build, Options options)
-    : store_(store), build_(std::move(build)), options_(std::move(options)) {}
+BuildRecorder::BuildRecorder(Stores stores, Build build, Options options)
+    : stores_(stores), build_(std::move(build)), options_(std::move(options)) {}
 
 void BuildRecorder::Note(const Status& status) {
   if (status.ok() || !store_error_.empty()) return;
@@ -28,7 +28,7 @@ void BuildRecorder::Append(BuildEvent event) {
 }
 
 void BuildRecorder::Append(std::vector<BuildEvent> events) {
-  auto appended = store_.AppendEvents(build_.id, std::move(events));
+  auto appended = stores_.events.AppendEvents(build_.id, std::move(events));
   if (!appended.ok()) Note(appended.status());
 }
 
@@ -36,12 +36,12 @@ void BuildRecorder::OnStatus(BuildStatus status, SystemTime time) {
   Append({0, time, "", "status", "", ToString(status)});
   if (status == BuildStatus::kStarted && build_.status == BuildStatus::kPending) {
     // (The scheduler claims its builds before they run: they come here started.)
-    auto started = store_.StartBuild(build_.id);
+    auto started = stores_.builds.StartBuild(build_.id);
     if (started.ok()) build_ = *started;
     Note(started.status());
   } else if (IsFinished(status)) {
-    if (!outputs_.empty()) Note(store_.SaveBuildOutputs(build_.id, outputs_));
-    auto finished = store_.FinishBuild(build_.id, status, first_error_);
+    if (!outputs_.empty()) Note(stores_.builds.SaveBuildOutputs(build_.id, outputs_));
+    auto finished = stores_.builds.FinishBuild(build_.id, status, first_error_);
     if (finished.ok()) build_ = *finished;
     Note(finished.status());
   }
@@ -88,7 +88,7 @@ void BuildRecorder::OnVersion(const StepInfo& step, const std::string& resource,
     if (id != options_.resource_ids.end()) {
       Json meta = Json::array();
       for (const auto& m : metadata) meta.push_back({{"name", m.name}, {"value", m.value}});
-      auto saved = store_.SaveResourceVersions(id->second, {VersionFound{version, meta}});
+      auto saved = stores_.versions.SaveResourceVersions(id->second, {VersionFound{version, meta}});
       Note(saved.status());
       if (saved.ok() && !saved->empty()) {
         const ResourceVersion& v = saved->back();

@@ -4,9 +4,9 @@
 
 namespace baton::runner {
 
-Scheduler::Scheduler(boost::asio::io_context& io, Store& store, workers::Worker& worker,
+Scheduler::Scheduler(boost::asio::io_context& io, SchedulerStores stores, workers::Worker& worker,
                      SchedulerOptions options)
-    : impl_(std::make_unique<Impl>(io, store, worker, std::move(options))) {}
+    : impl_(std::make_unique<Impl>(io, stores, worker, std::move(options))) {}
 
 Scheduler::~Scheduler() { *impl_->alive_ = false; }
 

@@ -70,8 +70,8 @@ Result<Build> Scheduler::Impl::CreateBuild(PipelineState& state, const pipelines
     inputs.push_back(std::move(input));
   }
   // One transaction: the build and the versions it uses.
-  BATON_ASSIGN_OR_RETURN(Build build,
-                         store_.CreateJobBuildWithInputs(record.id, JobPlanJson(job), inputs));
+  BATON_ASSIGN_OR_RETURN(
+      Build build, stores_.builds.CreateJobBuildWithInputs(record.id, JobPlanJson(job), inputs));
   for (const auto& in : plan.inputs) {
     state.snapshot.used_inputs[job.name][in.name].insert(in.version_id);
   }
@@ -82,7 +82,7 @@ void Scheduler::Impl::StartBuild(PipelineState& state, Build build, const InputP
                                  std::function<void(const Build&)> on_done) {
   // Claim it first: pending -> started is one transaction, so of two nodes that both believe
   // they schedule (a leader frozen past its lease), one starts it and the other lets it be.
-  auto claimed = store_.StartBuild(build.id);
+  auto claimed = stores_.builds.StartBuild(build.id);
   if (!claimed.ok()) {
     ModuleLogger("runner")->warn("not starting build {} of {}/{}: {}", build.id, state.record.name,
                                  build.job, claimed.status().ToString());
@@ -113,7 +113,7 @@ Status Scheduler::Impl::ResumeBuild(const Build& build) {
     return NotFound("pipeline `" + state->record.name + "` has no job `" + build.job +
                     "` any more");
   }
-  BATON_ASSIGN_OR_RETURN(auto used, store_.ListBuildInputs(build.id));
+  BATON_ASSIGN_OR_RETURN(auto used, stores_.builds.ListBuildInputs(build.id));
   BATON_ASSIGN_OR_RETURN(InputPlan plan, PlanFromInputs(*job, build, used));
   Launch(*state, build, plan, {}, /*resume=*/true);
   return Status::Ok();
@@ -143,7 +143,9 @@ void Scheduler::Impl::Launch(PipelineState& state, Build build, const InputPlan&
     if (added) WakeJobsUsing(*s, resource);
   };
   rec.forward = options_.observe_build ? options_.observe_build(build) : nullptr;
-  run->recorder = std::make_unique<BuildRecorder>(store_, build, std::move(rec));
+  run->recorder = std::make_unique<BuildRecorder>(
+      BuildRecorder::Stores{stores_.builds, stores_.events, stores_.pipelines}, build,
+      std::move(rec));
 
   BuildExecutorOptions exec;
   exec.build_root = BuildRoot(build.id);
@@ -246,7 +248,8 @@ Status Scheduler::Impl::Abort(Id build_id) {
       for (auto q = queue.begin(); q != queue.end(); ++q) {
         if (q->first.id != build_id) continue;
         queue.erase(q);
-        return store_.FinishBuild(build_id, BuildStatus::kAborted, "aborted before it started")
+        return stores_.builds
+            .FinishBuild(build_id, BuildStatus::kAborted, "aborted before it started")
             .status();
       }
     }
@@ -259,7 +262,7 @@ Status Scheduler::Impl::Abort(Id build_id) {
 Status Scheduler::Impl::AbortAnywhere(Id build_id) {
   Status here = Abort(build_id);
   if (here.code() != StatusCode::kNotFound) return here;
-  BATON_ASSIGN_OR_RETURN(Build build, store_.GetBuild(build_id));
+  BATON_ASSIGN_OR_RETURN(Build build, stores_.builds.GetBuild(build_id));
   if (IsFinished(build.status)) {
     return FailedPrecondition("build " + std::to_string(build_id) + " has already finished (" +
                               ToString(build.status) + ")");

@@ -137,12 +137,12 @@ void Scheduler::Impl::OnCheckDone(Id pipeline_id, const std::string& resource, u
   if (!result.error.ok()) {
     std::string message = "check of `" + resource + "` failed: " + result.error.message();
     ModuleLogger("runner")->warn("pipeline {}: {}", state->record.name, message);
-    (void)store_.RecordCheckError(record.id, result.error.message());
+    (void)stores_.pipelines.RecordCheckError(record.id, result.error.message());
     outcome = Status(result.error.code(), message);
   } else {
     std::vector<VersionFound> found;
     for (auto& v : result.versions) found.push_back({std::move(v), Json::array()});
-    auto saved = store_.SaveResourceVersions(record.id, found);
+    auto saved = stores_.pipelines.SaveResourceVersions(record.id, found);
     if (!saved.ok()) {
       outcome = saved.status();
     } else {

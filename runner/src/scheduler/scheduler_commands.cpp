@@ -30,12 +30,12 @@ void Scheduler::Impl::Announce(const PipelineChange& change) {
 
 // The pipeline as the store has it now (what the API answers with).
 Result<CommandReply> Scheduler::Impl::ReplyWith(Id pipeline_id) {
-  BATON_ASSIGN_OR_RETURN(PipelineRecord record, store_.GetPipelineById(pipeline_id));
+  BATON_ASSIGN_OR_RETURN(PipelineRecord record, stores_.pipelines.GetPipelineById(pipeline_id));
   return PipelineReply(std::move(record));
 }
 
 Result<CommandReply> Scheduler::Impl::Run(const commands::SetPipeline& c) {
-  BATON_ASSIGN_OR_RETURN(PipelineRecord saved, store_.SetPipeline(c.update));
+  BATON_ASSIGN_OR_RETURN(PipelineRecord saved, stores_.pipelines.SetPipeline(c.update));
   // The sender parsed this config; it is what the store now holds as `saved.config_version`.
   BATON_RETURN_IF_ERROR(Install(saved, *c.config));
   Announce({PipelineChange::Kind::kConfig, saved.id, saved.config_version});
@@ -43,7 +43,7 @@ Result<CommandReply> Scheduler::Impl::Run(const commands::SetPipeline& c) {
 }
 
 Result<CommandReply> Scheduler::Impl::Run(const commands::PausePipeline& c) {
-  BATON_RETURN_IF_ERROR(store_.SetPipelinePaused(c.pipeline_id, c.paused));
+  BATON_RETURN_IF_ERROR(stores_.pipelines.SetPipelinePaused(c.pipeline_id, c.paused));
   if (PipelineState* state = Find(c.pipeline_id)) {
     state->record.paused = c.paused;
     if (!c.paused) ScheduleAll(*state);
@@ -53,7 +53,7 @@ Result<CommandReply> Scheduler::Impl::Run(const commands::PausePipeline& c) {
 }
 
 Result<CommandReply> Scheduler::Impl::Run(const commands::ExposePipeline& c) {
-  BATON_RETURN_IF_ERROR(store_.SetPipelinePublic(c.pipeline_id, c.exposed));
+  BATON_RETURN_IF_ERROR(stores_.pipelines.SetPipelinePublic(c.pipeline_id, c.exposed));
   if (PipelineState* state = Find(c.pipeline_id)) state->record.public_ = c.exposed;
   Announce({PipelineChange::Kind::kPublic, c.pipeline_id, 0});
   return ReplyWith(c.pipeline_id);
@@ -63,13 +63,13 @@ Result<CommandReply> Scheduler::Impl::Run(const commands::DestroyPipeline& c) {
   // Checks stop first, so that none saves versions of a pipeline that is going away; builds
   // already running go on.
   Deactivate(c.pipeline_id);
-  BATON_RETURN_IF_ERROR(store_.DestroyPipeline(c.team, c.name));
+  BATON_RETURN_IF_ERROR(stores_.pipelines.DestroyPipeline(c.team, c.name));
   Announce({PipelineChange::Kind::kDestroyed, c.pipeline_id, 0});
   return CommandReply{};
 }
 
 Result<CommandReply> Scheduler::Impl::Run(const commands::PauseJob& c) {
-  BATON_RETURN_IF_ERROR(store_.SetJobPaused(c.job_id, c.paused));
+  BATON_RETURN_IF_ERROR(stores_.pipelines.SetJobPaused(c.job_id, c.paused));
   if (PipelineState* state = Find(c.pipeline_id)) {
     for (auto& [name, job] : state->jobs) {
       if (job.id != c.job_id) continue;
@@ -82,7 +82,8 @@ Result<CommandReply> Scheduler::Impl::Run(const commands::PauseJob& c) {
 }
 
 Result<CommandReply> Scheduler::Impl::Run(const commands::PinVersion& c) {
-  BATON_RETURN_IF_ERROR(store_.PinResourceVersion(c.resource_id, c.version_id, c.comment));
+  BATON_RETURN_IF_ERROR(
+      stores_.pipelines.PinResourceVersion(c.resource_id, c.version_id, c.comment));
   if (PipelineState* state = Find(c.pipeline_id)) {
     for (auto& [name, resource] : state->resources) {
       if (resource.id != c.resource_id) continue;
@@ -154,7 +155,8 @@ Result<CommandReply> Scheduler::Impl::Run(const commands::Refresh& c) {
     BATON_RETURN_IF_ERROR(Activate(change.pipeline_id));
     return ReplyWith(change.pipeline_id);
   }
-  BATON_ASSIGN_OR_RETURN(PipelineRecord record, store_.GetPipelineById(change.pipeline_id));
+  BATON_ASSIGN_OR_RETURN(PipelineRecord record,
+                         stores_.pipelines.GetPipelineById(change.pipeline_id));
   BATON_RETURN_IF_ERROR(RereadState(*state, std::move(record)).status());
   ScheduleAll(*state);
   return PipelineReply(state->record);

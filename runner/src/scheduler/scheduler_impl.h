@@ -82,7 +82,8 @@ Result<InputPlan> PlanFromInputs(const pipelines::Job& job, const Build& build,
 
 class Scheduler::Impl {
  public:
-  Impl(asio::io_context& io, Store& store, workers::Worker& worker, SchedulerOptions options);
+  Impl(asio::io_context& io, SchedulerStores stores, workers::Worker& worker,
+       SchedulerOptions options);
 
   // scheduler_state.cpp
   Status Activate(Id pipeline_id);
@@ -176,7 +177,7 @@ class Scheduler::Impl {
   void FinishRunOnceIfDone();
 
   asio::io_context& io_;
-  Store& store_;
+  SchedulerStores stores_;
   workers::Worker& worker_;
   SchedulerOptions options_;
   const Clock* clock_;

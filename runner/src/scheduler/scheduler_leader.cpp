@@ -44,7 +44,7 @@ void Scheduler::Impl::SettleOrphans(const std::string& message) {
   BuildQuery query;
   query.statuses = {BuildStatus::kStarted};
   query.limit = 10000;
-  auto started = store_.ListBuilds(query);
+  auto started = stores_.builds.ListBuilds(query);
   if (!started.ok()) {
     ModuleLogger("runner")->error("cannot list the builds a stopped node left: {}",
                                   started.status().ToString());
@@ -56,8 +56,8 @@ void Scheduler::Impl::SettleOrphans(const std::string& message) {
     BuildEvent event;
     event.type = "error";
     event.payload = Json{{"message", message}}.dump();
-    (void)store_.AppendEvents(build.id, {event});
-    auto finished = store_.FinishBuild(build.id, BuildStatus::kErrored, message);
+    (void)stores_.events.AppendEvents(build.id, {event});
+    auto finished = stores_.builds.FinishBuild(build.id, BuildStatus::kErrored, message);
     if (finished.ok()) {
       ModuleLogger("runner")->warn("build {} ({}/{} #{}) errored: {}", build.id, build.pipeline,
                                    build.job, build.name, message);
@@ -74,11 +74,11 @@ void Scheduler::Impl::Queue(PipelineState& state, const Build& build) {
   const pipelines::Job* job = state.config.FindJob(build.job);
   Result<InputPlan> plan = FailedPrecondition("the pipeline has no job `" + build.job + "` now");
   if (job) {
-    auto inputs = store_.ListBuildInputs(build.id);
+    auto inputs = stores_.builds.ListBuildInputs(build.id);
     plan = inputs.ok() ? PlanFromInputs(*job, build, *inputs) : Result<InputPlan>(inputs.status());
   }
   if (!plan.ok()) {
-    (void)store_.FinishBuild(build.id, BuildStatus::kErrored, plan.status().message());
+    (void)stores_.builds.FinishBuild(build.id, BuildStatus::kErrored, plan.status().message());
     return;
   }
   for (const auto& in : plan->inputs) {
@@ -94,7 +94,7 @@ void Scheduler::Impl::AdoptPending(PipelineState& state) {
   query.pipeline_id = state.record.id;
   query.statuses = {BuildStatus::kPending};
   query.limit = 1000;
-  auto pending = store_.ListBuilds(query);
+  auto pending = stores_.builds.ListBuilds(query);
   if (!pending.ok()) {
     ModuleLogger("runner")->error("pipeline {}: cannot read its pending builds: {}",
                                   state.record.name, pending.status().ToString());
@@ -108,13 +108,13 @@ void Scheduler::Impl::AdoptPending(PipelineState& state) {
 
 Status Scheduler::Impl::ReloadHistory(PipelineState& state) {
   const Id id = state.record.id;
-  BATON_ASSIGN_OR_RETURN(state.record, store_.GetPipelineById(id));
-  BATON_ASSIGN_OR_RETURN(auto resources, store_.ListResources(id));
+  BATON_ASSIGN_OR_RETURN(state.record, stores_.pipelines.GetPipelineById(id));
+  BATON_ASSIGN_OR_RETURN(auto resources, stores_.pipelines.ListResources(id));
   state.resources.clear();
   for (auto& r : resources) {
     if (r.active) state.resources[r.name] = r;
   }
-  BATON_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(id));
+  BATON_ASSIGN_OR_RETURN(auto jobs, stores_.pipelines.ListJobs(id));
   state.jobs.clear();
   for (auto& j : jobs) {
     if (j.active) state.jobs[j.name] = j;
@@ -124,8 +124,8 @@ Status Scheduler::Impl::ReloadHistory(PipelineState& state) {
 }
 
 Result<bool> Scheduler::Impl::RereadState(PipelineState& state, PipelineRecord record) {
-  BATON_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(record.id));
-  BATON_ASSIGN_OR_RETURN(auto resources, store_.ListResources(record.id));
+  BATON_ASSIGN_OR_RETURN(auto jobs, stores_.pipelines.ListJobs(record.id));
+  BATON_ASSIGN_OR_RETURN(auto resources, stores_.pipelines.ListResources(record.id));
   bool may_start = state.record.paused && !record.paused;
   state.record = std::move(record);
   for (auto& j : jobs) {
@@ -164,7 +164,7 @@ void Scheduler::Impl::StopChecks(PipelineState& state) {
 
 void Scheduler::Impl::Resync() {
   auto log = ModuleLogger("runner");
-  auto teams = store_.ListTeams();
+  auto teams = stores_.pipelines.ListTeams();
   if (!teams.ok()) {
     log->warn("cannot read the pipelines to catch up with other nodes: {}",
               teams.status().ToString());
@@ -177,7 +177,7 @@ void Scheduler::Impl::Resync() {
   if (deep) last_deep_resync_ = now;
   std::set<Id> seen;
   for (const auto& team : *teams) {
-    auto list = store_.ListPipelines(team.name);
+    auto list = stores_.pipelines.ListPipelines(team.name);
     if (!list.ok()) continue;
     for (const PipelineRecord& record : *list) {
       seen.insert(record.id);
@@ -214,7 +214,7 @@ void Scheduler::Impl::Resync() {
   BuildQuery query;
   query.statuses = {BuildStatus::kPending};
   query.limit = 1000;
-  auto pending = store_.ListBuilds(query);
+  auto pending = stores_.builds.ListBuilds(query);
   if (!pending.ok()) return;
   std::set<Id> touched;
   for (const Build& build : *pending) {

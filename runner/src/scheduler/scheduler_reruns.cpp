@@ -28,7 +28,7 @@ Result<InputPlan> PlanFromInputs(const pipelines::Job& job, const Build& build,
 }
 
 Result<Build> Scheduler::Impl::Rerun(Id build_id) {
-  BATON_ASSIGN_OR_RETURN(Build build, store_.GetBuild(build_id));
+  BATON_ASSIGN_OR_RETURN(Build build, stores_.builds.GetBuild(build_id));
   if (build.one_off()) {
     return FailedPrecondition("build " + std::to_string(build_id) +
                               " is a one-off build: only builds of a job can be rerun");
@@ -43,9 +43,9 @@ Result<Build> Scheduler::Impl::Rerun(Id build_id) {
     return PermissionDenied("job `" + job->name +
                             "` has disable_manual_trigger: true; it only runs on new inputs");
   }
-  BATON_ASSIGN_OR_RETURN(auto used, store_.ListBuildInputs(build_id));
+  BATON_ASSIGN_OR_RETURN(auto used, stores_.builds.ListBuildInputs(build_id));
   BATON_ASSIGN_OR_RETURN(InputPlan plan, PlanFromInputs(*job, build, used));
-  BATON_ASSIGN_OR_RETURN(Build rerun, store_.CreateRerunBuild(build_id, JobPlanJson(*job)));
+  BATON_ASSIGN_OR_RETURN(Build rerun, stores_.builds.CreateRerunBuild(build_id, JobPlanJson(*job)));
   if (!leader_) {  // the leader starts it
     Announce({PipelineChange::Kind::kBuildQueued, state->record.id, 0, rerun.id});
     return rerun;

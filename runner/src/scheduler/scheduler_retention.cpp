@@ -37,7 +37,8 @@ void Scheduler::Impl::ApplyRetention(PipelineState& state, const pipelines::Job&
   if (!job.build_log_retention) return;
   auto record = state.jobs.find(job.name);
   if (record == state.jobs.end()) return;
-  auto reaped = store_.ReapBuilds(record->second.id, *job.build_log_retention, clock_->Now());
+  auto reaped =
+      stores_.builds.ReapBuilds(record->second.id, *job.build_log_retention, clock_->Now());
   if (!reaped.ok()) {
     ModuleLogger("runner")->error("retention of {}/{}: {}", state.record.name, job.name,
                                   reaped.status().ToString());
@@ -55,7 +56,7 @@ void Scheduler::Impl::PruneArtifacts(PipelineState& state) {
   for (const auto& resource : state.config.resources) {
     auto record = state.resources.find(resource.name);
     if (resource.type != "artifact" || record == state.resources.end()) continue;
-    auto used = store_.ListVersionsUsedByBuilds(record->second.id);
+    auto used = stores_.builds.ListVersionsUsedByBuilds(record->second.id);
     const std::string key = ArtifactKey(resource.source);
     auto versions = options_.artifacts->List(key);
     if (!used.ok() || !versions.ok()) continue;

@@ -5,10 +5,10 @@
 
 namespace baton::runner {
 
-Scheduler::Impl::Impl(asio::io_context& io, Store& store, workers::Worker& worker,
+Scheduler::Impl::Impl(asio::io_context& io, SchedulerStores stores, workers::Worker& worker,
                       SchedulerOptions options)
     : io_(io),
-      store_(store),
+      stores_(stores),
       worker_(worker),
       options_(std::move(options)),
       clock_(options_.clock ? options_.clock : &RealClock()),
@@ -54,9 +54,9 @@ Result<pipelines::PipelineConfig> LoadConfig(const PipelineConfigVersion& saved,
 }  // namespace
 
 Status Scheduler::Impl::Activate(Id pipeline_id) {
-  BATON_ASSIGN_OR_RETURN(PipelineRecord record, store_.GetPipelineById(pipeline_id));
+  BATON_ASSIGN_OR_RETURN(PipelineRecord record, stores_.pipelines.GetPipelineById(pipeline_id));
   BATON_ASSIGN_OR_RETURN(PipelineConfigVersion saved,
-                         store_.GetPipelineConfig(pipeline_id, record.config_version));
+                         stores_.pipelines.GetPipelineConfig(pipeline_id, record.config_version));
   BATON_ASSIGN_OR_RETURN(pipelines::PipelineConfig config, LoadConfig(saved, record.name));
   return Install(record, std::move(config));
 }
@@ -68,11 +68,11 @@ Status Scheduler::Impl::Install(const PipelineRecord& record, pipelines::Pipelin
   state->config = std::move(config);
   state->graph = pipelines::JobGraph::Build(state->config);
   state->auto_trigger = options_.periodic_checks;
-  BATON_ASSIGN_OR_RETURN(auto resources, store_.ListResources(pipeline_id));
+  BATON_ASSIGN_OR_RETURN(auto resources, stores_.pipelines.ListResources(pipeline_id));
   for (auto& r : resources) {
     if (r.active) state->resources[r.name] = r;
   }
-  BATON_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(pipeline_id));
+  BATON_ASSIGN_OR_RETURN(auto jobs, stores_.pipelines.ListJobs(pipeline_id));
   for (auto& j : jobs) {
     if (j.active) state->jobs[j.name] = j;
   }
@@ -124,7 +124,8 @@ Status Scheduler::Impl::LoadHistory(PipelineState& state) {
     VersionPage page;
     page.limit = 1000;
     while (true) {
-      BATON_ASSIGN_OR_RETURN(auto versions, store_.ListResourceVersions(resource.id, page));
+      BATON_ASSIGN_OR_RETURN(auto versions,
+                             stores_.pipelines.ListResourceVersions(resource.id, page));
       for (const auto& v : versions) {
         state.snapshot.versions[name].push_back({v.id, v.check_order, v.version});
       }
@@ -138,9 +139,9 @@ Status Scheduler::Impl::LoadHistory(PipelineState& state) {
     BuildQuery query;
     query.job_id = job.id;
     query.limit = kBuildsPerJob;
-    BATON_ASSIGN_OR_RETURN(auto builds, store_.ListBuilds(query));
+    BATON_ASSIGN_OR_RETURN(auto builds, stores_.builds.ListBuilds(query));
     for (const auto& b : builds) {
-      BATON_ASSIGN_OR_RETURN(auto inputs, store_.ListBuildInputs(b.id));
+      BATON_ASSIGN_OR_RETURN(auto inputs, stores_.builds.ListBuildInputs(b.id));
       SucceededBuild succeeded{b.id, {}};
       for (const auto& in : inputs) {
         state.snapshot.used_inputs[name][in.name].insert(in.resource_version_id);
@@ -148,7 +149,7 @@ Status Scheduler::Impl::LoadHistory(PipelineState& state) {
             in.resource_version_id);
       }
       if (b.status != BuildStatus::kSucceeded) continue;
-      BATON_ASSIGN_OR_RETURN(auto outputs, store_.ListBuildOutputs(b.id));
+      BATON_ASSIGN_OR_RETURN(auto outputs, stores_.builds.ListBuildOutputs(b.id));
       for (const auto& out : outputs) {
         succeeded.versions_by_resource[resource_names[out.resource_id]].insert(
             out.resource_version_id);

@@ -148,7 +148,8 @@ class ServerRuntime::Impl {
                   options_.worker ? options_.worker->name() : std::string()),
         endpoint_(std::make_shared<WorkerEndpoint>(
             WorkerEndpoint{std::move(keys), registry_, remote_.get()})),
-        scheduler_(io_, *store_, worker_, SchedulerOptionsOf(options_, &cluster_)),
+        scheduler_(io_, {*store_, *store_, *store_}, worker_,
+                   SchedulerOptionsOf(options_, &cluster_)),
         signals_(io_),
         expiry_(io_),
         drain_(io_) {

@@ -1,7 +1,8 @@
-// BuildRecorder: the BuildObserver that makes a build durable. It writes status transitions,
-// step events and log lines to the Store (log appends are batched by the store, so recording a
-// line is cheap), records the versions a build's puts create as build outputs, and forwards
-// everything to an optional second observer (the CLI's console, the SSE event bus).
+// BuildRecorder: the BuildObserver that makes a build durable. It writes status transitions to
+// the BuildStore, step events and log lines to the EventLog (log appends are batched by the
+// store, so recording a line is cheap), saves the versions a build's puts create (PipelineStore)
+// and records them as build outputs, and forwards everything to an optional second observer
+// (the CLI's console, the SSE event bus).
 //
 // Thread-safety: like every BuildObserver, called on the executor's io_context thread only.
 #pragma once
@@ -13,12 +14,20 @@
 #include <vector>
 
 #include "baton/runner/build_observer.h"
-#include "baton/runner/store.h"
+#include "baton/runner/store_builds.h"
+#include "baton/runner/store_events.h"
+#include "baton/runner/store_pipelines.h"
 
 namespace baton::runner {
 
 class BuildRecorder final : public BuildObserver {
  public:
+  // The store roles a build's record goes to. One object may play every role.
+  struct Stores {
+    BuildStore& builds;       // the build's status transitions and outputs
+    EventLog& events;         // its step events and log lines
+    PipelineStore& versions;  // the versions its puts create (SaveResourceVersions only)
+  };
   struct Options {
     // Resource name -> resource id, for recording put outputs.
     std::map<std::string, Id> resource_ids;
@@ -27,7 +36,7 @@ class BuildRecorder final : public BuildObserver {
     BuildObserver* forward = nullptr;  // may be null; must outlive the recorder
   };
 
-  BuildRecorder(Store& store, Build build, Options options);
+  BuildRecorder(Stores stores, Build build, Options options);
 
   void OnStatus(BuildStatus status, SystemTime time) override;
   void OnStepStarted(const StepInfo& step, SystemTime time) override;
@@ -52,7 +61,7 @@ class BuildRecorder final : public BuildObserver {
   void Append(std::vector<BuildEvent> events);
   void Note(const Status& status);
 
-  Store& store_;
+  Stores stores_;
   Build build_;
   Options options_;
   std::vector<BuildOutput> outputs_;

@@ -20,7 +20,8 @@
 #include "baton/common/json.h"
 #include "baton/common/status.h"
 #include "baton/pipelines/pipeline_config.h"
-#include "baton/runner/store.h"
+#include "baton/runner/store_pipelines.h"
+#include "baton/runner/store_types.h"
 
 namespace baton::runner {
 

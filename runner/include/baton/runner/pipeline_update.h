@@ -5,7 +5,7 @@
 
 #include "baton/pipelines/pipeline_config.h"
 #include "baton/pipelines/vars.h"
-#include "baton/runner/store.h"
+#include "baton/runner/store_pipelines.h"
 
 namespace baton::runner {
 

@@ -30,7 +30,9 @@
 #include "baton/runner/build_observer.h"
 #include "baton/runner/check_registry.h"
 #include "baton/runner/commands.h"
-#include "baton/runner/store.h"
+#include "baton/runner/store_builds.h"
+#include "baton/runner/store_events.h"
+#include "baton/runner/store_pipelines.h"
 #include "baton/workers/worker.h"
 
 namespace boost::asio {
@@ -42,6 +44,16 @@ class ArtifactStore;
 }  // namespace baton::workers
 
 namespace baton::runner {
+
+// The store roles a scheduler uses (store.h): it changes pipelines, their jobs and versions;
+// creates, starts and finishes builds; and records their events (through BuildRecorder). It
+// reads no tokens or workers (AccessStore) and shares nothing with other nodes itself
+// (ClusterStore is ClusterNode's). One object may play every role: {store, store, store}.
+struct SchedulerStores {
+  PipelineStore& pipelines;
+  BuildStore& builds;
+  EventLog& events;
+};
 
 struct SchedulerOptions {
   std::string data_dir;  // build work dirs go to <data_dir>/builds/<id> (removed when done)
@@ -95,7 +107,7 @@ struct ActiveResource {
 
 class Scheduler {
  public:
-  Scheduler(boost::asio::io_context& io, Store& store, workers::Worker& worker,
+  Scheduler(boost::asio::io_context& io, SchedulerStores stores, workers::Worker& worker,
             SchedulerOptions options);
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
