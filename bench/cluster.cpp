@@ -9,14 +9,19 @@
 //   IDLE   the CPU time (utime+stime from /proc/PID/stat) each web process, and PostgreSQL's
 //          processes, use over a window with 1,000 pipelines of 10 jobs each set and unpaused and
 //          nothing running
+//   --pg-stats  PostgreSQL's own count of the statements each node sent during each W1-W3 run
+//          (log_min_duration_statement = 0, each node's connections named by application_name):
+//          per node the statements, the reads among them and the top statements by calls
+//          (numbers in their text folded to N)
 //
 // Usage: bench_cluster [--runs N] [--only SQLITE,POSTGRES,W1,W2,W3,IDLE] [--pipelines P]
-//                      [--idle-seconds S] [--idle-windows K]
+//                      [--idle-seconds S] [--idle-windows K] [--pg-stats 1]
 //   N (runs of each workload) defaults to 5, P to 1000, S to 60, K to 1. Needs root (sandbox),
 //   and Debian's postgresql-15 for the PostgreSQL deployment.
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +29,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -107,6 +113,83 @@ void PrintLoad(const char* when) {
   std::fflush(stdout);
 }
 
+// ---- PostgreSQL's count of statements ------------------------------------------------------
+
+// The statements PostgreSQL logged (log_min_duration_statement = 0, log_line_prefix '%a|') since
+// the last Take(), by application_name (one per node) and by text with numbers folded to N.
+class StatementLog {
+ public:
+  struct Node {
+    int64_t statements = 0;  // everything the node sent, BEGIN and COMMIT included
+    int64_t reads = 0;       // transactions opened read-only (SqlStore::Read)
+    int64_t writes = 0;      // transactions opened to write (SqlStore::Write)
+    std::map<std::string, int64_t> by_text;
+  };
+
+  explicit StatementLog(fs::path file) : file_(std::move(file)) { Take(); }
+
+  std::map<std::string, Node> Take() {
+    std::ifstream in(file_);
+    in.seekg(offset_);
+    std::map<std::string, Node> nodes;
+    for (std::string line; std::getline(in, line);) {
+      if (in.eof()) break;  // a line still being written: read it next time
+      offset_ += static_cast<std::streamoff>(line.size() + 1);
+      Add(line, nodes);
+    }
+    return nodes;
+  }
+
+ private:
+  static void Add(const std::string& line, std::map<std::string, Node>& nodes) {
+    const size_t bar = line.find('|');
+    if (bar == std::string::npos || line.find("duration: ") == std::string::npos) return;
+    // Extended protocol logs parse, bind and execute apart: count the execute only.
+    size_t text = line.find("  execute ");
+    if (text != std::string::npos) {
+      text = line.find(": ", text + 10);
+    } else if ((text = line.find("  statement: ")) != std::string::npos) {
+      text += 11;
+    }
+    if (text == std::string::npos) return;
+    std::string sql = line.substr(text + 2, 100), folded;
+    for (char c : sql) {
+      if (std::isdigit(static_cast<unsigned char>(c))) {
+        if (folded.empty() || folded.back() != 'N') folded += 'N';
+      } else {
+        folded += c;
+      }
+    }
+    Node& node = nodes[line.substr(0, bar)];
+    ++node.statements;
+    if (folded.rfind("BEGIN ISOLATION", 0) == 0) ++node.reads;
+    if (folded == "BEGIN") ++node.writes;
+    ++node.by_text[folded];
+  }
+
+  fs::path file_;
+  std::streamoff offset_ = 0;
+};
+
+void PrintStatements(const std::map<std::string, StatementLog::Node>& nodes, size_t builds) {
+  for (const auto& [name, node] : nodes) {
+    std::printf(
+        "     %s: %lld statements, %lld read and %lld write transactions (%.1f reads per "
+        "build of %zu)\n",
+        name.c_str(), static_cast<long long>(node.statements), static_cast<long long>(node.reads),
+        static_cast<long long>(node.writes), builds ? double(node.reads) / double(builds) : 0.0,
+        builds);
+    std::vector<std::pair<int64_t, std::string>> top;
+    for (const auto& [text, calls] : node.by_text) top.emplace_back(calls, text);
+    std::sort(top.rbegin(), top.rend());
+    for (size_t i = 0; i < top.size() && i < 8; ++i) {
+      std::printf("       %7lld  %s\n", static_cast<long long>(top[i].first),
+                  top[i].second.c_str());
+    }
+  }
+  std::fflush(stdout);
+}
+
 // ---- a deployment ------------------------------------------------------------------------
 
 // One SQLite node, or two nodes on one PostgreSQL database. Node A takes set-pipeline, B reads.
@@ -118,7 +201,7 @@ class Deployment {
         std::vector<std::string>{"--bind", "127.0.0.1:0", "--local-worker"}, "web"));
     return d;
   }
-  static std::unique_ptr<Deployment> Postgres() {
+  static std::unique_ptr<Deployment> Postgres(bool pg_stats) {
     auto d = std::unique_ptr<Deployment>(new Deployment("PostgreSQL, two nodes"));
     auto pg = PostgresServer::Start();
     if (!pg.ok()) {
@@ -131,9 +214,22 @@ class Deployment {
       std::fprintf(stderr, "no database: %s\n", uri.status().ToString().c_str());
       return nullptr;
     }
-    for (int i = 0; i < 2; ++i) {
+    if (pg_stats) {
+      for (const char* sql :
+           {"ALTER SYSTEM SET log_min_duration_statement = 0",
+            "ALTER SYSTEM SET log_line_prefix = '%a|'", "SELECT pg_reload_conf()"}) {
+        if (auto s = d->pg_->Exec(sql); !s.ok()) {
+          std::fprintf(stderr, "--pg-stats: %s\n", s.ToString().c_str());
+          return nullptr;
+        }
+      }
+      d->statements_ = std::make_unique<StatementLog>(d->pg_->LogFile());
+    }
+    for (const char* node : {"node-a", "node-b"}) {
+      // Each node's connections carry its name into PostgreSQL's log (%a).
+      const std::string named = *uri + "&application_name=" + node;
       d->nodes_.push_back(std::make_unique<ServerProcess>(
-          std::vector<std::string>{"--bind", "127.0.0.1:0", "--local-worker", "--database", *uri},
+          std::vector<std::string>{"--bind", "127.0.0.1:0", "--local-worker", "--database", named},
           "web"));
     }
     return d;
@@ -172,7 +268,8 @@ class Deployment {
   explicit Deployment(std::string label) : label_(std::move(label)) {}
 
   std::string label_;
-  std::unique_ptr<PostgresServer> pg_;  // before the nodes: they go first
+  std::unique_ptr<PostgresServer> pg_;        // before the nodes: they go first
+  std::unique_ptr<StatementLog> statements_;  // with --pg-stats
   std::vector<std::unique_ptr<ServerProcess>> nodes_;
 };
 
@@ -198,6 +295,7 @@ int64_t ParseRfc3339Ms(const std::string& text) {
 int64_t Deployment::RunWorkload(const std::string& id, int run) {
   const Workload w = WorkloadById(id, "v" + std::to_string(NowMs()) + "-" + std::to_string(run));
   std::string name = "w" + id.substr(1) + "-" + std::to_string(run);  // names are lowercase
+  if (statements_) statements_->Take();  // what came before this run is not its cost
   const int64_t t0 = NowMs();
   if (!SetPipeline(name, w.pipeline)) return 0;
   for (const std::string& job : w.triggered) {
@@ -227,6 +325,11 @@ int64_t Deployment::RunWorkload(const std::string& id, int run) {
     if (done >= w.jobs) break;
     last_end = 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (statements_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the log catches up
+    std::printf("   %s run %d, statements from set-pipeline to the last end:\n", id.c_str(), run);
+    PrintStatements(statements_->Take(), w.jobs);
   }
   a().Api("DELETE", "/api/v1/teams/main/pipelines/" + name);
   return last_end > 0 ? last_end - t0 : 0;
@@ -298,6 +401,7 @@ void BenchIdle(Deployment& d, int count, int seconds, int windows) {
 
 int main(int argc, char** argv) {
   int runs = 5, pipelines = 1000, idle_seconds = 60, idle_windows = 1;
+  bool pg_stats = false;
   std::string only = "SQLITE,POSTGRES,W1,W2,W3,IDLE";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
@@ -306,6 +410,7 @@ int main(int argc, char** argv) {
     if (flag == "--pipelines") pipelines = std::max(1, std::atoi(argv[i + 1]));
     if (flag == "--idle-seconds") idle_seconds = std::max(1, std::atoi(argv[i + 1]));
     if (flag == "--idle-windows") idle_windows = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--pg-stats") pg_stats = std::atoi(argv[i + 1]) != 0;
   }
   auto wants = [&](const char* part) { return only.find(part) != std::string::npos; };
   std::vector<std::string> workloads;
@@ -318,7 +423,7 @@ int main(int argc, char** argv) {
   int failed = 0;
   for (const char* store : {"SQLITE", "POSTGRES"}) {
     if (!wants(store)) continue;
-    auto d = std::string(store) == "SQLITE" ? Deployment::Sqlite() : Deployment::Postgres();
+    auto d = std::string(store) == "SQLITE" ? Deployment::Sqlite() : Deployment::Postgres(pg_stats);
     if (!d || !d->Started()) {
       ++failed;
       continue;

@@ -183,23 +183,28 @@ std::string PostgresServer::Uri(const std::string& database) const {
   return "postgresql:///" + database + "?host=" + dir_.string() + "&user=postgres";
 }
 
-Result<std::string> PostgresServer::CreateDatabase() {
-  const std::string name =
-      "baton_" + std::to_string(getpid()) + "_" + std::to_string(++next_database_);
+Status PostgresServer::Exec(const std::string& sql) {
   PGconn* conn = PQconnectdb(Uri("postgres").c_str());
   Status status = Status::Ok();
   if (PQstatus(conn) != CONNECTION_OK) {
     status = Unavailable("cannot connect to the test PostgreSQL in " + dir_.string() + ": " +
                          PQerrorMessage(conn));
   } else {
-    PGresult* res = PQexec(conn, ("CREATE DATABASE " + name).c_str());
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-      status = IoError("CREATE DATABASE " + name + " failed: " + PQerrorMessage(conn));
+    PGresult* res = PQexec(conn, sql.c_str());
+    const ExecStatusType result = PQresultStatus(res);
+    if (result != PGRES_COMMAND_OK && result != PGRES_TUPLES_OK) {
+      status = IoError(sql + " failed: " + PQerrorMessage(conn));
     }
     PQclear(res);
   }
   PQfinish(conn);
-  if (!status.ok()) return status;
+  return status;
+}
+
+Result<std::string> PostgresServer::CreateDatabase() {
+  const std::string name =
+      "baton_" + std::to_string(getpid()) + "_" + std::to_string(++next_database_);
+  BATON_RETURN_IF_ERROR(Exec("CREATE DATABASE " + name));
   return Uri(name);
 }
 

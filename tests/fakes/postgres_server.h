@@ -42,6 +42,11 @@ class PostgresServer {
 
   // A new empty database; returns its connection URI.
   Result<std::string> CreateDatabase();
+  // Runs one SQL command as the superuser on the `postgres` database, outside a transaction
+  // (so ALTER SYSTEM works), e.g. to turn on statement logging for a measurement.
+  Status Exec(const std::string& sql);
+  // The server's log (stderr of the postmaster).
+  std::filesystem::path LogFile() const { return dir_ / "server.log"; }
   // The URI of an existing database on this server.
   std::string Uri(const std::string& database) const;
   const std::filesystem::path& dir() const { return dir_; }
