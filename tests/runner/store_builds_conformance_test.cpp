@@ -127,6 +127,50 @@ TEST_P(BuildStoreConformance, ListBuildsPagesNewestFirstAndFiltersByStatus) {
   EXPECT_EQ((*running)[0].id, ids[0]);
 }
 
+TEST_P(BuildStoreConformance, NewestJobBuildsGivesEachJobsNewestBuildWithTheStatusesAsked) {
+  const Id app = pipelines().GetJobById(job_)->pipeline_id;
+  auto lib = pipelines().SetPipeline(Update("lib", {"build"}, {}));
+  ASSERT_TRUE(lib.ok()) << lib.status().ToString();
+  const Id lib_job = pipelines().GetJob(lib->id, "build")->id;
+  EXPECT_TRUE(builds().NewestJobBuilds(app, {})->empty());  // no builds yet
+
+  const Build failed = Finished(job_, BuildStatus::kFailed);
+  const Build succeeded = Finished(job_, BuildStatus::kSucceeded);
+  const Build running = *builds().StartBuild(builds().CreateJobBuild(job_, {})->id);
+  const Build rerun = *builds().CreateRerunBuild(failed.id, {});  // the newest: a higher id
+  const Build other = Finished(other_job_, BuildStatus::kErrored);
+  Finished(lib_job, BuildStatus::kSucceeded);                                 // another pipeline's
+  ASSERT_TRUE(builds().CreateOneOffBuild("main", app, Json::object()).ok());  // no job's
+
+  const std::vector<BuildStatus> finished = {BuildStatus::kSucceeded, BuildStatus::kFailed,
+                                             BuildStatus::kErrored, BuildStatus::kAborted};
+  auto newest_finished = builds().NewestJobBuilds(app, finished);
+  ASSERT_TRUE(newest_finished.ok()) << newest_finished.status().ToString();
+  ASSERT_EQ(newest_finished->size(), 2u);
+  EXPECT_EQ(newest_finished->at(job_).id, succeeded.id);
+  EXPECT_EQ(newest_finished->at(job_).status, BuildStatus::kSucceeded);
+  EXPECT_EQ(newest_finished->at(job_).job, "build");
+  EXPECT_EQ(newest_finished->at(job_).pipeline, "app");
+  EXPECT_EQ(newest_finished->at(other_job_).id, other.id);
+
+  auto unfinished = builds().NewestJobBuilds(app, {BuildStatus::kPending, BuildStatus::kStarted});
+  ASSERT_EQ(unfinished->size(), 1u);
+  EXPECT_EQ(unfinished->at(job_).id, rerun.id);
+  EXPECT_EQ(builds().NewestJobBuilds(app, {BuildStatus::kStarted})->at(job_).id, running.id);
+
+  auto any = builds().NewestJobBuilds(app, {});
+  ASSERT_EQ(any->size(), 2u);
+  EXPECT_EQ(any->at(job_).id, rerun.id);
+  // The same answer as ListBuilds asked one job at a time.
+  for (const auto& [job, build] : *any) {
+    BuildQuery q;
+    q.job_id = job;
+    q.limit = 1;
+    EXPECT_EQ(builds().ListBuilds(q)->front().id, build.id);
+  }
+  EXPECT_TRUE(builds().NewestJobBuilds(lib->id + 1000, {})->empty());  // no such pipeline
+}
+
 TEST_P(BuildStoreConformance, InputsRecordWhetherTheVersionIsNewToTheJob) {
   Id a = Version("a"), b = Version("b");
   auto first = builds().CreateJobBuild(job_, {});

@@ -54,6 +54,16 @@ Status CheckFinish(const Build& build, BuildStatus to) {
                             " and cannot become " + ToString(to));
 }
 
+// " AND <column> IN ('succeeded', 'failed')"; "" when `statuses` is empty.
+std::string StatusIn(const std::string& column, const std::vector<BuildStatus>& statuses) {
+  if (statuses.empty()) return "";
+  std::string in = " AND " + column + " IN (";
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    in += std::string(i ? ", " : "") + "'" + ToString(statuses[i]) + "'";
+  }
+  return in + ")";
+}
+
 std::string BuildQueryWhere(const BuildQuery& q) {
   std::string where = "WHERE 1 = 1";
   if (q.team_id) where += " AND b.team_id = " + std::to_string(q.team_id);
@@ -61,14 +71,7 @@ std::string BuildQueryWhere(const BuildQuery& q) {
   if (q.job_id) where += " AND b.job_id = " + std::to_string(q.job_id);
   if (q.since_id) where += " AND b.id > " + std::to_string(q.since_id);
   if (q.until_id) where += " AND b.id < " + std::to_string(q.until_id);
-  if (!q.statuses.empty()) {
-    where += " AND b.status IN (";
-    for (size_t i = 0; i < q.statuses.size(); ++i) {
-      where += std::string(i ? ", " : "") + "'" + ToString(q.statuses[i]) + "'";
-    }
-    where += ")";
-  }
-  return where;
+  return where + StatusIn("b.status", q.statuses);
 }
 
 }  // namespace
@@ -150,6 +153,24 @@ Result<std::vector<Build>> SqlStore::ListBuilds(const BuildQuery& query) {
     return Status::Ok();
   }));
   return builds;
+}
+
+Result<std::map<Id, Build>> SqlStore::NewestJobBuilds(Id pipeline_id,
+                                                      const std::vector<BuildStatus>& statuses) {
+  // builds_by_pipeline (pipeline_id, id) finds the pipeline's builds; MAX(id) per job is the
+  // newest, as ListBuilds' ORDER BY b.id DESC has it.
+  const std::string sql = std::string(sql::kBuildSelect) +
+                          "WHERE b.id IN (SELECT MAX(id) FROM builds WHERE pipeline_id = ? AND "
+                          "job_id IS NOT NULL" +
+                          StatusIn("status", statuses) + " GROUP BY job_id)";
+  std::vector<Build> builds;
+  BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    BATON_ASSIGN_OR_RETURN(builds, sql::QueryRows(conn, sql::ReadBuild, sql, pipeline_id));
+    return Status::Ok();
+  }));
+  std::map<Id, Build> by_job;
+  for (Build& b : builds) by_job.emplace(b.job_id, std::move(b));
+  return by_job;
 }
 
 Result<Build> SqlStore::StartBuild(Id build_id) {

@@ -49,6 +49,20 @@ Json JobJson(const runner::JobRecord& j, const std::optional<runner::Build>& lat
   return out;
 }
 
+const std::vector<runner::BuildStatus>& FinishedStatuses() {
+  static const std::vector<runner::BuildStatus> finished = {
+      runner::BuildStatus::kSucceeded, runner::BuildStatus::kFailed, runner::BuildStatus::kErrored,
+      runner::BuildStatus::kAborted};
+  return finished;
+}
+
+std::optional<runner::Build> BuildOfJob(const std::map<runner::Id, runner::Build>& by_job,
+                                        runner::Id job_id) {
+  auto it = by_job.find(job_id);
+  if (it == by_job.end()) return std::nullopt;
+  return it->second;
+}
+
 Json ResourceJson(const runner::ResourceRecord& r) {
   Json j = {{"id", r.id}, {"name", r.name}, {"type", r.type}};
   if (r.pinned_version_id) {

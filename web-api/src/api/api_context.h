@@ -5,7 +5,10 @@
 #include <boost/asio/post.hpp>
 
 #include <future>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
 
 #include "baton/common/json.h"
 #include "baton/pipelines/diagnostics.h"
@@ -50,6 +53,11 @@ Result<runner::PipelineRecord> PipelineOf(Context& ctx, const Request& req);
 // JSON shapes (Concourse-like field names).
 Json PipelineJson(const runner::PipelineRecord& p);
 Json JobJson(const runner::JobRecord& j, const std::optional<runner::Build>& latest);
+// A job's "finished_build" is its newest build with one of these statuses.
+const std::vector<runner::BuildStatus>& FinishedStatuses();
+// The build of `job_id` in what BuildStore::NewestJobBuilds returned, if it has one.
+std::optional<runner::Build> BuildOfJob(const std::map<runner::Id, runner::Build>& by_job,
+                                        runner::Id job_id);
 Json BuildJson(const runner::Build& b);
 Json ResourceJson(const runner::ResourceRecord& r);
 Json VersionJson(const runner::ResourceVersion& v);

@@ -12,24 +12,26 @@ namespace {
 
 using runner::BuildStatus;
 
-std::optional<runner::Build> NewestBuild(Context& ctx, runner::Id job_id,
-                                         std::vector<BuildStatus> statuses) {
-  runner::BuildQuery q;
-  q.job_id = job_id;
-  q.limit = 1;
-  q.statuses = std::move(statuses);
-  auto builds = ctx.store.ListBuilds(q);
-  if (!builds.ok() || builds->empty()) return std::nullopt;
-  return builds->front();
+// The newest finished and the newest unfinished build of each job of a pipeline: two queries for
+// the whole pipeline (were two per job).
+struct JobBuilds {
+  std::map<runner::Id, runner::Build> finished, running;
+};
+
+Result<JobBuilds> JobBuildsOf(Context& ctx, runner::Id pipeline_id) {
+  JobBuilds out;
+  BATON_ASSIGN_OR_RETURN(out.finished, ctx.store.NewestJobBuilds(pipeline_id, FinishedStatuses()));
+  BATON_ASSIGN_OR_RETURN(
+      out.running,
+      ctx.store.NewestJobBuilds(pipeline_id, {BuildStatus::kPending, BuildStatus::kStarted}));
+  return out;
 }
 
-// The job as GET .../jobs/:job gives it, plus "next_build": the oldest-started build still
-// pending or running (null when none), so a page can show it pulsing.
-Json JobStateJson(Context& ctx, const runner::JobRecord& job) {
-  Json out = JobJson(job, NewestBuild(ctx, job.id,
-                                      {BuildStatus::kSucceeded, BuildStatus::kFailed,
-                                       BuildStatus::kErrored, BuildStatus::kAborted}));
-  auto running = NewestBuild(ctx, job.id, {BuildStatus::kPending, BuildStatus::kStarted});
+// The job as GET .../jobs/:job gives it, plus "next_build": the newest build still pending or
+// running (null when none), so a page can show it pulsing.
+Json JobStateJson(const JobBuilds& builds, const runner::JobRecord& job) {
+  Json out = JobJson(job, BuildOfJob(builds.finished, job.id));
+  auto running = BuildOfJob(builds.running, job.id);
   out["next_build"] = running ? BuildJson(*running) : Json();
   return out;
 }
@@ -80,13 +82,15 @@ Response Overview(Context& ctx, Request& req) {
   auto resources = ctx.store.ListResources(p->id);
   Status s = !config.ok() ? config.status() : !jobs.ok() ? jobs.status() : resources.status();
   if (!s.ok()) return JsonError(s);
+  auto builds = JobBuildsOf(ctx, p->id);
+  if (!builds.ok()) return JsonError(builds.status());
   std::map<std::string, const pipelines::Job*> declared;
   for (const auto& j : config->jobs) declared[j.name] = &j;
   Json out = {{"pipeline", PipelineJson(*p)}, {"groups", GroupsJson(*config)}};
   out["jobs"] = Json::array();
   for (const auto& j : *jobs) {
     if (!j.active || !declared.count(j.name)) continue;
-    Json job = JobStateJson(ctx, j);
+    Json job = JobStateJson(*builds, j);
     job.update(JobIoJson(*declared[j.name]));
     job["disable_manual_trigger"] = declared[j.name]->disable_manual_trigger;
     out["jobs"].push_back(std::move(job));
@@ -107,10 +111,12 @@ Response Dashboard(Context& ctx, Request& req) {
     if (req.principal.empty() && !p.public_) continue;
     auto jobs = ctx.store.ListJobs(p.id);
     if (!jobs.ok()) return JsonError(jobs.status());
+    auto builds = JobBuildsOf(ctx, p.id);
+    if (!builds.ok()) return JsonError(builds.status());
     Json card = PipelineJson(p);
     card["jobs"] = Json::array();
     for (const auto& j : *jobs) {
-      if (j.active) card["jobs"].push_back(JobStateJson(ctx, j));
+      if (j.active) card["jobs"].push_back(JobStateJson(*builds, j));
     }
     out.push_back(std::move(card));
   }

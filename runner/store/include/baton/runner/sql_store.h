@@ -89,6 +89,8 @@ class SqlStore : public Store, public ClusterStore {
   Result<Build> GetBuild(Id build_id) override;
   Result<Build> GetJobBuild(Id job_id, const std::string& name) override;
   Result<std::vector<Build>> ListBuilds(const BuildQuery& query) override;
+  Result<std::map<Id, Build>> NewestJobBuilds(Id pipeline_id,
+                                              const std::vector<BuildStatus>& statuses) override;
   Result<Build> StartBuild(Id build_id) override;
   Result<Build> FinishBuild(Id build_id, BuildStatus status,
                             const std::string& error = {}) override;

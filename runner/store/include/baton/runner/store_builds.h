@@ -12,6 +12,7 @@
 // Thread-safety: implementations are safe to call from any thread concurrently.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,12 @@ class BuildStore {
   virtual Result<Build> GetBuild(Id build_id) = 0;
   virtual Result<Build> GetJobBuild(Id job_id, const std::string& name) = 0;
   virtual Result<std::vector<Build>> ListBuilds(const BuildQuery& query) = 0;
+  // The newest build (highest id, as ListBuilds orders them) of each job of the pipeline whose
+  // status is one of `statuses` (any status when empty), by job id; a job with no such build is
+  // absent. One query for every job of the pipeline (the jobs page), where ListBuilds costs one
+  // per job. One-off builds belong to no job and are left out.
+  virtual Result<std::map<Id, Build>> NewestJobBuilds(Id pipeline_id,
+                                                      const std::vector<BuildStatus>& statuses) = 0;
   // pending -> started. Anything else is kFailedPrecondition.
   virtual Result<Build> StartBuild(Id build_id) = 0;
   // started -> succeeded|failed|errored|aborted; pending -> errored|aborted. Flushes the build's
