@@ -33,6 +33,22 @@ jobs:
     config: {platform: linux, run: {path: ok}}
 )";
 
+constexpr const char* kPassedChain = R"(
+resources:
+- {name: r, type: mock, check_every: never}
+jobs:
+- name: up
+  plan:
+  - {get: r, trigger: true}
+  - task: t
+    config: {platform: linux, run: {path: ok}}
+- name: down
+  plan:
+  - {get: r, passed: [up]}
+  - task: t
+    config: {platform: linux, run: {path: ok}}
+)";
+
 class SchedulerLeaderTest : public SchedulerHarness {
  protected:
   void SetUp() override { OpenStore(RealClock()); }
@@ -54,7 +70,8 @@ class SchedulerLeaderTest : public SchedulerHarness {
     options.on_pipeline_change = [heard](const PipelineChange& c) {
       heard->push_back(PipelineChangeFromJson(ToJson(c)).value());
     };
-    return std::make_unique<Scheduler>(io_, *store_, worker, options);
+    return std::make_unique<Scheduler>(io_, SchedulerStores{*store_, *store_, *store_}, worker,
+                                       options);
   }
 
   std::vector<Build> Builds(std::vector<BuildStatus> statuses = {}) {
@@ -96,6 +113,37 @@ TEST_F(SchedulerLeaderTest, ATriggerThroughAFollowerIsSavedPendingAndStartedByTh
   io_.run_for(std::chrono::milliseconds(20));
   EXPECT_EQ(Builds().size(), 1u);
   EXPECT_EQ(worker_.task_runs().size(), 1u);
+}
+
+// A follower loaded the pipeline before any version or build existed; the leader has since
+// built `up` with v2 and a v3 came after it. A trigger of `down` (passed: [up]) through the
+// follower reads what that job's inputs resolve from (r's versions, up's builds) and takes v2.
+TEST_F(SchedulerLeaderTest, ATriggerThroughAFollowerResolvesInputsFromWhatTheLeaderRanSince) {
+  Id id = SetPipeline(kPassedChain);
+  node_b_ = MakeNode(worker_b_, /*leader=*/false, &from_b_);
+  ASSERT_TRUE(node_b_->ActivatePipeline(id).ok());
+  auto resource = store_->GetResource(id, "r");
+  ASSERT_TRUE(resource.ok()) << resource.status().ToString();
+  ASSERT_TRUE(store_
+                  ->SaveResourceVersions(resource->id, {{Json{{"v", "1"}}, Json::array()},
+                                                        {Json{{"v", "2"}}, Json::array()}})
+                  .ok());
+  scheduler_ = MakeNode(worker_, /*leader=*/true, &from_a_, /*serving=*/true);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kSucceeded}).size() == 1; }));
+  ASSERT_TRUE(store_->SaveResourceVersions(resource->id, {{Json{{"v", "3"}}, Json::array()}}).ok());
+
+  auto build = Trigger(*node_b_, id, "down");
+  ASSERT_TRUE(build.ok()) << build.status().ToString();
+  auto inputs = store_->ListBuildInputs(build->id);
+  ASSERT_TRUE(inputs.ok()) << inputs.status().ToString();
+  ASSERT_EQ(inputs->size(), 1u);
+  EXPECT_EQ((*inputs)[0].version, (Json{{"v", "2"}})) << "the version that passed up";
+  ASSERT_EQ(from_b_.size(), 1u);
+  ASSERT_TRUE(ApplyNow(*scheduler_, commands::Refresh{from_b_[0]}).ok());
+  ASSERT_TRUE(RunUntil([&] { return Builds({BuildStatus::kSucceeded}).size() == 2; }));
+  EXPECT_EQ(Builds({BuildStatus::kSucceeded})[0].id, build->id);
+  EXPECT_TRUE(worker_b_.task_runs().empty()) << "the follower started nothing";
 }
 
 // A pipeline set through another node moments ago: its notification has not reached this node

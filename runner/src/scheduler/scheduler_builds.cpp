@@ -222,8 +222,9 @@ Result<Build> Scheduler::Impl::Trigger(Id pipeline_id, const std::string& job_na
     return PermissionDenied("job `" + job_name +
                             "` has disable_manual_trigger: true; it only runs on new inputs");
   }
-  // Not the leader: this node's picture of versions and builds is as old as its last load.
-  if (!leader_) BATON_RETURN_IF_ERROR(ReloadHistory(*state));
+  // Not the leader: this node's picture of versions and builds is as old as its last load; the
+  // job's inputs are read again (not the whole pipeline: one query for a job without inputs).
+  if (!leader_) BATON_RETURN_IF_ERROR(ReloadInputsOf(*state, *job));
   InputPlan plan = ResolveInputs(state->config, *job, state->snapshot);
   if (!plan.resolved) {
     return FailedPrecondition("job `" + job_name + "` cannot start yet: " + plan.waiting_reason);

@@ -132,7 +132,14 @@ Result<CommandReply> Scheduler::Impl::Run(const commands::Refresh& c) {
   }
   if (change.kind == PipelineChange::Kind::kBuildQueued) {
     BATON_ASSIGN_OR_RETURN(PipelineState * state, FindOrError(change.pipeline_id));
-    if (leader_) AdoptPending(*state);
+    if (!leader_) return CommandReply{};
+    // The notification names the build: read it alone, not every pending build of the pipeline
+    // (Resync still adopts any whose notification was lost).
+    if (change.build_id) {
+      AdoptBuild(*state, change.build_id);
+    } else {
+      AdoptPending(*state);
+    }
     return CommandReply{};
   }
   if (change.kind == PipelineChange::Kind::kVersions) {

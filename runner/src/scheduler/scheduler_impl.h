@@ -91,6 +91,8 @@ class Scheduler::Impl {
   Status Install(const PipelineRecord& record, pipelines::PipelineConfig config);
   void Deactivate(Id pipeline_id);
   Status LoadHistory(PipelineState& state);
+  Status LoadVersions(PipelineState& state, const std::string& resource);
+  Status LoadJobBuilds(PipelineState& state, const std::string& job);
   PipelineState* Find(Id pipeline_id);
   Result<PipelineState*> FindOrError(Id pipeline_id);
 
@@ -155,6 +157,13 @@ class Scheduler::Impl {
   // Reads the pipeline's record, jobs, resources and history from the store again (a node that
   // did not schedule has an old picture of them).
   Status ReloadHistory(PipelineState& state);
+  // Reads again only what `job`'s inputs resolve from: the versions (and pins) of the resources
+  // it gets, its own builds and those of the jobs its passed: constraints name. What a trigger
+  // on a node that does not schedule needs, without re-reading the whole pipeline.
+  Status ReloadInputsOf(PipelineState& state, const pipelines::Job& job);
+  // The build `build_id` another node saved pending and announced: queued (if it is pending and
+  // this pipeline's) and scheduled, reading that build and its inputs only.
+  void AdoptBuild(PipelineState& state, Id build_id);
   // Takes `record` (the pipeline as the store has it now) and re-reads the jobs' pauses and
   // the resources' pins: what a PipelineChange of kind paused, public, job-paused or pin says.
   // True when a job may start now that it could not before (a pause lifted, a pin changed).

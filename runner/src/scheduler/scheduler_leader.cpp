@@ -3,6 +3,7 @@
 // node that is not the leader saves triggers and reruns pending and announces them; the leader
 // adopts what is pending in the store, so a build is started once, by one node.
 #include <algorithm>
+#include <set>
 
 #include "baton/common/logging.h"
 #include "scheduler_impl.h"
@@ -104,6 +105,43 @@ void Scheduler::Impl::AdoptPending(PipelineState& state) {
     if (!build.one_off()) Queue(state, build);
   }
   ScheduleAll(state);
+}
+
+void Scheduler::Impl::AdoptBuild(PipelineState& state, Id build_id) {
+  auto build = stores_.builds.GetBuild(build_id);
+  if (!build.ok()) {
+    ModuleLogger("runner")->error("pipeline {}: cannot read build {} another node queued: {}",
+                                  state.record.name, build_id, build.status().ToString());
+    return;
+  }
+  // Started or finished meanwhile (a rerun aborted, an earlier Resync adopted it): nothing to do.
+  if (build->status != BuildStatus::kPending || build->one_off() ||
+      build->pipeline_id != state.record.id) {
+    return;
+  }
+  Queue(state, *build);
+  TrySchedule(state, build->job);
+}
+
+Status Scheduler::Impl::ReloadInputsOf(PipelineState& state, const pipelines::Job& job) {
+  std::set<std::string> resources, jobs = {job.name};
+  for (const JobInput& input : JobInputs(job)) {
+    resources.insert(input.resource);
+    jobs.insert(input.passed.begin(), input.passed.end());
+  }
+  if (!resources.empty()) {  // their pins and ids as the store has them now
+    BATON_ASSIGN_OR_RETURN(auto records, stores_.pipelines.ListResources(state.record.id));
+    for (auto& r : records) {
+      if (r.active && resources.count(r.name)) state.resources[r.name] = std::move(r);
+    }
+  }
+  for (const std::string& name : resources) {
+    if (state.resources.count(name)) BATON_RETURN_IF_ERROR(LoadVersions(state, name));
+  }
+  for (const std::string& name : jobs) {
+    if (state.jobs.count(name)) BATON_RETURN_IF_ERROR(LoadJobBuilds(state, name));
+  }
+  return Status::Ok();
 }
 
 Status Scheduler::Impl::ReloadHistory(PipelineState& state) {

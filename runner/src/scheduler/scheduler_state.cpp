@@ -118,44 +118,62 @@ void Scheduler::Impl::Deactivate(Id pipeline_id) {
 
 // Reads versions and recent builds from the store into the planner snapshot.
 Status Scheduler::Impl::LoadHistory(PipelineState& state) {
-  constexpr int kBuildsPerJob = 100;
   for (const auto& [name, resource] : state.resources) {
-    if (resource.pinned_version_id) state.snapshot.pins[name] = resource.pinned_version_id;
-    VersionPage page;
-    page.limit = 1000;
-    while (true) {
-      BATON_ASSIGN_OR_RETURN(auto versions,
-                             stores_.pipelines.ListResourceVersions(resource.id, page));
-      for (const auto& v : versions) {
-        state.snapshot.versions[name].push_back({v.id, v.check_order, v.version});
-      }
-      if (static_cast<int>(versions.size()) < page.limit) break;
-      page.before_check_order = versions.back().check_order;
-    }
+    BATON_RETURN_IF_ERROR(LoadVersions(state, name));
   }
+  for (const auto& [name, job] : state.jobs) BATON_RETURN_IF_ERROR(LoadJobBuilds(state, name));
+  return Status::Ok();
+}
+
+// The snapshot's pin and versions of `resource` (in state.resources), read again.
+Status Scheduler::Impl::LoadVersions(PipelineState& state, const std::string& resource) {
+  const ResourceRecord& record = state.resources.at(resource);
+  if (record.pinned_version_id) {
+    state.snapshot.pins[resource] = record.pinned_version_id;
+  } else {
+    state.snapshot.pins.erase(resource);
+  }
+  std::vector<VersionRecord>& known = state.snapshot.versions[resource];
+  known.clear();
+  VersionPage page;
+  page.limit = 1000;
+  while (true) {
+    BATON_ASSIGN_OR_RETURN(auto versions, stores_.pipelines.ListResourceVersions(record.id, page));
+    for (const auto& v : versions) known.push_back({v.id, v.check_order, v.version});
+    if (static_cast<int>(versions.size()) < page.limit) break;
+    page.before_check_order = versions.back().check_order;
+  }
+  return Status::Ok();
+}
+
+// The snapshot's inputs used by `job` (in state.jobs) and its succeeded builds, read again from
+// its newest builds.
+Status Scheduler::Impl::LoadJobBuilds(PipelineState& state, const std::string& job) {
+  constexpr int kBuildsPerJob = 100;
   std::map<Id, std::string> resource_names;
   for (const auto& [name, r] : state.resources) resource_names[r.id] = name;
-  for (const auto& [name, job] : state.jobs) {
-    BuildQuery query;
-    query.job_id = job.id;
-    query.limit = kBuildsPerJob;
-    BATON_ASSIGN_OR_RETURN(auto builds, stores_.builds.ListBuilds(query));
-    for (const auto& b : builds) {
-      BATON_ASSIGN_OR_RETURN(auto inputs, stores_.builds.ListBuildInputs(b.id));
-      SucceededBuild succeeded{b.id, {}};
-      for (const auto& in : inputs) {
-        state.snapshot.used_inputs[name][in.name].insert(in.resource_version_id);
-        succeeded.versions_by_resource[resource_names[in.resource_id]].insert(
-            in.resource_version_id);
-      }
-      if (b.status != BuildStatus::kSucceeded) continue;
-      BATON_ASSIGN_OR_RETURN(auto outputs, stores_.builds.ListBuildOutputs(b.id));
-      for (const auto& out : outputs) {
-        succeeded.versions_by_resource[resource_names[out.resource_id]].insert(
-            out.resource_version_id);
-      }
-      state.snapshot.succeeded_builds[name].push_back(std::move(succeeded));
+  auto& used = state.snapshot.used_inputs[job];
+  auto& succeeded_builds = state.snapshot.succeeded_builds[job];
+  used.clear();
+  succeeded_builds.clear();
+  BuildQuery query;
+  query.job_id = state.jobs.at(job).id;
+  query.limit = kBuildsPerJob;
+  BATON_ASSIGN_OR_RETURN(auto builds, stores_.builds.ListBuilds(query));
+  for (const auto& b : builds) {
+    BATON_ASSIGN_OR_RETURN(auto inputs, stores_.builds.ListBuildInputs(b.id));
+    SucceededBuild succeeded{b.id, {}};
+    for (const auto& in : inputs) {
+      used[in.name].insert(in.resource_version_id);
+      succeeded.versions_by_resource[resource_names[in.resource_id]].insert(in.resource_version_id);
     }
+    if (b.status != BuildStatus::kSucceeded) continue;
+    BATON_ASSIGN_OR_RETURN(auto outputs, stores_.builds.ListBuildOutputs(b.id));
+    for (const auto& out : outputs) {
+      succeeded.versions_by_resource[resource_names[out.resource_id]].insert(
+          out.resource_version_id);
+    }
+    succeeded_builds.push_back(std::move(succeeded));
   }
   return Status::Ok();
 }
