@@ -232,10 +232,26 @@ TEST_F(Sandbox, ARootfsDirectoryReplacesTheHostRoot) {
   run.env = {{"PATH", "/usr/bin:/bin"}};
   auto f =
       Sh("read m < /etc/marker; echo $m; id -u; id -g; echo $HOME; "
-         "test -e /usr/bin/env || echo no-host-files; echo > /etc/x || echo ro",
+         "test -e /usr/bin/env || echo no-host-files; echo > /tmp/x && echo writable-tmp",
          run);
   ASSERT_TRUE(f.result.error.ok()) << f.result.error.ToString();
-  EXPECT_EQ(f.sink->Text(), "in-the-image\n1234\n99\n/home/b\nno-host-files\nro\n");
+  EXPECT_EQ(f.sink->Text(), "in-the-image\n1234\n99\n/home/b\nno-host-files\nwritable-tmp\n");
+}
+
+// The task's writes land in a layer of its own (overlayfs), never in the rootfs directory.
+TEST_F(Sandbox, ATaskWritesItsRootfsInALayerOfItsOwn) {
+  TempDir rootfs;
+  CopyWithLibraries("/bin/sh", rootfs.path());
+  WriteFile(rootfs / "etc/marker", "in-the-image");
+  TaskRun run;
+  run.rootfs = {workers::RootfsSpec::Kind::kDirectory, rootfs.path().string()};
+  auto f =
+      Sh("echo new > /etc/x && echo changed > /etc/marker && read m < /etc/marker && echo $m", run);
+  ASSERT_TRUE(f.result.error.ok()) << f.result.error.ToString();
+  EXPECT_EQ(f.sink->Text(), "changed\n");
+  EXPECT_FALSE(fs::exists(rootfs / "etc/x"));
+  EXPECT_EQ(ReadFile(rootfs / "etc/marker"), "in-the-image");
+  EXPECT_TRUE(fs::is_empty(data_dir_ + "/worker/sandbox/layers"));  // gone with the task
 }
 
 }  // namespace

@@ -123,6 +123,7 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
   so.userns_host_id = options_.userns_host_id;
   so.userns_size = options_.userns_size;
   so.idmapped_mounts = options_.idmapped_mounts;
+  so.writable_image_roots = options_.writable_image_roots;
   Status probe = ProbeNamespaceSandbox(so);
   if (probe.ok()) {
     sandbox_ = MakeNamespaceSandbox(std::move(so));

@@ -2,7 +2,8 @@
 // platform) holding rootfs/ and metadata.json, so a second task on the same image starts without
 // pulling or unpacking again. A fill in progress is shared: callers asking for the same key wait
 // for the one filling it. Entries are filled in a temporary directory and renamed into place, so
-// a crash never leaves a half-unpacked entry. Tasks mount the rootfs read-only.
+// a crash never leaves a half-unpacked entry. Tasks never write an entry: each sees its rootfs
+// under a writable layer of its own (sandbox/image_layer.h), or read-only where it cannot.
 //
 // Unused entries are collected: those unused for longer than `max_age`, then the least recently
 // used until the entries together fit in `max_bytes`. An entry a running step holds (Hold) or

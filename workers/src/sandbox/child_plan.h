@@ -120,9 +120,14 @@ struct PreparedChild {
 Status PrepareTask(const TaskRun& run, const std::string& work_mount, const std::string& rootfs,
                    PreparedChild* out);
 
-// Adds the mount steps that build the sandbox's filesystem for `run` under `new_root`.
+struct ImageLayerPaths;
+
+// Adds the mount steps that build the sandbox's filesystem for `run` under `new_root`. With a
+// `layer`, a rootfs directory is the lower layer of an overlay the task may write (see
+// image_layer.h); without, it is read-only as the host's root is.
 Status PrepareMounts(const TaskRun& run, const SandboxOptions& options, const std::string& new_root,
-                     const std::string& work_mount, PreparedChild* out);
+                     const std::string& work_mount, const ImageLayerPaths* layer,
+                     PreparedChild* out);
 
 // The message for a ChildError reported by the child.
 Status DescribeChildError(const PreparedChild& child, const ChildError& e);

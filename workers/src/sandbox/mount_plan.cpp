@@ -6,6 +6,7 @@
 
 #include "baton/common/path_beneath.h"
 #include "sandbox/child_plan.h"
+#include "sandbox/image_layer.h"
 #include "sandbox/sys_util.h"
 
 namespace baton::workers::sandbox {
@@ -23,7 +24,7 @@ class StepList {
 
   void Mount(const std::string& source, const std::string& target, const char* fstype,
              unsigned long flags, const char* data, std::string what, bool optional = false,
-             bool image_root = false) {
+             bool image_root = false, const std::string& kept_data = "") {
     SetupStep s;
     s.kind = StepKind::kMount;
     s.image_root = image_root;
@@ -31,7 +32,7 @@ class StepList {
     s.target = Keep(target);
     s.fstype = fstype;
     s.flags = flags;
-    s.data = data;
+    s.data = kept_data.empty() ? data : Keep(kept_data);
     s.optional = optional;
     Add(s, std::move(what));
   }
@@ -124,6 +125,27 @@ void AddReadOnlyRoot(const std::string& root, bool image, const std::string& new
   for (const auto& [rel, flags] : submounts) {
     steps.Mount("", new_root + rel, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, nullptr,
                 "making " + rel + " read-only");
+  }
+}
+
+// An image's root as an overlay: the cached rootfs (bound, idmapped for an unprivileged task, at
+// the layer's lower/) under the task's own upper/, so the task may write anywhere in it while the
+// cache stays untouched. The mount points the sandbox needs are made in the overlay (upper/), not
+// in the cache. The lower bind is made inside the sandbox's mount namespace, so the host never
+// sees it, and overlayfs needs a path for it (a detached mount has none).
+void AddWritableRoot(const std::string& root, const ImageLayerPaths& layer,
+                     const std::string& new_root, StepList& steps) {
+  steps.Mount(root, layer.lower, nullptr, MS_BIND | MS_REC, nullptr,
+              "bind-mounting the image root " + root + " at " + layer.lower, /*optional=*/false,
+              /*image_root=*/true);
+  std::string options =
+      "lowerdir=" + layer.lower + ",upperdir=" + layer.upper + ",workdir=" + layer.work;
+  steps.Mount(
+      "overlay", new_root, "overlay", 0, nullptr,
+      "mounting the task's writable layer " + layer.upper + " over the image root (overlayfs)",
+      /*optional=*/false, /*image_root=*/false, options);
+  for (const char* d : {"/proc", "/dev", "/tmp"}) {
+    steps.Other(StepKind::kMkdirAll, "", new_root + d, std::string("creating ") + d);
   }
 }
 
@@ -250,17 +272,22 @@ Status AddVolumes(const TaskRun& run, const std::string& new_root, const std::st
 }  // namespace
 
 Status PrepareMounts(const TaskRun& run, const SandboxOptions& options, const std::string& new_root,
-                     const std::string& work_mount, PreparedChild* out) {
+                     const std::string& work_mount, const ImageLayerPaths* layer,
+                     PreparedChild* out) {
   StepList steps(out);
   steps.Mount("", "/", nullptr, MS_REC | MS_PRIVATE, nullptr, "making mounts private");
   bool host = run.rootfs.kind == RootfsSpec::Kind::kHost;
   std::error_code ec;
   std::string root = host ? "/" : fs::canonical(run.rootfs.path, ec).string();
   if (ec) return NotFound("rootfs " + run.rootfs.path + ": " + ec.message());
-  if (!host) {
-    for (const char* d : {"proc", "dev", "tmp"}) fs::create_directories(root + "/" + d, ec);
+  if (!host && layer) {
+    AddWritableRoot(root, *layer, new_root, steps);
+  } else {
+    if (!host) {
+      for (const char* d : {"proc", "dev", "tmp"}) fs::create_directories(root + "/" + d, ec);
+    }
+    AddReadOnlyRoot(root, !host, new_root, steps);
   }
-  AddReadOnlyRoot(root, !host, new_root, steps);
   if (host) AddMasks(options, new_root, steps);
   steps.Mount("tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
               "mounting tmpfs at /tmp");

@@ -13,10 +13,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 
 #include "baton/workers/sandbox.h"
 #include "sandbox/child_plan.h"
 #include "sandbox/child_process.h"
+#include "sandbox/image_layer.h"
 #include "sandbox/sys_util.h"
 #include "sandbox/task_network.h"
 #include "sandbox/user_namespace.h"
@@ -165,6 +167,7 @@ class NamespaceSandbox : public Sandbox {
   explicit NamespaceSandbox(SandboxOptions options)
       : options_(std::move(options)),
         new_root_(MakeRoot(options_)),
+        layers_dir_(options_.state_dir + "/layers"),
         networks_(options_.state_dir),
         users_(options_, new_root_) {}
   IsolationLevel isolation() const override { return IsolationLevel::kNamespaces; }
@@ -172,12 +175,14 @@ class NamespaceSandbox : public Sandbox {
   Result<std::unique_ptr<SandboxedProcess>> StartInCgroups(
       const TaskRun& run, const SandboxStdio& stdio, const CgroupEntry& cgroups,
       const std::function<Status(pid_t)>& before_start) override {
-    return StartChild(run, stdio, cgroups, before_start, /*probe=*/false);
+    bool layered = run.rootfs.kind == RootfsSpec::Kind::kDirectory && ImageLayers().ok();
+    return StartChild(run, stdio, cgroups, before_start, /*probe=*/false, layered);
   }
 
+  // `layered`: a rootfs directory gets a writable layer (see image_layer.h).
   Result<std::unique_ptr<SandboxedProcess>> StartChild(
       const TaskRun& run, const SandboxStdio& stdio, const CgroupEntry& cgroups,
-      const std::function<Status(pid_t)>& before_start, bool probe) {
+      const std::function<Status(pid_t)>& before_start, bool probe, bool layered) {
     auto child = std::make_unique<PreparedChild>();
     child->plan.sandboxed = true;
     child->plan.probe_only = probe;
@@ -185,15 +190,23 @@ class NamespaceSandbox : public Sandbox {
     bool host = run.rootfs.kind == RootfsSpec::Kind::kHost;
     BATON_RETURN_IF_ERROR(
         sandbox::PrepareTask(run, work_mount, host ? "/" : run.rootfs.path, child.get()));
-    BATON_RETURN_IF_ERROR(
-        sandbox::PrepareMounts(run, options_, new_root_, work_mount, child.get()));
-    BATON_RETURN_IF_ERROR(users_.Apply(run, child.get()));
+    std::unique_ptr<sandbox::ImageLayer> layer;
+    if (layered && !host) {
+      BATON_ASSIGN_OR_RETURN(layer, sandbox::ImageLayer::Create(layers_dir_, run.id));
+    }
+    BATON_RETURN_IF_ERROR(sandbox::PrepareMounts(run, options_, new_root_, work_mount,
+                                                 layer ? &layer->paths() : nullptr, child.get()));
+    BATON_RETURN_IF_ERROR(users_.Apply(run, child.get()));  // chowns an image when not idmapped
+    if (layer) BATON_RETURN_IF_ERROR(layer->MatchRoot(run.rootfs.path, users_.IdShift(run)));
     child->plan.new_root = child->strings.Keep(new_root_);
     child->plan.hostname =
         child->strings.Keep(run.hostname.empty() ? DefaultHostname(run.id) : run.hostname);
     child->plan.loopback_up = true;
     int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
-    if (!run.network) return Spawn(*child, flags, stdio, cgroups, before_start);
+    if (!run.network) {
+      BATON_ASSIGN_OR_RETURN(auto process, Spawn(*child, flags, stdio, cgroups, before_start));
+      return Layered(std::move(process), std::move(layer));
+    }
     // Not hermetic: a network stack joins the task's namespace before the task may go on.
     BATON_RETURN_IF_ERROR(
         networks_.AddResolvConf(host ? "/" : run.rootfs.path, new_root_, child.get()));
@@ -203,12 +216,70 @@ class NamespaceSandbox : public Sandbox {
       return before_start ? before_start(pid) : Status::Ok();
     };
     BATON_ASSIGN_OR_RETURN(auto process, Spawn(*child, flags, stdio, cgroups, attach));
-    return sandbox::WithNetwork(std::move(process), std::move(network));
+    return Layered(sandbox::WithNetwork(std::move(process), std::move(network)), std::move(layer));
   }
 
-  std::string Describe() const override { return users_.Describe(); }
+  std::string Describe() const override {
+    Status layers = ImageLayers();
+    return users_.Describe() + (layers.ok() ? "; images get a writable layer per task (overlayfs)"
+                                            : "; images are read-only: " + layers.message());
+  }
+
+  std::string RootNotice(const TaskRun& run) override {
+    if (run.rootfs.kind != RootfsSpec::Kind::kDirectory) return {};
+    Status layers = ImageLayers();
+    if (layers.ok()) return {};
+    return "this task's image is read-only (no writable layer: " + layers.message() +
+           "); write under the task's directory or /tmp instead";
+  }
 
  private:
+  static std::unique_ptr<SandboxedProcess> Layered(std::unique_ptr<SandboxedProcess> process,
+                                                   std::unique_ptr<sandbox::ImageLayer> layer) {
+    if (!layer) return process;
+    return sandbox::WithLayer(std::move(process), std::move(layer));
+  }
+
+  // Whether tasks on images get a writable layer: found out once, by building a sandbox with one
+  // over an empty rootfs, as a task would (unprivileged where this worker can).
+  Status ImageLayers() const {
+    std::call_once(layers_checked_, [&] {
+      if (!options_.writable_image_roots) {
+        layers_status_ = FailedPrecondition("writable image roots are turned off on this worker");
+        return;
+      }
+      layers_status_ = ProbeImageLayer();
+    });
+    return layers_status_;
+  }
+
+  Status ProbeImageLayer() const {
+    std::string dir = options_.state_dir + "/layer-probe";
+    std::error_code ec;
+    fs::create_directories(dir + "/rootfs", ec);
+    fs::create_directories(dir + "/work", ec);
+    if (ec) return IoError("creating " + dir + ": " + ec.message());
+    TaskRun run;
+    run.id = "layer-probe";
+    run.path = "/bin/true";
+    run.work_dir = dir + "/work";
+    run.network = false;
+    run.privileged = !users_.ok();
+    run.rootfs = {RootfsSpec::Kind::kDirectory, dir + "/rootfs"};
+    auto* self = const_cast<NamespaceSandbox*>(this);  // StartChild changes nothing it shares
+    auto started = self->StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
+                                    /*layered=*/true);
+    Status status = started.ok() ? Status::Ok() : started.status();
+    if (started.ok() && (*started)->Wait() != 0) {
+      status = FailedPrecondition("the overlayfs probe failed");
+    }
+    fs::remove_all(dir, ec);
+    if (status.ok()) return status;
+    return FailedPrecondition(
+        "overlayfs cannot be mounted here (" + status.message() +
+        "): needs Linux 5.19 or later with overlay (modprobe overlay) on the worker's filesystem");
+  }
+
   static std::string MakeRoot(const SandboxOptions& options) {
     std::string root = options.state_dir + "/root";
     std::error_code ec;
@@ -218,8 +289,11 @@ class NamespaceSandbox : public Sandbox {
 
   SandboxOptions options_;
   std::string new_root_;
+  std::string layers_dir_;  // tasks' writable layers over their images
   sandbox::TaskNetworks networks_;
   sandbox::TaskUsers users_;  // unprivileged tasks' user namespace
+  mutable std::once_flag layers_checked_;
+  mutable Status layers_status_;  // written once, under layers_checked_
 };
 
 }  // namespace
@@ -243,7 +317,8 @@ Status ProbeNamespaceSandbox(const SandboxOptions& options) {
   run.work_dir = work;
   run.network = false;
   NamespaceSandbox sandbox(options);
-  auto started = sandbox.StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true);
+  auto started = sandbox.StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
+                                    /*layered=*/false);
   if (!started.ok()) return started.status();
   int code = (*started)->Wait();
   if (code != 0) return FailedPrecondition("the sandbox probe exited with " + std::to_string(code));

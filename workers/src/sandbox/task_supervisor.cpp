@@ -262,6 +262,9 @@ Status TaskSupervisor::Start(TaskResult& result) {
                   "privileged: this task runs as the host's root user (privileged: true), not in "
                   "a user namespace; only the masked paths are hidden from it");
   }
+  if (std::string notice = ctx_.sandbox->RootNotice(run_); !notice.empty()) {
+    sink_->OnLine(ctx_.clock->Now(), OutputStream::kSystem, notice);
+  }
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<TaskCgroup> cgroup, MakeCgroup());
   OwnedFd out_r, out_w, err_r, err_w, in_r, in_w;
   BATON_RETURN_IF_ERROR(OpenPipe(&out_r, &out_w));

@@ -41,6 +41,15 @@ class TaskUsers {
   // chowned). Does nothing for a privileged run.
   Status Apply(const TaskRun& run, PreparedChild* child) const;
 
+  // Whether unprivileged tasks can run (the namespace exists).
+  bool ok() const { return status_.ok(); }
+
+  // What a file owned by uid (gid) N on disk shows as to `run`'s root in an idmapped bind: N plus
+  // this (the namespace's first host id when binds are idmapped for an unprivileged task, else 0).
+  uint32_t IdShift(const TaskRun& run) const {
+    return !run.privileged && status_.ok() && idmap_ ? host_id_ : 0;
+  }
+
   // For the worker's log: "root of a user namespace mapped to host ids 100000-165535, ...".
   std::string Describe() const;
 

@@ -43,6 +43,7 @@ struct LocalWorkerOptions {
   uint32_t userns_host_id = 100000;
   uint32_t userns_size = 65536;
   bool idmapped_mounts = true;         // false: chown writable volumes to the mapped root instead
+  bool writable_image_roots = true;    // false: images read-only (see SandboxOptions)
   const Clock* clock = nullptr;        // RealClock() when null
   ArtifactStore* artifacts = nullptr;  // for the `artifact` resource type; may be null
   // HTTP(S) for built-in resource types that need it (`cf`); may be empty (they then error).

@@ -4,12 +4,12 @@
 // (loopback only when run.network is false; otherwise outbound access through slirp4netns, which
 // runs on the host for the task and never leads to the host's loopback: see
 // docs/security.md#network), runs it as root of a user namespace mapped to unprivileged host ids
-// unless run.privileged, a read-only root (the host's '/' or a rootfs directory), the build's
-// work dir read-write at run.work_mount, a private /tmp, its own /proc, a minimal /dev and its
-// own hostname. PID 1 inside is a tiny init that forks the
-// task, forwards SIGTERM/SIGINT to everything, reaps zombies and, when the task exits, kills
-// what is left and exits with the task's status. Unprivileged tasks lose the capabilities that
-// could undo the isolation (CAP_SYS_ADMIN, ...).
+// unless run.privileged, a root (the host's '/', read-only, or a rootfs directory under a
+// writable layer of the task's own: SandboxOptions::writable_image_roots), the build's work dir
+// read-write at run.work_mount, a private /tmp, its own /proc, a minimal /dev and its own
+// hostname. PID 1 inside is a tiny init that forks the task, forwards SIGTERM/SIGINT to everything,
+// reaps zombies and, when the task exits, kills what is left and exits with the task's status.
+// Unprivileged tasks lose the capabilities that could undo the isolation (CAP_SYS_ADMIN, ...).
 //
 // The unsandboxed launcher (for --unsafe-no-sandbox) starts the task with Boost.Process in its
 // own process group, in the work dir, with nothing isolated; it joins its cgroups before exec and
@@ -50,6 +50,10 @@ struct SandboxOptions {
   // The work dir and volumes are idmapped into that namespace where the kernel and filesystem
   // allow (owners on disk unchanged); otherwise, or when false, writable ones are chowned.
   bool idmapped_mounts = true;
+  // A task on a rootfs directory (an image) gets a writable layer of its own over it (overlayfs;
+  // the directory itself is never written), removed with the task. Where overlayfs cannot be
+  // mounted, or when false, the image's root is read-only and the task's log says so.
+  bool writable_image_roots = true;
 };
 
 // The standard streams of the process: file descriptors the caller owns; the sandbox dups them.
@@ -80,6 +84,9 @@ class Sandbox {
   virtual IsolationLevel isolation() const = 0;
   // What the isolation amounts to, for the worker's log (e.g. the user namespace's id range).
   virtual std::string Describe() const { return {}; }
+  // What `run`'s log should say about its root before it starts (e.g. that its image's root is
+  // read-only on this worker, and why), or "".
+  virtual std::string RootNotice(const TaskRun& /*run*/) { return {}; }
   // Starts `run`. The process waits before doing anything until `before_start(pid)` returned OK
   // (use it to move the pid into cgroups). Errors preparing the sandbox, and a task executable
   // that cannot be executed, come back as a non-OK Result, never as an exit code.
