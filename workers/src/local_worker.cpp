@@ -298,11 +298,23 @@ Result<RootfsSpec> LocalWorker::CachedImage(const Json& source, const std::strin
   return RootfsSpec{RootfsSpec::Kind::kDirectory, (fs::path(*entry) / "rootfs").string()};
 }
 
-// A custom type's registry image: its current digest, then its root from the image cache.
+// A custom type's registry image: its current digest (as found within the type's check_every,
+// else asked of the registry now), then its root from the image cache.
 Result<RootfsSpec> LocalWorker::PullTypeImage(const ResourceRun& run,
                                               const std::shared_ptr<OutputSink>& output,
                                               Execution& owner) {
   const std::string what = "resource type `" + run.type + "`: pulling its image";
+  const std::string key = run.custom_type_image.dump();
+  {
+    std::lock_guard lock(type_digests_mu_);
+    auto known = type_digests_.find(key);
+    if (known != type_digests_.end() &&
+        (!run.custom_type_check_every ||
+         clock_->SteadyNow() - known->second.found < *run.custom_type_check_every)) {
+      std::string digest = known->second.digest;
+      return CachedImage(run.custom_type_image, digest, output, owner, what);
+    }
+  }
   ResourceContext ctx;
   ctx.output = output.get();
   ctx.cancelled = owner.cancelled_flag();
@@ -313,8 +325,12 @@ Result<RootfsSpec> LocalWorker::PullTypeImage(const ResourceRun& run,
     return Status(versions.status().code(), what + ": " + versions.status().ToString());
   }
   if (versions->empty()) return NotFound(what + ": the registry has no such image");
-  return CachedImage(run.custom_type_image, versions->back().value("digest", ""), output, owner,
-                     what);
+  std::string digest = versions->back().value("digest", "");
+  {
+    std::lock_guard lock(type_digests_mu_);
+    type_digests_[key] = TypeDigest{digest, clock_->SteadyNow()};
+  }
+  return CachedImage(run.custom_type_image, digest, output, owner, what);
 }
 
 ResourceResult LocalWorker::RunResourceHere(const ResourceRun& run,

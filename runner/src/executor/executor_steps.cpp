@@ -296,11 +296,11 @@ void BuildExecutor::Impl::StartGet(const RunGet& get) {
   check.id = "b" + options_.metadata.id + "-" + get.step.id + "-check";
   check.action = workers::ResourceRun::Action::kCheck;
   check.source = get.source;
+  check.placement = {get.tags, options_.metadata.team};
   if (Status t = ResolveType(get.type, check); !t.ok()) {
     return Report(get.id, ActionResult::Errored(t.message()));
   }
   check.env = MetadataEnv();
-  check.placement = {get.tags, options_.metadata.team};
   std::weak_ptr<Impl> weak = weak_from_this();
   handles_[get.id] =
       worker_.RunResource(check, GetSink(get), [weak, get](workers::ResourceResult r) {
@@ -324,6 +324,7 @@ void BuildExecutor::Impl::FetchVersion(const RunGet& get, Json version) {
   run.id = "b" + options_.metadata.id + "-" + get.step.id + "-a" + std::to_string(get.id);
   run.action = workers::ResourceRun::Action::kGet;
   run.source = get.source;
+  run.placement = {get.tags, options_.metadata.team};
   if (Status t = ResolveType(get.type, run); !t.ok()) {
     return Report(get.id, ActionResult::Errored(t.message()));
   }
@@ -332,7 +333,6 @@ void BuildExecutor::Impl::FetchVersion(const RunGet& get, Json version) {
   run.dir = VolumePath(get.volume);
   run.env = MetadataEnv();
   run.for_image = get.for_image;
-  run.placement = {get.tags, options_.metadata.team};
   std::weak_ptr<Impl> weak = weak_from_this();
   handles_[get.id] = worker_.RunResource(run, GetSink(get), [weak, get](workers::ResourceResult r) {
     auto self = weak.lock();
@@ -368,13 +368,13 @@ void BuildExecutor::Impl::StartPut(const RunPut& put) {
   run.id = "b" + options_.metadata.id + "-" + put.step.id + "-a" + std::to_string(put.id);
   run.action = workers::ResourceRun::Action::kPut;
   run.source = put.source;
+  run.placement = {put.tags, options_.metadata.team};
   if (Status t = ResolveType(put.type, run); !t.ok()) {
     return Report(put.id, ActionResult::Errored(t.message()));
   }
   run.params = put.params;
   run.dir = dir;
   run.env = MetadataEnv();
-  run.placement = {put.tags, options_.metadata.team};
   std::weak_ptr<Impl> weak = weak_from_this();
   handles_[put.id] =
       worker_.RunResource(run, SinkFor(put.step), [weak, put](workers::ResourceResult r) {

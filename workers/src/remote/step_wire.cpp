@@ -119,6 +119,8 @@ Json ResourceToJson(const ResourceRun& run) {
           {"type", run.type},
           {"custom_type_rootfs", run.custom_type_rootfs ? ToJson(*run.custom_type_rootfs) : Json()},
           {"custom_type_image", run.custom_type_image},
+          {"custom_type_check_every_ns",
+           run.custom_type_check_every ? Json(run.custom_type_check_every->count()) : Json()},
           {"source", run.source},
           {"version", run.version},
           {"params", run.params},
@@ -137,6 +139,10 @@ ResourceRun ResourceFromJson(const Json& json) {
     run.custom_type_rootfs = RootfsFromJson(json["custom_type_rootfs"]);
   }
   run.custom_type_image = json.value("custom_type_image", Json());
+  if (auto every = json.find("custom_type_check_every_ns"); every != json.end()) {
+    run.custom_type_check_every =
+        every->is_null() ? std::nullopt : std::optional<Duration>(Duration(every->get<int64_t>()));
+  }
   run.source = json.value("source", Json::object());
   run.version = json.value("version", Json());
   run.params = json.value("params", Json::object());

@@ -17,8 +17,12 @@
 
 namespace baton::runner {
 
-// Sets run.type / run.custom_type_rootfs / run.privileged for a resource of `type`, and merges
-// the custom type's `defaults` under run.source. Errors name the type and what to do.
+// Sets run.type / run.custom_type_rootfs / run.custom_type_image / run.privileged for a resource
+// of `type`, as Concourse reads a `resource_types` entry: its `defaults` are merged under
+// run.source (the resource's own keys win), its `tags` are added to run.placement.tags (call
+// after setting the step's own), its `check_every` says how long the digest found for its image
+// is reused (run.custom_type_check_every), and its `params` are those of the get of its image
+// (which must stay a rootfs). Errors name the type and what to do.
 Status ResolveResourceType(const std::vector<pipelines::ResourceType>& types,
                            const std::string& type, workers::ResourceRun& run);
 

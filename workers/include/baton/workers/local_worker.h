@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -117,6 +118,14 @@ class LocalWorker : public Worker {
   std::mutex mu_;
   std::vector<Running> running_;  // GUARDED_BY(mu_)
   bool shutting_down_ = false;    // GUARDED_BY(mu_)
+
+  // The digest last found for each custom type's image (by its source), and when.
+  struct TypeDigest {
+    std::string digest;
+    SteadyTime found;
+  };
+  std::mutex type_digests_mu_;
+  std::map<std::string, TypeDigest> type_digests_;  // GUARDED_BY(type_digests_mu_)
 };
 
 }  // namespace baton::workers

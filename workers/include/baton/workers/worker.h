@@ -101,6 +101,10 @@ struct ResourceRun {
   // Or, for a custom type whose image is a registry image: that image's registry-image `source`,
   // which the worker pulls (through its image cache) to run the type on. Null when none.
   Json custom_type_image;
+  // How long a digest the worker found for custom_type_image stays good (the type's
+  // `check_every`, 1m by default as on Concourse): a step within it runs the image found then
+  // without asking the registry again. nullopt (`never`): found once, then kept.
+  std::optional<Duration> custom_type_check_every = std::chrono::minutes(1);
   Json source = Json::object();
   Json version;  // check: last known version (null = none); get: the version
   Json params = Json::object();
