@@ -138,8 +138,10 @@ void AddWritableRoot(const std::string& root, const ImageLayerPaths& layer,
   steps.Mount(root, layer.lower, nullptr, MS_BIND | MS_REC, nullptr,
               "bind-mounting the image root " + root + " at " + layer.lower, /*optional=*/false,
               /*image_root=*/true);
-  std::string options =
-      "lowerdir=" + layer.lower + ",upperdir=" + layer.upper + ",workdir=" + layer.work;
+  // volatile: the layer is thrown away with the task, so overlayfs need not sync the upper
+  // filesystem (the worker's whole disk) when the task's namespace goes.
+  std::string options = "lowerdir=" + layer.lower + ",upperdir=" + layer.upper +
+                        ",workdir=" + layer.work + ",volatile";
   steps.Mount(
       "overlay", new_root, "overlay", 0, nullptr,
       "mounting the task's writable layer " + layer.upper + " over the image root (overlayfs)",
