@@ -174,6 +174,27 @@ TEST_F(BuildEventsApi, ABurstLargerThanTheLiveTailArrivesCompleteInOrderWithoutD
   for (size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], static_cast<int64_t>(i) + 1);
 }
 
+// Followers of one build share the formatted frames (BuildFrames); ~5 MB of frames is more than
+// the 4 MiB kept, so a follower that comes after the end reads the oldest part on its own.
+TEST_F(BuildEventsApi, TenFollowersAndALateOneEachGetEveryEventOnceInOrder) {
+  std::vector<std::unique_ptr<Follower>> followers;
+  for (int i = 0; i < 10; ++i) followers.push_back(std::make_unique<Follower>(EventsUrl()));
+  int64_t last = AppendLines(1);
+  for (auto& f : followers) ASSERT_TRUE(f->WaitFor(last));  // all ten are live
+  for (int i = 0; i < 300; ++i) last = AppendLines(100, std::string(100, 'a' + i % 26));
+  ASSERT_TRUE(store_->FinishBuild(build_id_, runner::BuildStatus::kSucceeded).ok());
+  followers.push_back(std::make_unique<Follower>(EventsUrl()));  // after the build's end
+  for (size_t f = 0; f < followers.size(); ++f) {
+    ASSERT_TRUE(followers[f]->WaitForEnd(milliseconds(60000))) << "follower " << f;
+    EXPECT_TRUE(followers[f]->status().ok()) << followers[f]->status().ToString();
+    std::vector<int64_t> seqs = followers[f]->seqs();
+    ASSERT_EQ(seqs.size(), static_cast<size_t>(last)) << "follower " << f;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      ASSERT_EQ(seqs[i], static_cast<int64_t>(i) + 1) << "follower " << f;
+    }
+  }
+}
+
 TEST_F(BuildEventsApi, ResumingWithLastEventIdContinuesWithoutGapsFromCommittedAndLiveEvents) {
   int64_t first = AppendLines(50);
   {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "baton/common/clock.h"
+#include "baton/common/logging.h"
 
 namespace baton::webapi::api {
 namespace {
@@ -62,33 +63,47 @@ class TickerSubscription final : public EventSubscription {
   uint64_t id_;
 };
 
-SseEvent ToSse(const runner::BuildEvent& e) {
-  nlohmann::json data = {{"seq", e.seq},   {"time", ToUnixMillis(e.time)}, {"origin", e.origin},
-                         {"type", e.type}, {"stream", e.stream},           {"payload", e.payload}};
-  return {std::to_string(e.seq), e.type, data.dump()};
-}
-
 class BuildEventSource final : public EventSource {
  public:
   BuildEventSource(runner::BuildStore& builds, runner::EventLog& log,
                    std::shared_ptr<BuildEventHub> hub, runner::Id build_id)
-      : builds_(builds), log_(log), hub_(std::move(hub)), build_id_(build_id) {}
+      : builds_(builds),
+        log_(log),
+        hub_(std::move(hub)),
+        build_id_(build_id),
+        frames_(hub_ ? hub_->FramesFor(build_id) : std::make_shared<BuildFrames>()) {}
 
   SseBatch NextEvents(const std::string& after_id, size_t max_events) override {
-    int64_t after = 0;
-    if (!after_id.empty()) after = std::strtoll(after_id.c_str(), nullptr, 10);
+    int64_t after = ParseSeq(after_id);
     SseBatch batch;
     // Read the status before the events: if it was finished then, the log is complete.
-    auto build = builds_.GetBuild(build_id_);
-    bool finished = !build.ok() || runner::IsFinished(build->status);
+    bool finished = Finished();
     auto events = log_.ReadEvents(build_id_, after, static_cast<int>(max_events));
     if (!events.ok()) {
       batch.finished = true;
       return batch;
     }
-    for (const auto& e : *events) batch.events.push_back(ToSse(e));
+    for (const auto& e : *events) batch.events.push_back(BuildEventToSse(e));
     batch.finished = finished && batch.events.empty();
     return batch;
+  }
+
+  SseFrames NextFrames(const std::string& after_id, size_t max_events, size_t max_bytes) override {
+    int64_t after = ParseSeq(after_id);
+    if (auto cached = frames_->Cached(after, max_events, max_bytes)) return *cached;
+    bool finished = Finished();  // before the events, as in NextEvents
+    auto frames = frames_->Next(after, max_events, max_bytes, [this](int64_t from, int limit) {
+      return log_.ReadEvents(build_id_, from, limit);
+    });
+    if (!frames.ok()) {
+      ModuleLogger("webapi")->error("cannot read the events of build {}: {}", build_id_,
+                                    frames.status().ToString());
+      SseFrames end;
+      end.finished = true;
+      return end;
+    }
+    frames->finished = finished && frames->bytes.empty();
+    return std::move(*frames);
   }
 
   std::unique_ptr<EventSubscription> Watch(std::function<void()> notify) override {
@@ -97,10 +112,19 @@ class BuildEventSource final : public EventSource {
   }
 
  private:
+  static int64_t ParseSeq(const std::string& id) {
+    return id.empty() ? 0 : std::strtoll(id.c_str(), nullptr, 10);
+  }
+  bool Finished() {
+    auto build = builds_.GetBuild(build_id_);
+    return !build.ok() || runner::IsFinished(build->status);
+  }
+
   runner::BuildStore& builds_;
   runner::EventLog& log_;
   std::shared_ptr<BuildEventHub> hub_;
   runner::Id build_id_;
+  std::shared_ptr<BuildFrames> frames_;  // shared with the build's other streams
 };
 
 }  // namespace
@@ -146,6 +170,18 @@ std::unique_ptr<EventSubscription> BuildEventHub::Watch(runner::Id build_id,
   builds_[build_id].emplace(key, std::move(notify));
   followed_count_.store(builds_.size());
   return std::make_unique<Subscription>(shared_from_this(), build_id, key);
+}
+
+std::shared_ptr<BuildFrames> BuildEventHub::FramesFor(runner::Id build_id) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(frames_, [](const auto& entry) { return entry.second.expired(); });
+  std::weak_ptr<BuildFrames>& slot = frames_[build_id];
+  std::shared_ptr<BuildFrames> frames = slot.lock();
+  if (!frames) {
+    frames = std::make_shared<BuildFrames>();
+    slot = frames;
+  }
+  return frames;
 }
 
 void BuildEventHub::Unwatch(runner::Id build_id, uint64_t key) {

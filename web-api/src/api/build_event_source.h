@@ -7,7 +7,8 @@
 // watcher saw survives a kill -9. Builds nobody follows cost one atomic load per append.
 //
 // MakeBuildEventSource: an SSE EventSource over a build's stored event log that streams from any
-// seq (Last-Event-ID) and ends once the build has finished and every event was sent. Without a
+// seq (Last-Event-ID) and ends once the build has finished and every event was sent. Streams of
+// one build write the same formatted bytes (BuildFrames, through the hub). Without a
 // hub (a store that cannot announce events) it falls back to polling the store every 25 ms.
 //
 // Thread-safety: everything here is thread-safe.
@@ -26,6 +27,7 @@
 #include "baton/runner/build_event_listener.h"
 #include "baton/runner/store_builds.h"
 #include "baton/runner/store_events.h"
+#include "baton/webapi/build_frames.h"
 #include "baton/webapi/sse.h"
 
 namespace baton::webapi::api {
@@ -41,6 +43,9 @@ class BuildEventHub final : public runner::BuildEventListener,
   // Calls `notify` whenever `build_id` has newly committed events or finishes, and makes the
   // store commit the build's events at once while the subscription lives.
   std::unique_ptr<EventSubscription> Watch(runner::Id build_id, std::function<void()> notify);
+  // The formatted frames of `build_id`, shared by every stream of the build that holds them
+  // (created by the first, freed with the last).
+  std::shared_ptr<BuildFrames> FramesFor(runner::Id build_id);
 
  private:
   class Subscription;
@@ -52,6 +57,7 @@ class BuildEventHub final : public runner::BuildEventListener,
   std::atomic<size_t> followed_count_{0};            // builds_.size(), read without the lock
   std::unordered_map<runner::Id, Watchers> builds_;  // GUARDED_BY(mutex_)
   uint64_t next_key_ = 0;                            // GUARDED_BY(mutex_)
+  std::unordered_map<runner::Id, std::weak_ptr<BuildFrames>> frames_;  // GUARDED_BY(mutex_)
 };
 
 // The hub of `log`, created and registered with it by the first call; null when the store

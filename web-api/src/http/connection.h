@@ -66,7 +66,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // sse_stream.cpp
   asio::awaitable<bool> ServeStream(Response& response, unsigned version, bool keep_alive);
   asio::awaitable<bool> PumpEvents(EventSource& source, std::string after_id);
-  asio::awaitable<bool> WriteChunk(const std::string& bytes);
+  asio::awaitable<bool> WriteChunk(std::string_view bytes);
 
   std::shared_ptr<ServerCore> core_;
   std::string remote_address_;  // before stream_: computed from the socket stream_ takes

@@ -5,6 +5,28 @@
 
 namespace baton::webapi {
 
+// ---- EventSource ----
+
+SseFrames EventSource::NextFrames(const std::string& after_id, size_t max_events,
+                                  size_t max_bytes) {
+  SseBatch batch = NextEvents(after_id, max_events);
+  auto storage = std::make_shared<std::string>();
+  SseFrames frames;
+  for (const SseEvent& event : batch.events) {
+    std::string frame = net::FormatSseEvent(event);
+    // Past the cap the rest is pulled again next time; a first event alone may pass it.
+    if (!storage->empty() && storage->size() + frame.size() > max_bytes) break;
+    storage->append(frame);
+    frames.last_id = event.id;
+  }
+  // Finished only when every event of the batch was taken.
+  frames.finished =
+      batch.finished && (batch.events.empty() || frames.last_id == batch.events.back().id);
+  frames.bytes = *storage;
+  frames.storage = std::move(storage);
+  return frames;
+}
+
 // ---- MemoryEventSource ----
 
 class MemoryEventSource::Subscription final : public EventSubscription {

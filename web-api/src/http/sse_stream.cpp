@@ -9,23 +9,11 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// Formats events until adding one would pass `cap` (the first always goes), advancing
-// `*after_id` to the last event formatted. Events past the cap are pulled again next time.
-std::string FormatBatch(const std::vector<SseEvent>& events, size_t cap, std::string* after_id) {
-  std::string out;
-  for (const SseEvent& event : events) {
-    std::string frame = net::FormatSseEvent(event);
-    if (!out.empty() && out.size() + frame.size() > cap) break;
-    out += frame;
-    *after_id = event.id;
-  }
-  return out;
-}
-
-// NextEvents, with a throwing source turned into an error.
-std::optional<SseBatch> Pull(EventSource& source, const std::string& after, size_t max) {
+// NextFrames, with a throwing source turned into an error.
+std::optional<SseFrames> Pull(EventSource& source, const std::string& after, size_t max_events,
+                              size_t max_bytes) {
   try {
-    return source.NextEvents(after, max);
+    return source.NextFrames(after, max_events, max_bytes);
   } catch (const std::exception& e) {
     ModuleLogger("webapi")->error("event source failed after id '{}': {}", after, e.what());
     return std::nullopt;
@@ -99,15 +87,17 @@ asio::awaitable<bool> Connection::PumpEvents(EventSource& source, std::string af
   SteadyClock::time_point next_keepalive = SteadyClock::now() + options.sse_keepalive_interval;
   while (!core_->stopping) {
     waker_->TakePending();
-    std::optional<SseBatch> batch = Pull(source, after_id, options.sse_max_batch_events);
-    if (!batch) co_return false;
-    if (!batch->events.empty()) {
-      if (!co_await WriteChunk(FormatBatch(batch->events, options.sse_max_batch_bytes, &after_id)))
-        co_return false;
+    std::optional<SseFrames> frames =
+        Pull(source, after_id, options.sse_max_batch_events, options.sse_max_batch_bytes);
+    if (!frames) co_return false;
+    if (!frames->bytes.empty()) {
+      // frames->storage keeps the bytes alive (other streams may be writing them too).
+      if (!co_await WriteChunk(frames->bytes)) co_return false;
+      after_id = std::move(frames->last_id);
       next_keepalive = SteadyClock::now() + options.sse_keepalive_interval;
       continue;
     }
-    if (batch->finished) break;
+    if (frames->finished) break;
     if (waker_->TakePending()) continue;
     if (co_await waker_->WaitUntil(next_keepalive)) {
       if (!co_await WriteChunk(net::FormatSseComment("keep-alive"))) co_return false;
@@ -117,11 +107,12 @@ asio::awaitable<bool> Connection::PumpEvents(EventSource& source, std::string af
   co_return true;
 }
 
-asio::awaitable<bool> Connection::WriteChunk(const std::string& bytes) {
+asio::awaitable<bool> Connection::WriteChunk(std::string_view bytes) {
   core_->NoteQueued(bytes.size());
   beast::error_code ec;
   stream_.expires_after(core_->options.write_timeout);
-  co_await asio::async_write(stream_, http::make_chunk(asio::buffer(bytes)), Redirect(ec));
+  co_await asio::async_write(stream_, http::make_chunk(asio::buffer(bytes.data(), bytes.size())),
+                             Redirect(ec));
   core_->stream_bytes_queued -= bytes.size();
   co_return !ec;
 }

@@ -3,7 +3,8 @@
 //
 // Design (bounded buffering by pulling): a stream does not receive pushed events. It asks its
 // EventSource for the next events after the last id it sent, at most `max_events` at a time,
-// formats them, writes them, and only when that write has completed asks again. So per client
+// already formatted (NextFrames), writes them, and only when that write has completed asks
+// again. So per client
 // the server holds at most one formatted batch (capped at ServerOptions::sse_max_batch_bytes;
 // events past the cap are dropped from the batch and pulled again later, except that a single
 // event larger than the cap is sent alone). A client that stops reading stalls only its own
@@ -40,6 +41,16 @@ struct SseBatch {
   bool finished = false;         // true when no event will ever follow the last one returned
 };
 
+// Formatted events, ready to write as they are: whole frames ("id: ..\nevent: ..\ndata: ..\n\n")
+// in `bytes`, which points into `storage`. `storage` is never changed once handed out, so many
+// streams may write the same bytes at once; holding it keeps `bytes` valid.
+struct SseFrames {
+  std::shared_ptr<const std::string> storage;
+  std::string_view bytes;
+  std::string last_id;    // the id of the last event in `bytes` (empty when there is none)
+  bool finished = false;  // as SseBatch::finished
+};
+
 // Keeps a notification callback registered; destroying it unregisters the callback. After the
 // destructor returns, the callback is not running and will not be called again.
 class EventSubscription {
@@ -57,6 +68,12 @@ class EventSource {
   // Up to `max_events` events after `after_id` ("" = from the beginning), without blocking.
   // Returning fewer (or none) is fine; `finished` says whether more can ever come.
   virtual SseBatch NextEvents(const std::string& after_id, size_t max_events) = 0;
+
+  // The next events after `after_id` formatted for the wire: at most `max_events`, and no more
+  // than `max_bytes` unless the first event alone is larger. What a stream writes. The default
+  // formats NextEvents' events for this call alone; a source that many streams follow at once
+  // overrides it to format each event once and hand every stream the same bytes.
+  virtual SseFrames NextFrames(const std::string& after_id, size_t max_events, size_t max_bytes);
 
   // Registers `notify`, to be called from any thread whenever NextEvents may return something
   // new or the source finishes. Spurious calls are harmless. `notify` is cheap and never blocks.

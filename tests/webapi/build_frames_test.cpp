@@ -1,0 +1,163 @@
+// BuildFrames: the streams of one build share formatted frames. The front stream reads and
+// formats a run once; the others get slices of the same bytes; the cache stays within its bound;
+// streams behind the cache or past it get their own events, complete and in order.
+#include "baton/webapi/build_frames.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "baton/net/sse.h"
+
+namespace baton::webapi {
+namespace {
+
+using runner::BuildEvent;
+
+// A build log of `count` events (seq 1..count) that counts the store reads made of it.
+class FakeLog {
+ public:
+  explicit FakeLog(int count, size_t payload_bytes = 50) {
+    for (int i = 1; i <= count; ++i) {
+      events_.push_back({i, {}, "s1", "log", "stdout", std::string(payload_bytes, 'a' + i % 26)});
+    }
+  }
+  BuildFrames::ReadEvents Reader() {
+    return [this](int64_t after, int limit) -> Result<std::vector<BuildEvent>> {
+      ++reads;
+      std::vector<BuildEvent> out;
+      for (const BuildEvent& e : events_) {
+        if (e.seq > after && static_cast<int>(out.size()) < limit) out.push_back(e);
+      }
+      return out;
+    };
+  }
+  void Append(int count) {
+    int64_t next = static_cast<int64_t>(events_.size()) + 1;
+    for (int i = 0; i < count; ++i) events_.push_back({next + i, {}, "s1", "log", "stdout", "x"});
+  }
+  // What the stream must carry for seqs (after, last].
+  std::string Expected(int64_t after, int64_t last) const {
+    std::string out;
+    for (const BuildEvent& e : events_) {
+      if (e.seq > after && e.seq <= last) out += net::FormatSseEvent(BuildEventToSse(e));
+    }
+    return out;
+  }
+  int64_t size() const { return static_cast<int64_t>(events_.size()); }
+  int reads = 0;
+
+ private:
+  std::vector<BuildEvent> events_;
+};
+
+// Pulls everything after `after` as a stream does; the bytes in order.
+std::string Drain(BuildFrames& frames, FakeLog& log, int64_t after, size_t max_events = 256,
+                  size_t max_bytes = 256 * 1024) {
+  std::string out;
+  while (true) {
+    auto next = frames.Next(after, max_events, max_bytes, log.Reader());
+    EXPECT_TRUE(next.ok());
+    if (!next.ok() || next->bytes.empty()) return out;
+    out.append(next->bytes);
+    after = std::stoll(next->last_id);
+  }
+}
+
+TEST(BuildFrames, StreamsOfOneBuildWriteTheSameBytesReadFromTheStoreOnce) {
+  FakeLog log(3000);
+  BuildFrames frames(/*max_bytes=*/4 << 20, /*run_events=*/1024);
+  auto first = frames.Next(0, 256, 256 * 1024, log.Reader());
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(log.reads, 1);
+  EXPECT_EQ(first->last_id, "256");
+  for (int stream = 0; stream < 9; ++stream) {
+    auto same = frames.Next(0, 256, 256 * 1024, log.Reader());
+    ASSERT_TRUE(same.ok());
+    EXPECT_EQ(same->storage.get(), first->storage.get()) << "stream " << stream << " copied";
+    EXPECT_EQ(same->bytes.data(), first->bytes.data());
+    EXPECT_EQ(same->last_id, "256");
+  }
+  EXPECT_EQ(log.reads, 1) << "the other streams read the store again";
+  std::string all;
+  for (int stream = 0; stream < 10; ++stream) all = Drain(frames, log, 0);
+  EXPECT_EQ(all, log.Expected(0, 3000));
+  // Three runs of up to 1,024 read once each, then each stream's last read at the front that
+  // found nothing new (a live stream would wait there for the next events).
+  EXPECT_EQ(log.reads, 3 + 10);
+}
+
+TEST(BuildFrames, ABatchStopsAtTheEventAndByteCapsButTheFirstEventAlwaysGoes) {
+  FakeLog log(100, /*payload_bytes=*/1000);
+  BuildFrames frames;
+  auto batch = frames.Next(0, 10, 1 << 20, log.Reader());
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(batch->last_id, "10");
+  EXPECT_EQ(batch->bytes, log.Expected(0, 10));
+  auto capped = frames.Next(10, 100, 2500, log.Reader());
+  ASSERT_TRUE(capped.ok());
+  EXPECT_EQ(capped->last_id, "12") << "two events of ~1.1 KB fit in 2,500 bytes";
+  EXPECT_EQ(capped->bytes, log.Expected(10, 12));
+  auto alone = frames.Next(12, 100, 10, log.Reader());
+  ASSERT_TRUE(alone.ok());
+  EXPECT_EQ(alone->last_id, "13") << "an event larger than the cap goes alone";
+  EXPECT_EQ(alone->bytes, log.Expected(12, 13));
+}
+
+TEST(BuildFrames, TheCacheStaysWithinItsBoundAndAStreamBehindItStillGetsEverything) {
+  FakeLog log(20000, /*payload_bytes=*/100);  // ~3.4 MB of frames
+  BuildFrames frames(/*max_bytes=*/256 * 1024, /*run_events=*/512);
+  EXPECT_EQ(Drain(frames, log, 0), log.Expected(0, 20000));
+  EXPECT_LE(frames.cached_bytes(), 256u * 1024);
+  EXPECT_GT(frames.cached_bytes(), 128u * 1024) << "the newest runs are kept";
+  // Evicted: this stream reads its own events, and the cache is not disturbed.
+  EXPECT_EQ(Drain(frames, log, 0), log.Expected(0, 20000));
+  EXPECT_EQ(Drain(frames, log, 12345), log.Expected(12345, 20000));
+}
+
+TEST(BuildFrames, EventsAppendedLaterAreReadAtTheFrontAndJoinTheCache) {
+  FakeLog log(10);
+  BuildFrames frames;
+  EXPECT_EQ(Drain(frames, log, 0), log.Expected(0, 10));
+  log.Append(5);
+  int reads = log.reads;
+  EXPECT_EQ(Drain(frames, log, 10), log.Expected(10, 15));
+  EXPECT_EQ(log.reads, reads + 2);  // the new run, then nothing more
+  reads = log.reads;
+  EXPECT_EQ(Drain(frames, log, 0), log.Expected(0, 15)) << "both runs from the cache";
+  EXPECT_EQ(log.reads, reads + 1);  // only the final read at the front that finds nothing
+}
+
+TEST(BuildFrames, StreamsPullingAtOnceFromManyThreadsEachGetEveryEventInOrder) {
+  FakeLog log(50000, /*payload_bytes=*/20);
+  BuildFrames frames(/*max_bytes=*/64 << 20, /*run_events=*/1024);  // nothing evicted
+  std::string expected = log.Expected(0, 50000);
+  std::vector<std::string> got(8);
+  std::vector<std::thread> streams;
+  std::mutex log_mutex;  // FakeLog's reads are not thread-safe; BuildFrames may read unlocked
+  auto reader = [&](int64_t after, int limit) {
+    std::lock_guard lock(log_mutex);
+    return log.Reader()(after, limit);
+  };
+  for (size_t i = 0; i < got.size(); ++i) {
+    streams.emplace_back([&, i] {
+      int64_t after = 0;
+      while (true) {
+        auto next = frames.Next(after, 256, 256 * 1024, reader);
+        if (!next.ok() || next->bytes.empty()) return;
+        got[i].append(next->bytes);
+        after = std::stoll(next->last_id);
+      }
+    });
+  }
+  for (auto& t : streams) t.join();
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(got[i] == expected) << "stream " << i;
+  // 49 runs of up to 1,024, then each stream's last read at the front that finds nothing.
+  EXPECT_EQ(log.reads, 49 + 8) << "streams at the front share their reads";
+}
+
+}  // namespace
+}  // namespace baton::webapi

@@ -1,0 +1,72 @@
+// The formatted SSE frames of one build's events, shared by every stream that follows the build.
+//
+// Ten followers of a 200,000-line build used to build, dump and frame the same JSON 200,000 times
+// each. Here the stream at the front reads a run of up to `run_events` events from the store in
+// one call, formats it once into one string, and the other streams write slices of that same
+// string (no JSON, no copy per follower). The newest runs are kept, at most `max_bytes` of them
+// (the oldest run goes first, never the newest); a stream further behind than that, or one that
+// resumes past the newest run, formats its own events uncached.
+//
+// Thread-safety: thread-safe. A stream at the front reads the store under the lock, so the
+// others wait for that one read and then share it instead of reading the same events again.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "baton/common/status.h"
+#include "baton/runner/store_types.h"
+#include "baton/webapi/sse.h"
+
+namespace baton::webapi {
+
+// One event as /api/v1/builds/:id/events sends it: id the seq, event the type, data the event
+// as JSON.
+SseEvent BuildEventToSse(const runner::BuildEvent& event);
+
+class BuildFrames {
+ public:
+  // Reads up to `limit` events after seq `after` from the store.
+  using ReadEvents = std::function<Result<std::vector<runner::BuildEvent>>(int64_t, int)>;
+
+  explicit BuildFrames(size_t max_bytes = 4 << 20, size_t run_events = 1024);
+
+  // The frames after seq `after` if they are cached: at most `max_events`, and no more than
+  // `max_bytes` unless the first event alone is larger. nullopt when not cached.
+  std::optional<SseFrames> Cached(int64_t after, size_t max_events, size_t max_bytes);
+  // The frames after seq `after`, read through `read` when not cached (empty `bytes` when the
+  // store has none yet). Errors are `read`'s.
+  Result<SseFrames> Next(int64_t after, size_t max_events, size_t max_bytes,
+                         const ReadEvents& read);
+
+  size_t cached_bytes() const;
+
+ private:
+  // Formatted events with consecutive seqs: `ends[i]` is where event `seqs[i]` ends in `bytes`.
+  struct Run {
+    std::shared_ptr<const std::string> bytes;
+    std::vector<int64_t> seqs;
+    std::vector<size_t> ends;
+  };
+  static Run Format(const std::vector<runner::BuildEvent>& events);
+  static SseFrames Slice(const Run& run, size_t first, size_t max_events, size_t max_bytes);
+  std::optional<SseFrames> CachedLocked(int64_t after, size_t max_events, size_t max_bytes);
+  void Keep(Run run, int64_t after);
+
+  const size_t max_bytes_;
+  const size_t run_events_;
+  mutable std::mutex mutex_;
+  std::deque<Run> runs_;  // GUARDED_BY(mutex_); cover the seqs in (from_, last_]
+  int64_t from_ = 0;      // GUARDED_BY(mutex_)
+  int64_t last_ = 0;      // GUARDED_BY(mutex_)
+  size_t bytes_ = 0;      // GUARDED_BY(mutex_)
+};
+
+}  // namespace baton::webapi

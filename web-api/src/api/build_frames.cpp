@@ -1,0 +1,104 @@
+#include "baton/webapi/build_frames.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "baton/common/clock.h"
+#include "baton/net/sse.h"
+
+namespace baton::webapi {
+
+SseEvent BuildEventToSse(const runner::BuildEvent& e) {
+  nlohmann::json data = {{"seq", e.seq},   {"time", ToUnixMillis(e.time)}, {"origin", e.origin},
+                         {"type", e.type}, {"stream", e.stream},           {"payload", e.payload}};
+  return {std::to_string(e.seq), e.type, data.dump()};
+}
+
+BuildFrames::BuildFrames(size_t max_bytes, size_t run_events)
+    : max_bytes_(max_bytes), run_events_(std::max<size_t>(1, run_events)) {}
+
+BuildFrames::Run BuildFrames::Format(const std::vector<runner::BuildEvent>& events) {
+  Run run;
+  auto bytes = std::make_shared<std::string>();
+  run.seqs.reserve(events.size());
+  run.ends.reserve(events.size());
+  for (const runner::BuildEvent& event : events) {
+    bytes->append(net::FormatSseEvent(BuildEventToSse(event)));
+    run.seqs.push_back(event.seq);
+    run.ends.push_back(bytes->size());
+  }
+  run.bytes = std::move(bytes);
+  return run;
+}
+
+SseFrames BuildFrames::Slice(const Run& run, size_t first, size_t max_events, size_t max_bytes) {
+  size_t begin = first == 0 ? 0 : run.ends[first - 1];
+  size_t last = first;  // the first event always goes, however large
+  while (last + 1 < run.seqs.size() && last + 1 - first < max_events &&
+         run.ends[last + 1] - begin <= max_bytes) {
+    ++last;
+  }
+  SseFrames frames;
+  frames.storage = run.bytes;
+  frames.bytes = std::string_view(*run.bytes).substr(begin, run.ends[last] - begin);
+  frames.last_id = std::to_string(run.seqs[last]);
+  return frames;
+}
+
+std::optional<SseFrames> BuildFrames::Cached(int64_t after, size_t max_events, size_t max_bytes) {
+  std::lock_guard lock(mutex_);
+  return CachedLocked(after, max_events, max_bytes);
+}
+
+std::optional<SseFrames> BuildFrames::CachedLocked(int64_t after, size_t max_events,
+                                                   size_t max_bytes) {
+  if (runs_.empty() || after < from_ || after >= last_) return std::nullopt;
+  // The run holding the first seq after `after`: the first run whose last seq is past it.
+  auto run = std::find_if(runs_.begin(), runs_.end(),
+                          [after](const Run& r) { return r.seqs.back() > after; });
+  if (run == runs_.end()) return std::nullopt;
+  size_t first = std::upper_bound(run->seqs.begin(), run->seqs.end(), after) - run->seqs.begin();
+  return Slice(*run, first, max_events, max_bytes);
+}
+
+void BuildFrames::Keep(Run run, int64_t after) {
+  if (runs_.empty()) from_ = after;
+  last_ = run.seqs.back();
+  bytes_ += run.bytes->size();
+  runs_.push_back(std::move(run));
+  while (bytes_ > max_bytes_ && runs_.size() > 1) {
+    from_ = runs_.front().seqs.back();
+    bytes_ -= runs_.front().bytes->size();
+    runs_.pop_front();
+  }
+}
+
+Result<SseFrames> BuildFrames::Next(int64_t after, size_t max_events, size_t max_bytes,
+                                    const ReadEvents& read) {
+  {
+    std::unique_lock lock(mutex_);
+    if (auto cached = CachedLocked(after, max_events, max_bytes)) return *cached;
+    if (runs_.empty() || after == last_) {
+      // At the front: read and format a whole run under the lock, so the streams waiting here
+      // share it instead of reading it again.
+      BATON_ASSIGN_OR_RETURN(auto events, read(after, static_cast<int>(run_events_)));
+      if (events.empty()) return SseFrames{};
+      Run run = Format(events);
+      SseFrames frames = Slice(run, 0, max_events, max_bytes);
+      Keep(std::move(run), after);
+      return frames;
+    }
+  }
+  // Behind the cache or past it: this stream's own events, formatted for it alone.
+  BATON_ASSIGN_OR_RETURN(auto events, read(after, static_cast<int>(max_events)));
+  if (events.empty()) return SseFrames{};
+  return Slice(Format(events), 0, max_events, max_bytes);
+}
+
+size_t BuildFrames::cached_bytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
+}
+
+}  // namespace baton::webapi
