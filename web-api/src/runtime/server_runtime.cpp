@@ -17,6 +17,7 @@
 #include "baton/webapi/api.h"
 #include "baton/webapi/auth.h"
 #include "baton/webapi/http_server.h"
+#include "baton/webapi/memory_release.h"
 #include "runtime/counted_worker.h"
 #include "runtime/remote_workers.h"
 #include "runtime/worker_heartbeat.h"
@@ -148,8 +149,8 @@ class ServerRuntime::Impl {
                   options_.worker ? options_.worker->name() : std::string()),
         endpoint_(std::make_shared<WorkerEndpoint>(
             WorkerEndpoint{std::move(keys), registry_, remote_.get()})),
-        scheduler_(io_, {*store_, *store_, *store_}, worker_,
-                   SchedulerOptionsOf(options_, &cluster_)),
+        memory_(io_, [this] { return Busy(); }),
+        scheduler_(io_, {*store_, *store_, *store_}, worker_, SchedulerOptionsWithRelease()),
         signals_(io_),
         expiry_(io_),
         drain_(io_) {
@@ -218,6 +219,21 @@ class ServerRuntime::Impl {
   std::string base_url_;
 
  private:
+  runner::SchedulerOptions SchedulerOptionsWithRelease() {
+    runner::SchedulerOptions out = SchedulerOptionsOf(options_, &cluster_);
+    // On the io thread. A build's log buffers and its followers' batches are freed by now or
+    // soon; the allocator keeps them unless asked (MemoryRelease).
+    out.on_build_finished = [this](const runner::Build&) {
+      if (!shutting_down_) memory_.Arm();
+    };
+    return out;
+  }
+
+  // Builds running or event streams open: memory freed now is likely to be used again.
+  bool Busy() const {
+    return scheduler_.running_builds() > 0 || (server_ && server_->stats().open_streams > 0);
+  }
+
   // Joins the other web nodes on the database: heartbeat, notifications, the scheduler's lease.
   Status JoinCluster() {
     runner::ClusterNodeOptions node;
@@ -270,6 +286,7 @@ class ServerRuntime::Impl {
     ModuleLogger("web")->info("shutting down");
     signals_.cancel();
     expiry_.cancel();
+    memory_.Stop();
     if (server_) server_->Stop();
     if (options_.worker) heartbeat_.Stop();
     scheduler_.AbortAll();
@@ -314,6 +331,7 @@ class ServerRuntime::Impl {
   WorkerHeartbeat heartbeat_;
   WorkerRegistry registry_;
   std::shared_ptr<const WorkerEndpoint> endpoint_;
+  MemoryRelease memory_;  // before the scheduler, which arms it
   runner::Scheduler scheduler_;
   asio::signal_set signals_;
   asio::steady_timer expiry_;

@@ -1,0 +1,66 @@
+// MemoryRelease: a finished build arms it; it trims once the server is quiet, waits while it is
+// busy, and an idle server never wakes for it.
+#include "baton/webapi/memory_release.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+
+namespace baton::webapi {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(MemoryRelease, BuildsEndingOnAQuietServerAreFollowedByOneTrimAndNothingMore) {
+  boost::asio::io_context io;
+  int trims = 0;
+  MemoryRelease release(
+      io, [] { return false; }, milliseconds(5), [&] { ++trims; });
+  release.Arm();
+  release.Arm();  // a second build ends before the look: still one look
+  release.Arm();
+  // run() returns once no work is left: the release disarmed itself after its trim.
+  io.run_for(std::chrono::seconds(10));
+  EXPECT_TRUE(io.stopped()) << "the release kept the loop busy after trimming";
+  EXPECT_EQ(trims, 1);
+  EXPECT_EQ(release.trims(), 1);
+}
+
+TEST(MemoryRelease, WhileBuildsRunOrStreamsAreOpenItWaitsAndTrimsOnceTheyEnd) {
+  boost::asio::io_context io;
+  int looks = 0, trims = 0;
+  MemoryRelease release(
+      io, [&] { return ++looks < 4; }, milliseconds(5), [&] { ++trims; });
+  release.Arm();
+  io.run_for(std::chrono::seconds(10));
+  EXPECT_EQ(looks, 4) << "three busy looks, then the quiet one";
+  EXPECT_EQ(trims, 1);
+}
+
+TEST(MemoryRelease, AnIdleServerNeverWakesForIt) {
+  boost::asio::io_context io;
+  int trims = 0;
+  MemoryRelease release(
+      io, [] { return false; }, milliseconds(5), [&] { ++trims; });
+  EXPECT_EQ(io.run_for(std::chrono::seconds(10)), 0u) << "a handler ran without a build";
+  EXPECT_EQ(trims, 0);
+}
+
+TEST(MemoryRelease, StopCancelsAPendingLook) {
+  boost::asio::io_context io;
+  int trims = 0;
+  MemoryRelease release(
+      io, [] { return false; }, milliseconds(50), [&] { ++trims; });
+  release.Arm();
+  release.Stop();
+  io.run_for(std::chrono::seconds(10));
+  EXPECT_EQ(trims, 0);
+  release.Arm();  // armed again after a stop
+  io.restart();
+  io.run_for(std::chrono::seconds(10));
+  EXPECT_EQ(trims, 1);
+}
+
+}  // namespace
+}  // namespace baton::webapi

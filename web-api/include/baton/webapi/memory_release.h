@@ -1,0 +1,48 @@
+// Gives the allocator's free memory back to the system once the server is quiet after work.
+//
+// glibc keeps freed memory in its arenas (one per thread that allocated): after W4 with ten
+// SSE followers, about 25 of the 41 MB the server had grown were free memory it kept
+// (docs/benchmarks.md). malloc_trim(0) hands it back. A finished build arms a MemoryRelease;
+// armed, it looks every `interval` and trims the first time nothing is running (`busy` is
+// false: no build, no event stream), then disarms. An idle server never wakes for it.
+//
+// Thread-safety: every call, and `busy` and `trim`, on the io_context's thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+namespace baton::webapi {
+
+// malloc_trim(0) where the C library has it (glibc); otherwise nothing.
+void ReleaseFreeMemory();
+
+class MemoryRelease {
+ public:
+  MemoryRelease(boost::asio::io_context& io, std::function<bool()> busy,
+                std::chrono::milliseconds interval = std::chrono::seconds(1),
+                std::function<void()> trim = ReleaseFreeMemory);
+
+  // Something that held memory ended (a build finished): trim once the server is quiet.
+  void Arm();
+  // Cancels a pending look; Arm() starts again.
+  void Stop();
+
+  int trims() const { return trims_; }
+
+ private:
+  void Schedule();
+  void Look();
+
+  boost::asio::steady_timer timer_;
+  std::function<bool()> busy_;
+  std::chrono::milliseconds interval_;
+  std::function<void()> trim_;
+  bool armed_ = false;
+  int trims_ = 0;
+};
+
+}  // namespace baton::webapi

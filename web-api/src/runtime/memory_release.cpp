@@ -1,0 +1,48 @@
+#include "baton/webapi/memory_release.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+namespace baton::webapi {
+
+void ReleaseFreeMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);  // every arena, not only the main heap's top (what free() already returns)
+#endif
+}
+
+MemoryRelease::MemoryRelease(boost::asio::io_context& io, std::function<bool()> busy,
+                             std::chrono::milliseconds interval, std::function<void()> trim)
+    : timer_(io), busy_(std::move(busy)), interval_(interval), trim_(std::move(trim)) {}
+
+void MemoryRelease::Arm() {
+  if (armed_) return;  // one look pending is enough, however many builds finish meanwhile
+  armed_ = true;
+  Schedule();
+}
+
+void MemoryRelease::Stop() {
+  armed_ = false;
+  timer_.cancel();
+}
+
+void MemoryRelease::Schedule() {
+  timer_.expires_after(interval_);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && armed_) Look();
+  });
+}
+
+void MemoryRelease::Look() {
+  // While builds run or streams are open the memory is likely to be used again: look later.
+  if (busy_()) {
+    Schedule();
+    return;
+  }
+  armed_ = false;
+  trim_();
+  ++trims_;
+}
+
+}  // namespace baton::webapi
