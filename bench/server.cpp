@@ -8,11 +8,16 @@
 //   W1-W4 through the server (set the pipeline or trigger its jobs over the API; the end is the
 //         last build's end_time); W4 with 10 SSE followers, each checked to get every line
 //   API   GET /api/v1/teams/main/pipelines/P/jobs requests per second under `wrk`
-//   RSS   the server's idle RSS, and its peak while streaming W4 to 10 followers
+//   RSS   the server's idle RSS, its peak while streaming W4 to 10 followers, and its RSS once
+//         quiet after W1-W4 against idle
+//   HIST  W3 on one pipeline with an empty store, then with H finished builds of its jobs in
+//         the store (written through SqliteStore while the server is stopped; it restarts on
+//         them), both beside make -j2: scheduling should not grow with history
 //
-// Usage: bench_server [--runs N] [--only W5,W1,W2,W3,W4,API] [--followers F]
-//   N defaults to 100 for W5, max(1, N/20) for W1-W3 and half that for W4; F (W4's SSE
-//   followers) to 10. The server inherits the environment (e.g. MALLOC_ARENA_MAX).
+// Usage: bench_server [--runs N] [--only W5,W1,W2,W3,W4,API,HIST] [--followers F] [--history H]
+//   N defaults to 100 for W5, max(1, N/20) for W1-W3 and HIST's W3 runs, half that for W4; F
+//   (W4's SSE followers) to 10; H to 100,000. The server inherits the environment (e.g.
+//   MALLOC_ARENA_MAX).
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -33,7 +38,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "baton/common/clock.h"
 #include "baton/net/http_client.h"
+#include "baton/runner/sqlite_store.h"
 #include "baton/webapi/webhooks.h"
 #include "cluster_workloads.h"
 #include "fakes/git_fixture.h"
@@ -161,6 +168,7 @@ class Bench {
   void Workload(const std::string& id, int runs);
   void W4(int runs, int followers);
   void Api();
+  void History(int runs, int history);
 
  private:
   baton::testing::ApiReply Call(const std::string& method, const std::string& path,
@@ -172,6 +180,9 @@ class Bench {
   int64_t FirstInstructionNs(int64_t build_id);
   std::string W5GitYaml() const;
   int64_t RunWorkload(const std::string& id, int run);
+  std::map<std::string, int64_t> FinishedBuildIds(const std::string& pipeline);
+  int64_t RunW3Again(const std::string& pipeline);
+  bool SeedFinishedBuilds(const std::string& pipeline, int count);
 
   ServerProcess server_;
   baton::testing::TempDir files_;
@@ -458,6 +469,102 @@ void Bench::W4(int runs, int followers) {
               *std::max_element(peak_mb.begin(), peak_mb.end()));
 }
 
+// ---- W3 with history ----------------------------------------------------------------------
+
+// Each job of `pipeline` with the id of its latest finished build (0: none yet).
+std::map<std::string, int64_t> Bench::FinishedBuildIds(const std::string& pipeline) {
+  std::map<std::string, int64_t> ids;
+  auto r = Call("GET", "/api/v1/teams/main/pipelines/" + pipeline + "/jobs");
+  for (const json& job : r.json.is_array() ? r.json : json::array()) {
+    const json& b = job["finished_build"];
+    ids[job.value("name", "")] = b.is_object() ? b.value("id", int64_t{0}) : 0;
+  }
+  return ids;
+}
+
+// Triggers every job of W3's `pipeline` once more; the first trigger to the last end_time of
+// the new builds, in ms (0 when they did not all finish within 120 s).
+int64_t Bench::RunW3Again(const std::string& pipeline) {
+  std::map<std::string, int64_t> before = FinishedBuildIds(pipeline);
+  int64_t t0_ms = NowNs() / 1'000'000;
+  for (const std::string& job : baton::bench::W3().triggered) {
+    Call("POST", "/api/v1/teams/main/pipelines/" + pipeline + "/jobs/" + job + "/builds");
+  }
+  auto until = Steady::now() + std::chrono::seconds(120);
+  while (Steady::now() < until) {
+    auto r = Call("GET", "/api/v1/teams/main/pipelines/" + pipeline + "/jobs");
+    size_t done = 0;
+    int64_t last_end = 0;
+    for (const json& job : r.json.is_array() ? r.json : json::array()) {
+      const json& b = job["finished_build"];
+      if (!b.is_object() || b.value("id", int64_t{0}) <= before[job.value("name", "")]) continue;
+      ++done;
+      last_end = std::max(last_end, ParseRfc3339Ms(b.value("end_time", "")));
+    }
+    if (done == before.size() && last_end > 0) return last_end - t0_ms;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return 0;
+}
+
+// Stops the server, writes `count` succeeded builds spread over the jobs of `pipeline` straight
+// into its SQLite store (create, start, finish: what the scheduler writes per build, without
+// logs), and starts it again on that store.
+bool Bench::SeedFinishedBuilds(const std::string& pipeline, int count) {
+  server_.Kill(SIGTERM);
+  bool ok = [&] {
+    auto store =
+        baton::runner::SqliteStore::Open(server_.data_dir() / "baton.db", baton::RealClock());
+    if (!store.ok()) return false;
+    auto record = (*store)->GetPipeline("main", pipeline);
+    if (!record.ok()) return false;
+    auto jobs = (*store)->ListJobs(record->id);
+    if (!jobs.ok() || jobs->empty()) return false;
+    for (int i = 0; i < count; ++i) {
+      auto build = (*store)->CreateJobBuild((*jobs)[i % jobs->size()].id, json::object());
+      if (!build.ok() || !(*store)->StartBuild(build->id).ok() ||
+          !(*store)->FinishBuild(build->id, baton::runner::BuildStatus::kSucceeded).ok()) {
+        std::fprintf(stderr, "seeding build %d failed\n", i);
+        return false;
+      }
+    }
+    return true;
+  }();
+  return server_.Start() && ok;
+}
+
+// W3 on one pipeline with an empty store, then with `history` finished builds of its jobs.
+void Bench::History(int runs, int history) {
+  const std::string name = "w3-history";
+  if (!SetPipeline(name, baton::bench::W3().pipeline)) return;
+  auto make_w3 = baton::bench::W3();
+  auto measure = [&](const std::string& label) {
+    std::vector<double> ms, make_ms;
+    for (int run = 0; run < runs; ++run) {
+      int64_t took = RunW3Again(name);
+      if (took > 0) ms.push_back(static_cast<double>(took));
+      double make = baton::bench::MakeMs(make_w3, files_.path() / "make-W3-history");
+      if (make > 0) make_ms.push_back(make);
+    }
+    Report("W3 200 jobs, " + label, ms);
+    ReportMake(ms, make_ms);
+    return Median(ms);
+  };
+  double empty = measure("empty store (one pipeline, re-triggered)");
+  auto t0 = Steady::now();
+  if (!SeedFinishedBuilds(name, history)) {
+    std::printf("  could not seed %d builds:\n%s\n", history, server_.log().c_str());
+    return;
+  }
+  std::printf(
+      "  %-58s %8.1f s\n",
+      ("   (writing " + std::to_string(history) + " finished builds and restarting)").c_str(),
+      std::chrono::duration<double>(Steady::now() - t0).count());
+  double full = measure("with " + std::to_string(history) + " finished builds in the store");
+  std::printf("  %-58s %+8.1f %%  (aim: within 10 %%)\n", "   W3 with history against empty",
+              empty > 0 ? (full / empty - 1) * 100 : 0.0);
+}
+
 // `wrk` on the jobs list of a 6-job pipeline.
 void Bench::Api() {
   if (!SetPipeline("api", baton::bench::W1("api").pipeline)) return;
@@ -484,12 +591,14 @@ void Bench::Api() {
 int main(int argc, char** argv) {
   int runs = 100;
   int followers = 10;
-  std::string only = "W5,W1,W2,W3,W4,API";
+  int history = 100000;
+  std::string only = "W5,W1,W2,W3,W4,API,HIST";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
     if (flag == "--only") only = argv[i + 1];
     if (flag == "--followers") followers = std::max(0, std::atoi(argv[i + 1]));
+    if (flag == "--history") history = std::max(1, std::atoi(argv[i + 1]));
   }
   auto wants = [&](const char* id) { return only.find(id) != std::string::npos; };
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines appear as they are measured, even in a file
@@ -516,10 +625,13 @@ int main(int argc, char** argv) {
   }
   if (wants("W4")) bench.W4(std::max(1, workload_runs / 2), followers);
   if (wants("API")) bench.Api();
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // The server gives free memory back about a second after its last build and stream end.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
   const double end_mb = StatusKb(bench.pid(), "VmRSS") / 1024.0;
-  std::printf("  %-58s %8.1f MB (%+.1f MB from idle; %s)\n", "idle RSS at the end", end_mb,
-              end_mb - idle_mb, RssByKind(bench.pid()).c_str());
+  std::printf("  %-58s %8.1f MB (%+.1f MB from idle, aim < +5; %s)\n",
+              "RSS once quiet after the parts above", end_mb, end_mb - idle_mb,
+              RssByKind(bench.pid()).c_str());
+  if (wants("HIST")) bench.History(workload_runs, history);
   std::printf("load average at the end: ");
   std::fflush(stdout);
   std::system("cut -d' ' -f1-3 /proc/loadavg");
