@@ -41,6 +41,7 @@
 #include "cluster_workloads.h"
 #include "fakes/postgres_server.h"
 #include "fakes/server_process.h"
+#include "proc_stats.h"
 
 namespace {
 
@@ -53,33 +54,6 @@ using Steady = std::chrono::steady_clock;
 using namespace baton::bench;
 
 // ---- /proc ---------------------------------------------------------------------------------
-
-// utime+stime (and, with `children`, cutime+cstime) of `pid` in seconds; -1 when it is gone.
-double CpuSeconds(pid_t pid, bool children = false) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t paren = text.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream rest(text.substr(paren + 2));
-  std::vector<std::string> f;  // f[0] is field 3 (state)
-  for (std::string w; rest >> w;) f.push_back(w);
-  if (f.size() < 15) return -1;
-  double ticks = std::atof(f[11].c_str()) + std::atof(f[12].c_str());
-  if (children) ticks += std::atof(f[13].c_str()) + std::atof(f[14].c_str());
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-pid_t ParentOf(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t paren = text.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream rest(text.substr(paren + 2));
-  std::string state;
-  pid_t ppid = -1;
-  rest >> state >> ppid;
-  return ppid;
-}
 
 // PostgreSQL's CPU so far: the postmaster with its reaped children, plus its live backends.
 double PostgresCpuSeconds(const PostgresServer& pg) {
@@ -277,19 +251,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// "2026-11-22T01:02:03.456Z" -> Unix milliseconds (0 when unparsable).
-int64_t ParseRfc3339Ms(const std::string& text) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
-    return 0;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
 int64_t Deployment::RunWorkload(const std::string& id, int run) {

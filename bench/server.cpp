@@ -45,6 +45,7 @@
 #include "cluster_workloads.h"
 #include "fakes/git_fixture.h"
 #include "fakes/server_process.h"
+#include "proc_stats.h"
 
 namespace {
 
@@ -87,63 +88,11 @@ void ReportMake(const std::vector<double>& baton_ms, const std::vector<double>& 
   std::fflush(stdout);
 }
 
-// "2026-11-22T01:02:03.456Z" -> Unix milliseconds (0 when unparsable).
-int64_t ParseRfc3339Ms(const std::string& text) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
-    return 0;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
-}
-
-// A field of /proc/PID/status in kB ("VmRSS", "VmHWM").
-long StatusKb(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
-  }
-  return -1;
-}
-
-// The server's RSS in MB by kind (/proc/PID/smaps_rollup): anonymous memory (heap, arenas,
-// stacks) and the rest (mapped files: code, libraries, the SQLite database).
-std::string RssByKind(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
-  std::string line;
-  long rss = 0, anon = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind("Rss:", 0) == 0) rss = std::atol(line.c_str() + 4);
-    if (line.rfind("Anonymous:", 0) == 0) anon = std::atol(line.c_str() + 10);
-  }
-  char out[96];
-  std::snprintf(out, sizeof out, "anonymous %.1f MB, files %.1f MB", anon / 1024.0,
-                (rss - anon) / 1024.0);
-  return out;
-}
-
-// CPU seconds (user + system) the process has used so far (/proc/PID/stat).
-double CpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t pos = stat.rfind(')');  // the command name may hold spaces
-  if (pos == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(pos + 2));
-  std::string skip;
-  for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt
-  long utime = 0, stime = 0;
-  fields >> utime >> stime;
-  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
-}
-
-// Resets VmHWM to the current RSS (Linux >= 4.0).
-void ResetPeakRss(pid_t pid) {
-  std::ofstream("/proc/" + std::to_string(pid) + "/clear_refs") << "5";
-}
+using baton::bench::CpuSeconds;
+using baton::bench::ParseRfc3339Ms;
+using baton::bench::ResetPeakRss;
+using baton::bench::RssByKind;
+using baton::bench::StatusKb;
 
 std::string TaskYaml(const std::string& name, const std::string& script) {
   return "  - task: " + name + "\n    config:\n      platform: linux\n" +

@@ -1,0 +1,90 @@
+// What the benches read of a process from /proc (CPU, RSS, its parent) and of the API's times,
+// shared by bench_server and bench_cluster.
+#pragma once
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace baton::bench {
+
+// "2026-11-22T01:02:03.456Z" -> Unix milliseconds (0 when unparsable).
+inline int64_t ParseRfc3339Ms(const std::string& text) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+    return 0;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+// The fields of /proc/PID/stat after the command name; [0] is field 3 (state). Empty when gone.
+inline std::vector<std::string> StatFields(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = text.rfind(')');  // the command name may hold spaces
+  if (paren == std::string::npos || paren + 2 > text.size()) return {};
+  std::istringstream rest(text.substr(paren + 2));
+  std::vector<std::string> f;
+  for (std::string w; rest >> w;) f.push_back(w);
+  return f;
+}
+
+// utime+stime (and, with `children`, cutime+cstime) of `pid` in seconds; -1 when it is gone.
+inline double CpuSeconds(pid_t pid, bool children = false) {
+  std::vector<std::string> f = StatFields(pid);
+  if (f.size() < 15) return -1;
+  double ticks = std::atof(f[11].c_str()) + std::atof(f[12].c_str());
+  if (children) ticks += std::atof(f[13].c_str()) + std::atof(f[14].c_str());
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+inline pid_t ParentOf(pid_t pid) {
+  std::vector<std::string> f = StatFields(pid);
+  return f.size() < 2 ? -1 : static_cast<pid_t>(std::atol(f[1].c_str()));
+}
+
+// A field of /proc/PID/status in kB ("VmRSS", "VmHWM"); -1 when absent.
+inline long StatusKb(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+  }
+  return -1;
+}
+
+// RSS in MB by kind (/proc/PID/smaps_rollup): anonymous memory (heap, arenas, stacks) and the
+// rest (mapped files: code, libraries, the SQLite database).
+inline std::string RssByKind(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  std::string line;
+  long rss = 0, anon = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("Rss:", 0) == 0) rss = std::atol(line.c_str() + 4);
+    if (line.rfind("Anonymous:", 0) == 0) anon = std::atol(line.c_str() + 10);
+  }
+  char out[96];
+  std::snprintf(out, sizeof out, "anonymous %.1f MB, files %.1f MB", anon / 1024.0,
+                (rss - anon) / 1024.0);
+  return out;
+}
+
+// Resets VmHWM to the current RSS (Linux >= 4.0).
+inline void ResetPeakRss(pid_t pid) {
+  std::ofstream("/proc/" + std::to_string(pid) + "/clear_refs") << "5";
+}
+
+}  // namespace baton::bench
