@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "sandbox/held_process.h"
 #include "sandbox/sys_util.h"
 
 namespace baton::workers::sandbox {
@@ -21,27 +22,6 @@ std::string SafeName(const std::string& id) {
   if (out.size() > 64) out.resize(64);
   return out;
 }
-
-// The task's process; the layer goes once the process is gone (members are destroyed in reverse
-// order, and Wait drops it as soon as the task has exited).
-class LayeredProcess : public SandboxedProcess {
- public:
-  LayeredProcess(std::unique_ptr<SandboxedProcess> process, std::unique_ptr<ImageLayer> layer)
-      : layer_(std::move(layer)), process_(std::move(process)) {}
-  ~LayeredProcess() override { process_.reset(); }
-  pid_t pid() const override { return process_->pid(); }
-  int exit_fd() const override { return process_->exit_fd(); }
-  void Signal(int sig) override { process_->Signal(sig); }
-  int Wait() override {
-    int code = process_->Wait();
-    layer_.reset();  // the task and everything in its namespaces have exited
-    return code;
-  }
-
- private:
-  std::unique_ptr<ImageLayer> layer_;
-  std::unique_ptr<SandboxedProcess> process_;
-};
 
 }  // namespace
 
@@ -92,7 +72,7 @@ Status ImageLayer::MatchRoot(const std::string& rootfs, uint32_t id_shift) {
 
 std::unique_ptr<SandboxedProcess> WithLayer(std::unique_ptr<SandboxedProcess> process,
                                             std::unique_ptr<ImageLayer> layer) {
-  return std::make_unique<LayeredProcess>(std::move(process), std::move(layer));
+  return HoldUntilExit(std::move(process), std::move(layer));
 }
 
 }  // namespace baton::workers::sandbox

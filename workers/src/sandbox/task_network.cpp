@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sandbox/held_process.h"
 #include "sandbox/sys_util.h"
 
 namespace baton::workers::sandbox {
@@ -83,28 +84,6 @@ Status WaitReady(int ready_fd, HelperProcess& helper, const std::string& task_id
                               helper.stderr_text() + " (is /dev/net/tun available to the worker?)");
   }
 }
-
-class NetworkedProcess : public SandboxedProcess {
- public:
-  NetworkedProcess(std::unique_ptr<SandboxedProcess> process, std::unique_ptr<TaskNetwork> network)
-      : process_(std::move(process)), network_(std::move(network)) {}
-  ~NetworkedProcess() override {
-    process_.reset();  // kills the task first: the stack only goes once nothing uses it
-    network_.reset();
-  }
-  pid_t pid() const override { return process_->pid(); }
-  int exit_fd() const override { return process_->exit_fd(); }
-  void Signal(int sig) override { process_->Signal(sig); }
-  int Wait() override {
-    int code = process_->Wait();
-    network_.reset();
-    return code;
-  }
-
- private:
-  std::unique_ptr<SandboxedProcess> process_;
-  std::unique_ptr<TaskNetwork> network_;
-};
 
 }  // namespace
 
@@ -196,7 +175,7 @@ Result<std::unique_ptr<TaskNetwork>> TaskNetworks::Attach(pid_t pid, const std::
 
 std::unique_ptr<SandboxedProcess> WithNetwork(std::unique_ptr<SandboxedProcess> process,
                                               std::unique_ptr<TaskNetwork> network) {
-  return std::make_unique<NetworkedProcess>(std::move(process), std::move(network));
+  return HoldUntilExit(std::move(process), std::move(network));
 }
 
 }  // namespace baton::workers::sandbox
