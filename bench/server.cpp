@@ -15,9 +15,12 @@
 //         them), both beside make -j2: scheduling should not grow with history
 //
 // Usage: bench_server [--runs N] [--only W5,W1,W2,W3,W4,API,HIST] [--followers F] [--history H]
+//                     [--follow parse|raw]
 //   N defaults to 100 for W5, max(1, N/20) for W1-W3 and HIST's W3 runs, half that for W4; F
 //   (W4's SSE followers) to 10; H to 100,000. The server inherits the environment (e.g.
-//   MALLOC_ARENA_MAX).
+//   MALLOC_ARENA_MAX). W4's followers parse the SSE stream (parse, the default: SseParser, as the
+//   CLI does) or only count the stdout log events in the raw bytes (raw, as `curl | grep -c`
+//   would), to tell the server's lag from the followers' own CPU on the same cores.
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -115,7 +118,7 @@ class Bench {
   void W5Webhook(int runs);
   void TriggerWatch(int runs);
   void Workload(const std::string& id, int runs);
-  void W4(int runs, int followers);
+  void W4(int runs, int followers, bool raw);
   void Api();
   void History(int runs, int history);
 
@@ -349,17 +352,38 @@ void Bench::Workload(const std::string& id, int runs) {
 // ---- W4 with followers, RSS --------------------------------------------------------------
 
 // Follows build `id` to its end; counts log lines and notes when the stream ended (Unix ms).
-void Follow(const std::string& url, const std::string& token, std::atomic<long>* lines,
+// `raw`: no SSE parsing, the stdout log events are counted in the body's bytes as they come.
+void Follow(const std::string& url, const std::string& token, bool raw, std::atomic<long>* lines,
             std::atomic<int64_t>* done_ms) {
   net::ClientOptions options;
   net::HttpClient client(options);
   net::Headers h;
   h.Set("Authorization", "Bearer " + token);
   long n = 0;
-  auto s = client.StreamEvents(url, h, [&](const net::SseEvent& e) {
-    if (e.event == "log" && e.data.find("\"stream\":\"stdout\"") != std::string::npos) ++n;
-    return true;
-  });
+  baton::Status s;
+  if (raw) {
+    static constexpr std::string_view kMark = "\"stream\":\"stdout\"";
+    // The last bytes of the previous piece go in front of the next (shorter than the mark, so
+    // no mark is counted twice and none split between two pieces is missed).
+    std::string carry, joined;
+    net::Download download;
+    download.on_body = [&](std::string_view piece) {
+      joined.assign(carry).append(piece);
+      for (size_t at = joined.find(kMark); at != std::string::npos;
+           at = joined.find(kMark, at + 1)) {
+        ++n;
+      }
+      carry = joined.substr(joined.size() - std::min(joined.size(), kMark.size() - 1));
+      return baton::Status::Ok();
+    };
+    auto r = client.SendDownload("GET", url, h, download);
+    if (!r.ok()) s = r.status();
+  } else {
+    s = client.StreamEvents(url, h, [&](const net::SseEvent& e) {
+      if (e.event == "log" && e.data.find("\"stream\":\"stdout\"") != std::string::npos) ++n;
+      return true;
+    });
+  }
   if (!s.ok()) std::fprintf(stderr, "follower: %s\n", s.ToString().c_str());
   *lines = n;
   *done_ms = NowNs() / 1'000'000;
@@ -371,7 +395,7 @@ std::string W4Command() {
          R"(; i++) printf "line %06d %s\n", i, pad }')";
 }
 
-void Bench::W4(int runs, int followers) {
+void Bench::W4(int runs, int followers, bool raw) {
   std::string yaml =
       "jobs:\n- name: print\n  plan:\n  - task: print\n    config:\n"
       "      platform: linux\n      run:\n        path: sh\n        args:\n"
@@ -391,7 +415,7 @@ void Bench::W4(int runs, int followers) {
     std::vector<std::atomic<int64_t>> done(followers);
     std::vector<std::thread> threads;
     for (int f = 0; f < followers; ++f) {
-      threads.emplace_back(Follow, url, server_.token(), &lines[f], &done[f]);
+      threads.emplace_back(Follow, url, server_.token(), raw, &lines[f], &done[f]);
     }
     for (auto& t : threads) t.join();
     json build = WaitForBuildAfter("w4", "print", id - 1);
@@ -408,7 +432,7 @@ void Bench::W4(int runs, int followers) {
     double make = baton::bench::MakeMs(make_w4, files_.path() / "make-W4");
     if (make > 0) make_ms.push_back(make);
   }
-  std::string with = std::to_string(followers) + " SSE followers";
+  std::string with = std::to_string(followers) + (raw ? " raw" : "") + " SSE followers";
   Report("W4 200,000 lines, " + with + " (trigger to end)", wall);
   ReportMake(wall, make_ms);
   if (followers > 0) Report("   the build's end to the last follower's last line", lag);
@@ -541,6 +565,7 @@ int main(int argc, char** argv) {
   int runs = 100;
   int followers = 10;
   int history = 100000;
+  bool raw = false;
   std::string only = "W5,W1,W2,W3,W4,API,HIST";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -548,6 +573,7 @@ int main(int argc, char** argv) {
     if (flag == "--only") only = argv[i + 1];
     if (flag == "--followers") followers = std::max(0, std::atoi(argv[i + 1]));
     if (flag == "--history") history = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--follow") raw = std::string(argv[i + 1]) == "raw";
   }
   auto wants = [&](const char* id) { return only.find(id) != std::string::npos; };
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines appear as they are measured, even in a file
@@ -572,7 +598,7 @@ int main(int argc, char** argv) {
   for (const char* id : {"W1", "W2", "W3"}) {
     if (wants(id)) bench.Workload(id, workload_runs);
   }
-  if (wants("W4")) bench.W4(std::max(1, workload_runs / 2), followers);
+  if (wants("W4")) bench.W4(std::max(1, workload_runs / 2), followers, raw);
   if (wants("API")) bench.Api();
   // The server gives free memory back about a second after its last build and stream end.
   std::this_thread::sleep_for(std::chrono::seconds(3));
