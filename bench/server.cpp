@@ -49,6 +49,7 @@
 #include "fakes/git_fixture.h"
 #include "fakes/server_process.h"
 #include "proc_stats.h"
+#include "sse_follower.h"
 
 namespace {
 
@@ -351,44 +352,6 @@ void Bench::Workload(const std::string& id, int runs) {
 
 // ---- W4 with followers, RSS --------------------------------------------------------------
 
-// Follows build `id` to its end; counts log lines and notes when the stream ended (Unix ms).
-// `raw`: no SSE parsing, the stdout log events are counted in the body's bytes as they come.
-void Follow(const std::string& url, const std::string& token, bool raw, std::atomic<long>* lines,
-            std::atomic<int64_t>* done_ms) {
-  net::ClientOptions options;
-  net::HttpClient client(options);
-  net::Headers h;
-  h.Set("Authorization", "Bearer " + token);
-  long n = 0;
-  baton::Status s;
-  if (raw) {
-    static constexpr std::string_view kMark = "\"stream\":\"stdout\"";
-    // The last bytes of the previous piece go in front of the next (shorter than the mark, so
-    // no mark is counted twice and none split between two pieces is missed).
-    std::string carry, joined;
-    net::Download download;
-    download.on_body = [&](std::string_view piece) {
-      joined.assign(carry).append(piece);
-      for (size_t at = joined.find(kMark); at != std::string::npos;
-           at = joined.find(kMark, at + 1)) {
-        ++n;
-      }
-      carry = joined.substr(joined.size() - std::min(joined.size(), kMark.size() - 1));
-      return baton::Status::Ok();
-    };
-    auto r = client.SendDownload("GET", url, h, download);
-    if (!r.ok()) s = r.status();
-  } else {
-    s = client.StreamEvents(url, h, [&](const net::SseEvent& e) {
-      if (e.event == "log" && e.data.find("\"stream\":\"stdout\"") != std::string::npos) ++n;
-      return true;
-    });
-  }
-  if (!s.ok()) std::fprintf(stderr, "follower: %s\n", s.ToString().c_str());
-  *lines = n;
-  *done_ms = NowNs() / 1'000'000;
-}
-
 // W4's command, for the task (in YAML's block scalar) and for make.
 std::string W4Command() {
   return std::string(R"(awk 'BEGIN { pad = sprintf("%088d", 0); for (i = 0; i < )") + kW4Lines +
@@ -415,7 +378,8 @@ void Bench::W4(int runs, int followers, bool raw) {
     std::vector<std::atomic<int64_t>> done(followers);
     std::vector<std::thread> threads;
     for (int f = 0; f < followers; ++f) {
-      threads.emplace_back(Follow, url, server_.token(), raw, &lines[f], &done[f]);
+      threads.emplace_back(baton::bench::FollowBuildEvents, url, server_.token(), raw, &lines[f],
+                           &done[f]);
     }
     for (auto& t : threads) t.join();
     json build = WaitForBuildAfter("w4", "print", id - 1);
