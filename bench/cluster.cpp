@@ -247,11 +247,7 @@ class Deployment {
   std::vector<std::unique_ptr<ServerProcess>> nodes_;
 };
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using baton::bench::NowMs;
 
 int64_t Deployment::RunWorkload(const std::string& id, int run) {
   const Workload w = WorkloadById(id, "v" + std::to_string(NowMs()) + "-" + std::to_string(run));

@@ -34,6 +34,7 @@
 #include "fakes/e2e_util.h"
 #include "fakes/server_process.h"
 #include "fakes/test_env.h"
+#include "proc_stats.h"
 
 namespace {
 
@@ -202,11 +203,7 @@ class Target {
   ServerProcess& server_;
 };
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using baton::bench::NowMs;
 
 // D: the build's start to end of 30 sequential tasks, in ms; 0 when it did not succeed.
 double RunD(Target& t, int run) {

@@ -1,10 +1,11 @@
-// What the benches read of a process from /proc (CPU, RSS, its parent) and of the API's times,
-// shared by bench_server and bench_cluster.
+// What the benches read of a process from /proc (CPU, RSS, its parent), the wall clock, and the
+// API's times, shared by bench_server, bench_cluster and bench_dispatch.
 #pragma once
 
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,14 @@
 #include <vector>
 
 namespace baton::bench {
+
+// The wall clock as Unix nanoseconds / milliseconds (comparable with the API's times).
+inline int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+inline int64_t NowMs() { return NowNs() / 1'000'000; }
 
 // "2026-11-22T01:02:03.456Z" -> Unix milliseconds (0 when unparsable).
 inline int64_t ParseRfc3339Ms(const std::string& text) {

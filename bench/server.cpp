@@ -64,11 +64,8 @@ constexpr const char* kW4Lines = "200000";
 
 // ---- numbers -----------------------------------------------------------------------------
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using baton::bench::NowMs;
+using baton::bench::NowNs;
 
 using baton::bench::Median;
 
@@ -325,7 +322,7 @@ int64_t Bench::RunWorkload(const std::string& id, int run) {
   // Pipeline names are lowercase (set-pipeline refuses "W1-0").
   std::string name = (id == "W1" ? "w1-" : id == "W2" ? "w2-" : "w3-") + std::to_string(run);
   auto w = baton::bench::WorkloadById(id, "v" + std::to_string(NowNs()));
-  int64_t t0_ms = NowNs() / 1'000'000;
+  int64_t t0_ms = NowMs();
   if (!SetPipeline(name, w.pipeline)) return 0;
   for (const std::string& job : w.triggered) {
     Call("POST", "/api/v1/teams/main/pipelines/" + name + "/jobs/" + job + "/builds");
@@ -370,7 +367,7 @@ void Bench::W4(int runs, int followers, bool raw) {
   for (int run = 0; run < runs; ++run) {
     ResetPeakRss(pid());
     const double cpu0 = CpuSeconds(pid());
-    int64_t t0_ms = NowNs() / 1'000'000;
+    int64_t t0_ms = NowMs();
     auto r = Call("POST", "/api/v1/teams/main/pipelines/w4/jobs/print/builds");
     int64_t id = r.json.is_object() ? r.json.value("id", int64_t{0}) : 0;
     std::string url = server_.url() + "/api/v1/builds/" + std::to_string(id) + "/events";
@@ -423,7 +420,7 @@ std::map<std::string, int64_t> Bench::FinishedBuildIds(const std::string& pipeli
 // the new builds, in ms (0 when they did not all finish within 120 s).
 int64_t Bench::RunW3Again(const std::string& pipeline) {
   std::map<std::string, int64_t> before = FinishedBuildIds(pipeline);
-  int64_t t0_ms = NowNs() / 1'000'000;
+  int64_t t0_ms = NowMs();
   for (const std::string& job : baton::bench::W3().triggered) {
     Call("POST", "/api/v1/teams/main/pipelines/" + pipeline + "/jobs/" + job + "/builds");
   }
@@ -537,7 +534,13 @@ int main(int argc, char** argv) {
     if (flag == "--only") only = argv[i + 1];
     if (flag == "--followers") followers = std::max(0, std::atoi(argv[i + 1]));
     if (flag == "--history") history = std::max(1, std::atoi(argv[i + 1]));
-    if (flag == "--follow") raw = std::string(argv[i + 1]) == "raw";
+    if (flag == "--follow") {
+      raw = std::string(argv[i + 1]) == "raw";
+      if (!raw && std::string(argv[i + 1]) != "parse") {
+        std::fprintf(stderr, "bench_server: --follow takes parse or raw, not '%s'\n", argv[i + 1]);
+        return 2;
+      }
+    }
   }
   auto wants = [&](const char* id) { return only.find(id) != std::string::npos; };
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines appear as they are measured, even in a file

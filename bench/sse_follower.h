@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -13,47 +12,49 @@
 
 #include "baton/common/status.h"
 #include "baton/net/http_client.h"
+#include "proc_stats.h"
 
 namespace baton::bench {
 
-// Follows build `id` to its end; counts log lines and notes when the stream ended (Unix ms).
-// `raw`: no SSE parsing, the stdout log events are counted in the body's bytes as they come.
 inline void FollowBuildEvents(const std::string& url, const std::string& token, bool raw,
                               std::atomic<long>* lines, std::atomic<int64_t>* done_ms) {
+  static constexpr std::string_view kMark = "\"stream\":\"stdout\"";  // in a stdout log event
   net::ClientOptions options;
   net::HttpClient client(options);
   net::Headers h;
   h.Set("Authorization", "Bearer " + token);
   long n = 0;
-  baton::Status s;
+  Status s;
   if (raw) {
-    static constexpr std::string_view kMark = "\"stream\":\"stdout\"";
-    // The last bytes of the previous piece go in front of the next (shorter than the mark, so
-    // no mark is counted twice and none split between two pieces is missed).
-    std::string carry, joined;
+    // A mark split between two pieces is found in `carry` (the previous piece's last bytes,
+    // shorter than the mark) joined to the start of the next; no byte is copied otherwise.
+    std::string carry;
     net::Download download;
     download.on_body = [&](std::string_view piece) {
-      joined.assign(carry).append(piece);
-      for (size_t at = joined.find(kMark); at != std::string::npos;
-           at = joined.find(kMark, at + 1)) {
+      std::string seam = carry;
+      seam.append(piece.substr(0, kMark.size() - 1));
+      for (size_t at = seam.find(kMark); at != std::string::npos; at = seam.find(kMark, at + 1))
         ++n;
+      for (size_t at = piece.find(kMark); at != std::string::npos; at = piece.find(kMark, at + 1))
+        ++n;
+      if (piece.size() >= kMark.size() - 1) {
+        carry.assign(piece.substr(piece.size() - (kMark.size() - 1)));
+      } else {
+        carry = seam.substr(seam.size() - std::min(seam.size(), kMark.size() - 1));
       }
-      carry = joined.substr(joined.size() - std::min(joined.size(), kMark.size() - 1));
-      return baton::Status::Ok();
+      return Status::Ok();
     };
     auto r = client.SendDownload("GET", url, h, download);
     if (!r.ok()) s = r.status();
   } else {
     s = client.StreamEvents(url, h, [&](const net::SseEvent& e) {
-      if (e.event == "log" && e.data.find("\"stream\":\"stdout\"") != std::string::npos) ++n;
+      if (e.event == "log" && e.data.find(kMark) != std::string::npos) ++n;
       return true;
     });
   }
   if (!s.ok()) std::fprintf(stderr, "follower: %s\n", s.ToString().c_str());
   *lines = n;
-  *done_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+  *done_ms = NowMs();
 }
 
 }  // namespace baton::bench
