@@ -1,5 +1,5 @@
-// `baton land-worker` and `baton prune-worker`: an operator's say over the web node's workers
-// (docs/workers.md).
+// `baton land-worker`, `retire-worker` and `prune-worker`: an operator's say over the web node's
+// workers (docs/workers.md).
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -26,6 +26,18 @@ int LandWorker(const WorkerAdminFlags& flags) {
   return kExitOk;
 }
 
+int RetireWorker(const WorkerAdminFlags& flags) {
+  auto client = Connect(flags.client);
+  if (!client.ok()) return ReportError(client.status());
+  auto retired = client->Put("/workers/" + net::PercentEncode(flags.name) + "/retire");
+  if (!retired.ok()) return ReportError(retired.status());
+  std::printf(
+      "retiring worker %s: it takes no new steps, finishes its running ones, then leaves for "
+      "good\n",
+      flags.name.c_str());
+  return kExitOk;
+}
+
 int PruneWorker(const WorkerAdminFlags& flags) {
   auto client = Connect(flags.client);
   if (!client.ok()) return ReportError(client.status());
@@ -43,9 +55,17 @@ void AddWorkerAdminCommands(CLI::App& root, int& exit_code) {
   land_cmd->add_option("-w,--worker", land->name, "The worker's name")->required();
   land_cmd->callback([land, &exit_code] { exit_code = LandWorker(*land); });
 
+  auto retire = std::make_shared<WorkerAdminFlags>();
+  auto* retire_cmd = root.add_subcommand(
+      "retire-worker",
+      "Retire a worker: as land-worker, then it is removed from the web node's workers for good");
+  retire->client.AddTo(retire_cmd);
+  retire_cmd->add_option("-w,--worker", retire->name, "The worker's name")->required();
+  retire_cmd->callback([retire, &exit_code] { exit_code = RetireWorker(*retire); });
+
   auto prune = std::make_shared<WorkerAdminFlags>();
-  auto* prune_cmd =
-      root.add_subcommand("prune-worker", "Forget a stalled worker (one no longer connected)");
+  auto* prune_cmd = root.add_subcommand(
+      "prune-worker", "Forget a stalled or landed worker (one no longer connected)");
   prune->client.AddTo(prune_cmd);
   prune_cmd->add_option("-w,--worker", prune->name, "The worker's name")->required();
   prune_cmd->callback([prune, &exit_code] { exit_code = PruneWorker(*prune); });

@@ -1,8 +1,9 @@
-// End to end: workers that die, land and are pruned, with a real `baton web` (heartbeat 1 s, so
-// a worker silent for 3 s is stalled) and real `baton worker` processes. A worker killed with
-// SIGKILL mid-task has its step errored naming it, and `attempts:` runs the step again on the
-// other worker; a landing worker finishes its running step, takes no more and leaves;
-// prune-worker refuses a connected worker and forgets a stalled one.
+// End to end: workers that die, land, retire and are pruned, with a real `baton web` (heartbeat
+// 1 s, so a worker silent for 3 s is stalled) and real `baton worker` processes. A worker killed
+// with SIGKILL mid-task has its step errored naming it, and `attempts:` runs the step again on
+// the other worker; a landing worker finishes its running step, takes no more, leaves and is
+// listed as landed; a retiring one does the same and is removed; an interruptible job's step is
+// not waited for; prune-worker refuses a connected worker and forgets a stalled or landed one.
 #include <gtest/gtest.h>
 
 #include "fakes/e2e_util.h"
@@ -47,8 +48,9 @@ class WorkerLifecycleE2E : public ::testing::Test {
   ServerProcess& web_ = cluster_.web();
 };
 
-std::string TaskPipeline(const std::string& script, int attempts = 1) {
-  return "jobs:\n- name: j\n  plan:\n  - task: t\n    attempts: " + std::to_string(attempts) +
+std::string TaskPipeline(const std::string& script, int attempts = 1, bool interruptible = false) {
+  return std::string("jobs:\n- name: j\n") + (interruptible ? "  interruptible: true\n" : "") +
+         "  plan:\n  - task: t\n    attempts: " + std::to_string(attempts) +
          "\n    config:\n      platform: linux\n      run: {path: sh, args: [-c, '" + script +
          "']}\n";
 }
@@ -98,15 +100,80 @@ TEST_F(WorkerLifecycleE2E, ALandingWorkerFinishesItsStepTakesNoMoreAndLeaves) {
   ProcessResult left = w1->Wait();
   EXPECT_EQ(left.exit_code, 0) << left.All();
   EXPECT_NE(left.out.find("landed"), std::string::npos) << left.All();
-  EXPECT_TRUE(WaitForState("w1", "")) << "a landed worker leaves the list";
+  EXPECT_TRUE(WaitForState("w1", "landed"))
+      << "a landed worker stays listed as landed: " << WorkerState("w1");
 
   CliResult unknown = web_.Cli({"land-worker", "-w", "w1"});
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_NE(unknown.err.find("no worker named w1 is connected"), std::string::npos)
       << unknown.All();
+  // It comes back (restarted, say upgraded) under its name and runs again.
+  auto again = StartWorker("w1");
+  EXPECT_TRUE(WaitForState("w1", "running")) << WorkerState("w1");
 }
 
-TEST_F(WorkerLifecycleE2E, PruneRefusesAConnectedWorkerAndForgetsAStalledOne) {
+TEST_F(WorkerLifecycleE2E, ARetiringWorkerFinishesItsStepLeavesAndIsRemoved) {
+  auto w1 = StartWorker("w1");
+  SetPipeline(TaskPipeline("echo started; sleep 3; echo finished"));
+  int64_t id = Trigger();
+  ASSERT_TRUE(web_.WaitForLogLine(id, "started", std::chrono::seconds(90))) << web_.log();
+  CliResult retire = web_.Cli({"retire-worker", "-w", "w1"});
+  ASSERT_EQ(retire.exit_code, 0) << retire.All();
+  EXPECT_NE(retire.out.find("retiring worker w1"), std::string::npos) << retire.out;
+  EXPECT_EQ(WorkerState("w1"), "retiring");
+  // Landing a retiring worker would keep the record it was told to drop.
+  CliResult land = web_.Cli({"land-worker", "-w", "w1"});
+  EXPECT_NE(land.exit_code, 0);
+  EXPECT_NE(land.err.find("retiring already"), std::string::npos) << land.All();
+
+  json builds = web_.WaitForFinishedBuilds("p", "j", 1, std::chrono::minutes(2));
+  ASSERT_EQ(builds.size(), 1u);
+  EXPECT_EQ(builds[0].value("status", ""), "succeeded") << web_.BuildLog(id);
+  EXPECT_NE(web_.BuildLog(id).find("finished"), std::string::npos) << web_.BuildLog(id);
+  ProcessResult left = w1->Wait();
+  EXPECT_EQ(left.exit_code, 0) << left.All();
+  EXPECT_NE(left.out.find("retired"), std::string::npos) << left.All();
+  EXPECT_TRUE(WaitForState("w1", "")) << "a retired worker leaves the list: " << WorkerState("w1");
+}
+
+TEST_F(WorkerLifecycleE2E, ALandingWorkerDoesNotWaitForAnInterruptibleJobsStep) {
+  auto w1 = StartWorker("w1");
+  auto w2 = StartWorker("w2");
+  SetPipeline(TaskPipeline("echo started; sleep 15; echo finished", 2, /*interruptible=*/true));
+  int64_t id = Trigger();
+  ASSERT_TRUE(web_.WaitForLogLine(id, "started", std::chrono::seconds(90))) << web_.log();
+  std::string first;
+  for (int i = 0; i < 120 && first.empty(); ++i) {
+    if (w1->WaitForOutput("running step", std::chrono::milliseconds(250))) first = "w1";
+    if (first.empty() && w2->WaitForOutput("running step", std::chrono::milliseconds(250))) {
+      first = "w2";
+    }
+  }
+  ASSERT_FALSE(first.empty()) << w1->out() << w2->out();
+  auto landing_at = std::chrono::steady_clock::now();
+  CliResult land = web_.Cli({"land-worker", "-w", first});
+  ASSERT_EQ(land.exit_code, 0) << land.All();
+  // The landing worker stops the step instead of sleeping its 15 s out, and leaves (within 11 s:
+  // a heartbeat, SIGTERM and the sandbox's teardown, with room for a loaded machine).
+  ChildProcess& landed = first == "w1" ? *w1 : *w2;
+  ProcessResult left = landed.Wait();
+  EXPECT_EQ(left.exit_code, 0) << left.All();
+  EXPECT_NE(left.out.find("stopping step"), std::string::npos) << left.All();
+  EXPECT_LT(std::chrono::steady_clock::now() - landing_at, std::chrono::seconds(11))
+      << "the worker waited for the interruptible step";
+
+  json builds = web_.WaitForFinishedBuilds("p", "j", 1, std::chrono::minutes(2));
+  ASSERT_EQ(builds.size(), 1u);
+  std::string log = web_.BuildLog(id);
+  EXPECT_EQ(builds[0].value("status", ""), "succeeded") << log << web_.log();
+  EXPECT_NE(log.find("worker " + first + " is landing and the job is interruptible"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("finished"), std::string::npos) << "the retry ran on the other worker";
+  EXPECT_TRUE(WaitForState(first, "landed")) << WorkerState(first);
+}
+
+TEST_F(WorkerLifecycleE2E, PruneRefusesAConnectedWorkerAndForgetsAStalledOrALandedOne) {
   auto w1 = StartWorker("w1");
   CliResult refused = web_.Cli({"prune-worker", "-w", "w1"});
   EXPECT_NE(refused.exit_code, 0);
@@ -116,6 +183,14 @@ TEST_F(WorkerLifecycleE2E, PruneRefusesAConnectedWorkerAndForgetsAStalledOne) {
   CliResult pruned = web_.Cli({"prune-worker", "-w", "w1"});
   EXPECT_EQ(pruned.exit_code, 0) << pruned.All();
   EXPECT_EQ(WorkerState("w1"), "");
+
+  auto w2 = StartWorker("w2");
+  ASSERT_TRUE(WaitForState("w2", "running")) << WorkerState("w2");
+  ASSERT_EQ(web_.Cli({"land-worker", "-w", "w2"}).exit_code, 0);
+  ASSERT_TRUE(WaitForState("w2", "landed")) << WorkerState("w2");
+  CliResult pruned_landed = web_.Cli({"prune-worker", "-w", "w2"});
+  EXPECT_EQ(pruned_landed.exit_code, 0) << pruned_landed.All();
+  EXPECT_EQ(WorkerState("w2"), "");
 }
 
 }  // namespace

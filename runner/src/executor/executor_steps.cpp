@@ -265,7 +265,7 @@ Result<workers::TaskRun> BuildExecutor::Impl::MakeTaskRun(const RunTask& run) {
   task.env = MetadataEnv();
   for (auto& [name, value] : ImageEnv(image_metadata)) task.env[name] = std::move(value);
   for (const auto& [name, value] : run.params) task.env[name] = EnvValue(value);
-  task.placement = {run.tags, options_.metadata.team};
+  task.placement = {run.tags, options_.metadata.team, options_.interruptible};
   task.network = !run.hermetic;
   task.privileged = run.privileged;
   if (run.config.container_limits) {
@@ -296,7 +296,7 @@ void BuildExecutor::Impl::StartGet(const RunGet& get) {
   check.id = "b" + options_.metadata.id + "-" + get.step.id + "-check";
   check.action = workers::ResourceRun::Action::kCheck;
   check.source = get.source;
-  check.placement = {get.tags, options_.metadata.team};
+  check.placement = {get.tags, options_.metadata.team, options_.interruptible};
   if (Status t = ResolveType(get.type, check); !t.ok()) {
     return Report(get.id, ActionResult::Errored(t.message()));
   }
@@ -324,7 +324,7 @@ void BuildExecutor::Impl::FetchVersion(const RunGet& get, Json version) {
   run.id = "b" + options_.metadata.id + "-" + get.step.id + "-a" + std::to_string(get.id);
   run.action = workers::ResourceRun::Action::kGet;
   run.source = get.source;
-  run.placement = {get.tags, options_.metadata.team};
+  run.placement = {get.tags, options_.metadata.team, options_.interruptible};
   if (Status t = ResolveType(get.type, run); !t.ok()) {
     return Report(get.id, ActionResult::Errored(t.message()));
   }
@@ -368,7 +368,7 @@ void BuildExecutor::Impl::StartPut(const RunPut& put) {
   run.id = "b" + options_.metadata.id + "-" + put.step.id + "-a" + std::to_string(put.id);
   run.action = workers::ResourceRun::Action::kPut;
   run.source = put.source;
-  run.placement = {put.tags, options_.metadata.team};
+  run.placement = {put.tags, options_.metadata.team, options_.interruptible};
   if (Status t = ResolveType(put.type, run); !t.ok()) {
     return Report(put.id, ActionResult::Errored(t.message()));
   }

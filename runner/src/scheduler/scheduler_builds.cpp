@@ -153,6 +153,7 @@ void Scheduler::Impl::Launch(PipelineState& state, Build build, const InputPlan&
   exec.resume = resume;
   exec.metadata = {std::to_string(build.id), build.name,        build.job,
                    state.record.name,        state.record.team, options_.external_url};
+  exec.interruptible = job->interruptible;
   exec.clock = clock_;
   exec.cancel_grace = options_.cancel_grace;
   std::string cache_prefix = state.record.name + "/" + build.job + "/";

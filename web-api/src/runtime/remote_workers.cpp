@@ -20,6 +20,9 @@ namespace wire = workers::wire;
 
 namespace {
 
+// How long an interrupted step's process has after SIGTERM on its landing or retiring worker.
+constexpr int64_t kInterruptGraceMs = 10'000;
+
 // Cancels through the Impl, which may be gone by then.
 class RemoteStepHandle final : public workers::StepHandle {
  public:
@@ -146,7 +149,9 @@ void RemoteWorkers::SessionEnded(const std::string& session, const std::string& 
                                  const std::vector<std::string>& kept) {
   impl_->SessionEnded(session, why, kept);
 }
-void RemoteWorkers::SessionLanding(const std::string& session) { impl_->SessionLanding(session); }
+void RemoteWorkers::SessionLanding(const std::string& session, const std::string& state) {
+  impl_->SessionLanding(session, state);
+}
 void RemoteWorkers::TakeWork(const std::string& session, std::chrono::milliseconds wait,
                              JsonReply reply) {
   impl_->TakeWork(session, wait, std::move(reply));
@@ -381,7 +386,7 @@ void RemoteWorkers::Impl::SessionEnded(const std::string& session, const std::st
   later.Run();
 }
 
-void RemoteWorkers::Impl::SessionLanding(const std::string& session) {
+void RemoteWorkers::Impl::SessionLanding(const std::string& session, const std::string& state) {
   Later later;
   {
     std::lock_guard lock(mu_);
@@ -395,6 +400,23 @@ void RemoteWorkers::Impl::SessionLanding(const std::string& session) {
     }
     unplaced_.insert(unplaced_.begin(), s.queue.begin(), s.queue.end());
     s.queue.clear();
+    // Concourse's `interruptible: true`: the worker does not wait for the job's builds. Such a
+    // step errors now (so `attempts:` can run it on another worker) and stops on the worker.
+    std::vector<std::shared_ptr<Dispatch>> interrupted;
+    for (const std::string& id : s.steps) {
+      auto d = dispatches_.find(id);
+      if (d != dispatches_.end() && d->second->taken && d->second->Spec().interruptible) {
+        interrupted.push_back(d->second);
+      }
+    }
+    for (auto& d : interrupted) {
+      s.cancels.push_back({{"id", d->id}, {"grace_ms", kInterruptGraceMs}});
+      Fail(d,
+           Unavailable("worker " + s.worker.name + " is " + state +
+                       " and the job is interruptible, so the worker did not wait for this step"),
+           later);
+    }
+    if (!interrupted.empty()) Wake(s, later);
     Place(later);
   }
   later.Run();

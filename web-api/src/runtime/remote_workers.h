@@ -82,9 +82,10 @@ class RemoteWorkers final : public workers::Worker {
   void SessionStarted(const std::string& session, const WorkerRegistration& worker);
   void SessionEnded(const std::string& session, const std::string& why,
                     const std::vector<std::string>& kept = {});
-  // The session takes no new steps (`baton land-worker`); the steps it has not taken yet go to
-  // other workers.
-  void SessionLanding(const std::string& session);
+  // The session takes no new steps (`baton land-worker`, `retire-worker`; `state` is "landing"
+  // or "retiring"); the steps it has not taken yet go to other workers, and its running steps of
+  // `interruptible` jobs error at once, naming the worker, and are cancelled on it.
+  void SessionLanding(const std::string& session, const std::string& state);
 
   // The worker's long poll: `reply` gets {"steps": [...], "cancel": [{"id", "grace_ms"}]} as
   // soon as there is something for the session, or empty lists after `wait`; kNotFound for an

@@ -73,7 +73,7 @@ class RemoteWorkers::Impl : public std::enable_shared_from_this<Impl> {
   void SessionStarted(const std::string& session, const WorkerRegistration& worker);
   void SessionEnded(const std::string& session, const std::string& why,
                     const std::vector<std::string>& kept);
-  void SessionLanding(const std::string& session);
+  void SessionLanding(const std::string& session, const std::string& state);
   void TakeWork(const std::string& session, std::chrono::milliseconds wait, JsonReply reply);
   void AddOutput(const std::string& session, const std::string& step, const Json& lines,
                  StatusReply reply);

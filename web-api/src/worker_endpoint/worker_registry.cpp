@@ -119,7 +119,11 @@ std::vector<std::string> WorkerRegistry::ExpireSilent(std::chrono::steady_clock:
   return names;
 }
 
-Status WorkerRegistry::Land(const std::string& name) {
+Status WorkerRegistry::Land(const std::string& name) { return Drain(name, "landing"); }
+
+Status WorkerRegistry::Retire(const std::string& name) { return Drain(name, "retiring"); }
+
+Status WorkerRegistry::Drain(const std::string& name, const std::string& state) {
   std::string session;
   {
     std::lock_guard lock(mu_);
@@ -130,11 +134,15 @@ Status WorkerRegistry::Land(const std::string& name) {
     }
     session = found->second;
     Session& s = sessions_[session];
-    s.state = "landing";
+    // A retiring worker stays retiring: landing it now would keep a record it was told to drop.
+    if (s.state == "retiring" && state == "landing") {
+      return FailedPrecondition("worker " + name + " is retiring already; it leaves for good");
+    }
+    s.state = state;
     BATON_RETURN_IF_ERROR(Save(s));
   }
-  ModuleLogger("web")->info("worker {} is landing", name);
-  if (steps_) steps_->SessionLanding(session);
+  ModuleLogger("web")->info("worker {} is {}", name, state);
+  if (steps_) steps_->SessionLanding(session, state);
   return Status::Ok();
 }
 
@@ -143,7 +151,7 @@ Status WorkerRegistry::Prune(const std::string& name) {
   if (by_name_.count(name) || (!reserved_name_.empty() && name == reserved_name_)) {
     return FailedPrecondition("worker " + name +
                               " is connected; land it first (`baton land-worker -w " + name +
-                              "`), or stop it; only a stalled worker can be pruned");
+                              "`), or stop it; only a stalled or landed worker can be pruned");
   }
   BATON_ASSIGN_OR_RETURN(auto records, store_.ListWorkers());
   for (const auto& r : records) {
@@ -154,6 +162,7 @@ Status WorkerRegistry::Prune(const std::string& name) {
 
 Status WorkerRegistry::Deregister(const std::string& session) {
   std::string name;
+  std::optional<Session> landed;
   {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(session);
@@ -161,12 +170,18 @@ Status WorkerRegistry::Deregister(const std::string& session) {
       return NotFound("no worker session " + session + " on this web node");
     }
     name = it->second.worker.name;
+    if (it->second.state == "landing") {
+      landed = std::move(it->second);
+      landed->state = "landed";
+      landed->activity = {};
+    }
     sessions_.erase(it);
     by_name_.erase(name);
   }
-  ModuleLogger("web")->info("worker {} deregistered", name);
-  if (steps_) steps_->SessionEnded(session, "deregistered (it stopped)");
+  ModuleLogger("web")->info("worker {} {}", name, landed ? "landed" : "deregistered");
+  if (steps_) steps_->SessionEnded(session, landed ? "landed" : "deregistered (it stopped)");
   std::lock_guard lock(mu_);
+  if (landed) return Save(*landed);
   return store_.DeleteWorker(name);
 }
 

@@ -67,18 +67,23 @@ class WorkerRegistry {
   // Records a heartbeat; returns the worker's state ("running", ...). kNotFound when the
   // session is unknown (the web node restarted, or the name registered again): register again.
   Result<std::string> Heartbeat(const std::string& session, const WorkerActivity& activity);
-  // Ends the session and removes the worker's record.
+  // Ends the session. The record of a worker that was landing stays, saying "landed" (it may come
+  // back with its caches, as on Concourse); any other worker's record is removed.
   Status Deregister(const std::string& session);
 
   // Ends the sessions whose worker sent nothing for heartbeat_timeout() (it died, or its machine
   // or network did): their records say "stalled" and their running steps error, naming the
   // worker. Returns the workers' names.
   std::vector<std::string> ExpireSilent(std::chrono::steady_clock::time_point now);
-  // `baton land-worker`: the worker takes no new steps, finishes its running ones and then
-  // leaves (its heartbeat answer says "landing"). kNotFound when no such worker is connected.
+  // `baton land-worker`: the worker takes no new steps, finishes its running ones (stopping
+  // those of interruptible jobs) and then leaves (its heartbeat answer says "landing"); its
+  // record stays as "landed". kNotFound when no such worker is connected.
   Status Land(const std::string& name);
-  // `baton prune-worker`: forgets the record of a worker that is not connected (stalled).
-  // kFailedPrecondition for a connected one, kNotFound for an unknown name.
+  // `baton retire-worker`: as Land, but the worker leaves for good: its record is removed once
+  // it has gone (its heartbeat answer says "retiring").
+  Status Retire(const std::string& name);
+  // `baton prune-worker`: forgets the record of a worker that is not connected (stalled or
+  // landed). kFailedPrecondition for a connected one, kNotFound for an unknown name.
   Status Prune(const std::string& name);
 
   // A worker silent this long has its session ended: three heartbeats missed.
@@ -99,7 +104,9 @@ class WorkerRegistry {
     SystemTime last_heartbeat;
     std::chrono::steady_clock::time_point last_seen = std::chrono::steady_clock::now();
   };
-  Status Save(const Session& session);  // REQUIRES: mu_ held
+  Status Save(const Session& session);
+  // Land and Retire: the session's state becomes `state` ("landing", "retiring").
+  Status Drain(const std::string& name, const std::string& state);
 
   runner::AccessStore& store_;
   const std::chrono::milliseconds heartbeat_every_;

@@ -204,6 +204,13 @@ Response LandWorker(const WorkerEndpoint& endpoint, const Request& req) {
   return Response::Json(200, Json{{"name", req.Param("name")}, {"state", "landing"}});
 }
 
+// PUT /api/v1/workers/:name/retire (an API token).
+Response RetireWorker(const WorkerEndpoint& endpoint, const Request& req) {
+  Status s = endpoint.registry.Retire(req.Param("name"));
+  if (!s.ok()) return JsonError(s);
+  return Response::Json(200, Json{{"name", req.Param("name")}, {"state", "retiring"}});
+}
+
 // DELETE /api/v1/workers/:name (an API token).
 Response PruneWorker(const WorkerEndpoint& endpoint, const Request& req) {
   Status s = endpoint.registry.Prune(req.Param("name"));
@@ -233,6 +240,9 @@ void AddWorkerRoutes(Router& router, Endpoint endpoint) {
   router.Add(
       "PUT", "/api/v1/workers/:name/land",
       [endpoint](Request& req) { return LandWorker(*endpoint, req); }, Access::kToken);
+  router.Add(
+      "PUT", "/api/v1/workers/:name/retire",
+      [endpoint](Request& req) { return RetireWorker(*endpoint, req); }, Access::kToken);
   router.Add(
       "DELETE", "/api/v1/workers/:name",
       [endpoint](Request& req) { return PruneWorker(*endpoint, req); }, Access::kToken);

@@ -119,9 +119,15 @@ bool WebConnection::Heartbeat(net::HttpClient& client, const std::string& sessio
     Json answer = Json::parse(reply->body, nullptr, false);
     std::string state = answer.is_object() ? answer.value("state", "running") : "running";
     SetState(state);
-    // Landing (`baton land-worker`): no new steps come; leave once the running ones are done.
-    if (state == "landing" && (!options_.active_containers || options_.active_containers() == 0)) {
+    // Landing or retiring (`baton land-worker`, `retire-worker`): no new steps come; leave once
+    // the running ones are done.
+    bool idle = !options_.active_containers || options_.active_containers() == 0;
+    if (state == "landing" && idle) {
       Event("landed: no steps left to run; leaving " + options_.web_url);
+      return true;
+    }
+    if (state == "retiring" && idle) {
+      Event("retired: no steps left to run; leaving " + options_.web_url + " for good");
       return true;
     }
   }

@@ -291,7 +291,14 @@ void WebStepRunner::StartStep(const std::string& session, const Json& json) {
 
 void WebStepRunner::CancelStep(const std::string& id, Duration grace) {
   std::lock_guard lock(mu_);
-  if (auto found = running_.find(id); found != running_.end()) found->second.step->Cancel(grace);
+  auto found = running_.find(id);
+  if (found == running_.end()) return;
+  if (options_.on_event) {
+    options_.on_event(
+        "stopping step " + id + ": the web node cancelled it (SIGTERM, SIGKILL after " +
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(grace).count()) + " s)");
+  }
+  found->second.step->Cancel(grace);
 }
 
 void WebStepRunner::Reap() {

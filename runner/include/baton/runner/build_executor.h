@@ -46,6 +46,9 @@ struct BuildMetadata {
 struct BuildExecutorOptions {
   std::string build_root;  // REQUIRES: set; created if missing
   BuildMetadata metadata;
+  // The job's `interruptible`: a worker that lands or retires stops this build's steps instead of
+  // waiting for them (workers::WorkerSpec::interruptible).
+  bool interruptible = false;
   const Clock* clock = nullptr;  // null = the real clock
   // Host directory for a task cache; empty = `<build_root>/caches/<step>/<path>` (per build).
   std::function<std::string(const StepInfo& step, const std::string& cache_path)> cache_dir;

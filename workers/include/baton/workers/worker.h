@@ -54,6 +54,9 @@ struct RootfsSpec {
 struct WorkerSpec {
   std::vector<std::string> tags;  // the step's `tags:` (a get/put: else its resource's)
   std::string team;               // the build's team ("" = none named)
+  // The build's job is `interruptible: true`: a worker that lands or retires does not wait for
+  // this step but stops it (the step errors, naming the worker; `attempts:` runs it elsewhere).
+  bool interruptible = false;
 };
 
 // One process to run in a sandbox.
