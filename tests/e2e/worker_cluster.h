@@ -42,15 +42,17 @@ class WorkerCluster {
   }
 
   // Starts `baton worker --name NAME` proving itself with `key` (written to NAME.key), without
-  // waiting: for tests of what the web node refuses.
+  // waiting: for tests of what the web node refuses. `web_url` replaces the web node's own URL
+  // (e.g. a TLS front of it).
   std::unique_ptr<ChildProcess> LaunchWorker(const std::string& name, const std::string& key,
-                                             const std::vector<std::string>& extra = {}) {
+                                             const std::vector<std::string>& extra = {},
+                                             const std::string& web_url = "") {
     std::filesystem::path key_file = files_ / (name + ".key");
     WriteFile(key_file, key + "\n");
     std::vector<std::string> argv{BatonBinary().string(),
                                   "worker",
                                   "--web",
-                                  web_.url(),
+                                  web_url.empty() ? web_.url() : web_url,
                                   "--name",
                                   name,
                                   "--work-dir",
