@@ -88,6 +88,10 @@ TEST(BuildFrames, StreamsOfOneBuildWriteTheSameBytesReadFromTheStoreOnce) {
   // Three runs of up to 1,024 read once each, then each stream's last read at the front that
   // found nothing new (a live stream would wait there for the next events).
   EXPECT_EQ(log.reads, 3 + 10);
+  BuildFrames::Counts counts = frames.counts();
+  EXPECT_EQ(counts.shared_runs, 3u);
+  EXPECT_EQ(counts.shared_events, 3000u);
+  EXPECT_EQ(counts.own_runs, 0u) << "every stream shared the runs";
 }
 
 TEST(BuildFrames, ABatchStopsAtTheEventAndByteCapsButTheFirstEventAlwaysGoes) {
@@ -113,9 +117,12 @@ TEST(BuildFrames, TheCacheStaysWithinItsBoundAndAStreamBehindItStillGetsEverythi
   EXPECT_EQ(Drain(frames, log, 0), log.Expected(0, 20000));
   EXPECT_LE(frames.cached_bytes(), 256u * 1024);
   EXPECT_GT(frames.cached_bytes(), 128u * 1024) << "the newest runs are kept";
+  EXPECT_EQ(frames.counts().own_runs, 0u);
   // Evicted: this stream reads its own events, and the cache is not disturbed.
   EXPECT_EQ(Drain(frames, log, 0), log.Expected(0, 20000));
   EXPECT_EQ(Drain(frames, log, 12345), log.Expected(12345, 20000));
+  EXPECT_GT(frames.counts().own_runs, 0u);
+  EXPECT_EQ(frames.counts().shared_events, 20000u);
 }
 
 TEST(BuildFrames, EventsAppendedLaterAreReadAtTheFrontAndJoinTheCache) {

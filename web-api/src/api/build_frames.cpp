@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "baton/common/clock.h"
+#include "baton/common/logging.h"
 #include "baton/net/sse.h"
 
 namespace baton::webapi {
@@ -17,6 +18,12 @@ SseEvent BuildEventToSse(const runner::BuildEvent& e) {
 
 BuildFrames::BuildFrames(size_t max_bytes, size_t run_events)
     : max_bytes_(max_bytes), run_events_(std::max<size_t>(1, run_events)) {}
+
+BuildFrames::~BuildFrames() {
+  ModuleLogger("webapi")->debug(
+      "build frames: {} runs ({} events) formatted shared, {} ({} events) for one stream",
+      counts_.shared_runs, counts_.shared_events, counts_.own_runs, counts_.own_events);
+}
 
 BuildFrames::Run BuildFrames::Format(const std::vector<runner::BuildEvent>& events) {
   Run run;
@@ -85,6 +92,8 @@ Result<SseFrames> BuildFrames::Next(int64_t after, size_t max_events, size_t max
       BATON_ASSIGN_OR_RETURN(auto events, read(after, static_cast<int>(run_events_)));
       if (events.empty()) return SseFrames{};
       Run run = Format(events);
+      ++counts_.shared_runs;
+      counts_.shared_events += events.size();
       SseFrames frames = Slice(run, 0, max_events, max_bytes);
       Keep(std::move(run), after);
       return frames;
@@ -93,12 +102,23 @@ Result<SseFrames> BuildFrames::Next(int64_t after, size_t max_events, size_t max
   // Behind the cache or past it: this stream's own events, formatted for it alone.
   BATON_ASSIGN_OR_RETURN(auto events, read(after, static_cast<int>(max_events)));
   if (events.empty()) return SseFrames{};
-  return Slice(Format(events), 0, max_events, max_bytes);
+  Run run = Format(events);
+  {
+    std::lock_guard lock(mutex_);
+    ++counts_.own_runs;
+    counts_.own_events += events.size();
+  }
+  return Slice(run, 0, max_events, max_bytes);
 }
 
 size_t BuildFrames::cached_bytes() const {
   std::lock_guard lock(mutex_);
   return bytes_;
+}
+
+BuildFrames::Counts BuildFrames::counts() const {
+  std::lock_guard lock(mutex_);
+  return counts_;
 }
 
 }  // namespace baton::webapi

@@ -36,7 +36,20 @@ class BuildFrames {
   // Reads up to `limit` events after seq `after` from the store.
   using ReadEvents = std::function<Result<std::vector<runner::BuildEvent>>(int64_t, int)>;
 
+  // How many runs of events were formatted, and the events in them: shared (at the front, kept
+  // for every stream) or for one stream alone (behind the kept runs or past them).
+  struct Counts {
+    uint64_t shared_runs = 0;
+    uint64_t shared_events = 0;
+    uint64_t own_runs = 0;
+    uint64_t own_events = 0;
+  };
+
   explicit BuildFrames(size_t max_bytes = 4 << 20, size_t run_events = 1024);
+  // Logs the counts at debug level.
+  ~BuildFrames();
+  BuildFrames(const BuildFrames&) = delete;
+  BuildFrames& operator=(const BuildFrames&) = delete;
 
   // The frames after seq `after` if they are cached: at most `max_events`, and no more than
   // `max_bytes` unless the first event alone is larger. nullopt when not cached.
@@ -47,6 +60,7 @@ class BuildFrames {
                          const ReadEvents& read);
 
   size_t cached_bytes() const;
+  Counts counts() const;
 
  private:
   // Formatted events with consecutive seqs: `ends[i]` is where event `seqs[i]` ends in `bytes`.
@@ -67,6 +81,7 @@ class BuildFrames {
   int64_t from_ = 0;      // GUARDED_BY(mutex_)
   int64_t last_ = 0;      // GUARDED_BY(mutex_)
   size_t bytes_ = 0;      // GUARDED_BY(mutex_)
+  Counts counts_;         // GUARDED_BY(mutex_)
 };
 
 }  // namespace baton::webapi
