@@ -67,6 +67,38 @@ std::string Drain(BuildFrames& frames, FakeLog& log, int64_t after, size_t max_e
   }
 }
 
+// The fast frame is the old one (a JSON object dumped, then framed) byte for byte, whatever the
+// strings hold; and where the old one threw (invalid UTF-8), so does it.
+TEST(BuildFrames, AFrameWrittenFieldByFieldIsTheDumpedObjectFramedByteForByte) {
+  const std::vector<std::string> strings = {
+      "",
+      "plain log line 0123456789 ~!@#$%^&*()_+{}|:<>?/.,;'[]=-`",
+      "quote \" and backslash \\ and both \\\"",
+      "tab\tnewline\ncarriage\rcrlf\r\nend\n",
+      std::string("nul \0 inside", 12),
+      "\x01\x02\x1f control, \x1b[31mred\x1b[0m, DEL \x7f",
+      "utf-8: caf\xc3\xa9, \xe2\x82\xac, \xf0\x9f\x9a\x80",
+      "\"leading and trailing\\",
+      "/slashes/ are not escaped",
+  };
+  const SystemTime when = FromUnixMillis(1764700000123);
+  for (const std::string& text : strings) {
+    for (int field = 0; field < 4; ++field) {
+      BuildEvent e{123456789, when, "step-1", "log", "stdout", "payload"};
+      std::string* target[] = {&e.origin, &e.type, &e.stream, &e.payload};
+      *target[field] = text;
+      std::string fast;
+      AppendBuildEventFrame(e, &fast);
+      EXPECT_EQ(fast, net::FormatSseEvent(BuildEventToSse(e)))
+          << "field " << field << " holding '" << text << "'";
+    }
+  }
+  BuildEvent invalid{1, {}, "s1", "log", "stdout", "bad \xff\xfe utf-8 \xc3"};
+  std::string fast;
+  EXPECT_ANY_THROW(BuildEventToSse(invalid));
+  EXPECT_ANY_THROW(AppendBuildEventFrame(invalid, &fast));
+}
+
 TEST(BuildFrames, StreamsOfOneBuildWriteTheSameBytesReadFromTheStoreOnce) {
   FakeLog log(3000);
   BuildFrames frames(/*max_bytes=*/4 << 20, /*run_events=*/1024);

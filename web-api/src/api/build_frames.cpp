@@ -1,6 +1,7 @@
 #include "baton/webapi/build_frames.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include <nlohmann/json.hpp>
 
@@ -9,11 +10,65 @@
 #include "baton/net/sse.h"
 
 namespace baton::webapi {
+namespace {
+
+void AppendInteger(int64_t value, std::string* out) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof(digits), value).ptr;
+  out->append(digits, end);
+}
+
+// `text` as nlohmann's dump() writes a JSON string. Printable ASCII other than '"' and '\\' is
+// its own escape; anything else (control characters, DEL, bytes >= 0x80, invalid UTF-8) is
+// nlohmann's to escape, validate or reject.
+void AppendJsonString(std::string_view text, std::string* out) {
+  bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x7f && byte != '"' && byte != '\\';
+  });
+  if (!plain) {
+    out->append(nlohmann::json(text).dump());
+    return;
+  }
+  out->push_back('"');
+  out->append(text);
+  out->push_back('"');
+}
+
+}  // namespace
 
 SseEvent BuildEventToSse(const runner::BuildEvent& e) {
   nlohmann::json data = {{"seq", e.seq},   {"time", ToUnixMillis(e.time)}, {"origin", e.origin},
                          {"type", e.type}, {"stream", e.stream},           {"payload", e.payload}};
   return {std::to_string(e.seq), e.type, data.dump()};
+}
+
+void AppendBuildEventFrame(const runner::BuildEvent& e, std::string* out) {
+  // FormatSseEvent's lines. The id is digits; the type goes on one line (CR and LF become
+  // spaces); dump() leaves no raw line break in the data, so it is one data line. The JSON's
+  // keys are in nlohmann's order (sorted), as BuildEventToSse's dump() writes them.
+  out->append("id: ");
+  AppendInteger(e.seq, out);
+  if (!e.type.empty()) {
+    size_t at = out->append("\nevent: ").size();
+    out->append(e.type);
+    std::replace_if(
+        out->begin() + static_cast<std::ptrdiff_t>(at), out->end(),
+        [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  }
+  out->append("\ndata: {\"origin\":");
+  AppendJsonString(e.origin, out);
+  out->append(",\"payload\":");
+  AppendJsonString(e.payload, out);
+  out->append(",\"seq\":");
+  AppendInteger(e.seq, out);
+  out->append(",\"stream\":");
+  AppendJsonString(e.stream, out);
+  out->append(",\"time\":");
+  AppendInteger(ToUnixMillis(e.time), out);
+  out->append(",\"type\":");
+  AppendJsonString(e.type, out);
+  out->append("}\n\n");
 }
 
 BuildFrames::BuildFrames(size_t max_bytes, size_t run_events)
@@ -28,10 +83,15 @@ BuildFrames::~BuildFrames() {
 BuildFrames::Run BuildFrames::Format(const std::vector<runner::BuildEvent>& events) {
   Run run;
   auto bytes = std::make_shared<std::string>();
+  size_t estimate = 0;  // ~130 bytes of ids, keys and numbers around an event's strings
+  for (const runner::BuildEvent& e : events) {
+    estimate += 130 + 2 * e.type.size() + e.origin.size() + e.stream.size() + e.payload.size();
+  }
+  bytes->reserve(estimate);
   run.seqs.reserve(events.size());
   run.ends.reserve(events.size());
   for (const runner::BuildEvent& event : events) {
-    bytes->append(net::FormatSseEvent(BuildEventToSse(event)));
+    AppendBuildEventFrame(event, bytes.get());
     run.seqs.push_back(event.seq);
     run.ends.push_back(bytes->size());
   }

@@ -30,6 +30,11 @@ namespace baton::webapi {
 // One event as /api/v1/builds/:id/events sends it: id the seq, event the type, data the event
 // as JSON.
 SseEvent BuildEventToSse(const runner::BuildEvent& event);
+// Appends the wire form of one event, byte for byte net::FormatSseEvent(BuildEventToSse(event)),
+// without building a JSON object: the data's JSON is written field by field, and a string that
+// needs no escaping (printable ASCII without '"' or '\\', most log lines) is copied as it is;
+// any other string is escaped by nlohmann, which also throws on invalid UTF-8 as before.
+void AppendBuildEventFrame(const runner::BuildEvent& event, std::string* out);
 
 class BuildFrames {
  public:
