@@ -54,12 +54,13 @@ class FakeLog {
   std::vector<BuildEvent> events_;
 };
 
-// Pulls everything after `after` as a stream does; the bytes in order.
+// Pulls everything after `after` as a stream does (registered as `stream`, or not with 0); the
+// bytes in order.
 std::string Drain(BuildFrames& frames, FakeLog& log, int64_t after, size_t max_events = 256,
-                  size_t max_bytes = 256 * 1024) {
+                  size_t max_bytes = 256 * 1024, uint64_t stream = 0) {
   std::string out;
   while (true) {
-    auto next = frames.Next(after, max_events, max_bytes, log.Reader());
+    auto next = frames.Next(after, max_events, max_bytes, log.Reader(), stream);
     EXPECT_TRUE(next.ok());
     if (!next.ok() || next->bytes.empty()) return out;
     out.append(next->bytes);
@@ -155,6 +156,41 @@ TEST(BuildFrames, TheCacheStaysWithinItsBoundAndAStreamBehindItStillGetsEverythi
   EXPECT_EQ(Drain(frames, log, 12345), log.Expected(12345, 20000));
   EXPECT_GT(frames.counts().own_runs, 0u);
   EXPECT_EQ(frames.counts().shared_events, 20000u);
+}
+
+// A registered stream far behind the fastest keeps the runs it has not sent, so it shares them
+// instead of formatting its own; once it has sent them (or leaves) they go.
+TEST(BuildFrames, RunsAreKeptPastTheSoftBoundUntilTheSlowestRegisteredStreamHasSentThem) {
+  FakeLog log(5000, /*payload_bytes=*/100);  // ~0.9 MB of frames
+  BuildFrames frames(/*max_bytes=*/256 * 1024, /*run_events=*/512, /*hard_max_bytes=*/4 << 20);
+  uint64_t fast = frames.AddStream();
+  uint64_t slow = frames.AddStream();
+  auto first = frames.Next(0, 256, 256 * 1024, log.Reader(), slow);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(Drain(frames, log, 0, 256, 256 * 1024, fast), log.Expected(0, 5000));
+  EXPECT_GT(frames.cached_bytes(), 512u * 1024) << "runs the slow stream has not sent were freed";
+  EXPECT_EQ(Drain(frames, log, 256, 256, 256 * 1024, slow), log.Expected(256, 5000));
+  EXPECT_EQ(frames.counts().own_runs, 0u) << "the slow stream formatted its own events";
+  EXPECT_EQ(frames.counts().shared_events, 5000u);
+  EXPECT_LE(frames.cached_bytes(), 256u * 1024) << "sent by both, yet still kept";
+  EXPECT_GT(frames.cached_bytes(), 0u) << "the newest run always stays";
+}
+
+TEST(BuildFrames, AStalledStreamHoldsNoMoreThanTheHardBoundAndLeavingFreesTheRest) {
+  FakeLog log(20000, /*payload_bytes=*/100);  // ~3.4 MB of frames
+  BuildFrames frames(/*max_bytes=*/256 * 1024, /*run_events=*/512, /*hard_max_bytes=*/1 << 20);
+  uint64_t stalled = frames.AddStream();
+  ASSERT_TRUE(frames.Next(0, 256, 256 * 1024, log.Reader(), stalled).ok());
+  uint64_t fast = frames.AddStream();
+  EXPECT_EQ(Drain(frames, log, 0, 256, 256 * 1024, fast), log.Expected(0, 20000));
+  EXPECT_LE(frames.cached_bytes(), 1u << 20);
+  EXPECT_GT(frames.cached_bytes(), 512u * 1024);
+  EXPECT_EQ(Drain(frames, log, 256, 256, 256 * 1024, stalled), log.Expected(256, 20000))
+      << "past the hard bound it reads its own events, complete";
+  EXPECT_GT(frames.counts().own_runs, 0u);
+  frames.RemoveStream(stalled);
+  frames.RemoveStream(fast);
+  EXPECT_LE(frames.cached_bytes(), 256u * 1024) << "nobody left to keep them for";
 }
 
 TEST(BuildFrames, EventsAppendedLaterAreReadAtTheFrontAndJoinTheCache) {

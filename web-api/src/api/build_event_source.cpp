@@ -71,7 +71,9 @@ class BuildEventSource final : public EventSource {
         log_(log),
         hub_(std::move(hub)),
         build_id_(build_id),
-        frames_(hub_ ? hub_->FramesFor(build_id) : std::make_shared<BuildFrames>()) {}
+        frames_(hub_ ? hub_->FramesFor(build_id) : std::make_shared<BuildFrames>()),
+        stream_(frames_->AddStream()) {}
+  ~BuildEventSource() override { frames_->RemoveStream(stream_); }
 
   SseBatch NextEvents(const std::string& after_id, size_t max_events) override {
     int64_t after = ParseSeq(after_id);
@@ -90,11 +92,12 @@ class BuildEventSource final : public EventSource {
 
   SseFrames NextFrames(const std::string& after_id, size_t max_events, size_t max_bytes) override {
     int64_t after = ParseSeq(after_id);
-    if (auto cached = frames_->Cached(after, max_events, max_bytes)) return *cached;
+    if (auto cached = frames_->Cached(after, max_events, max_bytes, stream_)) return *cached;
     bool finished = Finished();  // before the events, as in NextEvents
-    auto frames = frames_->Next(after, max_events, max_bytes, [this](int64_t from, int limit) {
-      return log_.ReadEvents(build_id_, from, limit);
-    });
+    auto frames = frames_->Next(
+        after, max_events, max_bytes,
+        [this](int64_t from, int limit) { return log_.ReadEvents(build_id_, from, limit); },
+        stream_);
     if (!frames.ok()) {
       ModuleLogger("webapi")->error("cannot read the events of build {}: {}", build_id_,
                                     frames.status().ToString());
@@ -125,6 +128,7 @@ class BuildEventSource final : public EventSource {
   std::shared_ptr<BuildEventHub> hub_;
   runner::Id build_id_;
   std::shared_ptr<BuildFrames> frames_;  // shared with the build's other streams
+  uint64_t stream_;                      // this stream's key in frames_
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 
 #include <nlohmann/json.hpp>
 
@@ -71,8 +72,10 @@ void AppendBuildEventFrame(const runner::BuildEvent& e, std::string* out) {
   out->append("}\n\n");
 }
 
-BuildFrames::BuildFrames(size_t max_bytes, size_t run_events)
-    : max_bytes_(max_bytes), run_events_(std::max<size_t>(1, run_events)) {}
+BuildFrames::BuildFrames(size_t max_bytes, size_t run_events, size_t hard_max_bytes)
+    : max_bytes_(max_bytes),
+      run_events_(std::max<size_t>(1, run_events)),
+      hard_max_bytes_(std::max(max_bytes, hard_max_bytes)) {}
 
 BuildFrames::~BuildFrames() {
   ModuleLogger("webapi")->debug(
@@ -113,8 +116,27 @@ SseFrames BuildFrames::Slice(const Run& run, size_t first, size_t max_events, si
   return frames;
 }
 
-std::optional<SseFrames> BuildFrames::Cached(int64_t after, size_t max_events, size_t max_bytes) {
+uint64_t BuildFrames::AddStream() {
   std::lock_guard lock(mutex_);
+  return ++next_stream_;
+}
+
+void BuildFrames::RemoveStream(uint64_t stream) {
+  std::lock_guard lock(mutex_);
+  positions_.erase(stream);
+  Evict();
+}
+
+void BuildFrames::Place(uint64_t stream, int64_t after) {
+  if (stream == 0) return;
+  positions_[stream] = after;
+  if (bytes_ > max_bytes_) Evict();  // the slowest may have moved on
+}
+
+std::optional<SseFrames> BuildFrames::Cached(int64_t after, size_t max_events, size_t max_bytes,
+                                             uint64_t stream) {
+  std::lock_guard lock(mutex_);
+  Place(stream, after);
   return CachedLocked(after, max_events, max_bytes);
 }
 
@@ -134,7 +156,14 @@ void BuildFrames::Keep(Run run, int64_t after) {
   last_ = run.seqs.back();
   bytes_ += run.bytes->size();
   runs_.push_back(std::move(run));
-  while (bytes_ > max_bytes_ && runs_.size() > 1) {
+  Evict();
+}
+
+void BuildFrames::Evict() {
+  int64_t slowest = INT64_MAX;  // every registered stream has sent the seqs up to here
+  for (const auto& [stream, after] : positions_) slowest = std::min(slowest, after);
+  while (bytes_ > max_bytes_ && runs_.size() > 1 &&
+         (bytes_ > hard_max_bytes_ || runs_.front().seqs.back() <= slowest)) {
     from_ = runs_.front().seqs.back();
     bytes_ -= runs_.front().bytes->size();
     runs_.pop_front();
@@ -142,9 +171,10 @@ void BuildFrames::Keep(Run run, int64_t after) {
 }
 
 Result<SseFrames> BuildFrames::Next(int64_t after, size_t max_events, size_t max_bytes,
-                                    const ReadEvents& read) {
+                                    const ReadEvents& read, uint64_t stream) {
   {
     std::unique_lock lock(mutex_);
+    Place(stream, after);
     if (auto cached = CachedLocked(after, max_events, max_bytes)) return *cached;
     if (runs_.empty() || after == last_) {
       // At the front: read and format a whole run under the lock, so the streams waiting here

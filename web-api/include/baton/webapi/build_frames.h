@@ -3,9 +3,12 @@
 // Ten followers of a 200,000-line build used to build, dump and frame the same JSON 200,000 times
 // each. Here the stream at the front reads a run of up to `run_events` events from the store in
 // one call, formats it once into one string, and the other streams write slices of that same
-// string (no JSON, no copy per follower). The newest runs are kept, at most `max_bytes` of them
-// (the oldest run goes first, never the newest); a stream further behind than that, or one that
-// resumes past the newest run, formats its own events uncached.
+// string (no JSON, no copy per follower). The front is the fastest stream, not the store's head.
+// Runs are kept while a registered stream (AddStream) has yet to send them, up to
+// `hard_max_bytes`; past `max_bytes` a run goes as soon as every registered stream has sent it
+// (the oldest run goes first, never the newest). So the followers of one build share each run
+// however far the slowest trails the fastest, within `hard_max_bytes`. A stream further behind
+// than the kept runs, or one that resumes past the newest run, formats its own events uncached.
 //
 // Thread-safety: thread-safe. A stream at the front reads the store under the lock, so the
 // others wait for that one read and then share it instead of reading the same events again.
@@ -15,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -50,19 +54,27 @@ class BuildFrames {
     uint64_t own_events = 0;
   };
 
-  explicit BuildFrames(size_t max_bytes = 4 << 20, size_t run_events = 1024);
+  explicit BuildFrames(size_t max_bytes = 4 << 20, size_t run_events = 1024,
+                       size_t hard_max_bytes = 16 << 20);
   // Logs the counts at debug level.
   ~BuildFrames();
   BuildFrames(const BuildFrames&) = delete;
   BuildFrames& operator=(const BuildFrames&) = delete;
 
+  // Registers a live stream, whose place is the `after` of its latest Cached or Next call: the
+  // runs past it are kept (up to hard_max_bytes) until it has sent them or is removed.
+  uint64_t AddStream();
+  void RemoveStream(uint64_t stream);
+
   // The frames after seq `after` if they are cached: at most `max_events`, and no more than
-  // `max_bytes` unless the first event alone is larger. nullopt when not cached.
-  std::optional<SseFrames> Cached(int64_t after, size_t max_events, size_t max_bytes);
+  // `max_bytes` unless the first event alone is larger. nullopt when not cached. `stream` is
+  // AddStream's key, or 0 for a stream that is not registered.
+  std::optional<SseFrames> Cached(int64_t after, size_t max_events, size_t max_bytes,
+                                  uint64_t stream = 0);
   // The frames after seq `after`, read through `read` when not cached (empty `bytes` when the
   // store has none yet). Errors are `read`'s.
-  Result<SseFrames> Next(int64_t after, size_t max_events, size_t max_bytes,
-                         const ReadEvents& read);
+  Result<SseFrames> Next(int64_t after, size_t max_events, size_t max_bytes, const ReadEvents& read,
+                         uint64_t stream = 0);
 
   size_t cached_bytes() const;
   Counts counts() const;
@@ -78,15 +90,20 @@ class BuildFrames {
   static SseFrames Slice(const Run& run, size_t first, size_t max_events, size_t max_bytes);
   std::optional<SseFrames> CachedLocked(int64_t after, size_t max_events, size_t max_bytes);
   void Keep(Run run, int64_t after);
+  void Place(uint64_t stream, int64_t after);
+  void Evict();
 
   const size_t max_bytes_;
   const size_t run_events_;
+  const size_t hard_max_bytes_;
   mutable std::mutex mutex_;
-  std::deque<Run> runs_;  // GUARDED_BY(mutex_); cover the seqs in (from_, last_]
-  int64_t from_ = 0;      // GUARDED_BY(mutex_)
-  int64_t last_ = 0;      // GUARDED_BY(mutex_)
-  size_t bytes_ = 0;      // GUARDED_BY(mutex_)
-  Counts counts_;         // GUARDED_BY(mutex_)
+  std::deque<Run> runs_;                   // GUARDED_BY(mutex_); cover the seqs in (from_, last_]
+  int64_t from_ = 0;                       // GUARDED_BY(mutex_)
+  int64_t last_ = 0;                       // GUARDED_BY(mutex_)
+  size_t bytes_ = 0;                       // GUARDED_BY(mutex_)
+  Counts counts_;                          // GUARDED_BY(mutex_)
+  uint64_t next_stream_ = 0;               // GUARDED_BY(mutex_)
+  std::map<uint64_t, int64_t> positions_;  // GUARDED_BY(mutex_); registered stream -> after
 };
 
 }  // namespace baton::webapi
