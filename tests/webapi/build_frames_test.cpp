@@ -169,6 +169,7 @@ TEST(BuildFrames, RunsAreKeptPastTheSoftBoundUntilTheSlowestRegisteredStreamHasS
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(Drain(frames, log, 0, 256, 256 * 1024, fast), log.Expected(0, 5000));
   EXPECT_GT(frames.cached_bytes(), 512u * 1024) << "runs the slow stream has not sent were freed";
+  EXPECT_EQ(frames.counts().peak_kept_bytes, frames.cached_bytes());
   EXPECT_EQ(Drain(frames, log, 256, 256, 256 * 1024, slow), log.Expected(256, 5000));
   EXPECT_EQ(frames.counts().own_runs, 0u) << "the slow stream formatted its own events";
   EXPECT_EQ(frames.counts().shared_events, 5000u);
@@ -185,6 +186,7 @@ TEST(BuildFrames, AStalledStreamHoldsNoMoreThanTheHardBoundAndLeavingFreesTheRes
   EXPECT_EQ(Drain(frames, log, 0, 256, 256 * 1024, fast), log.Expected(0, 20000));
   EXPECT_LE(frames.cached_bytes(), 1u << 20);
   EXPECT_GT(frames.cached_bytes(), 512u * 1024);
+  EXPECT_LE(frames.counts().peak_kept_bytes, (1u << 20) + 128 * 1024) << "one run past the bound";
   EXPECT_EQ(Drain(frames, log, 256, 256, 256 * 1024, stalled), log.Expected(256, 20000))
       << "past the hard bound it reads its own events, complete";
   EXPECT_GT(frames.counts().own_runs, 0u);

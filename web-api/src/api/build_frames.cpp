@@ -79,8 +79,10 @@ BuildFrames::BuildFrames(size_t max_bytes, size_t run_events, size_t hard_max_by
 
 BuildFrames::~BuildFrames() {
   ModuleLogger("webapi")->debug(
-      "build frames: {} runs ({} events) formatted shared, {} ({} events) for one stream",
-      counts_.shared_runs, counts_.shared_events, counts_.own_runs, counts_.own_events);
+      "build frames: {} runs ({} events) formatted shared, {} ({} events) for one stream; "
+      "at most {} bytes kept",
+      counts_.shared_runs, counts_.shared_events, counts_.own_runs, counts_.own_events,
+      counts_.peak_kept_bytes);
 }
 
 BuildFrames::Run BuildFrames::Format(const std::vector<runner::BuildEvent>& events) {
@@ -155,6 +157,7 @@ void BuildFrames::Keep(Run run, int64_t after) {
   if (runs_.empty()) from_ = after;
   last_ = run.seqs.back();
   bytes_ += run.bytes->size();
+  counts_.peak_kept_bytes = std::max(counts_.peak_kept_bytes, bytes_);
   runs_.push_back(std::move(run));
   Evict();
 }

@@ -52,6 +52,7 @@ class BuildFrames {
     uint64_t shared_events = 0;
     uint64_t own_runs = 0;
     uint64_t own_events = 0;
+    size_t peak_kept_bytes = 0;  // the most cached_bytes() has been
   };
 
   explicit BuildFrames(size_t max_bytes = 4 << 20, size_t run_events = 1024,
