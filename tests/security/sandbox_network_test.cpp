@@ -1,6 +1,7 @@
 // Issue 9, the network: every task has its own network namespace. A task that is not hermetic
 // goes out through a user-mode stack (slirp4netns) and cannot reach the host's loopback services;
-// a hermetic one has loopback only; the stack is gone when the task is, aborted or not.
+// a hermetic one has loopback only; the stack goes soon after the task, aborted or not, and none
+// outlives the sandbox.
 // Real namespaces, real sockets, real slirp4netns (root).
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -106,6 +107,8 @@ std::vector<pid_t> OurNetworkStacks() {
   return out;
 }
 
+bool NoNetworkStack() { return OurNetworkStacks().empty(); }
+
 // A shell line that tries a TCP connection to host:port and prints "<host> rc=<status>".
 std::string TryConnect(const std::string& host, int port) {
   std::string target = "/dev/tcp/" + host + "/" + std::to_string(port);
@@ -199,7 +202,7 @@ TEST_F(NetworkStackLifetime, TheStackIsGoneWhenTheTaskExits) {
   auto started = sandbox_->Start(run, workers::SandboxStdio{null_, null_, null_}, nullptr);
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   EXPECT_EQ((*started)->Wait(), 3);
-  EXPECT_TRUE(OurNetworkStacks().empty());
+  EXPECT_TRUE(Eventually(NoNetworkStack));
 }
 
 TEST_F(NetworkStackLifetime, TheStackIsGoneWhenTheTaskIsKilled) {
@@ -207,13 +210,27 @@ TEST_F(NetworkStackLifetime, TheStackIsGoneWhenTheTaskIsKilled) {
   ASSERT_NE(process, nullptr);
   process->Signal(SIGKILL);
   EXPECT_EQ(process->Wait(), 128 + SIGKILL);
-  EXPECT_TRUE(OurNetworkStacks().empty());
+  EXPECT_TRUE(Eventually(NoNetworkStack));
 }
 
 TEST_F(NetworkStackLifetime, TheStackIsGoneWhenTheTaskIsDroppedWithoutWaiting) {
   auto process = StartSleeper();
   ASSERT_NE(process, nullptr);
   process.reset();
+  EXPECT_TRUE(Eventually(NoNetworkStack));
+}
+
+// The stack is told to stop when the task ends and is not waited for then; the sandbox's end
+// waits for every stack, stopping or not.
+TEST_F(NetworkStackLifetime, NoStackOutlivesTheSandbox) {
+  auto process = StartSleeper();
+  ASSERT_NE(process, nullptr);
+  TaskRun run = ShellTask("quick", "exit 0", (dir_ / "work").string());
+  auto started = sandbox_->Start(run, workers::SandboxStdio{null_, null_, null_}, nullptr);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ((*started)->Wait(), 0);
+  process.reset();
+  sandbox_.reset();
   EXPECT_TRUE(OurNetworkStacks().empty());
 }
 
@@ -227,7 +244,7 @@ TEST_F(SandboxNetwork, TheStackIsGoneWhenTheBuildIsAborted) {
   handle->Cancel(seconds(0));
   auto result = done.get_future().get();
   EXPECT_NE(result.exit_code, 0);
-  EXPECT_TRUE(OurNetworkStacks().empty());
+  EXPECT_TRUE(Eventually(NoNetworkStack));
 }
 
 }  // namespace

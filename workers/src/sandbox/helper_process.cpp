@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/process/args.hpp>
 #include <boost/process/async.hpp>
 #include <boost/process/child.hpp>
@@ -197,6 +198,17 @@ Result<std::shared_ptr<HelperProcess>> HelperHost::Start(const Spec& spec) {
                  helpers_.end());
   helpers_.push_back(launch.helper);
   return launch.helper;
+}
+
+void HelperHost::Retire(std::shared_ptr<HelperProcess> helper, std::chrono::milliseconds grace) {
+  asio::post(*io_, [this, helper = std::move(helper), grace] {
+    if (helper->exit_status()) return;
+    auto timer = std::make_shared<asio::steady_timer>(*io_, grace);
+    // The handler keeps the helper (and so ~HelperHost's reach) until it exits or is killed.
+    timer->async_wait([timer, helper](const boost::system::error_code& ec) {
+      if (!ec) helper->Signal(SIGKILL);
+    });
+  });
 }
 
 void HelperHost::StartOnIoThread(Launch& launch) {

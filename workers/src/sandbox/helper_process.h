@@ -73,6 +73,11 @@ class HelperHost {
   // Starts `spec`; an error says what could not be started and why.
   Result<std::shared_ptr<HelperProcess>> Start(const Spec& spec);
 
+  // Lets `helper`, already told to stop (e.g. its exit pipe closed), exit on its own without
+  // waiting for it, and kills it if it is still running after `grace`. Returns at once; the
+  // destructor still kills and waits for it.
+  void Retire(std::shared_ptr<HelperProcess> helper, std::chrono::milliseconds grace);
+
  private:
   struct Launch;
   void StartOnIoThread(Launch& launch);

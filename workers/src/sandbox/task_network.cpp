@@ -87,11 +87,16 @@ Status WaitReady(int ready_fd, HelperProcess& helper, const std::string& task_id
 
 }  // namespace
 
-TaskNetwork::TaskNetwork(std::shared_ptr<HelperProcess> helper, int exit_fd)
-    : helper_(std::move(helper)), exit_fd_(exit_fd) {}
+TaskNetwork::TaskNetwork(std::shared_ptr<HelperProcess> helper, int exit_fd,
+                         std::weak_ptr<HelperHost> host)
+    : helper_(std::move(helper)), exit_fd_(exit_fd), host_(std::move(host)) {}
 
 TaskNetwork::~TaskNetwork() {
   ::close(exit_fd_);
+  if (auto host = host_.lock()) {
+    host->Retire(std::move(helper_), kStopGrace);
+    return;
+  }
   if (helper_->WaitExited(kStopGrace)) return;
   helper_->Signal(SIGKILL);
   helper_->WaitExited(std::chrono::seconds(10));
@@ -100,10 +105,10 @@ TaskNetwork::~TaskNetwork() {
 TaskNetworks::TaskNetworks(std::string state_dir)
     : state_dir_(std::move(state_dir)), slirp4netns_(FindSlirp4netns()) {}
 
-HelperHost& TaskNetworks::Host() {
+std::shared_ptr<HelperHost> TaskNetworks::Host() {
   std::lock_guard lock(mu_);
-  if (!host_) host_ = std::make_unique<HelperHost>();
-  return *host_;
+  if (!host_) host_ = std::make_shared<HelperHost>();
+  return host_;
 }
 
 Status TaskNetworks::AddResolvConf(const std::string& rootfs, const std::string& new_root,
@@ -157,7 +162,8 @@ Result<std::unique_ptr<TaskNetwork>> TaskNetworks::Attach(pid_t pid, const std::
                "--enable-sandbox", "--enable-seccomp",  "--ready-fd=3",
                "--exit-fd=4",      std::to_string(pid), "tap0"};
   spec.fds = {ready[1], exit[0]};
-  auto helper = Host().Start(spec);
+  std::shared_ptr<HelperHost> host = Host();
+  auto helper = host->Start(spec);
   ::close(ready[1]);
   ::close(exit[0]);
   if (!helper.ok()) {
@@ -166,7 +172,7 @@ Result<std::unique_ptr<TaskNetwork>> TaskNetworks::Attach(pid_t pid, const std::
     return Status(helper.status().code(),
                   "starting the network of task " + task_id + ": " + helper.status().message());
   }
-  auto network = std::make_unique<TaskNetwork>(*helper, exit[1]);
+  auto network = std::make_unique<TaskNetwork>(*helper, exit[1], host);
   Status ready_status = WaitReady(ready[0], **helper, task_id);
   ::close(ready[0]);
   if (!ready_status.ok()) return ready_status;  // `network` stops the stack

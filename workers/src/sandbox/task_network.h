@@ -27,10 +27,13 @@
 
 namespace baton::workers::sandbox {
 
-// The stack of one task; destroying it stops the stack and waits until its process is gone.
+// The stack of one task; destroying it stops the stack. It does not wait for the process to be
+// gone: a stack takes 15-30 ms to exit (the kernel removing its tap device), time the task's
+// result need not wait for. Its host kills it if it has not exited 2 s later, and waits for it
+// when the host goes.
 class TaskNetwork {
  public:
-  TaskNetwork(std::shared_ptr<HelperProcess> helper, int exit_fd);
+  TaskNetwork(std::shared_ptr<HelperProcess> helper, int exit_fd, std::weak_ptr<HelperHost> host);
   ~TaskNetwork();
   TaskNetwork(const TaskNetwork&) = delete;
   TaskNetwork& operator=(const TaskNetwork&) = delete;
@@ -39,6 +42,7 @@ class TaskNetwork {
  private:
   std::shared_ptr<HelperProcess> helper_;
   int exit_fd_;  // write end of slirp4netns's --exit-fd: closing it stops the stack
+  std::weak_ptr<HelperHost> host_;  // gone: the host has killed and reaped the stack
 };
 
 // Starts the stacks of a sandbox's tasks (the helper thread only once one is needed).
@@ -55,12 +59,12 @@ class TaskNetworks {
   Result<std::unique_ptr<TaskNetwork>> Attach(pid_t pid, const std::string& task_id);
 
  private:
-  HelperHost& Host();
+  std::shared_ptr<HelperHost> Host();
 
   const std::string state_dir_;
   const std::string slirp4netns_;  // absolute path; empty: not installed
   std::mutex mu_;
-  std::unique_ptr<HelperHost> host_;  // GUARDED_BY(mu_)
+  std::shared_ptr<HelperHost> host_;  // GUARDED_BY(mu_); shared only with weak_ptrs
   bool resolv_conf_written_ = false;  // GUARDED_BY(mu_)
 };
 
