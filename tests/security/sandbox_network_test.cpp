@@ -1,7 +1,7 @@
 // Issue 9, the network: every task has its own network namespace. A task that is not hermetic
 // goes out through a user-mode stack (slirp4netns) and cannot reach the host's loopback services;
-// a hermetic one has loopback only; the stack goes soon after the task, aborted or not, and none
-// outlives the sandbox.
+// a hermetic one has loopback only; the stack goes soon after an aborted task (the stacks' life
+// and the networks made ahead: sandbox_network_stacks_test.cpp).
 // Real namespaces, real sockets, real slirp4netns (root).
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -20,6 +20,7 @@
 
 #include "baton/workers/sandbox.h"
 #include "fakes/test_env.h"
+#include "security/network_stacks.h"
 #include "workers/task_test_util.h"
 
 namespace baton::testing {
@@ -90,25 +91,6 @@ std::string ExternalAddress() {
   return found;
 }
 
-// Host pids of slirp4netns processes this test process started (zombies included: a helper
-// that exited but was never reaped is a leak too).
-std::vector<pid_t> OurNetworkStacks() {
-  std::vector<pid_t> out;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    pid_t pid = atoi(e.path().filename().c_str());
-    if (pid <= 0) continue;
-    std::string stat = ReadFile(e.path() / "stat");
-    if (stat.find("(slirp4netns) ") == std::string::npos) continue;
-    // "pid (comm) state ppid ..."
-    size_t after = stat.rfind(") ");
-    pid_t ppid = atoi(stat.c_str() + after + 4);
-    if (ppid == getpid()) out.push_back(pid);
-  }
-  return out;
-}
-
-bool NoNetworkStack() { return OurNetworkStacks().empty(); }
-
 // A shell line that tries a TCP connection to host:port and prints "<host> rc=<status>".
 std::string TryConnect(const std::string& host, int port) {
   std::string target = "/dev/tcp/" + host + "/" + std::to_string(port);
@@ -144,6 +126,50 @@ TEST_F(SandboxNetwork, ATaskReachesAListenerOnANonLoopbackAddressOfTheHost) {
       << f.sink->Text(workers::OutputStream::kStderr);
 }
 
+// The networks after the first are made ahead of their task and wait idle in the pool: the task
+// on one has the same network as on one made for it on the spot.
+TEST_F(SandboxNetwork, ANetworkMadeAheadLeadsOutsideButNotToTheHostsLoopback) {
+  ASSERT_TRUE(Sh("true").result.error.ok());
+  ASSERT_TRUE(Eventually([] { return OurNetworkStacks().size() >= 2; }))
+      << "the worker makes networks ahead once it has run a task that is not hermetic";
+  Listener loopback("127.0.0.1");
+  std::string script =
+      TryConnect("127.0.0.1", loopback.port()) + TryConnect("10.0.2.2", loopback.port());
+  std::string address = ExternalAddress();
+  std::unique_ptr<Listener> external;
+  if (!address.empty()) {
+    external = std::make_unique<Listener>(address);
+    script += TryConnect(address, external->port());
+  }
+  auto f = Sh(script);
+  ASSERT_TRUE(f.result.error.ok()) << f.result.error.ToString();
+  std::string text = f.sink->Text();
+  EXPECT_NE(text.find("127.0.0.1 rc="), std::string::npos) << text;
+  EXPECT_EQ(text.find("127.0.0.1 rc=0"), std::string::npos) << text;
+  EXPECT_EQ(text.find("10.0.2.2 rc=0"), std::string::npos) << text;
+  EXPECT_FALSE(loopback.SomeoneConnected()) << "the task reached the host's loopback";
+  if (external) {
+    EXPECT_NE(text.find(address + " rc=0"), std::string::npos) << text;
+    EXPECT_TRUE(external->SomeoneConnected());
+  }
+}
+
+// The namespace belongs to the host's root (made by the worker, ahead or not), not to the task's
+// user namespace: root in the task has no capability over it.
+TEST_F(SandboxNetwork, ATaskCannotReconfigureItsNetwork) {
+  // `ip` answers 2 when the kernel refuses (RTNETLINK: Operation not permitted).
+  auto f =
+      Sh("command -v ip >/dev/null || echo no-ip; id -u; "
+         "ip link set tap0 down 2>/dev/null; echo down rc=$?; "
+         "ip addr add 10.0.2.5/24 dev tap0 2>/dev/null; echo addr rc=$?; "
+         "ip link set lo down 2>/dev/null; echo lo rc=$?");
+  ASSERT_TRUE(f.result.error.ok()) << f.result.error.ToString();
+  std::string text = f.sink->Text();
+  if (text.rfind("no-ip", 0) == 0) GTEST_SKIP() << "no `ip` (iproute2) on this host";
+  EXPECT_EQ(text, "0\ndown rc=2\naddr rc=2\nlo rc=2\n")
+      << "root of its user namespace, without a capability over the network namespace";
+}
+
 TEST_F(SandboxNetwork, ATaskResolvesNamesThroughTheStacksDns) {
   auto f = Sh("grep '^nameserver' /etc/resolv.conf; touch /etc/resolv.conf 2>&1; echo rc=$?");
   std::string text = f.sink->Text();
@@ -174,77 +200,19 @@ TEST_F(SandboxNetwork, AHermeticTaskHasOnlyLoopbackAndReachesNothingOfTheHost) {
   EXPECT_TRUE(OurNetworkStacks().empty()) << "a hermetic task needs no network stack";
 }
 
-// The Sandbox itself, to hold the task's pid and end it in each way.
-class NetworkStackLifetime : public ::testing::Test {
- protected:
-  void SetUp() override {
-    sandbox_ = workers::MakeNamespaceSandbox({(dir_ / "sandbox").string(), {}});
-    fs::create_directories(dir_ / "work");
-    null_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  }
-  void TearDown() override { ::close(null_); }
-  std::unique_ptr<workers::SandboxedProcess> StartSleeper() {
-    TaskRun run = ShellTask("sleeper", "sleep 60", (dir_ / "work").string());
-    auto started = sandbox_->Start(run, workers::SandboxStdio{null_, null_, null_}, nullptr);
-    EXPECT_TRUE(started.ok()) << started.status().ToString();
-    if (!started.ok()) return nullptr;
-    EXPECT_EQ(OurNetworkStacks().size(), 1u) << "the running task has its network stack";
-    return std::move(*started);
-  }
-
-  TempDir dir_;
-  std::unique_ptr<workers::Sandbox> sandbox_;
-  int null_ = -1;
-};
-
-TEST_F(NetworkStackLifetime, TheStackIsGoneWhenTheTaskExits) {
-  TaskRun run = ShellTask("quick", "exit 3", (dir_ / "work").string());
-  auto started = sandbox_->Start(run, workers::SandboxStdio{null_, null_, null_}, nullptr);
-  ASSERT_TRUE(started.ok()) << started.status().ToString();
-  EXPECT_EQ((*started)->Wait(), 3);
-  EXPECT_TRUE(Eventually(NoNetworkStack));
-}
-
-TEST_F(NetworkStackLifetime, TheStackIsGoneWhenTheTaskIsKilled) {
-  auto process = StartSleeper();
-  ASSERT_NE(process, nullptr);
-  process->Signal(SIGKILL);
-  EXPECT_EQ(process->Wait(), 128 + SIGKILL);
-  EXPECT_TRUE(Eventually(NoNetworkStack));
-}
-
-TEST_F(NetworkStackLifetime, TheStackIsGoneWhenTheTaskIsDroppedWithoutWaiting) {
-  auto process = StartSleeper();
-  ASSERT_NE(process, nullptr);
-  process.reset();
-  EXPECT_TRUE(Eventually(NoNetworkStack));
-}
-
-// The stack is told to stop when the task ends and is not waited for then; the sandbox's end
-// waits for every stack, stopping or not.
-TEST_F(NetworkStackLifetime, NoStackOutlivesTheSandbox) {
-  auto process = StartSleeper();
-  ASSERT_NE(process, nullptr);
-  TaskRun run = ShellTask("quick", "exit 0", (dir_ / "work").string());
-  auto started = sandbox_->Start(run, workers::SandboxStdio{null_, null_, null_}, nullptr);
-  ASSERT_TRUE(started.ok()) << started.status().ToString();
-  EXPECT_EQ((*started)->Wait(), 0);
-  process.reset();
-  sandbox_.reset();
-  EXPECT_TRUE(OurNetworkStacks().empty());
-}
-
 TEST_F(SandboxNetwork, TheStackIsGoneWhenTheBuildIsAborted) {
   auto sink = std::make_shared<RecordingSink>();
   std::promise<workers::TaskResult> done;
-  TaskRun run = ShellTask("aborted", "echo started; sleep 60", work_dir_);
+  TaskRun run =
+      ShellTask("aborted", "readlink /proc/self/ns/net; echo started; sleep 60", work_dir_);
   auto handle = worker_->RunTask(run, sink, [&](workers::TaskResult r) { done.set_value(r); });
   ASSERT_TRUE(sink->WaitFor("started", seconds(30)));
-  EXPECT_EQ(OurNetworkStacks().size(), 1u);
+  std::string netns = sink->Text().substr(0, sink->Text().find('\n'));
+  EXPECT_EQ(StacksServing(netns).size(), 1u) << netns;
   handle->Cancel(seconds(0));
   auto result = done.get_future().get();
   EXPECT_NE(result.exit_code, 0);
-  EXPECT_TRUE(Eventually(NoNetworkStack));
+  EXPECT_TRUE(Eventually([&] { return StacksServing(netns).empty(); }));
 }
 
 }  // namespace

@@ -52,6 +52,7 @@ enum FailPoint : int {
   kFailCaps = -10,
   kFailCgroup = -11,
   kFailUserns = -12,
+  kFailNetns = -13,
 };
 
 struct ChildError {
@@ -74,6 +75,9 @@ struct ChildPlan {
   bool loopback_up = false;
   bool drop_caps = false;
   uint64_t keep_caps = 0;
+  // The network namespace made ahead for the task (see NetworkPool) that the sandbox's init joins
+  // before building the sandbox; -1: the clone made one (CLONE_NEWNET).
+  int netns_fd = -1;
   // The user namespace the task joins before exec (unprivileged tasks), -1: none (privileged).
   int userns_fd = -1;
   // The host id of that namespace's root: idmapped mount points are made with it as fsuid.

@@ -207,16 +207,16 @@ class NamespaceSandbox : public Sandbox {
       BATON_ASSIGN_OR_RETURN(auto process, Spawn(*child, flags, stdio, cgroups, before_start));
       return Layered(std::move(process), std::move(layer));
     }
-    // Not hermetic: a network stack joins the task's namespace before the task may go on.
+    // Not hermetic: the task joins a network namespace made for it ahead, its stack already up.
     BATON_RETURN_IF_ERROR(
         networks_.AddResolvConf(host ? "/" : run.rootfs.path, new_root_, child.get()));
-    std::unique_ptr<sandbox::TaskNetwork> network;
-    auto attach = [&](pid_t pid) -> Status {
-      BATON_ASSIGN_OR_RETURN(network, networks_.Attach(pid, run.id));
-      return before_start ? before_start(pid) : Status::Ok();
-    };
-    BATON_ASSIGN_OR_RETURN(auto process, Spawn(*child, flags, stdio, cgroups, attach));
-    return Layered(sandbox::WithNetwork(std::move(process), std::move(network)), std::move(layer));
+    BATON_ASSIGN_OR_RETURN(auto network, networks_.Take(run.id));
+    child->plan.netns_fd = network.netns.get();
+    // If the start fails, `network` is dropped, never given to another task.
+    BATON_ASSIGN_OR_RETURN(auto process,
+                           Spawn(*child, flags & ~CLONE_NEWNET, stdio, cgroups, before_start));
+    return Layered(sandbox::WithNetwork(std::move(process), std::move(network.stack)),
+                   std::move(layer));
   }
 
   std::string Describe() const override {

@@ -38,7 +38,8 @@ constexpr int kExecFailedExit = 127;
 
 // Closes every descriptor except the plan's own.
 void CloseOtherFds(const ChildPlan& p) {
-  int keep[] = {p.stdin_fd, p.stdout_fd, p.stderr_fd, p.sync_fd, p.error_fd, p.userns_fd};
+  int keep[] = {p.stdin_fd, p.stdout_fd, p.stderr_fd, p.sync_fd,
+                p.error_fd, p.userns_fd, p.netns_fd};
   std::sort(std::begin(keep), std::end(keep));
   unsigned int next = 0;
   for (int fd : keep) {
@@ -271,6 +272,14 @@ void EnterUserNamespace(const ChildPlan& p) {
   if (::setns(p.userns_fd, CLONE_NEWUSER) != 0) Fail(p, kFailUserns, errno);
 }
 
+// The task's network namespace, made for it alone ahead of time, as the host's root (the init
+// has not joined the task's user namespace): it belongs to the host's root as a namespace of
+// the clone would, so the task gets no capability over it.
+void JoinNetwork(const ChildPlan& p) {
+  if (::setns(p.netns_fd, CLONE_NEWNET) != 0) Fail(p, kFailNetns, errno);
+  ::close(p.netns_fd);
+}
+
 // setgroups too: a host group (root's 0) kept as a supplementary group would still open files.
 void SwitchUser(const ChildPlan& p) {
   // Raw system calls: glibc's wrappers would signal the threads it believes this cloned child
@@ -399,6 +408,7 @@ int RunChild(void* arg) {
   ::close(p.sync_fd);
   JoinCgroups(p);
   if (!p.sandboxed) RunTask(p);
+  if (p.netns_fd >= 0) JoinNetwork(p);  // before mounting anything that shows the namespace
   BuildSandbox(p);
   if (p.probe_only) {
     if (p.userns_fd >= 0) EnterUserNamespace(p);  // as a task would, to find out it can

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -9,10 +10,12 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "sandbox/held_process.h"
+#include "sandbox/network_pool.h"
 #include "sandbox/sys_util.h"
 
 namespace baton::workers::sandbox {
@@ -23,6 +26,9 @@ namespace {
 constexpr const char* kStackDns = "10.0.2.3";
 constexpr auto kReadyTimeout = std::chrono::seconds(10);
 constexpr auto kStopGrace = std::chrono::seconds(2);
+// Networks made ahead (each an idle slirp4netns of ~2 MB): enough for the tasks of a make -j2
+// to start without waiting; more only cost memory while the worker is idle.
+constexpr size_t kPoolSize = 2;
 
 std::string FindSlirp4netns() {
   const char* path = std::getenv("PATH");
@@ -58,7 +64,7 @@ bool IsRegularFile(const std::string& path) {
 }
 
 // Waits for slirp4netns's "1" on --ready-fd; EOF means it exited.
-Status WaitReady(int ready_fd, HelperProcess& helper, const std::string& task_id) {
+Status WaitReady(int ready_fd, HelperProcess& helper) {
   pollfd p{ready_fd, POLLIN, 0};
   auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
   for (;;) {
@@ -66,10 +72,10 @@ Status WaitReady(int ready_fd, HelperProcess& helper, const std::string& task_id
         deadline - std::chrono::steady_clock::now());
     int n = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sys::ErrnoStatus("waiting for the network of task " + task_id, errno);
+    if (n < 0) return sys::ErrnoStatus("waiting for slirp4netns", errno);
     if (n == 0) {
-      return Unavailable("slirp4netns did not configure the network of task " + task_id +
-                         " within " + std::to_string(kReadyTimeout.count()) +
+      return Unavailable("slirp4netns did not configure the network within " +
+                         std::to_string(kReadyTimeout.count()) +
                          " s; the machine may be overloaded: retry, or make the task hermetic");
     }
     char c = 0;
@@ -80,8 +86,8 @@ Status WaitReady(int ready_fd, HelperProcess& helper, const std::string& task_id
     auto status = helper.exit_status();
     return FailedPrecondition("slirp4netns exited (status " +
                               (status ? std::to_string(*status) : std::string("unknown")) +
-                              ") before the network of task " + task_id + " was up: " +
-                              helper.stderr_text() + " (is /dev/net/tun available to the worker?)");
+                              ") before the network was up: " + helper.stderr_text() +
+                              " (is /dev/net/tun available to the worker?)");
   }
 }
 
@@ -103,7 +109,10 @@ TaskNetwork::~TaskNetwork() {
 }
 
 TaskNetworks::TaskNetworks(std::string state_dir)
-    : state_dir_(std::move(state_dir)), slirp4netns_(FindSlirp4netns()) {}
+    : state_dir_(std::move(state_dir)),
+      slirp4netns_(FindSlirp4netns()),
+      worker_netns_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)),
+      worker_netns_error_(worker_netns_.get() < 0 ? std::strerror(errno) : "") {}
 
 std::shared_ptr<HelperHost> TaskNetworks::Host() {
   std::lock_guard lock(mu_);
@@ -141,13 +150,60 @@ Status TaskNetworks::AddResolvConf(const std::string& rootfs, const std::string&
   return Status::Ok();
 }
 
-Result<std::unique_ptr<TaskNetwork>> TaskNetworks::Attach(pid_t pid, const std::string& task_id) {
+TaskNetworks::~TaskNetworks() {
+  std::unique_ptr<NetworkPool> pool;
+  {
+    std::lock_guard lock(mu_);
+    pool = std::move(pool_);
+  }
+  pool.reset();  // its idle stacks are told to stop
+  std::lock_guard lock(mu_);
+  host_.reset();  // kills and waits for every stack still running, idle, stopping or a task's
+}
+
+Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id) {
   if (slirp4netns_.empty()) {
     return FailedPrecondition(
         "task " + task_id +
         " is not hermetic, so it needs slirp4netns for its network, and this worker has none "
         "in its PATH: install it (apt-get install slirp4netns) or make the task hermetic: true");
   }
+  NetworkPool* pool;
+  {
+    std::lock_guard lock(mu_);
+    // The helper thread starts here, in the worker's namespace, as the stacks it starts must.
+    if (!host_) host_ = std::make_shared<HelperHost>();
+    if (!pool_) pool_ = std::make_unique<NetworkPool>(kPoolSize, [this] { return MakeNetwork(); });
+    pool = pool_.get();
+  }
+  auto network = pool->Take(kReadyTimeout + kStopGrace);  // the maker's own timeout first
+  if (!network.ok()) {
+    return Status(network.status().code(),
+                  "starting the network of task " + task_id + ": " + network.status().message());
+  }
+  return network;
+}
+
+Result<ReadyNetwork> TaskNetworks::MakeNetwork() {
+  if (worker_netns_.get() < 0) {
+    return FailedPrecondition("cannot open the worker's network namespace: " + worker_netns_error_);
+  }
+  // The pool's thread steps into a new namespace only to open it, and back: what it starts must
+  // be in the worker's (the stack's sockets to the outside).
+  if (::unshare(CLONE_NEWNET) != 0) {
+    return sys::ErrnoStatus("creating a network namespace", errno, StatusCode::kFailedPrecondition);
+  }
+  ScopedFd netns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  int open_err = errno;
+  if (::setns(worker_netns_.get(), CLONE_NEWNET) != 0) {
+    return sys::ErrnoStatus("returning to the worker's network namespace", errno);
+  }
+  if (netns.get() < 0) return sys::ErrnoStatus("opening a new network namespace", open_err);
+  BATON_ASSIGN_OR_RETURN(auto stack, StartStack(netns.get()));
+  return ReadyNetwork{std::move(netns), std::move(stack)};
+}
+
+Result<std::unique_ptr<TaskNetwork>> TaskNetworks::StartStack(int netns_fd) {
   int ready[2], exit[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) return sys::ErrnoStatus("creating a pipe", errno);
   if (::pipe2(exit, O_CLOEXEC) != 0) {
@@ -157,11 +213,19 @@ Result<std::unique_ptr<TaskNetwork>> TaskNetworks::Attach(pid_t pid, const std::
     return sys::ErrnoStatus("creating a pipe", err);
   }
   HelperHost::Spec spec;
+  // The namespace is the helper's descriptor 5: slirp4netns joins it by that path.
   spec.exe = slirp4netns_;
-  spec.args = {"--configure",      "--mtu=65520",       "--disable-host-loopback",
-               "--enable-sandbox", "--enable-seccomp",  "--ready-fd=3",
-               "--exit-fd=4",      std::to_string(pid), "tap0"};
-  spec.fds = {ready[1], exit[0]};
+  spec.args = {"--configure",
+               "--mtu=65520",
+               "--disable-host-loopback",
+               "--enable-sandbox",
+               "--enable-seccomp",
+               "--ready-fd=3",
+               "--exit-fd=4",
+               "--netns-type=path",
+               "/proc/self/fd/5",
+               "tap0"};
+  spec.fds = {ready[1], exit[0], netns_fd};
   std::shared_ptr<HelperHost> host = Host();
   auto helper = host->Start(spec);
   ::close(ready[1]);
@@ -169,11 +233,10 @@ Result<std::unique_ptr<TaskNetwork>> TaskNetworks::Attach(pid_t pid, const std::
   if (!helper.ok()) {
     ::close(ready[0]);
     ::close(exit[1]);
-    return Status(helper.status().code(),
-                  "starting the network of task " + task_id + ": " + helper.status().message());
+    return helper.status();
   }
   auto network = std::make_unique<TaskNetwork>(*helper, exit[1], host);
-  Status ready_status = WaitReady(ready[0], **helper, task_id);
+  Status ready_status = WaitReady(ready[0], **helper);
   ::close(ready[0]);
   if (!ready_status.ok()) return ready_status;  // `network` stops the stack
   return network;

@@ -151,6 +151,9 @@ Status DescribeChildError(const PreparedChild& child, const ChildError& e) {
                                 child.cgroup_description + "): " + err);
     case kFailUserns:
       return FailedPrecondition("sandbox setup failed: joining the task's user namespace: " + err);
+    case kFailNetns:
+      return FailedPrecondition("sandbox setup failed: joining the task's network namespace: " +
+                                err);
     case kFailCaps:
       return FailedPrecondition("sandbox setup failed: dropping capabilities: " + err);
     default:

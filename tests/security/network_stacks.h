@@ -1,0 +1,58 @@
+// The network stacks (slirp4netns) a test's sandbox started, seen from the host's /proc.
+#pragma once
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "fakes/test_env.h"
+
+namespace baton::testing {
+
+// Host pids of slirp4netns processes this test process started (zombies included: a helper
+// that exited but was never reaped is a leak too).
+inline std::vector<pid_t> OurNetworkStacks() {
+  std::vector<pid_t> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    pid_t pid = atoi(e.path().filename().c_str());
+    if (pid <= 0) continue;
+    std::string stat = ReadFile(e.path() / "stat");
+    if (stat.find("(slirp4netns) ") == std::string::npos) continue;
+    // "pid (comm) state ppid ..."
+    size_t after = stat.rfind(") ");
+    pid_t ppid = atoi(stat.c_str() + after + 4);
+    if (ppid == getpid()) out.push_back(pid);
+  }
+  return out;
+}
+
+// The network namespace of host pid `pid` ("net:[4026531840]"), "" once it is gone.
+inline std::string NetnsOf(pid_t pid) {
+  std::error_code ec;
+  auto link = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/ns/net", ec);
+  return ec ? "" : link.string();
+}
+
+// The stacks of ours serving the namespace `netns` (as NetnsOf names it): each holds it open.
+inline std::vector<pid_t> StacksServing(const std::string& netns) {
+  std::vector<pid_t> out;
+  for (pid_t pid : OurNetworkStacks()) {
+    std::error_code ec;
+    std::filesystem::directory_iterator fds("/proc/" + std::to_string(pid) + "/fd", ec);
+    for (; !ec && fds != std::filesystem::directory_iterator(); fds.increment(ec)) {
+      std::error_code link_ec;
+      if (std::filesystem::read_symlink(fds->path(), link_ec).string() == netns) {
+        out.push_back(pid);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace baton::testing

@@ -1,0 +1,134 @@
+// Issue 9 and 16, the stacks behind tasks' networks: each task that is not hermetic gets a network
+// namespace of its own whose stack (slirp4netns) was started ahead of it; no namespace or stack
+// is ever given to a second task; a task's stack goes soon after the task, however it ends;
+// a sandbox that runs only hermetic tasks starts none; none outlives the sandbox.
+// Real namespaces, real slirp4netns (root).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "baton/workers/sandbox.h"
+#include "fakes/test_env.h"
+#include "security/network_stacks.h"
+#include "workers/task_test_util.h"
+
+namespace baton::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using workers::TaskRun;
+
+// The Sandbox itself, to hold the task's pid and end it in each way.
+class NetworkStackLifetime : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sandbox_ = workers::MakeNamespaceSandbox({(dir_ / "sandbox").string(), {}});
+    fs::create_directories(dir_ / "work");
+    null_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  }
+  void TearDown() override { ::close(null_); }
+
+  std::unique_ptr<workers::SandboxedProcess> Start(const std::string& script, int out,
+                                                   bool network = true) {
+    TaskRun run = ShellTask("t" + std::to_string(++count_), script, (dir_ / "work").string());
+    run.network = network;
+    auto started = sandbox_->Start(run, workers::SandboxStdio{null_, out, null_}, nullptr);
+    EXPECT_TRUE(started.ok()) << started.status().ToString();
+    return started.ok() ? std::move(*started) : nullptr;
+  }
+  // A running task and its network namespace, which has exactly one stack.
+  std::unique_ptr<workers::SandboxedProcess> StartSleeper(std::string* netns) {
+    auto process = Start("sleep 60", null_);
+    if (!process) return nullptr;
+    *netns = NetnsOf(process->pid());
+    EXPECT_EQ(StacksServing(*netns).size(), 1u) << "the running task has its network stack";
+    return process;
+  }
+  // Runs `script` to its end; what it printed.
+  std::string Run(const std::string& script, bool network = true) {
+    std::string file = (dir_ / ("out" + std::to_string(count_ + 1))).string();
+    int out = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    auto process = Start(script, out, network);
+    ::close(out);
+    if (process) {
+      EXPECT_EQ(process->Wait(), 0);
+    }
+    return ReadFile(file);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<workers::Sandbox> sandbox_;
+  int null_ = -1;
+  int count_ = 0;
+};
+
+TEST_F(NetworkStackLifetime, TheStackIsGoneWhenTheTaskExits) {
+  std::string netns = Run("readlink /proc/self/ns/net");
+  ASSERT_EQ(netns.rfind("net:[", 0), 0u) << netns;
+  netns.pop_back();  // its newline
+  EXPECT_TRUE(Eventually([&] { return StacksServing(netns).empty(); }));
+}
+
+TEST_F(NetworkStackLifetime, TheStackIsGoneWhenTheTaskIsKilled) {
+  std::string netns;
+  auto process = StartSleeper(&netns);
+  ASSERT_NE(process, nullptr);
+  process->Signal(SIGKILL);
+  EXPECT_EQ(process->Wait(), 128 + SIGKILL);
+  EXPECT_TRUE(Eventually([&] { return StacksServing(netns).empty(); }));
+}
+
+TEST_F(NetworkStackLifetime, TheStackIsGoneWhenTheTaskIsDroppedWithoutWaiting) {
+  std::string netns;
+  auto process = StartSleeper(&netns);
+  ASSERT_NE(process, nullptr);
+  process.reset();
+  EXPECT_TRUE(Eventually([&] { return StacksServing(netns).empty(); }));
+}
+
+// Tasks running at once and tasks one after another: never one namespace for two tasks, and
+// never the worker's own.
+TEST_F(NetworkStackLifetime, EveryTaskGetsANetworkNamespaceOfItsOwn) {
+  std::set<std::string> seen = {NetnsOf(getpid())};
+  std::vector<std::unique_ptr<workers::SandboxedProcess>> running;
+  for (int i = 0; i < 3; ++i) {
+    std::string netns;
+    running.push_back(StartSleeper(&netns));
+    ASSERT_NE(running.back(), nullptr);
+    EXPECT_TRUE(seen.insert(netns).second) << netns << " was given to a task before";
+  }
+  running.clear();
+  for (int i = 0; i < 4; ++i) {
+    std::string netns = Run("readlink /proc/self/ns/net");
+    EXPECT_TRUE(seen.insert(netns.substr(0, netns.find('\n'))).second)
+        << netns << " was given to a task before";
+  }
+}
+
+TEST_F(NetworkStackLifetime, ASandboxThatRunsOnlyHermeticTasksStartsNoStack) {
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Run("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '", false), "lo\n");
+  }
+  EXPECT_TRUE(OurNetworkStacks().empty());
+}
+
+// Stacks are started ahead of the tasks, and a task's stack is told to stop when it ends without
+// being waited for then: the sandbox's end stops and waits for all of them.
+TEST_F(NetworkStackLifetime, NoStackOutlivesTheSandbox) {
+  std::string netns;
+  auto process = StartSleeper(&netns);
+  ASSERT_NE(process, nullptr);
+  EXPECT_EQ(Run("exit 0"), "");
+  ASSERT_TRUE(Eventually([] { return OurNetworkStacks().size() >= 3; }))
+      << "the running task's stack and the networks made ahead for the next tasks";
+  process.reset();
+  sandbox_.reset();
+  EXPECT_TRUE(OurNetworkStacks().empty());
+}
+
+}  // namespace
+}  // namespace baton::testing

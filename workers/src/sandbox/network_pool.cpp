@@ -1,0 +1,71 @@
+#include "sandbox/network_pool.h"
+
+#include <utility>
+
+namespace baton::workers::sandbox {
+
+NetworkPool::NetworkPool(size_t size, Maker make) : size_(size), make_(std::move(make)) {}
+
+NetworkPool::~NetworkPool() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  ready_.clear();  // each idle entry's stack stops; its namespace goes with it
+}
+
+Result<ReadyNetwork> NetworkPool::Take(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  if (stopping_) return Unavailable("the worker's sandbox is shutting down");
+  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+  auto take = [&] {
+    ReadyNetwork entry = std::move(ready_.front());
+    ready_.pop_front();
+    changed_.notify_all();  // the thread tops the pool up
+    return entry;
+  };
+  if (!ready_.empty()) return take();
+  // Counted in demand_ until a failure answers every caller waiting (and resets it).
+  uint64_t seen = failures_;
+  ++demand_;
+  changed_.notify_all();
+  changed_.wait_for(lock, timeout,
+                    [&] { return stopping_ || !ready_.empty() || failures_ != seen; });
+  bool counted = failures_ == seen;
+  if (counted) --demand_;
+  if (!ready_.empty()) return take();
+  if (!counted) return last_error_;
+  if (stopping_) return Unavailable("the worker's sandbox is shutting down");
+  return Unavailable("no task network was ready within " + std::to_string(timeout.count() / 1000) +
+                     " s; the machine may be overloaded: retry, or make the task hermetic");
+}
+
+bool NetworkPool::ShouldMake() const {
+  // After a failure, only what callers wait for: a failing stack is not started in a loop.
+  return ready_.size() < (failed_ ? 0 : size_) + demand_;
+}
+
+void NetworkPool::Run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    changed_.wait(lock, [&] { return stopping_ || ShouldMake(); });
+    if (stopping_) return;
+    lock.unlock();
+    Result<ReadyNetwork> made = make_();
+    lock.lock();
+    if (made.ok()) {
+      ready_.push_back(std::move(*made));
+      failed_ = false;
+    } else {
+      failed_ = true;
+      ++failures_;
+      demand_ = 0;  // every caller waiting now gets this error
+      last_error_ = made.status();
+    }
+    changed_.notify_all();
+  }
+}
+
+}  // namespace baton::workers::sandbox

@@ -1,0 +1,59 @@
+// NetworkPool: task networks made ahead of the tasks that will use them, so that a task that may
+// reach the network does not wait for its stack to come up (4-12 ms of slirp4netns starting and
+// configuring the interface, see docs/benchmarks.md).
+//
+// The pool makes its entries on a thread of its own, started by the first Take (a worker that
+// never runs a networked task makes none), and keeps `size` of them ready, topping up after
+// every Take. An entry goes to one caller only and is never put back: a task's network is made
+// for it alone. When making one fails, the pool stops making them ahead until a caller asks
+// again (so a worker without /dev/net/tun does not start a failing stack in a loop), and the
+// callers waiting get the error.
+//
+// Thread-safety: Take may be called from any thread. Destroying the pool stops its thread (after
+// the entry in the making, if any) and drops every idle entry.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "baton/common/status.h"
+#include "sandbox/task_network.h"
+
+namespace baton::workers::sandbox {
+
+class NetworkPool {
+ public:
+  // Makes one entry. Runs on the pool's thread only.
+  using Maker = std::function<Result<ReadyNetwork>()>;
+
+  NetworkPool(size_t size, Maker make);
+  ~NetworkPool();
+  NetworkPool(const NetworkPool&) = delete;
+  NetworkPool& operator=(const NetworkPool&) = delete;
+
+  // An entry made ahead if one is ready, else the next one made, waiting at most `timeout`.
+  Result<ReadyNetwork> Take(std::chrono::milliseconds timeout);
+
+ private:
+  void Run();
+  bool ShouldMake() const;  // REQUIRES: mu_ held
+
+  const size_t size_;
+  const Maker make_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<ReadyNetwork> ready_;  // GUARDED_BY(mu_)
+  size_t demand_ = 0;               // GUARDED_BY(mu_): callers of Take waiting for an entry
+  bool failed_ = false;             // GUARDED_BY(mu_): the last making failed; make on demand only
+  uint64_t failures_ = 0;           // GUARDED_BY(mu_)
+  Status last_error_;               // GUARDED_BY(mu_)
+  bool stopping_ = false;           // GUARDED_BY(mu_)
+  std::thread thread_;              // started by the first Take
+};
+
+}  // namespace baton::workers::sandbox
