@@ -26,8 +26,8 @@ namespace {
 constexpr const char* kStackDns = "10.0.2.3";
 constexpr auto kReadyTimeout = std::chrono::seconds(10);
 constexpr auto kStopGrace = std::chrono::seconds(2);
-// Networks made ahead (each an idle slirp4netns of ~2 MB): enough for the tasks of a make -j2
-// to start without waiting; more only cost memory while the worker is idle.
+// Networks made ahead (each an idle slirp4netns: 3.3 MB RSS, 0.3 MB of it its own): enough for
+// the tasks of a make -j2; 6 made W1-W3 no faster (docs/benchmarks.md).
 constexpr size_t kPoolSize = 2;
 
 std::string FindSlirp4netns() {
