@@ -4,8 +4,10 @@
 // a sandbox that runs only hermetic tasks starts none; none outlives the sandbox.
 // Real namespaces, real slirp4netns (root).
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -114,6 +116,26 @@ TEST_F(NetworkStackLifetime, ASandboxThatRunsOnlyHermeticTasksStartsNoStack) {
     EXPECT_EQ(Run("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '", false), "lo\n");
   }
   EXPECT_TRUE(OurNetworkStacks().empty());
+}
+
+// A network made ahead whose stack died while it waited (killed from outside) is never given to
+// a task: the task gets a live one, with its interface.
+TEST_F(NetworkStackLifetime, ATaskNeverGetsANetworkWhoseStackDiedWhileItWaited) {
+  std::string first = Run("readlink /proc/self/ns/net");
+  first = first.substr(0, first.find('\n'));
+  // Two stacks waiting, the first task's gone: the pool makes one at a time, so at least one of
+  // the two is ready in the pool.
+  ASSERT_TRUE(
+      Eventually([&] { return StacksServing(first).empty() && OurNetworkStacks().size() == 2; }));
+  std::vector<pid_t> killed = OurNetworkStacks();
+  for (pid_t pid : killed) ::kill(pid, SIGKILL);
+  ASSERT_TRUE(Eventually([&] {
+    auto left = OurNetworkStacks();
+    return std::none_of(killed.begin(), killed.end(), [&](pid_t pid) {
+      return std::find(left.begin(), left.end(), pid) != left.end();
+    });
+  })) << "the worker reaps the stacks it started";
+  EXPECT_EQ(Run("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort"), "lo\ntap0\n");
 }
 
 // Stacks are started ahead of the tasks, and a task's stack is told to stop when it ends without

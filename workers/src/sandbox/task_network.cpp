@@ -176,12 +176,18 @@ Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id) {
     if (!pool_) pool_ = std::make_unique<NetworkPool>(kPoolSize, [this] { return MakeNetwork(); });
     pool = pool_.get();
   }
-  auto network = pool->Take(kReadyTimeout + kStopGrace);  // the maker's own timeout first
-  if (!network.ok()) {
-    return Status(network.status().code(),
-                  "starting the network of task " + task_id + ": " + network.status().message());
+  // A stack that exited while it waited (killed from outside) is dropped, never given to a task;
+  // the pool makes new ones.
+  for (size_t attempt = 0; attempt < kPoolSize + 2; ++attempt) {
+    auto network = pool->Take(kReadyTimeout + kStopGrace);  // the maker's own timeout first
+    if (!network.ok()) {
+      return Status(network.status().code(),
+                    "starting the network of task " + task_id + ": " + network.status().message());
+    }
+    if (network->stack->running()) return network;
   }
-  return network;
+  return Unavailable("starting the network of task " + task_id +
+                     ": the network stacks (slirp4netns) of this worker keep exiting on their own");
 }
 
 Result<ReadyNetwork> TaskNetworks::MakeNetwork() {

@@ -41,7 +41,8 @@ class TaskNetwork {
   ~TaskNetwork();
   TaskNetwork(const TaskNetwork&) = delete;
   TaskNetwork& operator=(const TaskNetwork&) = delete;
-  pid_t helper_pid() const { return helper_->pid(); }
+  // Whether the stack is still up (false once its process has exited and was reaped).
+  bool running() const { return !helper_->exit_status().has_value(); }
 
  private:
   std::shared_ptr<HelperProcess> helper_;
