@@ -16,6 +16,13 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
+std::string TaskPipeline(const std::string& script, int attempts = 1, bool interruptible = false) {
+  return std::string("jobs:\n- name: j\n") + (interruptible ? "  interruptible: true\n" : "") +
+         "  plan:\n  - task: t\n    attempts: " + std::to_string(attempts) +
+         "\n    config:\n      platform: linux\n      run: {path: sh, args: [-c, '" + script +
+         "']}\n";
+}
+
 class WorkerLifecycleE2E : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(web_.started()) << web_.log(); }
@@ -44,41 +51,64 @@ class WorkerLifecycleE2E : public ::testing::Test {
     return false;
   }
 
+  // Sets a one-task pipeline, triggers it and waits until the task has printed "started".
+  int64_t StartBuild(const std::string& script, int attempts = 1, bool interruptible = false) {
+    SetPipeline(TaskPipeline(script, attempts, interruptible));
+    int64_t id = Trigger();
+    EXPECT_TRUE(web_.WaitForLogLine(id, "started", std::chrono::seconds(90))) << web_.log();
+    return id;
+  }
+
+  // Which of two workers took the step: the one that says "running step" ("" if neither does).
+  static std::string TakenBy(ChildProcess& w1, ChildProcess& w2) {
+    for (int i = 0; i < 120; ++i) {
+      if (w1.WaitForOutput("running step", std::chrono::milliseconds(250))) return "w1";
+      if (w2.WaitForOutput("running step", std::chrono::milliseconds(250))) return "w2";
+    }
+    return "";
+  }
+
+  // The job's one build has ended `status`; returns its log.
+  std::string Finished(int64_t id, const std::string& status) {
+    json builds = web_.WaitForFinishedBuilds("p", "j", 1, std::chrono::minutes(2));
+    std::string log = web_.BuildLog(id);
+    EXPECT_EQ(builds.size(), 1u) << web_.log();
+    if (builds.size() == 1) {
+      EXPECT_EQ(builds[0].value("status", ""), status) << log << web_.log();
+    }
+    return log;
+  }
+
+  // `baton VERB -w NAME` succeeds saying `said`, and leaves the worker in `state`.
+  void Drain(const std::string& verb, const std::string& name, const std::string& said,
+             const std::string& state) {
+    CliResult r = web_.Cli({verb, "-w", name});
+    ASSERT_EQ(r.exit_code, 0) << r.All();
+    EXPECT_NE(r.out.find(said), std::string::npos) << r.out;
+    EXPECT_EQ(WorkerState(name), state);
+  }
+
+  // The worker exits with status 0, having said `said`.
+  static void Left(ChildProcess& worker, const std::string& said) {
+    ProcessResult left = worker.Wait();
+    EXPECT_EQ(left.exit_code, 0) << left.All();
+    EXPECT_NE(left.out.find(said), std::string::npos) << left.All();
+  }
+
   WorkerCluster cluster_{{"--worker-heartbeat", "1s"}};
   ServerProcess& web_ = cluster_.web();
 };
 
-std::string TaskPipeline(const std::string& script, int attempts = 1, bool interruptible = false) {
-  return std::string("jobs:\n- name: j\n") + (interruptible ? "  interruptible: true\n" : "") +
-         "  plan:\n  - task: t\n    attempts: " + std::to_string(attempts) +
-         "\n    config:\n      platform: linux\n      run: {path: sh, args: [-c, '" + script +
-         "']}\n";
-}
-
 TEST_F(WorkerLifecycleE2E, AKilledWorkersStepErrorsNamingItAndTheRetryRunsOnTheOther) {
   auto w1 = StartWorker("w1");
   auto w2 = StartWorker("w2");
-  SetPipeline(TaskPipeline("echo started; sleep 8; echo finished", 2));
-  int64_t id = Trigger();
-  ASSERT_TRUE(web_.WaitForLogLine(id, "started", std::chrono::seconds(90))) << web_.log();
+  int64_t id = StartBuild("echo started; sleep 8; echo finished", 2);
   // The worker that took the first attempt says so.
-  ChildProcess* victim = nullptr;
-  std::string victim_name;
-  for (int i = 0; i < 120 && !victim; ++i) {
-    if (w1->WaitForOutput("running step", std::chrono::milliseconds(250))) {
-      victim = w1.get(), victim_name = "w1";
-    } else if (w2->WaitForOutput("running step", std::chrono::milliseconds(250))) {
-      victim = w2.get(), victim_name = "w2";
-    }
-  }
-  ASSERT_NE(victim, nullptr) << w1->out() << w2->out();
-  victim->Signal(SIGKILL);
+  std::string victim_name = TakenBy(*w1, *w2);
+  ASSERT_FALSE(victim_name.empty()) << w1->out() << w2->out();
+  (victim_name == "w1" ? *w1 : *w2).Signal(SIGKILL);
 
-  json builds = web_.WaitForFinishedBuilds("p", "j", 1, std::chrono::minutes(2));
-  ASSERT_EQ(builds.size(), 1u) << web_.log() << web_.Get("/api/v1/builds/" + std::to_string(id))
-                               << w1->out() << w2->out();
-  std::string log = web_.BuildLog(id);
-  EXPECT_EQ(builds[0].value("status", ""), "succeeded") << log << web_.log();
+  std::string log = Finished(id, "succeeded");
   EXPECT_NE(log.find("worker " + victim_name + " stopped heartbeating"), std::string::npos) << log;
   EXPECT_NE(log.find("finished"), std::string::npos) << log;
   EXPECT_EQ(WorkerState(victim_name), "stalled");
@@ -86,20 +116,11 @@ TEST_F(WorkerLifecycleE2E, AKilledWorkersStepErrorsNamingItAndTheRetryRunsOnTheO
 
 TEST_F(WorkerLifecycleE2E, ALandingWorkerFinishesItsStepTakesNoMoreAndLeaves) {
   auto w1 = StartWorker("w1");
-  SetPipeline(TaskPipeline("echo started; sleep 3; echo finished"));
-  int64_t id = Trigger();
-  ASSERT_TRUE(web_.WaitForLogLine(id, "started", std::chrono::seconds(90))) << web_.log();
-  CliResult land = web_.Cli({"land-worker", "-w", "w1"});
-  ASSERT_EQ(land.exit_code, 0) << land.All();
-  EXPECT_NE(land.out.find("landing worker w1"), std::string::npos) << land.out;
-  EXPECT_EQ(WorkerState("w1"), "landing");
+  int64_t id = StartBuild("echo started; sleep 3; echo finished");
+  Drain("land-worker", "w1", "landing worker w1", "landing");
 
-  json builds = web_.WaitForFinishedBuilds("p", "j", 1, std::chrono::minutes(2));
-  ASSERT_EQ(builds.size(), 1u);
-  EXPECT_EQ(builds[0].value("status", ""), "succeeded") << web_.BuildLog(id);
-  ProcessResult left = w1->Wait();
-  EXPECT_EQ(left.exit_code, 0) << left.All();
-  EXPECT_NE(left.out.find("landed"), std::string::npos) << left.All();
+  EXPECT_NE(Finished(id, "succeeded").find("finished"), std::string::npos);
+  Left(*w1, "landed");
   EXPECT_TRUE(WaitForState("w1", "landed"))
       << "a landed worker stays listed as landed: " << WorkerState("w1");
 
@@ -114,58 +135,34 @@ TEST_F(WorkerLifecycleE2E, ALandingWorkerFinishesItsStepTakesNoMoreAndLeaves) {
 
 TEST_F(WorkerLifecycleE2E, ARetiringWorkerFinishesItsStepLeavesAndIsRemoved) {
   auto w1 = StartWorker("w1");
-  SetPipeline(TaskPipeline("echo started; sleep 3; echo finished"));
-  int64_t id = Trigger();
-  ASSERT_TRUE(web_.WaitForLogLine(id, "started", std::chrono::seconds(90))) << web_.log();
-  CliResult retire = web_.Cli({"retire-worker", "-w", "w1"});
-  ASSERT_EQ(retire.exit_code, 0) << retire.All();
-  EXPECT_NE(retire.out.find("retiring worker w1"), std::string::npos) << retire.out;
-  EXPECT_EQ(WorkerState("w1"), "retiring");
+  int64_t id = StartBuild("echo started; sleep 3; echo finished");
+  Drain("retire-worker", "w1", "retiring worker w1", "retiring");
   // Landing a retiring worker would keep the record it was told to drop.
   CliResult land = web_.Cli({"land-worker", "-w", "w1"});
   EXPECT_NE(land.exit_code, 0);
   EXPECT_NE(land.err.find("retiring already"), std::string::npos) << land.All();
 
-  json builds = web_.WaitForFinishedBuilds("p", "j", 1, std::chrono::minutes(2));
-  ASSERT_EQ(builds.size(), 1u);
-  EXPECT_EQ(builds[0].value("status", ""), "succeeded") << web_.BuildLog(id);
-  EXPECT_NE(web_.BuildLog(id).find("finished"), std::string::npos) << web_.BuildLog(id);
-  ProcessResult left = w1->Wait();
-  EXPECT_EQ(left.exit_code, 0) << left.All();
-  EXPECT_NE(left.out.find("retired"), std::string::npos) << left.All();
+  EXPECT_NE(Finished(id, "succeeded").find("finished"), std::string::npos);
+  Left(*w1, "retired");
   EXPECT_TRUE(WaitForState("w1", "")) << "a retired worker leaves the list: " << WorkerState("w1");
 }
 
 TEST_F(WorkerLifecycleE2E, ALandingWorkerDoesNotWaitForAnInterruptibleJobsStep) {
   auto w1 = StartWorker("w1");
   auto w2 = StartWorker("w2");
-  SetPipeline(TaskPipeline("echo started; sleep 15; echo finished", 2, /*interruptible=*/true));
-  int64_t id = Trigger();
-  ASSERT_TRUE(web_.WaitForLogLine(id, "started", std::chrono::seconds(90))) << web_.log();
-  std::string first;
-  for (int i = 0; i < 120 && first.empty(); ++i) {
-    if (w1->WaitForOutput("running step", std::chrono::milliseconds(250))) first = "w1";
-    if (first.empty() && w2->WaitForOutput("running step", std::chrono::milliseconds(250))) {
-      first = "w2";
-    }
-  }
+  int64_t id = StartBuild("echo started; sleep 15; echo finished", 2, /*interruptible=*/true);
+  std::string first = TakenBy(*w1, *w2);
   ASSERT_FALSE(first.empty()) << w1->out() << w2->out();
   auto landing_at = std::chrono::steady_clock::now();
   CliResult land = web_.Cli({"land-worker", "-w", first});
   ASSERT_EQ(land.exit_code, 0) << land.All();
   // The landing worker stops the step instead of sleeping its 15 s out, and leaves (within 11 s:
   // a heartbeat, SIGTERM and the sandbox's teardown, with room for a loaded machine).
-  ChildProcess& landed = first == "w1" ? *w1 : *w2;
-  ProcessResult left = landed.Wait();
-  EXPECT_EQ(left.exit_code, 0) << left.All();
-  EXPECT_NE(left.out.find("stopping step"), std::string::npos) << left.All();
+  Left(first == "w1" ? *w1 : *w2, "stopping step");
   EXPECT_LT(std::chrono::steady_clock::now() - landing_at, std::chrono::seconds(11))
       << "the worker waited for the interruptible step";
 
-  json builds = web_.WaitForFinishedBuilds("p", "j", 1, std::chrono::minutes(2));
-  ASSERT_EQ(builds.size(), 1u);
-  std::string log = web_.BuildLog(id);
-  EXPECT_EQ(builds[0].value("status", ""), "succeeded") << log << web_.log();
+  std::string log = Finished(id, "succeeded");
   EXPECT_NE(log.find("worker " + first + " is landing and the job is interruptible"),
             std::string::npos)
       << log;
