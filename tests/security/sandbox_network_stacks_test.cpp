@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
@@ -136,6 +137,27 @@ TEST_F(NetworkStackLifetime, ATaskNeverGetsANetworkWhoseStackDiedWhileItWaited) 
     });
   })) << "the worker reaps the stacks it started";
   EXPECT_EQ(Run("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort"), "lo\ntap0\n");
+}
+
+// A stack that cannot start (here a stand-in slirp4netns that fails) fails the task that waited
+// for it, with its message, and is not tried again in a loop while no task asks.
+TEST_F(NetworkStackLifetime, AStackThatFailsToStartFailsTheTaskAndIsNotRetriedInALoop) {
+  fs::create_directories(dir_ / "bin");
+  std::string counter = (dir_ / "starts").string();
+  WriteFile(dir_ / "bin" / "slirp4netns",
+            "#!/bin/sh\necho start >> " + counter + "\necho 'no tun here' >&2\nexit 1\n");
+  fs::permissions(dir_ / "bin" / "slirp4netns", fs::perms::owner_all);
+  std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  ::setenv("PATH", ((dir_ / "bin").string() + ":" + path).c_str(), 1);
+  sandbox_ = workers::MakeNamespaceSandbox({(dir_ / "sandbox2").string(), {}});
+  ::setenv("PATH", path.c_str(), 1);
+  TaskRun run = ShellTask("doomed", "true", (dir_ / "work").string());
+  auto started = sandbox_->Start(run, workers::SandboxStdio{null_, null_, null_}, nullptr);
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.status().message().find("slirp4netns exited (status 1)"), std::string::npos)
+      << started.status().ToString();
+  sandbox_.reset();  // stops the pool's thread
+  EXPECT_EQ(ReadFile(counter), "start\n") << "one start, for the task that waited";
 }
 
 // Stacks are started ahead of the tasks, and a task's stack is told to stop when it ends without
