@@ -6,6 +6,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdlib>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace baton::webapi {
 namespace {
@@ -61,6 +66,20 @@ TEST(MemoryRelease, StopCancelsAPendingLook) {
   io.run_for(std::chrono::seconds(10));
   EXPECT_EQ(trims, 1);
 }
+
+#if defined(__GLIBC__)
+TEST(MemoryRelease, LargeBlocksGetTheirOwnMappingEvenAfterALargerOneWasFreed) {
+  MapLargeBlocksAlways();
+  auto* big = static_cast<volatile char*>(std::malloc(8 << 20));
+  big[0] = 1;
+  std::free(const_cast<char*>(big));  // glibc alone would now keep blocks up to 8 MiB in arenas
+  size_t mapped = mallinfo2().hblks;
+  auto* block = static_cast<volatile char*>(std::malloc(256 * 1024));
+  block[0] = 1;
+  EXPECT_EQ(mallinfo2().hblks, mapped + 1) << "the block came from an arena";
+  std::free(const_cast<char*>(block));
+}
+#endif
 
 }  // namespace
 }  // namespace baton::webapi

@@ -12,6 +12,12 @@ void ReleaseFreeMemory() {
 #endif
 }
 
+void MapLargeBlocksAlways() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);  // glibc's default, now fixed (no dynamic raise)
+#endif
+}
+
 MemoryRelease::MemoryRelease(boost::asio::io_context& io, std::function<bool()> busy,
                              std::chrono::milliseconds interval, std::function<void()> trim)
     : timer_(io), busy_(std::move(busy)), interval_(interval), trim_(std::move(trim)) {}

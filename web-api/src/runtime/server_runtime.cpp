@@ -154,6 +154,7 @@ class ServerRuntime::Impl {
         signals_(io_),
         expiry_(io_),
         drain_(io_) {
+    MapLargeBlocksAlways();
     registry_.SetDispatch(remote_.get());
   }
 
