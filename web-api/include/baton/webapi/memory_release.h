@@ -20,11 +20,12 @@ namespace baton::webapi {
 // malloc_trim(0) where the C library has it (glibc); otherwise nothing.
 void ReleaseFreeMemory();
 
-// Makes glibc give every block of 128 KiB or more a mapping of its own, unmapped when freed
-// (elsewhere nothing). By default glibc raises that threshold to the largest block freed so far,
+// Keeps glibc's mmap threshold at its default 128 KiB (elsewhere nothing): a block that large
+// that the arena cannot serve from free memory it already holds gets a mapping of its own,
+// unmapped when freed. By default glibc raises the threshold to the largest block freed so far,
 // and the server's large blocks (a run of formatted events, ~235 KB; the events of one store
-// read) then come from the arenas and leave holes there that malloc_trim cannot give back: once
-// quiet after W4 with ten followers the server kept 15-19 MB over idle, 6-9 MB with this
+// read) then grow the arenas and leave holes there that malloc_trim cannot give back: once quiet
+// after W4 with ten followers the server kept 15-19 MB over idle, 6-9 MB with this
 // (docs/benchmarks.md). Call once, at the server's start.
 void MapLargeBlocksAlways();
 
