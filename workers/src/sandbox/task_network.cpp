@@ -168,11 +168,11 @@ Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id) {
         " is not hermetic, so it needs slirp4netns for its network, and this worker has none "
         "in its PATH: install it (apt-get install slirp4netns) or make the task hermetic: true");
   }
+  // The helper thread starts here, in the worker's namespace, as the stacks it starts must.
+  Host();
   NetworkPool* pool;
   {
     std::lock_guard lock(mu_);
-    // The helper thread starts here, in the worker's namespace, as the stacks it starts must.
-    if (!host_) host_ = std::make_shared<HelperHost>();
     if (!pool_) pool_ = std::make_unique<NetworkPool>(kPoolSize, [this] { return MakeNetwork(); });
     pool = pool_.get();
   }
