@@ -85,6 +85,33 @@ TEST_F(SqliteStoreTest, TheFileStaysSoundAfterAPipelineWithBuildsAndEventsIsDest
   EXPECT_TRUE(store_->CheckIntegrity().ok());
 }
 
+// A server's readers stay open between requests, each with its page cache: reading a long log
+// back must not leave mebibytes cached per reader (RSS once quiet, docs/benchmarks.md).
+TEST(SqliteStoreEvents, ReadingALongLogBackLeavesLittleCachedInTheReader) {
+  TempDir dir;
+  auto store = SqliteStore::Open(dir / "baton.db", RealClock());
+  ASSERT_TRUE(store.ok());
+  auto build = (*store)->CreateOneOffBuild("main", 0, Json::object());
+  constexpr int kLines = 50000;  // ~5 MB of text
+  for (int i = 0; i < kLines; i += 500) {
+    std::vector<BuildEvent> batch;
+    for (int j = i; j < i + 500; ++j)
+      batch.push_back(BuildEvent{0, {}, "t", "log", "stdout", std::string(100, 'a' + j % 26)});
+    ASSERT_TRUE((*store)->AppendEvents(build->id, std::move(batch)).ok());
+  }
+  ASSERT_TRUE((*store)->FinishBuild(build->id, BuildStatus::kErrored).ok());  // flushes
+  const sqlite3_int64 before = sqlite3_memory_used();
+  int64_t after_seq = 0;
+  for (;;) {
+    auto page = (*store)->ReadEvents(build->id, after_seq, 1000);
+    ASSERT_TRUE(page.ok());
+    if (page->empty()) break;
+    after_seq = page->back().seq;
+  }
+  ASSERT_EQ(after_seq, kLines);
+  EXPECT_LT(sqlite3_memory_used() - before, 1 << 20);  // a reader keeps up to 512 KiB of pages
+}
+
 // W4: one job printing 200,000 lines (~20 MB). Reports rows/s and the size on disk.
 TEST(SqliteStoreEvents, TwoHundredThousandLinesAreStoredQuicklyAndCompactly) {
   constexpr int kLines = 200000;
