@@ -101,5 +101,26 @@ TEST_F(Masking, APrivilegedTaskCannotSeeTheWorkersOwnDataDir) {
   EXPECT_EQ(f.sink->Text().find("worker-secret"), std::string::npos) << f.sink->Text();
 }
 
+// The masked directories share one empty read-only tmpfs (bound over each): none may be
+// written, even by a privileged task, and none shows anything of the host.
+TEST_F(Masking, EveryMaskedDirectoryIsEmptyAndReadOnlyEvenForAPrivilegedTask) {
+  Planted other_secret(other_ + "/admin-token", "other-admin-token");
+  auto f = Privileged("for d in /root /home " + other_ +
+                      "; do touch $d/baton-mask-write 2>&1; mkdir $d/baton-mask-dir 2>&1; "
+                      "echo $d:$(ls -A $d | wc -l); done");
+  std::string text = f.sink->Text();
+  for (const std::string& d : {std::string("/root"), std::string("/home"), other_}) {
+    EXPECT_NE(text.find(d + ":0\n"), std::string::npos) << d << " is empty: " << text;
+    EXPECT_FALSE(fs::exists(d + "/baton-mask-write")) << d;
+    EXPECT_FALSE(fs::exists(d + "/baton-mask-dir")) << d;
+  }
+  size_t read_only = 0;
+  for (size_t at = text.find("Read-only file system"); at != std::string::npos;
+       at = text.find("Read-only file system", at + 1)) {
+    ++read_only;
+  }
+  EXPECT_EQ(read_only, 6u) << text;
+}
+
 }  // namespace
 }  // namespace baton::testing

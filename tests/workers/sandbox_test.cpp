@@ -3,7 +3,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
+#include <sstream>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -37,6 +40,51 @@ TEST_F(Sandbox, SubmountsOfTheRootAreReadOnlyToo) {
   EXPECT_NE(f.sink->Text().find("Read-only file system"), std::string::npos) << f.sink->Text();
   EXPECT_EQ(f.sink->Text().find("rc=0"), std::string::npos) << f.sink->Text();
   EXPECT_FALSE(fs::exists("/sys/fs/cgroup/pids/baton-escape"));
+}
+
+// Mount point -> per-mount options (the 6th field) of each line of a mountinfo text; a mount
+// point listed twice keeps its last (topmost) mount.
+std::map<std::string, std::string> SandboxTestMountOptions(const std::string& mountinfo) {
+  std::map<std::string, std::string> out;
+  std::istringstream lines(mountinfo);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point, options;
+    if (fields >> id >> parent >> dev >> root >> point >> options) out[point] = options;
+  }
+  return out;
+}
+
+bool SandboxTestHasOption(const std::string& options, const std::string& name) {
+  return ("," + options + ",").find("," + name + ",") != std::string::npos;
+}
+
+// The host's root and every mount under it is made read-only in one step (mount_setattr,
+// recursive): each mount must still keep the nosuid/nodev/noexec it has on the host.
+TEST_F(Sandbox, EveryMountOfTheHostsRootIsReadOnlyAndKeepsItsFlags) {
+  auto f = Sh("cat /proc/self/mountinfo");
+  ASSERT_TRUE(f.result.error.ok()) << f.result.error.ToString();
+  auto inside = SandboxTestMountOptions(f.sink->Text());
+  auto host = SandboxTestMountOptions(ReadFile("/proc/self/mountinfo"));
+  ASSERT_GT(inside.size(), 5u) << f.sink->Text();
+  int compared = 0;
+  for (const auto& [point, options] : inside) {
+    bool own = point == "/proc" || point == "/dev" || point == "/tmp" ||
+               point.rfind("/proc/", 0) == 0 || point.rfind("/dev/", 0) == 0 ||
+               point.rfind("/tmp/", 0) == 0;
+    if (own) continue;  // the sandbox's own /proc, /dev, /tmp and the work mount
+    EXPECT_TRUE(SandboxTestHasOption(options, "ro")) << point << " is " << options;
+    auto on_host = host.find(point);
+    if (on_host == host.end()) continue;  // a mask
+    ++compared;
+    for (const char* flag : {"nosuid", "nodev", "noexec"}) {
+      if (SandboxTestHasOption(on_host->second, flag)) {
+        EXPECT_TRUE(SandboxTestHasOption(options, flag)) << point << " lost " << flag;
+      }
+    }
+  }
+  EXPECT_GT(compared, 1) << "the host's submounts are in the task's root";
 }
 
 TEST_F(Sandbox, AnUnprivilegedTaskCannotRemountTheRootWritable) {

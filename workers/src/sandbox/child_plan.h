@@ -23,7 +23,9 @@ namespace baton::workers::sandbox {
 // kBindBeneath: bind `source` (a host path) at `target`, a relative path resolved inside the
 // directory `beneath` without following symlinks or leaving it (mount points are created as
 // needed); MS_RDONLY in `flags` makes the whole tree read-only.
-enum class StepKind { kMount, kMkdirAll, kTouch, kSymlink, kBindBeneath };
+// kReadOnlyTree: make the mount at `target` and every mount beneath it read-only, each keeping
+// its other flags (one mount_setattr instead of a remount per mount).
+enum class StepKind { kMount, kMkdirAll, kTouch, kSymlink, kBindBeneath, kReadOnlyTree };
 
 struct SetupStep {
   StepKind kind = StepKind::kMount;

@@ -179,6 +179,13 @@ int IdmappedBind(const SetupStep& s, int userns_fd) {
   return rc;
 }
 
+int ReadOnlyTree(const char* target) {
+  mount_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  return ::mount_setattr(AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof attr);
+}
+
 int RunStep(const SetupStep& s, const ChildPlan& p) {
   switch (s.kind) {
     case StepKind::kMount:
@@ -196,6 +203,8 @@ int RunStep(const SetupStep& s, const ChildPlan& p) {
       return ::symlink(s.source, s.target);
     case StepKind::kBindBeneath:
       return BindBeneath(s, p.userns_fd, p.mapped_root, p.new_root);
+    case StepKind::kReadOnlyTree:
+      return ReadOnlyTree(s.target);
   }
   return 0;
 }
