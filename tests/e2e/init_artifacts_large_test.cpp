@@ -16,7 +16,7 @@ using nlohmann::json;
 
 constexpr int64_t kBigBytes = 20 << 20;  // 20 MiB: more than two answers' worth
 
-constexpr const char* kPipeline = R"yaml(resources:
+constexpr const char* kArtifactsLargePipeline = R"yaml(resources:
 - name: big
   type: artifact
   source: {name: big}
@@ -38,7 +38,7 @@ class LargeArtifact : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(server_.started()) << server_.log();
-    WriteFile(files_ / "p.yml", kPipeline);
+    WriteFile(files_ / "p.yml", kArtifactsLargePipeline);
     ASSERT_EQ(
         server_.Cli({"set-pipeline", "-n", "-p", "p", "-c", (files_ / "p.yml").string()}).exit_code,
         0);

@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr const char* kPipeline = R"yaml(resources:
+constexpr const char* kArtifactsPipeline = R"yaml(resources:
 - name: reports
   type: artifact
   source: {name: reports}
@@ -48,7 +48,7 @@ class ArtifactsE2E : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(server_.started()) << server_.log();
-    WriteFile(files_ / "p.yml", kPipeline);
+    WriteFile(files_ / "p.yml", kArtifactsPipeline);
     ASSERT_EQ(
         server_.Cli({"set-pipeline", "-n", "-p", "p", "-c", (files_ / "p.yml").string()}).exit_code,
         0);

@@ -33,14 +33,14 @@ bool Installed(const std::string& tool) {
   return RunProcess({"sh", "-c", "command -v " + tool}).exit_code == 0;
 }
 
-fs::path FakeCfBinary() { return BatonBinary().parent_path() / "baton-fake-cf"; }
+fs::path MavenFakeCfBinary() { return BatonBinary().parent_path() / "baton-fake-cf"; }
 
-void CommitAll(const fs::path& repo, const std::string& message) {
+void MavenCommitAll(const fs::path& repo, const std::string& message) {
   RunGit(repo, "add -A");
   RunGit(repo, "-c user.name=Init -c user.email=init@example.com commit -qm '" + message + "'");
 }
 
-std::string ReadFileIfAny(const fs::path& path) {
+std::string MavenReadFileIfAny(const fs::path& path) {
   std::error_code ec;
   return fs::exists(path, ec) ? ReadFile(path) : "";
 }
@@ -96,7 +96,7 @@ TEST_F(InitMaven, GatesNewFindingsPerStageAndDeploysTheCleanCommitsJar) {
   for (const char* tool : {"java", "mvn", "checkstyle"}) {
     if (!Installed(tool)) GTEST_SKIP() << tool << " is not installed (.ci/packages/java.txt)";
   }
-  if (!fs::exists(FakeCfBinary())) GTEST_SKIP() << "needs " << FakeCfBinary();
+  if (!fs::exists(MavenFakeCfBinary())) GTEST_SKIP() << "needs " << MavenFakeCfBinary();
   ASSERT_TRUE(server_.started()) << server_.log();
 
   ProcessResult init = Baton({"init"});
@@ -110,7 +110,7 @@ TEST_F(InitMaven, GatesNewFindingsPerStageAndDeploysTheCleanCommitsJar) {
   }
   WriteBaseline("static-analysis", "[MultipleVariableDeclarations]");
   WriteBaseline("secure-coding", "NEW error: src/main/java/com/example/Legacy.java:12");
-  CommitAll(project_, "greeter with its pipeline and baselines");
+  MavenCommitAll(project_, "greeter with its pipeline and baselines");
 
   // A new secure-coding finding: a command line built from input (checkstyle's style checks
   // have nothing to say about it).
@@ -121,18 +121,18 @@ TEST_F(InitMaven, GatesNewFindingsPerStageAndDeploysTheCleanCommitsJar) {
                "  static Process open(String page) throws IOException {\n"
                "    return Runtime.getRuntime().exec(\"xdg-open \" + page);\n  }\n\n");
   WriteFile(project_ / kGreeter, code);
-  CommitAll(project_, "open pages");
+  MavenCommitAll(project_, "open pages");
 
   ProcessOptions cf_options;
   cf_options.timeout = minutes(30);
   cf_options.output_file = dir_ / "cf.log";
-  ChildProcess cf(
-      {FakeCfBinary().string(), "--data-dir", (dir_ / "cf").string(), "--listen", "127.0.0.1:0",
-       "--user", "admin", "--password", "cf-secret", "--org", "org", "--space", "dev"},
-      cf_options);
+  ChildProcess cf({MavenFakeCfBinary().string(), "--data-dir", (dir_ / "cf").string(), "--listen",
+                   "127.0.0.1:0", "--user", "admin", "--password", "cf-secret", "--org", "org",
+                   "--space", "dev"},
+                  cf_options);
   ASSERT_TRUE(
-      WaitUntil([&] { return !ReadFileIfAny(dir_ / "cf" / "api-url").empty(); }, minutes(1)))
-      << ReadFileIfAny(dir_ / "cf.log");
+      WaitUntil([&] { return !MavenReadFileIfAny(dir_ / "cf" / "api-url").empty(); }, minutes(1)))
+      << MavenReadFileIfAny(dir_ / "cf.log");
   std::string api = ReadFile(dir_ / "cf" / "api-url");
   api.erase(api.find_last_not_of(" \n") + 1);
   CliResult set = server_.Cli({"set-pipeline", "-n",
@@ -160,7 +160,7 @@ TEST_F(InitMaven, GatesNewFindingsPerStageAndDeploysTheCleanCommitsJar) {
   EXPECT_TRUE(server_.JobBuilds("greeter", "deploy").empty()) << "deploy must not run";
 
   WriteFile(project_ / kGreeter, original);
-  CommitAll(project_, "no pages after all");
+  MavenCommitAll(project_, "no pages after all");
   server_.CheckResource("greeter", "source");
   EXPECT_EQ(Finished("secure-coding", 2), "succeeded") << NewestLog("secure-coding");
   ASSERT_EQ(Finished("deploy", 1), "succeeded") << NewestLog("deploy") << ReadFile(dir_ / "cf.log");
@@ -173,10 +173,10 @@ TEST_F(InitMaven, GatesNewFindingsPerStageAndDeploysTheCleanCommitsJar) {
   EXPECT_EQ(tests.find("[INFO] Compiling"), std::string::npos)
       << "unit-test runs the compile stage's classes\n"
       << tests;
-  EXPECT_NE(ReadFileIfAny(dir_ / "cf.log").find("java -cp . com.example.Greeter"),
+  EXPECT_NE(MavenReadFileIfAny(dir_ / "cf.log").find("java -cp . com.example.Greeter"),
             std::string::npos)
       << "java_buildpack started the jar's Main-Class\n"
-      << ReadFileIfAny(dir_ / "cf.log");
+      << MavenReadFileIfAny(dir_ / "cf.log");
   EXPECT_EQ(server_.log().find("cf-secret"), std::string::npos);
 
   json apps = json::parse(RunProcess({"curl", "-fsS", api + "/fake/apps"}).out, nullptr, false);
@@ -188,11 +188,12 @@ TEST_F(InitMaven, GatesNewFindingsPerStageAndDeploysTheCleanCommitsJar) {
   fs::path back = dir_ / "back";
   CliResult sa = Download("static-analysis-reports", "", back / "sa");
   ASSERT_EQ(sa.exit_code, 0) << sa.All();
-  EXPECT_NE(ReadFileIfAny(back / "sa" / "checkstyle.sarif").find("MultipleVariableDeclarations"),
-            std::string::npos);
+  EXPECT_NE(
+      MavenReadFileIfAny(back / "sa" / "checkstyle.sarif").find("MultipleVariableDeclarations"),
+      std::string::npos);
   CliResult sc = Download("secure-coding-reports", "", back / "sc");
   ASSERT_EQ(sc.exit_code, 0) << sc.All();
-  std::string sarif = ReadFileIfAny(back / "sc" / "secure-coding.sarif");
+  std::string sarif = MavenReadFileIfAny(back / "sc" / "secure-coding.sarif");
   EXPECT_NE(sarif.find("Legacy.java"), std::string::npos) << sarif;
   EXPECT_EQ(sarif.find("CommandExecution"), std::string::npos) << sarif;
   json versions =
@@ -202,7 +203,7 @@ TEST_F(InitMaven, GatesNewFindingsPerStageAndDeploysTheCleanCommitsJar) {
       Download("secure-coding-reports", std::to_string(versions[1].value("id", int64_t{0})),
                back / "failed");
   ASSERT_EQ(failed_run.exit_code, 0) << failed_run.All();
-  EXPECT_NE(ReadFileIfAny(back / "failed" / "secure-coding.sarif").find("CommandExecution"),
+  EXPECT_NE(MavenReadFileIfAny(back / "failed" / "secure-coding.sarif").find("CommandExecution"),
             std::string::npos);
   CliResult ut = Download("unit-test-reports", "", back / "ut");
   ASSERT_EQ(ut.exit_code, 0) << ut.All();

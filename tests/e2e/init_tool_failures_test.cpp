@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool Installed(const std::string& tool) {
+bool ToolInstalled(const std::string& tool) {
   return RunProcess({"sh", "-c", "command -v " + tool}).exit_code == 0;
 }
 
@@ -88,20 +88,20 @@ class ToolFailures : public ::testing::Test {
   TempDir dir_;
 };
 
-struct Case {
+struct ToolCase {
   const char* stage;   // the task file under ci/tasks
   const char* tool;    // the tool taken away or made to crash
   const char* failed;  // the stage's failure line
 };
 
-const Case kCppCases[] = {
+const ToolCase kCppCases[] = {
     {"static-analysis", "cppcheck", "static analysis FAILED: "},
     {"static-analysis", "clang-tidy", "static analysis FAILED: "},
     {"secure-coding", "flawfinder", "secure coding FAILED: "},
 };
 
 TEST_F(ToolFailures, AMissingToolFailsTheStageNamingTheToolAndThePackage) {
-  for (const Case& c : kCppCases) {
+  for (const ToolCase& c : kCppCases) {
     SCOPED_TRACE(c.tool);
     fs::path project = CppProject();
     WithoutTool(project, c.tool);
@@ -123,7 +123,7 @@ TEST_F(ToolFailures, ACrashingToolFailsTheStageNamingTheToolAndTheSignal) {
        "reports/clang-tidy.stderr"},
       {"flawfinder", "flawfinder crashed (killed by signal SIGSEGV) before finishing its report"},
   };
-  for (const Case& c : kCppCases) {
+  for (const ToolCase& c : kCppCases) {
     SCOPED_TRACE(c.tool);
     fs::path project = CppProject();
     CrashingTool(project, c.tool);
@@ -136,7 +136,7 @@ TEST_F(ToolFailures, ACrashingToolFailsTheStageNamingTheToolAndTheSignal) {
 }
 
 TEST_F(ToolFailures, CheckstyleMissingOrCrashingFailsTheJavaStages) {
-  if (!Installed("checkstyle")) GTEST_SKIP() << "checkstyle is not installed (.ci/packages)";
+  if (!ToolInstalled("checkstyle")) GTEST_SKIP() << "checkstyle is not installed (.ci/packages)";
   fs::path project = JavaProject();
   WithoutTool(project, "checkstyle");
   ProcessResult missing = Stage(project, "static-analysis", /*only_bin=*/true);

@@ -15,13 +15,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void ExpectAbsent(const std::string& text, const std::vector<std::string>& needles) {
+void ExpectRedacted(const std::string& text, const std::vector<std::string>& needles) {
   for (const auto& needle : needles) {
     EXPECT_EQ(text.find(needle), std::string::npos) << "unexpected \"" << needle << "\"\n" << text;
   }
 }
 
-void ExpectJob(const ProcessResult& r, const std::string& job, const std::string& status) {
+void ExpectRedactionJob(const ProcessResult& r, const std::string& job, const std::string& status) {
   auto summary = ParseRunSummary(r.out);
   EXPECT_EQ(summary[job], status) << "job " << job << "\n" << r.All();
 }
@@ -64,7 +64,7 @@ jobs:
   EXPECT_NE(r.out.find("token=((redacted))"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("pushing version: v-((redacted))"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"J(put out {"version":"v-((redacted))"})J"), std::string::npos) << r.out;
-  ExpectAbsent(r.out, {"s3cr3t-t0ken"});
+  ExpectRedacted(r.out, {"s3cr3t-t0ken"});
 }
 
 TEST(ConcourseVarSources, AnUnknownTypeIsAValidationErrorNamingTheLine) {
@@ -98,7 +98,7 @@ jobs:
     config: {platform: linux, run: {path: echo, args: ["((vs:x))"]}}
 )Y");
   EXPECT_EQ(r.exit_code, 1) << r.All();
-  ExpectJob(r, "job", "errored");
+  ExpectRedactionJob(r, "job", "errored");
   EXPECT_NE(r.out.find("pipeline.yml:2:9: var source `vs` of type `vault` cannot be read"),
             std::string::npos)
       << r.out;
@@ -117,7 +117,7 @@ jobs:
     config: {platform: linux, run: {path: echo, args: ["((vs:missing))"]}}
 )Y");
   EXPECT_EQ(r.exit_code, 1) << r.All();
-  ExpectJob(r, "job", "errored");
+  ExpectRedactionJob(r, "job", "errored");
   EXPECT_NE(r.out.find("undefined vars: vs:missing"), std::string::npos) << r.out;
 }
 

@@ -26,9 +26,9 @@ using std::chrono::minutes;
 
 fs::path SeedDir() { return SourceDir() / "samples" / "seed"; }
 fs::path SeedPipeline() { return SeedDir() / "ci" / "pipeline.yml"; }
-fs::path FakeCfBinary() { return BatonBinary().parent_path() / "baton-fake-cf"; }
+fs::path SeedFakeCfBinary() { return BatonBinary().parent_path() / "baton-fake-cf"; }
 
-void CommitAll(const fs::path& repo, const std::string& message) {
+void SeedCommitAll(const fs::path& repo, const std::string& message) {
   RunGit(repo, "add -A");
   RunGit(repo, "-c user.name=Seed -c user.email=seed@example.com commit -qm '" + message + "'");
 }
@@ -40,7 +40,7 @@ void MakeSeedRepository(const fs::path& repo) {
   fs::copy(SeedDir() / "ci" / "tasks", repo / "ci" / "tasks", fs::copy_options::recursive);
   fs::copy(SeedDir() / "ci" / "scripts", repo / "ci" / "scripts", fs::copy_options::recursive);
   RunGit(repo, "init -q -b main");
-  CommitAll(repo, "seed: first commit");
+  SeedCommitAll(repo, "seed: first commit");
 }
 
 std::vector<std::string> SeedVars(const fs::path& repo, const std::string& cf_api,
@@ -143,7 +143,7 @@ TEST_F(SeedPipelineRun, AStaticAnalysisErrorStopsThePipelineBeforeDeploy) {
             "  int days[4] = {7, 10, 9, 14};\n"
             "  return days[4];\n"
             "}\n");
-  CommitAll(repo_, "seed: last sprout day");
+  SeedCommitAll(repo_, "seed: last sprout day");
   ProcessResult r = RunAll();
   ExpectStoppedBeforeDeployBy(r, "static-analysis");
   EXPECT_NE(r.out.find("arrayIndexOutOfBounds"), std::string::npos) << r.out;
@@ -158,7 +158,7 @@ TEST_F(SeedPipelineRun, ASecureCodingHitOverTheThresholdStopsThePipelineBeforeDe
             "int RunRestartHook(const char* program) {\n"
             "  return execlp(program, program, static_cast<char*>(nullptr));\n"
             "}\n");
-  CommitAll(repo_, "seed: restart hook");
+  SeedCommitAll(repo_, "seed: restart hook");
   ProcessResult r = RunAll();
   ExpectStoppedBeforeDeployBy(r, "secure-coding");
   EXPECT_NE(r.out.find("[4] (shell) execlp"), std::string::npos) << r.out;
@@ -166,7 +166,7 @@ TEST_F(SeedPipelineRun, ASecureCodingHitOverTheThresholdStopsThePipelineBeforeDe
 }
 
 // The file's text, or "" while it does not exist yet.
-std::string ReadFileIfAny(const fs::path& path) {
+std::string SeedReadFileIfAny(const fs::path& path) {
   std::error_code ec;
   return fs::exists(path, ec) ? ReadFile(path) : "";
 }
@@ -180,8 +180,8 @@ std::string Curl(const std::string& url, const std::string& ca_file = "") {
 }
 
 TEST_F(SeedPipelineRun, DeploysTheThreeAppsToTheCloudFoundryStandIn) {
-  if (!fs::exists(FakeCfBinary())) {
-    GTEST_SKIP() << "needs the Cloud Foundry stand-in " << FakeCfBinary()
+  if (!fs::exists(SeedFakeCfBinary())) {
+    GTEST_SKIP() << "needs the Cloud Foundry stand-in " << SeedFakeCfBinary()
                  << " (build the baton-fake-cf target)";
   }
   const std::string password = "seed-test-password";
@@ -189,11 +189,11 @@ TEST_F(SeedPipelineRun, DeploysTheThreeAppsToTheCloudFoundryStandIn) {
   cf_options.timeout = minutes(30);
   cf_options.output_file = dir_ / "cf.log";  // read by nobody during the run: a file, not a pipe
   ChildProcess cf(
-      {FakeCfBinary().string(), "--data-dir", (dir_ / "cf").string(), "--listen", "127.0.0.1:0",
+      {SeedFakeCfBinary().string(), "--data-dir", (dir_ / "cf").string(), "--listen", "127.0.0.1:0",
        "--user", "admin", "--password", password, "--org", "baton-org", "--space", "demo", "--tls"},
       cf_options);
   ASSERT_TRUE(
-      WaitUntil([&] { return !ReadFileIfAny(dir_ / "cf" / "api-url").empty(); }, minutes(1)))
+      WaitUntil([&] { return !SeedReadFileIfAny(dir_ / "cf" / "api-url").empty(); }, minutes(1)))
       << ReadFile(dir_ / "cf.log");
   std::string api = ReadFile(dir_ / "cf" / "api-url");
   api.erase(api.find_last_not_of(" \n") + 1);

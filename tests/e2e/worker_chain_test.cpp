@@ -14,7 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string Check(const std::string& name, const std::string& tag) {
+std::string ChainCheck(const std::string& name, const std::string& tag) {
   return "- name: " + name + R"yaml(
   plan:
   - in_parallel:
@@ -61,7 +61,7 @@ std::string SeedShapedPipeline(const std::filesystem::path& repo) {
   - put: binaries
     params: {from: bin}
 )yaml";
-  yaml += Check("lint", "b") + Check("unit", "a") + Check("secure", "b");
+  yaml += ChainCheck("lint", "b") + ChainCheck("unit", "a") + ChainCheck("secure", "b");
   yaml += R"yaml(- name: deploy
   plan:
   - in_parallel:

@@ -18,7 +18,7 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string ChainPipeline(const fs::path& repo) {
+std::string DispatchChainPipeline(const fs::path& repo) {
   return R"yaml(resources:
 - name: repo
   type: git
@@ -103,7 +103,7 @@ TEST_F(WorkerDispatchE2E, TwoWorkersRunAChainAndEachStepGetsTheVolumesMadeOnTheO
   repo.Commit({{"build.sh", "echo built-v1\n"}}, "first");
   auto w1 = StartWorker("w1");
   auto w2 = StartWorker("w2");
-  SetPipeline("chain", ChainPipeline(repo.path()));
+  SetPipeline("chain", DispatchChainPipeline(repo.path()));
 
   json deployed = web_.WaitForFinishedBuilds("chain", "deploy", 1, std::chrono::minutes(3));
   ASSERT_EQ(deployed.size(), 1u) << web_.log() << w1->out() << w2->out();

@@ -5,14 +5,14 @@
 namespace baton::pipelines {
 namespace {
 
-PipelineLoad Load(const std::string& yaml) {
+PipelineLoad LoadAcross(const std::string& yaml) {
   LoadOptions options;
   options.file_name = "p.yml";
   return LoadPipeline(yaml, options);
 }
 
 TEST(Across, FailFastStandsBesideAcrossAsInConcourse) {
-  auto load = Load(R"(
+  auto load = LoadAcross(R"(
 jobs:
 - name: j
   plan:
@@ -29,7 +29,7 @@ jobs:
 }
 
 TEST(Across, FailFastWithoutAcrossIsAnUnknownField) {
-  auto load = Load(R"(
+  auto load = LoadAcross(R"(
 jobs:
 - name: j
   plan:

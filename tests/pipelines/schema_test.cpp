@@ -63,12 +63,12 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
-struct CommandResult {
+struct SchemaCommandResult {
   int exit_code = -1;
   std::string output;  // stdout and stderr
 };
 
-CommandResult RunCommand(const std::string& command) {
+SchemaCommandResult RunCommand(const std::string& command) {
   auto r = testing::RunProcess({"/bin/sh", "-c", command});
   return {r.exit_code, r.All()};
 }
@@ -81,7 +81,7 @@ std::map<std::string, std::string> Validate(const json& schema,
   std::string command = "/usr/bin/python3 -c " + ShellQuote(kValidatorScript) + " " +
                         ShellQuote((dir / "schema.json").string());
   for (const auto& f : files) command += " " + ShellQuote(f.string());
-  CommandResult result = RunCommand(command);
+  SchemaCommandResult result = RunCommand(command);
   EXPECT_EQ(result.exit_code, 0) << "validator failed (is python3-jsonschema installed?):\n"
                                  << result.output;
   std::map<std::string, std::string> verdicts;
@@ -237,10 +237,12 @@ TEST(Schema, RejectsABrokenTaskFile) {
 }
 
 TEST(Schema, BatonSchemaCommandPrintsBothSchemas) {
-  CommandResult pipeline = RunCommand(ShellQuote(testing::BatonBinary().string()) + " schema");
+  SchemaCommandResult pipeline =
+      RunCommand(ShellQuote(testing::BatonBinary().string()) + " schema");
   ASSERT_EQ(pipeline.exit_code, 0) << pipeline.output;
   EXPECT_EQ(json::parse(pipeline.output), PipelineSchema());
-  CommandResult task = RunCommand(ShellQuote(testing::BatonBinary().string()) + " schema --task");
+  SchemaCommandResult task =
+      RunCommand(ShellQuote(testing::BatonBinary().string()) + " schema --task");
   ASSERT_EQ(task.exit_code, 0) << task.output;
   EXPECT_EQ(json::parse(task.output), TaskSchema());
 }

@@ -13,7 +13,7 @@ namespace {
 
 using testing::ResourceScript;
 
-constexpr const char* kPipeline = R"(
+constexpr const char* kChecksPipeline = R"(
 resources:
 - {name: r, type: mock, check_every: never, check_timeout: 1s}
 jobs:
@@ -45,7 +45,7 @@ class SchedulerChecks : public SchedulerHarness {
   }
 
   Id Activate() {
-    Id id = SetPipeline(kPipeline);
+    Id id = SetPipeline(kChecksPipeline);
     EXPECT_TRUE(scheduler_->ActivatePipeline(id).ok());
     return id;
   }

@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-const std::string kSecret = R"(s3cr3t "pa/ss" +key)";
+const std::string kEncodedSecret = R"(s3cr3t "pa/ss" +key)";
 const std::string kJsonForm = R"(s3cr3t \"pa/ss\" +key)";
 const std::string kUrlForm = "s3cr3t%20%22pa%2Fss%22%20%2Bkey";
 
@@ -26,23 +26,23 @@ std::string Pipeline() {
       "printf %s \"$S\" | base64 -w0; echo; "
       "printf x%s \"$S\" | base64 -w0; echo; "
       "printf xy%s \"$S\" | base64 -w0; echo; echo done";
-  json pipeline = {
-      {"resources",
-       {{{"name", "vault"},
-         {"type", "mock"},
-         {"source",
-          {{"create_files", {{"token", kSecret}, {"json", kJsonForm}, {"url", kUrlForm}}}}}}}},
-      {"jobs",
-       {{{"name", "job"},
-         {"plan",
-          {{{"get", "vault"}},
-           {{"load_var", "token"}, {"file", "vault/token"}},
-           {{"task", "print"},
-            {"config",
-             {{"platform", "linux"},
-              {"inputs", {{{"name", "vault"}}}},
-              {"params", {{"S", "((.:token))"}}},
-              {"run", {{"path", "sh"}, {"args", {"-c", script}}}}}}}}}}}}};
+  json pipeline = {{"resources",
+                    {{{"name", "vault"},
+                      {"type", "mock"},
+                      {"source",
+                       {{"create_files",
+                         {{"token", kEncodedSecret}, {"json", kJsonForm}, {"url", kUrlForm}}}}}}}},
+                   {"jobs",
+                    {{{"name", "job"},
+                      {"plan",
+                       {{{"get", "vault"}},
+                        {{"load_var", "token"}, {"file", "vault/token"}},
+                        {{"task", "print"},
+                         {"config",
+                          {{"platform", "linux"},
+                           {"inputs", {{{"name", "vault"}}}},
+                           {"params", {{"S", "((.:token))"}}},
+                           {"run", {{"path", "sh"}, {"args", {"-c", script}}}}}}}}}}}}};
   return pipeline.dump(2);
 }
 
@@ -53,12 +53,12 @@ TEST(RedactionEncodedRun, EveryEncodedFormATaskPrintsIsRedacted) {
       {"run", "-c", (dir / "pipeline.yml").string(), "--data-dir", (dir / "data").string()});
   ASSERT_EQ(r.exit_code, 0) << r.All();
   ASSERT_NE(r.out.find("done"), std::string::npos) << r.out;  // the task did print
-  for (const std::string& clear : {kSecret, kJsonForm, kUrlForm}) {
+  for (const std::string& clear : {kEncodedSecret, kJsonForm, kUrlForm}) {
     EXPECT_EQ(r.out.find(clear), std::string::npos) << "\"" << clear << "\" in\n" << r.out;
   }
   // Any 8 characters from the middle of each base64 text would give the secret's bytes away.
   for (const char* prefix : {"", "x", "xy"}) {
-    std::string encoded = B64(std::string(prefix) + kSecret);
+    std::string encoded = B64(std::string(prefix) + kEncodedSecret);
     EXPECT_EQ(r.out.find(encoded.substr(4, 16)), std::string::npos)
         << "base64 of \"" << prefix << "\" + secret in\n"
         << r.out;

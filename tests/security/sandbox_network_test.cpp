@@ -76,7 +76,7 @@ class Listener {
 };
 
 // An IPv4 address of this host that is up and not loopback ("" when there is none).
-std::string ExternalAddress() {
+std::string SandboxExternalAddress() {
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return "";
   std::string found;
@@ -113,7 +113,7 @@ TEST_F(SandboxNetwork, ATaskCannotConnectToAPortOnTheHostsLoopback) {
 }
 
 TEST_F(SandboxNetwork, ATaskReachesAListenerOnANonLoopbackAddressOfTheHost) {
-  std::string address = ExternalAddress();
+  std::string address = SandboxExternalAddress();
   if (address.empty()) GTEST_SKIP() << "this machine has no non-loopback IPv4 address to test";
   Listener service(address);
   auto served = std::async(std::launch::async, [&] { return service.ServeOne(seconds(60)); });
@@ -135,7 +135,7 @@ TEST_F(SandboxNetwork, ANetworkMadeAheadLeadsOutsideButNotToTheHostsLoopback) {
   Listener loopback("127.0.0.1");
   std::string script =
       TryConnect("127.0.0.1", loopback.port()) + TryConnect("10.0.2.2", loopback.port());
-  std::string address = ExternalAddress();
+  std::string address = SandboxExternalAddress();
   std::unique_ptr<Listener> external;
   if (!address.empty()) {
     external = std::make_unique<Listener>(address);
@@ -178,7 +178,7 @@ TEST_F(SandboxNetwork, ATaskResolvesNamesThroughTheStacksDns) {
 }
 
 TEST_F(SandboxNetwork, AHermeticTaskHasOnlyLoopbackAndReachesNothingOfTheHost) {
-  std::string address = ExternalAddress();
+  std::string address = SandboxExternalAddress();
   Listener loopback("127.0.0.1");
   TaskRun run;
   run.network = false;

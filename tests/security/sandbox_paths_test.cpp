@@ -119,7 +119,7 @@ std::string LoadErrors(const std::string& yaml) {
   return pipelines::RenderAll(load.diagnostics, "");
 }
 
-constexpr const char* kPipeline = R"(resources:
+constexpr const char* kPathsPipeline = R"(resources:
 - name: repo
   type: mock
 jobs:
@@ -147,7 +147,7 @@ jobs:
 )";
 
 TEST(TaskPathValidation, AbsoluteAndDotDotPathsAreErrorsAtTheirPosition) {
-  std::string errors = LoadErrors(kPipeline);
+  std::string errors = LoadErrors(kPathsPipeline);
   EXPECT_NE(errors.find("p.yml:10:27: error: `output_mapping.out` `../../evil` is not a valid "
                         "artifact name"),
             std::string::npos)

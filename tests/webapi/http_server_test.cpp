@@ -62,7 +62,7 @@ class RawSocket {
   int fd_;
 };
 
-nlohmann::json Json(const ClientResponse& r) { return nlohmann::json::parse(r.body); }
+nlohmann::json BodyJson(const ClientResponse& r) { return nlohmann::json::parse(r.body); }
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -109,7 +109,7 @@ TEST_F(HttpServerTest, RoutesToTheHandlerWithDecodedParametersAndQuery) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->headers.Get("content-type"), "application/json");
-  auto body = Json(*r);
+  auto body = BodyJson(*r);
   EXPECT_EQ(body["pipeline"], "web app");
   EXPECT_EQ(body["job"], "unit");
   EXPECT_EQ(body["limit"], "5");
@@ -132,7 +132,7 @@ TEST_F(HttpServerTest, UnknownRouteIs404AndWrongMethodIs405) {
   auto missing = client_.Get(Url("/nope"));
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->status, 404);
-  EXPECT_EQ(Json(*missing)["error"], "not found");
+  EXPECT_EQ(BodyJson(*missing)["error"], "not found");
   auto wrong = client_.Delete(Url("/echo"));
   ASSERT_TRUE(wrong.ok());
   EXPECT_EQ(wrong->status, 405);
@@ -144,7 +144,7 @@ TEST_F(HttpServerTest, BodyOverTheLimitIs413JsonAndTheServerKeepsServing) {
   auto r = client_.Post(Url("/echo"), std::string(512 * 1024, 'x'));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 413);
-  EXPECT_EQ(Json(*r)["error"], "payload too large");
+  EXPECT_EQ(BodyJson(*r)["error"], "payload too large");
   auto ok = client_.Post(Url("/echo"), std::string(1024, 'y'));
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(ok->status, 201);
@@ -197,7 +197,7 @@ TEST_F(HttpServerTest, HandlerExceptionIs500AndLaterRequestsStillWork) {
   auto r = client_.Get(Url("/boom"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 500);
-  EXPECT_EQ(Json(*r)["detail"], "kaboom");
+  EXPECT_EQ(BodyJson(*r)["detail"], "kaboom");
   auto again = client_.Get(Url("/api/v1/teams/t/pipelines/p/jobs/j/builds"));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->status, 200);
@@ -209,7 +209,7 @@ TEST_F(HttpServerTest, TokenRouteAnswers401WithoutOrWithAWrongTokenAnd200WithThe
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->status, 401);
   EXPECT_EQ(none->headers.Get("WWW-Authenticate"), "Bearer");
-  EXPECT_EQ(Json(*none)["error"], "unauthorized");
+  EXPECT_EQ(BodyJson(*none)["error"], "unauthorized");
   Headers wrong;
   wrong.Set("Authorization", "Bearer nope");
   EXPECT_EQ(client_.Get(Url("/secret"), wrong)->status, 401);

@@ -22,7 +22,7 @@ using baton::testing::ReadFile;
 using baton::testing::RunGit;
 using baton::testing::TempDir;
 
-Json Ref(const std::string& sha) { return Json{{"ref", sha}}; }
+Json GitGetRef(const std::string& sha) { return Json{{"ref", sha}}; }
 
 class GitGet : public ::testing::Test {
  protected:
@@ -33,10 +33,10 @@ class GitGet : public ::testing::Test {
   fs::path Get(const std::string& sha) {
     fs::path dir = root_ / ("get-" + std::to_string(++gets_));
     fs::create_directories(dir);
-    auto got = type_->Get(ctx_, Source(), Ref(sha), Json::object(), dir.string());
+    auto got = type_->Get(ctx_, Source(), GitGetRef(sha), Json::object(), dir.string());
     EXPECT_TRUE(got.ok()) << got.status().ToString();
     if (!got.ok()) return {};
-    EXPECT_EQ(got->version, Ref(sha));
+    EXPECT_EQ(got->version, GitGetRef(sha));
     return dir;
   }
 

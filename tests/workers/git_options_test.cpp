@@ -18,7 +18,7 @@ using baton::testing::ReadFile;
 using baton::testing::RunGit;
 using baton::testing::TempDir;
 
-Json Ref(const std::string& sha) { return Json{{"ref", sha}}; }
+Json GitOptionsRef(const std::string& sha) { return Json{{"ref", sha}}; }
 
 class GitOptions : public ::testing::Test {
  protected:
@@ -86,9 +86,10 @@ TEST_F(GitOptions, BothCiSkipSpellingsAreSkippedUnlessDisableCiSkip) {
   std::string first = upstream_.Commit({{"a", "1"}}, "one");
   std::string skipped = upstream_.Commit({{"a", "2"}}, "docs [ci skip]");
   std::string also_skipped = upstream_.Commit({{"a", "3"}}, "typo\n\n[skip ci]");
-  EXPECT_EQ(Check(Source(), Ref(first)), std::vector<Json>{Ref(first)});
-  EXPECT_EQ(Check(Source({{"disable_ci_skip", true}}), Ref(first)),
-            (std::vector<Json>{Ref(first), Ref(skipped), Ref(also_skipped)}));
+  EXPECT_EQ(Check(Source(), GitOptionsRef(first)), std::vector<Json>{GitOptionsRef(first)});
+  EXPECT_EQ(Check(Source({{"disable_ci_skip", true}}), GitOptionsRef(first)),
+            (std::vector<Json>{GitOptionsRef(first), GitOptionsRef(skipped),
+                               GitOptionsRef(also_skipped)}));
 }
 
 TEST_F(GitOptions, GitConfigIsAppliedIncludingInsteadOfRewrites) {
@@ -99,8 +100,8 @@ TEST_F(GitOptions, GitConfigIsAppliedIncludingInsteadOfRewrites) {
       {"git_config",
        Json::array({{{"name", "url." + root_.path().string() + "/.insteadOf"}, {"value", "corp:"}},
                     {{"name", "core.bigFileThreshold"}, {"value", "10m"}}})}};
-  EXPECT_EQ(Check(source), std::vector<Json>{Ref(head)});
-  fs::path dir = Get(source, Ref(head));
+  EXPECT_EQ(Check(source), std::vector<Json>{GitOptionsRef(head)});
+  fs::path dir = Get(source, GitOptionsRef(head));
   ASSERT_FALSE(dir.empty());
   EXPECT_EQ(ReadFile(dir / "a"), "1");
 }
@@ -110,16 +111,16 @@ TEST_F(GitOptions, DepthCutsTheCheckoutsHistory) {
     upstream_.Commit({{"a", std::to_string(i)}}, "c" + std::to_string(i));
   std::string head = upstream_.Head();
   Check(Source());
-  fs::path shallow = Get(Source(), Ref(head), Json{{"depth", 2}});
+  fs::path shallow = Get(Source(), GitOptionsRef(head), Json{{"depth", 2}});
   ASSERT_FALSE(shallow.empty());
   EXPECT_EQ(RunGit(shallow, "rev-list --count HEAD"), "2\n");
   EXPECT_EQ(RunGit(shallow, "rev-parse --is-shallow-repository"), "true\n");
   EXPECT_EQ(ReadFile(shallow / "a"), "5");
-  fs::path full = Get(Source(), Ref(head));
+  fs::path full = Get(Source(), GitOptionsRef(head));
   ASSERT_FALSE(full.empty());
   EXPECT_EQ(RunGit(full, "rev-list --count HEAD"), "5\n")
       << "a depth must not leak into later gets";
-  EXPECT_FALSE(GetError(Source(), Ref(head), Json{{"depth", "two"}}).ok());
+  EXPECT_FALSE(GetError(Source(), GitOptionsRef(head), Json{{"depth", "two"}}).ok());
 }
 
 TEST_F(GitOptions, FetchTagsTrueBringsEveryTagFalseNone) {
@@ -132,9 +133,9 @@ TEST_F(GitOptions, FetchTagsTrueBringsEveryTagFalseNone) {
   RunGit(upstream_.path(), "reset -q --hard HEAD~1");
   std::string head = upstream_.Commit({{"a", "2"}}, "two");
   Check(Source());
-  fs::path all = Get(Source(), Ref(head), Json{{"fetch_tags", true}});
-  fs::path none = Get(Source(), Ref(head), Json{{"fetch_tags", false}});
-  fs::path from_source = Get(Source({{"fetch_tags", true}}), Ref(head));
+  fs::path all = Get(Source(), GitOptionsRef(head), Json{{"fetch_tags", true}});
+  fs::path none = Get(Source(), GitOptionsRef(head), Json{{"fetch_tags", false}});
+  fs::path from_source = Get(Source({{"fetch_tags", true}}), GitOptionsRef(head));
   ASSERT_FALSE(all.empty() || none.empty() || from_source.empty());
   EXPECT_EQ(RunGit(all, "tag --list"), "side-tag\nv1\n");
   EXPECT_EQ(RunGit(none, "tag --list"), "");
@@ -152,8 +153,8 @@ TEST_F(GitOptions, UsernameAndPasswordAuthenticateOverHttp) {
                  {"branch", "main"},
                  {"username", "ci"},
                  {"password", "s3cret-pass"}};
-  EXPECT_EQ(Check(source), std::vector<Json>{Ref(head)});
-  fs::path dir = Get(source, Ref(head));
+  EXPECT_EQ(Check(source), std::vector<Json>{GitOptionsRef(head)});
+  fs::path dir = Get(source, GitOptionsRef(head));
   ASSERT_FALSE(dir.empty());
   EXPECT_EQ(ReadFile(dir / "a"), "1");
   EXPECT_EQ(RunGit(dir, "remote get-url origin"), server.Url("repo.git") + "\n");
@@ -190,20 +191,22 @@ class GitSubmodules : public GitOptions {
 };
 
 TEST_F(GitSubmodules, AreCheckedOutByDefaultAtTheRecordedCommit) {
-  fs::path dir = Get(Source(), Ref(head_));
+  fs::path dir = Get(Source(), GitOptionsRef(head_));
   ASSERT_FALSE(dir.empty());
   EXPECT_EQ(ReadFile(dir / "vendor/sub/lib.txt"), "from the submodule");
   EXPECT_EQ(RunGit(dir / "vendor/sub", "rev-parse HEAD"), sub_.Head() + "\n");
 }
 
 TEST_F(GitSubmodules, NoneLeavesThemOutAndAListTakesOnlyThosePaths) {
-  fs::path none = Get(Source(), Ref(head_), Json{{"submodules", "none"}});
+  fs::path none = Get(Source(), GitOptionsRef(head_), Json{{"submodules", "none"}});
   ASSERT_FALSE(none.empty());
   EXPECT_FALSE(fs::exists(none / "vendor/sub/lib.txt"));
-  fs::path listed = Get(Source(), Ref(head_), Json{{"submodules", Json::array({"vendor/sub"})}});
+  fs::path listed =
+      Get(Source(), GitOptionsRef(head_), Json{{"submodules", Json::array({"vendor/sub"})}});
   ASSERT_FALSE(listed.empty());
   EXPECT_EQ(ReadFile(listed / "vendor/sub/lib.txt"), "from the submodule");
-  fs::path other = Get(Source(), Ref(head_), Json{{"submodules", Json::array({"elsewhere"})}});
+  fs::path other =
+      Get(Source(), GitOptionsRef(head_), Json{{"submodules", Json::array({"elsewhere"})}});
   ASSERT_FALSE(other.empty());
   EXPECT_FALSE(fs::exists(other / "vendor/sub/lib.txt"));
 }

@@ -21,7 +21,7 @@ using baton::testing::RunGit;
 using baton::testing::TempDir;
 using baton::testing::WriteFile;
 
-Json Ref(const std::string& sha) { return Json{{"ref", sha}}; }
+Json GitResourceRef(const std::string& sha) { return Json{{"ref", sha}}; }
 
 class GitResource : public ::testing::Test {
  protected:
@@ -59,19 +59,19 @@ class GitResource : public ::testing::Test {
 TEST_F(GitResource, FirstCheckReturnsOnlyTheLatestCommit) {
   upstream_.Commit({{"a.txt", "1"}}, "first");
   std::string second = upstream_.Commit({{"a.txt", "2"}}, "second");
-  EXPECT_EQ(Check(Source(), nullptr), std::vector<Json>{Ref(second)});
+  EXPECT_EQ(Check(Source(), nullptr), std::vector<Json>{GitResourceRef(second)});
 }
 
 TEST_F(GitResource, CheckFromAVersionReturnsItAndEveryNewerCommitOldestFirst) {
   std::string base = upstream_.Commit({{"a.txt", "0"}}, "base");
   ASSERT_EQ(Check(Source(), nullptr).size(), 1u);  // mirror created
-  std::vector<Json> expected = {Ref(base)};
+  std::vector<Json> expected = {GitResourceRef(base)};
   for (int i = 1; i <= 5; ++i) {
     expected.push_back(
-        Ref(upstream_.Commit({{"a.txt", std::to_string(i)}}, "c" + std::to_string(i))));
+        GitResourceRef(upstream_.Commit({{"a.txt", std::to_string(i)}}, "c" + std::to_string(i))));
   }
   auto start = std::chrono::steady_clock::now();
-  auto versions = Check(Source(), Ref(base));
+  auto versions = Check(Source(), GitResourceRef(base));
   auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(versions, expected);
   std::printf("check after 5 new commits (local path): %.2f ms\n",
@@ -80,7 +80,8 @@ TEST_F(GitResource, CheckFromAVersionReturnsItAndEveryNewerCommitOldestFirst) {
 
 TEST_F(GitResource, UsesTheRemoteDefaultBranchWhenNoneIsConfigured) {
   std::string head = upstream_.Commit({{"a.txt", "1"}}, "first");
-  EXPECT_EQ(Check({{"uri", upstream_.path().string()}}, nullptr), std::vector<Json>{Ref(head)});
+  EXPECT_EQ(Check({{"uri", upstream_.path().string()}}, nullptr),
+            std::vector<Json>{GitResourceRef(head)});
 }
 
 TEST_F(GitResource, PathsAndIgnorePathsSelectWhichCommitsAreVersions) {
@@ -90,26 +91,27 @@ TEST_F(GitResource, PathsAndIgnorePathsSelectWhichCommitsAreVersions) {
   std::string both = upstream_.Commit({{"src/util.cc", "1"}, {"docs/x.md", "3"}}, "both");
   upstream_.Commit({{"src/README.md", "1"}}, "readme in src");
   Json source = Source({{"paths", {"src"}}, {"ignore_paths", {"*.md"}}});
-  EXPECT_EQ(Check(source, Ref(base)), (std::vector<Json>{Ref(base), Ref(code), Ref(both)}));
-  EXPECT_EQ(Check(source, nullptr), std::vector<Json>{Ref(both)});
-  EXPECT_EQ(Check(Source({{"paths", {"docs/*.md"}}}), nullptr).at(0), Ref(both));
+  EXPECT_EQ(Check(source, GitResourceRef(base)),
+            (std::vector<Json>{GitResourceRef(base), GitResourceRef(code), GitResourceRef(both)}));
+  EXPECT_EQ(Check(source, nullptr), std::vector<Json>{GitResourceRef(both)});
+  EXPECT_EQ(Check(Source({{"paths", {"docs/*.md"}}}), nullptr).at(0), GitResourceRef(both));
 }
 
 TEST_F(GitResource, CommitsMarkedCiSkipAreNotVersions) {
   std::string base = upstream_.Commit({{"a", "1"}}, "base");
   upstream_.Commit({{"a", "2"}}, "bump version [ci skip]");
-  EXPECT_EQ(Check(Source(), Ref(base)), std::vector<Json>{Ref(base)});
-  EXPECT_EQ(Check(Source(), nullptr), std::vector<Json>{Ref(base)});
-  EXPECT_EQ(Check(Source({{"disable_ci_skip", true}}), Ref(base)).size(), 2u);
+  EXPECT_EQ(Check(Source(), GitResourceRef(base)), std::vector<Json>{GitResourceRef(base)});
+  EXPECT_EQ(Check(Source(), nullptr), std::vector<Json>{GitResourceRef(base)});
+  EXPECT_EQ(Check(Source({{"disable_ci_skip", true}}), GitResourceRef(base)).size(), 2u);
 }
 
 TEST_F(GitResource, AfterAForcePushCheckReturnsOnlyTheLatest) {
   std::string base = upstream_.Commit({{"a", "1"}}, "base");
   std::string doomed = upstream_.Commit({{"a", "2"}}, "doomed");
-  ASSERT_EQ(Check(Source(), Ref(base)).size(), 2u);
+  ASSERT_EQ(Check(Source(), GitResourceRef(base)).size(), 2u);
   upstream_.ResetBranch("main", base);
   std::string rewritten = upstream_.Commit({{"a", "3"}}, "rewritten");
-  EXPECT_EQ(Check(Source(), Ref(doomed)), std::vector<Json>{Ref(rewritten)});
+  EXPECT_EQ(Check(Source(), GitResourceRef(doomed)), std::vector<Json>{GitResourceRef(rewritten)});
 }
 
 TEST_F(GitResource, TagFilterMakesMatchingTagsTheVersions) {
@@ -151,7 +153,8 @@ TEST_F(GitResource, GetChecksOutExactlyTheVersionAsARealRepository) {
   upstream_.Tag("v1");
   upstream_.Commit({{"a.txt", "new"}}, "second");
   TempDir dest;
-  auto got = type_->Get(ctx_, Source(), Ref(first), Json::object(), (dest / "repo").string());
+  auto got =
+      type_->Get(ctx_, Source(), GitResourceRef(first), Json::object(), (dest / "repo").string());
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(ReadFile(dest / "repo/a.txt"), "old");
   EXPECT_EQ(ReadFile(dest / "repo/.git/ref"), first + "\n");
@@ -177,7 +180,7 @@ TEST_F(GitResource, ConcurrentChecksOfOneResourceAgree) {
   std::vector<size_t> sizes(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
-      auto v = type_->Check(ctx_, Source(), Ref(base));
+      auto v = type_->Check(ctx_, Source(), GitResourceRef(base));
       sizes[t] = v.ok() ? v->size() : 0;
     });
   }
@@ -220,7 +223,7 @@ class GitDaemonResource : public GitResource {
 TEST_F(GitDaemonResource, ChecksAndGetsOverGitProtocol) {
   auto versions = type_->Check(ctx_, source_, nullptr);
   ASSERT_TRUE(versions.ok()) << versions.status().ToString();
-  EXPECT_EQ(versions->at(0), Ref(RemoteHead()));
+  EXPECT_EQ(versions->at(0), GitResourceRef(RemoteHead()));
   TempDir dest;
   auto got = type_->Get(ctx_, source_, versions->at(0), Json::object(), (dest / "r").string());
   ASSERT_TRUE(got.ok()) << got.status().ToString();
@@ -233,7 +236,7 @@ TEST_F(GitDaemonResource, PutPushesTheCheckoutAndReturnsItsRef) {
   fs::path repo = CloneAndCommit(artifacts, "c.txt", "new file\n");
   auto put = type_->Put(ctx_, source_, {{"repository", "repo"}}, artifacts.path().string());
   ASSERT_TRUE(put.ok()) << put.status().ToString();
-  EXPECT_EQ(put->version, Ref(RemoteHead()));
+  EXPECT_EQ(put->version, GitResourceRef(RemoteHead()));
   EXPECT_EQ(put->version["ref"], Trim(RunGit(repo, "rev-parse HEAD")));
 }
 
@@ -249,7 +252,7 @@ TEST_F(GitDaemonResource, PutWhenBehindIsRejectedUnlessRebaseIsSet) {
   auto put = type_->Put(ctx_, source_, {{"repository", "repo"}, {"rebase", true}},
                         artifacts.path().string());
   ASSERT_TRUE(put.ok()) << put.status().ToString();
-  EXPECT_EQ(put->version, Ref(RemoteHead()));
+  EXPECT_EQ(put->version, GitResourceRef(RemoteHead()));
   EXPECT_EQ(Trim(RunGit(root_ / "srv/repo.git", "rev-parse main~1")), theirs);
   EXPECT_EQ(Trim(RunGit(root_ / "srv/repo.git", "show main:mine.txt")), "mine");
 }
@@ -289,7 +292,7 @@ TEST_F(GitResource, ChecksOverSmartHttp) {
   baton::testing::GitHttpServer http(root_ / "srv");
   auto versions = type_->Check(ctx_, {{"uri", http.Url("repo.git")}, {"branch", "main"}}, nullptr);
   ASSERT_TRUE(versions.ok()) << versions.status().ToString();
-  EXPECT_EQ(*versions, std::vector<Json>{Ref(head)});
+  EXPECT_EQ(*versions, std::vector<Json>{GitResourceRef(head)});
 }
 
 }  // namespace
