@@ -31,12 +31,14 @@ test: build
 # browser tests (label ui) are left out: they test the TypeScript app, and the server routes they
 # use have C++ tests of their own that run here.
 # -gz compresses the objects' debug info too (this tree is not shared with developers' ccache).
+# No unity batches here (BATON_UNITY=OFF): each file is compiled alone, as CI's ccache holds it.
 SAN_DIR ?= build-san
 SANITIZERS ?= address,undefined
 check-sanitizers: deps
 	cmake -S . -B $(SAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-Og -g1 -gz" -DBATON_TEST_OPT=-O0 -DBATON_SANITIZE=$(SANITIZERS) \
-	  -DBATON_WEB_UI=OFF -DBATON_BUILD_BENCH=OFF -DBATON_WERROR=$(BATON_WERROR) $(CMAKE_FLAGS)
+	  -DBATON_UNITY=OFF -DBATON_WEB_UI=OFF -DBATON_BUILD_BENCH=OFF -DBATON_WERROR=$(BATON_WERROR) \
+	  $(CMAKE_FLAGS)
 	cmake --build $(SAN_DIR) -j $(JOBS)
 	cd $(SAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp:print_suppressions=0 \
