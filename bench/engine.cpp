@@ -2,8 +2,12 @@
 // the same commands in the same run, plus the start+exit cost of one sandboxed `true` against a
 // plain fork/exec. Prints medians of N runs and the ratios to make. Needs root (sandbox).
 //
-// Usage: bench_engine [--runs N] [--baton PATH] [--only W1,W2,W3,W4,SANDBOX]
-//   N defaults to 5; PATH defaults to `baton` next to this executable.
+// Usage: bench_engine [--runs N] [--baton PATH] [--only W1,W2,W3,W4,SANDBOX] [--unsandboxed]
+//                     [--keep DIR]
+//   N defaults to 5; PATH defaults to `baton` next to this executable. --unsandboxed runs the
+//   tasks with --unsafe-no-sandbox, so what `baton run` itself costs shows apart from the
+//   sandbox's part. --keep writes the pipelines, Makefiles and data dirs to DIR and keeps them
+//   (to rerun one by hand under perf or strace).
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -173,7 +177,17 @@ struct Result {
   long baton_peak_rss_kb = 0;
 };
 
-Result Measure(const std::string& baton, const Workload& w, const fs::path& root, int runs) {
+struct Settings {
+  int runs = 5;
+  std::string baton;
+  std::string only = "W1,W2,W3,W4,SANDBOX";
+  bool unsandboxed = false;
+  std::string keep;
+};
+
+Result Measure(const Settings& s, const Workload& w, const fs::path& root) {
+  const std::string& baton = s.baton;
+  int runs = s.runs;
   fs::path dir = root / w.id;
   WriteText(dir / "pipeline.yml", w.pipeline);
   WriteText(dir / "Makefile", w.makefile);
@@ -181,8 +195,13 @@ Result Measure(const std::string& baton, const Workload& w, const fs::path& root
   long rss = 0;
   for (int i = 0; i < runs; ++i) {
     fs::path data = dir / ("data-" + std::to_string(i));
-    Measured b = RunMeasured({baton, "run", "-c", (dir / "pipeline.yml").string(), "--data-dir",
-                              data.string(), "--parallel", std::to_string(w.parallel)});
+    std::error_code ec;
+    fs::remove_all(data, ec);  // fresh even in a kept directory run before
+    std::vector<std::string> argv = {
+        baton,        "run",         "-c",         (dir / "pipeline.yml").string(),
+        "--data-dir", data.string(), "--parallel", std::to_string(w.parallel)};
+    if (s.unsandboxed) argv.push_back("--unsafe-no-sandbox");
+    Measured b = RunMeasured(argv);
     if (b.exit_code != 0) {
       std::fprintf(stderr, "%s: baton run exited %d (data dir %s)\n", w.id.c_str(), b.exit_code,
                    data.c_str());
@@ -272,20 +291,43 @@ fs::path DefaultBaton() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  int runs = 5;
-  std::string baton = DefaultBaton().string();
-  std::string only = "W1,W2,W3,W4,SANDBOX";
-  for (int i = 1; i + 1 < argc; i += 2) {
+const char* kUsage =
+    "usage: bench_engine [--runs N] [--baton PATH] [--only W1,W2,W3,W4,SANDBOX] [--unsandboxed]\n"
+    "                    [--keep DIR]\n";
+
+// False (after printing the usage) on an unknown flag or a missing value.
+bool ParseFlags(int argc, char** argv, Settings& s) {
+  for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
-    if (flag == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
-    if (flag == "--baton") baton = argv[i + 1];
-    if (flag == "--only") only = argv[i + 1];
+    if (flag == "--unsandboxed") {
+      s.unsandboxed = true;
+      continue;
+    }
+    bool valued = flag == "--runs" || flag == "--baton" || flag == "--only" || flag == "--keep";
+    if (!valued || i + 1 >= argc) {
+      std::fputs(kUsage, flag == "--help" ? stdout : stderr);
+      return false;
+    }
+    std::string value = argv[++i];
+    if (flag == "--runs") s.runs = std::max(1, std::atoi(value.c_str()));
+    if (flag == "--baton") s.baton = value;
+    if (flag == "--only") s.only = value;
+    if (flag == "--keep") s.keep = value;
   }
-  fs::path root = fs::path("/tmp") / ("baton-bench-engine-" + std::to_string(getpid()));
+  return true;
+}
+
+int main(int argc, char** argv) {
+  Settings s;
+  s.baton = DefaultBaton().string();
+  if (!ParseFlags(argc, argv, s)) return argc > 1 && std::string(argv[1]) == "--help" ? 0 : 2;
+  const std::string& only = s.only;
+  fs::path root = s.keep.empty()
+                      ? fs::path("/tmp") / ("baton-bench-engine-" + std::to_string(getpid()))
+                      : fs::path(s.keep);
   fs::create_directories(root);
-  std::printf("baton: %s; %d runs per workload; a fresh --data-dir per baton run\n", baton.c_str(),
-              runs);
+  std::printf("baton: %s; %d runs per workload; a fresh --data-dir per baton run%s\n",
+              s.baton.c_str(), s.runs, s.unsandboxed ? "; tasks unsandboxed" : "");
   std::vector<Workload> workloads = {
       {"W1", W1Pipeline(), W1Makefile(), 2, 6},
       {"W2", W2Pipeline(), W2Makefile(), 2, 52},
@@ -294,8 +336,8 @@ int main(int argc, char** argv) {
   };
   for (const auto& w : workloads) {
     if (only.find(w.id) == std::string::npos) continue;
-    Result r = Measure(baton, w, root, runs);
-    Print(w, r, runs);
+    Result r = Measure(s, w, root);
+    Print(w, r, s.runs);
     if (w.id == "W4") {
       std::printf("    W4 peak RSS of the baton process: %.1f MB\n", r.baton_peak_rss_kb / 1024.0);
       CheckW4Log(root / "W4" / "data-0");
@@ -303,6 +345,6 @@ int main(int argc, char** argv) {
   }
   if (only.find("SANDBOX") != std::string::npos) BenchSandbox(root / "sandbox");
   std::error_code ec;
-  fs::remove_all(root, ec);
+  if (s.keep.empty()) fs::remove_all(root, ec);
   return 0;
 }
