@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <mutex>
 
 #include "scheduler_harness.h"
@@ -230,6 +231,22 @@ jobs:
   auto resource = store_->GetResource(id, "g");
   ASSERT_TRUE(resource.ok());
   EXPECT_EQ(resource->check_error, "repository not found");
+}
+
+TEST_F(SchedulerTest, AFinishedBuildsDirectoryIsGoneOnceTheSchedulerStops) {
+  AddVersion("v1");
+  StartScheduler(/*serving=*/false);
+  Id id = SetPipeline(kChain);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  std::optional<std::vector<JobOutcome>> outcomes;
+  scheduler_->RunOnce(id, {"a"}, 2, [&](std::vector<JobOutcome> o) { outcomes = std::move(o); });
+  ASSERT_TRUE(RunUntil([&] { return outcomes.has_value(); }));
+  ASSERT_EQ(outcomes->size(), 1u);
+  ASSERT_TRUE((*outcomes)[0].build.has_value());
+  std::filesystem::path dir =
+      dir_.path() / "data" / "builds" / std::to_string((*outcomes)[0].build->id);
+  scheduler_.reset();  // removed off the scheduler's thread, and waited for when it stops
+  EXPECT_FALSE(std::filesystem::exists(dir)) << dir;
 }
 
 }  // namespace

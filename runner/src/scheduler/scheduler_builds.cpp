@@ -192,9 +192,7 @@ void Scheduler::Impl::OnBuildFinished(Id build_id) {
     }
     state->snapshot.succeeded_builds[run->job].push_back(std::move(record));
   }
-  std::error_code ec;
-  std::filesystem::remove_all(
-      std::filesystem::path(options_.data_dir) / "builds" / std::to_string(build_id), ec);
+  build_dirs_.Remove(BuildRoot(build_id));
   if (options_.on_build_finished) options_.on_build_finished(finished);
   if (run->on_done) run->on_done(finished);
   if (state) {

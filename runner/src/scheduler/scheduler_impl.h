@@ -17,6 +17,7 @@
 #include "baton/pipelines/pipeline_config.h"
 #include "baton/runner/build_executor.h"
 #include "baton/runner/build_recorder.h"
+#include "baton/runner/directory_remover.h"
 #include "baton/runner/planner.h"
 #include "baton/runner/scheduler.h"
 
@@ -200,6 +201,9 @@ class Scheduler::Impl {
   // When Resync last re-read every pipeline's job pauses and pins (RereadState).
   static constexpr Duration kDeepResyncEvery = std::chrono::seconds(60);
   std::optional<SteadyTime> last_deep_resync_;
+  // Removes finished builds' directories off this thread; the scheduler's destruction waits for
+  // what it queued.
+  DirectoryRemover build_dirs_;
 };
 
 }  // namespace baton::runner
