@@ -139,7 +139,7 @@ int RunPipeline(const RunFlags& flags) {
     return c.get();
   };
   runner::Scheduler scheduler(io, {**store, **store, **store}, *env->worker, options);
-  if (Status s = scheduler.ActivatePipeline(pipeline->id); !s.ok()) {
+  if (Status s = scheduler.ActivatePipeline(*pipeline, std::move(*config)); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
     return kExitErrored;
   }

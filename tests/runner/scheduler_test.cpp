@@ -249,5 +249,43 @@ TEST_F(SchedulerTest, AFinishedBuildsDirectoryIsGoneOnceTheSchedulerStops) {
   EXPECT_FALSE(std::filesystem::exists(dir)) << dir;
 }
 
+TEST_F(SchedulerTest, APipelineActivatedWithTheConfigItsCallerLoadedRunsAsOneLoadedFromTheStore) {
+  AddVersion("v1");
+  StartScheduler(/*serving=*/false);
+  Id id = SetPipeline(kChain);
+  auto record = store_->GetPipelineById(id);
+  ASSERT_TRUE(record.ok()) << record.status().ToString();
+  auto load = pipelines::LoadPipeline(kChain, pipelines::LoadOptions{});
+  ASSERT_TRUE(load.ok());
+  ASSERT_TRUE(scheduler_->ActivatePipeline(*record, std::move(*load.config)).ok());
+  std::optional<std::vector<JobOutcome>> outcomes;
+  scheduler_->RunOnce(id, {}, 2, [&](std::vector<JobOutcome> o) { outcomes = std::move(o); });
+  ASSERT_TRUE(RunUntil([&] { return outcomes.has_value(); }));
+  ASSERT_EQ(outcomes->size(), 3u);
+  for (const auto& o : *outcomes) {
+    ASSERT_TRUE(o.build.has_value()) << o.job << ": " << o.skipped_reason;
+    EXPECT_EQ(o.build->status, BuildStatus::kSucceeded) << o.job;
+  }
+}
+
+// The history a new scheduler reads: a job's passed: constraint is met by builds of an earlier
+// run (read back per job), and a pipeline with no build reads nothing per job.
+TEST_F(SchedulerTest, ASecondRunSeesTheBuildsOfTheFirstThroughItsHistory) {
+  AddVersion("v1");
+  StartScheduler(/*serving=*/false);
+  Id id = SetPipeline(kChain);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  std::optional<std::vector<JobOutcome>> first;
+  scheduler_->RunOnce(id, {"a"}, 2, [&](std::vector<JobOutcome> o) { first = std::move(o); });
+  ASSERT_TRUE(RunUntil([&] { return first.has_value(); }));
+  StartScheduler(/*serving=*/false);  // a new process: what it knows comes from the store
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  std::optional<std::vector<JobOutcome>> second;
+  scheduler_->RunOnce(id, {"b"}, 2, [&](std::vector<JobOutcome> o) { second = std::move(o); });
+  ASSERT_TRUE(RunUntil([&] { return second.has_value(); }));
+  ASSERT_EQ(second->size(), 1u);
+  ASSERT_TRUE((*second)[0].build.has_value()) << (*second)[0].skipped_reason;
+}
+
 }  // namespace
 }  // namespace baton::runner

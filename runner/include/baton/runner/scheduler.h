@@ -27,6 +27,7 @@
 
 #include "baton/common/clock.h"
 #include "baton/common/duration.h"
+#include "baton/pipelines/pipeline_config.h"
 #include "baton/runner/build_observer.h"
 #include "baton/runner/check_registry.h"
 #include "baton/runner/commands.h"
@@ -117,6 +118,9 @@ class Scheduler {
   // server starts). Errors if its config no longer loads. Changes made while running are
   // commands (Apply).
   Status ActivatePipeline(Id pipeline_id);
+  // The same with `config` already loaded by the caller from the pipeline's current config in
+  // the store (what `baton run` has just saved), so it is not loaded a second time.
+  Status ActivatePipeline(const PipelineRecord& record, pipelines::PipelineConfig config);
   // Stops checks for the pipeline; running builds go on.
   void DeactivatePipeline(Id pipeline_id);
 
