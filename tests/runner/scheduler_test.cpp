@@ -16,6 +16,16 @@ using testing::TaskScript;
 
 class SchedulerTest : public SchedulerHarness {
  protected:
+  // Runs `jobs` of pipeline `id` once (every job when empty), two at a time, and waits for
+  // their outcomes.
+  std::vector<JobOutcome> RunJobsOnce(Id id, std::vector<std::string> jobs) {
+    std::optional<std::vector<JobOutcome>> outcomes;
+    scheduler_->RunOnce(id, std::move(jobs), 2,
+                        [&](std::vector<JobOutcome> o) { outcomes = std::move(o); });
+    EXPECT_TRUE(RunUntil([&] { return outcomes.has_value(); }));
+    return outcomes.value_or(std::vector<JobOutcome>{});
+  }
+
   void SetUp() override {
     OpenStore(RealClock());
     // `mock` checks find the versions in versions_ (all of them, oldest first).
@@ -89,9 +99,7 @@ TEST_F(SchedulerTest, RunOnceRunsJobsInDagOrderAndSkipsWhatFollowsAFailure) {
   StartScheduler(/*serving=*/false);
   Id id = SetPipeline(kChain);
   ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
-  std::optional<std::vector<JobOutcome>> outcomes;
-  scheduler_->RunOnce(id, {}, 2, [&](std::vector<JobOutcome> o) { outcomes = std::move(o); });
-  ASSERT_TRUE(RunUntil([&] { return outcomes.has_value(); }));
+  std::optional<std::vector<JobOutcome>> outcomes = RunJobsOnce(id, {});
   ASSERT_EQ(outcomes->size(), 3u);
   EXPECT_EQ((*outcomes)[0].build->status, BuildStatus::kSucceeded);
   EXPECT_EQ((*outcomes)[1].build->status, BuildStatus::kFailed);
@@ -238,9 +246,7 @@ TEST_F(SchedulerTest, AFinishedBuildsDirectoryIsGoneOnceTheSchedulerStops) {
   StartScheduler(/*serving=*/false);
   Id id = SetPipeline(kChain);
   ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
-  std::optional<std::vector<JobOutcome>> outcomes;
-  scheduler_->RunOnce(id, {"a"}, 2, [&](std::vector<JobOutcome> o) { outcomes = std::move(o); });
-  ASSERT_TRUE(RunUntil([&] { return outcomes.has_value(); }));
+  std::optional<std::vector<JobOutcome>> outcomes = RunJobsOnce(id, {"a"});
   ASSERT_EQ(outcomes->size(), 1u);
   ASSERT_TRUE((*outcomes)[0].build.has_value());
   std::filesystem::path dir =
@@ -258,9 +264,7 @@ TEST_F(SchedulerTest, APipelineActivatedWithTheConfigItsCallerLoadedRunsAsOneLoa
   auto load = pipelines::LoadPipeline(kChain, pipelines::LoadOptions{});
   ASSERT_TRUE(load.ok());
   ASSERT_TRUE(scheduler_->ActivatePipeline(*record, std::move(*load.config)).ok());
-  std::optional<std::vector<JobOutcome>> outcomes;
-  scheduler_->RunOnce(id, {}, 2, [&](std::vector<JobOutcome> o) { outcomes = std::move(o); });
-  ASSERT_TRUE(RunUntil([&] { return outcomes.has_value(); }));
+  std::optional<std::vector<JobOutcome>> outcomes = RunJobsOnce(id, {});
   ASSERT_EQ(outcomes->size(), 3u);
   for (const auto& o : *outcomes) {
     ASSERT_TRUE(o.build.has_value()) << o.job << ": " << o.skipped_reason;
@@ -275,14 +279,10 @@ TEST_F(SchedulerTest, ASecondRunSeesTheBuildsOfTheFirstThroughItsHistory) {
   StartScheduler(/*serving=*/false);
   Id id = SetPipeline(kChain);
   ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
-  std::optional<std::vector<JobOutcome>> first;
-  scheduler_->RunOnce(id, {"a"}, 2, [&](std::vector<JobOutcome> o) { first = std::move(o); });
-  ASSERT_TRUE(RunUntil([&] { return first.has_value(); }));
+  std::optional<std::vector<JobOutcome>> first = RunJobsOnce(id, {"a"});
   StartScheduler(/*serving=*/false);  // a new process: what it knows comes from the store
   ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
-  std::optional<std::vector<JobOutcome>> second;
-  scheduler_->RunOnce(id, {"b"}, 2, [&](std::vector<JobOutcome> o) { second = std::move(o); });
-  ASSERT_TRUE(RunUntil([&] { return second.has_value(); }));
+  std::optional<std::vector<JobOutcome>> second = RunJobsOnce(id, {"b"});
   ASSERT_EQ(second->size(), 1u);
   ASSERT_TRUE((*second)[0].build.has_value()) << (*second)[0].skipped_reason;
 }
