@@ -86,6 +86,21 @@ int PrintSummary(const std::vector<runner::JobOutcome>& outcomes, bool color) {
   return exit_code;
 }
 
+// The builds a `baton run` killed mid-way (kill -9, a crash, a reboot) left unfinished: the next
+// run on the data dir errors them (when no other process has it open), so none stays `started`.
+constexpr const char* kOrphanMessage =
+    "the `baton run` running this build stopped before it finished (killed or crashed); "
+    "run the pipeline again";
+
+void ReportOrphans(const std::vector<runner::Build>& orphans) {
+  for (const auto& b : orphans) {
+    std::fprintf(stderr,
+                 "note: %s/%s #%s was left unfinished by a `baton run` that stopped; it is now "
+                 "errored\n",
+                 b.pipeline.c_str(), b.job.c_str(), b.name.c_str());
+  }
+}
+
 int RunPipeline(const RunFlags& flags) {
   SetLogLevel(flags.local.log_level);
   auto yaml = ReadInputFile(flags.config);
@@ -100,12 +115,15 @@ int RunPipeline(const RunFlags& flags) {
     return kExitFailed;
   }
   std::string data_dir = flags.local.ResolvedDataDir();
-  auto store = runner::SqliteStore::OpenDataDir(data_dir, RealClock());
+  runner::SqliteStoreOptions store_options;
+  store_options.orphan_message = kOrphanMessage;
+  auto store = runner::SqliteStore::OpenDataDir(data_dir, RealClock(), store_options);
   if (!store.ok()) {
     std::fprintf(stderr, "error: cannot open the store in %s: %s\n", data_dir.c_str(),
                  store.status().ToString().c_str());
     return kExitErrored;
   }
+  ReportOrphans((*store)->settled_orphans());
   std::string name = flags.pipeline_name.empty()
                          ? std::filesystem::path(flags.config).stem().string()
                          : flags.pipeline_name;

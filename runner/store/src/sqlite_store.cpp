@@ -1,6 +1,12 @@
 // SqliteStore: opening, migrations, the writer connection and the reader pool, checks.
 #include "baton/runner/sqlite_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <system_error>
 
 #include "migrations.h"
@@ -10,7 +16,9 @@
 namespace baton::runner {
 
 SqliteStore::SqliteStore(const Clock& clock, SqliteStoreOptions options)
-    : SqlStore(clock, options), busy_timeout_(options.busy_timeout) {}
+    : SqlStore(clock, options),
+      busy_timeout_(options.busy_timeout),
+      orphan_message_(options.orphan_message) {}
 
 SqliteStore::~SqliteStore() { StopEventWriter(); }
 
@@ -20,7 +28,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::pa
                                                        const Clock& clock,
                                                        SqliteStoreOptions options) {
   std::unique_ptr<SqliteStore> store(new SqliteStore(clock, options));
-  Status status = store->Initialize(db_file);
+  bool alone = false;
+  Status status = store->LockUsers(db_file, &alone);
+  if (status.ok()) status = store->Initialize(db_file);
+  if (status.ok()) status = store->SettleOrphans(alone);
   if (!status.ok()) return status.WithContext(db_file.string());
   return store;
 }
@@ -64,6 +75,36 @@ Status SqliteStore::Initialize(const std::filesystem::path& db_file) {
   readers_ =
       std::make_unique<sqlite::ReaderPool>(db_file.string(), busy_ms, options_.max_idle_readers);
   StartEventWriter();
+  return Status::Ok();
+}
+
+Status SqliteStore::LockUsers(const std::filesystem::path& db_file, bool* alone) {
+  std::string path = db_file.string() + ".lock";
+  users_lock_ = ScopedFd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (users_lock_.get() < 0) {
+    return IoError("cannot open " + path +
+                   " (held by every process using the database): " + std::strerror(errno));
+  }
+  int fd = users_lock_.get();
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    *alone = true;
+    return Status::Ok();
+  }
+  // Another process has the database open; wait out one that is settling what it found.
+  while (::flock(fd, LOCK_SH) != 0) {
+    if (errno != EINTR) return IoError("cannot lock " + path + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::SettleOrphans(bool alone) {
+  if (alone && orphan_message_) {
+    BATON_ASSIGN_OR_RETURN(settled_orphans_, MarkOrphanedBuildsErrored(*orphan_message_));
+  }
+  // From here on other processes may open the database and start builds.
+  if (alone && ::flock(users_lock_.get(), LOCK_SH) != 0) {
+    return IoError(std::string("cannot share the database's lock: ") + std::strerror(errno));
+  }
   return Status::Ok();
 }
 

@@ -15,7 +15,11 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "baton/common/path_beneath.h"
 #include "baton/runner/sql_store.h"
 
 namespace baton::runner {
@@ -27,6 +31,12 @@ class ReaderPool;
 
 struct SqliteStoreOptions : SqlStoreOptions {
   std::chrono::milliseconds busy_timeout{10000};
+  // When set, and no other process has the database open, Open errors the builds left pending or
+  // started with this message before any other process can start one: they were left by a process
+  // that died (a `baton run` killed mid-way). Every open store holds a shared flock on <db>.lock;
+  // Open tries it exclusively first, and only then settles. Not for a store whose owner resumes
+  // builds (the server settles its own).
+  std::optional<std::string> orphan_message;
 };
 
 class SqliteStore final : public SqlStore {
@@ -49,15 +59,24 @@ class SqliteStore final : public SqlStore {
   Status CheckIntegrity();
   Result<int> SchemaVersion();
 
+  // The builds Open errored (SqliteStoreOptions::orphan_message), oldest first.
+  const std::vector<Build>& settled_orphans() const { return settled_orphans_; }
+
  private:
   SqliteStore(const Clock& clock, SqliteStoreOptions options);
   Status Initialize(const std::filesystem::path& db_file);
+  // Takes the flock on <db>.lock: exclusive if no other store has the file open, else shared.
+  Status LockUsers(const std::filesystem::path& db_file, bool* alone);
+  Status SettleOrphans(bool alone);
   Status WriteLocked(const Body& body) override;
   Status Read(const Body& body) override;
 
   const std::chrono::milliseconds busy_timeout_;
   std::unique_ptr<sqlite::Connection> writer_;  // used under SqlStore's write mutex
   std::unique_ptr<sqlite::ReaderPool> readers_;
+  std::optional<std::string> orphan_message_;
+  ScopedFd users_lock_;  // flock'd on <db>.lock while the store is open
+  std::vector<Build> settled_orphans_;
 };
 
 }  // namespace baton::runner
