@@ -124,13 +124,13 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
   so.userns_size = options_.userns_size;
   so.idmapped_mounts = options_.idmapped_mounts;
   so.writable_image_roots = options_.writable_image_roots;
-  Status probe = ProbeNamespaceSandbox(so);
-  if (probe.ok()) {
-    sandbox_ = MakeNamespaceSandbox(std::move(so));
+  auto checked = MakeCheckedNamespaceSandbox(std::move(so));
+  if (checked.ok()) {
+    sandbox_ = std::move(*checked);
     log->info("worker {}: {}", options_.name, sandbox_->Describe());
     return;
   }
-  refusal_ = "worker " + options_.name + " cannot sandbox tasks: " + probe.message() +
+  refusal_ = "worker " + options_.name + " cannot sandbox tasks: " + checked.status().message() +
              ". Run it as root on Linux (namespaces, mount), or pass --unsafe-no-sandbox to "
              "run tasks without isolation";
   log->error("{}", refusal_);

@@ -302,7 +302,7 @@ std::unique_ptr<Sandbox> MakeNamespaceSandbox(SandboxOptions options) {
   return std::make_unique<NamespaceSandbox>(std::move(options));
 }
 
-Status ProbeNamespaceSandbox(const SandboxOptions& options) {
+Result<std::unique_ptr<Sandbox>> MakeCheckedNamespaceSandbox(SandboxOptions options) {
   if (::geteuid() != 0) {
     return FailedPrecondition("namespaces and mounts need root (running as uid " +
                               std::to_string(::geteuid()) + ")");
@@ -316,13 +316,14 @@ Status ProbeNamespaceSandbox(const SandboxOptions& options) {
   run.path = "/bin/true";
   run.work_dir = work;
   run.network = false;
-  NamespaceSandbox sandbox(options);
-  auto started = sandbox.StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
-                                    /*layered=*/false);
+  // The probe goes through the sandbox the tasks will use: one user namespace, made once.
+  auto sandbox = std::make_unique<NamespaceSandbox>(std::move(options));
+  auto started = sandbox->StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
+                                     /*layered=*/false);
   if (!started.ok()) return started.status();
   int code = (*started)->Wait();
   if (code != 0) return FailedPrecondition("the sandbox probe exited with " + std::to_string(code));
-  return Status::Ok();
+  return std::unique_ptr<Sandbox>(std::move(sandbox));
 }
 
 std::string WorkMountFor(const TaskRun& run) {

@@ -107,8 +107,9 @@ std::unique_ptr<Sandbox> MakeNamespaceSandbox(SandboxOptions options);
 // Boost.Process fork/exec in a new process group. Isolates nothing.
 std::unique_ptr<Sandbox> MakeUnsandboxedLauncher();
 
-// Checks that a namespace sandbox can be built here by building one (a few ms). OK, or why not.
-Status ProbeNamespaceSandbox(const SandboxOptions& options);
+// A namespace sandbox checked by starting a probe in it (a few ms): ready for tasks, or why this
+// machine cannot sandbox them.
+Result<std::unique_ptr<Sandbox>> MakeCheckedNamespaceSandbox(SandboxOptions options);
 
 // The default mount point of the work dir inside the sandbox for `run`: run.work_mount, or
 // /tmp/build/<8 hex digits derived from run.id>.
