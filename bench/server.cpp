@@ -49,6 +49,7 @@
 #include "fakes/git_fixture.h"
 #include "fakes/server_process.h"
 #include "proc_stats.h"
+#include "server_builds.h"
 #include "sse_follower.h"
 
 namespace {
@@ -90,10 +91,12 @@ void ReportMake(const std::vector<double>& baton_ms, const std::vector<double>& 
 }
 
 using baton::bench::CpuSeconds;
+using baton::bench::HandOffs;
 using baton::bench::ParseRfc3339Ms;
 using baton::bench::ResetPeakRss;
 using baton::bench::RssByKind;
 using baton::bench::StatusKb;
+using baton::bench::WaitForAllFinished;
 
 std::string TaskYaml(const std::string& name, const std::string& script) {
   return "  - task: " + name + "\n    config:\n      platform: linux\n" +
@@ -129,7 +132,13 @@ class Bench {
   json WaitForBuildAfter(const std::string& pipeline, const std::string& job, int64_t after_id);
   int64_t FirstInstructionNs(int64_t build_id);
   std::string W5GitYaml() const;
-  int64_t RunWorkload(const std::string& id, int run);
+  struct WorkloadRun {
+    int64_t took_ms = 0;          // trigger (or set) to the last end_time; 0: did not finish
+    double trigger_ms = 0;        // the first trigger's send to the last one's reply
+    double cpu_ms = 0;            // the server's CPU (user + system, its threads only)
+    std::vector<double> handoff;  // each build's start after the latest end before it
+  };
+  WorkloadRun RunWorkload(const std::string& id, int run);
   std::map<std::string, int64_t> FinishedBuildIds(const std::string& pipeline);
   int64_t RunW3Again(const std::string& pipeline);
   bool SeedFinishedBuilds(const std::string& pipeline, int count);
@@ -297,54 +306,52 @@ void Bench::TriggerWatch(int runs) {
 
 // ---- W1-W3 -------------------------------------------------------------------------------
 
-// The latest end_time over the jobs of `pipeline` once every one of `jobs` has a finished
-// build (0 after 120 s).
-int64_t WaitForAllFinished(const std::function<baton::testing::ApiReply()>& list, size_t jobs) {
-  auto until = Steady::now() + std::chrono::seconds(120);
-  while (Steady::now() < until) {
-    auto r = list();
-    size_t done = 0;
-    int64_t last_end = 0;
-    for (const json& job : r.json.is_array() ? r.json : json::array()) {
-      const json& b = job["finished_build"];
-      if (!b.is_object()) continue;
-      ++done;
-      last_end = std::max(last_end, ParseRfc3339Ms(b.value("end_time", "")));
-    }
-    if (done >= jobs && last_end > 0) return last_end;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return 0;
-}
-
-// One run of W1, W2 or W3 under a fresh pipeline name; trigger to the last end_time, in ms.
-int64_t Bench::RunWorkload(const std::string& id, int run) {
+// One run of W1, W2 or W3 under a fresh pipeline name.
+Bench::WorkloadRun Bench::RunWorkload(const std::string& id, int run) {
   // Pipeline names are lowercase (set-pipeline refuses "W1-0").
   std::string name = (id == "W1" ? "w1-" : id == "W2" ? "w2-" : "w3-") + std::to_string(run);
   auto w = baton::bench::WorkloadById(id, "v" + std::to_string(NowNs()));
+  WorkloadRun out;
+  const double cpu0 = CpuSeconds(pid());
   int64_t t0_ms = NowMs();
-  if (!SetPipeline(name, w.pipeline)) return 0;
+  if (!SetPipeline(name, w.pipeline)) return out;
+  const int64_t trigger0 = NowNs();
   for (const std::string& job : w.triggered) {
     Call("POST", "/api/v1/teams/main/pipelines/" + name + "/jobs/" + job + "/builds");
   }
-  int64_t end = WaitForAllFinished(
-      [&] { return Call("GET", "/api/v1/teams/main/pipelines/" + name + "/jobs"); }, w.jobs);
+  out.trigger_ms = (NowNs() - trigger0) / 1e6;
+  const std::string jobs_path = "/api/v1/teams/main/pipelines/" + name + "/jobs";
+  int64_t end = WaitForAllFinished([&] { return Call("GET", jobs_path); }, w.jobs);
+  out.cpu_ms = (CpuSeconds(pid()) - cpu0) * 1000;
+  out.handoff = HandOffs(Call("GET", jobs_path).json);
   Call("DELETE", "/api/v1/teams/main/pipelines/" + name);
-  return end > 0 ? end - t0_ms : 0;
+  out.took_ms = end > 0 ? end - t0_ms : 0;
+  return out;
 }
 
 // Each run of the workload through the server, then `make -j2` on the same commands.
 void Bench::Workload(const std::string& id, int runs) {
-  std::vector<double> ms, make_ms;
+  std::vector<double> ms, make_ms, trigger_ms, cpu_per_build, handoff;
+  const auto jobs = baton::bench::WorkloadById(id, "").jobs;
+  const bool triggered = !baton::bench::WorkloadById(id, "").triggered.empty();
   for (int run = 0; run < runs; ++run) {
-    int64_t took = RunWorkload(id, run);
-    if (took > 0) ms.push_back(static_cast<double>(took));
+    WorkloadRun r = RunWorkload(id, run);
+    if (r.took_ms > 0) {
+      ms.push_back(static_cast<double>(r.took_ms));
+      trigger_ms.push_back(r.trigger_ms);
+      cpu_per_build.push_back(r.cpu_ms / static_cast<double>(jobs));
+      handoff.insert(handoff.end(), r.handoff.begin(), r.handoff.end());
+    }
     double make = baton::bench::MakeMs(baton::bench::WorkloadById(id, "make"),
                                        files_.path() / ("make-" + id));
     if (make > 0) make_ms.push_back(make);
   }
   Report(id + " " + baton::bench::WorkloadById(id, "").title, ms);
   ReportMake(ms, make_ms);
+  if (triggered) Report("   the API triggers alone (every build created)", trigger_ms);
+  Report("   a build's end to the next build's start", handoff);
+  // The polling (GET .../jobs every 10 ms) is counted: it is what a dashboard costs too.
+  Report("   the server's CPU per build (its threads, with the polling)", cpu_per_build);
 }
 
 // ---- W4 with followers, RSS --------------------------------------------------------------
