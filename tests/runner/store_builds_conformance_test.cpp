@@ -171,6 +171,29 @@ TEST_P(BuildStoreConformance, NewestJobBuildsGivesEachJobsNewestBuildWithTheStat
   EXPECT_TRUE(builds().NewestJobBuilds(lib->id + 1000, {})->empty());  // no such pipeline
 }
 
+// Lists that never show a build's plan skip reading and parsing it; a build alone keeps it.
+TEST_P(BuildStoreConformance, ListsWithoutPlansReadThemAsNull) {
+  const Json plan = {{"schema", "baton.plan.v1"}, {"job", "build"}};
+  const Build built = *builds().CreateJobBuild(job_, plan);
+  ASSERT_TRUE(builds().StartBuild(built.id).ok());
+  ASSERT_TRUE(builds().FinishBuild(built.id, BuildStatus::kSucceeded).ok());
+  EXPECT_EQ(builds().GetBuild(built.id)->plan, plan);
+  BuildQuery q;
+  q.job_id = job_;
+  EXPECT_EQ(builds().ListBuilds(q)->front().plan, plan);
+  q.with_plan = false;
+  auto summary = builds().ListBuilds(q);
+  ASSERT_EQ(summary->size(), 1u);
+  EXPECT_TRUE(summary->front().plan.is_null());
+  EXPECT_EQ(summary->front().status, BuildStatus::kSucceeded);
+  EXPECT_EQ(summary->front().job, "build");
+  const Id app = pipelines().GetJobById(job_)->pipeline_id;
+  auto newest = builds().NewestJobBuilds(app, {});
+  ASSERT_EQ(newest->size(), 1u);
+  EXPECT_TRUE(newest->at(job_).plan.is_null());
+  EXPECT_EQ(newest->at(job_).id, built.id);
+}
+
 TEST_P(BuildStoreConformance, InputsRecordWhetherTheVersionIsNewToTheJob) {
   Id a = Version("a"), b = Version("b");
   auto first = builds().CreateJobBuild(job_, {});

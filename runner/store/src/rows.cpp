@@ -19,12 +19,17 @@ const char* const kVersionSelect =
     "SELECT v.id, v.resource_id, v.version_json, v.metadata_json, v.check_order, v.created_at "
     "FROM resource_versions v ";
 
-const char* const kBuildSelect =
-    "SELECT b.id, b.team_id, t.name, b.pipeline_id, p.name, b.job_id, j.name, b.name, b.status, "
-    "b.plan_json, b.error, b.created_at, b.started_at, b.finished_at, b.rerun_of, "
-    "b.rerun_number, b.logs_reaped_at FROM builds b "
-    "JOIN teams t ON t.id = b.team_id LEFT JOIN pipelines p ON p.id = b.pipeline_id "
-    "LEFT JOIN jobs j ON j.id = b.job_id ";
+#define BATON_BUILD_SELECT(plan)                                                      \
+  "SELECT b.id, b.team_id, t.name, b.pipeline_id, p.name, b.job_id, j.name, b.name, " \
+  "b.status, " plan                                                                   \
+  ", b.error, b.created_at, b.started_at, b.finished_at, b.rerun_of, "                \
+  "b.rerun_number, b.logs_reaped_at FROM builds b "                                   \
+  "JOIN teams t ON t.id = b.team_id LEFT JOIN pipelines p ON p.id = b.pipeline_id "   \
+  "LEFT JOIN jobs j ON j.id = b.job_id "
+const char* const kBuildSelect = BATON_BUILD_SELECT("b.plan_json");
+// NULL reads as an empty text, and that as a null plan, without parsing anything.
+const char* const kBuildSummarySelect = BATON_BUILD_SELECT("NULL");
+#undef BATON_BUILD_SELECT
 
 const char* const kArtifactSelect =
     "SELECT id, build_id, name, digest, size, created_at FROM artifacts ";
@@ -54,7 +59,10 @@ std::optional<int64_t> OptionalMillis(const std::optional<SystemTime>& t) {
 
 std::optional<SystemTime> Columns::OptionalTime() { return sql::OptionalTime(row_, next_++); }
 
-Json Columns::JsonValue() { return ParseJson(Text()); }
+Json Columns::JsonValue() {
+  std::string text = Text();
+  return text.empty() ? Json() : ParseJson(text);
+}
 
 Team ReadTeam(const Statement& row) {
   Columns c(row);

@@ -17,6 +17,9 @@ extern const char* const kJobSelect;
 extern const char* const kResourceSelect;
 extern const char* const kVersionSelect;
 extern const char* const kBuildSelect;
+// kBuildSelect without the plan (read as null): what lists of builds show, which never show
+// their plans, at a fraction of the cost (a plan is the largest column to read and parse).
+extern const char* const kBuildSummarySelect;
 extern const char* const kArtifactSelect;
 extern const char* const kTokenSelect;
 

@@ -147,7 +147,8 @@ Result<Build> SqlStore::GetJobBuild(Id job_id, const std::string& name) {
 Result<std::vector<Build>> SqlStore::ListBuilds(const BuildQuery& query) {
   std::vector<Build> builds;
   const std::string sql =
-      std::string(sql::kBuildSelect) + BuildQueryWhere(query) + " ORDER BY b.id DESC LIMIT ?";
+      std::string(query.with_plan ? sql::kBuildSelect : sql::kBuildSummarySelect) +
+      BuildQueryWhere(query) + " ORDER BY b.id DESC LIMIT ?";
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(builds, sql::QueryRows(conn, sql::ReadBuild, sql, query.limit));
     return Status::Ok();
@@ -159,7 +160,7 @@ Result<std::map<Id, Build>> SqlStore::NewestJobBuilds(Id pipeline_id,
                                                       const std::vector<BuildStatus>& statuses) {
   // builds_by_pipeline (pipeline_id, id) finds the pipeline's builds; MAX(id) per job is the
   // newest, as ListBuilds' ORDER BY b.id DESC has it.
-  const std::string sql = std::string(sql::kBuildSelect) +
+  const std::string sql = std::string(sql::kBuildSummarySelect) +
                           "WHERE b.id IN (SELECT MAX(id) FROM builds WHERE pipeline_id = ? AND "
                           "job_id IS NOT NULL" +
                           StatusIn("status", statuses) + " GROUP BY job_id)";

@@ -17,6 +17,7 @@ std::optional<runner::Build> LatestFinished(Context& ctx, runner::Id job_id) {
   q.job_id = job_id;
   q.limit = 1;
   q.statuses = FinishedStatuses();
+  q.with_plan = false;  // BuildJson does not show it
   auto builds = ctx.store.ListBuilds(q);
   if (!builds.ok() || builds->empty()) return std::nullopt;
   return builds->front();
@@ -33,6 +34,7 @@ Response ListBuilds(Context& ctx, runner::BuildQuery q, const Request& req) {
   q.limit = static_cast<int>(std::min<int64_t>(limit->value_or(50), 500));
   q.since_id = since->value_or(0);
   q.until_id = until->value_or(0);
+  q.with_plan = false;  // BuildJson does not show it
   auto builds = ctx.store.ListBuilds(q);
   if (!builds.ok()) return JsonError(builds.status());
   Json out = Json::array();

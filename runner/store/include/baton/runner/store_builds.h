@@ -43,7 +43,8 @@ class BuildStore {
   // The newest build (highest id, as ListBuilds orders them) of each job of the pipeline whose
   // status is one of `statuses` (any status when empty), by job id; a job with no such build is
   // absent. One query for every job of the pipeline (the jobs page), where ListBuilds costs one
-  // per job. One-off builds belong to no job and are left out.
+  // per job. One-off builds belong to no job and are left out. Their plans read as null (the
+  // jobs page polled by a dashboard does not show them, and parsing them was most of its cost).
   virtual Result<std::map<Id, Build>> NewestJobBuilds(Id pipeline_id,
                                                       const std::vector<BuildStatus>& statuses) = 0;
   // pending -> started. Anything else is kFailedPrecondition.

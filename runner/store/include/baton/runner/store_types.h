@@ -142,6 +142,7 @@ struct BuildQuery {
   Id since_id = 0;                    // only ids > since_id (0 = no bound)
   Id until_id = 0;                    // only ids < until_id (0 = no bound)
   int limit = 50;
+  bool with_plan = true;  // false: each build's plan reads as null (lists that do not show it)
 };
 
 struct BuildInput {
