@@ -183,5 +183,30 @@ TEST_F(ApiCommandsTest, AbortAndRerunAnswerWithWhatTheSchedulerDid) {
   EXPECT_EQ(unknown_job.first, 404) << unknown_job.second.dump();
 }
 
+// GET .../jobs writes its JSON straight to text: the same jobs as GET .../jobs/:job gives one at
+// a time through Json, with no finished build (null) and with one that has an error.
+TEST_F(ApiCommandsTest, TheJobsListIsWhatEachJobsOwnPageSays) {
+  SetPipeline();
+  auto list = Call("GET", kPipeline + "/jobs");
+  ASSERT_EQ(list.second.size(), 1u) << list.second.dump();
+  EXPECT_TRUE(list.second[0]["finished_build"].is_null());
+  EXPECT_EQ(list.second[0], Call("GET", kPipeline + "/jobs/a").second);
+
+  ASSERT_EQ(Call("POST", kPipeline + "/jobs/a/builds").first, 201);
+  ASSERT_TRUE(worker_.WaitForTasks(1, std::chrono::seconds(60)));
+  auto queued = Call("POST", kPipeline + "/jobs/a/builds").second;  // waits: the job is serial
+  const int64_t id = queued.value("id", 0);
+  ASSERT_EQ(Call("PUT", "/api/v1/builds/" + std::to_string(id) + "/abort").first, 200);
+  ASSERT_TRUE(Eventually([&] { return BuildStatus(id) == "aborted"; })) << BuildStatus(id);
+  list = Call("GET", kPipeline + "/jobs");
+  ASSERT_EQ(list.second.size(), 1u) << list.second.dump();
+  const Json& finished = list.second[0]["finished_build"];
+  EXPECT_EQ(finished.value("id", 0), id) << finished.dump();
+  EXPECT_FALSE(finished.value("error", "").empty()) << finished.dump();
+  EXPECT_EQ(list.second[0], Call("GET", kPipeline + "/jobs/a").second);
+  EXPECT_EQ(finished, Call("GET", "/api/v1/builds/" + std::to_string(id)).second);
+  ReleaseTask(1);
+}
+
 }  // namespace
 }  // namespace baton::webapi
