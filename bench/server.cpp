@@ -15,11 +15,12 @@
 //         them), both beside make -j2: scheduling should not grow with history
 //
 // Usage: bench_server [--runs N] [--only W5,W1,W2,W3,W4,API,HIST] [--followers F] [--history H]
-//                     [--follow parse|raw]
+//                     [--follow parse|raw] [--poll-ms P]
 //   N defaults to 100 for W5, max(1, N/20) for W1-W3 and HIST's W3 runs, half that for W4; F
-//   (W4's SSE followers) to 10; H to 100,000. The server inherits the environment (e.g.
-//   MALLOC_ARENA_MAX). W4's followers parse the SSE stream (parse, the default: SseParser, as the
-//   CLI does) or only count the stdout log events in the raw bytes (raw, as `curl | grep -c`
+//   (W4's SSE followers) to 10; H to 100,000; P (how often W1-W3 list the jobs until all
+//   finished: what the polling costs the server) to 10 ms. The server inherits the environment
+//   (e.g. MALLOC_ARENA_MAX). W4's followers parse the SSE stream (parse, the default: SseParser, as
+//   the CLI does) or only count the stdout log events in the raw bytes (raw, as `curl | grep -c`
 //   would), to tell the server's lag from the followers' own CPU on the same cores.
 #include <sys/types.h>
 #include <unistd.h>
@@ -114,6 +115,7 @@ class Bench {
   bool started() const { return server_.started(); }
   std::string log() const { return server_.log(); }
   pid_t pid() const { return server_.pid(); }
+  void set_poll(std::chrono::milliseconds poll) { poll_ = poll; }
 
   void W5(int runs);
   void W5Webhook(int runs);
@@ -146,7 +148,8 @@ class Bench {
   ServerProcess server_;
   baton::testing::TempDir files_;
   std::unique_ptr<baton::testing::GitFixtureRepo> repo_;
-  net::HttpClient client_;  // kept alive across calls
+  net::HttpClient client_;              // kept alive across calls
+  std::chrono::milliseconds poll_{10};  // W1-W3: GET .../jobs this often until all finished
 };
 
 baton::testing::ApiReply Bench::Call(const std::string& method, const std::string& path,
@@ -321,7 +324,7 @@ Bench::WorkloadRun Bench::RunWorkload(const std::string& id, int run) {
   }
   out.trigger_ms = (NowNs() - trigger0) / 1e6;
   const std::string jobs_path = "/api/v1/teams/main/pipelines/" + name + "/jobs";
-  int64_t end = WaitForAllFinished([&] { return Call("GET", jobs_path); }, w.jobs);
+  int64_t end = WaitForAllFinished([&] { return Call("GET", jobs_path); }, w.jobs, poll_);
   out.cpu_ms = (CpuSeconds(pid()) - cpu0) * 1000;
   out.handoff = HandOffs(Call("GET", jobs_path).json);
   Call("DELETE", "/api/v1/teams/main/pipelines/" + name);
@@ -533,6 +536,7 @@ int main(int argc, char** argv) {
   int runs = 100;
   int followers = 10;
   int history = 100000;
+  int poll_ms = 10;
   bool raw = false;
   std::string only = "W5,W1,W2,W3,W4,API,HIST";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -541,6 +545,7 @@ int main(int argc, char** argv) {
     if (flag == "--only") only = argv[i + 1];
     if (flag == "--followers") followers = std::max(0, std::atoi(argv[i + 1]));
     if (flag == "--history") history = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--poll-ms") poll_ms = std::max(1, std::atoi(argv[i + 1]));
     if (flag == "--follow") {
       raw = std::string(argv[i + 1]) == "raw";
       if (!raw && std::string(argv[i + 1]) != "parse") {
@@ -552,6 +557,7 @@ int main(int argc, char** argv) {
   auto wants = [&](const char* id) { return only.find(id) != std::string::npos; };
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines appear as they are measured, even in a file
   Bench bench;
+  bench.set_poll(std::chrono::milliseconds(poll_ms));
   if (!bench.started()) {
     std::fprintf(stderr, "the server did not start:\n%s\n", bench.log().c_str());
     return 1;

@@ -19,9 +19,9 @@ namespace baton::bench {
 using nlohmann::json;
 
 // The latest end_time over the jobs of `pipeline` once every one of `jobs` has a finished
-// build (0 after 120 s).
+// build (0 after 120 s), listing them every `poll`.
 inline int64_t WaitForAllFinished(const std::function<baton::testing::ApiReply()>& list,
-                                  size_t jobs) {
+                                  size_t jobs, std::chrono::milliseconds poll) {
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < until) {
     auto r = list();
@@ -34,7 +34,7 @@ inline int64_t WaitForAllFinished(const std::function<baton::testing::ApiReply()
       last_end = std::max(last_end, ParseRfc3339Ms(b.value("end_time", "")));
     }
     if (done >= jobs && last_end > 0) return last_end;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(poll);
   }
   return 0;
 }
