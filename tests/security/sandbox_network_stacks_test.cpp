@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -61,6 +62,17 @@ class NetworkStackLifetime : public ::testing::Test {
       EXPECT_EQ(process->Wait(), 0);
     }
     return ReadFile(file);
+  }
+
+  // A new sandbox whose stacks are `script` (a stand-in for slirp4netns, run by /bin/sh).
+  void UseStandInStack(const std::string& script) {
+    fs::create_directories(dir_ / "bin");
+    WriteFile(dir_ / "bin" / "slirp4netns", "#!/bin/sh\n" + script);
+    fs::permissions(dir_ / "bin" / "slirp4netns", fs::perms::owner_all);
+    std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+    ::setenv("PATH", ((dir_ / "bin").string() + ":" + path).c_str(), 1);
+    sandbox_ = workers::MakeNamespaceSandbox({(dir_ / "sandbox2").string(), {}});
+    ::setenv("PATH", path.c_str(), 1);
   }
 
   TempDir dir_;
@@ -142,22 +154,47 @@ TEST_F(NetworkStackLifetime, ATaskNeverGetsANetworkWhoseStackDiedWhileItWaited) 
 // A stack that cannot start (here a stand-in slirp4netns that fails) fails the task that waited
 // for it, with its message, and is not tried again in a loop while no task asks.
 TEST_F(NetworkStackLifetime, AStackThatFailsToStartFailsTheTaskAndIsNotRetriedInALoop) {
-  fs::create_directories(dir_ / "bin");
   std::string counter = (dir_ / "starts").string();
-  WriteFile(dir_ / "bin" / "slirp4netns",
-            "#!/bin/sh\necho start >> " + counter + "\necho 'no tun here' >&2\nexit 1\n");
-  fs::permissions(dir_ / "bin" / "slirp4netns", fs::perms::owner_all);
-  std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
-  ::setenv("PATH", ((dir_ / "bin").string() + ":" + path).c_str(), 1);
-  sandbox_ = workers::MakeNamespaceSandbox({(dir_ / "sandbox2").string(), {}});
-  ::setenv("PATH", path.c_str(), 1);
+  UseStandInStack("echo start >> " + counter + "\necho 'no tun here' >&2\nexit 1\n");
   TaskRun run = ShellTask("doomed", "true", (dir_ / "work").string());
   auto started = sandbox_->Start(run, workers::SandboxStdio{null_, null_, null_}, nullptr);
   ASSERT_FALSE(started.ok());
   EXPECT_NE(started.status().message().find("slirp4netns exited (status 1)"), std::string::npos)
       << started.status().ToString();
+  EXPECT_NE(started.status().message().find("no tun here"), std::string::npos)
+      << "the stack's stderr is in the message: " << started.status().ToString();
   sandbox_.reset();  // stops the pool's thread
   EXPECT_EQ(ReadFile(counter), "start\n") << "one start, for the task that waited";
+}
+
+// Stacks are started without a SIGCHLD handler in the worker (Boost.Process installed one, whose
+// every signal, a task's exit too, interrupted blocking system calls on any thread with EINTR).
+TEST_F(NetworkStackLifetime, StartingStacksInstallsNoSigchldHandlerInTheWorker) {
+  EXPECT_EQ(Run("echo ran"), "ran\n");
+  struct sigaction sa;
+  ASSERT_EQ(::sigaction(SIGCHLD, nullptr, &sa), 0);
+  EXPECT_TRUE(sa.sa_handler == SIG_DFL) << "a SIGCHLD handler was installed";
+}
+
+// A stack has /dev/null as stdin and stdout, the worker's pipe as stderr, its ready, exit and
+// namespace descriptors as 3, 4, 5, and nothing else of the worker's (here a stand-in that lists
+// what a process it starts inherits: `ls` adds one of its own, the directory it reads, as 6).
+TEST_F(NetworkStackLifetime, AStackInheritsOnlyItsOwnDescriptors) {
+  UseStandInStack("readlink /proc/$$/fd/0 /proc/$$/fd/1 >&2\nls -l /proc/self/fd >&2\nexit 1\n");
+  TaskRun run = ShellTask("listed", "true", (dir_ / "work").string());
+  auto started = sandbox_->Start(run, workers::SandboxStdio{null_, null_, null_}, nullptr);
+  ASSERT_FALSE(started.ok());
+  std::string message = started.status().message();
+  EXPECT_NE(message.find("/dev/null\n/dev/null\n"), std::string::npos) << message;
+  std::string fds;
+  std::istringstream lines(message);
+  for (std::string line; std::getline(lines, line);) {
+    size_t arrow = line.find(" -> ");
+    if (arrow == std::string::npos) continue;
+    fds += line.substr(line.rfind(' ', arrow - 1) + 1, arrow - line.rfind(' ', arrow - 1) - 1);
+    fds += line.compare(arrow + 4, 4, "net:") == 0 ? "(net) " : " ";
+  }
+  EXPECT_EQ(fds, "0 1 2 3 4 5(net) 6 ") << "a descriptor of the worker leaked: " << message;
 }
 
 // Stacks are started ahead of the tasks, and a task's stack is told to stop when it ends without

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -14,81 +15,142 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/process/args.hpp>
-#include <boost/process/async.hpp>
-#include <boost/process/child.hpp>
-#include <boost/process/exe.hpp>
-#include <boost/process/extend.hpp>
 #include <cerrno>
 #include <future>
 
 #include "sandbox/sys_util.h"
 
+extern char** environ;
+
 namespace baton::workers::sandbox {
 namespace {
 
 namespace asio = boost::asio;
-namespace bp = boost::process;
 
 constexpr size_t kStderrKept = 4096;
 constexpr int kFirstPassedFd = 3;
 // Above any descriptor the helper is given, so that moving them into place cannot clobber one.
 constexpr int kScratchFd = 64;
+constexpr size_t kMaxPassedFds = 16;
+// The stack the cloned child runs on until it execs: a few system calls' worth.
+constexpr size_t kChildStack = 64 * 1024;
+// The kernel's signal set is 64 bits; glibc's sigset_t is larger.
+constexpr size_t kKernelSigsetSize = 8;
 
-// Sets up the forked child before exec: /dev/null as stdin and stdout, `stderr_fd` as stderr,
-// `fds` as 3, 4, ..., every other descriptor close-on-exec, and death with the io thread.
-// Runs between fork and exec of a multi-threaded process: system calls only.
-struct ChildDescriptors : bp::extend::handler {
+// What the cloned child needs, made ready by the parent: the child shares the worker's memory
+// (CLONE_VM) while the parent thread waits for its exec, so it may make system calls only (no
+// malloc, no locks another thread may hold). It reports a failure back through `err`/`step`.
+struct SpawnPlan {
+  const char* exe = nullptr;
+  char* const* argv = nullptr;
   int stderr_fd = -1;
-  std::vector<int> fds;
-
-  template <typename Executor>
-  void on_exec_setup(Executor& exec) const {
-    int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null_fd < 0) Fail(exec, "opening /dev/null");
-    std::array<int, 16> moved{};
-    if (fds.size() > moved.size()) Fail(exec, "passing descriptors");
-    for (size_t i = 0; i < fds.size(); ++i) {
-      moved[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, kScratchFd);
-      if (moved[i] < 0) Fail(exec, "passing descriptors");
-    }
-    if (::dup2(null_fd, 0) < 0 || ::dup2(null_fd, 1) < 0 || ::dup2(stderr_fd, 2) < 0) {
-      Fail(exec, "setting up stdio");
-    }
-    for (size_t i = 0; i < fds.size(); ++i) {
-      if (::dup2(moved[i], kFirstPassedFd + static_cast<int>(i)) < 0) {
-        Fail(exec, "passing descriptors");
-      }
-    }
-    unsigned first_other = kFirstPassedFd + static_cast<unsigned>(fds.size());
-    ::syscall(SYS_close_range, first_other, ~0U, CLOSE_RANGE_CLOEXEC);
-    // The helper must not outlive the worker, even if the worker is killed.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  }
-
-  // In the parent, when the launch failed: the child has exited already (see Fail); reap it.
-  template <typename Executor>
-  void on_error(Executor& exec, const std::error_code&) const {
-    if (exec.pid > 0) ::waitpid(exec.pid, nullptr, 0);
-  }
-
-  // Boost.Process's set_error only reports the error to the parent; the child must not go on.
-  template <typename Executor>
-  [[noreturn]] static void Fail(Executor& exec, const char* what) {
-    exec.set_error(std::error_code(errno, std::system_category()), what);
-    ::_exit(127);
-  }
+  const int* fds = nullptr;
+  size_t fd_count = 0;
+  const sigset_t* mask = nullptr;  // the parent thread's mask, for the helper
+  int err = 0;                     // written by the child when it fails
+  const char* step = nullptr;      // what failed
 };
 
-// Boost.Process's SIGCHLD handler (an asio signal_set) is installed without SA_RESTART, so every
-// SIGCHLD (each task's exit too) would interrupt blocking system calls on any thread of the
-// worker with EINTR. Keep the handler; ask the kernel to restart those calls instead.
-void MakeSigchldRestartSyscalls() {
-  struct sigaction sa;
-  if (::sigaction(SIGCHLD, nullptr, &sa) != 0) return;
-  if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN || (sa.sa_flags & SA_RESTART)) return;
-  sa.sa_flags |= SA_RESTART;
-  ::sigaction(SIGCHLD, &sa, nullptr);
+[[noreturn]] void FailChild(SpawnPlan& plan, const char* step) {
+  plan.err = errno;
+  plan.step = step;
+  ::_exit(127);
+}
+
+// A handler the worker installed would run in the worker's memory if a signal came before the
+// exec: the child takes the default action instead, as posix_spawn's child does. (glibc's own
+// signals 32 and 33 are sent to the worker's threads by thread id, never to this child.)
+void ResetSignalHandlers() {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP || sig == 32 || sig == 33) continue;
+    struct sigaction sa;
+    if (::sigaction(sig, nullptr, &sa) != 0) continue;
+    if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) continue;
+    sa.sa_handler = SIG_DFL;
+    sa.sa_flags = 0;
+    ::sigaction(sig, &sa, nullptr);
+  }
+}
+
+// Moves the plan's descriptors into place: /dev/null as stdin and stdout, `stderr_fd` as stderr,
+// `fds` as 3, 4, ..., every other descriptor close-on-exec.
+void PlaceDescriptors(SpawnPlan& plan) {
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd < 0) FailChild(plan, "opening /dev/null");
+  std::array<int, kMaxPassedFds> moved{};
+  for (size_t i = 0; i < plan.fd_count; ++i) {
+    moved[i] = ::fcntl(plan.fds[i], F_DUPFD_CLOEXEC, kScratchFd);
+    if (moved[i] < 0) FailChild(plan, "passing descriptors");
+  }
+  if (::dup2(null_fd, 0) < 0 || ::dup2(null_fd, 1) < 0 || ::dup2(plan.stderr_fd, 2) < 0) {
+    FailChild(plan, "setting up stdio");
+  }
+  for (size_t i = 0; i < plan.fd_count; ++i) {
+    if (::dup2(moved[i], kFirstPassedFd + static_cast<int>(i)) < 0) {
+      FailChild(plan, "passing descriptors");
+    }
+  }
+  unsigned first_other = kFirstPassedFd + static_cast<unsigned>(plan.fd_count);
+  ::syscall(SYS_close_range, first_other, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
+// clone(2) entry point of the helper, until its exec.
+int SpawnedChild(void* arg) {
+  auto& plan = *static_cast<SpawnPlan*>(arg);
+  ResetSignalHandlers();
+  PlaceDescriptors(plan);
+  // The helper must not outlive the worker, even if the worker is killed (the parent is the
+  // HelperHost's thread, which lives as long as the host).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, plan.mask, nullptr, kKernelSigsetSize);
+  ::execve(plan.exe, plan.argv, environ);
+  FailChild(plan, "exec");
+}
+
+struct Spawned {
+  pid_t pid = -1;
+  int pidfd = -1;
+};
+
+// Starts `spec` the way posix_spawn does: clone(CLONE_VM | CLONE_VFORK) runs the child in the
+// worker's memory until it execs, instead of fork() copying the worker's page tables (the worker
+// is large: dup_mmap, copy-on-write faults and the copy's exit were most of a fork's cost). The
+// child's pidfd supervises it. Runs on the host's thread only (it uses the host's child stack).
+Result<Spawned> Spawn(const HelperHost::Spec& spec, int stderr_fd, char* stack_top) {
+  if (spec.fds.size() > kMaxPassedFds) {
+    return InvalidArgument("cannot pass more than 16 descriptors to " + spec.exe);
+  }
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(spec.exe.c_str()));
+  for (const auto& a : spec.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  sigset_t all, old;
+  ::sigfillset(&all);
+  SpawnPlan plan;
+  plan.exe = spec.exe.c_str();
+  plan.argv = argv.data();
+  plan.stderr_fd = stderr_fd;
+  plan.fds = spec.fds.data();
+  plan.fd_count = spec.fds.size();
+  plan.mask = &old;
+  // Every signal blocked across the clone (the raw call: glibc's keeps its own two unblocked) so
+  // that none is handled in the child before it has reset the handlers.
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, kKernelSigsetSize);
+  int pidfd = -1;
+  pid_t pid = ::clone(SpawnedChild, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
+                      &plan, &pidfd);
+  int clone_err = errno;
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, kKernelSigsetSize);
+  if (pid < 0)
+    return FailedPrecondition("cannot start " + spec.exe + ": " + sys::ErrnoText(clone_err));
+  if (plan.err != 0) {
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    ::close(pidfd);
+    return FailedPrecondition("cannot start " + spec.exe + ": " + plan.step + ": " +
+                              sys::ErrnoText(plan.err));
+  }
+  return Spawned{pid, pidfd};
 }
 
 // Reads a helper's stderr on the io_context until EOF and hands it to the helper.
@@ -134,9 +196,17 @@ void HelperProcess::Signal(int sig) {
   if (!exit_status_) ::kill(pid_, sig);
 }
 
-void HelperProcess::OnExit(int status) {
+void HelperProcess::Reap(int pidfd) {
+  // Under the lock: Signal() must never see the pid once it is free for someone else.
   std::lock_guard lock(mu_);
-  exit_status_ = status;
+  siginfo_t info{};
+  int rc;
+  do {
+    rc = pidfd >= 0 ? ::waitid(P_PIDFD, pidfd, &info, WEXITED)
+                    : ::waitid(P_PID, pid_, &info, WEXITED);
+  } while (rc != 0 && errno == EINTR);
+  // Its exit code, or the number of the signal that killed it.
+  exit_status_ = rc == 0 ? info.si_status : -1;
   exited_cv_.notify_all();
 }
 
@@ -153,7 +223,9 @@ struct HelperHost::Launch {
   Status status;
 };
 
-HelperHost::HelperHost() : io_(std::make_unique<asio::io_context>()) {
+HelperHost::HelperHost()
+    : io_(std::make_unique<asio::io_context>()),
+      child_stack_(std::make_unique<char[]>(kChildStack)) {
   thread_ = std::thread([io = io_.get()] {
     auto work = asio::make_work_guard(*io);
     io->run();
@@ -212,34 +284,28 @@ void HelperHost::Retire(std::shared_ptr<HelperProcess> helper, std::chrono::mill
 }
 
 void HelperHost::StartOnIoThread(Launch& launch) {
-  ChildDescriptors descriptors;
-  descriptors.stderr_fd = launch.stderr_write;
-  descriptors.fds = launch.spec->fds;
-  // on_exit may run before the child object is even returned (a helper that dies at once): it
-  // reports into `slot`, which the helper takes over below.
-  auto slot = std::make_shared<std::shared_ptr<HelperProcess>>();
-  auto early_exit = std::make_shared<std::optional<int>>();
-  std::error_code ec;
-  bp::child child(
-      bp::exe = launch.spec->exe, bp::args = launch.spec->args, *io_,
-      bp::on_exit =
-          [slot, early_exit](int status, const std::error_code&) {
-            if (*slot) {
-              (*slot)->OnExit(status);
-            } else {
-              *early_exit = status;
-            }
-          },
-      descriptors, ec);
-  MakeSigchldRestartSyscalls();
-  if (ec) {
-    launch.status = FailedPrecondition("cannot start " + launch.spec->exe + ": " + ec.message());
+  auto spawned = Spawn(*launch.spec, launch.stderr_write, child_stack_.get() + kChildStack);
+  if (!spawned.ok()) {
+    launch.status = spawned.status();
     return;
   }
-  auto helper = std::shared_ptr<HelperProcess>(new HelperProcess(child.id()));
-  child.detach();  // supervised by on_exit from now on; ~child must not kill it
-  *slot = helper;
-  if (*early_exit) helper->OnExit(**early_exit);
+  auto helper = std::shared_ptr<HelperProcess>(new HelperProcess(spawned->pid));
+  // The pidfd turns readable when the helper exits; it is reaped then, here on the io thread.
+  auto exit = std::make_shared<asio::posix::stream_descriptor>(*io_);
+  boost::system::error_code ec;
+  exit->assign(spawned->pidfd, ec);
+  if (ec) {
+    ::close(spawned->pidfd);
+    helper->Signal(SIGKILL);
+    helper->Reap(-1);
+    launch.status = Internal("cannot watch " + launch.spec->exe + ": " + ec.message());
+    return;
+  }
+  exit->async_wait(asio::posix::stream_descriptor::wait_read,
+                   [exit, helper](const boost::system::error_code& error) {
+                     // Cancelled only when the host stops, after it killed and reaped its helpers.
+                     if (!error) helper->Reap(exit->native_handle());
+                   });
   auto reader =
       std::make_shared<StderrReader>(*io_, launch.stderr_read, helper, &HelperProcess::OnStderr);
   launch.stderr_read = -1;  // the reader owns it now

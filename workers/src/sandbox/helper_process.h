@@ -1,10 +1,11 @@
 // HelperHost: starts and supervises the processes the worker runs on the host, outside any
-// sandbox (a task's user-mode network stack), with Boost.Process on its own io_context thread.
+// sandbox (a task's user-mode network stack), on an io_context thread of its own.
 //
-// Every Boost.Process object lives on that one thread: Start() posts the launch there and waits
-// for it; the exit is noticed by Boost.Process's on_exit (SIGCHLD on the io_context), which reaps
-// the helper and wakes anyone in HelperProcess::WaitExited. A helper's stderr is read on the
-// io_context too and kept (the first 4 KiB) for error messages.
+// Start() posts the launch to that thread and waits for it: the helper is cloned there the way
+// posix_spawn does (CLONE_VM | CLONE_VFORK: no copy of the worker's address space) and dies with
+// that thread (PR_SET_PDEATHSIG). Its exit is noticed through its pidfd on the io_context, which
+// reaps it and wakes anyone in HelperProcess::WaitExited; no SIGCHLD handler is involved. A
+// helper's stderr is read on the io_context too and kept (the first 4 KiB) for error messages.
 //
 // Thread-safety: HelperHost::Start and every HelperProcess method may be called from any thread.
 #pragma once
@@ -44,7 +45,8 @@ class HelperProcess {
  private:
   friend class HelperHost;
   explicit HelperProcess(pid_t pid) : pid_(pid) {}
-  void OnExit(int status);
+  // Waits for the exited helper (by `pidfd`, or by pid if -1) and records its status.
+  void Reap(int pidfd);
   void OnStderr(const char* data, size_t size);
 
   const pid_t pid_;
@@ -83,6 +85,7 @@ class HelperHost {
   void StartOnIoThread(Launch& launch);
 
   std::unique_ptr<boost::asio::io_context> io_;
+  std::unique_ptr<char[]> child_stack_;  // a cloned child runs on it until its exec
   std::thread thread_;
   std::mutex mu_;
   std::vector<std::weak_ptr<HelperProcess>> helpers_;  // GUARDED_BY(mu_)
