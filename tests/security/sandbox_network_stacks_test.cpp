@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -195,6 +196,26 @@ TEST_F(NetworkStackLifetime, AStackInheritsOnlyItsOwnDescriptors) {
     fds += line.compare(arrow + 4, 4, "net:") == 0 ? "(net) " : " ";
   }
   EXPECT_EQ(fds, "0 1 2 3 4 5(net) 6 ") << "a descriptor of the worker leaked: " << message;
+}
+
+// The worker's end does not wait for a stack being made ahead to come up: here the stand-in
+// stack of the first task comes up, the next (made ahead) never does; the sandbox goes at once
+// (not after the 10 s a stack has to come up) and takes that stack with it.
+TEST_F(NetworkStackLifetime, TheSandboxsEndDoesNotWaitForAStackComingUp) {
+  std::string counter = (dir_ / "starts").string();
+  UseStandInStack("echo start >> " + counter +
+                  "\n"
+                  "[ \"$(wc -l < " +
+                  counter +
+                  ")\" = 1 ] && printf 1 >&3\n"
+                  "read -r line <&4\n");
+  EXPECT_EQ(Run("echo ran"), "ran\n");
+  ASSERT_TRUE(Eventually([&] { return ReadFile(counter) == "start\nstart\n"; }))
+      << "the pool makes the next network ahead";
+  auto before = std::chrono::steady_clock::now();
+  sandbox_.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(5));
+  EXPECT_TRUE(OurNetworkStacks().empty());
 }
 
 // Stacks are started ahead of the tasks, and a task's stack is told to stop when it ends without

@@ -1,16 +1,24 @@
 #include "sandbox/network_pool.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <utility>
 
 namespace baton::workers::sandbox {
 
-NetworkPool::NetworkPool(size_t size, Maker make) : size_(size), make_(std::move(make)) {}
+NetworkPool::NetworkPool(size_t size, Maker make)
+    : size_(size), make_(std::move(make)), cancel_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 NetworkPool::~NetworkPool() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  uint64_t one = 1;
+  ssize_t n = ::write(cancel_.get(), &one, sizeof one);  // fails only without an eventfd
+  (void)n;
   changed_.notify_all();
   if (thread_.joinable()) thread_.join();
   ready_.clear();  // each idle entry's stack stops; its namespace goes with it
@@ -53,7 +61,7 @@ void NetworkPool::Run() {
     changed_.wait(lock, [&] { return stopping_ || ShouldMake(); });
     if (stopping_) return;
     lock.unlock();
-    Result<ReadyNetwork> made = make_();
+    Result<ReadyNetwork> made = make_(cancel_.get());
     lock.lock();
     if (made.ok()) {
       ready_.push_back(std::move(*made));

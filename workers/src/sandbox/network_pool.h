@@ -9,8 +9,9 @@
 // again (so a worker without /dev/net/tun does not start a failing stack in a loop), and the
 // callers waiting get the error.
 //
-// Thread-safety: Take may be called from any thread. Destroying the pool stops its thread (after
-// the entry in the making, if any) and drops every idle entry.
+// Thread-safety: Take may be called from any thread. Destroying the pool cancels the entry in the
+// making (its maker is told through `cancel_fd`), stops the thread and drops every idle entry:
+// a worker's end does not wait for a stack to come up only to stop it.
 #pragma once
 
 #include <chrono>
@@ -21,6 +22,7 @@
 #include <mutex>
 #include <thread>
 
+#include "baton/common/path_beneath.h"
 #include "baton/common/status.h"
 #include "sandbox/task_network.h"
 
@@ -28,8 +30,9 @@ namespace baton::workers::sandbox {
 
 class NetworkPool {
  public:
-  // Makes one entry. Runs on the pool's thread only.
-  using Maker = std::function<Result<ReadyNetwork>()>;
+  // Makes one entry. Runs on the pool's thread only. `cancel_fd` turns readable when the pool is
+  // being destroyed: the maker stops waiting then, undoes what it made and returns an error.
+  using Maker = std::function<Result<ReadyNetwork>(int cancel_fd)>;
 
   NetworkPool(size_t size, Maker make);
   ~NetworkPool();
@@ -45,6 +48,7 @@ class NetworkPool {
 
   const size_t size_;
   const Maker make_;
+  const ScopedFd cancel_;  // an eventfd, written once by the destructor
   std::mutex mu_;
   std::condition_variable changed_;
   std::deque<ReadyNetwork> ready_;  // GUARDED_BY(mu_)

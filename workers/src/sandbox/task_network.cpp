@@ -63,14 +63,25 @@ bool IsRegularFile(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// Waits for slirp4netns's "1" on --ready-fd; EOF means it exited.
-Status WaitReady(int ready_fd, HelperProcess& helper) {
-  pollfd p{ready_fd, POLLIN, 0};
+// The error of a stack that exited before it was up, with what it wrote to stderr.
+Status ExitedEarly(HelperProcess& helper) {
+  helper.WaitExited(std::chrono::seconds(2));
+  auto status = helper.exit_status();
+  return FailedPrecondition("slirp4netns exited (status " +
+                            (status ? std::to_string(*status) : std::string("unknown")) +
+                            ") before the network was up: " + helper.stderr_text() +
+                            " (is /dev/net/tun available to the worker?)");
+}
+
+// Waits for slirp4netns's "1" on --ready-fd; EOF means it exited. `cancel_fd` readable: the
+// worker is stopping, so the stack is not waited for (the caller stops it).
+Status WaitReady(int ready_fd, int cancel_fd, HelperProcess& helper) {
+  pollfd p[2] = {{ready_fd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
   auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    int n = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    int n = ::poll(p, 2, static_cast<int>(std::max<int64_t>(0, left.count())));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return sys::ErrnoStatus("waiting for slirp4netns", errno);
     if (n == 0) {
@@ -78,16 +89,12 @@ Status WaitReady(int ready_fd, HelperProcess& helper) {
                          std::to_string(kReadyTimeout.count()) +
                          " s; the machine may be overloaded: retry, or make the task hermetic");
     }
+    if (p[1].revents != 0) return Cancelled("the worker's sandbox is shutting down");
     char c = 0;
     ssize_t got = ::read(ready_fd, &c, 1);
     if (got < 0 && errno == EINTR) continue;
     if (got == 1) return Status::Ok();
-    helper.WaitExited(std::chrono::seconds(2));
-    auto status = helper.exit_status();
-    return FailedPrecondition("slirp4netns exited (status " +
-                              (status ? std::to_string(*status) : std::string("unknown")) +
-                              ") before the network was up: " + helper.stderr_text() +
-                              " (is /dev/net/tun available to the worker?)");
+    return ExitedEarly(helper);
   }
 }
 
@@ -173,7 +180,10 @@ Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id) {
   NetworkPool* pool;
   {
     std::lock_guard lock(mu_);
-    if (!pool_) pool_ = std::make_unique<NetworkPool>(kPoolSize, [this] { return MakeNetwork(); });
+    if (!pool_) {
+      pool_ = std::make_unique<NetworkPool>(
+          kPoolSize, [this](int cancel_fd) { return MakeNetwork(cancel_fd); });
+    }
     pool = pool_.get();
   }
   // A stack that exited while it waited (killed from outside) is dropped, never given to a task;
@@ -190,7 +200,7 @@ Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id) {
                      ": the network stacks (slirp4netns) of this worker keep exiting on their own");
 }
 
-Result<ReadyNetwork> TaskNetworks::MakeNetwork() {
+Result<ReadyNetwork> TaskNetworks::MakeNetwork(int cancel_fd) {
   if (worker_netns_.get() < 0) {
     return FailedPrecondition("cannot open the worker's network namespace: " + worker_netns_error_);
   }
@@ -205,11 +215,11 @@ Result<ReadyNetwork> TaskNetworks::MakeNetwork() {
     return sys::ErrnoStatus("returning to the worker's network namespace", errno);
   }
   if (netns.get() < 0) return sys::ErrnoStatus("opening a new network namespace", open_err);
-  BATON_ASSIGN_OR_RETURN(auto stack, StartStack(netns.get()));
+  BATON_ASSIGN_OR_RETURN(auto stack, StartStack(netns.get(), cancel_fd));
   return ReadyNetwork{std::move(netns), std::move(stack)};
 }
 
-Result<std::unique_ptr<TaskNetwork>> TaskNetworks::StartStack(int netns_fd) {
+Result<std::unique_ptr<TaskNetwork>> TaskNetworks::StartStack(int netns_fd, int cancel_fd) {
   int ready[2], exit[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) return sys::ErrnoStatus("creating a pipe", errno);
   if (::pipe2(exit, O_CLOEXEC) != 0) {
@@ -242,7 +252,7 @@ Result<std::unique_ptr<TaskNetwork>> TaskNetworks::StartStack(int netns_fd) {
     return helper.status();
   }
   auto network = std::make_unique<TaskNetwork>(*helper, exit[1], host);
-  Status ready_status = WaitReady(ready[0], **helper);
+  Status ready_status = WaitReady(ready[0], cancel_fd, **helper);
   ::close(ready[0]);
   if (!ready_status.ok()) return ready_status;  // `network` stops the stack
   return network;

@@ -78,9 +78,10 @@ class TaskNetworks {
 
  private:
   std::shared_ptr<HelperHost> Host();
-  // Runs on the pool's thread: makes a new network namespace and starts its stack.
-  Result<ReadyNetwork> MakeNetwork();
-  Result<std::unique_ptr<TaskNetwork>> StartStack(int netns_fd);
+  // Runs on the pool's thread: makes a new network namespace and starts its stack, unless
+  // `cancel_fd` turns readable first (the pool is going).
+  Result<ReadyNetwork> MakeNetwork(int cancel_fd);
+  Result<std::unique_ptr<TaskNetwork>> StartStack(int netns_fd, int cancel_fd);
 
   const std::string state_dir_;
   const std::string slirp4netns_;  // absolute path; empty: not installed
