@@ -170,6 +170,22 @@ TEST_F(SandboxNetwork, ATaskCannotReconfigureItsNetwork) {
       << "root of its user namespace, without a capability over the network namespace";
 }
 
+// The stack carries IPv4 only (slirp4netns without --enable-ipv6): tap0 has no IPv6 at all (no
+// address, no neighbour discovery for the stack to drop), and the task keeps IPv6 on its own
+// loopback (::1), as a test server in a task may listen there.
+TEST_F(SandboxNetwork, ATaskHasIpv6OnItsLoopbackOnly) {
+  auto f =
+      Sh("awk '{ print $6 }' /proc/net/if_inet6 | sort; "
+         "cat /proc/sys/net/ipv6/conf/tap0/disable_ipv6; "
+         "python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind((\"::1\", 0)); "
+         "s.listen(); socket.create_connection((\"::1\", s.getsockname()[1])); print(\"::1 ok\")' "
+         "2>/dev/null || echo no-python3");
+  ASSERT_TRUE(f.result.error.ok()) << f.result.error.ToString();
+  std::string text = f.sink->Text();
+  if (text.find("no-python3") != std::string::npos) GTEST_SKIP() << "no python3 on this host";
+  EXPECT_EQ(text, "lo\n1\n::1 ok\n") << f.sink->Text(workers::OutputStream::kStderr);
+}
+
 TEST_F(SandboxNetwork, ATaskResolvesNamesThroughTheStacksDns) {
   auto f = Sh("grep '^nameserver' /etc/resolv.conf; touch /etc/resolv.conf 2>&1; echo rc=$?");
   std::string text = f.sink->Text();

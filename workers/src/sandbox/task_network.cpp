@@ -98,6 +98,19 @@ Status WaitReady(int ready_fd, int cancel_fd, HelperProcess& helper) {
   }
 }
 
+// slirp4netns runs without --enable-ipv6, so its tap0 carries IPv4 only; IPv6 on it would only
+// cost each task's stack a link-local address, duplicate address detection and multicast joins
+// (packets the stack reads and drops). Devices made after this in the namespace (tap0) get no
+// IPv6; lo, made with the namespace, keeps ::1. Runs while the calling thread is in the new
+// namespace: /proc/sys/net is the namespace of the thread that opens it.
+void TurnOffIpv6OnNewDevices() {
+  int fd = ::open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;  // no IPv6 in this kernel: nothing to turn off
+  ssize_t n = ::write(fd, "1", 1);
+  (void)n;  // a failure leaves tap0 as it was before this existed
+  ::close(fd);
+}
+
 }  // namespace
 
 TaskNetwork::TaskNetwork(std::shared_ptr<HelperProcess> helper, int exit_fd,
@@ -211,6 +224,7 @@ Result<ReadyNetwork> TaskNetworks::MakeNetwork(int cancel_fd) {
   }
   ScopedFd netns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   int open_err = errno;
+  TurnOffIpv6OnNewDevices();
   if (::setns(worker_netns_.get(), CLONE_NEWNET) != 0) {
     return sys::ErrnoStatus("returning to the worker's network namespace", errno);
   }
