@@ -186,6 +186,20 @@ TEST_F(SandboxNetwork, ATaskHasIpv6OnItsLoopbackOnly) {
   EXPECT_EQ(text, "lo\n1\n::1 ok\n") << f.sink->Text(workers::OutputStream::kStderr);
 }
 
+// The worker makes tap0 (persistent) before the stack attaches to it, so that the stack's exit
+// does not wait for the kernel to remove the device (it goes with the namespace): the task sees
+// it as before, up with the stack's address.
+TEST_F(SandboxNetwork, ATasksTapIsMadeAheadAndConfiguredByItsStack) {
+  auto f =
+      Sh("command -v ip >/dev/null || echo no-ip; ip -d link show tap0 | grep -o 'persist o[nf]*'; "
+         "ip -4 addr show tap0 | grep -o 'inet [0-9./]*'");
+  ASSERT_TRUE(f.result.error.ok()) << f.result.error.ToString();
+  std::string text = f.sink->Text();
+  if (text.rfind("no-ip", 0) == 0) GTEST_SKIP() << "no `ip` (iproute2) on this host";
+  EXPECT_EQ(text, "persist on\ninet 10.0.2.100/24\n")
+      << f.sink->Text(workers::OutputStream::kStderr);
+}
+
 TEST_F(SandboxNetwork, ATaskResolvesNamesThroughTheStacksDns) {
   auto f = Sh("grep '^nameserver' /etc/resolv.conf; touch /etc/resolv.conf 2>&1; echo rc=$?");
   std::string text = f.sink->Text();
