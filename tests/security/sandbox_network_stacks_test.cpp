@@ -181,7 +181,10 @@ TEST_F(NetworkStackLifetime, StartingStacksInstallsNoSigchldHandlerInTheWorker) 
 // namespace descriptors as 3, 4, 5, and nothing else of the worker's (here a stand-in that lists
 // what a process it starts inherits: `ls` adds one of its own, the directory it reads, as 6).
 TEST_F(NetworkStackLifetime, AStackInheritsOnlyItsOwnDescriptors) {
-  UseStandInStack("readlink /proc/$$/fd/0 /proc/$$/fd/1 >&2\nls -l /proc/self/fd >&2\nexit 1\n");
+  // The shell's own 0 and 1, read from a subshell (a redirection would change them).
+  UseStandInStack(
+      "std=$(readlink /proc/$$/fd/0 /proc/$$/fd/1)\necho \"$std\" >&2\n"
+      "ls -l /proc/self/fd >&2\nexit 1\n");
   TaskRun run = ShellTask("listed", "true", (dir_ / "work").string());
   auto started = sandbox_->Start(run, workers::SandboxStdio{null_, null_, null_}, nullptr);
   ASSERT_FALSE(started.ok());

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "sandbox/held_process.h"
 #include "sandbox/network_pool.h"
@@ -114,21 +115,27 @@ void TurnOffIpv6OnNewDevices() {
   ::close(fd);
 }
 
-// Makes the stack's tap0 in the calling thread's (new) namespace, persistent, for slirp4netns to
-// attach to. A tap slirp4netns made itself goes when slirp4netns closes it: the kernel unregisters
-// it there, in the stack's exit (12-24 ms of wall time, most of a stack's exit). A persistent one
-// stays until its namespace goes, and is unregistered then with the namespace's other devices on
-// the kernel's cleanup worker: a stack exits in 1-10 ms. The tap is the namespace's own and goes
-// with it; nothing outlives the task's namespace. A failure leaves the tap to slirp4netns, which
-// then reports what is missing (/dev/net/tun).
-void MakePersistentTap() {
-  int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return;
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, "tap0", IFNAMSIZ - 1);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-  if (::ioctl(fd, TUNSETIFF, &ifr) == 0) ::ioctl(fd, TUNSETPERSIST, 1);
-  ::close(fd);
+// Makes the stack's tap0 in namespace `netns_fd`, persistent, for slirp4netns to attach to. A tap
+// slirp4netns made itself goes when slirp4netns closes it: the kernel unregisters it there, in
+// the stack's exit (12-24 ms of wall time, most of a stack's exit). A persistent one stays until
+// its namespace goes, and is unregistered then with the namespace's other devices on the kernel's
+// cleanup worker: a stack exits in 1-10 ms. The tap is the namespace's own and goes with it;
+// nothing outlives the task's namespace. A failure leaves the tap to slirp4netns, which then
+// reports what is missing (/dev/net/tun).
+void MakePersistentTap(int netns_fd) {
+  // On a thread with a descriptor table of its own: a task's sandbox cloned meanwhile by another
+  // thread would copy the tap's descriptor and keep the tap attached (slirp4netns then fails
+  // with EBUSY, seen once in ~2,600 tasks).
+  std::thread([netns_fd] {
+    if (::unshare(CLONE_FILES) != 0 || ::setns(netns_fd, CLONE_NEWNET) != 0) return;
+    int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, "tap0", IFNAMSIZ - 1);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    if (::ioctl(fd, TUNSETIFF, &ifr) == 0) ::ioctl(fd, TUNSETPERSIST, 1);
+    ::close(fd);
+  }).join();
 }
 
 }  // namespace
@@ -245,11 +252,11 @@ Result<ReadyNetwork> TaskNetworks::MakeNetwork(int cancel_fd) {
   ScopedFd netns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   int open_err = errno;
   TurnOffIpv6OnNewDevices();
-  MakePersistentTap();
   if (::setns(worker_netns_.get(), CLONE_NEWNET) != 0) {
     return sys::ErrnoStatus("returning to the worker's network namespace", errno);
   }
   if (netns.get() < 0) return sys::ErrnoStatus("opening a new network namespace", open_err);
+  MakePersistentTap(netns.get());
   BATON_ASSIGN_OR_RETURN(auto stack, StartStack(netns.get(), cancel_fd));
   return ReadyNetwork{std::move(netns), std::move(stack)};
 }
