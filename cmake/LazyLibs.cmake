@@ -115,6 +115,9 @@ function(baton_lazy_libs target)
     list(APPEND sources ${stub})
   endwhile()
   target_sources(${target} PRIVATE ${sources})
+  # Compiled alone under BATON_UNITY: each stub file has the same file-local tables (kNames,
+  # kOffsets), and they cost next to nothing (no heavy header; the stubs are assembly).
+  set_source_files_properties(${sources} PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
   target_link_libraries(${target} PRIVATE ${CMAKE_DL_LIBS})
   target_link_options(${target} PRIVATE -Wl,--as-needed)
 endfunction()

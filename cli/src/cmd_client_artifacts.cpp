@@ -31,20 +31,6 @@ struct ArtifactFlags {
   int count = 50;
 };
 
-struct Resolved {
-  ApiClient client;
-  std::string base;  // .../pipelines/P/resources/R
-};
-
-Result<Resolved> Resolve(const ArtifactFlags& flags, bool& usage) {
-  auto pr = SplitPipelinePath(flags.resource_path, "-r", "RESOURCE");
-  usage = !pr.ok();
-  if (!pr.ok()) return pr.status();
-  BATON_ASSIGN_OR_RETURN(ApiClient client, Connect(flags.client));
-  std::string base = client.PipelinePath(pr->first, "/resources/" + net::PercentEncode(pr->second));
-  return Resolved{std::move(client), base};
-}
-
 std::string Digest(const Json& version) {
   return version.contains("version") ? Field(version["version"], "digest") : "";
 }
@@ -60,7 +46,7 @@ std::string MetadataValue(const Json& version, const std::string& name) {
 
 int ListArtifacts(const ArtifactFlags& flags) {
   bool usage = false;
-  auto r = Resolve(flags, usage);
+  auto r = ConnectToResource(flags.client, flags.resource_path, usage);
   if (!r.ok()) return ReportError(r.status(), usage);
   auto versions = r->client.Get(r->base + "/versions?limit=" + std::to_string(flags.count));
   if (!versions.ok()) return ReportError(versions.status());
@@ -230,7 +216,7 @@ Result<int64_t> FetchEntries(ApiClient& client, const std::string& url, const Js
 
 int DownloadArtifact(const ArtifactFlags& flags) {
   bool usage = false;
-  auto r = Resolve(flags, usage);
+  auto r = ConnectToResource(flags.client, flags.resource_path, usage);
   if (!r.ok()) return ReportError(r.status(), usage);
   auto version = PickVersion(r->client, r->base, flags.version);
   if (!version.ok()) {
@@ -283,7 +269,8 @@ Result<std::string> BaselineText(const ArtifactFlags& flags) {
     return ReadInputFile(file.string());
   }
   bool usage = false;
-  BATON_ASSIGN_OR_RETURN(Resolved r, Resolve(flags, usage));
+  BATON_ASSIGN_OR_RETURN(ResourceEndpoint r,
+                         ConnectToResource(flags.client, flags.resource_path, usage));
   BATON_ASSIGN_OR_RETURN(Json version, PickVersion(r.client, r.base, flags.version));
   std::string url = r.base + "/versions/" + Field(version, "id") + "/artifact/file?path=";
   auto text = r.client.GetBytes(url + "baseline.json");
@@ -316,7 +303,7 @@ int WriteBaseline(const ArtifactFlags& flags) {
   return kExitOk;
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterArtifactCommands(CLI::App& root, int& exit_code) {
   auto list = std::make_shared<ArtifactFlags>();
   auto* list_cmd =
       root.add_subcommand("artifacts", "List the stored versions of an artifact resource");
@@ -354,7 +341,7 @@ void Register(CLI::App& root, int& exit_code) {
   base_cmd->callback([base, &exit_code] { exit_code = WriteBaseline(*base); });
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterArtifactCommands);
 
 }  // namespace
 }  // namespace baton::cli

@@ -197,12 +197,12 @@ void RegisterBuildCommands(CLI::App& root, int& exit_code) {
   }
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterJobCommands(CLI::App& root, int& exit_code) {
   RegisterLists(root, exit_code);
   RegisterBuildCommands(root, exit_code);
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterJobCommands);
 
 }  // namespace
 }  // namespace baton::cli

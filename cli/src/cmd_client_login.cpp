@@ -34,7 +34,7 @@ int Login(const LoginFlags& flags) {
   return kExitOk;
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterLogin(CLI::App& root, int& exit_code) {
   auto flags = std::make_shared<LoginFlags>();
   auto* cmd = root.add_subcommand("login", "Remember a server and its API token as a target");
   cmd->add_option("-c,--concourse-url,--url", flags->url, "Server URL, e.g. http://127.0.0.1:8080")
@@ -46,7 +46,7 @@ void Register(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = Login(*flags); });
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterLogin);
 
 }  // namespace
 }  // namespace baton::cli

@@ -82,7 +82,7 @@ CLI::App* Add(CLI::App& root, const char* name, const char* help,
   return cmd;
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterPipelineCommands(CLI::App& root, int& exit_code) {
   auto list = std::make_shared<PipelineFlags>();
   Add(root, "pipelines", "List the team's pipelines", list, true)->callback([list, &exit_code] {
     exit_code = ListPipelines(*list);
@@ -120,7 +120,7 @@ void Register(CLI::App& root, int& exit_code) {
   }
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterPipelineCommands);
 
 }  // namespace
 }  // namespace baton::cli

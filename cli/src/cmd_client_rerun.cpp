@@ -49,7 +49,7 @@ int RerunBuild(const RerunFlags& flags) {
   return ExitCodeForBuildStatus(outcome->status);
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterRerun(CLI::App& root, int& exit_code) {
   auto flags = std::make_shared<RerunFlags>();
   auto* cmd = root.add_subcommand("rerun-build", "Run a build again with the same input versions");
   cmd->alias("rb");
@@ -60,7 +60,7 @@ void Register(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = RerunBuild(*flags); });
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterRerun);
 
 }  // namespace
 }  // namespace baton::cli

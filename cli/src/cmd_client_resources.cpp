@@ -19,21 +19,6 @@ struct ResourceFlags {
   bool async = false;  // check-resource: print the queued check and return
 };
 
-struct Resolved {
-  ApiClient client;
-  std::string base;  // .../pipelines/P/resources/R
-};
-
-// Connects and builds the resource's path; `usage` is set when -r was malformed.
-Result<Resolved> Resolve(const ResourceFlags& flags, bool& usage) {
-  auto pr = SplitPipelinePath(flags.resource_path, "-r", "RESOURCE");
-  usage = !pr.ok();
-  if (!pr.ok()) return pr.status();
-  BATON_ASSIGN_OR_RETURN(ApiClient client, Connect(flags.client));
-  std::string base = client.PipelinePath(pr->first, "/resources/" + net::PercentEncode(pr->second));
-  return Resolved{std::move(client), base};
-}
-
 // Follows the check at `url` until it ends; returns its last state.
 Result<Json> FollowCheck(ApiClient& client, const std::string& url) {
   for (int attempt = 0;; ++attempt) {
@@ -47,7 +32,7 @@ Result<Json> FollowCheck(ApiClient& client, const std::string& url) {
 
 int CheckResource(const ResourceFlags& flags) {
   bool usage = false;
-  auto r = Resolve(flags, usage);
+  auto r = ConnectToResource(flags.client, flags.resource_path, usage);
   if (!r.ok()) return ReportError(r.status(), usage);
   auto queued = r->client.Post(r->base + "/check");
   if (!queued.ok()) return ReportError(queued.status());
@@ -83,7 +68,7 @@ Result<int64_t> PinnedId(ApiClient& client, const std::string& pipeline_path,
 
 int ResourceVersions(const ResourceFlags& flags) {
   bool usage = false;
-  auto r = Resolve(flags, usage);
+  auto r = ConnectToResource(flags.client, flags.resource_path, usage);
   if (!r.ok()) return ReportError(r.status(), usage);
   auto versions = r->client.Get(r->base + "/versions?limit=" + std::to_string(flags.count));
   if (!versions.ok()) return ReportError(versions.status());
@@ -133,7 +118,7 @@ Result<int64_t> VersionId(ApiClient& client, const std::string& base, const std:
 
 int PinResource(const ResourceFlags& flags, bool pin) {
   bool usage = false;
-  auto r = Resolve(flags, usage);
+  auto r = ConnectToResource(flags.client, flags.resource_path, usage);
   if (!r.ok()) return ReportError(r.status(), usage);
   if (!pin) {
     auto done = r->client.Put(r->base + "/unpin");
@@ -184,7 +169,7 @@ CLI::App* AddResourceCommand(CLI::App& root, const char* name, const char* help,
   return cmd;
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterResourceCommands(CLI::App& root, int& exit_code) {
   auto check = std::make_shared<ResourceFlags>();
   auto* check_cmd =
       AddResourceCommand(root, "check-resource", "Look for new versions of a resource now", check);
@@ -211,7 +196,7 @@ void Register(CLI::App& root, int& exit_code) {
   workers_cmd->callback([workers, &exit_code] { exit_code = Workers(*workers); });
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterResourceCommands);
 
 }  // namespace
 }  // namespace baton::cli

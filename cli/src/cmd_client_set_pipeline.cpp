@@ -123,7 +123,7 @@ int SetPipeline(const SetPipelineFlags& flags) {
   return kExitOk;
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterSetPipeline(CLI::App& root, int& exit_code) {
   auto flags = std::make_shared<SetPipelineFlags>();
   auto* cmd = root.add_subcommand("set-pipeline", "Create or update a pipeline on the server");
   cmd->alias("sp");
@@ -136,7 +136,7 @@ void Register(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = SetPipeline(*flags); });
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterSetPipeline);
 
 }  // namespace
 }  // namespace baton::cli

@@ -109,7 +109,7 @@ Result<std::vector<std::string>> Words(CLI::App& root, const ClientFlags& flags,
       "__complete takes verbs, flags VERB, targets, pipelines, jobs or resources");
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterCompletion(CLI::App& root, int& exit_code) {
   auto shell = std::make_shared<std::string>();
   auto* cmd = root.add_subcommand("completion", "Print a bash or zsh completion script");
   cmd->add_option("shell", *shell, "bash or zsh")
@@ -138,7 +138,7 @@ void Register(CLI::App& root, int& exit_code) {
   });
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterCompletion);
 
 }  // namespace
 }  // namespace baton::cli

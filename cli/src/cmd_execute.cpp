@@ -206,7 +206,7 @@ int Execute(const ExecuteFlags& flags) {
   return aborted ? kExitAborted : code;
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterExecute(CLI::App& root, int& exit_code) {
   auto flags = std::make_shared<ExecuteFlags>();
   auto* cmd = root.add_subcommand("execute", "Run one task config in a sandbox, like fly execute");
   cmd->add_option("-c,--config", flags->config, "Task config file")->required();
@@ -219,7 +219,7 @@ void Register(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = Execute(*flags); });
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterExecute);
 
 }  // namespace
 }  // namespace baton::cli

@@ -241,7 +241,7 @@ int Init(const InitFlags& flags) {
   return kExitOk;
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterInit(CLI::App& root, int& exit_code) {
   auto flags = std::make_shared<InitFlags>();
   auto* cmd = root.add_subcommand(
       "init",
@@ -258,7 +258,7 @@ void Register(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = Init(*flags); });
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterInit);
 
 }  // namespace
 }  // namespace baton::cli

@@ -54,7 +54,7 @@ int Open(const OpenFlags& flags) {
   return kExitOk;
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterOpen(CLI::App& root, int& exit_code) {
   auto flags = std::make_shared<OpenFlags>();
   auto* cmd =
       root.add_subcommand("open", "Print (and open) the web UI's URL for a pipeline, job or build");
@@ -68,7 +68,7 @@ void Register(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = Open(*flags); });
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterOpen);
 
 // `-t TARGET` before the verb, as fly takes it: `baton -t ci set-pipeline ...`.
 void RegisterTargetBeforeVerb(CLI::App& root, int&) {

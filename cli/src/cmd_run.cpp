@@ -186,7 +186,7 @@ int RunPipeline(const RunFlags& flags) {
   return aborted ? kExitAborted : code;
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterRun(CLI::App& root, int& exit_code) {
   auto flags = std::make_shared<RunFlags>();
   auto* cmd = root.add_subcommand("run",
                                   "Run a pipeline locally: check, then every job in "
@@ -202,7 +202,7 @@ void Register(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = RunPipeline(*flags); });
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterRun);
 
 }  // namespace
 }  // namespace baton::cli

@@ -103,7 +103,7 @@ int RunValidate(const ValidateFlags& flags) {
   return valid ? kExitOk : kExitFailed;
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterValidate(CLI::App& root, int& exit_code) {
   auto flags = std::make_shared<ValidateFlags>();
   CLI::App* cmd = root.add_subcommand("validate-pipeline", "Check a pipeline file for errors");
   cmd->add_option("-c,--config", flags->config, "Pipeline file to validate")->required();
@@ -115,7 +115,7 @@ void Register(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = RunValidate(*flags); });
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterValidate);
 
 }  // namespace
 }  // namespace baton::cli

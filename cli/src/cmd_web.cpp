@@ -127,7 +127,7 @@ int Serve(const WebFlags& flags) {
   return kExitOk;
 }
 
-void Register(CLI::App& root, int& exit_code) {
+void RegisterWeb(CLI::App& root, int& exit_code) {
   for (const char* name : {"quickstart", "web"}) {
     auto flags = std::make_shared<WebFlags>();
     const bool web = std::string(name) == "web";
@@ -166,7 +166,7 @@ void Register(CLI::App& root, int& exit_code) {
   }
 }
 
-BATON_COMMAND(Register);
+BATON_COMMAND(RegisterWeb);
 
 }  // namespace
 }  // namespace baton::cli

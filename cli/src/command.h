@@ -28,5 +28,7 @@ struct CommandRegistration {
 
 #define BATON_CLI_CONCAT_INNER(a, b) a##b
 #define BATON_CLI_CONCAT(a, b) BATON_CLI_CONCAT_INNER(a, b)
+// __COUNTER__, not __LINE__: in a unity batch (BATON_UNITY) several cmd_*.cpp share one
+// translation unit, and two of them may register at the same line.
 #define BATON_COMMAND(fn) \
-  static ::baton::cli::CommandRegistration BATON_CLI_CONCAT(baton_cmd_, __LINE__)(fn)
+  static ::baton::cli::CommandRegistration BATON_CLI_CONCAT(baton_cmd_, __COUNTER__)(fn)

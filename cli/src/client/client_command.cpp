@@ -30,6 +30,16 @@ Result<ApiClient> Connect(const ClientFlags& flags) {
   return ApiClient(std::move(target));
 }
 
+Result<ResourceEndpoint> ConnectToResource(const ClientFlags& flags,
+                                           const std::string& resource_path, bool& usage) {
+  auto pr = SplitPipelinePath(resource_path, "-r", "RESOURCE");
+  usage = !pr.ok();
+  if (!pr.ok()) return pr.status();
+  BATON_ASSIGN_OR_RETURN(ApiClient client, Connect(flags));
+  std::string base = client.PipelinePath(pr->first, "/resources/" + net::PercentEncode(pr->second));
+  return ResourceEndpoint{std::move(client), base};
+}
+
 int ReportError(const Status& status, bool usage) {
   std::fprintf(stderr, "error: %s\n", Printable(status.ToString()).c_str());
   return usage ? 2 : 1;

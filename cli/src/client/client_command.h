@@ -39,6 +39,17 @@ Result<std::pair<std::string, std::string>> SplitPipelinePath(const std::string&
                                                               const std::string& flag,
                                                               const std::string& what);
 
+// A resource on the flags' target: a connected client and the resource's API path.
+struct ResourceEndpoint {
+  ApiClient client;
+  std::string base;  // .../pipelines/P/resources/R
+};
+
+// Connects and builds the path of resource `resource_path` ("P/R", given by -r); `usage` is set
+// when it was malformed.
+Result<ResourceEndpoint> ConnectToResource(const ClientFlags& flags,
+                                           const std::string& resource_path, bool& usage);
+
 // Pretty JSON on stdout.
 void PrintJson(const Json& value);
 
