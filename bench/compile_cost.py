@@ -6,6 +6,8 @@
   bench/compile_cost.py BUILD FILE[,FILE...] [FLAG ...]
   bench/compile_cost.py build tests/runner/planner_test.cpp,tests/e2e/server_test.cpp -g1
   bench/compile_cost.py build tests/runner/planner_test.cpp --pch pch.h   # builds pch.h.gch first
+  bench/compile_cost.py build @baton        # every object of target baton (unity sources too)
+  bench/compile_cost.py build build/cli/CMakeFiles/baton.dir/Unity/unity_0_cxx.cxx
 """
 import json
 import os
@@ -34,6 +36,23 @@ def command_for(entries, source_dir, path):
     sys.exit(f"{path} is not in compile_commands.json: give a path relative to the source tree")
 
 
+def output_of(command):
+    args = shlex.split(command)
+    return args[args.index("-o") + 1] if "-o" in args else ""
+
+
+def target_files(entries, source_dir, arg):
+    """@TARGET: the sources of every object of TARGET (its unity sources under BATON_UNITY)."""
+    if not arg.startswith("@"):
+        return [arg]
+    marker = f"/{arg[1:]}.dir/"
+    found = [os.path.relpath(e["file"], source_dir) for e in entries
+             if marker in "/" + output_of(e["command"])]
+    if not found:
+        sys.exit(f"no object of target {arg[1:]} in compile_commands.json")
+    return found
+
+
 def cpu_of(cmd, cwd):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
@@ -49,6 +68,7 @@ def main():
     build, files, extra = sys.argv[1], sys.argv[2].split(","), sys.argv[3:]
     entries = json.load(open(os.path.join(build, "compile_commands.json")))
     source_dir = os.path.dirname(os.path.abspath(__file__ + "/.."))
+    files = [f for arg in files for f in target_files(entries, source_dir, arg)]
     pch = None
     if extra[:1] == ["--pch"]:
         pch, extra = os.path.abspath(extra[1]), extra[2:]
