@@ -18,10 +18,19 @@ inline constexpr int kExitAborted = 3;
 // A registrar receives the root app; it adds a subcommand whose callback sets `exit_code`.
 using Registrar = std::function<void(CLI::App& root, int& exit_code)>;
 
-std::vector<Registrar>& Registrars();
+// Every registrar with the source file that registered it. Static initializers run in link order,
+// which a unity build changes (CMake links a target's batches last first): main() orders them by
+// file, so CLI11's help lists the commands in their files' order whatever the build.
+struct FileRegistrar {
+  const char* file;
+  Registrar registrar;
+};
+std::vector<FileRegistrar>& Registrars();
 
 struct CommandRegistration {
-  explicit CommandRegistration(Registrar r) { Registrars().push_back(std::move(r)); }
+  CommandRegistration(const char* file, Registrar r) {
+    Registrars().push_back({file, std::move(r)});
+  }
 };
 
 }  // namespace baton::cli
@@ -31,4 +40,4 @@ struct CommandRegistration {
 // __COUNTER__, not __LINE__: in a unity batch (BATON_UNITY) several cmd_*.cpp share one
 // translation unit, and two of them may register at the same line.
 #define BATON_COMMAND(fn) \
-  static ::baton::cli::CommandRegistration BATON_CLI_CONCAT(baton_cmd_, __COUNTER__)(fn)
+  static ::baton::cli::CommandRegistration BATON_CLI_CONCAT(baton_cmd_, __COUNTER__)(__FILE__, fn)

@@ -1,11 +1,13 @@
 // The `baton` binary: a thin main. Commands register themselves (command.h).
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "command.h"
 
 namespace baton::cli {
-std::vector<Registrar>& Registrars() {
-  static std::vector<Registrar> registrars;
+std::vector<FileRegistrar>& Registrars() {
+  static std::vector<FileRegistrar> registrars;
   return registrars;
 }
 }  // namespace baton::cli
@@ -16,7 +18,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(false);
   int exit_code = 0;
-  for (auto& registrar : baton::cli::Registrars()) registrar(app, exit_code);
+  auto& registrars = baton::cli::Registrars();
+  // By file, and within a file in registration order (command.h says why).
+  std::stable_sort(registrars.begin(), registrars.end(),
+                   [](const auto& a, const auto& b) { return std::strcmp(a.file, b.file) < 0; });
+  for (auto& r : registrars) r.registrar(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
