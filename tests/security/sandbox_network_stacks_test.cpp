@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "baton/common/path_beneath.h"
 #include "baton/workers/sandbox.h"
 #include "fakes/test_env.h"
 #include "security/network_stacks.h"
@@ -107,21 +108,33 @@ TEST_F(NetworkStackLifetime, TheStackIsGoneWhenTheTaskIsDroppedWithoutWaiting) {
 }
 
 // Tasks running at once and tasks one after another: never one namespace for two tasks, and
-// never the worker's own.
+// never the worker's own. The test holds each task's namespace open, so that a freed namespace's
+// inode number, which the kernel reuses, is never taken for the same namespace given twice.
 TEST_F(NetworkStackLifetime, EveryTaskGetsANetworkNamespaceOfItsOwn) {
   std::set<std::string> seen = {NetnsOf(getpid())};
+  std::vector<ScopedFd> held;
+  auto start = [&] {
+    std::string netns;
+    auto process = StartSleeper(&netns);
+    if (process) {
+      std::string path = "/proc/" + std::to_string(process->pid()) + "/ns/net";
+      held.emplace_back(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      EXPECT_GE(held.back().get(), 0) << path;
+      EXPECT_TRUE(seen.insert(netns).second) << netns << " was given to a task before";
+    }
+    return process;
+  };
   std::vector<std::unique_ptr<workers::SandboxedProcess>> running;
   for (int i = 0; i < 3; ++i) {
-    std::string netns;
-    running.push_back(StartSleeper(&netns));
+    running.push_back(start());
     ASSERT_NE(running.back(), nullptr);
-    EXPECT_TRUE(seen.insert(netns).second) << netns << " was given to a task before";
   }
   running.clear();
   for (int i = 0; i < 4; ++i) {
-    std::string netns = Run("readlink /proc/self/ns/net");
-    EXPECT_TRUE(seen.insert(netns.substr(0, netns.find('\n'))).second)
-        << netns << " was given to a task before";
+    auto one = start();  // ends (killed) before the next starts
+    ASSERT_NE(one, nullptr);
+    one->Signal(SIGKILL);
+    one->Wait();
   }
 }
 
