@@ -1,7 +1,5 @@
 #include "baton/webapi/api.h"
 
-#include <algorithm>
-
 #include "api_context.h"
 #include "baton/common/clock.h"
 
@@ -10,63 +8,6 @@ namespace api {
 
 namespace {
 std::string Time(const std::optional<SystemTime>& t) { return t ? FormatRfc3339(*t) : ""; }
-
-// `s` as JSON text, as Json's dump(-1, ' ', false, replace) writes it: printable ASCII as it is,
-// anything else (escapes, UTF-8, invalid bytes) through Json itself.
-void AppendString(std::string& out, const std::string& s) {
-  const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
-  });
-  if (!plain) {
-    out += Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
-    return;
-  }
-  out += '"';
-  out += s;
-  out += '"';
-}
-
-// `"key":` then the value; keys in Json's (sorted) order, so the text is BuildJson's dump.
-void AppendKey(std::string& out, const char* key, bool first = false) {
-  if (!first) out += ',';
-  out += '"';
-  out += key;
-  out += "\":";
-}
-
-void AppendBuild(std::string& out, const runner::Build& b) {
-  out += '{';
-  AppendKey(out, "api_url", true);
-  AppendString(out, "/api/v1/builds/" + std::to_string(b.id));
-  AppendKey(out, "created_at");
-  AppendString(out, FormatRfc3339(b.created_at));
-  AppendKey(out, "end_time");
-  AppendString(out, Time(b.finished_at));
-  if (!b.error.empty()) {
-    AppendKey(out, "error");
-    AppendString(out, b.error);
-  }
-  AppendKey(out, "id");
-  out += std::to_string(b.id);
-  AppendKey(out, "job_name");
-  AppendString(out, b.job);
-  AppendKey(out, "name");
-  AppendString(out, b.name);
-  AppendKey(out, "pipeline_name");
-  AppendString(out, b.pipeline);
-  if (b.logs_reaped_at) {  // log deleted by retention
-    AppendKey(out, "reap_time");
-    AppendString(out, Time(b.logs_reaped_at));
-  }
-  AppendKey(out, "start_time");
-  AppendString(out, Time(b.started_at));
-  AppendKey(out, "status");
-  AppendString(out, runner::ToString(b.status));
-  AppendKey(out, "team_name");
-  AppendString(out, b.team);
-  out += '}';
-}
 }  // namespace
 
 Result<runner::PipelineRecord> PipelineOf(Context& ctx, const Request& req) {
@@ -106,33 +47,6 @@ Json JobJson(const runner::JobRecord& j, const std::optional<runner::Build>& lat
               {"next_build_number", j.next_build_number}};
   out["finished_build"] = latest ? BuildJson(*latest) : Json();
   return out;
-}
-
-std::string JobsJsonText(const std::vector<runner::JobRecord>& jobs,
-                         const std::map<runner::Id, runner::Build>& finished) {
-  std::string out = "[";
-  for (const auto& j : jobs) {
-    if (!j.active) continue;
-    if (out.size() > 1) out += ',';
-    out += '{';
-    AppendKey(out, "finished_build", true);
-    auto build = finished.find(j.id);
-    if (build == finished.end()) {
-      out += "null";
-    } else {
-      AppendBuild(out, build->second);
-    }
-    AppendKey(out, "id");
-    out += std::to_string(j.id);
-    AppendKey(out, "name");
-    AppendString(out, j.name);
-    AppendKey(out, "next_build_number");
-    out += std::to_string(j.next_build_number);
-    AppendKey(out, "paused");
-    out += j.paused ? "true" : "false";
-    out += '}';
-  }
-  return out + "]";
 }
 
 const std::vector<runner::BuildStatus>& FinishedStatuses() {

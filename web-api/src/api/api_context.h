@@ -53,11 +53,6 @@ Result<runner::PipelineRecord> PipelineOf(Context& ctx, const Request& req);
 // JSON shapes (Concourse-like field names).
 Json PipelineJson(const runner::PipelineRecord& p);
 Json JobJson(const runner::JobRecord& j, const std::optional<runner::Build>& latest);
-// The active `jobs` as a JSON array of JobJson with each one's build in `finished` (what
-// NewestJobBuilds returned), written straight to text: the same text as dumping the JobJsons,
-// in a third of the time (GET .../jobs is what dashboards and bench_server poll).
-std::string JobsJsonText(const std::vector<runner::JobRecord>& jobs,
-                         const std::map<runner::Id, runner::Build>& finished);
 // A job's "finished_build" is its newest build with one of these statuses.
 const std::vector<runner::BuildStatus>& FinishedStatuses();
 // The build of `job_id` in what BuildStore::NewestJobBuilds returned, if it has one.

@@ -51,7 +51,11 @@ Response ListJobs(Context& ctx, Request& req) {
   if (!jobs.ok()) return JsonError(jobs.status());
   auto finished = ctx.store.NewestJobBuilds(p->id, FinishedStatuses());
   if (!finished.ok()) return JsonError(finished.status());
-  return Response::Json(200, JobsJsonText(*jobs, *finished));
+  Json out = Json::array();
+  for (const auto& j : *jobs) {
+    if (j.active) out.push_back(JobJson(j, BuildOfJob(*finished, j.id)));
+  }
+  return Response::Json(200, out);
 }
 
 Result<runner::Id> BuildIdOf(const Request& req) { return PathId(req, "build"); }
