@@ -19,7 +19,7 @@ namespace {
 
 const char* const kLazySonames[] = {"libgit2.so.1.5",  "libarchive.so.13", "libzip.so.4",
                                     "libsqlite3.so.0", "libpq.so.5",       "libssl.so.3",
-                                    "libcrypto.so.3"};
+                                    "libcrypto.so.3",  "libzstd.so.1"};
 
 // A directory of unloadable stand-ins for `sonames`; returns LD_LIBRARY_PATH=<it>.
 std::string BrokenLibraries(const TempDir& dir, const std::vector<std::string>& sonames) {

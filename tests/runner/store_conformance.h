@@ -38,8 +38,15 @@ class StoreBackend {
   virtual ~StoreBackend() = default;
   virtual Result<std::unique_ptr<Store>> Open(const Clock& clock,
                                               const StoreTestOptions& options) = 0;
+  // The integer the one-row, one-column query `sql` answers (how tests see what is stored:
+  // rows of chunks, their bytes). Works while a store is open.
+  virtual Result<int64_t> QueryInt(const std::string& sql) = 0;
+  // Runs the statement `sql` (how tests damage what is stored). REQUIRES: no store open.
+  virtual Status Exec(const std::string& sql) = 0;
   // Rows in `table` (how tests see that events are stored in chunks).
-  virtual Result<int64_t> CountRows(const std::string& table) = 0;
+  Result<int64_t> CountRows(const std::string& table) {
+    return QueryInt("SELECT count(*) FROM " + table);
+  }
   // Everything the database keeps on disk, as bytes (how tests see that a secret is not
   // stored). REQUIRES: no store of this backend is open.
   virtual Result<std::string> StoredBytes() = 0;
@@ -58,24 +65,19 @@ class SqliteBackend final : public StoreBackend {
     return std::unique_ptr<Store>(std::move(store));
   }
 
-  Result<int64_t> CountRows(const std::string& table) override {
-    sqlite3* conn = nullptr;
-    const std::string path = (dir_ / "baton.db").string();
-    if (sqlite3_open_v2(path.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      sqlite3_close(conn);
-      return IoError("cannot open " + path + " to count rows of " + table);
-    }
-    sqlite3_stmt* stmt = nullptr;
-    int64_t n = -1;
-    if (sqlite3_prepare_v2(conn, ("SELECT count(*) FROM " + table).c_str(), -1, &stmt, nullptr) ==
-            SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
+  Result<int64_t> QueryInt(const std::string& sql) override {
+    int64_t n = 0;
+    BATON_RETURN_IF_ERROR(WithConnection(SQLITE_OPEN_READONLY, sql, [&](sqlite3_stmt* stmt) {
+      if (sqlite3_step(stmt) != SQLITE_ROW) return false;
       n = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(conn);
-    if (n < 0) return IoError("cannot count the rows of " + table + " in " + path);
+      return true;
+    }));
     return n;
+  }
+
+  Status Exec(const std::string& sql) override {
+    return WithConnection(SQLITE_OPEN_READWRITE, sql,
+                          [](sqlite3_stmt* stmt) { return sqlite3_step(stmt) == SQLITE_DONE; });
   }
 
   Result<std::string> StoredBytes() override {
@@ -87,6 +89,23 @@ class SqliteBackend final : public StoreBackend {
   }
 
  private:
+  // Prepares `sql` on a connection of its own opened with `flags`; `step` says if it went well.
+  Status WithConnection(int flags, const std::string& sql,
+                        const std::function<bool(sqlite3_stmt*)>& step) {
+    sqlite3* conn = nullptr;
+    const std::string path = (dir_ / "baton.db").string();
+    sqlite3_stmt* stmt = nullptr;
+    const bool ok = sqlite3_open_v2(path.c_str(), &conn, flags, nullptr) == SQLITE_OK &&
+                    sqlite3_busy_timeout(conn, 10000) == SQLITE_OK &&
+                    sqlite3_prepare_v2(conn, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+                    step(stmt);
+    const std::string error = conn ? sqlite3_errmsg(conn) : "out of memory";
+    sqlite3_finalize(stmt);
+    sqlite3_close(conn);
+    if (!ok) return IoError(sql + " failed on " + path + ": " + error);
+    return Status::Ok();
+  }
+
   testing::TempDir dir_;
 };
 
@@ -109,10 +128,12 @@ class PostgresBackend final : public StoreBackend {
     return std::unique_ptr<Store>(std::move(store));
   }
 
-  Result<int64_t> CountRows(const std::string& table) override {
-    BATON_ASSIGN_OR_RETURN(std::string n, QueryText("SELECT count(*) FROM " + table));
+  Result<int64_t> QueryInt(const std::string& sql) override {
+    BATON_ASSIGN_OR_RETURN(std::string n, QueryText(sql));
     return std::stoll(n);
   }
+
+  Status Exec(const std::string& sql) override { return QueryText(sql).status(); }
 
   // The cluster's files after a checkpoint: the tables' heap files and the write-ahead log.
   Result<std::string> StoredBytes() override {

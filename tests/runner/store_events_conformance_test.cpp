@@ -110,6 +110,75 @@ TEST_P(EventLogConformance, LogsArePackedIntoChunksOfAboutTheChunkSize) {
   EXPECT_EQ(events().ReadEvents(build_, 0, 5000)->size(), 1000u);
 }
 
+// A log's chunks are kept compressed: 1,000 lines of 100 bytes (~104 KB encoded) take a few KB.
+TEST_P(EventLogConformance, LogsAreStoredCompressed) {
+  OpenWithBuild();
+  std::vector<BuildEvent> lines;
+  for (int i = 0; i < 1000; ++i)
+    lines.push_back(Line("line " + std::to_string(i) + " " + std::string(90, 'x')));
+  ASSERT_TRUE(events().AppendEvents(build_, lines).ok());
+  ASSERT_TRUE(events().Flush().ok());
+  auto stored = backend_->QueryInt("SELECT coalesce(sum(length(body)), 0) FROM build_event_chunks");
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_GT(*stored, 0);
+  EXPECT_LT(*stored, 16 << 10) << "stored bytes of 1000 lines of ~100 bytes";
+  auto read = events().ReadEvents(build_, 0, 5000);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->size(), 1000u);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ((*read)[i].payload, "line " + std::to_string(i) + " " + std::string(90, 'x'));
+  }
+}
+
+// A chunk that compression would not shrink is kept as it is (as every chunk was before logs were
+// compressed), and both forms read back in one log.
+TEST_P(EventLogConformance, ChunksKeptAsTheyAreAndCompressedOnesReadBackTogether) {
+  StoreTestOptions options;
+  options.event_chunk_bytes = 1024;
+  OpenWithBuild(options);
+  // Lines of random bytes do not compress; repeated ones do.
+  std::vector<BuildEvent> lines;
+  uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 40; ++i) {
+    std::string text;
+    for (int j = 0; j < 60; ++j) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      text.push_back(static_cast<char>(x & 0xff));
+    }
+    lines.push_back(Line(text));
+  }
+  for (int i = 0; i < 40; ++i) lines.push_back(Line(std::string(60, 'z')));
+  ASSERT_TRUE(events().AppendEvents(build_, lines).ok());
+  ASSERT_TRUE(events().Flush().ok());
+  auto raw = backend_->QueryInt(
+      "SELECT count(*) FROM build_event_chunks WHERE length(body) > 900");  // not shrunk
+  auto packed = backend_->QueryInt(
+      "SELECT count(*) FROM build_event_chunks WHERE length(body) < 200");  // compressed
+  ASSERT_TRUE(raw.ok() && packed.ok()) << raw.status().ToString() << packed.status().ToString();
+  EXPECT_GE(*raw, 1);
+  EXPECT_GE(*packed, 1);
+  auto read = events().ReadEvents(build_, 0, 500);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->size(), lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) ASSERT_EQ((*read)[i].payload, lines[i].payload) << i;
+}
+
+// A damaged compressed chunk is an error naming what is wrong, not a crash or a wrong log.
+TEST_P(EventLogConformance, ADamagedCompressedChunkIsAnError) {
+  OpenWithBuild();
+  std::vector<BuildEvent> lines(500, Line(std::string(100, 'q')));
+  ASSERT_TRUE(events().AppendEvents(build_, lines).ok());
+  ASSERT_TRUE(events().Flush().ok());
+  store_.reset();
+  ASSERT_TRUE(backend_->Exec("UPDATE build_event_chunks SET body = substr(body, 1, 12)").ok());
+  Open();
+  auto read = events().ReadEvents(build_, 0, 1000);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), StatusCode::kIoError);
+  EXPECT_NE(read.status().message().find("build event chunk is corrupt"), std::string::npos)
+      << read.status().ToString();
+}
+
 TEST_P(EventLogConformance, AFullQueueHoldsBackTheProducerButLosesNothing) {
   StoreTestOptions options;
   options.event_queue_max_bytes = 16 << 10;  // a few hundred events

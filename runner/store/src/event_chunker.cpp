@@ -14,7 +14,7 @@ Status EventChunker::Save(Connection& conn, Id build_id, OpenChunk& chunk) {
                             "body = ? WHERE id = ?"));
   stmt->BindInt(1, chunk.last_seq);
   stmt->BindInt(2, chunk.count);
-  stmt->BindBlob(3, chunk.body);
+  stmt->BindBlob(3, compressor_.Pack(chunk.body));
   stmt->BindInt(4, insert ? build_id : chunk.row_id);
   if (insert) stmt->BindInt(5, chunk.first_seq);
   BATON_RETURN_IF_ERROR(stmt->Run());

@@ -1,6 +1,7 @@
 // EventChunker: packs a build's events into rows of build_event_chunks. Each build being written
 // has one open chunk (kept in memory, at most ~chunk_bytes) that grows until it is full; the
-// row is inserted once and then updated in place, so readers see every committed event.
+// row is inserted once and then updated in place, so readers see every committed event. Each
+// saved body is compressed (chunk_compression.h).
 //
 // Thread-compatible: used only under the store's writer mutex.
 #pragma once
@@ -9,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chunk_compression.h"
 #include "event_codec.h"
 #include "event_writer.h"
 #include "sql_db.h"
@@ -41,6 +43,7 @@ class EventChunker {
   Status Save(Connection& conn, Id build_id, OpenChunk& chunk);
 
   const size_t chunk_bytes_;
+  ChunkCompressor compressor_;
   std::unordered_map<Id, OpenChunk> open_;
 };
 

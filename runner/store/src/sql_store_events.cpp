@@ -2,6 +2,7 @@
 #include <map>
 
 #include "baton/runner/sql_store.h"
+#include "chunk_compression.h"
 #include "event_chunker.h"
 #include "event_codec.h"
 #include "event_writer.h"
@@ -125,10 +126,12 @@ Result<std::vector<BuildEvent>> SqlStore::ReadEvents(Id build_id, int64_t after_
                            conn.Prepare("SELECT body FROM build_event_chunks WHERE build_id = ? "
                                         "AND last_seq > ? ORDER BY last_seq"));
     stmt->BindAll(build_id, after_seq);
+    std::string scratch;
     while (static_cast<int>(page.size()) < limit) {
       BATON_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
-      BATON_ASSIGN_OR_RETURN(std::vector<BuildEvent> chunk, sql::DecodeChunk(stmt->Blob(0)));
+      BATON_ASSIGN_OR_RETURN(std::string_view body, sql::UnpackChunk(stmt->Blob(0), scratch));
+      BATON_ASSIGN_OR_RETURN(std::vector<BuildEvent> chunk, sql::DecodeChunk(body));
       for (BuildEvent& event : chunk) {
         if (event.seq <= after_seq) continue;
         if (static_cast<int>(page.size()) == limit) break;
