@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <mutex>
 
@@ -115,6 +116,14 @@ int RunPipeline(const RunFlags& flags) {
     return kExitFailed;
   }
   std::string data_dir = flags.local.ResolvedDataDir();
+  if (Status s = PrepareDataDir(data_dir); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+    return kExitErrored;
+  }
+  // The worker starts (its sandbox probes, ~5 ms) while the store opens and takes the pipeline:
+  // neither waits for the other.
+  auto starting =
+      std::async(std::launch::async, [&] { return StartLocalWorker(data_dir, flags.local); });
   runner::SqliteStoreOptions store_options;
   store_options.orphan_message = kOrphanMessage;
   auto store = runner::SqliteStore::OpenDataDir(data_dir, RealClock(), store_options);
@@ -134,7 +143,7 @@ int RunPipeline(const RunFlags& flags) {
     std::fprintf(stderr, "error: %s\n", pipeline.status().ToString().c_str());
     return kExitErrored;
   }
-  auto env = StartLocalWorker(data_dir, flags.local);
+  auto env = starting.get();
   if (!env.ok()) {
     std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
     return kExitErrored;

@@ -77,7 +77,7 @@ Status ParseIdRange(const std::string& text, workers::LocalWorkerOptions& option
 
 }  // namespace
 
-Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags) {
+Status PrepareDataDir(const std::string& data_dir) {
   std::error_code ec;
   bool fresh = !std::filesystem::exists(data_dir, ec);
   std::filesystem::create_directories(data_dir, ec);
@@ -87,7 +87,14 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
   if (fresh) {
     std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace, ec);
+    if (ec) return IoError("cannot make data dir " + data_dir + " private: " + ec.message());
   }
+  return Status::Ok();
+}
+
+Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags) {
+  BATON_RETURN_IF_ERROR(PrepareDataDir(data_dir));
+  std::error_code ec;
   LocalWorkerEnv env;
   BATON_ASSIGN_OR_RETURN(env.artifacts, workers::OpenLocalArtifactStore(data_dir + "/artifacts"));
   workers::LocalWorkerOptions options;

@@ -30,5 +30,25 @@ jobs:
   std::filesystem::remove_all(data);
 }
 
+// A data dir `baton run` makes is private to its owner: it holds the history and artifacts.
+// (The store used to make it first, with the default mode, before the worker could.)
+TEST(DataDir, ADataDirThatBatonRunMakesIsPrivate) {
+  TempDir dir;
+  WriteFile(dir / "p.yml", R"(
+jobs:
+- name: hello
+  plan:
+  - task: say
+    config:
+      platform: linux
+      run: {path: /bin/true}
+)");
+  const std::filesystem::path data = dir / "new" / "data";
+  auto result = RunBaton({"run", "-c", (dir / "p.yml").string(), "--data-dir", data.string()});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_EQ(std::filesystem::status(data).permissions(), std::filesystem::perms::owner_all);
+  EXPECT_TRUE(std::filesystem::exists(data / "baton.db"));
+}
+
 }  // namespace
 }  // namespace baton::testing
