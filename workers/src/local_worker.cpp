@@ -127,7 +127,11 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
   auto checked = MakeCheckedNamespaceSandbox(std::move(so));
   if (checked.ok()) {
     sandbox_ = std::move(*checked);
-    log->info("worker {}: {}", options_.name, sandbox_->Describe());
+    // Describe() probes overlayfs (a sandbox of its own, ~2 ms): only for a log that shows it.
+    // Otherwise the first task on an image finds out.
+    if (log->should_log(spdlog::level::info)) {
+      log->info("worker {}: {}", options_.name, sandbox_->Describe());
+    }
     return;
   }
   refusal_ = "worker " + options_.name + " cannot sandbox tasks: " + checked.status().message() +
