@@ -112,6 +112,7 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
   options.image_cache_max_bytes = flags.image_cache_max_size;
   options.artifacts = env.artifacts.get();
   options.http_transport = workers::MakeHttpTransportFactory();
+  options.prepare_networks = true;  // a pipeline's or a task's, which are not hermetic by default
   options.hidden_paths = {data_dir};
   for (const auto& path : flags.mask_paths) {
     options.hidden_paths.push_back(std::filesystem::absolute(path, ec).lexically_normal().string());

@@ -145,6 +145,25 @@ TEST_F(NetworkStackLifetime, ASandboxThatRunsOnlyHermeticTasksStartsNoStack) {
   EXPECT_TRUE(OurNetworkStacks().empty());
 }
 
+// Asked to prepare (a worker about to run a pipeline), the sandbox starts stacks before any task
+// asks; the first task gets one of those, and a sandbox never asked starts none (above).
+TEST_F(NetworkStackLifetime, APreparedSandboxHasStacksUpBeforeTheFirstTask) {
+  sandbox_->PrepareNetworks();
+  ASSERT_TRUE(Eventually([] { return OurNetworkStacks().size() >= 2; }))
+      << "the networks made ahead, with no task yet";
+  const std::vector<pid_t> ahead = OurNetworkStacks();
+  std::string netns;
+  auto process = StartSleeper(&netns);
+  ASSERT_NE(process, nullptr);
+  const std::vector<pid_t> serving = StacksServing(netns);
+  ASSERT_EQ(serving.size(), 1u);
+  EXPECT_NE(std::find(ahead.begin(), ahead.end(), serving[0]), ahead.end())
+      << "the task's stack is one that was made ahead";
+  process.reset();
+  sandbox_.reset();
+  EXPECT_TRUE(OurNetworkStacks().empty());
+}
+
 // A network made ahead whose stack died while it waited (killed from outside) is never given to
 // a task: the task gets a live one, with its interface.
 TEST_F(NetworkStackLifetime, ATaskNeverGetsANetworkWhoseStackDiedWhileItWaited) {

@@ -132,6 +132,7 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
     if (log->should_log(spdlog::level::info)) {
       log->info("worker {}: {}", options_.name, sandbox_->Describe());
     }
+    if (options_.prepare_networks) sandbox_->PrepareNetworks();
     return;
   }
   refusal_ = "worker " + options_.name + " cannot sandbox tasks: " + checked.status().message() +

@@ -225,6 +225,8 @@ class NamespaceSandbox : public Sandbox {
                                             : "; images are read-only: " + layers.message());
   }
 
+  void PrepareNetworks() override { networks_.Prepare(); }
+
   std::string RootNotice(const TaskRun& run) override {
     if (run.rootfs.kind != RootfsSpec::Kind::kDirectory) return {};
     Status layers = ImageLayers();

@@ -24,10 +24,19 @@ NetworkPool::~NetworkPool() {
   ready_.clear();  // each idle entry's stack stops; its namespace goes with it
 }
 
+void NetworkPool::Start() {
+  std::lock_guard lock(mu_);
+  if (!stopping_) StartLocked();
+}
+
+void NetworkPool::StartLocked() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+}
+
 Result<ReadyNetwork> NetworkPool::Take(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   if (stopping_) return Unavailable("the worker's sandbox is shutting down");
-  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+  StartLocked();
   auto take = [&] {
     ReadyNetwork entry = std::move(ready_.front());
     ready_.pop_front();

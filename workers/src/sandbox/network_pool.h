@@ -2,12 +2,12 @@
 // reach the network does not wait for its stack to come up (4-12 ms of slirp4netns starting and
 // configuring the interface, see docs/benchmarks.md).
 //
-// The pool makes its entries on a thread of its own, started by the first Take (a worker that
-// never runs a networked task makes none), and keeps `size` of them ready, topping up after
-// every Take. An entry goes to one caller only and is never put back: a task's network is made
-// for it alone. When making one fails, the pool stops making them ahead until a caller asks
-// again (so a worker without /dev/net/tun does not start a failing stack in a loop), and the
-// callers waiting get the error.
+// The pool makes its entries on a thread of its own, started by Start or the first Take (a worker
+// that never runs a networked task and is not asked to prepare makes none), and keeps `size` of
+// them ready, topping up after every Take. An entry goes to one caller only and is never put back:
+// a task's network is made for it alone. When making one fails, the pool stops making them ahead
+// until a caller asks again (so a worker without /dev/net/tun does not start a failing stack in a
+// loop), and the callers waiting get the error.
 //
 // Thread-safety: Take may be called from any thread. Destroying the pool cancels the entry in the
 // making (its maker is told through `cancel_fd`), stops the thread and drops every idle entry:
@@ -39,12 +39,15 @@ class NetworkPool {
   NetworkPool(const NetworkPool&) = delete;
   NetworkPool& operator=(const NetworkPool&) = delete;
 
+  // Starts the thread making entries ahead, if no Take has yet.
+  void Start();
   // An entry made ahead if one is ready, else the next one made, waiting at most `timeout`.
   Result<ReadyNetwork> Take(std::chrono::milliseconds timeout);
 
  private:
   void Run();
   bool ShouldMake() const;  // REQUIRES: mu_ held
+  void StartLocked();       // REQUIRES: mu_ held
 
   const size_t size_;
   const Maker make_;

@@ -208,6 +208,22 @@ TaskNetworks::~TaskNetworks() {
   host_.reset();  // kills and waits for every stack still running, idle, stopping or a task's
 }
 
+NetworkPool& TaskNetworks::Pool() {
+  // The helper thread starts here, in the worker's namespace, as the stacks it starts must.
+  Host();
+  std::lock_guard lock(mu_);
+  if (!pool_) {
+    pool_ = std::make_unique<NetworkPool>(kPoolSize,
+                                          [this](int cancel_fd) { return MakeNetwork(cancel_fd); });
+  }
+  return *pool_;
+}
+
+void TaskNetworks::Prepare() {
+  if (slirp4netns_.empty()) return;
+  Pool().Start();
+}
+
 Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id) {
   if (slirp4netns_.empty()) {
     return FailedPrecondition(
@@ -215,17 +231,7 @@ Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id) {
         " is not hermetic, so it needs slirp4netns for its network, and this worker has none "
         "in its PATH: install it (apt-get install slirp4netns) or make the task hermetic: true");
   }
-  // The helper thread starts here, in the worker's namespace, as the stacks it starts must.
-  Host();
-  NetworkPool* pool;
-  {
-    std::lock_guard lock(mu_);
-    if (!pool_) {
-      pool_ = std::make_unique<NetworkPool>(
-          kPoolSize, [this](int cancel_fd) { return MakeNetwork(cancel_fd); });
-    }
-    pool = pool_.get();
-  }
+  NetworkPool* pool = &Pool();
   // A stack that exited while it waited (killed from outside) is dropped, never given to a task;
   // the pool makes new ones.
   for (size_t attempt = 0; attempt < kPoolSize + 2; ++attempt) {

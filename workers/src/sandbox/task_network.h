@@ -72,12 +72,15 @@ class TaskNetworks {
   // Adds the steps that mount the stack's resolv.conf at /etc/resolv.conf under `new_root`
   // (skipped when the root has no regular file there to mount over).
   Status AddResolvConf(const std::string& rootfs, const std::string& new_root, PreparedChild* out);
+  // Starts the pool making networks ahead (no-op without slirp4netns: Take says why).
+  void Prepare();
   // A network for task `task_id` alone, its interface configured: the task's init joins
   // `netns` (ChildPlan::netns_fd) and the task's process holds `stack` until it exits.
   Result<ReadyNetwork> Take(const std::string& task_id);
 
  private:
   std::shared_ptr<HelperHost> Host();
+  NetworkPool& Pool();  // made on first use, with the helper thread
   // Runs on the pool's thread: makes a new network namespace and starts its stack, unless
   // `cancel_fd` turns readable first (the pool is going).
   Result<ReadyNetwork> MakeNetwork(int cancel_fd);

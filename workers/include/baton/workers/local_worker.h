@@ -43,8 +43,11 @@ struct LocalWorkerOptions {
   // Host ids that unprivileged tasks' ids 0..userns_size-1 map to (see SandboxOptions).
   uint32_t userns_host_id = 100000;
   uint32_t userns_size = 65536;
-  bool idmapped_mounts = true;         // false: chown writable volumes to the mapped root instead
-  bool writable_image_roots = true;    // false: images read-only (see SandboxOptions)
+  bool idmapped_mounts = true;       // false: chown writable volumes to the mapped root instead
+  bool writable_image_roots = true;  // false: images read-only (see SandboxOptions)
+  // Start making task networks as the worker starts (Sandbox::PrepareNetworks) instead of at its
+  // first networked task: for a worker about to run a pipeline (`baton run`, the server's).
+  bool prepare_networks = false;
   const Clock* clock = nullptr;        // RealClock() when null
   ArtifactStore* artifacts = nullptr;  // for the `artifact` resource type; may be null
   // HTTP(S) for built-in resource types that need it (`cf`); may be empty (they then error).

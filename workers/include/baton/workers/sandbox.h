@@ -87,6 +87,9 @@ class Sandbox {
   // What `run`'s log should say about its root before it starts (e.g. that its image's root is
   // read-only on this worker, and why), or "".
   virtual std::string RootNotice(const TaskRun& /*run*/) { return {}; }
+  // Starts making task networks ahead, before the first task that is not hermetic asks (which
+  // would otherwise wait for its stack to come up). A no-op where tasks get no network.
+  virtual void PrepareNetworks() {}
   // Starts `run`. The process waits before doing anything until `before_start(pid)` returned OK
   // (use it to move the pid into cgroups). Errors preparing the sandbox, and a task executable
   // that cannot be executed, come back as a non-OK Result, never as an exit code.
