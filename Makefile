@@ -51,7 +51,7 @@ demo: configure
 
 # libFuzzer targets (clang, -fsanitize=fuzzer,address); runs each for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= fuzz_pipeline fuzz_webhooks fuzz_api fuzz_layers fuzz_volumes
+FUZZ_TARGETS ?= fuzz_pipeline fuzz_webhooks fuzz_api fuzz_layers fuzz_volumes fuzz_event_chunks
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DBATON_FUZZ=ON -DBATON_BUILD_TESTS=OFF

@@ -1,5 +1,7 @@
 #include "event_codec.h"
 
+#include <limits>
+
 namespace baton::runner::sql {
 namespace {
 
@@ -13,6 +15,13 @@ void PutVarint(uint64_t value, std::string& out) {
     value >>= 7;
   }
   out.push_back(static_cast<char>(value));
+}
+
+// Differences and sums in wrapping (unsigned) arithmetic: a damaged body may hold any delta, and
+// int64_t overflow would be undefined.
+uint64_t Minus(int64_t a, int64_t b) { return static_cast<uint64_t>(a) - static_cast<uint64_t>(b); }
+int64_t Plus(int64_t a, uint64_t delta) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + delta);
 }
 
 uint64_t ZigZag(int64_t v) {
@@ -71,8 +80,8 @@ void ChunkEncoder::Append(const BuildEvent& event, std::string& body) {
                   (event.type == prev_type_ ? kSameType : 0) |
                   (event.stream == prev_stream_ ? kSameStream : 0);
   body.push_back(static_cast<char>(flags));
-  PutVarint(static_cast<uint64_t>(event.seq - prev_seq_), body);
-  PutVarint(ZigZag(time_ms - prev_time_ms_), body);
+  PutVarint(Minus(event.seq, prev_seq_), body);
+  PutVarint(ZigZag(static_cast<int64_t>(Minus(time_ms, prev_time_ms_))), body);
   if (!(flags & kSameOrigin)) PutString(event.origin, body);
   if (!(flags & kSameType)) PutString(event.type, body);
   if (!(flags & kSameStream)) PutString(event.stream, body);
@@ -92,8 +101,13 @@ Result<std::vector<BuildEvent>> DecodeChunk(std::string_view body) {
   while (!in.done()) {
     BuildEvent event;
     uint8_t flags = in.Byte();
-    event.seq = prev.seq + static_cast<int64_t>(in.Varint());
-    prev_time_ms += UnZigZag(in.Varint());
+    event.seq = Plus(prev.seq, in.Varint());
+    prev_time_ms = Plus(prev_time_ms, static_cast<uint64_t>(UnZigZag(in.Varint())));
+    // SystemTime counts nanoseconds in an int64_t: a time beyond ~292 years from 1970 is damage.
+    constexpr int64_t kMaxMillis = std::numeric_limits<int64_t>::max() / 1'000'000;
+    if (prev_time_ms > kMaxMillis || prev_time_ms < -kMaxMillis) {
+      return IoError("database: a build event chunk is corrupt (a time out of range)");
+    }
     event.time = FromUnixMillis(prev_time_ms);
     event.origin = (flags & kSameOrigin) ? prev.origin : in.String();
     event.type = (flags & kSameType) ? prev.type : in.String();
