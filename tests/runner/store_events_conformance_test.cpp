@@ -110,6 +110,86 @@ TEST_P(EventLogConformance, LogsArePackedIntoChunksOfAboutTheChunkSize) {
   EXPECT_EQ(events().ReadEvents(build_, 0, 5000)->size(), 1000u);
 }
 
+// Records what a listener hears.
+class RecordingListener final : public BuildEventListener {
+ public:
+  bool OnEventsAppended(Id, SeqRange seqs) override {
+    appended += static_cast<int>(seqs.last - seqs.first + 1);
+    return true;
+  }
+  void OnEventsCommitted(Id, int64_t last_seq) override { committed = last_seq; }
+  void OnBuildFinished(Id build_id) override { finished = build_id; }
+
+  std::atomic<int> appended{0};
+  std::atomic<int64_t> committed{0};
+  std::atomic<Id> finished{0};
+};
+
+// A run of log lines (one read of a task's output) is queued as one piece and reads back as one
+// "log" event per line, in order with the events appended around it.
+TEST_P(EventLogConformance, LogLinesReadBackAsOneEventPerLineInOrder) {
+  StoreTestOptions options;
+  options.event_chunk_bytes = 1024;  // the run spans several chunks
+  OpenWithBuild(options);
+  auto listener = std::make_shared<RecordingListener>();
+  events().SetBuildEventListener(listener);
+  ASSERT_TRUE(events().AppendEvents(build_, {Line("before")}).ok());
+  LogLines lines;
+  lines.origin = "task:test";
+  lines.stream = "stderr";
+  lines.time = clock_.Now();
+  for (int i = 0; i < 100; ++i) lines.Add("line " + std::to_string(i));
+  lines.Add("");  // an empty line is a line
+  auto range = events().AppendLogLines(build_, lines);
+  ASSERT_TRUE(range.ok()) << range.status().ToString();
+  EXPECT_EQ(range->first, 2);
+  EXPECT_EQ(range->last, 102);
+  ASSERT_TRUE(events().AppendEvents(build_, {Line("after")}).ok());
+  EXPECT_EQ(events().AppendLogLines(build_, LogLines{})->first, 0) << "nothing to append";
+  ASSERT_TRUE(events().Flush().ok());
+  EXPECT_EQ(listener->appended, 103);
+  EXPECT_EQ(listener->committed, 103);
+  events().SetBuildEventListener(nullptr);
+  auto read = events().ReadEvents(build_, 0, 500);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->size(), 103u);
+  EXPECT_EQ((*read)[0].payload, "before");
+  for (int i = 0; i < 101; ++i) {
+    const BuildEvent& e = (*read)[i + 1];
+    EXPECT_EQ(e.seq, i + 2);
+    EXPECT_EQ(e.type, "log");
+    EXPECT_EQ(e.origin, "task:test");
+    EXPECT_EQ(e.stream, "stderr");
+    EXPECT_EQ(ToUnixMillis(e.time), ToUnixMillis(lines.time));
+    EXPECT_EQ(e.payload, i < 100 ? "line " + std::to_string(i) : "");
+  }
+  EXPECT_EQ((*read)[102].payload, "after");
+  EXPECT_EQ((*read)[102].seq, 103);
+}
+
+// A run longer than one commit's bound is committed whole, never split or lost.
+TEST_P(EventLogConformance, ARunOfLinesLargerThanACommitIsCommittedWhole) {
+  OpenWithBuild();
+  LogLines lines;
+  lines.origin = "task:big";
+  lines.stream = "stdout";
+  for (int i = 0; i < 40000; ++i) lines.Add(std::to_string(i));
+  ASSERT_TRUE(events().AppendLogLines(build_, std::move(lines)).ok());
+  ASSERT_TRUE(events().Flush().ok());
+  int64_t after = 0;
+  while (true) {
+    auto page = events().ReadEvents(build_, after, 5000);
+    ASSERT_TRUE(page.ok());
+    if (page->empty()) break;
+    for (const BuildEvent& e : *page) {
+      ASSERT_EQ(e.seq, after + 1);
+      ASSERT_EQ(e.payload, std::to_string(e.seq - 1));
+      after = e.seq;
+    }
+  }
+  EXPECT_EQ(after, 40000);
+}
+
 // A log's chunks are kept compressed: 1,000 lines of 100 bytes (~104 KB encoded) take a few KB.
 TEST_P(EventLogConformance, LogsAreStoredCompressed) {
   OpenWithBuild();
@@ -225,20 +305,6 @@ TEST_P(EventLogConformance, AFollowerReadingWhileTheWriterAppendsNeverSeesAGap) 
 }
 
 // A listener hears appends before they are readable, commits, and the build's end.
-class RecordingListener final : public BuildEventListener {
- public:
-  bool OnEventsAppended(Id, const std::vector<BuildEvent>& events) override {
-    appended += static_cast<int>(events.size());
-    return true;
-  }
-  void OnEventsCommitted(Id, int64_t last_seq) override { committed = last_seq; }
-  void OnBuildFinished(Id build_id) override { finished = build_id; }
-
-  std::atomic<int> appended{0};
-  std::atomic<int64_t> committed{0};
-  std::atomic<Id> finished{0};
-};
-
 TEST_P(EventLogConformance, AListenerHearsAppendsCommitsAndTheEnd) {
   OpenWithBuild();
   auto listener = std::make_shared<RecordingListener>();

@@ -72,12 +72,26 @@ void BuildRecorder::OnLog(const StepInfo& step, workers::OutputStream stream, Sy
 }
 
 void BuildRecorder::OnLogs(const StepInfo& step, std::span<const LogLine> lines) {
-  std::vector<BuildEvent> events;
-  events.reserve(lines.size());
-  for (const LogLine& l : lines) {
-    events.push_back({0, l.time, step.id, "log", workers::ToString(l.stream), std::string(l.text)});
+  // One store append (and one wake-up of its writer) per run of lines of one stream and time (a
+  // batch is one read of the task's output: the same time throughout).
+  size_t i = 0;
+  while (i < lines.size()) {
+    LogLines run;
+    run.origin = step.id;
+    run.stream = workers::ToString(lines[i].stream);
+    run.time = lines[i].time;
+    size_t bytes = 0, end = i;
+    for (; end < lines.size() && lines[end].stream == lines[i].stream &&
+           lines[end].time == lines[i].time;
+         ++end) {
+      bytes += lines[end].text.size();
+    }
+    run.text.reserve(bytes);
+    run.ends.reserve(end - i);
+    for (; i < end; ++i) run.Add(lines[i].text);
+    auto appended = stores_.events.AppendLogLines(build_.id, std::move(run));
+    if (!appended.ok()) Note(appended.status());
   }
-  Append(std::move(events));  // one store append (and one wake-up of its writer) per batch
   if (options_.forward) options_.forward->OnLogs(step, lines);
 }
 

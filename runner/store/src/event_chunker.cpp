@@ -23,21 +23,38 @@ Status EventChunker::Save(Connection& conn, Id build_id, OpenChunk& chunk) {
   return Status::Ok();
 }
 
-Status EventChunker::Write(Connection& conn, Id build_id,
-                           const std::vector<const BuildEvent*>& events) {
-  OpenChunk& chunk = open_[build_id];
-  for (const BuildEvent* event : events) {
-    if (!chunk.body.empty() && chunk.body.size() + event->payload.size() > chunk_bytes_) {
-      BATON_RETURN_IF_ERROR(Save(conn, build_id, chunk));
-      chunk = OpenChunk();
-    }
-    if (chunk.count == 0) chunk.first_seq = event->seq;
-    chunk.encoder.Append(*event, chunk.body);
-    chunk.last_seq = event->seq;
-    ++chunk.count;
-    chunk.dirty = true;
+Status EventChunker::Add(Connection& conn, Id build_id, OpenChunk*& chunk, int64_t seq,
+                         SystemTime time, std::string_view origin, std::string_view type,
+                         std::string_view stream, std::string_view payload) {
+  if (!chunk->body.empty() && chunk->body.size() + payload.size() > chunk_bytes_) {
+    BATON_RETURN_IF_ERROR(Save(conn, build_id, *chunk));
+    *chunk = OpenChunk();
   }
-  return Save(conn, build_id, chunk);
+  if (chunk->count == 0) chunk->first_seq = seq;
+  chunk->encoder.Append(seq, time, origin, type, stream, payload, chunk->body);
+  chunk->last_seq = seq;
+  ++chunk->count;
+  chunk->dirty = true;
+  return Status::Ok();
+}
+
+Status EventChunker::Write(Connection& conn, Id build_id,
+                           const std::vector<const QueuedEvent*>& items) {
+  OpenChunk* chunk = &open_[build_id];
+  for (const QueuedEvent* item : items) {
+    if (const LogLines* lines = item->lines.get()) {
+      for (size_t i = 0; i < lines->size(); ++i) {
+        BATON_RETURN_IF_ERROR(Add(conn, build_id, chunk, item->event.seq + static_cast<int64_t>(i),
+                                  lines->time, lines->origin, "log", lines->stream,
+                                  lines->line(i)));
+      }
+      continue;
+    }
+    const BuildEvent& e = item->event;
+    BATON_RETURN_IF_ERROR(
+        Add(conn, build_id, chunk, e.seq, e.time, e.origin, e.type, e.stream, e.payload));
+  }
+  return Save(conn, build_id, *chunk);
 }
 
 }  // namespace baton::runner::sql

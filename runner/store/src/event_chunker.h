@@ -21,9 +21,9 @@ class EventChunker {
  public:
   explicit EventChunker(size_t chunk_bytes) : chunk_bytes_(chunk_bytes) {}
 
-  // Writes one build's events (in seq order) inside the caller's transaction. On failure the
-  // caller rolls back and calls Forget(build_id).
-  Status Write(Connection& conn, Id build_id, const std::vector<const BuildEvent*>& events);
+  // Writes one build's queued events (in seq order) inside the caller's transaction. On failure
+  // the caller rolls back and calls Forget(build_id).
+  Status Write(Connection& conn, Id build_id, const std::vector<const QueuedEvent*>& items);
   // Drops the open chunk of a finished build (its row stays).
   void Forget(Id build_id) { open_.erase(build_id); }
   // After a failed transaction: the in-memory chunks may not match the database any more.
@@ -41,6 +41,10 @@ class EventChunker {
   };
 
   Status Save(Connection& conn, Id build_id, OpenChunk& chunk);
+  // Adds one event to the build's open chunk, saving the chunk first when it is full.
+  Status Add(Connection& conn, Id build_id, OpenChunk*& chunk, int64_t seq, SystemTime time,
+             std::string_view origin, std::string_view type, std::string_view stream,
+             std::string_view payload);
 
   const size_t chunk_bytes_;
   ChunkCompressor compressor_;

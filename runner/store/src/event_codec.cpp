@@ -74,23 +74,24 @@ class Reader {
 
 }  // namespace
 
-void ChunkEncoder::Append(const BuildEvent& event, std::string& body) {
-  int64_t time_ms = ToUnixMillis(event.time);
-  uint8_t flags = (event.origin == prev_origin_ ? kSameOrigin : 0) |
-                  (event.type == prev_type_ ? kSameType : 0) |
-                  (event.stream == prev_stream_ ? kSameStream : 0);
+void ChunkEncoder::Append(int64_t seq, SystemTime time, std::string_view origin,
+                          std::string_view type, std::string_view stream, std::string_view payload,
+                          std::string& body) {
+  int64_t time_ms = ToUnixMillis(time);
+  uint8_t flags = (origin == prev_origin_ ? kSameOrigin : 0) |
+                  (type == prev_type_ ? kSameType : 0) | (stream == prev_stream_ ? kSameStream : 0);
   body.push_back(static_cast<char>(flags));
-  PutVarint(Minus(event.seq, prev_seq_), body);
+  PutVarint(Minus(seq, prev_seq_), body);
   PutVarint(ZigZag(static_cast<int64_t>(Minus(time_ms, prev_time_ms_))), body);
-  if (!(flags & kSameOrigin)) PutString(event.origin, body);
-  if (!(flags & kSameType)) PutString(event.type, body);
-  if (!(flags & kSameStream)) PutString(event.stream, body);
-  PutString(event.payload, body);
-  prev_seq_ = event.seq;
+  if (!(flags & kSameOrigin)) PutString(origin, body);
+  if (!(flags & kSameType)) PutString(type, body);
+  if (!(flags & kSameStream)) PutString(stream, body);
+  PutString(payload, body);
+  prev_seq_ = seq;
   prev_time_ms_ = time_ms;
-  if (!(flags & kSameOrigin)) prev_origin_ = event.origin;
-  if (!(flags & kSameType)) prev_type_ = event.type;
-  if (!(flags & kSameStream)) prev_stream_ = event.stream;
+  if (!(flags & kSameOrigin)) prev_origin_ = origin;
+  if (!(flags & kSameType)) prev_type_ = type;
+  if (!(flags & kSameStream)) prev_stream_ = stream;
 }
 
 Result<std::vector<BuildEvent>> DecodeChunk(std::string_view body) {

@@ -22,7 +22,11 @@ namespace baton::runner::sql {
 // Appends events to one chunk body, remembering the previous event for the deltas.
 class ChunkEncoder {
  public:
-  void Append(const BuildEvent& event, std::string& body);
+  void Append(const BuildEvent& event, std::string& body) {
+    Append(event.seq, event.time, event.origin, event.type, event.stream, event.payload, body);
+  }
+  void Append(int64_t seq, SystemTime time, std::string_view origin, std::string_view type,
+              std::string_view stream, std::string_view payload, std::string& body);
 
  private:
   int64_t prev_seq_ = 0;

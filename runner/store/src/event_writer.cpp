@@ -7,8 +7,13 @@ namespace baton::runner::sql {
 namespace {
 
 size_t ApproximateBytes(const QueuedEvent& e) {
-  return sizeof(QueuedEvent) + e.event.origin.size() + e.event.type.size() + e.event.stream.size() +
-         e.event.payload.size();
+  size_t bytes = sizeof(QueuedEvent) + e.event.origin.size() + e.event.type.size() +
+                 e.event.stream.size() + e.event.payload.size();
+  if (e.lines) {
+    bytes += sizeof(LogLines) + e.lines->origin.size() + e.lines->stream.size() +
+             e.lines->text.size() + e.lines->ends.size() * sizeof(size_t);
+  }
+  return bytes;
 }
 
 // Upper bound on one transaction, so a huge backlog is committed in steps readers can see.
@@ -44,9 +49,12 @@ Status EventWriter::Enqueue(std::vector<QueuedEvent> events, bool urgent) {
     }
     wake = wake || queue_.empty();
     queued_bytes_ += ApproximateBytes(event);
+    const size_t count = event.count();
+    const bool reaches_batch = queued_events_ < batch_ && queued_events_ + count >= batch_;
+    queued_events_ += count;
+    enqueued_ += count;
     queue_.push_back(std::move(event));
-    ++enqueued_;
-    if (queue_.size() == batch_) work_cv_.notify_one();
+    if (reaches_batch) work_cv_.notify_one();
   }
   urgent_ = urgent_ || urgent;
   // Wake the writer only when it has something to do: a wake-up per event that it answers by
@@ -66,15 +74,17 @@ Status EventWriter::Flush() {
 }
 
 bool EventWriter::ReadyToCommitLocked() const {
-  return stopping_ || urgent_ || flush_waiters_ > 0 || queue_.size() >= batch_ ||
+  return stopping_ || urgent_ || flush_waiters_ > 0 || queued_events_ >= batch_ ||
          queued_bytes_ >= max_queued_bytes_;
 }
 
 std::vector<QueuedEvent> EventWriter::TakeBatchLocked() {
-  size_t count = std::min(queue_.size(), batch_ * kMaxBatchFactor);
+  const size_t limit = batch_ * kMaxBatchFactor;  // events; a run of lines is never split
   std::vector<QueuedEvent> batch;
-  batch.reserve(count);
-  for (size_t i = 0; i < count; ++i) {
+  size_t taken = 0;
+  while (!queue_.empty() && (taken == 0 || taken + queue_.front().count() <= limit)) {
+    taken += queue_.front().count();
+    queued_events_ -= queue_.front().count();
     queued_bytes_ -= ApproximateBytes(queue_.front());
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
@@ -97,7 +107,7 @@ void EventWriter::Run() {
     lock.unlock();
     Status status = commit_(batch);
     lock.lock();
-    committed_ += batch.size();
+    for (const QueuedEvent& item : batch) committed_ += item.count();
     if (!status.ok()) error_ = status;
     done_cv_.notify_all();
   }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -20,9 +21,13 @@
 
 namespace baton::runner::sql {
 
+// One event, or a run of log lines (AppendLogLines) whose first seq is event.seq.
 struct QueuedEvent {
   Id build_id = 0;
   BuildEvent event;
+  std::unique_ptr<LogLines> lines;  // when set, the item is lines->size() "log" events
+
+  size_t count() const { return lines ? lines->size() : 1; }
 };
 
 class EventWriter {
@@ -58,13 +63,14 @@ class EventWriter {
   std::condition_variable space_cv_;  // producers wait for room
   std::condition_variable done_cv_;   // Flush waits for commits
   std::deque<QueuedEvent> queue_;     // GUARDED_BY(mu_)
-  size_t queued_bytes_ = 0;           // GUARDED_BY(mu_)
-  uint64_t enqueued_ = 0;             // GUARDED_BY(mu_) events ever queued
-  uint64_t committed_ = 0;            // GUARDED_BY(mu_) events ever handed to commit_
-  int flush_waiters_ = 0;             // GUARDED_BY(mu_)
-  bool stopping_ = false;             // GUARDED_BY(mu_)
-  bool urgent_ = false;               // GUARDED_BY(mu_) commit what is queued at once
-  Status error_;                      // GUARDED_BY(mu_) unreported failure
+  size_t queued_events_ = 0;  // GUARDED_BY(mu_) events in queue_ (a run of lines counts each)
+  size_t queued_bytes_ = 0;   // GUARDED_BY(mu_)
+  uint64_t enqueued_ = 0;     // GUARDED_BY(mu_) events ever queued
+  uint64_t committed_ = 0;    // GUARDED_BY(mu_) events ever handed to commit_
+  int flush_waiters_ = 0;     // GUARDED_BY(mu_)
+  bool stopping_ = false;     // GUARDED_BY(mu_)
+  bool urgent_ = false;       // GUARDED_BY(mu_) commit what is queued at once
+  Status error_;              // GUARDED_BY(mu_) unreported failure
   std::thread thread_;
 };
 

@@ -16,12 +16,15 @@ using sql::Connection;
 namespace {
 
 // Groups a batch by build, keeping each build's events in queue (= seq) order.
-std::map<Id, std::vector<const BuildEvent*>> ByBuild(const std::vector<sql::QueuedEvent>& batch) {
-  std::map<Id, std::vector<const BuildEvent*>> groups;
-  for (const sql::QueuedEvent& queued : batch) {
-    groups[queued.build_id].push_back(&queued.event);
-  }
+std::map<Id, std::vector<const sql::QueuedEvent*>> ByBuild(
+    const std::vector<sql::QueuedEvent>& batch) {
+  std::map<Id, std::vector<const sql::QueuedEvent*>> groups;
+  for (const sql::QueuedEvent& queued : batch) groups[queued.build_id].push_back(&queued);
   return groups;
+}
+
+int64_t LastSeq(const sql::QueuedEvent& item) {
+  return item.event.seq + static_cast<int64_t>(item.count()) - 1;
 }
 
 }  // namespace
@@ -55,11 +58,28 @@ Result<SeqRange> SqlStore::AppendEvents(Id build_id, std::vector<BuildEvent> eve
     if (event.time == SystemTime()) event.time = now;
   }
   auto listener = listener_.load();
-  const bool urgent = listener && listener->OnEventsAppended(build_id, events);
+  const bool urgent = listener && listener->OnEventsAppended(build_id, range);
   std::vector<sql::QueuedEvent> queued;
   queued.reserve(events.size());
   for (BuildEvent& event : events) queued.push_back(sql::QueuedEvent{build_id, std::move(event)});
   next_seq_[build_id] = seq;
+  BATON_RETURN_IF_ERROR(events_->Enqueue(std::move(queued), urgent));
+  return range;
+}
+
+Result<SeqRange> SqlStore::AppendLogLines(Id build_id, LogLines lines) {
+  if (lines.size() == 0) return SeqRange{};
+  if (lines.time == SystemTime()) lines.time = clock_.Now();
+  std::lock_guard<std::mutex> lock(seq_mu_);
+  BATON_ASSIGN_OR_RETURN(int64_t seq, NextSeqLocked(build_id));
+  SeqRange range{seq, seq + static_cast<int64_t>(lines.size()) - 1};
+  auto listener = listener_.load();
+  const bool urgent = listener && listener->OnEventsAppended(build_id, range);
+  std::vector<sql::QueuedEvent> queued(1);
+  queued[0].build_id = build_id;
+  queued[0].event.seq = seq;
+  queued[0].lines = std::make_unique<LogLines>(std::move(lines));
+  next_seq_[build_id] = range.last + 1;
   BATON_RETURN_IF_ERROR(events_->Enqueue(std::move(queued), urgent));
   return range;
 }
@@ -98,7 +118,7 @@ Status SqlStore::CommitEventBatch(const std::vector<sql::QueuedEvent>& batch) {
   }
   if (auto listener = listener_.load()) {
     for (const auto& [build_id, events] : by_build) {
-      listener->OnEventsCommitted(build_id, events.back()->seq);
+      listener->OnEventsCommitted(build_id, LastSeq(*events.back()));
     }
   }
   return first_error;

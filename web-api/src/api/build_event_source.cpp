@@ -147,8 +147,7 @@ class BuildEventHub::Subscription final : public EventSubscription {
   uint64_t key_;
 };
 
-bool BuildEventHub::OnEventsAppended(runner::Id build_id,
-                                     const std::vector<runner::BuildEvent>& events) {
+bool BuildEventHub::OnEventsAppended(runner::Id build_id, runner::SeqRange) {
   if (followed_count_.load(std::memory_order_relaxed) == 0) return false;
   std::lock_guard lock(mutex_);
   return builds_.count(build_id) > 0;

@@ -35,8 +35,7 @@ namespace baton::webapi::api {
 class BuildEventHub final : public runner::BuildEventListener,
                             public std::enable_shared_from_this<BuildEventHub> {
  public:
-  bool OnEventsAppended(runner::Id build_id,
-                        const std::vector<runner::BuildEvent>& events) override;
+  bool OnEventsAppended(runner::Id build_id, runner::SeqRange seqs) override;
   void OnEventsCommitted(runner::Id build_id, int64_t last_seq) override;
   void OnBuildFinished(runner::Id build_id) override;
 

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "baton/runner/store_types.h"
 
@@ -18,10 +17,10 @@ class BuildEventListener {
  public:
   virtual ~BuildEventListener() = default;
 
-  // `events` (seqs assigned, consecutive) were queued for `build_id`; ReadEvents does not return
-  // them yet. Calls for one build arrive in seq order. Returns true when someone is waiting for
-  // this build's events: the store then commits them at once instead of gathering a batch.
-  virtual bool OnEventsAppended(Id build_id, const std::vector<BuildEvent>& events) = 0;
+  // The events `seqs` were queued for `build_id`; ReadEvents does not return them yet. Calls for
+  // one build arrive in seq order. Returns true when someone is waiting for this build's events:
+  // the store then commits them at once instead of gathering a batch.
+  virtual bool OnEventsAppended(Id build_id, SeqRange seqs) = 0;
   // Every event of `build_id` up to `last_seq` is committed: ReadEvents returns it now.
   virtual void OnEventsCommitted(Id build_id, int64_t last_seq) = 0;
   // `build_id` has finished (GetBuild shows its final status); its events are all committed.

@@ -106,6 +106,7 @@ class SqlStore : public Store, public ClusterStore {
   Result<std::vector<ResourceVersion>> ListVersionsUsedByBuilds(Id resource_id) override;
 
   Result<SeqRange> AppendEvents(Id build_id, std::vector<BuildEvent> events) override;
+  Result<SeqRange> AppendLogLines(Id build_id, LogLines lines) override;
   Status Flush() override;
   Result<std::vector<BuildEvent>> ReadEvents(Id build_id, int64_t after_seq, int limit) override;
   bool SetBuildEventListener(std::shared_ptr<BuildEventListener> listener) override;

@@ -174,6 +174,27 @@ struct BuildEvent {
   std::string payload;
 };
 
+// Lines one step printed on one stream at one moment (one read of its output), as
+// EventLog::AppendLogLines takes them: each becomes a "log" event, without an event object per
+// line on its way to the store. The lines' text is kept back to back in one buffer.
+struct LogLines {
+  std::string origin;        // the step's id
+  std::string stream;        // "stdout", "stderr", ...
+  SystemTime time;           // of every line; the epoch means "now" when appending
+  std::string text;          // the lines, without their newlines
+  std::vector<size_t> ends;  // line i is text[ends[i-1], ends[i]) (line 0 starts at 0)
+
+  void Add(std::string_view line) {
+    text.append(line);
+    ends.push_back(text.size());
+  }
+  size_t size() const { return ends.size(); }
+  std::string_view line(size_t i) const {
+    size_t begin = i == 0 ? 0 : ends[i - 1];
+    return std::string_view(text).substr(begin, ends[i] - begin);
+  }
+};
+
 // Seqs given to appended events: [first, last].
 struct SeqRange {
   int64_t first = 0;
