@@ -13,6 +13,7 @@
 #include "baton/common/sha256.h"
 #include "baton/net/http_client.h"
 #include "baton/webapi/auth.h"
+#include "fakes/openssl_allocations.h"
 
 namespace baton::webapi {
 namespace {
@@ -286,6 +287,18 @@ TEST(Auth, GeneratedTokensAreLongRandomHex) {
   EXPECT_EQ(a->size(), 64u);
   EXPECT_NE(*a, *b);
   EXPECT_EQ(a->find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
+// OpenSSL's RAND_bytes and EVP digests bring up its providers (~2 MB of libcrypto resident for
+// the life of the process); a server's first start makes and hashes its admin token without them.
+TEST(Auth, MakingAndCheckingATokenAllocatesNothingInOpenSsl) {
+  if (!testing::OpenSslAllocations::Start()) {
+    GTEST_SKIP() << "OpenSSL allocated before this test; CTest runs each test in its own process";
+  }
+  auto token = GenerateToken();
+  ASSERT_TRUE(token.ok());
+  EXPECT_TRUE(TokenMatchesHash(*token, Sha256Hex(*token)));
+  EXPECT_LT(testing::OpenSslAllocations::bytes(), 1024u);
 }
 
 TEST(Auth, ATokenMatchesOnlyItsOwnHash) {

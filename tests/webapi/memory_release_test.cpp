@@ -4,9 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <latch>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -84,6 +90,44 @@ TEST(MemoryRelease, LargeBlocksAreStillMappedAfterALargerOneWasFreed) {
   block[0] = 1;
   EXPECT_EQ(mallinfo2().hblks, mapped + 1) << "the block grew an arena";
   std::free(const_cast<char*>(block));
+}
+
+// How many arenas glibc's malloc has (malloc_info lists one <heap> per arena).
+int MallocArenas() {
+  char* text = nullptr;
+  size_t size = 0;
+  FILE* out = open_memstream(&text, &size);
+  malloc_info(0, out);
+  std::fclose(out);
+  int arenas = 0;
+  for (std::string_view rest(text, size); rest.find("<heap nr=") != std::string_view::npos;
+       ++arenas) {
+    rest.remove_prefix(rest.find("<heap nr=") + 1);
+  }
+  std::free(text);
+  return arenas;
+}
+
+TEST(MemoryRelease, ThreadsAllocatingAtOnceShareAtMostTheArenasAllowed) {
+  BATON_SKIP_IF_SANITIZED(
+      "ASan's allocator replaces glibc's malloc: mallopt and malloc_info do not apply");
+  if (std::getenv("MALLOC_ARENA_MAX") != nullptr) GTEST_SKIP() << "MALLOC_ARENA_MAX decides";
+  CapMallocArenas(2);
+  const int before = MallocArenas();
+  // Eight threads that each allocate while the others are alive and allocating: without a cap
+  // glibc gives each its own arena.
+  std::latch allocated(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&allocated] {
+      auto* block = static_cast<volatile char*>(std::malloc(1000));
+      block[0] = 1;                 // used, so the compiler keeps the allocation
+      allocated.arrive_and_wait();  // all alive at once, each with its block
+      std::free(const_cast<char*>(block));
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_LE(MallocArenas(), std::max(before, 2));
 }
 #endif
 

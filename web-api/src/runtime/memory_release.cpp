@@ -1,5 +1,7 @@
 #include "baton/webapi/memory_release.h"
 
+#include <cstdlib>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -15,6 +17,14 @@ void ReleaseFreeMemory() {
 void MapLargeBlocksAlways() {
 #if defined(__GLIBC__)
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);  // glibc's default, now fixed (no dynamic raise)
+#endif
+}
+
+void CapMallocArenas(int arenas) {
+#if defined(__GLIBC__)
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, arenas);
+#else
+  (void)arenas;
 #endif
 }
 

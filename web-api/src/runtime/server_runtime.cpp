@@ -155,6 +155,7 @@ class ServerRuntime::Impl {
         expiry_(io_),
         drain_(io_) {
     MapLargeBlocksAlways();
+    CapMallocArenas(2);
     registry_.SetDispatch(remote_.get());
   }
 

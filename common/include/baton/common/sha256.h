@@ -1,5 +1,6 @@
 // SHA-256, Baton's one digest: API token hashes, artifact objects and manifests, cache and
-// mirror names, webhook delivery ids, image digests. Computed by OpenSSL (EVP).
+// mirror names, webhook delivery ids, image digests. Computed by OpenSSL (SHA256_*, not EVP:
+// see sha256.cpp).
 //
 //   std::string hex = Sha256Hex("abc");  // "ba7816bf..."
 //   Sha256 hash;                         // or incrementally, for data read in pieces

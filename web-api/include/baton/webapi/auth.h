@@ -25,7 +25,7 @@ using TokenValidator = std::function<std::optional<std::string>(std::string_view
 // when the header is missing, of another scheme or empty.
 std::optional<std::string> BearerToken(std::string_view authorization_header);
 
-// A fresh random token: `bytes` bytes from OpenSSL's RAND_bytes, as lower-case hex.
+// A fresh random token: `bytes` bytes from the kernel (getrandom(2)), as lower-case hex.
 Result<std::string> GenerateToken(size_t bytes = 32);
 
 // Compares in time independent of where the inputs differ (CRYPTO_memcmp); different lengths

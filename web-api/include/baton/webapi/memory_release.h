@@ -29,6 +29,14 @@ void ReleaseFreeMemory();
 // (docs/benchmarks.md). Call once, at the server's start.
 void MapLargeBlocksAlways();
 
+// Caps glibc's malloc arenas at `arenas` (elsewhere, or when MALLOC_ARENA_MAX is set, nothing).
+// glibc gives each thread that allocates while others do an arena of its own, up to 8 per core,
+// and each keeps its live blocks and holes: a server on 2 cores had 15 arenas once quiet after
+// W1-W3 (a thread per running task), ~3.6 MB beside its 2 MB main heap. The server's threads
+// mostly wait on sockets and processes; 2 arenas gave W4's followers the same lag
+// (docs/benchmarks.md, 2026-12-04, branch memory). Call once, at the server's start.
+void CapMallocArenas(int arenas);
+
 class MemoryRelease {
  public:
   MemoryRelease(boost::asio::io_context& io, std::function<bool()> busy,
