@@ -249,6 +249,9 @@ TEST_P(EventLogConformance, ADamagedCompressedChunkIsAnError) {
   std::vector<BuildEvent> lines(500, Line(std::string(100, 'q')));
   ASSERT_TRUE(events().AppendEvents(build_, lines).ok());
   ASSERT_TRUE(events().Flush().ok());
+  auto stored = backend_->QueryInt("SELECT sum(length(body)) FROM build_event_chunks");
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  ASSERT_LT(*stored, 4096) << "the chunk is stored compressed before it is damaged";
   store_.reset();
   ASSERT_TRUE(backend_->Exec("UPDATE build_event_chunks SET body = substr(body, 1, 12)").ok());
   Open();

@@ -74,21 +74,13 @@ void BuildRecorder::OnLog(const StepInfo& step, workers::OutputStream stream, Sy
 void BuildRecorder::OnLogs(const StepInfo& step, std::span<const LogLine> lines) {
   // One store append (and one wake-up of its writer) per run of lines of one stream and time (a
   // batch is one read of the task's output: the same time throughout).
-  size_t i = 0;
-  while (i < lines.size()) {
-    LogLines run;
-    run.origin = step.id;
-    run.stream = workers::ToString(lines[i].stream);
-    run.time = lines[i].time;
-    size_t bytes = 0, end = i;
-    for (; end < lines.size() && lines[end].stream == lines[i].stream &&
-           lines[end].time == lines[i].time;
-         ++end) {
-      bytes += lines[end].text.size();
+  for (size_t i = 0; i < lines.size();) {
+    const LogLine& first = lines[i];
+    LogLines run{step.id, workers::ToString(first.stream), first.time, {}, {}};
+    for (; i < lines.size() && lines[i].stream == first.stream && lines[i].time == first.time;
+         ++i) {
+      run.Add(lines[i].text);
     }
-    run.text.reserve(bytes);
-    run.ends.reserve(end - i);
-    for (; i < end; ++i) run.Add(lines[i].text);
     auto appended = stores_.events.AppendLogLines(build_.id, std::move(run));
     if (!appended.ok()) Note(appended.status());
   }

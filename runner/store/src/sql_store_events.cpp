@@ -47,40 +47,42 @@ Result<int64_t> SqlStore::NextSeqLocked(Id build_id) {
   return next;
 }
 
+Status SqlStore::QueueLocked(Id build_id, SeqRange range, std::vector<sql::QueuedEvent> queued) {
+  auto listener = listener_.load();
+  const bool urgent = listener && listener->OnEventsAppended(build_id, range);
+  next_seq_[build_id] = range.last + 1;
+  return events_->Enqueue(std::move(queued), urgent);
+}
+
 Result<SeqRange> SqlStore::AppendEvents(Id build_id, std::vector<BuildEvent> events) {
   if (events.empty()) return SeqRange{};
   const SystemTime now = clock_.Now();
   std::lock_guard<std::mutex> lock(seq_mu_);
   BATON_ASSIGN_OR_RETURN(int64_t seq, NextSeqLocked(build_id));
   SeqRange range{seq, seq + static_cast<int64_t>(events.size()) - 1};
+  std::vector<sql::QueuedEvent> queued;
+  queued.reserve(events.size());
   for (BuildEvent& event : events) {
     event.seq = seq++;
     if (event.time == SystemTime()) event.time = now;
+    queued.push_back(sql::QueuedEvent{build_id, std::move(event), nullptr});
   }
-  auto listener = listener_.load();
-  const bool urgent = listener && listener->OnEventsAppended(build_id, range);
-  std::vector<sql::QueuedEvent> queued;
-  queued.reserve(events.size());
-  for (BuildEvent& event : events) queued.push_back(sql::QueuedEvent{build_id, std::move(event)});
-  next_seq_[build_id] = seq;
-  BATON_RETURN_IF_ERROR(events_->Enqueue(std::move(queued), urgent));
+  BATON_RETURN_IF_ERROR(QueueLocked(build_id, range, std::move(queued)));
   return range;
 }
 
+// One queue item for the whole run: the chunker encodes its lines as events seq, seq + 1, ...
 Result<SeqRange> SqlStore::AppendLogLines(Id build_id, LogLines lines) {
   if (lines.size() == 0) return SeqRange{};
   if (lines.time == SystemTime()) lines.time = clock_.Now();
   std::lock_guard<std::mutex> lock(seq_mu_);
   BATON_ASSIGN_OR_RETURN(int64_t seq, NextSeqLocked(build_id));
   SeqRange range{seq, seq + static_cast<int64_t>(lines.size()) - 1};
-  auto listener = listener_.load();
-  const bool urgent = listener && listener->OnEventsAppended(build_id, range);
   std::vector<sql::QueuedEvent> queued(1);
   queued[0].build_id = build_id;
   queued[0].event.seq = seq;
   queued[0].lines = std::make_unique<LogLines>(std::move(lines));
-  next_seq_[build_id] = range.last + 1;
-  BATON_RETURN_IF_ERROR(events_->Enqueue(std::move(queued), urgent));
+  BATON_RETURN_IF_ERROR(QueueLocked(build_id, range, std::move(queued)));
   return range;
 }
 

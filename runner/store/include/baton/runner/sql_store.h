@@ -167,6 +167,9 @@ class SqlStore : public Store, public ClusterStore {
   // Called on the event writer thread with a batch in queue order.
   Status CommitEventBatch(const std::vector<sql::QueuedEvent>& batch);
   Result<int64_t> NextSeqLocked(Id build_id);
+  // Tells the listener `range` was appended to `build_id` and queues `queued` (those events) for
+  // the writer. REQUIRES: seq_mu_ held; `range` starts at NextSeqLocked(build_id).
+  Status QueueLocked(Id build_id, SeqRange range, std::vector<sql::QueuedEvent> queued);
   // Remembers that a just-created build has no events yet.
   void NoteNewBuild(Id build_id);
   void ForgetBuildEvents(Id build_id);

@@ -28,16 +28,8 @@ class EventLog {
   // failure, if any.
   virtual Result<SeqRange> AppendEvents(Id build_id, std::vector<BuildEvent> events) = 0;
   // As AppendEvents with one "log" event per line of `lines` (origin, stream and time shared):
-  // the form a task's output takes, queued as one piece. The default makes the events.
-  virtual Result<SeqRange> AppendLogLines(Id build_id, LogLines lines) {
-    std::vector<BuildEvent> events;
-    events.reserve(lines.size());
-    for (size_t i = 0; i < lines.size(); ++i) {
-      events.push_back(
-          {0, lines.time, lines.origin, "log", lines.stream, std::string(lines.line(i))});
-    }
-    return AppendEvents(build_id, std::move(events));
-  }
+  // the form a task's output takes, queued as one piece.
+  virtual Result<SeqRange> AppendLogLines(Id build_id, LogLines lines) = 0;
   // Waits until every event appended before the call is committed.
   virtual Status Flush() = 0;
   // Committed events with seq > after_seq, in seq order, at most `limit`. Readers never block
