@@ -145,7 +145,9 @@ int Execute(const ExecuteFlags& flags) {
     return kExitErrored;
   }
   std::string data_dir = flags.local.ResolvedDataDir();
-  auto env = StartLocalWorker(data_dir, flags.local);
+  Status prepared = PrepareDataDir(data_dir);
+  auto env =
+      prepared.ok() ? StartLocalWorker(data_dir, flags.local) : Result<LocalWorkerEnv>(prepared);
   if (!env.ok()) {
     std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
     return kExitErrored;

@@ -64,6 +64,10 @@ Result<std::pair<std::string, uint16_t>> ParseBind(const std::string& bind) {
 int Serve(const WebFlags& flags) {
   SetLogLevel(flags.local.log_level);
   std::string data_dir = flags.local.ResolvedDataDir();
+  if (Status s = PrepareDataDir(data_dir); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+    return kExitErrored;
+  }
   auto bind = ParseBind(flags.bind);
   std::string store_described;
   auto store = OpenStore(flags.database, data_dir, store_described);

@@ -132,7 +132,8 @@ int RunWorker(const WorkerFlags& flags) {
   LocalFlags local = flags.local;
   local.data_dir = flags.work_dir;
   std::string work_dir = local.ResolvedDataDir();
-  auto env = StartLocalWorker(work_dir, local);
+  Status prepared = PrepareDataDir(work_dir);
+  auto env = prepared.ok() ? StartLocalWorker(work_dir, local) : Result<LocalWorkerEnv>(prepared);
   if (!env.ok()) {
     std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
     return kExitErrored;

@@ -93,7 +93,6 @@ Status PrepareDataDir(const std::string& data_dir) {
 }
 
 Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags) {
-  BATON_RETURN_IF_ERROR(PrepareDataDir(data_dir));
   std::error_code ec;
   LocalWorkerEnv env;
   BATON_ASSIGN_OR_RETURN(env.artifacts, workers::OpenLocalArtifactStore(data_dir + "/artifacts"));

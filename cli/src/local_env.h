@@ -36,14 +36,14 @@ struct LocalWorkerEnv {
 };
 
 // Makes `data_dir` if it is missing, private to its owner (0700: it holds every build's history,
-// artifacts and caches); one the user made keeps its mode. Call it before anything else writes
-// there.
+// artifacts, caches and the admin token); one the user made keeps its mode. Every local command
+// calls it first, before the store or the worker writes there.
 Status PrepareDataDir(const std::string& data_dir);
 
-// Opens the artifact store and starts the local worker under `data_dir` (PrepareDataDir first).
-// Fails (with the worker's reason) when tasks could not run sandboxed and --unsafe-no-sandbox was
-// not given. Safe to run beside opening the store: it touches only data_dir/worker and
-// data_dir/artifacts.
+// Opens the artifact store and starts the local worker under `data_dir`, which PrepareDataDir
+// made. Fails (with the worker's reason) when tasks could not run sandboxed and
+// --unsafe-no-sandbox was not given. Safe to run beside opening the store: it touches only
+// data_dir/worker and data_dir/artifacts.
 Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags);
 
 // Reads a whole file for a command, with "cannot read FILE: reason" on failure.
