@@ -118,6 +118,8 @@ jobs:
   EXPECT_EQ(env.at("FROM_STEP"), "step");
   EXPECT_EQ(env.at("NUMBER"), "3");
   EXPECT_EQ(env.at("MAP"), R"Y({"a":"b"})Y");
+  // The pipeline's tasks may use one network one after another (docs/security.md#network).
+  EXPECT_EQ(runs.at(0).network_scope, "main/ci");
 }
 
 TEST(BuildExecutor, MountsOutputVolumesAsInputsOfLaterTasks) {

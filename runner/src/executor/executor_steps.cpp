@@ -267,6 +267,10 @@ Result<workers::TaskRun> BuildExecutor::Impl::MakeTaskRun(const RunTask& run) {
   for (const auto& [name, value] : run.params) task.env[name] = EnvValue(value);
   task.placement = {run.tags, options_.metadata.team, options_.interruptible};
   task.network = !run.hermetic;
+  // One pipeline's tasks may use one network one after another; a one-off build's are its own.
+  if (!options_.metadata.pipeline.empty()) {
+    task.network_scope = options_.metadata.team + "/" + options_.metadata.pipeline;
+  }
   task.privileged = run.privileged;
   if (run.config.container_limits) {
     task.limits.memory_bytes = run.config.container_limits->memory;

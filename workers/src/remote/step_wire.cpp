@@ -60,6 +60,7 @@ Json TaskToJson(const TaskRun& run) {
           {"work_mount", run.work_mount},
           {"mounts", mounts},
           {"network", run.network},
+          {"network_scope", run.network_scope},
           {"privileged", run.privileged},
           {"memory", OptionalInt(run.limits.memory_bytes)},
           {"cpu", OptionalInt(run.limits.cpu_shares)},
@@ -84,6 +85,7 @@ TaskRun TaskFromJson(const Json& json) {
     run.mounts.push_back({m.at("host"), m.at("sandbox"), m.value("writable", true)});
   }
   run.network = json.value("network", true);
+  run.network_scope = json.value("network_scope", "");
   run.privileged = json.value("privileged", false);
   run.limits.memory_bytes = IntOrNone(json, "memory");
   run.limits.cpu_shares = IntOrNone(json, "cpu");

@@ -207,15 +207,18 @@ class NamespaceSandbox : public Sandbox {
       BATON_ASSIGN_OR_RETURN(auto process, Spawn(*child, flags, stdio, cgroups, before_start));
       return Layered(std::move(process), std::move(layer));
     }
-    // Not hermetic: the task joins a network namespace made for it ahead, its stack already up.
+    // Not hermetic: the task joins a network namespace made ahead, its stack already up: a new
+    // one, or one a task of the same pipeline left as new. A privileged task could reconfigure
+    // it, so its network is never shelved.
     BATON_RETURN_IF_ERROR(
         networks_.AddResolvConf(host ? "/" : run.rootfs.path, new_root_, child.get()));
-    BATON_ASSIGN_OR_RETURN(auto network, networks_.Take(run.id));
+    std::string scope = run.privileged ? "" : run.network_scope;
+    BATON_ASSIGN_OR_RETURN(auto network, networks_.Take(run.id, scope));
     child->plan.netns_fd = network.netns.get();
     // If the start fails, `network` is dropped, never given to another task.
     BATON_ASSIGN_OR_RETURN(auto process,
                            Spawn(*child, flags & ~CLONE_NEWNET, stdio, cgroups, before_start));
-    return Layered(sandbox::WithNetwork(std::move(process), std::move(network.stack)),
+    return Layered(networks_.Lend(std::move(process), std::move(network), std::move(scope)),
                    std::move(layer));
   }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -20,6 +21,7 @@
 
 #include "sandbox/held_process.h"
 #include "sandbox/network_pool.h"
+#include "sandbox/network_shelf.h"
 #include "sandbox/sys_util.h"
 
 namespace baton::workers::sandbox {
@@ -33,6 +35,10 @@ constexpr auto kStopGrace = std::chrono::seconds(2);
 // Networks made ahead (each an idle slirp4netns: 3.3 MB RSS, 0.3 MB of it its own): enough for
 // the tasks of a make -j2; 6 made W1-W3 no faster (docs/benchmarks.md).
 constexpr size_t kPoolSize = 2;
+// Networks whose task ended kept for the pipeline's next task: two for the tasks of a make -j2,
+// two more for a second pipeline's; a shelved stack waits at most a minute.
+constexpr size_t kShelfSize = 4;
+constexpr auto kShelfIdle = std::chrono::seconds(60);
 
 std::string FindSlirp4netns() {
   const char* path = std::getenv("PATH");
@@ -138,7 +144,63 @@ void MakePersistentTap(int netns_fd) {
   }).join();
 }
 
+// A task's network, held until the task has exited, then put back on the shelf (dropped if the
+// shelf is gone).
+class LentNetwork {
+ public:
+  LentNetwork(ReadyNetwork network, std::string scope, std::weak_ptr<NetworkShelf> shelf)
+      : network_(std::move(network)), scope_(std::move(scope)), shelf_(std::move(shelf)) {}
+  ~LentNetwork() {
+    if (auto shelf = shelf_.lock()) shelf->Put(scope_, std::move(network_));
+  }
+  LentNetwork(const LentNetwork&) = delete;
+  LentNetwork& operator=(const LentNetwork&) = delete;
+
+ private:
+  ReadyNetwork network_;
+  std::string scope_;
+  std::weak_ptr<NetworkShelf> shelf_;
+};
+
 }  // namespace
+
+SocketCounts SocketCounts::OfThisThread() {
+  SocketCounts out;
+  out.sockstat_ = ScopedFd(::open("/proc/thread-self/net/sockstat", O_RDONLY | O_CLOEXEC));
+  return out;
+}
+
+// "sockets: used N" counts every socket allocated in the namespace by a process (any family, an
+// orphaned TCP socket until it is freed; not the kernel's own); "TCP: inuse N orphan N tw N ..."
+// has the connections in TIME_WAIT, which are not sockets any more but still hold their ports.
+// Both are the namespace's own; reading them walks none of the host's (shared) connection
+// tables, as reading /proc/net/tcp does.
+std::optional<SocketCounts::Counts> SocketCounts::Read() const {
+  if (sockstat_.get() < 0 || ::lseek(sockstat_.get(), 0, SEEK_SET) != 0) return std::nullopt;
+  char buf[512];
+  ssize_t n;
+  do {
+    n = ::read(sockstat_.get(), buf, sizeof buf - 1);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return std::nullopt;
+  buf[n] = '\0';
+  Counts counts;
+  if (std::sscanf(buf, "sockets: used %ld", &counts.used) != 1) return std::nullopt;
+  const char* tcp = std::strstr(buf, "\nTCP:");
+  const char* tw = tcp ? std::strstr(tcp, " tw ") : nullptr;
+  if (tw == nullptr || std::sscanf(tw, " tw %ld", &counts.tw) != 1) return std::nullopt;
+  return counts;
+}
+
+bool SocketCounts::Settle() {
+  settled_ = Read();
+  return settled_.has_value();
+}
+
+bool SocketCounts::AsSettled() const {
+  auto now = Read();
+  return settled_ && now && now->used == settled_->used && now->tw == 0;
+}
 
 TaskNetwork::TaskNetwork(std::shared_ptr<HelperProcess> helper, int exit_fd,
                          std::weak_ptr<HelperHost> host)
@@ -159,7 +221,8 @@ TaskNetworks::TaskNetworks(std::string state_dir)
     : state_dir_(std::move(state_dir)),
       slirp4netns_(FindSlirp4netns()),
       worker_netns_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)),
-      worker_netns_error_(worker_netns_.get() < 0 ? std::strerror(errno) : "") {}
+      worker_netns_error_(worker_netns_.get() < 0 ? std::strerror(errno) : ""),
+      shelf_(std::make_shared<NetworkShelf>(kShelfSize, kShelfIdle)) {}
 
 std::shared_ptr<HelperHost> TaskNetworks::Host() {
   std::lock_guard lock(mu_);
@@ -203,7 +266,8 @@ TaskNetworks::~TaskNetworks() {
     std::lock_guard lock(mu_);
     pool = std::move(pool_);
   }
-  pool.reset();  // its idle stacks are told to stop
+  pool.reset();     // its idle stacks are told to stop
+  shelf_->Close();  // and the shelved ones; a task's network, when its task ends
   std::lock_guard lock(mu_);
   host_.reset();  // kills and waits for every stack still running, idle, stopping or a task's
 }
@@ -224,7 +288,10 @@ void TaskNetworks::Prepare() {
   Pool().Start();
 }
 
-Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id) {
+Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id, const std::string& scope) {
+  if (!scope.empty()) {
+    if (auto shelved = shelf_->Take(scope)) return std::move(*shelved);
+  }
   if (slirp4netns_.empty()) {
     return FailedPrecondition(
         "task " + task_id +
@@ -257,6 +324,7 @@ Result<ReadyNetwork> TaskNetworks::MakeNetwork(int cancel_fd) {
   }
   ScopedFd netns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   int open_err = errno;
+  SocketCounts sockets = SocketCounts::OfThisThread();
   TurnOffIpv6OnNewDevices();
   if (::setns(worker_netns_.get(), CLONE_NEWNET) != 0) {
     return sys::ErrnoStatus("returning to the worker's network namespace", errno);
@@ -264,7 +332,8 @@ Result<ReadyNetwork> TaskNetworks::MakeNetwork(int cancel_fd) {
   if (netns.get() < 0) return sys::ErrnoStatus("opening a new network namespace", open_err);
   MakePersistentTap(netns.get());
   BATON_ASSIGN_OR_RETURN(auto stack, StartStack(netns.get(), cancel_fd));
-  return ReadyNetwork{std::move(netns), std::move(stack)};
+  sockets.Settle();  // if it cannot, the network is its task's alone
+  return ReadyNetwork{std::move(netns), std::move(stack), std::move(sockets)};
 }
 
 Result<std::unique_ptr<TaskNetwork>> TaskNetworks::StartStack(int netns_fd, int cancel_fd) {
@@ -306,9 +375,10 @@ Result<std::unique_ptr<TaskNetwork>> TaskNetworks::StartStack(int netns_fd, int 
   return network;
 }
 
-std::unique_ptr<SandboxedProcess> WithNetwork(std::unique_ptr<SandboxedProcess> process,
-                                              std::unique_ptr<TaskNetwork> network) {
-  return HoldUntilExit(std::move(process), std::move(network));
+std::unique_ptr<SandboxedProcess> TaskNetworks::Lend(std::unique_ptr<SandboxedProcess> process,
+                                                     ReadyNetwork network, std::string scope) {
+  return HoldUntilExit(std::move(process), std::make_unique<LentNetwork>(
+                                               std::move(network), std::move(scope), shelf_));
 }
 
 }  // namespace baton::workers::sandbox

@@ -21,7 +21,9 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "baton/common/path_beneath.h"
 #include "baton/common/status.h"
@@ -50,16 +52,45 @@ class TaskNetwork {
   std::weak_ptr<HelperHost> host_;  // gone: the host has killed and reaped the stack
 };
 
-// A network namespace of its own with its stack up, made ahead for one task (see NetworkPool).
+// The socket counts of a network namespace (/proc/net/sockstat), opened while in it: read later
+// from anywhere, they are still that namespace's.
+class SocketCounts {
+ public:
+  SocketCounts() = default;
+  // The counts of the calling thread's network namespace.
+  static SocketCounts OfThisThread();
+  // Takes the counts now, with the namespace's stack up and no task in it, as the namespace's own
+  // (slirp4netns keeps a socket of the namespace open). False when they cannot be read.
+  bool Settle();
+  // Whether the namespace holds no socket beyond its own (of any family, an orphaned TCP socket
+  // included) and no TCP connection in TIME_WAIT; false when that cannot be read.
+  bool AsSettled() const;
+
+ private:
+  struct Counts {
+    long used = -1;  // sockets of any family
+    long tw = -1;    // TCP connections in TIME_WAIT
+  };
+  std::optional<Counts> Read() const;
+
+  ScopedFd sockstat_;
+  std::optional<Counts> settled_;
+};
+
+// A network namespace of its own with its stack up, made ahead for a task (see NetworkPool); a
+// later task of the same pipeline may get it once that task has ended (see NetworkShelf).
 struct ReadyNetwork {
   ScopedFd netns;  // the namespace, owned by the worker's user namespace; the task joins it
   std::unique_ptr<TaskNetwork> stack;
+  SocketCounts sockets;  // what a task left in the namespace
 };
 
 class NetworkPool;
+class NetworkShelf;
 
 // The networks of a sandbox's tasks: each made by the pool ahead of its task (the pool's thread
-// and the helper thread only once a task needs a network).
+// and the helper thread only once a task needs a network), or one an earlier task of the same
+// scope left as new (the shelf).
 class TaskNetworks {
  public:
   // `state_dir`: where the sandbox keeps its files (the shared resolv.conf goes there).
@@ -74,9 +105,15 @@ class TaskNetworks {
   Status AddResolvConf(const std::string& rootfs, const std::string& new_root, PreparedChild* out);
   // Starts the pool making networks ahead (no-op without slirp4netns: Take says why).
   void Prepare();
-  // A network for task `task_id` alone, its interface configured: the task's init joins
-  // `netns` (ChildPlan::netns_fd) and the task's process holds `stack` until it exits.
-  Result<ReadyNetwork> Take(const std::string& task_id);
+  // A network for task `task_id` alone while it runs, its interface configured: one of `scope`
+  // from the shelf, else one from the pool. The task's init joins `netns` (ChildPlan::netns_fd)
+  // and Lend keeps the network until the task has exited.
+  Result<ReadyNetwork> Take(const std::string& task_id, const std::string& scope);
+  // `process` with its network: once the task has exited (Wait(), or the process dropped), the
+  // network goes back on the shelf for a later task of `scope` if it is left as new, else its
+  // stack stops. An empty scope (a privileged task's, a one-off build's): never shelved.
+  std::unique_ptr<SandboxedProcess> Lend(std::unique_ptr<SandboxedProcess> process,
+                                         ReadyNetwork network, std::string scope);
 
  private:
   std::shared_ptr<HelperHost> Host();
@@ -93,11 +130,8 @@ class TaskNetworks {
   std::mutex mu_;
   std::shared_ptr<HelperHost> host_;   // GUARDED_BY(mu_); shared only with weak_ptrs
   std::unique_ptr<NetworkPool> pool_;  // GUARDED_BY(mu_); made by the first Take
+  const std::shared_ptr<NetworkShelf> shelf_;  // lent networks hold it weakly
   bool resolv_conf_written_ = false;   // GUARDED_BY(mu_)
 };
-
-// `process` with its network: Wait() and the destructor stop the network after the task.
-std::unique_ptr<SandboxedProcess> WithNetwork(std::unique_ptr<SandboxedProcess> process,
-                                              std::unique_ptr<TaskNetwork> network);
 
 }  // namespace baton::workers::sandbox

@@ -74,6 +74,10 @@ struct TaskRun {
   std::string work_mount;
   std::vector<VolumeMount> mounts;
   bool network = true;  // false: new network namespace with only loopback (hermetic)
+  // Tasks that may use one network one after another (the build's team and pipeline): a network
+  // a task of this scope left as new may serve the next (docs/security.md#network). Empty: the
+  // task's network is its own.
+  std::string network_scope;
   bool privileged = false;
   Limits limits;
   std::string hostname;
