@@ -244,7 +244,7 @@ Result<workers::TaskRun> BuildExecutor::Impl::MakeTaskRun(const RunTask& run) {
     task.user = image_metadata["user"].get<std::string>();
     task.user = task.user.substr(0, task.user.find(':'));  // "uid:gid": the sandbox takes the user
   }
-  task.work_dir = (fs::path(options_.build_root) / "work" / std::to_string(run.id)).string();
+  task.work_dir = (fs::path(options_.build_root) / ("work-" + std::to_string(run.id))).string();
   BATON_RETURN_IF_ERROR(MakeDir(task.work_dir));
   for (const auto& input : run.inputs) {
     task.mounts.push_back({VolumePath(input.volume), input.path, true});
