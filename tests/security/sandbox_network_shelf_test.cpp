@@ -134,7 +134,12 @@ TEST_F(NetworkShelf, ANetworkWhoseStackDiedOnTheShelfIsNotGiven) {
   auto stacks = StacksServing(first.netns);
   ASSERT_EQ(stacks.size(), 1u);
   ::kill(stacks[0], SIGKILL);
-  EXPECT_TRUE(Eventually([&] { return StacksServing(first.netns).empty(); }));
+  // Exited (a zombie until the worker reaps it, or gone), not only its descriptors closed.
+  EXPECT_TRUE(Eventually([&] {
+    std::string stat = ReadFile("/proc/" + std::to_string(stacks[0]) + "/stat");
+    size_t after = stat.rfind(") ");
+    return after == std::string::npos || stat[after + 2] == 'Z';
+  }));
   Ended second = Run(Gated("true"), "main/p");
   EXPECT_EQ(second.exit_code, 0) << second.output;
   EXPECT_NE(second.netns, first.netns);

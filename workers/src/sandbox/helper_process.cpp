@@ -196,6 +196,18 @@ void HelperProcess::Signal(int sig) {
   if (!exit_status_) ::kill(pid_, sig);
 }
 
+bool HelperProcess::running() const {
+  // Under the lock, Reap cannot run: an exited helper is still a zombie, its pid still its own.
+  std::lock_guard lock(mu_);
+  if (exit_status_) return false;
+  siginfo_t info{};
+  int rc;
+  do {
+    rc = ::waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT);  // WNOWAIT: the host reaps
+  } while (rc != 0 && errno == EINTR);
+  return rc == 0 && info.si_pid == 0;
+}
+
 void HelperProcess::Reap(int pidfd) {
   // Under the lock: Signal() must never see the pid once it is free for someone else.
   std::lock_guard lock(mu_);

@@ -37,6 +37,8 @@ class HelperProcess {
   bool WaitExited(std::chrono::milliseconds timeout);
   // Its exit code (or the number of the signal that killed it), once it has exited.
   std::optional<int> exit_status() const;
+  // Whether it still runs: false as soon as it has exited, before its host has reaped it.
+  bool running() const;
   // What it wrote to stderr so far (at most the first 4 KiB).
   std::string stderr_text() const;
   // Sends `sig` unless the helper was already reaped (its pid may be someone else's by then).

@@ -43,8 +43,8 @@ class TaskNetwork {
   ~TaskNetwork();
   TaskNetwork(const TaskNetwork&) = delete;
   TaskNetwork& operator=(const TaskNetwork&) = delete;
-  // Whether the stack is still up (false once its process has exited and was reaped).
-  bool running() const { return !helper_->exit_status().has_value(); }
+  // Whether the stack is still up (false as soon as its process has exited).
+  bool running() const { return helper_->running(); }
 
  private:
   std::shared_ptr<HelperProcess> helper_;
