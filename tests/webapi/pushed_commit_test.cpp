@@ -54,7 +54,7 @@ TEST(PushedCommit, APushToTheTrackedBranchNamesItsCommit) {
 
 TEST(PushedCommit, SourcesThatFilterCommitsAreCheckedFirst) {
   for (const char* option : {"paths", "ignore_paths", "tag_filter", "tag_regex", "commit_filter",
-                             "version_depth", "some_future_option"}) {
+                             "version_depth", "some_future_option", "https_tunnel"}) {
     EXPECT_EQ(PushedCommit(PushToMain(), Source({{option, "x"}})), std::nullopt) << option;
   }
 }

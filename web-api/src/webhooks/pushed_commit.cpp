@@ -12,7 +12,7 @@ namespace {
 // check's newest version is the branch's head commit unless its message skips CI. Anything
 // else (paths, ignore_paths, tag_filter, tag_regex, commit_filter, version_depth, an option of
 // a newer git resource) may, and sends the push through the check first.
-constexpr std::array<std::string_view, 11> kExactOptions = {"uri",
+constexpr std::array<std::string_view, 10> kExactOptions = {"uri",
                                                             "branch",
                                                             "username",
                                                             "password",
@@ -21,8 +21,7 @@ constexpr std::array<std::string_view, 11> kExactOptions = {"uri",
                                                             "skip_ssl_verification",
                                                             "fetch_tags",
                                                             "git_config",
-                                                            "disable_ci_skip",
-                                                            "https_tunnel"};
+                                                            "disable_ci_skip"};
 
 bool OnlyExactOptions(const nlohmann::json& source) {
   for (auto it = source.begin(); it != source.end(); ++it) {
