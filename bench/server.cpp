@@ -4,7 +4,8 @@
 //   W5    trigger to the task's first instruction (the task prints `date +%s%N`): through the
 //         CLI (`baton trigger-job`, a new process each time), through the API on a kept-alive
 //         connection, and through a signed GitHub push webhook (with the webhook's reply time);
-//         `trigger-job -w` as a user sees it (first line printed, exit)
+//         `trigger-job -w` as a user sees it (first line printed, exit); each beside make -j2
+//         running the same command (start to its first instruction, same N) with the ratio
 //   W1-W4 through the server (set the pipeline or trigger its jobs over the API; the end is the
 //         last build's end_time); W4 with 10 SSE followers, each checked to get every line
 //   API   GET /api/v1/teams/main/pipelines/P/jobs requests per second under `wrk`
@@ -52,6 +53,7 @@
 #include "proc_stats.h"
 #include "server_builds.h"
 #include "sse_follower.h"
+#include "w5_make.h"
 
 namespace {
 
@@ -71,15 +73,16 @@ using baton::bench::NowNs;
 
 using baton::bench::Median;
 
-void Report(const std::string& what, std::vector<double> ms) {
+void Report(const std::string& what, std::vector<double> ms, double make_median = 0) {
   if (ms.empty()) {
     std::printf("  %-58s no samples\n", what.c_str());
     return;
   }
   std::sort(ms.begin(), ms.end());
   double p99 = ms[std::min(ms.size() - 1, static_cast<size_t>(ms.size() * 0.99))];
-  std::printf("  %-58s median %8.1f ms  p99 %8.1f ms  (n=%zu)\n", what.c_str(), Median(ms), p99,
-              ms.size());
+  std::printf("  %-58s median %8.1f ms  p99 %8.1f ms", what.c_str(), Median(ms), p99);
+  if (make_median > 0) std::printf("  ratio %5.1fx", Median(ms) / make_median);
+  std::printf("  (n=%zu)\n", ms.size());
   std::fflush(stdout);
 }
 
@@ -117,8 +120,8 @@ class Bench {
   pid_t pid() const { return server_.pid(); }
   void set_poll(std::chrono::milliseconds poll) { poll_ = poll; }
 
-  void W5(int runs);
-  void W5Webhook(int runs);
+  double W5(int runs);  // returns make's median for W5's command (MakeFirstInstructionMs)
+  void W5Webhook(int runs, double make_ms);
   void TriggerWatch(int runs);
   void Workload(const std::string& id, int runs);
   void W4(int runs, int followers, bool raw);
@@ -218,13 +221,16 @@ std::string Bench::W5GitYaml() const {
 }
 
 // W5 through the CLI and the API: a job without inputs, and one that gets a git repository.
-void Bench::W5(int runs) {
+double Bench::W5(int runs) {
   if (!SetPipeline("w5",
                    "jobs:\n- name: fast\n  plan:\n" + TaskYaml("t", "echo T=$(date +%s%N)")) ||
       !SetPipeline("w5git", W5GitYaml())) {
-    return;
+    return 0;
   }
   WaitForBuildAfter("w5git", "build", 0);
+  auto make_ms = baton::bench::MakeFirstInstructionRuns(files_.path() / "make-W5", runs);
+  const double make = Median(make_ms);
+  Report("W5 make -j2, the same one command (start to its first instruction)", make_ms);
   struct Case {
     std::string label, pipeline, job;
     bool cli;
@@ -247,13 +253,14 @@ void Bench::W5(int runs) {
       int64_t t1 = build.is_null() ? 0 : FirstInstructionNs(build.value("id", int64_t{0}));
       if (t1 > 0) latency.push_back((t1 - t0) / 1e6);
     }
-    Report("W5 " + c.label, latency);
+    Report("W5 " + c.label, latency, make);
     if (c.cli) Report("   (the trigger-job process itself, start to exit)", cli_wall);
   }
+  return make;
 }
 
 // W5 through a signed GitHub push: commit, deliver, the build of that commit starts.
-void Bench::W5Webhook(int runs) {
+void Bench::W5Webhook(int runs, double make_ms) {
   json sample = json::parse(
       std::ifstream(baton::testing::SharedDir() / "conformance/webhooks/github-push.0.json"),
       nullptr, false);
@@ -281,7 +288,7 @@ void Bench::W5Webhook(int runs) {
     int64_t t1 = build.is_null() ? 0 : FirstInstructionNs(build.value("id", int64_t{0}));
     if (t1 > 0) latency.push_back((t1 - t0) / 1e6);
   }
-  Report("W5 signed GitHub push webhook (check, get git + task)", latency);
+  Report("W5 signed GitHub push webhook (get git + task)", latency, make_ms);
   Report("   webhook reply time (kept-alive client)", reply_ms);
 }
 
@@ -570,8 +577,7 @@ int main(int argc, char** argv) {
   std::printf("  %-58s %8.1f MB (%s)\n", "idle RSS after start", idle_mb,
               RssByKind(bench.pid()).c_str());
   if (wants("W5")) {
-    bench.W5(runs);
-    bench.W5Webhook(runs);
+    bench.W5Webhook(runs, bench.W5(runs));
     bench.TriggerWatch(std::max(1, runs / 5));
   }
   int workload_runs = std::max(1, runs / 20);

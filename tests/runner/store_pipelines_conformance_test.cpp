@@ -149,6 +149,28 @@ TEST_P(PipelineStoreConformance, ResourceVersionsAreSavedIdempotentlyInCheckOrde
   EXPECT_TRUE(pipelines().GetResourceById(repo->id)->last_checked_at.has_value());
 }
 
+// A version recorded first (from a push) and found again by a check after versions older than
+// it: the check's order wins and it stays the newest, as Concourse re-orders known versions.
+TEST_P(PipelineStoreConformance, AKnownVersionACheckListsAfterANewOneBecomesTheNewest) {
+  auto p = pipelines().SetPipeline(Update("app", {}, {"repo"}));
+  auto repo = pipelines().GetResource(p->id, "repo");
+  ASSERT_TRUE(pipelines().SaveResourceVersions(repo->id, {{Json{{"ref", "a"}}, {}}}).ok());
+  auto pushed = pipelines().SaveResourceVersions(repo->id, {{Json{{"ref", "c"}}, {}}});
+  auto checked = pipelines().SaveResourceVersions(
+      repo->id, {{Json{{"ref", "a"}}, {}}, {Json{{"ref", "b"}}, {}}, {Json{{"ref", "c"}}, {}}});
+  ASSERT_TRUE(checked.ok()) << checked.status().ToString();
+  EXPECT_EQ((*checked)[2].id, (*pushed)[0].id);
+  EXPECT_GT((*checked)[2].check_order, (*checked)[1].check_order);
+  auto versions = pipelines().ListResourceVersions(repo->id, VersionPage{});
+  ASSERT_EQ(versions->size(), 3u);
+  EXPECT_EQ((*versions)[0].version["ref"], "c");
+  EXPECT_EQ((*versions)[1].version["ref"], "b");
+  EXPECT_EQ((*versions)[2].version["ref"], "a");
+  // A version found again on its own keeps its place (no re-order without a newer one before).
+  ASSERT_TRUE(pipelines().SaveResourceVersions(repo->id, {{Json{{"ref", "b"}}, {}}}).ok());
+  EXPECT_EQ(pipelines().ListResourceVersions(repo->id, VersionPage{})->front().version["ref"], "c");
+}
+
 TEST_P(PipelineStoreConformance, ChangingTheSourceStartsAFreshVersionHistory) {
   auto p = pipelines().SetPipeline(Update("app", {}, {"repo"}));
   auto repo = pipelines().GetResource(p->id, "repo");

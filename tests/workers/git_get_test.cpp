@@ -102,6 +102,52 @@ TEST_F(GitGet, WhatATaskWritesIntoItsCheckoutDoesNotReachTheNextGet) {
   EXPECT_EQ(RunGit(second, "status --porcelain --untracked-files=no"), "");
 }
 
+// Prepared checkouts of `sha` next to the mirror (<mirror>.checkouts/<sha>...).
+int PreparedCheckouts(const fs::path& cache, const std::string& sha) {
+  int n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(cache)) {
+    bool prepared = e.is_directory() && e.path().parent_path().extension() == ".checkouts";
+    if (prepared && e.path().filename().string().rfind(sha, 0) == 0) ++n;
+  }
+  return n;
+}
+
+TEST_F(GitGet, TheFirstGetOfACommitChecksOutStraightIntoItsDirectoryAndTheSecondPreparesOne) {
+  std::string sha = upstream_.Commit({{"a.txt", "one"}}, "one");
+  fs::path first = Get(sha);
+  EXPECT_EQ(ReadFile(first / "a.txt"), "one");
+  EXPECT_EQ(PreparedCheckouts(root_ / "cache", sha), 0);
+  fs::path second = Get(sha);
+  EXPECT_EQ(ReadFile(second / "a.txt"), "one");
+  EXPECT_EQ(PreparedCheckouts(root_ / "cache", sha), 1);
+  EXPECT_EQ(RunGit(second, "rev-parse HEAD"), RunGit(first, "rev-parse HEAD"));
+}
+
+// A version named by a push before any check must be on the branch: a commit of another
+// branch, or one the branch was force-pushed away from, is refused with what to do.
+TEST_F(GitGet, ACommitThatIsNotOnTheTrackedBranchIsRefusedSayingSo) {
+  std::string one = upstream_.Commit({{"a.txt", "one"}}, "one");
+  std::string two = upstream_.Commit({{"a.txt", "two"}}, "two");
+  RunGit(upstream_.path(), "checkout -q -b elsewhere");
+  std::string stray = upstream_.Commit({{"a.txt", "stray"}}, "stray");
+  RunGit(upstream_.path(), "checkout -q main");
+  Check();  // the mirror now holds every branch's commits
+  fs::path dir = root_ / "stray";
+  fs::create_directories(dir);
+  auto got = type_->Get(ctx_, Source(), GitGetRef(stray), Json::object(), dir.string());
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(got.status().message().find("commit " + stray + " is not on branch main"),
+            std::string::npos)
+      << got.status().message();
+  EXPECT_NE(got.status().message().find("check the resource again"), std::string::npos);
+  ASSERT_FALSE(Get(two).empty());
+  upstream_.ResetBranch("main", one);  // force push: `two` leaves the branch...
+  Check();                             // ...and the mirror learns it (the check after a push)
+  auto gone = type_->Get(ctx_, Source(), GitGetRef(two), Json::object(), (root_ / "two").string());
+  EXPECT_FALSE(gone.ok());
+}
+
 TEST_F(GitGet, PrintsTheLatencyOfAGetOfAKnownVersion) {
   std::map<std::string, std::string> files;
   for (int i = 0; i < 50; ++i) files["src/f" + std::to_string(i) + ".txt"] = std::to_string(i);

@@ -33,14 +33,10 @@ void Scheduler::CheckResource(Id pipeline_id, const std::string& resource,
 
 CheckRegistry& Scheduler::checks() { return impl_->checks_; }
 
-void Scheduler::RunCheck(Id check_id) {
-  auto record = impl_->checks_.Get(check_id);
-  if (!record) return;
-  CheckRegistry& checks = impl_->checks_;
-  CheckResource(record->pipeline_id, record->resource,
-                [&checks, check_id](Result<int> outcome) { checks.Finish(check_id, outcome); });
-  // Started once a worker runs it (or it joined a running check); not if it already ended.
-  checks.Start(check_id);
+void Scheduler::RunCheck(Id check_id) { impl_->RunCheck(check_id); }
+
+void Scheduler::RecordPushedVersion(Id check_id, const Json& version) {
+  impl_->RecordPushedVersion(check_id, version);
 }
 
 void Scheduler::SetLeader(bool leader, const std::string& orphan_message) {

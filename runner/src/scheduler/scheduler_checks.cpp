@@ -19,14 +19,18 @@ class CheckLogSink final : public workers::OutputSink {
   std::string resource_;
 };
 
-const Json* Newest(const PlannerSnapshot& snapshot, const std::string& resource) {
-  auto it = snapshot.versions.find(resource);
-  if (it == snapshot.versions.end() || it->second.empty()) return nullptr;
-  const VersionRecord* newest = &it->second.front();
+// The version a check of `resource` starts from: the newest one, leaving out those recorded
+// from a push that no check has found yet (the check then finds the commits pushed before).
+const Json* CheckFrom(const PipelineState& state, const std::string& resource) {
+  auto it = state.snapshot.versions.find(resource);
+  if (it == state.snapshot.versions.end()) return nullptr;
+  auto pushed = state.pushed_unchecked.find(resource);
+  const VersionRecord* newest = nullptr;
   for (const auto& v : it->second) {
-    if (v.order > newest->order) newest = &v;
+    if (pushed != state.pushed_unchecked.end() && pushed->second.count(v.id)) continue;
+    if (!newest || v.order > newest->order) newest = &v;
   }
-  return &newest->version;
+  return newest ? &newest->version : nullptr;
 }
 
 }  // namespace
@@ -52,7 +56,7 @@ void Scheduler::Impl::Check(PipelineState& state, const std::string& resource,
   auto source = pipelines::VarSources(state.config.var_sources, state.config.file)
                     .Interpolate(config->source, nullptr);
   run.source = source.ok() ? *source : config->source;
-  if (const Json* newest = Newest(state.snapshot, resource)) run.version = *newest;
+  if (const Json* from = CheckFrom(state, resource)) run.version = *from;
   Status resolved = source.ok()
                         ? ResolveResourceType(state.config.resource_types, config->type, run)
                         : source.status();
@@ -148,6 +152,11 @@ void Scheduler::Impl::OnCheckDone(Id pipeline_id, const std::string& resource, u
     } else {
       int added = 0;
       AddVersions(*state, resource, *saved, &added);
+      // A check that started after a push confirms (or, force-pushed away, drops) its version.
+      if (auto pushed = state->pushed_unchecked.find(resource);
+          pushed != state->pushed_unchecked.end()) {
+        std::erase_if(pushed->second, [run](const auto& p) { return p.second < run; });
+      }
       outcome = added;
       if (added > 0) WakeJobsUsing(*state, resource);
       // A check asked of a node that does not schedule: the leader reads the new versions.

@@ -47,6 +47,10 @@ struct PipelineState {
   CheckWaiters check_waiters;
   // The worker run of each check in flight, by resource, with its check_timeout timer.
   std::map<std::string, CheckInFlight> checks_in_flight;
+  // Versions recorded from a verified push that no check started since has confirmed, by
+  // resource (version id -> check_runs_ when it was recorded): a check starts from the newest
+  // version before them, so that it finds the commits pushed before.
+  std::map<std::string, std::map<Id, uint64_t>> pushed_unchecked;
   // Manually triggered builds waiting for the job's max_in_flight, by job, oldest first.
   std::map<std::string, std::deque<std::pair<Build, InputPlan>>> pending;
   bool auto_trigger = true;
@@ -110,6 +114,15 @@ class Scheduler::Impl {
   void AddVersions(PipelineState& state, const std::string& resource,
                    const std::vector<ResourceVersion>& versions, int* added);
   void WakeJobsUsing(PipelineState& state, const std::string& resource);
+
+  // scheduler_pushes.cpp
+  void RecordPushedVersion(Id check_id, const Json& version);
+  // Whether `version` recorded as the resource's newest is what its check would record (a
+  // builtin git resource; the caller has matched the push to its source).
+  bool PushIsAVersion(const PipelineState& state, const std::string& resource) const;
+  void SavePushedVersion(PipelineState& state, const std::string& resource, const Json& version);
+  // Runs the check `check_id` of checks_ (Scheduler::RunCheck).
+  void RunCheck(Id check_id);
 
   // scheduler_builds.cpp
   void TrySchedule(PipelineState& state, const std::string& job);

@@ -38,6 +38,21 @@ Result<ResourceVersion> SaveVersion(Connection& conn, const ResourceRecord& reso
                        resource.id, resource.source_hash, version_json);
 }
 
+// A known version that a check lists after a newer one moves to the newest place: the check's
+// order wins, as Concourse re-orders known versions in the order a check gives them (so a
+// version recorded from a push, then found by a check after the commits pushed before it,
+// stays the newest).
+Status MakeNewest(Connection& conn, ResourceVersion& v) {
+  BATON_RETURN_IF_ERROR(
+      conn.Run("UPDATE resource_versions SET check_order = (SELECT max(check_order) + 1 FROM "
+               "resource_versions WHERE resource_id = ?1) WHERE id = ?2",
+               v.resource_id, v.id));
+  BATON_ASSIGN_OR_RETURN(v,
+                         sql::QueryOne(conn, sql::ReadVersion, "resource version",
+                                       std::string(sql::kVersionSelect) + "WHERE v.id = ?", v.id));
+  return Status::Ok();
+}
+
 // True when every field of `subset` is in `version` with the same value.
 bool Contains(const Json& version, const Json& subset) {
   if (!subset.is_object() || !version.is_object()) return false;
@@ -90,12 +105,15 @@ Result<std::vector<ResourceVersion>> SqlStore::SaveResourceVersions(
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     const int64_t now_ms = ToUnixMillis(clock_.Now());
     BATON_ASSIGN_OR_RETURN(ResourceRecord resource, LoadResource(conn, resource_id));
+    int64_t newest = 0;  // the newest order among the versions saved so far
     for (const VersionFound& found : versions) {
       if (!found.version.is_object()) {
         return InvalidArgument("a resource version must be a JSON object, got " +
                                sql::JsonText(found.version));
       }
       BATON_ASSIGN_OR_RETURN(ResourceVersion v, SaveVersion(conn, resource, found, now_ms));
+      if (v.check_order < newest) BATON_RETURN_IF_ERROR(MakeNewest(conn, v));
+      newest = v.check_order;
       saved.push_back(std::move(v));
     }
     return conn.Run("UPDATE resources SET last_checked_at = ?, check_error = '' WHERE id = ?",

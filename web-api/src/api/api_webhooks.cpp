@@ -1,7 +1,11 @@
 // Webhooks: Concourse's per-resource URL with ?webhook_token=, and forge endpoints that verify
 // the forge's signature with the matching resources' webhook_token. Both reply at once and run
 // the checks afterwards on the runner thread; deliveries are recorded, and a repeated delivery
-// id is acknowledged without checking again.
+// id is acknowledged without checking again. A forge push that names exactly a git resource's
+// next version (PushedCommit) records it and schedules its jobs before the check runs.
+#include <optional>
+#include <utility>
+
 #include "api_context.h"
 #include "baton/common/clock.h"
 #include "baton/common/sha256.h"
@@ -25,19 +29,32 @@ bool FirstDelivery(Context& ctx, const std::string& provider, const std::string&
   return !first.ok() || *first;
 }
 
+// A resource to check, with the commit its push named when that is exactly its next version
+// (PushedCommit): that version is recorded and scheduled before the check runs.
+struct ToCheck {
+  runner::ActiveResource resource;
+  std::optional<std::string> pushed;
+};
+
 // Queues a check of each resource (followed like the API's, at GET /api/v1/checks/:id) and
 // returns them as JSON; the delivery is answered at once.
-Json CheckLater(Context& ctx, const std::vector<runner::ActiveResource>& resources) {
+Json CheckLater(Context& ctx, const std::vector<ToCheck>& resources) {
   Json checks = Json::array();
-  std::vector<runner::Id> ids;
-  for (const auto& r : resources) {
+  std::vector<std::pair<runner::Id, std::optional<std::string>>> ids;
+  for (const auto& [r, pushed] : resources) {
     runner::CheckRecord c =
         ctx.scheduler.checks().Create(r.team, r.pipeline, r.pipeline_id, r.name);
-    ids.push_back(c.id);
+    ids.emplace_back(c.id, pushed);
     checks.push_back(CheckJson(c));
   }
   boost::asio::post(ctx.runner_io, [&ctx, ids] {
-    for (runner::Id id : ids) ctx.scheduler.RunCheck(id);
+    for (const auto& [id, pushed] : ids) {
+      if (pushed) {
+        ctx.scheduler.RecordPushedVersion(id, Json{{"ref", *pushed}});
+      } else {
+        ctx.scheduler.RunCheck(id);
+      }
+    }
   });
   return checks;
 }
@@ -59,7 +76,7 @@ Response ResourceWebhook(Context& ctx, Request& req, WorkClaim& claim) {
     if (!FirstDelivery(ctx, "resource", delivery, req.body, "accepted")) {
       return Response::Json(200, Json{{"duplicate", true}});
     }
-    Json checks = CheckLater(ctx, {r});
+    Json checks = CheckLater(ctx, {ToCheck{r, std::nullopt}});
     return Response::Json(201, Json{{"checking", r.name}, {"check", checks[0]}});
   }
   return JsonError(404, "not found",
@@ -110,10 +127,16 @@ Response ForgeWebhook(Context& ctx, Request& req, WorkClaim& claim) {
                                     {"detail", "no git resource with this secret tracks " +
                                                    event->repository + " on the pushed branch"}});
   }
-  Json checks = CheckLater(ctx, matched);
-  Json names = Json::array();
-  for (const auto& r : matched) names.push_back(r.pipeline + "/" + r.name);
-  return Response::Json(202, Json{{"checking", names}, {"checks", checks}});
+  // A push that names exactly the resource's next version schedules it before the check.
+  std::vector<ToCheck> to_check;
+  Json names = Json::array(), pushed = Json::array();
+  for (const auto& r : matched) {
+    to_check.push_back({r, PushedCommit(*event, r.source)});
+    names.push_back(r.pipeline + "/" + r.name);
+    if (to_check.back().pushed) pushed.push_back(r.pipeline + "/" + r.name);
+  }
+  Json checks = CheckLater(ctx, to_check);
+  return Response::Json(202, Json{{"checking", names}, {"checks", checks}, {"pushed", pushed}});
 }
 
 }  // namespace

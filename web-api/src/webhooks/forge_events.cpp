@@ -106,6 +106,21 @@ RefChange MakeChange(std::string ref, std::string after, bool deleted) {
   return c;
 }
 
+// A commit message read from a payload; an absent or empty one counts as unknown.
+std::optional<std::string> Message(std::string text) {
+  if (text.empty()) return std::nullopt;
+  return text;
+}
+
+// The message of commit `sha` from a payload's list of commits ({id, message} each), if there.
+std::optional<std::string> MessageIn(const Json* commits, const std::string& sha, Payload& in) {
+  if (!commits || sha.empty()) return std::nullopt;
+  for (const Json& c : *commits) {
+    if (c.is_object() && in.Str(c, "/id") == sha) return Message(in.Str(c, "/message"));
+  }
+  return std::nullopt;
+}
+
 // GitHub and Gitea share the push payload shape (ref/before/after/repository).
 void ParseGitHubLike(const Json& body, ForgeEvent& e, Payload& in) {
   e.repository = in.Str(body, "/repository/full_name");
@@ -117,6 +132,12 @@ void ParseGitHubLike(const Json& body, ForgeEvent& e, Payload& in) {
   if (e.kind == ForgeEvent::Kind::kPush) {
     bool deleted = in.Bool(body, "/deleted");
     e.changes.push_back(MakeChange(in.Str(body, "/ref"), in.Str(body, "/after"), deleted));
+    RefChange& c = e.changes.back();
+    if (!c.after.empty() && in.Str(body, "/head_commit/id") == c.after) {
+      c.after_message = Message(in.Str(body, "/head_commit/message"));
+    } else {
+      c.after_message = MessageIn(in.Array(body, "/commits"), c.after, in);
+    }
   }
 }
 
@@ -130,6 +151,8 @@ void ParseGitLab(const Json& body, ForgeEvent& e, Payload& in) {
   }
   if (e.kind == ForgeEvent::Kind::kPush) {
     e.changes.push_back(MakeChange(in.Str(body, "/ref"), in.Str(body, "/after"), false));
+    RefChange& c = e.changes.back();
+    c.after_message = MessageIn(in.Array(body, "/commits"), c.after, in);
   }
 }
 
@@ -146,6 +169,7 @@ void ParseBitbucketCloud(const Json& body, ForgeEvent& e, Payload& in) {
     std::string prefix = in.Str(*side, "/type") == "tag" ? "refs/tags/" : "refs/heads/";
     e.changes.push_back(MakeChange(prefix + in.Str(*side, "/name"),
                                    added ? in.Str(*side, "/target/hash") : "", !added));
+    if (added) e.changes.back().after_message = Message(in.Str(*side, "/target/message"));
   }
 }
 

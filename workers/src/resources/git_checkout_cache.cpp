@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <vector>
 
 #include "baton/common/sha256.h"
@@ -44,6 +45,19 @@ void EvictOldCheckouts(const fs::path& root, const fs::path& keep) {
   }
 }
 
+// Markers of commits got once (GetThroughCheckoutCache): the newest kMarkersKept stay.
+void EvictOldMarkers(const fs::path& root) {
+  std::error_code ec;
+  std::vector<std::pair<fs::file_time_type, fs::path>> markers;
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    if (e.path().extension() != ".seen") continue;
+    markers.emplace_back(fs::last_write_time(e.path(), ec), e.path());
+  }
+  if (markers.size() <= kMarkersKept) return;
+  std::sort(markers.begin(), markers.end());  // oldest first
+  for (size_t i = 0; i + kMarkersKept < markers.size(); ++i) fs::remove(markers[i].second, ec);
+}
+
 }  // namespace
 
 std::string CheckoutCachePath(const std::string& mirror_path, const std::string& sha,
@@ -72,6 +86,18 @@ Status GetThroughCheckoutCache(const std::string& cached, const std::string& dir
   std::error_code ec;
   const fs::path path(cached);
   if (!fs::is_directory(path, ec)) {
+    // The first get of a commit (a push's new commit) checks out straight into its directory:
+    // the copy that a prepared checkout costs pays off only when the commit is got again (a
+    // second job, a rerun), which the marker left here tells.
+    const fs::path seen = path.string() + ".seen";
+    if (!fs::exists(seen, ec)) {
+      fs::create_directories(path.parent_path(), ec);
+      std::ofstream(seen).close();
+      EvictOldMarkers(path.parent_path());
+      fs::create_directories(dir, ec);
+      if (ec) return IoError("create " + dir + ": " + ec.message());
+      return prepare(dir);
+    }
     fs::path tmp = path.string() + ".tmp";
     fs::remove_all(tmp, ec);  // left by a crash
     fs::create_directories(tmp, ec);

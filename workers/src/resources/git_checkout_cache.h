@@ -16,15 +16,18 @@ namespace baton::workers::resources {
 
 // How many prepared checkouts a mirror keeps (least recently used ones go first).
 inline constexpr size_t kCheckoutsKept = 4;
+// How many commits got once (without a prepared checkout yet) a mirror remembers.
+inline constexpr size_t kMarkersKept = 64;
 
 // The prepared checkout of `sha` on local branch `branch` ("" = detached) for `mirror_path`;
 // `variant` tells apart checkouts made with different get params ("" = the defaults).
 std::string CheckoutCachePath(const std::string& mirror_path, const std::string& sha,
                               const std::string& branch, const std::string& variant = "");
 
-// Makes sure the checkout at `cached` exists, preparing it with `prepare(dir)` into a temporary
-// directory renamed into place when `prepare` succeeds; then copies it into `dir` (existing,
-// empty, created if missing) and evicts old checkouts beyond kCheckoutsKept.
+// The first time: prepares `dir` (existing, empty, created if missing) with `prepare(dir)` and
+// remembers that the commit was got. The next times: makes sure the checkout at `cached`
+// exists, preparing it with `prepare` into a temporary directory renamed into place when
+// `prepare` succeeds; then copies it into `dir` and evicts old checkouts beyond kCheckoutsKept.
 Status GetThroughCheckoutCache(const std::string& cached, const std::string& dir,
                                const std::function<Status(const std::string& dir)>& prepare);
 

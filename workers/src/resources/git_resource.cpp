@@ -56,6 +56,14 @@ Result<std::string> BranchHead(GitRepository& repo, const GitSource& s, const st
   return head;
 }
 
+// Whether commit `sha` is the head of `branch` in the mirror or an ancestor of it.
+Result<bool> OnBranch(GitRepository& repo, const std::string& sha, const std::string& branch) {
+  auto head = repo.ResolveCommit("refs/heads/" + branch);
+  if (!head.ok()) return false;
+  if (*head == sha) return true;
+  return repo.IsAncestor(sha, *head);
+}
+
 Result<std::vector<Json>> CommitVersions(GitRepository& repo, const GitSource& s,
                                          const std::string& head, const Json& from) {
   std::string from_sha = from.is_object() ? from.value("ref", std::string()) : "";
@@ -184,15 +192,35 @@ class GitResourceType final : public ResourceType {
     std::string default_branch;
     // A version the mirror already has needs no fetch (checks keep the mirror up to date).
     std::unique_ptr<GitRepository> repo = MirrorWithCommit(ctx, s, ref, &default_branch);
+    bool fetched = !repo;
     if (!repo) {
       BATON_ASSIGN_OR_RETURN(repo, FetchMirror(ctx, s, &default_branch));
     }
     auto sha = repo->ResolveCommit(ref);
     if (!sha.ok()) {
       return NotFound(s.Describe("git get") + ": version " + ref +
-                      " no longer exists in the remote (force-pushed?): check the resource again");
+                      " is not in the remote (force-pushed away, or a push named a commit the "
+                      "remote does not have): check the resource again");
     }
     std::string branch = s.branch.empty() ? default_branch : s.branch;
+    if (!s.TracksTags()) {
+      // A version may come from a push's payload, before any check (a webhook): the commit
+      // must be on the branch, as a check would have found it. The mirror's branch may be
+      // older than the commit (it came with another branch): fetch once before refusing.
+      BATON_ASSIGN_OR_RETURN(bool on_branch, OnBranch(*repo, *sha, branch));
+      if (!on_branch && !fetched) {
+        BATON_ASSIGN_OR_RETURN(repo, FetchMirror(ctx, s, &default_branch));
+        BATON_ASSIGN_OR_RETURN(on_branch, OnBranch(*repo, *sha, branch));
+      }
+      if (!on_branch) {
+        return FailedPrecondition(
+            s.Describe("git get") + ": commit " + *sha + " is not on branch " + branch +
+            " (a push named a commit the branch does not contain, or the branch was "
+            "force-pushed since): check the resource again and run the job on a version it "
+            "finds, or push the commit to " +
+            branch);
+      }
+    }
     GitCheckoutOptions checkout;
     checkout.branch = s.TracksTags() ? "" : branch;
     checkout.origin_url = RedactGitUrl(s.remote.url);

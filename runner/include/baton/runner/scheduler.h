@@ -138,6 +138,13 @@ class Scheduler {
   // Runs the check `check_id` that the caller created in checks() (sharing a check of the same
   // resource already running); its record says when it starts and how it ends.
   void RunCheck(Id check_id);
+  // A verified push named `version` ({"ref": sha}) as the newest of the check's resource: it is
+  // recorded as such at once (jobs it triggers are scheduled), then the check runs as RunCheck
+  // does, from the version before it, and finds what the push left out (metadata, the commits
+  // pushed before it, a later force push). Only RunCheck for a resource that is not a builtin
+  // git resource. The caller (the forge webhook) has verified the delivery and decided that the
+  // push is exact (webapi::PushedCommit).
+  void RecordPushedVersion(Id check_id, const Json& version);
 
   // Becoming the leader: the builds left `started` by a node that is gone (none of this
   // scheduler's) are errored with `orphan_message`, pending ones are adopted, every pipeline's

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,9 @@ struct RefChange {
   std::string tag;     // "v1" for tag refs, else ""
   std::string after;   // new commit sha ("" when deleted)
   bool deleted = false;
+  // The message of commit `after` when the payload carries it (GitHub's and Gitea's
+  // head_commit or commits, GitLab's commits, Bitbucket Cloud's target); else unset.
+  std::optional<std::string> after_message;
 };
 
 struct ForgeEvent {
@@ -66,6 +70,16 @@ std::string NormalizeRepoUrl(std::string_view url);
 // The uri must match one of the event's URLs; a branch resource matches pushes to its branch
 // (or to the default branch when it names none); a tag_filter resource matches tag pushes.
 bool EventMatchesGitSource(const ForgeEvent& event, const nlohmann::json& source);
+
+// The commit a verified push names as the new head of the branch a git resource with this
+// `source` tracks, when that commit is exactly what the resource's check would record as its
+// newest version ({"ref": sha}): one branch pushed (not deleted, not tags), the branch the
+// source names (or the repository's default branch when it names none), a full sha, and no
+// source option that filters commits (paths, ignore_paths, tag_filter, tag_regex, or any option
+// this does not know, such as commit_filter or version_depth). Unless the source sets
+// disable_ci_skip, the payload must carry the commit's message and it must not skip CI. Else
+// nullopt: the push is checked first, as before. REQUIRES: EventMatchesGitSource(event, source).
+std::optional<std::string> PushedCommit(const ForgeEvent& event, const nlohmann::json& source);
 
 // Lower-case hex HMAC-SHA256.
 std::string HmacSha256Hex(std::string_view key, std::string_view data);
