@@ -1,8 +1,8 @@
 // Issue 16, task networks reused within a pipeline: a network whose task has ended serves the
 // next task of the same scope (the tasks of one pipeline) only when that task cannot tell it from
 // a new one: nothing left in it (no socket, no connection in TIME_WAIT), its stack still up, its
-// task not privileged. Never across scopes, never without one. Real namespaces, real slirp4netns
-// (root).
+// task not privileged. Never across scopes, never without one, never between a hermetic task and
+// one that may reach the network. Real namespaces, real slirp4netns (root).
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -43,10 +43,12 @@ class NetworkShelf : public ::testing::Test {
     int exit_code = -1;
   };
   // Runs `script` as a task of `scope` to its end; its namespace stays open in the result.
-  Ended Run(const std::string& script, const std::string& scope, bool privileged = false) {
+  Ended Run(const std::string& script, const std::string& scope, bool privileged = false,
+            bool network = true) {
     TaskRun run = ShellTask("t" + std::to_string(++count_), script, (dir_ / "work").string());
     run.network_scope = scope;
     run.privileged = privileged;
+    run.network = network;
     std::string file = (dir_ / ("out" + std::to_string(count_))).string();
     int out = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     // The task waits for its stdin to close, so the test can read its namespace while it runs.
@@ -160,6 +162,36 @@ TEST_F(NetworkShelf, AReusedNetworkHoldsNothingOfTheTaskBefore) {
   ASSERT_EQ(second.netns, first.netns) << "the first task left nothing behind";
   EXPECT_NE(second.output.find("bound\n"), std::string::npos) << second.output;
   EXPECT_NE(second.output.find("10.0.2.100/24"), std::string::npos) << second.output;
+}
+
+// A hermetic task's namespace (only its loopback, no stack) serves the pipeline's next hermetic
+// task in the same way, and never a task that may reach the network, nor the other way round.
+TEST_F(NetworkShelf, HermeticTasksOfThePipelineShareANamespaceWithOnlyItsLoopback) {
+  constexpr bool kHermetic = false;  // Run's `network`
+  Ended first = Run(Gated("true"), "main/p", false, kHermetic);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  Ended second = Run(Gated("ip -o link | cut -d: -f2; ip -o addr show lo | grep -c 'inet '"),
+                     "main/p", false, kHermetic);
+  EXPECT_EQ(second.netns, first.netns);
+  EXPECT_EQ(second.output, " lo\n1\n") << "only the loopback, up, with its address";
+  EXPECT_TRUE(OurNetworkStacks().empty()) << "hermetic tasks start no stack";
+  EXPECT_NE(Run(Gated("true"), "main/p").netns, first.netns) << "a task that may reach the network";
+  EXPECT_NE(Run(Gated("true"), "main/q", false, kHermetic).netns, first.netns);
+  EXPECT_NE(Run(Gated("true"), "main/p", /*privileged=*/true, kHermetic).netns, first.netns);
+}
+
+TEST_F(NetworkShelf, AHermeticTaskNeverGetsANetworkAStackServes) {
+  Ended networked = Run(Gated("true"), "main/p");
+  ASSERT_EQ(networked.exit_code, 0) << networked.output;
+  Ended hermetic = Run(Gated("ip -o link | cut -d: -f2"), "main/p", false, /*network=*/false);
+  EXPECT_NE(hermetic.netns, networked.netns);
+  EXPECT_EQ(hermetic.output, " lo\n");
+}
+
+TEST_F(NetworkShelf, AHermeticNamespaceAPrivilegedTaskHadIsNeverReused) {
+  Ended first = Run(Gated("true"), "main/p", /*privileged=*/true, /*network=*/false);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(Run(Gated("true"), "main/p", false, false).netns, first.netns);
 }
 
 TEST_F(NetworkShelf, NoShelvedStackOutlivesTheSandbox) {

@@ -204,7 +204,26 @@ class NamespaceSandbox : public Sandbox {
     child->plan.loopback_up = true;
     int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
     if (!run.network) {
-      BATON_ASSIGN_OR_RETURN(auto process, Spawn(*child, flags, stdio, cgroups, before_start));
+      // Hermetic: a namespace with only its loopback, a new one or one a hermetic task of the
+      // same pipeline left as new; a privileged task's is never shelved.
+      std::string scope = run.privileged ? "" : run.network_scope;
+      std::optional<sandbox::ReadyNetwork> bare = networks_.TakeHermetic(scope);
+      std::function<Status(pid_t)> start = before_start;
+      if (bare) {
+        child->plan.netns_fd = bare->netns.get();
+        flags &= ~CLONE_NEWNET;
+      } else if (!scope.empty()) {
+        bare.emplace();
+        start = [&bare, &before_start](pid_t pid) {
+          *bare = sandbox::TaskNetworks::HermeticOf(pid);
+          return before_start ? before_start(pid) : Status::Ok();
+        };
+      }
+      BATON_ASSIGN_OR_RETURN(auto process, Spawn(*child, flags, stdio, cgroups, start));
+      if (bare) {
+        process = networks_.Lend(std::move(process), std::move(*bare),
+                                 sandbox::TaskNetworks::HermeticScope(scope));
+      }
       return Layered(std::move(process), std::move(layer));
     }
     // Not hermetic: the task joins a network namespace made ahead, its stack already up: a new

@@ -21,8 +21,7 @@ std::optional<ReadyNetwork> NetworkShelf::Take(const std::string& scope) {
 }
 
 void NetworkShelf::Put(const std::string& scope, ReadyNetwork network) {
-  if (scope.empty() || !network.stack || !network.stack->running() ||
-      !network.sockets.AsSettled()) {
+  if (scope.empty() || network.netns.get() < 0 || !network.up() || !network.sockets.AsSettled()) {
     return;  // `network` goes: its stack stops, its namespace with the last descriptor
   }
   std::deque<Entry> dropped;
@@ -44,7 +43,7 @@ void NetworkShelf::PruneLocked(std::chrono::steady_clock::time_point now, std::d
   std::deque<Entry> kept;
   size_t over = entries_.size() > capacity_ ? entries_.size() - capacity_ : 0;
   for (auto& e : entries_) {
-    bool keep = over == 0 && now - e.since <= max_idle_ && e.network.stack->running();
+    bool keep = over == 0 && now - e.since <= max_idle_ && e.network.up();
     if (over > 0) --over;  // the oldest go first
     (keep ? kept : *out).push_back(std::move(e));
   }

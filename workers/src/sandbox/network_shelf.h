@@ -12,7 +12,7 @@
 // - nothing is left in it: no socket of any family beyond the stack's own and no TCP connection
 //   in TIME_WAIT (one would hold its port, an orphaned socket could still send data, a socket
 //   handed to a process outside would still be reachable);
-// - its stack still runs;
+// - its stack still runs (a hermetic task's namespace has none);
 // - the task could not change it: the caller gives no scope for a privileged task (the host's
 //   root may reconfigure the namespace), and tasks of another scope never get it.
 // At most `capacity` networks wait on the shelf (the oldest goes first), none longer than

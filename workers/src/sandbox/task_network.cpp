@@ -170,6 +170,13 @@ SocketCounts SocketCounts::OfThisThread() {
   return out;
 }
 
+SocketCounts SocketCounts::OfProcess(pid_t pid) {
+  SocketCounts out;
+  std::string path = "/proc/" + std::to_string(pid) + "/net/sockstat";
+  out.sockstat_ = ScopedFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  return out;
+}
+
 // "sockets: used N" counts every socket allocated in the namespace by a process (any family, an
 // orphaned TCP socket until it is freed; not the kernel's own); "TCP: inuse N orphan N tw N ..."
 // has the connections in TIME_WAIT, which are not sockets any more but still hold their ports.
@@ -373,6 +380,24 @@ Result<std::unique_ptr<TaskNetwork>> TaskNetworks::StartStack(int netns_fd, int 
   ::close(ready[0]);
   if (!ready_status.ok()) return ready_status;  // `network` stops the stack
   return network;
+}
+
+std::string TaskNetworks::HermeticScope(const std::string& scope) {
+  return scope.empty() ? "" : "hermetic " + scope;  // a team or pipeline name has no space
+}
+
+std::optional<ReadyNetwork> TaskNetworks::TakeHermetic(const std::string& scope) {
+  if (scope.empty()) return std::nullopt;
+  return shelf_->Take(HermeticScope(scope));
+}
+
+ReadyNetwork TaskNetworks::HermeticOf(pid_t pid) {
+  ReadyNetwork out;
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
+  out.netns = ScopedFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  out.sockets = SocketCounts::OfProcess(pid);
+  out.sockets.Settle();  // nothing in it yet: the init waits before it has done anything
+  return out;
 }
 
 std::unique_ptr<SandboxedProcess> TaskNetworks::Lend(std::unique_ptr<SandboxedProcess> process,

@@ -59,6 +59,8 @@ class SocketCounts {
   SocketCounts() = default;
   // The counts of the calling thread's network namespace.
   static SocketCounts OfThisThread();
+  // The counts of the network namespace of process `pid`.
+  static SocketCounts OfProcess(pid_t pid);
   // Takes the counts now, with the namespace's stack up and no task in it, as the namespace's own
   // (slirp4netns keeps a socket of the namespace open). False when they cannot be read.
   bool Settle();
@@ -77,12 +79,15 @@ class SocketCounts {
   std::optional<Counts> settled_;
 };
 
-// A network namespace of its own with its stack up, made ahead for a task (see NetworkPool); a
-// later task of the same pipeline may get it once that task has ended (see NetworkShelf).
+// A network namespace of its own with its stack up, made ahead for a task (see NetworkPool), or a
+// hermetic task's with only its loopback (no stack); a later task of the same pipeline may get it
+// once that task has ended (see NetworkShelf).
 struct ReadyNetwork {
   ScopedFd netns;  // the namespace, owned by the worker's user namespace; the task joins it
-  std::unique_ptr<TaskNetwork> stack;
-  SocketCounts sockets;  // what a task left in the namespace
+  std::unique_ptr<TaskNetwork> stack;  // null: a hermetic task's namespace
+  SocketCounts sockets;                // what a task left in the namespace
+  // Whether its stack still runs (a hermetic task's namespace has none to lose).
+  bool up() const { return !stack || stack->running(); }
 };
 
 class NetworkPool;
@@ -109,11 +114,19 @@ class TaskNetworks {
   // from the shelf, else one from the pool. The task's init joins `netns` (ChildPlan::netns_fd)
   // and Lend keeps the network until the task has exited.
   Result<ReadyNetwork> Take(const std::string& task_id, const std::string& scope);
+  // A hermetic task's namespace that a task of `scope` left as new, if any (none for an empty
+  // scope). Hermetic and other tasks' networks never meet: the shelf keeps them apart.
+  std::optional<ReadyNetwork> TakeHermetic(const std::string& scope);
+  // The namespace the sandbox's init `pid` was cloned into, before it has run anything: a
+  // hermetic task's, to lend (Lend) and shelve after it. No namespace if it cannot be opened.
+  static ReadyNetwork HermeticOf(pid_t pid);
   // `process` with its network: once the task has exited (Wait(), or the process dropped), the
   // network goes back on the shelf for a later task of `scope` if it is left as new, else its
   // stack stops. An empty scope (a privileged task's, a one-off build's): never shelved.
   std::unique_ptr<SandboxedProcess> Lend(std::unique_ptr<SandboxedProcess> process,
                                          ReadyNetwork network, std::string scope);
+  // The shelf's scope of a hermetic task of `scope`.
+  static std::string HermeticScope(const std::string& scope);
 
  private:
   std::shared_ptr<HelperHost> Host();
