@@ -15,13 +15,15 @@
 //         them), both beside make -j2: scheduling should not grow with history
 //
 // Usage: bench_server [--runs N] [--only W5,W1,W2,W3,W4,API,HIST] [--followers F] [--history H]
-//                     [--follow parse|raw] [--poll-ms P]
+//                     [--follow parse|raw] [--poll-ms P] [--baton PATH] [--maps M]
 //   N defaults to 100 for W5, max(1, N/20) for W1-W3 and HIST's W3 runs, half that for W4; F
 //   (W4's SSE followers) to 10; H to 100,000; P (how often W1-W3 list the jobs until all
 //   finished: what the polling costs the server) to 10 ms. The server inherits the environment
 //   (e.g. MALLOC_ARENA_MAX). W4's followers parse the SSE stream (parse, the default: SseParser, as
 //   the CLI does) or only count the stdout log events in the raw bytes (raw, as `curl | grep -c`
-//   would), to tell the server's lag from the followers' own CPU on the same cores.
+//   would), to tell the server's lag from the followers' own CPU on the same cores. PATH is the
+//   `baton` to start (default: the build's; to alternate two builds in one sitting). M > 0 prints
+//   the M mappings with the most resident memory beside the idle and quiet RSS lines.
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -96,6 +98,7 @@ using baton::bench::HandOffs;
 using baton::bench::ParseRfc3339Ms;
 using baton::bench::ResetPeakRss;
 using baton::bench::RssByKind;
+using baton::bench::RssByMapping;
 using baton::bench::StatusKb;
 using baton::bench::WaitForAllFinished;
 
@@ -538,6 +541,7 @@ int main(int argc, char** argv) {
   int history = 100000;
   int poll_ms = 10;
   bool raw = false;
+  size_t maps = 0;
   std::string only = "W5,W1,W2,W3,W4,API,HIST";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -546,6 +550,8 @@ int main(int argc, char** argv) {
     if (flag == "--followers") followers = std::max(0, std::atoi(argv[i + 1]));
     if (flag == "--history") history = std::max(1, std::atoi(argv[i + 1]));
     if (flag == "--poll-ms") poll_ms = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--baton") setenv("BATON_TEST_BINARY", argv[i + 1], 1);  // BatonBinary()
+    if (flag == "--maps") maps = static_cast<size_t>(std::max(0, std::atoi(argv[i + 1])));
     if (flag == "--follow") {
       raw = std::string(argv[i + 1]) == "raw";
       if (!raw && std::string(argv[i + 1]) != "parse") {
@@ -562,13 +568,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "the server did not start:\n%s\n", bench.log().c_str());
     return 1;
   }
-  std::printf("baton quickstart pid %d; %d runs; load average at start: ", bench.pid(), runs);
+  std::printf("%s quickstart pid %d; %d runs; load average at start: ",
+              baton::testing::BatonBinary().c_str(), bench.pid(), runs);
   std::fflush(stdout);
   std::system("cut -d' ' -f1-3 /proc/loadavg");
   std::this_thread::sleep_for(std::chrono::seconds(1));
   const double idle_mb = StatusKb(bench.pid(), "VmRSS") / 1024.0;
   std::printf("  %-58s %8.1f MB (%s)\n", "idle RSS after start", idle_mb,
               RssByKind(bench.pid()).c_str());
+  if (maps > 0) std::printf("    (MB by mapping: %s)\n", RssByMapping(bench.pid(), maps).c_str());
   if (wants("W5")) {
     bench.W5(runs);
     bench.W5Webhook(runs);
@@ -586,6 +594,7 @@ int main(int argc, char** argv) {
   std::printf("  %-58s %8.1f MB (%+.1f MB from idle, aim < +5; %s)\n",
               "RSS once quiet after the parts above", end_mb, end_mb - idle_mb,
               RssByKind(bench.pid()).c_str());
+  if (maps > 0) std::printf("    (MB by mapping: %s)\n", RssByMapping(bench.pid(), maps).c_str());
   if (wants("HIST")) bench.History(workload_runs, history);
   std::printf("load average at the end: ");
   std::fflush(stdout);
