@@ -16,6 +16,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace baton::bench {
@@ -121,6 +122,29 @@ inline std::string RssByMapping(pid_t pid, size_t top) {
     out += item;
   }
   return out;
+}
+
+// RssByMapping's `top` mappings on a line of their own, when `top` > 0.
+inline void PrintRssByMapping(pid_t pid, size_t top) {
+  if (top > 0) std::printf("    (MB by mapping: %s)\n", RssByMapping(pid, top).c_str());
+}
+
+// The server gives free memory back about a second after its last build and stream end, and
+// a build's task threads may end seconds after it (300 builds: 155 threads, gone 3 s later;
+// docs/benchmarks.md): waits 3 s, then until the thread count has not changed for a second (at
+// most 15 s more), then 1.5 s for the trim.
+inline void WaitUntilQuiet(pid_t pid) {
+  using std::chrono::milliseconds;
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  long threads = StatusKb(pid, "Threads");
+  for (int steady = 0; steady < 4 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(milliseconds(250));
+    const long now = StatusKb(pid, "Threads");
+    steady = now == threads ? steady + 1 : 0;
+    threads = now;
+  }
+  std::this_thread::sleep_for(milliseconds(1500));
 }
 
 // Resets VmHWM to the current RSS (Linux >= 4.0).

@@ -21,9 +21,8 @@
 //   finished: what the polling costs the server) to 10 ms. The server inherits the environment
 //   (e.g. MALLOC_ARENA_MAX). W4's followers parse the SSE stream (parse, the default: SseParser, as
 //   the CLI does) or only count the stdout log events in the raw bytes (raw, as `curl | grep -c`
-//   would), to tell the server's lag from the followers' own CPU on the same cores. PATH is the
-//   `baton` to start (default: the build's; to alternate two builds in one sitting). M > 0 prints
-//   the M mappings with the most resident memory beside the idle and quiet RSS lines.
+//   would), to tell the server's lag from the followers' own CPU. PATH: another `baton` to start
+//   (two builds alternated); M > 0: the M largest mappings by RSS beside the RSS lines.
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -98,7 +97,6 @@ using baton::bench::HandOffs;
 using baton::bench::ParseRfc3339Ms;
 using baton::bench::ResetPeakRss;
 using baton::bench::RssByKind;
-using baton::bench::RssByMapping;
 using baton::bench::StatusKb;
 using baton::bench::WaitForAllFinished;
 
@@ -576,7 +574,7 @@ int main(int argc, char** argv) {
   const double idle_mb = StatusKb(bench.pid(), "VmRSS") / 1024.0;
   std::printf("  %-58s %8.1f MB (%s)\n", "idle RSS after start", idle_mb,
               RssByKind(bench.pid()).c_str());
-  if (maps > 0) std::printf("    (MB by mapping: %s)\n", RssByMapping(bench.pid(), maps).c_str());
+  baton::bench::PrintRssByMapping(bench.pid(), maps);
   if (wants("W5")) {
     bench.W5(runs);
     bench.W5Webhook(runs);
@@ -588,13 +586,12 @@ int main(int argc, char** argv) {
   }
   if (wants("W4")) bench.W4(std::max(1, workload_runs / 2), followers, raw);
   if (wants("API")) bench.Api();
-  // The server gives free memory back about a second after its last build and stream end.
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  baton::bench::WaitUntilQuiet(bench.pid());
   const double end_mb = StatusKb(bench.pid(), "VmRSS") / 1024.0;
   std::printf("  %-58s %8.1f MB (%+.1f MB from idle, aim < +5; %s)\n",
               "RSS once quiet after the parts above", end_mb, end_mb - idle_mb,
               RssByKind(bench.pid()).c_str());
-  if (maps > 0) std::printf("    (MB by mapping: %s)\n", RssByMapping(bench.pid(), maps).c_str());
+  baton::bench::PrintRssByMapping(bench.pid(), maps);
   if (wants("HIST")) bench.History(workload_runs, history);
   std::printf("load average at the end: ");
   std::fflush(stdout);
