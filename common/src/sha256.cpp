@@ -34,9 +34,9 @@ std::string Sha256::FinishHex() {
 }
 
 // mbedTLS, not OpenSSL: a server hashes each API token it is shown, and loading libcrypto for
-// that kept ~1.5 MB of it resident (its relocations and tables) where libmbedcrypto keeps ~0.17 MB
-// (and libgit2 loads it anyway). Its portable C runs at ~80 MB/s against OpenSSL's ~500 MB/s
-// (SHA-NI), so data of any size goes through Sha256 (docs/benchmarks.md, branch memory2).
+// that kept ~1.5 MB of it resident (its relocations and tables) where libmbedcrypto keeps
+// 0.2-0.4 MB (and libgit2 loads it anyway). Its portable C runs at ~80 MB/s against OpenSSL's
+// ~500 MB/s (SHA-NI), so data of any size goes through Sha256 (docs/benchmarks.md, memory2).
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[32];
   if (mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256),

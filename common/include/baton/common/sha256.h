@@ -1,6 +1,6 @@
 // SHA-256, Baton's one digest: API token hashes, artifact objects and manifests, cache and
 // mirror names, webhook delivery ids, image digests. Sha256Hex is for short strings (tokens,
-// names; mbedTLS, which a server loads for ~0.17 MB where OpenSSL's libcrypto keeps ~1.5 MB
+// names; mbedTLS, which a server loads for 0.2-0.4 MB where OpenSSL's libcrypto keeps ~1.5 MB
 // resident); Sha256 for data of any size (OpenSSL's SHA256_*, not EVP, ~6x faster: see
 // sha256.cpp).
 //

@@ -142,7 +142,7 @@ class SqlStore : public Store, public ClusterStore {
   Status Publish(const std::string& payload) override;
   Status Subscribe(std::function<void(const std::string& payload)> on_message) override;
 
-  // The event chunker's compression context, and the connections' (ReleaseConnectionCaches).
+  // The event chunker's compression context, and the connections' (ReleaseConnectionCachesLocked).
   void ReleaseCaches() override;
 
  protected:
