@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -12,8 +13,10 @@
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace baton::bench {
@@ -89,6 +92,59 @@ inline std::string RssByKind(pid_t pid) {
   std::snprintf(out, sizeof out, "anonymous %.1f MB, files %.1f MB", anon / 1024.0,
                 (rss - anon) / 1024.0);
   return out;
+}
+
+// The `top` mappings of `pid` with the most resident memory (/proc/PID/smaps, by file name;
+// "[anon]" for anonymous ones), e.g. "baton 3.9, libstdc++.so.6.0.30 1.7, [heap] 0.8" in MB.
+inline std::string RssByMapping(pid_t pid, size_t top) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
+  std::map<std::string, long> kb;
+  std::string line, name;
+  while (std::getline(in, line)) {
+    const size_t colon = line.find(':');
+    if (colon != std::string::npos && line.find(' ') > colon) {  // "Rss:   12 kB" and the like
+      if (line.rfind("Rss:", 0) == 0) kb[name] += std::atol(line.c_str() + 4);
+      continue;
+    }
+    std::istringstream fields(line);  // a mapping's header: range perms offset dev inode [path]
+    std::string f[5], path;
+    fields >> f[0] >> f[1] >> f[2] >> f[3] >> f[4] >> path;
+    name = path.empty() ? "[anon]" : path.substr(path.rfind('/') + 1);
+  }
+  std::vector<std::pair<long, std::string>> by_size;
+  for (const auto& [n, k] : kb) by_size.emplace_back(k, n);
+  std::sort(by_size.rbegin(), by_size.rend());
+  std::string out;
+  for (size_t i = 0; i < by_size.size() && i < top && by_size[i].first > 0; ++i) {
+    char item[160];
+    std::snprintf(item, sizeof item, "%s%s %.1f", out.empty() ? "" : ", ",
+                  by_size[i].second.c_str(), by_size[i].first / 1024.0);
+    out += item;
+  }
+  return out;
+}
+
+// RssByMapping's `top` mappings on a line of their own, when `top` > 0.
+inline void PrintRssByMapping(pid_t pid, size_t top) {
+  if (top > 0) std::printf("    (MB by mapping: %s)\n", RssByMapping(pid, top).c_str());
+}
+
+// The server gives free memory back about a second after its last build and stream end, and
+// a build's task threads may end seconds after it (300 builds: 155 threads, gone 3 s later;
+// docs/benchmarks.md): waits 3 s, then until the thread count has not changed for a second (at
+// most 15 s more), then 1.5 s for the trim.
+inline void WaitUntilQuiet(pid_t pid) {
+  using std::chrono::milliseconds;
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  long threads = StatusKb(pid, "Threads");
+  for (int steady = 0; steady < 4 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(milliseconds(250));
+    const long now = StatusKb(pid, "Threads");
+    steady = now == threads ? steady + 1 : 0;
+    threads = now;
+  }
+  std::this_thread::sleep_for(milliseconds(1500));
 }
 
 // Resets VmHWM to the current RSS (Linux >= 4.0).

@@ -1,28 +1,23 @@
-// bench_server: Baton as a service, measured as in shared/BENCHMARKS.md. Starts the real
-// `baton quickstart` on port 0 in a temporary directory (tests/fakes/server_process.h) and
-// reports:
-//   W5    trigger to the task's first instruction (the task prints `date +%s%N`): through the
-//         CLI (`baton trigger-job`, a new process each time), through the API on a kept-alive
-//         connection, and through a signed GitHub push webhook (with the webhook's reply time);
-//         `trigger-job -w` as a user sees it (first line printed, exit); each beside make -j2
-//         running the same command (start to its first instruction, same N) with the ratio
-//   W1-W4 through the server (set the pipeline or trigger its jobs over the API; the end is the
-//         last build's end_time); W4 with 10 SSE followers, each checked to get every line
+// bench_server: Baton as a service, measured as in shared/BENCHMARKS.md, on the real
+// `baton quickstart` on port 0 in a temporary directory (tests/fakes/server_process.h):
+//   W5    trigger to the task's first instruction (`date +%s%N`) through the CLI (a new process
+//         each time), the API (kept-alive), a signed GitHub push webhook (and its reply time),
+//         `trigger-job -w` as a user sees it; each beside make -j2 running the same command
+//   W1-W4 through the server (the end is the last build's end_time); W4 with 10 SSE followers,
+//         each checked to get every line
 //   API   GET /api/v1/teams/main/pipelines/P/jobs requests per second under `wrk`
-//   RSS   the server's idle RSS, its peak while streaming W4 to 10 followers, and its RSS once
-//         quiet after W1-W4 against idle
-//   HIST  W3 on one pipeline with an empty store, then with H finished builds of its jobs in
-//         the store (written through SqliteStore while the server is stopped; it restarts on
-//         them), both beside make -j2: scheduling should not grow with history
+//   RSS   idle, the peak while streaming W4 to the followers, and once quiet after W1-W4
+//   HIST  W3 with an empty store, then with H finished builds in it (written through
+//         SqliteStore while the server is stopped), both beside make -j2
 //
 // Usage: bench_server [--runs N] [--only W5,W1,W2,W3,W4,API,HIST] [--followers F] [--history H]
-//                     [--follow parse|raw] [--poll-ms P]
+//                     [--follow parse|raw] [--poll-ms P] [--baton PATH] [--maps M]
 //   N defaults to 100 for W5, max(1, N/20) for W1-W3 and HIST's W3 runs, half that for W4; F
 //   (W4's SSE followers) to 10; H to 100,000; P (how often W1-W3 list the jobs until all
-//   finished: what the polling costs the server) to 10 ms. The server inherits the environment
-//   (e.g. MALLOC_ARENA_MAX). W4's followers parse the SSE stream (parse, the default: SseParser, as
-//   the CLI does) or only count the stdout log events in the raw bytes (raw, as `curl | grep -c`
-//   would), to tell the server's lag from the followers' own CPU on the same cores.
+//   finished) to 10 ms. The server inherits the environment (e.g. MALLOC_ARENA_MAX). W4's
+//   followers parse the SSE stream (parse, the default, as the CLI does) or count the log events
+//   in the raw bytes (raw), to tell the server's lag from the followers' CPU. PATH: another
+//   `baton` to start (two builds alternated); M > 0: the M largest mappings by RSS.
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -545,6 +540,7 @@ int main(int argc, char** argv) {
   int history = 100000;
   int poll_ms = 10;
   bool raw = false;
+  size_t maps = 0;
   std::string only = "W5,W1,W2,W3,W4,API,HIST";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -553,6 +549,8 @@ int main(int argc, char** argv) {
     if (flag == "--followers") followers = std::max(0, std::atoi(argv[i + 1]));
     if (flag == "--history") history = std::max(1, std::atoi(argv[i + 1]));
     if (flag == "--poll-ms") poll_ms = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--baton") setenv("BATON_TEST_BINARY", argv[i + 1], 1);  // BatonBinary()
+    if (flag == "--maps") maps = static_cast<size_t>(std::max(0, std::atoi(argv[i + 1])));
     if (flag == "--follow") {
       raw = std::string(argv[i + 1]) == "raw";
       if (!raw && std::string(argv[i + 1]) != "parse") {
@@ -569,13 +567,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "the server did not start:\n%s\n", bench.log().c_str());
     return 1;
   }
-  std::printf("baton quickstart pid %d; %d runs; load average at start: ", bench.pid(), runs);
+  std::printf("%s quickstart pid %d; %d runs; load average at start: ",
+              baton::testing::BatonBinary().c_str(), bench.pid(), runs);
   std::fflush(stdout);
   std::system("cut -d' ' -f1-3 /proc/loadavg");
   std::this_thread::sleep_for(std::chrono::seconds(1));
   const double idle_mb = StatusKb(bench.pid(), "VmRSS") / 1024.0;
   std::printf("  %-58s %8.1f MB (%s)\n", "idle RSS after start", idle_mb,
               RssByKind(bench.pid()).c_str());
+  baton::bench::PrintRssByMapping(bench.pid(), maps);
   if (wants("W5")) {
     bench.W5Webhook(runs, bench.W5(runs));
     bench.TriggerWatch(std::max(1, runs / 5));
@@ -586,12 +586,12 @@ int main(int argc, char** argv) {
   }
   if (wants("W4")) bench.W4(std::max(1, workload_runs / 2), followers, raw);
   if (wants("API")) bench.Api();
-  // The server gives free memory back about a second after its last build and stream end.
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  baton::bench::WaitUntilQuiet(bench.pid());
   const double end_mb = StatusKb(bench.pid(), "VmRSS") / 1024.0;
   std::printf("  %-58s %8.1f MB (%+.1f MB from idle, aim < +5; %s)\n",
               "RSS once quiet after the parts above", end_mb, end_mb - idle_mb,
               RssByKind(bench.pid()).c_str());
+  baton::bench::PrintRssByMapping(bench.pid(), maps);
   if (wants("HIST")) bench.History(workload_runs, history);
   std::printf("load average at the end: ");
   std::fflush(stdout);

@@ -1,5 +1,6 @@
 #include "baton/common/sha256.h"
 
+#include <mbedtls/md.h>
 #include <openssl/sha.h>
 
 #include "baton/common/strings.h"
@@ -32,10 +33,19 @@ std::string Sha256::FinishHex() {
   return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
+// mbedTLS, not OpenSSL: a server hashes each API token it is shown, and loading libcrypto for
+// that kept ~1.5 MB of it resident (its relocations and tables) where libmbedcrypto keeps
+// 0.2-0.4 MB (and libgit2 loads it anyway). Its portable C runs at ~80 MB/s against OpenSSL's
+// ~500 MB/s (SHA-NI), so data of any size goes through Sha256 (docs/benchmarks.md, memory2).
 std::string Sha256Hex(std::string_view data) {
-  Sha256 hash;
-  hash.Update(data);
-  return hash.FinishHex();
+  unsigned char digest[32];
+  if (mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256),
+                 reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest) != 0) {
+    Sha256 hash;  // mbedTLS fails only on bad parameters; OpenSSL gives the same digest
+    hash.Update(data);
+    return hash.FinishHex();
+  }
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 }  // namespace baton

@@ -33,6 +33,18 @@ TEST(Sha256, BytesOutsideAsciiAndEmbeddedNulsAreHashedAsGiven) {
   EXPECT_EQ(hash.FinishHex(), Sha256Hex(with_nul));
 }
 
+// Sha256Hex (mbedTLS) and Sha256 (OpenSSL) are two implementations: they agree on every length
+// around SHA-256's 64-byte blocks and its 56-byte padding boundary.
+TEST(Sha256, TheOneShotAndTheIncrementalHashAgreeOnEveryLength) {
+  std::string data;
+  for (int n = 0; n <= 300; ++n) {
+    Sha256 hash;
+    hash.Update(data);
+    EXPECT_EQ(Sha256Hex(data), hash.FinishHex()) << n << " bytes";
+    data.push_back(static_cast<char>(n * 37));
+  }
+}
+
 // An EVP digest brings up OpenSSL's providers, ~150 KB of heap and 1.9 MB more of libcrypto
 // resident for the life of the process: a server that hashes API tokens should not pay that.
 TEST(Sha256, HashingAllocatesNothingInOpenSsl) {

@@ -26,7 +26,10 @@ std::filesystem::path SharedDir() {
 }
 
 std::filesystem::path SourceDir() { return BATON_SOURCE_DIR; }
-std::filesystem::path BatonBinary() { return BATON_BINARY; }
+std::filesystem::path BatonBinary() {
+  const char* other = std::getenv("BATON_TEST_BINARY");  // a bench comparing two builds
+  return other != nullptr && *other != '\0' ? std::filesystem::path(other) : BATON_BINARY;
+}
 
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "baton-test-XXXXXX").string();

@@ -18,7 +18,7 @@ namespace baton::testing {
 std::filesystem::path SharedDir();
 // The repository root (for tests/data).
 std::filesystem::path SourceDir();
-// build/bin/baton.
+// build/bin/baton, or $BATON_TEST_BINARY when set (bench_server --baton).
 std::filesystem::path BatonBinary();
 
 // A fresh directory under /tmp, removed (recursively) on destruction.

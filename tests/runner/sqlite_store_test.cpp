@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,43 @@ TEST(SqliteStoreEvents, ReadingALongLogBackLeavesLittleCachedInTheReader) {
   }
   ASSERT_EQ(after_seq, kLines);
   EXPECT_LT(sqlite3_memory_used() - before, 1 << 20);  // a reader keeps up to 512 KiB of pages
+}
+
+// Once a server is quiet it gives back what the store caches (RSS once quiet,
+// docs/benchmarks.md): the writer's page cache, which a long log fills to SQLite's 2 MiB, and the
+// idle readers'. Writing and reading go on as before afterwards.
+TEST(SqliteStoreEvents, ReleasingCachesGivesBackThePagesALongLogFilled) {
+  TempDir dir;
+  auto store = SqliteStore::Open(dir / "baton.db", RealClock());
+  ASSERT_TRUE(store.ok());
+  auto build = (*store)->CreateOneOffBuild("main", 0, Json::object());
+  std::mt19937 random(16);
+  auto line = [&] {  // 100 random letters: they compress little, so chunks stay ~4 MB in all
+    std::string text(100, 'a');
+    for (char& c : text) c = static_cast<char>('a' + random() % 26);
+    return text;
+  };
+  auto append = [&](int from, int count) {
+    for (int i = from; i < from + count; i += 500) {
+      std::vector<BuildEvent> batch;
+      for (int j = i; j < i + 500; ++j)
+        batch.push_back(BuildEvent{0, {}, "t", "log", "stdout", line()});
+      ASSERT_TRUE((*store)->AppendEvents(build->id, std::move(batch)).ok());
+    }
+    ASSERT_TRUE((*store)->Flush().ok());
+  };
+  append(0, 50000);
+  ASSERT_EQ((*store)->ReadEvents(build->id, 49990, 100)->size(), 10u);
+  const sqlite3_int64 filled = sqlite3_memory_used();
+  (*store)->ReleaseCaches();
+  const sqlite3_int64 released = sqlite3_memory_used();
+  EXPECT_GT(filled - released, 1 << 20) << "SQLite kept " << released << " of " << filled;
+  append(50000, 1000);
+  auto last = (*store)->ReadEvents(build->id, 50990, 100);
+  ASSERT_TRUE(last.ok());
+  ASSERT_EQ(last->size(), 10u);
+  EXPECT_EQ(last->back().seq, 51000);
+  EXPECT_EQ(last->back().payload.size(), 100u);
 }
 
 // The names of the files created in `dir` while `fn` ran (inotify: every creation is queued,

@@ -26,11 +26,18 @@ struct ChunkCompressor::Context {
   ~Context() { ZSTD_freeCCtx(cctx); }
 };
 
-ChunkCompressor::ChunkCompressor() : ctx_(std::make_unique<Context>()) {}
+ChunkCompressor::ChunkCompressor() = default;
 ChunkCompressor::~ChunkCompressor() = default;
 
+void ChunkCompressor::Release() {
+  ctx_.reset();
+  std::string().swap(frame_);
+}
+
 std::string_view ChunkCompressor::Pack(std::string_view body) {
-  if (ctx_->cctx == nullptr || body.empty()) return body;
+  if (body.empty()) return body;
+  if (!ctx_) ctx_ = std::make_unique<Context>();
+  if (ctx_->cctx == nullptr) return body;  // out of memory: stored as is, still readable
   frame_.resize(ZSTD_compressBound(body.size()));
   const size_t n =
       ZSTD_compressCCtx(ctx_->cctx, frame_.data(), frame_.size(), body.data(), body.size(), kLevel);

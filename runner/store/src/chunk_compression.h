@@ -16,7 +16,8 @@
 
 namespace baton::runner::sql {
 
-// Compresses chunk bodies with one reused zstd context. Thread-compatible.
+// Compresses chunk bodies with one reused zstd context, made on the first Pack (a store that
+// writes no log never loads libzstd) and freed by Release. Thread-compatible.
 class ChunkCompressor {
  public:
   ChunkCompressor();
@@ -27,6 +28,8 @@ class ChunkCompressor {
   // The bytes to store for `body`: a view of its zstd frame (valid until the next call) when
   // that is smaller, else `body` itself.
   std::string_view Pack(std::string_view body);
+  // Frees the context and the frame buffer (~0.3 MB and a chunk's size after a first Pack).
+  void Release();
 
  private:
   struct Context;

@@ -19,4 +19,12 @@ void ReaderPool::Release(std::unique_ptr<Connection> conn) {
   if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));
 }
 
+void ReaderPool::CloseIdle() {
+  std::vector<std::unique_ptr<Connection>> closing;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing.swap(idle_);
+  }
+}  // closed here, outside the lock
+
 }  // namespace baton::runner::sqlite

@@ -21,6 +21,8 @@ class ReaderPool {
   // A connection for the caller alone; give it back with Release.
   Result<std::unique_ptr<Connection>> Acquire();
   void Release(std::unique_ptr<Connection> conn);
+  // Closes the idle connections, with their page and statement caches; Acquire opens new ones.
+  void CloseIdle();
 
  private:
   const std::string path_;

@@ -25,6 +25,12 @@ void SqlStore::StartEventWriter() {
 
 void SqlStore::StopEventWriter() { events_.reset(); }  // commits what is queued
 
+void SqlStore::ReleaseCaches() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  chunker_->ReleaseMemory();
+  ReleaseConnectionCachesLocked();
+}
+
 Status SqlStore::Write(const Body& body) {
   std::lock_guard<std::mutex> lock(write_mu_);
   return WriteLocked(body);

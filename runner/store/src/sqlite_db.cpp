@@ -102,6 +102,8 @@ Connection::~Connection() {
   sqlite3_close(db_);
 }
 
+void Connection::ReleaseMemory() { sqlite3_db_release_memory(db_); }
+
 Status Connection::Exec(const std::string& sql) {
   char* message = nullptr;
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);

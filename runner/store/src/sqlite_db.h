@@ -69,6 +69,9 @@ class Connection final : public sql::Connection {
     return writer ? "BEGIN IMMEDIATE" : "BEGIN";
   }
   bool InTransaction() const;
+  // Frees the pages SQLite caches for this connection (sqlite3_db_release_memory); it reads
+  // them again when it needs them.
+  void ReleaseMemory();
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}

@@ -128,6 +128,11 @@ Status SqliteStore::Read(const Body& body) {
   return status;
 }
 
+void SqliteStore::ReleaseConnectionCachesLocked() {
+  if (writer_) writer_->ReleaseMemory();
+  if (readers_) readers_->CloseIdle();
+}
+
 Status SqliteStore::CheckIntegrity() {
   std::string report;
   BATON_RETURN_IF_ERROR(Read([&](sql::Connection& conn) -> Status {

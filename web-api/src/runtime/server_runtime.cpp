@@ -149,7 +149,8 @@ class ServerRuntime::Impl {
                   options_.worker ? options_.worker->name() : std::string()),
         endpoint_(std::make_shared<WorkerEndpoint>(
             WorkerEndpoint{std::move(keys), registry_, remote_.get()})),
-        memory_(io_, [this] { return Busy(); }),
+        memory_(
+            io_, [this] { return Busy(); }, std::chrono::seconds(1), [this] { Trim(); }),
         scheduler_(io_, {*store_, *store_, *store_}, worker_, SchedulerOptionsWithRelease()),
         signals_(io_),
         expiry_(io_),
@@ -229,6 +230,13 @@ class ServerRuntime::Impl {
       if (!shutting_down_) memory_.Arm();
     };
     return out;
+  }
+
+  // Once quiet: the store's caches first (SQLite's pages, the log compressor), so that what they
+  // free goes back to the system with the allocator's free memory.
+  void Trim() {
+    store_->ReleaseCaches();
+    ReleaseFreeMemory();
   }
 
   // Builds running or event streams open: memory freed now is likely to be used again.

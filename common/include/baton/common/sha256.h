@@ -1,6 +1,8 @@
 // SHA-256, Baton's one digest: API token hashes, artifact objects and manifests, cache and
-// mirror names, webhook delivery ids, image digests. Computed by OpenSSL (SHA256_*, not EVP:
-// see sha256.cpp).
+// mirror names, webhook delivery ids, image digests. Sha256Hex is for short strings (tokens,
+// names; mbedTLS, which a server loads for 0.2-0.4 MB where OpenSSL's libcrypto keeps ~1.5 MB
+// resident); Sha256 for data of any size (OpenSSL's SHA256_*, not EVP, ~6x faster: see
+// sha256.cpp).
 //
 //   std::string hex = Sha256Hex("abc");  // "ba7816bf..."
 //   Sha256 hash;                         // or incrementally, for data read in pieces
@@ -16,7 +18,7 @@
 
 namespace baton {
 
-// Lower-case hex of SHA-256(data).
+// Lower-case hex of SHA-256(data), for short data (a token, a name, a small document).
 std::string Sha256Hex(std::string_view data);
 
 // An incremental SHA-256.

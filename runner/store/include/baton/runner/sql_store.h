@@ -142,6 +142,9 @@ class SqlStore : public Store, public ClusterStore {
   Status Publish(const std::string& payload) override;
   Status Subscribe(std::function<void(const std::string& payload)> on_message) override;
 
+  // The event chunker's compression context, and the connections' (ReleaseConnectionCachesLocked).
+  void ReleaseCaches() override;
+
  protected:
   using Body = std::function<Status(sql::Connection&)>;
 
@@ -153,6 +156,8 @@ class SqlStore : public Store, public ClusterStore {
   virtual Status WriteLocked(const Body& body) = 0;
   // Runs `body` in one read transaction (a consistent snapshot) that never blocks the writer.
   virtual Status Read(const Body& body) = 0;
+  // Frees what the connections cache (the writer's with write_mu_ held by the caller).
+  virtual void ReleaseConnectionCachesLocked() {}
 
   // Starts the background event writer (once the schema is there). A derived class calls
   // StopEventWriter() first thing in its destructor: the writer's last commit needs the

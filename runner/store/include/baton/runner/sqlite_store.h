@@ -70,6 +70,8 @@ class SqliteStore final : public SqlStore {
   Status SettleOrphans(bool alone);
   Status WriteLocked(const Body& body) override;
   Status Read(const Body& body) override;
+  // The writer's page cache, and the idle readers closed.
+  void ReleaseConnectionCachesLocked() override;
 
   const std::chrono::milliseconds busy_timeout_;
   std::unique_ptr<sqlite::Connection> writer_;  // used under SqlStore's write mutex

@@ -25,6 +25,10 @@ namespace baton::runner {
 class Store : public PipelineStore, public BuildStore, public EventLog, public AccessStore {
  public:
   ~Store() override = default;
+
+  // Gives back memory the store keeps only to be faster next time (page caches, compression
+  // contexts); they fill again when used. For a server that has gone quiet after work.
+  virtual void ReleaseCaches() {}
 };
 
 }  // namespace baton::runner
