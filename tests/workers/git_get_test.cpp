@@ -79,6 +79,15 @@ TEST_F(GitGet, TheCheckoutIsAGitRepositoryOnTheBranchAtTheVersion) {
   EXPECT_EQ(RunGit(dir, "cat-file -t " + second), "commit\n") << "the whole history is there";
 }
 
+// The origin url and the branch's upstream, written under one config lock (libgit2_write.cpp).
+TEST_F(GitGet, TheCheckoutsOriginIsTheResourceAndItsBranchTracksTheOriginsBranch) {
+  std::string sha = upstream_.Commit({{"a.txt", "one"}}, "first");
+  fs::path dir = Get(sha);
+  ASSERT_FALSE(dir.empty());
+  EXPECT_EQ(RunGit(dir, "remote get-url origin"), upstream_.path().string() + "\n");
+  EXPECT_EQ(RunGit(dir, "config branch.main.merge"), "refs/heads/main\n");
+}
+
 TEST_F(GitGet, ANewerVersionThanTheMirrorKnowsIsFetched) {
   upstream_.Commit({{"a.txt", "one"}}, "first");
   Check();
