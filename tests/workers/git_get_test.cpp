@@ -79,6 +79,35 @@ TEST_F(GitGet, TheCheckoutIsAGitRepositoryOnTheBranchAtTheVersion) {
   EXPECT_EQ(RunGit(dir, "cat-file -t " + second), "commit\n") << "the whole history is there";
 }
 
+// The origin url and the branch's upstream, written under one config lock (libgit2_write.cpp).
+TEST_F(GitGet, TheCheckoutsOriginIsTheResourceAndItsBranchTracksTheOriginsBranch) {
+  std::string sha = upstream_.Commit({{"a.txt", "one"}}, "first");
+  fs::path dir = Get(sha);
+  ASSERT_FALSE(dir.empty());
+  EXPECT_EQ(RunGit(dir, "remote get-url origin"), upstream_.path().string() + "\n");
+  EXPECT_EQ(RunGit(dir, "config branch.main.merge"), "refs/heads/main\n");
+}
+
+// The mirror's HEAD is `master` (libgit2's default), so the clone's HEAD already is on a tracked
+// `master`: the branch is moved under it, to the version rather than the branch's tip.
+TEST_F(GitGet, ACheckoutOfTheBranchTheMirrorsHeadNamesIsOnItAtTheVersion) {
+  upstream_.Commit({{"a.txt", "zero"}}, "zero");
+  RunGit(upstream_.path(), "checkout -q -b master");
+  std::string one = upstream_.Commit({{"a.txt", "one"}}, "one");
+  upstream_.Commit({{"a.txt", "two"}}, "two");
+  Json source = Json{{"uri", upstream_.path().string()}, {"branch", "master"}};
+  ASSERT_TRUE(type_->Check(ctx_, source, nullptr).ok());
+  fs::path dir = root_ / "master";
+  fs::create_directories(dir);
+  auto got = type_->Get(ctx_, source, GitGetRef(one), Json::object(), dir.string());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(ReadFile(dir / "a.txt"), "one");
+  EXPECT_EQ(RunGit(dir, "rev-parse HEAD"), one + "\n");
+  EXPECT_EQ(RunGit(dir, "rev-parse --abbrev-ref HEAD"), "master\n");
+  EXPECT_EQ(RunGit(dir, "rev-parse --abbrev-ref master@{upstream}"), "origin/master\n");
+  EXPECT_EQ(RunGit(dir, "status --porcelain --untracked-files=no"), "");
+}
+
 TEST_F(GitGet, ANewerVersionThanTheMirrorKnowsIsFetched) {
   upstream_.Commit({{"a.txt", "one"}}, "first");
   Check();

@@ -39,21 +39,33 @@ void SetUpstream(git_repository* repo, const std::string& branch) {
   }
 }
 
+// Points `branch` at `oid` and HEAD at `branch`. The clone's HEAD is on the mirror's HEAD branch
+// (`master` for a mirror libgit2 made, often the branch itself): the branch is written as a plain
+// reference, which libgit2 allows for the branch HEAD is on (git_branch_create refuses it), and
+// HEAD is written only when it is elsewhere. Every ref update is a lock file, i.e. a new inode,
+// and new inodes are most of what a checkout costs here (docs/benchmarks.md, 2026-12-04 10:45).
 Status PointBranch(git_repository* repo, const git_oid& oid, const std::string& branch) {
   git_commit* c = nullptr;
   int rc = git_commit_lookup(&c, repo, &oid);
   if (rc != 0) return GitError(rc, "look up the commit to check out");
   CommitPtr commit(c);
-  // The clone's HEAD is on the mirror's HEAD branch (`master` for a mirror libgit2 made), and
-  // libgit2 refuses to move the branch HEAD is on: detach first, then point the branch.
-  rc = git_repository_set_head_detached(repo, &oid);
-  if (rc != 0) return GitError(rc, "detach HEAD to move branch " + branch);
+  const std::string name = "refs/heads/" + branch;
   git_reference* ref = nullptr;
-  rc = git_branch_create(&ref, repo, branch.c_str(), c, /*force=*/1);
+  const std::string log = "branch: Created from " + std::string(git_oid_tostr_s(&oid));
+  rc = git_reference_create(&ref, repo, name.c_str(), &oid, /*force=*/1, log.c_str());
   if (rc != 0) return GitError(rc, "create branch " + branch);
   ReferencePtr ref_ptr(ref);
   SetUpstream(repo, branch);
-  rc = git_repository_set_head(repo, ("refs/heads/" + branch).c_str());
+  git_reference* head = nullptr;
+  if (git_reference_lookup(&head, repo, "HEAD") == 0) {
+    ReferencePtr head_ptr(head);
+    const char* target = git_reference_type(head) == GIT_REFERENCE_SYMBOLIC
+                             ? git_reference_symbolic_target(head)
+                             : nullptr;
+    if (target != nullptr && name == target) return Status::Ok();
+  }
+  git_error_clear();
+  rc = git_repository_set_head(repo, name.c_str());
   return rc == 0 ? Status::Ok() : GitError(rc, "switch to branch " + branch);
 }
 
@@ -73,6 +85,30 @@ std::string ConflictedPaths(git_repository* repo) {
   }
   git_index_free(index);
   return Join(paths, ", ");
+}
+
+// The clone's origin url, HEAD (on `options.branch` at `oid`, or detached there) and the branch's
+// upstream, with the config written once: each config write outside a lock is a config.lock
+// renamed over config, a new inode and a deleted one (git_config_lock keeps them in memory).
+Status PointHead(git_repository* repo, const git_oid& oid, const std::string& sha,
+                 const GitCheckoutOptions& options) {
+  git_config* c = nullptr;
+  int rc = git_repository_config(&c, repo);
+  if (rc != 0) return GitError(rc, "open the checkout's config");
+  GitPtr<git_config, git_config_free> config(c);
+  git_transaction* t = nullptr;
+  if ((rc = git_config_lock(&t, c)) != 0) return GitError(rc, "lock the checkout's config");
+  GitPtr<git_transaction, git_transaction_free> tx(t);  // freed uncommitted: nothing written
+  rc = git_remote_set_url(repo, "origin", options.origin_url.c_str());
+  if (rc != 0) return GitError(rc, "set origin url");
+  if (options.branch.empty()) {
+    rc = git_repository_set_head_detached(repo, &oid);
+    if (rc != 0) return GitError(rc, "detach HEAD at " + sha);
+  } else {
+    BATON_RETURN_IF_ERROR(PointBranch(repo, oid, options.branch));
+  }
+  rc = git_transaction_commit(t);
+  return rc == 0 ? Status::Ok() : GitError(rc, "write the checkout's config");
 }
 
 bool IndexHasConflicts(git_repository* repo) {
@@ -212,14 +248,7 @@ Status Libgit2Repository::CheckoutInto(const std::string& sha, const std::string
   if (options.tags == GitCheckoutOptions::Tags::kAll) {
     BATON_RETURN_IF_ERROR(CopyAllTags(repo_.get(), repo.get()));
   }
-  rc = git_remote_set_url(repo.get(), "origin", options.origin_url.c_str());
-  if (rc != 0) return GitError(rc, "set origin url");
-  if (options.branch.empty()) {
-    rc = git_repository_set_head_detached(repo.get(), &oid);
-    if (rc != 0) return GitError(rc, "detach HEAD at " + sha);
-  } else {
-    BATON_RETURN_IF_ERROR(PointBranch(repo.get(), oid, options.branch));
-  }
+  BATON_RETURN_IF_ERROR(PointHead(repo.get(), oid, sha, options));
   git_checkout_options checkout = GIT_CHECKOUT_OPTIONS_INIT;
   checkout.checkout_strategy = GIT_CHECKOUT_FORCE;
   rc = git_checkout_head(repo.get(), &checkout);
