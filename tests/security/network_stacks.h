@@ -1,6 +1,7 @@
 // The network stacks (slirp4netns) a test's sandbox started, seen from the host's /proc.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -10,9 +11,29 @@
 #include <system_error>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "baton/workers/sandbox.h"
 #include "fakes/test_env.h"
 
 namespace baton::testing {
+
+// A test with a namespace sandbox of its own in a temporary directory, a work directory there
+// for its tasks, and /dev/null open.
+class OwnSandboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sandbox_ = workers::MakeNamespaceSandbox({(dir_ / "sandbox").string(), {}});
+    std::filesystem::create_directories(dir_ / "work");
+    null_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  }
+  void TearDown() override { ::close(null_); }
+
+  TempDir dir_;
+  std::unique_ptr<workers::Sandbox> sandbox_;
+  int null_ = -1;
+  int count_ = 0;  // tasks started, for their names
+};
 
 // Host pids of slirp4netns processes this test process started (zombies included: a helper
 // that exited but was never reaped is a leak too).

@@ -27,15 +27,8 @@ namespace {
 namespace fs = std::filesystem;
 using workers::TaskRun;
 
-class NetworkShelf : public ::testing::Test {
+class NetworkShelf : public OwnSandboxTest {
  protected:
-  void SetUp() override {
-    sandbox_ = workers::MakeNamespaceSandbox({(dir_ / "sandbox").string(), {}});
-    fs::create_directories(dir_ / "work");
-    null_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  }
-  void TearDown() override { ::close(null_); }
-
   struct Ended {
     std::string netns;  // "net:[...]" of the task, held open by `held` so its number stays its own
     ScopedFd held;
@@ -75,10 +68,6 @@ class NetworkShelf : public ::testing::Test {
   // A task that waits for its stdin to close, then runs `script`.
   static std::string Gated(const std::string& script) { return "read -r _ || true; " + script; }
 
-  TempDir dir_;
-  std::unique_ptr<workers::Sandbox> sandbox_;
-  int null_ = -1;
-  int count_ = 0;
 };
 
 // The connection's client closes first: its end stays in TIME_WAIT, holding the port.

@@ -29,15 +29,8 @@ namespace fs = std::filesystem;
 using workers::TaskRun;
 
 // The Sandbox itself, to hold the task's pid and end it in each way.
-class NetworkStackLifetime : public ::testing::Test {
+class NetworkStackLifetime : public OwnSandboxTest {
  protected:
-  void SetUp() override {
-    sandbox_ = workers::MakeNamespaceSandbox({(dir_ / "sandbox").string(), {}});
-    fs::create_directories(dir_ / "work");
-    null_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  }
-  void TearDown() override { ::close(null_); }
-
   std::unique_ptr<workers::SandboxedProcess> Start(const std::string& script, int out,
                                                    bool network = true) {
     TaskRun run = ShellTask("t" + std::to_string(++count_), script, (dir_ / "work").string());
@@ -76,11 +69,6 @@ class NetworkStackLifetime : public ::testing::Test {
     sandbox_ = workers::MakeNamespaceSandbox({(dir_ / "sandbox2").string(), {}});
     ::setenv("PATH", path.c_str(), 1);
   }
-
-  TempDir dir_;
-  std::unique_ptr<workers::Sandbox> sandbox_;
-  int null_ = -1;
-  int count_ = 0;
 };
 
 TEST_F(NetworkStackLifetime, TheStackIsGoneWhenTheTaskExits) {
