@@ -15,8 +15,9 @@
 // - its stack still runs (a hermetic task's namespace has none);
 // - the task could not change it: the caller gives no scope for a privileged task (the host's
 //   root may reconfigure the namespace), and tasks of another scope never get it.
-// At most `capacity` networks wait on the shelf (the oldest goes first), none longer than
-// `max_idle`: pruned whenever a network is taken or put back.
+// At most `capacity` networks wait on the shelf (the oldest goes first), and none is given after
+// waiting longer than `max_idle`: those are dropped whenever a network is taken or put back (no
+// timer: a worker that runs no more tasks keeps them until its end).
 //
 // Thread-safety: every member may be called from any thread.
 #pragma once

@@ -36,7 +36,7 @@ constexpr auto kStopGrace = std::chrono::seconds(2);
 // the tasks of a make -j2; 6 made W1-W3 no faster (docs/benchmarks.md).
 constexpr size_t kPoolSize = 2;
 // Networks whose task ended kept for the pipeline's next task: two for the tasks of a make -j2,
-// two more for a second pipeline's; a shelved stack waits at most a minute.
+// two more for a second pipeline's; one is given again only within a minute of its task's end.
 constexpr size_t kShelfSize = 4;
 constexpr auto kShelfIdle = std::chrono::seconds(60);
 
