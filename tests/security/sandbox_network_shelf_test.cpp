@@ -67,7 +67,6 @@ class NetworkShelf : public OwnSandboxTest {
   }
   // A task that waits for its stdin to close, then runs `script`.
   static std::string Gated(const std::string& script) { return "read -r _ || true; " + script; }
-
 };
 
 // The connection's client closes first: its end stays in TIME_WAIT, holding the port.
@@ -81,7 +80,8 @@ TEST_F(NetworkShelf, TheNextTaskOfThePipelineGetsTheNetworkTheLastOneLeftAsNew) 
   Ended first = Run(Gated("true"), "main/p");
   ASSERT_EQ(first.exit_code, 0) << first.output;
   ASSERT_EQ(first.netns.rfind("net:[", 0), 0u) << first.netns;
-  EXPECT_EQ(StacksServing(first.netns).size(), 1u) << "its stack waits for the pipeline's next task";
+  EXPECT_EQ(StacksServing(first.netns).size(), 1u)
+      << "its stack waits for the pipeline's next task";
   Ended second = Run(Gated("true"), "main/p");
   EXPECT_EQ(second.netns, first.netns);
   EXPECT_TRUE(Eventually([] { return OurNetworkStacks().size() == 3; }))

@@ -402,8 +402,8 @@ ReadyNetwork TaskNetworks::HermeticOf(pid_t pid) {
 
 std::unique_ptr<SandboxedProcess> TaskNetworks::Lend(std::unique_ptr<SandboxedProcess> process,
                                                      ReadyNetwork network, std::string scope) {
-  return HoldUntilExit(std::move(process), std::make_unique<LentNetwork>(
-                                               std::move(network), std::move(scope), shelf_));
+  return HoldUntilExit(std::move(process),
+                       std::make_unique<LentNetwork>(std::move(network), std::move(scope), shelf_));
 }
 
 }  // namespace baton::workers::sandbox

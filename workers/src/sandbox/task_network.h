@@ -141,10 +141,10 @@ class TaskNetworks {
   const ScopedFd worker_netns_;    // the namespace the sandbox was made in
   const std::string worker_netns_error_;
   std::mutex mu_;
-  std::shared_ptr<HelperHost> host_;   // GUARDED_BY(mu_); shared only with weak_ptrs
-  std::unique_ptr<NetworkPool> pool_;  // GUARDED_BY(mu_); made by the first Take
+  std::shared_ptr<HelperHost> host_;           // GUARDED_BY(mu_); shared only with weak_ptrs
+  std::unique_ptr<NetworkPool> pool_;          // GUARDED_BY(mu_); made by the first Take
   const std::shared_ptr<NetworkShelf> shelf_;  // lent networks hold it weakly
-  bool resolv_conf_written_ = false;   // GUARDED_BY(mu_)
+  bool resolv_conf_written_ = false;           // GUARDED_BY(mu_)
 };
 
 }  // namespace baton::workers::sandbox
