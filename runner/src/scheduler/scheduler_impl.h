@@ -102,6 +102,8 @@ class Scheduler::Impl {
   Result<PipelineState*> FindOrError(Id pipeline_id);
 
   // scheduler_checks.cpp
+  // Runs the check `check_id` of checks_ (Scheduler::RunCheck).
+  void RunCheck(Id check_id);
   void Check(PipelineState& state, const std::string& resource,
              std::function<void(Result<int>)> done);
   void OnCheckDone(Id pipeline_id, const std::string& resource, uint64_t run,
@@ -121,8 +123,6 @@ class Scheduler::Impl {
   // builtin git resource; the caller has matched the push to its source).
   bool PushIsAVersion(const PipelineState& state, const std::string& resource) const;
   void SavePushedVersion(PipelineState& state, const std::string& resource, const Json& version);
-  // Runs the check `check_id` of checks_ (Scheduler::RunCheck).
-  void RunCheck(Id check_id);
 
   // scheduler_builds.cpp
   void TrySchedule(PipelineState& state, const std::string& job);

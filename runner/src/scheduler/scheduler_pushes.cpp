@@ -4,21 +4,6 @@
 
 namespace baton::runner {
 
-void Scheduler::Impl::RunCheck(Id check_id) {
-  auto record = checks_.Get(check_id);
-  if (!record) return;
-  CheckRegistry& checks = checks_;
-  auto done = [&checks, check_id](Result<int> outcome) { checks.Finish(check_id, outcome); };
-  auto state = FindOrError(record->pipeline_id);
-  if (!state.ok()) {
-    done(state.status());
-  } else {
-    Check(**state, record->resource, done);
-  }
-  // Started once a worker runs it (or it joined a running check); not if it already ended.
-  checks.Start(check_id);
-}
-
 void Scheduler::Impl::RecordPushedVersion(Id check_id, const Json& version) {
   auto record = checks_.Get(check_id);
   if (!record) return;

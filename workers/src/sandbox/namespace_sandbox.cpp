@@ -203,10 +203,12 @@ class NamespaceSandbox : public Sandbox {
         child->strings.Keep(run.hostname.empty() ? DefaultHostname(run.id) : run.hostname);
     child->plan.loopback_up = true;
     int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
+    // The tasks that may use this task's network after it: a privileged task could reconfigure
+    // it, so its network is never shelved.
+    std::string scope = run.privileged ? "" : run.network_scope;
     if (!run.network) {
       // Hermetic: a namespace with only its loopback, a new one or one a hermetic task of the
-      // same pipeline left as new; a privileged task's is never shelved.
-      std::string scope = run.privileged ? "" : run.network_scope;
+      // same pipeline left as new.
       std::optional<sandbox::ReadyNetwork> bare = networks_.TakeHermetic(scope);
       std::function<Status(pid_t)> start = before_start;
       if (bare) {
@@ -227,11 +229,9 @@ class NamespaceSandbox : public Sandbox {
       return Layered(std::move(process), std::move(layer));
     }
     // Not hermetic: the task joins a network namespace made ahead, its stack already up: a new
-    // one, or one a task of the same pipeline left as new. A privileged task could reconfigure
-    // it, so its network is never shelved.
+    // one, or one a task of the same pipeline left as new.
     BATON_RETURN_IF_ERROR(
         networks_.AddResolvConf(host ? "/" : run.rootfs.path, new_root_, child.get()));
-    std::string scope = run.privileged ? "" : run.network_scope;
     BATON_ASSIGN_OR_RETURN(auto network, networks_.Take(run.id, scope));
     child->plan.netns_fd = network.netns.get();
     // If the start fails, `network` is dropped, never given to another task.

@@ -164,17 +164,16 @@ class LentNetwork {
 
 }  // namespace
 
-SocketCounts SocketCounts::OfThisThread() {
+SocketCounts SocketCounts::Open(const std::string& sockstat) {
   SocketCounts out;
-  out.sockstat_ = ScopedFd(::open("/proc/thread-self/net/sockstat", O_RDONLY | O_CLOEXEC));
+  out.sockstat_ = ScopedFd(::open(sockstat.c_str(), O_RDONLY | O_CLOEXEC));
   return out;
 }
 
+SocketCounts SocketCounts::OfThisThread() { return Open("/proc/thread-self/net/sockstat"); }
+
 SocketCounts SocketCounts::OfProcess(pid_t pid) {
-  SocketCounts out;
-  std::string path = "/proc/" + std::to_string(pid) + "/net/sockstat";
-  out.sockstat_ = ScopedFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  return out;
+  return Open("/proc/" + std::to_string(pid) + "/net/sockstat");
 }
 
 // "sockets: used N" counts every socket allocated in the namespace by a process (any family, an
@@ -199,10 +198,7 @@ std::optional<SocketCounts::Counts> SocketCounts::Read() const {
   return counts;
 }
 
-bool SocketCounts::Settle() {
-  settled_ = Read();
-  return settled_.has_value();
-}
+void SocketCounts::Settle() { settled_ = Read(); }
 
 bool SocketCounts::AsSettled() const {
   auto now = Read();
@@ -339,7 +335,7 @@ Result<ReadyNetwork> TaskNetworks::MakeNetwork(int cancel_fd) {
   if (netns.get() < 0) return sys::ErrnoStatus("opening a new network namespace", open_err);
   MakePersistentTap(netns.get());
   BATON_ASSIGN_OR_RETURN(auto stack, StartStack(netns.get(), cancel_fd));
-  sockets.Settle();  // if it cannot, the network is its task's alone
+  sockets.Settle();  // unreadable: the network is its task's alone
   return ReadyNetwork{std::move(netns), std::move(stack), std::move(sockets)};
 }
 

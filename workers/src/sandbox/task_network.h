@@ -62,8 +62,8 @@ class SocketCounts {
   // The counts of the network namespace of process `pid`.
   static SocketCounts OfProcess(pid_t pid);
   // Takes the counts now, with the namespace's stack up and no task in it, as the namespace's own
-  // (slirp4netns keeps a socket of the namespace open). False when they cannot be read.
-  bool Settle();
+  // (slirp4netns keeps a socket of the namespace open). Unreadable: AsSettled() stays false.
+  void Settle();
   // Whether the namespace holds no socket beyond its own (of any family, an orphaned TCP socket
   // included) and no TCP connection in TIME_WAIT; false when that cannot be read.
   bool AsSettled() const;
@@ -73,6 +73,7 @@ class SocketCounts {
     long used = -1;  // sockets of any family
     long tw = -1;    // TCP connections in TIME_WAIT
   };
+  static SocketCounts Open(const std::string& sockstat);
   std::optional<Counts> Read() const;
 
   ScopedFd sockstat_;
