@@ -55,6 +55,7 @@ enum FailPoint : int {
   kFailCgroup = -11,
   kFailUserns = -12,
   kFailNetns = -13,
+  kFailInit = -14,  // executing the small init (init_image.h)
 };
 
 struct ChildError {
@@ -70,6 +71,12 @@ struct ChildPlan {
   int error_fd = -1;        // write end, close-on-exec; ChildError on failure
   bool sandboxed = true;    // false: no setup, no init; own process group
   bool probe_only = false;  // build the sandbox, then exit 0 without running anything
+  // The small init (InitImage) that PID 1 becomes once the task has started; -1: PID 1 stays the
+  // copy of the worker it was cloned as and waits for the task itself. A probe executes it too.
+  int init_fd = -1;
+  // Whether the child was cloned sharing the worker's memory (CLONE_VM | CLONE_VFORK): it must
+  // then execute init_fd (or exit) before the worker's thread goes on.
+  bool shares_memory = false;
   std::vector<const char*> cgroup_tasks;  // v1 `tasks` files the child writes "0" to, first
   std::vector<SetupStep> steps;
   const char* new_root = nullptr;

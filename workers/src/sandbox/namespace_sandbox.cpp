@@ -19,6 +19,7 @@
 #include "sandbox/child_plan.h"
 #include "sandbox/child_process.h"
 #include "sandbox/image_layer.h"
+#include "sandbox/init_image.h"
 #include "sandbox/sys_util.h"
 #include "sandbox/task_network.h"
 #include "sandbox/user_namespace.h"
@@ -87,6 +88,86 @@ pid_t CloneIntoCgroup(PreparedChild& child, int flags, int cgroup_fd) {
   return static_cast<pid_t>(pid);
 }
 
+#if defined(__x86_64__)
+// clone3 with the child on `args->stack`, running fn(arg) and exiting with its result: what glibc's
+// clone() does for clone(2), for clone3, which glibc 2.36 does not wrap. In assembly because a
+// child sharing this memory must never return through the C++ frames of its parent.
+pid_t Clone3OnStack(clone_args* args, int (*fn)(void*), void* arg) {
+  register long fn_reg asm("r12") = reinterpret_cast<long>(fn);
+  register long arg_reg asm("r13") = reinterpret_cast<long>(arg);
+  long ret;
+  asm volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "xor %%ebp, %%ebp\n\t"  // the child, on its own stack
+      "mov %%r13, %%rdi\n\t"
+      "call *%%r12\n\t"
+      "mov %%eax, %%edi\n\t"
+      "mov $60, %%eax\n\t"  // exit
+      "syscall\n\t"
+      "hlt\n\t"
+      "1:\n\t"
+      : "=a"(ret)
+      : "0"(SYS_clone3), "D"(args), "S"(sizeof *args), "r"(fn_reg), "r"(arg_reg)
+      : "rcx", "r11", "memory");
+  if (ret < 0) {
+    errno = static_cast<int>(-ret);
+    return -1;
+  }
+  return static_cast<pid_t>(ret);
+}
+#endif
+
+// Whether the child can share this process's memory instead of being a copy of it: it must
+// become the small init before the worker's thread goes on (CLONE_VFORK), so nothing may have to
+// run between the clone and the start (`before_start`, a move into the v2 group by pid).
+bool CanShareMemory(const PreparedChild& child, const CgroupEntry& cgroups,
+                    const std::function<Status(pid_t)>& before_start) {
+#if defined(__x86_64__)
+  return child.plan.init_fd >= 0 && !before_start &&
+         (cgroups.unified_fd >= 0 || cgroups.unified_procs.empty());
+#else
+  return false;
+#endif
+}
+
+// Clones the sandbox's init as posix_spawn clones a child (CLONE_VM | CLONE_VFORK): nothing of the
+// worker is copied (its page tables, then a fault on each page either side writes), and this
+// thread waits until the init has built the sandbox, started the task and executed the small
+// init, or failed. -1 with errno when the kernel cannot.
+pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgroups) {
+#if defined(__x86_64__)
+  void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  clone_args args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = static_cast<uint64_t>(flags) | CLONE_VM | CLONE_VFORK;
+  if (cgroups.unified_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroups.unified_fd);
+  }
+  args.exit_signal = SIGCHLD;
+  args.stack = reinterpret_cast<uint64_t>(stack);
+  args.stack_size = kChildStack;
+  // As posix_spawn: no handler of the worker may run in the child (in the worker's memory) before
+  // it has reset them all; it starts with every signal blocked.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = Clone3OnStack(&args, sandbox::RunChild, &child.plan);
+  int err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::munmap(stack, kChildStack);  // the child has left it: it executed the init or exited
+  errno = err;
+  return pid;
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
 // Clones the child into `cgroups`' v2 group, directly when the kernel can, else by moving it.
 Result<pid_t> CloneInto(PreparedChild& child, int flags, const CgroupEntry& cgroups) {
   if (cgroups.unified_fd >= 0) {
@@ -125,7 +206,15 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
   child.plan.sync_fd = sync.read;
   child.plan.error_fd = errors.write;
   AddCgroupEntry(cgroups, child);
-  Result<pid_t> cloned = CloneInto(child, flags, cgroups);
+  Result<pid_t> cloned = -1;
+  if (CanShareMemory(child, cgroups, before_start)) {
+    child.plan.shares_memory = true;
+    cloned = CloneSharingMemory(child, flags, cgroups);
+    if (*cloned < 0 && (errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+      child.plan.shares_memory = false;  // an older kernel: a copy of the worker, as before
+    }
+  }
+  if (!child.plan.shares_memory) cloned = CloneInto(child, flags, cgroups);
   int clone_err = errno;
   ::close(sync.read);
   ::close(errors.write);
@@ -140,7 +229,8 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
   if (!child.plan.sandboxed) ::setpgid(pid, pid);
   auto process = std::make_unique<sandbox::ChildProcess>(pid, !child.plan.sandboxed);
   Status placed = before_start ? before_start(pid) : Status::Ok();
-  if (placed.ok() && ::write(sync.write, "g", 1) != 1) {
+  // A child sharing memory does not wait for the byte: it has run by now.
+  if (placed.ok() && !child.plan.shares_memory && ::write(sync.write, "g", 1) != 1) {
     placed = sys::ErrnoStatus("starting the sandbox", errno);
   }
   ::close(sync.write);
@@ -169,7 +259,8 @@ class NamespaceSandbox : public Sandbox {
         new_root_(MakeRoot(options_)),
         layers_dir_(options_.state_dir + "/layers"),
         networks_(options_.state_dir),
-        users_(options_, new_root_) {}
+        users_(options_, new_root_),
+        init_(sandbox::InitImage::Load()) {}
   IsolationLevel isolation() const override { return IsolationLevel::kNamespaces; }
 
   Result<std::unique_ptr<SandboxedProcess>> StartInCgroups(
@@ -186,6 +277,7 @@ class NamespaceSandbox : public Sandbox {
     auto child = std::make_unique<PreparedChild>();
     child->plan.sandboxed = true;
     child->plan.probe_only = probe;
+    child->plan.init_fd = init_.fd();
     std::string work_mount = WorkMountFor(run);
     bool host = run.rootfs.kind == RootfsSpec::Kind::kHost;
     BATON_RETURN_IF_ERROR(
@@ -209,19 +301,18 @@ class NamespaceSandbox : public Sandbox {
     if (!run.network) {
       // Hermetic: a namespace with only its loopback, a new one or one a hermetic task of the
       // same pipeline left as new.
+      // One to keep for the scope's next task is made here, not by the clone, so that it can be
+      // opened before anything runs in it.
       std::optional<sandbox::ReadyNetwork> bare = networks_.TakeHermetic(scope);
-      std::function<Status(pid_t)> start = before_start;
+      if (!bare && !scope.empty()) {
+        BATON_ASSIGN_OR_RETURN(sandbox::ReadyNetwork made, networks_.NewHermetic());
+        bare.emplace(std::move(made));
+      }
       if (bare) {
         child->plan.netns_fd = bare->netns.get();
         flags &= ~CLONE_NEWNET;
-      } else if (!scope.empty()) {
-        bare.emplace();
-        start = [&bare, &before_start](pid_t pid) {
-          *bare = sandbox::TaskNetworks::HermeticOf(pid);
-          return before_start ? before_start(pid) : Status::Ok();
-        };
       }
-      BATON_ASSIGN_OR_RETURN(auto process, Spawn(*child, flags, stdio, cgroups, start));
+      BATON_ASSIGN_OR_RETURN(auto process, Spawn(*child, flags, stdio, cgroups, before_start));
       if (bare) {
         process = networks_.Lend(std::move(process), std::move(*bare),
                                  sandbox::TaskNetworks::HermeticScope(scope));
@@ -243,9 +334,18 @@ class NamespaceSandbox : public Sandbox {
 
   std::string Describe() const override {
     Status layers = ImageLayers();
-    return users_.Describe() + (layers.ok() ? "; images get a writable layer per task (overlayfs)"
-                                            : "; images are read-only: " + layers.message());
+    return users_.Describe() +
+           (layers.ok() ? "; images get a writable layer per task (overlayfs)"
+                        : "; images are read-only: " + layers.message()) +
+           (init_.fd() >= 0
+                ? ""
+                : "; each sandbox's init is a copy of the worker (" + init_.why_not() + ")");
   }
+
+  bool UsesInitImage() const { return init_.fd() >= 0; }
+  // Each sandbox's init stays a copy of the worker from now on (the small one cannot run here).
+  // REQUIRES: no task started yet.
+  void DropInitImage(const std::string& why) { init_ = sandbox::InitImage::Unavailable(why); }
 
   void PrepareNetworks() override { networks_.Prepare(); }
 
@@ -316,6 +416,7 @@ class NamespaceSandbox : public Sandbox {
   std::string layers_dir_;  // tasks' writable layers over their images
   sandbox::TaskNetworks networks_;
   sandbox::TaskUsers users_;  // unprivileged tasks' user namespace
+  sandbox::InitImage init_;   // what each sandbox's init becomes once its task has started
   mutable std::once_flag layers_checked_;
   mutable Status layers_status_;  // written once, under layers_checked_
 };
@@ -344,6 +445,11 @@ Result<std::unique_ptr<Sandbox>> MakeCheckedNamespaceSandbox(SandboxOptions opti
   auto sandbox = std::make_unique<NamespaceSandbox>(std::move(options));
   auto started = sandbox->StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
                                      /*layered=*/false);
+  if (!started.ok() && sandbox->UsesInitImage()) {  // e.g. a policy against executing memfds
+    sandbox->DropInitImage(started.status().message());
+    started = sandbox->StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
+                                  /*layered=*/false);
+  }
   if (!started.ok()) return started.status();
   int code = (*started)->Wait();
   if (code != 0) return FailedPrecondition("the sandbox probe exited with " + std::to_string(code));

@@ -40,7 +40,7 @@ constexpr int kExecFailedExit = 127;
 // Closes every descriptor except the plan's own.
 void CloseOtherFds(const ChildPlan& p) {
   int keep[] = {p.stdin_fd, p.stdout_fd, p.stderr_fd, p.sync_fd,
-                p.error_fd, p.userns_fd, p.netns_fd};
+                p.error_fd, p.userns_fd, p.netns_fd,  p.init_fd};
   std::sort(std::begin(keep), std::end(keep));
   unsigned int next = 0;
   for (int fd : keep) {
@@ -374,6 +374,35 @@ pid_t StartTask(const ChildPlan& p) {
   return pid;
 }
 
+// Becomes the small init (sandbox_init.c), which waits for `task` as the loop of RunInit does,
+// the signals it waits for still blocked (they stay pending across the exec). Its descriptors are
+// close-on-exec; the error pipe's end closing tells the worker the task has started. On failure
+// the error is reported and this init exits, which kills the task with the PID namespace.
+[[noreturn]] void ExecInit(const ChildPlan& p, pid_t task) {
+  char pid_text[16];
+  char* end = pid_text + sizeof pid_text;
+  *--end = '\0';
+  do {
+    *--end = static_cast<char>('0' + task % 10);
+    task /= 10;
+  } while (task > 0);
+  char name[] = "baton-init";
+  char* argv[] = {name, end, nullptr};
+  char* envp[] = {nullptr};
+  ::syscall(SYS_execveat, p.init_fd, "", argv, envp, AT_EMPTY_PATH);
+  Fail(p, kFailInit, errno);
+}
+
+// Whether the small init runs (it exits 0 at once) where the tasks' inits will execute it.
+[[noreturn]] void ProbeInit(const ChildPlan& p) {
+  char name[] = "baton-init";
+  char probe[] = "probe";
+  char* argv[] = {name, probe, nullptr};
+  char* envp[] = {nullptr};
+  ::syscall(SYS_execveat, p.init_fd, "", argv, envp, AT_EMPTY_PATH);
+  Fail(p, kFailInit, errno);
+}
+
 // PID 1 of the sandbox: runs the task, forwards signals, reaps everything.
 [[noreturn]] void RunInit(const ChildPlan& p) {
   ::prctl(PR_SET_NAME, "baton-init", 0, 0, 0);
@@ -391,10 +420,11 @@ pid_t StartTask(const ChildPlan& p) {
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
   pid_t task = StartTask(p);
   if (task < 0) Fail(p, kFailFork, errno);
-  ::close(p.error_fd);
   ::close(p.stdin_fd);
   ::close(p.stdout_fd);
   ::close(p.stderr_fd);
+  if (p.init_fd >= 0) ExecInit(p, task);
+  ::close(p.error_fd);
   int task_status = 0;
   for (;;) {
     siginfo_t info;
@@ -427,14 +457,15 @@ pid_t StartTask(const ChildPlan& p) {
 
 int RunChild(void* arg) {
   const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
+  if (p.shares_memory) ResetSignals();  // the worker's handlers, blocked until now
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   CloseOtherFds(p);
   if (!p.sandboxed) ::setpgid(0, 0);
+  // A child sharing the worker's memory goes on at once: its parent waits for it (CLONE_VFORK).
   char go = 0;
-  ssize_t n;
-  do {
-    n = ::read(p.sync_fd, &go, 1);
-  } while (n < 0 && errno == EINTR);
+  ssize_t n = 1;
+  while (!p.shares_memory && (n = ::read(p.sync_fd, &go, 1)) < 0 && errno == EINTR) {
+  }
   if (n != 1) ::_exit(kSetupFailedExit);  // the parent gave up on us
   ::close(p.sync_fd);
   JoinCgroups(p);
@@ -443,6 +474,7 @@ int RunChild(void* arg) {
   BuildSandbox(p);
   if (p.probe_only) {
     if (p.userns_fd >= 0) EnterUserNamespace(p);  // as a task would, to find out it can
+    if (p.init_fd >= 0) ProbeInit(p);
     ::_exit(0);
   }
   RunInit(p);

@@ -172,10 +172,6 @@ SocketCounts SocketCounts::Open(const std::string& sockstat) {
 
 SocketCounts SocketCounts::OfThisThread() { return Open("/proc/thread-self/net/sockstat"); }
 
-SocketCounts SocketCounts::OfProcess(pid_t pid) {
-  return Open("/proc/" + std::to_string(pid) + "/net/sockstat");
-}
-
 // "sockets: used N" counts every socket allocated in the namespace by a process (any family, an
 // orphaned TCP socket until it is freed; not the kernel's own); "TCP: inuse N orphan N tw N ..."
 // has the connections in TIME_WAIT, which are not sockets any more but still hold their ports.
@@ -387,12 +383,22 @@ std::optional<ReadyNetwork> TaskNetworks::TakeHermetic(const std::string& scope)
   return shelf_->Take(HermeticScope(scope));
 }
 
-ReadyNetwork TaskNetworks::HermeticOf(pid_t pid) {
+Result<ReadyNetwork> TaskNetworks::NewHermetic() {
+  if (worker_netns_.get() < 0) {
+    return FailedPrecondition("cannot open the worker's network namespace: " + worker_netns_error_);
+  }
+  if (::unshare(CLONE_NEWNET) != 0) {
+    return sys::ErrnoStatus("creating a network namespace", errno, StatusCode::kFailedPrecondition);
+  }
   ReadyNetwork out;
-  std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
-  out.netns = ScopedFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  out.sockets = SocketCounts::OfProcess(pid);
-  out.sockets.Settle();  // nothing in it yet: the init waits before it has done anything
+  out.netns = ScopedFd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  int open_err = errno;
+  out.sockets = SocketCounts::OfThisThread();
+  if (::setns(worker_netns_.get(), CLONE_NEWNET) != 0) {
+    return sys::ErrnoStatus("returning to the worker's network namespace", errno);
+  }
+  if (out.netns.get() < 0) return sys::ErrnoStatus("opening a new network namespace", open_err);
+  out.sockets.Settle();  // nothing in it yet
   return out;
 }
 

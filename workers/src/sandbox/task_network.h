@@ -59,8 +59,6 @@ class SocketCounts {
   SocketCounts() = default;
   // The counts of the calling thread's network namespace.
   static SocketCounts OfThisThread();
-  // The counts of the network namespace of process `pid`.
-  static SocketCounts OfProcess(pid_t pid);
   // Takes the counts now, with the namespace's stack up and no task in it, as the namespace's own
   // (slirp4netns keeps a socket of the namespace open). Unreadable: AsSettled() stays false.
   void Settle();
@@ -118,9 +116,10 @@ class TaskNetworks {
   // A hermetic task's namespace that a task of `scope` left as new, if any (none for an empty
   // scope). Hermetic and other tasks' networks never meet: the shelf keeps them apart.
   std::optional<ReadyNetwork> TakeHermetic(const std::string& scope);
-  // The namespace the sandbox's init `pid` was cloned into, before it has run anything: a
-  // hermetic task's, to lend (Lend) and shelve after it. No namespace if it cannot be opened.
-  static ReadyNetwork HermeticOf(pid_t pid);
+  // A new network namespace with nothing in it, for a hermetic task (its init brings `lo` up), to
+  // lend (Lend) and shelve after it. Made by the calling thread, which steps into it only to open
+  // it and back; owned by the worker's user namespace, as one made by the sandbox's clone.
+  Result<ReadyNetwork> NewHermetic();
   // `process` with its network: once the task has exited (Wait(), or the process dropped), the
   // network goes back on the shelf for a later task of `scope` if it is left as new, else its
   // stack stops. An empty scope (a privileged task's, a one-off build's): never shelved.

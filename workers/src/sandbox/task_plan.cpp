@@ -156,6 +156,8 @@ Status DescribeChildError(const PreparedChild& child, const ChildError& e) {
                                 err);
     case kFailCaps:
       return FailedPrecondition("sandbox setup failed: dropping capabilities: " + err);
+    case kFailInit:
+      return FailedPrecondition("sandbox setup failed: executing the sandbox's init: " + err);
     default:
       return Internal("sandbox child failed at an unknown point: " + err);
   }
