@@ -29,10 +29,10 @@ class SandboxInit : public SandboxedWorkerFixture {};
 // task when the init was a copy of the worker. Now only until the init has executed the small one,
 // which it does right after starting the task (the task may run first for a moment).
 TEST_F(SandboxInit, ATaskSeesTheSmallInitAsPid1NotACopyOfTheWorker) {
-  auto f = Sh(
-      "i=0; while [ $i -lt 500 ]; do c=$(tr '\\0' ' ' < /proc/1/cmdline); "
-      "case \"$c\" in baton-init*) break;; esac; i=$((i+1)); sleep 0.01; done; "
-      "echo \"$c\"; cat /proc/1/comm");
+  auto f =
+      Sh("i=0; while [ $i -lt 500 ]; do c=$(tr '\\0' ' ' < /proc/1/cmdline); "
+         "case \"$c\" in baton-init*) break;; esac; i=$((i+1)); sleep 0.01; done; "
+         "echo \"$c\"; cat /proc/1/comm");
   ASSERT_EQ(f.result.exit_code, 0) << f.sink->Text();
   std::string out = f.sink->Text();
   EXPECT_EQ(out.rfind("baton-init ", 0), 0u) << out;
@@ -126,6 +126,32 @@ TEST_F(SandboxInitProcess, ASignalToTheSandboxReachesTheTask) {
   ASSERT_NE(ReadUntil("ready").find("ready"), std::string::npos);
   process->Signal(SIGTERM);
   EXPECT_EQ(process->Wait(), 7);
+}
+
+// A caller that places the process before it starts gets the init as a copy of the worker that
+// waits for `before_start` (it cannot share the worker's memory meanwhile); it still becomes the
+// small init once the task has started.
+TEST_F(SandboxInitProcess, AnInitPlacedBeforeItStartsStillRunsTheTask) {
+  int in[2];
+  ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+  stdin_ = in[1];
+  TaskRun run = ShellTask("placed", "read line; exit 3", (dir_ / "work").string());
+  run.network = false;
+  pid_t placed = -1;
+  auto started = sandbox_->Start(run, workers::SandboxStdio{in[0], null_, null_}, [&](pid_t pid) {
+    placed = pid;
+    return Status::Ok();
+  });
+  ::close(in[0]);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(placed, (*started)->pid());
+  std::string status = ReadFile("/proc/" + std::to_string(placed) + "/status");
+  size_t rss = status.find("VmRSS:");  // the small init's, not a copy of this test's
+  ASSERT_NE(rss, std::string::npos) << status;
+  EXPECT_LT(std::stol(status.substr(rss + 6)), 1024) << status;
+  ::close(stdin_);
+  stdin_ = -1;
+  EXPECT_EQ((*started)->Wait(), 3);
 }
 
 TEST_F(SandboxInitProcess, ATaskKilledBySignalIsReportedAsAShellWould) {
