@@ -2,6 +2,7 @@
 // the caller has placed it (cgroups), and report setup/exec errors from the error pipe.
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <sanitizer/asan_interface.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -159,7 +160,10 @@ pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgr
   pid_t pid = Clone3OnStack(&args, sandbox::RunChild, &child.plan);
   int err = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  ::munmap(stack, kChildStack);  // the child has left it: it executed the init or exited
+  // The child has left it: it executed the init or exited. Under AddressSanitizer its frames
+  // poisoned the shadow this process shares; clear it for whatever is mapped here next.
+  ASAN_UNPOISON_MEMORY_REGION(stack, kChildStack);
+  ::munmap(stack, kChildStack);
   errno = err;
   return pid;
 #else

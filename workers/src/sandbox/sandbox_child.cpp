@@ -4,6 +4,7 @@
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <net/if.h>
+#include <sanitizer/asan_interface.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/fsuid.h>
@@ -369,6 +370,9 @@ pid_t StartTask(const ChildPlan& p) {
   pid_t pid = ::clone(RunTaskEntry, static_cast<char*>(stack) + kTaskStack,
                       CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildPlan*>(&p));
   int err = errno;
+  // Under AddressSanitizer the task's frames poisoned the shadow of this stack, which the worker
+  // shares when this init does (ChildPlan::shares_memory): clear it before the memory goes back.
+  ASAN_UNPOISON_MEMORY_REGION(stack, kTaskStack);
   ::munmap(stack, kTaskStack);
   errno = err;
   return pid;
