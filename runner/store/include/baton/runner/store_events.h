@@ -27,8 +27,9 @@ class EventLog {
   // background writer commits them (within ~50 ms) or after Flush(). Reports an earlier write
   // failure, if any.
   virtual Result<SeqRange> AppendEvents(Id build_id, std::vector<BuildEvent> events) = 0;
-  // As AppendEvents with one "log" event per line of `lines` (origin, stream and time shared):
-  // the form a task's output takes, queued as one piece.
+  // As AppendEvents with one "log" event per entry of `lines` (origin, stream and time shared;
+  // an entry may be a run of lines, BuildEvent::payload): the form a task's output takes,
+  // queued as one piece.
   virtual Result<SeqRange> AppendLogLines(Id build_id, LogLines lines) = 0;
   // Waits until every event appended before the call is committed.
   virtual Status Flush() = 0;
