@@ -248,8 +248,9 @@ void CheckW4Log(const fs::path& data_dir) {
     auto events = (*store)->ReadEvents(builds->front().id, after, 1000);
     if (!events.ok() || events->empty()) break;
     for (const auto& e : *events) {
+      // A log event's payload is one line or a run of lines joined by '\n'.
       if (e.stream == "stdout" && e.payload.rfind("line ", 0) == 0) {
-        ++lines;
+        lines += 1 + std::count(e.payload.begin(), e.payload.end(), '\n');
         bytes += static_cast<int64_t>(e.payload.size()) + 1;
       }
       after = e.seq;

@@ -15,7 +15,7 @@
 //   N defaults to 100 for W5, max(1, N/20) for W1-W3 and HIST's W3 runs, half that for W4; F
 //   (W4's SSE followers) to 10; H to 100,000; P (how often W1-W3 list the jobs until all
 //   finished) to 10 ms. The server inherits the environment (e.g. MALLOC_ARENA_MAX). W4's
-//   followers parse the SSE stream (parse, the default, as the CLI does) or count the log events
+//   followers parse the SSE stream (parse, the default, as the CLI does) or count W4's lines
 //   in the raw bytes (raw), to tell the server's lag from the followers' CPU. PATH: another
 //   `baton` to start (two builds alternated); M > 0: the M largest mappings by RSS.
 #include <sys/types.h>

@@ -1,6 +1,7 @@
 // A follower of a build's event stream for bench_server's W4: counts the task's stdout lines
 // and notes when the stream ended (Unix ms). `raw` counts them in the body's bytes without
-// parsing SSE, to tell the server's lag from the followers' own CPU.
+// parsing SSE (each W4 line starts "line "), to tell the server's lag from the followers' own
+// CPU. A log event holds one line or a run of lines joined by "\n" (escaped in its JSON).
 #pragma once
 
 #include <algorithm>
@@ -18,7 +19,8 @@ namespace baton::bench {
 
 inline void FollowBuildEvents(const std::string& url, const std::string& token, bool raw,
                               std::atomic<long>* lines, std::atomic<int64_t>* done_ms) {
-  static constexpr std::string_view kMark = "\"stream\":\"stdout\"";  // in a stdout log event
+  static constexpr std::string_view kStdout = "\"stream\":\"stdout\"";  // in a stdout log event
+  static constexpr std::string_view kMark = "line ";  // at the start of each of W4's lines
   net::ClientOptions options;
   net::HttpClient client(options);
   net::Headers h;
@@ -48,7 +50,10 @@ inline void FollowBuildEvents(const std::string& url, const std::string& token, 
     if (!r.ok()) s = r.status();
   } else {
     s = client.StreamEvents(url, h, [&](const net::SseEvent& e) {
-      if (e.event == "log" && e.data.find(kMark) != std::string::npos) ++n;
+      if (e.event != "log" || e.data.find(kStdout) == std::string::npos) return true;
+      ++n;  // and one more line after each escaped newline
+      for (size_t at = e.data.find("\\n"); at != std::string::npos; at = e.data.find("\\n", at + 2))
+        ++n;
       return true;
     });
   }

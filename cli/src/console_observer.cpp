@@ -102,7 +102,15 @@ void ConsoleObserver::OnLog(const runner::StepInfo& step, workers::OutputStream 
 void ConsoleObserver::OnLogs(const runner::StepInfo& step, std::span<const runner::LogLine> lines) {
   const std::string prefix = Prefix(step);
   std::string text;
-  for (const runner::LogLine& line : lines) AppendLine(text, prefix, line.stream, line.text);
+  for (const runner::LogLine& run : lines) {
+    // A run holds whole lines joined by '\n': each line gets the prefix (and colour).
+    if (prefix.empty() && run.stream != workers::OutputStream::kSystem) {
+      text.append(run.text).push_back('\n');
+      continue;
+    }
+    runner::ForEachLine(run.text,
+                        [&](std::string_view line) { AppendLine(text, prefix, run.stream, line); });
+  }
   Print(text);  // one write for the batch, not one per line
 }
 

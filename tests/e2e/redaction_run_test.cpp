@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "baton/common/clock.h"
+#include "baton/runner/sqlite_store.h"
 #include "fakes/e2e_util.h"
 #include "fakes/test_env.h"
 
@@ -65,6 +67,57 @@ jobs:
   EXPECT_NE(r.out.find("pushing version: v-((redacted))"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"J(put out {"version":"v-((redacted))"})J"), std::string::npos) << r.out;
   ExpectRedacted(r.out, {"s3cr3t-t0ken"});
+}
+
+// A task's output reaches the log as runs of whole lines (issue 16): a secret the task wrote in
+// two pieces, a read apart, is still redacted, on the console and in the stored log, and so
+// are secrets on several lines of one write.
+TEST(ConcourseRedaction, ASecretWrittenInTwoPiecesAndLinesOfOneRunAreRedacted) {
+  TempDir dir;
+  ProcessResult r = RunPipelineText(dir, R"Y(
+resources:
+- name: vault
+  type: mock
+  source: {create_files: {token: "s3cr3t-t0ken"}}
+jobs:
+- name: job
+  plan:
+  - get: vault
+  - load_var: token
+    file: vault/token
+  - task: print
+    params: {T: ((.:token))}
+    config:
+      platform: linux
+      run:
+        path: sh
+        args:
+        - -c
+        - |
+          printf 'before s3cr3t-'; sleep 0.2; printf 't0ken after\n'
+          printf 'one %s\ntwo %s\nthree\n' "$T" "$T"
+)Y");
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  for (const char* line : {"before ((redacted)) after\n", "one ((redacted))\n",
+                           "two ((redacted))\n", "three\n"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  }
+  ExpectRedacted(r.All(), {"s3cr3t", "t0ken"});
+
+  auto store = runner::SqliteStore::OpenDataDir(dir / "data", RealClock());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto builds = (*store)->ListBuilds(runner::BuildQuery{});
+  ASSERT_TRUE(builds.ok() && !builds->empty());
+  std::string stored;
+  auto events = (*store)->ReadEvents(builds->front().id, 0, 1000);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  for (const auto& e : *events) {
+    if (e.type == "log") stored += e.payload + "\n";
+  }
+  EXPECT_NE(stored.find("before ((redacted)) after\none ((redacted))\ntwo ((redacted))\nthree\n"),
+            std::string::npos)
+      << stored;
+  ExpectRedacted(stored, {"s3cr3t", "t0ken"});
 }
 
 TEST(ConcourseVarSources, AnUnknownTypeIsAValidationErrorNamingTheLine) {

@@ -40,9 +40,11 @@ class RecordingObserver : public BuildObserver {
              std::string_view line) override {
     logs.push_back(step.name + " " + workers::ToString(stream) + ": " + std::string(line));
   }
-  // Batches are recorded by size, and their lines in `logs` like OnLog's.
+  // Batches are recorded by size and their entries' texts (a line or a run of lines) in
+  // `log_runs`; their lines go to `logs` like OnLog's.
   void OnLogs(const StepInfo& step, std::span<const LogLine> lines) override {
     log_batches.push_back(lines.size());
+    for (const LogLine& run : lines) log_runs.emplace_back(run.text);
     BuildObserver::OnLogs(step, lines);
   }
   void OnVersion(const StepInfo& step, const std::string& resource, const Json& version,
@@ -54,7 +56,8 @@ class RecordingObserver : public BuildObserver {
     secrets.insert(secrets.end(), values.begin(), values.end());
   }
   std::vector<std::string> events, logs, versions, secrets;
-  std::vector<size_t> log_batches;  // the size of each OnLogs batch
+  std::vector<size_t> log_batches;    // the size of each OnLogs batch
+  std::vector<std::string> log_runs;  // each entry of each OnLogs batch
   std::map<std::string, std::string> messages;
   std::vector<StepInfo> steps;  // as OnStepStarted, OnStepFinished and OnVersion saw them
 };

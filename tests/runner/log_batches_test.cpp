@@ -1,6 +1,7 @@
 // A step's output goes from the worker to the observers a batch at a time: the executor hands a
-// whole OnLines batch to OnLogs, BuildRecorder writes it with one store append and forwards it
-// as one batch, and the lines keep their order, streams and times (issue 16, W4).
+// whole OnLines batch to OnLogs, the lines of one stream and time joined as one run (one `log`
+// event), BuildRecorder writes it with one store append and forwards it as one batch, and the
+// lines keep their order, streams and times (issue 16, W4).
 #include <span>
 #include <string>
 #include <vector>
@@ -53,6 +54,120 @@ jobs:
               ElementsAre("say system: initializing", "say stdout: one", "say stderr: two",
                           "say stdout: three", "say stdout: four"));
   EXPECT_THAT(run.observer.log_batches, ElementsAre(3u, 1u));
+}
+
+TEST(LogBatches, LinesOfOneStreamAndTimeTravelAsOneRun) {
+  ScriptedWorker worker;
+  TaskScript script;
+  script.handler = [](const workers::TaskRun&, workers::OutputSink& sink) {
+    const SystemTime now = RealClock().Now();
+    const SystemTime later = now + std::chrono::milliseconds(5);
+    std::vector<workers::OutputLine> batch = {{now, workers::OutputStream::kStdout, "one"},
+                                              {now, workers::OutputStream::kStdout, ""},
+                                              {now, workers::OutputStream::kStdout, "three"},
+                                              {now, workers::OutputStream::kStderr, "err"},
+                                              {later, workers::OutputStream::kStderr, "later"}};
+    sink.OnLines(batch);
+    return baton::testing::ExitResult(0);
+  };
+  worker.OnTask("echo", script);
+  BuildRun run(PlanFromYaml(R"Y(
+jobs:
+- name: job
+  plan:
+  - task: say
+    config: {platform: linux, run: {path: echo}}
+)Y"),
+               worker);
+  EXPECT_EQ(run.Go(), BuildStatus::kSucceeded);
+  EXPECT_THAT(run.observer.log_runs, ElementsAre("one\n\nthree", "err", "later"));
+  EXPECT_THAT(run.observer.log_batches, ElementsAre(3u));
+  EXPECT_THAT(run.observer.logs, ElementsAre("say system: initializing", "say stdout: one",
+                                             "say stdout: ", "say stdout: three", "say stderr: err",
+                                             "say stderr: later"));
+}
+
+TEST(LogBatches, ARunStopsBeforeItWouldPassOnePipeRead) {
+  ScriptedWorker worker;
+  TaskScript script;
+  const std::string long_line(40'000, 'x');
+  script.handler = [&](const workers::TaskRun&, workers::OutputSink& sink) {
+    const SystemTime now = RealClock().Now();
+    std::vector<workers::OutputLine> batch(3, {now, workers::OutputStream::kStdout, long_line});
+    sink.OnLines(batch);
+    return baton::testing::ExitResult(0);
+  };
+  worker.OnTask("echo", script);
+  BuildRun run(PlanFromYaml(R"Y(
+jobs:
+- name: job
+  plan:
+  - task: say
+    config: {platform: linux, run: {path: echo}}
+)Y"),
+               worker);
+  EXPECT_EQ(run.Go(), BuildStatus::kSucceeded);
+  ASSERT_EQ(run.observer.log_runs.size(), 3u);  // two would pass 64 KiB
+  for (const auto& r : run.observer.log_runs) EXPECT_EQ(r, long_line);
+}
+
+// load_var's secret (redacted once a step uses it), then a task whose output shows it inside a run,
+// at a run's edges and in a line the worker read in two pieces (its LineSplitter hands that line
+// over whole).
+TEST(LogBatches, EveryLineOfARunIsRedacted) {
+  ScriptedWorker worker;
+  ResourceScript data;
+  data.handler = [](const workers::ResourceRun& r, workers::OutputSink&) {
+    workers::ResourceResult result;
+    if (r.action == workers::ResourceRun::Action::kCheck) {
+      result.versions = {Json{{"v", "1"}}};
+      return result;
+    }
+    baton::testing::WriteFile(std::filesystem::path(r.dir) / "secret", "hunter2\n");
+    result.version = r.version;
+    return result;
+  };
+  worker.OnResource("mock", data);
+  TaskScript script;
+  script.handler = [](const workers::TaskRun&, workers::OutputSink& sink) {
+    const SystemTime now = RealClock().Now();
+    std::vector<workers::OutputLine> batch = {
+        {now, workers::OutputStream::kStdout, "hunter2 first"},
+        {now, workers::OutputStream::kStdout, "mid hunter2 x"},
+        {now, workers::OutputStream::kStdout, "last hunter2"}};
+    sink.OnLines(batch);
+    // A line the task wrote as "before hun" and "ter2 after\n" (two reads) reaches the sink
+    // whole, alone, before the rest of the second read (LineSplitter::Feed; the worker's test
+    // WorkerFixture.ALineWrittenInTwoReadsArrivesWhole).
+    sink.OnLine(now, workers::OutputStream::kStdout, "before hunter2 after");
+    std::vector<workers::OutputLine> rest = {{now, workers::OutputStream::kStdout, "hunter2"},
+                                             {now, workers::OutputStream::kStdout, "next hunter2"}};
+    sink.OnLines(rest);
+    return baton::testing::ExitResult(0);
+  };
+  worker.OnTask("echo", script);
+  BuildRun run(PlanFromYaml(R"Y(
+resources:
+- name: data
+  type: mock
+  source: {}
+jobs:
+- name: job
+  plan:
+  - get: data
+  - load_var: secret
+    file: data/secret
+  - task: say
+    config: {platform: linux, run: {path: echo}}
+    params: {SECRET: ((.:secret))}
+)Y"),
+               worker);
+  EXPECT_EQ(run.Go(), BuildStatus::kSucceeded);
+  EXPECT_THAT(
+      run.observer.log_runs,
+      ::testing::IsSupersetOf({"((redacted)) first\nmid ((redacted)) x\nlast ((redacted))",
+                               "before ((redacted)) after", "((redacted))\nnext ((redacted))"}));
+  for (const auto& r : run.observer.log_runs) EXPECT_EQ(r.find("hunter2"), std::string::npos) << r;
 }
 
 TEST(LogBatches, TheRecorderAppendsABatchToTheStoreAndForwardsItWhole) {

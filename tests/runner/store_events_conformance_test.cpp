@@ -52,6 +52,25 @@ TEST_P(EventLogConformance, EventsAreCommittedByTheBackgroundWriterWithoutAFlush
   EXPECT_EQ(seen, 1u);
 }
 
+// A log event may be a 64 KiB run of lines: a page is bounded by its payloads' bytes too, and
+// a run of lines comes back as it went in.
+TEST_P(EventLogConformance, APageStopsOnceItsPayloadsReachTheByteBudget) {
+  OpenWithBuild();
+  const std::string run = "line 1\nline 2\n\nline 4";
+  std::vector<BuildEvent> lines;
+  for (int i = 0; i < 10; ++i) lines.push_back(Line(run + std::string(1000 * i, 'x')));
+  ASSERT_TRUE(events().AppendEvents(build_, lines).ok());
+  ASSERT_TRUE(events().Flush().ok());
+  auto page = events().ReadEvents(build_, 0, 100, 2000);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->size(), 3u) << "22 + 1022 bytes are under 2000; the third reaches it";
+  EXPECT_EQ((*page)[0].payload, run);
+  page = events().ReadEvents(build_, 3, 100, 1);
+  ASSERT_EQ(page->size(), 1u) << "the first event always comes";
+  EXPECT_EQ(page->front().seq, 4);
+  EXPECT_EQ(events().ReadEvents(build_, 0, 100)->size(), 10u) << "no budget: the count alone";
+}
+
 TEST_P(EventLogConformance, ReadingFromASeqResumesExactlyThere) {
   OpenWithBuild();
   std::vector<BuildEvent> lines;

@@ -80,6 +80,21 @@ test("the build log puts each step's lines under its plan step and hides collaps
   assert.equal(log.rawText(false), "fetched abc\nhello\noops\n");
 });
 
+test("a log event holding a run of lines shows one row per line; a one-line event is one row", () => {
+  const log = new BuildLog({ plan: [{ task: { name: "t" }, path: "jobs.j.plan[0]" }] });
+  let seq = 0;
+  const ev = (type, origin, payload, stream) => log.apply({ seq: ++seq, time: 1000 + seq, origin, type, stream, payload });
+  ev("step-start", "s1", JSON.stringify({ id: "s1", name: "t", type: "task", path: "jobs.j.plan[0]" }));
+  ev("log", "s1", "one\ntwo\n\nfour", "stdout");  // a run (as written since issue 16): four lines, one empty
+  ev("log", "s1", "err", "stderr");  // one line (every event written before runs)
+  ev("log", "s1", "", "stdout");  // an empty line
+  assert.deepEqual(log.text, ["one", "two", "", "four", "err", ""]);
+  assert.deepEqual([...log.rows()], [-2, 0, 1, 2, 3, 4, 5]);
+  assert.deepEqual([...log.stream.subarray(0, 6)], [0, 0, 0, 0, 1, 0]);
+  assert.deepEqual(log.time, [1002, 1002, 1002, 1002, 1003, 1004]);
+  assert.equal(log.rawText(false), "one\ntwo\n\nfour\nerr\n\n");
+});
+
 const { insertSample, setField, selectionAt } = await load("editor/edit_doc.ts");
 const { SAMPLES } = await load("editor/samples.ts");
 

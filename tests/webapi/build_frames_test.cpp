@@ -81,6 +81,9 @@ TEST(BuildFrames, AFrameWrittenFieldByFieldIsTheDumpedObjectFramedByteForByte) {
       "utf-8: caf\xc3\xa9, \xe2\x82\xac, \xf0\x9f\x9a\x80",
       "\"leading and trailing\\",
       "/slashes/ are not escaped",
+      "a run\nof three\nlines",  // a log event's payload since issue 16
+      "\n\nempty lines around\n",
+      "a run with \"quotes\"\nand \\ backslashes",
   };
   const SystemTime when = FromUnixMillis(1764700000123);
   for (const std::string& text : strings) {

@@ -140,6 +140,15 @@ TEST_F(WorkerFixture, OutputLinesCarryTheirStreamAndTimestampsInOrder) {
   EXPECT_GE(lines[2].time - lines[1].time, std::chrono::milliseconds(40));
 }
 
+// What redaction relies on (the executor redacts each line, or run of whole lines, it gets): a
+// secret the task wrote across two reads reaches the sink in one line.
+TEST_F(WorkerFixture, ALineWrittenInTwoReadsArrivesWhole) {
+  auto f = Sh("printf 'first\\nbefore hun'; sleep 0.05; printf 'ter2 after\\nnext\\n'");
+  std::vector<std::string> got;
+  for (const auto& l : f.sink->lines()) got.push_back(l.text);
+  EXPECT_EQ(got, (std::vector<std::string>{"first", "before hunter2 after", "next"}));
+}
+
 TEST_F(WorkerFixture, LinesLongerThan64KiBAreSplit) {
   auto f = Sh("head -c 200000 /dev/zero | tr '\\0' a; echo; echo short");
   std::vector<size_t> sizes;

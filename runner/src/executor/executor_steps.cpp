@@ -1,4 +1,5 @@
 // BuildExecutor: turning RunTask / RunGet / RunPut into worker calls, and output into logs.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -27,6 +28,9 @@ class QuietSink : public workers::OutputSink {
 // Hands a step's output to the executor's thread, a batch per post. Output waiting there is
 // bounded: a worker thread that gets ahead by more than kMaxPendingBytes waits, so a task
 // printing faster than the build log is written is slowed down instead of growing memory.
+// Consecutive lines of one stream and time (one read of the task's output) travel as one run,
+// their text joined by '\n', up to kMaxRunBytes: each run becomes one `log` event (issue 16,
+// W4: the per-line work between the worker and the store was most of a long log's cost).
 class StepSink : public workers::OutputSink {
  public:
   StepSink(std::weak_ptr<BuildExecutor::Impl> impl, boost::asio::io_context& io, StepInfo step)
@@ -38,26 +42,17 @@ class StepSink : public workers::OutputSink {
   }
 
   void OnLines(std::span<const workers::OutputLine> lines) override {
-    struct Owned {
-      SystemTime time;
-      workers::OutputStream stream;
-      std::string text;
-    };
-    std::vector<Owned> batch;
-    batch.reserve(lines.size());
+    std::vector<Run> batch = Runs(lines);
     size_t bytes = 0;
-    for (const auto& l : lines) {
-      batch.push_back({l.time, l.stream, std::string(l.text)});
-      bytes += l.text.size() + sizeof(Owned);
-    }
+    for (const Run& run : batch) bytes += run.text.size() + sizeof(Run);
     WaitForRoom(bytes);
     boost::asio::post(
         io_, [impl = impl_, step = step_, batch = std::move(batch), bytes, pending = pending_] {
           if (auto self = impl.lock()) {
-            std::vector<LogLine> lines;
-            lines.reserve(batch.size());
-            for (const auto& l : batch) lines.push_back({l.stream, l.time, l.text});
-            self->LogLines(step, lines);
+            std::vector<LogLine> runs;
+            runs.reserve(batch.size());
+            for (const auto& r : batch) runs.push_back({r.stream, r.time, r.text});
+            self->LogLines(step, runs);
           }
           pending->Release(bytes);
         });
@@ -89,6 +84,34 @@ class StepSink : public workers::OutputSink {
     }
     pending_->bytes += n;
   }
+
+  struct Run {
+    SystemTime time;
+    workers::OutputStream stream;
+    std::string text;  // one line, or several joined by '\n'
+  };
+
+  static std::vector<Run> Runs(std::span<const workers::OutputLine> lines) {
+    size_t left = 0;  // bytes of the lines not yet placed, newlines included
+    for (const auto& l : lines) left += l.text.size() + 1;
+    std::vector<Run> runs;
+    for (const auto& l : lines) {
+      if (!runs.empty() && runs.back().stream == l.stream && runs.back().time == l.time &&
+          runs.back().text.size() + 1 + l.text.size() <= kMaxRunBytes) {
+        runs.back().text += '\n';
+        runs.back().text += l.text;
+      } else {
+        runs.push_back({l.time, l.stream, {}});
+        runs.back().text.reserve(std::min(left, kMaxRunBytes));
+        runs.back().text = l.text;
+      }
+      left -= l.text.size() + 1;
+    }
+    return runs;
+  }
+
+  // A run is at most one pipe read (64 KiB), so a stored event stays within one chunk.
+  static constexpr size_t kMaxRunBytes = 64u << 10;
 
   std::weak_ptr<BuildExecutor::Impl> impl_;
   boost::asio::io_context& io_;

@@ -140,23 +140,26 @@ void SqlStore::ForgetBuildEvents(Id build_id) {
   chunker_->Forget(build_id);
 }
 
-Result<std::vector<BuildEvent>> SqlStore::ReadEvents(Id build_id, int64_t after_seq, int limit) {
+Result<std::vector<BuildEvent>> SqlStore::ReadEvents(Id build_id, int64_t after_seq, int limit,
+                                                     size_t max_bytes) {
   if (limit <= 0) return InvalidArgument("reading events needs a positive limit");
   std::vector<BuildEvent> page;
+  size_t bytes = 0;
   BATON_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(auto stmt,
                            conn.Prepare("SELECT body FROM build_event_chunks WHERE build_id = ? "
                                         "AND last_seq > ? ORDER BY last_seq"));
     stmt->BindAll(build_id, after_seq);
     std::string scratch;
-    while (static_cast<int>(page.size()) < limit) {
+    while (static_cast<int>(page.size()) < limit && bytes < max_bytes) {
       BATON_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
       BATON_ASSIGN_OR_RETURN(std::string_view body, sql::UnpackChunk(stmt->Blob(0), scratch));
       BATON_ASSIGN_OR_RETURN(std::vector<BuildEvent> chunk, sql::DecodeChunk(body));
       for (BuildEvent& event : chunk) {
         if (event.seq <= after_seq) continue;
-        if (static_cast<int>(page.size()) == limit) break;
+        if (static_cast<int>(page.size()) == limit || bytes >= max_bytes) break;
+        bytes += event.payload.size();
         page.push_back(std::move(event));
       }
     }

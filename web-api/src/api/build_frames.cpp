@@ -20,18 +20,22 @@ void AppendInteger(int64_t value, std::string* out) {
 }
 
 // `text` as nlohmann's dump() writes a JSON string. Printable ASCII other than '"' and '\\' is
-// its own escape; anything else (control characters, DEL, bytes >= 0x80, invalid UTF-8) is
-// nlohmann's to escape, validate or reject.
+// its own escape and '\n' is "\\n" (a log event's run of lines); anything else (other control
+// characters, DEL, bytes >= 0x80, invalid UTF-8) is nlohmann's to escape, validate or reject.
 void AppendJsonString(std::string_view text, std::string* out) {
   bool plain = std::all_of(text.begin(), text.end(), [](char c) {
     auto byte = static_cast<unsigned char>(c);
-    return byte >= 0x20 && byte < 0x7f && byte != '"' && byte != '\\';
+    return (byte >= 0x20 && byte < 0x7f && byte != '"' && byte != '\\') || byte == '\n';
   });
   if (!plain) {
     out->append(nlohmann::json(text).dump());
     return;
   }
   out->push_back('"');
+  for (size_t nl; (nl = text.find('\n')) != std::string_view::npos; text.remove_prefix(nl + 1)) {
+    out->append(text.substr(0, nl));
+    out->append("\\n");
+  }
   out->append(text);
   out->push_back('"');
 }

@@ -103,13 +103,19 @@ export class BuildLog {
     }
   }
 
+  // A log event's payload is one line or a run of whole lines joined by "\n" (no trailing newline).
   private addLine(e: BuildEvent) {
-    const i = this.text.length;
-    if (i >= this.stream.length) { const s = new Uint8Array(this.stream.length * 2); s.set(this.stream); this.stream = s; }
-    this.text.push(e.payload);
-    this.time.push(e.time);
-    this.stream[i] = e.stream === "stderr" ? 1 : e.stream === "system" ? 2 : 0;
-    (this.byOrigin.get(e.origin) ?? this.nodes[0]).lines.push(i);
+    const lines = e.payload.split("\n");
+    const kind = e.stream === "stderr" ? 1 : e.stream === "system" ? 2 : 0;
+    const node = this.byOrigin.get(e.origin) ?? this.nodes[0];
+    for (const line of lines) {
+      const i = this.text.length;
+      if (i >= this.stream.length) { const s = new Uint8Array(this.stream.length * 2); s.set(this.stream); this.stream = s; }
+      this.text.push(line);
+      this.time.push(e.time);
+      this.stream[i] = kind;
+      node.lines.push(i);
+    }
     this.version++;
   }
 

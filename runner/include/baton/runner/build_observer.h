@@ -17,12 +17,28 @@
 
 namespace baton::runner {
 
-// One line of a batch for OnLogs; `text` is valid only during the call.
+// One entry of a batch for OnLogs: one line, or a run of whole lines of one stream and time
+// joined by '\n' (no trailing newline; ForEachLine splits it). `text` is valid only during the
+// call.
 struct LogLine {
   workers::OutputStream stream = workers::OutputStream::kStdout;
   SystemTime time;
   std::string_view text;
 };
+
+// Calls f(line) for each line of a LogLine's text (a text without '\n' is one line).
+template <typename F>
+void ForEachLine(std::string_view text, F&& f) {
+  for (size_t start = 0;;) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) {
+      f(text.substr(start));
+      return;
+    }
+    f(text.substr(start, end - start));
+    start = end + 1;
+  }
+}
 
 class BuildObserver {
  public:
@@ -35,10 +51,13 @@ class BuildObserver {
   virtual void OnLog(const StepInfo& step, workers::OutputStream stream, SystemTime time,
                      std::string_view line) = 0;
   // Several lines of one step's output in order, as the worker read them (secrets already
-  // redacted): an observer that writes them somewhere writes them at once (one store append,
-  // one console write). Default: OnLog for each.
+  // redacted), an entry per run of lines (LogLine): an observer that writes them somewhere
+  // writes them at once (one store append, one console write). Default: OnLog for each line.
   virtual void OnLogs(const StepInfo& step, std::span<const LogLine> lines) {
-    for (const LogLine& line : lines) OnLog(step, line.stream, line.time, line.text);
+    for (const LogLine& run : lines) {
+      ForEachLine(run.text,
+                  [&](std::string_view line) { OnLog(step, run.stream, run.time, line); });
+    }
   }
   // A get fetched, or a put created, `version` of `resource`.
   virtual void OnVersion(const StepInfo& step, const std::string& resource, const Json& version,

@@ -108,7 +108,9 @@ class SqlStore : public Store, public ClusterStore {
   Result<SeqRange> AppendEvents(Id build_id, std::vector<BuildEvent> events) override;
   Result<SeqRange> AppendLogLines(Id build_id, LogLines lines) override;
   Status Flush() override;
-  Result<std::vector<BuildEvent>> ReadEvents(Id build_id, int64_t after_seq, int limit) override;
+  using EventLog::ReadEvents;
+  Result<std::vector<BuildEvent>> ReadEvents(Id build_id, int64_t after_seq, int limit,
+                                             size_t max_bytes) override;
   bool SetBuildEventListener(std::shared_ptr<BuildEventListener> listener) override;
 
   Result<Artifact> RecordArtifact(Id build_id, const std::string& name, const std::string& digest,

@@ -163,7 +163,9 @@ struct BuildOutput {
 };
 
 // One entry of a build's event log. Logs are events of type "log" with a stream
-// ("stdout"/"stderr") and the text in `payload`; structured events (status, step-start,
+// ("stdout"/"stderr") and the text in `payload`: one or more whole lines joined by '\n', without
+// a trailing newline (a run of one read of a step's output; logs written before runs were kept
+// together hold one line each, the same format); structured events (status, step-start,
 // step-finish, ...) carry JSON text in `payload`.
 struct BuildEvent {
   int64_t seq = 0;     // 1, 2, 3, ... per build; assigned by the store
@@ -174,15 +176,16 @@ struct BuildEvent {
   std::string payload;
 };
 
-// Lines one step printed on one stream at one moment (one read of its output), as
-// EventLog::AppendLogLines takes them: each becomes a "log" event, without an event object per
-// line on its way to the store. The lines' text is kept back to back in one buffer.
+// Log texts of one step, stream and moment, as EventLog::AppendLogLines takes them: each becomes
+// a "log" event, without an event object per entry on its way to the store. An entry is one
+// line or a run of whole lines joined by '\n' (BuildEvent::payload). The texts are kept back to
+// back in one buffer.
 struct LogLines {
   std::string origin;        // the step's id
   std::string stream;        // "stdout", "stderr", ...
   SystemTime time;           // of every line; the epoch means "now" when appending
-  std::string text;          // the lines, without their newlines
-  std::vector<size_t> ends;  // line i is text[ends[i-1], ends[i]) (line 0 starts at 0)
+  std::string text;          // the entries back to back
+  std::vector<size_t> ends;  // entry i is text[ends[i-1], ends[i]) (entry 0 starts at 0)
 
   void Add(std::string_view line) {
     text.append(line);
