@@ -20,6 +20,7 @@
 namespace baton::runner {
 namespace {
 
+using baton::testing::ResourceScript;
 using baton::testing::ScriptedWorker;
 using baton::testing::TaskScript;
 using baton::testing::TempDir;
