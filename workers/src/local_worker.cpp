@@ -101,6 +101,7 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
   CollectImages();  // what aged out while the worker was down
   cgroups_ = DetectCgroups();
   if (cgroups_.any()) {
+    cgroups_.pool = std::make_shared<CgroupPool>();  // a task's groups serve the next task
     log->info("worker {}: cgroups: {}", options_.name, cgroups_.Describe());
   } else {
     log->warn(

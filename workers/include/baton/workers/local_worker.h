@@ -1,6 +1,7 @@
 // LocalWorker: the in-process Worker. Runs each task in a NamespaceSandbox (with cgroup limits
-// where the kernel allows) and each resource action through its resource type, every step on a
-// thread of its own; completion callbacks run on those threads.
+// where the kernel allows; groups emptied by one task serve the next, see CgroupPool) and each
+// resource action through its resource type, every step on a thread of its own; completion
+// callbacks run on those threads.
 //
 // At construction it builds one sandbox to find out whether it can isolate tasks here. If it
 // cannot (not root, no namespaces) and `unsafe_no_sandbox` is off, it refuses every task with an
