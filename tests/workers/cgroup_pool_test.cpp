@@ -185,6 +185,25 @@ TEST(CgroupPool, KillAllOnAnEmptyGroupLeavesItFitForTheNextTask) {
   EXPECT_EQ(s.pool->idle(), 1u);
 }
 
+TEST(CgroupPool, GroupsLeftByAProcessNoLongerRunningAreRemovedAndOursAreNot) {
+  CgroupSupport s = DetectCgroups();
+  if (s.pids_dir.empty() || geteuid() != 0) GTEST_SKIP() << "needs the v1 pids controller";
+  pid_t gone = fork();
+  if (gone == 0) _exit(0);
+  ASSERT_GT(gone, 0);
+  ASSERT_EQ(waitpid(gone, nullptr, 0), gone);
+  std::string base = s.pids_dir + "/baton/";
+  fs::create_directories(base);
+  std::string left = base + "pooled-" + std::to_string(gone) + "-1";
+  std::string ours = base + "pooled-" + std::to_string(getpid()) + "-999999";
+  ASSERT_TRUE(fs::create_directory(left));
+  ASSERT_TRUE(fs::create_directory(ours));
+  workers::RemoveAbandonedGroups(s);
+  EXPECT_FALSE(fs::exists(left)) << "its process is gone";
+  EXPECT_TRUE(fs::exists(ours));
+  fs::remove(ours);
+}
+
 class PooledWorker : public WorkerFixture {};
 
 TEST_F(PooledWorker, TasksOneAfterAnotherRunInTheSameGroupsAndNoneIsLeftAfterTheWorker) {

@@ -107,6 +107,7 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
   cgroups_ = DetectCgroups();
   if (cgroups_.any()) {
     cgroups_.pool = std::make_shared<CgroupPool>();  // a task's groups serve the next task
+    RemoveAbandonedGroups(cgroups_);                 // what workers killed before their end left
     log->info("worker {}: cgroups: {}", options_.name, cgroups_.Describe());
   } else {
     log->warn(

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -132,6 +133,25 @@ CgroupSupport DetectCgroups(const std::string& mountinfo_path,
     break;
   }
   return s;
+}
+
+void RemoveAbandonedGroups(const CgroupSupport& support) {
+  for (const std::string* dir :
+       {&support.unified_dir, &support.cpu_dir, &support.pids_dir, &support.memory_dir}) {
+    if (dir->empty()) continue;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(*dir + "/baton", ec)) {
+      // Sanitize's "-<pid>-<counter>" ending; rmdir leaves a group with processes be.
+      std::string name = entry.path().filename().string();
+      size_t last = name.rfind('-');
+      size_t before =
+          last == std::string::npos || last == 0 ? std::string::npos : name.rfind('-', last - 1);
+      if (before == std::string::npos) continue;
+      pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + before + 1));
+      if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+      ::rmdir(entry.path().c_str());
+    }
+  }
 }
 
 Result<std::unique_ptr<TaskCgroup>> TaskCgroup::Create(const CgroupSupport& support,

@@ -55,6 +55,12 @@ struct CgroupSupport {
 CgroupSupport DetectCgroups(const std::string& mountinfo_path = "/proc/self/mountinfo",
                             const std::string& self_cgroup_path = "/proc/self/cgroup");
 
+// Removes the empty task groups ("<name>-<pid>-<n>") that processes no longer running left
+// beneath this process's groups: a worker killed with idle groups in its pool, or during a task.
+// A group of a process in another pid namespace would look abandoned too: tasks' groups are
+// assumed to be this namespace's.
+void RemoveAbandonedGroups(const CgroupSupport& support);
+
 // How a new process enters a task's groups by itself, at birth: cloned straight into the v2
 // group (clone3 with CLONE_INTO_CGROUP) and writing "0" (itself, one thread) to each v1 group's
 // `tasks` file. Moving a running process from outside (AddProcess, cgroup.procs) takes the
