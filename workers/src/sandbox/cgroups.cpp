@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -134,20 +135,53 @@ CgroupSupport DetectCgroups(const std::string& mountinfo_path,
   return s;
 }
 
+void RemoveAbandonedGroups(const CgroupSupport& support) {
+  for (const std::string* dir :
+       {&support.unified_dir, &support.cpu_dir, &support.pids_dir, &support.memory_dir}) {
+    if (dir->empty()) continue;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(*dir + "/baton", ec)) {
+      // Sanitize's "-<pid>-<counter>" ending; rmdir leaves a group with processes be.
+      std::string name = entry.path().filename().string();
+      size_t last = name.rfind('-');
+      size_t before =
+          last == std::string::npos || last == 0 ? std::string::npos : name.rfind('-', last - 1);
+      if (before == std::string::npos) continue;
+      pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + before + 1));
+      if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+      ::rmdir(entry.path().c_str());
+    }
+  }
+}
+
 Result<std::unique_ptr<TaskCgroup>> TaskCgroup::Create(const CgroupSupport& support,
                                                        const std::string& name,
                                                        const Limits& limits,
                                                        int64_t default_max_pids) {
   std::unique_ptr<TaskCgroup> cg(new TaskCgroup());
-  std::string leaf = Sanitize(name);
+  // Groups without memory or cpu limits are all alike but for pids.max: any idle one will do.
+  bool pooled = support.pool && !limits.memory_bytes && !limits.cpu_shares;
+  if (pooled) {
+    cg->pool_ = support.pool;
+    if (std::optional<CgroupDirs> idle = support.pool->Take()) {
+      cg->g_ = std::move(*idle);
+      for (const std::string* dir : {&cg->g_.memory, &cg->g_.pids, &cg->g_.cpu, &cg->g_.unified}) {
+        if (!dir->empty()) cg->dirs_.push_back(*dir);
+      }
+      BATON_RETURN_IF_ERROR(cg->SetPidsMax(support, limits.max_pids.value_or(default_max_pids)));
+      return cg;
+    }
+  }
+  // A pooled group serves many tasks: it is named for none of them.
+  std::string leaf = Sanitize(pooled ? "pooled" : name);
   if (!support.memory_dir.empty()) {
-    BATON_RETURN_IF_ERROR(cg->MakeDir(support.memory_dir, leaf, &cg->memory_));
+    BATON_RETURN_IF_ERROR(cg->MakeDir(support.memory_dir, leaf, &cg->g_.memory));
   }
   if (!support.pids_dir.empty()) {
-    BATON_RETURN_IF_ERROR(cg->MakeDir(support.pids_dir, leaf, &cg->pids_));
+    BATON_RETURN_IF_ERROR(cg->MakeDir(support.pids_dir, leaf, &cg->g_.pids));
   }
   if (!support.cpu_dir.empty())
-    BATON_RETURN_IF_ERROR(cg->MakeDir(support.cpu_dir, leaf, &cg->cpu_));
+    BATON_RETURN_IF_ERROR(cg->MakeDir(support.cpu_dir, leaf, &cg->g_.cpu));
   if (!support.unified_dir.empty()) {
     if (support.v2_memory || support.v2_pids || support.v2_cpu) {
       std::string base = support.unified_dir + "/baton";
@@ -157,7 +191,7 @@ Result<std::unique_ptr<TaskCgroup>> TaskCgroup::Create(const CgroupSupport& supp
       (void)sys::WriteSmallFile(support.unified_dir + "/cgroup.subtree_control", enable);
       (void)sys::WriteSmallFile(base + "/cgroup.subtree_control", enable);
     }
-    BATON_RETURN_IF_ERROR(cg->MakeDir(support.unified_dir, leaf, &cg->unified_));
+    BATON_RETURN_IF_ERROR(cg->MakeDir(support.unified_dir, leaf, &cg->g_.unified));
   }
   BATON_RETURN_IF_ERROR(cg->ApplyLimits(support, limits, default_max_pids));
   return cg;
@@ -175,35 +209,40 @@ Status TaskCgroup::MakeDir(const std::string& parent, const std::string& name, s
   return Status::Ok();
 }
 
+Status TaskCgroup::SetPidsMax(const CgroupSupport& support, int64_t max_pids) {
+  if (max_pids == g_.pids_max) return Status::Ok();  // a pooled group's last task had the same
+  std::string dir = !g_.pids.empty() ? g_.pids : support.v2_pids ? g_.unified : "";
+  if (dir.empty()) return Status::Ok();
+  BATON_RETURN_IF_ERROR(sys::WriteSmallFile(dir + "/pids.max", std::to_string(max_pids)));
+  g_.pids_max = max_pids;
+  return Status::Ok();
+}
+
 Status TaskCgroup::ApplyLimits(const CgroupSupport& support, const Limits& limits,
                                int64_t default_pids) {
-  int64_t max_pids = limits.max_pids.value_or(default_pids);
-  if (!pids_.empty()) {
-    BATON_RETURN_IF_ERROR(sys::WriteSmallFile(pids_ + "/pids.max", std::to_string(max_pids)));
-  } else if (support.v2_pids) {
-    BATON_RETURN_IF_ERROR(sys::WriteSmallFile(unified_ + "/pids.max", std::to_string(max_pids)));
-  }
+  BATON_RETURN_IF_ERROR(SetPidsMax(support, limits.max_pids.value_or(default_pids)));
   if (limits.memory_bytes) {
     std::string bytes = std::to_string(*limits.memory_bytes);
-    if (!memory_.empty()) {
-      BATON_RETURN_IF_ERROR(sys::WriteSmallFile(memory_ + "/memory.limit_in_bytes", bytes));
-      std::string memsw = memory_ + "/memory.memsw.limit_in_bytes";
+    if (!g_.memory.empty()) {
+      BATON_RETURN_IF_ERROR(sys::WriteSmallFile(g_.memory + "/memory.limit_in_bytes", bytes));
+      std::string memsw = g_.memory + "/memory.memsw.limit_in_bytes";
       if (sys::PathExists(memsw)) BATON_RETURN_IF_ERROR(sys::WriteSmallFile(memsw, bytes));
     } else if (support.v2_memory) {
-      BATON_RETURN_IF_ERROR(sys::WriteSmallFile(unified_ + "/memory.max", bytes));
-      (void)sys::WriteSmallFile(unified_ + "/memory.swap.max", "0");
+      BATON_RETURN_IF_ERROR(sys::WriteSmallFile(g_.unified + "/memory.max", bytes));
+      (void)sys::WriteSmallFile(g_.unified + "/memory.swap.max", "0");
     } else {
       return FailedPrecondition("a memory limit was requested but no memory cgroup is available");
     }
   }
   if (limits.cpu_shares) {
     int64_t shares = std::max<int64_t>(2, *limits.cpu_shares);
-    if (!cpu_.empty()) {
-      BATON_RETURN_IF_ERROR(sys::WriteSmallFile(cpu_ + "/cpu.shares", std::to_string(shares)));
+    if (!g_.cpu.empty()) {
+      BATON_RETURN_IF_ERROR(sys::WriteSmallFile(g_.cpu + "/cpu.shares", std::to_string(shares)));
     } else if (support.v2_cpu) {
       // cpu.weight is 1..10000 with 100 the default; shares 1024 is the default in v1.
       int64_t weight = std::clamp<int64_t>(1 + ((shares - 2) * 9999) / 262142, 1, 10000);
-      BATON_RETURN_IF_ERROR(sys::WriteSmallFile(unified_ + "/cpu.weight", std::to_string(weight)));
+      BATON_RETURN_IF_ERROR(
+          sys::WriteSmallFile(g_.unified + "/cpu.weight", std::to_string(weight)));
     }
   }
   return Status::Ok();
@@ -219,20 +258,22 @@ Status TaskCgroup::AddProcess(pid_t pid) {
 
 CgroupEntry TaskCgroup::Entry() {
   CgroupEntry e;
-  for (const std::string* dir : {&memory_, &pids_, &cpu_}) {
+  for (const std::string* dir : {&g_.memory, &g_.pids, &g_.cpu}) {
     if (!dir->empty()) e.v1_tasks.push_back(*dir + "/tasks");
   }
-  if (unified_.empty()) return e;
-  if (unified_fd_ < 0) unified_fd_ = ::open(unified_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  e.unified_fd = unified_fd_;
-  e.unified_procs = unified_ + "/cgroup.procs";
+  if (g_.unified.empty()) return e;
+  if (g_.unified_fd < 0) {
+    g_.unified_fd = ::open(g_.unified.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
+  e.unified_fd = g_.unified_fd;
+  e.unified_procs = g_.unified + "/cgroup.procs";
   return e;
 }
 
 std::vector<pid_t> TaskCgroup::Processes() const {
-  if (!unified_.empty()) return ReadPids(unified_ + "/cgroup.procs");
-  if (!pids_.empty()) return ReadPids(pids_ + "/cgroup.procs");
-  if (!memory_.empty()) return ReadPids(memory_ + "/cgroup.procs");
+  if (!g_.unified.empty()) return ReadPids(g_.unified + "/cgroup.procs");
+  if (!g_.pids.empty()) return ReadPids(g_.pids + "/cgroup.procs");
+  if (!g_.memory.empty()) return ReadPids(g_.memory + "/cgroup.procs");
   return {};
 }
 
@@ -241,7 +282,11 @@ void TaskCgroup::SignalAll(int sig) const {
 }
 
 void TaskCgroup::KillAll() const {
-  if (!unified_.empty() && sys::WriteSmallFile(unified_ + "/cgroup.kill", "1").ok()) return;
+  // Nothing inside: nothing to kill, and the group stays fit for another task (on this VM's 6.18
+  // kernel a v2 group once killed through cgroup.kill kills each process cloned into it later).
+  if (Processes().empty()) return;
+  killed_ = true;
+  if (!g_.unified.empty() && sys::WriteSmallFile(g_.unified + "/cgroup.kill", "1").ok()) return;
   // No cgroup.kill: repeat, since processes may fork while we kill (pids.max bounds this).
   for (int round = 0; round < 10; ++round) {
     auto pids = Processes();
@@ -251,15 +296,22 @@ void TaskCgroup::KillAll() const {
 }
 
 bool TaskCgroup::OomKilled() const {
-  if (!memory_.empty()) return ReadKeyed(memory_ + "/memory.oom_control", "oom_kill") > 0;
-  if (!unified_.empty()) return ReadKeyed(unified_ + "/memory.events", "oom_kill") > 0;
+  if (!g_.memory.empty()) return ReadKeyed(g_.memory + "/memory.oom_control", "oom_kill") > 0;
+  if (!g_.unified.empty()) return ReadKeyed(g_.unified + "/memory.events", "oom_kill") > 0;
   return false;
 }
 
 bool TaskCgroup::HitPidsLimit() const {
-  if (!pids_.empty()) return ReadKeyed(pids_ + "/pids.events", "max") > 0;
-  if (!unified_.empty()) return ReadKeyed(unified_ + "/pids.events", "max") > 0;
+  if (!g_.pids.empty()) return ReadKeyed(g_.pids + "/pids.events", "max") > 0;
+  if (!g_.unified.empty()) return ReadKeyed(g_.unified + "/pids.events", "max") > 0;
   return false;
+}
+
+bool TaskCgroup::Reusable() const {
+  // v2's `populated` also counts processes still exiting, which cgroup.procs no longer lists.
+  bool empty = !g_.unified.empty() ? ReadKeyed(g_.unified + "/cgroup.events", "populated") == 0
+                                   : Processes().empty();
+  return empty && !killed_ && !OomKilled() && !HitPidsLimit();
 }
 
 void TaskCgroup::Remove() {
@@ -276,9 +328,39 @@ void TaskCgroup::Remove() {
 }
 
 TaskCgroup::~TaskCgroup() {
-  if (unified_fd_ >= 0) ::close(unified_fd_);
+  if (pool_ && Reusable() && pool_->Give(g_)) return;
+  if (g_.unified_fd >= 0) ::close(g_.unified_fd);
   if (!Processes().empty()) KillAll();
   Remove();
+}
+
+CgroupPool::~CgroupPool() {
+  for (const CgroupDirs& g : idle_) {
+    if (g.unified_fd >= 0) ::close(g.unified_fd);
+    for (const std::string* dir : {&g.unified, &g.cpu, &g.pids, &g.memory}) {
+      if (!dir->empty()) ::rmdir(dir->c_str());  // empty: nothing ran in it since its task
+    }
+  }
+}
+
+size_t CgroupPool::idle() const {
+  std::lock_guard lock(mu_);
+  return idle_.size();
+}
+
+std::optional<CgroupDirs> CgroupPool::Take() {
+  std::lock_guard lock(mu_);
+  if (idle_.empty()) return std::nullopt;
+  CgroupDirs g = std::move(idle_.back());
+  idle_.pop_back();
+  return g;
+}
+
+bool CgroupPool::Give(CgroupDirs& dirs) {
+  std::lock_guard lock(mu_);
+  if (idle_.size() >= max_idle_) return false;
+  idle_.push_back(std::move(dirs));
+  return true;
 }
 
 }  // namespace baton::workers
