@@ -67,6 +67,7 @@ class LocalWorker::Execution {
   }
   bool cancelled() const { return cancelled_.load(); }
   const std::atomic<bool>* cancelled_flag() const { return &cancelled_; }
+  std::atomic<bool> finished{false};
 
  private:
   std::mutex mu_;
@@ -75,14 +76,8 @@ class LocalWorker::Execution {
   TaskSupervisor* current_ = nullptr;  // GUARDED_BY(mu_)
 };
 
-// Enough waiting threads for a pipeline's parallel steps; a quiet worker keeps none for long.
-constexpr size_t kIdleStepThreads = 8;
-constexpr auto kStepThreadIdleTimeout = std::chrono::seconds(5);
-
 LocalWorker::LocalWorker(LocalWorkerOptions options)
-    : options_(std::move(options)),
-      clock_(options_.clock ? options_.clock : &RealClock()),
-      threads_(std::make_unique<StepThreads>(kIdleStepThreads, kStepThreadIdleTimeout)) {
+    : options_(std::move(options)), clock_(options_.clock ? options_.clock : &RealClock()) {
   auto log = ModuleLogger("workers");
   if (options_.data_dir.empty()) options_.data_dir = DefaultDataDir();
   std::error_code ec;
@@ -149,14 +144,17 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
 }
 
 LocalWorker::~LocalWorker() {
-  std::vector<std::shared_ptr<Execution>> running;
-  {
-    std::lock_guard lock(mu_);
-    shutting_down_ = true;
-    running = running_;
+  for (;;) {
+    std::vector<Running> running;
+    {
+      std::lock_guard lock(mu_);
+      shutting_down_ = true;
+      running.swap(running_);
+    }
+    if (running.empty()) return;
+    for (auto& r : running) r.execution->Cancel(Duration(0));
+    for (auto& r : running) r.thread.join();
   }
-  for (auto& execution : running) execution->Cancel(Duration(0));
-  threads_.reset();  // waits for the (cancelled) steps and for their threads to end
 }
 
 IsolationLevel LocalWorker::isolation() const {
@@ -179,18 +177,35 @@ void LocalWorker::NoteCgroupFailure(const Status& status) {
   });
 }
 
+void LocalWorker::ReapFinished() {
+  std::vector<std::thread> done;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = running_.begin(); it != running_.end();) {
+      if (it->execution->finished && it->thread.get_id() != std::this_thread::get_id()) {
+        done.push_back(std::move(it->thread));
+        it = running_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& t : done) t.join();
+}
+
 bool LocalWorker::Launch(std::shared_ptr<Execution> execution, std::function<void()> body) {
+  ReapFinished();
   std::lock_guard lock(mu_);
   if (shutting_down_) return false;
-  const Execution* id = execution.get();
-  auto step = [this, id, body = std::move(body)] {
-    body();
-    std::lock_guard done(mu_);
-    std::erase_if(running_, [id](const auto& e) { return e.get() == id; });
-  };
-  // Still under mu_: the step's end, which takes mu_, finds it in running_.
-  if (!threads_->Run(std::move(step))) return false;
-  running_.push_back(std::move(execution));
+  try {
+    std::thread t([execution, body = std::move(body)] {
+      body();
+      execution->finished = true;
+    });
+    running_.push_back(Running{std::move(execution), std::move(t)});
+  } catch (const std::system_error&) {
+    return false;
+  }
   return true;
 }
 
