@@ -95,6 +95,28 @@ TEST(CgroupPool, AnEmptiedGroupServesTheNextTaskAndIsRemovedWithThePool) {
   EXPECT_TRUE(NoneExists(dirs)) << "the pool removes what it holds";
 }
 
+TEST(CgroupPool, AnIdleGroupRemovedBehindThePoolsBackIsDroppedAndAFreshOneMade) {
+  CgroupSupport s = PooledSupport();
+  if (!s.any() || geteuid() != 0) GTEST_SKIP() << "needs cgroups and root";
+  std::vector<std::string> dirs;
+  {
+    auto first = TaskCgroup::Create(s, "first", Limits{}, 100);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    dirs = (*first)->dirs();
+  }
+  ASSERT_EQ(s.pool->idle(), 1u);
+  for (const auto& d : dirs) ASSERT_EQ(rmdir(d.c_str()), 0) << d;  // as another worker's start may
+  auto second = TaskCgroup::Create(s, "second", Limits{}, 100);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(s.pool->idle(), 0u);
+  EXPECT_TRUE(AllExist((*second)->dirs())) << "a group the task can be cloned into";
+  pid_t pid = SpawnInside(**second, "exit 0");
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 TEST(CgroupPool, AGroupWithAMemoryOrCpuLimitIsMadeForItsTaskAndRemovedAfterIt) {
   CgroupSupport s = PooledSupport();
   if (s.memory_dir.empty() || s.cpu_dir.empty() || geteuid() != 0) GTEST_SKIP();

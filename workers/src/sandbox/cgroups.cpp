@@ -163,13 +163,24 @@ Result<std::unique_ptr<TaskCgroup>> TaskCgroup::Create(const CgroupSupport& supp
   bool pooled = support.pool && !limits.memory_bytes && !limits.cpu_shares;
   if (pooled) {
     cg->pool_ = support.pool;
-    if (std::optional<CgroupDirs> idle = support.pool->Take()) {
+    while (std::optional<CgroupDirs> idle = support.pool->Take()) {
       cg->g_ = std::move(*idle);
+      cg->dirs_.clear();
+      bool whole = true;
       for (const std::string* dir : {&cg->g_.memory, &cg->g_.pids, &cg->g_.cpu, &cg->g_.unified}) {
-        if (!dir->empty()) cg->dirs_.push_back(*dir);
+        if (dir->empty()) continue;
+        cg->dirs_.push_back(*dir);
+        whole = whole && ::access(dir->c_str(), F_OK) == 0;
       }
-      BATON_RETURN_IF_ERROR(cg->SetPidsMax(support, limits.max_pids.value_or(default_max_pids)));
-      return cg;
+      // A group removed behind the pool's back (by hand, or another worker's start taking it
+      // for abandoned) would fail the task's clone: it is dropped and the next one tried.
+      if (whole && cg->SetPidsMax(support, limits.max_pids.value_or(default_max_pids)).ok()) {
+        return cg;
+      }
+      if (cg->g_.unified_fd >= 0) ::close(cg->g_.unified_fd);
+      cg->Remove();
+      cg->g_ = CgroupDirs{};
+      cg->dirs_.clear();
     }
   }
   // A pooled group serves many tasks: it is named for none of them.
