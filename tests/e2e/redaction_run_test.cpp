@@ -98,8 +98,8 @@ jobs:
           printf 'one %s\ntwo %s\nthree\n' "$T" "$T"
 )Y");
   EXPECT_EQ(r.exit_code, 0) << r.All();
-  for (const char* line : {"before ((redacted)) after\n", "one ((redacted))\n",
-                           "two ((redacted))\n", "three\n"}) {
+  for (const char* line :
+       {"before ((redacted)) after\n", "one ((redacted))\n", "two ((redacted))\n", "three\n"}) {
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
   }
   ExpectRedacted(r.All(), {"s3cr3t", "t0ken"});

@@ -2,6 +2,7 @@
 // whole OnLines batch to OnLogs, the lines of one stream and time joined as one run (one `log`
 // event), BuildRecorder writes it with one store append and forwards it as one batch, and the
 // lines keep their order, streams and times (issue 16, W4).
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,28 +29,36 @@ using testing::BuildRun;
 using ::testing::ElementsAre;
 using testing::PlanFromYaml;
 
+// A job with one task, `say`, running `echo`.
+constexpr const char* kSay = R"Y(
+jobs:
+- name: job
+  plan:
+  - task: say
+    config: {platform: linux, run: {path: echo}}
+)Y";
+
+// The worker's `echo` task hands its sink what `emit` writes, at one time, and exits 0.
+void ScriptSay(ScriptedWorker& worker, std::function<void(workers::OutputSink&, SystemTime)> emit) {
+  TaskScript script;
+  script.handler = [emit = std::move(emit)](const workers::TaskRun&, workers::OutputSink& sink) {
+    emit(sink, RealClock().Now());
+    return baton::testing::ExitResult(0);
+  };
+  worker.OnTask("echo", script);
+}
+
 TEST(LogBatches, TheExecutorHandsAWorkerBatchToTheObserverAtOnce) {
   ScriptedWorker worker;
-  TaskScript script;
-  script.handler = [](const workers::TaskRun&, workers::OutputSink& sink) {
-    const SystemTime now = RealClock().Now();
+  ScriptSay(worker, [](workers::OutputSink& sink, SystemTime now) {
     std::vector<workers::OutputLine> first = {{now, workers::OutputStream::kStdout, "one"},
                                               {now, workers::OutputStream::kStderr, "two"},
                                               {now, workers::OutputStream::kStdout, "three"}};
     sink.OnLines(first);
     std::vector<workers::OutputLine> second = {{now, workers::OutputStream::kStdout, "four"}};
     sink.OnLines(second);
-    return baton::testing::ExitResult(0);
-  };
-  worker.OnTask("echo", script);
-  BuildRun run(PlanFromYaml(R"Y(
-jobs:
-- name: job
-  plan:
-  - task: say
-    config: {platform: linux, run: {path: echo}}
-)Y"),
-               worker);
+  });
+  BuildRun run(PlanFromYaml(kSay), worker);
   EXPECT_EQ(run.Go(), BuildStatus::kSucceeded);
   EXPECT_THAT(run.observer.logs,
               ElementsAre("say system: initializing", "say stdout: one", "say stderr: two",
@@ -59,9 +68,7 @@ jobs:
 
 TEST(LogBatches, LinesOfOneStreamAndTimeTravelAsOneRun) {
   ScriptedWorker worker;
-  TaskScript script;
-  script.handler = [](const workers::TaskRun&, workers::OutputSink& sink) {
-    const SystemTime now = RealClock().Now();
+  ScriptSay(worker, [](workers::OutputSink& sink, SystemTime now) {
     const SystemTime later = now + std::chrono::milliseconds(5);
     std::vector<workers::OutputLine> batch = {{now, workers::OutputStream::kStdout, "one"},
                                               {now, workers::OutputStream::kStdout, ""},
@@ -69,17 +76,8 @@ TEST(LogBatches, LinesOfOneStreamAndTimeTravelAsOneRun) {
                                               {now, workers::OutputStream::kStderr, "err"},
                                               {later, workers::OutputStream::kStderr, "later"}};
     sink.OnLines(batch);
-    return baton::testing::ExitResult(0);
-  };
-  worker.OnTask("echo", script);
-  BuildRun run(PlanFromYaml(R"Y(
-jobs:
-- name: job
-  plan:
-  - task: say
-    config: {platform: linux, run: {path: echo}}
-)Y"),
-               worker);
+  });
+  BuildRun run(PlanFromYaml(kSay), worker);
   EXPECT_EQ(run.Go(), BuildStatus::kSucceeded);
   EXPECT_THAT(run.observer.log_runs, ElementsAre("one\n\nthree", "err", "later"));
   EXPECT_THAT(run.observer.log_batches, ElementsAre(3u));
@@ -90,23 +88,12 @@ jobs:
 
 TEST(LogBatches, ARunStopsBeforeItWouldPassOnePipeRead) {
   ScriptedWorker worker;
-  TaskScript script;
   const std::string long_line(40'000, 'x');
-  script.handler = [&](const workers::TaskRun&, workers::OutputSink& sink) {
-    const SystemTime now = RealClock().Now();
+  ScriptSay(worker, [&](workers::OutputSink& sink, SystemTime now) {
     std::vector<workers::OutputLine> batch(3, {now, workers::OutputStream::kStdout, long_line});
     sink.OnLines(batch);
-    return baton::testing::ExitResult(0);
-  };
-  worker.OnTask("echo", script);
-  BuildRun run(PlanFromYaml(R"Y(
-jobs:
-- name: job
-  plan:
-  - task: say
-    config: {platform: linux, run: {path: echo}}
-)Y"),
-               worker);
+  });
+  BuildRun run(PlanFromYaml(kSay), worker);
   EXPECT_EQ(run.Go(), BuildStatus::kSucceeded);
   ASSERT_EQ(run.observer.log_runs.size(), 3u);  // two would pass 64 KiB
   for (const auto& r : run.observer.log_runs) EXPECT_EQ(r, long_line);
@@ -129,9 +116,7 @@ TEST(LogBatches, EveryLineOfARunIsRedacted) {
     return result;
   };
   worker.OnResource("mock", data);
-  TaskScript script;
-  script.handler = [](const workers::TaskRun&, workers::OutputSink& sink) {
-    const SystemTime now = RealClock().Now();
+  ScriptSay(worker, [](workers::OutputSink& sink, SystemTime now) {
     std::vector<workers::OutputLine> batch = {
         {now, workers::OutputStream::kStdout, "hunter2 first"},
         {now, workers::OutputStream::kStdout, "mid hunter2 x"},
@@ -144,9 +129,7 @@ TEST(LogBatches, EveryLineOfARunIsRedacted) {
     std::vector<workers::OutputLine> rest = {{now, workers::OutputStream::kStdout, "hunter2"},
                                              {now, workers::OutputStream::kStdout, "next hunter2"}};
     sink.OnLines(rest);
-    return baton::testing::ExitResult(0);
-  };
-  worker.OnTask("echo", script);
+  });
   BuildRun run(PlanFromYaml(R"Y(
 resources:
 - name: data

@@ -65,15 +65,18 @@ pid_t SpawnInside(TaskCgroup& cg, const std::string& script) {
   return pid;
 }
 
+// A task's group made and ended without limits, so the pool keeps it; `dirs` are its directories.
+void GiveOneBack(const CgroupSupport& s, std::vector<std::string>* dirs) {
+  auto first = TaskCgroup::Create(s, "first", Limits{}, 100);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  *dirs = (*first)->dirs();
+}
+
 TEST(CgroupPool, AnEmptiedGroupServesTheNextTaskAndIsRemovedWithThePool) {
   CgroupSupport s = PooledSupport();
   if (!s.any() || geteuid() != 0) GTEST_SKIP() << "needs cgroups and root";
   std::vector<std::string> dirs;
-  {
-    auto first = TaskCgroup::Create(s, "first", Limits{}, 100);
-    ASSERT_TRUE(first.ok()) << first.status().ToString();
-    dirs = (*first)->dirs();
-  }
+  ASSERT_NO_FATAL_FAILURE(GiveOneBack(s, &dirs));
   EXPECT_EQ(s.pool->idle(), 1u);
   EXPECT_TRUE(AllExist(dirs)) << "kept for the next task";
   Limits fifty;
@@ -99,11 +102,7 @@ TEST(CgroupPool, AnIdleGroupRemovedBehindThePoolsBackIsDroppedAndAFreshOneMade) 
   CgroupSupport s = PooledSupport();
   if (!s.any() || geteuid() != 0) GTEST_SKIP() << "needs cgroups and root";
   std::vector<std::string> dirs;
-  {
-    auto first = TaskCgroup::Create(s, "first", Limits{}, 100);
-    ASSERT_TRUE(first.ok()) << first.status().ToString();
-    dirs = (*first)->dirs();
-  }
+  ASSERT_NO_FATAL_FAILURE(GiveOneBack(s, &dirs));
   ASSERT_EQ(s.pool->idle(), 1u);
   for (const auto& d : dirs) ASSERT_EQ(rmdir(d.c_str()), 0) << d;  // as another worker's start may
   auto second = TaskCgroup::Create(s, "second", Limits{}, 100);
