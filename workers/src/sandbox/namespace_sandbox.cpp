@@ -2,10 +2,8 @@
 // the caller has placed it (cgroups), and report setup/exec errors from the error pipe.
 #include <fcntl.h>
 #include <linux/sched.h>
-#include <sanitizer/asan_interface.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,15 +63,9 @@ bool ReadChildError(int fd, ChildError* e) {
 }
 
 pid_t CloneChild(PreparedChild& child, int flags) {
-  void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return -1;
-  pid_t pid = ::clone(sandbox::RunChild, static_cast<char*>(stack) + kChildStack, flags | SIGCHLD,
-                      &child.plan);
-  int err = errno;
-  ::munmap(stack, kChildStack);
-  errno = err;
-  return pid;
+  sys::ChildStack stack(kChildStack);
+  if (!stack.ok()) return -1;
+  return ::clone(sandbox::RunChild, stack.top(), flags | SIGCHLD, &child.plan);
 }
 
 // clone3 with CLONE_INTO_CGROUP: the child is born in the v2 group. Like fork, the child goes
@@ -139,9 +131,9 @@ bool CanShareMemory(const PreparedChild& child, const CgroupEntry& cgroups,
 // init, or failed. -1 with errno when the kernel cannot.
 pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgroups) {
 #if defined(__x86_64__)
-  void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return -1;
+  // The child leaves this stack before the clone returns: it executed the init or exited.
+  sys::ChildStack stack(kChildStack);
+  if (!stack.ok()) return -1;
   clone_args args;
   std::memset(&args, 0, sizeof args);
   args.flags = static_cast<uint64_t>(flags) | CLONE_VM | CLONE_VFORK;
@@ -150,8 +142,8 @@ pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgr
     args.cgroup = static_cast<uint64_t>(cgroups.unified_fd);
   }
   args.exit_signal = SIGCHLD;
-  args.stack = reinterpret_cast<uint64_t>(stack);
-  args.stack_size = kChildStack;
+  args.stack = reinterpret_cast<uint64_t>(stack.base());
+  args.stack_size = stack.size();
   // As posix_spawn: no handler of the worker may run in the child (in the worker's memory) before
   // it has reset them all; it starts with every signal blocked.
   sigset_t all, old;
@@ -160,10 +152,6 @@ pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgr
   pid_t pid = Clone3OnStack(&args, sandbox::RunChild, &child.plan);
   int err = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  // The child has left it: it executed the init or exited. Under AddressSanitizer its frames
-  // poisoned the shadow this process shares; clear it for whatever is mapped here next.
-  ASAN_UNPOISON_MEMORY_REGION(stack, kChildStack);
-  ::munmap(stack, kChildStack);
   errno = err;
   return pid;
 #else

@@ -4,12 +4,10 @@
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <net/if.h>
-#include <sanitizer/asan_interface.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -24,6 +22,7 @@
 
 #include "sandbox/child_plan.h"
 #include "sandbox/child_process.h"
+#include "sandbox/sys_util.h"
 
 namespace baton::workers::sandbox {
 namespace {
@@ -363,25 +362,26 @@ int RunTaskEntry(void* arg) { RunTask(*static_cast<const ChildPlan*>(arg)); }
 // and fault on each page either side writes next: most of a task's start-up cost when the worker
 // is large. The task only makes system calls on its own stack before exec, as after a fork.
 pid_t StartTask(const ChildPlan& p) {
-  constexpr size_t kTaskStack = 64 * 1024;
-  void* stack = ::mmap(nullptr, kTaskStack, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return -1;
-  pid_t pid = ::clone(RunTaskEntry, static_cast<char*>(stack) + kTaskStack,
-                      CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildPlan*>(&p));
-  int err = errno;
-  // Under AddressSanitizer the task's frames poisoned the shadow of this stack, which the worker
-  // shares when this init does (ChildPlan::shares_memory): clear it before the memory goes back.
-  ASAN_UNPOISON_MEMORY_REGION(stack, kTaskStack);
-  ::munmap(stack, kTaskStack);
-  errno = err;
-  return pid;
+  sys::ChildStack stack(64 * 1024);  // shared with the worker when this init is (shares_memory)
+  if (!stack.ok()) return -1;
+  return ::clone(RunTaskEntry, stack.top(), CLONE_VM | CLONE_VFORK | SIGCHLD,
+                 const_cast<ChildPlan*>(&p));
 }
 
 // Becomes the small init (sandbox_init.c), which waits for `task` as the loop of RunInit does,
 // the signals it waits for still blocked (they stay pending across the exec). Its descriptors are
 // close-on-exec; the error pipe's end closing tells the worker the task has started. On failure
 // the error is reported and this init exits, which kills the task with the PID namespace.
+// `arg` is the task's pid, or "probe": whether the small init runs (it exits 0 at once) where
+// the tasks' inits will execute it.
+[[noreturn]] void ExecSmallInit(const ChildPlan& p, char* arg) {
+  char name[] = "baton-init";
+  char* argv[] = {name, arg, nullptr};
+  char* envp[] = {nullptr};
+  ::syscall(SYS_execveat, p.init_fd, "", argv, envp, AT_EMPTY_PATH);
+  Fail(p, kFailInit, errno);
+}
+
 [[noreturn]] void ExecInit(const ChildPlan& p, pid_t task) {
   char pid_text[16];
   char* end = pid_text + sizeof pid_text;
@@ -390,21 +390,7 @@ pid_t StartTask(const ChildPlan& p) {
     *--end = static_cast<char>('0' + task % 10);
     task /= 10;
   } while (task > 0);
-  char name[] = "baton-init";
-  char* argv[] = {name, end, nullptr};
-  char* envp[] = {nullptr};
-  ::syscall(SYS_execveat, p.init_fd, "", argv, envp, AT_EMPTY_PATH);
-  Fail(p, kFailInit, errno);
-}
-
-// Whether the small init runs (it exits 0 at once) where the tasks' inits will execute it.
-[[noreturn]] void ProbeInit(const ChildPlan& p) {
-  char name[] = "baton-init";
-  char probe[] = "probe";
-  char* argv[] = {name, probe, nullptr};
-  char* envp[] = {nullptr};
-  ::syscall(SYS_execveat, p.init_fd, "", argv, envp, AT_EMPTY_PATH);
-  Fail(p, kFailInit, errno);
+  ExecSmallInit(p, end);
 }
 
 // PID 1 of the sandbox: runs the task, forwards signals, reaps everything.
@@ -478,7 +464,8 @@ int RunChild(void* arg) {
   BuildSandbox(p);
   if (p.probe_only) {
     if (p.userns_fd >= 0) EnterUserNamespace(p);  // as a task would, to find out it can
-    if (p.init_fd >= 0) ProbeInit(p);
+    char probe[] = "probe";
+    if (p.init_fd >= 0) ExecSmallInit(p, probe);
     ::_exit(0);
   }
   RunInit(p);

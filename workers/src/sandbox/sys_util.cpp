@@ -1,6 +1,8 @@
 #include "sandbox/sys_util.h"
 
 #include <fcntl.h>
+#include <sanitizer/asan_interface.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,20 @@
 #include <sstream>
 
 namespace baton::workers::sys {
+
+ChildStack::ChildStack(size_t size) : size_(size) {
+  void* mapped =
+      ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (mapped != MAP_FAILED) base_ = static_cast<char*>(mapped);
+}
+
+ChildStack::~ChildStack() {
+  if (base_ == nullptr) return;
+  int err = errno;
+  ASAN_UNPOISON_MEMORY_REGION(base_, size_);
+  ::munmap(base_, size_);
+  errno = err;
+}
 
 std::string ErrnoText(int err) {
   char buf[256];

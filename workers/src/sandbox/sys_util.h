@@ -2,6 +2,7 @@
 // /proc/self/mountinfo parsing. Thread-safe (no shared state).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,28 @@ struct MountEntry {
   std::string super_options;  // per-superblock options ("rw,memory")
 };
 std::vector<MountEntry> ReadMountInfo(const std::string& path = "/proc/self/mountinfo");
+
+// A stack for a cloned child, mapped anonymous and unmapped when this goes (keeping errno). A
+// child sharing this process's memory (CLONE_VM) never returns through its frames: under
+// AddressSanitizer their redzones would stay poisoned in the shadow this process shares and fail
+// whatever is mapped there next, so the shadow is cleared before the unmap. System calls only:
+// usable in a cloned child before exec.
+class ChildStack {
+ public:
+  explicit ChildStack(size_t size);
+  ~ChildStack();
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
+
+  bool ok() const { return base_ != nullptr; }
+  char* base() const { return base_; }
+  char* top() const { return base_ + size_; }  // stacks grow down
+  size_t size() const { return size_; }
+
+ private:
+  char* base_ = nullptr;
+  size_t size_;
+};
 
 // True if `token` is one of the comma-separated items of `list`.
 bool HasCommaItem(const std::string& list, const std::string& token);
