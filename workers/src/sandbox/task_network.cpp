@@ -312,27 +312,33 @@ Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id, const std::s
                      ": the network stacks (slirp4netns) of this worker keep exiting on their own");
 }
 
-Result<ReadyNetwork> TaskNetworks::MakeNetwork(int cancel_fd) {
+// The calling thread steps into a new namespace only to open it (and run `inside` there), and
+// back: what it starts afterwards must be in the worker's (a stack's sockets to the outside).
+Result<ReadyNetwork> TaskNetworks::NewNamespace(void (*inside)()) {
   if (worker_netns_.get() < 0) {
     return FailedPrecondition("cannot open the worker's network namespace: " + worker_netns_error_);
   }
-  // The pool's thread steps into a new namespace only to open it, and back: what it starts must
-  // be in the worker's (the stack's sockets to the outside).
   if (::unshare(CLONE_NEWNET) != 0) {
     return sys::ErrnoStatus("creating a network namespace", errno, StatusCode::kFailedPrecondition);
   }
-  ScopedFd netns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  ReadyNetwork out;
+  out.netns = ScopedFd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   int open_err = errno;
-  SocketCounts sockets = SocketCounts::OfThisThread();
-  TurnOffIpv6OnNewDevices();
+  out.sockets = SocketCounts::OfThisThread();
+  if (inside) inside();
   if (::setns(worker_netns_.get(), CLONE_NEWNET) != 0) {
     return sys::ErrnoStatus("returning to the worker's network namespace", errno);
   }
-  if (netns.get() < 0) return sys::ErrnoStatus("opening a new network namespace", open_err);
-  MakePersistentTap(netns.get());
-  BATON_ASSIGN_OR_RETURN(auto stack, StartStack(netns.get(), cancel_fd));
-  sockets.Settle();  // unreadable: the network is its task's alone
-  return ReadyNetwork{std::move(netns), std::move(stack), std::move(sockets)};
+  if (out.netns.get() < 0) return sys::ErrnoStatus("opening a new network namespace", open_err);
+  return out;
+}
+
+Result<ReadyNetwork> TaskNetworks::MakeNetwork(int cancel_fd) {
+  BATON_ASSIGN_OR_RETURN(ReadyNetwork out, NewNamespace(TurnOffIpv6OnNewDevices));
+  MakePersistentTap(out.netns.get());
+  BATON_ASSIGN_OR_RETURN(out.stack, StartStack(out.netns.get(), cancel_fd));
+  out.sockets.Settle();  // unreadable: the network is its task's alone
+  return out;
 }
 
 Result<std::unique_ptr<TaskNetwork>> TaskNetworks::StartStack(int netns_fd, int cancel_fd) {
@@ -384,20 +390,7 @@ std::optional<ReadyNetwork> TaskNetworks::TakeHermetic(const std::string& scope)
 }
 
 Result<ReadyNetwork> TaskNetworks::NewHermetic() {
-  if (worker_netns_.get() < 0) {
-    return FailedPrecondition("cannot open the worker's network namespace: " + worker_netns_error_);
-  }
-  if (::unshare(CLONE_NEWNET) != 0) {
-    return sys::ErrnoStatus("creating a network namespace", errno, StatusCode::kFailedPrecondition);
-  }
-  ReadyNetwork out;
-  out.netns = ScopedFd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  int open_err = errno;
-  out.sockets = SocketCounts::OfThisThread();
-  if (::setns(worker_netns_.get(), CLONE_NEWNET) != 0) {
-    return sys::ErrnoStatus("returning to the worker's network namespace", errno);
-  }
-  if (out.netns.get() < 0) return sys::ErrnoStatus("opening a new network namespace", open_err);
+  BATON_ASSIGN_OR_RETURN(ReadyNetwork out, NewNamespace(nullptr));
   out.sockets.Settle();  // nothing in it yet
   return out;
 }

@@ -133,6 +133,8 @@ class TaskNetworks {
   NetworkPool& Pool();  // made on first use, with the helper thread
   // Runs on the pool's thread: makes a new network namespace and starts its stack, unless
   // `cancel_fd` turns readable first (the pool is going).
+  // A new namespace, no stack, its socket counts not settled; `inside` (may be null) runs in it.
+  Result<ReadyNetwork> NewNamespace(void (*inside)());
   Result<ReadyNetwork> MakeNetwork(int cancel_fd);
   Result<std::unique_ptr<TaskNetwork>> StartStack(int netns_fd, int cancel_fd);
 
