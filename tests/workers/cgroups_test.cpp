@@ -180,7 +180,8 @@ void ExpectStartsInEveryGroup(workers::Sandbox& sandbox) {
   for (const auto& [controller, dir] :
        {std::pair{std::string("pids"), s.pids_dir}, {std::string(""), s.unified_dir}}) {
     std::string leaf = GroupOf(text, controller);
-    EXPECT_TRUE(std::any_of((*cg)->dirs().begin(), (*cg)->dirs().end(),
+    std::vector<std::string> dirs = (*cg)->dirs();
+    EXPECT_TRUE(std::any_of(dirs.begin(), dirs.end(),
                             [&](const std::string& d) {
                               return d.size() > leaf.size() &&
                                      d.compare(d.size() - leaf.size(), leaf.size(), leaf) == 0 &&

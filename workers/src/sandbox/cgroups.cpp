@@ -165,13 +165,8 @@ Result<std::unique_ptr<TaskCgroup>> TaskCgroup::Create(const CgroupSupport& supp
     cg->pool_ = support.pool;
     while (std::optional<CgroupDirs> idle = support.pool->Take()) {
       cg->g_ = std::move(*idle);
-      cg->dirs_.clear();
       bool whole = true;
-      for (const std::string* dir : {&cg->g_.memory, &cg->g_.pids, &cg->g_.cpu, &cg->g_.unified}) {
-        if (dir->empty()) continue;
-        cg->dirs_.push_back(*dir);
-        whole = whole && ::access(dir->c_str(), F_OK) == 0;
-      }
+      for (const std::string& dir : cg->dirs()) whole = whole && ::access(dir.c_str(), F_OK) == 0;
       // A group removed behind the pool's back (by hand, or another worker's start taking it
       // for abandoned) would fail the task's clone: it is dropped and the next one tried.
       if (whole && cg->SetPidsMax(support, limits.max_pids.value_or(default_max_pids)).ok()) {
@@ -180,7 +175,6 @@ Result<std::unique_ptr<TaskCgroup>> TaskCgroup::Create(const CgroupSupport& supp
       if (cg->g_.unified_fd >= 0) ::close(cg->g_.unified_fd);
       cg->Remove();
       cg->g_ = CgroupDirs{};
-      cg->dirs_.clear();
     }
   }
   // A pooled group serves many tasks: it is named for none of them.
@@ -215,7 +209,6 @@ Status TaskCgroup::MakeDir(const std::string& parent, const std::string& name, s
   }
   std::string dir = base + "/" + name;
   if (::mkdir(dir.c_str(), 0755) != 0) return sys::ErrnoStatus("creating cgroup " + dir, errno);
-  dirs_.push_back(dir);
   *out = dir;
   return Status::Ok();
 }
@@ -261,10 +254,18 @@ Status TaskCgroup::ApplyLimits(const CgroupSupport& support, const Limits& limit
 
 Status TaskCgroup::AddProcess(pid_t pid) {
   std::string p = std::to_string(pid);
-  for (const auto& dir : dirs_) {
+  for (const auto& dir : dirs()) {
     BATON_RETURN_IF_ERROR(sys::WriteSmallFile(dir + "/cgroup.procs", p));
   }
   return Status::Ok();
+}
+
+std::vector<std::string> TaskCgroup::dirs() const {
+  std::vector<std::string> out;
+  for (const std::string* dir : {&g_.memory, &g_.pids, &g_.cpu, &g_.unified}) {
+    if (!dir->empty()) out.push_back(*dir);
+  }
+  return out;
 }
 
 CgroupEntry TaskCgroup::Entry() {
@@ -329,7 +330,8 @@ void TaskCgroup::Remove() {
   // A killed process leaves its cgroup only once the kernel has torn it down; rmdir says EBUSY
   // until then. Give it a bounded time.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
+  std::vector<std::string> made = dirs();
+  for (auto it = made.rbegin(); it != made.rend(); ++it) {
     while (::rmdir(it->c_str()) != 0 && errno == EBUSY &&
            std::chrono::steady_clock::now() < deadline) {
       KillAll();

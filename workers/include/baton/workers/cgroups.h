@@ -141,8 +141,8 @@ class TaskCgroup {
   bool OomKilled() const;
   // True if the pids limit refused a fork at least once.
   bool HitPidsLimit() const;
-  // The directories created (for tests and diagnostics).
-  const std::vector<std::string>& dirs() const { return dirs_; }
+  // The group's directories, in the order they are made: memory, pids, cpu, unified.
+  std::vector<std::string> dirs() const;
 
  private:
   TaskCgroup() = default;
@@ -153,7 +153,6 @@ class TaskCgroup {
   bool Reusable() const;
   void Remove();
 
-  std::vector<std::string> dirs_;  // every group directory, for AddProcess and removal
   CgroupDirs g_;
   std::shared_ptr<CgroupPool> pool_;         // where the groups go back to; null: removed
   mutable std::atomic<bool> killed_{false};  // KillAll found something to kill
