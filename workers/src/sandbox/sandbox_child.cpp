@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include "sandbox/child_plan.h"
@@ -383,14 +384,9 @@ pid_t StartTask(const ChildPlan& p) {
 }
 
 [[noreturn]] void ExecInit(const ChildPlan& p, pid_t task) {
-  char pid_text[16];
-  char* end = pid_text + sizeof pid_text;
-  *--end = '\0';
-  do {
-    *--end = static_cast<char>('0' + task % 10);
-    task /= 10;
-  } while (task > 0);
-  ExecSmallInit(p, end);
+  char pid_text[16] = {};  // to_chars neither allocates nor terminates
+  std::to_chars(pid_text, pid_text + sizeof pid_text - 1, task);
+  ExecSmallInit(p, pid_text);
 }
 
 // PID 1 of the sandbox: runs the task, forwards signals, reaps everything.
