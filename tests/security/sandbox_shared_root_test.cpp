@@ -4,6 +4,7 @@
 // masks must stay those worked out for each task. Real namespaces (root).
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -99,6 +100,32 @@ TEST_F(SharedRoot, ATaskSeesItsOwnWorkDirButNotTheWorkersDataDir) {
               "grep -c 'No such'");
   ASSERT_EQ(f.result.exit_code, 0) << f.sink->Text();
   EXPECT_EQ(f.sink->Text(), "mine0\n1\n");
+}
+
+// The worker keeps each sandbox's mount namespace open until the sandbox has ended, then lets it
+// go on a thread of its own (the unmounting waits for the kernel): none of them stays held.
+size_t MountNamespacesHeld() {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    std::string target = fs::read_symlink(e.path(), ec).string();
+    if (!ec && target.rfind("mnt:[", 0) == 0) ++n;
+  }
+  return n;
+}
+
+using SandboxEnd = SharedRoot;
+
+TEST_F(SandboxEnd, NoSandboxsMountNamespaceStaysHeldAfterItsEnd) {
+  ASSERT_EQ(Sh("true").result.exit_code, 0);  // the shared roots the others copy are made
+  ASSERT_EQ(Hermetic("true").result.exit_code, 0);
+  size_t before = MountNamespacesHeld();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(Sh("true").result.exit_code, 0);
+    ASSERT_EQ(Hermetic("true").result.exit_code, 0);
+  }
+  EXPECT_TRUE(Eventually([&] { return MountNamespacesHeld() == before; }))
+      << MountNamespacesHeld() << " held, " << before << " before";
 }
 
 }  // namespace

@@ -235,6 +235,7 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
     process->Wait();
     return sandbox::DescribeChildError(child, e);
   }
+  if (child.plan.sandboxed) process->HoldMountNamespace();
   return std::unique_ptr<SandboxedProcess>(std::move(process));
 }
 
