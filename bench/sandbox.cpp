@@ -60,6 +60,11 @@ int main(int argc, char** argv) {
   }
   Measure("NamespaceSandbox + slirp4netns (outbound)", runs,
           [&] { return baton::bench::SandboxTrue(*sandbox, run); });
+  // As W1-W3's tasks: unprivileged, each network kept for the pipeline's next task.
+  TaskRun pipeline = run;
+  pipeline.network_scope = "bench/pipeline";
+  Measure("NamespaceSandbox, one pipeline's network", runs,
+          [&] { return baton::bench::SandboxTrue(*sandbox, pipeline); });
   LocalWorkerOptions wo;
   wo.data_dir = base + "/worker";
   {

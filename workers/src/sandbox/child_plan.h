@@ -39,6 +39,10 @@ struct SetupStep {
   bool target_is_dir = true;      // kBindBeneath: create a directory (else a file) if missing
   bool idmap = false;             // kBindBeneath, image_root: idmap the bind with userns_fd
   bool image_root = false;        // kMount: the recursive bind of an image's rootfs directory
+  // kBindBeneath in a copy of a shared root (ChildPlan::shared_root_fd): the tree, cloned while
+  // the child is still in the worker's mount namespace (where the host's paths are unmasked).
+  // The child's own descriptor; written by the child only.
+  mutable int tree_fd = -1;
 };
 
 // Failure points outside the setup steps (steps report their index, >= 0).
@@ -55,7 +59,8 @@ enum FailPoint : int {
   kFailCgroup = -11,
   kFailUserns = -12,
   kFailNetns = -13,
-  kFailInit = -14,  // executing the small init (init_image.h)
+  kFailInit = -14,        // executing the small init (init_image.h)
+  kFailSharedRoot = -15,  // joining and copying the shared root's mount namespace
 };
 
 struct ChildError {
@@ -79,6 +84,10 @@ struct ChildPlan {
   bool shares_memory = false;
   std::vector<const char*> cgroup_tasks;  // v1 `tasks` files the child writes "0" to, first
   std::vector<SetupStep> steps;
+  // The worker's shared root (shared_root.h), a mount namespace the child copies for the task;
+  // the steps then add the task's own mounts to the copy and there is no pivot_root. -1: the
+  // clone copies the worker's mount namespace and the steps build the root at new_root.
+  int shared_root_fd = -1;
   const char* new_root = nullptr;
   const char* hostname = nullptr;
   bool loopback_up = false;
@@ -135,6 +144,19 @@ Status PrepareTask(const TaskRun& run, const std::string& work_mount, const std:
 
 struct ImageLayerPaths;
 
+// The host paths masked for every task (see docs/security.md), as they resolve now.
+std::vector<std::string> MaskedPaths(const SandboxOptions& options);
+
+// The mount steps of a shared root (shared_root.h) at `new_root`: the host's root read-only with
+// `masked` covered, and a read-only /dev with its devices, the mount points of /dev/shm and
+// /dev/pts and its links; with `resolv_conf`, that file bound read-only at /etc/resolv.conf.
+void PrepareSharedRoot(const std::vector<std::string>& masked, const std::string& resolv_conf,
+                       const std::string& new_root, PreparedChild* out);
+
+// The mount steps a task adds to its copy of a shared root: /tmp, /dev/shm, /dev/pts, /proc, its
+// work dir at `work_mount` and its volumes. REQUIRES: `run` is on the host's root.
+Status PrepareTaskMounts(const TaskRun& run, const std::string& work_mount, PreparedChild* out);
+
 // Adds the mount steps that build the sandbox's filesystem for `run` under `new_root`. With a
 // `layer`, a rootfs directory is the lower layer of an overlay the task may write (see
 // image_layer.h); without, it is read-only as the host's root is.
@@ -147,5 +169,9 @@ Status DescribeChildError(const PreparedChild& child, const ChildError& e);
 
 // clone(2) entry point. `arg` is a ChildPlan*. Never returns.
 int RunChild(void* arg);
+
+// Runs `p`'s steps, then pivots into p.new_root, in the calling thread, which must be in a mount
+// namespace of its own (shared_root.cpp makes one for the shared root). `err` is 0 when done.
+ChildError BuildRootHere(const ChildPlan& p);
 
 }  // namespace baton::workers::sandbox

@@ -87,6 +87,9 @@ std::string Inside(const std::string& new_root, const std::string& path) {
   return path == "/" ? new_root : new_root + path;
 }
 
+// The directory of the new root; "" stands for the root of a copy of the shared root.
+std::string RootDir(const std::string& new_root) { return new_root.empty() ? "/" : new_root; }
+
 // Bind the root (host '/' or a rootfs dir) and make it and every mount beneath it read-only, each
 // keeping its nosuid/nodev/noexec. (MS_BIND|MS_REC then one read-only remount would leave every
 // submount writable; a remount per submount cost ~15 mount calls per task on a host's root.)
@@ -122,7 +125,9 @@ void AddWritableRoot(const std::string& root, const ImageLayerPaths& layer,
   }
 }
 
-void AddDev(const std::string& new_root, StepList& steps) {
+// The /dev every task shares in a shared root, or a task's own: a tmpfs with the host's devices
+// bound in, the mount points of /dev/shm and /dev/pts and the usual links.
+void AddDevNodes(const std::string& new_root, StepList& steps) {
   std::string dev = new_root + "/dev";
   steps.Mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536",
               "mounting tmpfs at /dev");
@@ -133,16 +138,21 @@ void AddDev(const std::string& new_root, StepList& steps) {
                 std::string("bind-mounting /dev/") + d);
   }
   steps.Other(StepKind::kMkdirAll, "", dev + "/shm", "creating /dev/shm");
-  steps.Mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
-              "mounting tmpfs at /dev/shm");
   steps.Other(StepKind::kMkdirAll, "", dev + "/pts", "creating /dev/pts");
-  steps.Mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-              "newinstance,ptmxmode=0666,mode=620", "mounting devpts", /*optional=*/true);
   steps.Other(StepKind::kSymlink, "pts/ptmx", dev + "/ptmx", "linking /dev/ptmx");
   steps.Other(StepKind::kSymlink, "/proc/self/fd", dev + "/fd", "linking /dev/fd");
   steps.Other(StepKind::kSymlink, "/proc/self/fd/0", dev + "/stdin", "linking /dev/stdin");
   steps.Other(StepKind::kSymlink, "/proc/self/fd/1", dev + "/stdout", "linking /dev/stdout");
   steps.Other(StepKind::kSymlink, "/proc/self/fd/2", dev + "/stderr", "linking /dev/stderr");
+}
+
+// A task's own /dev/shm and /dev/pts.
+void AddDevMounts(const std::string& new_root, StepList& steps) {
+  std::string dev = new_root + "/dev";
+  steps.Mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
+              "mounting tmpfs at /dev/shm");
+  steps.Mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=620", "mounting devpts", /*optional=*/true);
 }
 
 void AddProc(const std::string& new_root, StepList& steps) {
@@ -174,6 +184,8 @@ const char* const kMaskedPaths[] = {"/root",
                                     "/run/containerd",
                                     "/run/podman"};
 
+}  // namespace
+
 std::vector<std::string> MaskedPaths(const SandboxOptions& options) {
   std::vector<std::string> wanted(std::begin(kMaskedPaths), std::end(kMaskedPaths));
   wanted.insert(wanted.end(), options.hidden_paths.begin(), options.hidden_paths.end());
@@ -195,11 +207,13 @@ std::vector<std::string> MaskedPaths(const SandboxOptions& options) {
   return out;
 }
 
+namespace {
+
 // Empty read-only tmpfs over directories, /dev/null over files (and sockets). One tmpfs, mounted
 // over the first directory and bound over the others: a bind of a read-only mount is read-only,
 // and a superblock fewer per masked path to make and to tear down with the task.
-void AddMasks(const SandboxOptions& options, const std::string& new_root, StepList& steps) {
-  std::vector<std::string> masked = MaskedPaths(options);
+void AddMasks(const std::vector<std::string>& masked, const std::string& new_root,
+              StepList& steps) {
   std::string empty_dir;  // where the task's empty tmpfs is mounted first
   std::string null_file;  // where /dev/null is first bound, read-only
   for (size_t i = 0; i < masked.size(); ++i) {
@@ -244,14 +258,57 @@ Status AddVolumes(const TaskRun& run, const std::string& new_root, const std::st
                              "; use a relative path that stays inside it");
     }
     std::string inside = absolute ? m.sandbox_path : work_mount + "/" + m.sandbox_path;
-    steps.BindBeneath(m.host_path, absolute ? new_root : new_root + work_mount, rel,
+    steps.BindBeneath(m.host_path, absolute ? RootDir(new_root) : new_root + work_mount, rel,
                       fs::is_directory(m.host_path, ec), !m.writable,
                       "bind-mounting " + m.host_path + " at " + inside);
   }
   return Status::Ok();
 }
 
+// What every task gets of its own: /tmp, /dev/shm, /dev/pts, /proc, its work dir and volumes.
+Status AddTaskMounts(const TaskRun& run, const std::string& new_root, const std::string& work_mount,
+                     StepList& steps) {
+  steps.Mount("tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
+              "mounting tmpfs at /tmp");
+  AddDevMounts(new_root, steps);
+  AddProc(new_root, steps);
+  std::error_code ec;
+  if (run.work_dir.empty()) return InvalidArgument("task has no work dir");
+  if (!fs::is_directory(run.work_dir, ec)) {
+    return NotFound("work dir " + run.work_dir + " does not exist");
+  }
+  if (work_mount.size() < 2 || work_mount[0] != '/' ||
+      !RelativePathProblem(work_mount.substr(1)).empty()) {
+    return InvalidArgument("the work mount '" + work_mount +
+                           "' must be an absolute path without `..`");
+  }
+  steps.BindBeneath(run.work_dir, RootDir(new_root), work_mount.substr(1), /*is_dir=*/true,
+                    /*read_only=*/false, "bind-mounting " + run.work_dir + " at " + work_mount);
+  return AddVolumes(run, new_root, work_mount, steps);
+}
+
 }  // namespace
+
+void PrepareSharedRoot(const std::vector<std::string>& masked, const std::string& resolv_conf,
+                       const std::string& new_root, PreparedChild* out) {
+  StepList steps(out);
+  steps.Mount("", "/", nullptr, MS_REC | MS_PRIVATE, nullptr, "making mounts private");
+  AddReadOnlyRoot("/", /*image=*/false, new_root, steps);
+  AddMasks(masked, new_root, steps);
+  AddDevNodes(new_root, steps);
+  // Read-only: every task sees this one tmpfs (the devices' own binds stay as the host's are).
+  steps.Mount("", new_root + "/dev", nullptr,
+              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, nullptr,
+              "making /dev read-only");
+  if (!resolv_conf.empty()) {
+    steps.Bind(resolv_conf, new_root + "/etc/resolv.conf", /*read_only=*/true);
+  }
+}
+
+Status PrepareTaskMounts(const TaskRun& run, const std::string& work_mount, PreparedChild* out) {
+  StepList steps(out);
+  return AddTaskMounts(run, "", work_mount, steps);
+}
 
 Status PrepareMounts(const TaskRun& run, const SandboxOptions& options, const std::string& new_root,
                      const std::string& work_mount, const ImageLayerPaths* layer,
@@ -270,23 +327,9 @@ Status PrepareMounts(const TaskRun& run, const SandboxOptions& options, const st
     }
     AddReadOnlyRoot(root, !host, new_root, steps);
   }
-  if (host) AddMasks(options, new_root, steps);
-  steps.Mount("tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
-              "mounting tmpfs at /tmp");
-  AddDev(new_root, steps);
-  AddProc(new_root, steps);
-  if (run.work_dir.empty()) return InvalidArgument("task has no work dir");
-  if (!fs::is_directory(run.work_dir, ec)) {
-    return NotFound("work dir " + run.work_dir + " does not exist");
-  }
-  if (work_mount.size() < 2 || work_mount[0] != '/' ||
-      !RelativePathProblem(work_mount.substr(1)).empty()) {
-    return InvalidArgument("the work mount '" + work_mount +
-                           "' must be an absolute path without `..`");
-  }
-  steps.BindBeneath(run.work_dir, new_root, work_mount.substr(1), /*is_dir=*/true,
-                    /*read_only=*/false, "bind-mounting " + run.work_dir + " at " + work_mount);
-  return AddVolumes(run, new_root, work_mount, steps);
+  if (host) AddMasks(MaskedPaths(options), new_root, steps);
+  AddDevNodes(new_root, steps);
+  return AddTaskMounts(run, new_root, work_mount, steps);
 }
 
 }  // namespace baton::workers::sandbox

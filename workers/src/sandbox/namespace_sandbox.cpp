@@ -19,6 +19,7 @@
 #include "sandbox/child_process.h"
 #include "sandbox/image_layer.h"
 #include "sandbox/init_image.h"
+#include "sandbox/shared_root.h"
 #include "sandbox/sys_util.h"
 #include "sandbox/task_network.h"
 #include "sandbox/user_namespace.h"
@@ -234,6 +235,7 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
     process->Wait();
     return sandbox::DescribeChildError(child, e);
   }
+  if (child.plan.sandboxed) process->HoldMountNamespace();
   return std::unique_ptr<SandboxedProcess>(std::move(process));
 }
 
@@ -252,6 +254,7 @@ class NamespaceSandbox : public Sandbox {
         layers_dir_(options_.state_dir + "/layers"),
         networks_(options_.state_dir),
         users_(options_, new_root_),
+        shared_roots_(new_root_),
         init_(sandbox::InitImage::Load()) {}
   IsolationLevel isolation() const override { return IsolationLevel::kNamespaces; }
 
@@ -278,15 +281,28 @@ class NamespaceSandbox : public Sandbox {
     if (layered && !host) {
       BATON_ASSIGN_OR_RETURN(layer, sandbox::ImageLayer::Create(layers_dir_, run.id));
     }
-    BATON_RETURN_IF_ERROR(sandbox::PrepareMounts(run, options_, new_root_, work_mount,
-                                                 layer ? &layer->paths() : nullptr, child.get()));
+    // Held until the child has copied it (Spawn returns).
+    std::shared_ptr<const ScopedFd> shared_root;
+    if (host && !run.privileged) {
+      BATON_ASSIGN_OR_RETURN(shared_root, SharedRootFor(run));
+    }
+    if (shared_root) {
+      BATON_RETURN_IF_ERROR(sandbox::PrepareTaskMounts(run, work_mount, child.get()));
+      child->plan.shared_root_fd = shared_root->get();
+      child->plan.new_root = "/";
+    } else {
+      BATON_RETURN_IF_ERROR(sandbox::PrepareMounts(run, options_, new_root_, work_mount,
+                                                   layer ? &layer->paths() : nullptr, child.get()));
+      child->plan.new_root = child->strings.Keep(new_root_);
+    }
     BATON_RETURN_IF_ERROR(users_.Apply(run, child.get()));  // chowns an image when not idmapped
     if (layer) BATON_RETURN_IF_ERROR(layer->MatchRoot(run.rootfs.path, users_.IdShift(run)));
-    child->plan.new_root = child->strings.Keep(new_root_);
     child->plan.hostname =
         child->strings.Keep(run.hostname.empty() ? DefaultHostname(run.id) : run.hostname);
     child->plan.loopback_up = true;
-    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
+    // In a copy of the shared root, the child joins and copies that mount namespace instead.
+    int flags =
+        (shared_root ? 0 : CLONE_NEWNS) | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
     // The tasks that may use this task's network after it: a privileged task could reconfigure
     // it, so its network is never shelved.
     std::string scope = run.privileged ? "" : run.network_scope;
@@ -313,8 +329,10 @@ class NamespaceSandbox : public Sandbox {
     }
     // Not hermetic: the task joins a network namespace made ahead, its stack already up: a new
     // one, or one a task of the same pipeline left as new.
-    BATON_RETURN_IF_ERROR(
-        networks_.AddResolvConf(host ? "/" : run.rootfs.path, new_root_, child.get()));
+    if (!shared_root) {  // else it is in the shared root
+      BATON_RETURN_IF_ERROR(
+          networks_.AddResolvConf(host ? "/" : run.rootfs.path, new_root_, child.get()));
+    }
     BATON_ASSIGN_OR_RETURN(auto network, networks_.Take(run.id, scope));
     child->plan.netns_fd = network.netns.get();
     // If the start fails, `network` is dropped, never given to another task.
@@ -326,7 +344,11 @@ class NamespaceSandbox : public Sandbox {
 
   std::string Describe() const override {
     Status layers = ImageLayers();
+    std::string no_shared_root = shared_roots_.why_not();
     return users_.Describe() +
+           (no_shared_root.empty()
+                ? ""
+                : "; each task builds its root (no shared root: " + no_shared_root + ")") +
            (layers.ok() ? "; images get a writable layer per task (overlayfs)"
                         : "; images are read-only: " + layers.message()) +
            (init_.fd() >= 0
@@ -350,6 +372,18 @@ class NamespaceSandbox : public Sandbox {
   }
 
  private:
+  // The shared root (shared_root.h) an unprivileged task on the host's root copies; nullptr when
+  // there is none (the task builds its root itself).
+  Result<std::shared_ptr<const ScopedFd>> SharedRootFor(const TaskRun& run) {
+    std::string resolv_conf;
+    if (run.network) {
+      BATON_ASSIGN_OR_RETURN(resolv_conf, networks_.ResolvConfFor("/"));
+    }
+    auto root = shared_roots_.Get(sandbox::MaskedPaths(options_), resolv_conf);
+    if (root.ok()) return root;
+    return std::shared_ptr<const ScopedFd>();
+  }
+
   static std::unique_ptr<SandboxedProcess> Layered(std::unique_ptr<SandboxedProcess> process,
                                                    std::unique_ptr<sandbox::ImageLayer> layer) {
     if (!layer) return process;
@@ -407,8 +441,9 @@ class NamespaceSandbox : public Sandbox {
   std::string new_root_;
   std::string layers_dir_;  // tasks' writable layers over their images
   sandbox::TaskNetworks networks_;
-  sandbox::TaskUsers users_;  // unprivileged tasks' user namespace
-  sandbox::InitImage init_;   // what each sandbox's init becomes once its task has started
+  sandbox::TaskUsers users_;           // unprivileged tasks' user namespace
+  sandbox::SharedRoots shared_roots_;  // unprivileged tasks' roots on the host's root
+  sandbox::InitImage init_;            // what each sandbox's init becomes once its task has started
   mutable std::once_flag layers_checked_;
   mutable Status layers_status_;  // written once, under layers_checked_
 };

@@ -40,8 +40,8 @@ constexpr int kExecFailedExit = 127;
 
 // Closes every descriptor except the plan's own.
 void CloseOtherFds(const ChildPlan& p) {
-  int keep[] = {p.stdin_fd, p.stdout_fd, p.stderr_fd, p.sync_fd,
-                p.error_fd, p.userns_fd, p.netns_fd,  p.init_fd};
+  int keep[] = {p.stdin_fd,  p.stdout_fd, p.stderr_fd, p.sync_fd,       p.error_fd,
+                p.userns_fd, p.netns_fd,  p.init_fd,   p.shared_root_fd};
   std::sort(std::begin(keep), std::end(keep));
   unsigned int next = 0;
   for (int fd : keep) {
@@ -131,12 +131,8 @@ int OpenMountPoint(const char* root, const char* rel, bool is_dir, uid_t fs_id) 
   return at;
 }
 
-// A detached copy of the tree at `s.source`, read-only if asked, attached at the mount point.
-int BindBeneath(const SetupStep& s, int userns_fd, uid_t mapped_root, const char* new_root) {
-  // Mount points inside the (idmapped) work mount are made as the namespace's root; those in the
-  // new root (the work mount itself, /tmp/build/get) as the host's root, which may search an
-  // image's 0700 rootfs directory.
-  uid_t fs_id = s.idmap && strcmp(s.beneath, new_root) != 0 ? mapped_root : 0;
+// A detached copy of the tree at `s.source`, read-only if asked, idmapped if asked. -1 with errno.
+int CloneTree(const SetupStep& s, int userns_fd) {
   int tree = static_cast<int>(
       ::open_tree(AT_FDCWD, s.source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
   if (tree < 0) return -1;
@@ -147,14 +143,30 @@ int BindBeneath(const SetupStep& s, int userns_fd, uid_t mapped_root, const char
     attr.attr_set |= MOUNT_ATTR_IDMAP;
     attr.userns_fd = static_cast<uint64_t>(userns_fd);
   }
-  int rc = attr.attr_set == 0
-               ? 0
-               : ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
-  int target = rc == 0 ? OpenMountPoint(s.beneath, s.target, s.target_is_dir, fs_id) : -1;
+  if (attr.attr_set != 0 &&
+      ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+    int err = errno;
+    ::close(tree);
+    errno = err;
+    return -1;
+  }
+  return tree;
+}
+
+// A detached copy of the tree at `s.source` (or the one cloned before, s.tree_fd), attached at
+// the mount point.
+int BindBeneath(const SetupStep& s, int userns_fd, uid_t mapped_root, const char* new_root) {
+  // Mount points inside the (idmapped) work mount are made as the namespace's root; those in the
+  // new root (the work mount itself, /tmp/build/get) as the host's root, which may search an
+  // image's 0700 rootfs directory.
+  uid_t fs_id = s.idmap && strcmp(s.beneath, new_root) != 0 ? mapped_root : 0;
+  int tree = s.tree_fd >= 0 ? s.tree_fd : CloneTree(s, userns_fd);
+  s.tree_fd = -1;
+  if (tree < 0) return -1;
+  int target = OpenMountPoint(s.beneath, s.target, s.target_is_dir, fs_id);
+  int rc = -1;
   if (target >= 0) {
     rc = ::move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-  } else {
-    rc = -1;
   }
   int err = errno;
   if (target >= 0) ::close(target);
@@ -242,17 +254,42 @@ int PivotInto(const char* new_root) {
   return ::chdir("/");
 }
 
-void BuildSandbox(const ChildPlan& p) {
+// The steps, then pivot_root into the new root (or, in a copy of the shared root, its root).
+ChildError BuildRoot(const ChildPlan& p) {
   for (size_t i = 0; i < p.steps.size(); ++i) {
     if (RunStep(p.steps[i], p) != 0 && !p.steps[i].optional) {
-      Fail(p, static_cast<int>(i), errno);
+      return {static_cast<int>(i), errno != 0 ? errno : EIO};
     }
   }
+  if (p.shared_root_fd >= 0) return {0, ::chdir("/") == 0 ? 0 : errno};
+  if (PivotInto(p.new_root) != 0) return {kFailPivot, errno != 0 ? errno : EIO};
+  return {0, 0};
+}
+
+// The task's mount namespace as a copy of the worker's shared root: the trees of the host's paths
+// it binds are cloned first, while this child still sees the host's paths unmasked (the worker's
+// mount namespace: it was cloned without CLONE_NEWNS).
+void CopySharedRoot(const ChildPlan& p) {
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const SetupStep& s = p.steps[i];
+    if (s.kind != StepKind::kBindBeneath) continue;
+    s.tree_fd = CloneTree(s, p.userns_fd);
+    if (s.tree_fd < 0) Fail(p, static_cast<int>(i), errno);
+  }
+  if (::setns(p.shared_root_fd, CLONE_NEWNS) != 0) Fail(p, kFailSharedRoot, errno);
+  ::close(p.shared_root_fd);
+  // A copy of the shared root, so that nothing the task mounts or unmounts reaches it.
+  if (::unshare(CLONE_NEWNS) != 0) Fail(p, kFailSharedRoot, errno);
+}
+
+void BuildSandbox(const ChildPlan& p) {
+  if (p.shared_root_fd >= 0) CopySharedRoot(p);
+  ChildError e = BuildRoot(p);
+  if (e.err != 0) Fail(p, e.point, e.err);
   if (p.hostname && ::sethostname(p.hostname, strlen(p.hostname)) != 0) {
     Fail(p, kFailHostname, errno);
   }
   if (p.loopback_up && BringUpLoopback() != 0) Fail(p, kFailLoopback, errno);
-  if (PivotInto(p.new_root) != 0) Fail(p, kFailPivot, errno);
 }
 
 void ResetSignals() {
@@ -440,6 +477,8 @@ pid_t StartTask(const ChildPlan& p) {
 }
 
 }  // namespace
+
+ChildError BuildRootHere(const ChildPlan& p) { return BuildRoot(p); }
 
 int RunChild(void* arg) {
   const ChildPlan& p = *static_cast<const ChildPlan*>(arg);

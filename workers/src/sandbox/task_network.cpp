@@ -229,8 +229,7 @@ std::shared_ptr<HelperHost> TaskNetworks::Host() {
   return host_;
 }
 
-Status TaskNetworks::AddResolvConf(const std::string& rootfs, const std::string& new_root,
-                                   PreparedChild* out) {
+Result<std::string> TaskNetworks::ResolvConfFor(const std::string& rootfs) {
   std::string file = state_dir_ + "/resolv.conf";
   {
     std::lock_guard lock(mu_);
@@ -243,7 +242,14 @@ Status TaskNetworks::AddResolvConf(const std::string& rootfs, const std::string&
   }
   // A symlink would be followed outside the new root (the mounts happen before pivot_root).
   std::string in_root = (rootfs == "/" ? "" : rootfs) + "/etc/resolv.conf";
-  if (!IsRegularFile(in_root)) return Status::Ok();
+  if (!IsRegularFile(in_root)) return std::string();
+  return file;
+}
+
+Status TaskNetworks::AddResolvConf(const std::string& rootfs, const std::string& new_root,
+                                   PreparedChild* out) {
+  BATON_ASSIGN_OR_RETURN(std::string file, ResolvConfFor(rootfs));
+  if (file.empty()) return Status::Ok();
   std::string target = new_root + "/etc/resolv.conf";
   SetupStep bind;
   bind.source = out->strings.Keep(file);

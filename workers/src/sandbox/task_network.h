@@ -107,6 +107,8 @@ class TaskNetworks {
   // Adds the steps that mount the stack's resolv.conf at /etc/resolv.conf under `new_root`
   // (skipped when the root has no regular file there to mount over).
   Status AddResolvConf(const std::string& rootfs, const std::string& new_root, PreparedChild* out);
+  // The file those steps mount for a root at `rootfs`; "" when they would mount none.
+  Result<std::string> ResolvConfFor(const std::string& rootfs);
   // Starts the pool making networks ahead (no-op without slirp4netns: Take says why).
   void Prepare();
   // A network for task `task_id` alone while it runs, its interface configured: one of `scope`

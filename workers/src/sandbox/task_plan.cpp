@@ -158,6 +158,8 @@ Status DescribeChildError(const PreparedChild& child, const ChildError& e) {
       return FailedPrecondition("sandbox setup failed: dropping capabilities: " + err);
     case kFailInit:
       return FailedPrecondition("sandbox setup failed: executing the sandbox's init: " + err);
+    case kFailSharedRoot:
+      return FailedPrecondition("sandbox setup failed: copying the worker's shared root: " + err);
     default:
       return Internal("sandbox child failed at an unknown point: " + err);
   }

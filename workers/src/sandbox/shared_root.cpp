@@ -1,0 +1,87 @@
+#include "sandbox/shared_root.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+
+#include <cerrno>
+#include <thread>
+
+#include "sandbox/child_plan.h"
+#include "sandbox/sys_util.h"
+
+namespace baton::workers::sandbox {
+
+SharedRoots::SharedRoots(std::string build_dir)
+    : build_dir_(std::move(build_dir)),
+      mounts_(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) {}
+
+// The kernel marks an open mountinfo when its namespace's mounts change; opening it anew clears
+// the mark. Without it, every shared root is made for one task only.
+bool SharedRoots::HostMountsChanged() {
+  pollfd p{mounts_.get(), POLLPRI, 0};
+  if (mounts_.get() >= 0 && ::poll(&p, 1, 0) == 0) return false;
+  mounts_ = ScopedFd(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
+  return true;
+}
+
+Result<std::shared_ptr<const ScopedFd>> SharedRoots::Get(const std::vector<std::string>& masked,
+                                                         const std::string& resolv_conf) {
+  std::lock_guard lock(mu_);
+  if (!failed_.ok()) return failed_;
+  if (HostMountsChanged()) entries_.clear();
+  auto it = entries_.begin();
+  while (it != entries_.end() && it->resolv_conf != resolv_conf) ++it;
+  if (it != entries_.end() && it->masked == masked) return it->ns;
+  Result<ScopedFd> made = Build(masked, resolv_conf);
+  if (!made.ok()) {
+    failed_ = made.status();
+    return failed_;
+  }
+  // A task still starting in the one replaced holds it until its init has copied it.
+  auto ns = std::make_shared<const ScopedFd>(std::move(*made));
+  if (it == entries_.end()) {
+    entries_.push_back({masked, resolv_conf, ns});
+  } else {
+    *it = {masked, resolv_conf, ns};
+  }
+  return ns;
+}
+
+std::string SharedRoots::why_not() const {
+  std::lock_guard lock(mu_);
+  return failed_.ok() ? "" : failed_.message();
+}
+
+// On a thread of its own: unshare and pivot_root change only the calling thread's mount namespace
+// and root, and the thread's go with it; the namespace stays, held by the descriptor.
+Result<ScopedFd> SharedRoots::Build(const std::vector<std::string>& masked,
+                                    const std::string& resolv_conf) const {
+  PreparedChild root;
+  PrepareSharedRoot(masked, resolv_conf, build_dir_, &root);
+  root.plan.new_root = root.strings.Keep(build_dir_);
+  ScopedFd ns;
+  int unshare_err = 0;
+  ChildError e;
+  std::thread builder([&] {
+    if (::unshare(CLONE_NEWNS) != 0) {
+      unshare_err = errno;
+      return;  // still in the worker's namespace: nothing may be mounted or unmounted
+    }
+    ns = ScopedFd(::open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC));
+    if (ns.get() < 0) {
+      e = {kFailSharedRoot, errno};
+      return;
+    }
+    e = BuildRootHere(root.plan);
+  });
+  builder.join();
+  if (unshare_err != 0) {
+    return sys::ErrnoStatus("creating the shared root's mount namespace", unshare_err,
+                            StatusCode::kFailedPrecondition);
+  }
+  if (e.err != 0) return DescribeChildError(root, e);
+  return ns;
+}
+
+}  // namespace baton::workers::sandbox

@@ -1,0 +1,65 @@
+// SharedRoots: the part of a task's root that is the same for every unprivileged task on the
+// host's root, made once per worker as a mount namespace that each such task copies.
+//
+// Building a task's root from nothing took ~45 mount steps and a pivot_root per task (the host's
+// root bound read-only, the masks, a /dev with its devices), ~0.6 ms of a sandboxed `true`'s
+// ~2.5 ms (docs/benchmarks.md, branch `mounts`). Here that root is made once: a thread of the
+// worker unshares its mount namespace, builds it (PrepareSharedRoot) and pivots into it; the
+// namespace outlives the thread through a descriptor. A task's init joins it and unshares at once
+// (its own copy: nothing it mounts or unmounts reaches the shared one or another task), then adds
+// what is the task's own: /tmp, /dev/shm, /dev/pts, /proc, its work dir and volumes.
+//
+// What the tasks share is read-only: the host's root (as before), the masks' empty tmpfs (as
+// before, now across tasks) and /dev's tmpfs (now read-only: the devices in it are bound from the
+// host's /dev and writable as before). Privileged tasks, which could remount those writable, and
+// tasks on an image never use a shared root. The masked paths are worked out for each task as
+// before, and a namespace made for others is made again; so is every one once the worker's
+// mounts have changed (the host mounted or unmounted something; docs/security.md).
+//
+// Thread-safety: Get may be called from any thread.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "baton/common/path_beneath.h"
+#include "baton/common/status.h"
+
+namespace baton::workers::sandbox {
+
+class SharedRoots {
+ public:
+  // `build_dir`: an empty directory where each shared root is built before the pivot.
+  explicit SharedRoots(std::string build_dir);
+
+  // The mount namespace of a root masking `masked` and binding `resolv_conf` ("": none) at
+  // /etc/resolv.conf. Made on the first call with these, again when `masked` changes. An error
+  // when it cannot be made (the task then builds its root itself); after one, every call fails
+  // the same way without trying again.
+  Result<std::shared_ptr<const ScopedFd>> Get(const std::vector<std::string>& masked,
+                                              const std::string& resolv_conf);
+
+  // Why shared roots are not used here; empty while they are.
+  std::string why_not() const;
+
+ private:
+  struct Entry {
+    std::vector<std::string> masked;
+    std::string resolv_conf;
+    std::shared_ptr<const ScopedFd> ns;
+  };
+  Result<ScopedFd> Build(const std::vector<std::string>& masked,
+                         const std::string& resolv_conf) const;
+  bool HostMountsChanged();  // REQUIRES: mu_ held
+
+  const std::string build_dir_;
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;  // GUARDED_BY(mu_): one per resolv_conf
+  // The worker's /proc/self/mountinfo, polled for a change of its mounts; GUARDED_BY(mu_).
+  ScopedFd mounts_;
+  Status failed_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace baton::workers::sandbox
