@@ -1,5 +1,6 @@
 // SqlStore: builds, their lifecycle, inputs and outputs.
 #include "baton/runner/sql_store.h"
+#include "event_writer.h"
 #include "rows.h"
 #include "sql_db.h"
 
@@ -192,9 +193,8 @@ Result<Build> SqlStore::StartBuild(Id build_id) {
 }
 
 Result<Build> SqlStore::FinishBuild(Id build_id, BuildStatus status, const std::string& error) {
-  BATON_RETURN_IF_ERROR(Flush());
   Build build;
-  BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
+  auto finish = [&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(Build current, LoadBuild(conn, build_id));
     BATON_RETURN_IF_ERROR(CheckFinish(current, status));
     BATON_RETURN_IF_ERROR(
@@ -202,7 +202,20 @@ Result<Build> SqlStore::FinishBuild(Id build_id, BuildStatus status, const std::
                  ToString(status), error, ToUnixMillis(clock_.Now()), build_id));
     BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, build_id));
     return Status::Ok();
-  }));
+  };
+  // What is queued (the build's last events among it) and the finishing row commit in one
+  // transaction on this thread: a reader that sees the build finished reads its whole log, and
+  // the caller does not wait for the writer's thread to wake and commit.
+  BATON_RETURN_IF_ERROR(events_->CommitHere(
+      [&](const std::vector<sql::QueuedEvent>& batch, const Status& unreported) -> Status {
+        // An earlier batch failed: the build's log may miss events, so it does not finish (the
+        // others' events still go in).
+        if (!unreported.ok()) {
+          (void)CommitEventBatch(batch);
+          return unreported;
+        }
+        return CommitEventsAnd(batch, finish);
+      }));
   ForgetBuildEvents(build_id);
   if (auto listener = listener_.load()) listener->OnBuildFinished(build_id);
   return build;

@@ -171,8 +171,12 @@ class SqlStore : public Store, public ClusterStore {
   const SqlStoreOptions options_;
 
  private:
-  // Called on the event writer thread with a batch in queue order.
+  // Called on the event writer's thread (or FinishBuild's) with a batch in queue order.
   Status CommitEventBatch(const std::vector<sql::QueuedEvent>& batch);
+  // Commits `batch` and then `then` (if any) in one transaction; when `then` fails, the events
+  // still commit. `then` is skipped when some build's events cannot be written. Returns the
+  // first failure.
+  Status CommitEventsAnd(const std::vector<sql::QueuedEvent>& batch, const Body& then);
   Result<int64_t> NextSeqLocked(Id build_id);
   // Tells the listener `range` was appended to `build_id` and queues `queued` (those events) for
   // the writer. REQUIRES: seq_mu_ held; `range` starts at NextSeqLocked(build_id).

@@ -49,9 +49,9 @@ class BuildStore {
                                                       const std::vector<BuildStatus>& statuses) = 0;
   // pending -> started. Anything else is kFailedPrecondition.
   virtual Result<Build> StartBuild(Id build_id) = 0;
-  // started -> succeeded|failed|errored|aborted; pending -> errored|aborted. Flushes the build's
-  // events first, so a reader that sees a finished build can read its whole log. Finishing a
-  // finished build is kFailedPrecondition.
+  // started -> succeeded|failed|errored|aborted; pending -> errored|aborted. The build's queued
+  // events are committed first or with it, so a reader that sees a finished build can read its
+  // whole log. Finishing a finished build is kFailedPrecondition.
   virtual Result<Build> FinishBuild(Id build_id, BuildStatus status,
                                     const std::string& error = {}) = 0;
   // Replaces the build's inputs; computes first_occurrence.
