@@ -17,13 +17,17 @@ Result<Build> LoadBuild(Connection& conn, Id build_id) {
                        std::string(sql::kBuildSelect) + "WHERE b.id = ?", build_id);
 }
 
+// A pending build; started at `now_ms` too when `started`.
 Result<Id> InsertBuild(Connection& conn, Id team_id, std::optional<int64_t> pipeline_id,
                        std::optional<int64_t> job_id, const std::string& name, const Json& plan,
-                       int64_t now_ms) {
-  BATON_RETURN_IF_ERROR(conn.Run(
-      "INSERT INTO builds (team_id, pipeline_id, job_id, name, status, plan_json, created_at) "
-      "VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-      team_id, pipeline_id, job_id, name, sql::JsonText(plan), now_ms));
+                       int64_t now_ms, bool started = false) {
+  std::optional<int64_t> started_at;
+  if (started) started_at = now_ms;
+  BATON_RETURN_IF_ERROR(
+      conn.Run("INSERT INTO builds (team_id, pipeline_id, job_id, name, status, plan_json, "
+               "created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               team_id, pipeline_id, job_id, name, started ? "started" : "pending",
+               sql::JsonText(plan), now_ms, started_at));
   return conn.LastInsertRowId();
 }
 
@@ -83,6 +87,16 @@ Result<Build> SqlStore::CreateJobBuild(Id job_id, const Json& plan) {
 
 Result<Build> SqlStore::CreateJobBuildWithInputs(Id job_id, const Json& plan,
                                                  const std::vector<BuildInput>& inputs) {
+  return InsertJobBuild(job_id, plan, inputs, /*started=*/false);
+}
+
+Result<Build> SqlStore::CreateStartedJobBuild(Id job_id, const Json& plan,
+                                              const std::vector<BuildInput>& inputs) {
+  return InsertJobBuild(job_id, plan, inputs, /*started=*/true);
+}
+
+Result<Build> SqlStore::InsertJobBuild(Id job_id, const Json& plan,
+                                       const std::vector<BuildInput>& inputs, bool started) {
   Build build;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(auto stmt,
@@ -96,7 +110,7 @@ Result<Build> SqlStore::CreateJobBuildWithInputs(Id job_id, const Json& plan,
         conn.Run("UPDATE jobs SET next_build_number = next_build_number + 1 WHERE id = ?", job_id));
     BATON_ASSIGN_OR_RETURN(
         Id id, InsertBuild(conn, team_id, pipeline_id, job_id, std::to_string(number), plan,
-                           ToUnixMillis(clock_.Now())));
+                           ToUnixMillis(clock_.Now()), started));
     BATON_RETURN_IF_ERROR(InsertInputs(conn, id, inputs));
     BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, id));
     return Status::Ok();

@@ -85,6 +85,8 @@ class SqlStore : public Store, public ClusterStore {
   Result<Build> CreateJobBuild(Id job_id, const Json& plan) override;
   Result<Build> CreateJobBuildWithInputs(Id job_id, const Json& plan,
                                          const std::vector<BuildInput>& inputs) override;
+  Result<Build> CreateStartedJobBuild(Id job_id, const Json& plan,
+                                      const std::vector<BuildInput>& inputs) override;
   Result<Build> CreateRerunBuild(Id build_id, const Json& plan) override;
   Result<Build> CreateOneOffBuild(const std::string& team, Id pipeline_id,
                                   const Json& plan) override;
@@ -178,6 +180,9 @@ class SqlStore : public Store, public ClusterStore {
   // first failure.
   Status CommitEventsAnd(const std::vector<sql::QueuedEvent>& batch, const Body& then);
   Result<int64_t> NextSeqLocked(Id build_id);
+  // CreateJobBuildWithInputs, the build started too when `started`.
+  Result<Build> InsertJobBuild(Id job_id, const Json& plan, const std::vector<BuildInput>& inputs,
+                               bool started);
   // Tells the listener `range` was appended to `build_id` and queues `queued` (those events) for
   // the writer. REQUIRES: seq_mu_ held; `range` starts at NextSeqLocked(build_id).
   Status QueueLocked(Id build_id, SeqRange range, std::vector<sql::QueuedEvent> queued);

@@ -30,6 +30,10 @@ class BuildStore {
   // The same, saving its inputs (as SaveBuildInputs does) in the same transaction.
   virtual Result<Build> CreateJobBuildWithInputs(Id job_id, const Json& plan,
                                                  const std::vector<BuildInput>& inputs) = 0;
+  // The same, started: CreateJobBuildWithInputs and StartBuild in one transaction, for the
+  // scheduler that runs the build it creates (no other node sees it pending, so none claims it).
+  virtual Result<Build> CreateStartedJobBuild(Id job_id, const Json& plan,
+                                              const std::vector<BuildInput>& inputs) = 0;
   // A pending rerun of the job build `build_id` with the same inputs (copied in the same
   // transaction), Concourse style: a rerun of build "3" is "3.1", then "3.2"; a rerun of a rerun
   // reruns its original. It takes no new build number. kFailedPrecondition for a one-off build.
