@@ -208,14 +208,22 @@ Result<Build> SqlStore::StartBuild(Id build_id) {
 
 Result<Build> SqlStore::FinishBuild(Id build_id, BuildStatus status, const std::string& error) {
   Build build;
+  if (!IsFinished(status)) {
+    return InvalidArgument(std::string("a build cannot finish as ") + ToString(status));
+  }
+  // One statement changes the row only from a status it may finish from (CheckFinish); the
+  // build is read once, after it, unless it did not change (for the reason).
+  const bool from_pending = status == BuildStatus::kErrored || status == BuildStatus::kAborted;
   auto finish = [&](Connection& conn) -> Status {
-    BATON_ASSIGN_OR_RETURN(Build current, LoadBuild(conn, build_id));
-    BATON_RETURN_IF_ERROR(CheckFinish(current, status));
-    BATON_RETURN_IF_ERROR(
-        conn.Run("UPDATE builds SET status = ?, error = ?, finished_at = ? WHERE id = ?",
-                 ToString(status), error, ToUnixMillis(clock_.Now()), build_id));
+    BATON_RETURN_IF_ERROR(conn.Run(
+        std::string("UPDATE builds SET status = ?, error = ?, finished_at = ? WHERE id = ? AND ") +
+            (from_pending ? "status IN ('started', 'pending')" : "status = 'started'"),
+        ToString(status), error, ToUnixMillis(clock_.Now()), build_id));
+    const bool finished = conn.Changes() > 0;
     BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, build_id));
-    return Status::Ok();
+    if (finished) return Status::Ok();
+    Status refused = CheckFinish(build, status);
+    return refused.ok() ? Internal(BuildName(build_id) + " did not finish") : refused;
   };
   // What is queued (the build's last events among it) and the finishing row commit in one
   // transaction on this thread: a reader that sees the build finished reads its whole log, and
