@@ -219,6 +219,29 @@ TEST_P(BuildStoreConformance, InputsRecordWhetherTheVersionIsNewToTheJob) {
   EXPECT_EQ(builds().ListBuildInputs(first->id)->size(), 1u);  // the failed save changed nothing
 }
 
+// What the scheduler does when it runs the build it creates: one transaction, not two.
+TEST_P(BuildStoreConformance, ABuildCreatedStartedIsNumberedStartedAndHasItsInputs) {
+  Id a = Version("a");
+  ASSERT_TRUE(builds().CreateJobBuild(job_, {}).ok());
+  clock_.Advance(std::chrono::seconds(5));
+  auto b = builds().CreateStartedJobBuild(job_, Json{{"do", Json::array()}}, {{"repo", a}});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->name, "2");
+  EXPECT_EQ(b->status, BuildStatus::kStarted);
+  ASSERT_TRUE(b->started_at.has_value());
+  EXPECT_EQ(ToUnixMillis(*b->started_at), ToUnixMillis(clock_.Now()));
+  EXPECT_EQ(ToUnixMillis(b->created_at), ToUnixMillis(clock_.Now()));
+  EXPECT_EQ(b->plan, (Json{{"do", Json::array()}}));
+  EXPECT_EQ(builds().GetBuild(b->id)->status, BuildStatus::kStarted);
+  EXPECT_EQ(builds().StartBuild(b->id).status().code(), StatusCode::kFailedPrecondition);
+  auto inputs = builds().ListBuildInputs(b->id);
+  ASSERT_EQ(inputs->size(), 1u);
+  EXPECT_TRUE((*inputs)[0].first_occurrence);
+  EXPECT_EQ(builds().FinishBuild(b->id, BuildStatus::kSucceeded)->status,
+            BuildStatus::kSucceeded);
+  EXPECT_EQ(builds().CreateStartedJobBuild(9999, {}, {}).status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(BuildStoreConformance, BuildsLeftRunningAreMarkedErroredWithTheReason) {
   Build done = Finished(job_, BuildStatus::kSucceeded);
   auto pending = builds().CreateJobBuild(job_, {});

@@ -2,6 +2,7 @@
 // reads, gap-free following, chunked storage, backpressure.
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "store_conformance.h"
@@ -339,6 +340,88 @@ TEST_P(EventLogConformance, AListenerHearsAppendsCommitsAndTheEnd) {
   ASSERT_TRUE(builds().FinishBuild(build_, BuildStatus::kAborted).ok());
   EXPECT_EQ(listener->finished, build_);
   events().SetBuildEventListener(nullptr);
+}
+
+// Hears which thread commits a build's events; nobody follows them live (no hurry).
+class CommitThreadListener final : public BuildEventListener {
+ public:
+  bool OnEventsAppended(Id, SeqRange) override { return false; }
+  void OnEventsCommitted(Id, int64_t last_seq) override {
+    std::lock_guard<std::mutex> lock(mu);
+    committed = last_seq;
+    thread = std::this_thread::get_id();
+  }
+  void OnBuildFinished(Id) override {}
+
+  std::mutex mu;
+  int64_t committed = 0;
+  std::thread::id thread;
+};
+
+// FinishBuild commits the build's queued events with its own row, on its caller's thread: the
+// scheduler does not wait for the writer's thread to wake up (docs/benchmarks.md).
+TEST_P(EventLogConformance, FinishingABuildCommitsItsQueuedEventsOnTheCallersThread) {
+  StoreTestOptions options;
+  options.event_commit_interval = std::chrono::hours(1);  // the writer would wait that long
+  OpenWithBuild(options);
+  auto listener = std::make_shared<CommitThreadListener>();
+  ASSERT_TRUE(events().SetBuildEventListener(listener));
+  ASSERT_TRUE(events().AppendEvents(build_, {Line("a"), Line("b")}).ok());
+  ASSERT_TRUE(builds().FinishBuild(build_, BuildStatus::kAborted).ok());
+  EXPECT_EQ(events().ReadEvents(build_, 0, 10)->size(), 2u);
+  {
+    std::lock_guard<std::mutex> lock(listener->mu);
+    EXPECT_EQ(listener->committed, 2);
+    EXPECT_EQ(listener->thread, std::this_thread::get_id());
+  }
+  // A build that cannot finish (finished already) still leaves the events queued meanwhile.
+  auto other = builds().CreateOneOffBuild("main", 0, Json::object());
+  ASSERT_TRUE(events().AppendEvents(other->id, {Line("c")}).ok());
+  EXPECT_EQ(builds().FinishBuild(build_, BuildStatus::kAborted).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(events().ReadEvents(other->id, 0, 10)->size(), 1u);
+  events().SetBuildEventListener(nullptr);
+}
+
+// Builds finishing (their events committed on the finishing thread) while another build's
+// events stream through the writer's thread: every build's events read back whole and in order.
+TEST_P(EventLogConformance, BuildsFinishingWhileTheWriterCommitsLoseAndReorderNothing) {
+  StoreTestOptions options;
+  options.event_commit_interval = std::chrono::milliseconds(1);
+  OpenWithBuild(options);
+  constexpr int kStreamed = 3000;
+  std::thread writer([&] {
+    for (int i = 1; i <= kStreamed; ++i) {
+      ASSERT_TRUE(events().AppendEvents(build_, {Line(std::to_string(i))}).ok());
+    }
+  });
+  std::vector<Id> finished;
+  for (int b = 0; b < 40; ++b) {
+    auto build = builds().CreateOneOffBuild("main", 0, Json::object());
+    ASSERT_TRUE(build.ok());
+    for (int i = 1; i <= 5; ++i) {
+      ASSERT_TRUE(events().AppendEvents(build->id, {Line(std::to_string(i))}).ok());
+    }
+    ASSERT_TRUE(builds().FinishBuild(build->id, BuildStatus::kAborted).ok());
+    finished.push_back(build->id);
+  }
+  writer.join();
+  ASSERT_TRUE(events().Flush().ok());
+  for (Id id : finished) {
+    auto read = events().ReadEvents(id, 0, 10);
+    ASSERT_EQ(read->size(), 5u) << "build " << id;
+    for (int i = 0; i < 5; ++i) EXPECT_EQ((*read)[i].payload, std::to_string(i + 1));
+  }
+  int64_t after = 0;
+  while (after < kStreamed) {
+    auto page = events().ReadEvents(build_, after, 1000);
+    ASSERT_TRUE(page.ok() && !page->empty()) << "stopped after " << after;
+    for (const BuildEvent& e : *page) {
+      ASSERT_EQ(e.seq, after + 1);
+      ASSERT_EQ(e.payload, std::to_string(e.seq));
+      after = e.seq;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Store, EventLogConformance, ::testing::ValuesIn(StoreImplementations()),

@@ -15,6 +15,14 @@ namespace baton::runner {
 
 namespace fs = std::filesystem;
 
+std::error_code MakeDirectories(const std::string& path) {
+  std::error_code ec;
+  if (fs::create_directory(path, ec) || !ec) return ec;  // made, or there already
+  ec.clear();
+  fs::create_directories(path, ec);  // a parent is missing
+  return ec;
+}
+
 BuildExecutor::BuildExecutor(boost::asio::io_context& io, workers::Worker& worker,
                              BuildObserver& observer, BuildPlan plan, BuildExecutorOptions options)
     : impl_(std::make_shared<Impl>(io, worker, observer, std::move(plan), std::move(options))) {}
@@ -38,10 +46,9 @@ BuildExecutor::Impl::Impl(boost::asio::io_context& io, workers::Worker& worker,
 
 void BuildExecutor::Impl::Start() {
   if (options_.resume) return Resume();
-  std::error_code ec;
   // Only the build's own directory: volumes/ and a task's work-<id>/ are made when a step needs
   // one (a mkdir on a journal-less ext4 costs ~60 us of CPU, docs/benchmarks.md).
-  fs::create_directories(options_.build_root, ec);
+  std::error_code ec = MakeDirectories(options_.build_root);
   if (!ec && options_.journal) {
     fs::remove(JournalPath(), ec);  // a build that ran here before under the same id: not ours
     ec.clear();

@@ -6,6 +6,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,12 @@
 #include "executor/build_journal.h"
 
 namespace baton::runner {
+
+// Makes the directory `path` and any missing parents. Its parent usually exists (a build's
+// directory under builds/, a task's under its build's): one mkdir then, where
+// create_directories first stats the path and its parent (two syscalls a directory on the
+// scheduler's thread).
+std::error_code MakeDirectories(const std::string& path);
 
 class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
  public:

@@ -120,8 +120,7 @@ class StepSink : public workers::OutputSink {
 };
 
 Status MakeDir(const std::string& path) {
-  std::error_code ec;
-  fs::create_directories(path, ec);
+  std::error_code ec = MakeDirectories(path);
   if (ec) return IoError("cannot create " + path + ": " + ec.message());
   return Status::Ok();
 }

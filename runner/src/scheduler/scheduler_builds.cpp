@@ -50,17 +50,17 @@ void Scheduler::Impl::TrySchedule(PipelineState& state, const std::string& job_n
   if (!state.auto_trigger) return;
   InputPlan plan = ResolveInputs(state.config, *job, state.snapshot);
   if (!plan.should_trigger) return;
-  auto build = CreateBuild(state, *job, plan);
+  auto build = CreateBuild(state, *job, plan, /*started=*/true);
   if (!build.ok()) {
     ModuleLogger("runner")->error("cannot create a build of {}/{}: {}", state.record.name, job_name,
                                   build.status().ToString());
     return;
   }
-  StartBuild(state, std::move(*build), plan);
+  Launch(state, std::move(*build), plan, {}, /*resume=*/false);
 }
 
 Result<Build> Scheduler::Impl::CreateBuild(PipelineState& state, const pipelines::Job& job,
-                                           const InputPlan& plan) {
+                                           const InputPlan& plan, bool started) {
   const JobRecord& record = state.jobs.at(job.name);
   std::vector<BuildInput> inputs;
   for (const auto& in : plan.inputs) {
@@ -69,9 +69,12 @@ Result<Build> Scheduler::Impl::CreateBuild(PipelineState& state, const pipelines
     input.resource_version_id = in.version_id;
     inputs.push_back(std::move(input));
   }
-  // One transaction: the build and the versions it uses.
+  // One transaction: the build and the versions it uses (and its start: one write fewer on the
+  // way from one build to the next).
   BATON_ASSIGN_OR_RETURN(
-      Build build, stores_.builds.CreateJobBuildWithInputs(record.id, JobPlanJson(job), inputs));
+      Build build, started
+                       ? stores_.builds.CreateStartedJobBuild(record.id, JobPlanJson(job), inputs)
+                       : stores_.builds.CreateJobBuildWithInputs(record.id, JobPlanJson(job), inputs));
   for (const auto& in : plan.inputs) {
     state.snapshot.used_inputs[job.name][in.name].insert(in.version_id);
   }

@@ -127,7 +127,10 @@ class Scheduler::Impl {
   // scheduler_builds.cpp
   void TrySchedule(PipelineState& state, const std::string& job);
   bool HasCapacity(const PipelineState& state, const pipelines::Job& job) const;
-  Result<Build> CreateBuild(PipelineState& state, const pipelines::Job& job, const InputPlan& plan);
+  // A build of `job` with `plan`'s inputs: pending, or (`started`) claimed at once, in the same
+  // transaction, for a caller that launches it next.
+  Result<Build> CreateBuild(PipelineState& state, const pipelines::Job& job, const InputPlan& plan,
+                            bool started = false);
   void StartBuild(PipelineState& state, Build build, const InputPlan& plan,
                   std::function<void(const Build&)> on_done = {});
   // Runs `build` (claimed: started in the store) on an executor; `resume` goes on from its

@@ -68,20 +68,21 @@ void Scheduler::Impl::PumpRunOnce() {
       run.finished.insert(name);
       continue;
     }
-    auto build = CreateBuild(*state, job, plan);
+    auto build = CreateBuild(*state, job, plan, /*started=*/true);
     if (!build.ok()) {
       outcome.skipped_reason = build.status().ToString();
       run.finished.insert(name);
       continue;
     }
     ++run.running;
-    StartBuild(*state, std::move(*build), plan, [this, name](const Build& finished) {
+    auto on_done = [this, name](const Build& finished) {
       if (!run_once_) return;
       run_once_->outcomes[name].build = finished;
       run_once_->finished.insert(name);
       --run_once_->running;
       asio::post(io_, [this] { PumpRunOnce(); });
-    });
+    };
+    Launch(*state, std::move(*build), plan, std::move(on_done), /*resume=*/false);
   }
   FinishRunOnceIfDone();
 }

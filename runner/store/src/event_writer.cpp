@@ -1,6 +1,7 @@
 #include "event_writer.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace baton::runner::sql {
@@ -73,13 +74,30 @@ Status EventWriter::Flush() {
   return TakeErrorLocked();
 }
 
+Status EventWriter::CommitHere(const CommitHereFn& commit) {
+  std::unique_lock<std::mutex> lock(mu_);
+  // A batch the writer's thread took holds earlier events: it commits first.
+  done_cv_.wait(lock, [&] { return !committing_; });
+  committing_ = true;
+  std::vector<QueuedEvent> batch = TakeBatchLocked(std::numeric_limits<size_t>::max());
+  const Status unreported = TakeErrorLocked();
+  space_cv_.notify_all();
+  lock.unlock();
+  Status status = commit(batch, unreported);
+  lock.lock();
+  CountCommittedLocked(batch);
+  done_cv_.notify_all();
+  if (!queue_.empty()) work_cv_.notify_one();  // the writer skipped what came meanwhile
+  return status;
+}
+
 bool EventWriter::ReadyToCommitLocked() const {
   return stopping_ || urgent_ || flush_waiters_ > 0 || queued_events_ >= batch_ ||
          queued_bytes_ >= max_queued_bytes_;
 }
 
-std::vector<QueuedEvent> EventWriter::TakeBatchLocked() {
-  const size_t limit = batch_ * kMaxBatchFactor;  // events; a run of lines is never split
+// At most `limit` events, unless the first item alone is more (a run of lines is never split).
+std::vector<QueuedEvent> EventWriter::TakeBatchLocked(size_t limit) {
   std::vector<QueuedEvent> batch;
   size_t taken = 0;
   while (!queue_.empty() && (taken == 0 || taken + queue_.front().count() <= limit)) {
@@ -92,22 +110,29 @@ std::vector<QueuedEvent> EventWriter::TakeBatchLocked() {
   return batch;
 }
 
+void EventWriter::CountCommittedLocked(const std::vector<QueuedEvent>& batch) {
+  for (const QueuedEvent& item : batch) committed_ += item.count();
+  committing_ = false;
+}
+
 Status EventWriter::TakeErrorLocked() { return std::exchange(error_, Status::Ok()); }
 
 void EventWriter::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    work_cv_.wait(lock, [&] { return !committing_ && (stopping_ || !queue_.empty()); });
     if (queue_.empty()) return;  // stopping with nothing left
     // Let a batch gather unless someone is waiting or it is big enough already.
     work_cv_.wait_for(lock, interval_, [&] { return ReadyToCommitLocked(); });
-    std::vector<QueuedEvent> batch = TakeBatchLocked();
+    if (committing_ || queue_.empty()) continue;  // CommitHere took it meanwhile
+    committing_ = true;
+    std::vector<QueuedEvent> batch = TakeBatchLocked(batch_ * kMaxBatchFactor);
     urgent_ = false;
     space_cv_.notify_all();
     lock.unlock();
     Status status = commit_(batch);
     lock.lock();
-    for (const QueuedEvent& item : batch) committed_ += item.count();
+    CountCommittedLocked(batch);
     if (!status.ok()) error_ = status;
     done_cv_.notify_all();
   }

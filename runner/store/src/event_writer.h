@@ -3,7 +3,8 @@
 // that writes one batch in one transaction. The queue is bounded in bytes: Enqueue blocks while
 // it is full (backpressure), so a runaway log cannot take the server's memory.
 //
-// Thread-safe. Batches are committed in queue order.
+// Thread-safe. Batches are committed in queue order, by the writer's thread or by a caller
+// that commits what is queued with its own write (CommitHere).
 #pragma once
 
 #include <chrono>
@@ -33,6 +34,11 @@ struct QueuedEvent {
 class EventWriter {
  public:
   using CommitFn = std::function<Status(const std::vector<QueuedEvent>&)>;
+  // Commits `batch` and whatever else its caller writes in the same transaction; `unreported`
+  // is a commit failure of the writer's since the last report (the caller decides what it means
+  // for its own write, and reports it).
+  using CommitHereFn =
+      std::function<Status(const std::vector<QueuedEvent>& batch, const Status& unreported)>;
 
   EventWriter(CommitFn commit, std::chrono::milliseconds interval, size_t batch,
               size_t max_queued_bytes);
@@ -46,11 +52,16 @@ class EventWriter {
   // Waits until everything queued before the call is committed; reports a commit failure since
   // the last report.
   Status Flush();
+  // Flush's guarantee without the round trip to the writer's thread: commits everything queued
+  // before the call through `commit`, on the calling thread, once the batch the writer's thread
+  // may be committing is done (batches stay in queue order). Returns what `commit` returns.
+  Status CommitHere(const CommitHereFn& commit);
 
  private:
   void Run();
   bool ReadyToCommitLocked() const;
-  std::vector<QueuedEvent> TakeBatchLocked();
+  std::vector<QueuedEvent> TakeBatchLocked(size_t limit);
+  void CountCommittedLocked(const std::vector<QueuedEvent>& batch);
   Status TakeErrorLocked();
 
   const CommitFn commit_;
@@ -68,6 +79,7 @@ class EventWriter {
   uint64_t enqueued_ = 0;     // GUARDED_BY(mu_) events ever queued
   uint64_t committed_ = 0;    // GUARDED_BY(mu_) events ever handed to commit_
   int flush_waiters_ = 0;     // GUARDED_BY(mu_)
+  bool committing_ = false;   // GUARDED_BY(mu_) a taken batch is being committed (by anyone)
   bool stopping_ = false;     // GUARDED_BY(mu_)
   bool urgent_ = false;       // GUARDED_BY(mu_) commit what is queued at once
   Status error_;              // GUARDED_BY(mu_) unreported failure

@@ -1,5 +1,6 @@
 // SqlStore: builds, their lifecycle, inputs and outputs.
 #include "baton/runner/sql_store.h"
+#include "event_writer.h"
 #include "rows.h"
 #include "sql_db.h"
 
@@ -16,13 +17,17 @@ Result<Build> LoadBuild(Connection& conn, Id build_id) {
                        std::string(sql::kBuildSelect) + "WHERE b.id = ?", build_id);
 }
 
+// A pending build; started at `now_ms` too when `started`.
 Result<Id> InsertBuild(Connection& conn, Id team_id, std::optional<int64_t> pipeline_id,
                        std::optional<int64_t> job_id, const std::string& name, const Json& plan,
-                       int64_t now_ms) {
-  BATON_RETURN_IF_ERROR(conn.Run(
-      "INSERT INTO builds (team_id, pipeline_id, job_id, name, status, plan_json, created_at) "
-      "VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-      team_id, pipeline_id, job_id, name, sql::JsonText(plan), now_ms));
+                       int64_t now_ms, bool started = false) {
+  std::optional<int64_t> started_at;
+  if (started) started_at = now_ms;
+  BATON_RETURN_IF_ERROR(
+      conn.Run("INSERT INTO builds (team_id, pipeline_id, job_id, name, status, plan_json, "
+               "created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               team_id, pipeline_id, job_id, name, started ? "started" : "pending",
+               sql::JsonText(plan), now_ms, started_at));
   return conn.LastInsertRowId();
 }
 
@@ -82,6 +87,16 @@ Result<Build> SqlStore::CreateJobBuild(Id job_id, const Json& plan) {
 
 Result<Build> SqlStore::CreateJobBuildWithInputs(Id job_id, const Json& plan,
                                                  const std::vector<BuildInput>& inputs) {
+  return InsertJobBuild(job_id, plan, inputs, /*started=*/false);
+}
+
+Result<Build> SqlStore::CreateStartedJobBuild(Id job_id, const Json& plan,
+                                              const std::vector<BuildInput>& inputs) {
+  return InsertJobBuild(job_id, plan, inputs, /*started=*/true);
+}
+
+Result<Build> SqlStore::InsertJobBuild(Id job_id, const Json& plan,
+                                       const std::vector<BuildInput>& inputs, bool started) {
   Build build;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
     BATON_ASSIGN_OR_RETURN(auto stmt,
@@ -95,7 +110,7 @@ Result<Build> SqlStore::CreateJobBuildWithInputs(Id job_id, const Json& plan,
         conn.Run("UPDATE jobs SET next_build_number = next_build_number + 1 WHERE id = ?", job_id));
     BATON_ASSIGN_OR_RETURN(
         Id id, InsertBuild(conn, team_id, pipeline_id, job_id, std::to_string(number), plan,
-                           ToUnixMillis(clock_.Now())));
+                           ToUnixMillis(clock_.Now()), started));
     BATON_RETURN_IF_ERROR(InsertInputs(conn, id, inputs));
     BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, id));
     return Status::Ok();
@@ -192,17 +207,37 @@ Result<Build> SqlStore::StartBuild(Id build_id) {
 }
 
 Result<Build> SqlStore::FinishBuild(Id build_id, BuildStatus status, const std::string& error) {
-  BATON_RETURN_IF_ERROR(Flush());
   Build build;
-  BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
-    BATON_ASSIGN_OR_RETURN(Build current, LoadBuild(conn, build_id));
-    BATON_RETURN_IF_ERROR(CheckFinish(current, status));
-    BATON_RETURN_IF_ERROR(
-        conn.Run("UPDATE builds SET status = ?, error = ?, finished_at = ? WHERE id = ?",
-                 ToString(status), error, ToUnixMillis(clock_.Now()), build_id));
+  if (!IsFinished(status)) {
+    return InvalidArgument(std::string("a build cannot finish as ") + ToString(status));
+  }
+  // One statement changes the row only from a status it may finish from (CheckFinish); the
+  // build is read once, after it, unless it did not change (for the reason).
+  const bool from_pending = status == BuildStatus::kErrored || status == BuildStatus::kAborted;
+  auto finish = [&](Connection& conn) -> Status {
+    BATON_RETURN_IF_ERROR(conn.Run(
+        std::string("UPDATE builds SET status = ?, error = ?, finished_at = ? WHERE id = ? AND ") +
+            (from_pending ? "status IN ('started', 'pending')" : "status = 'started'"),
+        ToString(status), error, ToUnixMillis(clock_.Now()), build_id));
+    const bool finished = conn.Changes() > 0;
     BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, build_id));
-    return Status::Ok();
-  }));
+    if (finished) return Status::Ok();
+    Status refused = CheckFinish(build, status);
+    return refused.ok() ? Internal(BuildName(build_id) + " did not finish") : refused;
+  };
+  // What is queued (the build's last events among it) and the finishing row commit in one
+  // transaction on this thread: a reader that sees the build finished reads its whole log, and
+  // the caller does not wait for the writer's thread to wake and commit.
+  BATON_RETURN_IF_ERROR(events_->CommitHere(
+      [&](const std::vector<sql::QueuedEvent>& batch, const Status& unreported) -> Status {
+        // An earlier batch failed: the build's log may miss events, so it does not finish (the
+        // others' events still go in).
+        if (!unreported.ok()) {
+          (void)CommitEventBatch(batch);
+          return unreported;
+        }
+        return CommitEventsAnd(batch, finish);
+      }));
   ForgetBuildEvents(build_id);
   if (auto listener = listener_.load()) listener->OnBuildFinished(build_id);
   return build;

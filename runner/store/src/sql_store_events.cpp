@@ -95,8 +95,12 @@ void SqlStore::NoteNewBuild(Id build_id) {
 Status SqlStore::Flush() { return events_->Flush(); }
 
 Status SqlStore::CommitEventBatch(const std::vector<sql::QueuedEvent>& batch) {
+  return CommitEventsAnd(batch, nullptr);
+}
+
+Status SqlStore::CommitEventsAnd(const std::vector<sql::QueuedEvent>& batch, const Body& then) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  Status first_error;
+  Status first_error, then_status;
   const auto by_build = ByBuild(batch);
   Status status = WriteLocked([&](Connection& conn) -> Status {
     for (const auto& [build_id, events] : by_build) {
@@ -112,18 +116,25 @@ Status SqlStore::CommitEventBatch(const std::vector<sql::QueuedEvent>& batch) {
       }
       BATON_RETURN_IF_ERROR(conn.Exec("RELEASE build_events"));
     }
-    return Status::Ok();
+    if (!then || !first_error.ok()) return Status::Ok();
+    if (by_build.empty()) return then_status = then(conn);  // nothing else to keep
+    // Its own savepoint too: when `then` fails, the events still commit.
+    BATON_RETURN_IF_ERROR(conn.Exec("SAVEPOINT then_write"));
+    then_status = then(conn);
+    if (!then_status.ok()) BATON_RETURN_IF_ERROR(conn.Exec("ROLLBACK TO then_write"));
+    return conn.Exec("RELEASE then_write");
   });
   if (!status.ok()) {
-    chunker_->Reset();  // the open chunks may not match the database any more
-    return status;
+    // The open chunks may not match the database any more (none were open for an empty batch).
+    if (!by_build.empty()) chunker_->Reset();
+    return then_status.ok() ? status : then_status;
   }
   if (auto listener = listener_.load()) {
     for (const auto& [build_id, events] : by_build) {
       listener->OnEventsCommitted(build_id, LastSeq(*events.back()));
     }
   }
-  return first_error;
+  return first_error.ok() ? then_status : first_error;
 }
 
 bool SqlStore::SetBuildEventListener(std::shared_ptr<BuildEventListener> listener) {

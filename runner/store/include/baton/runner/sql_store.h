@@ -85,6 +85,8 @@ class SqlStore : public Store, public ClusterStore {
   Result<Build> CreateJobBuild(Id job_id, const Json& plan) override;
   Result<Build> CreateJobBuildWithInputs(Id job_id, const Json& plan,
                                          const std::vector<BuildInput>& inputs) override;
+  Result<Build> CreateStartedJobBuild(Id job_id, const Json& plan,
+                                      const std::vector<BuildInput>& inputs) override;
   Result<Build> CreateRerunBuild(Id build_id, const Json& plan) override;
   Result<Build> CreateOneOffBuild(const std::string& team, Id pipeline_id,
                                   const Json& plan) override;
@@ -171,9 +173,16 @@ class SqlStore : public Store, public ClusterStore {
   const SqlStoreOptions options_;
 
  private:
-  // Called on the event writer thread with a batch in queue order.
+  // Called on the event writer's thread (or FinishBuild's) with a batch in queue order.
   Status CommitEventBatch(const std::vector<sql::QueuedEvent>& batch);
+  // Commits `batch` and then `then` (if any) in one transaction; when `then` fails, the events
+  // still commit. `then` is skipped when some build's events cannot be written. Returns the
+  // first failure.
+  Status CommitEventsAnd(const std::vector<sql::QueuedEvent>& batch, const Body& then);
   Result<int64_t> NextSeqLocked(Id build_id);
+  // CreateJobBuildWithInputs, the build started too when `started`.
+  Result<Build> InsertJobBuild(Id job_id, const Json& plan, const std::vector<BuildInput>& inputs,
+                               bool started);
   // Tells the listener `range` was appended to `build_id` and queues `queued` (those events) for
   // the writer. REQUIRES: seq_mu_ held; `range` starts at NextSeqLocked(build_id).
   Status QueueLocked(Id build_id, SeqRange range, std::vector<sql::QueuedEvent> queued);

@@ -30,6 +30,10 @@ class BuildStore {
   // The same, saving its inputs (as SaveBuildInputs does) in the same transaction.
   virtual Result<Build> CreateJobBuildWithInputs(Id job_id, const Json& plan,
                                                  const std::vector<BuildInput>& inputs) = 0;
+  // The same, started: CreateJobBuildWithInputs and StartBuild in one transaction, for the
+  // scheduler that runs the build it creates (no other node sees it pending, so none claims it).
+  virtual Result<Build> CreateStartedJobBuild(Id job_id, const Json& plan,
+                                              const std::vector<BuildInput>& inputs) = 0;
   // A pending rerun of the job build `build_id` with the same inputs (copied in the same
   // transaction), Concourse style: a rerun of build "3" is "3.1", then "3.2"; a rerun of a rerun
   // reruns its original. It takes no new build number. kFailedPrecondition for a one-off build.
@@ -49,9 +53,9 @@ class BuildStore {
                                                       const std::vector<BuildStatus>& statuses) = 0;
   // pending -> started. Anything else is kFailedPrecondition.
   virtual Result<Build> StartBuild(Id build_id) = 0;
-  // started -> succeeded|failed|errored|aborted; pending -> errored|aborted. Flushes the build's
-  // events first, so a reader that sees a finished build can read its whole log. Finishing a
-  // finished build is kFailedPrecondition.
+  // started -> succeeded|failed|errored|aborted; pending -> errored|aborted. The build's queued
+  // events are committed first or with it, so a reader that sees a finished build can read its
+  // whole log. Finishing a finished build is kFailedPrecondition.
   virtual Result<Build> FinishBuild(Id build_id, BuildStatus status,
                                     const std::string& error = {}) = 0;
   // Replaces the build's inputs; computes first_occurrence.
