@@ -32,8 +32,9 @@ constexpr auto kDrainAfterExit = std::chrono::seconds(2);
 constexpr int kOutputPipeBytes = 1 << 20;
 constexpr size_t kPauseBelowBytes = kOutputPipeBytes / 4;
 constexpr int kReadPauseMs = 1;
-// The most one wake reads from one pipe, so the other pipe and a cancel are seen in between.
-constexpr size_t kMaxReadPerWake = kOutputPipeBytes;
+// The most one wake reads from one pipe, so the other pipe and a cancel are seen in between
+// and no more than four batches (the executor recycles four texts) are on their way at once.
+constexpr size_t kMaxReadPerWake = kOutputPipeBytes / 4;
 
 struct OwnedFd {
   int fd = -1;
