@@ -236,6 +236,28 @@ TEST_F(WorkerFixture, FastOutputArrivesInBatchesWithEveryLineInOrder) {
   EXPECT_LT(sink->batches.size(), 100000u / 10) << "lines come many at a time, not one by one";
 }
 
+// A task that writes each line on its own (20,000 writes) is read in large pieces: its pipe
+// holds 1 MiB and the pump pauses after a read that found little, instead of waking and handing
+// over a batch for nearly every write (issue 16, W4).
+TEST_F(WorkerFixture, OutputWrittenInSmallPiecesArrivesInFewBatches) {
+  TaskRun run = ShellTask(
+      "pieces", "awk 'BEGIN { for (i = 0; i < 20000; i++) { print i; fflush() } }'; echo last",
+      work_dir_);
+  auto sink = std::make_shared<BatchRecordingSink>();
+  auto promise = std::make_shared<std::promise<TaskResult>>();
+  auto future = promise->get_future();
+  auto h = worker_->RunTask(run, sink, [promise](TaskResult r) { promise->set_value(r); });
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  EXPECT_EQ(future.get().exit_code, 0);
+  std::vector<std::string> lines;
+  for (const auto& b : sink->batches) lines.insert(lines.end(), b.begin(), b.end());
+  ASSERT_EQ(lines.size(), 20000u + 1);
+  for (int i = 0; i < 20000; ++i) ASSERT_EQ(lines[i], std::to_string(i)) << i;
+  EXPECT_EQ(lines[20000], "last");
+  std::printf("20,000 single-line writes arrived in %zu batches\n", sink->batches.size());
+  EXPECT_LT(sink->batches.size(), 20000u / 100) << "many lines per batch, not a few";
+}
+
 TEST_F(WorkerFixture, StderrTailKeepsTheLastLines) {
   auto f = Sh("i=0; while [ $i -lt 2000 ]; do echo \"error line $i\" >&2; i=$((i+1)); done");
   EXPECT_LE(f.result.stderr_tail.size(), 4096u);
