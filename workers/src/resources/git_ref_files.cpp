@@ -115,8 +115,11 @@ std::string CommitWebUrl(const std::string& remote_url, const std::string& sha) 
   return scheme + host_path + "/commit/" + sha;
 }
 
-Status WriteGitRefFiles(const std::string& checkout, const GitRefFiles& f,
-                        const GitGetParams& params) {
+namespace {
+
+// The files with their contents, or empty when `placeholders`.
+Status WriteRefFileSet(const std::string& checkout, const GitRefFiles& f,
+                       const GitGetParams& params, bool placeholders) {
   fs::path git = fs::path(checkout) / ".git";
   const GitCommit& c = f.commit;
   // Newlines as git-resource leaves them: `echo` and `jq -r` add one, `git log --format=format:`
@@ -139,9 +142,20 @@ Status WriteGitRefFiles(const std::string& checkout, const GitRefFiles& f,
       {"metadata.json", MetadataJson(f.metadata)},
   };
   for (const auto& [name, content] : files) {
-    BATON_RETURN_IF_ERROR(WriteFile(git / name, content));
+    BATON_RETURN_IF_ERROR(WriteFile(git / name, placeholders ? "" : content));
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteGitRefFiles(const std::string& checkout, const GitRefFiles& files,
+                        const GitGetParams& params) {
+  return WriteRefFileSet(checkout, files, params, /*placeholders=*/false);
+}
+
+Status CreateGitRefFilePlaceholders(const std::string& checkout) {
+  return WriteRefFileSet(checkout, GitRefFiles{}, GitGetParams{}, /*placeholders=*/true);
 }
 
 }  // namespace baton::workers::resources

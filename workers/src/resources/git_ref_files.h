@@ -38,5 +38,8 @@ struct GitRefFiles {
 // Writes the files into `checkout`/.git; `params` gives short_ref_format and timestamp_format.
 Status WriteGitRefFiles(const std::string& checkout, const GitRefFiles& files,
                         const GitGetParams& params);
+// The same files, empty: made ahead in a spare checkout (git_spare.h), so that the get that takes
+// it rewrites them in place instead of creating them. WriteGitRefFiles writes every one of them.
+Status CreateGitRefFilePlaceholders(const std::string& checkout);
 
 }  // namespace baton::workers::resources

@@ -12,6 +12,7 @@
 #include "resources/git_put.h"
 #include "resources/git_ref_files.h"
 #include "resources/git_source.h"
+#include "resources/git_spare.h"
 #include "resources/resource_util.h"
 
 namespace baton::workers::resources {
@@ -160,20 +161,59 @@ Status WriteRefFiles(GitRepository& repo, const std::string& dir, const std::str
   return WriteGitRefFiles(dir, files, get);
 }
 
+GitCheckoutOptions CheckoutOptions(const GitSource& s, const std::string& branch,
+                                   const GitGetParams& get) {
+  GitCheckoutOptions checkout;
+  checkout.branch = s.TracksTags() ? "" : branch;
+  checkout.origin_url = RedactGitUrl(s.remote.url);
+  checkout.tags = get.tags;
+  checkout.depth = get.depth;
+  return checkout;
+}
+
+// After a check, off the next get's critical path: a spare clone of the branch at `head` with
+// a default get's params, for that get to take (git_spare.h), once a get of this mirror has asked
+// for spares. Best effort: without a spare, a get checks out afresh. Not with submodules, which a
+// spare would have to fetch from their remotes.
+void KeepBranchSpare(const std::string& mirror, GitRepository& repo, const GitSource& s,
+                     const std::string& branch, const std::string& head) {
+  if (!SparesWanted(mirror)) return;
+  auto get = ParseGitGetParams(Json::object(), s);
+  if (!get.ok()) return;
+  const GitCheckoutOptions options = CheckoutOptions(s, branch, *get);
+  Status kept = KeepSpare(SparePath(mirror, branch, get->CacheVariant()),
+                          [&](const std::string& dir) -> Status {
+                            BATON_RETURN_IF_ERROR(repo.CheckoutInto(head, dir, options));
+                            if (get->submodules && fs::exists(fs::path(dir) / ".gitmodules")) {
+                              return FailedPrecondition("submodules: no spare");
+                            }
+                            return CreateGitRefFilePlaceholders(dir);
+                          });
+  (void)kept;  // a get without a spare checks out afresh
+}
+
 class GitResourceType final : public ResourceType {
  public:
   Result<std::vector<Json>> Check(const ResourceContext& ctx, const Json& source,
                                   const Json& from) override {
     BATON_ASSIGN_OR_RETURN(GitSource s, ParseGitSource(source));
     s.remote.cancelled = ctx.cancelled;
-    MirrorLock lock(MirrorPath(ctx, s));
-    std::string default_branch;
-    BATON_ASSIGN_OR_RETURN(auto repo, FetchMirror(ctx, s, &default_branch));
-    if (s.TracksTags()) return TagVersions(*repo, s, from);
-    BATON_ASSIGN_OR_RETURN(std::string branch, ResolveBranch(s, default_branch));
-    BATON_ASSIGN_OR_RETURN(std::string head, BranchHead(*repo, s, branch));
-    auto versions = CommitVersions(*repo, s, head, from);
-    if (!versions.ok()) return versions.status().WithContext(s.Describe("git check"));
+    const std::string mirror = MirrorPath(ctx, s);
+    std::unique_ptr<GitRepository> repo;
+    std::string branch, head;
+    Result<std::vector<Json>> versions = std::vector<Json>{};
+    {
+      MirrorLock lock(mirror);
+      std::string default_branch;
+      BATON_ASSIGN_OR_RETURN(repo, FetchMirror(ctx, s, &default_branch));
+      if (s.TracksTags()) return TagVersions(*repo, s, from);
+      BATON_ASSIGN_OR_RETURN(branch, ResolveBranch(s, default_branch));
+      BATON_ASSIGN_OR_RETURN(head, BranchHead(*repo, s, branch));
+      versions = CommitVersions(*repo, s, head, from);
+      if (!versions.ok()) return versions.status().WithContext(s.Describe("git check"));
+    }
+    // Outside the mirror's lock: a get of a push that comes meanwhile does not wait for it.
+    KeepBranchSpare(mirror, *repo, s, branch, head);
     return versions;
   }
 
@@ -221,16 +261,16 @@ class GitResourceType final : public ResourceType {
             branch);
       }
     }
-    GitCheckoutOptions checkout;
-    checkout.branch = s.TracksTags() ? "" : branch;
-    checkout.origin_url = RedactGitUrl(s.remote.url);
-    checkout.tags = get.tags;
-    checkout.depth = get.depth;
+    const GitCheckoutOptions checkout = CheckoutOptions(s, branch, get);
     BATON_ASSIGN_OR_RETURN(GitCommit commit, repo->Commit(*sha));
+    const std::string spare = SparePath(mirror, checkout.branch, get.CacheVariant());
+    if (!s.TracksTags()) WantSpares(mirror);
     Status st = GetThroughCheckoutCache(
         CheckoutCachePath(mirror, *sha, checkout.branch, get.CacheVariant()), dir,
         [&](const std::string& into) {
-          BATON_RETURN_IF_ERROR(repo->CheckoutInto(*sha, into, checkout));
+          if (!TakeSpare(spare, mirror, *sha, checkout, into)) {
+            BATON_RETURN_IF_ERROR(repo->CheckoutInto(*sha, into, checkout));
+          }
           if (get.submodules) {
             BATON_ASSIGN_OR_RETURN(auto checkout_repo, OpenGitCheckout(into));
             BATON_RETURN_IF_ERROR(checkout_repo->UpdateSubmodules(

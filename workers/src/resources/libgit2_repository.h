@@ -88,4 +88,15 @@ class Libgit2Repository final : public GitRepository {
 // git_signature for `sig` (caller frees with git_signature_free).
 Result<git_signature*> MakeSignature(const GitSignature& sig);
 
+// The steps of a checkout (libgit2_write.cpp), shared with moving a spare (libgit2_spare.cpp).
+// The clone's origin url, HEAD (on `options.branch` at `oid`, or detached) and the branch's
+// upstream, under one config lock.
+Status PointHead(git_repository* repo, const git_oid& oid, const std::string& sha,
+                 const GitCheckoutOptions& options);
+git_remote_autotag_option_t DownloadTags(GitCheckoutOptions::Tags tags);
+// Every tag of `from` (the mirror) into `to`, also tags on commits no branch contains.
+Status CopyAllTags(git_repository* from, git_repository* to);
+// As `git clone --depth N`: .git/shallow lists the commits `depth` steps from `head`.
+Status CutHistory(git_repository* repo, const git_oid& head, int depth, const std::string& dir);
+
 }  // namespace baton::workers::resources

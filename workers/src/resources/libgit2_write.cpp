@@ -87,6 +87,16 @@ std::string ConflictedPaths(git_repository* repo) {
   return Join(paths, ", ");
 }
 
+bool IndexHasConflicts(git_repository* repo) {
+  git_index* index = nullptr;
+  if (git_repository_index(&index, repo) != 0) return false;
+  bool conflicts = git_index_has_conflicts(index);
+  git_index_free(index);
+  return conflicts;
+}
+
+}  // namespace
+
 // The clone's origin url, HEAD (on `options.branch` at `oid`, or detached there) and the branch's
 // upstream, with the config written once: each config write outside a lock is a config.lock
 // renamed over config, a new inode and a deleted one (git_config_lock keeps them in memory).
@@ -109,14 +119,6 @@ Status PointHead(git_repository* repo, const git_oid& oid, const std::string& sh
   }
   rc = git_transaction_commit(t);
   return rc == 0 ? Status::Ok() : GitError(rc, "write the checkout's config");
-}
-
-bool IndexHasConflicts(git_repository* repo) {
-  git_index* index = nullptr;
-  if (git_repository_index(&index, repo) != 0) return false;
-  bool conflicts = git_index_has_conflicts(index);
-  git_index_free(index);
-  return conflicts;
 }
 
 git_remote_autotag_option_t DownloadTags(GitCheckoutOptions::Tags tags) {
@@ -185,6 +187,8 @@ Status CutHistory(git_repository* repo, const git_oid& head, int depth, const st
   ok = std::fclose(f) == 0 && ok;
   return ok ? Status::Ok() : IoError("write " + path + ": " + std::strerror(errno));
 }
+
+namespace {
 
 struct SubmoduleSelection {
   const std::vector<std::string>* paths;

@@ -1,0 +1,219 @@
+// The git resource's spare checkouts: a check after a get leaves a spare clone of the branch, and
+// the next get of a new commit takes it and moves it there. A get through a spare leaves what a
+// fresh clone and checkout of the same mirror leaves, also when the spare is stale or the branch
+// was force-pushed, and two racing gets never share one.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "baton/common/sha256.h"
+#include "baton/workers/resource_type.h"
+#include "fakes/git_fixture.h"
+#include "fakes/test_env.h"
+
+namespace baton::workers {
+namespace {
+
+namespace fs = std::filesystem;
+using baton::testing::GitFixtureRepo;
+using baton::testing::ReadFile;
+using baton::testing::RunGit;
+using baton::testing::TempDir;
+
+// Every file and directory under `dir` with its type, permissions and bytes, and what git says
+// of the checkout. Not compared: the reflogs (their entries say how the refs got there) and the
+// index's bytes (stat data of the files; `git ls-files -s` stands for it).
+std::map<std::string, std::string> Snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const std::string rel = e.path().lexically_relative(dir).string();
+    if (rel.rfind(".git/logs", 0) == 0 || rel == ".git/index") continue;
+    const fs::file_status st = e.symlink_status();
+    std::string entry = std::to_string(static_cast<int>(st.type())) + " " +
+                        std::to_string(static_cast<int>(st.permissions())) + " ";
+    if (fs::is_regular_file(st)) {
+      std::string bytes = ReadFile(e.path());
+      entry += rel.find("/objects/") == std::string::npos ? bytes : Sha256Hex(bytes);
+    }
+    out[rel] = entry;
+  }
+  out["git ls-files -s"] = RunGit(dir, "ls-files -s");
+  out["git status"] = RunGit(dir, "status --porcelain --ignored");
+  out["git for-each-ref"] = RunGit(dir, "for-each-ref");
+  out["git objects"] = RunGit(dir, "cat-file --batch-all-objects --batch-check");
+  return out;
+}
+
+class GitSpare : public ::testing::Test {
+ protected:
+  GitSpare() : upstream_(root_ / "upstream") { ctx_.cache_dir = (root_ / "cache").string(); }
+  Json Source() const { return Json{{"uri", upstream_.path().string()}, {"branch", "main"}}; }
+
+  fs::path Get(const std::string& sha) {
+    fs::path dir = root_ / ("get-" + std::to_string(++gets_));
+    fs::create_directories(dir);
+    auto got = type_->Get(ctx_, Source(), Json{{"ref", sha}}, Json::object(), dir.string());
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    return got.ok() ? dir : fs::path();
+  }
+
+  void Check() {
+    auto versions = type_->Check(ctx_, Source(), nullptr);
+    ASSERT_TRUE(versions.ok()) << versions.status().ToString();
+  }
+
+  // The spares the worker keeps for this resource now.
+  int Spares() const {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(ctx_.cache_dir)) {
+      if (e.path().extension() != ".spares") continue;
+      for (const auto& spare : fs::directory_iterator(e.path())) n += spare.is_directory();
+    }
+    return n;
+  }
+
+  TempDir root_;
+  GitFixtureRepo upstream_;
+  ResourceContext ctx_;
+  std::unique_ptr<ResourceType> type_ = MakeBuiltinResourceType("git");
+  int gets_ = 0;
+};
+
+TEST_F(GitSpare, AResourceThatIsOnlyCheckedKeepsNoSpare) {
+  upstream_.Commit({{"a.txt", "one"}}, "first");
+  Check();
+  Check();
+  EXPECT_EQ(Spares(), 0);
+}
+
+TEST_F(GitSpare, AGetThroughTheSpareLeavesWhatAFreshCheckoutLeaves) {
+  std::string first =
+      upstream_.Commit({{"a.txt", "one"}, {"dir/b.txt", "two"}, {"old/c.txt", "three"}}, "first");
+  upstream_.Tag("v1");
+  Check();
+  ASSERT_FALSE(Get(first).empty());
+  Check();  // after a get: the spare, at `first`
+  ASSERT_EQ(Spares(), 1);
+  upstream_.CommitRemoval("old/c.txt", "drop c");
+  std::string pushed = upstream_.Commit({{"a.txt", "changed"}, {"new/d.txt", "four"}}, "second");
+  fs::path through_spare = Get(pushed);  // a push's commit, not in the mirror yet
+  ASSERT_FALSE(through_spare.empty());
+  EXPECT_EQ(Spares(), 0) << "a spare is taken once";
+  fs::path fresh = Get(pushed);  // the same commit again: a fresh clone, through the cache
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_FALSE(fs::exists(through_spare / "old"));
+  EXPECT_EQ(ReadFile(through_spare / ".git" / "ref"), pushed + "\n");
+  EXPECT_EQ(Snapshot(through_spare), Snapshot(fresh));
+}
+
+TEST_F(GitSpare, AStaleSpareAfterAForcePushLeavesWhatAFreshCheckoutLeaves) {
+  std::string base = upstream_.Commit({{"a.txt", "one"}}, "base");
+  std::string gone =
+      upstream_.Commit({{"a.txt", "two"}, {"b.txt", "x"}}, "to be force-pushed away");
+  upstream_.Tag("v-gone");
+  Check();
+  ASSERT_FALSE(Get(gone).empty());
+  Check();
+  ASSERT_EQ(Spares(), 1);
+  upstream_.ResetBranch("main", base);  // force push: `gone` and its tag leave
+  RunGit(upstream_.path(), "tag -d v-gone");
+  std::string pushed = upstream_.Commit({{"c.txt", "three"}}, "after the force push");
+  fs::path through_spare = Get(pushed);
+  ASSERT_FALSE(through_spare.empty());
+  EXPECT_EQ(Spares(), 0);
+  fs::path fresh = Get(pushed);
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_EQ(RunGit(through_spare, "log --format=%s"), "after the force push\nbase\n");
+  EXPECT_EQ(RunGit(through_spare, "ls-files"),
+            RunGit(upstream_.path(), "ls-tree -r --name-only " + pushed));
+  EXPECT_EQ(RunGit(through_spare, "tag"), "");
+  EXPECT_EQ(Snapshot(through_spare), Snapshot(fresh));
+}
+
+TEST_F(GitSpare, WhatATaskDoesToACheckoutFromTheSpareNeverReachesTheNextGet) {
+  std::string first = upstream_.Commit({{"a.txt", "one"}}, "first");
+  Check();
+  ASSERT_FALSE(Get(first).empty());
+  Check();
+  std::string second = upstream_.Commit({{"a.txt", "two"}}, "second");
+  fs::path dir = Get(second);
+  ASSERT_FALSE(dir.empty());
+  {
+    std::ofstream(dir / "a.txt") << "written by a task";
+    std::ofstream(dir / "untracked.txt") << "left by a task";
+  }
+  Check();  // a new spare, made afresh
+  ASSERT_EQ(Spares(), 1);
+  std::string third = upstream_.Commit({{"b.txt", "three"}}, "third");
+  fs::path next = Get(third);
+  ASSERT_FALSE(next.empty());
+  EXPECT_EQ(ReadFile(next / "a.txt"), "two");
+  EXPECT_FALSE(fs::exists(next / "untracked.txt"));
+  EXPECT_EQ(RunGit(next, "status --porcelain --ignored"), "");
+}
+
+TEST_F(GitSpare, TwoRacingGetsOfDifferentCommitsEachGetTheirOwnCommit) {
+  std::string first = upstream_.Commit({{"a.txt", "one"}}, "first");
+  Check();
+  ASSERT_FALSE(Get(first).empty());
+  Check();
+  std::string second = upstream_.Commit({{"a.txt", "two"}}, "second");
+  std::string third = upstream_.Commit({{"a.txt", "three"}}, "third");
+  fs::path a = root_ / "race-a", b = root_ / "race-b";
+  fs::create_directories(a);
+  fs::create_directories(b);
+  auto get = [&](const std::string& sha, const fs::path& dir) {
+    auto got = type_->Get(ctx_, Source(), Json{{"ref", sha}}, Json::object(), dir.string());
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+  };
+  std::thread one(get, second, a), two(get, third, b);
+  one.join();
+  two.join();
+  EXPECT_EQ(Spares(), 0);
+  EXPECT_EQ(ReadFile(a / "a.txt"), "two");
+  EXPECT_EQ(RunGit(a, "rev-parse HEAD"), second + "\n");
+  EXPECT_EQ(ReadFile(b / "a.txt"), "three");
+  EXPECT_EQ(RunGit(b, "rev-parse HEAD"), third + "\n");
+  EXPECT_EQ(RunGit(a, "status --porcelain --ignored"), "");
+  EXPECT_EQ(RunGit(b, "status --porcelain --ignored"), "");
+}
+
+// A push's new commit, got with the spare the check left and without it (the spare removed),
+// alternated; the check before each get runs in both cases.
+TEST_F(GitSpare, PrintsTheLatencyOfAPushedCommitsGetWithAndWithoutTheSpare) {
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 5; ++i) files["src/f" + std::to_string(i) + ".txt"] = std::to_string(i);
+  std::string sha = upstream_.Commit(files, "five files");
+  Check();
+  ASSERT_FALSE(Get(sha).empty());
+  std::vector<double> with, without;
+  for (int i = 0; i < 30; ++i) {
+    Check();
+    const bool spare = i % 2 == 0;
+    if (!spare) {
+      for (const auto& e : fs::directory_iterator(ctx_.cache_dir)) {
+        if (e.path().extension() == ".spares") fs::remove_all(e.path() / "");
+      }
+      fs::create_directories(fs::path(ctx_.cache_dir));
+    }
+    sha = upstream_.Commit({{"n", std::to_string(i)}}, "push " + std::to_string(i));
+    auto start = std::chrono::steady_clock::now();
+    ASSERT_FALSE(Get(sha).empty());
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    (spare ? with : without).push_back(ms);
+  }
+  std::sort(with.begin(), with.end());
+  std::sort(without.begin(), without.end());
+  std::printf("git get of a pushed commit: with the spare median %.2f ms, without %.2f ms\n",
+              with[with.size() / 2], without[without.size() / 2]);
+}
+
+}  // namespace
+}  // namespace baton::workers

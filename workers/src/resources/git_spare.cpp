@@ -1,0 +1,109 @@
+#include "resources/git_spare.h"
+
+#include <filesystem>
+#include <vector>
+
+#include "baton/common/sha256.h"
+#include "resources/git_source.h"
+#include "resources/resource_util.h"
+
+namespace baton::workers::resources {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string SparesDir(const std::string& mirror_path) { return mirror_path + ".spares"; }
+
+// Removes everything inside `dir`, keeping `dir` itself (the step's directory).
+void EmptyDirectory(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
+}
+
+bool IsEmptyDirectory(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir, ec) && fs::directory_iterator(dir, ec) == fs::directory_iterator();
+}
+
+// Renames the children of `from` into `to`; false (with `to` emptied) on the first failure,
+// e.g. EXDEV when the step's directory is on another filesystem than the worker's cache.
+bool RenameChildren(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  std::vector<fs::path> children;
+  for (const auto& e : fs::directory_iterator(from, ec)) children.push_back(e.path());
+  if (ec) return false;
+  for (const fs::path& child : children) {
+    fs::rename(child, to / child.filename(), ec);
+    if (ec) {
+      EmptyDirectory(to);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string SparePath(const std::string& mirror_path, const std::string& branch,
+                      const std::string& variant) {
+  std::string name = branch.empty() ? "detached" : Sha256Hex(branch).substr(0, 12);
+  if (!variant.empty()) name += "+" + Sha256Hex(variant).substr(0, 12);
+  return SparesDir(mirror_path) + "/" + name;
+}
+
+void WantSpares(const std::string& mirror_path) {
+  std::error_code ec;
+  fs::create_directories(SparesDir(mirror_path), ec);
+}
+
+bool SparesWanted(const std::string& mirror_path) {
+  std::error_code ec;
+  return fs::is_directory(SparesDir(mirror_path), ec);
+}
+
+Status KeepSpare(const std::string& spare,
+                 const std::function<Status(const std::string&)>& checkout) {
+  std::error_code ec;
+  if (fs::is_directory(spare, ec)) return Status::Ok();
+  // Its own lock, not the mirror's: a get that takes the mirror's lock meanwhile does not wait
+  // for the clone (TakeSpare sees no spare, or a whole one: the rename below is the last step).
+  MirrorLock lock(spare);
+  if (fs::is_directory(spare, ec)) return Status::Ok();  // made while this call waited
+  const std::string tmp = spare + ".tmp";
+  fs::remove_all(tmp, ec);  // left by a crash
+  fs::create_directories(tmp, ec);
+  if (ec) return IoError("create " + tmp + ": " + ec.message());
+  Status made = checkout(tmp);
+  if (made.ok()) {
+    fs::rename(tmp, spare, ec);
+    if (ec) made = IoError("rename " + tmp + ": " + ec.message());
+  }
+  if (!made.ok()) fs::remove_all(tmp, ec);
+  return made;
+}
+
+bool TakeSpare(const std::string& spare, const std::string& mirror_path, const std::string& sha,
+               const GitCheckoutOptions& options, const std::string& dir) {
+  std::error_code ec;
+  if (!IsEmptyDirectory(dir)) return false;
+  // A check making the spare now (a push that came right after the one before): what is left of
+  // its clone is less than a whole clone of our own beside it, so wait for it.
+  MirrorLock lock(spare);
+  if (!fs::is_directory(spare, ec)) return false;
+  // Claimed by one rename: once taken, a spare is never used again, and a check that makes the
+  // next one meanwhile never has its spare emptied by this get.
+  const std::string taken = spare + ".taken";
+  fs::remove_all(taken, ec);  // left by a crash
+  fs::rename(spare, taken, ec);
+  if (ec) return false;
+  bool moved = RenameChildren(taken, dir);
+  fs::remove_all(taken, ec);
+  if (!moved) return false;
+  if (!MoveCheckout(mirror_path, dir, sha, options).ok()) {
+    EmptyDirectory(dir);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace baton::workers::resources
