@@ -3,6 +3,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <malloc.h>
+
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -104,6 +106,11 @@ void ReportOrphans(const std::vector<runner::Build>& orphans) {
 
 int RunPipeline(const RunFlags& flags) {
   SetLogLevel(flags.local.log_level);
+  // One short-lived process: freed heap up to 4 MiB stays for the next allocation instead of going
+  // back to the system at each free, as glibc's 128 KiB default does; a long log's 64 KiB runs,
+  // each freed by the store's writer after its commit, were faulted in again one by one
+  // (docs/benchmarks.md, branch `bytes`). No-op under AddressSanitizer's allocator.
+  mallopt(M_TRIM_THRESHOLD, 4 << 20);
   auto yaml = ReadInputFile(flags.config);
   if (!yaml.ok()) {
     std::fprintf(stderr, "error: %s\n", yaml.status().ToString().c_str());
