@@ -86,6 +86,35 @@ TEST(LogBatches, LinesOfOneStreamAndTimeTravelAsOneRun) {
                                              "say stderr: later"));
 }
 
+// Lines handed as views into one read buffer (as LineSplitter does) are copied a stretch at a
+// time; what breaks a stretch (a line from elsewhere, a separator other than '\n', another
+// stream) still ends up in the run as its own line.
+TEST(LogBatches, LinesBackToBackInOneBufferMakeTheSameRunAsSeparateLines) {
+  ScriptedWorker worker;
+  const std::string read = "a\n\nbc\nd;e\nf\ng";
+  const std::string elsewhere = "X";
+  ScriptSay(worker, [&](workers::OutputSink& sink, SystemTime now) {
+    std::string_view buf = read;
+    auto out = [&](std::string_view text) {
+      return workers::OutputLine{now, workers::OutputStream::kStdout, text};
+    };
+    std::vector<workers::OutputLine> batch = {
+        out(buf.substr(0, 1)),
+        out(buf.substr(2, 0)),
+        out(buf.substr(3, 2)),
+        out(buf.substr(6, 1)),
+        out(buf.substr(8, 1)),
+        out(elsewhere),
+        out(buf.substr(10, 1)),
+        out(buf.substr(12, 1)),
+        {now, workers::OutputStream::kStderr, buf.substr(12, 1)}};
+    sink.OnLines(batch);
+  });
+  BuildRun run(PlanFromYaml(kSay), worker);
+  EXPECT_EQ(run.Go(), BuildStatus::kSucceeded);
+  EXPECT_THAT(run.observer.log_runs, ElementsAre("a\n\nbc\nd\ne\nX\nf\ng", "g"));
+}
+
 TEST(LogBatches, ARunStopsBeforeItWouldPassOnePipeRead) {
   ScriptedWorker worker;
   const std::string long_line(40'000, 'x');

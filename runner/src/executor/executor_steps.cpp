@@ -113,25 +113,39 @@ class StepSink : public workers::OutputSink {
     std::string text;  // one line, or several joined by '\n'
   };
 
+  // Groups consecutive lines of one stream and time (up to kMaxRunBytes) into runs. Lines that
+  // lie back to back in the worker's read buffer, one '\n' apart, as LineSplitter hands them,
+  // are copied as one piece rather than line by line.
   static std::vector<Run> Runs(std::span<const workers::OutputLine> lines, Pending& pending) {
-    size_t left = 0;  // bytes of the lines not yet placed, newlines included
-    for (const auto& l : lines) left += l.text.size() + 1;
     std::vector<Run> runs;
-    for (const auto& l : lines) {
-      if (!runs.empty() && runs.back().stream == l.stream && runs.back().time == l.time &&
-          runs.back().text.size() + 1 + l.text.size() <= kMaxRunBytes) {
-        runs.back().text += '\n';
-        runs.back().text += l.text;
-      } else {
-        runs.push_back({l.time, l.stream, pending.Take()});
-        runs.back().text.reserve(std::min(left, kMaxRunBytes));
-        runs.back().text = l.text;
+    for (size_t first = 0; first < lines.size();) {
+      size_t last = first + 1, bytes = lines[first].text.size();
+      while (last < lines.size() && lines[last].stream == lines[first].stream &&
+             lines[last].time == lines[first].time &&
+             bytes + 1 + lines[last].text.size() <= kMaxRunBytes) {
+        bytes += 1 + lines[last++].text.size();
       }
-      left -= l.text.size() + 1;
+      runs.push_back({lines[first].time, lines[first].stream, pending.Take()});
+      Join(lines.subspan(first, last - first), bytes, runs.back().text);
+      first = last;
     }
     return runs;
   }
 
+  static void Join(std::span<const workers::OutputLine> lines, size_t bytes, std::string& text) {
+    text.reserve(bytes);
+    for (size_t i = 0; i < lines.size();) {
+      const char* begin = lines[i].text.data();
+      const char* end = begin + lines[i].text.size();
+      size_t next = i + 1;
+      for (; next < lines.size() && lines[next].text.data() == end + 1 && *end == '\n'; ++next) {
+        end = lines[next].text.data() + lines[next].text.size();
+      }
+      if (i > 0) text += '\n';
+      text.append(begin, end);
+      i = next;
+    }
+  }
 
   std::weak_ptr<BuildExecutor::Impl> impl_;
   boost::asio::io_context& io_;

@@ -26,7 +26,9 @@ class OutputSink {
   virtual void OnLine(SystemTime time, OutputStream stream, std::string_view line) = 0;
   // Several consecutive lines at once, in order: a task printing fast has its output delivered
   // in batches of up to one pipe read (64 KiB). The default calls OnLine for each; a sink that
-  // hands lines to another thread should override it and hand over a batch at a time.
+  // hands lines to another thread should override it and hand over a batch at a time. The local
+  // worker's lines of one read lie back to back in its buffer, one '\n' apart (so a sink may
+  // copy a stretch of them at once).
   virtual void OnLines(std::span<const OutputLine> lines) {
     for (const auto& l : lines) OnLine(l.time, l.stream, l.text);
   }
