@@ -99,9 +99,14 @@ TEST(LogBatches, LinesBackToBackInOneBufferMakeTheSameRunAsSeparateLines) {
       return workers::OutputLine{now, workers::OutputStream::kStdout, text};
     };
     std::vector<workers::OutputLine> batch = {
-        out(buf.substr(0, 1)),  out(buf.substr(2, 0)), out(buf.substr(3, 2)),
-        out(buf.substr(6, 1)),  out(buf.substr(8, 1)), out(elsewhere),
-        out(buf.substr(10, 1)), out(buf.substr(12, 1)),
+        out(buf.substr(0, 1)),
+        out(buf.substr(2, 0)),
+        out(buf.substr(3, 2)),
+        out(buf.substr(6, 1)),
+        out(buf.substr(8, 1)),
+        out(elsewhere),
+        out(buf.substr(10, 1)),
+        out(buf.substr(12, 1)),
         {now, workers::OutputStream::kStderr, buf.substr(12, 1)}};
     sink.OnLines(batch);
   });
