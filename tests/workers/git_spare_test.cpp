@@ -193,7 +193,7 @@ TEST_F(GitSpare, PrintsTheLatencyOfAPushedCommitsGetWithAndWithoutTheSpare) {
   Check();
   ASSERT_FALSE(Get(sha).empty());
   std::vector<double> with, without;
-  for (int i = 0; i < 30; ++i) {
+  for (int i = 0; i < 16; ++i) {
     Check();
     const bool spare = i % 2 == 0;
     if (!spare) {
