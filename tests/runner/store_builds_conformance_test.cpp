@@ -237,8 +237,7 @@ TEST_P(BuildStoreConformance, ABuildCreatedStartedIsNumberedStartedAndHasItsInpu
   auto inputs = builds().ListBuildInputs(b->id);
   ASSERT_EQ(inputs->size(), 1u);
   EXPECT_TRUE((*inputs)[0].first_occurrence);
-  EXPECT_EQ(builds().FinishBuild(b->id, BuildStatus::kSucceeded)->status,
-            BuildStatus::kSucceeded);
+  EXPECT_EQ(builds().FinishBuild(b->id, BuildStatus::kSucceeded)->status, BuildStatus::kSucceeded);
   EXPECT_EQ(builds().CreateStartedJobBuild(9999, {}, {}).status().code(), StatusCode::kNotFound);
 }
 

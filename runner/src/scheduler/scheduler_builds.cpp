@@ -71,10 +71,10 @@ Result<Build> Scheduler::Impl::CreateBuild(PipelineState& state, const pipelines
   }
   // One transaction: the build and the versions it uses (and its start: one write fewer on the
   // way from one build to the next).
-  BATON_ASSIGN_OR_RETURN(
-      Build build, started
-                       ? stores_.builds.CreateStartedJobBuild(record.id, JobPlanJson(job), inputs)
-                       : stores_.builds.CreateJobBuildWithInputs(record.id, JobPlanJson(job), inputs));
+  const Json job_plan = JobPlanJson(job);
+  auto created = started ? stores_.builds.CreateStartedJobBuild(record.id, job_plan, inputs)
+                         : stores_.builds.CreateJobBuildWithInputs(record.id, job_plan, inputs);
+  BATON_ASSIGN_OR_RETURN(Build build, std::move(created));
   for (const auto& in : plan.inputs) {
     state.snapshot.used_inputs[job.name][in.name].insert(in.version_id);
   }
