@@ -8,12 +8,12 @@
 //   API   GET /api/v1/teams/main/pipelines/P/jobs requests per second under `wrk`
 //   RSS   idle, the peak while streaming W4 to the followers, once quiet after W1-W4, and once
 //         quiet again after W5 (which runs after W1-W4: its git runs in the server)
-//   HIST  W3 with an empty store, then with H finished builds in it (written through
-//         SqliteStore while the server is stopped), both beside make -j2
+//   HIST  W3 in two new servers taking turns, one with an empty store and one with H finished
+//         builds in it (written through SqliteStore while that server is stopped), beside make
 //
 // Usage: bench_server [--runs N] [--only W5,W1,W2,W3,W4,API,HIST] [--followers F] [--history H]
 //                     [--follow parse|raw] [--poll-ms P] [--baton PATH] [--maps M]
-//   N defaults to 100 for W5, max(1, N/20) for W1-W3 and HIST's W3 runs, half that for W4; F
+//   N defaults to 100 for W5, max(1, N/20) for W1-W3 (at least 9 for HIST), half that for W4; F
 //   (W4's SSE followers) to 10; H to 100,000; P (how often W1-W3 list the jobs until all
 //   finished) to 10 ms. The server inherits the environment (e.g. MALLOC_ARENA_MAX). W4's
 //   followers parse the SSE stream (parse, the default, as the CLI does) or count W4's lines
@@ -122,7 +122,7 @@ class Bench {
   void Workload(const std::string& id, int runs);
   void W4(int runs, int followers, bool raw);
   void Api();
-  void History(int runs, int history);
+  void History(Bench& full, int runs, int history);  // REQUIRES: both started, nothing run
 
  private:
   baton::testing::ApiReply Call(const std::string& method, const std::string& path,
@@ -480,36 +480,52 @@ bool Bench::SeedFinishedBuilds(const std::string& pipeline, int count) {
   return server_.Start() && ok;
 }
 
-// W3 on one pipeline with an empty store, then with `history` finished builds of its jobs.
-void Bench::History(int runs, int history) {
+// W3 on one pipeline in two servers started alike: this one's store empty, `full`'s with
+// `history` finished builds of the pipeline's jobs. The runs take turns between the two (and
+// which goes first), so that the machine's drift (the load, the disk writing back the seeded
+// database) falls on both alike; the figure is the median of the paired ratios.
+void Bench::History(Bench& full, int runs, int history) {
   const std::string name = "w3-history";
-  if (!SetPipeline(name, baton::bench::W3().pipeline)) return;
-  auto make_w3 = baton::bench::W3();
-  auto measure = [&](const std::string& label) {
-    std::vector<double> ms, make_ms;
-    for (int run = 0; run < runs; ++run) {
-      int64_t took = RunW3Again(name);
-      if (took > 0) ms.push_back(static_cast<double>(took));
-      double make = baton::bench::MakeMs(make_w3, files_.path() / "make-W3-history");
-      if (make > 0) make_ms.push_back(make);
-    }
-    Report("W3 200 jobs, " + label, ms);
-    ReportMake(ms, make_ms);
-    return Median(ms);
-  };
-  double empty = measure("empty store (one pipeline, re-triggered)");
+  if (!SetPipeline(name, baton::bench::W3().pipeline) ||
+      !full.SetPipeline(name, baton::bench::W3().pipeline)) {
+    return;
+  }
   auto t0 = Steady::now();
-  if (!SeedFinishedBuilds(name, history)) {
-    std::printf("  could not seed %d builds:\n%s\n", history, server_.log().c_str());
+  if (!full.SeedFinishedBuilds(name, history)) {
+    std::printf("  could not seed %d builds:\n%s\n", history, full.log().c_str());
     return;
   }
   std::printf(
       "  %-58s %8.1f s\n",
       ("   (writing " + std::to_string(history) + " finished builds and restarting)").c_str(),
       std::chrono::duration<double>(Steady::now() - t0).count());
-  double full = measure("with " + std::to_string(history) + " finished builds in the store");
-  std::printf("  %-58s %+8.1f %%  (aim: within 10 %%)\n", "   W3 with history against empty",
-              empty > 0 ? (full / empty - 1) * 100 : 0.0);
+  ::sync();  // the seeded database written back now, not during the runs
+  auto make_w3 = baton::bench::W3();
+  std::vector<double> empty_ms, full_ms, make_ms, ratios;
+  for (int run = 0; run < runs; ++run) {
+    int64_t empty_took = 0, full_took = 0;
+    if (run % 2 == 0) {
+      empty_took = RunW3Again(name);
+      full_took = full.RunW3Again(name);
+    } else {
+      full_took = full.RunW3Again(name);
+      empty_took = RunW3Again(name);
+    }
+    if (empty_took > 0) empty_ms.push_back(static_cast<double>(empty_took));
+    if (full_took > 0) full_ms.push_back(static_cast<double>(full_took));
+    if (empty_took > 0 && full_took > 0) {
+      ratios.push_back(static_cast<double>(full_took) / static_cast<double>(empty_took));
+    }
+    double make = baton::bench::MakeMs(make_w3, files_.path() / "make-W3-history");
+    if (make > 0) make_ms.push_back(make);
+  }
+  Report("W3 200 jobs, empty store (one pipeline, re-triggered)", empty_ms);
+  ReportMake(empty_ms, make_ms);
+  Report("W3 200 jobs, with " + std::to_string(history) + " finished builds in the store", full_ms);
+  ReportMake(full_ms, make_ms);
+  std::printf("  %-58s %+8.1f %%  (aim: within 10 %%; median of %zu paired runs)\n",
+              "   W3 with history against empty", ratios.empty() ? 0.0 : (Median(ratios) - 1) * 100,
+              ratios.size());
 }
 
 // `wrk` on the jobs list of a 6-job pipeline.
@@ -599,7 +615,17 @@ int main(int argc, char** argv) {
     bench.TriggerWatch(std::max(1, runs / 5));
     print_quiet("RSS once quiet after W5 too (git in the server)", "");
   }
-  if (wants("HIST")) bench.History(workload_runs, history);
+  if (wants("HIST")) {
+    Bench empty, full;  // two servers of their own: nothing else in either store
+    if (!empty.started() || !full.started()) {
+      std::fprintf(stderr, "the servers for HIST did not start:\n%s\n%s\n", empty.log().c_str(),
+                   full.log().c_str());
+      return 1;
+    }
+    empty.set_poll(std::chrono::milliseconds(poll_ms));
+    full.set_poll(std::chrono::milliseconds(poll_ms));
+    empty.History(full, std::max(9, workload_runs), history);
+  }
   std::printf("load average at the end: ");
   std::fflush(stdout);
   std::system("cut -d' ' -f1-3 /proc/loadavg");
