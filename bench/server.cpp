@@ -48,6 +48,8 @@
 #include "fakes/server_process.h"
 #include "proc_stats.h"
 #include "server_builds.h"
+#include "server_flags.h"
+#include "server_report.h"
 #include "sse_follower.h"
 #include "w5_make.h"
 
@@ -69,26 +71,8 @@ using baton::bench::NowNs;
 
 using baton::bench::Median;
 
-void Report(const std::string& what, std::vector<double> ms, double make_median = 0) {
-  if (ms.empty()) {
-    std::printf("  %-58s no samples\n", what.c_str());
-    return;
-  }
-  std::sort(ms.begin(), ms.end());
-  double p99 = ms[std::min(ms.size() - 1, static_cast<size_t>(ms.size() * 0.99))];
-  std::printf("  %-58s median %8.1f ms  p99 %8.1f ms", what.c_str(), Median(ms), p99);
-  if (make_median > 0) std::printf("  ratio %5.1fx", Median(ms) / make_median);
-  std::printf("  (n=%zu)\n", ms.size());
-  std::fflush(stdout);
-}
-
-// `make -j2` on the same commands in the same run, and the ratio of the medians.
-void ReportMake(const std::vector<double>& baton_ms, const std::vector<double>& make_ms) {
-  double baton = Median(baton_ms), make = Median(make_ms);
-  std::printf("  %-58s median %8.1f ms  ratio %6.1fx  (n=%zu)\n", "   make -j2, same commands",
-              make, make > 0 ? baton / make : 0.0, make_ms.size());
-  std::fflush(stdout);
-}
+using baton::bench::Report;
+using baton::bench::ReportMake;
 
 using baton::bench::CpuSeconds;
 using baton::bench::HandOffs;
@@ -552,31 +536,13 @@ void Bench::Api() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int runs = 100;
-  int followers = 10;
-  int history = 100000;
-  int poll_ms = 10;
-  bool raw = false;
-  size_t maps = 0;
-  std::string only = "W5,W1,W2,W3,W4,API,HIST";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
-    if (flag == "--only") only = argv[i + 1];
-    if (flag == "--followers") followers = std::max(0, std::atoi(argv[i + 1]));
-    if (flag == "--history") history = std::max(1, std::atoi(argv[i + 1]));
-    if (flag == "--poll-ms") poll_ms = std::max(1, std::atoi(argv[i + 1]));
-    if (flag == "--baton") setenv("BATON_TEST_BINARY", argv[i + 1], 1);  // BatonBinary()
-    if (flag == "--maps") maps = static_cast<size_t>(std::max(0, std::atoi(argv[i + 1])));
-    if (flag == "--follow") {
-      raw = std::string(argv[i + 1]) == "raw";
-      if (!raw && std::string(argv[i + 1]) != "parse") {
-        std::fprintf(stderr, "bench_server: --follow takes parse or raw, not '%s'\n", argv[i + 1]);
-        return 2;
-      }
-    }
-  }
-  auto wants = [&](const char* id) { return only.find(id) != std::string::npos; };
+  baton::bench::ServerBenchFlags flags;
+  if (!baton::bench::ParseServerBenchFlags(argc, argv, flags)) return 2;
+  const int runs = flags.runs, followers = flags.followers, history = flags.history;
+  const int poll_ms = flags.poll_ms;
+  const bool raw = flags.raw;
+  const size_t maps = flags.maps;
+  auto wants = [&](const char* id) { return flags.wants(id); };
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines appear as they are measured, even in a file
   Bench bench;
   bench.set_poll(std::chrono::milliseconds(poll_ms));
