@@ -217,23 +217,42 @@ class BatchRecordingSink : public workers::OutputSink {
   std::vector<std::vector<std::string>> batches;
 };
 
-TEST_F(WorkerFixture, FastOutputArrivesInBatchesWithEveryLineInOrder) {
-  TaskRun run = ShellTask(
-      "batches", "seq 1 100000; head -c 70000 /dev/zero | tr '\\0' x; echo; echo last", work_dir_);
+// Runs `run` on `worker` to its end (60 s at most); the batches it was handed, and every line of
+// them in order.
+struct RecordedBatches {
+  int exit_code = -1;
+  std::vector<std::vector<std::string>> batches;
+  std::vector<std::string> lines;
+};
+RecordedBatches RunRecordingBatches(workers::Worker& worker, const TaskRun& run) {
   auto sink = std::make_shared<BatchRecordingSink>();
   auto promise = std::make_shared<std::promise<TaskResult>>();
   auto future = promise->get_future();
-  auto h = worker_->RunTask(run, sink, [promise](TaskResult r) { promise->set_value(r); });
-  ASSERT_EQ(future.wait_for(std::chrono::seconds(60)), std::future_status::ready);
-  EXPECT_EQ(future.get().exit_code, 0);
-  std::vector<std::string> lines;
-  for (const auto& b : sink->batches) lines.insert(lines.end(), b.begin(), b.end());
+  auto h = worker.RunTask(run, sink, [promise](TaskResult r) { promise->set_value(r); });
+  RecordedBatches got;
+  if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ADD_FAILURE() << "the task did not end within 60 s";
+    return got;
+  }
+  got.exit_code = future.get().exit_code;
+  std::lock_guard lock(sink->mu_);
+  got.batches = sink->batches;
+  for (const auto& b : got.batches) got.lines.insert(got.lines.end(), b.begin(), b.end());
+  return got;
+}
+
+TEST_F(WorkerFixture, FastOutputArrivesInBatchesWithEveryLineInOrder) {
+  TaskRun run = ShellTask(
+      "batches", "seq 1 100000; head -c 70000 /dev/zero | tr '\\0' x; echo; echo last", work_dir_);
+  RecordedBatches got = RunRecordingBatches(*worker_, run);
+  EXPECT_EQ(got.exit_code, 0);
+  const std::vector<std::string>& lines = got.lines;
   ASSERT_EQ(lines.size(), 100000u + 3);
   for (int i = 0; i < 100000; ++i) ASSERT_EQ(lines[i], std::to_string(i + 1)) << i;
   EXPECT_EQ(lines[100000], std::string(65536, 'x')) << "a long line is still split";
   EXPECT_EQ(lines[100001], std::string(70000 - 65536, 'x'));
   EXPECT_EQ(lines[100002], "last");
-  EXPECT_LT(sink->batches.size(), 100000u / 10) << "lines come many at a time, not one by one";
+  EXPECT_LT(got.batches.size(), 100000u / 10) << "lines come many at a time, not one by one";
 }
 
 // A task that writes each line on its own (20,000 writes) is read in large pieces: its pipe
@@ -243,19 +262,14 @@ TEST_F(WorkerFixture, OutputWrittenInSmallPiecesArrivesInFewBatches) {
   TaskRun run = ShellTask(
       "pieces", "awk 'BEGIN { for (i = 0; i < 20000; i++) { print i; fflush() } }'; echo last",
       work_dir_);
-  auto sink = std::make_shared<BatchRecordingSink>();
-  auto promise = std::make_shared<std::promise<TaskResult>>();
-  auto future = promise->get_future();
-  auto h = worker_->RunTask(run, sink, [promise](TaskResult r) { promise->set_value(r); });
-  ASSERT_EQ(future.wait_for(std::chrono::seconds(60)), std::future_status::ready);
-  EXPECT_EQ(future.get().exit_code, 0);
-  std::vector<std::string> lines;
-  for (const auto& b : sink->batches) lines.insert(lines.end(), b.begin(), b.end());
+  RecordedBatches got = RunRecordingBatches(*worker_, run);
+  EXPECT_EQ(got.exit_code, 0);
+  const std::vector<std::string>& lines = got.lines;
   ASSERT_EQ(lines.size(), 20000u + 1);
   for (int i = 0; i < 20000; ++i) ASSERT_EQ(lines[i], std::to_string(i)) << i;
   EXPECT_EQ(lines[20000], "last");
-  std::printf("20,000 single-line writes arrived in %zu batches\n", sink->batches.size());
-  EXPECT_LT(sink->batches.size(), 20000u / 100) << "many lines per batch, not a few";
+  std::printf("20,000 single-line writes arrived in %zu batches\n", got.batches.size());
+  EXPECT_LT(got.batches.size(), 20000u / 100) << "many lines per batch, not a few";
 }
 
 TEST_F(WorkerFixture, StderrTailKeepsTheLastLines) {
