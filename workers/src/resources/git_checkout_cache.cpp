@@ -81,6 +81,22 @@ Status CopyCheckout(const std::string& from, const std::string& to) {
   return Status::Ok();
 }
 
+Status PrepareDirectoryWhole(const std::string& path,
+                             const std::function<Status(const std::string& dir)>& prepare) {
+  std::error_code ec;
+  const std::string tmp = path + ".tmp";
+  fs::remove_all(tmp, ec);  // left by a crash
+  fs::create_directories(tmp, ec);
+  if (ec) return IoError("create " + tmp + ": " + ec.message());
+  Status made = prepare(tmp);
+  if (made.ok()) {
+    fs::rename(tmp, path, ec);
+    if (ec) made = IoError("rename " + tmp + ": " + ec.message());
+  }
+  if (!made.ok()) fs::remove_all(tmp, ec);
+  return made;
+}
+
 Status GetThroughCheckoutCache(const std::string& cached, const std::string& dir,
                                const std::function<Status(const std::string& dir)>& prepare) {
   std::error_code ec;
@@ -98,17 +114,7 @@ Status GetThroughCheckoutCache(const std::string& cached, const std::string& dir
       if (ec) return IoError("create " + dir + ": " + ec.message());
       return prepare(dir);
     }
-    fs::path tmp = path.string() + ".tmp";
-    fs::remove_all(tmp, ec);  // left by a crash
-    fs::create_directories(tmp, ec);
-    if (ec) return IoError("create " + tmp.string() + ": " + ec.message());
-    Status prepared = prepare(tmp.string());
-    if (!prepared.ok()) {
-      fs::remove_all(tmp, ec);
-      return prepared;
-    }
-    fs::rename(tmp, path, ec);
-    if (ec) return IoError("rename " + tmp.string() + ": " + ec.message());
+    BATON_RETURN_IF_ERROR(PrepareDirectoryWhole(cached, prepare));
     EvictOldCheckouts(path.parent_path(), path);
   } else {
     fs::last_write_time(path, fs::file_time_type::clock::now(), ec);  // recently used

@@ -31,6 +31,12 @@ std::string CheckoutCachePath(const std::string& mirror_path, const std::string&
 Status GetThroughCheckoutCache(const std::string& cached, const std::string& dir,
                                const std::function<Status(const std::string& dir)>& prepare);
 
+// Makes the directory `path` whole or not at all: `prepare` fills `path`.tmp (what a crash left
+// there removed first), which is renamed to `path` when it succeeds; on any failure nothing is
+// left at either path. Shared by the prepared checkouts and the spare checkouts (git_spare.h).
+Status PrepareDirectoryWhole(const std::string& path,
+                             const std::function<Status(const std::string& dir)>& prepare);
+
 // Copies the tree `from` into the directory `to` (created if missing): files with their modes,
 // symlinks recreated.
 Status CopyCheckout(const std::string& from, const std::string& to);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "baton/common/sha256.h"
+#include "resources/git_checkout_cache.h"
 #include "resources/git_source.h"
 #include "resources/resource_util.h"
 
@@ -66,20 +67,10 @@ Status KeepSpare(const std::string& spare,
   std::error_code ec;
   if (fs::is_directory(spare, ec)) return Status::Ok();
   // Its own lock, not the mirror's: a get that takes the mirror's lock meanwhile does not wait
-  // for the clone (TakeSpare sees no spare, or a whole one: the rename below is the last step).
+  // for the clone (TakeSpare sees no spare, or a whole one: PrepareDirectoryWhole renames last).
   MirrorLock lock(spare);
   if (fs::is_directory(spare, ec)) return Status::Ok();  // made while this call waited
-  const std::string tmp = spare + ".tmp";
-  fs::remove_all(tmp, ec);  // left by a crash
-  fs::create_directories(tmp, ec);
-  if (ec) return IoError("create " + tmp + ": " + ec.message());
-  Status made = checkout(tmp);
-  if (made.ok()) {
-    fs::rename(tmp, spare, ec);
-    if (ec) made = IoError("rename " + tmp + ": " + ec.message());
-  }
-  if (!made.ok()) fs::remove_all(tmp, ec);
-  return made;
+  return PrepareDirectoryWhole(spare, checkout);
 }
 
 bool TakeSpare(const std::string& spare, const std::string& mirror_path, const std::string& sha,

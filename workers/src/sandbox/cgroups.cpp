@@ -260,14 +260,6 @@ Status TaskCgroup::AddProcess(pid_t pid) {
   return Status::Ok();
 }
 
-std::vector<std::string> TaskCgroup::dirs() const {
-  std::vector<std::string> out;
-  for (const std::string* dir : {&g_.memory, &g_.pids, &g_.cpu, &g_.unified}) {
-    if (!dir->empty()) out.push_back(*dir);
-  }
-  return out;
-}
-
 CgroupEntry TaskCgroup::Entry() {
   CgroupEntry e;
   for (const std::string* dir : {&g_.memory, &g_.pids, &g_.cpu}) {
@@ -350,8 +342,9 @@ TaskCgroup::~TaskCgroup() {
 CgroupPool::~CgroupPool() {
   for (const CgroupDirs& g : idle_) {
     if (g.unified_fd >= 0) ::close(g.unified_fd);
-    for (const std::string* dir : {&g.unified, &g.cpu, &g.pids, &g.memory}) {
-      if (!dir->empty()) ::rmdir(dir->c_str());  // empty: nothing ran in it since its task
+    std::vector<std::string> made = g.paths();
+    for (auto it = made.rbegin(); it != made.rend(); ++it) {
+      ::rmdir(it->c_str());  // empty: nothing ran in it since its task
     }
   }
 }

@@ -78,6 +78,15 @@ struct CgroupDirs {
   std::string memory, pids, cpu, unified;
   int unified_fd = -1;    // opened by TaskCgroup::Entry()
   int64_t pids_max = -1;  // what pids.max holds
+
+  // The directories there are, in the order they are made: memory, pids, cpu, unified.
+  std::vector<std::string> paths() const {
+    std::vector<std::string> out;
+    for (const std::string* dir : {&memory, &pids, &cpu, &unified}) {
+      if (!dir->empty()) out.push_back(*dir);
+    }
+    return out;
+  }
 };
 
 // Groups emptied by their task, kept for the next task: making a task's groups (a mkdir in each
@@ -141,8 +150,8 @@ class TaskCgroup {
   bool OomKilled() const;
   // True if the pids limit refused a fork at least once.
   bool HitPidsLimit() const;
-  // The group's directories, in the order they are made: memory, pids, cpu, unified.
-  std::vector<std::string> dirs() const;
+  // The group's directories, in the order they are made (CgroupDirs::paths).
+  std::vector<std::string> dirs() const { return g_.paths(); }
 
  private:
   TaskCgroup() = default;
