@@ -4,9 +4,6 @@
 // was force-pushed, and two racing gets never share one.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -182,37 +179,6 @@ TEST_F(GitSpare, TwoRacingGetsOfDifferentCommitsEachGetTheirOwnCommit) {
   EXPECT_EQ(RunGit(b, "rev-parse HEAD"), third + "\n");
   EXPECT_EQ(RunGit(a, "status --porcelain --ignored"), "");
   EXPECT_EQ(RunGit(b, "status --porcelain --ignored"), "");
-}
-
-// A push's new commit, got with the spare the check left and without it (the spare removed),
-// alternated; the check before each get runs in both cases.
-TEST_F(GitSpare, PrintsTheLatencyOfAPushedCommitsGetWithAndWithoutTheSpare) {
-  std::map<std::string, std::string> files;
-  for (int i = 0; i < 5; ++i) files["src/f" + std::to_string(i) + ".txt"] = std::to_string(i);
-  std::string sha = upstream_.Commit(files, "five files");
-  Check();
-  ASSERT_FALSE(Get(sha).empty());
-  std::vector<double> with, without;
-  for (int i = 0; i < 16; ++i) {
-    Check();
-    const bool spare = i % 2 == 0;
-    if (!spare) {
-      for (const auto& e : fs::directory_iterator(ctx_.cache_dir)) {
-        if (e.path().extension() == ".spares") fs::remove_all(e.path() / "");
-      }
-      fs::create_directories(fs::path(ctx_.cache_dir));
-    }
-    sha = upstream_.Commit({{"n", std::to_string(i)}}, "push " + std::to_string(i));
-    auto start = std::chrono::steady_clock::now();
-    ASSERT_FALSE(Get(sha).empty());
-    double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    (spare ? with : without).push_back(ms);
-  }
-  std::sort(with.begin(), with.end());
-  std::sort(without.begin(), without.end());
-  std::printf("git get of a pushed commit: with the spare median %.2f ms, without %.2f ms\n",
-              with[with.size() / 2], without[without.size() / 2]);
 }
 
 }  // namespace
