@@ -1,4 +1,6 @@
 // SqlStore: builds, their lifecycle, inputs and outputs.
+#include <algorithm>
+
 #include "baton/runner/sql_store.h"
 #include "event_writer.h"
 #include "rows.h"
@@ -46,15 +48,21 @@ Status InsertInputs(Connection& conn, Id build_id, const std::vector<BuildInput>
 }
 
 // Whether `from` may move to the finished status `to`.
+// The statuses a build may become `to` from: a started build may finish any way, a pending one
+// only as errored or aborted (it never ran).
+std::vector<BuildStatus> FinishableFrom(BuildStatus to) {
+  if (to == BuildStatus::kErrored || to == BuildStatus::kAborted) {
+    return {BuildStatus::kStarted, BuildStatus::kPending};
+  }
+  return {BuildStatus::kStarted};
+}
+
 Status CheckFinish(const Build& build, BuildStatus to) {
   if (!IsFinished(to)) {
     return InvalidArgument(std::string("a build cannot finish as ") + ToString(to));
   }
-  if (build.status == BuildStatus::kStarted) return Status::Ok();
-  if (build.status == BuildStatus::kPending &&
-      (to == BuildStatus::kErrored || to == BuildStatus::kAborted)) {
-    return Status::Ok();
-  }
+  const std::vector<BuildStatus> from = FinishableFrom(to);
+  if (std::find(from.begin(), from.end(), build.status) != from.end()) return Status::Ok();
   return FailedPrecondition(BuildName(build.id) + " is " + ToString(build.status) +
                             " and cannot become " + ToString(to));
 }
@@ -211,13 +219,12 @@ Result<Build> SqlStore::FinishBuild(Id build_id, BuildStatus status, const std::
   if (!IsFinished(status)) {
     return InvalidArgument(std::string("a build cannot finish as ") + ToString(status));
   }
-  // One statement changes the row only from a status it may finish from (CheckFinish); the
+  // One statement changes the row only from a status it may finish from (FinishableFrom); the
   // build is read once, after it, unless it did not change (for the reason).
-  const bool from_pending = status == BuildStatus::kErrored || status == BuildStatus::kAborted;
+  const std::string finishable = StatusIn("status", FinishableFrom(status));
   auto finish = [&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run(
-        std::string("UPDATE builds SET status = ?, error = ?, finished_at = ? WHERE id = ? AND ") +
-            (from_pending ? "status IN ('started', 'pending')" : "status = 'started'"),
+        "UPDATE builds SET status = ?, error = ?, finished_at = ? WHERE id = ?" + finishable,
         ToString(status), error, ToUnixMillis(clock_.Now()), build_id));
     const bool finished = conn.Changes() > 0;
     BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, build_id));
