@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "baton/common/sha256.h"
@@ -72,6 +73,20 @@ class GitSpare : public ::testing::Test {
       if (e.path().extension() != ".spares") continue;
       for (const auto& spare : fs::directory_iterator(e.path())) n += spare.is_directory();
     }
+    return n;
+  }
+
+  // The resource's mirror (one remote: one mirror) and how many packs it has.
+  fs::path Mirror() const {
+    for (const auto& e : fs::directory_iterator(ctx_.cache_dir)) {
+      if (e.path().extension() == ".git") return e.path();
+    }
+    return {};
+  }
+  int Packs() const {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(Mirror() / "objects" / "pack"))
+      n += e.path().extension() == ".pack";
     return n;
   }
 
@@ -179,6 +194,43 @@ TEST_F(GitSpare, TwoRacingGetsOfDifferentCommitsEachGetTheirOwnCommit) {
   EXPECT_EQ(RunGit(b, "rev-parse HEAD"), third + "\n");
   EXPECT_EQ(RunGit(a, "status --porcelain --ignored"), "");
   EXPECT_EQ(RunGit(b, "status --porcelain --ignored"), "");
+}
+
+// Each fetch adds a pack to the mirror, and each clone or spare of it links every pack: without
+// merging, a get's cost would grow with the number of pushes the resource has seen.
+TEST_F(GitSpare, AMirrorFetchedAfterEveryPushKeepsFewPacksAndEveryObject) {
+  std::string first = upstream_.Commit({{"a.txt", "one"}}, "first");
+  std::string gone = upstream_.Commit({{"a.txt", "gone"}}, "to be force-pushed away");
+  Check();
+  ASSERT_FALSE(Get(gone).empty());
+  upstream_.ResetBranch("main", first);
+  for (int i = 0; i < 30; ++i) {
+    upstream_.Commit({{"n.txt", std::to_string(i)}, {"d/" + std::to_string(i), "x"}},
+                     "push " + std::to_string(i));
+    Check();
+  }
+  EXPECT_LE(Packs(), 8) << "31 fetches, one pack each";
+  std::string has = RunGit(Mirror(), "cat-file --batch-all-objects '--batch-check=%(objectname)'");
+  std::istringstream wanted(RunGit(upstream_.path(), "rev-list --objects --all"));
+  int objects = 0;
+  for (std::string line; std::getline(wanted, line); ++objects) {
+    EXPECT_NE(has.find(line.substr(0, 40)), std::string::npos) << line;
+  }
+  EXPECT_GT(objects, 90);
+  EXPECT_NE(has.find(gone), std::string::npos) << "an object no ref reaches is kept";
+  EXPECT_NO_THROW(RunGit(Mirror(), "fsck --full --no-dangling"));
+  // Gets after the merges: through the spare, afresh, and of the oldest commit.
+  ASSERT_EQ(Spares(), 1);
+  std::string pushed = upstream_.Commit({{"a.txt", "after"}}, "after the merges");
+  fs::path through_spare = Get(pushed);
+  ASSERT_FALSE(through_spare.empty());
+  fs::path fresh = Get(pushed);
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_EQ(Snapshot(through_spare), Snapshot(fresh));
+  EXPECT_NO_THROW(RunGit(through_spare, "fsck --full --no-dangling"));
+  fs::path oldest = Get(first);
+  ASSERT_FALSE(oldest.empty());
+  EXPECT_EQ(ReadFile(oldest / "a.txt"), "one");
 }
 
 }  // namespace

@@ -28,6 +28,10 @@ std::string RedactGitUrl(const std::string& url) {
 namespace resources {
 namespace {
 
+// Packs a repository may have before a fetch merges the smallest (git's gc.autoPackLimit is 50;
+// a mirror's clones and spares link every pack, so fewer here).
+constexpr size_t kMaxPacks = 8;
+
 std::string ReplaceAll(std::string s, const std::string& secret) {
   if (secret.size() < 3) return s;  // too short to redact meaningfully without mangling text
   for (size_t pos; (pos = s.find(secret)) != std::string::npos;)
@@ -193,8 +197,11 @@ Result<std::string> Libgit2Repository::Fetch(const GitRemote& remote,
                                 "baton fetch");
   }
   if (rc == 0) rc = git_remote_prune(r.get(), &opts.callbacks);
+  const bool received = git_remote_stats(r.get())->received_objects > 0;
   git_remote_disconnect(r.get());
   if (rc != 0) return GitError(rc, what, &remote);
+  // Best effort: packs left unmerged cost links and lookups, not correctness.
+  if (received) (void)CompactPacks(repo_.get(), kMaxPacks);
   return default_branch;
 }
 

@@ -96,6 +96,11 @@ Status PointHead(git_repository* repo, const git_oid& oid, const std::string& sh
 git_remote_autotag_option_t DownloadTags(GitCheckoutOptions::Tags tags);
 // Every tag of `from` (the mirror) into `to`, also tags on commits no branch contains.
 Status CopyAllTags(git_repository* from, git_repository* to);
+// Merges the smallest packs of `repo` into one when it has more than `limit` (libgit2_packs.cpp):
+// each fetch adds a pack, and every clone or spare of a mirror links each of its packs. Objects
+// are kept, also those no ref reaches. Callers hold the repository's lock (a mirror's MirrorLock).
+Status CompactPacks(git_repository* repo, size_t limit);
+
 // As `git clone --depth N`: .git/shallow lists the commits `depth` steps from `head`.
 Status CutHistory(git_repository* repo, const git_oid& head, int depth, const std::string& dir);
 
