@@ -6,10 +6,18 @@
 # 100,000 finished builds in the store (bench_server). Each part prints the load average at its
 # start; run it on a quiet machine, the figures move with the load.
 #
-#   bench/speed.sh [BUILD_DIR]      # default build; ~6 min on 2 cores
+#   bench/speed.sh [BUILD_DIR [SCRATCH_DIR]]   # default build and $TMPDIR or /tmp; ~6 min
+#
+# SCRATCH_DIR holds every data dir, repository and temporary file the benches make. Its
+# filesystem shows in the figures: on an ext4 without a journal (these VMs' root), each new
+# inode is found by scanning the inodes deleted in the last seconds to minutes, so anything that
+# creates files (a build's directories, a checkout) slows with what the machine deleted
+# recently. bench/journaled_scratch.sh makes a journaled ext4 to compare (docs/benchmarks.md).
 set -euo pipefail
 build=${1:-build}
 bin=$build/bin
+if [[ -n ${2:-} ]]; then export TMPDIR=$2; fi
+scratch=${TMPDIR:-/tmp}
 for b in baton bench_start bench_engine bench_server; do
   if [[ ! -x $bin/$b ]]; then
     echo "speed.sh: $bin/$b is missing: build it first (cmake --build $build --target $b)" >&2
@@ -21,6 +29,13 @@ part() {
 }
 echo "speed.sh: $(git describe --always --dirty 2>/dev/null || echo '?') on $(nproc) cores," \
   "$(date -u +%Y-%m-%d)"
+read -r source fstype < <(findmnt -no SOURCE,FSTYPE -T "$scratch")
+journal=""
+if [[ $fstype == ext4 ]]; then
+  journal=", no journal"
+  compgen -G "/proc/fs/jbd2/$(basename "$source")-*" >/dev/null && journal=", journaled"
+fi
+echo "scratch: $scratch on $source ($fstype$journal)"
 part bench_start
 "$bin/bench_start" --runs 200
 part bench_engine
