@@ -147,6 +147,19 @@ inline void WaitUntilQuiet(pid_t pid) {
   std::this_thread::sleep_for(milliseconds(1500));
 }
 
+// Until `pid` (its threads and children) used no CPU for 50 ms, at most `cap_ms`: the work a
+// request left behind (a check after a push, a spare checkout) is done.
+inline void WaitUntilIdle(pid_t pid, int cap_ms = 2000) {
+  const int64_t until = NowMs() + cap_ms;
+  double before = CpuSeconds(pid) + CpuSeconds(pid, true);
+  while (NowMs() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const double now = CpuSeconds(pid) + CpuSeconds(pid, true);
+    if (now == before) return;
+    before = now;
+  }
+}
+
 // Resets VmHWM to the current RSS (Linux >= 4.0).
 inline void ResetPeakRss(pid_t pid) {
   std::ofstream("/proc/" + std::to_string(pid) + "/clear_refs") << "5";

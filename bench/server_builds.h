@@ -1,10 +1,12 @@
-// bench_server's reading of a pipeline's builds through GET .../jobs: waiting for every job's
-// build to finish, and the hand-off from one build's end to the next one's start.
+// bench_server's reading of a pipeline's builds through the API: waiting for every job's build
+// to finish, or for a job's next build, and the hand-off from one build's end to the next one's
+// start.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -37,6 +39,25 @@ inline int64_t WaitForAllFinished(const std::function<baton::testing::ApiReply()
     std::this_thread::sleep_for(poll);
   }
   return 0;
+}
+
+// The newest build (`newest` lists one: GET .../builds?limit=1) once it is newer than
+// `after_id` and finished, polling every 2 ms; null after 60 s.
+inline json WaitForBuildAfter(const std::function<baton::testing::ApiReply()>& newest,
+                              int64_t after_id) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = newest();
+    if (r.status == 200 && r.json.is_array() && !r.json.empty()) {
+      const json& b = r.json[0];
+      std::string status = b.value("status", "");
+      if (b.value("id", int64_t{0}) > after_id && status != "pending" && status != "started") {
+        return b;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return nullptr;
 }
 
 // How long each build waited to start after the latest build end before its start: the
