@@ -11,9 +11,10 @@
 // reaps zombies and, when the task exits, kills what is left and exits with the task's status.
 // Unprivileged tasks lose the capabilities that could undo the isolation (CAP_SYS_ADMIN, ...).
 //
-// The unsandboxed launcher (for --unsafe-no-sandbox) starts the task with Boost.Process in its
-// own process group, in the work dir, with nothing isolated; it joins its cgroups before exec and
-// calls `before_start` right after the exec (there is nothing to hold it back in between).
+// The unsandboxed launcher (for --unsafe-no-sandbox) starts the task as the sandbox starts its
+// init, cloned into its cgroups and held until `before_start` returned, but in its own process
+// group, in the work dir, with nothing isolated. (Not with Boost.Process: a forked child can only
+// join its v2 cgroup by writing its pid, which waits for an RCU grace period, 7-15 ms a task.)
 //
 // Thread-safety: Sandbox::Start may be called from several threads at once. A SandboxedProcess
 // is owned by one thread, except Signal(), which may be called from any thread. Start() must be
@@ -107,7 +108,7 @@ class Sandbox {
 
 // Linux namespaces via clone(2); needs root (CAP_SYS_ADMIN).
 std::unique_ptr<Sandbox> MakeNamespaceSandbox(SandboxOptions options);
-// Boost.Process fork/exec in a new process group. Isolates nothing.
+// A clone into the task's cgroups, then exec, in a new process group. Isolates nothing.
 std::unique_ptr<Sandbox> MakeUnsandboxedLauncher();
 
 // A namespace sandbox checked by starting a probe in it (a few ms): ready for tasks, or why this

@@ -1,0 +1,233 @@
+// Spawn (spawn.h): clone a prepared child into its cgroups, let it go once the caller has
+// placed it, and report setup or exec errors from the error pipe.
+#include "sandbox/spawn.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "sandbox/child_process.h"
+#include "sandbox/sys_util.h"
+
+namespace baton::workers::sandbox {
+namespace {
+
+constexpr size_t kChildStack = 256 * 1024;
+
+struct Pipe {
+  int read = -1;
+  int write = -1;
+  Status Open() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return sys::ErrnoStatus("creating a pipe", errno);
+    read = fds[0];
+    write = fds[1];
+    return Status::Ok();
+  }
+  void Close() {
+    if (read >= 0) ::close(read);
+    if (write >= 0) ::close(write);
+    read = write = -1;
+  }
+};
+
+// Reads a ChildError if the child reported one before closing the pipe (exec or exit).
+bool ReadChildError(int fd, ChildError* e) {
+  size_t got = 0;
+  auto* buf = reinterpret_cast<char*>(e);
+  while (got < sizeof *e) {
+    ssize_t n = ::read(fd, buf + got, sizeof *e - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += n;
+  }
+  return got == sizeof *e;
+}
+
+pid_t CloneChild(PreparedChild& child, int flags) {
+  sys::ChildStack stack(kChildStack);
+  if (!stack.ok()) return -1;
+  return ::clone(sandbox::RunChild, stack.top(), flags | SIGCHLD, &child.plan);
+}
+
+// clone3 with CLONE_INTO_CGROUP: the child is born in the v2 group. Like fork, the child goes
+// on with a copy of this stack. -1 with errno when the kernel cannot (old kernel, v1 only).
+pid_t CloneIntoCgroup(PreparedChild& child, int flags, int cgroup_fd) {
+  clone_args args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = static_cast<uint64_t>(flags) | CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid == 0) ::_exit(sandbox::RunChild(&child.plan));  // RunChild never returns
+  return static_cast<pid_t>(pid);
+}
+
+#if defined(__x86_64__)
+// clone3 with the child on `args->stack`, running fn(arg) and exiting with its result: what glibc's
+// clone() does for clone(2), for clone3, which glibc 2.36 does not wrap. In assembly because a
+// child sharing this memory must never return through the C++ frames of its parent.
+pid_t Clone3OnStack(clone_args* args, int (*fn)(void*), void* arg) {
+  register long fn_reg asm("r12") = reinterpret_cast<long>(fn);
+  register long arg_reg asm("r13") = reinterpret_cast<long>(arg);
+  long ret;
+  asm volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "xor %%ebp, %%ebp\n\t"  // the child, on its own stack
+      "mov %%r13, %%rdi\n\t"
+      "call *%%r12\n\t"
+      "mov %%eax, %%edi\n\t"
+      "mov $60, %%eax\n\t"  // exit
+      "syscall\n\t"
+      "hlt\n\t"
+      "1:\n\t"
+      : "=a"(ret)
+      : "0"(SYS_clone3), "D"(args), "S"(sizeof *args), "r"(fn_reg), "r"(arg_reg)
+      : "rcx", "r11", "memory");
+  if (ret < 0) {
+    errno = static_cast<int>(-ret);
+    return -1;
+  }
+  return static_cast<pid_t>(ret);
+}
+#endif
+
+// Whether the child can share this process's memory instead of being a copy of it: it must
+// become the small init before the worker's thread goes on (CLONE_VFORK), so nothing may have to
+// run between the clone and the start (`before_start`, a move into the v2 group by pid).
+bool CanShareMemory(const PreparedChild& child, const CgroupEntry& cgroups,
+                    const std::function<Status(pid_t)>& before_start) {
+#if defined(__x86_64__)
+  return child.plan.init_fd >= 0 && !before_start &&
+         (cgroups.unified_fd >= 0 || cgroups.unified_procs.empty());
+#else
+  return false;
+#endif
+}
+
+// Clones the sandbox's init as posix_spawn clones a child (CLONE_VM | CLONE_VFORK): nothing of the
+// worker is copied (its page tables, then a fault on each page either side writes), and this
+// thread waits until the init has built the sandbox, started the task and executed the small
+// init, or failed. -1 with errno when the kernel cannot.
+pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgroups) {
+#if defined(__x86_64__)
+  // The child leaves this stack before the clone returns: it executed the init or exited.
+  sys::ChildStack stack(kChildStack);
+  if (!stack.ok()) return -1;
+  clone_args args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = static_cast<uint64_t>(flags) | CLONE_VM | CLONE_VFORK;
+  if (cgroups.unified_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroups.unified_fd);
+  }
+  args.exit_signal = SIGCHLD;
+  args.stack = reinterpret_cast<uint64_t>(stack.base());
+  args.stack_size = stack.size();
+  // As posix_spawn: no handler of the worker may run in the child (in the worker's memory) before
+  // it has reset them all; it starts with every signal blocked.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = Clone3OnStack(&args, sandbox::RunChild, &child.plan);
+  int err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return pid;
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+// Clones the child into `cgroups`' v2 group, directly when the kernel can, else by moving it.
+Result<pid_t> CloneInto(PreparedChild& child, int flags, const CgroupEntry& cgroups) {
+  if (cgroups.unified_fd >= 0) {
+    pid_t pid = CloneIntoCgroup(child, flags, cgroups.unified_fd);
+    if (pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)) return pid;
+  }
+  pid_t pid = CloneChild(child, flags);
+  if (pid < 0 || cgroups.unified_procs.empty()) return pid;
+  Status moved = sys::WriteSmallFile(cgroups.unified_procs, std::to_string(pid));
+  if (moved.ok()) return pid;
+  ::kill(pid, SIGKILL);  // it waits on the sync pipe and has run nothing
+  ::waitpid(pid, nullptr, 0);
+  return moved;
+}
+
+void AddCgroupEntry(const CgroupEntry& cgroups, PreparedChild& child) {
+  for (const auto& tasks : cgroups.v1_tasks) {
+    child.plan.cgroup_tasks.push_back(child.strings.Keep(tasks));
+    child.cgroup_description += (child.cgroup_description.empty() ? "" : ", ") + tasks;
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
+                                                const SandboxStdio& stdio,
+                                                const CgroupEntry& cgroups,
+                                                const std::function<Status(pid_t)>& before_start) {
+  Pipe sync, errors;
+  BATON_RETURN_IF_ERROR(sync.Open());
+  if (Status s = errors.Open(); !s.ok()) {
+    sync.Close();
+    return s;
+  }
+  child.plan.stdin_fd = stdio.stdin_fd;
+  child.plan.stdout_fd = stdio.stdout_fd;
+  child.plan.stderr_fd = stdio.stderr_fd;
+  child.plan.sync_fd = sync.read;
+  child.plan.error_fd = errors.write;
+  AddCgroupEntry(cgroups, child);
+  Result<pid_t> cloned = -1;
+  if (CanShareMemory(child, cgroups, before_start)) {
+    child.plan.shares_memory = true;
+    cloned = CloneSharingMemory(child, flags, cgroups);
+    if (*cloned < 0 && (errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+      child.plan.shares_memory = false;  // an older kernel: a copy of the worker, as before
+    }
+  }
+  if (!child.plan.shares_memory) cloned = CloneInto(child, flags, cgroups);
+  int clone_err = errno;
+  ::close(sync.read);
+  ::close(errors.write);
+  if (!cloned.ok() || *cloned < 0) {
+    ::close(sync.write);
+    ::close(errors.read);
+    if (!cloned.ok()) return cloned.status();
+    return sys::ErrnoStatus("sandbox setup failed: clone", clone_err,
+                            StatusCode::kFailedPrecondition);
+  }
+  pid_t pid = *cloned;
+  if (!child.plan.sandboxed) ::setpgid(pid, pid);
+  auto process = std::make_unique<sandbox::ChildProcess>(pid, !child.plan.sandboxed);
+  Status placed = before_start ? before_start(pid) : Status::Ok();
+  // A child sharing memory does not wait for the byte: it has run by now.
+  if (placed.ok() && !child.plan.shares_memory && ::write(sync.write, "g", 1) != 1) {
+    placed = sys::ErrnoStatus("starting the sandbox", errno);
+  }
+  ::close(sync.write);
+  ChildError e;
+  bool failed = placed.ok() && ReadChildError(errors.read, &e);
+  ::close(errors.read);
+  if (!placed.ok()) return placed;  // `process` kills and reaps the child
+  if (failed) {
+    process->Wait();
+    return sandbox::DescribeChildError(child, e);
+  }
+  if (child.plan.sandboxed) process->HoldMountNamespace();
+  return std::unique_ptr<SandboxedProcess>(std::move(process));
+}
+
+}  // namespace baton::workers::sandbox

@@ -1,0 +1,28 @@
+// Starting a prepared child (child_plan.h), for the namespace sandbox and the unsandboxed
+// launcher alike: cloned straight into the task's v2 cgroup where the kernel can (clone3 with
+// CLONE_INTO_CGROUP; a move by pid instead waits for an RCU grace period, 7-15 ms on these
+// machines), sharing the worker's memory when it becomes the sandbox's small init at once,
+// otherwise a copy that waits until the caller has placed it (`before_start`).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+
+#include "baton/common/status.h"
+#include "baton/workers/cgroups.h"
+#include "baton/workers/sandbox.h"
+#include "sandbox/child_plan.h"
+
+namespace baton::workers::sandbox {
+
+// Clones `child` with the namespace `flags`, calls `before_start` with its pid, then lets it go.
+// The process once the child has executed the task (or the sandbox's init); an error with the
+// plan's own description (DescribeChildError) when it failed before.
+Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
+                                                const SandboxStdio& stdio,
+                                                const CgroupEntry& cgroups,
+                                                const std::function<Status(pid_t)>& before_start);
+
+}  // namespace baton::workers::sandbox
