@@ -152,6 +152,18 @@ TEST_F(NetworkStackLifetime, APreparedSandboxHasStacksUpBeforeTheFirstTask) {
   EXPECT_TRUE(OurNetworkStacks().empty());
 }
 
+// A sandbox built with prepare_networks starts its stacks as it is built, beside the rest of
+// the worker's start, without being asked again.
+TEST_F(NetworkStackLifetime, ASandboxBuiltToPrepareStartsItsStacksAtOnce) {
+  workers::SandboxOptions options;
+  options.state_dir = (dir_ / "prepared").string();
+  options.prepare_networks = true;
+  sandbox_ = workers::MakeNamespaceSandbox(options);
+  EXPECT_TRUE(Eventually([] { return OurNetworkStacks().size() >= 2; }));
+  sandbox_.reset();
+  EXPECT_TRUE(OurNetworkStacks().empty());
+}
+
 // A network made ahead whose stack died while it waited (killed from outside) is never given to
 // a task: the task gets a live one, with its interface.
 TEST_F(NetworkStackLifetime, ATaskNeverGetsANetworkWhoseStackDiedWhileItWaited) {

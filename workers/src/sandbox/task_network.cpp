@@ -216,12 +216,14 @@ TaskNetwork::~TaskNetwork() {
   helper_->WaitExited(std::chrono::seconds(10));
 }
 
-TaskNetworks::TaskNetworks(std::string state_dir)
+TaskNetworks::TaskNetworks(std::string state_dir, bool prepare)
     : state_dir_(std::move(state_dir)),
       slirp4netns_(FindSlirp4netns()),
       worker_netns_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)),
       worker_netns_error_(worker_netns_.get() < 0 ? std::strerror(errno) : ""),
-      shelf_(std::make_shared<NetworkShelf>(kShelfSize, kShelfIdle)) {}
+      shelf_(std::make_shared<NetworkShelf>(kShelfSize, kShelfIdle)) {
+  if (prepare) Prepare();
+}
 
 std::shared_ptr<HelperHost> TaskNetworks::Host() {
   std::lock_guard lock(mu_);

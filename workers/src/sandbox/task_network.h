@@ -98,7 +98,8 @@ class NetworkShelf;
 class TaskNetworks {
  public:
   // `state_dir`: where the sandbox keeps its files (the shared resolv.conf goes there).
-  explicit TaskNetworks(std::string state_dir);
+  // `prepare`: start making networks ahead at once (as Prepare()).
+  explicit TaskNetworks(std::string state_dir, bool prepare = false);
   // Stops the pool and every stack it holds, and waits until each stack process is gone.
   ~TaskNetworks();
   TaskNetworks(const TaskNetworks&) = delete;
