@@ -197,6 +197,8 @@ int RunPipeline(const RunFlags& flags) {
   }
   scheduler.RunOnce(pipeline->id, flags.jobs, flags.parallel,
                     [&](std::vector<runner::JobOutcome> result) {
+                      // Every build is done: the stacks made ahead stop while the run ends.
+                      env->worker->StopNetworks();
                       outcomes = std::move(result);
                       signals.cancel();
                       guard.reset();

@@ -164,6 +164,63 @@ TEST_F(NetworkStackLifetime, ASandboxBuiltToPrepareStartsItsStacksAtOnce) {
   EXPECT_TRUE(OurNetworkStacks().empty());
 }
 
+// Whether `netns` ("net:[N]") is still held anywhere on the host: by a process, an open
+// descriptor of this one, or a mount.
+bool NetnsHeld(const std::string& netns) {
+  if (ReadFile("/proc/self/mountinfo").find(netns) != std::string::npos) return true;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    if (atoi(e.path().filename().c_str()) <= 0) continue;
+    std::error_code ec;
+    if (fs::read_symlink(e.path() / "ns" / "net", ec).string() == netns) return true;
+  }
+  std::error_code ec;
+  for (fs::directory_iterator fd("/proc/self/fd", ec); !ec && fd != fs::directory_iterator();
+       fd.increment(ec)) {
+    std::error_code link_ec;
+    if (fs::read_symlink(fd->path(), link_ec).string() == netns) return true;
+  }
+  return false;
+}
+
+// When no task will start any more (a `baton run` whose builds are done), the networks made ahead
+// and the shelved ones are let go at once, without waiting for their stacks: the stacks exit and
+// are reaped, and their namespaces go, while the sandbox lives on; nothing is left for its end.
+TEST_F(NetworkStackLifetime, StoppedNetworksGoWithoutWaitingAndLeaveNothing) {
+  sandbox_->PrepareNetworks();
+  TaskRun run = ShellTask("scoped", "true", (dir_ / "work").string());
+  run.network_scope = "main/app";  // its network goes on the shelf for the pipeline's next task
+  auto started = sandbox_->Start(run, workers::SandboxStdio{null_, null_, null_}, nullptr);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ((*started)->Wait(), 0);
+  started->reset();
+  ASSERT_TRUE(Eventually([] { return OurNetworkStacks().size() >= 3; }))
+      << "the shelved network and those made ahead";
+  // The namespaces the stacks serve (each holds its own open; the stack itself runs in the
+  // host's).
+  std::vector<std::string> namespaces;
+  for (pid_t pid : OurNetworkStacks()) {
+    std::error_code ec;
+    for (fs::directory_iterator fd("/proc/" + std::to_string(pid) + "/fd", ec);
+         !ec && fd != fs::directory_iterator(); fd.increment(ec)) {
+      std::error_code link_ec;
+      std::string link = fs::read_symlink(fd->path(), link_ec).string();
+      if (link.rfind("net:[", 0) == 0 && link != NetnsOf(getpid())) namespaces.push_back(link);
+    }
+  }
+  ASSERT_GE(namespaces.size(), 3u);
+  auto before = std::chrono::steady_clock::now();
+  sandbox_->StopNetworks();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(500))
+      << "it does not wait for the stacks to exit";
+  EXPECT_TRUE(Eventually([] { return OurNetworkStacks().empty(); }))
+      << "every stack exited and was reaped with the sandbox still there";
+  for (const auto& netns : namespaces) {
+    EXPECT_TRUE(Eventually([&] { return !NetnsHeld(netns); })) << netns << " is still held";
+  }
+  sandbox_.reset();
+  EXPECT_TRUE(OurNetworkStacks().empty());
+}
+
 // A network made ahead whose stack died while it waited (killed from outside) is never given to
 // a task: the task gets a live one, with its interface.
 TEST_F(NetworkStackLifetime, ATaskNeverGetsANetworkWhoseStackDiedWhileItWaited) {

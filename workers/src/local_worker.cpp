@@ -202,6 +202,11 @@ std::string LocalWorker::CacheDir(const std::string& key, const std::string& cac
   return dir.string();
 }
 
+void LocalWorker::StopNetworks() {
+  AwaitSandbox();
+  if (sandbox_) sandbox_->StopNetworks();
+}
+
 void LocalWorker::NoteCgroupFailure(const Status& status) {
   std::call_once(cgroup_warning_, [&] {
     ModuleLogger("workers")->warn(

@@ -363,6 +363,7 @@ class NamespaceSandbox : public Sandbox {
   void DropInitImage(const std::string& why) { init_ = sandbox::InitImage::Unavailable(why); }
 
   void PrepareNetworks() override { networks_.Prepare(); }
+  void StopNetworks() override { networks_.Stop(); }
 
   // The probe goes through the sandbox the tasks will use: one user namespace, made once.
   Status Check() override {

@@ -290,6 +290,14 @@ NetworkPool& TaskNetworks::Pool() {
   return *pool_;
 }
 
+void TaskNetworks::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (pool_) pool_->Stop();
+  }
+  shelf_->Close();
+}
+
 void TaskNetworks::Prepare() {
   if (slirp4netns_.empty()) return;
   Pool().Start();

@@ -112,6 +112,10 @@ class TaskNetworks {
   Result<std::string> ResolvConfFor(const std::string& rootfs);
   // Starts the pool making networks ahead (no-op without slirp4netns: Take says why).
   void Prepare();
+  // No task will take a network any more: stops making them ahead (cancelling the one in the
+  // making) and stops the stacks of those made ahead or shelved, without waiting for any of them
+  // to exit (the destructor reaps what is left). Lent networks are dropped when their tasks end.
+  void Stop();
   // A network for task `task_id` alone while it runs, its interface configured: one of `scope`
   // from the shelf, else one from the pool. The task's init joins `netns` (ChildPlan::netns_fd)
   // and Lend keeps the network until the task has exited.

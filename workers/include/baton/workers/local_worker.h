@@ -86,6 +86,10 @@ class LocalWorker : public Worker {
   // every build, so the engine can mount it into the task's work dir.
   std::string CacheDir(const std::string& key, const std::string& cache_path) const;
 
+  // No step will run any more: lets go of the sandbox's task networks without waiting (see
+  // Sandbox::StopNetworks), so that the worker's end finds their stacks gone.
+  void StopNetworks();
+
   std::unique_ptr<StepHandle> RunTask(const TaskRun& run, std::shared_ptr<OutputSink> output,
                                       std::function<void(TaskResult)> done) override;
   std::unique_ptr<StepHandle> RunResource(const ResourceRun& run,

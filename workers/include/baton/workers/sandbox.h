@@ -93,6 +93,10 @@ class Sandbox {
   // Starts making task networks ahead, before the first task that is not hermetic asks (which
   // would otherwise wait for its stack to come up). A no-op where tasks get no network.
   virtual void PrepareNetworks() {}
+  // No task will start any more (a `baton run` whose builds are all done): lets go of the task
+  // networks made ahead and kept for later tasks at once, without waiting for their stacks to
+  // exit; the sandbox's end reaps what is left. REQUIRES: no Start after it.
+  virtual void StopNetworks() {}
   // Finds out whether tasks can run here by starting a probe in the sandbox (a few ms): OK, or
   // why not. May run beside PrepareNetworks. REQUIRES: called once, before any task starts.
   virtual Status Check() { return Status::Ok(); }
