@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-#include <thread>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
