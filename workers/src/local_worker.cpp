@@ -142,7 +142,12 @@ void LocalWorker::StartSandbox() {
   // first (a task, isolation(), refusal_reason()) waits for it, so no task starts before the probe
   // said yes.
   checking_ = std::async(std::launch::async, [this, so = std::move(so)]() mutable {
-    BuildAndCheckSandbox(std::move(so));
+    try {
+      BuildAndCheckSandbox(std::move(so));
+    } catch (const std::exception& e) {  // e.g. no memory or thread for it: no sandbox either
+      sandbox_.reset();
+      Refuse(std::string("building the sandbox failed: ") + e.what());
+    }
   });
 }
 
