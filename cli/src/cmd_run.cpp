@@ -127,10 +127,11 @@ int RunPipeline(const RunFlags& flags) {
     std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
     return kExitErrored;
   }
-  // The worker starts (its sandbox probes, ~5 ms) while the store opens and takes the pipeline:
-  // neither waits for the other.
-  auto starting =
-      std::async(std::launch::async, [&] { return StartLocalWorker(data_dir, flags.local); });
+  // The worker starts while the store opens and takes the pipeline, and its sandbox's probe (~4
+  // ms) goes on while the scheduler plans: nothing waits for it before the first build would.
+  auto starting = std::async(std::launch::async, [&] {
+    return StartLocalWorker(data_dir, flags.local, /*await_sandbox=*/false);
+  });
   runner::SqliteStoreOptions store_options;
   store_options.orphan_message = kOrphanMessage;
   auto store = runner::SqliteStore::OpenDataDir(data_dir, RealClock(), store_options);
@@ -190,8 +191,14 @@ int RunPipeline(const RunFlags& flags) {
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
+  if (Status s = WorkerRefusal(*env); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+    return kExitErrored;
+  }
   scheduler.RunOnce(pipeline->id, flags.jobs, flags.parallel,
                     [&](std::vector<runner::JobOutcome> result) {
+                      // Every build is done: the stacks made ahead stop while the run ends.
+                      env->worker->StopNetworks();
                       outcomes = std::move(result);
                       signals.cancel();
                       guard.reset();

@@ -92,7 +92,8 @@ Status PrepareDataDir(const std::string& data_dir) {
   return Status::Ok();
 }
 
-Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags) {
+Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags,
+                                        bool await_sandbox) {
   std::error_code ec;
   LocalWorkerEnv env;
   BATON_ASSIGN_OR_RETURN(env.artifacts, workers::OpenLocalArtifactStore(data_dir + "/artifacts"));
@@ -117,10 +118,13 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
     options.hidden_paths.push_back(std::filesystem::absolute(path, ec).lexically_normal().string());
   }
   env.worker = std::make_unique<workers::LocalWorker>(options);
-  if (!env.worker->refusal_reason().empty()) {
-    return FailedPrecondition(env.worker->refusal_reason());
-  }
+  if (await_sandbox) BATON_RETURN_IF_ERROR(WorkerRefusal(env));
   return env;
+}
+
+Status WorkerRefusal(const LocalWorkerEnv& env) {
+  if (env.worker->refusal_reason().empty()) return Status::Ok();
+  return FailedPrecondition(env.worker->refusal_reason());
 }
 
 Result<std::string> ReadInputFile(const std::string& path) { return pipelines::ReadTextFile(path); }

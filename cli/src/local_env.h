@@ -43,8 +43,13 @@ Status PrepareDataDir(const std::string& data_dir);
 // Opens the artifact store and starts the local worker under `data_dir`, which PrepareDataDir
 // made. Fails (with the worker's reason) when tasks could not run sandboxed and
 // --unsafe-no-sandbox was not given. Safe to run beside opening the store: it touches only
-// data_dir/worker and data_dir/artifacts.
-Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags);
+// data_dir/worker and data_dir/artifacts. With `await_sandbox` false it returns while the
+// worker's sandbox is still being probed (a few ms): the caller asks WorkerRefusal before it
+// runs anything.
+Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags,
+                                        bool await_sandbox = true);
+// Why the worker refuses tasks (waiting for its sandbox's probe), or OK.
+Status WorkerRefusal(const LocalWorkerEnv& env);
 
 // Reads a whole file for a command, with "cannot read FILE: reason" on failure.
 Result<std::string> ReadInputFile(const std::string& path);

@@ -67,6 +67,41 @@ TEST_F(SqliteStoreTest, ReopeningKeepsDataAndDoesNotRerunMigrations) {
   EXPECT_EQ((*again)->ListTeams()->size(), 2u);
 }
 
+// The commits in a WAL file: frames whose header names the database's size after them.
+int CommitsInWal(const std::filesystem::path& wal) {
+  std::string bytes = testing::ReadFile(wal);
+  auto be32 = [&](size_t at) {
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + at);
+    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+  };
+  if (bytes.size() < 32) return 0;
+  const size_t frame = 24 + be32(8);  // a frame's header, then one page
+  int commits = 0;
+  for (size_t at = 32; at + frame <= bytes.size(); at += frame) commits += be32(at + 4) != 0;
+  return commits;
+}
+
+// A new database (every `baton run` on a fresh --data-dir) gets its whole schema in one commit,
+// not one per migration: each page is written once.
+TEST_F(SqliteStoreTest, ANewDatabaseGetsItsWholeSchemaInOneCommit) {
+  EXPECT_EQ(CommitsInWal(dir_.path() / "data" / "baton.db-wal"), 1);
+  EXPECT_EQ(*store_->SchemaVersion(), SqliteStore::LatestSchemaVersion());
+}
+
+// Closing does not copy the WAL into the database and sync both (most of a short `baton run`'s
+// end): the WAL stays, and the next open reads what it holds.
+TEST_F(SqliteStoreTest, ClosingLeavesTheWalForTheNextOpen) {
+  ASSERT_TRUE(store_->CreateTeam("ops").ok());
+  store_.reset();
+  const auto wal = dir_.path() / "data" / "baton.db-wal";
+  ASSERT_TRUE(std::filesystem::exists(wal));
+  EXPECT_GT(std::filesystem::file_size(wal), 0u);
+  auto again = SqliteStore::OpenDataDir(dir_.path() / "data", clock_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->ListTeams()->size(), 2u);
+  EXPECT_TRUE((*again)->CheckIntegrity().ok());
+}
+
 TEST_F(SqliteStoreTest, ADatabaseFromANewerBatonIsRefusedWithAClearError) {
   store_.reset();
   const std::string path = (dir_.path() / "data" / "baton.db").string();

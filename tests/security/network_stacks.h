@@ -2,6 +2,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -74,6 +76,32 @@ inline std::vector<pid_t> StacksServing(const std::string& netns) {
     }
   }
   return out;
+}
+
+// Whether the stack `pid` has brought its network up: its namespace (the one it holds open) has
+// the default route through tap0 that slirp4netns --configure adds once it is ready. Read from a
+// thread that steps into that namespace.
+inline bool StackIsUp(pid_t pid) {
+  const std::string host = NetnsOf(getpid());
+  std::string route;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator fd("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && fd != std::filesystem::directory_iterator(); fd.increment(ec)) {
+    std::error_code link_ec;
+    std::string link = std::filesystem::read_symlink(fd->path(), link_ec).string();
+    if (link.rfind("net:[", 0) != 0 || link == host) continue;
+    std::string path = fd->path().string();
+    std::thread([&] {
+      int ns = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (ns < 0) return;
+      if (::unshare(CLONE_FILES) == 0 && ::setns(ns, CLONE_NEWNET) == 0) {
+        route = ReadFile("/proc/thread-self/net/route");
+      }
+      ::close(ns);
+    }).join();
+    break;
+  }
+  return route.find("\ntap0\t00000000\t") != std::string::npos;
 }
 
 }  // namespace baton::testing

@@ -137,8 +137,8 @@ TEST_F(NetworkStackLifetime, ASandboxThatRunsOnlyHermeticTasksStartsNoStack) {
 // asks; the first task gets one of those, and a sandbox never asked starts none (above).
 TEST_F(NetworkStackLifetime, APreparedSandboxHasStacksUpBeforeTheFirstTask) {
   sandbox_->PrepareNetworks();
-  ASSERT_TRUE(Eventually([] { return OurNetworkStacks().size() >= 2; }))
-      << "the networks made ahead, with no task yet";
+  ASSERT_TRUE(Eventually([] { return OurNetworkStacks().size() == 1; }))
+      << "the network made ahead, with no task yet";
   const std::vector<pid_t> ahead = OurNetworkStacks();
   std::string netns;
   auto process = StartSleeper(&netns);
@@ -152,15 +152,85 @@ TEST_F(NetworkStackLifetime, APreparedSandboxHasStacksUpBeforeTheFirstTask) {
   EXPECT_TRUE(OurNetworkStacks().empty());
 }
 
+// A sandbox built with prepare_networks starts its stacks as it is built, beside the rest of
+// the worker's start, without being asked again.
+TEST_F(NetworkStackLifetime, ASandboxBuiltToPrepareStartsItsStacksAtOnce) {
+  workers::SandboxOptions options;
+  options.state_dir = (dir_ / "prepared").string();
+  options.prepare_networks = true;
+  sandbox_ = workers::MakeNamespaceSandbox(options);
+  EXPECT_TRUE(Eventually([] { return OurNetworkStacks().size() == 1; }));
+  sandbox_.reset();
+  EXPECT_TRUE(OurNetworkStacks().empty());
+}
+
+// Whether `netns` ("net:[N]") is still held anywhere on the host: by a process, an open
+// descriptor of this one, or a mount.
+bool NetnsHeld(const std::string& netns) {
+  if (ReadFile("/proc/self/mountinfo").find(netns) != std::string::npos) return true;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    if (atoi(e.path().filename().c_str()) <= 0) continue;
+    std::error_code ec;
+    if (fs::read_symlink(e.path() / "ns" / "net", ec).string() == netns) return true;
+  }
+  std::error_code ec;
+  for (fs::directory_iterator fd("/proc/self/fd", ec); !ec && fd != fs::directory_iterator();
+       fd.increment(ec)) {
+    std::error_code link_ec;
+    if (fs::read_symlink(fd->path(), link_ec).string() == netns) return true;
+  }
+  return false;
+}
+
+// When no task will start any more (a `baton run` whose builds are done), the networks made ahead
+// and the shelved ones are let go at once, without waiting for their stacks: the stacks exit and
+// are reaped, and their namespaces go, while the sandbox lives on; nothing is left for its end.
+TEST_F(NetworkStackLifetime, StoppedNetworksGoWithoutWaitingAndLeaveNothing) {
+  sandbox_->PrepareNetworks();
+  TaskRun run = ShellTask("scoped", "true", (dir_ / "work").string());
+  run.network_scope = "main/app";  // its network goes on the shelf for the pipeline's next task
+  auto started = sandbox_->Start(run, workers::SandboxStdio{null_, null_, null_}, nullptr);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ((*started)->Wait(), 0);
+  started->reset();
+  ASSERT_TRUE(Eventually([] { return OurNetworkStacks().size() >= 2; }))
+      << "the shelved network and the one made ahead";
+  // The namespaces the stacks serve (each holds its own open; the stack itself runs in the
+  // host's).
+  std::vector<std::string> namespaces;
+  for (pid_t pid : OurNetworkStacks()) {
+    std::error_code ec;
+    for (fs::directory_iterator fd("/proc/" + std::to_string(pid) + "/fd", ec);
+         !ec && fd != fs::directory_iterator(); fd.increment(ec)) {
+      std::error_code link_ec;
+      std::string link = fs::read_symlink(fd->path(), link_ec).string();
+      if (link.rfind("net:[", 0) == 0 && link != NetnsOf(getpid())) namespaces.push_back(link);
+    }
+  }
+  ASSERT_GE(namespaces.size(), 2u);
+  auto before = std::chrono::steady_clock::now();
+  sandbox_->StopNetworks();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(500))
+      << "it does not wait for the stacks to exit";
+  EXPECT_TRUE(Eventually([] { return OurNetworkStacks().empty(); }))
+      << "every stack exited and was reaped with the sandbox still there";
+  for (const auto& netns : namespaces) {
+    EXPECT_TRUE(Eventually([&] { return !NetnsHeld(netns); })) << netns << " is still held";
+  }
+  sandbox_.reset();
+  EXPECT_TRUE(OurNetworkStacks().empty());
+}
+
 // A network made ahead whose stack died while it waited (killed from outside) is never given to
 // a task: the task gets a live one, with its interface.
 TEST_F(NetworkStackLifetime, ATaskNeverGetsANetworkWhoseStackDiedWhileItWaited) {
   std::string first = Run("readlink /proc/self/ns/net");
   first = first.substr(0, first.find('\n'));
-  // Two stacks waiting, the first task's gone: the pool makes one at a time, so at least one of
-  // the two is ready in the pool.
-  ASSERT_TRUE(
-      Eventually([&] { return StacksServing(first).empty() && OurNetworkStacks().size() == 2; }));
+  // The first task's stack gone, one waits in the pool, up.
+  ASSERT_TRUE(Eventually([&] {
+    auto stacks = OurNetworkStacks();
+    return StacksServing(first).empty() && stacks.size() == 1 && StackIsUp(stacks[0]);
+  }));
   std::vector<pid_t> killed = OurNetworkStacks();
   for (pid_t pid : killed) ::kill(pid, SIGKILL);
   ASSERT_TRUE(Eventually([&] {

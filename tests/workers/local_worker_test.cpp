@@ -8,6 +8,7 @@
 #include <fstream>
 #include <mutex>
 #include <span>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -400,6 +401,46 @@ TEST(LocalWorkerRefusal, WithoutPrivilegesTasksAreRefusedNamingTheUnsafeFlag) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "2: setuid failed, 3: isolation, 4: no refusal";
+}
+
+// The worker probes its sandbox on a thread of its own while its owner goes on; a task asked for
+// at once waits for the probe's answer. Here the probe fails as root (no user namespace for an
+// id range starting at 0): the task is refused with the worker's reason and never runs.
+TEST(LocalWorkerRefusal, ATaskAskedForBeforeAFailingProbeAnsweredIsRefusedAndNeverRuns) {
+  TempDir dir;
+  workers::LocalWorkerOptions options;
+  options.data_dir = (dir / "w").string();
+  options.userns_host_id = 0;  // CreateUserNamespace refuses it: unprivileged tasks cannot run
+  workers::LocalWorker worker(options);
+  auto f = RunAndWait(worker, ShellTask("early", "touch ran", dir.path().string()));
+  ASSERT_FALSE(f.result.error.ok());
+  EXPECT_EQ(f.result.error.message(), worker.refusal_reason());
+  EXPECT_NE(f.result.error.message().find("cannot sandbox tasks"), std::string::npos)
+      << f.result.error.message();
+  EXPECT_NE(f.result.error.message().find("--unsafe-no-sandbox"), std::string::npos);
+  EXPECT_NE(f.result.error.message().find("user namespace range 0:"), std::string::npos)
+      << "the probe's own reason: " << f.result.error.message();
+  EXPECT_EQ(worker.isolation(), IsolationLevel::kNone);
+  EXPECT_FALSE(fs::exists(dir / "ran")) << "the task ran although the sandbox was refused";
+}
+
+// A task asked for as the worker starts waits for the probe and then runs as sandboxed as any:
+// in the tasks' user namespace (host ids 100000..), never as the host's root meanwhile.
+TEST(LocalWorkerStart, ATaskAskedForAsTheWorkerStartsRunsFullySandboxed) {
+  TempDir dir;
+  workers::LocalWorkerOptions options;
+  options.data_dir = (dir / "w").string();
+  workers::LocalWorker worker(options);
+  auto f = RunAndWait(worker, ShellTask("early", "cat /proc/self/uid_map", dir.path().string()));
+  ASSERT_TRUE(f.result.error.ok()) << f.result.error.ToString();
+  EXPECT_EQ(f.result.exit_code, 0);
+  std::istringstream map(f.sink->Text());
+  uint32_t inside = 1, outside = 0, count = 0;
+  map >> inside >> outside >> count;
+  EXPECT_EQ(inside, 0u);
+  EXPECT_EQ(outside, options.userns_host_id) << f.sink->Text();
+  EXPECT_EQ(count, options.userns_size);
+  EXPECT_EQ(worker.isolation(), IsolationLevel::kNamespaces);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 
 #include "baton/common/logging.h"
 #include "baton/workers/resource_type.h"
@@ -94,6 +95,8 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
     log->warn("worker {}: cannot make {} private (mode 0700): {}", options_.name, options_.data_dir,
               ec.message());
   }
+  // First: the sandbox's probe is the longest part of a worker's start, and needs none of the rest.
+  if (!options_.unsafe_no_sandbox) StartSandbox();
   ImageCacheLimits limits;
   limits.max_age = options_.image_cache_max_age;
   limits.max_bytes = options_.image_cache_max_bytes;
@@ -116,6 +119,12 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
         "worker {}: RUNNING TASKS WITHOUT A SANDBOX (--unsafe-no-sandbox): every task can "
         "read and change this machine as user {}",
         options_.name, ::geteuid());
+  }
+}
+
+void LocalWorker::StartSandbox() {
+  if (::geteuid() != 0) {  // no sandbox to build: the answer is known now
+    Refuse("namespaces and mounts need root (running as uid " + std::to_string(::geteuid()) + ")");
     return;
   }
   SandboxOptions so;
@@ -126,24 +135,53 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
   so.userns_size = options_.userns_size;
   so.idmapped_mounts = options_.idmapped_mounts;
   so.writable_image_roots = options_.writable_image_roots;
-  auto checked = MakeCheckedNamespaceSandbox(std::move(so));
-  if (checked.ok()) {
-    sandbox_ = std::move(*checked);
-    // Describe() probes overlayfs (a sandbox of its own, ~2 ms): only for a log that shows it.
-    // Otherwise the first task on an image finds out.
-    if (log->should_log(spdlog::level::info)) {
-      log->info("worker {}: {}", options_.name, sandbox_->Describe());
+  so.prepare_networks = options_.prepare_networks;
+  // The sandbox is built and probed (a sandboxed /bin/true, a few ms) on a thread of its own while
+  // the worker's owner goes on (`baton run` opens its store and plans meanwhile), its task
+  // networks made beside the rest (SandboxOptions::prepare_networks); whoever needs the answer
+  // first (a task, isolation(), refusal_reason()) waits for it, so no task starts before the probe
+  // said yes.
+  checking_ = std::async(std::launch::async, [this, so = std::move(so)]() mutable {
+    try {
+      BuildAndCheckSandbox(std::move(so));
+    } catch (const std::exception& e) {  // e.g. no memory or thread for it: no sandbox either
+      sandbox_.reset();
+      Refuse(std::string("building the sandbox failed: ") + e.what());
     }
-    if (options_.prepare_networks) sandbox_->PrepareNetworks();
-    return;
+  });
+}
+
+void LocalWorker::BuildAndCheckSandbox(SandboxOptions options) {
+  auto sandbox = MakeNamespaceSandbox(std::move(options));
+  Status checked = sandbox->Check();
+  if (!checked.ok()) {
+    Refuse(checked.message());
+    return;  // `sandbox` goes, with the networks it was making
   }
-  refusal_ = "worker " + options_.name + " cannot sandbox tasks: " + checked.status().message() +
+  sandbox_ = std::move(sandbox);
+  // Describe() probes overlayfs (a sandbox of its own, ~2 ms): only for a log that shows it.
+  // Otherwise the first task on an image finds out.
+  auto log = ModuleLogger("workers");
+  if (log->should_log(spdlog::level::info)) {
+    log->info("worker {}: {}", options_.name, sandbox_->Describe());
+  }
+}
+
+void LocalWorker::Refuse(const std::string& why) {
+  refusal_ = "worker " + options_.name + " cannot sandbox tasks: " + why +
              ". Run it as root on Linux (namespaces, mount), or pass --unsafe-no-sandbox to "
              "run tasks without isolation";
-  log->error("{}", refusal_);
+  ModuleLogger("workers")->error("{}", refusal_);
+}
+
+void LocalWorker::AwaitSandbox() const {
+  std::call_once(checked_, [this] {
+    if (checking_.valid()) checking_.wait();
+  });
 }
 
 LocalWorker::~LocalWorker() {
+  AwaitSandbox();  // the thread building it uses this worker
   for (;;) {
     std::vector<Running> running;
     {
@@ -158,6 +196,7 @@ LocalWorker::~LocalWorker() {
 }
 
 IsolationLevel LocalWorker::isolation() const {
+  AwaitSandbox();
   return sandbox_ ? sandbox_->isolation() : IsolationLevel::kNone;
 }
 
@@ -166,6 +205,11 @@ std::string LocalWorker::CacheDir(const std::string& key, const std::string& cac
   std::error_code ec;
   fs::create_directories(dir, ec);
   return dir.string();
+}
+
+void LocalWorker::StopNetworks() {
+  AwaitSandbox();
+  if (sandbox_) sandbox_->StopNetworks();
 }
 
 void LocalWorker::NoteCgroupFailure(const Status& status) {
@@ -212,6 +256,7 @@ bool LocalWorker::Launch(std::shared_ptr<Execution> execution, std::function<voi
 TaskResult LocalWorker::RunTaskHere(const TaskRun& original,
                                     const std::shared_ptr<OutputSink>& output, Execution& owner) {
   TaskResult result;
+  AwaitSandbox();
   if (!sandbox_) {
     result.error = FailedPrecondition(refusal_);
     return result;

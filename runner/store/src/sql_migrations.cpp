@@ -3,18 +3,26 @@
 namespace baton::runner::sql {
 namespace {
 
-Status Apply(Connection& conn, const Migration& migration, const SchemaVersioning& versioning) {
+// Applies every migration above the version the database has, in one transaction: a new
+// database gets its whole schema in one commit (one write of each page instead of one per
+// migration touching it), and a failing migration leaves the database as it was.
+Status ApplyPending(Connection& conn, const std::vector<Migration>& migrations,
+                    const SchemaVersioning& versioning) {
   Transaction tx(conn);
   BATON_RETURN_IF_ERROR(tx.Begin(/*immediate=*/true));
   // Another process may have migrated between our first read and this transaction (SQLite has
   // no lock around the whole run).
   BATON_ASSIGN_OR_RETURN(int current, ReadSchemaVersion(conn, versioning));
-  if (current >= migration.version) return Status::Ok();
-  Status status = conn.Exec(migration.sql);
-  if (!status.ok()) {
-    return status.WithContext("schema migration " + std::to_string(migration.version));
+  const int latest = migrations.back().version;
+  if (current >= latest) return Status::Ok();
+  for (const Migration& migration : migrations) {
+    if (migration.version <= current) continue;
+    Status status = conn.Exec(migration.sql);
+    if (!status.ok()) {
+      return status.WithContext("schema migration " + std::to_string(migration.version));
+    }
   }
-  BATON_RETURN_IF_ERROR(conn.Exec(versioning.write(migration.version)));
+  BATON_RETURN_IF_ERROR(conn.Exec(versioning.write(latest)));
   return tx.Commit();
 }
 
@@ -28,11 +36,8 @@ Status MigrateLocked(Connection& conn, const std::vector<Migration>& migrations,
                               ", newer than this Baton knows (" + std::to_string(latest) +
                               "); it was written by a newer Baton — upgrade Baton to use it");
   }
-  for (const Migration& migration : migrations) {
-    if (migration.version <= current) continue;
-    BATON_RETURN_IF_ERROR(Apply(conn, migration, versioning));
-  }
-  return Status::Ok();
+  if (current == latest) return Status::Ok();
+  return ApplyPending(conn, migrations, versioning);
 }
 
 }  // namespace

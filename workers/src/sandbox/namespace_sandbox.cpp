@@ -46,7 +46,8 @@ class NamespaceSandbox : public Sandbox {
       : options_(std::move(options)),
         new_root_(MakeRoot(options_)),
         layers_dir_(options_.state_dir + "/layers"),
-        networks_(options_.state_dir),
+        networks_(options_.state_dir,
+                  options_.prepare_networks),  // first: the longest to get ready
         users_(options_, new_root_),
         shared_roots_(new_root_),
         init_(sandbox::InitImage::Load()) {}
@@ -156,6 +157,36 @@ class NamespaceSandbox : public Sandbox {
   void DropInitImage(const std::string& why) { init_ = sandbox::InitImage::Unavailable(why); }
 
   void PrepareNetworks() override { networks_.Prepare(); }
+  void StopNetworks() override { networks_.Stop(); }
+
+  // The probe goes through the sandbox the tasks will use: one user namespace, made once.
+  Status Check() override {
+    if (::geteuid() != 0) {
+      return FailedPrecondition("namespaces and mounts need root (running as uid " +
+                                std::to_string(::geteuid()) + ")");
+    }
+    std::error_code ec;
+    std::string work = options_.state_dir + "/probe-work";
+    fs::create_directories(work, ec);
+    if (ec) return IoError("creating " + work + ": " + ec.message());
+    TaskRun run;
+    run.id = "probe";
+    run.path = "/bin/true";
+    run.work_dir = work;
+    run.network = false;
+    auto started = StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
+                              /*layered=*/false);
+    if (!started.ok() && UsesInitImage()) {  // e.g. a policy against executing memfds
+      DropInitImage(started.status().message());
+      started = StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
+                           /*layered=*/false);
+    }
+    if (!started.ok()) return started.status();
+    int code = (*started)->Wait();
+    if (code != 0)
+      return FailedPrecondition("the sandbox probe exited with " + std::to_string(code));
+    return Status::Ok();
+  }
 
   std::string RootNotice(const TaskRun& run) override {
     if (run.rootfs.kind != RootfsSpec::Kind::kDirectory) return {};
@@ -249,32 +280,9 @@ std::unique_ptr<Sandbox> MakeNamespaceSandbox(SandboxOptions options) {
 }
 
 Result<std::unique_ptr<Sandbox>> MakeCheckedNamespaceSandbox(SandboxOptions options) {
-  if (::geteuid() != 0) {
-    return FailedPrecondition("namespaces and mounts need root (running as uid " +
-                              std::to_string(::geteuid()) + ")");
-  }
-  std::error_code ec;
-  std::string work = options.state_dir + "/probe-work";
-  fs::create_directories(work, ec);
-  if (ec) return IoError("creating " + work + ": " + ec.message());
-  TaskRun run;
-  run.id = "probe";
-  run.path = "/bin/true";
-  run.work_dir = work;
-  run.network = false;
-  // The probe goes through the sandbox the tasks will use: one user namespace, made once.
-  auto sandbox = std::make_unique<NamespaceSandbox>(std::move(options));
-  auto started = sandbox->StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
-                                     /*layered=*/false);
-  if (!started.ok() && sandbox->UsesInitImage()) {  // e.g. a policy against executing memfds
-    sandbox->DropInitImage(started.status().message());
-    started = sandbox->StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
-                                  /*layered=*/false);
-  }
-  if (!started.ok()) return started.status();
-  int code = (*started)->Wait();
-  if (code != 0) return FailedPrecondition("the sandbox probe exited with " + std::to_string(code));
-  return std::unique_ptr<Sandbox>(std::move(sandbox));
+  auto sandbox = MakeNamespaceSandbox(std::move(options));
+  BATON_RETURN_IF_ERROR(sandbox->Check());
+  return sandbox;
 }
 
 std::string WorkMountFor(const TaskRun& run) {

@@ -12,16 +12,22 @@ NetworkPool::NetworkPool(size_t size, Maker make)
     : size_(size), make_(std::move(make)), cancel_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 NetworkPool::~NetworkPool() {
+  Stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void NetworkPool::Stop() {
+  std::deque<ReadyNetwork> idle;  // dropped (their stacks told to stop) outside the lock
   {
     std::lock_guard lock(mu_);
+    if (stopping_) return;
     stopping_ = true;
+    idle.swap(ready_);
   }
   uint64_t one = 1;
   ssize_t n = ::write(cancel_.get(), &one, sizeof one);  // fails only without an eventfd
   (void)n;
   changed_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  ready_.clear();  // each idle entry's stack stops; its namespace goes with it
 }
 
 void NetworkPool::Start() {
@@ -72,6 +78,10 @@ void NetworkPool::Run() {
     lock.unlock();
     Result<ReadyNetwork> made = make_(cancel_.get());
     lock.lock();
+    if (stopping_) {  // stopped while it was made: `made` goes, its stack told to stop
+      lock.unlock();
+      return;
+    }
     if (made.ok()) {
       ready_.push_back(std::move(*made));
       failed_ = false;

@@ -10,9 +10,9 @@
 // until a caller asks again (so a worker without /dev/net/tun does not start a failing stack in a
 // loop), and the callers waiting get the error.
 //
-// Thread-safety: Take may be called from any thread. Destroying the pool cancels the entry in the
-// making (its maker is told through `cancel_fd`), stops the thread and drops every idle entry:
-// a worker's end does not wait for a stack to come up only to stop it.
+// Thread-safety: Take and Stop may be called from any thread. Stopping (or destroying) the pool
+// cancels the entry in the making (its maker is told through `cancel_fd`) and drops every idle
+// entry: a worker's end does not wait for a stack to come up only to stop it.
 #pragma once
 
 #include <chrono>
@@ -44,6 +44,9 @@ class NetworkPool {
   void Start();
   // An entry made ahead if one is ready, else the next one made, waiting at most `timeout`.
   Result<ReadyNetwork> Take(std::chrono::milliseconds timeout);
+  // Stops making entries (the one in the making is cancelled) and drops the idle ones, without
+  // waiting for the thread: Take fails from now on. The destructor joins the thread.
+  void Stop();
 
  private:
   void Run();

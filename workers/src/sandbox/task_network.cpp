@@ -32,9 +32,11 @@ namespace {
 constexpr const char* kStackDns = "10.0.2.3";
 constexpr auto kReadyTimeout = std::chrono::seconds(10);
 constexpr auto kStopGrace = std::chrono::seconds(2);
-// Networks made ahead (each an idle slirp4netns: 3.3 MB RSS, 0.3 MB of it its own): enough for
-// the tasks of a make -j2; 6 made W1-W3 no faster (docs/benchmarks.md).
-constexpr size_t kPoolSize = 2;
+// Networks made ahead (each an idle slirp4netns: 3.3 MB RSS, 0.3 MB of it its own): one, and
+// another as soon as it is taken. A pipeline's later tasks mostly get the network an earlier one
+// left on the shelf, so a second one ahead was a slirp4netns nobody took (a one-job run started
+// three and used one; 2 and 6 made W1-W3 no faster, docs/benchmarks.md).
+constexpr size_t kPoolSize = 1;
 // Networks whose task ended kept for the pipeline's next task: two for the tasks of a make -j2,
 // two more for a second pipeline's; one is given again only within a minute of its task's end.
 constexpr size_t kShelfSize = 4;
@@ -216,12 +218,14 @@ TaskNetwork::~TaskNetwork() {
   helper_->WaitExited(std::chrono::seconds(10));
 }
 
-TaskNetworks::TaskNetworks(std::string state_dir)
+TaskNetworks::TaskNetworks(std::string state_dir, bool prepare)
     : state_dir_(std::move(state_dir)),
       slirp4netns_(FindSlirp4netns()),
       worker_netns_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)),
       worker_netns_error_(worker_netns_.get() < 0 ? std::strerror(errno) : ""),
-      shelf_(std::make_shared<NetworkShelf>(kShelfSize, kShelfIdle)) {}
+      shelf_(std::make_shared<NetworkShelf>(kShelfSize, kShelfIdle)) {
+  if (prepare) Prepare();
+}
 
 std::shared_ptr<HelperHost> TaskNetworks::Host() {
   std::lock_guard lock(mu_);
@@ -286,6 +290,14 @@ NetworkPool& TaskNetworks::Pool() {
                                           [this](int cancel_fd) { return MakeNetwork(cancel_fd); });
   }
   return *pool_;
+}
+
+void TaskNetworks::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (pool_) pool_->Stop();
+  }
+  shelf_->Close();
 }
 
 void TaskNetworks::Prepare() {

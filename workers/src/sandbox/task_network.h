@@ -98,7 +98,8 @@ class NetworkShelf;
 class TaskNetworks {
  public:
   // `state_dir`: where the sandbox keeps its files (the shared resolv.conf goes there).
-  explicit TaskNetworks(std::string state_dir);
+  // `prepare`: start making networks ahead at once (as Prepare()).
+  explicit TaskNetworks(std::string state_dir, bool prepare = false);
   // Stops the pool and every stack it holds, and waits until each stack process is gone.
   ~TaskNetworks();
   TaskNetworks(const TaskNetworks&) = delete;
@@ -111,6 +112,10 @@ class TaskNetworks {
   Result<std::string> ResolvConfFor(const std::string& rootfs);
   // Starts the pool making networks ahead (no-op without slirp4netns: Take says why).
   void Prepare();
+  // No task will take a network any more: stops making them ahead (cancelling the one in the
+  // making) and stops the stacks of those made ahead or shelved, without waiting for any of them
+  // to exit (the destructor reaps what is left). Lent networks are dropped when their tasks end.
+  void Stop();
   // A network for task `task_id` alone while it runs, its interface configured: one of `scope`
   // from the shelf, else one from the pool. The task's init joins `netns` (ChildPlan::netns_fd)
   // and Lend keeps the network until the task has exited.

@@ -3,10 +3,12 @@
 // resource action through its resource type, every step on a thread of its own; completion
 // callbacks run on those threads.
 //
-// At construction it builds one sandbox to find out whether it can isolate tasks here. If it
-// cannot (not root, no namespaces) and `unsafe_no_sandbox` is off, it refuses every task with an
-// error saying why and naming --unsafe-no-sandbox. With `unsafe_no_sandbox`, tasks run with plain
-// fork/exec in a process group, and the worker says so loudly (log and each task's output).
+// At construction it starts building one sandbox and probing it, on a thread of its own, to find
+// out whether it can isolate tasks here; tasks, isolation() and refusal_reason() wait for that
+// answer. If it cannot (not root, no namespaces) and `unsafe_no_sandbox` is off, it refuses every
+// task with an error saying why and naming --unsafe-no-sandbox. With `unsafe_no_sandbox`, tasks run
+// with plain fork/exec in a process group, and the worker says so loudly (log and each task's
+// output).
 //
 // Thread-safety: all methods may be called from any thread. The destructor cancels running steps
 // (SIGKILL) and waits for their threads; it must not be called from a completion callback.
@@ -14,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -71,14 +74,21 @@ class LocalWorker : public Worker {
   std::string name() const override { return options_.name; }
   // kNamespaces when tasks run sandboxed; kNone when unsafe or when tasks are refused.
   IsolationLevel isolation() const override;
-  // Empty when tasks can run; otherwise why they are refused.
-  const std::string& refusal_reason() const { return refusal_; }
+  // Empty when tasks can run; otherwise why they are refused. Waits for the sandbox's probe.
+  const std::string& refusal_reason() const {
+    AwaitSandbox();
+    return refusal_;
+  }
   const CgroupSupport& cgroups() const { return cgroups_; }
 
   // A persistent directory for the task cache `cache_path` of `key` (e.g. "pipeline/job/task"),
   // under <data_dir>/caches; created if missing. The same arguments give the same directory in
   // every build, so the engine can mount it into the task's work dir.
   std::string CacheDir(const std::string& key, const std::string& cache_path) const;
+
+  // No step will run any more: lets go of the sandbox's task networks without waiting (see
+  // Sandbox::StopNetworks), so that the worker's end finds their stacks gone.
+  void StopNetworks();
 
   std::unique_ptr<StepHandle> RunTask(const TaskRun& run, std::shared_ptr<OutputSink> output,
                                       std::function<void(TaskResult)> done) override;
@@ -104,13 +114,24 @@ class LocalWorker : public Worker {
   bool Launch(std::shared_ptr<Execution> execution, std::function<void()> body);
   void ReapFinished();
   void NoteCgroupFailure(const Status& status);
+  // Refuses tasks at once without root; else starts BuildAndCheckSandbox on a thread of its own.
+  void StartSandbox();
+  // Runs on the thread checking_ waits for: builds the sandbox from `options` and probes it;
+  // sets sandbox_ or refusal_.
+  void BuildAndCheckSandbox(SandboxOptions options);
+  void Refuse(const std::string& why);  // sets refusal_ and logs it
+  // Waits until the sandbox is built and probed (sandbox_ and refusal_ are final then).
+  void AwaitSandbox() const;
   // Collects the image cache per the options' limits, logging what it removed.
   void CollectImages();
 
   LocalWorkerOptions options_;
   const Clock* clock_;
+  // Both written once, before checking_ is ready (or by the constructor); read after AwaitSandbox.
   std::unique_ptr<Sandbox> sandbox_;  // null when tasks are refused
   std::string refusal_;
+  std::future<void> checking_;  // invalid when the constructor knew the answer itself
+  mutable std::once_flag checked_;
   CgroupSupport cgroups_;
   std::once_flag cgroup_warning_;
   std::unique_ptr<ImageCache> images_;

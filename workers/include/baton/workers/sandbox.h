@@ -55,6 +55,9 @@ struct SandboxOptions {
   // the directory itself is never written), removed with the task. Where overlayfs cannot be
   // mounted, or when false, the image's root is read-only and the task's log says so.
   bool writable_image_roots = true;
+  // Start making task networks at once, as the sandbox is built (see PrepareNetworks), beside the
+  // rest of its start (its user namespace, its probe).
+  bool prepare_networks = false;
 };
 
 // The standard streams of the process: file descriptors the caller owns; the sandbox dups them.
@@ -91,6 +94,13 @@ class Sandbox {
   // Starts making task networks ahead, before the first task that is not hermetic asks (which
   // would otherwise wait for its stack to come up). A no-op where tasks get no network.
   virtual void PrepareNetworks() {}
+  // No task will start any more (a `baton run` whose builds are all done): lets go of the task
+  // networks made ahead and kept for later tasks at once, without waiting for their stacks to
+  // exit; the sandbox's end reaps what is left. REQUIRES: no Start after it.
+  virtual void StopNetworks() {}
+  // Finds out whether tasks can run here by starting a probe in the sandbox (a few ms): OK, or
+  // why not. May run beside PrepareNetworks. REQUIRES: called once, before any task starts.
+  virtual Status Check() { return Status::Ok(); }
   // Starts `run`. The process waits before doing anything until `before_start(pid)` returned OK
   // (use it to move the pid into cgroups). Errors preparing the sandbox, and a task executable
   // that cannot be executed, come back as a non-OK Result, never as an exit code.
@@ -111,8 +121,8 @@ std::unique_ptr<Sandbox> MakeNamespaceSandbox(SandboxOptions options);
 // A clone into the task's cgroups, then exec, in a new process group. Isolates nothing.
 std::unique_ptr<Sandbox> MakeUnsandboxedLauncher();
 
-// A namespace sandbox checked by starting a probe in it (a few ms): ready for tasks, or why this
-// machine cannot sandbox them.
+// A namespace sandbox checked by starting a probe in it (Check(), a few ms): ready for tasks, or
+// why this machine cannot sandbox them.
 Result<std::unique_ptr<Sandbox>> MakeCheckedNamespaceSandbox(SandboxOptions options);
 
 // The default mount point of the work dir inside the sandbox for `run`: run.work_mount, or
