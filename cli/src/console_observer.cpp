@@ -102,7 +102,7 @@ void ConsoleObserver::OnLog(const runner::StepInfo& step, workers::OutputStream 
   Print(text);
 }
 
-void ConsoleObserver::OnLogs(const runner::StepInfo& step, std::span<const runner::LogLine> lines) {
+void ConsoleObserver::OnLogs(const runner::StepInfo& step, std::span<runner::LogLine> lines) {
   const std::string prefix = Prefix(step);
   // One buffer per thread, kept between batches: a batch (up to 64 KiB of output and a prefix
   // per line) built in fresh memory each time cost a page fault per 4 KiB and the copies of its
