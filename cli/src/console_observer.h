@@ -32,7 +32,7 @@ class ConsoleObserver final : public runner::BuildObserver {
   void OnStepFinished(const runner::StepFinished& finished, SystemTime time) override;
   void OnLog(const runner::StepInfo& step, workers::OutputStream stream, SystemTime time,
              std::string_view line) override;
-  void OnLogs(const runner::StepInfo& step, std::span<const runner::LogLine> lines) override;
+  void OnLogs(const runner::StepInfo& step, std::span<runner::LogLine> lines) override;
   void OnVersion(const runner::StepInfo& step, const std::string& resource, const Json& version,
                  const std::vector<MetadataField>& metadata) override;
   void OnSecrets(const std::vector<std::string>& values) override;

@@ -42,7 +42,7 @@ class RecordingObserver : public BuildObserver {
   }
   // Batches are recorded by size and their entries' texts (a line or a run of lines) in
   // `log_runs`; their lines go to `logs` like OnLog's.
-  void OnLogs(const StepInfo& step, std::span<const LogLine> lines) override {
+  void OnLogs(const StepInfo& step, std::span<LogLine> lines) override {
     log_batches.push_back(lines.size());
     for (const LogLine& run : lines) log_runs.emplace_back(run.text);
     BuildObserver::OnLogs(step, lines);

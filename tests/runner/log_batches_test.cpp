@@ -203,7 +203,7 @@ TEST(LogBatches, TheRecorderAppendsABatchToTheStoreAndForwardsItWhole) {
   std::vector<LogLine> lines = {{workers::OutputStream::kStdout, t, texts[0]},
                                 {workers::OutputStream::kStderr, t, texts[1]},
                                 {workers::OutputStream::kStdout, t, texts[2]}};
-  recorder.OnLogs(step, lines);
+  recorder.OnLogs(step, std::span<LogLine>(lines));
   ASSERT_TRUE((*store)->Flush().ok());
 
   auto events = (*store)->ReadEvents(build->id, 0, 10);
@@ -220,6 +220,57 @@ TEST(LogBatches, TheRecorderAppendsABatchToTheStoreAndForwardsItWhole) {
   EXPECT_THAT(forward.log_batches, ElementsAre(3u));
   EXPECT_THAT(forward.logs,
               ElementsAre("say stdout: alpha", "say stderr: beta", "say stdout: gamma"));
+}
+
+// An EventLog that keeps what AppendLogLines is given.
+class KeptLogLines : public EventLog {
+ public:
+  Result<SeqRange> AppendEvents(Id, std::vector<BuildEvent>) override { return SeqRange{}; }
+  Result<SeqRange> AppendLogLines(Id, LogLines lines) override {
+    kept.push_back(std::move(lines));
+    return SeqRange{};
+  }
+  Status Flush() override { return Status::Ok(); }
+  Result<std::vector<BuildEvent>> ReadEvents(Id, int64_t, int, size_t) override {
+    return std::vector<BuildEvent>{};
+  }
+  std::vector<LogLines> kept;
+};
+
+// The run's text the executor made is the one the store queues (moved, not copied: W4's 20 MB
+// were copied once more here), and the forward still sees every line, before the store has it.
+TEST(LogBatches, TheRecorderHandsTheStoreTheRunsOwnTextAfterForwardingIt) {
+  TempDir dir;
+  auto store = SqliteStore::Open(dir / "baton.db", RealClock());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto build = (*store)->CreateOneOffBuild("main", 0, Json::object());
+  ASSERT_TRUE(build.ok()) << build.status().ToString();
+  KeptLogLines events;
+  testing::RecordingObserver forward;
+  BuildRecorder::Options options;
+  options.forward = &forward;
+  BuildRecorder recorder({**store, events, **store}, *build, options);
+
+  StepInfo step;
+  step.id = "task:say";
+  step.name = "say";
+  const SystemTime t = RealClock().Now();
+  std::vector<LogLine> lines = {{workers::OutputStream::kStdout, t, std::string(5000, 'a')},
+                                {workers::OutputStream::kStdout, t, std::string(3000, 'b')},
+                                {workers::OutputStream::kStderr, t, "short\nlines"}};
+  const char* first = lines[0].text.data();
+  const char* second = lines[1].text.data();
+  recorder.OnLogs(step, std::span<LogLine>(lines));
+
+  ASSERT_EQ(events.kept.size(), 2u);  // stdout's two runs, then stderr's
+  ASSERT_EQ(events.kept[0].size(), 2u);
+  EXPECT_EQ(events.kept[0].line(0).data(), first);
+  EXPECT_EQ(events.kept[0].line(1).data(), second);
+  EXPECT_EQ(events.kept[0].line(1), std::string(3000, 'b'));
+  EXPECT_EQ(events.kept[1].stream, "stderr");
+  EXPECT_EQ(events.kept[1].line(0), "short\nlines");
+  EXPECT_EQ(forward.log_runs, (std::vector<std::string>{std::string(5000, 'a'),
+                                                        std::string(3000, 'b'), "short\nlines"}));
 }
 
 }  // namespace

@@ -130,6 +130,29 @@ TEST_P(EventLogConformance, LogsArePackedIntoChunksOfAboutTheChunkSize) {
   EXPECT_EQ(events().ReadEvents(build_, 0, 5000)->size(), 1000u);
 }
 
+// Runs of nearly a chunk each with a short event between them (a read's last line, cut from its
+// run) make a chunk per run, not one more for each short event (W4: 570 chunks instead of 309).
+TEST_P(EventLogConformance, AShortEventBetweenLongRunsDoesNotMakeAChunkOfItsOwn) {
+  StoreTestOptions options;
+  options.event_chunk_bytes = 1024;
+  OpenWithBuild(options);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(events().AppendEvents(build_, {Line(std::string(1020, 'a' + i))}).ok());
+    ASSERT_TRUE(events().AppendEvents(build_, {Line("short")}).ok());
+  }
+  ASSERT_TRUE(events().Flush().ok());
+  auto rows = backend_->CountRows("build_event_chunks");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(*rows, 4) << "[a] [short b] [short c] [short], not six";
+  auto read = events().ReadEvents(build_, 0, 100);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->size(), 6u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ((*read)[2 * i].payload, std::string(1020, 'a' + i));
+    EXPECT_EQ((*read)[2 * i + 1].payload, "short");
+  }
+}
+
 // Records what a listener hears.
 class RecordingListener final : public BuildEventListener {
  public:

@@ -242,6 +242,17 @@ RecordedBatches RunRecordingBatches(workers::Worker& worker, const TaskRun& run)
   return got;
 }
 
+// The line a read ends goes in that read's batch, not in a batch of its own before it (which
+// made a one-line store event and chunk for nearly every read of W4).
+TEST_F(WorkerFixture, ALineEndedByAReadArrivesInThatReadsBatch) {
+  TaskRun run = ShellTask(
+      "ended", "printf 'first\\nbefore hun'; sleep 0.05; printf 'ter2 after\\nnext\\n'", work_dir_);
+  RecordedBatches got = RunRecordingBatches(*worker_, run);
+  EXPECT_EQ(got.exit_code, 0);
+  EXPECT_EQ(got.batches,
+            (std::vector<std::vector<std::string>>{{"first"}, {"before hunter2 after", "next"}}));
+}
+
 TEST_F(WorkerFixture, FastOutputArrivesInBatchesWithEveryLineInOrder) {
   TaskRun run = ShellTask(
       "batches", "seq 1 100000; head -c 70000 /dev/zero | tr '\\0' x; echo; echo last", work_dir_);

@@ -42,20 +42,15 @@ class StepSink : public workers::OutputSink {
   }
 
   void OnLines(std::span<const workers::OutputLine> lines) override {
-    std::vector<Run> batch = Runs(lines, *pending_);
+    std::vector<LogLine> batch = Runs(lines);
     size_t bytes = 0;
-    for (const Run& run : batch) bytes += run.text.size() + sizeof(Run);
+    for (const LogLine& run : batch) bytes += run.text.size() + sizeof(LogLine);
     WaitForRoom(bytes);
     boost::asio::post(io_, [impl = impl_, step = step_, batch = std::move(batch), bytes,
                             pending = pending_]() mutable {
-      if (auto self = impl.lock()) {
-        std::vector<LogLine> runs;
-        runs.reserve(batch.size());
-        for (const auto& r : batch) runs.push_back({r.stream, r.time, r.text});
-        self->LogLines(step, runs);
-      }
+      // The observers may take the texts (BuildRecorder moves them into the store).
+      if (auto self = impl.lock()) self->LogLines(step, batch);
       pending->Release(bytes);
-      for (Run& r : batch) pending->Recycle(std::move(r.text));
     });
   }
 
@@ -63,36 +58,18 @@ class StepSink : public workers::OutputSink {
   static constexpr size_t kMaxPendingBytes = 4u << 20;
   // A run is at most one pipe read (64 KiB), so a stored event stays within one chunk.
   static constexpr size_t kMaxRunBytes = 64u << 10;
-  static constexpr size_t kMaxSpareTexts = 4;
 
-  // The bytes waiting on the executor's thread, and the texts of runs it is done with: a run's
-  // text is made again from a recycled one instead of fresh memory, which glibc had handed back
-  // to the system in between, so that each 64 KiB run cost 16 page faults (W4: ~10 % of `baton
-  // run`'s samples, with the console's).
+  // The bytes waiting on the executor's thread.
   struct Pending {
     std::mutex mu;
     std::condition_variable room;
-    size_t bytes = 0;
-    std::vector<std::string> spare;  // GUARDED_BY(mu)
+    size_t bytes = 0;  // GUARDED_BY(mu)
     void Release(size_t n) {
       {
         std::lock_guard lock(mu);
         bytes -= n;
       }
       room.notify_all();
-    }
-    void Recycle(std::string text) {
-      if (text.capacity() > kMaxRunBytes * 2) return;
-      std::lock_guard lock(mu);
-      if (spare.size() < kMaxSpareTexts) spare.push_back(std::move(text));
-    }
-    std::string Take() {
-      std::lock_guard lock(mu);
-      if (spare.empty()) return {};
-      std::string text = std::move(spare.back());
-      spare.pop_back();
-      text.clear();
-      return text;
     }
   };
 
@@ -107,17 +84,11 @@ class StepSink : public workers::OutputSink {
     pending_->bytes += n;
   }
 
-  struct Run {
-    SystemTime time;
-    workers::OutputStream stream;
-    std::string text;  // one line, or several joined by '\n'
-  };
-
   // Groups consecutive lines of one stream and time (up to kMaxRunBytes) into runs. Lines that
   // lie back to back in the worker's read buffer, one '\n' apart, as LineSplitter hands them,
   // are copied as one piece rather than line by line.
-  static std::vector<Run> Runs(std::span<const workers::OutputLine> lines, Pending& pending) {
-    std::vector<Run> runs;
+  static std::vector<LogLine> Runs(std::span<const workers::OutputLine> lines) {
+    std::vector<LogLine> runs;
     for (size_t first = 0; first < lines.size();) {
       size_t last = first + 1, bytes = lines[first].text.size();
       while (last < lines.size() && lines[last].stream == lines[first].stream &&
@@ -125,7 +96,7 @@ class StepSink : public workers::OutputSink {
              bytes + 1 + lines[last].text.size() <= kMaxRunBytes) {
         bytes += 1 + lines[last++].text.size();
       }
-      runs.push_back({lines[first].time, lines[first].stream, pending.Take()});
+      runs.push_back({lines[first].stream, lines[first].time, {}});
       Join(lines.subspan(first, last - first), bytes, runs.back().text);
       first = last;
     }
@@ -190,10 +161,8 @@ void BuildExecutor::Impl::Log(const StepInfo& step, workers::OutputStream stream
 }
 
 void BuildExecutor::Impl::LogLines(const StepInfo& step, std::span<LogLine> lines) {
-  std::vector<std::string> redacted;
   if (!redactor_.empty()) {
-    redacted.reserve(lines.size());
-    for (LogLine& line : lines) line.text = redacted.emplace_back(Redact(line.text));
+    for (LogLine& line : lines) line.text = Redact(line.text);
   }
   observer_.OnLogs(Shown(step), lines);
 }

@@ -71,20 +71,21 @@ void BuildRecorder::OnLog(const StepInfo& step, workers::OutputStream stream, Sy
   if (options_.forward) options_.forward->OnLog(step, stream, time, line);
 }
 
-void BuildRecorder::OnLogs(const StepInfo& step, std::span<const LogLine> lines) {
+void BuildRecorder::OnLogs(const StepInfo& step, std::span<LogLine> lines) {
+  // The forward reads the texts first: the store then takes them without a copy (LogLine).
+  if (options_.forward) options_.forward->OnLogs(step, lines);
   // One store append (and one wake-up of its writer) per run of lines of one stream and time (a
   // batch is one read of the task's output: the same time throughout).
   for (size_t i = 0; i < lines.size();) {
-    const LogLine& first = lines[i];
-    LogLines run{step.id, workers::ToString(first.stream), first.time, {}, {}};
-    for (; i < lines.size() && lines[i].stream == first.stream && lines[i].time == first.time;
-         ++i) {
-      run.Add(lines[i].text);
+    const workers::OutputStream stream = lines[i].stream;
+    const SystemTime time = lines[i].time;
+    LogLines run{step.id, workers::ToString(stream), time, {}};
+    for (; i < lines.size() && lines[i].stream == stream && lines[i].time == time; ++i) {
+      run.Add(std::move(lines[i].text));
     }
     auto appended = stores_.events.AppendLogLines(build_.id, std::move(run));
     if (!appended.ok()) Note(appended.status());
   }
-  if (options_.forward) options_.forward->OnLogs(step, lines);
 }
 
 void BuildRecorder::OnVersion(const StepInfo& step, const std::string& resource,

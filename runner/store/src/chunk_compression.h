@@ -42,8 +42,8 @@ class ChunkCompressor {
 // kMaxChunkBytes, is kIoError.
 Result<std::string_view> UnpackChunk(std::string_view stored, std::string& scratch);
 
-// No chunk is written larger than this (event_chunk_bytes is 64 KiB by default; one event
-// larger than a chunk makes a chunk of its own), so a frame claiming more is damaged.
+// No chunk is written larger than this (event_chunk_bytes is 64 KiB by default; a chunk holds
+// at most half that besides one event larger than a chunk), so a frame claiming more is damaged.
 inline constexpr size_t kMaxChunkBytes = size_t{256} << 20;
 
 }  // namespace baton::runner::sql

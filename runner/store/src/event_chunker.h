@@ -1,7 +1,7 @@
 // EventChunker: packs a build's events into rows of build_event_chunks. Each build being written
-// has one open chunk (kept in memory, at most ~chunk_bytes) that grows until it is full; the
-// row is inserted once and then updated in place, so readers see every committed event. Each
-// saved body is compressed (chunk_compression.h).
+// has one open chunk (kept in memory, ~chunk_bytes: up to half more, Add) that grows until it is
+// full; the row is inserted once and then updated in place, so readers see every committed event.
+// Each saved body is compressed (chunk_compression.h).
 //
 // Thread-compatible: used only under the store's writer mutex.
 #pragma once

@@ -11,8 +11,8 @@ size_t ApproximateBytes(const QueuedEvent& e) {
   size_t bytes = sizeof(QueuedEvent) + e.event.origin.size() + e.event.type.size() +
                  e.event.stream.size() + e.event.payload.size();
   if (e.lines) {
-    bytes += sizeof(LogLines) + e.lines->origin.size() + e.lines->stream.size() +
-             e.lines->text.size() + e.lines->ends.size() * sizeof(size_t);
+    bytes += sizeof(LogLines) + e.lines->origin.size() + e.lines->stream.size();
+    for (const std::string& text : e.lines->texts) bytes += sizeof(std::string) + text.size();
   }
   return bytes;
 }

@@ -29,7 +29,9 @@ class LineSplitter {
   OutputSink& sink_;
   const OutputStream stream_;
   std::string pending_;            // never longer than kMaxLineBytes
-  std::vector<OutputLine> batch_;  // lines of the current Feed, pointing into its data
+  std::string completed_;          // the line pending_ held, once this Feed ended it
+  std::vector<OutputLine> batch_;  // lines of the current Feed, pointing into its data (the
+                                   // first may point into completed_)
 };
 
 class StreamTail {

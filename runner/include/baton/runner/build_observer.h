@@ -18,12 +18,15 @@
 namespace baton::runner {
 
 // One entry of a batch for OnLogs: one line, or a run of whole lines of one stream and time
-// joined by '\n' (no trailing newline; ForEachLine splits it). `text` is valid only during the
-// call.
+// joined by '\n' (no trailing newline; ForEachLine splits it). The batch lends its texts to the
+// observer, which may take one (move it out, as BuildRecorder hands it to the store) once
+// neither it nor an observer it forwards the batch to reads it again: an observer that forwards
+// a batch forwards it before it takes anything. A run's text then goes from the worker's read to
+// the store without another copy (issue 16, W4).
 struct LogLine {
   workers::OutputStream stream = workers::OutputStream::kStdout;
   SystemTime time;
-  std::string_view text;
+  std::string text;
 };
 
 // Calls f(line) for each line of a LogLine's text (a text without '\n' is one line).
@@ -53,7 +56,8 @@ class BuildObserver {
   // Several lines of one step's output in order, as the worker read them (secrets already
   // redacted), an entry per run of lines (LogLine): an observer that writes them somewhere
   // writes them at once (one store append, one console write). Default: OnLog for each line.
-  virtual void OnLogs(const StepInfo& step, std::span<const LogLine> lines) {
+  // Texts may be taken (LogLine).
+  virtual void OnLogs(const StepInfo& step, std::span<LogLine> lines) {
     for (const LogLine& run : lines) {
       ForEachLine(run.text,
                   [&](std::string_view line) { OnLog(step, run.stream, run.time, line); });

@@ -43,7 +43,7 @@ class BuildRecorder final : public BuildObserver {
   void OnStepFinished(const StepFinished& finished, SystemTime time) override;
   void OnLog(const StepInfo& step, workers::OutputStream stream, SystemTime time,
              std::string_view line) override;
-  void OnLogs(const StepInfo& step, std::span<const LogLine> lines) override;
+  void OnLogs(const StepInfo& step, std::span<LogLine> lines) override;
   void OnVersion(const StepInfo& step, const std::string& resource, const Json& version,
                  const std::vector<MetadataField>& metadata) override;
   void OnSecrets(const std::vector<std::string>& values) override;

@@ -28,7 +28,7 @@ class OutputSink {
   // in batches of up to one pipe read (64 KiB). The default calls OnLine for each; a sink that
   // hands lines to another thread should override it and hand over a batch at a time. The local
   // worker's lines of one read lie back to back in its buffer, one '\n' apart (so a sink may
-  // copy a stretch of them at once).
+  // copy a stretch of them at once), but for a first line begun in an earlier read.
   virtual void OnLines(std::span<const OutputLine> lines) {
     for (const auto& l : lines) OnLine(l.time, l.stream, l.text);
   }

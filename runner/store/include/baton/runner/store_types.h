@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "baton/common/clock.h"
@@ -178,24 +179,17 @@ struct BuildEvent {
 
 // Log texts of one step, stream and moment, as EventLog::AppendLogLines takes them: each becomes
 // a "log" event, without an event object per entry on its way to the store. An entry is one
-// line or a run of whole lines joined by '\n' (BuildEvent::payload). The texts are kept back to
-// back in one buffer.
+// line or a run of whole lines joined by '\n' (BuildEvent::payload), kept as its own string: a
+// run's text is moved, not copied, from the executor to the store (issue 16, W4).
 struct LogLines {
-  std::string origin;        // the step's id
-  std::string stream;        // "stdout", "stderr", ...
-  SystemTime time;           // of every line; the epoch means "now" when appending
-  std::string text;          // the entries back to back
-  std::vector<size_t> ends;  // entry i is text[ends[i-1], ends[i]) (entry 0 starts at 0)
+  std::string origin;              // the step's id
+  std::string stream;              // "stdout", "stderr", ...
+  SystemTime time;                 // of every line; the epoch means "now" when appending
+  std::vector<std::string> texts;  // the entries in order
 
-  void Add(std::string_view line) {
-    text.append(line);
-    ends.push_back(text.size());
-  }
-  size_t size() const { return ends.size(); }
-  std::string_view line(size_t i) const {
-    size_t begin = i == 0 ? 0 : ends[i - 1];
-    return std::string_view(text).substr(begin, ends[i] - begin);
-  }
+  void Add(std::string text) { texts.push_back(std::move(text)); }
+  size_t size() const { return texts.size(); }
+  std::string_view line(size_t i) const { return texts[i]; }
 };
 
 // Seqs given to appended events: [first, last].
