@@ -42,10 +42,10 @@ TEST(SpareDirectories, ABuildsEmptiedDirectoriesAreRenamedIntoPlaceForTheNextBui
   ino_t work_dir = Inode(finished / "work-1");
   spares.Recycle(finished);
   EXPECT_FALSE(fs::exists(finished));
-  EXPECT_EQ(spares.size(), 3u);  // the build's directory, volumes/, work-1/ (volumes/1 removed)
+  EXPECT_EQ(spares.size(), 4u);  // the build's directory, volumes/, volumes/1/, work-1/
 
   std::vector<ino_t> taken;
-  for (const char* next : {"2", "2/work-1", "2/work-2"}) {
+  for (const char* next : {"2", "2/work-1", "2/work-2", "2/work-3"}) {
     fs::path path = tmp.path() / "builds" / next;
     ASSERT_TRUE(spares.TakeInto(path)) << next;
     EXPECT_TRUE(fs::is_directory(path));
@@ -57,7 +57,8 @@ TEST(SpareDirectories, ABuildsEmptiedDirectoriesAreRenamedIntoPlaceForTheNextBui
   EXPECT_FALSE(fs::exists(tmp.path() / "builds" / "3"));
 }
 
-TEST(SpareDirectories, AnExistingDirectoryIsNeverReplacedAndAMissingParentIsNotMade) {
+TEST(SpareDirectories,
+     AnExistingDirectoryIsNeverReplacedAndNothingIsMadeWhenMoreThanAParentIsMissing) {
   TempDir tmp;
   SpareDirectories spares(tmp.path() / "spare-dirs");
   spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
@@ -67,9 +68,24 @@ TEST(SpareDirectories, AnExistingDirectoryIsNeverReplacedAndAMissingParentIsNotM
   ino_t before = Inode(cache);
   EXPECT_FALSE(spares.TakeInto(cache));
   EXPECT_EQ(Inode(cache), before);
-  EXPECT_FALSE(spares.TakeInto(tmp.path() / "nowhere" / "work-1"));
+  EXPECT_FALSE(spares.TakeInto(tmp.path() / "nowhere" / "deeper" / "work-1"));
   EXPECT_FALSE(fs::exists(tmp.path() / "nowhere"));
   EXPECT_EQ(spares.size(), ready);  // both spares went back
+}
+
+TEST(SpareDirectories, AMissingParentIsTakenFromASpareTooButNoMoreThanOne) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs");
+  spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
+  ASSERT_EQ(spares.size(), 4u);
+  fs::path build = tmp.path() / "builds" / "2";
+  ASSERT_TRUE(spares.TakeInto(build));
+  ASSERT_TRUE(spares.TakeInto(build / "volumes" / "1"));  // volumes/ first, then volumes/1
+  EXPECT_TRUE(fs::is_directory(build / "volumes" / "1"));
+  EXPECT_EQ(spares.size(), 1u);
+  EXPECT_FALSE(spares.TakeInto(build / "put" / "a" / "b"));  // two missing: the caller makes them
+  EXPECT_FALSE(fs::exists(build / "put"));
+  EXPECT_EQ(spares.size(), 1u);
 }
 
 TEST(SpareDirectories, ADirectoryATaskChangedIsRemovedInsteadOfKept) {
@@ -124,7 +140,7 @@ TEST(SpareDirectories, SparesAnEarlierProcessLeftAreTakenOverAndAnythingElseTher
   WriteFile(tmp.path() / "spare-dirs" / "stray-file", "x");
   SpareDirectories spares(tmp.path() / "spare-dirs");
   spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
-  EXPECT_EQ(spares.size(), 4u);  // 7, and the build's three
+  EXPECT_EQ(spares.size(), 5u);  // 7, and the build's four
   EXPECT_FALSE(fs::exists(tmp.path() / "spare-dirs" / "8"));
   EXPECT_FALSE(fs::exists(tmp.path() / "spare-dirs" / "stray-file"));
   EXPECT_TRUE(fs::exists(tmp.path() / "spare-dirs" / "7"));
@@ -146,7 +162,7 @@ TEST(SpareDirectories, AnExecutorTakesItsBuildsDirectoryAndItsTasksWorkDirFromTh
   fs::path finished = MakeFinishedBuild(tmp.path(), "1");
   std::vector<ino_t> kept = {Inode(finished)};
   spares.Recycle(finished);
-  ASSERT_EQ(spares.size(), 3u);
+  ASSERT_EQ(spares.size(), 4u);
 
   baton::testing::ScriptedWorker worker;
   BuildExecutorOptions options;
@@ -161,7 +177,7 @@ jobs:
                         worker, options);
   EXPECT_EQ(run.Go(), BuildStatus::kSucceeded);
   ASSERT_EQ(worker.task_runs().size(), 1u);
-  EXPECT_EQ(spares.size(), 1u);                 // two of three taken: no mkdir for either directory
+  EXPECT_EQ(spares.size(), 2u);                 // two of four taken: no mkdir for either directory
   EXPECT_EQ(Inode(run.build_root()), kept[0]);  // kept last, taken first
   EXPECT_TRUE(fs::is_directory(worker.task_runs()[0].work_dir));
   EXPECT_TRUE(fs::is_empty(worker.task_runs()[0].work_dir));

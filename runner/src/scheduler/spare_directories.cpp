@@ -54,7 +54,9 @@ size_t SpareDirectories::size() const {
   return spares_.size();
 }
 
-bool SpareDirectories::TakeInto(const fs::path& path) {
+bool SpareDirectories::TakeInto(const fs::path& path) { return TakeInto(path, /*parents=*/1); }
+
+bool SpareDirectories::TakeInto(const fs::path& path, int parents) {
   std::string spare;
   {
     std::lock_guard lock(mu_);
@@ -66,24 +68,33 @@ bool SpareDirectories::TakeInto(const fs::path& path) {
   if (::renameat2(AT_FDCWD, spare.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
     return true;
   }
-  std::lock_guard lock(mu_);
-  spares_.push_back(std::move(spare));
-  return false;
+  const int error = errno;
+  {
+    std::lock_guard lock(mu_);
+    spares_.push_back(std::move(spare));
+  }
+  // A missing parent (a build's volumes/ before its first volume) comes from a spare too.
+  if (error != ENOENT || parents == 0 || !TakeInto(path.parent_path(), parents - 1)) return false;
+  return TakeInto(path, 0);
 }
 
 void SpareDirectories::Recycle(const fs::path& root) {
   struct stat st;
   if (dir_.empty() || !RealDirectory(root, st) || !Prepare()) return RemoveTree(root);
-  for (const fs::directory_entry& entry : Entries(root)) {
+  Empty(root, /*levels=*/2);  // a build's volumes/<n> and work-<n> too
+  Keep(root);
+}
+
+void SpareDirectories::Empty(const fs::path& dir, int levels) {
+  for (const fs::directory_entry& entry : Entries(dir)) {
     std::error_code ec;
-    if (entry.symlink_status(ec).type() == fs::file_type::directory) {
-      for (const fs::directory_entry& inner : Entries(entry.path())) RemoveTree(inner.path());
+    if (levels > 0 && entry.symlink_status(ec).type() == fs::file_type::directory) {
+      Empty(entry.path(), levels - 1);
       Keep(entry.path());
     } else {
       RemoveTree(entry.path());
     }
   }
-  Keep(root);
 }
 
 bool SpareDirectories::Prepare() {

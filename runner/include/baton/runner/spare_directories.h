@@ -36,13 +36,15 @@ class SpareDirectories {
   SpareDirectories(const SpareDirectories&) = delete;
   SpareDirectories& operator=(const SpareDirectories&) = delete;
 
-  // Renames a spare to `path` (which must not exist; its parent must) and returns true, or
-  // returns false with nothing changed: no spare, `path` exists, its parent is missing, another
-  // filesystem. The caller then makes the directory itself.
+  // Renames a spare to `path` (which must not exist; a missing parent is taken from a spare
+  // first when the grandparent exists) and returns true, or returns false with `path` not made:
+  // no spare, `path` exists, more is missing above it, another filesystem. The caller then makes
+  // the directory itself.
   bool TakeInto(const std::filesystem::path& path);
 
-  // Removes what is inside the tree `root`, keeping `root` and the directories directly in it
-  // as spares when they qualify (above) and there is room; the rest is removed.
+  // Removes what is inside the tree `root`, keeping `root` and the directories two levels below
+  // it (a build's work-<n>, volumes/ and volumes/<n>) as spares when they qualify (above) and
+  // there is room; the rest is removed.
   void Recycle(const std::filesystem::path& root);
 
   // How many spares are ready.
@@ -60,6 +62,9 @@ class SpareDirectories {
 
   // Makes the spares' directory and takes over what an earlier process left in it.
   bool Prepare();
+  bool TakeInto(const std::filesystem::path& path, int parents);
+  // Removes what is inside `dir`, keeping the directories `levels` deep below it.
+  void Empty(const std::filesystem::path& dir, int levels);
   bool Qualifies(const std::filesystem::path& dir) const;
   // Keeps the emptied `dir` as a spare, or removes it.
   void Keep(const std::filesystem::path& dir);
