@@ -88,6 +88,16 @@ TEST(SpareDirectories, AMissingParentIsTakenFromASpareTooButNoMoreThanOne) {
   EXPECT_EQ(spares.size(), 1u);
 }
 
+TEST(SpareDirectories, ASpareRemovedBehindItsBackIsForgottenNotOfferedAgain) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs", /*max_spares=*/1);
+  spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
+  ASSERT_EQ(spares.size(), 1u);
+  fs::remove_all(tmp.path() / "spare-dirs");
+  EXPECT_FALSE(spares.TakeInto(tmp.path() / "builds" / "2"));
+  EXPECT_EQ(spares.size(), 0u);
+}
+
 TEST(SpareDirectories, ADirectoryATaskChangedIsRemovedInsteadOfKept) {
   TempDir tmp;
   SpareDirectories spares(tmp.path() / "spare-dirs");

@@ -69,6 +69,8 @@ bool SpareDirectories::TakeInto(const fs::path& path, int parents) {
     return true;
   }
   const int error = errno;
+  struct stat st;
+  if (error == ENOENT && !RealDirectory(spare, st)) return false;  // the spare is gone: forget it
   {
     std::lock_guard lock(mu_);
     spares_.push_back(std::move(spare));
