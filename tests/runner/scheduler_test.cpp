@@ -255,6 +255,22 @@ TEST_F(SchedulerTest, AFinishedBuildsDirectoryIsGoneOnceTheSchedulerStops) {
   EXPECT_FALSE(std::filesystem::exists(dir)) << dir;
 }
 
+TEST_F(SchedulerTest, AFinishedBuildsEmptiedDirectoriesAreKeptAsSparesForTheNextBuilds) {
+  AddVersion("v1");
+  StartScheduler(/*serving=*/false);
+  Id id = SetPipeline(kChain);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  ASSERT_EQ(RunJobsOnce(id, {"a"}).size(), 1u);
+  scheduler_.reset();
+  std::filesystem::path spares = dir_.path() / "data" / "spare-dirs";
+  size_t kept = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(spares)) {
+    EXPECT_TRUE(entry.is_directory() && std::filesystem::is_empty(entry.path())) << entry.path();
+    ++kept;
+  }
+  EXPECT_GE(kept, 2u);  // the build's directory and its task's work dir at least
+}
+
 TEST_F(SchedulerTest, APipelineActivatedWithTheConfigItsCallerLoadedRunsAsOneLoadedFromTheStore) {
   AddVersion("v1");
   StartScheduler(/*serving=*/false);

@@ -48,7 +48,7 @@ void BuildExecutor::Impl::Start() {
   if (options_.resume) return Resume();
   // Only the build's own directory: volumes/ and a task's work-<id>/ are made when a step needs
   // one (a mkdir on a journal-less ext4 costs ~60 us of CPU, docs/benchmarks.md).
-  std::error_code ec = MakeDirectories(options_.build_root);
+  std::error_code ec = MakeDirectory(options_.build_root);
   if (!ec && options_.journal) {
     fs::remove(JournalPath(), ec);  // a build that ran here before under the same id: not ours
     ec.clear();
@@ -62,6 +62,17 @@ void BuildExecutor::Impl::Start() {
     return;
   }
   Apply(engine_.Start());
+}
+
+std::error_code BuildExecutor::Impl::MakeDirectory(const std::string& path) {
+  if (options_.spare_dirs && options_.spare_dirs->TakeInto(path)) return {};
+  return MakeDirectories(path);
+}
+
+Status BuildExecutor::Impl::MakeDir(const std::string& path) {
+  std::error_code ec = MakeDirectory(path);
+  if (ec) return IoError("cannot create " + path + ": " + ec.message());
+  return Status::Ok();
 }
 
 void BuildExecutor::Impl::Abort() {

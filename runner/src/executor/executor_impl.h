@@ -71,6 +71,9 @@ class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
   // be applied (false).
   bool HoldDuringReplay(const BuildAction& action);
   std::string JournalPath() const;
+  // Makes the directory `path` (and missing parents) from a spare when there is one.
+  std::error_code MakeDirectory(const std::string& path);
+  Status MakeDir(const std::string& path);
 
   // Translation helpers (executor_tasks.cpp).
   Result<workers::TaskRun> MakeTaskRun(const RunTask& run);

@@ -124,12 +124,6 @@ class StepSink : public workers::OutputSink {
   std::shared_ptr<Pending> pending_ = std::make_shared<Pending>();
 };
 
-Status MakeDir(const std::string& path) {
-  std::error_code ec = MakeDirectories(path);
-  if (ec) return IoError("cannot create " + path + ": " + ec.message());
-  return Status::Ok();
-}
-
 std::string EnvValue(const Json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
 }

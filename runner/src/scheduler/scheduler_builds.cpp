@@ -99,6 +99,11 @@ std::string Scheduler::Impl::BuildRoot(Id build_id) const {
   return (std::filesystem::path(options_.data_dir) / "builds" / std::to_string(build_id)).string();
 }
 
+std::filesystem::path SpareDirectoriesOf(const std::string& data_dir) {
+  if (data_dir.empty()) return {};
+  return std::filesystem::path(data_dir) / "spare-dirs";
+}
+
 bool Scheduler::Impl::CanResume(const Build& build) const {
   std::error_code ec;
   return options_.journal_builds && !build.one_off() && build.status == BuildStatus::kStarted &&
@@ -153,6 +158,7 @@ void Scheduler::Impl::Launch(PipelineState& state, Build build, const InputPlan&
   BuildExecutorOptions exec;
   exec.build_root = BuildRoot(build.id);
   exec.journal = options_.journal_builds;
+  exec.spare_dirs = &spare_dirs_;
   exec.resume = resume;
   exec.metadata = {std::to_string(build.id), build.name,        build.job,
                    state.record.name,        state.record.team, options_.external_url};

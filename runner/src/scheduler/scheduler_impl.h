@@ -20,6 +20,7 @@
 #include "baton/runner/directory_remover.h"
 #include "baton/runner/planner.h"
 #include "baton/runner/scheduler.h"
+#include "baton/runner/spare_directories.h"
 
 namespace baton::runner {
 
@@ -84,6 +85,9 @@ struct RunOnceState {
 // kFailedPrecondition when the job now has an input the build has no version for.
 Result<InputPlan> PlanFromInputs(const pipelines::Job& job, const Build& build,
                                  const std::vector<BuildInput>& used);
+
+// Where a scheduler keeps spare build directories: beside builds/ (none without a data dir).
+std::filesystem::path SpareDirectoriesOf(const std::string& data_dir);
 
 class Scheduler::Impl {
  public:
@@ -217,9 +221,13 @@ class Scheduler::Impl {
   // When Resync last re-read every pipeline's job pauses and pins (RereadState).
   static constexpr Duration kDeepResyncEvery = std::chrono::seconds(60);
   std::optional<SteadyTime> last_deep_resync_;
-  // Removes finished builds' directories off this thread; the scheduler's destruction waits for
-  // what it queued.
-  DirectoryRemover build_dirs_;
+  // Finished builds' emptied directories, renamed into place for the next builds (before
+  // build_dirs_: that one's thread uses it until it stops).
+  SpareDirectories spare_dirs_{SpareDirectoriesOf(options_.data_dir)};
+  // Empties finished builds' directories into spare_dirs_ (removing what is not kept) off this
+  // thread; the scheduler's destruction waits for what it queued.
+  DirectoryRemover build_dirs_{
+      [this](const std::filesystem::path& dir) { spare_dirs_.Recycle(dir); }};
 };
 
 }  // namespace baton::runner

@@ -41,14 +41,18 @@ EventWriter::~EventWriter() {
 
 Status EventWriter::Enqueue(std::vector<QueuedEvent> events, bool urgent) {
   std::unique_lock<std::mutex> lock(mu_);
-  bool wake = false;  // the writer may be waiting for a first event
+  // Wake the writer for a first event only when it waits for one: while it gathers a batch
+  // (the interval) a wake-up would only send it back to sleep. In W3 the queue empties at every
+  // build's end (FinishBuild commits it) and the next build's first event woke the writer each
+  // time, on the other core, for nothing.
+  bool wake = false;
   for (QueuedEvent& event : events) {
     if (queued_bytes_ >= max_queued_bytes_) {
       work_cv_.notify_one();  // full: commit now rather than at the end of the interval
       // Always admit into an empty queue, so one huge event cannot block forever.
       space_cv_.wait(lock, [&] { return queued_bytes_ < max_queued_bytes_ || queue_.empty(); });
     }
-    wake = wake || queue_.empty();
+    wake = wake || (queue_.empty() && idle_);
     queued_bytes_ += ApproximateBytes(event);
     const size_t count = event.count();
     const bool reaches_batch = queued_events_ < batch_ && queued_events_ + count >= batch_;
@@ -120,7 +124,9 @@ Status EventWriter::TakeErrorLocked() { return std::exchange(error_, Status::Ok(
 void EventWriter::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
+    idle_ = true;
     work_cv_.wait(lock, [&] { return !committing_ && (stopping_ || !queue_.empty()); });
+    idle_ = false;
     if (queue_.empty()) return;  // stopping with nothing left
     // Let a batch gather unless someone is waiting or it is big enough already.
     work_cv_.wait_for(lock, interval_, [&] { return ReadyToCommitLocked(); });

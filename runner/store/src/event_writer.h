@@ -82,6 +82,7 @@ class EventWriter {
   bool committing_ = false;   // GUARDED_BY(mu_) a taken batch is being committed (by anyone)
   bool stopping_ = false;     // GUARDED_BY(mu_)
   bool urgent_ = false;       // GUARDED_BY(mu_) commit what is queued at once
+  bool idle_ = false;         // GUARDED_BY(mu_) the writer's thread waits for a first event
   Status error_;              // GUARDED_BY(mu_) unreported failure
   std::thread thread_;
 };

@@ -25,6 +25,7 @@
 #include "baton/runner/build_action.h"
 #include "baton/runner/build_engine.h"
 #include "baton/runner/build_observer.h"
+#include "baton/runner/spare_directories.h"
 #include "baton/workers/worker.h"
 
 namespace boost::asio {
@@ -67,6 +68,9 @@ struct BuildExecutorOptions {
   // (`timeout:`) start again from now. A journal that does not fit the plan (the pipeline
   // changed) errors the build. REQUIRES: journal.
   bool resume = false;
+  // Where the build's directories come from when it has some (a spare is renamed into place
+  // instead of made); null: each is made. Borrowed: must outlive the executor.
+  SpareDirectories* spare_dirs = nullptr;
 };
 
 class BuildExecutor {

@@ -1,0 +1,168 @@
+#include "baton/runner/spare_directories.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/xattr.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <system_error>
+
+namespace baton::runner {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The names of `path`'s extended attributes (ACLs are among them), without following a link.
+std::string XattrNames(const fs::path& path) {
+  ssize_t n = ::llistxattr(path.c_str(), nullptr, 0);
+  if (n <= 0) return {};  // none, or a filesystem without them
+  std::string names(static_cast<size_t>(n), '\0');
+  n = ::llistxattr(path.c_str(), names.data(), names.size());
+  names.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  return names;
+}
+
+bool RealDirectory(const fs::path& path, struct stat& st) {
+  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void RemoveTree(const fs::path& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);  // never follows a link; what cannot be removed is left, as before
+}
+
+// The entries of `dir`, read before any is moved or removed.
+std::vector<fs::directory_entry> Entries(const fs::path& dir) {
+  std::vector<fs::directory_entry> entries;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    entries.push_back(*it);
+  }
+  return entries;
+}
+
+}  // namespace
+
+SpareDirectories::SpareDirectories(fs::path dir, size_t max_spares)
+    : dir_(std::move(dir)), max_spares_(max_spares) {}
+
+size_t SpareDirectories::size() const {
+  std::lock_guard lock(mu_);
+  return spares_.size();
+}
+
+bool SpareDirectories::TakeInto(const fs::path& path) { return TakeInto(path, /*parents=*/1); }
+
+bool SpareDirectories::TakeInto(const fs::path& path, int parents) {
+  std::string spare;
+  {
+    std::lock_guard lock(mu_);
+    if (spares_.empty()) return false;
+    spare = std::move(spares_.back());
+    spares_.pop_back();
+  }
+  // NOREPLACE: a rename onto an existing empty directory would silently replace it.
+  if (::renameat2(AT_FDCWD, spare.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
+    return true;
+  }
+  const int error = errno;
+  struct stat st;
+  if (error == ENOENT && !RealDirectory(spare, st)) return false;  // the spare is gone: forget it
+  {
+    std::lock_guard lock(mu_);
+    spares_.push_back(std::move(spare));
+  }
+  // A missing parent (a build's volumes/ before its first volume) comes from a spare too.
+  if (error != ENOENT || parents == 0 || !TakeInto(path.parent_path(), parents - 1)) return false;
+  return TakeInto(path, 0);
+}
+
+void SpareDirectories::Recycle(const fs::path& root) {
+  struct stat st;
+  if (dir_.empty() || !RealDirectory(root, st) || !Prepare()) return RemoveTree(root);
+  Empty(root, /*levels=*/2);  // a build's volumes/<n> and work-<n> too
+  Keep(root);
+}
+
+void SpareDirectories::Empty(const fs::path& dir, int levels) {
+  for (const fs::directory_entry& entry : Entries(dir)) {
+    std::error_code ec;
+    if (levels > 0 && entry.symlink_status(ec).type() == fs::file_type::directory) {
+      Empty(entry.path(), levels - 1);
+      Keep(entry.path());
+    } else {
+      RemoveTree(entry.path());
+    }
+  }
+}
+
+bool SpareDirectories::Prepare() {
+  if (prepared_) return true;
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  struct stat st;
+  if (ec || !RealDirectory(dir_, st)) return false;
+  reference_ = {st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777),
+                std::max<int64_t>(st.st_size, 4096), XattrNames(dir_)};
+  prepared_ = true;
+  for (const fs::directory_entry& entry : Entries(dir_)) Adopt(entry.path());
+  return true;
+}
+
+void SpareDirectories::SkipName(const std::string& name) {
+  uint64_t n = 0;
+  auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), n);
+  if (error != std::errc() || end != name.data() + name.size()) return;
+  std::lock_guard lock(mu_);
+  next_name_ = std::max(next_name_, n + 1);
+}
+
+void SpareDirectories::Adopt(const fs::path& spare) {
+  SkipName(spare.filename().string());  // new spares are named after the ones taken over
+  if (Qualifies(spare)) {
+    std::lock_guard lock(mu_);
+    if (spares_.size() + reserved_ < max_spares_) {
+      spares_.push_back(spare.string());
+      return;
+    }
+  }
+  RemoveTree(spare);
+}
+
+bool SpareDirectories::Qualifies(const fs::path& dir) const {
+  struct stat st;
+  std::error_code ec;
+  return RealDirectory(dir, st) && st.st_uid == reference_.uid && st.st_gid == reference_.gid &&
+         (st.st_mode & 07777) == reference_.mode && st.st_size <= reference_.max_size &&
+         fs::is_empty(dir, ec) && !ec && XattrNames(dir) == reference_.xattr_names;
+}
+
+void SpareDirectories::Keep(const fs::path& dir) {
+  if (!Qualifies(dir)) return RemoveTree(dir);
+  // A name is reserved under the lock and the rename done outside it, so that TakeInto on the
+  // scheduler's thread never waits for this one's rename.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    fs::path spare;
+    {
+      std::lock_guard lock(mu_);
+      if (spares_.size() + reserved_ >= max_spares_) break;
+      ++reserved_;
+      spare = dir_ / std::to_string(next_name_++);
+    }
+    bool moved = ::renameat2(AT_FDCWD, dir.c_str(), AT_FDCWD, spare.c_str(), RENAME_NOREPLACE) == 0;
+    int error = errno;
+    std::lock_guard lock(mu_);
+    --reserved_;
+    if (moved) {
+      spares_.push_back(spare.string());
+      return;
+    }
+    if (error != EEXIST) break;  // a name an earlier process's spare has: try the next one
+  }
+  RemoveTree(dir);
+}
+
+}  // namespace baton::runner

@@ -1,0 +1,197 @@
+// SpareDirectories: a finished build's emptied directories become the next builds' directories.
+#include "baton/runner/spare_directories.h"
+
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "fakes/test_env.h"
+#include "runner/engine_harness.h"
+#include "runner/executor_harness.h"
+
+namespace baton::runner {
+namespace {
+
+namespace fs = std::filesystem;
+using baton::testing::TempDir;
+using baton::testing::WriteFile;
+
+ino_t Inode(const fs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_ino;
+}
+
+// A finished build's directory: its journal, a volume with a file, a task's work dir with one.
+fs::path MakeFinishedBuild(const fs::path& root, const std::string& name) {
+  fs::path dir = root / "builds" / name;
+  WriteFile(dir / "journal.jsonl", "{}\n");
+  WriteFile(dir / "volumes" / "1" / "version", "v1\n");
+  WriteFile(dir / "work-1" / "out.txt", "made by the task\n");
+  return dir;
+}
+
+TEST(SpareDirectories, ABuildsEmptiedDirectoriesAreRenamedIntoPlaceForTheNextBuild) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs");
+  fs::path finished = MakeFinishedBuild(tmp.path(), "1");
+  ino_t work_dir = Inode(finished / "work-1");
+  spares.Recycle(finished);
+  EXPECT_FALSE(fs::exists(finished));
+  EXPECT_EQ(spares.size(), 4u);  // the build's directory, volumes/, volumes/1/, work-1/
+
+  std::vector<ino_t> taken;
+  for (const char* next : {"2", "2/work-1", "2/work-2", "2/work-3"}) {
+    fs::path path = tmp.path() / "builds" / next;
+    ASSERT_TRUE(spares.TakeInto(path)) << next;
+    EXPECT_TRUE(fs::is_directory(path));
+    EXPECT_TRUE(fs::is_empty(path));
+    taken.push_back(Inode(path));
+  }
+  EXPECT_NE(std::find(taken.begin(), taken.end(), work_dir), taken.end());
+  EXPECT_FALSE(spares.TakeInto(tmp.path() / "builds" / "3"));  // none left: the caller mkdirs
+  EXPECT_FALSE(fs::exists(tmp.path() / "builds" / "3"));
+}
+
+TEST(SpareDirectories,
+     AnExistingDirectoryIsNeverReplacedAndNothingIsMadeWhenMoreThanAParentIsMissing) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs");
+  spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
+  const size_t ready = spares.size();
+  fs::path cache = tmp.path() / "caches" / "job";
+  fs::create_directories(cache);
+  ino_t before = Inode(cache);
+  EXPECT_FALSE(spares.TakeInto(cache));
+  EXPECT_EQ(Inode(cache), before);
+  EXPECT_FALSE(spares.TakeInto(tmp.path() / "nowhere" / "deeper" / "work-1"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "nowhere"));
+  EXPECT_EQ(spares.size(), ready);  // both spares went back
+}
+
+TEST(SpareDirectories, AMissingParentIsTakenFromASpareTooButNoMoreThanOne) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs");
+  spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
+  ASSERT_EQ(spares.size(), 4u);
+  fs::path build = tmp.path() / "builds" / "2";
+  ASSERT_TRUE(spares.TakeInto(build));
+  ASSERT_TRUE(spares.TakeInto(build / "volumes" / "1"));  // volumes/ first, then volumes/1
+  EXPECT_TRUE(fs::is_directory(build / "volumes" / "1"));
+  EXPECT_EQ(spares.size(), 1u);
+  EXPECT_FALSE(spares.TakeInto(build / "put" / "a" / "b"));  // two missing: the caller makes them
+  EXPECT_FALSE(fs::exists(build / "put"));
+  EXPECT_EQ(spares.size(), 1u);
+}
+
+TEST(SpareDirectories, ASpareRemovedBehindItsBackIsForgottenNotOfferedAgain) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs", /*max_spares=*/1);
+  spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
+  ASSERT_EQ(spares.size(), 1u);
+  fs::remove_all(tmp.path() / "spare-dirs");
+  EXPECT_FALSE(spares.TakeInto(tmp.path() / "builds" / "2"));
+  EXPECT_EQ(spares.size(), 0u);
+}
+
+TEST(SpareDirectories, ADirectoryATaskChangedIsRemovedInsteadOfKept) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs");
+  fs::path build = tmp.path() / "builds" / "1";
+  fs::create_directories(build / "work-1");  // chmod'ed by its task
+  fs::permissions(build / "work-1", fs::perms::owner_all, fs::perm_options::replace);
+  fs::create_directories(build / "work-2");  // given a user xattr by its task
+  const bool xattrs = ::setxattr((build / "work-2").c_str(), "user.left", "behind", 6, 0) == 0;
+  fs::create_directories(build / "work-3");  // grown past a block by its task's files
+  for (int i = 0; i < 400; ++i) {
+    WriteFile(build / "work-3" / ("a-rather-long-file-name-to-fill-blocks-" + std::to_string(i)),
+              "");
+  }
+  fs::path outside = tmp.path() / "outside";  // a link a task left must not be followed
+  WriteFile(outside / "precious", "keep me\n");
+  fs::create_directory_symlink(outside, build / "work-4");
+  spares.Recycle(build);
+  EXPECT_FALSE(fs::exists(build));
+  EXPECT_TRUE(fs::exists(outside / "precious"));
+  // Only the build's own directory qualifies (and work-3 where its filesystem keeps one block).
+  EXPECT_GE(spares.size(), 1u);
+  EXPECT_LE(spares.size(), xattrs ? 2u : 3u);
+  for (size_t i = 0, n = spares.size(); i < n; ++i) {
+    fs::path taken = tmp.path() / ("taken-" + std::to_string(i));
+    ASSERT_TRUE(spares.TakeInto(taken));
+    EXPECT_EQ(fs::status(taken).permissions(), fs::status(tmp.path() / "spare-dirs").permissions());
+    EXPECT_LE(::listxattr(taken.c_str(), nullptr, 0), 0);
+  }
+}
+
+TEST(SpareDirectories, KeepsAtMostItsLimitAndRemovesTheRest) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs", /*max_spares=*/2);
+  spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
+  spares.Recycle(MakeFinishedBuild(tmp.path(), "2"));
+  EXPECT_EQ(spares.size(), 2u);
+  EXPECT_FALSE(fs::exists(tmp.path() / "builds" / "1"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "builds" / "2"));
+  size_t on_disk = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp.path() / "spare-dirs")) {
+    ++on_disk;
+  }
+  EXPECT_EQ(on_disk, 2u);
+}
+
+TEST(SpareDirectories, SparesAnEarlierProcessLeftAreTakenOverAndAnythingElseThereIsRemoved) {
+  TempDir tmp;
+  fs::create_directories(tmp.path() / "spare-dirs" / "7");
+  WriteFile(tmp.path() / "spare-dirs" / "8" / "not-empty", "x");
+  WriteFile(tmp.path() / "spare-dirs" / "stray-file", "x");
+  SpareDirectories spares(tmp.path() / "spare-dirs");
+  spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
+  EXPECT_EQ(spares.size(), 5u);  // 7, and the build's four
+  EXPECT_FALSE(fs::exists(tmp.path() / "spare-dirs" / "8"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "spare-dirs" / "stray-file"));
+  EXPECT_TRUE(fs::exists(tmp.path() / "spare-dirs" / "7"));
+}
+
+TEST(SpareDirectories, WithoutADirectoryNothingIsKeptAndTheTreeIsRemoved) {
+  TempDir tmp;
+  SpareDirectories spares("");
+  fs::path finished = MakeFinishedBuild(tmp.path(), "1");
+  spares.Recycle(finished);
+  EXPECT_FALSE(fs::exists(finished));
+  EXPECT_EQ(spares.size(), 0u);
+  EXPECT_FALSE(spares.TakeInto(tmp.path() / "2"));
+}
+
+TEST(SpareDirectories, AnExecutorTakesItsBuildsDirectoryAndItsTasksWorkDirFromTheSpares) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs");
+  fs::path finished = MakeFinishedBuild(tmp.path(), "1");
+  std::vector<ino_t> kept = {Inode(finished)};
+  spares.Recycle(finished);
+  ASSERT_EQ(spares.size(), 4u);
+
+  baton::testing::ScriptedWorker worker;
+  BuildExecutorOptions options;
+  options.spare_dirs = &spares;
+  testing::BuildRun run(testing::PlanFromYaml(R"Y(
+jobs:
+- name: job
+  plan:
+  - task: t
+    config: {platform: linux, run: {path: 'true'}}
+)Y"),
+                        worker, options);
+  EXPECT_EQ(run.Go(), BuildStatus::kSucceeded);
+  ASSERT_EQ(worker.task_runs().size(), 1u);
+  EXPECT_EQ(spares.size(), 2u);                 // two of four taken: no mkdir for either directory
+  EXPECT_EQ(Inode(run.build_root()), kept[0]);  // kept last, taken first
+  EXPECT_TRUE(fs::is_directory(worker.task_runs()[0].work_dir));
+  EXPECT_TRUE(fs::is_empty(worker.task_runs()[0].work_dir));
+}
+
+}  // namespace
+}  // namespace baton::runner
