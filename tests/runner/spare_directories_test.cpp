@@ -98,6 +98,21 @@ TEST(SpareDirectories, ASpareRemovedBehindItsBackIsForgottenNotOfferedAgain) {
   EXPECT_EQ(spares.size(), 0u);
 }
 
+// Only without cgroups can a process of a finished build outlive it and write where it worked.
+TEST(SpareDirectories, ASpareWrittenIntoAfterItWasKeptIsRemovedNotGivenToTheNextBuild) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs", /*max_spares=*/1);
+  spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
+  ASSERT_EQ(spares.size(), 1u);
+  for (const auto& spare : fs::directory_iterator(tmp.path() / "spare-dirs")) {
+    WriteFile(spare.path() / "late.txt", "written after the build ended\n");
+  }
+  EXPECT_FALSE(spares.TakeInto(tmp.path() / "builds" / "2"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "builds" / "2"));
+  EXPECT_EQ(spares.size(), 0u);
+  EXPECT_TRUE(fs::is_empty(tmp.path() / "spare-dirs"));
+}
+
 TEST(SpareDirectories, ADirectoryATaskChangedIsRemovedInsteadOfKept) {
   TempDir tmp;
   SpareDirectories spares(tmp.path() / "spare-dirs");

@@ -64,6 +64,13 @@ bool SpareDirectories::TakeInto(const fs::path& path, int parents) {
     spare = std::move(spares_.back());
     spares_.pop_back();
   }
+  // Empty when it was kept; a process of the build it came from that outlived it (only possible
+  // without cgroups) may have written into it since: then it is nobody's spare.
+  std::error_code ec;
+  if (!fs::is_empty(spare, ec) && !ec) {
+    RemoveTree(spare);
+    return TakeInto(path, parents);
+  }
   // NOREPLACE: a rename onto an existing empty directory would silently replace it.
   if (::renameat2(AT_FDCWD, spare.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
     return true;
