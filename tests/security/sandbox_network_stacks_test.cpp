@@ -318,8 +318,9 @@ TEST_F(NetworkStackLifetime, NoStackOutlivesTheSandbox) {
   auto process = StartSleeper(&netns);
   ASSERT_NE(process, nullptr);
   EXPECT_EQ(Run("exit 0"), "");
-  ASSERT_TRUE(Eventually([] { return OurNetworkStacks().size() >= 3; }))
-      << "the running task's stack and the networks made ahead for the next tasks";
+  // The finished task's stack may be gone already (it is told to stop, not waited for).
+  ASSERT_TRUE(Eventually([] { return OurNetworkStacks().size() >= 2; }))
+      << "the running task's stack and the network made ahead for the next task";
   process.reset();
   sandbox_.reset();
   EXPECT_TRUE(OurNetworkStacks().empty());
