@@ -22,8 +22,30 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using Steady = std::chrono::steady_clock;
 
-[[noreturn]] void ExecChild(const std::vector<std::string>& argv, const ProcessOptions& options,
-                            int out_w, int err_w) {
+// What the child executes, made before the fork: a child of a process with other threads must
+// not allocate (another thread may have held the allocator's lock at the fork).
+struct ExecPlan {
+  std::vector<char*> args;
+  std::vector<char*> env;  // the parent's environment, `extra_env` added or replacing
+};
+
+ExecPlan PlanExec(const std::vector<std::string>& argv, const ProcessOptions& options) {
+  ExecPlan plan;
+  for (const auto& a : argv) plan.args.push_back(const_cast<char*>(a.c_str()));
+  plan.args.push_back(nullptr);
+  auto name_of = [](const char* kv) { return std::string(kv, std::strcspn(kv, "=")); };
+  for (char** e = environ; *e != nullptr; ++e) {
+    bool replaced = false;
+    for (const auto& kv : options.extra_env) replaced |= name_of(kv.c_str()) == name_of(*e);
+    if (!replaced) plan.env.push_back(*e);
+  }
+  for (const auto& kv : options.extra_env) plan.env.push_back(const_cast<char*>(kv.c_str()));
+  plan.env.push_back(nullptr);
+  return plan;
+}
+
+[[noreturn]] void ExecChild(const ExecPlan& plan, const ProcessOptions& options, int out_w,
+                            int err_w) {
   setpgid(0, 0);
   if (!options.output_file.empty()) {
     out_w = open(options.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -36,11 +58,7 @@ using Steady = std::chrono::steady_clock;
   dup2(err_w, 2);
   if (!options.output_file.empty()) close(out_w);
   if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);
-  for (const auto& kv : options.extra_env) putenv(const_cast<char*>(kv.c_str()));
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  execvp(args[0], args.data());
+  execvpe(plan.args[0], plan.args.data(), plan.env.data());
   _exit(127);
 }
 
@@ -66,9 +84,10 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ProcessOp
   MakePipe(out);
   MakePipe(err);
   deadline_ = Steady::now() + options.timeout;
+  const ExecPlan plan = PlanExec(argv, options);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) ExecChild(argv, options, out[1], err[1]);
+  if (pid_ == 0) ExecChild(plan, options, out[1], err[1]);
   setpgid(pid_, pid_);
   close(out[1]);
   close(err[1]);

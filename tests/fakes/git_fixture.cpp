@@ -95,13 +95,13 @@ void WaitForPort(int port, pid_t pid) {
 }
 
 pid_t Spawn(const std::vector<std::string>& argv, const fs::path& cwd) {
+  std::vector<char*> args;  // before the fork: the child must not allocate
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
     if (::chdir(cwd.c_str()) != 0) _exit(127);
     ::setpgid(0, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     ::execvp(args[0], args.data());
     _exit(127);
   }

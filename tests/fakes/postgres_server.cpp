@@ -49,6 +49,9 @@ Status ServerUser(uid_t& uid, gid_t& gid) {
 
 // Runs `argv` (argv[0] an absolute path) as uid/gid with output to `log`; OK on exit status 0.
 Status RunAs(uid_t uid, gid_t gid, const std::vector<std::string>& argv, const fs::path& log) {
+  std::vector<char*> args;  // before the fork: the child must not allocate
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) return IoError("fork failed while starting " + argv[0]);
   if (pid == 0) {
@@ -61,9 +64,6 @@ Status RunAs(uid_t uid, gid_t gid, const std::vector<std::string>& argv, const f
       if (fd >= 0) (void)fchown(fd, uid, gid);
       if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) _exit(126);
     }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
   }

@@ -53,6 +53,9 @@ std::string Joined(const std::vector<std::string>& argv) {
 std::string RunCommand(const std::vector<std::string>& argv, const fs::path& cwd) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  std::vector<char*> args;  // before the fork: the child must not allocate
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(fds[1], 1);
@@ -60,9 +63,6 @@ std::string RunCommand(const std::vector<std::string>& argv, const fs::path& cwd
     ::close(fds[0]);
     ::close(fds[1]);
     if (::chdir(cwd.c_str()) != 0) _exit(127);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     ::execvp(args[0], args.data());
     _exit(127);
   }
@@ -123,13 +123,16 @@ RegistryServer::RegistryServer(const fs::path& dir, RegistryServerOptions option
            << (dir_ / "htpasswd").string() << "\n";
   }
   config.close();
+  // Made before the fork: the child of a process with other threads (the token issuer's) must
+  // not allocate, since another thread may have held the allocator's lock at the fork (it would
+  // hang there, never executing the registry).
+  const std::string cfg = (dir_ / "config.yml").string();
   pid_ = ::fork();
   if (pid_ == 0) {
     int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     ::setpgid(0, 0);
-    std::string cfg = (dir_ / "config.yml").string();
     ::execl("/usr/bin/docker-registry", "docker-registry", "serve", cfg.c_str(), nullptr);
     _exit(127);
   }
