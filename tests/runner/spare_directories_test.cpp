@@ -88,11 +88,16 @@ TEST(SpareDirectories, AMissingParentIsTakenFromASpareTooButNoMoreThanOne) {
   EXPECT_EQ(spares.size(), 1u);
 }
 
+// One finished build recycled into at most one spare (its own directory).
+void KeepOneSpare(const fs::path& root, SpareDirectories& spares) {
+  spares.Recycle(MakeFinishedBuild(root, "1"));
+  ASSERT_EQ(spares.size(), 1u);
+}
+
 TEST(SpareDirectories, ASpareRemovedBehindItsBackIsForgottenNotOfferedAgain) {
   TempDir tmp;
   SpareDirectories spares(tmp.path() / "spare-dirs", /*max_spares=*/1);
-  spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
-  ASSERT_EQ(spares.size(), 1u);
+  ASSERT_NO_FATAL_FAILURE(KeepOneSpare(tmp.path(), spares));
   fs::remove_all(tmp.path() / "spare-dirs");
   EXPECT_FALSE(spares.TakeInto(tmp.path() / "builds" / "2"));
   EXPECT_EQ(spares.size(), 0u);
@@ -102,8 +107,7 @@ TEST(SpareDirectories, ASpareRemovedBehindItsBackIsForgottenNotOfferedAgain) {
 TEST(SpareDirectories, ASpareWrittenIntoAfterItWasKeptIsRemovedNotGivenToTheNextBuild) {
   TempDir tmp;
   SpareDirectories spares(tmp.path() / "spare-dirs", /*max_spares=*/1);
-  spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
-  ASSERT_EQ(spares.size(), 1u);
+  ASSERT_NO_FATAL_FAILURE(KeepOneSpare(tmp.path(), spares));
   for (const auto& spare : fs::directory_iterator(tmp.path() / "spare-dirs")) {
     WriteFile(spare.path() / "late.txt", "written after the build ended\n");
   }

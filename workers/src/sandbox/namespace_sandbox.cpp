@@ -1,18 +1,13 @@
 // NamespaceSandbox: a task's ChildPlan with its namespaces, mounts and user, started by Spawn
 // (spawn.h).
-#include <fcntl.h>
-#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 
 #include "baton/workers/sandbox.h"
 #include "sandbox/child_plan.h"
