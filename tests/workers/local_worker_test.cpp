@@ -1,9 +1,11 @@
 // LocalWorker: abort, streams, capture, threads, unsafe mode, refusal, caches, resource steps.
 #include "baton/workers/local_worker.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -452,6 +454,58 @@ TEST(LocalWorkerStart, ATaskAskedForAsTheWorkerStartsRunsFullySandboxed) {
   EXPECT_EQ(outside, options.userns_host_id) << f.sink->Text();
   EXPECT_EQ(count, options.userns_size);
   EXPECT_EQ(worker.isolation(), IsolationLevel::kNamespaces);
+}
+
+// This process's children (pids whose parent is this process).
+std::vector<pid_t> OwnChildren() {
+  std::vector<pid_t> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    pid_t pid = atoi(e.path().filename().c_str());
+    if (pid <= 0) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t close = stat.rfind(')');  // the name may hold spaces and parentheses
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == ::getpid()) out.push_back(pid);
+  }
+  return out;
+}
+
+// Workers started at once build and probe their sandboxes on threads of their own at the same
+// time: every one must get its sandbox. (Each made its tasks' user namespace through a child
+// holding it until a pipe closed; a child cloned just after another thread made its pipe held that
+// pipe too, so two workers starting together could each hold the other's and wait for ever: CI's
+// Masking tests hung so.)
+TEST(LocalWorkerStart, WorkersStartedAtOnceAllGetTheirSandbox) {
+  TempDir dir;
+  std::atomic<bool> gave_up{false};
+  auto rounds = std::async(std::launch::async, [&] {
+    for (int round = 0; round < 40 && !gave_up; ++round) {
+      std::vector<std::unique_ptr<workers::LocalWorker>> started;
+      for (int i = 0; i < 4; ++i) {
+        workers::LocalWorkerOptions options;
+        options.data_dir = (dir / ("w" + std::to_string(i))).string();
+        started.push_back(std::make_unique<workers::LocalWorker>(options));
+      }
+      for (auto& w : started) {
+        EXPECT_EQ(w->isolation(), IsolationLevel::kNamespaces)
+            << "round " << round << ": " << w->refusal_reason();
+      }
+    }
+  });
+  if (rounds.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    gave_up = true;
+    ADD_FAILURE() << "workers started at once did not all answer their probe within 60 s";
+    // Ends the children they wait for, so that the workers and this test can end.
+    while (rounds.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+      for (pid_t child : OwnChildren()) ::kill(child, SIGKILL);
+    }
+  }
+  rounds.get();
 }
 
 }  // namespace

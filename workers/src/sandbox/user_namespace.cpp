@@ -22,16 +22,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A child that only sits in the new namespace until `hold` closes (this process has threads:
-// between clone and _exit it makes system calls only).
-pid_t CloneHolder(int hold, int hold_write) {
+// A child that only sits in the new namespace until `hold`'s write end closes (this process has
+// threads: between clone and _exit it makes system calls only).
+pid_t CloneHolder(int hold) {
   clone_args args;
   std::memset(&args, 0, sizeof args);
   args.flags = CLONE_NEWUSER;
   args.exit_signal = SIGCHLD;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid == 0) {
-    ::close(hold_write);  // else its own copy would keep the pipe open forever
+    // It keeps `hold` alone. Its copy of the write end would keep the pipe open forever; so would
+    // its copy of another thread's holder pipe, made just before this clone: two workers starting
+    // at once (their sandboxes built on threads of their own) then each held the other's holder,
+    // and both waited for ever.
+    if (hold > 0) ::syscall(SYS_close_range, 0u, static_cast<unsigned>(hold) - 1, 0);
+    ::syscall(SYS_close_range, static_cast<unsigned>(hold) + 1, ~0U, 0);
     char c;
     while (::read(hold, &c, 1) < 0 && errno == EINTR) {
     }
@@ -59,7 +64,7 @@ Result<ScopedFd> CreateUserNamespace(uint32_t host_id, uint32_t size) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return sys::ErrnoStatus("creating a pipe", errno);
   ScopedFd hold_read(fds[0]), hold_write(fds[1]);
-  pid_t pid = CloneHolder(hold_read.get(), hold_write.get());
+  pid_t pid = CloneHolder(hold_read.get());
   if (pid < 0) {
     return sys::ErrnoStatus("creating a user namespace (is /proc/sys/user/max_user_namespaces 0?)",
                             errno, StatusCode::kFailedPrecondition);
