@@ -74,7 +74,9 @@ class NamespaceSandbox : public Sandbox {
     // Held until the child has copied it (Spawn returns).
     std::shared_ptr<const ScopedFd> shared_root;
     if (host && !run.privileged) {
-      BATON_ASSIGN_OR_RETURN(shared_root, SharedRootFor(run));
+      // The probe, hermetic, still takes the root of a task with a network (Concourse's
+      // default): it is then built once, by the probe, instead of again by the first task.
+      BATON_ASSIGN_OR_RETURN(shared_root, SharedRootFor(/*with_resolv_conf=*/run.network || probe));
     }
     if (shared_root) {
       BATON_RETURN_IF_ERROR(sandbox::PrepareTaskMounts(run, work_mount, child.get()));
@@ -194,9 +196,11 @@ class NamespaceSandbox : public Sandbox {
  private:
   // The shared root (shared_root.h) an unprivileged task on the host's root copies; nullptr when
   // there is none (the task builds its root itself).
-  Result<std::shared_ptr<const ScopedFd>> SharedRootFor(const TaskRun& run) {
+  // `with_resolv_conf`: the root of a task with a network (its /etc/resolv.conf names the
+  // network's DNS).
+  Result<std::shared_ptr<const ScopedFd>> SharedRootFor(bool with_resolv_conf) {
     std::string resolv_conf;
-    if (run.network) {
+    if (with_resolv_conf) {
       BATON_ASSIGN_OR_RETURN(resolv_conf, networks_.ResolvConfFor("/"));
     }
     auto root = shared_roots_.Get(sandbox::MaskedPaths(options_), resolv_conf);
