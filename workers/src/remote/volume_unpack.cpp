@@ -66,7 +66,7 @@ Result<fs::path> CheckedPath(const std::string& name) {
 
 // The directory `rel` beneath `root` (created, with its parents, when missing).
 Result<Fd> OpenDirBeneath(int root, const fs::path& rel, const std::string& entry) {
-  int fd = ::dup(root);
+  int fd = ::fcntl(root, F_DUPFD_CLOEXEC, 0);  // no child started meanwhile inherits it
   Fd current(fd);
   for (const auto& part : rel) {
     if (::mkdirat(current.get(), part.c_str(), 0755) != 0 && errno != EEXIST) {
