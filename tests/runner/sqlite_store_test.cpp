@@ -14,6 +14,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fakes/fake_clock.h"
@@ -295,6 +296,53 @@ TEST(SqliteStoreEvents, TwoHundredThousandLinesAreStoredQuicklyAndCompactly) {
   RecordProperty("db_bytes", static_cast<int>(sizes[1]));
   EXPECT_GT(rates[1], 20000.0);                  // generous: shared 2-core machine
   EXPECT_LT(sizes[1], payload_bytes * 12 / 10);  // < 20% overhead over the raw text
+}
+
+// Rows of `sql` (one integer column) in the database file alone: a copy of it without its WAL.
+int64_t CountInFileAlone(const std::filesystem::path& db_file, const std::string& sql) {
+  TempDir copy;
+  std::filesystem::copy_file(db_file, copy / "alone.db");
+  sqlite3* db = nullptr;
+  int64_t count = -1;
+  if (sqlite3_open((copy / "alone.db").c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      count = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return count;
+}
+
+// Once a commit leaves the WAL past SqliteStoreOptions::wal_checkpoint_pages, the store's own
+// thread copies it into the database file (a PASSIVE checkpoint): the committing thread - the
+// scheduler's, in `baton run` - no longer waits for the copy and its two fdatasyncs. Nothing
+// past the threshold, no checkpoint and no thread.
+TEST(SqliteStoreCheckpoint, TheWalPastTheThresholdIsCopiedIntoTheFileByTheStoresThread) {
+  TempDir dir;
+  SqliteStoreOptions options;
+  options.wal_checkpoint_pages = 16;
+  auto store = SqliteStore::Open(dir / "baton.db", RealClock(), options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->CreateTeam("first").ok());
+  EXPECT_EQ((*store)->wal_checkpoints(), 0) << "one small commit is below the threshold";
+  EXPECT_NE(CountInFileAlone(dir / "baton.db", "SELECT count(*) FROM teams WHERE name='first'"), 1)
+      << "not checkpointed yet: the team (and a new file's schema) are in the WAL only";
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE((*store)->CreateTeam("team-" + std::to_string(i)).ok());
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((*store)->wal_checkpoints() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GE((*store)->wal_checkpoints(), 1);
+  EXPECT_EQ(CountInFileAlone(dir / "baton.db", "SELECT count(*) FROM teams WHERE name='first'"), 1)
+      << "the checkpoint copied the first commits into the file";
+  EXPECT_TRUE((*store)->CheckIntegrity().ok());
+  // Every commit is there for the store itself, checkpointed or not.
+  EXPECT_EQ((*store)->ListTeams()->size(), 42u);
 }
 
 }  // namespace

@@ -110,6 +110,24 @@ Connection::~Connection() {
 
 void Connection::ReleaseMemory() { sqlite3_db_release_memory(db_); }
 
+void Connection::OnWalCommit(std::function<void(int pages)> hook) {
+  wal_hook_ = std::move(hook);
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int pages) {
+        static_cast<Connection*>(self)->wal_hook_(pages);
+        return SQLITE_OK;
+      },
+      this);
+}
+
+Result<bool> Connection::CheckpointPassive() {
+  int in_wal = 0, copied = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &in_wal, &copied);
+  if (rc != SQLITE_OK) return ErrorFromCode(rc, sqlite3_errmsg(db_), "checkpoint");
+  return copied >= in_wal;
+}
+
 Status Connection::Exec(const std::string& sql) {
   char* message = nullptr;
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);

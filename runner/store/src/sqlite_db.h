@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,11 +73,19 @@ class Connection final : public sql::Connection {
   // Frees the pages SQLite caches for this connection (sqlite3_db_release_memory); it reads
   // them again when it needs them.
   void ReleaseMemory();
+  // Calls `hook` on the committing thread after each commit with the WAL's size in pages
+  // (sqlite3_wal_hook). This connection then no longer checkpoints by itself: SQLite's automatic
+  // checkpoint after 1,000 pages is such a hook, which this one replaces.
+  void OnWalCommit(std::function<void(int pages)> hook);
+  // Copies what it can of the WAL into the database file without waiting for any reader or
+  // writer (SQLITE_CHECKPOINT_PASSIVE); true when every frame was copied.
+  Result<bool> CheckpointPassive();
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
 
   sqlite3* db_;
+  std::function<void(int)> wal_hook_;
   std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
 };
 

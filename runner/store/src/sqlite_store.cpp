@@ -12,15 +12,25 @@
 #include "migrations.h"
 #include "reader_pool.h"
 #include "sqlite_db.h"
+#include "wal_checkpointer.h"
 
 namespace baton::runner {
 
 SqliteStore::SqliteStore(const Clock& clock, SqliteStoreOptions options)
     : SqlStore(clock, options),
       busy_timeout_(options.busy_timeout),
+      wal_checkpoint_pages_(options.wal_checkpoint_pages),
       orphan_message_(options.orphan_message) {}
 
-SqliteStore::~SqliteStore() { StopEventWriter(); }
+SqliteStore::~SqliteStore() {
+  StopEventWriter();
+  writer_.reset();        // the last commit is made; its hook no longer calls the checkpointer
+  checkpointer_.reset();  // its thread ends before the database's lock is let go
+}
+
+int64_t SqliteStore::wal_checkpoints() const {
+  return checkpointer_ ? checkpointer_->checkpoints() : 0;
+}
 
 int SqliteStore::LatestSchemaVersion() { return sqlite::LatestSchemaVersion(); }
 
@@ -72,6 +82,9 @@ Status SqliteStore::Initialize(const std::filesystem::path& db_file) {
   BATON_RETURN_IF_ERROR(writer_->Exec("PRAGMA journal_mode=WAL"));
   BATON_RETURN_IF_ERROR(sqlite::Migrate(*writer_));
   if (fresh) BATON_RETURN_IF_ERROR(writer_->Exec("PRAGMA synchronous=NORMAL"));
+  checkpointer_ =
+      std::make_unique<sqlite::WalCheckpointer>(db_file.string(), busy_ms, wal_checkpoint_pages_);
+  writer_->OnWalCommit([cp = checkpointer_.get()](int pages) { cp->OnCommit(pages); });
   readers_ =
       std::make_unique<sqlite::ReaderPool>(db_file.string(), busy_ms, options_.max_idle_readers);
   StartEventWriter();

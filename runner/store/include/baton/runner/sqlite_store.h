@@ -27,6 +27,7 @@ namespace baton::runner {
 namespace sqlite {
 class Connection;
 class ReaderPool;
+class WalCheckpointer;
 }  // namespace sqlite
 
 struct SqliteStoreOptions : SqlStoreOptions {
@@ -37,6 +38,9 @@ struct SqliteStoreOptions : SqlStoreOptions {
   // Open tries it exclusively first, and only then settles. Not for a store whose owner resumes
   // builds (the server settles its own).
   std::optional<std::string> orphan_message;
+  // The WAL is copied into the database file once a commit leaves it at this many pages (SQLite's
+  // own default), on a thread of the store's, not the committing one (wal_checkpointer.h).
+  int wal_checkpoint_pages = 1000;
 };
 
 class SqliteStore final : public SqlStore {
@@ -59,6 +63,9 @@ class SqliteStore final : public SqlStore {
   Status CheckIntegrity();
   Result<int> SchemaVersion();
 
+  // Checkpoints the store's checkpointer thread has run so far.
+  int64_t wal_checkpoints() const;
+
   // The builds Open errored (SqliteStoreOptions::orphan_message), oldest first.
   const std::vector<Build>& settled_orphans() const { return settled_orphans_; }
 
@@ -74,6 +81,9 @@ class SqliteStore final : public SqlStore {
   void ReleaseConnectionCachesLocked() override;
 
   const std::chrono::milliseconds busy_timeout_;
+  const int wal_checkpoint_pages_;
+  // Before writer_: the writer's commit hook calls it until the writer is closed.
+  std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;
   std::unique_ptr<sqlite::Connection> writer_;  // used under SqlStore's write mutex
   std::unique_ptr<sqlite::ReaderPool> readers_;
   std::optional<std::string> orphan_message_;
