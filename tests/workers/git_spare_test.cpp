@@ -4,9 +4,11 @@
 // was force-pushed, and two racing gets never share one.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -14,6 +16,7 @@
 #include "baton/workers/resource_type.h"
 #include "fakes/git_fixture.h"
 #include "fakes/test_env.h"
+#include "resources/git_spare.h"
 
 namespace baton::workers {
 namespace {
@@ -168,6 +171,33 @@ TEST_F(GitSpare, WhatATaskDoesToACheckoutFromTheSpareNeverReachesTheNextGet) {
   EXPECT_EQ(ReadFile(next / "a.txt"), "two");
   EXPECT_FALSE(fs::exists(next / "untracked.txt"));
   EXPECT_EQ(RunGit(next, "status --porcelain --ignored"), "");
+}
+
+// A push starts its build's get and a check at once. When the check takes the mirror's lock
+// first, it finds the spare the get is about to take: it makes the next one after that get.
+TEST_F(GitSpare, ACheckThatRanBeforeItsPushsGetLeavesASpareForTheNextPush) {
+  std::string first = upstream_.Commit({{"a.txt", "one"}}, "first");
+  Check();
+  ASSERT_FALSE(Get(first).empty());
+  Check();
+  ASSERT_EQ(Spares(), 1);
+  std::string pushed = upstream_.Commit({{"a.txt", "two"}}, "pushed");
+  // The push's get, begun and waiting for the mirror's lock.
+  auto push_get = std::make_unique<resources::GetInFlight>(Mirror().string());
+  std::thread check([&] { Check(); });
+  // The check has fetched the pushed commit (and, before the change, found the spare there).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (RunGit(Mirror(), "rev-parse refs/heads/main") != pushed + "\n" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  fs::path dir = Get(pushed);
+  EXPECT_EQ(resources::GetsInFlight(Mirror().string()), 1u);
+  push_get.reset();
+  check.join();
+  ASSERT_FALSE(dir.empty());
+  EXPECT_EQ(ReadFile(dir / "a.txt"), "two");
+  EXPECT_EQ(Spares(), 1) << "the next push finds a spare";
 }
 
 TEST_F(GitSpare, TwoRacingGetsOfDifferentCommitsEachGetTheirOwnCommit) {
