@@ -27,13 +27,13 @@ class CheckoutCache : public ::testing::Test {
     const std::string sha = std::string(39, 'a') + std::to_string(n % 10);
     const fs::path dir = root_ / ("get-" + std::to_string(++gets_));
     std::string prepared_in;
-    Status st = GetThroughCheckoutCache(
-        (Checkouts() / (std::to_string(n) + sha)).string(), dir.string(),
-        [&](const std::string& into) {
-          prepared_in = into;
-          std::ofstream(fs::path(into) / "file") << n;
-          return Status::Ok();
-        });
+    auto prepare = [&](const std::string& into) {
+      prepared_in = into;
+      std::ofstream(fs::path(into) / "file") << n;
+      return Status::Ok();
+    };
+    const fs::path cached = Checkouts() / (std::to_string(n) + sha);
+    Status st = GetThroughCheckoutCache(cached.string(), dir.string(), prepare);
     EXPECT_TRUE(st.ok()) << st.ToString();
     EXPECT_EQ(ReadFile(dir / "file"), std::to_string(n));
     return prepared_in == dir.string() ? "straight" : "prepared";

@@ -99,7 +99,8 @@ bool IndexHasConflicts(git_repository* repo) {
 // Whether `key` is `want` in the config.
 bool ConfigHas(git_config* config, const std::string& key, const std::string& want) {
   git_buf value = GIT_BUF_INIT;
-  const bool same = git_config_get_string_buf(&value, config, key.c_str()) == 0 && want == value.ptr;
+  const bool same =
+      git_config_get_string_buf(&value, config, key.c_str()) == 0 && want == value.ptr;
   git_buf_dispose(&value);
   git_error_clear();
   return same;
