@@ -100,6 +100,43 @@ TEST_F(SchedulerChecks, TwoRequestsShareOneRunningCheckAndBothSeeItsResult) {
   }
 }
 
+// A check begun before a push may not see the pushed commit: the push's check is one more check
+// after it, not a share of its result (for git, it is also what leaves a spare checkout for the
+// next push's get).
+TEST_F(SchedulerChecks, APushWhileACheckRunsIsCheckedAgainAfterIt) {
+  ScriptChecks({"1"}, /*hold=*/true);
+  Id pipeline = Activate();
+  Id running = Ask(pipeline);
+  ASSERT_TRUE(worker_.WaitForResources(1));
+  Id pushed = scheduler_->checks().Create("main", "p", pipeline, "r").id;
+  scheduler_->RecordPushedVersion(pushed, Json{{"ref", "abc"}});
+  Id another = scheduler_->checks().Create("main", "p", pipeline, "r").id;
+  scheduler_->RecordPushedVersion(another, Json{{"ref", "def"}});
+  EXPECT_EQ(worker_.resource_runs().size(), 1u);
+  ASSERT_TRUE(worker_.Release(worker_.resource_runs()[0].id));
+  ASSERT_TRUE(WaitFinished(running));
+  ASSERT_TRUE(worker_.WaitForResources(2)) << "the pushes' check runs after the running one";
+  EXPECT_FALSE(Record(pushed).finished());
+  ASSERT_TRUE(worker_.Release(worker_.resource_runs()[1].id));
+  ASSERT_TRUE(WaitFinished(pushed));
+  ASSERT_TRUE(WaitFinished(another));
+  EXPECT_EQ(Record(pushed).status, CheckStatus::kSucceeded) << Record(pushed).error;
+  EXPECT_EQ(Record(another).status, CheckStatus::kSucceeded) << Record(another).error;
+  EXPECT_EQ(worker_.resource_runs().size(), 2u) << "two pushes, one check after the running one";
+}
+
+TEST_F(SchedulerChecks, APushWaitingForARunningCheckEndsWhenThePipelineIsDestroyed) {
+  ScriptChecks({"1"}, /*hold=*/true);
+  Id pipeline = Activate();
+  Ask(pipeline);
+  ASSERT_TRUE(worker_.WaitForResources(1));
+  Id pushed = scheduler_->checks().Create("main", "p", pipeline, "r").id;
+  scheduler_->RecordPushedVersion(pushed, Json{{"ref", "abc"}});
+  scheduler_->DeactivatePipeline(pipeline);
+  EXPECT_EQ(Record(pushed).status, CheckStatus::kErrored);
+  EXPECT_NE(Record(pushed).error.find("was destroyed"), std::string::npos) << Record(pushed).error;
+}
+
 TEST_F(SchedulerChecks, ANewConfigTakesOverTheCheckAndItStillEnds) {
   ScriptChecks({"1"}, /*hold=*/true);
   Id pipeline = Activate();

@@ -3,10 +3,13 @@
 // fresh clone and checkout of the same mirror leaves, also when the spare is stale or the branch
 // was force-pushed, and two racing gets never share one.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -14,6 +17,7 @@
 #include "baton/workers/resource_type.h"
 #include "fakes/git_fixture.h"
 #include "fakes/test_env.h"
+#include "resources/git_spare.h"
 
 namespace baton::workers {
 namespace {
@@ -46,6 +50,11 @@ std::map<std::string, std::string> Snapshot(const fs::path& dir) {
   out["git for-each-ref"] = RunGit(dir, "for-each-ref");
   out["git objects"] = RunGit(dir, "cat-file --batch-all-objects --batch-check");
   return out;
+}
+
+ino_t Inode(const fs::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
 class GitSpare : public ::testing::Test {
@@ -168,6 +177,57 @@ TEST_F(GitSpare, WhatATaskDoesToACheckoutFromTheSpareNeverReachesTheNextGet) {
   EXPECT_EQ(ReadFile(next / "a.txt"), "two");
   EXPECT_FALSE(fs::exists(next / "untracked.txt"));
   EXPECT_EQ(RunGit(next, "status --porcelain --ignored"), "");
+}
+
+// A push starts its build's get and a check at once. When the check takes the mirror's lock
+// first, it finds the spare the get is about to take: it makes the next one after that get.
+TEST_F(GitSpare, ACheckThatRanBeforeItsPushsGetLeavesASpareForTheNextPush) {
+  std::string first = upstream_.Commit({{"a.txt", "one"}}, "first");
+  Check();
+  ASSERT_FALSE(Get(first).empty());
+  Check();
+  ASSERT_EQ(Spares(), 1);
+  std::string pushed = upstream_.Commit({{"a.txt", "two"}}, "pushed");
+  // The push's get, begun and waiting for the mirror's lock.
+  auto push_get = std::make_unique<resources::GetInFlight>(Mirror().string());
+  std::thread check([&] { Check(); });
+  // The check has fetched the pushed commit (and, before the change, found the spare there).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (RunGit(Mirror(), "rev-parse refs/heads/main") != pushed + "\n" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  fs::path dir = Get(pushed);
+  EXPECT_EQ(resources::GetsInFlight(Mirror().string()), 1u);
+  push_get.reset();
+  check.join();
+  ASSERT_FALSE(dir.empty());
+  EXPECT_EQ(ReadFile(dir / "a.txt"), "two");
+  EXPECT_EQ(Spares(), 1) << "the next push finds a spare";
+}
+
+// Each file a get replaces is a new inode, which costs on a filesystem that scans the inodes
+// freed recently: the spare's config already names origin and the branch's upstream.
+TEST_F(GitSpare, AGetThroughTheSpareKeepsTheSparesConfigFile) {
+  std::string first = upstream_.Commit({{"a.txt", "one"}}, "first");
+  Check();
+  ASSERT_FALSE(Get(first).empty());
+  Check();
+  ASSERT_EQ(Spares(), 1);
+  fs::path spare_config;
+  for (const auto& e : fs::directory_iterator(Mirror().string() + ".spares")) {
+    if (e.is_directory()) spare_config = e.path() / ".git" / "config";
+  }
+  const std::string config = ReadFile(spare_config);
+  const ino_t inode = Inode(spare_config);
+  ASSERT_NE(inode, 0u);
+  std::string pushed = upstream_.Commit({{"a.txt", "two"}}, "pushed");
+  fs::path dir = Get(pushed);
+  ASSERT_FALSE(dir.empty());
+  EXPECT_EQ(Spares(), 0);
+  EXPECT_EQ(Inode(dir / ".git" / "config"), inode) << "the spare's config file, not a new one";
+  EXPECT_EQ(ReadFile(dir / ".git" / "config"), config);
+  EXPECT_EQ(RunGit(dir, "rev-parse --abbrev-ref main@{upstream}"), "origin/main\n");
 }
 
 TEST_F(GitSpare, TwoRacingGetsOfDifferentCommitsEachGetTheirOwnCommit) {

@@ -137,7 +137,12 @@ CheckWaiters Scheduler::Impl::TakeChecks(PipelineState& state) {
     if (flight.handle) flight.handle->Cancel(Duration::zero());
   }
   state.checks_in_flight.clear();
-  return std::move(state.check_waiters);
+  CheckWaiters waiters = std::move(state.check_waiters);
+  for (auto& [resource, dones] : state.checks_after) {
+    for (auto& done : dones) waiters[resource].push_back(std::move(done));
+  }
+  state.checks_after.clear();
+  return waiters;
 }
 
 void Scheduler::Impl::OnCheckDone(Id pipeline_id, const std::string& resource, uint64_t run,
@@ -183,6 +188,14 @@ void Scheduler::Impl::OnCheckDone(Id pipeline_id, const std::string& resource, u
   }
   for (auto& done : waiters) {
     if (done) done(outcome);
+  }
+  // Pushes that came while it ran: one more check, begun after them.
+  state = Find(pipeline_id);
+  if (!state) return;
+  if (auto after = state->checks_after.find(resource); after != state->checks_after.end()) {
+    auto dones = std::move(after->second);
+    state->checks_after.erase(after);
+    for (auto& done : dones) Check(*state, resource, std::move(done));
   }
 }
 

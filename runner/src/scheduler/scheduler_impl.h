@@ -46,6 +46,9 @@ struct PipelineState {
   std::map<std::string, std::unique_ptr<asio::steady_timer>> check_timers;
   // Callers waiting for a check in flight, by resource (concurrent requests share one check).
   CheckWaiters check_waiters;
+  // Checks asked for by a push while a check of the resource ran, by resource: they run as one
+  // more check once it ends (it began before the push and may not see its commit).
+  CheckWaiters checks_after;
   // The worker run of each check in flight, by resource, with its check_timeout timer.
   std::map<std::string, CheckInFlight> checks_in_flight;
   // Versions recorded from a verified push that no check started since has confirmed, by

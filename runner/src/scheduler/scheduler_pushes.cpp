@@ -11,6 +11,15 @@ void Scheduler::Impl::RecordPushedVersion(Id check_id, const Json& version) {
   if (state && version.is_object() && PushIsAVersion(*state, record->resource)) {
     SavePushedVersion(*state, record->resource, version);
   }
+  // A check already running began before the push and may not see its commit: the push's check
+  // runs after it (for git, also the one that leaves a spare checkout for the next push's get).
+  if (state && state->checks_in_flight.count(record->resource)) {
+    CheckRegistry& checks = checks_;
+    state->checks_after[record->resource].push_back(
+        [&checks, check_id](Result<int> outcome) { checks.Finish(check_id, outcome); });
+    checks.Start(check_id);
+    return;
+  }
   RunCheck(check_id);
 }
 

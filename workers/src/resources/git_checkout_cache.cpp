@@ -45,17 +45,36 @@ void EvictOldCheckouts(const fs::path& root, const fs::path& keep) {
   }
 }
 
-// Markers of commits got once (GetThroughCheckoutCache): the newest kMarkersKept stay.
-void EvictOldMarkers(const fs::path& root) {
-  std::error_code ec;
-  std::vector<std::pair<fs::file_time_type, fs::path>> markers;
-  for (const auto& e : fs::directory_iterator(root, ec)) {
-    if (e.path().extension() != ".seen") continue;
-    markers.emplace_back(fs::last_write_time(e.path(), ec), e.path());
+// The commits got once (GetThroughCheckoutCache), one name a line, newest last: one file
+// rewritten in place, so that a push's first get creates no file and its eviction deletes none
+// (on a filesystem where each new inode costs, docs/benchmarks.md "W5's webhook"). A write cut
+// short by a crash forgets some names: their next get checks out straight again.
+constexpr const char* kGotOnceFile = "got-once";
+
+std::vector<std::string> ReadGotOnce(const fs::path& root) {
+  std::vector<std::string> names;
+  std::ifstream in(root / kGotOnceFile);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) names.push_back(line);
   }
-  if (markers.size() <= kMarkersKept) return;
-  std::sort(markers.begin(), markers.end());  // oldest first
-  for (size_t i = 0; i + kMarkersKept < markers.size(); ++i) fs::remove(markers[i].second, ec);
+  return names;
+}
+
+// Records `name` as got once, keeping the newest kMarkersKept names.
+void RememberGotOnce(const fs::path& root, std::vector<std::string> names,
+                     const std::string& name) {
+  std::error_code ec;
+  if (!fs::exists(root / kGotOnceFile, ec)) {
+    // Markers an older Baton left, a file each.
+    for (const auto& e : fs::directory_iterator(root, ec)) {
+      if (e.path().extension() == ".seen") fs::remove(e.path(), ec);
+    }
+  }
+  names.push_back(name);
+  if (names.size() > kMarkersKept) names.erase(names.begin(), names.end() - kMarkersKept);
+  std::string text;
+  for (const std::string& n : names) text += n + "\n";
+  (void)WriteFile(root / kGotOnceFile, text);  // unrecorded: the next get checks out straight
 }
 
 }  // namespace
@@ -105,11 +124,12 @@ Status GetThroughCheckoutCache(const std::string& cached, const std::string& dir
     // The first get of a commit (a push's new commit) checks out straight into its directory:
     // the copy that a prepared checkout costs pays off only when the commit is got again (a
     // second job, a rerun), which the marker left here tells.
-    const fs::path seen = path.string() + ".seen";
-    if (!fs::exists(seen, ec)) {
-      fs::create_directories(path.parent_path(), ec);
-      std::ofstream(seen).close();
-      EvictOldMarkers(path.parent_path());
+    const fs::path root = path.parent_path();
+    std::vector<std::string> got_once = ReadGotOnce(root);
+    const std::string name = path.filename().string();
+    if (std::find(got_once.begin(), got_once.end(), name) == got_once.end()) {
+      fs::create_directories(root, ec);
+      RememberGotOnce(root, std::move(got_once), name);
       fs::create_directories(dir, ec);
       if (ec) return IoError("create " + dir + ": " + ec.message());
       return prepare(dir);

@@ -16,7 +16,8 @@ namespace baton::workers::resources {
 
 // How many prepared checkouts a mirror keeps (least recently used ones go first).
 inline constexpr size_t kCheckoutsKept = 4;
-// How many commits got once (without a prepared checkout yet) a mirror remembers.
+// How many commits got once (without a prepared checkout yet) a mirror remembers, in one file
+// beside its prepared checkouts.
 inline constexpr size_t kMarkersKept = 64;
 
 // The prepared checkout of `sha` on local branch `branch` ("" = detached) for `mirror_path`;

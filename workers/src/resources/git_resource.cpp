@@ -178,6 +178,9 @@ GitCheckoutOptions CheckoutOptions(const GitSource& s, const std::string& branch
 void KeepBranchSpare(const std::string& mirror, GitRepository& repo, const GitSource& s,
                      const std::string& branch, const std::string& head) {
   if (!SparesWanted(mirror)) return;
+  // A push's get may be waiting for the mirror's lock this check held: it takes the spare there
+  // is, so the next push's spare is made after it.
+  WaitForGetsInFlight(mirror);
   auto get = ParseGitGetParams(Json::object(), s);
   if (!get.ok()) return;
   const GitCheckoutOptions options = CheckoutOptions(s, branch, *get);
@@ -228,6 +231,7 @@ class GitResourceType final : public ResourceType {
                              version.dump());
     }
     const std::string mirror = MirrorPath(ctx, s);
+    GetInFlight in_flight(mirror);  // ended after the lock: a check waiting for it then runs
     MirrorLock lock(mirror);
     std::string default_branch;
     // A version the mirror already has needs no fetch (checks keep the mirror up to date).

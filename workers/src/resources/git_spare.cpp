@@ -1,6 +1,10 @@
 #include "resources/git_spare.h"
 
+#include <condition_variable>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
 #include <vector>
 
 #include "baton/common/sha256.h"
@@ -43,7 +47,55 @@ bool RenameChildren(const fs::path& from, const fs::path& to) {
   return true;
 }
 
+// The gets under way per mirror path: tickets in the order they began.
+struct GetsOfMirror {
+  uint64_t next = 0;
+  std::set<uint64_t> open;
+};
+
+struct GetRegistry {
+  std::mutex mu;
+  std::condition_variable ended;
+  std::map<std::string, GetsOfMirror> mirrors;
+};
+
+GetRegistry& Gets() {
+  static GetRegistry* registry = new GetRegistry;  // never destroyed: gets may outlive main
+  return *registry;
+}
+
 }  // namespace
+
+GetInFlight::GetInFlight(const std::string& mirror_path) : mirror_path_(mirror_path) {
+  GetRegistry& r = Gets();
+  std::lock_guard<std::mutex> lock(r.mu);
+  GetsOfMirror& gets = r.mirrors[mirror_path_];
+  ticket_ = gets.next++;
+  gets.open.insert(ticket_);
+}
+
+GetInFlight::~GetInFlight() {
+  GetRegistry& r = Gets();
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.mirrors[mirror_path_].open.erase(ticket_);
+  }
+  r.ended.notify_all();
+}
+
+void WaitForGetsInFlight(const std::string& mirror_path) {
+  GetRegistry& r = Gets();
+  std::unique_lock<std::mutex> lock(r.mu);
+  GetsOfMirror& gets = r.mirrors[mirror_path];
+  const uint64_t begun = gets.next;
+  r.ended.wait(lock, [&] { return gets.open.empty() || *gets.open.begin() >= begun; });
+}
+
+size_t GetsInFlight(const std::string& mirror_path) {
+  GetRegistry& r = Gets();
+  std::lock_guard<std::mutex> lock(r.mu);
+  return r.mirrors[mirror_path].open.size();
+}
 
 std::string SparePath(const std::string& mirror_path, const std::string& branch,
                       const std::string& variant) {

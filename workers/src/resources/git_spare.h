@@ -16,6 +16,7 @@
 // mirror's state as it moves it).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -33,6 +34,28 @@ std::string SparePath(const std::string& mirror_path, const std::string& branch,
 // asked, so that resources that are only checked pay nothing.
 void WantSpares(const std::string& mirror_path);
 bool SparesWanted(const std::string& mirror_path);
+
+// A get of the mirror at `mirror_path` under way in this process, from construction to
+// destruction. A check makes a spare only once the gets that had begun have ended
+// (WaitForGetsInFlight): a get whose push raced its check to the mirror's lock takes the spare
+// the check found, and the next push needs another. Thread-safe.
+class GetInFlight {
+ public:
+  explicit GetInFlight(const std::string& mirror_path);
+  ~GetInFlight();
+  GetInFlight(const GetInFlight&) = delete;
+  GetInFlight& operator=(const GetInFlight&) = delete;
+
+ private:
+  std::string mirror_path_;
+  uint64_t ticket_;
+};
+
+// Waits until every GetInFlight of `mirror_path` constructed before this call is destroyed
+// (gets begun later are not waited for). REQUIRES: the caller holds no MirrorLock.
+void WaitForGetsInFlight(const std::string& mirror_path);
+// How many gets of `mirror_path` are under way (for tests).
+size_t GetsInFlight(const std::string& mirror_path);
 
 // Makes the spare at `spare` with `checkout(dir)` into a temporary directory renamed into place,
 // unless a spare is there already (a stale one is moved forward when taken). A failed checkout

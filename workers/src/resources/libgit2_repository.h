@@ -90,7 +90,8 @@ Result<git_signature*> MakeSignature(const GitSignature& sig);
 
 // The steps of a checkout (libgit2_write.cpp), shared with moving a spare (libgit2_spare.cpp).
 // The clone's origin url, HEAD (on `options.branch` at `oid`, or detached) and the branch's
-// upstream, under one config lock.
+// upstream, under one config lock; the config is left as it is when it has them already (a
+// spare moved to another commit).
 Status PointHead(git_repository* repo, const git_oid& oid, const std::string& sha,
                  const GitCheckoutOptions& options);
 git_remote_autotag_option_t DownloadTags(GitCheckoutOptions::Tags tags);

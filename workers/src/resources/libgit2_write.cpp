@@ -44,7 +44,8 @@ void SetUpstream(git_repository* repo, const std::string& branch) {
 // reference, which libgit2 allows for the branch HEAD is on (git_branch_create refuses it), and
 // HEAD is written only when it is elsewhere. Every ref update is a lock file, i.e. a new inode,
 // and new inodes are most of what a checkout costs here (docs/benchmarks.md, 2026-12-04 10:45).
-Status PointBranch(git_repository* repo, const git_oid& oid, const std::string& branch) {
+Status PointBranch(git_repository* repo, const git_oid& oid, const std::string& branch,
+                   bool set_upstream) {
   git_commit* c = nullptr;
   int rc = git_commit_lookup(&c, repo, &oid);
   if (rc != 0) return GitError(rc, "look up the commit to check out");
@@ -55,7 +56,7 @@ Status PointBranch(git_repository* repo, const git_oid& oid, const std::string& 
   rc = git_reference_create(&ref, repo, name.c_str(), &oid, /*force=*/1, log.c_str());
   if (rc != 0) return GitError(rc, "create branch " + branch);
   ReferencePtr ref_ptr(ref);
-  SetUpstream(repo, branch);
+  if (set_upstream) SetUpstream(repo, branch);
   git_reference* head = nullptr;
   if (git_reference_lookup(&head, repo, "HEAD") == 0) {
     ReferencePtr head_ptr(head);
@@ -95,6 +96,44 @@ bool IndexHasConflicts(git_repository* repo) {
   return conflicts;
 }
 
+// Whether `key` is `want` in the config.
+bool ConfigHas(git_config* config, const std::string& key, const std::string& want) {
+  git_buf value = GIT_BUF_INIT;
+  const bool same =
+      git_config_get_string_buf(&value, config, key.c_str()) == 0 && want == value.ptr;
+  git_buf_dispose(&value);
+  git_error_clear();
+  return same;
+}
+
+// Whether the config already holds what PointHead writes (a spare made with the same options):
+// origin's url and, when origin has the branch, the branch's upstream.
+bool ConfigPointsAlready(git_repository* repo, const GitCheckoutOptions& options) {
+  git_config* c = nullptr;
+  if (git_repository_config_snapshot(&c, repo) != 0) {
+    git_error_clear();
+    return false;
+  }
+  GitPtr<git_config, git_config_free> config(c);
+  if (!ConfigHas(c, "remote.origin.url", options.origin_url)) return false;
+  if (options.branch.empty()) return true;
+  git_oid tracking;
+  const std::string& b = options.branch;
+  if (git_reference_name_to_id(&tracking, repo, ("refs/remotes/origin/" + b).c_str()) != 0) {
+    git_error_clear();
+    return true;  // SetUpstream writes nothing
+  }
+  return ConfigHas(c, "branch." + b + ".remote", "origin") &&
+         ConfigHas(c, "branch." + b + ".merge", "refs/heads/" + b);
+}
+
+Status PointRefs(git_repository* repo, const git_oid& oid, const std::string& sha,
+                 const GitCheckoutOptions& options, bool set_upstream) {
+  if (!options.branch.empty()) return PointBranch(repo, oid, options.branch, set_upstream);
+  int rc = git_repository_set_head_detached(repo, &oid);
+  return rc == 0 ? Status::Ok() : GitError(rc, "detach HEAD at " + sha);
+}
+
 }  // namespace
 
 // The clone's origin url, HEAD (on `options.branch` at `oid`, or detached there) and the branch's
@@ -102,6 +141,8 @@ bool IndexHasConflicts(git_repository* repo) {
 // renamed over config, a new inode and a deleted one (git_config_lock keeps them in memory).
 Status PointHead(git_repository* repo, const git_oid& oid, const std::string& sha,
                  const GitCheckoutOptions& options) {
+  // A spare moved to another commit has them: no config.lock, no config replaced.
+  if (ConfigPointsAlready(repo, options)) return PointRefs(repo, oid, sha, options, false);
   git_config* c = nullptr;
   int rc = git_repository_config(&c, repo);
   if (rc != 0) return GitError(rc, "open the checkout's config");
@@ -111,12 +152,7 @@ Status PointHead(git_repository* repo, const git_oid& oid, const std::string& sh
   GitPtr<git_transaction, git_transaction_free> tx(t);  // freed uncommitted: nothing written
   rc = git_remote_set_url(repo, "origin", options.origin_url.c_str());
   if (rc != 0) return GitError(rc, "set origin url");
-  if (options.branch.empty()) {
-    rc = git_repository_set_head_detached(repo, &oid);
-    if (rc != 0) return GitError(rc, "detach HEAD at " + sha);
-  } else {
-    BATON_RETURN_IF_ERROR(PointBranch(repo, oid, options.branch));
-  }
+  BATON_RETURN_IF_ERROR(PointRefs(repo, oid, sha, options, true));
   rc = git_transaction_commit(t);
   return rc == 0 ? Status::Ok() : GitError(rc, "write the checkout's config");
 }
