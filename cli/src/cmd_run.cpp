@@ -129,8 +129,11 @@ int RunPipeline(const RunFlags& flags) {
   }
   // The worker starts while the store opens and takes the pipeline, and its sandbox's probe (~4
   // ms) goes on while the scheduler plans: nothing waits for it before the first build would.
+  // One pipeline: its later tasks mostly take the network an earlier one left (the sandbox's
+  // shelf), so none is kept made ahead after the first; one was mostly a slirp4netns started and
+  // stopped for no task (~3 ms of a one-job run's CPU, docs/benchmarks.md).
   auto starting = std::async(std::launch::async, [&] {
-    return StartLocalWorker(data_dir, flags.local, /*await_sandbox=*/false);
+    return StartLocalWorker(data_dir, flags.local, /*await_sandbox=*/false, /*networks_ahead=*/0);
   });
   runner::SqliteStoreOptions store_options;
   store_options.orphan_message = kOrphanMessage;

@@ -93,7 +93,7 @@ Status PrepareDataDir(const std::string& data_dir) {
 }
 
 Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags,
-                                        bool await_sandbox) {
+                                        bool await_sandbox, size_t networks_ahead) {
   std::error_code ec;
   LocalWorkerEnv env;
   BATON_ASSIGN_OR_RETURN(env.artifacts, workers::OpenLocalArtifactStore(data_dir + "/artifacts"));
@@ -113,6 +113,7 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
   options.artifacts = env.artifacts.get();
   options.http_transport = workers::MakeHttpTransportFactory();
   options.prepare_networks = true;  // a pipeline's or a task's, which are not hermetic by default
+  options.networks_ahead = networks_ahead;
   options.hidden_paths = {data_dir};
   for (const auto& path : flags.mask_paths) {
     options.hidden_paths.push_back(std::filesystem::absolute(path, ec).lexically_normal().string());

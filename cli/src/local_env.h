@@ -45,9 +45,9 @@ Status PrepareDataDir(const std::string& data_dir);
 // --unsafe-no-sandbox was not given. Safe to run beside opening the store: it touches only
 // data_dir/worker and data_dir/artifacts. With `await_sandbox` false it returns while the
 // worker's sandbox is still being probed (a few ms): the caller asks WorkerRefusal before it
-// runs anything.
+// runs anything. `networks_ahead`: see SandboxOptions (0 for one pipeline's run).
 Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags,
-                                        bool await_sandbox = true);
+                                        bool await_sandbox = true, size_t networks_ahead = 1);
 // Why the worker refuses tasks (waiting for its sandbox's probe), or OK.
 Status WorkerRefusal(const LocalWorkerEnv& env);
 

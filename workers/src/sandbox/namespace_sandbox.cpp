@@ -41,8 +41,8 @@ class NamespaceSandbox : public Sandbox {
       : options_(std::move(options)),
         new_root_(MakeRoot(options_)),
         layers_dir_(options_.state_dir + "/layers"),
-        networks_(options_.state_dir,
-                  options_.prepare_networks),  // first: the longest to get ready
+        networks_(options_.state_dir, options_.prepare_networks,
+                  options_.networks_ahead),  // first: the longest to get ready
         users_(options_, new_root_),
         shared_roots_(new_root_),
         init_(sandbox::InitImage::Load()) {}

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -32,11 +33,11 @@ namespace {
 constexpr const char* kStackDns = "10.0.2.3";
 constexpr auto kReadyTimeout = std::chrono::seconds(10);
 constexpr auto kStopGrace = std::chrono::seconds(2);
-// Networks made ahead (each an idle slirp4netns: 3.3 MB RSS, 0.3 MB of it its own): one, and
-// another as soon as it is taken. A pipeline's later tasks mostly get the network an earlier one
+// Networks made ahead (each an idle slirp4netns: 3.3 MB RSS, 0.3 MB of it its own): at most one
+// (SandboxOptions::networks_ahead). A pipeline's later tasks mostly get the network an earlier one
 // left on the shelf, so a second one ahead was a slirp4netns nobody took (a one-job run started
 // three and used one; 2 and 6 made W1-W3 no faster, docs/benchmarks.md).
-constexpr size_t kPoolSize = 1;
+constexpr size_t kMaxAhead = 1;
 // Networks whose task ended kept for the pipeline's next task: two for the tasks of a make -j2,
 // two more for a second pipeline's; one is given again only within a minute of its task's end.
 constexpr size_t kShelfSize = 4;
@@ -218,8 +219,9 @@ TaskNetwork::~TaskNetwork() {
   helper_->WaitExited(std::chrono::seconds(10));
 }
 
-TaskNetworks::TaskNetworks(std::string state_dir, bool prepare)
+TaskNetworks::TaskNetworks(std::string state_dir, bool prepare, size_t ahead)
     : state_dir_(std::move(state_dir)),
+      ahead_(std::min(ahead, kMaxAhead)),
       slirp4netns_(FindSlirp4netns()),
       worker_netns_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)),
       worker_netns_error_(worker_netns_.get() < 0 ? std::strerror(errno) : ""),
@@ -286,7 +288,7 @@ NetworkPool& TaskNetworks::Pool() {
   Host();
   std::lock_guard lock(mu_);
   if (!pool_) {
-    pool_ = std::make_unique<NetworkPool>(kPoolSize,
+    pool_ = std::make_unique<NetworkPool>(ahead_,
                                           [this](int cancel_fd) { return MakeNetwork(cancel_fd); });
   }
   return *pool_;
@@ -318,7 +320,7 @@ Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id, const std::s
   NetworkPool* pool = &Pool();
   // A stack that exited while it waited (killed from outside) is dropped, never given to a task;
   // the pool makes new ones.
-  for (size_t attempt = 0; attempt < kPoolSize + 2; ++attempt) {
+  for (size_t attempt = 0; attempt < kMaxAhead + 2; ++attempt) {
     auto network = pool->Take(kReadyTimeout + kStopGrace);  // the maker's own timeout first
     if (!network.ok()) {
       return Status(network.status().code(),

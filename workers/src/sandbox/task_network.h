@@ -99,7 +99,9 @@ class TaskNetworks {
  public:
   // `state_dir`: where the sandbox keeps its files (the shared resolv.conf goes there).
   // `prepare`: start making networks ahead at once (as Prepare()).
-  explicit TaskNetworks(std::string state_dir, bool prepare = false);
+  // `ahead`: networks kept ready once the first is taken (SandboxOptions::networks_ahead; at
+  // most 1).
+  explicit TaskNetworks(std::string state_dir, bool prepare = false, size_t ahead = 1);
   // Stops the pool and every stack it holds, and waits until each stack process is gone.
   ~TaskNetworks();
   TaskNetworks(const TaskNetworks&) = delete;
@@ -110,7 +112,8 @@ class TaskNetworks {
   Status AddResolvConf(const std::string& rootfs, const std::string& new_root, PreparedChild* out);
   // The file those steps mount for a root at `rootfs`; "" when they would mount none.
   Result<std::string> ResolvConfFor(const std::string& rootfs);
-  // Starts the pool making networks ahead (no-op without slirp4netns: Take says why).
+  // Starts the pool making networks ahead, the first one even with `ahead` 0 (no-op without
+  // slirp4netns: Take says why).
   void Prepare();
   // No task will take a network any more: stops making them ahead (cancelling the one in the
   // making) and stops the stacks of those made ahead or shelved, without waiting for any of them
@@ -146,6 +149,7 @@ class TaskNetworks {
   Result<std::unique_ptr<TaskNetwork>> StartStack(int netns_fd, int cancel_fd);
 
   const std::string state_dir_;
+  const size_t ahead_;
   const std::string slirp4netns_;  // absolute path; empty: not installed
   const ScopedFd worker_netns_;    // the namespace the sandbox was made in
   const std::string worker_netns_error_;
