@@ -96,7 +96,6 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
                                         bool await_sandbox, size_t networks_ahead) {
   std::error_code ec;
   LocalWorkerEnv env;
-  BATON_ASSIGN_OR_RETURN(env.artifacts, workers::OpenLocalArtifactStore(data_dir + "/artifacts"));
   workers::LocalWorkerOptions options;
   options.data_dir = data_dir + "/worker";
   options.unsafe_no_sandbox = flags.unsafe_no_sandbox;
@@ -110,7 +109,6 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
   }
   options.image_cache_max_age = std::chrono::duration_cast<std::chrono::seconds>(*max_age);
   options.image_cache_max_bytes = flags.image_cache_max_size;
-  options.artifacts = env.artifacts.get();
   options.http_transport = workers::MakeHttpTransportFactory();
   options.prepare_networks = true;  // a pipeline's or a task's, which are not hermetic by default
   options.networks_ahead = networks_ahead;
@@ -119,6 +117,10 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
     options.hidden_paths.push_back(std::filesystem::absolute(path, ec).lexically_normal().string());
   }
   env.worker = std::make_unique<workers::LocalWorker>(options);
+  // After the worker, whose first step starts its sandbox's build and probe (what `baton run`
+  // waits for before its first build): the store's five directories are not on that path.
+  BATON_ASSIGN_OR_RETURN(env.artifacts, workers::OpenLocalArtifactStore(data_dir + "/artifacts"));
+  env.worker->SetArtifactStore(env.artifacts.get());
   if (await_sandbox) BATON_RETURN_IF_ERROR(WorkerRefusal(env));
   return env;
 }
