@@ -56,9 +56,12 @@ class NamespaceSandbox : public Sandbox {
   }
 
   // `layered`: a rootfs directory gets a writable layer (see image_layer.h).
+  // `probe_netns`: for the start-up probe (hermetic), a network namespace to join instead of a
+  // new one (TaskNetworks::TakeProbeNamespace); -1: none.
   Result<std::unique_ptr<SandboxedProcess>> StartChild(
       const TaskRun& run, const SandboxStdio& stdio, const CgroupEntry& cgroups,
-      const std::function<Status(pid_t)>& before_start, bool probe, bool layered) {
+      const std::function<Status(pid_t)>& before_start, bool probe, bool layered,
+      int probe_netns = -1) {
     auto child = std::make_unique<PreparedChild>();
     child->plan.sandboxed = true;
     child->plan.probe_only = probe;
@@ -110,6 +113,9 @@ class NamespaceSandbox : public Sandbox {
       }
       if (bare) {
         child->plan.netns_fd = bare->netns.get();
+        flags &= ~CLONE_NEWNET;
+      } else if (probe && probe_netns >= 0) {
+        child->plan.netns_fd = probe_netns;
         flags &= ~CLONE_NEWNET;
       }
       BATON_ASSIGN_OR_RETURN(auto process, Spawn(*child, flags, stdio, cgroups, before_start));
@@ -171,12 +177,19 @@ class NamespaceSandbox : public Sandbox {
     run.path = "/bin/true";
     run.work_dir = work;
     run.network = false;
+    // In the first task network's namespace, made meanwhile by the pool (see TaskNetworks), which
+    // no task gets before this guard has told the pool the probe is gone (`started` first).
+    ScopedFd netns = networks_.TakeProbeNamespace();
+    struct Release {
+      sandbox::TaskNetworks& networks;
+      ~Release() { networks.ReleaseProbeNamespace(); }
+    } release{networks_};
     auto started = StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
-                              /*layered=*/false);
+                              /*layered=*/false, netns.get());
     if (!started.ok() && UsesInitImage()) {  // e.g. a policy against executing memfds
       DropInitImage(started.status().message());
       started = StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
-                           /*layered=*/false);
+                           /*layered=*/false, netns.get());
     }
     if (!started.ok()) return started.status();
     int code = (*started)->Wait();

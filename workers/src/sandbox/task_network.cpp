@@ -277,6 +277,7 @@ TaskNetworks::~TaskNetworks() {
     std::lock_guard lock(mu_);
     pool = std::move(pool_);
   }
+  NoneForProbe();
   pool.reset();     // its idle stacks are told to stop
   shelf_->Close();  // and the shelved ones; a task's network, when its task ends
   std::lock_guard lock(mu_);
@@ -300,11 +301,61 @@ void TaskNetworks::Stop() {
     if (pool_) pool_->Stop();
   }
   shelf_->Close();
+  NoneForProbe();
+}
+
+void TaskNetworks::NoneForProbe() {
+  {
+    std::lock_guard lock(probe_mu_);
+    if (probe_slot_ == ProbeSlot::kPending) probe_slot_ = ProbeSlot::kDone;  // may never be made
+  }
+  probe_changed_.notify_all();
 }
 
 void TaskNetworks::Prepare() {
   if (slirp4netns_.empty()) return;
+  {
+    std::lock_guard lock(probe_mu_);
+    if (probe_slot_ == ProbeSlot::kNone) probe_slot_ = ProbeSlot::kPending;
+  }
   Pool().Start();
+}
+
+ScopedFd TaskNetworks::TakeProbeNamespace() {
+  std::unique_lock lock(probe_mu_);
+  // The pool's thread makes the namespace first thing; a stopped pool never does.
+  probe_changed_.wait_for(lock, kReadyTimeout, [&] { return probe_slot_ != ProbeSlot::kPending; });
+  if (probe_slot_ != ProbeSlot::kOffered) return ScopedFd();
+  probe_slot_ = ProbeSlot::kTaken;
+  return std::move(probe_netns_);
+}
+
+void TaskNetworks::ReleaseProbeNamespace() {
+  {
+    std::lock_guard lock(probe_mu_);
+    if (probe_slot_ == ProbeSlot::kTaken) probe_slot_ = ProbeSlot::kDone;
+  }
+  probe_changed_.notify_all();
+}
+
+void TaskNetworks::OfferToProbe(int netns_fd) {
+  {
+    std::lock_guard lock(probe_mu_);
+    if (probe_slot_ != ProbeSlot::kPending) return;
+    probe_netns_ = ScopedFd(netns_fd < 0 ? -1 : ::fcntl(netns_fd, F_DUPFD_CLOEXEC, 0));
+    probe_slot_ = probe_netns_.get() < 0 ? ProbeSlot::kDone : ProbeSlot::kOffered;
+  }
+  probe_changed_.notify_all();
+}
+
+bool TaskNetworks::ProbeDone() {
+  std::unique_lock lock(probe_mu_);
+  if (probe_slot_ == ProbeSlot::kOffered) {  // not taken: the probe makes its own from now on
+    probe_slot_ = ProbeSlot::kDone;
+    probe_netns_ = ScopedFd();
+  }
+  return probe_changed_.wait_for(lock, kReadyTimeout,
+                                 [&] { return probe_slot_ != ProbeSlot::kTaken; });
 }
 
 Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id, const std::string& scope) {
@@ -354,10 +405,14 @@ Result<ReadyNetwork> TaskNetworks::NewNamespace(void (*inside)()) {
 }
 
 Result<ReadyNetwork> TaskNetworks::MakeNetwork(int cancel_fd) {
-  BATON_ASSIGN_OR_RETURN(ReadyNetwork out, NewNamespace(TurnOffIpv6OnNewDevices));
+  Result<ReadyNetwork> made = NewNamespace(TurnOffIpv6OnNewDevices);
+  OfferToProbe(made.ok() ? made->netns.get() : -1);
+  BATON_RETURN_IF_ERROR(made.status());
+  ReadyNetwork out = std::move(*made);
   MakePersistentTap(out.netns.get());
   BATON_ASSIGN_OR_RETURN(out.stack, StartStack(out.netns.get(), cancel_fd));
-  out.sockets.Settle();  // unreadable: the network is its task's alone
+  // Unsettled (the probe did not end in time, or unreadable): the network is its task's alone.
+  if (ProbeDone()) out.sockets.Settle();
   return out;
 }
 
