@@ -39,10 +39,11 @@ class NamespaceSandbox : public Sandbox {
  public:
   explicit NamespaceSandbox(SandboxOptions options)
       : options_(std::move(options)),
+        // First, before the directories below: the first network is the longest to get ready
+        // (its pool's thread needs none of them).
+        networks_(options_.state_dir, options_.prepare_networks, options_.networks_ahead),
         new_root_(MakeRoot(options_)),
         layers_dir_(options_.state_dir + "/layers"),
-        networks_(options_.state_dir, options_.prepare_networks,
-                  options_.networks_ahead),  // first: the longest to get ready
         users_(options_, new_root_),
         shared_roots_(new_root_),
         init_(sandbox::InitImage::Load()) {}
@@ -275,9 +276,9 @@ class NamespaceSandbox : public Sandbox {
   }
 
   SandboxOptions options_;
+  sandbox::TaskNetworks networks_;
   std::string new_root_;
   std::string layers_dir_;  // tasks' writable layers over their images
-  sandbox::TaskNetworks networks_;
   sandbox::TaskUsers users_;           // unprivileged tasks' user namespace
   sandbox::SharedRoots shared_roots_;  // unprivileged tasks' roots on the host's root
   sandbox::InitImage init_;            // what each sandbox's init becomes once its task has started
