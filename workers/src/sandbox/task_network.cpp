@@ -18,7 +18,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "sandbox/held_process.h"
 #include "sandbox/network_pool.h"
@@ -124,27 +123,30 @@ void TurnOffIpv6OnNewDevices() {
   ::close(fd);
 }
 
-// Makes the stack's tap0 in namespace `netns_fd`, persistent, for slirp4netns to attach to. A tap
-// slirp4netns made itself goes when slirp4netns closes it: the kernel unregisters it there, in
-// the stack's exit (12-24 ms of wall time, most of a stack's exit). A persistent one stays until
-// its namespace goes, and is unregistered then with the namespace's other devices on the kernel's
-// cleanup worker: a stack exits in 1-10 ms. The tap is the namespace's own and goes with it;
-// nothing outlives the task's namespace. A failure leaves the tap to slirp4netns, which then
-// reports what is missing (/dev/net/tun).
-void MakePersistentTap(int netns_fd) {
-  // On a thread with a descriptor table of its own: a task's sandbox cloned meanwhile by another
-  // thread would copy the tap's descriptor and keep the tap attached (slirp4netns then fails
-  // with EBUSY, seen once in ~2,600 tasks).
-  std::thread([netns_fd] {
-    if (::unshare(CLONE_FILES) != 0 || ::setns(netns_fd, CLONE_NEWNET) != 0) return;
-    int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-    if (fd < 0) return;
+// Makes the stack's tap0 in namespace `fds[0]`, persistent, for slirp4netns to attach to, then
+// returns to the worker's namespace `fds[1]`. A tap slirp4netns made itself goes when slirp4netns
+// closes it: the kernel unregisters it there, in the stack's exit (12-24 ms of wall time, most of
+// a stack's exit). A persistent one stays until its namespace goes, and is unregistered then with
+// the namespace's other devices on the kernel's cleanup worker: a stack exits in 1-10 ms. The tap
+// is the namespace's own and goes with it; nothing outlives the task's namespace. A failure leaves
+// the tap to slirp4netns, which then reports what is missing (/dev/net/tun).
+// Runs in the stack's process before its exec (HelperHost::Spec::before_exec): on a descriptor
+// table of its own, so that a task's sandbox cloned meanwhile by another thread cannot copy the
+// tap's descriptor and keep the tap attached (slirp4netns then fails with EBUSY, seen once in
+// ~2,600 tasks when this ran on the pool's thread). It was a thread of its own, started and
+// joined for each network (~1-2 ms of the first task's wait, docs/benchmarks.md).
+int MakePersistentTap(const int* fds) {
+  if (::setns(fds[0], CLONE_NEWNET) != 0) return 0;  // slirp4netns reports it
+  int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd >= 0) {
     ifreq ifr{};
     std::strncpy(ifr.ifr_name, "tap0", IFNAMSIZ - 1);
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
     if (::ioctl(fd, TUNSETIFF, &ifr) == 0) ::ioctl(fd, TUNSETPERSIST, 1);
     ::close(fd);
-  }).join();
+  }
+  // The stack's sockets to the outside must be the worker's.
+  return ::setns(fds[1], CLONE_NEWNET) == 0 ? 0 : errno;
 }
 
 // A task's network, held until the task has exited, then put back on the shelf (dropped if the
@@ -409,7 +411,6 @@ Result<ReadyNetwork> TaskNetworks::MakeNetwork(int cancel_fd) {
   OfferToProbe(made.ok() ? made->netns.get() : -1);
   BATON_RETURN_IF_ERROR(made.status());
   ReadyNetwork out = std::move(*made);
-  MakePersistentTap(out.netns.get());
   BATON_ASSIGN_OR_RETURN(out.stack, StartStack(out.netns.get(), cancel_fd));
   // Unsettled (the probe did not end in time, or unreadable): the network is its task's alone.
   if (ProbeDone()) out.sockets.Settle();
@@ -439,6 +440,8 @@ Result<std::unique_ptr<TaskNetwork>> TaskNetworks::StartStack(int netns_fd, int 
                "/proc/self/fd/5",
                "tap0"};
   spec.fds = {ready[1], exit[0], netns_fd};
+  spec.before_exec = MakePersistentTap;
+  spec.before_exec_args = {netns_fd, worker_netns_.get()};
   std::shared_ptr<HelperHost> host = Host();
   auto helper = host->Start(spec);
   ::close(ready[1]);
