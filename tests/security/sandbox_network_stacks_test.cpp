@@ -181,8 +181,8 @@ TEST_F(NetworkStackLifetime, ASandboxKeepingNoneAheadMakesTheFirstAheadAndTheRes
   ASSERT_NE(first, nullptr);
   EXPECT_EQ(StacksServing(first_netns), std::vector<pid_t>{ahead});
   // One kept ahead would be up within a few ms of the first task's start.
-  EXPECT_FALSE(Eventually([] { return OurNetworkStacks().size() > 1; },
-                          std::chrono::milliseconds(500)))
+  EXPECT_FALSE(
+      Eventually([] { return OurNetworkStacks().size() > 1; }, std::chrono::milliseconds(500)))
       << "a network was made ahead behind the first task";
   std::string second_netns;
   auto second = StartSleeper(&second_netns);

@@ -49,8 +49,8 @@ struct SpawnPlan {
   const sigset_t* mask = nullptr;  // the parent thread's mask, for the helper
   int (*before_exec)(const int* args) = nullptr;
   const int* before_exec_args = nullptr;
-  int err = 0;                     // written by the child when it fails
-  const char* step = nullptr;      // what failed
+  int err = 0;                 // written by the child when it fails
+  const char* step = nullptr;  // what failed
 };
 
 [[noreturn]] void FailChild(SpawnPlan& plan, const char* step) {

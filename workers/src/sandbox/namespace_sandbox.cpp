@@ -278,7 +278,7 @@ class NamespaceSandbox : public Sandbox {
   SandboxOptions options_;
   sandbox::TaskNetworks networks_;
   std::string new_root_;
-  std::string layers_dir_;  // tasks' writable layers over their images
+  std::string layers_dir_;             // tasks' writable layers over their images
   sandbox::TaskUsers users_;           // unprivileged tasks' user namespace
   sandbox::SharedRoots shared_roots_;  // unprivileged tasks' roots on the host's root
   sandbox::InitImage init_;            // what each sandbox's init becomes once its task has started

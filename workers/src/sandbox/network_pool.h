@@ -5,11 +5,11 @@
 // The pool makes its entries on a thread of its own, started by Start or the first Take (a worker
 // that never runs a networked task and is not asked to prepare makes none), and keeps `size` of
 // them ready, topping up after every Take. Start makes one ready even when `size` is 0: a pool of
-// none ahead then makes its first entry ahead and the rest when asked. An entry goes to one caller only and is never put back
-// in the pool (a network whose task has ended may serve the next task of the same pipeline from
-// the shelf instead, see network_shelf.h). When making one fails, the pool stops making them ahead
-// until a caller asks again (so a worker without /dev/net/tun does not start a failing stack in a
-// loop), and the callers waiting get the error.
+// none ahead then makes its first entry ahead and the rest when asked. An entry goes to one caller
+// only and is never put back in the pool (a network whose task has ended may serve the next task of
+// the same pipeline from the shelf instead, see network_shelf.h). When making one fails, the pool
+// stops making them ahead until a caller asks again (so a worker without /dev/net/tun does not
+// start a failing stack in a loop), and the callers waiting get the error.
 //
 // Thread-safety: Take and Stop may be called from any thread. Stopping (or destroying) the pool
 // cancels the entry in the making (its maker is told through `cancel_fd`) and drops every idle

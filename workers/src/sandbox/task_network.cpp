@@ -309,7 +309,10 @@ void TaskNetworks::Stop() {
 void TaskNetworks::NoneForProbe() {
   {
     std::lock_guard lock(probe_mu_);
-    if (probe_slot_ == ProbeSlot::kPending) probe_slot_ = ProbeSlot::kDone;  // may never be made
+    // None may be made any more: a probe waiting goes on with a namespace of its own.
+    if (probe_slot_ == ProbeSlot::kPending || probe_slot_ == ProbeSlot::kNone) {
+      probe_slot_ = ProbeSlot::kDone;
+    }
   }
   probe_changed_.notify_all();
 }
