@@ -87,11 +87,6 @@ class LocalWorker : public Worker {
   // every build, so the engine can mount it into the task's work dir.
   std::string CacheDir(const std::string& key, const std::string& cache_path) const;
 
-  // The store of the `artifact` resource type (LocalWorkerOptions::artifacts), for an owner that
-  // opens it after the worker, so that the sandbox's start does not wait for its directories.
-  // REQUIRES: no step started yet.
-  void SetArtifactStore(ArtifactStore* artifacts) { options_.artifacts = artifacts; }
-
   // No step will run any more: lets go of the sandbox's task networks without waiting (see
   // Sandbox::StopNetworks), so that the worker's end finds their stacks gone.
   void StopNetworks();
