@@ -129,9 +129,16 @@ int RunPipeline(const RunFlags& flags) {
   }
   // The worker starts while the store opens and takes the pipeline, and its sandbox's probe (~4
   // ms) goes on while the scheduler plans: nothing waits for it before the first build would.
-  auto starting = std::async(std::launch::async, [&] {
-    return StartLocalWorker(data_dir, flags.local, /*await_sandbox=*/false);
-  });
+  // One pipeline: its later tasks mostly take the network an earlier one left (the sandbox's
+  // shelf), so none is kept made ahead after the first; one was mostly a slirp4netns started and
+  // stopped for no task (~3 ms of a one-job run's CPU). The artifact store's five directories
+  // are made only if the pipeline uses it (docs/benchmarks.md).
+  LocalWorkerStart start;
+  start.await_sandbox = false;
+  start.networks_ahead = 0;
+  start.artifacts_on_first_use = true;
+  auto starting = std::async(std::launch::async,
+                             [&] { return StartLocalWorker(data_dir, flags.local, start); });
   runner::SqliteStoreOptions store_options;
   store_options.orphan_message = kOrphanMessage;
   auto store = runner::SqliteStore::OpenDataDir(data_dir, RealClock(), store_options);

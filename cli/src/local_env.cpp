@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 
 #include "baton/common/duration.h"
 #include "baton/common/logging.h"
@@ -75,6 +76,63 @@ Status ParseIdRange(const std::string& text, workers::LocalWorkerOptions& option
   return Status::Ok();
 }
 
+// The data dir's artifact store, its directories made by the first call (see
+// LocalWorkerStart::artifacts_on_first_use). Thread-safety: as ArtifactStore's.
+class ArtifactStoreOnFirstUse : public workers::ArtifactStore {
+ public:
+  explicit ArtifactStoreOnFirstUse(std::string root) : root_(std::move(root)) {}
+
+  Result<workers::ArtifactVersion> Put(const std::string& resource_key,
+                                       const std::string& dir) override {
+    BATON_ASSIGN_OR_RETURN(workers::ArtifactStore * store, Store());
+    return store->Put(resource_key, dir);
+  }
+  Status Restore(const std::string& digest, const std::string& dir) override {
+    BATON_ASSIGN_OR_RETURN(workers::ArtifactStore * store, Store());
+    return store->Restore(digest, dir);
+  }
+  Result<std::vector<workers::ArtifactVersion>> List(const std::string& resource_key) override {
+    BATON_ASSIGN_OR_RETURN(workers::ArtifactStore * store, Store());
+    return store->List(resource_key);
+  }
+  Result<std::vector<workers::ArtifactEntry>> Entries(const std::string& digest) override {
+    BATON_ASSIGN_OR_RETURN(workers::ArtifactStore * store, Store());
+    return store->Entries(digest);
+  }
+  Result<std::string> ReadFile(const std::string& digest, const std::string& path) override {
+    BATON_ASSIGN_OR_RETURN(workers::ArtifactStore * store, Store());
+    return store->ReadFile(digest, path);
+  }
+  Result<FilePart> ReadFilePart(const std::string& digest, const std::string& path, uint64_t offset,
+                                uint64_t length) override {
+    BATON_ASSIGN_OR_RETURN(workers::ArtifactStore * store, Store());
+    return store->ReadFilePart(digest, path, offset, length);
+  }
+  Result<workers::PruneStats> Prune(const std::string& resource_key, size_t keep_last) override {
+    BATON_ASSIGN_OR_RETURN(workers::ArtifactStore * store, Store());
+    return store->Prune(resource_key, keep_last);
+  }
+
+ private:
+  Result<workers::ArtifactStore*> Store() {
+    std::call_once(opened_, [&] {
+      auto opened = workers::OpenLocalArtifactStore(root_);
+      if (opened.ok()) {
+        store_ = std::move(*opened);
+      } else {
+        error_ = opened.status();
+      }
+    });
+    if (!store_) return error_;
+    return store_.get();
+  }
+
+  const std::string root_;
+  std::once_flag opened_;
+  std::unique_ptr<workers::ArtifactStore> store_;  // written once, under opened_
+  Status error_;                                   // written once, under opened_
+};
+
 }  // namespace
 
 Status PrepareDataDir(const std::string& data_dir) {
@@ -93,10 +151,14 @@ Status PrepareDataDir(const std::string& data_dir) {
 }
 
 Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags,
-                                        bool await_sandbox) {
+                                        const LocalWorkerStart& start) {
   std::error_code ec;
   LocalWorkerEnv env;
-  BATON_ASSIGN_OR_RETURN(env.artifacts, workers::OpenLocalArtifactStore(data_dir + "/artifacts"));
+  if (start.artifacts_on_first_use) {
+    env.artifacts = std::make_unique<ArtifactStoreOnFirstUse>(data_dir + "/artifacts");
+  } else {
+    BATON_ASSIGN_OR_RETURN(env.artifacts, workers::OpenLocalArtifactStore(data_dir + "/artifacts"));
+  }
   workers::LocalWorkerOptions options;
   options.data_dir = data_dir + "/worker";
   options.unsafe_no_sandbox = flags.unsafe_no_sandbox;
@@ -110,15 +172,16 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
   }
   options.image_cache_max_age = std::chrono::duration_cast<std::chrono::seconds>(*max_age);
   options.image_cache_max_bytes = flags.image_cache_max_size;
-  options.artifacts = env.artifacts.get();
   options.http_transport = workers::MakeHttpTransportFactory();
   options.prepare_networks = true;  // a pipeline's or a task's, which are not hermetic by default
+  options.artifacts = env.artifacts.get();
+  options.networks_ahead = start.networks_ahead;
   options.hidden_paths = {data_dir};
   for (const auto& path : flags.mask_paths) {
     options.hidden_paths.push_back(std::filesystem::absolute(path, ec).lexically_normal().string());
   }
   env.worker = std::make_unique<workers::LocalWorker>(options);
-  if (await_sandbox) BATON_RETURN_IF_ERROR(WorkerRefusal(env));
+  if (start.await_sandbox) BATON_RETURN_IF_ERROR(WorkerRefusal(env));
   return env;
 }
 

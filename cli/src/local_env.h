@@ -40,14 +40,23 @@ struct LocalWorkerEnv {
 // calls it first, before the store or the worker writes there.
 Status PrepareDataDir(const std::string& data_dir);
 
+// How StartLocalWorker starts the worker.
+struct LocalWorkerStart {
+  // False: return while the worker's sandbox is still being probed (a few ms); the caller asks
+  // WorkerRefusal before it runs anything.
+  bool await_sandbox = true;
+  size_t networks_ahead = 1;  // see SandboxOptions (0 for one pipeline's run)
+  // Make the artifact store's directories when a step first uses it, not at the start (most
+  // pipelines have no `artifact` resource); a failure to make them then fails that step.
+  bool artifacts_on_first_use = false;
+};
+
 // Opens the artifact store and starts the local worker under `data_dir`, which PrepareDataDir
 // made. Fails (with the worker's reason) when tasks could not run sandboxed and
 // --unsafe-no-sandbox was not given. Safe to run beside opening the store: it touches only
-// data_dir/worker and data_dir/artifacts. With `await_sandbox` false it returns while the
-// worker's sandbox is still being probed (a few ms): the caller asks WorkerRefusal before it
-// runs anything.
+// data_dir/worker and data_dir/artifacts.
 Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const LocalFlags& flags,
-                                        bool await_sandbox = true);
+                                        const LocalWorkerStart& start = {});
 // Why the worker refuses tasks (waiting for its sandbox's probe), or OK.
 Status WorkerRefusal(const LocalWorkerEnv& env);
 

@@ -222,6 +222,23 @@ TEST_F(RunPipeline, WorksWithADataDirOutsideTmp) {
   EXPECT_EQ(r.exit_code, 0) << r.All();
 }
 
+// The artifact store's directories are made by the first step that uses the store, not by
+// every run (they were five inodes of each fresh data dir's start).
+TEST_F(RunPipeline, MakesTheArtifactStoreOnlyWhenAStepUsesIt) {
+  WriteFile(dir_ / "plain.yml",
+            "jobs:\n- name: j\n  plan:\n  - task: t\n    config:\n      platform: linux\n"
+            "      run: {path: /bin/true}\n");
+  ProcessResult plain = RunBaton({"run", "-c", (dir_ / "plain.yml").string(), "--data-dir",
+                                  (dir_ / "plain-data").string()});
+  ASSERT_EQ(plain.exit_code, 0) << plain.All();
+  EXPECT_FALSE(fs::exists(dir_ / "plain-data" / "artifacts"));
+  ProcessResult chain = Run({"-j", "build"});  // puts an artifact
+  ASSERT_EQ(chain.exit_code, 0) << chain.All();
+  EXPECT_TRUE(fs::is_directory(dir_ / "data" / "artifacts" / "objects"));
+  EXPECT_EQ(fs::status(dir_ / "data" / "artifacts").permissions() & fs::perms::all,
+            fs::perms::owner_all);
+}
+
 TEST_F(RunPipeline, RejectsAnUnknownJobName) {
   ProcessResult r = Run({"-j", "no-such-job"});
   EXPECT_NE(r.exit_code, 0);

@@ -88,6 +88,35 @@ TEST_F(NetworkShelf, TheNextTaskOfThePipelineGetsTheNetworkTheLastOneLeftAsNew) 
       << "the shelved stack and one made ahead, no more";
 }
 
+// A worker's sandbox (prepared, then probed) runs its probe in the namespace of the first network
+// made ahead: that network still counts only its own sockets, so the pipeline's next task gets it
+// after a task that left it as new, and no task gets it after one that left a connection in it.
+class ProbedNetworkShelf : public NetworkShelf {
+ protected:
+  void SetUp() override {
+    NetworkShelf::SetUp();
+    workers::SandboxOptions options;
+    options.state_dir = (dir_ / "probed").string();
+    options.prepare_networks = true;
+    options.networks_ahead = 0;  // the first network is the one the probe ran in
+    sandbox_ = workers::MakeNamespaceSandbox(options);
+    Status probed = sandbox_->Check();
+    ASSERT_TRUE(probed.ok()) << probed.ToString();
+  }
+};
+
+TEST_F(ProbedNetworkShelf, TheFirstNetworkTheProbeRanInIsReusedAfterATaskLeftItAsNew) {
+  Ended first = Run(Gated("true"), "main/p");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_EQ(Run(Gated("true"), "main/p").netns, first.netns);
+}
+
+TEST_F(ProbedNetworkShelf, TheFirstNetworkTheProbeRanInIsNotReusedAfterATaskLeftAConnection) {
+  Ended first = Run(Gated(kLeaveTimeWait), "main/p");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(Run(Gated("true"), "main/p").netns, first.netns);
+}
+
 TEST_F(NetworkShelf, ATaskOfAnotherPipelineNeverGetsIt) {
   Ended first = Run(Gated("true"), "main/p");
   ASSERT_EQ(first.exit_code, 0) << first.output;

@@ -164,6 +164,37 @@ TEST_F(NetworkStackLifetime, ASandboxBuiltToPrepareStartsItsStacksAtOnce) {
   EXPECT_TRUE(OurNetworkStacks().empty());
 }
 
+// A sandbox for one pipeline's run (networks_ahead 0, as `baton run`'s) makes its first network
+// ahead of the first task, and no other until a task finds none: one made behind the first task
+// would mostly be a stack started and stopped for no task. A task that finds none gets one made
+// for it.
+TEST_F(NetworkStackLifetime, ASandboxKeepingNoneAheadMakesTheFirstAheadAndTheRestWhenAsked) {
+  workers::SandboxOptions options;
+  options.state_dir = (dir_ / "one-run").string();
+  options.prepare_networks = true;
+  options.networks_ahead = 0;
+  sandbox_ = workers::MakeNamespaceSandbox(options);
+  ASSERT_TRUE(Eventually([] { return OurNetworkStacks().size() == 1; }));
+  const pid_t ahead = OurNetworkStacks()[0];
+  std::string first_netns;
+  auto first = StartSleeper(&first_netns);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(StacksServing(first_netns), std::vector<pid_t>{ahead});
+  // One kept ahead would be up within a few ms of the first task's start.
+  EXPECT_FALSE(
+      Eventually([] { return OurNetworkStacks().size() > 1; }, std::chrono::milliseconds(500)))
+      << "a network was made ahead behind the first task";
+  std::string second_netns;
+  auto second = StartSleeper(&second_netns);
+  ASSERT_NE(second, nullptr);
+  EXPECT_NE(second_netns, first_netns);
+  EXPECT_EQ(OurNetworkStacks().size(), 2u) << "the second task's, made when it asked, and no more";
+  first.reset();
+  second.reset();
+  sandbox_.reset();
+  EXPECT_TRUE(OurNetworkStacks().empty());
+}
+
 // Whether `netns` ("net:[N]") is still held anywhere on the host: by a process, an open
 // descriptor of this one, or a mount.
 bool NetnsHeld(const std::string& netns) {

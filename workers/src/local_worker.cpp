@@ -136,6 +136,7 @@ void LocalWorker::StartSandbox() {
   so.idmapped_mounts = options_.idmapped_mounts;
   so.writable_image_roots = options_.writable_image_roots;
   so.prepare_networks = options_.prepare_networks;
+  so.networks_ahead = options_.networks_ahead;
   // The sandbox is built and probed (a sandboxed /bin/true, a few ms) on a thread of its own while
   // the worker's owner goes on (`baton run` opens its store and plans meanwhile), its task
   // networks made beside the rest (SandboxOptions::prepare_networks); whoever needs the answer

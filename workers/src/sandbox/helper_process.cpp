@@ -47,8 +47,10 @@ struct SpawnPlan {
   const int* fds = nullptr;
   size_t fd_count = 0;
   const sigset_t* mask = nullptr;  // the parent thread's mask, for the helper
-  int err = 0;                     // written by the child when it fails
-  const char* step = nullptr;      // what failed
+  int (*before_exec)(const int* args) = nullptr;
+  const int* before_exec_args = nullptr;
+  int err = 0;                 // written by the child when it fails
+  const char* step = nullptr;  // what failed
 };
 
 [[noreturn]] void FailChild(SpawnPlan& plan, const char* step) {
@@ -98,6 +100,13 @@ void PlaceDescriptors(SpawnPlan& plan) {
 int SpawnedChild(void* arg) {
   auto& plan = *static_cast<SpawnPlan*>(arg);
   ResetSignalHandlers();
+  if (plan.before_exec) {
+    int err = plan.before_exec(plan.before_exec_args);
+    if (err != 0) {
+      errno = err;
+      FailChild(plan, "preparing it");
+    }
+  }
   PlaceDescriptors(plan);
   // The helper must not outlive the worker, even if the worker is killed (the parent is the
   // HelperHost's thread, which lives as long as the host).
@@ -133,6 +142,8 @@ Result<Spawned> Spawn(const HelperHost::Spec& spec, int stderr_fd, char* stack_t
   plan.fds = spec.fds.data();
   plan.fd_count = spec.fds.size();
   plan.mask = &old;
+  plan.before_exec = spec.before_exec;
+  plan.before_exec_args = spec.before_exec_args.data();
   // Every signal blocked across the clone (the raw call: glibc's keeps its own two unblocked) so
   // that none is handled in the child before it has reset the handlers.
   ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, kKernelSigsetSize);

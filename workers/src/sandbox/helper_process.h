@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -66,6 +67,12 @@ class HelperHost {
     std::string exe;  // absolute path
     std::vector<std::string> args;
     std::vector<int> fds;
+    // Runs in the started child before its descriptors are moved into place (the caller's
+    // numbers hold) and before it execs: system calls only, as the child shares the worker's
+    // memory, on a descriptor table of its own. Returns 0, or an errno that stops the start.
+    // May be null.
+    int (*before_exec)(const int* args) = nullptr;
+    std::array<int, 2> before_exec_args{-1, -1};
   };
 
   HelperHost();

@@ -39,10 +39,11 @@ class NamespaceSandbox : public Sandbox {
  public:
   explicit NamespaceSandbox(SandboxOptions options)
       : options_(std::move(options)),
+        // First, before the directories below: the first network is the longest to get ready
+        // (its pool's thread needs none of them).
+        networks_(options_.state_dir, options_.prepare_networks, options_.networks_ahead),
         new_root_(MakeRoot(options_)),
         layers_dir_(options_.state_dir + "/layers"),
-        networks_(options_.state_dir,
-                  options_.prepare_networks),  // first: the longest to get ready
         users_(options_, new_root_),
         shared_roots_(new_root_),
         init_(sandbox::InitImage::Load()) {}
@@ -56,9 +57,12 @@ class NamespaceSandbox : public Sandbox {
   }
 
   // `layered`: a rootfs directory gets a writable layer (see image_layer.h).
+  // `probe_netns`: for the start-up probe (hermetic), a network namespace to join instead of a
+  // new one (TaskNetworks::TakeProbeNamespace); -1: none.
   Result<std::unique_ptr<SandboxedProcess>> StartChild(
       const TaskRun& run, const SandboxStdio& stdio, const CgroupEntry& cgroups,
-      const std::function<Status(pid_t)>& before_start, bool probe, bool layered) {
+      const std::function<Status(pid_t)>& before_start, bool probe, bool layered,
+      int probe_netns = -1) {
     auto child = std::make_unique<PreparedChild>();
     child->plan.sandboxed = true;
     child->plan.probe_only = probe;
@@ -110,6 +114,9 @@ class NamespaceSandbox : public Sandbox {
       }
       if (bare) {
         child->plan.netns_fd = bare->netns.get();
+        flags &= ~CLONE_NEWNET;
+      } else if (probe && probe_netns >= 0) {
+        child->plan.netns_fd = probe_netns;
         flags &= ~CLONE_NEWNET;
       }
       BATON_ASSIGN_OR_RETURN(auto process, Spawn(*child, flags, stdio, cgroups, before_start));
@@ -171,12 +178,19 @@ class NamespaceSandbox : public Sandbox {
     run.path = "/bin/true";
     run.work_dir = work;
     run.network = false;
+    // In the first task network's namespace, made meanwhile by the pool (see TaskNetworks), which
+    // no task gets before this guard has told the pool the probe is gone (`started` first).
+    ScopedFd netns = networks_.TakeProbeNamespace();
+    struct Release {
+      sandbox::TaskNetworks& networks;
+      ~Release() { networks.ReleaseProbeNamespace(); }
+    } release{networks_};
     auto started = StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
-                              /*layered=*/false);
+                              /*layered=*/false, netns.get());
     if (!started.ok() && UsesInitImage()) {  // e.g. a policy against executing memfds
       DropInitImage(started.status().message());
       started = StartChild(run, SandboxStdio{}, CgroupEntry{}, nullptr, /*probe=*/true,
-                           /*layered=*/false);
+                           /*layered=*/false, netns.get());
     }
     if (!started.ok()) return started.status();
     int code = (*started)->Wait();
@@ -262,9 +276,9 @@ class NamespaceSandbox : public Sandbox {
   }
 
   SandboxOptions options_;
-  std::string new_root_;
-  std::string layers_dir_;  // tasks' writable layers over their images
   sandbox::TaskNetworks networks_;
+  std::string new_root_;
+  std::string layers_dir_;             // tasks' writable layers over their images
   sandbox::TaskUsers users_;           // unprivileged tasks' user namespace
   sandbox::SharedRoots shared_roots_;  // unprivileged tasks' roots on the host's root
   sandbox::InitImage init_;            // what each sandbox's init becomes once its task has started

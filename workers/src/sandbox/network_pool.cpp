@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -32,7 +33,9 @@ void NetworkPool::Stop() {
 
 void NetworkPool::Start() {
   std::lock_guard lock(mu_);
-  if (!stopping_) StartLocked();
+  if (stopping_ || thread_.joinable()) return;  // after a Take: what it asked for is made
+  first_ahead_ = true;
+  StartLocked();
 }
 
 void NetworkPool::StartLocked() {
@@ -67,7 +70,8 @@ Result<ReadyNetwork> NetworkPool::Take(std::chrono::milliseconds timeout) {
 
 bool NetworkPool::ShouldMake() const {
   // After a failure, only what callers wait for: a failing stack is not started in a loop.
-  return ready_.size() < (failed_ ? 0 : size_) + demand_;
+  size_t ahead = failed_ ? 0 : std::max(size_, first_ahead_ ? size_t{1} : size_t{0});
+  return ready_.size() < ahead + demand_;
 }
 
 void NetworkPool::Run() {
@@ -85,6 +89,7 @@ void NetworkPool::Run() {
     if (made.ok()) {
       ready_.push_back(std::move(*made));
       failed_ = false;
+      first_ahead_ = false;
     } else {
       failed_ = true;
       ++failures_;

@@ -4,11 +4,12 @@
 //
 // The pool makes its entries on a thread of its own, started by Start or the first Take (a worker
 // that never runs a networked task and is not asked to prepare makes none), and keeps `size` of
-// them ready, topping up after every Take. An entry goes to one caller only and is never put back
-// in the pool (a network whose task has ended may serve the next task of the same pipeline from
-// the shelf instead, see network_shelf.h). When making one fails, the pool stops making them ahead
-// until a caller asks again (so a worker without /dev/net/tun does not start a failing stack in a
-// loop), and the callers waiting get the error.
+// them ready, topping up after every Take. Start makes one ready even when `size` is 0: a pool of
+// none ahead then makes its first entry ahead and the rest when asked. An entry goes to one caller
+// only and is never put back in the pool (a network whose task has ended may serve the next task of
+// the same pipeline from the shelf instead, see network_shelf.h). When making one fails, the pool
+// stops making them ahead until a caller asks again (so a worker without /dev/net/tun does not
+// start a failing stack in a loop), and the callers waiting get the error.
 //
 // Thread-safety: Take and Stop may be called from any thread. Stopping (or destroying) the pool
 // cancels the entry in the making (its maker is told through `cancel_fd`) and drops every idle
@@ -40,7 +41,8 @@ class NetworkPool {
   NetworkPool(const NetworkPool&) = delete;
   NetworkPool& operator=(const NetworkPool&) = delete;
 
-  // Starts the thread making entries ahead, if no Take has yet.
+  // Starts the thread making entries ahead, if no Take has yet, and makes one ready (with `size`
+  // 0 too) unless one is or a Take took one already.
   void Start();
   // An entry made ahead if one is ready, else the next one made, waiting at most `timeout`.
   Result<ReadyNetwork> Take(std::chrono::milliseconds timeout);
@@ -61,6 +63,7 @@ class NetworkPool {
   std::deque<ReadyNetwork> ready_;  // GUARDED_BY(mu_)
   size_t demand_ = 0;               // GUARDED_BY(mu_): callers of Take waiting for an entry
   bool failed_ = false;             // GUARDED_BY(mu_): the last making failed; make on demand only
+  bool first_ahead_ = false;        // GUARDED_BY(mu_): Start asked for one before any was made
   uint64_t failures_ = 0;           // GUARDED_BY(mu_)
   Status last_error_;               // GUARDED_BY(mu_)
   bool stopping_ = false;           // GUARDED_BY(mu_)

@@ -11,13 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "sandbox/held_process.h"
 #include "sandbox/network_pool.h"
@@ -32,11 +32,11 @@ namespace {
 constexpr const char* kStackDns = "10.0.2.3";
 constexpr auto kReadyTimeout = std::chrono::seconds(10);
 constexpr auto kStopGrace = std::chrono::seconds(2);
-// Networks made ahead (each an idle slirp4netns: 3.3 MB RSS, 0.3 MB of it its own): one, and
-// another as soon as it is taken. A pipeline's later tasks mostly get the network an earlier one
+// Networks made ahead (each an idle slirp4netns: 3.3 MB RSS, 0.3 MB of it its own): at most one
+// (SandboxOptions::networks_ahead). A pipeline's later tasks mostly get the network an earlier one
 // left on the shelf, so a second one ahead was a slirp4netns nobody took (a one-job run started
 // three and used one; 2 and 6 made W1-W3 no faster, docs/benchmarks.md).
-constexpr size_t kPoolSize = 1;
+constexpr size_t kMaxAhead = 1;
 // Networks whose task ended kept for the pipeline's next task: two for the tasks of a make -j2,
 // two more for a second pipeline's; one is given again only within a minute of its task's end.
 constexpr size_t kShelfSize = 4;
@@ -123,27 +123,30 @@ void TurnOffIpv6OnNewDevices() {
   ::close(fd);
 }
 
-// Makes the stack's tap0 in namespace `netns_fd`, persistent, for slirp4netns to attach to. A tap
-// slirp4netns made itself goes when slirp4netns closes it: the kernel unregisters it there, in
-// the stack's exit (12-24 ms of wall time, most of a stack's exit). A persistent one stays until
-// its namespace goes, and is unregistered then with the namespace's other devices on the kernel's
-// cleanup worker: a stack exits in 1-10 ms. The tap is the namespace's own and goes with it;
-// nothing outlives the task's namespace. A failure leaves the tap to slirp4netns, which then
-// reports what is missing (/dev/net/tun).
-void MakePersistentTap(int netns_fd) {
-  // On a thread with a descriptor table of its own: a task's sandbox cloned meanwhile by another
-  // thread would copy the tap's descriptor and keep the tap attached (slirp4netns then fails
-  // with EBUSY, seen once in ~2,600 tasks).
-  std::thread([netns_fd] {
-    if (::unshare(CLONE_FILES) != 0 || ::setns(netns_fd, CLONE_NEWNET) != 0) return;
-    int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-    if (fd < 0) return;
+// Makes the stack's tap0 in namespace `fds[0]`, persistent, for slirp4netns to attach to, then
+// returns to the worker's namespace `fds[1]`. A tap slirp4netns made itself goes when slirp4netns
+// closes it: the kernel unregisters it there, in the stack's exit (12-24 ms of wall time, most of
+// a stack's exit). A persistent one stays until its namespace goes, and is unregistered then with
+// the namespace's other devices on the kernel's cleanup worker: a stack exits in 1-10 ms. The tap
+// is the namespace's own and goes with it; nothing outlives the task's namespace. A failure leaves
+// the tap to slirp4netns, which then reports what is missing (/dev/net/tun).
+// Runs in the stack's process before its exec (HelperHost::Spec::before_exec): on a descriptor
+// table of its own, so that a task's sandbox cloned meanwhile by another thread cannot copy the
+// tap's descriptor and keep the tap attached (slirp4netns then fails with EBUSY, seen once in
+// ~2,600 tasks when this ran on the pool's thread). It was a thread of its own, started and
+// joined for each network (~1-2 ms of the first task's wait, docs/benchmarks.md).
+int MakePersistentTap(const int* fds) {
+  if (::setns(fds[0], CLONE_NEWNET) != 0) return 0;  // slirp4netns reports it
+  int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd >= 0) {
     ifreq ifr{};
     std::strncpy(ifr.ifr_name, "tap0", IFNAMSIZ - 1);
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
     if (::ioctl(fd, TUNSETIFF, &ifr) == 0) ::ioctl(fd, TUNSETPERSIST, 1);
     ::close(fd);
-  }).join();
+  }
+  // The stack's sockets to the outside must be the worker's.
+  return ::setns(fds[1], CLONE_NEWNET) == 0 ? 0 : errno;
 }
 
 // A task's network, held until the task has exited, then put back on the shelf (dropped if the
@@ -218,8 +221,9 @@ TaskNetwork::~TaskNetwork() {
   helper_->WaitExited(std::chrono::seconds(10));
 }
 
-TaskNetworks::TaskNetworks(std::string state_dir, bool prepare)
+TaskNetworks::TaskNetworks(std::string state_dir, bool prepare, size_t ahead)
     : state_dir_(std::move(state_dir)),
+      ahead_(std::min(ahead, kMaxAhead)),
       slirp4netns_(FindSlirp4netns()),
       worker_netns_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)),
       worker_netns_error_(worker_netns_.get() < 0 ? std::strerror(errno) : ""),
@@ -275,6 +279,7 @@ TaskNetworks::~TaskNetworks() {
     std::lock_guard lock(mu_);
     pool = std::move(pool_);
   }
+  NoneForProbe();
   pool.reset();     // its idle stacks are told to stop
   shelf_->Close();  // and the shelved ones; a task's network, when its task ends
   std::lock_guard lock(mu_);
@@ -286,7 +291,7 @@ NetworkPool& TaskNetworks::Pool() {
   Host();
   std::lock_guard lock(mu_);
   if (!pool_) {
-    pool_ = std::make_unique<NetworkPool>(kPoolSize,
+    pool_ = std::make_unique<NetworkPool>(ahead_,
                                           [this](int cancel_fd) { return MakeNetwork(cancel_fd); });
   }
   return *pool_;
@@ -298,11 +303,64 @@ void TaskNetworks::Stop() {
     if (pool_) pool_->Stop();
   }
   shelf_->Close();
+  NoneForProbe();
+}
+
+void TaskNetworks::NoneForProbe() {
+  {
+    std::lock_guard lock(probe_mu_);
+    // None may be made any more: a probe waiting goes on with a namespace of its own.
+    if (probe_slot_ == ProbeSlot::kPending || probe_slot_ == ProbeSlot::kNone) {
+      probe_slot_ = ProbeSlot::kDone;
+    }
+  }
+  probe_changed_.notify_all();
 }
 
 void TaskNetworks::Prepare() {
   if (slirp4netns_.empty()) return;
+  {
+    std::lock_guard lock(probe_mu_);
+    if (probe_slot_ == ProbeSlot::kNone) probe_slot_ = ProbeSlot::kPending;
+  }
   Pool().Start();
+}
+
+ScopedFd TaskNetworks::TakeProbeNamespace() {
+  std::unique_lock lock(probe_mu_);
+  // The pool's thread makes the namespace first thing; a stopped pool never does.
+  probe_changed_.wait_for(lock, kReadyTimeout, [&] { return probe_slot_ != ProbeSlot::kPending; });
+  if (probe_slot_ != ProbeSlot::kOffered) return ScopedFd();
+  probe_slot_ = ProbeSlot::kTaken;
+  return std::move(probe_netns_);
+}
+
+void TaskNetworks::ReleaseProbeNamespace() {
+  {
+    std::lock_guard lock(probe_mu_);
+    if (probe_slot_ == ProbeSlot::kTaken) probe_slot_ = ProbeSlot::kDone;
+  }
+  probe_changed_.notify_all();
+}
+
+void TaskNetworks::OfferToProbe(int netns_fd) {
+  {
+    std::lock_guard lock(probe_mu_);
+    if (probe_slot_ != ProbeSlot::kPending) return;
+    probe_netns_ = ScopedFd(netns_fd < 0 ? -1 : ::fcntl(netns_fd, F_DUPFD_CLOEXEC, 0));
+    probe_slot_ = probe_netns_.get() < 0 ? ProbeSlot::kDone : ProbeSlot::kOffered;
+  }
+  probe_changed_.notify_all();
+}
+
+bool TaskNetworks::ProbeDone() {
+  std::unique_lock lock(probe_mu_);
+  if (probe_slot_ == ProbeSlot::kOffered) {  // not taken: the probe makes its own from now on
+    probe_slot_ = ProbeSlot::kDone;
+    probe_netns_ = ScopedFd();
+  }
+  return probe_changed_.wait_for(lock, kReadyTimeout,
+                                 [&] { return probe_slot_ != ProbeSlot::kTaken; });
 }
 
 Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id, const std::string& scope) {
@@ -318,7 +376,7 @@ Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id, const std::s
   NetworkPool* pool = &Pool();
   // A stack that exited while it waited (killed from outside) is dropped, never given to a task;
   // the pool makes new ones.
-  for (size_t attempt = 0; attempt < kPoolSize + 2; ++attempt) {
+  for (size_t attempt = 0; attempt < kMaxAhead + 2; ++attempt) {
     auto network = pool->Take(kReadyTimeout + kStopGrace);  // the maker's own timeout first
     if (!network.ok()) {
       return Status(network.status().code(),
@@ -352,10 +410,13 @@ Result<ReadyNetwork> TaskNetworks::NewNamespace(void (*inside)()) {
 }
 
 Result<ReadyNetwork> TaskNetworks::MakeNetwork(int cancel_fd) {
-  BATON_ASSIGN_OR_RETURN(ReadyNetwork out, NewNamespace(TurnOffIpv6OnNewDevices));
-  MakePersistentTap(out.netns.get());
+  Result<ReadyNetwork> made = NewNamespace(TurnOffIpv6OnNewDevices);
+  OfferToProbe(made.ok() ? made->netns.get() : -1);
+  BATON_RETURN_IF_ERROR(made.status());
+  ReadyNetwork out = std::move(*made);
   BATON_ASSIGN_OR_RETURN(out.stack, StartStack(out.netns.get(), cancel_fd));
-  out.sockets.Settle();  // unreadable: the network is its task's alone
+  // Unsettled (the probe did not end in time, or unreadable): the network is its task's alone.
+  if (ProbeDone()) out.sockets.Settle();
   return out;
 }
 
@@ -382,6 +443,8 @@ Result<std::unique_ptr<TaskNetwork>> TaskNetworks::StartStack(int netns_fd, int 
                "/proc/self/fd/5",
                "tap0"};
   spec.fds = {ready[1], exit[0], netns_fd};
+  spec.before_exec = MakePersistentTap;
+  spec.before_exec_args = {netns_fd, worker_netns_.get()};
   std::shared_ptr<HelperHost> host = Host();
   auto helper = host->Start(spec);
   ::close(ready[1]);

@@ -19,6 +19,7 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -99,7 +100,9 @@ class TaskNetworks {
  public:
   // `state_dir`: where the sandbox keeps its files (the shared resolv.conf goes there).
   // `prepare`: start making networks ahead at once (as Prepare()).
-  explicit TaskNetworks(std::string state_dir, bool prepare = false);
+  // `ahead`: networks kept ready once the first is taken (SandboxOptions::networks_ahead; at
+  // most 1).
+  explicit TaskNetworks(std::string state_dir, bool prepare = false, size_t ahead = 1);
   // Stops the pool and every stack it holds, and waits until each stack process is gone.
   ~TaskNetworks();
   TaskNetworks(const TaskNetworks&) = delete;
@@ -110,7 +113,8 @@ class TaskNetworks {
   Status AddResolvConf(const std::string& rootfs, const std::string& new_root, PreparedChild* out);
   // The file those steps mount for a root at `rootfs`; "" when they would mount none.
   Result<std::string> ResolvConfFor(const std::string& rootfs);
-  // Starts the pool making networks ahead (no-op without slirp4netns: Take says why).
+  // Starts the pool making networks ahead, the first one even with `ahead` 0 (no-op without
+  // slirp4netns: Take says why).
   void Prepare();
   // No task will take a network any more: stops making them ahead (cancelling the one in the
   // making) and stops the stacks of those made ahead or shelved, without waiting for any of them
@@ -135,6 +139,18 @@ class TaskNetworks {
   // The shelf's scope of a hermetic task of `scope`.
   static std::string HermeticScope(const std::string& scope);
 
+  // The sandbox's probe joins the namespace of the first network made ahead (Prepare) instead of
+  // making one of its own: one network namespace fewer a worker's start (made, then torn down on
+  // the kernel's cleanup worker). That namespace is made as every task's is, and the probe's init
+  // joins it as a task's does. The pool settles that network's socket counts, and so lets a task
+  // have it, only once the probe is done (ReleaseProbeNamespace): nothing the probe opened is
+  // counted as the network's own.
+  // That namespace, once made (waiting for the pool to make it); -1 when no network is being
+  // made ahead or the first one is already settled: the probe then makes its own.
+  ScopedFd TakeProbeNamespace();
+  // The probe has exited (its PID namespace with it). REQUIRES: after TakeProbeNamespace.
+  void ReleaseProbeNamespace();
+
  private:
   std::shared_ptr<HelperHost> Host();
   NetworkPool& Pool();  // made on first use, with the helper thread
@@ -144,8 +160,17 @@ class TaskNetworks {
   Result<ReadyNetwork> NewNamespace(void (*inside)());
   Result<ReadyNetwork> MakeNetwork(int cancel_fd);
   Result<std::unique_ptr<TaskNetwork>> StartStack(int netns_fd, int cancel_fd);
+  // The pool's thread, for the first network of a prepared pool: offers its namespace (-1: making
+  // it failed) to the probe.
+  void OfferToProbe(int netns_fd);
+  // The pool's thread, before settling a network: waits until the probe, if it took this
+  // network's namespace, is done. False: it did not finish in time (the network is not settled).
+  bool ProbeDone();
+  // No network will be made for the probe to join (the pool is stopping).
+  void NoneForProbe();
 
   const std::string state_dir_;
+  const size_t ahead_;
   const std::string slirp4netns_;  // absolute path; empty: not installed
   const ScopedFd worker_netns_;    // the namespace the sandbox was made in
   const std::string worker_netns_error_;
@@ -154,6 +179,14 @@ class TaskNetworks {
   std::unique_ptr<NetworkPool> pool_;          // GUARDED_BY(mu_); made by the first Take
   const std::shared_ptr<NetworkShelf> shelf_;  // lent networks hold it weakly
   bool resolv_conf_written_ = false;           // GUARDED_BY(mu_)
+  // The first network's namespace and the probe: kNone (no network made ahead yet), kPending
+  // (Prepare: one is being made), kOffered (probe_netns_ holds it), kTaken (the probe is in it),
+  // kDone (released, settled or failed: later probes make their own).
+  enum class ProbeSlot { kNone, kPending, kOffered, kTaken, kDone };
+  std::mutex probe_mu_;
+  std::condition_variable probe_changed_;
+  ProbeSlot probe_slot_ = ProbeSlot::kNone;  // GUARDED_BY(probe_mu_)
+  ScopedFd probe_netns_;                     // GUARDED_BY(probe_mu_)
 };
 
 }  // namespace baton::workers::sandbox

@@ -58,6 +58,11 @@ struct SandboxOptions {
   // Start making task networks at once, as the sandbox is built (see PrepareNetworks), beside the
   // rest of its start (its user namespace, its probe).
   bool prepare_networks = false;
+  // Networks kept made ahead once a task has taken one (at most 1): 1 for a worker whose next task
+  // may be any pipeline's; 0 for one pipeline's run (`baton run`), whose later tasks mostly take
+  // the network an earlier one left, so that one made ahead is mostly a stack started and stopped
+  // for no task. A task that finds none waits for one made then (a few ms).
+  size_t networks_ahead = 1;
 };
 
 // The standard streams of the process: file descriptors the caller owns; the sandbox dups them.
