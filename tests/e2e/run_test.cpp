@@ -228,8 +228,8 @@ TEST_F(RunPipeline, MakesTheArtifactStoreOnlyWhenAStepUsesIt) {
   WriteFile(dir_ / "plain.yml",
             "jobs:\n- name: j\n  plan:\n  - task: t\n    config:\n      platform: linux\n"
             "      run: {path: /bin/true}\n");
-  ProcessResult plain = RunBaton({"run", "-c", (dir_ / "plain.yml").string(), "--data-dir",
-                                  (dir_ / "plain-data").string()});
+  ProcessResult plain = RunBaton(
+      {"run", "-c", (dir_ / "plain.yml").string(), "--data-dir", (dir_ / "plain-data").string()});
   ASSERT_EQ(plain.exit_code, 0) << plain.All();
   EXPECT_FALSE(fs::exists(dir_ / "plain-data" / "artifacts"));
   ProcessResult chain = Run({"-j", "build"});  // puts an artifact
