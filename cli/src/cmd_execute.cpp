@@ -146,8 +146,14 @@ int Execute(const ExecuteFlags& flags) {
   }
   std::string data_dir = flags.local.ResolvedDataDir();
   Status prepared = PrepareDataDir(data_dir);
-  auto env =
-      prepared.ok() ? StartLocalWorker(data_dir, flags.local) : Result<LocalWorkerEnv>(prepared);
+  // One task: the network made ahead is its own, and none after it (a stack started and
+  // stopped for no task); a task alone has no `artifact` resource, so the artifact store's
+  // directories are made only if its image's get uses it (as `baton run`'s).
+  LocalWorkerStart start;
+  start.networks_ahead = 0;
+  start.artifacts_on_first_use = true;
+  auto env = prepared.ok() ? StartLocalWorker(data_dir, flags.local, start)
+                           : Result<LocalWorkerEnv>(prepared);
   if (!env.ok()) {
     std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
     return kExitErrored;

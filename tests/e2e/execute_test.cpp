@@ -52,6 +52,15 @@ run:
   EXPECT_NE(r.out.find("name=baton"), std::string::npos) << r.out;
 }
 
+// A task alone uses no artifact store: its directories are not made (as for `baton run`).
+TEST_F(Execute, MakesNoArtifactStoreForATaskAlone) {
+  fs::path task = Task("platform: linux\nrun:\n  path: /bin/true\n");
+  ProcessResult r = RunExecute(task);
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_TRUE(fs::is_directory(dir_ / "data" / "worker"));
+  EXPECT_FALSE(fs::exists(dir_ / "data" / "artifacts"));
+}
+
 TEST_F(Execute, TakesTheCurrentDirectoryAsTheOnlyInput) {
   WriteFile(dir_ / "here" / "marker.txt", "current-dir-input\n");
   fs::path task = Task(
