@@ -75,6 +75,14 @@ class GitSpare : public ::testing::Test {
     ASSERT_TRUE(versions.ok()) << versions.status().ToString();
   }
 
+  // The first commit checked, got and checked again: the mirror keeps a spare for the next get.
+  void GetFirstAndCheckAgain() {
+    std::string first = upstream_.Commit({{"a.txt", "one"}}, "first");
+    Check();
+    ASSERT_FALSE(Get(first).empty());
+    Check();
+  }
+
   // The spares the worker keeps for this resource now.
   int Spares() const {
     int n = 0;
@@ -158,10 +166,7 @@ TEST_F(GitSpare, AStaleSpareAfterAForcePushLeavesWhatAFreshCheckoutLeaves) {
 }
 
 TEST_F(GitSpare, WhatATaskDoesToACheckoutFromTheSpareNeverReachesTheNextGet) {
-  std::string first = upstream_.Commit({{"a.txt", "one"}}, "first");
-  Check();
-  ASSERT_FALSE(Get(first).empty());
-  Check();
+  ASSERT_NO_FATAL_FAILURE(GetFirstAndCheckAgain());
   std::string second = upstream_.Commit({{"a.txt", "two"}}, "second");
   fs::path dir = Get(second);
   ASSERT_FALSE(dir.empty());
@@ -182,10 +187,7 @@ TEST_F(GitSpare, WhatATaskDoesToACheckoutFromTheSpareNeverReachesTheNextGet) {
 // A push starts its build's get and a check at once. When the check takes the mirror's lock
 // first, it finds the spare the get is about to take: it makes the next one after that get.
 TEST_F(GitSpare, ACheckThatRanBeforeItsPushsGetLeavesASpareForTheNextPush) {
-  std::string first = upstream_.Commit({{"a.txt", "one"}}, "first");
-  Check();
-  ASSERT_FALSE(Get(first).empty());
-  Check();
+  ASSERT_NO_FATAL_FAILURE(GetFirstAndCheckAgain());
   ASSERT_EQ(Spares(), 1);
   std::string pushed = upstream_.Commit({{"a.txt", "two"}}, "pushed");
   // The push's get, begun and waiting for the mirror's lock.
@@ -209,10 +211,7 @@ TEST_F(GitSpare, ACheckThatRanBeforeItsPushsGetLeavesASpareForTheNextPush) {
 // Each file a get replaces is a new inode, which costs on a filesystem that scans the inodes
 // freed recently: the spare's config already names origin and the branch's upstream.
 TEST_F(GitSpare, AGetThroughTheSpareKeepsTheSparesConfigFile) {
-  std::string first = upstream_.Commit({{"a.txt", "one"}}, "first");
-  Check();
-  ASSERT_FALSE(Get(first).empty());
-  Check();
+  ASSERT_NO_FATAL_FAILURE(GetFirstAndCheckAgain());
   ASSERT_EQ(Spares(), 1);
   fs::path spare_config;
   for (const auto& e : fs::directory_iterator(Mirror().string() + ".spares")) {
@@ -231,10 +230,7 @@ TEST_F(GitSpare, AGetThroughTheSpareKeepsTheSparesConfigFile) {
 }
 
 TEST_F(GitSpare, TwoRacingGetsOfDifferentCommitsEachGetTheirOwnCommit) {
-  std::string first = upstream_.Commit({{"a.txt", "one"}}, "first");
-  Check();
-  ASSERT_FALSE(Get(first).empty());
-  Check();
+  ASSERT_NO_FATAL_FAILURE(GetFirstAndCheckAgain());
   std::string second = upstream_.Commit({{"a.txt", "two"}}, "second");
   std::string third = upstream_.Commit({{"a.txt", "three"}}, "third");
   fs::path a = root_ / "race-a", b = root_ / "race-b";

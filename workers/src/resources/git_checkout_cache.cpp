@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 #include "baton/common/sha256.h"
@@ -51,25 +52,29 @@ void EvictOldCheckouts(const fs::path& root, const fs::path& keep) {
 // short by a crash forgets some names: their next get checks out straight again.
 constexpr const char* kGotOnceFile = "got-once";
 
-std::vector<std::string> ReadGotOnce(const fs::path& root) {
-  std::vector<std::string> names;
+// The names recorded; nullopt when there is no record yet.
+std::optional<std::vector<std::string>> ReadGotOnce(const fs::path& root) {
   std::ifstream in(root / kGotOnceFile);
+  if (!in) return std::nullopt;
+  std::vector<std::string> names;
   for (std::string line; std::getline(in, line);) {
     if (!line.empty()) names.push_back(line);
   }
   return names;
 }
 
-// Records `name` as got once, keeping the newest kMarkersKept names.
-void RememberGotOnce(const fs::path& root, std::vector<std::string> names,
+// Records `name` as got once beside `recorded` (nullopt: no record yet), keeping the newest
+// kMarkersKept names.
+void RememberGotOnce(const fs::path& root, std::optional<std::vector<std::string>> recorded,
                      const std::string& name) {
   std::error_code ec;
-  if (!fs::exists(root / kGotOnceFile, ec)) {
+  if (!recorded) {
     // Markers an older Baton left, a file each.
     for (const auto& e : fs::directory_iterator(root, ec)) {
       if (e.path().extension() == ".seen") fs::remove(e.path(), ec);
     }
   }
+  std::vector<std::string> names = recorded ? std::move(*recorded) : std::vector<std::string>();
   names.push_back(name);
   if (names.size() > kMarkersKept) names.erase(names.begin(), names.end() - kMarkersKept);
   std::string text;
@@ -123,11 +128,11 @@ Status GetThroughCheckoutCache(const std::string& cached, const std::string& dir
   if (!fs::is_directory(path, ec)) {
     // The first get of a commit (a push's new commit) checks out straight into its directory:
     // the copy that a prepared checkout costs pays off only when the commit is got again (a
-    // second job, a rerun), which the marker left here tells.
+    // second job, a rerun), which the record of commits got once tells.
     const fs::path root = path.parent_path();
-    std::vector<std::string> got_once = ReadGotOnce(root);
+    std::optional<std::vector<std::string>> got_once = ReadGotOnce(root);
     const std::string name = path.filename().string();
-    if (std::find(got_once.begin(), got_once.end(), name) == got_once.end()) {
+    if (!got_once || std::find(got_once->begin(), got_once->end(), name) == got_once->end()) {
       fs::create_directories(root, ec);
       RememberGotOnce(root, std::move(got_once), name);
       fs::create_directories(dir, ec);
