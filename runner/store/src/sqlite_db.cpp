@@ -16,6 +16,12 @@ Status ErrorFromCode(int rc, const char* message, const std::string& sql) {
       return AlreadyExists(std::move(text));
     case SQLITE_CONSTRAINT_FOREIGNKEY:
       return NotFound(std::move(text));
+    default:
+      break;
+  }
+  // By its primary code: SQLITE_BUSY_RECOVERY, SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE
+  // and the like are a lock held elsewhere as much as SQLITE_BUSY is.
+  switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return Unavailable(std::move(text));

@@ -39,6 +39,11 @@ int64_t WalCheckpointer::checkpoints() const {
   return checkpoints_;
 }
 
+int64_t WalCheckpointer::busy() const {
+  std::lock_guard lock(mu_);
+  return busy_;
+}
+
 void WalCheckpointer::Run() {
   std::unique_ptr<Connection> conn;
   std::unique_lock lock(mu_);
@@ -57,13 +62,29 @@ void WalCheckpointer::Run() {
       }
     }
     if (conn) status = conn->CheckpointPassive().status();
-    // A checkpoint that could not run (a lock held elsewhere) is tried again at the next commit
-    // past the threshold; the WAL only grows meanwhile, as it would with SQLite's own.
-    if (!status.ok()) {
+    // A checkpoint that could not run is tried again at the next commit past the threshold; the
+    // WAL only grows meanwhile, as it would with SQLite's own. A lock held elsewhere (another
+    // connection's checkpoint, or the writer rewriting the WAL's index header just then: a
+    // store writing without pause meets it every few dozen checkpoints) is no fault of anyone's:
+    // only a lasting run of them is worth a warning, the rest is logged for debugging.
+    const bool busy = status.code() == StatusCode::kUnavailable;
+    if (!status.ok() && !busy) {
       ModuleLogger("store")->warn("checkpointing {}: {}", db_file_, status.ToString());
     }
     lock.lock();
     ++checkpoints_;
+    busy_in_a_row_ = busy ? busy_in_a_row_ + 1 : 0;
+    if (busy) {
+      ++busy_;
+      if (busy_in_a_row_ % kBusyWarnEvery == 0) {
+        ModuleLogger("store")->warn(
+            "checkpointing {}: found the database locked {} times in a row ({}); the WAL grows "
+            "until a checkpoint gets through: look for a process holding the database open",
+            db_file_, busy_in_a_row_, status.ToString());
+      } else {
+        ModuleLogger("store")->debug("checkpointing {}: {}", db_file_, status.ToString());
+      }
+    }
   }
 }
 

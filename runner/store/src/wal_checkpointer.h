@@ -32,6 +32,11 @@ class WalCheckpointer {
   void OnCommit(int wal_pages);
   // Checkpoints this object's thread has run (each may have copied part of the WAL only).
   int64_t checkpoints() const;
+  // Of those, the ones that found the database locked and copied nothing.
+  int64_t busy() const;
+  // A warning is logged at this many locked checkpoints in a row (and at each multiple); fewer
+  // are logged at debug level only.
+  static constexpr int kBusyWarnEvery = 20;
 
  private:
   void Run();
@@ -44,6 +49,8 @@ class WalCheckpointer {
   bool wanted_ = false;      // GUARDED_BY(mu_)
   bool stopping_ = false;    // GUARDED_BY(mu_)
   int64_t checkpoints_ = 0;  // GUARDED_BY(mu_)
+  int64_t busy_ = 0;         // GUARDED_BY(mu_)
+  int busy_in_a_row_ = 0;    // GUARDED_BY(mu_)
   std::thread thread_;       // started by the first OnCommit past `pages_`, under mu_
 };
 
