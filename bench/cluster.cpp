@@ -38,6 +38,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include "cluster_workloads.h"
 #include "fakes/postgres_server.h"
 #include "fakes/server_process.h"
@@ -360,15 +362,23 @@ int main(int argc, char** argv) {
   int runs = 5, pipelines = 1000, idle_seconds = 60, idle_windows = 1;
   bool pg_stats = false;
   std::string only = "SQLITE,POSTGRES,W1,W2,W3,IDLE";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
-    if (flag == "--only") only = argv[i + 1];
-    if (flag == "--pipelines") pipelines = std::max(1, std::atoi(argv[i + 1]));
-    if (flag == "--idle-seconds") idle_seconds = std::max(1, std::atoi(argv[i + 1]));
-    if (flag == "--idle-windows") idle_windows = std::max(1, std::atoi(argv[i + 1]));
-    if (flag == "--pg-stats") pg_stats = std::atoi(argv[i + 1]) != 0;
-  }
+  CLI::App app{"Baton on one SQLite node beside two web nodes on one PostgreSQL 15",
+               "bench_cluster"};
+  app.add_option("--runs", runs, "runs of each workload")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--only", only, "the parts to run, comma-separated")->capture_default_str();
+  app.add_option("--pipelines", pipelines, "idle pipelines of 10 jobs for IDLE")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--idle-seconds", idle_seconds, "the length of an IDLE window")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--idle-windows", idle_windows, "IDLE windows")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--pg-stats", pg_stats, "1: PostgreSQL's count of each node's statements");
+  CLI11_PARSE(app, argc, argv);
   auto wants = [&](const char* part) { return only.find(part) != std::string::npos; };
   std::vector<std::string> workloads;
   for (const char* id : {"W1", "W2", "W3"}) {

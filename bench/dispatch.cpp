@@ -31,6 +31,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include "fakes/e2e_util.h"
 #include "fakes/server_process.h"
 #include "fakes/test_env.h"
@@ -323,11 +325,12 @@ void Report(const std::string& what, const std::vector<double>& local,
 int main(int argc, char** argv) {
   int runs = 5;
   std::string only = "D,W1,W2,W3,V";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
-    if (flag == "--only") only = argv[i + 1];
-  }
+  CLI::App app{"Steps on `baton worker`s against the in-process worker", "bench_dispatch"};
+  app.add_option("--runs", runs, "runs of each part")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--only", only, "the parts to run, comma-separated")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   auto wants = [&](const char* id) { return only.find(id) != std::string::npos; };
 
   TempDir files;

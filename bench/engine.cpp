@@ -21,8 +21,11 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "baton/common/clock.h"
 #include "baton/runner/sqlite_store.h"
@@ -292,36 +295,29 @@ fs::path DefaultBaton() {
 
 }  // namespace
 
-const char* kUsage =
-    "usage: bench_engine [--runs N] [--baton PATH] [--only W1,W2,W3,W4,SANDBOX] [--unsandboxed]\n"
-    "                    [--keep DIR]\n";
-
-// False (after printing the usage) on an unknown flag or a missing value.
-bool ParseFlags(int argc, char** argv, Settings& s) {
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--unsandboxed") {
-      s.unsandboxed = true;
-      continue;
-    }
-    bool valued = flag == "--runs" || flag == "--baton" || flag == "--only" || flag == "--keep";
-    if (!valued || i + 1 >= argc) {
-      std::fputs(kUsage, flag == "--help" ? stdout : stderr);
-      return false;
-    }
-    std::string value = argv[++i];
-    if (flag == "--runs") s.runs = std::max(1, std::atoi(value.c_str()));
-    if (flag == "--baton") s.baton = value;
-    if (flag == "--only") s.only = value;
-    if (flag == "--keep") s.keep = value;
+// nullopt to go on; otherwise the code to exit with (0 after --help, 2 after a usage error).
+std::optional<int> ParseFlags(int argc, char** argv, Settings& s) {
+  CLI::App app{"Workloads W1-W4 of shared/BENCHMARKS.md under `baton run`, each beside make -j2",
+               "bench_engine"};
+  app.add_option("--runs", s.runs, "runs of each workload")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--baton", s.baton, "the baton binary to run")->capture_default_str();
+  app.add_option("--only", s.only, "the workloads to run, comma-separated")->capture_default_str();
+  app.add_flag("--unsandboxed", s.unsandboxed, "tasks without the sandbox (--unsafe-no-sandbox)");
+  app.add_option("--keep", s.keep, "write the workloads and data dirs here, and keep them");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
-  return true;
+  return std::nullopt;
 }
 
 int main(int argc, char** argv) {
   Settings s;
   s.baton = DefaultBaton().string();
-  if (!ParseFlags(argc, argv, s)) return argc > 1 && std::string(argv[1]) == "--help" ? 0 : 2;
+  if (auto exit_code = ParseFlags(argc, argv, s)) return *exit_code;
   const std::string& only = s.only;
   fs::path root = s.keep.empty()
                       ? fs::path("/tmp") / ("baton-bench-engine-" + std::to_string(getpid()))

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "baton/net/http_client.h"
 #include "baton/webapi/http_server.h"
 #include "baton/webapi/sse.h"
@@ -67,17 +69,30 @@ double OneRun(const std::string& url, int connections, int seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{"Requests per second of a trivial JSON route on the Baton HTTP server",
+               "bench_http"};
+  int connections = 4, seconds = 3, runs = 3, serve_seconds = 60;
+  app.add_option("CONNECTIONS", connections, "threads, each a kept-alive HttpClient")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("SECONDS", seconds, "the length of a run")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("RUNS", runs, "runs")->check(CLI::Range(1, 1000000))->capture_default_str();
+  CLI::App* serve =
+      app.add_subcommand("serve", "serve /api/json and /api/stream?n=N for an external tool");
+  serve->add_option("SECONDS", serve_seconds, "how long to serve")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   auto server = StartServer();
-  if (argc > 1 && std::strcmp(argv[1], "serve") == 0) {
-    int seconds = argc > 2 ? std::atoi(argv[2]) : 60;
+  if (*serve) {
+    const int seconds = serve_seconds;
     std::printf("%s\n", server->base_url().c_str());
     std::fflush(stdout);
     std::this_thread::sleep_for(std::chrono::seconds(seconds));
     return 0;
   }
-  int connections = argc > 1 ? std::atoi(argv[1]) : 4;
-  int seconds = argc > 2 ? std::atoi(argv[2]) : 3;
-  int runs = argc > 3 ? std::atoi(argv[3]) : 3;
   std::vector<double> rates;
   for (int i = 0; i < runs; ++i) {
     rates.push_back(OneRun(server->base_url() + "/api/json", connections, seconds));

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "baton/workers/http_transport.h"
 #include "baton/workers/local_worker.h"
 #include "baton/workers/resource_type.h"
@@ -89,8 +91,16 @@ void PrintRow(const char* name, const std::vector<double>& s, uint64_t bytes) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int rounds = argc > 1 ? std::atoi(argv[1]) : 3;
-  int task_runs = argc > 2 ? std::atoi(argv[2]) : 100;
+  CLI::App app{"Registry images: pull + unpack beside skopeo + umoci; a task on the image",
+               "bench_image_pull"};
+  int rounds = 3, task_runs = 100;
+  app.add_option("ROUNDS", rounds, "pulls of each")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("TASK_RUNS", task_runs, "task starts on each root")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   if (::geteuid() != 0) Die("run as root (the sandbox and umoci unpack need it)");
   fs::path base = "/var/tmp/baton-bench-image-" + std::to_string(::getpid());
   fs::create_directories(base);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "sandbox_timing.h"
 
 namespace {
@@ -34,8 +36,16 @@ void Measure(const char* name, int runs, const std::function<bool()>& once) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int runs = argc > 1 ? std::atoi(argv[1]) : 200;
-  if (argc > 2) g_only = argv[2];
+  CLI::App app{"Start+exit latency of /bin/true: posix_spawn, the sandbox, a worker's task",
+               "bench_sandbox"};
+  int runs = 200;
+  std::string only;
+  app.add_option("RUNS", runs, "starts of each")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("ONLY", only, "measure only the lines whose name contains this word");
+  CLI11_PARSE(app, argc, argv);
+  if (!only.empty()) g_only = only.c_str();
   std::string base = "/var/tmp/baton-bench-sandbox-" + std::to_string(getpid());
   std::filesystem::create_directories(base + "/work");
   TaskRun run = baton::bench::TrueTask(base + "/work");

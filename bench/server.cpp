@@ -534,7 +534,7 @@ void Bench::Api() {
 
 int main(int argc, char** argv) {
   baton::bench::ServerBenchFlags flags;
-  if (!baton::bench::ParseServerBenchFlags(argc, argv, flags)) return 2;
+  if (auto exit_code = baton::bench::ParseServerBenchFlags(argc, argv, flags)) return *exit_code;
   const int runs = flags.runs, followers = flags.followers, history = flags.history;
   const int poll_ms = flags.poll_ms;
   const bool raw = flags.raw;

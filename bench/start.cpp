@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 extern char** environ;
 
 namespace {
@@ -99,11 +101,13 @@ int main(int argc, char** argv) {
   int runs = 200;
   std::error_code ec;
   std::string baton = (fs::read_symlink("/proc/self/exe", ec).parent_path() / "baton").string();
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
-    if (flag == "--baton") baton = argv[i + 1];
-  }
+  CLI::App app{"How long the `baton` client takes to start and exit, beside /bin/true",
+               "bench_start"};
+  app.add_option("--runs", runs, "starts of each command")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--baton", baton, "the baton binary")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   if (!fs::exists(baton)) {
     std::fprintf(stderr,
                  "bench_start: %s does not exist: build it (cmake --build build --target "

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "baton/pipelines/loader.h"
 
 namespace {
@@ -113,12 +115,17 @@ long PeakRssKb() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int jobs = argc > 1 ? std::atoi(argv[1]) : 5000;
-  int runs = argc > 2 ? std::atoi(argv[2]) : 5;
+  CLI::App app{"How long LoadPipeline takes on a large pipeline, and its memory", "bench_validate"};
+  int jobs = 5000, runs = 5;
+  std::string write;
+  app.add_option("JOBS", jobs, "jobs in the generated chain")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("RUNS", runs, "runs")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--write", write, "also write the generated pipeline to this file");
+  CLI11_PARSE(app, argc, argv);
   const std::string yaml = GeneratePipeline(jobs);
-  if (argc > 4 && std::strcmp(argv[3], "--write") == 0) {
-    std::ofstream(argv[4]) << yaml;
-  }
+  if (!write.empty()) std::ofstream(write) << yaml;
   baton::pipelines::Vars vars;
   vars.Set("token", "s3cret");
   baton::pipelines::LoadOptions options;

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "baton/workers/volume_stream.h"
 
 namespace fs = std::filesystem;
@@ -60,14 +62,13 @@ double Seconds(Clock::time_point start) {
 int main(int argc, char** argv) {
   fs::path dir;
   int runs = 5;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--runs" && i + 1 < argc) {
-      runs = std::atoi(argv[++i]);
-    } else {
-      dir = a;
-    }
-  }
+  CLI::App app{"PackVolume + UnpackVolume throughput against `tar | zstd` over a pipe",
+               "bench_volumes"};
+  app.add_option("DIR", dir, "the directory to pack (default: a generated 64 MiB volume)");
+  app.add_option("--runs", runs, "runs of each")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   fs::path tmp = fs::temp_directory_path() / ("bench-volume-" + std::to_string(::getpid()));
   fs::create_directories(tmp);
   if (dir.empty()) {
