@@ -155,8 +155,6 @@ class ServerRuntime::Impl {
         signals_(io_),
         expiry_(io_),
         drain_(io_) {
-    MapLargeBlocksAlways();
-    CapMallocArenas(2);
     registry_.SetDispatch(remote_.get());
   }
 
