@@ -2,9 +2,10 @@
 //
 // glibc keeps freed memory in its arenas (one per thread that allocated): after W4 with ten
 // SSE followers, about 25 of the 41 MB the server had grown were free memory it kept
-// (docs/benchmarks.md). malloc_trim(0) hands it back. A finished build arms a MemoryRelease;
-// armed, it looks every `interval` and trims the first time nothing is running (`busy` is
-// false: no build, no event stream), then disarms. An idle server never wakes for it.
+// (docs/benchmarks.md). malloc_trim(0) hands it back. A finished build or a closed connection
+// arms a MemoryRelease; armed, it looks every `interval` and trims the first time nothing is
+// running (`busy` is false: no build, no event stream), then disarms. An idle server never
+// wakes for it.
 //
 // Thread-safety: every call, and `busy` and `trim`, on the io_context's thread.
 #pragma once
