@@ -12,6 +12,7 @@
 #include "baton/common/logging.h"
 #include "baton/runner/postgres_store.h"
 #include "baton/runner/sqlite_store.h"
+#include "baton/webapi/memory_release.h"
 #include "baton/webapi/server_runtime.h"
 #include "command.h"
 #include "local_env.h"
@@ -62,6 +63,10 @@ Result<std::pair<std::string, uint16_t>> ParseBind(const std::string& bind) {
 }
 
 int Serve(const WebFlags& flags) {
+  // Before the store and the local worker start their threads: glibc fixes how many arenas it
+  // may make at the first thread that needs one, and a thread keeps the arena it got.
+  webapi::MapLargeBlocksAlways();
+  webapi::CapMallocArenas(2);
   SetLogLevel(flags.local.log_level);
   std::string data_dir = flags.local.ResolvedDataDir();
   if (Status s = PrepareDataDir(data_dir); !s.ok()) {

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -14,6 +15,7 @@
 #include "baton/net/http_client.h"
 #include "baton/webapi/auth.h"
 #include "fakes/openssl_allocations.h"
+#include "fakes/server_process.h"
 
 namespace baton::webapi {
 namespace {
@@ -268,6 +270,27 @@ TEST_F(HttpServerTest, StopClosesIdleKeptAliveConnectionsAndIsIdempotent) {
   EXPECT_EQ(s.ReadToEnd(), "");  // EOF, not a kept-alive wait until the 10 s read limit
   EXPECT_EQ(server_->stats().open_connections, 0u);
   EXPECT_FALSE(client_.Get(Url("/echo")).ok());
+}
+
+// ServerRuntime trims the allocator once quiet after a connection closes (what its requests
+// allocated is free then), so each is reported; none once Stop() began, when the owner is going.
+TEST_F(HttpServerTest, EveryClosedConnectionIsReportedAndNoneOnceStopBegan) {
+  std::atomic<int> closed{0};
+  ServerOptions options;
+  options.on_connection_closed = [&closed] { ++closed; };
+  StartServer(options);
+  for (int i = 0; i < 2; ++i) {
+    RawSocket s(server_->port());
+    s.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
+    EXPECT_TRUE(s.ReadToEnd().starts_with("HTTP/1.1 201"));
+  }
+  EXPECT_TRUE(testing::WaitUntil([&] { return closed == 2; }, std::chrono::seconds(10)))
+      << closed << " reported";
+  RawSocket kept(server_->port());
+  kept.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+  EXPECT_TRUE(kept.ReadUntil("\r\n\r\nhi").starts_with("HTTP/1.1 201"));
+  server_->Stop();
+  EXPECT_EQ(closed, 2) << "a connection closed by Stop() was reported";
 }
 
 TEST_F(HttpServerTest, SecondServerOnATakenPortFailsWithAClearMessage) {

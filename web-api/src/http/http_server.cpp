@@ -25,9 +25,14 @@ void ServerCore::Register(const std::shared_ptr<Connection>& connection) {
 }
 
 void ServerCore::Unregister(const Connection* connection) {
-  std::lock_guard lock(mutex_);
-  live_.erase(connection);
-  if (live_.empty()) idle_.notify_all();
+  {
+    std::lock_guard lock(mutex_);
+    live_.erase(connection);
+    if (live_.empty()) idle_.notify_all();
+  }
+  // Stop() sets `stopping` before it waits for the connections, and joins the threads that
+  // close them before it returns: no call outlives it.
+  if (!stopping && options.on_connection_closed) options.on_connection_closed();
 }
 
 size_t ServerCore::OpenConnections() const {

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -49,6 +50,10 @@ struct ServerOptions {
   // work_deadline.
   int work_threads = 2;
   std::chrono::milliseconds work_deadline{30'000};
+  // Called when a connection closes (not after Stop() began), on the thread that closed it,
+  // with no lock held: what its requests allocated is free now (ServerRuntime trims once quiet,
+  // as after a build). Must not block.
+  std::function<void()> on_connection_closed = nullptr;
 };
 
 // Counters for tests and /metrics. Values are a consistent-enough snapshot, not atomic as a set.

@@ -2,9 +2,10 @@
 //
 // glibc keeps freed memory in its arenas (one per thread that allocated): after W4 with ten
 // SSE followers, about 25 of the 41 MB the server had grown were free memory it kept
-// (docs/benchmarks.md). malloc_trim(0) hands it back. A finished build arms a MemoryRelease;
-// armed, it looks every `interval` and trims the first time nothing is running (`busy` is
-// false: no build, no event stream), then disarms. An idle server never wakes for it.
+// (docs/benchmarks.md). malloc_trim(0) hands it back. A finished build or a closed connection
+// arms a MemoryRelease; armed, it looks every `interval` and trims the first time nothing is
+// running (`busy` is false: no build, no event stream), then disarms. An idle server never
+// wakes for it.
 //
 // Thread-safety: every call, and `busy` and `trim`, on the io_context's thread.
 #pragma once
@@ -26,7 +27,7 @@ void ReleaseFreeMemory();
 // and the server's large blocks (a run of formatted events, ~235 KB; the events of one store
 // read) then grow the arenas and leave holes there that malloc_trim cannot give back: once quiet
 // after W4 with ten followers the server kept 15-19 MB over idle, 6-9 MB with this
-// (docs/benchmarks.md). Call once, at the server's start.
+// (docs/benchmarks.md). Call once, at the server's start (`baton web`'s, with CapMallocArenas).
 void MapLargeBlocksAlways();
 
 // Caps glibc's malloc arenas at `arenas` (elsewhere, or when MALLOC_ARENA_MAX is set, nothing).
@@ -34,7 +35,10 @@ void MapLargeBlocksAlways();
 // and each keeps its live blocks and holes: a server on 2 cores had 15 arenas once quiet after
 // W1-W3 (a thread per running task), ~3.6 MB beside its 2 MB main heap. The server's threads
 // mostly wait on sockets and processes; 2 arenas gave W4's followers the same lag
-// (docs/benchmarks.md, 2026-12-04, branch memory). Call once, at the server's start.
+// (docs/benchmarks.md, 2026-12-04, branch memory). Call once, before the process starts a
+// thread: glibc fixes the cap the first time a thread needs an arena, and arenas made before
+// stay. Called after the store and the local worker had started theirs, it left a started
+// server with 4 arenas beside the main heap (docs/benchmarks.md, 2026-12-05, branch rss).
 void CapMallocArenas(int arenas);
 
 class MemoryRelease {
