@@ -99,7 +99,8 @@ std::string SchemaOf(const std::filesystem::path& db_file) {
   sqlite3_exec(
       db, "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name",
       [](void* out, int n, char** values, char**) {
-        for (int i = 0; i < n; ++i) *static_cast<std::string*>(out) += (values[i] ? values[i] : "-");
+        for (int i = 0; i < n; ++i)
+          *static_cast<std::string*>(out) += (values[i] ? values[i] : "-");
         *static_cast<std::string*>(out) += "\n";
         return 0;
       },

@@ -295,8 +295,8 @@ class NamespaceSandbox : public Sandbox {
   sandbox::SharedRoots shared_roots_;  // unprivileged tasks' roots on the host's root
   // Read by nothing: its initializer starts the probe's root before users_ is made.
   const bool probe_root_prepared_;
-  sandbox::TaskUsers users_;           // unprivileged tasks' user namespace
-  sandbox::InitImage init_;            // what each sandbox's init becomes once its task has started
+  sandbox::TaskUsers users_;  // unprivileged tasks' user namespace
+  sandbox::InitImage init_;   // what each sandbox's init becomes once its task has started
   mutable std::once_flag layers_checked_;
   mutable Status layers_status_;  // written once, under layers_checked_
 };

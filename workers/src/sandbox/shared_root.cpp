@@ -23,10 +23,11 @@ SharedRoots::~SharedRoots() {
 void SharedRoots::Prepare(std::vector<std::string> masked, std::string resolv_conf) {
   if (preparing_.joinable()) return;
   // This thread is left in the root's namespace, and ends there: one thread start instead of two.
-  preparing_ = std::thread([this, masked = std::move(masked), resolv_conf = std::move(resolv_conf)] {
-    std::lock_guard lock(mu_);
-    (void)GetLocked(masked, resolv_conf, /*here=*/true);  // a failure is Get's to report
-  });
+  preparing_ =
+      std::thread([this, masked = std::move(masked), resolv_conf = std::move(resolv_conf)] {
+        std::lock_guard lock(mu_);
+        (void)GetLocked(masked, resolv_conf, /*here=*/true);  // a failure is Get's to report
+      });
 }
 
 // The kernel marks an open mountinfo when its namespace's mounts change; opening it anew clears

@@ -74,7 +74,7 @@ class SharedRoots {
   std::vector<Entry> entries_;  // GUARDED_BY(mu_): one per resolv_conf
   // The worker's /proc/self/mountinfo, polled for a change of its mounts; GUARDED_BY(mu_).
   ScopedFd mounts_;
-  Status failed_;  // GUARDED_BY(mu_)
+  Status failed_;          // GUARDED_BY(mu_)
   std::thread preparing_;  // Prepare's; joined by the destructor
 };
 
