@@ -82,11 +82,61 @@ int CommitsInWal(const std::filesystem::path& wal) {
   return commits;
 }
 
-// A new database (every `baton run` on a fresh --data-dir) gets its whole schema in one commit,
-// not one per migration: each page is written once.
-TEST_F(SqliteStoreTest, ANewDatabaseGetsItsWholeSchemaInOneCommit) {
+// A new database (every `baton run` on a fresh --data-dir) is written whole from the one the
+// build made (fresh_database.h): its WAL holds one commit (the main team's creation time), not the
+// schema's pages.
+TEST_F(SqliteStoreTest, ANewDatabaseIsWrittenWholeWithOneCommitAfter) {
   EXPECT_EQ(CommitsInWal(dir_.path() / "data" / "baton.db-wal"), 1);
   EXPECT_EQ(*store_->SchemaVersion(), SqliteStore::LatestSchemaVersion());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "data" / "baton.db.new"));
+}
+
+// The schema of a database, one "type name table sql" line per table, index and trigger.
+std::string SchemaOf(const std::filesystem::path& db_file) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(db_file.c_str(), &db), SQLITE_OK);
+  std::string out;
+  sqlite3_exec(
+      db, "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name",
+      [](void* out, int n, char** values, char**) {
+        for (int i = 0; i < n; ++i)
+          *static_cast<std::string*>(out) += (values[i] ? values[i] : "-");
+        *static_cast<std::string*>(out) += "\n";
+        return 0;
+      },
+      &out, nullptr);
+  sqlite3_close(db);
+  return out;
+}
+
+// The database a new store starts from is the one its migrations make on an existing file: the
+// build made it by running them, and this fails if the two ever part.
+TEST(SqliteStoreCreation, ANewDatabaseHasTheSchemaTheMigrationsMake) {
+  TempDir dir;
+  FakeClock clock;
+  const auto migrated = dir.path() / "migrated.db";
+  sqlite3* db = nullptr;  // a database with nothing in it yet, not an empty file: not new
+  ASSERT_EQ(sqlite3_open(migrated.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t (a); DROP TABLE t", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_TRUE(SqliteStore::Open(migrated, clock).ok());
+  ASSERT_TRUE(SqliteStore::Open(dir.path() / "new.db", clock).ok());
+  const std::string schema = SchemaOf(dir.path() / "new.db");
+  EXPECT_NE(schema.find("CREATE TABLE builds"), std::string::npos);
+  EXPECT_EQ(schema, SchemaOf(migrated));
+}
+
+// The team `main` of a new database was made now, by the store's clock.
+TEST(SqliteStoreCreation, TheMainTeamOfANewDatabaseIsMadeAtTheStoresTime) {
+  TempDir dir;
+  FakeClock clock;
+  clock.SetNow("2024-05-01T12:00:00Z");
+  auto store = SqliteStore::Open(dir.path() / "baton.db", clock);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto team = (*store)->GetTeam("main");
+  ASSERT_TRUE(team.ok()) << team.status().ToString();
+  EXPECT_EQ(ToUnixMillis(team->created_at), ToUnixMillis(clock.Now()));
 }
 
 // Closing does not copy the WAL into the database and sync both (most of a short `baton run`'s
@@ -227,7 +277,9 @@ TEST(SqliteStoreCreation, ANewDatabaseIsMadeWithoutARollbackJournal) {
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store = std::move(*opened);
   });
-  EXPECT_NE(std::find(created.begin(), created.end(), "baton.db"), created.end());
+  // Written as baton.db.new and renamed (fresh_database.h).
+  EXPECT_NE(std::find(created.begin(), created.end(), "baton.db.new"), created.end());
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "baton.db"));
   EXPECT_EQ(std::find(created.begin(), created.end(), "baton.db-journal"), created.end());
   EXPECT_EQ(*store->SchemaVersion(), SqliteStore::LatestSchemaVersion());
   EXPECT_TRUE(store->CheckIntegrity().ok());

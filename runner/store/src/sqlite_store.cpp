@@ -9,6 +9,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "fresh_database.h"
 #include "migrations.h"
 #include "reader_pool.h"
 #include "sqlite_db.h"
@@ -69,6 +70,16 @@ bool IsNewDatabase(const std::filesystem::path& db_file) {
 Status SqliteStore::Initialize(const std::filesystem::path& db_file) {
   const int busy_ms = static_cast<int>(busy_timeout_.count());
   const bool fresh = IsNewDatabase(db_file);
+  // A new database is written whole from the one the build made with every migration (see
+  // fresh_database.h): no SQL makes its schema. This process holds the users' lock alone here
+  // (LockUsers), so no other one has the file open. If it cannot be written, SQL makes it.
+  if (fresh && sqlite::kFreshDatabaseImage.schema_version == sqlite::LatestSchemaVersion() &&
+      sqlite::WriteFreshDatabase(db_file).ok()) {
+    BATON_ASSIGN_OR_RETURN(writer_, sqlite::Connection::Open(db_file.string(), false, busy_ms));
+    BATON_RETURN_IF_ERROR(writer_->Run("UPDATE teams SET created_at = ? WHERE name = 'main'",
+                                       ToUnixMillis(clock_.Now())));
+    return StartConnections(db_file, busy_ms);
+  }
   BATON_ASSIGN_OR_RETURN(writer_, sqlite::Connection::Open(db_file.string(), false, busy_ms));
   // A new database is made without waiting for the disk: switching to WAL through a rollback
   // journal and creating the schema cost five fdatasyncs and the journal's unlink (20-35 ms on
@@ -82,6 +93,10 @@ Status SqliteStore::Initialize(const std::filesystem::path& db_file) {
   BATON_RETURN_IF_ERROR(writer_->Exec("PRAGMA journal_mode=WAL"));
   BATON_RETURN_IF_ERROR(sqlite::Migrate(*writer_));
   if (fresh) BATON_RETURN_IF_ERROR(writer_->Exec("PRAGMA synchronous=NORMAL"));
+  return StartConnections(db_file, busy_ms);
+}
+
+Status SqliteStore::StartConnections(const std::filesystem::path& db_file, int busy_ms) {
   checkpointer_ =
       std::make_unique<sqlite::WalCheckpointer>(db_file.string(), busy_ms, wal_checkpoint_pages_);
   writer_->OnWalCommit([cp = checkpointer_.get()](int pages) { cp->OnCommit(pages); });

@@ -44,8 +44,9 @@ class NamespaceSandbox : public Sandbox {
         networks_(options_.state_dir, options_.prepare_networks, options_.networks_ahead),
         new_root_(MakeRoot(options_)),
         layers_dir_(options_.state_dir + "/layers"),
-        users_(options_, new_root_),
         shared_roots_(new_root_),
+        probe_root_prepared_(PrepareProbeRoot()),
+        users_(options_, new_root_),
         init_(sandbox::InitImage::Load()) {}
   IsolationLevel isolation() const override { return IsolationLevel::kNamespaces; }
 
@@ -79,7 +80,8 @@ class NamespaceSandbox : public Sandbox {
     std::shared_ptr<const ScopedFd> shared_root;
     if (host && !run.privileged) {
       // The probe, hermetic, still takes the root of a task with a network (Concourse's
-      // default): it is then built once, by the probe, instead of again by the first task.
+      // default): it is then built once, as the sandbox starts (PrepareProbeRoot), instead of
+      // again by the first task.
       BATON_ASSIGN_OR_RETURN(shared_root, SharedRootFor(/*with_resolv_conf=*/run.network || probe));
     }
     if (shared_root) {
@@ -222,6 +224,17 @@ class NamespaceSandbox : public Sandbox {
     return std::shared_ptr<const ScopedFd>();
   }
 
+  // Starts making the shared root the probe takes (that of a task with a network: the first
+  // task's too) on a thread of its own, beside the user namespace and the probe's other parts
+  // (~2 ms each, docs/benchmarks.md); the probe's Get waits for it. Without root there is none.
+  bool PrepareProbeRoot() {
+    if (::geteuid() != 0) return false;
+    auto resolv_conf = networks_.ResolvConfFor("/");
+    if (!resolv_conf.ok()) return false;  // the probe reports it
+    shared_roots_.Prepare(sandbox::MaskedPaths(options_), *resolv_conf);
+    return true;
+  }
+
   static std::unique_ptr<SandboxedProcess> Layered(std::unique_ptr<SandboxedProcess> process,
                                                    std::unique_ptr<sandbox::ImageLayer> layer) {
     if (!layer) return process;
@@ -279,9 +292,11 @@ class NamespaceSandbox : public Sandbox {
   sandbox::TaskNetworks networks_;
   std::string new_root_;
   std::string layers_dir_;             // tasks' writable layers over their images
-  sandbox::TaskUsers users_;           // unprivileged tasks' user namespace
   sandbox::SharedRoots shared_roots_;  // unprivileged tasks' roots on the host's root
-  sandbox::InitImage init_;            // what each sandbox's init becomes once its task has started
+  // Read by nothing: its initializer starts the probe's root before users_ is made.
+  const bool probe_root_prepared_;
+  sandbox::TaskUsers users_;  // unprivileged tasks' user namespace
+  sandbox::InitImage init_;   // what each sandbox's init becomes once its task has started
   mutable std::once_flag layers_checked_;
   mutable Status layers_status_;  // written once, under layers_checked_
 };

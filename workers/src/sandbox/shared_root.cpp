@@ -16,6 +16,20 @@ SharedRoots::SharedRoots(std::string build_dir)
     : build_dir_(std::move(build_dir)),
       mounts_(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) {}
 
+SharedRoots::~SharedRoots() {
+  if (preparing_.joinable()) preparing_.join();
+}
+
+void SharedRoots::Prepare(std::vector<std::string> masked, std::string resolv_conf) {
+  if (preparing_.joinable()) return;
+  // This thread is left in the root's namespace, and ends there: one thread start instead of two.
+  preparing_ =
+      std::thread([this, masked = std::move(masked), resolv_conf = std::move(resolv_conf)] {
+        std::lock_guard lock(mu_);
+        (void)GetLocked(masked, resolv_conf, /*here=*/true);  // a failure is Get's to report
+      });
+}
+
 // The kernel marks an open mountinfo when its namespace's mounts change; opening it anew clears
 // the mark. Without it, every shared root is made for one task only.
 bool SharedRoots::HostMountsChanged() {
@@ -28,12 +42,17 @@ bool SharedRoots::HostMountsChanged() {
 Result<std::shared_ptr<const ScopedFd>> SharedRoots::Get(const std::vector<std::string>& masked,
                                                          const std::string& resolv_conf) {
   std::lock_guard lock(mu_);
+  return GetLocked(masked, resolv_conf, /*here=*/false);
+}
+
+Result<std::shared_ptr<const ScopedFd>> SharedRoots::GetLocked(
+    const std::vector<std::string>& masked, const std::string& resolv_conf, bool here) {
   if (!failed_.ok()) return failed_;
   if (HostMountsChanged()) entries_.clear();
   auto it = entries_.begin();
   while (it != entries_.end() && it->resolv_conf != resolv_conf) ++it;
   if (it != entries_.end() && it->masked == masked) return it->ns;
-  Result<ScopedFd> made = Build(masked, resolv_conf);
+  Result<ScopedFd> made = Build(masked, resolv_conf, here);
   if (!made.ok()) {
     failed_ = made.status();
     return failed_;
@@ -56,14 +75,14 @@ std::string SharedRoots::why_not() const {
 // On a thread of its own: unshare and pivot_root change only the calling thread's mount namespace
 // and root, and the thread's go with it; the namespace stays, held by the descriptor.
 Result<ScopedFd> SharedRoots::Build(const std::vector<std::string>& masked,
-                                    const std::string& resolv_conf) const {
+                                    const std::string& resolv_conf, bool here) const {
   PreparedChild root;
   PrepareSharedRoot(masked, resolv_conf, build_dir_, &root);
   root.plan.new_root = root.strings.Keep(build_dir_);
   ScopedFd ns;
   int unshare_err = 0;
   ChildError e;
-  std::thread builder([&] {
+  auto build = [&] {
     if (::unshare(CLONE_NEWNS) != 0) {
       unshare_err = errno;
       return;  // still in the worker's namespace: nothing may be mounted or unmounted
@@ -74,8 +93,13 @@ Result<ScopedFd> SharedRoots::Build(const std::vector<std::string>& masked,
       return;
     }
     e = BuildRootHere(root.plan);
-  });
-  builder.join();
+  };
+  if (here) {
+    build();
+  } else {
+    std::thread builder(build);
+    builder.join();
+  }
   if (unshare_err != 0) {
     return sys::ErrnoStatus("creating the shared root's mount namespace", unshare_err,
                             StatusCode::kFailedPrecondition);

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "baton/common/path_beneath.h"
@@ -33,6 +34,15 @@ class SharedRoots {
  public:
   // `build_dir`: an empty directory where each shared root is built before the pivot.
   explicit SharedRoots(std::string build_dir);
+  // Waits for the root Prepare is making.
+  ~SharedRoots();
+  SharedRoots(const SharedRoots&) = delete;
+  SharedRoots& operator=(const SharedRoots&) = delete;
+
+  // Starts making the root Get(masked, resolv_conf) returns, on a thread of its own, so that the
+  // caller goes on meanwhile (the sandbox's start makes its user namespace); a Get meanwhile
+  // waits for it. At most once.
+  void Prepare(std::vector<std::string> masked, std::string resolv_conf);
 
   // The mount namespace of a root masking `masked` and binding `resolv_conf` ("": none) at
   // /etc/resolv.conf. Made on the first call with these, again when `masked` changes. An error
@@ -50,8 +60,13 @@ class SharedRoots {
     std::string resolv_conf;
     std::shared_ptr<const ScopedFd> ns;
   };
-  Result<ScopedFd> Build(const std::vector<std::string>& masked,
-                         const std::string& resolv_conf) const;
+  // `here`: on the calling thread, which is left in the root's mount namespace (Prepare's);
+  // else on a thread of its own.
+  Result<std::shared_ptr<const ScopedFd>> GetLocked(const std::vector<std::string>& masked,
+                                                    const std::string& resolv_conf,
+                                                    bool here);  // REQUIRES: mu_ held
+  Result<ScopedFd> Build(const std::vector<std::string>& masked, const std::string& resolv_conf,
+                         bool here) const;
   bool HostMountsChanged();  // REQUIRES: mu_ held
 
   const std::string build_dir_;
@@ -59,7 +74,8 @@ class SharedRoots {
   std::vector<Entry> entries_;  // GUARDED_BY(mu_): one per resolv_conf
   // The worker's /proc/self/mountinfo, polled for a change of its mounts; GUARDED_BY(mu_).
   ScopedFd mounts_;
-  Status failed_;  // GUARDED_BY(mu_)
+  Status failed_;          // GUARDED_BY(mu_)
+  std::thread preparing_;  // Prepare's; joined by the destructor
 };
 
 }  // namespace baton::workers::sandbox

@@ -287,8 +287,6 @@ TaskNetworks::~TaskNetworks() {
 }
 
 NetworkPool& TaskNetworks::Pool() {
-  // The helper thread starts here, in the worker's namespace, as the stacks it starts must.
-  Host();
   std::lock_guard lock(mu_);
   if (!pool_) {
     pool_ = std::make_unique<NetworkPool>(ahead_,
@@ -324,6 +322,10 @@ void TaskNetworks::Prepare() {
     if (probe_slot_ == ProbeSlot::kNone) probe_slot_ = ProbeSlot::kPending;
   }
   Pool().Start();
+  // The helper thread starts while the pool's thread makes the first namespace (~1 ms), not
+  // before it: the stack is started only after that. Here, in the worker's namespace, as the
+  // stacks it starts must be; else the pool's thread makes it, back in that namespace by then.
+  Host();
 }
 
 ScopedFd TaskNetworks::TakeProbeNamespace() {

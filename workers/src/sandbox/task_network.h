@@ -153,7 +153,7 @@ class TaskNetworks {
 
  private:
   std::shared_ptr<HelperHost> Host();
-  NetworkPool& Pool();  // made on first use, with the helper thread
+  NetworkPool& Pool();  // made on first use
   // Runs on the pool's thread: makes a new network namespace and starts its stack, unless
   // `cancel_fd` turns readable first (the pool is going).
   // A new namespace, no stack, its socket counts not settled; `inside` (may be null) runs in it.

@@ -22,27 +22,39 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A child that only sits in the new namespace until `hold`'s write end closes (this process has
-// threads: between clone and _exit it makes system calls only).
-pid_t CloneHolder(int hold) {
-  clone_args args;
-  std::memset(&args, 0, sizeof args);
-  args.flags = CLONE_NEWUSER;
-  args.exit_signal = SIGCHLD;
-  long pid = ::syscall(SYS_clone3, &args, sizeof args);
-  if (pid == 0) {
-    // It keeps `hold` alone. Its copy of the write end would keep the pipe open forever; so would
-    // its copy of another thread's holder pipe, made just before this clone: two workers starting
-    // at once (their sandboxes built on threads of their own) then each held the other's holder,
-    // and both waited for ever.
-    if (hold > 0) ::syscall(SYS_close_range, 0u, static_cast<unsigned>(hold) - 1, 0);
-    ::syscall(SYS_close_range, static_cast<unsigned>(hold) + 1, ~0U, 0);
-    char c;
-    while (::read(hold, &c, 1) < 0 && errno == EINTR) {
-    }
-    ::_exit(0);
-  }
-  return static_cast<pid_t>(pid);
+constexpr size_t kHolderStack = 64 * 1024;
+
+// The holder: it only sits in the new namespace until the write end of `*hold` closes. It keeps
+// `hold` alone. Its copy of the write end would keep the pipe open forever; so would its copy of
+// another thread's holder pipe, made just before this clone: two workers starting at once (their
+// sandboxes built on threads of their own) then each held the other's holder, and both waited for
+// ever. It shares the worker's memory (see CloneHolder): raw system calls only, none of which
+// fails here, so nothing writes the errno it shares with the cloning thread; every signal is
+// blocked, so no read is interrupted and no handler runs.
+int HoldNamespace(void* arg) {
+  const int hold = *static_cast<const int*>(arg);
+  if (hold > 0) ::syscall(SYS_close_range, 0u, static_cast<unsigned>(hold) - 1, 0);
+  ::syscall(SYS_close_range, static_cast<unsigned>(hold) + 1, ~0U, 0);
+  char c;
+  ::syscall(SYS_read, hold, &c, 1);
+  return 0;
+}
+
+// Clones the holder into a new user namespace, sharing this process's memory (CLONE_VM) on
+// `stack`, which must stay mapped until it has exited: a copy of the worker's memory (fork) cost
+// its page tables' copy and, until the holder exited, a copy-on-write fault and a TLB flush on
+// every CPU for each page any of the worker's threads wrote (~1 ms of a `baton run`'s start,
+// docs/benchmarks.md).
+pid_t CloneHolder(int* hold, sys::ChildStack& stack) {
+  if (!stack.ok()) return -1;
+  sigset_t all, old;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = ::clone(HoldNamespace, stack.top(), CLONE_NEWUSER | CLONE_VM | SIGCHLD, hold);
+  int err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return pid;
 }
 
 Status WriteMaps(pid_t pid, uint32_t host_id, uint32_t size) {
@@ -64,7 +76,9 @@ Result<ScopedFd> CreateUserNamespace(uint32_t host_id, uint32_t size) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return sys::ErrnoStatus("creating a pipe", errno);
   ScopedFd hold_read(fds[0]), hold_write(fds[1]);
-  pid_t pid = CloneHolder(hold_read.get());
+  int hold = hold_read.get();
+  sys::ChildStack stack(kHolderStack);  // declared before the wait for the holder below
+  pid_t pid = CloneHolder(&hold, stack);
   if (pid < 0) {
     return sys::ErrnoStatus("creating a user namespace (is /proc/sys/user/max_user_namespaces 0?)",
                             errno, StatusCode::kFailedPrecondition);

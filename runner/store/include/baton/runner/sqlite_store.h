@@ -72,6 +72,8 @@ class SqliteStore final : public SqlStore {
  private:
   SqliteStore(const Clock& clock, SqliteStoreOptions options);
   Status Initialize(const std::filesystem::path& db_file);
+  // The checkpointer, the readers and the event writer, once the schema is there.
+  Status StartConnections(const std::filesystem::path& db_file, int busy_ms);
   // Takes the flock on <db>.lock: exclusive if no other store has the file open, else shared.
   Status LockUsers(const std::filesystem::path& db_file, bool* alone);
   Status SettleOrphans(bool alone);
