@@ -1,6 +1,9 @@
 // SpareDirectories: a finished build's emptied directories become the next builds' directories.
 #include "baton/runner/spare_directories.h"
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -145,6 +148,32 @@ TEST(SpareDirectories, ADirectoryATaskChangedIsRemovedInsteadOfKept) {
     EXPECT_EQ(fs::status(taken).permissions(), fs::status(tmp.path() / "spare-dirs").permissions());
     EXPECT_LE(::listxattr(taken.c_str(), nullptr, 0), 0);
   }
+}
+
+// Emptying reads each directory once; one whose entries could not all be removed (here a file
+// made immutable) is read again, found not empty and not kept, and neither are those above it.
+TEST(SpareDirectories, ADirectoryWhoseEntriesCouldNotAllBeRemovedIsNotKept) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs");
+  fs::path build = MakeFinishedBuild(tmp.path(), "1");
+  fs::path stuck = build / "volumes" / "1" / "version";
+  int fd = ::open(stuck.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  int flags = 0;
+  bool immutable = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 &&
+                   (flags |= FS_IMMUTABLE_FL, ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0);
+  if (!immutable) {
+    ::close(fd);
+    GTEST_SKIP() << "needs a filesystem with immutable files, and root";
+  }
+  spares.Recycle(build);
+  EXPECT_TRUE(fs::exists(stuck));
+  EXPECT_EQ(spares.size(), 1u) << "only work-1, which was emptied";
+  flags &= ~FS_IMMUTABLE_FL;
+  EXPECT_EQ(::ioctl(fd, FS_IOC_SETFLAGS, &flags), 0);
+  ::close(fd);
+  ASSERT_TRUE(spares.TakeInto(tmp.path() / "taken"));
+  EXPECT_TRUE(fs::is_empty(tmp.path() / "taken"));
 }
 
 TEST(SpareDirectories, KeepsAtMostItsLimitAndRemovesTheRest) {

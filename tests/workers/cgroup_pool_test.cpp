@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <future>
 #include <memory>
 
 #include <gtest/gtest.h>
@@ -233,6 +234,9 @@ TEST_F(PooledWorker, TasksOneAfterAnotherRunInTheSameGroupsAndNoneIsLeftAfterThe
   }
   const char* script = "grep ':pids:' /proc/self/cgroup | cut -d: -f3";
   auto first = Sh(script);
+  // Its groups go back just after its result (see the next test); a task started before that
+  // gets groups of its own.
+  ASSERT_TRUE(Eventually([&] { return worker_->cgroups().pool->idle() == 1; }));
   auto second = Sh(script);
   ASSERT_EQ(first.result.exit_code, 0) << first.sink->Text();
   EXPECT_NE(first.sink->Text().find("/baton/pooled-"), std::string::npos) << first.sink->Text();
@@ -244,6 +248,24 @@ TEST_F(PooledWorker, TasksOneAfterAnotherRunInTheSameGroupsAndNoneIsLeftAfterThe
   EXPECT_TRUE(fs::exists(group));
   worker_.reset();
   EXPECT_FALSE(fs::exists(group)) << "the worker's pool removes its groups";
+}
+
+// The groups go back after the result is reported, so the next job's start does not wait for
+// the reads that decide whether they may be kept.
+TEST_F(PooledWorker, ATasksResultIsReportedBeforeItsGroupsGoBackToThePool) {
+  if (!worker_->cgroups().any()) GTEST_SKIP() << "needs cgroups";
+  const CgroupPool& pool = *worker_->cgroups().pool;
+  auto sink = std::make_shared<RecordingSink>();
+  std::promise<size_t> idle_when_reported;
+  auto reported = idle_when_reported.get_future();
+  workers::TaskRun run = ShellTask("reported", "true", work_dir_);
+  auto handle = worker_->RunTask(run, sink, [&](workers::TaskResult r) {
+    EXPECT_EQ(r.exit_code, 0) << r.error.ToString();
+    idle_when_reported.set_value(pool.idle());
+  });
+  ASSERT_EQ(reported.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  EXPECT_EQ(reported.get(), 0u) << "the group was given back before the result was reported";
+  EXPECT_TRUE(Eventually([&] { return pool.idle() == 1; })) << "and given back after it";
 }
 
 }  // namespace

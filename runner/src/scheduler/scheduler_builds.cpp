@@ -40,10 +40,12 @@ void Scheduler::Impl::TrySchedule(PipelineState& state, const std::string& job_n
   if (!job || record == state.jobs.end()) return;
   if (state.record.paused || record->second.paused) return;
   if (!HasCapacity(state, *job)) return;
-  auto& queue = state.pending[job_name];
-  if (!queue.empty()) {  // manual triggers first, oldest first
-    auto [build, plan] = std::move(queue.front());
-    queue.pop_front();
+  // find, not []: a job's entry only once a build of it was queued, so that OnBuildFinished's
+  // look at every queue does not grow with the pipeline's jobs (W3: 200 a build).
+  auto queue = state.pending.find(job_name);
+  if (queue != state.pending.end() && !queue->second.empty()) {  // manual triggers, oldest first
+    auto [build, plan] = std::move(queue->second.front());
+    queue->second.pop_front();
     StartBuild(state, std::move(build), plan);
     return;
   }

@@ -76,7 +76,8 @@ struct RunOnceState {
   std::vector<std::string> order;  // selected jobs, upstream first
   std::set<std::string> selected;
   std::set<std::string> finished;
-  std::map<std::string, JobOutcome> outcomes;
+  std::map<std::string, JobOutcome> outcomes;  // a job's, once it started or was skipped
+  size_t first_open = 0;                       // order[0, first_open) all have an outcome
   int parallel = 1;
   int running = 0;
   int checks_pending = 0;

@@ -29,18 +29,22 @@ bool RealDirectory(const fs::path& path, struct stat& st) {
   return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-void RemoveTree(const fs::path& path) {
+// True when `path` is gone (or was never there).
+bool RemoveTree(const fs::path& path) {
   std::error_code ec;
   fs::remove_all(path, ec);  // never follows a link; what cannot be removed is left, as before
+  return !ec;
 }
 
-// The entries of `dir`, read before any is moved or removed.
-std::vector<fs::directory_entry> Entries(const fs::path& dir) {
+// The entries of `dir`, read before any is moved or removed; `complete` says whether the listing
+// got to its end.
+std::vector<fs::directory_entry> Entries(const fs::path& dir, bool* complete) {
   std::vector<fs::directory_entry> entries;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     entries.push_back(*it);
   }
+  *complete = !ec;
   return entries;
 }
 
@@ -89,21 +93,27 @@ bool SpareDirectories::TakeInto(const fs::path& path, int parents) {
 
 void SpareDirectories::Recycle(const fs::path& root) {
   struct stat st;
-  if (dir_.empty() || !RealDirectory(root, st) || !Prepare()) return RemoveTree(root);
-  Empty(root, /*levels=*/2);  // a build's volumes/<n> and work-<n> too
-  Keep(root);
+  if (dir_.empty() || !RealDirectory(root, st) || !Prepare()) {
+    RemoveTree(root);
+    return;
+  }
+  const bool emptied = Empty(root, /*levels=*/2);  // a build's volumes/<n> and work-<n> too
+  Keep(root, emptied);
 }
 
-void SpareDirectories::Empty(const fs::path& dir, int levels) {
-  for (const fs::directory_entry& entry : Entries(dir)) {
+bool SpareDirectories::Empty(const fs::path& dir, int levels) {
+  bool complete = false;
+  bool all_gone = true;
+  for (const fs::directory_entry& entry : Entries(dir, &complete)) {
     std::error_code ec;
     if (levels > 0 && entry.symlink_status(ec).type() == fs::file_type::directory) {
-      Empty(entry.path(), levels - 1);
-      Keep(entry.path());
+      const bool emptied = Empty(entry.path(), levels - 1);
+      all_gone = Keep(entry.path(), emptied) && all_gone;
     } else {
-      RemoveTree(entry.path());
+      all_gone = RemoveTree(entry.path()) && all_gone;
     }
   }
+  return complete && all_gone;
 }
 
 bool SpareDirectories::Prepare() {
@@ -115,7 +125,8 @@ bool SpareDirectories::Prepare() {
   reference_ = {st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777),
                 std::max<int64_t>(st.st_size, 4096), XattrNames(dir_)};
   prepared_ = true;
-  for (const fs::directory_entry& entry : Entries(dir_)) Adopt(entry.path());
+  bool complete = false;
+  for (const fs::directory_entry& entry : Entries(dir_, &complete)) Adopt(entry.path());
   return true;
 }
 
@@ -129,7 +140,7 @@ void SpareDirectories::SkipName(const std::string& name) {
 
 void SpareDirectories::Adopt(const fs::path& spare) {
   SkipName(spare.filename().string());  // new spares are named after the ones taken over
-  if (Qualifies(spare)) {
+  if (Qualifies(spare, /*emptied=*/false)) {
     std::lock_guard lock(mu_);
     if (spares_.size() + reserved_ < max_spares_) {
       spares_.push_back(spare.string());
@@ -139,16 +150,18 @@ void SpareDirectories::Adopt(const fs::path& spare) {
   RemoveTree(spare);
 }
 
-bool SpareDirectories::Qualifies(const fs::path& dir) const {
+bool SpareDirectories::Qualifies(const fs::path& dir, bool emptied) const {
+  // A directory Empty just read to its end and cleared is not read again: something writing into
+  // it meanwhile could as well write after a second read, and TakeInto looks again anyway.
   struct stat st;
   std::error_code ec;
   return RealDirectory(dir, st) && st.st_uid == reference_.uid && st.st_gid == reference_.gid &&
          (st.st_mode & 07777) == reference_.mode && st.st_size <= reference_.max_size &&
-         fs::is_empty(dir, ec) && !ec && XattrNames(dir) == reference_.xattr_names;
+         (emptied || (fs::is_empty(dir, ec) && !ec)) && XattrNames(dir) == reference_.xattr_names;
 }
 
-void SpareDirectories::Keep(const fs::path& dir) {
-  if (!Qualifies(dir)) return RemoveTree(dir);
+bool SpareDirectories::Keep(const fs::path& dir, bool emptied) {
+  if (!Qualifies(dir, emptied)) return RemoveTree(dir);
   // A name is reserved under the lock and the rename done outside it, so that TakeInto on the
   // scheduler's thread never waits for this one's rename.
   for (int attempt = 0; attempt < 4; ++attempt) {
@@ -165,11 +178,11 @@ void SpareDirectories::Keep(const fs::path& dir) {
     --reserved_;
     if (moved) {
       spares_.push_back(spare.string());
-      return;
+      return true;
     }
     if (error != EEXIST) break;  // a name an earlier process's spare has: try the next one
   }
-  RemoveTree(dir);
+  return RemoveTree(dir);
 }
 
 }  // namespace baton::runner

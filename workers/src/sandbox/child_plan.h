@@ -82,6 +82,10 @@ struct ChildPlan {
   // Whether the child was cloned sharing the worker's memory (CLONE_VM | CLONE_VFORK): it must
   // then execute init_fd (or exit) before the worker's thread goes on.
   bool shares_memory = false;
+  // With shares_memory: the lowest address of the init's stack. The task is cloned onto the part
+  // of it below the init's frames (the init waits, CLONE_VFORK, until the task has exec'd)
+  // instead of onto a stack mapped and unmapped for it. Null: a stack of its own.
+  char* init_stack_low = nullptr;
   std::vector<const char*> cgroup_tasks;  // v1 `tasks` files the child writes "0" to, first
   std::vector<SetupStep> steps;
   // The worker's shared root (shared_root.h), a mount namespace the child copies for the task;

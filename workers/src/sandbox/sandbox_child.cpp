@@ -400,10 +400,20 @@ int RunTaskEntry(void* arg) { RunTask(*static_cast<const ChildPlan*>(arg)); }
 // and fault on each page either side writes next: most of a task's start-up cost when the worker
 // is large. The task only makes system calls on its own stack before exec, as after a fork.
 pid_t StartTask(const ChildPlan& p) {
-  sys::ChildStack stack(64 * 1024);  // shared with the worker when this init is (shares_memory)
+  constexpr int kFlags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  constexpr uintptr_t kTaskStack = 64 * 1024;
+  // Below this frame, past what clone() itself pushes here while the init waits: nothing else
+  // runs on the init's stack until the task has exec'd (its handled signals are blocked).
+  constexpr uintptr_t kGap = 16 * 1024;
+  const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  const auto low = reinterpret_cast<uintptr_t>(p.init_stack_low);
+  if (p.shares_memory && low != 0 && here > low + kGap + kTaskStack) {
+    const uintptr_t top = (here - kGap) & ~uintptr_t{63};
+    return ::clone(RunTaskEntry, reinterpret_cast<void*>(top), kFlags, const_cast<ChildPlan*>(&p));
+  }
+  sys::ChildStack stack(kTaskStack);  // shared with the worker when this init is (shares_memory)
   if (!stack.ok()) return -1;
-  return ::clone(RunTaskEntry, stack.top(), CLONE_VM | CLONE_VFORK | SIGCHLD,
-                 const_cast<ChildPlan*>(&p));
+  return ::clone(RunTaskEntry, stack.top(), kFlags, const_cast<ChildPlan*>(&p));
 }
 
 // Becomes the small init (sandbox_init.c), which waits for `task` as the loop of RunInit does,

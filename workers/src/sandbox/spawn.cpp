@@ -12,7 +12,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "sandbox/child_process.h"
 #include "sandbox/sys_util.h"
@@ -21,6 +24,43 @@ namespace baton::workers::sandbox {
 namespace {
 
 constexpr size_t kChildStack = 256 * 1024;
+
+// Stacks of inits that shared the worker's memory, kept for the next: each is free again once its
+// clone returned (the child executed the small init or exited), and a kept one costs neither a
+// mmap and munmap (a TLB shootdown on every core running the worker) nor faults on fresh pages.
+class StackPool {
+ public:
+  static std::unique_ptr<sys::ChildStack> Take() {
+    {
+      std::lock_guard lock(mu());
+      if (!free().empty()) {
+        std::unique_ptr<sys::ChildStack> stack = std::move(free().back());
+        free().pop_back();
+        return stack;
+      }
+    }
+    auto stack = std::make_unique<sys::ChildStack>(kChildStack);
+    if (!stack->ok()) return nullptr;
+    return stack;
+  }
+  // REQUIRES: no child runs on `stack` any more.
+  static void Give(std::unique_ptr<sys::ChildStack> stack) {
+    stack->Unpoison();
+    std::lock_guard lock(mu());
+    if (free().size() < kKept) free().push_back(std::move(stack));
+  }
+
+ private:
+  static constexpr size_t kKept = 4;  // W3 runs two at once
+  static std::mutex& mu() {
+    static auto* m = new std::mutex();  // never destroyed: a task may start while the process exits
+    return *m;
+  }
+  static std::vector<std::unique_ptr<sys::ChildStack>>& free() {
+    static auto* stacks = new std::vector<std::unique_ptr<sys::ChildStack>>();  // never destroyed
+    return *stacks;
+  }
+};
 
 struct Pipe {
   int read = -1;
@@ -122,8 +162,9 @@ bool CanShareMemory(const PreparedChild& child, const CgroupEntry& cgroups,
 pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgroups) {
 #if defined(__x86_64__)
   // The child leaves this stack before the clone returns: it executed the init or exited.
-  sys::ChildStack stack(kChildStack);
-  if (!stack.ok()) return -1;
+  std::unique_ptr<sys::ChildStack> stack = StackPool::Take();
+  if (!stack) return -1;
+  child.plan.init_stack_low = stack->base();
   clone_args args;
   std::memset(&args, 0, sizeof args);
   args.flags = static_cast<uint64_t>(flags) | CLONE_VM | CLONE_VFORK;
@@ -132,8 +173,8 @@ pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgr
     args.cgroup = static_cast<uint64_t>(cgroups.unified_fd);
   }
   args.exit_signal = SIGCHLD;
-  args.stack = reinterpret_cast<uint64_t>(stack.base());
-  args.stack_size = stack.size();
+  args.stack = reinterpret_cast<uint64_t>(stack->base());
+  args.stack_size = stack->size();
   // As posix_spawn: no handler of the worker may run in the child (in the worker's memory) before
   // it has reset them all; it starts with every signal blocked.
   sigset_t all, old;
@@ -142,6 +183,7 @@ pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgr
   pid_t pid = Clone3OnStack(&args, sandbox::RunChild, &child.plan);
   int err = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  StackPool::Give(std::move(stack));
   errno = err;
   return pid;
 #else

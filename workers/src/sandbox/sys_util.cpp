@@ -19,6 +19,10 @@ ChildStack::ChildStack(size_t size) : size_(size) {
   if (mapped != MAP_FAILED) base_ = static_cast<char*>(mapped);
 }
 
+void ChildStack::Unpoison() const {
+  if (base_ != nullptr) ASAN_UNPOISON_MEMORY_REGION(base_, size_);
+}
+
 ChildStack::~ChildStack() {
   if (base_ == nullptr) return;
   int err = errno;

@@ -47,6 +47,9 @@ class ChildStack {
   char* base() const { return base_; }
   char* top() const { return base_ + size_; }  // stacks grow down
   size_t size() const { return size_; }
+  // For a stack used again: what a child left poisoned there (frames that never returned, under
+  // AddressSanitizer) would otherwise fault the next child. Nothing without it.
+  void Unpoison() const;
 
  private:
   char* base_ = nullptr;

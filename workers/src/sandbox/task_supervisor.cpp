@@ -340,6 +340,9 @@ Status TaskSupervisor::Start(TaskResult& result) {
                   "the task was killed: out of memory (limit " +
                       std::to_string(run_.limits.memory_bytes.value_or(0)) + " bytes)");
   }
+  // The process goes at the end of this scope; the groups after it, with the supervisor or with
+  // whoever takes them (TakeCgroup).
+  cgroup_ = std::move(cgroup);
   return Status::Ok();
 }
 

@@ -34,6 +34,11 @@ class TaskSupervisor {
 
   TaskResult Run();
   void Cancel(Duration grace);
+  // The finished task's cgroups (null: none, or the task did not start). Its processes were
+  // killed at its exit; what is left is giving the emptied groups back to the pool or removing
+  // them, which the caller may do after reporting the result (the next task need not wait for
+  // it). Left here, they go with the supervisor. REQUIRES: Run() has returned.
+  std::unique_ptr<TaskCgroup> TakeCgroup() { return std::move(cgroup_); }
 
  private:
   class Pump;
@@ -48,6 +53,7 @@ class TaskSupervisor {
   int cancel_fd_ = -1;  // eventfd, readable once Cancel() was called
   std::atomic<bool> cancel_requested_{false};
   std::atomic<int64_t> grace_ms_{10000};
+  std::unique_ptr<TaskCgroup> cgroup_;  // the finished task's, until taken
 };
 
 }  // namespace baton::workers

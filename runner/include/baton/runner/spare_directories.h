@@ -63,11 +63,14 @@ class SpareDirectories {
   // Makes the spares' directory and takes over what an earlier process left in it.
   bool Prepare();
   bool TakeInto(const std::filesystem::path& path, int parents);
-  // Removes what is inside `dir`, keeping the directories `levels` deep below it.
-  void Empty(const std::filesystem::path& dir, int levels);
-  bool Qualifies(const std::filesystem::path& dir) const;
-  // Keeps the emptied `dir` as a spare, or removes it.
-  void Keep(const std::filesystem::path& dir);
+  // Removes what is inside `dir`, keeping the directories `levels` deep below it; true when its
+  // whole listing was read and everything in it moved or removed (it is empty: no need to read
+  // it again).
+  bool Empty(const std::filesystem::path& dir, int levels);
+  // `emptied`: Empty said so, and the directory is not listed again to find out.
+  bool Qualifies(const std::filesystem::path& dir, bool emptied) const;
+  // Keeps the emptied `dir` as a spare, or removes it; true when it is gone from its place.
+  bool Keep(const std::filesystem::path& dir, bool emptied);
   void Adopt(const std::filesystem::path& spare);
   // New spares' names are numbers counted past `name` when it is one.
   void SkipName(const std::string& name);
