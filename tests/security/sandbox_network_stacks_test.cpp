@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -250,6 +251,19 @@ TEST_F(NetworkStackLifetime, StoppedNetworksGoWithoutWaitingAndLeaveNothing) {
   }
   sandbox_.reset();
   EXPECT_TRUE(OurNetworkStacks().empty());
+}
+
+// A stack dies with the thread that started it (PR_SET_PDEATHSIG): the pool's thread, which
+// must not end when the networks are stopped while a task still uses its network.
+TEST_F(NetworkStackLifetime, ARunningTasksStackOutlivesStoppingTheNetworks) {
+  std::string netns;
+  auto process = StartSleeper(&netns);
+  ASSERT_NE(process, nullptr);
+  sandbox_->StopNetworks();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(StacksServing(netns).size(), 1u) << "the running task's stack is still there";
+  process.reset();
+  EXPECT_TRUE(Eventually([&] { return StacksServing(netns).empty(); }));
 }
 
 // A network made ahead whose stack died while it waited (killed from outside) is never given to

@@ -16,7 +16,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
-#include <future>
 
 #include "sandbox/sys_util.h"
 
@@ -124,7 +123,7 @@ struct Spawned {
 // Starts `spec` the way posix_spawn does: clone(CLONE_VM | CLONE_VFORK) runs the child in the
 // worker's memory until it execs, instead of fork() copying the worker's page tables (the worker
 // is large: dup_mmap, copy-on-write faults and the copy's exit were most of a fork's cost). The
-// child's pidfd supervises it. Runs on the host's thread only (it uses the host's child stack).
+// child's pidfd supervises it. `stack_top` is the caller's, for this child alone.
 Result<Spawned> Spawn(const HelperHost::Spec& spec, int stderr_fd, char* stack_top) {
   if (spec.fds.size() > kMaxPassedFds) {
     return InvalidArgument("cannot pass more than 16 descriptors to " + spec.exe);
@@ -238,17 +237,7 @@ void HelperProcess::OnStderr(const char* data, size_t size) {
   stderr_.append(data, std::min(size, kStderrKept - std::min(kStderrKept, stderr_.size())));
 }
 
-struct HelperHost::Launch {
-  const Spec* spec = nullptr;
-  int stderr_read = -1;
-  int stderr_write = -1;
-  std::shared_ptr<HelperProcess> helper;
-  Status status;
-};
-
-HelperHost::HelperHost()
-    : io_(std::make_unique<asio::io_context>()),
-      child_stack_(std::make_unique<char[]>(kChildStack)) {
+HelperHost::HelperHost() : io_(std::make_unique<asio::io_context>()) {
   thread_ = std::thread([io = io_.get()] {
     auto work = asio::make_work_guard(*io);
     io->run();
@@ -272,27 +261,29 @@ HelperHost::~HelperHost() {
 Result<std::shared_ptr<HelperProcess>> HelperHost::Start(const Spec& spec) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return sys::ErrnoStatus("creating a pipe", errno);
-  Launch launch;
-  launch.spec = &spec;
-  launch.stderr_read = fds[0];
-  launch.stderr_write = fds[1];
-  std::promise<void> done;
-  asio::post(*io_, [&] {
-    StartOnIoThread(launch);
-    done.set_value();
-  });
-  done.get_future().wait();
-  ::close(launch.stderr_write);
-  if (!launch.status.ok()) {
-    ::close(launch.stderr_read);
-    return launch.status;
+  // Cloned here, on the caller's thread (its parent, for PR_SET_PDEATHSIG), not on the io thread:
+  // the stack's start waited for two hand-offs to that thread and back (docs/benchmarks.md).
+  auto child_stack = std::make_unique<char[]>(kChildStack);
+  auto spawned = Spawn(spec, fds[1], child_stack.get() + kChildStack);
+  ::close(fds[1]);
+  if (!spawned.ok()) {
+    ::close(fds[0]);
+    return spawned.status();
   }
-  std::lock_guard lock(mu_);
-  helpers_.erase(std::remove_if(helpers_.begin(), helpers_.end(),
-                                [](const auto& weak) { return weak.expired(); }),
-                 helpers_.end());
-  helpers_.push_back(launch.helper);
-  return launch.helper;
+  auto helper = std::shared_ptr<HelperProcess>(new HelperProcess(spawned->pid));
+  {
+    std::lock_guard lock(mu_);
+    helpers_.erase(std::remove_if(helpers_.begin(), helpers_.end(),
+                                  [](const auto& weak) { return weak.expired(); }),
+                   helpers_.end());
+    helpers_.push_back(helper);
+  }
+  // Watched from the io thread, which the caller does not wait for: until it runs, an exit is
+  // not yet noticed (the helper stays a zombie, its pid its own), and ~HelperHost waits for it.
+  asio::post(*io_, [this, helper, pidfd = spawned->pidfd, stderr_read = fds[0], exe = spec.exe] {
+    Watch(helper, pidfd, stderr_read, exe);
+  });
+  return helper;
 }
 
 void HelperHost::Retire(std::shared_ptr<HelperProcess> helper, std::chrono::milliseconds grace) {
@@ -306,22 +297,19 @@ void HelperHost::Retire(std::shared_ptr<HelperProcess> helper, std::chrono::mill
   });
 }
 
-void HelperHost::StartOnIoThread(Launch& launch) {
-  auto spawned = Spawn(*launch.spec, launch.stderr_write, child_stack_.get() + kChildStack);
-  if (!spawned.ok()) {
-    launch.status = spawned.status();
-    return;
-  }
-  auto helper = std::shared_ptr<HelperProcess>(new HelperProcess(spawned->pid));
+void HelperHost::Watch(const std::shared_ptr<HelperProcess>& helper, int pidfd, int stderr_read,
+                       const std::string& exe) {
   // The pidfd turns readable when the helper exits; it is reaped then, here on the io thread.
   auto exit = std::make_shared<asio::posix::stream_descriptor>(*io_);
   boost::system::error_code ec;
-  exit->assign(spawned->pidfd, ec);
-  if (ec) {
-    ::close(spawned->pidfd);
+  exit->assign(pidfd, ec);
+  if (ec) {  // not seen: only without epoll for a pidfd, where nothing else would notice its exit
+    ::close(pidfd);
+    ::close(stderr_read);
+    std::string why = "cannot watch " + exe + ": " + ec.message();
+    helper->OnStderr(why.data(), why.size());  // what the stack's early exit reports
     helper->Signal(SIGKILL);
     helper->Reap(-1);
-    launch.status = Internal("cannot watch " + launch.spec->exe + ": " + ec.message());
     return;
   }
   exit->async_wait(asio::posix::stream_descriptor::wait_read,
@@ -329,11 +317,8 @@ void HelperHost::StartOnIoThread(Launch& launch) {
                      // Cancelled only when the host stops, after it killed and reaped its helpers.
                      if (!error) helper->Reap(exit->native_handle());
                    });
-  auto reader =
-      std::make_shared<StderrReader>(*io_, launch.stderr_read, helper, &HelperProcess::OnStderr);
-  launch.stderr_read = -1;  // the reader owns it now
+  auto reader = std::make_shared<StderrReader>(*io_, stderr_read, helper, &HelperProcess::OnStderr);
   reader->ReadMore();
-  launch.helper = std::move(helper);
 }
 
 }  // namespace baton::workers::sandbox

@@ -1,9 +1,10 @@
 // HelperHost: starts and supervises the processes the worker runs on the host, outside any
 // sandbox (a task's user-mode network stack), on an io_context thread of its own.
 //
-// Start() posts the launch to that thread and waits for it: the helper is cloned there the way
-// posix_spawn does (CLONE_VM | CLONE_VFORK: no copy of the worker's address space) and dies with
-// that thread (PR_SET_PDEATHSIG). Its exit is noticed through its pidfd on the io_context, which
+// Start() clones the helper on the calling thread the way posix_spawn does (CLONE_VM |
+// CLONE_VFORK: no copy of the worker's address space); it dies with that thread
+// (PR_SET_PDEATHSIG), so a caller's thread must outlive its helpers (the network pool's does: it
+// ends only in the pool's destructor). Its exit is noticed through its pidfd on the io_context, which
 // reaps it and wakes anyone in HelperProcess::WaitExited; no SIGCHLD handler is involved. A
 // helper's stderr is read on the io_context too and kept (the first 4 KiB) for error messages.
 //
@@ -81,7 +82,9 @@ class HelperHost {
   HelperHost(const HelperHost&) = delete;
   HelperHost& operator=(const HelperHost&) = delete;
 
-  // Starts `spec`; an error says what could not be started and why.
+  // Starts `spec` on the calling thread (the helper is killed when that thread ends) and returns
+  // once it has exec'd, without waiting for the io thread; an error says what could not be
+  // started and why.
   Result<std::shared_ptr<HelperProcess>> Start(const Spec& spec);
 
   // Lets `helper`, already told to stop (e.g. its exit pipe closed), exit on its own without
@@ -90,11 +93,11 @@ class HelperHost {
   void Retire(std::shared_ptr<HelperProcess> helper, std::chrono::milliseconds grace);
 
  private:
-  struct Launch;
-  void StartOnIoThread(Launch& launch);
+  // On the io thread: reaps `helper` through `pidfd` when it exits and reads its stderr.
+  void Watch(const std::shared_ptr<HelperProcess>& helper, int pidfd, int stderr_read,
+             const std::string& exe);
 
   std::unique_ptr<boost::asio::io_context> io_;
-  std::unique_ptr<char[]> child_stack_;  // a cloned child runs on it until its exec
   std::thread thread_;
   std::mutex mu_;
   std::vector<std::weak_ptr<HelperProcess>> helpers_;  // GUARDED_BY(mu_)

@@ -14,6 +14,11 @@ NetworkPool::NetworkPool(size_t size, Maker make)
 
 NetworkPool::~NetworkPool() {
   Stop();
+  {
+    std::lock_guard lock(mu_);
+    destroying_ = true;
+  }
+  changed_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -78,13 +83,15 @@ void NetworkPool::Run() {
   std::unique_lock lock(mu_);
   for (;;) {
     changed_.wait(lock, [&] { return stopping_ || ShouldMake(); });
-    if (stopping_) return;
+    if (stopping_) break;
     lock.unlock();
     Result<ReadyNetwork> made = make_(cancel_.get());
     lock.lock();
     if (stopping_) {  // stopped while it was made: `made` goes, its stack told to stop
       lock.unlock();
-      return;
+      { Result<ReadyNetwork> gone = std::move(made); }  // outside the lock
+      lock.lock();
+      break;
     }
     if (made.ok()) {
       ready_.push_back(std::move(*made));
@@ -98,6 +105,9 @@ void NetworkPool::Run() {
     }
     changed_.notify_all();
   }
+  // The stacks this thread started die with it (PR_SET_PDEATHSIG, HelperHost): it ends with the
+  // pool, not at Stop, while tasks may still use their networks.
+  changed_.wait(lock, [&] { return destroying_; });
 }
 
 }  // namespace baton::workers::sandbox

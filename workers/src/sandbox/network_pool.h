@@ -67,6 +67,7 @@ class NetworkPool {
   uint64_t failures_ = 0;           // GUARDED_BY(mu_)
   Status last_error_;               // GUARDED_BY(mu_)
   bool stopping_ = false;           // GUARDED_BY(mu_)
+  bool destroying_ = false;         // GUARDED_BY(mu_): the destructor lets the thread end
   std::thread thread_;              // started by the first Take
 };
 
