@@ -4,8 +4,8 @@
 // Start() clones the helper on the calling thread the way posix_spawn does (CLONE_VM |
 // CLONE_VFORK: no copy of the worker's address space); it dies with that thread
 // (PR_SET_PDEATHSIG), so a caller's thread must outlive its helpers (the network pool's does: it
-// ends only in the pool's destructor). Its exit is noticed through its pidfd on the io_context, which
-// reaps it and wakes anyone in HelperProcess::WaitExited; no SIGCHLD handler is involved. A
+// ends only in the pool's destructor). Its exit is noticed through its pidfd on the io_context,
+// which reaps it and wakes anyone in HelperProcess::WaitExited; no SIGCHLD handler is involved. A
 // helper's stderr is read on the io_context too and kept (the first 4 KiB) for error messages.
 //
 // Thread-safety: HelperHost::Start and every HelperProcess method may be called from any thread.
