@@ -36,15 +36,15 @@ bool RemoveTree(const fs::path& path) {
   return !ec;
 }
 
-// The entries of `dir`, read before any is moved or removed; `complete` says whether the listing
-// got to its end.
-std::vector<fs::directory_entry> Entries(const fs::path& dir, bool* complete) {
+// The entries of `dir`, read before any is moved or removed; `complete` (if given) says whether
+// the listing got to its end.
+std::vector<fs::directory_entry> Entries(const fs::path& dir, bool* complete = nullptr) {
   std::vector<fs::directory_entry> entries;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     entries.push_back(*it);
   }
-  *complete = !ec;
+  if (complete) *complete = !ec;
   return entries;
 }
 
@@ -125,8 +125,7 @@ bool SpareDirectories::Prepare() {
   reference_ = {st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777),
                 std::max<int64_t>(st.st_size, 4096), XattrNames(dir_)};
   prepared_ = true;
-  bool complete = false;
-  for (const fs::directory_entry& entry : Entries(dir_, &complete)) Adopt(entry.path());
+  for (const fs::directory_entry& entry : Entries(dir_)) Adopt(entry.path());
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "baton/workers/sandbox.h"
 #include "sandbox/child_plan.h"
@@ -44,8 +45,7 @@ class NamespaceSandbox : public Sandbox {
         networks_(options_.state_dir, options_.prepare_networks, options_.networks_ahead),
         new_root_(MakeRoot(options_)),
         layers_dir_(options_.state_dir + "/layers"),
-        shared_roots_(new_root_),
-        probe_root_prepared_(PrepareProbeRoot()),
+        shared_roots_(new_root_, ProbeRoot()),
         users_(options_, new_root_),
         init_(sandbox::InitImage::Load()) {}
   IsolationLevel isolation() const override { return IsolationLevel::kNamespaces; }
@@ -80,7 +80,7 @@ class NamespaceSandbox : public Sandbox {
     std::shared_ptr<const ScopedFd> shared_root;
     if (host && !run.privileged) {
       // The probe, hermetic, still takes the root of a task with a network (Concourse's
-      // default): it is then built once, as the sandbox starts (PrepareProbeRoot), instead of
+      // default): it is then built once, as the sandbox starts (ProbeRoot), instead of
       // again by the first task.
       BATON_ASSIGN_OR_RETURN(shared_root, SharedRootFor(/*with_resolv_conf=*/run.network || probe));
     }
@@ -224,15 +224,14 @@ class NamespaceSandbox : public Sandbox {
     return std::shared_ptr<const ScopedFd>();
   }
 
-  // Starts making the shared root the probe takes (that of a task with a network: the first
-  // task's too) on a thread of its own, beside the user namespace and the probe's other parts
-  // (~2 ms each, docs/benchmarks.md); the probe's Get waits for it. Without root there is none.
-  bool PrepareProbeRoot() {
-    if (::geteuid() != 0) return false;
+  // The shared root the probe takes (that of a task with a network: the first task's too), made
+  // from the sandbox's start on a thread of its own, beside the user namespace and the probe's
+  // other parts (~2 ms each, docs/benchmarks.md). Without root there is none.
+  std::optional<sandbox::SharedRoots::Spec> ProbeRoot() {
+    if (::geteuid() != 0) return std::nullopt;
     auto resolv_conf = networks_.ResolvConfFor("/");
-    if (!resolv_conf.ok()) return false;  // the probe reports it
-    shared_roots_.Prepare(sandbox::MaskedPaths(options_), *resolv_conf);
-    return true;
+    if (!resolv_conf.ok()) return std::nullopt;  // the probe reports it
+    return sandbox::SharedRoots::Spec{sandbox::MaskedPaths(options_), *resolv_conf};
   }
 
   static std::unique_ptr<SandboxedProcess> Layered(std::unique_ptr<SandboxedProcess> process,
@@ -291,10 +290,10 @@ class NamespaceSandbox : public Sandbox {
   SandboxOptions options_;
   sandbox::TaskNetworks networks_;
   std::string new_root_;
-  std::string layers_dir_;             // tasks' writable layers over their images
-  sandbox::SharedRoots shared_roots_;  // unprivileged tasks' roots on the host's root
-  // Read by nothing: its initializer starts the probe's root before users_ is made.
-  const bool probe_root_prepared_;
+  std::string layers_dir_;  // tasks' writable layers over their images
+  // Unprivileged tasks' roots on the host's root; made before users_, so that the probe's root is
+  // built while the user namespace is made.
+  sandbox::SharedRoots shared_roots_;
   sandbox::TaskUsers users_;  // unprivileged tasks' user namespace
   sandbox::InitImage init_;   // what each sandbox's init becomes once its task has started
   mutable std::once_flag layers_checked_;

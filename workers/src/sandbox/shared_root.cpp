@@ -12,22 +12,19 @@
 
 namespace baton::workers::sandbox {
 
-SharedRoots::SharedRoots(std::string build_dir)
+SharedRoots::SharedRoots(std::string build_dir, std::optional<Spec> prepare)
     : build_dir_(std::move(build_dir)),
-      mounts_(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) {}
+      mounts_(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) {
+  if (!prepare) return;
+  // This thread is left in the root's namespace, and ends there: one thread start instead of two.
+  preparing_ = std::thread([this, spec = std::move(*prepare)] {
+    std::lock_guard lock(mu_);
+    (void)GetLocked(spec.masked, spec.resolv_conf, /*here=*/true);  // a failure is Get's to report
+  });
+}
 
 SharedRoots::~SharedRoots() {
   if (preparing_.joinable()) preparing_.join();
-}
-
-void SharedRoots::Prepare(std::vector<std::string> masked, std::string resolv_conf) {
-  if (preparing_.joinable()) return;
-  // This thread is left in the root's namespace, and ends there: one thread start instead of two.
-  preparing_ =
-      std::thread([this, masked = std::move(masked), resolv_conf = std::move(resolv_conf)] {
-        std::lock_guard lock(mu_);
-        (void)GetLocked(masked, resolv_conf, /*here=*/true);  // a failure is Get's to report
-      });
 }
 
 // The kernel marks an open mountinfo when its namespace's mounts change; opening it anew clears

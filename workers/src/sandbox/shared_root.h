@@ -21,6 +21,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,17 +33,19 @@ namespace baton::workers::sandbox {
 
 class SharedRoots {
  public:
+  // What a root masks and binds (see Get).
+  struct Spec {
+    std::vector<std::string> masked;
+    std::string resolv_conf;
+  };
   // `build_dir`: an empty directory where each shared root is built before the pivot.
-  explicit SharedRoots(std::string build_dir);
-  // Waits for the root Prepare is making.
+  // `prepare`: a root to start making at once, on a thread of its own, so that the owner goes on
+  // meanwhile (the sandbox's start makes its user namespace); a Get of it waits for it.
+  explicit SharedRoots(std::string build_dir, std::optional<Spec> prepare = std::nullopt);
+  // Waits for the root being prepared.
   ~SharedRoots();
   SharedRoots(const SharedRoots&) = delete;
   SharedRoots& operator=(const SharedRoots&) = delete;
-
-  // Starts making the root Get(masked, resolv_conf) returns, on a thread of its own, so that the
-  // caller goes on meanwhile (the sandbox's start makes its user namespace); a Get meanwhile
-  // waits for it. At most once.
-  void Prepare(std::vector<std::string> masked, std::string resolv_conf);
 
   // The mount namespace of a root masking `masked` and binding `resolv_conf` ("": none) at
   // /etc/resolv.conf. Made on the first call with these, again when `masked` changes. An error
@@ -75,7 +78,7 @@ class SharedRoots {
   // The worker's /proc/self/mountinfo, polled for a change of its mounts; GUARDED_BY(mu_).
   ScopedFd mounts_;
   Status failed_;          // GUARDED_BY(mu_)
-  std::thread preparing_;  // Prepare's; joined by the destructor
+  std::thread preparing_;  // making the constructor's `prepare`; joined by the destructor
 };
 
 }  // namespace baton::workers::sandbox
