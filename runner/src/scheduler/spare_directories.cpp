@@ -1,12 +1,15 @@
 #include "baton/runner/spare_directories.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <string_view>
 #include <system_error>
 
 namespace baton::runner {
@@ -29,6 +32,24 @@ bool RealDirectory(const fs::path& path, struct stat& st) {
   return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// Whether the directory `path` lists anything but "." and "..": readdir's two system calls
+// fewer than fs::is_empty's (a stat first, fdopendir's two fcntl), on the scheduler's thread.
+// False when it cannot be read (the rename that follows then says what is wrong).
+bool HasEntries(const std::string& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return false;
+  bool found = false;
+  while (const dirent* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name != "." && name != "..") {
+      found = true;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return found;
+}
+
 // True when `path` is gone (or was never there).
 bool RemoveTree(const fs::path& path) {
   std::error_code ec;
@@ -36,15 +57,36 @@ bool RemoveTree(const fs::path& path) {
   return !ec;
 }
 
+// An entry of a listed directory; `is_dir` without following a link.
+struct Entry {
+  fs::path path;
+  bool is_dir = false;
+};
+
 // The entries of `dir`, read before any is moved or removed; `complete` (if given) says whether
-// the listing got to its end.
-std::vector<fs::directory_entry> Entries(const fs::path& dir, bool* complete = nullptr) {
-  std::vector<fs::directory_entry> entries;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    entries.push_back(*it);
+// the listing got to its end. readdir(3), not fs::directory_iterator: the type comes with the
+// listing, without fdopendir's two fcntl or a directory_entry's bookkeeping (the remover lists a
+// W2 build's four directories).
+std::vector<Entry> Entries(const fs::path& dir, bool* complete = nullptr) {
+  std::vector<Entry> entries;
+  DIR* listing = ::opendir(dir.c_str());
+  bool read_all = listing != nullptr;
+  while (listing != nullptr) {
+    errno = 0;
+    const dirent* d = ::readdir(listing);
+    if (d == nullptr) {
+      read_all = errno == 0;
+      break;
+    }
+    std::string_view name = d->d_name;
+    if (name == "." || name == "..") continue;
+    Entry entry{dir / d->d_name, d->d_type == DT_DIR};
+    struct stat st;
+    if (d->d_type == DT_UNKNOWN) entry.is_dir = RealDirectory(entry.path, st);
+    entries.push_back(std::move(entry));
   }
-  if (complete) *complete = !ec;
+  if (listing != nullptr) ::closedir(listing);
+  if (complete) *complete = read_all;
   return entries;
 }
 
@@ -70,8 +112,7 @@ bool SpareDirectories::TakeInto(const fs::path& path, int parents) {
   }
   // Empty when it was kept; a process of the build it came from that outlived it (only possible
   // without cgroups) may have written into it since: then it is nobody's spare.
-  std::error_code ec;
-  if (!fs::is_empty(spare, ec) && !ec) {
+  if (HasEntries(spare)) {
     RemoveTree(spare);
     return TakeInto(path, parents);
   }
@@ -82,13 +123,16 @@ bool SpareDirectories::TakeInto(const fs::path& path, int parents) {
   const int error = errno;
   struct stat st;
   if (error == ENOENT && !RealDirectory(spare, st)) return false;  // the spare is gone: forget it
-  {
-    std::lock_guard lock(mu_);
-    spares_.push_back(std::move(spare));
+  // A missing parent (a build's volumes/ before its first volume) comes from a spare too: this
+  // one, just looked at, then another for `path`.
+  const fs::path parent = path.parent_path();
+  if (error == ENOENT && parents > 0 &&
+      ::renameat2(AT_FDCWD, spare.c_str(), AT_FDCWD, parent.c_str(), RENAME_NOREPLACE) == 0) {
+    return TakeInto(path, 0);
   }
-  // A missing parent (a build's volumes/ before its first volume) comes from a spare too.
-  if (error != ENOENT || parents == 0 || !TakeInto(path.parent_path(), parents - 1)) return false;
-  return TakeInto(path, 0);
+  std::lock_guard lock(mu_);
+  spares_.push_back(std::move(spare));
+  return false;
 }
 
 void SpareDirectories::Recycle(const fs::path& root) {
@@ -104,13 +148,14 @@ void SpareDirectories::Recycle(const fs::path& root) {
 bool SpareDirectories::Empty(const fs::path& dir, int levels) {
   bool complete = false;
   bool all_gone = true;
-  for (const fs::directory_entry& entry : Entries(dir, &complete)) {
-    std::error_code ec;
-    if (levels > 0 && entry.symlink_status(ec).type() == fs::file_type::directory) {
-      const bool emptied = Empty(entry.path(), levels - 1);
-      all_gone = Keep(entry.path(), emptied) && all_gone;
-    } else {
-      all_gone = RemoveTree(entry.path()) && all_gone;
+  for (const Entry& entry : Entries(dir, &complete)) {
+    if (levels > 0 && entry.is_dir) {
+      const bool emptied = Empty(entry.path, levels - 1);
+      all_gone = Keep(entry.path, emptied) && all_gone;
+    } else if (entry.is_dir || ::unlink(entry.path.c_str()) != 0) {
+      // A file or link (the listing's type) went with one unlink above, without remove_all's
+      // try to open it as a directory first; anything else is removed as a tree.
+      all_gone = RemoveTree(entry.path) && all_gone;
     }
   }
   return complete && all_gone;
@@ -125,7 +170,7 @@ bool SpareDirectories::Prepare() {
   reference_ = {st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777),
                 std::max<int64_t>(st.st_size, 4096), XattrNames(dir_)};
   prepared_ = true;
-  for (const fs::directory_entry& entry : Entries(dir_)) Adopt(entry.path());
+  for (const Entry& entry : Entries(dir_)) Adopt(entry.path);
   return true;
 }
 

@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "sandbox/sys_util.h"
@@ -70,21 +72,37 @@ std::string Sanitize(const std::string& name) {
   return out + "-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
 }
 
+// One number a line (cgroup.procs). Parsed without a stream: a task's end reads it at least once.
 std::vector<pid_t> ReadPids(const std::string& file) {
   std::vector<pid_t> out;
-  std::ifstream in(file);
-  pid_t pid;
-  while (in >> pid) out.push_back(pid);
+  std::string text = sys::ReadSmallFile(file);
+  const char* at = text.data();
+  const char* end = at + text.size();
+  while (at < end) {
+    pid_t pid = 0;
+    auto [next, error] = std::from_chars(at, end, pid);
+    if (error != std::errc()) break;
+    out.push_back(pid);
+    at = next;
+    while (at < end && (*at == '\n' || *at == ' ')) ++at;
+  }
   return out;
 }
 
 // The number after `key` in a "key value" per-line file (memory.oom_control, pids.events).
-int64_t ReadKeyed(const std::string& file, const std::string& key) {
-  std::istringstream in(sys::ReadSmallFile(file));
-  std::string k;
-  int64_t v;
-  while (in >> k >> v) {
-    if (k == key) return v;
+int64_t ReadKeyed(const std::string& file, std::string_view key) {
+  std::string text = sys::ReadSmallFile(file);
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    size_t eol = rest.find('\n');
+    std::string_view line = rest.substr(0, eol);
+    rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
+    if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ' ') {
+      continue;
+    }
+    int64_t v = 0;
+    std::from_chars(line.data() + key.size() + 1, line.data() + line.size(), v);
+    return v;
   }
   return 0;
 }

@@ -50,12 +50,21 @@ Status WriteSmallFile(const std::string& path, const std::string& value) {
   return Status::Ok();
 }
 
+// read(2), not std::ifstream: a task's cgroup files are read five times at its end (~1 us each
+// fewer without a stream's locale and buffer).
 std::string ReadSmallFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return {};
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
 }
 
 bool PathExists(const std::string& path) {
