@@ -341,7 +341,7 @@ void RegisterArtifactCommands(CLI::App& root, int& exit_code) {
   base_cmd->callback([base, &exit_code] { exit_code = WriteBaseline(*base); });
 }
 
-BATON_COMMAND(RegisterArtifactCommands);
+BATON_COMMAND(RegisterArtifactCommands, "artifacts", "download-artifact", "write-baseline");
 
 }  // namespace
 }  // namespace baton::cli

@@ -202,7 +202,8 @@ void RegisterJobCommands(CLI::App& root, int& exit_code) {
   RegisterBuildCommands(root, exit_code);
 }
 
-BATON_COMMAND(RegisterJobCommands);
+BATON_COMMAND(RegisterJobCommands, "jobs", "builds", "trigger-job", "tj", "watch", "abort-build",
+              "pause-job", "unpause-job");
 
 }  // namespace
 }  // namespace baton::cli

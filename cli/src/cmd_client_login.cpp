@@ -46,7 +46,7 @@ void RegisterLogin(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = Login(*flags); });
 }
 
-BATON_COMMAND(RegisterLogin);
+BATON_COMMAND(RegisterLogin, "login");
 
 }  // namespace
 }  // namespace baton::cli

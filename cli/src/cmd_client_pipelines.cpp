@@ -120,7 +120,8 @@ void RegisterPipelineCommands(CLI::App& root, int& exit_code) {
   }
 }
 
-BATON_COMMAND(RegisterPipelineCommands);
+BATON_COMMAND(RegisterPipelineCommands, "pipelines", "get-pipeline", "destroy-pipeline",
+              "pause-pipeline", "unpause-pipeline", "expose-pipeline", "hide-pipeline");
 
 }  // namespace
 }  // namespace baton::cli

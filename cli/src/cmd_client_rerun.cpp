@@ -60,7 +60,7 @@ void RegisterRerun(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = RerunBuild(*flags); });
 }
 
-BATON_COMMAND(RegisterRerun);
+BATON_COMMAND(RegisterRerun, "rerun-build", "rb");
 
 }  // namespace
 }  // namespace baton::cli

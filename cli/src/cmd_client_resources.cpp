@@ -196,7 +196,8 @@ void RegisterResourceCommands(CLI::App& root, int& exit_code) {
   workers_cmd->callback([workers, &exit_code] { exit_code = Workers(*workers); });
 }
 
-BATON_COMMAND(RegisterResourceCommands);
+BATON_COMMAND(RegisterResourceCommands, "check-resource", "resource-versions", "pin-resource",
+              "unpin-resource", "workers");
 
 }  // namespace
 }  // namespace baton::cli

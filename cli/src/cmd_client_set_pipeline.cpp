@@ -136,7 +136,7 @@ void RegisterSetPipeline(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = SetPipeline(*flags); });
 }
 
-BATON_COMMAND(RegisterSetPipeline);
+BATON_COMMAND(RegisterSetPipeline, "set-pipeline", "sp");
 
 }  // namespace
 }  // namespace baton::cli

@@ -138,7 +138,7 @@ void RegisterCompletion(CLI::App& root, int& exit_code) {
   });
 }
 
-BATON_COMMAND(RegisterCompletion);
+BATON_COMMAND_OVER_ALL(RegisterCompletion, "completion", "__complete");
 
 }  // namespace
 }  // namespace baton::cli

@@ -227,7 +227,7 @@ void RegisterExecute(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = Execute(*flags); });
 }
 
-BATON_COMMAND(RegisterExecute);
+BATON_COMMAND(RegisterExecute, "execute");
 
 }  // namespace
 }  // namespace baton::cli

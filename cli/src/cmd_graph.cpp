@@ -56,7 +56,7 @@ void RegisterGraph(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = RunGraph(*flags); });
 }
 
-BATON_COMMAND(RegisterGraph);
+BATON_COMMAND(RegisterGraph, "graph");
 
 }  // namespace
 }  // namespace baton::cli

@@ -258,7 +258,7 @@ void RegisterInit(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = Init(*flags); });
 }
 
-BATON_COMMAND(RegisterInit);
+BATON_COMMAND(RegisterInit, "init");
 
 }  // namespace
 }  // namespace baton::cli

@@ -68,7 +68,7 @@ void RegisterOpen(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = Open(*flags); });
 }
 
-BATON_COMMAND(RegisterOpen);
+BATON_COMMAND(RegisterOpen, "open");
 
 // `-t TARGET` before the verb, as fly takes it: `baton -t ci set-pipeline ...`.
 void RegisterTargetBeforeVerb(CLI::App& root, int&) {
@@ -76,7 +76,7 @@ void RegisterTargetBeforeVerb(CLI::App& root, int&) {
                   "Target for the command that follows (as saved by `baton login`)");
 }
 
-BATON_COMMAND(RegisterTargetBeforeVerb);
+BATON_ROOT_OPTIONS(RegisterTargetBeforeVerb);
 
 }  // namespace
 }  // namespace baton::cli

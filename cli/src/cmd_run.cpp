@@ -232,7 +232,7 @@ void RegisterRun(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = RunPipeline(*flags); });
 }
 
-BATON_COMMAND(RegisterRun);
+BATON_COMMAND(RegisterRun, "run");
 
 }  // namespace
 }  // namespace baton::cli

@@ -19,7 +19,7 @@ void RegisterSchema(CLI::App& root, int& exit_code) {
   });
 }
 
-BATON_COMMAND(RegisterSchema);
+BATON_COMMAND(RegisterSchema, "schema");
 
 }  // namespace
 }  // namespace baton::cli

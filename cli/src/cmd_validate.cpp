@@ -115,7 +115,7 @@ void RegisterValidate(CLI::App& root, int& exit_code) {
   cmd->callback([flags, &exit_code] { exit_code = RunValidate(*flags); });
 }
 
-BATON_COMMAND(RegisterValidate);
+BATON_COMMAND(RegisterValidate, "validate-pipeline");
 
 }  // namespace
 }  // namespace baton::cli

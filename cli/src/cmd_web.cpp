@@ -175,7 +175,7 @@ void RegisterWeb(CLI::App& root, int& exit_code) {
   }
 }
 
-BATON_COMMAND(RegisterWeb);
+BATON_COMMAND(RegisterWeb, "quickstart", "web");
 
 }  // namespace
 }  // namespace baton::cli

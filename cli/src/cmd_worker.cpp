@@ -219,7 +219,7 @@ void AddWorkerCommand(CLI::App& root, int& exit_code) {
   key_cmd->callback([out, &exit_code] { exit_code = MakeKey(*out); });
 }
 
-BATON_COMMAND(AddWorkerCommand);
+BATON_COMMAND(AddWorkerCommand, "worker", "worker-key");
 
 }  // namespace
 }  // namespace baton::cli

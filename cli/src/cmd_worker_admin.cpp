@@ -71,7 +71,7 @@ void AddWorkerAdminCommands(CLI::App& root, int& exit_code) {
   prune_cmd->callback([prune, &exit_code] { exit_code = PruneWorker(*prune); });
 }
 
-BATON_COMMAND(AddWorkerAdminCommands);
+BATON_COMMAND(AddWorkerAdminCommands, "land-worker", "retire-worker", "prune-worker");
 
 }  // namespace
 }  // namespace baton::cli

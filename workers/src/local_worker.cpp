@@ -145,23 +145,30 @@ void LocalWorker::StartSandbox() {
   so.writable_image_roots = options_.writable_image_roots;
   so.prepare_networks = options_.prepare_networks;
   so.networks_ahead = options_.networks_ahead;
-  // The sandbox is built and probed (a sandboxed /bin/true, a few ms) on a thread of its own while
-  // the worker's owner goes on (`baton run` opens its store and plans meanwhile), its task
-  // networks made beside the rest (SandboxOptions::prepare_networks); whoever needs the answer
-  // first (a task, isolation(), refusal_reason()) waits for it, so no task starts before the probe
-  // said yes.
-  checking_ = std::async(std::launch::async, [this, so = std::move(so)]() mutable {
+  // The sandbox is built here and probed (a sandboxed /bin/true, a few ms) on a thread of its own
+  // while the worker's owner goes on (`baton run` opens its store and plans meanwhile); whoever
+  // needs the answer first (a task, isolation(), refusal_reason()) waits for it, so no task starts
+  // before the probe said yes. Built here, not on that thread: its task networks' thread
+  // (SandboxOptions::prepare_networks), the first network being the longest part of the start,
+  // starts one thread start sooner (docs/benchmarks.md, helper `first2`).
+  std::unique_ptr<Sandbox> sandbox;
+  try {
+    sandbox = MakeNamespaceSandbox(std::move(so));
+  } catch (const std::exception& e) {  // e.g. no memory or thread for it: no sandbox either
+    Refuse(std::string("building the sandbox failed: ") + e.what());
+    return;
+  }
+  checking_ = std::async(std::launch::async, [this, sandbox = std::move(sandbox)]() mutable {
     try {
-      BuildAndCheckSandbox(std::move(so));
-    } catch (const std::exception& e) {  // e.g. no memory or thread for it: no sandbox either
+      CheckSandbox(std::move(sandbox));
+    } catch (const std::exception& e) {
       sandbox_.reset();
-      Refuse(std::string("building the sandbox failed: ") + e.what());
+      Refuse(std::string("probing the sandbox failed: ") + e.what());
     }
   });
 }
 
-void LocalWorker::BuildAndCheckSandbox(SandboxOptions options) {
-  auto sandbox = MakeNamespaceSandbox(std::move(options));
+void LocalWorker::CheckSandbox(std::unique_ptr<Sandbox> sandbox) {
   Status checked = sandbox->Check();
   if (!checked.ok()) {
     Refuse(checked.message());

@@ -3,12 +3,12 @@
 // resource action through its resource type, every step on a thread of its own; completion
 // callbacks run on those threads.
 //
-// At construction it starts building one sandbox and probing it, on a thread of its own, to find
-// out whether it can isolate tasks here; tasks, isolation() and refusal_reason() wait for that
-// answer. If it cannot (not root, no namespaces) and `unsafe_no_sandbox` is off, it refuses every
-// task with an error saying why and naming --unsafe-no-sandbox. With `unsafe_no_sandbox`, tasks run
-// with plain fork/exec in a process group, and the worker says so loudly (log and each task's
-// output).
+// At construction it builds one sandbox (its user namespace, ~1 ms) and starts probing it, on a
+// thread of its own, to find out whether it can isolate tasks here; tasks, isolation() and
+// refusal_reason() wait for that answer. If it cannot (not root, no namespaces) and
+// `unsafe_no_sandbox` is off, it refuses every task with an error saying why and naming
+// --unsafe-no-sandbox. With `unsafe_no_sandbox`, tasks run with plain fork/exec in a process group,
+// and the worker says so loudly (log and each task's output).
 //
 // Thread-safety: all methods may be called from any thread. The destructor cancels running steps
 // (SIGKILL) and waits for their threads; it must not be called from a completion callback.
@@ -115,11 +115,11 @@ class LocalWorker : public Worker {
   bool Launch(std::shared_ptr<Execution> execution, std::function<void()> body);
   void ReapFinished();
   void NoteCgroupFailure(const Status& status);
-  // Refuses tasks at once without root; else starts BuildAndCheckSandbox on a thread of its own.
+  // Refuses tasks at once without root; else builds the sandbox and starts CheckSandbox on a
+  // thread of its own.
   void StartSandbox();
-  // Runs on the thread checking_ waits for: builds the sandbox from `options` and probes it;
-  // sets sandbox_ or refusal_.
-  void BuildAndCheckSandbox(SandboxOptions options);
+  // Runs on the thread checking_ waits for: probes `sandbox`; sets sandbox_ or refusal_.
+  void CheckSandbox(std::unique_ptr<Sandbox> sandbox);
   void Refuse(const std::string& why);  // sets refusal_ and logs it
   // Waits until the sandbox is built and probed (sandbox_ and refusal_ are final then).
   void AwaitSandbox() const;
