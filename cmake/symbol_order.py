@@ -8,12 +8,15 @@ spread over the whole binary kept ~4.7 MB of it resident, ~3.0 MB once ordered (
 "2026-12-05, ninth stop"). A stale list costs nothing but the gain: names that no longer exist are
 skipped, new functions land after the listed ones.
 
-    cmake/symbol_order.py build/bin/baton > cmake/baton.symbol-order
-
 It runs the binary under valgrind's callgrind (which records every function executed): `baton
 --version` and `baton quickstart --unsafe-no-sandbox` for a few seconds (callgrind cannot follow
-the sandbox's clone3 calls, so the sandbox's own start is not in the list: it is laid out in the
-default order after it).
+the sandbox's clone3 calls nor a task's pidfd, so neither the sandbox's start nor a build is in
+that part). After those come the functions `perf record` samples in the server while
+bench_server runs W1-W5 through it (BUILD/bin/bench_server), most sampled first: the code builds
+run, together too, so that the server once quiet after builds keeps few more pages than idle.
+Sampling misses code that runs rarely; that code stays in the default order.
+
+    cmake/symbol_order.py build/bin/baton build/bin/bench_server > cmake/baton.symbol-order
 """
 import os
 import re
@@ -70,10 +73,30 @@ def executed_functions(path, binary):
     return names
 
 
+def sampled_functions(baton, bench_server, tmp):
+    """The functions of `baton` that perf samples while bench_server drives builds through it,
+    most sampled first."""
+    data = os.path.join(tmp, "server.perf")
+    with open(os.devnull, "w") as null:
+        subprocess.run(["perf", "record", "-q", "-a", "-F", "15000", "-e", "cycles:u", "-o", data,
+                        "--", bench_server, "--baton", baton, "--only", "W1,W2,W3,W4,W5",
+                        "--runs", "60"], stdout=null, stderr=null, check=True)
+        script = subprocess.run(["perf", "script", "-i", data, "--no-demangle", "-F", "ip,sym,dso"],
+                                stdout=subprocess.PIPE, stderr=null, text=True, check=True).stdout
+    counts = {}
+    for line in script.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[2] == "(" + baton + ")" and fields[1] != "[unknown]":
+            counts[fields[1]] = counts.get(fields[1], 0) + 1
+    return sorted(counts, key=lambda name: (-counts[name], name))
+
+
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: cmake/symbol_order.py BUILD/bin/baton > cmake/baton.symbol-order")
+    if len(sys.argv) != 3:
+        sys.exit("usage: cmake/symbol_order.py BUILD/bin/baton BUILD/bin/bench_server "
+                 "> cmake/baton.symbol-order")
     baton = os.path.realpath(sys.argv[1])
+    bench_server = os.path.realpath(sys.argv[2])
     with tempfile.TemporaryDirectory(prefix="baton-order") as tmp:
         version, server = os.path.join(tmp, "version.cg"), os.path.join(tmp, "server.cg")
         run_callgrind(version, [baton, "--version"])
@@ -87,6 +110,10 @@ def main():
                 if name not in seen:
                     seen.add(name)
                     order.append(name)
+        for name in sampled_functions(baton, bench_server, tmp):
+            if name not in seen:
+                seen.add(name)
+                order.append(name)
     print("\n".join(order))
 
 
