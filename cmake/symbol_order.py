@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes cmake/baton.symbol-order: the functions of bin/baton that run while a server starts and
-sits idle and while the client starts, for lld's --symbol-ordering-file (BATON_SYMBOL_ORDER).
+"""Writes cmake/baton.symbol-order: the functions of bin/baton that run while a server starts, sits
+idle and runs builds, and while the client starts, for lld's --symbol-ordering-file
+(BATON_SYMBOL_ORDER).
 
 The linker puts them first and together, so the pages of code they touch are few and adjacent:
 the kernel maps 64 KB around each page fault of a file mapping, and a start that touched code
