@@ -79,9 +79,9 @@ def sampled_functions(baton, bench_server, tmp):
     most sampled first."""
     data = os.path.join(tmp, "server.perf")
     with open(os.devnull, "w") as null:
-        subprocess.run(["perf", "record", "-q", "-a", "-F", "15000", "-e", "cycles:u", "-o", data,
+        subprocess.run(["perf", "record", "-q", "-a", "-F", "40000", "-e", "cycles:u", "-o", data,
                         "--", bench_server, "--baton", baton, "--only", "W1,W2,W3,W4,W5",
-                        "--runs", "60"], stdout=null, stderr=null, check=True)
+                        "--runs", "150"], stdout=null, stderr=null, check=True)
         script = subprocess.run(["perf", "script", "-i", data, "--no-demangle", "-F", "ip,sym,dso"],
                                 stdout=subprocess.PIPE, stderr=null, text=True, check=True).stdout
     counts = {}
