@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "baton/common/fd_io.h"
 #include "baton/common/sha256.h"
 #include "client/client_command.h"
 #include "client/table.h"
@@ -113,12 +114,7 @@ class OutputFile {
   OutputFile& operator=(const OutputFile&) = delete;
 
   Status Write(std::string_view bytes) {
-    if (fd_ < 0) return Failed();
-    while (!bytes.empty()) {
-      ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-      if (n <= 0) return Failed();
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
+    if (fd_ < 0 || !WriteAll(fd_, bytes)) return Failed();
     return Status::Ok();
   }
   Status Close(int mode) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "baton/common/fd_io.h"
 #include "baton/common/strings.h"
 
 namespace baton::workers::resources {
@@ -64,18 +65,13 @@ Status WriteFile(const fs::path& path, std::string_view content) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) return IoError("cannot write " + path.string() + ": " + std::strerror(errno));
-  while (!content.empty()) {
-    ssize_t n = ::write(fd, content.data(), content.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int error = n < 0 ? errno : EIO;
-      ::close(fd);
-      return IoError("cannot write " + path.string() + ": " + std::strerror(error));
-    }
-    content.remove_prefix(static_cast<size_t>(n));
+  bool written = WriteAll(fd, content);
+  int error = errno;
+  if (::close(fd) != 0 && written) {
+    written = false;
+    error = errno;
   }
-  if (::close(fd) != 0)
-    return IoError("cannot write " + path.string() + ": " + std::strerror(errno));
+  if (!written) return IoError("cannot write " + path.string() + ": " + std::strerror(error));
   return Status::Ok();
 }
 

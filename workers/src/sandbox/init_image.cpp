@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <utility>
 
+#include "baton/common/fd_io.h"
 #include "sandbox/sys_util.h"
 
 #ifndef MFD_EXEC
@@ -35,17 +36,6 @@ int CreateExecutableMemfd() {
   return fd;
 }
 
-bool WriteAll(int fd, const unsigned char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 }  // namespace
 
 InitImage InitImage::Unavailable(std::string why) {
@@ -65,7 +55,8 @@ InitImage InitImage::Load() {
     image.why_not_ = sys::ErrnoText(errno) + " (memfd_create)";
     return image;
   }
-  if (!WriteAll(rw.get(), kInitImage, kInitImageSize) || ::fchmod(rw.get(), 0555) != 0 ||
+  if (!WriteAll(rw.get(), {reinterpret_cast<const char*>(kInitImage), kInitImageSize}) ||
+      ::fchmod(rw.get(), 0555) != 0 ||
       ::fcntl(rw.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
           0) {
     image.why_not_ = sys::ErrnoText(errno) + " (writing the memfd)";
