@@ -32,24 +32,6 @@ bool RealDirectory(const fs::path& path, struct stat& st) {
   return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// Whether the directory `path` lists anything but "." and "..": readdir's two system calls
-// fewer than fs::is_empty's (a stat first, fdopendir's two fcntl), on the scheduler's thread.
-// False when it cannot be read (the rename that follows then says what is wrong).
-bool HasEntries(const std::string& path) {
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) return false;
-  bool found = false;
-  while (const dirent* entry = ::readdir(dir)) {
-    std::string_view name = entry->d_name;
-    if (name != "." && name != "..") {
-      found = true;
-      break;
-    }
-  }
-  ::closedir(dir);
-  return found;
-}
-
 // True when `path` is gone (or was never there).
 bool RemoveTree(const fs::path& path) {
   std::error_code ec;
@@ -111,8 +93,10 @@ bool SpareDirectories::TakeInto(const fs::path& path, int parents) {
     spares_.pop_back();
   }
   // Empty when it was kept; a process of the build it came from that outlived it (only possible
-  // without cgroups) may have written into it since: then it is nobody's spare.
-  if (HasEntries(spare)) {
+  // without cgroups) may have written into it since: then it is nobody's spare. (A listing, not
+  // fs::is_empty: a stat and fdopendir's two fcntl fewer, on the scheduler's thread; an
+  // unreadable one lists nothing and the rename below says what is wrong.)
+  if (!Entries(spare).empty()) {
     RemoveTree(spare);
     return TakeInto(path, parents);
   }
