@@ -68,7 +68,6 @@ class LocalWorker::Execution {
   }
   bool cancelled() const { return cancelled_.load(); }
   const std::atomic<bool>* cancelled_flag() const { return &cancelled_; }
-  std::atomic<bool> finished{false};
   // A finished task's groups, given back or removed once the step's result is reported (on W1's
   // chain that was ~0.1 ms of reads between a task's exit and the next job's start). Touched by
   // the step's thread only.
@@ -85,8 +84,14 @@ class LocalWorker::Execution {
   std::vector<std::unique_ptr<TaskCgroup>> after_report_;
 };
 
+// Enough waiting threads for a pipeline's parallel steps; a quiet worker keeps none for long.
+constexpr size_t kIdleStepThreads = 8;
+constexpr auto kStepThreadIdleTimeout = std::chrono::seconds(5);
+
 LocalWorker::LocalWorker(LocalWorkerOptions options)
-    : options_(std::move(options)), clock_(options_.clock ? options_.clock : &RealClock()) {
+    : options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : &RealClock()),
+      threads_(std::make_unique<StepThreads>(kIdleStepThreads, kStepThreadIdleTimeout)) {
   auto log = ModuleLogger("workers");
   if (options_.data_dir.empty()) options_.data_dir = DefaultDataDir();
   std::error_code ec;
@@ -198,17 +203,14 @@ void LocalWorker::AwaitSandbox() const {
 
 LocalWorker::~LocalWorker() {
   AwaitSandbox();  // the thread building it uses this worker
-  for (;;) {
-    std::vector<Running> running;
-    {
-      std::lock_guard lock(mu_);
-      shutting_down_ = true;
-      running.swap(running_);
-    }
-    if (running.empty()) return;
-    for (auto& r : running) r.execution->Cancel(Duration(0));
-    for (auto& r : running) r.thread.join();
+  std::vector<std::shared_ptr<Execution>> running;
+  {
+    std::lock_guard lock(mu_);
+    shutting_down_ = true;
+    running = running_;
   }
+  for (auto& execution : running) execution->Cancel(Duration(0));
+  threads_.reset();  // waits for the (cancelled) steps and for their threads to end
 }
 
 IsolationLevel LocalWorker::isolation() const {
@@ -237,35 +239,18 @@ void LocalWorker::NoteCgroupFailure(const Status& status) {
   });
 }
 
-void LocalWorker::ReapFinished() {
-  std::vector<std::thread> done;
-  {
-    std::lock_guard lock(mu_);
-    for (auto it = running_.begin(); it != running_.end();) {
-      if (it->execution->finished && it->thread.get_id() != std::this_thread::get_id()) {
-        done.push_back(std::move(it->thread));
-        it = running_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (auto& t : done) t.join();
-}
-
 bool LocalWorker::Launch(std::shared_ptr<Execution> execution, std::function<void()> body) {
-  ReapFinished();
   std::lock_guard lock(mu_);
   if (shutting_down_) return false;
-  try {
-    std::thread t([execution, body = std::move(body)] {
-      body();
-      execution->finished = true;
-    });
-    running_.push_back(Running{std::move(execution), std::move(t)});
-  } catch (const std::system_error&) {
-    return false;
-  }
+  const Execution* id = execution.get();
+  auto step = [this, id, body = std::move(body)] {
+    body();
+    std::lock_guard done(mu_);
+    std::erase_if(running_, [id](const auto& e) { return e.get() == id; });
+  };
+  // Still under mu_: the step's end, which takes mu_, finds it in running_.
+  if (!threads_->Run(std::move(step))) return false;
+  running_.push_back(std::move(execution));
   return true;
 }
 

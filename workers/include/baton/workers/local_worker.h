@@ -1,7 +1,7 @@
 // LocalWorker: the in-process Worker. Runs each task in a NamespaceSandbox (with cgroup limits
 // where the kernel allows; groups emptied by one task serve the next, see CgroupPool) and each
-// resource action through its resource type, every step on a thread of its own; completion
-// callbacks run on those threads.
+// resource action through its resource type, every step on a thread of StepThreads (a step's
+// thread serves later steps); completion callbacks run on those threads.
 //
 // At construction it builds one sandbox (its user namespace, ~1 ms) and starts probing it, on a
 // thread of its own, to find out whether it can isolate tasks here; tasks, isolation() and
@@ -28,6 +28,7 @@
 #include "baton/workers/cgroups.h"
 #include "baton/workers/http_transport.h"
 #include "baton/workers/sandbox.h"
+#include "baton/workers/step_threads.h"
 #include "baton/workers/worker.h"
 
 namespace baton::workers {
@@ -111,9 +112,8 @@ class LocalWorker : public Worker {
                          Execution& owner);
   ResourceResult RunResourceHere(const ResourceRun& run, const std::shared_ptr<OutputSink>& output,
                                  Execution& owner);
-  // Runs `body` on a new thread; false if the worker is shutting down.
+  // Runs `body` on a step thread; false if the worker is shutting down.
   bool Launch(std::shared_ptr<Execution> execution, std::function<void()> body);
-  void ReapFinished();
   void NoteCgroupFailure(const Status& status);
   // Refuses tasks at once without root; else builds the sandbox and starts CheckSandbox on a
   // thread of its own.
@@ -137,13 +137,9 @@ class LocalWorker : public Worker {
   std::once_flag cgroup_warning_;
   std::unique_ptr<ImageCache> images_;
 
-  struct Running {
-    std::shared_ptr<Execution> execution;
-    std::thread thread;
-  };
   std::mutex mu_;
-  std::vector<Running> running_;  // GUARDED_BY(mu_)
-  bool shutting_down_ = false;    // GUARDED_BY(mu_)
+  std::vector<std::shared_ptr<Execution>> running_;  // GUARDED_BY(mu_) steps not yet done
+  bool shutting_down_ = false;                       // GUARDED_BY(mu_)
 
   // The digest last found for each custom type's image (by its source), and when.
   struct TypeDigest {
@@ -152,6 +148,8 @@ class LocalWorker : public Worker {
   };
   std::mutex type_digests_mu_;
   std::map<std::string, TypeDigest> type_digests_;  // GUARDED_BY(type_digests_mu_)
+  // The destructor ends these threads (their steps use the members above) before the rest.
+  std::unique_ptr<StepThreads> threads_;
 };
 
 }  // namespace baton::workers
