@@ -137,6 +137,7 @@ int RunPipeline(const RunFlags& flags) {
   start.await_sandbox = false;
   start.networks_ahead = 0;
   start.artifacts_on_first_use = true;
+  start.max_tasks = flags.parallel;
   auto starting = std::async(std::launch::async,
                              [&] { return StartLocalWorker(data_dir, flags.local, start); });
   runner::SqliteStoreOptions store_options;
@@ -202,7 +203,11 @@ int RunPipeline(const RunFlags& flags) {
     std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
     return kExitErrored;
   }
-  scheduler.RunOnce(pipeline->id, flags.jobs, flags.parallel,
+  // --parallel tasks at once (the worker's slots), twice as many builds under way: the next ones
+  // create their builds and fetch their inputs while tasks run, as make works out what comes
+  // next while -j recipes run. --parallel 1 stays one build at a time.
+  const int builds_at_once = flags.parallel == 1 ? 1 : 2 * flags.parallel;
+  scheduler.RunOnce(pipeline->id, flags.jobs, builds_at_once,
                     [&](std::vector<runner::JobOutcome> result) {
                       // Every build is done: the stacks made ahead stop while the run ends.
                       env->worker->StopNetworks();
@@ -225,7 +230,9 @@ void RegisterRun(CLI::App& root, int& exit_code) {
   cmd->add_option("-j,--job", flags->jobs, "Run only this job (repeatable)");
   cmd->add_option("-p,--pipeline", flags->pipeline_name,
                   "Pipeline name in the history (default: the file name)");
-  cmd->add_option("--parallel", flags->parallel, "Builds at once (default 2)")
+  cmd->add_option("--parallel", flags->parallel,
+                  "Tasks at once (default 2); up to twice as many builds fetch their inputs "
+                  "meanwhile (1: one build at a time)")
       ->check(CLI::Range(1, 256));
   flags->vars.AddTo(cmd);
   flags->local.AddTo(cmd);

@@ -176,6 +176,7 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
   options.prepare_networks = true;  // a pipeline's or a task's, which are not hermetic by default
   options.artifacts = env.artifacts.get();
   options.networks_ahead = start.networks_ahead;
+  options.max_tasks = start.max_tasks;
   options.hidden_paths = {data_dir};
   for (const auto& path : flags.mask_paths) {
     options.hidden_paths.push_back(std::filesystem::absolute(path, ec).lexically_normal().string());

@@ -49,6 +49,7 @@ struct LocalWorkerStart {
   // Make the artifact store's directories when a step first uses it, not at the start (most
   // pipelines have no `artifact` resource); a failure to make them then fails that step.
   bool artifacts_on_first_use = false;
+  int max_tasks = 0;  // tasks at once on the worker (0: no limit)
 };
 
 // Opens the artifact store and starts the local worker under `data_dir`, which PrepareDataDir

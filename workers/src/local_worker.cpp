@@ -9,6 +9,7 @@
 
 #include "baton/common/logging.h"
 #include "baton/workers/resource_type.h"
+#include "baton/workers/task_slots.h"
 #include "images/image_cache.h"
 #include "resources/registry_image/registry_image_resource.h"
 #include "sandbox/task_supervisor.h"
@@ -108,6 +109,7 @@ LocalWorker::LocalWorker(LocalWorkerOptions options)
     log->warn("worker {}: cannot make {} private (mode 0700): {}", options_.name, options_.data_dir,
               ec.message());
   }
+  task_slots_ = std::make_shared<TaskSlots>(options_.max_tasks);
   // First: the sandbox's probe is the longest part of a worker's start, and needs none of the rest.
   if (!options_.unsafe_no_sandbox) StartSandbox();
   ImageCacheLimits limits;
@@ -330,7 +332,14 @@ std::unique_ptr<StepHandle> LocalWorker::RunTask(const TaskRun& run,
                                                  std::function<void(TaskResult)> done) {
   auto execution = std::make_shared<Execution>();
   auto body = [this, run, output, done, execution] {
-    done(RunTaskHere(run, output, *execution));
+    TaskResult result;
+    if (task_slots_->Acquire(*execution->cancelled_flag())) {
+      result = RunTaskHere(run, output, *execution);
+      task_slots_->Release();  // before the report: the next task starts while this one's ends
+    } else {
+      result.error = Cancelled("task " + run.id + " was cancelled before it started");
+    }
+    done(std::move(result));
     execution->Reported();
   };
   if (!Launch(execution, body)) {
@@ -338,7 +347,10 @@ std::unique_ptr<StepHandle> LocalWorker::RunTask(const TaskRun& run,
     result.error = Unavailable("worker " + options_.name + " is shutting down");
     done(std::move(result));
   }
-  return std::make_unique<Handle>([execution](Duration grace) { execution->Cancel(grace); });
+  return std::make_unique<Handle>([execution, slots = task_slots_](Duration grace) {
+    execution->Cancel(grace);
+    slots->Wake();
+  });
 }
 
 // A registry image's unpacked root from this worker's image cache, pulled into it on first use.

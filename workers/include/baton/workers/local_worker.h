@@ -64,7 +64,11 @@ struct LocalWorkerOptions {
   // used in the last 10 minutes, are never removed.
   std::chrono::seconds image_cache_max_age{7 * 24 * 3600};
   uint64_t image_cache_max_bytes = 0;
+  // Tasks (sandboxes) run at once; a task past it waits for one to end. 0: no limit.
+  int max_tasks = 0;
 };
+
+class TaskSlots;
 
 class LocalWorker : public Worker {
  public:
@@ -136,6 +140,7 @@ class LocalWorker : public Worker {
   CgroupSupport cgroups_;
   std::once_flag cgroup_warning_;
   std::unique_ptr<ImageCache> images_;
+  std::shared_ptr<TaskSlots> task_slots_;  // options_.max_tasks at once
 
   std::mutex mu_;
   std::vector<std::shared_ptr<Execution>> running_;  // GUARDED_BY(mu_) steps not yet done
