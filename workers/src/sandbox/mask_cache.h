@@ -2,8 +2,9 @@
 // worker and checked for each task, cheaply and exactly, against what they were worked out from.
 //
 // Working them out for every task (~21 paths through realpath(3), 53 readlinks, /etc/ssh listed)
-// cost ~60-90 us of CPU a task, ~3.5 % of W2's (docs/benchmarks.md, helper `perjob`); watching
-// the directories with inotify was exact but cost `baton run` 12-16 ms at its exit.
+// took ~40 us a task, ~1.5 % of W2's CPU; checking them takes ~5-10 us (docs/benchmarks.md,
+// helper `masks`). Watching the directories with inotify was exact too but cost `baton run`
+// 12-16 ms at its exit (helper `perjob`).
 //
 // What the answer depends on: the entries of each directory a path's resolution looked a name up
 // in (each ancestor of a path with no symbolic link on its way, and /etc/ssh, which is listed),
@@ -77,7 +78,8 @@ class MaskCache {
   };
   struct Candidate {
     std::string path;
-    bool kept = false;         // no link on its way: `target` holds while `dirs` are unchanged
+    // No link on its way, `dirs` settled: `target` holds while they are unchanged.
+    bool kept = false;
     std::string target;        // MaskTarget(path)
     std::vector<size_t> dirs;  // into dirs_: those its resolution looked names up in
   };
