@@ -89,6 +89,37 @@ TEST_F(SharedRoot, APathToMaskThatAppearsLaterIsMaskedForTheNextTask) {
   EXPECT_NE(after.sink->Text().find("\n0\n"), std::string::npos) << after.sink->Text();
 }
 
+// A masked path removed and made again on the host (a data dir moved aside and made anew, an SSH
+// host key rotated by a rename) is masked for the next task too. The kernel detaches a mount from
+// every namespace once the directory or file it covers is removed or renamed on the host, so the
+// shared root's mask over the old one is gone: the root must be made again, though the paths to
+// mask read the same.
+TEST_F(SharedRoot, AMaskedPathMadeAgainOnTheHostIsMaskedForTheNextTask) {
+  std::string again = "/var/tmp/baton-shared-root-again-" + std::to_string(::getpid());
+  fs::create_directories(again + "/dir");
+  WriteFile(again + "/file", "old-file");
+  workers::LocalWorkerOptions options;
+  options.data_dir = data_dir_ + "/masking-worker";
+  options.hidden_paths = {again + "/dir", again + "/file"};
+  workers::LocalWorker worker(options);
+  ASSERT_EQ(worker.isolation(), workers::IsolationLevel::kNamespaces) << worker.refusal_reason();
+  std::string look = "cat " + again + "/file; ls -A " + again + "/dir | wc -l";
+  auto before = RunAndWait(worker, ShellTask("before", look, work_dir_));
+  ASSERT_EQ(before.result.exit_code, 0) << before.sink->Text();
+  EXPECT_EQ(before.sink->Text(), "0\n");
+
+  fs::rename(again + "/dir", again + "/old-dir");
+  fs::create_directories(again + "/dir");
+  WriteFile(again + "/dir/secret", "new-secret");
+  WriteFile(again + "/new-file", "new-file");
+  fs::rename(again + "/new-file", again + "/file");
+  auto after = RunAndWait(worker, ShellTask("after", look, work_dir_));
+  std::error_code ec;
+  fs::remove_all(again, ec);
+  ASSERT_EQ(after.result.exit_code, 0) << after.sink->Text();
+  EXPECT_EQ(after.sink->Text(), "0\n");
+}
+
 // The worker's own data dir holds every task's work dir and is masked: each task still gets its
 // own work dir and volumes (cloned from the host's view before the shared root is copied), and
 // only them.

@@ -148,8 +148,16 @@ Status PrepareTask(const TaskRun& run, const std::string& work_mount, const std:
 
 struct ImageLayerPaths;
 
-// The host paths masked for every task (see docs/security.md), as they resolve now.
+// The host paths masked for every task (see docs/security.md), as they resolve now: MaskTarget of
+// each of MaskCandidates(options) that has one.
 std::vector<std::string> MaskedPaths(const SandboxOptions& options);
+// The paths to mask as given: the fixed list, `options`' hidden paths and the SSH host keys
+// (ssh_host_*_key) found in `ssh_dir` now.
+std::vector<std::string> MaskCandidates(const SandboxOptions& options,
+                                        const char* ssh_dir = "/etc/ssh");
+// Where `candidate` is masked: the path it really is (realpath(3)), or "" when it is not masked
+// (it does not resolve, or is "/" or under a path every sandbox replaces: /proc, /dev, /tmp).
+std::string MaskTarget(const std::string& candidate);
 
 // The mount steps of a shared root (shared_root.h) at `new_root`: the host's root read-only with
 // `masked` covered, and a read-only /dev with its devices, the mount points of /dev/shm and

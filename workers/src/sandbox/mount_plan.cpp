@@ -190,31 +190,38 @@ const char* const kMaskedPaths[] = {"/root",
 
 }  // namespace
 
-// Worked out for every task: the host may have changed since the last one (a path to mask made,
-// a link moved, a new SSH host key). realpath(3) and readdir(3) directly, not fs::canonical and
-// fs::directory_iterator, which answer the same through a path object per component and
-// fdopendir's two extra system calls: ~15 us instead of ~23 us a task (docs/benchmarks.md,
-// helper `perjob`).
-std::vector<std::string> MaskedPaths(const SandboxOptions& options) {
+std::vector<std::string> MaskCandidates(const SandboxOptions& options, const char* ssh_dir) {
   std::vector<std::string> wanted(std::begin(kMaskedPaths), std::end(kMaskedPaths));
   wanted.insert(wanted.end(), options.hidden_paths.begin(), options.hidden_paths.end());
-  if (DIR* ssh = ::opendir("/etc/ssh")) {
+  if (DIR* ssh = ::opendir(ssh_dir)) {
     while (const dirent* entry = ::readdir(ssh)) {
       std::string_view name = entry->d_name;
       if (name.rfind("ssh_host_", 0) == 0 && name.size() > 4 &&
           name.compare(name.size() - 4, 4, "_key") == 0) {
-        wanted.push_back("/etc/ssh/" + std::string(name));
+        wanted.push_back(std::string(ssh_dir) + "/" + std::string(name));
       }
     }
     ::closedir(ssh);
   }
-  std::vector<std::string> out;
+  return wanted;
+}
+
+// realpath(3) directly, not fs::canonical, which answers the same through a path object per
+// component: ~15 us instead of ~23 us for all of them (docs/benchmarks.md, helper `perjob`).
+std::string MaskTarget(const std::string& candidate) {
   char real[PATH_MAX];
-  for (const auto& path : wanted) {
-    // Where it really is: a mount follows symlinks, and these resolve before pivot_root.
-    if (::realpath(path.c_str(), real) == nullptr) continue;
-    if (std::string_view(real) == "/" || UnderReplaced(real)) continue;
-    out.emplace_back(real);
+  // Where it really is: a mount follows symlinks, and these resolve before pivot_root.
+  if (::realpath(candidate.c_str(), real) == nullptr) return {};
+  if (std::string_view(real) == "/" || UnderReplaced(real)) return {};
+  return real;
+}
+
+// The host may have changed since the last task (a path to mask made, a link moved, a new SSH host
+// key): worked out anew at each call. A worker keeps them in a MaskCache (mask_cache.h) instead.
+std::vector<std::string> MaskedPaths(const SandboxOptions& options) {
+  std::vector<std::string> out;
+  for (const auto& path : MaskCandidates(options)) {
+    if (std::string real = MaskTarget(path); !real.empty()) out.push_back(std::move(real));
   }
   return out;
 }

@@ -15,6 +15,7 @@
 #include "sandbox/child_process.h"
 #include "sandbox/image_layer.h"
 #include "sandbox/init_image.h"
+#include "sandbox/mask_cache.h"
 #include "sandbox/shared_root.h"
 #include "sandbox/spawn.h"
 #include "sandbox/sys_util.h"
@@ -40,6 +41,7 @@ class NamespaceSandbox : public Sandbox {
  public:
   explicit NamespaceSandbox(SandboxOptions options)
       : options_(std::move(options)),
+        masks_(options_),
         // First, before the directories below: the first network is the longest to get ready
         // (its pool's thread needs none of them).
         networks_(options_.state_dir, options_.prepare_networks, options_.networks_ahead),
@@ -219,7 +221,7 @@ class NamespaceSandbox : public Sandbox {
     if (with_resolv_conf) {
       BATON_ASSIGN_OR_RETURN(resolv_conf, networks_.ResolvConfFor("/"));
     }
-    auto root = shared_roots_.Get(sandbox::MaskedPaths(options_), resolv_conf);
+    auto root = shared_roots_.Get(*masks_.Get(), resolv_conf);
     if (root.ok()) return root;
     return std::shared_ptr<const ScopedFd>();
   }
@@ -231,7 +233,7 @@ class NamespaceSandbox : public Sandbox {
     if (::geteuid() != 0) return std::nullopt;
     auto resolv_conf = networks_.ResolvConfFor("/");
     if (!resolv_conf.ok()) return std::nullopt;  // the probe reports it
-    return sandbox::SharedRoots::Spec{sandbox::MaskedPaths(options_), *resolv_conf};
+    return sandbox::SharedRoots::Spec{*masks_.Get(), *resolv_conf};
   }
 
   static std::unique_ptr<SandboxedProcess> Layered(std::unique_ptr<SandboxedProcess> process,
@@ -288,6 +290,8 @@ class NamespaceSandbox : public Sandbox {
   }
 
   SandboxOptions options_;
+  // What the shared roots mask, checked against the host for each task; before shared_roots_.
+  sandbox::MaskCache masks_;
   sandbox::TaskNetworks networks_;
   std::string new_root_;
   std::string layers_dir_;  // tasks' writable layers over their images

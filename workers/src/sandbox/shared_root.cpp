@@ -48,20 +48,28 @@ Result<std::shared_ptr<const ScopedFd>> SharedRoots::GetLocked(
   if (HostMountsChanged()) entries_.clear();
   auto it = entries_.begin();
   while (it != entries_.end() && it->resolv_conf != resolv_conf) ++it;
-  if (it != entries_.end() && it->masked == masked) return it->ns;
-  Result<ScopedFd> made = Build(masked, resolv_conf, here);
+  if (it != entries_.end() && it->masked == masked && !RootMountsChanged(*it)) return it->ns;
+  Result<Built> made = Build(masked, resolv_conf, here);
   if (!made.ok()) {
     failed_ = made.status();
     return failed_;
   }
   // A task still starting in the one replaced holds it until its init has copied it.
-  auto ns = std::make_shared<const ScopedFd>(std::move(*made));
+  auto ns = std::make_shared<const ScopedFd>(std::move(made->ns));
   if (it == entries_.end()) {
-    entries_.push_back({masked, resolv_conf, ns});
+    entries_.push_back({masked, resolv_conf, ns, std::move(made->mounts)});
   } else {
-    *it = {masked, resolv_conf, ns};
+    *it = {masked, resolv_conf, ns, std::move(made->mounts)};
   }
   return ns;
+}
+
+// Nothing mounts or unmounts in a shared root once made (a task's init copies it before it
+// mounts anything, and its mounts are private); the host's removal or rename of what a mask
+// covers detaches that mask, which the kernel marks on the root's mountinfo.
+bool SharedRoots::RootMountsChanged(const Entry& entry) {
+  pollfd p{entry.mounts.get(), POLLPRI, 0};
+  return ::poll(&p, 1, 0) != 0;
 }
 
 std::string SharedRoots::why_not() const {
@@ -71,12 +79,13 @@ std::string SharedRoots::why_not() const {
 
 // On a thread of its own: unshare and pivot_root change only the calling thread's mount namespace
 // and root, and the thread's go with it; the namespace stays, held by the descriptor.
-Result<ScopedFd> SharedRoots::Build(const std::vector<std::string>& masked,
-                                    const std::string& resolv_conf, bool here) const {
+Result<SharedRoots::Built> SharedRoots::Build(const std::vector<std::string>& masked,
+                                              const std::string& resolv_conf, bool here) const {
   PreparedChild root;
   PrepareSharedRoot(masked, resolv_conf, build_dir_, &root);
   root.plan.new_root = root.strings.Keep(build_dir_);
   ScopedFd ns;
+  ScopedFd mounts;
   int unshare_err = 0;
   ChildError e;
   auto build = [&] {
@@ -85,11 +94,17 @@ Result<ScopedFd> SharedRoots::Build(const std::vector<std::string>& masked,
       return;  // still in the worker's namespace: nothing may be mounted or unmounted
     }
     ns = ScopedFd(::open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC));
-    if (ns.get() < 0) {
+    ScopedFd proc(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (ns.get() < 0 || proc.get() < 0) {
       e = {kFailSharedRoot, errno};
       return;
     }
     e = BuildRootHere(root.plan);
+    if (e.err != 0) return;
+    // Opened once the root is built: it holds the thread's root, the new one, not the host's
+    // tree the pivot detached (which would otherwise be freed only when the worker ends).
+    mounts = ScopedFd(::openat(proc.get(), "thread-self/mountinfo", O_RDONLY | O_CLOEXEC));
+    if (mounts.get() < 0) e = {kFailSharedRoot, errno};
   };
   if (here) {
     build();
@@ -102,7 +117,7 @@ Result<ScopedFd> SharedRoots::Build(const std::vector<std::string>& masked,
                             StatusCode::kFailedPrecondition);
   }
   if (e.err != 0) return DescribeChildError(root, e);
-  return ns;
+  return Built{std::move(ns), std::move(mounts)};
 }
 
 }  // namespace baton::workers::sandbox

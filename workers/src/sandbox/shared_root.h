@@ -12,9 +12,12 @@
 // What the tasks share is read-only: the host's root (as before), the masks' empty tmpfs (as
 // before, now across tasks) and /dev's tmpfs (now read-only: the devices in it are bound from the
 // host's /dev and writable as before). Privileged tasks, which could remount those writable, and
-// tasks on an image never use a shared root. The masked paths are worked out for each task as
-// before, and a namespace made for others is made again; so is every one once the worker's
-// mounts have changed (the host mounted or unmounted something; docs/security.md).
+// tasks on an image never use a shared root. The masked paths are checked for each task
+// (mask_cache.h), and a namespace made for others is made again; so is every one once the worker's
+// mounts have changed (the host mounted or unmounted something; docs/security.md), and one whose
+// own mounts have: the kernel detaches a mask from every namespace once the host removes or
+// renames the file or directory it covers, so a masked path made again under the same name (a
+// data dir made anew, a host key rotated by a rename) would be seen unmasked.
 //
 // Thread-safety: Get may be called from any thread.
 #pragma once
@@ -62,14 +65,21 @@ class SharedRoots {
     std::vector<std::string> masked;
     std::string resolv_conf;
     std::shared_ptr<const ScopedFd> ns;
+    // The root's own /proc/<thread>/mountinfo, polled: a mount of it detached or added since.
+    ScopedFd mounts;
+  };
+  struct Built {
+    ScopedFd ns;
+    ScopedFd mounts;  // Entry::mounts
   };
   // `here`: on the calling thread, which is left in the root's mount namespace (Prepare's);
   // else on a thread of its own.
   Result<std::shared_ptr<const ScopedFd>> GetLocked(const std::vector<std::string>& masked,
                                                     const std::string& resolv_conf,
                                                     bool here);  // REQUIRES: mu_ held
-  Result<ScopedFd> Build(const std::vector<std::string>& masked, const std::string& resolv_conf,
-                         bool here) const;
+  Result<Built> Build(const std::vector<std::string>& masked, const std::string& resolv_conf,
+                      bool here) const;
+  static bool RootMountsChanged(const Entry& entry);
   bool HostMountsChanged();  // REQUIRES: mu_ held
 
   const std::string build_dir_;
