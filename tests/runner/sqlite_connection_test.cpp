@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "chunk_compression.h"
 #include "fakes/test_env.h"
 #include "sqlite_db.h"
 
@@ -57,6 +58,22 @@ TEST_F(SqliteConnectionTest, ACommitWithoutATransactionIsAnErrorEachTime) {
   }
   ASSERT_TRUE(conn_->Exec("BEGIN IMMEDIATE").ok());
   EXPECT_TRUE(conn_->Exec("COMMIT").ok());
+}
+
+TEST(ChunkCompression, AShortBodyIsKeptAsItIsAndALongOneCompressed) {
+  sql::ChunkCompressor compressor;
+  const std::string short_body(480, 'a');  // a job's status and step events: ~480 bytes
+  std::string_view packed = compressor.Pack(short_body);
+  EXPECT_EQ(packed.data(), short_body.data());
+  EXPECT_EQ(packed.size(), short_body.size());
+
+  const std::string long_body(4096, 'a');
+  packed = compressor.Pack(long_body);
+  EXPECT_LT(packed.size(), 100u);
+  std::string scratch;
+  auto unpacked = sql::UnpackChunk(packed, scratch);
+  ASSERT_TRUE(unpacked.ok()) << unpacked.status().ToString();
+  EXPECT_EQ(*unpacked, long_body);
 }
 
 }  // namespace
