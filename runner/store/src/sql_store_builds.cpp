@@ -120,7 +120,11 @@ Result<Build> SqlStore::InsertJobBuild(Id job_id, const Json& plan,
         Id id, InsertBuild(conn, team_id, pipeline_id, job_id, std::to_string(number), plan,
                            ToUnixMillis(clock_.Now()), started));
     BATON_RETURN_IF_ERROR(InsertInputs(conn, id, inputs));
-    BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, id));
+    // The plan is the one just written: read the row without it and parse nothing back.
+    BATON_ASSIGN_OR_RETURN(
+        build, sql::QueryOne(conn, sql::ReadBuild, BuildName(id),
+                             std::string(sql::kBuildSummarySelect) + "WHERE b.id = ?", id));
+    build.plan = plan;
     return Status::Ok();
   }));
   NoteNewBuild(build.id);
