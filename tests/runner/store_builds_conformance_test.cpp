@@ -211,6 +211,12 @@ TEST_P(BuildStoreConformance, AFinishedBuildComesBackWithThePlanItWasCreatedWith
   ASSERT_TRUE(finished.ok()) << finished.status().ToString();
   EXPECT_EQ(finished->plan, plan);
   EXPECT_EQ(finished->status, BuildStatus::kFailed);
+  // A build created pending (another node may claim it) is finished with its plan too.
+  const Build pending = *builds().CreateJobBuild(job_, plan);
+  ASSERT_TRUE(builds().StartBuild(pending.id).ok());
+  finished = builds().FinishBuild(pending.id, BuildStatus::kSucceeded);
+  ASSERT_TRUE(finished.ok()) << finished.status().ToString();
+  EXPECT_EQ(finished->plan, plan);
   // Finishing again is refused, and says why.
   EXPECT_EQ(builds().FinishBuild(here.id, BuildStatus::kFailed).status().code(),
             StatusCode::kFailedPrecondition);

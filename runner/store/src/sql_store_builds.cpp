@@ -131,7 +131,9 @@ Result<Build> SqlStore::InsertJobBuild(Id job_id, const Json& plan,
     build.plan = plan;
     return Status::Ok();
   }));
-  NoteNewBuild(build.id, &build.plan);
+  // A build created started is run by this store's scheduler, which finishes it here; a pending
+  // one may be claimed by another node, so its plan is not kept.
+  NoteNewBuild(build.id, started ? &build.plan : nullptr);
   return build;
 }
 

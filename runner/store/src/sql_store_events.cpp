@@ -90,7 +90,9 @@ void SqlStore::NoteNewBuild(Id build_id, const Json* plan) {
   if (build_id == 0) return;
   std::lock_guard<std::mutex> lock(seq_mu_);
   next_seq_.emplace(build_id, 1);  // a new build has no events: no need to read the last seq
-  if (plan) new_build_plans_.emplace(build_id, *plan);
+  // Bounded: builds finished elsewhere (another node) would otherwise leave theirs here.
+  constexpr size_t kMaxKeptPlans = 1024;
+  if (plan && new_build_plans_.size() < kMaxKeptPlans) new_build_plans_.emplace(build_id, *plan);
 }
 
 std::optional<Json> SqlStore::TakeNewBuildPlan(Id build_id) {

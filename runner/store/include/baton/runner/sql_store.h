@@ -187,8 +187,8 @@ class SqlStore : public Store, public ClusterStore {
   // Tells the listener `range` was appended to `build_id` and queues `queued` (those events) for
   // the writer. REQUIRES: seq_mu_ held; `range` starts at NextSeqLocked(build_id).
   Status QueueLocked(Id build_id, SeqRange range, std::vector<sql::QueuedEvent> queued);
-  // Remembers that a just-created build has no events yet, and its plan (when given) for the
-  // Build that FinishBuild returns, which then parses nothing back.
+  // Remembers that a just-created build has no events yet, and its plan (when given; up to 1,024
+  // builds) for the Build that FinishBuild returns, which then parses nothing back.
   void NoteNewBuild(Id build_id, const Json* plan = nullptr);
   // The plan NoteNewBuild kept for `build_id`, taken; nullopt if none was kept.
   std::optional<Json> TakeNewBuildPlan(Id build_id);
