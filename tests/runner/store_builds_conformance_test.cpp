@@ -194,6 +194,34 @@ TEST_P(BuildStoreConformance, ListsWithoutPlansReadThemAsNull) {
   EXPECT_EQ(newest->at(job_).id, built.id);
 }
 
+// A finished build comes back with its plan, whether this store created it (and kept the plan)
+// or another one did (a store opened since, another node).
+TEST_P(BuildStoreConformance, AFinishedBuildComesBackWithThePlanItWasCreatedWith) {
+  const Json plan = {{"schema", "baton.plan.v1"}, {"job", "build"}, {"steps", {1, 2.5, "x"}}};
+  const Build here = *builds().CreateStartedJobBuild(job_, plan, {});
+  const Build elsewhere = *builds().CreateStartedJobBuild(job_, plan, {});
+  auto finished = builds().FinishBuild(here.id, BuildStatus::kSucceeded);
+  ASSERT_TRUE(finished.ok()) << finished.status().ToString();
+  EXPECT_EQ(finished->plan, plan);
+  EXPECT_EQ(finished->status, BuildStatus::kSucceeded);
+  EXPECT_EQ(finished->job, "build");
+  EXPECT_TRUE(finished->finished_at.has_value());
+  Open();
+  finished = builds().FinishBuild(elsewhere.id, BuildStatus::kFailed);
+  ASSERT_TRUE(finished.ok()) << finished.status().ToString();
+  EXPECT_EQ(finished->plan, plan);
+  EXPECT_EQ(finished->status, BuildStatus::kFailed);
+  // A build created pending (another node may claim it) is finished with its plan too.
+  const Build pending = *builds().CreateJobBuild(job_, plan);
+  ASSERT_TRUE(builds().StartBuild(pending.id).ok());
+  finished = builds().FinishBuild(pending.id, BuildStatus::kSucceeded);
+  ASSERT_TRUE(finished.ok()) << finished.status().ToString();
+  EXPECT_EQ(finished->plan, plan);
+  // Finishing again is refused, and says why.
+  EXPECT_EQ(builds().FinishBuild(here.id, BuildStatus::kFailed).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
 TEST_P(BuildStoreConformance, InputsRecordWhetherTheVersionIsNewToTheJob) {
   Id a = Version("a"), b = Version("b");
   auto first = builds().CreateJobBuild(job_, {});

@@ -19,6 +19,12 @@ Result<Build> LoadBuild(Connection& conn, Id build_id) {
                        std::string(sql::kBuildSelect) + "WHERE b.id = ?", build_id);
 }
 
+// The build without its plan (which reads as null).
+Result<Build> LoadBuildSummary(Connection& conn, Id build_id) {
+  return sql::QueryOne(conn, sql::ReadBuild, BuildName(build_id),
+                       std::string(sql::kBuildSummarySelect) + "WHERE b.id = ?", build_id);
+}
+
 // A pending build; started at `now_ms` too when `started`.
 Result<Id> InsertBuild(Connection& conn, Id team_id, std::optional<int64_t> pipeline_id,
                        std::optional<int64_t> job_id, const std::string& name, const Json& plan,
@@ -120,10 +126,14 @@ Result<Build> SqlStore::InsertJobBuild(Id job_id, const Json& plan,
         Id id, InsertBuild(conn, team_id, pipeline_id, job_id, std::to_string(number), plan,
                            ToUnixMillis(clock_.Now()), started));
     BATON_RETURN_IF_ERROR(InsertInputs(conn, id, inputs));
-    BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, id));
+    // The plan is the one just written: read the row without it and parse nothing back.
+    BATON_ASSIGN_OR_RETURN(build, LoadBuildSummary(conn, id));
+    build.plan = plan;
     return Status::Ok();
   }));
-  NoteNewBuild(build.id);
+  // A build created started is run by this store's scheduler, which finishes it here; a pending
+  // one may be claimed by another node, so its plan is not kept.
+  NoteNewBuild(build.id, started ? &build.plan : nullptr);
   return build;
 }
 
@@ -222,12 +232,20 @@ Result<Build> SqlStore::FinishBuild(Id build_id, BuildStatus status, const std::
   // One statement changes the row only from a status it may finish from (FinishableFrom); the
   // build is read once, after it, unless it did not change (for the reason).
   const std::string finishable = StatusIn("status", FinishableFrom(status));
+  // A build this store created comes back with the plan it was created with (plans do not
+  // change), not one parsed from the row again.
+  std::optional<Json> plan = TakeNewBuildPlan(build_id);
   auto finish = [&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run(
         "UPDATE builds SET status = ?, error = ?, finished_at = ? WHERE id = ?" + finishable,
         ToString(status), error, ToUnixMillis(clock_.Now()), build_id));
     const bool finished = conn.Changes() > 0;
-    BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, build_id));
+    if (plan) {
+      BATON_ASSIGN_OR_RETURN(build, LoadBuildSummary(conn, build_id));
+      build.plan = std::move(*plan);
+    } else {
+      BATON_ASSIGN_OR_RETURN(build, LoadBuild(conn, build_id));
+    }
     if (finished) return Status::Ok();
     Status refused = CheckFinish(build, status);
     return refused.ok() ? Internal(BuildName(build_id) + " did not finish") : refused;

@@ -86,10 +86,22 @@ Result<SeqRange> SqlStore::AppendLogLines(Id build_id, LogLines lines) {
   return range;
 }
 
-void SqlStore::NoteNewBuild(Id build_id) {
+void SqlStore::NoteNewBuild(Id build_id, const Json* plan) {
   if (build_id == 0) return;
   std::lock_guard<std::mutex> lock(seq_mu_);
   next_seq_.emplace(build_id, 1);  // a new build has no events: no need to read the last seq
+  // Bounded: builds finished elsewhere (another node) would otherwise leave theirs here.
+  constexpr size_t kMaxKeptPlans = 1024;
+  if (plan && new_build_plans_.size() < kMaxKeptPlans) new_build_plans_.emplace(build_id, *plan);
+}
+
+std::optional<Json> SqlStore::TakeNewBuildPlan(Id build_id) {
+  std::lock_guard<std::mutex> lock(seq_mu_);
+  auto it = new_build_plans_.find(build_id);
+  if (it == new_build_plans_.end()) return std::nullopt;
+  std::optional<Json> plan = std::move(it->second);
+  new_build_plans_.erase(it);
+  return plan;
 }
 
 Status SqlStore::Flush() { return events_->Flush(); }
@@ -146,6 +158,7 @@ void SqlStore::ForgetBuildEvents(Id build_id) {
   {
     std::lock_guard<std::mutex> lock(seq_mu_);
     next_seq_.erase(build_id);
+    new_build_plans_.erase(build_id);
   }
   std::lock_guard<std::mutex> lock(write_mu_);
   chunker_->Forget(build_id);

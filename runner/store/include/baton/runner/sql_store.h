@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "baton/common/clock.h"
@@ -186,14 +187,18 @@ class SqlStore : public Store, public ClusterStore {
   // Tells the listener `range` was appended to `build_id` and queues `queued` (those events) for
   // the writer. REQUIRES: seq_mu_ held; `range` starts at NextSeqLocked(build_id).
   Status QueueLocked(Id build_id, SeqRange range, std::vector<sql::QueuedEvent> queued);
-  // Remembers that a just-created build has no events yet.
-  void NoteNewBuild(Id build_id);
+  // Remembers that a just-created build has no events yet, and its plan (when given; up to 1,024
+  // builds) for the Build that FinishBuild returns, which then parses nothing back.
+  void NoteNewBuild(Id build_id, const Json* plan = nullptr);
+  // The plan NoteNewBuild kept for `build_id`, taken; nullopt if none was kept.
+  std::optional<Json> TakeNewBuildPlan(Id build_id);
   void ForgetBuildEvents(Id build_id);
 
   std::mutex write_mu_;
   std::unique_ptr<sql::EventChunker> chunker_;  // GUARDED_BY(write_mu_)
   std::mutex seq_mu_;  // held while assigning seqs and queueing, so seq order = queue order
   std::unordered_map<Id, int64_t> next_seq_;                   // GUARDED_BY(seq_mu_)
+  std::unordered_map<Id, Json> new_build_plans_;               // GUARDED_BY(seq_mu_)
   std::atomic<std::shared_ptr<BuildEventListener>> listener_;  // may be null
   std::unique_ptr<sql::EventWriter> events_;
   std::mutex subscriber_mu_;
