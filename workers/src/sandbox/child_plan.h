@@ -97,6 +97,7 @@ struct ChildPlan {
   bool loopback_up = false;
   bool drop_caps = false;
   uint64_t keep_caps = 0;
+  int last_cap = 63;  // the kernel's highest capability (cap_last_cap): none above it to drop
   // The network namespace made ahead for the task (see NetworkPool) that the sandbox's init joins
   // before building the sandbox; -1: the clone made one (CLONE_NEWNET).
   int netns_fd = -1;

@@ -309,8 +309,9 @@ void SetUpStdio(const ChildPlan& p) {
   if (::dup2(p.stdout_fd, 1) < 0 || ::dup2(p.stderr_fd, 2) < 0) Fail(p, kFailStdio, errno);
 }
 
+// Up to the kernel's last capability: the bounding set has no bit above it to clear.
 void DropCapabilities(const ChildPlan& p) {
-  for (int cap = 0; cap <= 63; ++cap) {
+  for (int cap = 0; cap <= p.last_cap; ++cap) {
     if ((p.keep_caps >> cap) & 1) continue;
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) Fail(p, kFailCaps, errno);
   }
