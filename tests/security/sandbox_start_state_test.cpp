@@ -5,10 +5,13 @@
 // of its own /proc/self/status: it sets no disposition of its own, so it shows what it started
 // with (an ignored signal and the blocked mask survive exec). Real sandboxes (root).
 #include <linux/capability.h>
+#include <signal.h>
 
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -40,6 +43,35 @@ uint64_t StatusMask(const std::string& status, const std::string& field) {
   return ~uint64_t{0};
 }
 
+// The worker's signal dispositions for a test's length: SIGPIPE, SIGHUP and a real-time signal
+// ignored (as in a server started by nohup, or one that ignores SIGPIPE), SIGUSR1 and SIGTERM
+// handled. A task must start with none of them: an ignored signal would stay ignored across its
+// exec, and a handler of the worker must never run in the task's process before it.
+class WorkerDispositions {
+ public:
+  WorkerDispositions() {
+    Set(SIGPIPE, SIG_IGN);
+    Set(SIGHUP, SIG_IGN);
+    Set(SIGRTMIN + 3, SIG_IGN);
+    Set(SIGUSR1, Handler);
+    Set(SIGTERM, Handler);
+  }
+  ~WorkerDispositions() {
+    for (const auto& [sig, old] : saved_) ::sigaction(sig, &old, nullptr);
+  }
+
+ private:
+  static void Handler(int) {}
+  void Set(int sig, void (*handler)(int)) {
+    struct sigaction sa {};
+    sa.sa_handler = handler;
+    struct sigaction old {};
+    ASSERT_EQ(::sigaction(sig, &sa, &old), 0);
+    saved_.emplace_back(sig, old);
+  }
+  std::vector<std::pair<int, struct sigaction>> saved_;
+};
+
 class TaskStartState : public SandboxedWorkerFixture {
  protected:
   // The task's own /proc/self/status, read by `cat` as the task itself.
@@ -67,6 +99,41 @@ TEST_F(TaskStartState, APrivilegedTaskKeepsTheWorkersBoundingSet) {
   std::string status = TaskStatus(run);
   EXPECT_EQ(StatusMask(status, "CapBnd"), StatusMask(ReadFile("/proc/self/status"), "CapBnd"))
       << status;
+}
+
+TEST_F(TaskStartState, ATaskStartsWithEverySignalAtItsDefaultAndNoneBlocked) {
+  WorkerDispositions worker;
+  std::string status = TaskStatus();
+  EXPECT_EQ(StatusMask(status, "SigIgn"), 0u) << status;
+  EXPECT_EQ(StatusMask(status, "SigCgt"), 0u) << status;
+  EXPECT_EQ(StatusMask(status, "SigBlk"), 0u) << status;
+  EXPECT_EQ(StatusMask(status, "SigPnd"), 0u) << status;
+}
+
+TEST_F(TaskStartState, APrivilegedTaskStartsWithEverySignalAtItsDefaultToo) {
+  WorkerDispositions worker;
+  TaskRun run;
+  run.privileged = true;
+  std::string status = TaskStatus(run);
+  EXPECT_EQ(StatusMask(status, "SigIgn"), 0u) << status;
+  EXPECT_EQ(StatusMask(status, "SigBlk"), 0u) << status;
+}
+
+// Without a sandbox the task is the worker's clone itself: the same start.
+class UnsandboxedTaskStartState : public TaskStartState {
+ protected:
+  void SetUp() override {
+    unsafe_ = true;
+    WorkerFixture::SetUp();
+  }
+};
+
+TEST_F(UnsandboxedTaskStartState, ATaskStartsWithEverySignalAtItsDefaultAndNoneBlocked) {
+  WorkerDispositions worker;
+  std::string status = TaskStatus();
+  EXPECT_EQ(StatusMask(status, "SigIgn"), 0u) << status;
+  EXPECT_EQ(StatusMask(status, "SigCgt"), 0u) << status;
+  EXPECT_EQ(StatusMask(status, "SigBlk"), 0u) << status;
 }
 
 }  // namespace

@@ -82,6 +82,9 @@ struct ChildPlan {
   // Whether the child was cloned sharing the worker's memory (CLONE_VM | CLONE_VFORK): it must
   // then execute init_fd (or exit) before the worker's thread goes on.
   bool shares_memory = false;
+  // Whether the clone reset the worker's signal handlers to their defaults (CLONE_CLEAR_SIGHAND):
+  // the child then resets only the signals the worker ignores. Set by the cloning code.
+  bool handlers_cleared = false;
   // With shares_memory: the lowest address of the init's stack. The task is cloned onto the part
   // of it below the init's frames (the init waits, CLONE_VFORK, until the task has exec'd)
   // instead of onto a stack mapped and unmapped for it. Null: a stack of its own.

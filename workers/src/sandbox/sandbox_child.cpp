@@ -292,11 +292,58 @@ void BuildSandbox(const ChildPlan& p) {
   if (p.loopback_up && BringUpLoopback() != 0) Fail(p, kFailLoopback, errno);
 }
 
-void ResetSignals() {
+// The signals the worker ignored when this process was cloned, from SigIgn in /proc/self/status
+// (three system calls for all of them, where rt_sigaction reads one signal a call); every signal
+// when it cannot be read.
+uint64_t IgnoredSignals() {
+  char buf[4096];
+  int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ~uint64_t{0};
+  // One read: procfs hands the whole file to the first (~1.4 kB); a line missing from it (a
+  // short read) only means resetting every signal.
+  ssize_t got = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  buf[got > 0 ? got : 0] = '\0';
+  constexpr char kField[] = "\nSigIgn:\t";
+  const char* at = strstr(buf, kField);
+  if (at == nullptr) return ~uint64_t{0};
+  uint64_t mask = 0;
+  int digits = 0;
+  for (const char* c = at + sizeof kField - 1; digits < 16; ++c, ++digits) {
+    int v = *c >= '0' && *c <= '9' ? *c - '0' : *c >= 'a' && *c <= 'f' ? *c - 'a' + 10 : -1;
+    if (v < 0) break;
+    mask = mask << 4 | static_cast<uint64_t>(v);
+  }
+  return digits == 16 ? mask : ~uint64_t{0};
+}
+
+// Every signal's disposition back to its default: what a task starts with. A clone with
+// CLONE_CLEAR_SIGHAND left only the signals the worker ignores to reset (execve keeps those;
+// it resets handled ones itself), usually none; otherwise each signal is reset, one call each.
+// The task inherits these from the init (its clone copies them).
+void ResetDispositions(const ChildPlan& p) {
+  uint64_t reset = p.handlers_cleared ? IgnoredSignals() : ~uint64_t{0};
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+  for (int sig = 1; sig < NSIG && reset != 0; ++sig, reset >>= 1) {
+    if ((reset & 1) && sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  }
+}
+
+// The sandbox's init waits for the forwarded signals with handlers of its own when it stays PID
+// 1 (no small init to execute).
+constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+// What the task's process still needs before exec: its dispositions are the defaults the init (or,
+// unsandboxed, RunChild) left, but for the init's own handlers; no signal blocked.
+void ResetTaskSignals(const ChildPlan& p) {
+  if (p.sandboxed && p.init_fd < 0) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig : kForwarded) ::sigaction(sig, &dfl, nullptr);
+  }
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -383,7 +430,7 @@ void PreferAsOomVictim() {
     ::setpgid(0, 0);
   }
   SetUpStdio(p);
-  ResetSignals();
+  ResetTaskSignals(p);
   if (p.sandboxed) PreferAsOomVictim();
   if (p.userns_fd >= 0) EnterUserNamespace(p);
   if (p.drop_caps) DropCapabilities(p);
@@ -440,18 +487,18 @@ pid_t StartTask(const ChildPlan& p) {
 // PID 1 of the sandbox: runs the task, forwards signals, reaps everything.
 [[noreturn]] void RunInit(const ChildPlan& p) {
   ::prctl(PR_SET_NAME, "baton-init", 0, 0, 0);
-  const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = NoOpHandler;
-  for (int sig : forwarded) {
-    sigaddset(&set, sig);
-    ::sigaction(sig, &sa, nullptr);
+  for (int sig : kForwarded) sigaddset(&set, sig);
+  if (p.init_fd < 0) {  // the small init, executed, would drop these handlers at once
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = NoOpHandler;
+    for (int sig : kForwarded) ::sigaction(sig, &sa, nullptr);
   }
-  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  // Exactly these: a child sharing the worker's memory started with every signal blocked.
+  ::sigprocmask(SIG_SETMASK, &set, nullptr);
   pid_t task = StartTask(p);
   if (task < 0) Fail(p, kFailFork, errno);
   ::close(p.stdin_fd);
@@ -493,7 +540,10 @@ ChildError BuildRootHere(const ChildPlan& p) { return BuildRoot(p); }
 
 int RunChild(void* arg) {
   const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
-  if (p.shares_memory) ResetSignals();  // the worker's handlers, blocked until now
+  // The worker's handlers would run here (in the worker's memory, when shared) and ignored signals
+  // stay ignored across exec. Signals that came meanwhile were blocked (shared memory) or meet
+  // a copy of the worker.
+  ResetDispositions(p);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   CloseOtherFds(p);
   if (!p.sandboxed) ::setpgid(0, 0);

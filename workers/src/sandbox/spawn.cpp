@@ -95,6 +95,7 @@ bool ReadChildError(int fd, ChildError* e) {
 pid_t CloneChild(PreparedChild& child, int flags) {
   sys::ChildStack stack(kChildStack);
   if (!stack.ok()) return -1;
+  child.plan.handlers_cleared = false;  // clone(2) cannot: the child resets every signal
   return ::clone(sandbox::RunChild, stack.top(), flags | SIGCHLD, &child.plan);
 }
 
@@ -103,9 +104,11 @@ pid_t CloneChild(PreparedChild& child, int flags) {
 pid_t CloneIntoCgroup(PreparedChild& child, int flags, int cgroup_fd) {
   clone_args args;
   std::memset(&args, 0, sizeof args);
-  args.flags = static_cast<uint64_t>(flags) | CLONE_INTO_CGROUP;
+  // Every kernel with CLONE_INTO_CGROUP (5.7) has CLONE_CLEAR_SIGHAND (5.5).
+  args.flags = static_cast<uint64_t>(flags) | CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND;
   args.exit_signal = SIGCHLD;
   args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  child.plan.handlers_cleared = true;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid == 0) ::_exit(sandbox::RunChild(&child.plan));  // RunChild never returns
   return static_cast<pid_t>(pid);
@@ -167,7 +170,10 @@ pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgr
   child.plan.init_stack_low = stack->base();
   clone_args args;
   std::memset(&args, 0, sizeof args);
-  args.flags = static_cast<uint64_t>(flags) | CLONE_VM | CLONE_VFORK;
+  // The kernel resets the worker's handlers in the child's copy of them (CLONE_CLEAR_SIGHAND), so
+  // that the child need only reset the signals the worker ignores.
+  args.flags = static_cast<uint64_t>(flags) | CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND;
+  child.plan.handlers_cleared = true;
   if (cgroups.unified_fd >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(cgroups.unified_fd);
@@ -175,8 +181,8 @@ pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgr
   args.exit_signal = SIGCHLD;
   args.stack = reinterpret_cast<uint64_t>(stack->base());
   args.stack_size = stack->size();
-  // As posix_spawn: no handler of the worker may run in the child (in the worker's memory) before
-  // it has reset them all; it starts with every signal blocked.
+  // As posix_spawn: no handler of the worker may run in the child (in the worker's memory); it
+  // starts with every signal blocked until its init chooses which to wait for.
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
