@@ -119,6 +119,14 @@ TEST_F(TaskStartState, APrivilegedTaskStartsWithEverySignalAtItsDefaultToo) {
   EXPECT_EQ(StatusMask(status, "SigBlk"), 0u) << status;
 }
 
+// A task given no input reads /dev/null: its descriptor 0 is open (before 2026-12-05 it was
+// closed, and the first file the task opened became its stdin).
+TEST_F(TaskStartState, ATaskWithoutInputReadsDevNullAsItsStdin) {
+  auto f = Sh("readlink /proc/$$/fd/0; cat; echo read=$?");
+  EXPECT_EQ(f.result.exit_code, 0) << f.sink->Text();
+  EXPECT_EQ(f.sink->Text(), "/dev/null\nread=0\n");
+}
+
 // Without a sandbox the task is the worker's clone itself: the same start.
 class UnsandboxedTaskStartState : public TaskStartState {
  protected:
@@ -134,6 +142,12 @@ TEST_F(UnsandboxedTaskStartState, ATaskStartsWithEverySignalAtItsDefaultAndNoneB
   EXPECT_EQ(StatusMask(status, "SigIgn"), 0u) << status;
   EXPECT_EQ(StatusMask(status, "SigCgt"), 0u) << status;
   EXPECT_EQ(StatusMask(status, "SigBlk"), 0u) << status;
+}
+
+TEST_F(UnsandboxedTaskStartState, ATaskWithoutInputReadsDevNullAsItsStdin) {
+  auto f = Sh("readlink /proc/$$/fd/0; cat; echo read=$?");
+  EXPECT_EQ(f.result.exit_code, 0) << f.sink->Text();
+  EXPECT_EQ(f.sink->Text(), "/dev/null\nread=0\n");
 }
 
 }  // namespace

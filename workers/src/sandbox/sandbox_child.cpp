@@ -349,11 +349,24 @@ void ResetTaskSignals(const ChildPlan& p) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
+// `fd` as the task's descriptor `target`, open across its exec: dup2 clears close-on-exec on the
+// copy, but leaves a descriptor already in place as it is.
+int PlaceAt(int fd, int target) {
+  if (fd == target) return ::fcntl(fd, F_SETFD, 0);
+  return ::dup2(fd, target);
+}
+
 void SetUpStdio(const ChildPlan& p) {
-  int in = p.stdin_fd;
-  if (in < 0) in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (in < 0 || ::dup2(in, 0) < 0) Fail(p, kFailStdio, errno);
-  if (::dup2(p.stdout_fd, 1) < 0 || ::dup2(p.stderr_fd, 2) < 0) Fail(p, kFailStdio, errno);
+  if (p.stdin_fd >= 0) {
+    if (PlaceAt(p.stdin_fd, 0) < 0) Fail(p, kFailStdio, errno);
+  } else {
+    // Open across the exec, on 0 as a rule (closed with the worker's other descriptors). With
+    // close-on-exec, as before 2026-12-05, a task without input started with no descriptor 0.
+    int in = ::open("/dev/null", O_RDONLY);
+    if (in < 0 || (in != 0 && ::dup2(in, 0) < 0)) Fail(p, kFailStdio, errno);
+    if (in != 0) ::close(in);
+  }
+  if (PlaceAt(p.stdout_fd, 1) < 0 || PlaceAt(p.stderr_fd, 2) < 0) Fail(p, kFailStdio, errno);
 }
 
 // Up to the kernel's last capability: the bounding set has no bit above it to clear.
