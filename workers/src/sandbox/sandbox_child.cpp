@@ -38,9 +38,10 @@ constexpr int kExecFailedExit = 127;
   ::_exit(point == kFailExec ? kExecFailedExit : kSetupFailedExit);
 }
 
-// Closes every descriptor except the plan's own.
+// Closes every descriptor except the plan's own (the sync pipe's only when the child waits on it).
 void CloseOtherFds(const ChildPlan& p) {
-  int keep[] = {p.stdin_fd,  p.stdout_fd, p.stderr_fd, p.sync_fd,       p.error_fd,
+  int sync_fd = p.shares_memory ? -1 : p.sync_fd;
+  int keep[] = {p.stdin_fd,  p.stdout_fd, p.stderr_fd, sync_fd,         p.error_fd,
                 p.userns_fd, p.netns_fd,  p.init_fd,   p.shared_root_fd};
   std::sort(std::begin(keep), std::end(keep));
   unsigned int next = 0;
@@ -499,7 +500,8 @@ pid_t StartTask(const ChildPlan& p) {
 
 // PID 1 of the sandbox: runs the task, forwards signals, reaps everything.
 [[noreturn]] void RunInit(const ChildPlan& p) {
-  ::prctl(PR_SET_NAME, "baton-init", 0, 0, 0);
+  // The small init, once executed, names itself.
+  if (p.init_fd < 0) ::prctl(PR_SET_NAME, "baton-init", 0, 0, 0);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
@@ -514,9 +516,9 @@ pid_t StartTask(const ChildPlan& p) {
   ::sigprocmask(SIG_SETMASK, &set, nullptr);
   pid_t task = StartTask(p);
   if (task < 0) Fail(p, kFailFork, errno);
-  ::close(p.stdin_fd);
-  ::close(p.stdout_fd);
-  ::close(p.stderr_fd);
+  for (int fd : {p.stdin_fd, p.stdout_fd, p.stderr_fd}) {
+    if (fd >= 0) ::close(fd);  // the task's ends of its pipes are the task's alone
+  }
   if (p.init_fd >= 0) ExecInit(p, task);
   ::close(p.error_fd);
   int task_status = 0;
@@ -566,7 +568,7 @@ int RunChild(void* arg) {
   while (!p.shares_memory && (n = ::read(p.sync_fd, &go, 1)) < 0 && errno == EINTR) {
   }
   if (n != 1) ::_exit(kSetupFailedExit);  // the parent gave up on us
-  ::close(p.sync_fd);
+  if (!p.shares_memory) ::close(p.sync_fd);
   JoinCgroups(p);
   if (!p.sandboxed) RunTask(p);
   if (p.netns_fd >= 0) JoinNetwork(p);  // before mounting anything that shows the namespace
