@@ -90,6 +90,7 @@ struct ChildPlan {
   // instead of onto a stack mapped and unmapped for it. Null: a stack of its own.
   char* init_stack_low = nullptr;
   std::vector<const char*> cgroup_tasks;  // v1 `tasks` files the child writes "0" to, first
+  std::vector<int> cgroup_tasks_fds;      // parallel: those files open (the worker's), -1: by path
   std::vector<SetupStep> steps;
   // The worker's shared root (shared_root.h), a mount namespace the child copies for the task;
   // the steps then add the task's own mounts to the copy and there is no pivot_root. -1: the

@@ -224,13 +224,15 @@ int RunStep(const SetupStep& s, const ChildPlan& p) {
 }
 
 // Moves this (single-threaded) process into each v1 group: writing "0" to `tasks` moves the
-// caller's own thread without the global lock that moving another process takes.
+// caller's own thread without the global lock that moving another process takes. Through the
+// worker's open file where it has one, so before CloseOtherFds.
 void JoinCgroups(const ChildPlan& p) {
-  for (const char* tasks : p.cgroup_tasks) {
-    int fd = ::open(tasks, O_WRONLY | O_CLOEXEC);
+  for (size_t i = 0; i < p.cgroup_tasks.size(); ++i) {
+    int open_fd = i < p.cgroup_tasks_fds.size() ? p.cgroup_tasks_fds[i] : -1;
+    int fd = open_fd >= 0 ? open_fd : ::open(p.cgroup_tasks[i], O_WRONLY | O_CLOEXEC);
     if (fd < 0) Fail(p, kFailCgroup, errno);
     if (::write(fd, "0", 1) != 1) Fail(p, kFailCgroup, errno);
-    ::close(fd);
+    if (fd != open_fd) ::close(fd);
   }
 }
 
@@ -560,6 +562,7 @@ int RunChild(void* arg) {
   // a copy of the worker.
   ResetDispositions(p);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  JoinCgroups(p);  // through the worker's open files, before they are closed
   CloseOtherFds(p);
   if (!p.sandboxed) ::setpgid(0, 0);
   // A child sharing the worker's memory goes on at once: its parent waits for it (CLONE_VFORK).
@@ -569,7 +572,6 @@ int RunChild(void* arg) {
   }
   if (n != 1) ::_exit(kSetupFailedExit);  // the parent gave up on us
   if (!p.shares_memory) ::close(p.sync_fd);
-  JoinCgroups(p);
   if (!p.sandboxed) RunTask(p);
   if (p.netns_fd >= 0) JoinNetwork(p);  // before mounting anything that shows the namespace
   BuildSandbox(p);

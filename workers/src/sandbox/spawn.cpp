@@ -214,8 +214,11 @@ Result<pid_t> CloneInto(PreparedChild& child, int flags, const CgroupEntry& cgro
 }
 
 void AddCgroupEntry(const CgroupEntry& cgroups, PreparedChild& child) {
-  for (const auto& tasks : cgroups.v1_tasks) {
+  for (size_t i = 0; i < cgroups.v1_tasks.size(); ++i) {
+    const std::string& tasks = cgroups.v1_tasks[i];
     child.plan.cgroup_tasks.push_back(child.strings.Keep(tasks));
+    child.plan.cgroup_tasks_fds.push_back(i < cgroups.v1_tasks_fds.size() ? cgroups.v1_tasks_fds[i]
+                                                                          : -1);
     child.cgroup_description += (child.cgroup_description.empty() ? "" : ", ") + tasks;
   }
 }
