@@ -38,10 +38,9 @@ constexpr int kExecFailedExit = 127;
   ::_exit(point == kFailExec ? kExecFailedExit : kSetupFailedExit);
 }
 
-// Closes every descriptor except the plan's own (the sync pipe's only when the child waits on it).
+// Closes every descriptor except the plan's own.
 void CloseOtherFds(const ChildPlan& p) {
-  int sync_fd = p.shares_memory ? -1 : p.sync_fd;
-  int keep[] = {p.stdin_fd,  p.stdout_fd, p.stderr_fd, sync_fd,         p.error_fd,
+  int keep[] = {p.stdin_fd,  p.stdout_fd, p.stderr_fd, p.sync_fd,       p.error_fd,
                 p.userns_fd, p.netns_fd,  p.init_fd,   p.shared_root_fd};
   std::sort(std::begin(keep), std::end(keep));
   unsigned int next = 0;
@@ -570,8 +569,8 @@ int RunChild(void* arg) {
   ssize_t n = 1;
   while (!p.shares_memory && (n = ::read(p.sync_fd, &go, 1)) < 0 && errno == EINTR) {
   }
-  if (n != 1) ::_exit(kSetupFailedExit);  // the parent gave up on us
-  if (!p.shares_memory) ::close(p.sync_fd);
+  if (n != 1) ::_exit(kSetupFailedExit);   // the parent gave up on us
+  if (p.sync_fd >= 0) ::close(p.sync_fd);  // none when sharing memory
   if (!p.sandboxed) RunTask(p);
   if (p.netns_fd >= 0) JoinNetwork(p);  // before mounting anything that shows the namespace
   BuildSandbox(p);

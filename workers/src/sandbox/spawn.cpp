@@ -72,10 +72,17 @@ struct Pipe {
     write = fds[1];
     return Status::Ok();
   }
-  void Close() {
+  void CloseRead() {
     if (read >= 0) ::close(read);
+    read = -1;
+  }
+  void CloseWrite() {
     if (write >= 0) ::close(write);
-    read = write = -1;
+    write = -1;
+  }
+  void Close() {
+    CloseRead();
+    CloseWrite();
   }
 };
 
@@ -230,32 +237,35 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
                                                 const CgroupEntry& cgroups,
                                                 const std::function<Status(pid_t)>& before_start) {
   Pipe sync, errors;
-  BATON_RETURN_IF_ERROR(sync.Open());
-  if (Status s = errors.Open(); !s.ok()) {
-    sync.Close();
-    return s;
-  }
+  BATON_RETURN_IF_ERROR(errors.Open());
   child.plan.stdin_fd = stdio.stdin_fd;
   child.plan.stdout_fd = stdio.stdout_fd;
   child.plan.stderr_fd = stdio.stderr_fd;
-  child.plan.sync_fd = sync.read;
   child.plan.error_fd = errors.write;
   AddCgroupEntry(cgroups, child);
   Result<pid_t> cloned = -1;
   if (CanShareMemory(child, cgroups, before_start)) {
+    // No sync pipe: this thread waits until the child has gone its way (CLONE_VFORK).
     child.plan.shares_memory = true;
     cloned = CloneSharingMemory(child, flags, cgroups);
     if (*cloned < 0 && (errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
       child.plan.shares_memory = false;  // an older kernel: a copy of the worker, as before
     }
   }
-  if (!child.plan.shares_memory) cloned = CloneInto(child, flags, cgroups);
+  if (!child.plan.shares_memory) {
+    if (Status s = sync.Open(); !s.ok()) {
+      errors.Close();
+      return s;
+    }
+    child.plan.sync_fd = sync.read;
+    cloned = CloneInto(child, flags, cgroups);
+  }
   int clone_err = errno;
-  ::close(sync.read);
-  ::close(errors.write);
+  sync.CloseRead();
+  errors.CloseWrite();
   if (!cloned.ok() || *cloned < 0) {
-    ::close(sync.write);
-    ::close(errors.read);
+    sync.Close();
+    errors.Close();
     if (!cloned.ok()) return cloned.status();
     return sys::ErrnoStatus("sandbox setup failed: clone", clone_err,
                             StatusCode::kFailedPrecondition);
@@ -268,10 +278,10 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
   if (placed.ok() && !child.plan.shares_memory && ::write(sync.write, "g", 1) != 1) {
     placed = sys::ErrnoStatus("starting the sandbox", errno);
   }
-  ::close(sync.write);
+  sync.CloseWrite();
   ChildError e;
   bool failed = placed.ok() && ReadChildError(errors.read, &e);
-  ::close(errors.read);
+  errors.CloseRead();
   if (!placed.ok()) return placed;  // `process` kills and reaps the child
   if (failed) {
     process->Wait();
