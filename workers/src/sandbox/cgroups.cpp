@@ -190,7 +190,7 @@ Result<std::unique_ptr<TaskCgroup>> TaskCgroup::Create(const CgroupSupport& supp
       if (whole && cg->SetPidsMax(support, limits.max_pids.value_or(default_max_pids)).ok()) {
         return cg;
       }
-      if (cg->g_.unified_fd >= 0) ::close(cg->g_.unified_fd);
+      cg->g_.CloseFds();
       cg->Remove();
       cg->g_ = CgroupDirs{};
     }
@@ -278,11 +278,28 @@ Status TaskCgroup::AddProcess(pid_t pid) {
   return Status::Ok();
 }
 
+void CgroupDirs::CloseFds() {
+  if (unified_fd >= 0) ::close(unified_fd);
+  unified_fd = -1;
+  for (int fd : tasks_fds) {
+    if (fd >= 0) ::close(fd);
+  }
+  tasks_fds.clear();
+}
+
 CgroupEntry TaskCgroup::Entry() {
   CgroupEntry e;
   for (const std::string* dir : {&g_.memory, &g_.pids, &g_.cpu}) {
     if (!dir->empty()) e.v1_tasks.push_back(*dir + "/tasks");
   }
+  // Opened once for the group's life (a pooled group's spans many tasks): each start then writes
+  // to them without the path walk (~6 us a file here). -1: the child opens the path.
+  if (g_.tasks_fds.empty()) {
+    for (const std::string& tasks : e.v1_tasks) {
+      g_.tasks_fds.push_back(::open(tasks.c_str(), O_WRONLY | O_CLOEXEC));
+    }
+  }
+  e.v1_tasks_fds = g_.tasks_fds;
   if (g_.unified.empty()) return e;
   if (g_.unified_fd < 0) {
     g_.unified_fd = ::open(g_.unified.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -352,14 +369,14 @@ void TaskCgroup::Remove() {
 
 TaskCgroup::~TaskCgroup() {
   if (pool_ && Reusable() && pool_->Give(g_)) return;
-  if (g_.unified_fd >= 0) ::close(g_.unified_fd);
+  g_.CloseFds();
   if (!Processes().empty()) KillAll();
   Remove();
 }
 
 CgroupPool::~CgroupPool() {
-  for (const CgroupDirs& g : idle_) {
-    if (g.unified_fd >= 0) ::close(g.unified_fd);
+  for (CgroupDirs& g : idle_) {
+    g.CloseFds();
     std::vector<std::string> made = g.paths();
     for (auto it = made.rbegin(); it != made.rend(); ++it) {
       ::rmdir(it->c_str());  // empty: nothing ran in it since its task

@@ -82,11 +82,15 @@ struct ChildPlan {
   // Whether the child was cloned sharing the worker's memory (CLONE_VM | CLONE_VFORK): it must
   // then execute init_fd (or exit) before the worker's thread goes on.
   bool shares_memory = false;
+  // Whether the clone reset the worker's signal handlers to their defaults (CLONE_CLEAR_SIGHAND):
+  // the child then resets only the signals the worker ignores. Set by the cloning code.
+  bool handlers_cleared = false;
   // With shares_memory: the lowest address of the init's stack. The task is cloned onto the part
   // of it below the init's frames (the init waits, CLONE_VFORK, until the task has exec'd)
   // instead of onto a stack mapped and unmapped for it. Null: a stack of its own.
   char* init_stack_low = nullptr;
   std::vector<const char*> cgroup_tasks;  // v1 `tasks` files the child writes "0" to, first
+  std::vector<int> cgroup_tasks_fds;      // parallel: those files open (the worker's), -1: by path
   std::vector<SetupStep> steps;
   // The worker's shared root (shared_root.h), a mount namespace the child copies for the task;
   // the steps then add the task's own mounts to the copy and there is no pivot_root. -1: the
@@ -97,6 +101,7 @@ struct ChildPlan {
   bool loopback_up = false;
   bool drop_caps = false;
   uint64_t keep_caps = 0;
+  int last_cap = 63;  // the kernel's highest capability (cap_last_cap): none above it to drop
   // The network namespace made ahead for the task (see NetworkPool) that the sandbox's init joins
   // before building the sandbox; -1: the clone made one (CLONE_NEWNET).
   int netns_fd = -1;

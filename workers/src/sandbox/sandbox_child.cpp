@@ -223,13 +223,15 @@ int RunStep(const SetupStep& s, const ChildPlan& p) {
 }
 
 // Moves this (single-threaded) process into each v1 group: writing "0" to `tasks` moves the
-// caller's own thread without the global lock that moving another process takes.
+// caller's own thread without the global lock that moving another process takes. Through the
+// worker's open file where it has one, so before CloseOtherFds.
 void JoinCgroups(const ChildPlan& p) {
-  for (const char* tasks : p.cgroup_tasks) {
-    int fd = ::open(tasks, O_WRONLY | O_CLOEXEC);
+  for (size_t i = 0; i < p.cgroup_tasks.size(); ++i) {
+    int open_fd = i < p.cgroup_tasks_fds.size() ? p.cgroup_tasks_fds[i] : -1;
+    int fd = open_fd >= 0 ? open_fd : ::open(p.cgroup_tasks[i], O_WRONLY | O_CLOEXEC);
     if (fd < 0) Fail(p, kFailCgroup, errno);
     if (::write(fd, "0", 1) != 1) Fail(p, kFailCgroup, errno);
-    ::close(fd);
+    if (fd != open_fd) ::close(fd);
   }
 }
 
@@ -292,25 +294,86 @@ void BuildSandbox(const ChildPlan& p) {
   if (p.loopback_up && BringUpLoopback() != 0) Fail(p, kFailLoopback, errno);
 }
 
-void ResetSignals() {
+// The signals the worker ignored when this process was cloned, from SigIgn in /proc/self/status
+// (three system calls for all of them, where rt_sigaction reads one signal a call); every signal
+// when it cannot be read.
+uint64_t IgnoredSignals() {
+  char buf[4096];
+  int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ~uint64_t{0};
+  // One read: procfs hands the whole file to the first (~1.4 kB); a line missing from it (a
+  // short read) only means resetting every signal.
+  ssize_t got = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  buf[got > 0 ? got : 0] = '\0';
+  constexpr char kField[] = "\nSigIgn:\t";
+  const char* at = strstr(buf, kField);
+  if (at == nullptr) return ~uint64_t{0};
+  uint64_t mask = 0;
+  int digits = 0;
+  for (const char* c = at + sizeof kField - 1; digits < 16; ++c, ++digits) {
+    int v = *c >= '0' && *c <= '9' ? *c - '0' : *c >= 'a' && *c <= 'f' ? *c - 'a' + 10 : -1;
+    if (v < 0) break;
+    mask = mask << 4 | static_cast<uint64_t>(v);
+  }
+  return digits == 16 ? mask : ~uint64_t{0};
+}
+
+// Every signal's disposition back to its default: what a task starts with. A clone with
+// CLONE_CLEAR_SIGHAND left only the signals the worker ignores to reset (execve keeps those;
+// it resets handled ones itself), usually none; otherwise each signal is reset, one call each.
+// The task inherits these from the init (its clone copies them).
+void ResetDispositions(const ChildPlan& p) {
+  uint64_t reset = p.handlers_cleared ? IgnoredSignals() : ~uint64_t{0};
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+  for (int sig = 1; sig < NSIG && reset != 0; ++sig, reset >>= 1) {
+    if ((reset & 1) && sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  }
+}
+
+// The sandbox's init waits for the forwarded signals with handlers of its own when it stays PID
+// 1 (no small init to execute).
+constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+// What the task's process still needs before exec: its dispositions are the defaults the init (or,
+// unsandboxed, RunChild) left, but for the init's own handlers; no signal blocked.
+void ResetTaskSignals(const ChildPlan& p) {
+  if (p.sandboxed && p.init_fd < 0) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig : kForwarded) ::sigaction(sig, &dfl, nullptr);
+  }
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-void SetUpStdio(const ChildPlan& p) {
-  int in = p.stdin_fd;
-  if (in < 0) in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (in < 0 || ::dup2(in, 0) < 0) Fail(p, kFailStdio, errno);
-  if (::dup2(p.stdout_fd, 1) < 0 || ::dup2(p.stderr_fd, 2) < 0) Fail(p, kFailStdio, errno);
+// `fd` as the task's descriptor `target`, open across its exec: dup2 clears close-on-exec on the
+// copy, but leaves a descriptor already in place as it is.
+int PlaceAt(int fd, int target) {
+  if (fd == target) return ::fcntl(fd, F_SETFD, 0);
+  return ::dup2(fd, target);
 }
 
+void SetUpStdio(const ChildPlan& p) {
+  if (p.stdin_fd >= 0) {
+    if (PlaceAt(p.stdin_fd, 0) < 0) Fail(p, kFailStdio, errno);
+  } else {
+    // Open across the exec, on 0 as a rule (closed with the worker's other descriptors). With
+    // close-on-exec, as before 2026-12-05, a task without input started with no descriptor 0.
+    int in = ::open("/dev/null", O_RDONLY);
+    if (in < 0 || (in != 0 && ::dup2(in, 0) < 0)) Fail(p, kFailStdio, errno);
+    if (in != 0) ::close(in);
+  }
+  if (PlaceAt(p.stdout_fd, 1) < 0 || PlaceAt(p.stderr_fd, 2) < 0) Fail(p, kFailStdio, errno);
+}
+
+// Up to the kernel's last capability: the bounding set has no bit above it to clear.
 void DropCapabilities(const ChildPlan& p) {
-  for (int cap = 0; cap <= 63; ++cap) {
+  for (int cap = 0; cap <= p.last_cap; ++cap) {
     if ((p.keep_caps >> cap) & 1) continue;
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) Fail(p, kFailCaps, errno);
   }
@@ -382,7 +445,7 @@ void PreferAsOomVictim() {
     ::setpgid(0, 0);
   }
   SetUpStdio(p);
-  ResetSignals();
+  ResetTaskSignals(p);
   if (p.sandboxed) PreferAsOomVictim();
   if (p.userns_fd >= 0) EnterUserNamespace(p);
   if (p.drop_caps) DropCapabilities(p);
@@ -438,24 +501,25 @@ pid_t StartTask(const ChildPlan& p) {
 
 // PID 1 of the sandbox: runs the task, forwards signals, reaps everything.
 [[noreturn]] void RunInit(const ChildPlan& p) {
-  ::prctl(PR_SET_NAME, "baton-init", 0, 0, 0);
-  const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+  // The small init, once executed, names itself.
+  if (p.init_fd < 0) ::prctl(PR_SET_NAME, "baton-init", 0, 0, 0);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = NoOpHandler;
-  for (int sig : forwarded) {
-    sigaddset(&set, sig);
-    ::sigaction(sig, &sa, nullptr);
+  for (int sig : kForwarded) sigaddset(&set, sig);
+  if (p.init_fd < 0) {  // the small init, executed, would drop these handlers at once
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = NoOpHandler;
+    for (int sig : kForwarded) ::sigaction(sig, &sa, nullptr);
   }
-  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  // Exactly these: a child sharing the worker's memory started with every signal blocked.
+  ::sigprocmask(SIG_SETMASK, &set, nullptr);
   pid_t task = StartTask(p);
   if (task < 0) Fail(p, kFailFork, errno);
-  ::close(p.stdin_fd);
-  ::close(p.stdout_fd);
-  ::close(p.stderr_fd);
+  for (int fd : {p.stdin_fd, p.stdout_fd, p.stderr_fd}) {
+    if (fd >= 0) ::close(fd);  // the task's ends of its pipes are the task's alone
+  }
   if (p.init_fd >= 0) ExecInit(p, task);
   ::close(p.error_fd);
   int task_status = 0;
@@ -492,8 +556,12 @@ ChildError BuildRootHere(const ChildPlan& p) { return BuildRoot(p); }
 
 int RunChild(void* arg) {
   const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
-  if (p.shares_memory) ResetSignals();  // the worker's handlers, blocked until now
+  // The worker's handlers would run here (in the worker's memory, when shared) and ignored signals
+  // stay ignored across exec. Signals that came meanwhile were blocked (shared memory) or meet
+  // a copy of the worker.
+  ResetDispositions(p);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  JoinCgroups(p);  // through the worker's open files, before they are closed
   CloseOtherFds(p);
   if (!p.sandboxed) ::setpgid(0, 0);
   // A child sharing the worker's memory goes on at once: its parent waits for it (CLONE_VFORK).
@@ -501,9 +569,8 @@ int RunChild(void* arg) {
   ssize_t n = 1;
   while (!p.shares_memory && (n = ::read(p.sync_fd, &go, 1)) < 0 && errno == EINTR) {
   }
-  if (n != 1) ::_exit(kSetupFailedExit);  // the parent gave up on us
-  ::close(p.sync_fd);
-  JoinCgroups(p);
+  if (n != 1) ::_exit(kSetupFailedExit);   // the parent gave up on us
+  if (p.sync_fd >= 0) ::close(p.sync_fd);  // none when sharing memory
   if (!p.sandboxed) RunTask(p);
   if (p.netns_fd >= 0) JoinNetwork(p);  // before mounting anything that shows the namespace
   BuildSandbox(p);

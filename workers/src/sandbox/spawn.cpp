@@ -72,10 +72,17 @@ struct Pipe {
     write = fds[1];
     return Status::Ok();
   }
-  void Close() {
+  void CloseRead() {
     if (read >= 0) ::close(read);
+    read = -1;
+  }
+  void CloseWrite() {
     if (write >= 0) ::close(write);
-    read = write = -1;
+    write = -1;
+  }
+  void Close() {
+    CloseRead();
+    CloseWrite();
   }
 };
 
@@ -95,6 +102,7 @@ bool ReadChildError(int fd, ChildError* e) {
 pid_t CloneChild(PreparedChild& child, int flags) {
   sys::ChildStack stack(kChildStack);
   if (!stack.ok()) return -1;
+  child.plan.handlers_cleared = false;  // clone(2) cannot: the child resets every signal
   return ::clone(sandbox::RunChild, stack.top(), flags | SIGCHLD, &child.plan);
 }
 
@@ -103,9 +111,11 @@ pid_t CloneChild(PreparedChild& child, int flags) {
 pid_t CloneIntoCgroup(PreparedChild& child, int flags, int cgroup_fd) {
   clone_args args;
   std::memset(&args, 0, sizeof args);
-  args.flags = static_cast<uint64_t>(flags) | CLONE_INTO_CGROUP;
+  // Every kernel with CLONE_INTO_CGROUP (5.7) has CLONE_CLEAR_SIGHAND (5.5).
+  args.flags = static_cast<uint64_t>(flags) | CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND;
   args.exit_signal = SIGCHLD;
   args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  child.plan.handlers_cleared = true;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid == 0) ::_exit(sandbox::RunChild(&child.plan));  // RunChild never returns
   return static_cast<pid_t>(pid);
@@ -167,7 +177,10 @@ pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgr
   child.plan.init_stack_low = stack->base();
   clone_args args;
   std::memset(&args, 0, sizeof args);
-  args.flags = static_cast<uint64_t>(flags) | CLONE_VM | CLONE_VFORK;
+  // The kernel resets the worker's handlers in the child's copy of them (CLONE_CLEAR_SIGHAND), so
+  // that the child need only reset the signals the worker ignores.
+  args.flags = static_cast<uint64_t>(flags) | CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND;
+  child.plan.handlers_cleared = true;
   if (cgroups.unified_fd >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(cgroups.unified_fd);
@@ -175,8 +188,8 @@ pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgr
   args.exit_signal = SIGCHLD;
   args.stack = reinterpret_cast<uint64_t>(stack->base());
   args.stack_size = stack->size();
-  // As posix_spawn: no handler of the worker may run in the child (in the worker's memory) before
-  // it has reset them all; it starts with every signal blocked.
+  // As posix_spawn: no handler of the worker may run in the child (in the worker's memory); it
+  // starts with every signal blocked until its init chooses which to wait for.
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -208,8 +221,11 @@ Result<pid_t> CloneInto(PreparedChild& child, int flags, const CgroupEntry& cgro
 }
 
 void AddCgroupEntry(const CgroupEntry& cgroups, PreparedChild& child) {
-  for (const auto& tasks : cgroups.v1_tasks) {
+  for (size_t i = 0; i < cgroups.v1_tasks.size(); ++i) {
+    const std::string& tasks = cgroups.v1_tasks[i];
     child.plan.cgroup_tasks.push_back(child.strings.Keep(tasks));
+    child.plan.cgroup_tasks_fds.push_back(i < cgroups.v1_tasks_fds.size() ? cgroups.v1_tasks_fds[i]
+                                                                          : -1);
     child.cgroup_description += (child.cgroup_description.empty() ? "" : ", ") + tasks;
   }
 }
@@ -221,32 +237,35 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
                                                 const CgroupEntry& cgroups,
                                                 const std::function<Status(pid_t)>& before_start) {
   Pipe sync, errors;
-  BATON_RETURN_IF_ERROR(sync.Open());
-  if (Status s = errors.Open(); !s.ok()) {
-    sync.Close();
-    return s;
-  }
+  BATON_RETURN_IF_ERROR(errors.Open());
   child.plan.stdin_fd = stdio.stdin_fd;
   child.plan.stdout_fd = stdio.stdout_fd;
   child.plan.stderr_fd = stdio.stderr_fd;
-  child.plan.sync_fd = sync.read;
   child.plan.error_fd = errors.write;
   AddCgroupEntry(cgroups, child);
   Result<pid_t> cloned = -1;
   if (CanShareMemory(child, cgroups, before_start)) {
+    // No sync pipe: this thread waits until the child has gone its way (CLONE_VFORK).
     child.plan.shares_memory = true;
     cloned = CloneSharingMemory(child, flags, cgroups);
     if (*cloned < 0 && (errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
       child.plan.shares_memory = false;  // an older kernel: a copy of the worker, as before
     }
   }
-  if (!child.plan.shares_memory) cloned = CloneInto(child, flags, cgroups);
+  if (!child.plan.shares_memory) {
+    if (Status s = sync.Open(); !s.ok()) {
+      errors.Close();
+      return s;
+    }
+    child.plan.sync_fd = sync.read;
+    cloned = CloneInto(child, flags, cgroups);
+  }
   int clone_err = errno;
-  ::close(sync.read);
-  ::close(errors.write);
+  sync.CloseRead();
+  errors.CloseWrite();
   if (!cloned.ok() || *cloned < 0) {
-    ::close(sync.write);
-    ::close(errors.read);
+    sync.Close();
+    errors.Close();
     if (!cloned.ok()) return cloned.status();
     return sys::ErrnoStatus("sandbox setup failed: clone", clone_err,
                             StatusCode::kFailedPrecondition);
@@ -259,10 +278,10 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
   if (placed.ok() && !child.plan.shares_memory && ::write(sync.write, "g", 1) != 1) {
     placed = sys::ErrnoStatus("starting the sandbox", errno);
   }
-  ::close(sync.write);
+  sync.CloseWrite();
   ChildError e;
   bool failed = placed.ok() && ReadChildError(errors.read, &e);
-  ::close(errors.read);
+  errors.CloseRead();
   if (!placed.ok()) return placed;  // `process` kills and reaps the child
   if (failed) {
     process->Wait();

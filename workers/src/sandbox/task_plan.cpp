@@ -2,6 +2,7 @@
 #include <linux/capability.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <fstream>
 #include <sstream>
@@ -77,6 +78,20 @@ uint64_t DefaultCapabilities() {
   return mask;
 }
 
+// The highest capability the running kernel knows: dropping one past it fails (EINVAL), 23 system
+// calls a task on a kernel that knows 41. A constant of the kernel, read once; 63 (every bit of
+// the mask) when it cannot be read.
+int LastCapability() {
+  static const int last = [] {
+    std::string text = sys::ReadSmallFile("/proc/sys/kernel/cap_last_cap");
+    int value = -1;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    bool whole = end != text.data() && (end == text.data() + text.size() || *end == '\n');
+    return ec == std::errc() && whole && value >= 0 && value <= 63 ? value : 63;
+  }();
+  return last;
+}
+
 void PrepareEnvironment(const TaskRun& run, const std::string& home, PreparedChild* out) {
   std::map<std::string, std::string> env = run.env;
   if (!env.count("PATH")) env["PATH"] = kDefaultPath;
@@ -114,6 +129,7 @@ Status PrepareTask(const TaskRun& run, const std::string& work_mount, const std:
   p.argv.push_back(nullptr);
   p.drop_caps = p.sandboxed && !run.privileged;
   p.keep_caps = DefaultCapabilities();
+  p.last_cap = LastCapability();
   return Status::Ok();
 }
 

@@ -70,14 +70,18 @@ struct CgroupEntry {
   int unified_fd = -1;                // the v2 group's directory (owned by the TaskCgroup)
   std::string unified_procs;          // its cgroup.procs, if clone3 cannot clone into it
   std::vector<std::string> v1_tasks;  // each v1 group's `tasks` file
+  // Those files open for writing (owned by the TaskCgroup), by index; missing or -1: opened by
+  // path. A pooled group's stay open from task to task: the child writes without a path walk.
+  std::vector<int> v1_tasks_fds;
   bool empty() const { return unified_fd < 0 && unified_procs.empty() && v1_tasks.empty(); }
 };
 
 // A task's groups, one per hierarchy (empty paths: not there).
 struct CgroupDirs {
   std::string memory, pids, cpu, unified;
-  int unified_fd = -1;    // opened by TaskCgroup::Entry()
-  int64_t pids_max = -1;  // what pids.max holds
+  int unified_fd = -1;         // opened by TaskCgroup::Entry()
+  std::vector<int> tasks_fds;  // the v1 groups' `tasks` files, opened by TaskCgroup::Entry()
+  int64_t pids_max = -1;       // what pids.max holds
 
   // The directories there are, in the order they are made: memory, pids, cpu, unified.
   std::vector<std::string> paths() const {
@@ -87,6 +91,8 @@ struct CgroupDirs {
     }
     return out;
   }
+  // Closes the descriptors Entry() opened (before the directories are removed).
+  void CloseFds();
 };
 
 // Groups emptied by their task, kept for the next task: making a task's groups (a mkdir in each
