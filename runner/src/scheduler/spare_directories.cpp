@@ -18,6 +18,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// At most this many directories in a tree besides its own (the union of the shapes of the builds
+// that used it: a build's unused ones stay empty in its directory).
+constexpr size_t kMaxTreeDirs = 16;
+
 // The names of `path`'s extended attributes (ACLs are among them), without following a link.
 std::string XattrNames(const fs::path& path) {
   ssize_t n = ::llistxattr(path.c_str(), nullptr, 0);
@@ -82,7 +86,80 @@ size_t SpareDirectories::size() const {
   return spares_.size();
 }
 
-bool SpareDirectories::TakeInto(const fs::path& path) { return TakeInto(path, /*parents=*/1); }
+size_t SpareDirectories::trees() const {
+  std::lock_guard lock(mu_);
+  return trees_.size();
+}
+
+bool SpareDirectories::TakeInto(const fs::path& path) {
+  return TakeFromTree(path) || TakeInto(path, /*parents=*/1);
+}
+
+bool SpareDirectories::TakeFromTree(const fs::path& path) {
+  std::lock_guard lock(mu_);
+  if (in_place_.empty()) return false;
+  // The tree's place is the parent (work-<n>, volumes/) or the grandparent (volumes/<n>).
+  fs::path root = path.parent_path();
+  std::string rel = path.filename().string();
+  for (int level = 0; level < 2 && root.has_relative_path(); ++level) {
+    auto tree = in_place_.find(root.string());
+    if (tree != in_place_.end()) {
+      std::vector<std::string>& dirs = tree->second;
+      auto dir = std::find(dirs.begin(), dirs.end(), rel);
+      if (dir == dirs.end()) return false;
+      dirs.erase(dir);  // handed out once: asked again, it is a directory like any other
+      return true;
+    }
+    rel = root.filename().string() + "/" + rel;
+    root = root.parent_path();
+  }
+  return false;
+}
+
+bool SpareDirectories::TakeTreeInto(const fs::path& path) {
+  Tree tree;
+  {
+    std::lock_guard lock(mu_);
+    if (!trees_.empty()) {
+      tree = std::move(trees_.back());
+      trees_.pop_back();
+    }
+  }
+  if (tree.path.empty()) return TakeInto(path, /*parents=*/1);
+  if (!Unchanged(tree)) {  // as TakeInto's look at a spare, for each directory of the tree
+    RemoveTree(tree.path);
+    return TakeTreeInto(path);
+  }
+  if (::renameat2(AT_FDCWD, tree.path.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
+    std::lock_guard lock(mu_);
+    in_place_[path.string()] = std::move(tree.dirs);
+    return true;
+  }
+  struct stat st;
+  if (errno == ENOENT && !RealDirectory(tree.path, st)) return false;  // gone: forget it
+  std::lock_guard lock(mu_);
+  trees_.push_back(std::move(tree));
+  return false;
+}
+
+bool SpareDirectories::Unchanged(const Tree& tree) const {
+  // Each of its directories holds nothing but the tree's directories below it, and all of them
+  // are there.
+  auto holds_only_the_tree = [&tree](const std::string& rel) {
+    bool complete = false;
+    for (const Entry& entry :
+         Entries(rel.empty() ? fs::path(tree.path) : tree.path / fs::path(rel), &complete)) {
+      const std::string name = entry.path.filename().string();
+      const std::string sub = rel.empty() ? name : rel + "/" + name;
+      if (!entry.is_dir || std::find(tree.dirs.begin(), tree.dirs.end(), sub) == tree.dirs.end()) {
+        return false;
+      }
+    }
+    return complete;
+  };
+  return holds_only_the_tree("") &&
+         std::all_of(tree.dirs.begin(), tree.dirs.end(), holds_only_the_tree);
+}
 
 bool SpareDirectories::TakeInto(const fs::path& path, int parents) {
   std::string spare;
@@ -120,22 +197,38 @@ bool SpareDirectories::TakeInto(const fs::path& path, int parents) {
 }
 
 void SpareDirectories::Recycle(const fs::path& root) {
+  {
+    std::lock_guard lock(mu_);
+    in_place_.erase(root.string());
+  }
   struct stat st;
   if (dir_.empty() || !RealDirectory(root, st) || !Prepare()) {
     RemoveTree(root);
     return;
   }
-  const bool emptied = Empty(root, /*levels=*/2);  // a build's volumes/<n> and work-<n> too
-  Keep(root, emptied);
+  std::vector<std::string> kept;
+  // A build's volumes/<n> and work-<n> too.
+  const bool clean = EmptyTree(root, /*rel=*/"", /*levels=*/2, kept);
+  KeepTree(root, std::move(kept), clean);
 }
 
-bool SpareDirectories::Empty(const fs::path& dir, int levels) {
+bool SpareDirectories::EmptyTree(const fs::path& root, const std::string& rel, int levels,
+                                 std::vector<std::string>& kept) {
   bool complete = false;
   bool all_gone = true;
-  for (const Entry& entry : Entries(dir, &complete)) {
+  for (const Entry& entry : Entries(rel.empty() ? root : root / rel, &complete)) {
     if (levels > 0 && entry.is_dir) {
-      const bool emptied = Empty(entry.path, levels - 1);
-      all_gone = Keep(entry.path, emptied) && all_gone;
+      const std::string name = entry.path.filename().string();
+      const std::string sub = rel.empty() ? name : rel + "/" + name;
+      std::vector<std::string> inside;
+      const bool clean = EmptyTree(root, sub, levels - 1, inside);
+      if (clean && kept.size() + inside.size() < kMaxTreeDirs &&
+          Qualifies(entry.path, /*emptied=*/true)) {
+        kept.insert(kept.end(), inside.begin(), inside.end());
+        kept.push_back(sub);
+        continue;
+      }
+      all_gone = KeepEach(root, inside, entry.path, clean) && all_gone;
     } else if (entry.is_dir || ::unlink(entry.path.c_str()) != 0) {
       // A file or link (the listing's type) went with one unlink above, without remove_all's
       // try to open it as a directory first; anything else is removed as a tree.
@@ -143,6 +236,21 @@ bool SpareDirectories::Empty(const fs::path& dir, int levels) {
     }
   }
   return complete && all_gone;
+}
+
+bool SpareDirectories::KeepEach(const fs::path& root, const std::vector<std::string>& inside,
+                                const fs::path& dir, bool emptied) {
+  for (const std::string& rel : inside) emptied = Keep(root / rel, /*emptied=*/true) && emptied;
+  return Keep(dir, emptied);
+}
+
+bool SpareDirectories::KeepTree(const fs::path& root, std::vector<std::string> kept, bool clean) {
+  if (!clean || kept.empty() || !Qualifies(root, /*emptied=*/true)) {
+    return KeepEach(root, kept, root, clean);
+  }
+  Tree tree{{}, std::move(kept)};
+  if (MoveIn(root, &tree)) return true;
+  return RemoveTree(root);
 }
 
 bool SpareDirectories::Prepare() {
@@ -170,7 +278,7 @@ void SpareDirectories::Adopt(const fs::path& spare) {
   SkipName(spare.filename().string());  // new spares are named after the ones taken over
   if (Qualifies(spare, /*emptied=*/false)) {
     std::lock_guard lock(mu_);
-    if (spares_.size() + reserved_ < max_spares_) {
+    if (spares_.size() + trees_.size() + reserved_ < max_spares_) {
       spares_.push_back(spare.string());
       return;
     }
@@ -189,14 +297,18 @@ bool SpareDirectories::Qualifies(const fs::path& dir, bool emptied) const {
 }
 
 bool SpareDirectories::Keep(const fs::path& dir, bool emptied) {
-  if (!Qualifies(dir, emptied)) return RemoveTree(dir);
+  if (Qualifies(dir, emptied) && MoveIn(dir, /*tree=*/nullptr)) return true;
+  return RemoveTree(dir);
+}
+
+bool SpareDirectories::MoveIn(const fs::path& dir, Tree* tree) {
   // A name is reserved under the lock and the rename done outside it, so that TakeInto on the
   // scheduler's thread never waits for this one's rename.
   for (int attempt = 0; attempt < 4; ++attempt) {
     fs::path spare;
     {
       std::lock_guard lock(mu_);
-      if (spares_.size() + reserved_ >= max_spares_) break;
+      if (spares_.size() + trees_.size() + reserved_ >= max_spares_) return false;
       ++reserved_;
       spare = dir_ / std::to_string(next_name_++);
     }
@@ -204,13 +316,18 @@ bool SpareDirectories::Keep(const fs::path& dir, bool emptied) {
     int error = errno;
     std::lock_guard lock(mu_);
     --reserved_;
+    if (moved && tree != nullptr) {
+      tree->path = spare.string();
+      trees_.push_back(std::move(*tree));
+      return true;
+    }
     if (moved) {
       spares_.push_back(spare.string());
       return true;
     }
-    if (error != EEXIST) break;  // a name an earlier process's spare has: try the next one
+    if (error != EEXIST) return false;  // a name an earlier process's spare has: try the next one
   }
-  return RemoveTree(dir);
+  return false;
 }
 
 }  // namespace baton::runner

@@ -8,6 +8,11 @@
 // about half of that thread's time (docs/benchmarks.md, "lanes"). A rename allocates no inode
 // and a kept directory frees none (no discard either).
 //
+// A finished build's directory is kept whole when the directories in it qualify (a "tree": the
+// build's directory with its volumes/, volumes/<n> and work-<n> in it, each emptied), so that the
+// next build takes all of them with one rename (TakeTreeInto) instead of one rename each, and
+// its steps find theirs already there (TakeInto answers from the tree without a system call).
+//
 // A directory is kept only when nothing tells it from a new one: a real directory (not a link),
 // empty, with the owner, group, mode and extended attribute names the spares' own directory
 // has, and no larger than one block. Anything else is removed as before. So a task's work dir
@@ -22,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -40,15 +46,24 @@ class SpareDirectories {
   // first when the grandparent exists) and returns true, or returns false with `path` not made:
   // no spare, `path` exists, more is missing above it, another filesystem. The caller then makes
   // the directory itself.
+  // A directory of a tree taken into place by TakeTreeInto is handed out once without a system
+  // call: true, it is there.
   bool TakeInto(const std::filesystem::path& path);
+
+  // For a build's own directory: renames a kept tree to `path` (which must not exist; its parent
+  // must) and returns true; the directories in it are handed out by TakeInto. Without a tree, as
+  // TakeInto.
+  bool TakeTreeInto(const std::filesystem::path& path);
 
   // Removes what is inside the tree `root`, keeping `root` and the directories two levels below
   // it (a build's work-<n>, volumes/ and volumes/<n>) as spares when they qualify (above) and
-  // there is room; the rest is removed.
+  // there is room: `root` with those in it as one tree when all of them qualify, else each
+  // qualifying one on its own; the rest is removed.
   void Recycle(const std::filesystem::path& root);
 
-  // How many spares are ready.
+  // How many spares are ready: directories on their own, and trees.
   size_t size() const;
+  size_t trees() const;
 
  private:
   // What a new directory looks like here, from the spares' own directory.
@@ -60,13 +75,35 @@ class SpareDirectories {
     std::string xattr_names;
   };
 
+  // A kept build directory and the directories kept in it, relative to it, each listed after
+  // those inside it.
+  struct Tree {
+    std::string path;
+    std::vector<std::string> dirs;
+  };
+
   // Makes the spares' directory and takes over what an earlier process left in it.
   bool Prepare();
   bool TakeInto(const std::filesystem::path& path, int parents);
-  // Removes what is inside `dir`, keeping the directories `levels` deep below it; true when its
-  // whole listing was read and everything in it moved or removed (it is empty: no need to read
-  // it again).
-  bool Empty(const std::filesystem::path& dir, int levels);
+  // Empties `root`/`rel`, leaving in it the directories `levels` deep below it that qualify,
+  // added to `kept` (relative to `root`); true when its whole listing was read and every entry in
+  // it was removed or left as a qualifying directory (no need to read it again).
+  bool EmptyTree(const std::filesystem::path& root, const std::string& rel, int levels,
+                 std::vector<std::string>& kept);
+  // Keeps `root` with the directories `kept` in it as a tree when `clean` (EmptyTree's answer)
+  // and it qualifies, else each on its own (KeepEach); true when `root` is gone from its place.
+  bool KeepTree(const std::filesystem::path& root, std::vector<std::string> kept, bool clean);
+  // Keeps each of the directories `inside` (relative to `root`), then `dir`, on its own; true
+  // when `dir` is gone from its place.
+  bool KeepEach(const std::filesystem::path& root, const std::vector<std::string>& inside,
+                const std::filesystem::path& dir, bool emptied);
+  // Renames `dir` into the spares' directory as a spare, or as `tree` when given; false when
+  // there is no room or it could not be moved.
+  bool MoveIn(const std::filesystem::path& dir, Tree* tree);
+  // True when nothing but the tree's own directories is in it.
+  bool Unchanged(const Tree& tree) const;
+  // Hands out a directory of a tree taken into place; true when `path` is one.
+  bool TakeFromTree(const std::filesystem::path& path);
   // `emptied`: Empty said so, and the directory is not listed again to find out.
   bool Qualifies(const std::filesystem::path& dir, bool emptied) const;
   // Keeps the emptied `dir` as a spare, or removes it; true when it is gone from its place.
@@ -81,8 +118,11 @@ class SpareDirectories {
   Reference reference_;    // set by Prepare, then read-only
   mutable std::mutex mu_;
   std::vector<std::string> spares_;  // GUARDED_BY(mu_)
-  size_t reserved_ = 0;              // GUARDED_BY(mu_) slots of renames in flight
-  uint64_t next_name_ = 0;           // GUARDED_BY(mu_)
+  std::vector<Tree> trees_;          // GUARDED_BY(mu_)
+  // Trees taken into place, by their place: the directories in them not handed out yet.
+  std::map<std::string, std::vector<std::string>> in_place_;  // GUARDED_BY(mu_)
+  size_t reserved_ = 0;     // GUARDED_BY(mu_) slots of renames in flight
+  uint64_t next_name_ = 0;  // GUARDED_BY(mu_)
 };
 
 }  // namespace baton::runner
