@@ -164,6 +164,35 @@ TEST(SpareDirectories, ASpareWrittenIntoAfterItWasKeptIsRemovedNotGivenToTheNext
   }
 }
 
+// A tree's directories are not listed again when it is taken: any change since it was kept moves
+// a directory's change time, a chmod as much as a file made in it.
+// Whether `dir`'s change time moves with a chmod right after a stat (fine-grained timestamps):
+// without, trees are listed when taken, which finds a file made but not a chmod.
+bool FineGrainedChangeTimes(const fs::path& dir) {
+  struct stat before {
+  }, after{};
+  return ::lstat(dir.c_str(), &before) == 0 && ::chmod(dir.c_str(), before.st_mode & 07777) == 0 &&
+         ::lstat(dir.c_str(), &after) == 0 &&
+         (before.st_ctim.tv_sec != after.st_ctim.tv_sec ||
+          before.st_ctim.tv_nsec != after.st_ctim.tv_nsec);
+}
+
+TEST(SpareDirectories, ASpareChmodedAfterItWasKeptIsNotGivenToTheNextBuild) {
+  TempDir probe;
+  if (!FineGrainedChangeTimes(probe.path())) GTEST_SKIP() << "needs fine-grained timestamps";
+  for (const char* where : {"", "work-1", "volumes/1"}) {
+    TempDir tmp;
+    SpareDirectories spares(tmp.path() / "spare-dirs", /*max_spares=*/1);
+    ASSERT_NO_FATAL_FAILURE(KeepOneSpare(tmp.path(), spares));
+    for (const auto& spare : fs::directory_iterator(tmp.path() / "spare-dirs")) {
+      fs::permissions(spare.path() / where, fs::perms::others_write, fs::perm_options::add);
+    }
+    EXPECT_FALSE(spares.TakeTreeInto(tmp.path() / "builds" / "2")) << where;
+    EXPECT_FALSE(fs::exists(tmp.path() / "builds" / "2")) << where;
+    EXPECT_TRUE(fs::is_empty(tmp.path() / "spare-dirs")) << where;
+  }
+}
+
 TEST(SpareDirectories, ASpareWhoseDirectoryWasReplacedOrRemovedIsNotGivenToTheNextBuild) {
   for (const char* change : {"replaced by a file", "removed"}) {
     TempDir tmp;

@@ -36,11 +36,30 @@ bool RealDirectory(const fs::path& path, struct stat& st) {
   return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+bool SameTime(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
 // True when `path` is gone (or was never there).
 bool RemoveTree(const fs::path& path) {
   std::error_code ec;
   fs::remove_all(path, ec);  // never follows a link; what cannot be removed is left, as before
   return !ec;
+}
+
+// Whether a change to a directory right after a stat read its change time always moves that time:
+// the kernel's timestamps are fine-grained once read (multigrain: Linux 6.13 on, for ext4, xfs,
+// btrfs and tmpfs). With coarse ones a change within the same clock tick (1-10 ms) keeps it. Tried
+// on `dir` itself three times: a chmod to its own mode changes nothing but its change time.
+bool FineGrainedChangeTimes(const fs::path& dir) {
+  for (int i = 0; i < 3; ++i) {
+    struct stat before, after;
+    if (!RealDirectory(dir, before) || ::chmod(dir.c_str(), before.st_mode & 07777) != 0 ||
+        !RealDirectory(dir, after) || SameTime(before.st_ctim, after.st_ctim)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // An entry of a listed directory; `is_dir` without following a link.
@@ -142,7 +161,25 @@ bool SpareDirectories::TakeTreeInto(const fs::path& path) {
   return false;
 }
 
+bool SpareDirectories::Same(const fs::path& dir, const Stamp& stamp) {
+  struct stat st;
+  return RealDirectory(dir, st) && st.st_ino == stamp.ino && SameTime(st.st_ctim, stamp.ctime);
+}
+
 bool SpareDirectories::Unchanged(const Tree& tree) const {
+  if (!reference_.fine_change_times) return HoldsOnlyItsDirectories(tree);
+  // Each of its directories is the one kept, unchanged since: nothing was made or removed in it
+  // and neither its mode, owner nor extended attributes changed, or its change time would have
+  // moved (after the stat that stamped it, the next change has a later time). So no directory of
+  // the tree is listed again.
+  if (!Same(tree.path, tree.stamp)) return false;
+  for (size_t i = 0; i < tree.dirs.size(); ++i) {
+    if (!Same(tree.path / fs::path(tree.dirs[i]), tree.stamps[i])) return false;
+  }
+  return true;
+}
+
+bool SpareDirectories::HoldsOnlyItsDirectories(const Tree& tree) {
   // Each of its directories holds nothing but the tree's directories below it, and all of them
   // are there.
   auto holds_only_the_tree = [&tree](const std::string& rel) {
@@ -206,29 +243,32 @@ void SpareDirectories::Recycle(const fs::path& root) {
     RemoveTree(root);
     return;
   }
-  std::vector<std::string> kept;
+  Tree kept;
   // A build's volumes/<n> and work-<n> too.
   const bool clean = EmptyTree(root, /*rel=*/"", /*levels=*/2, kept);
   KeepTree(root, std::move(kept), clean);
 }
 
 bool SpareDirectories::EmptyTree(const fs::path& root, const std::string& rel, int levels,
-                                 std::vector<std::string>& kept) {
+                                 Tree& kept) {
   bool complete = false;
   bool all_gone = true;
   for (const Entry& entry : Entries(rel.empty() ? root : root / rel, &complete)) {
     if (levels > 0 && entry.is_dir) {
       const std::string name = entry.path.filename().string();
       const std::string sub = rel.empty() ? name : rel + "/" + name;
-      std::vector<std::string> inside;
+      Tree inside;
       const bool clean = EmptyTree(root, sub, levels - 1, inside);
-      if (clean && kept.size() + inside.size() < kMaxTreeDirs &&
-          Qualifies(entry.path, /*emptied=*/true)) {
-        kept.insert(kept.end(), inside.begin(), inside.end());
-        kept.push_back(sub);
+      Stamp stamp;
+      if (clean && kept.dirs.size() + inside.dirs.size() < kMaxTreeDirs &&
+          Qualifies(entry.path, /*emptied=*/true, &stamp)) {
+        kept.dirs.insert(kept.dirs.end(), inside.dirs.begin(), inside.dirs.end());
+        kept.stamps.insert(kept.stamps.end(), inside.stamps.begin(), inside.stamps.end());
+        kept.dirs.push_back(sub);
+        kept.stamps.push_back(stamp);
         continue;
       }
-      all_gone = KeepEach(root, inside, entry.path, clean) && all_gone;
+      all_gone = KeepEach(root, inside.dirs, entry.path, clean) && all_gone;
     } else if (entry.is_dir || ::unlink(entry.path.c_str()) != 0) {
       // A file or link (the listing's type) went with one unlink above, without remove_all's
       // try to open it as a directory first; anything else is removed as a tree.
@@ -244,12 +284,11 @@ bool SpareDirectories::KeepEach(const fs::path& root, const std::vector<std::str
   return Keep(dir, emptied);
 }
 
-bool SpareDirectories::KeepTree(const fs::path& root, std::vector<std::string> kept, bool clean) {
-  if (!clean || kept.empty() || !Qualifies(root, /*emptied=*/true)) {
-    return KeepEach(root, kept, root, clean);
+bool SpareDirectories::KeepTree(const fs::path& root, Tree kept, bool clean) {
+  if (!clean || kept.dirs.empty() || !Qualifies(root, /*emptied=*/true)) {
+    return KeepEach(root, kept.dirs, root, clean);
   }
-  Tree tree{{}, std::move(kept)};
-  if (MoveIn(root, &tree)) return true;
+  if (MoveIn(root, &kept)) return true;
   return RemoveTree(root);
 }
 
@@ -259,8 +298,12 @@ bool SpareDirectories::Prepare() {
   fs::create_directories(dir_, ec);
   struct stat st;
   if (ec || !RealDirectory(dir_, st)) return false;
-  reference_ = {st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777),
-                std::max<int64_t>(st.st_size, 4096), XattrNames(dir_)};
+  reference_ = {st.st_uid,
+                st.st_gid,
+                static_cast<mode_t>(st.st_mode & 07777),
+                std::max<int64_t>(st.st_size, 4096),
+                XattrNames(dir_),
+                FineGrainedChangeTimes(dir_)};
   prepared_ = true;
   for (const Entry& entry : Entries(dir_)) Adopt(entry.path);
   return true;
@@ -286,14 +329,18 @@ void SpareDirectories::Adopt(const fs::path& spare) {
   RemoveTree(spare);
 }
 
-bool SpareDirectories::Qualifies(const fs::path& dir, bool emptied) const {
+bool SpareDirectories::Qualifies(const fs::path& dir, bool emptied, Stamp* stamp) const {
   // A directory Empty just read to its end and cleared is not read again: something writing into
   // it meanwhile could as well write after a second read, and TakeInto looks again anyway.
   struct stat st;
   std::error_code ec;
-  return RealDirectory(dir, st) && st.st_uid == reference_.uid && st.st_gid == reference_.gid &&
-         (st.st_mode & 07777) == reference_.mode && st.st_size <= reference_.max_size &&
-         (emptied || (fs::is_empty(dir, ec) && !ec)) && XattrNames(dir) == reference_.xattr_names;
+  if (!RealDirectory(dir, st) || st.st_uid != reference_.uid || st.st_gid != reference_.gid ||
+      (st.st_mode & 07777) != reference_.mode || st.st_size > reference_.max_size ||
+      (!emptied && (!fs::is_empty(dir, ec) || ec)) || XattrNames(dir) != reference_.xattr_names) {
+    return false;
+  }
+  if (stamp) *stamp = {st.st_ino, st.st_ctim};
+  return true;
 }
 
 bool SpareDirectories::Keep(const fs::path& dir, bool emptied) {
@@ -312,12 +359,22 @@ bool SpareDirectories::MoveIn(const fs::path& dir, Tree* tree) {
       ++reserved_;
       spare = dir_ / std::to_string(next_name_++);
     }
-    bool moved = ::renameat2(AT_FDCWD, dir.c_str(), AT_FDCWD, spare.c_str(), RENAME_NOREPLACE) == 0;
-    int error = errno;
+    const bool moved =
+        ::renameat2(AT_FDCWD, dir.c_str(), AT_FDCWD, spare.c_str(), RENAME_NOREPLACE) == 0;
+    const int error = errno;
+    struct stat st;  // the rename moved a tree's change time: stamped here, in its new place
+    const bool stamped = moved && tree != nullptr && RealDirectory(spare, st);
+    if (moved && tree != nullptr && !stamped) {  // cannot be looked at in its new place: not kept
+      RemoveTree(spare);
+      std::lock_guard lock(mu_);
+      --reserved_;
+      return false;
+    }
     std::lock_guard lock(mu_);
     --reserved_;
-    if (moved && tree != nullptr) {
+    if (stamped) {
       tree->path = spare.string();
+      tree->stamp = {st.st_ino, st.st_ctim};
       trees_.push_back(std::move(*tree));
       return true;
     }

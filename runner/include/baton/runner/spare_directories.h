@@ -73,13 +73,24 @@ class SpareDirectories {
     mode_t mode = 0;
     int64_t max_size = 0;
     std::string xattr_names;
+    // A change right after a stat always moves the change time here (spare_directories.cpp):
+    // a tree is taken on its stamps; else its directories are listed.
+    bool fine_change_times = false;
   };
 
   // A kept build directory and the directories kept in it, relative to it, each listed after
   // those inside it.
+  // A kept directory as its lstat found it when it was kept: any change to it since (an entry
+  // made or removed in it, its mode, owner or extended attributes) moves its change time.
+  struct Stamp {
+    ino_t ino = 0;
+    struct timespec ctime {};
+  };
   struct Tree {
     std::string path;
+    Stamp stamp;  // of `path`, taken there
     std::vector<std::string> dirs;
+    std::vector<Stamp> stamps;  // of `dirs`, in their order
   };
 
   // Makes the spares' directory and takes over what an earlier process left in it.
@@ -88,11 +99,10 @@ class SpareDirectories {
   // Empties `root`/`rel`, leaving in it the directories `levels` deep below it that qualify,
   // added to `kept` (relative to `root`); true when its whole listing was read and every entry in
   // it was removed or left as a qualifying directory (no need to read it again).
-  bool EmptyTree(const std::filesystem::path& root, const std::string& rel, int levels,
-                 std::vector<std::string>& kept);
+  bool EmptyTree(const std::filesystem::path& root, const std::string& rel, int levels, Tree& kept);
   // Keeps `root` with the directories `kept` in it as a tree when `clean` (EmptyTree's answer)
   // and it qualifies, else each on its own (KeepEach); true when `root` is gone from its place.
-  bool KeepTree(const std::filesystem::path& root, std::vector<std::string> kept, bool clean);
+  bool KeepTree(const std::filesystem::path& root, Tree kept, bool clean);
   // Keeps each of the directories `inside` (relative to `root`), then `dir`, on its own; true
   // when `dir` is gone from its place.
   bool KeepEach(const std::filesystem::path& root, const std::vector<std::string>& inside,
@@ -100,12 +110,16 @@ class SpareDirectories {
   // Renames `dir` into the spares' directory as a spare, or as `tree` when given; false when
   // there is no room or it could not be moved.
   bool MoveIn(const std::filesystem::path& dir, Tree* tree);
-  // True when nothing but the tree's own directories is in it.
+  // True when each directory of the tree is the one kept, unchanged since (its stamp).
   bool Unchanged(const Tree& tree) const;
+  static bool Same(const std::filesystem::path& dir, const Stamp& stamp);
+  // True when each directory of the tree holds nothing but the tree's directories below it.
+  static bool HoldsOnlyItsDirectories(const Tree& tree);
   // Hands out a directory of a tree taken into place; true when `path` is one.
   bool TakeFromTree(const std::filesystem::path& path);
-  // `emptied`: Empty said so, and the directory is not listed again to find out.
-  bool Qualifies(const std::filesystem::path& dir, bool emptied) const;
+  // `emptied`: EmptyTree said so, and the directory is not listed again to find out. `stamp`
+  // (if given) is set from the lstat that looked.
+  bool Qualifies(const std::filesystem::path& dir, bool emptied, Stamp* stamp = nullptr) const;
   // Keeps the emptied `dir` as a spare, or removes it; true when it is gone from its place.
   bool Keep(const std::filesystem::path& dir, bool emptied);
   void Adopt(const std::filesystem::path& spare);
