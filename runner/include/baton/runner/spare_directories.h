@@ -17,9 +17,12 @@
 // empty, with the owner, group, mode and extended attribute names the spares' own directory
 // has, and no larger than one block. Anything else is removed as before. So a task's work dir
 // that its task changed (chmod, an ACL, a user xattr, thousands of entries) is not given to
-// another task.
+// another task. A spare found changed when it is taken is removed instead: a tree by its
+// directories' stamps (inode and change time when kept; listed where timestamps are coarse), a
+// directory on its own by a listing (docs/security.md).
 //
-// Thread-safe: TakeInto from any thread; Recycle from one thread at a time (the remover's).
+// Thread-safe: TakeInto and TakeTreeInto from any thread; Recycle from one thread at a time (the
+// remover's).
 #pragma once
 
 #include <sys/stat.h>
