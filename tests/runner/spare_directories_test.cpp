@@ -72,6 +72,30 @@ TEST(SpareDirectories, ABuildsEmptiedDirectoryIsKeptWholeAndTakenIntoPlaceWithIt
   EXPECT_FALSE(fs::exists(tmp.path() / "builds" / "3"));
 }
 
+TEST(SpareDirectories, ADirectoryOfATakenTreeThatItsBuildDidNotUseIsKeptOnItsOwnNotInTheTree) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs");
+  spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
+  fs::path second = tmp.path() / "builds" / "2";
+  ASSERT_TRUE(spares.TakeTreeInto(second));
+  ASSERT_TRUE(spares.TakeInto(second / "work-1"));  // a build of a job without a get
+  spares.Recycle(second);
+  EXPECT_EQ(spares.trees(), 1u);
+  EXPECT_EQ(spares.size(), 2u);  // volumes/ and volumes/1, which the second build did not use
+
+  fs::path third = tmp.path() / "builds" / "3";
+  ASSERT_TRUE(spares.TakeTreeInto(third));
+  EXPECT_TRUE(fs::is_directory(third / "work-1"));
+  EXPECT_FALSE(fs::exists(third / "volumes"));
+  ASSERT_TRUE(spares.TakeInto(third / "volumes" / "1"));  // from the two on their own
+  EXPECT_EQ(spares.size(), 0u);
+  ASSERT_TRUE(spares.TakeInto(third / "work-1"));
+  spares.Recycle(third);  // a volume in volumes/ used: both in the tree again
+  ASSERT_TRUE(spares.TakeTreeInto(tmp.path() / "builds" / "4"));
+  EXPECT_TRUE(fs::is_directory(tmp.path() / "builds" / "4" / "volumes" / "1"));
+  EXPECT_TRUE(fs::is_directory(tmp.path() / "builds" / "4" / "work-1"));
+}
+
 TEST(SpareDirectories, ABuildsDirectoriesThatCannotBeKeptWholeAreKeptEachOnItsOwn) {
   TempDir tmp;
   SpareDirectories spares(tmp.path() / "spare-dirs");

@@ -126,7 +126,11 @@ bool SpareDirectories::TakeFromTree(const fs::path& path) {
       std::vector<std::string>& dirs = tree->second;
       auto dir = std::find(dirs.begin(), dirs.end(), rel);
       if (dir == dirs.end()) return false;
-      dirs.erase(dir);  // handed out once: asked again, it is a directory like any other
+      dirs.erase(dir);   // handed out once: asked again, it is a directory like any other
+      if (level == 1) {  // volumes/<n>: its volumes/ is used too
+        const std::string parent = rel.substr(0, rel.find('/'));
+        dirs.erase(std::remove(dirs.begin(), dirs.end(), parent), dirs.end());
+      }
       return true;
     }
     rel = root.filename().string() + "/" + rel;
@@ -234,9 +238,14 @@ bool SpareDirectories::TakeInto(const fs::path& path, int parents) {
 }
 
 void SpareDirectories::Recycle(const fs::path& root) {
+  std::vector<std::string>
+      unused;  // directories of a tree taken here that its build never asked for
   {
     std::lock_guard lock(mu_);
-    in_place_.erase(root.string());
+    if (auto tree = in_place_.find(root.string()); tree != in_place_.end()) {
+      unused = std::move(tree->second);
+      in_place_.erase(tree);
+    }
   }
   struct stat st;
   if (dir_.empty() || !RealDirectory(root, st) || !Prepare()) {
@@ -245,12 +254,12 @@ void SpareDirectories::Recycle(const fs::path& root) {
   }
   Tree kept;
   // A build's volumes/<n> and work-<n> too.
-  const bool clean = EmptyTree(root, /*rel=*/"", /*levels=*/2, kept);
+  const bool clean = EmptyTree(root, /*rel=*/"", /*levels=*/2, unused, kept);
   KeepTree(root, std::move(kept), clean);
 }
 
 bool SpareDirectories::EmptyTree(const fs::path& root, const std::string& rel, int levels,
-                                 Tree& kept) {
+                                 const std::vector<std::string>& unused, Tree& kept) {
   bool complete = false;
   bool all_gone = true;
   for (const Entry& entry : Entries(rel.empty() ? root : root / rel, &complete)) {
@@ -258,9 +267,11 @@ bool SpareDirectories::EmptyTree(const fs::path& root, const std::string& rel, i
       const std::string name = entry.path.filename().string();
       const std::string sub = rel.empty() ? name : rel + "/" + name;
       Tree inside;
-      const bool clean = EmptyTree(root, sub, levels - 1, inside);
+      const bool clean = EmptyTree(root, sub, levels - 1, unused, inside);
       Stamp stamp;
+      // One its build did not use goes on its own: a tree holds what the last build used.
       if (clean && kept.dirs.size() + inside.dirs.size() < kMaxTreeDirs &&
+          std::find(unused.begin(), unused.end(), sub) == unused.end() &&
           Qualifies(entry.path, /*emptied=*/true, &stamp)) {
         kept.dirs.insert(kept.dirs.end(), inside.dirs.begin(), inside.dirs.end());
         kept.stamps.insert(kept.stamps.end(), inside.stamps.begin(), inside.stamps.end());

@@ -12,6 +12,8 @@
 // build's directory with its volumes/, volumes/<n> and work-<n> in it, each emptied), so that the
 // next build takes all of them with one rename (TakeTreeInto) instead of one rename each, and
 // its steps find theirs already there (TakeInto answers from the tree without a system call).
+// A directory of a taken tree that its build did not ask for is kept on its own when the build
+// ends, so a tree holds the directories of the last build that used it.
 //
 // A directory is kept only when nothing tells it from a new one: a real directory (not a link),
 // empty, with the owner, group, mode and extended attribute names the spares' own directory
@@ -99,10 +101,12 @@ class SpareDirectories {
   // Makes the spares' directory and takes over what an earlier process left in it.
   bool Prepare();
   bool TakeInto(const std::filesystem::path& path, int parents);
-  // Empties `root`/`rel`, leaving in it the directories `levels` deep below it that qualify,
-  // added to `kept` (relative to `root`); true when its whole listing was read and every entry in
-  // it was removed or left as a qualifying directory (no need to read it again).
-  bool EmptyTree(const std::filesystem::path& root, const std::string& rel, int levels, Tree& kept);
+  // Empties `root`/`rel`, leaving in it the directories `levels` deep below it that qualify and
+  // are not `unused`, added to `kept` (relative to `root`; the others are kept on their own);
+  // true when its whole listing was read and every entry in it was removed or left as a
+  // qualifying directory (no need to read it again).
+  bool EmptyTree(const std::filesystem::path& root, const std::string& rel, int levels,
+                 const std::vector<std::string>& unused, Tree& kept);
   // Keeps `root` with the directories `kept` in it as a tree when `clean` (EmptyTree's answer)
   // and it qualifies, else each on its own (KeepEach); true when `root` is gone from its place.
   bool KeepTree(const std::filesystem::path& root, Tree kept, bool clean);
