@@ -96,6 +96,16 @@ TEST(SpareDirectories, ADirectoryOfATakenTreeThatItsBuildDidNotUseIsKeptOnItsOwn
   EXPECT_TRUE(fs::is_directory(tmp.path() / "builds" / "4" / "work-1"));
 }
 
+TEST(SpareDirectories, AnUnchangedTreeIsTakenWhereItIsListedWhenTaken) {
+  TempDir tmp;
+  SpareDirectories spares(tmp.path() / "spare-dirs", /*max_spares=*/32, /*listed_when_taken=*/true);
+  spares.Recycle(MakeFinishedBuild(tmp.path(), "1"));
+  fs::path next = tmp.path() / "builds" / "2";
+  ASSERT_TRUE(spares.TakeTreeInto(next));
+  EXPECT_TRUE(fs::is_empty(next / "volumes" / "1"));
+  EXPECT_TRUE(fs::is_empty(next / "work-1"));
+}
+
 TEST(SpareDirectories, ABuildsDirectoriesThatCannotBeKeptWholeAreKeptEachOnItsOwn) {
   TempDir tmp;
   SpareDirectories spares(tmp.path() / "spare-dirs");
@@ -173,18 +183,22 @@ TEST(SpareDirectories, ASpareRemovedBehindItsBackIsForgottenNotOfferedAgain) {
 
 // Only without cgroups can a process of a finished build outlive it and write where it worked.
 TEST(SpareDirectories, ASpareWrittenIntoAfterItWasKeptIsRemovedNotGivenToTheNextBuild) {
-  // Into the build's directory, or into a task's work dir or a volume in it.
-  for (const char* where : {"", "work-1", "volumes/1", "volumes"}) {
-    TempDir tmp;
-    SpareDirectories spares(tmp.path() / "spare-dirs", /*max_spares=*/1);
-    ASSERT_NO_FATAL_FAILURE(KeepOneSpare(tmp.path(), spares));
-    for (const auto& spare : fs::directory_iterator(tmp.path() / "spare-dirs")) {
-      WriteFile(spare.path() / where / "late.txt", "written after the build ended\n");
+  // Into the build's directory, or into a task's work dir or a volume in it; found by the stamps,
+  // and by the listing where timestamps are coarse.
+  for (bool listed : {false, true}) {
+    for (const char* where : {"", "work-1", "volumes/1", "volumes"}) {
+      SCOPED_TRACE(listed ? "listed" : "stamps");
+      TempDir tmp;
+      SpareDirectories spares(tmp.path() / "spare-dirs", /*max_spares=*/1, listed);
+      ASSERT_NO_FATAL_FAILURE(KeepOneSpare(tmp.path(), spares));
+      for (const auto& spare : fs::directory_iterator(tmp.path() / "spare-dirs")) {
+        WriteFile(spare.path() / where / "late.txt", "written after the build ended\n");
+      }
+      EXPECT_FALSE(spares.TakeTreeInto(tmp.path() / "builds" / "2")) << where;
+      EXPECT_FALSE(fs::exists(tmp.path() / "builds" / "2")) << where;
+      EXPECT_EQ(spares.trees(), 0u) << where;
+      EXPECT_TRUE(fs::is_empty(tmp.path() / "spare-dirs")) << where;
     }
-    EXPECT_FALSE(spares.TakeTreeInto(tmp.path() / "builds" / "2")) << where;
-    EXPECT_FALSE(fs::exists(tmp.path() / "builds" / "2")) << where;
-    EXPECT_EQ(spares.trees(), 0u) << where;
-    EXPECT_TRUE(fs::is_empty(tmp.path() / "spare-dirs")) << where;
   }
 }
 
@@ -218,13 +232,17 @@ TEST(SpareDirectories, ASpareChmodedAfterItWasKeptIsNotGivenToTheNextBuild) {
 }
 
 TEST(SpareDirectories, ASpareWhoseDirectoryWasReplacedOrRemovedIsNotGivenToTheNextBuild) {
-  for (const char* change : {"replaced by a file", "removed"}) {
+  for (const char* change :
+       {"replaced by a file", "removed", "listed: replaced", "listed: removed"}) {
     TempDir tmp;
-    SpareDirectories spares(tmp.path() / "spare-dirs", /*max_spares=*/1);
+    const bool listed = change[0] == 'l';
+    SpareDirectories spares(tmp.path() / "spare-dirs", /*max_spares=*/1, listed);
     ASSERT_NO_FATAL_FAILURE(KeepOneSpare(tmp.path(), spares));
     for (const auto& spare : fs::directory_iterator(tmp.path() / "spare-dirs")) {
       fs::remove(spare.path() / "work-1");
-      if (change[0] == 'r' && change[2] == 'p') WriteFile(spare.path() / "work-1", "a file\n");
+      if (std::string(change).find("replaced") != std::string::npos) {
+        WriteFile(spare.path() / "work-1", "a file\n");
+      }
     }
     EXPECT_FALSE(spares.TakeTreeInto(tmp.path() / "builds" / "2")) << change;
     EXPECT_FALSE(fs::exists(tmp.path() / "builds" / "2")) << change;

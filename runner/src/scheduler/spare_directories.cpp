@@ -97,8 +97,8 @@ std::vector<Entry> Entries(const fs::path& dir, bool* complete = nullptr) {
 
 }  // namespace
 
-SpareDirectories::SpareDirectories(fs::path dir, size_t max_spares)
-    : dir_(std::move(dir)), max_spares_(max_spares) {}
+SpareDirectories::SpareDirectories(fs::path dir, size_t max_spares, bool listed_when_taken)
+    : dir_(std::move(dir)), max_spares_(max_spares), listed_when_taken_(listed_when_taken) {}
 
 size_t SpareDirectories::size() const {
   std::lock_guard lock(mu_);
@@ -314,7 +314,7 @@ bool SpareDirectories::Prepare() {
                 static_cast<mode_t>(st.st_mode & 07777),
                 std::max<int64_t>(st.st_size, 4096),
                 XattrNames(dir_),
-                FineGrainedChangeTimes(dir_)};
+                !listed_when_taken_ && FineGrainedChangeTimes(dir_)};
   prepared_ = true;
   for (const Entry& entry : Entries(dir_)) Adopt(entry.path);
   return true;

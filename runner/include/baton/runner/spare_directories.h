@@ -43,7 +43,10 @@ class SpareDirectories {
  public:
   // Spares live in `dir`, made on the first Recycle (spares an earlier process left there are
   // taken over then). An empty `dir` keeps none: Recycle only removes.
-  explicit SpareDirectories(std::filesystem::path dir, size_t max_spares = 32);
+  // `listed_when_taken`: trees are listed when taken even where their stamps would do (tests of
+  // the way taken where timestamps are coarse).
+  explicit SpareDirectories(std::filesystem::path dir, size_t max_spares = 32,
+                            bool listed_when_taken = false);
   SpareDirectories(const SpareDirectories&) = delete;
   SpareDirectories& operator=(const SpareDirectories&) = delete;
 
@@ -135,6 +138,7 @@ class SpareDirectories {
 
   const std::filesystem::path dir_;
   const size_t max_spares_;
+  const bool listed_when_taken_;
   bool prepared_ = false;  // only the remover's thread reads or writes it
   Reference reference_;    // set by Prepare, then read-only
   mutable std::mutex mu_;
