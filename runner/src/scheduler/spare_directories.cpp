@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// At most this many directories in a tree besides its own (the union of the shapes of the builds
-// that used it: a build's unused ones stay empty in its directory).
+// At most this many directories in a tree besides its own; a build's further ones are kept on
+// their own (a build with many tasks).
 constexpr size_t kMaxTreeDirs = 16;
 
 // The names of `path`'s extended attributes (ACLs are among them), without following a link.
