@@ -48,7 +48,11 @@ void BuildExecutor::Impl::Start() {
   if (options_.resume) return Resume();
   // Only the build's own directory: volumes/ and a task's work-<id>/ are made when a step needs
   // one (a mkdir on a journal-less ext4 costs ~60 us of CPU, docs/benchmarks.md).
-  std::error_code ec = MakeDirectory(options_.build_root);
+  // With its directories in it when a finished build's are kept whole (spare_directories.h).
+  std::error_code ec;
+  if (!options_.spare_dirs || !options_.spare_dirs->TakeTreeInto(options_.build_root)) {
+    ec = MakeDirectories(options_.build_root);
+  }
   if (!ec && options_.journal) {
     fs::remove(JournalPath(), ec);  // a build that ran here before under the same id: not ours
     ec.clear();
