@@ -1,8 +1,8 @@
 // How a chunk of build events (event_codec.h's layout) is kept in build_event_chunks.body:
-// compressed as one zstd frame when that is smaller and the body is not short (512 bytes or
-// more), else as is. Logs shrink ~7x (compiler and test output) and far more when repetitive, so
-// a long log writes that much less through the database's journal and takes that much less room
-// in the history (docs/benchmarks.md).
+// compressed as one zstd frame when that is smaller and the body is not short (2 KiB or more,
+// as PostgreSQL's TOAST compresses only rows over ~2 kB), else as is. Logs shrink ~7x (compiler and
+// test output) and far more when repetitive, so a long log writes that much less through the
+// database's journal and takes that much less room in the history (docs/benchmarks.md).
 //
 // A stored body tells its form by its first bytes: a zstd frame starts with the magic number
 // 28 b5 2f fd, and an encoded chunk starts with its first event's flags byte (0-7), so bodies
