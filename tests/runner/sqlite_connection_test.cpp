@@ -32,32 +32,32 @@ class SqliteConnectionTest : public ::testing::Test {
 
 TEST_F(SqliteConnectionTest, TransactionsAndSavepointsRunAgainAndAgainWithTheirMeaning) {
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(conn_->Exec("BEGIN IMMEDIATE").ok());
+    ASSERT_TRUE(conn_->RunControl("BEGIN IMMEDIATE").ok());
     ASSERT_TRUE(conn_->Run("INSERT INTO t VALUES (?)", i).ok());
-    ASSERT_TRUE(conn_->Exec("SAVEPOINT build_events").ok());
+    ASSERT_TRUE(conn_->RunControl("SAVEPOINT build_events").ok());
     ASSERT_TRUE(conn_->Run("INSERT INTO t VALUES (?)", 100 + i).ok());
-    ASSERT_TRUE(conn_->Exec("ROLLBACK TO build_events").ok());
-    ASSERT_TRUE(conn_->Exec("RELEASE build_events").ok());
+    ASSERT_TRUE(conn_->RunControl("ROLLBACK TO build_events").ok());
+    ASSERT_TRUE(conn_->RunControl("RELEASE build_events").ok());
     EXPECT_TRUE(conn_->InTransaction());
-    ASSERT_TRUE(conn_->Exec("COMMIT").ok());
+    ASSERT_TRUE(conn_->RunControl("COMMIT").ok());
     EXPECT_FALSE(conn_->InTransaction());
   }
   EXPECT_EQ(Rows(), 3);
-  ASSERT_TRUE(conn_->Exec("BEGIN").ok());
+  ASSERT_TRUE(conn_->RunControl("BEGIN").ok());
   ASSERT_TRUE(conn_->Run("INSERT INTO t VALUES (7)").ok());
-  ASSERT_TRUE(conn_->Exec("ROLLBACK").ok());
+  ASSERT_TRUE(conn_->RunControl("ROLLBACK").ok());
   EXPECT_EQ(Rows(), 3);
 }
 
 TEST_F(SqliteConnectionTest, ACommitWithoutATransactionIsAnErrorEachTime) {
   for (int i = 0; i < 2; ++i) {
-    Status status = conn_->Exec("COMMIT");
+    Status status = conn_->RunControl("COMMIT");
     EXPECT_EQ(status.code(), StatusCode::kIoError);
     EXPECT_NE(status.message().find("no transaction is active"), std::string::npos)
         << status.ToString();
   }
-  ASSERT_TRUE(conn_->Exec("BEGIN IMMEDIATE").ok());
-  EXPECT_TRUE(conn_->Exec("COMMIT").ok());
+  ASSERT_TRUE(conn_->RunControl("BEGIN IMMEDIATE").ok());
+  EXPECT_TRUE(conn_->RunControl("COMMIT").ok());
 }
 
 TEST(ChunkCompression, AShortBodyIsKeptAsItIsAndALongOneCompressed) {

@@ -97,6 +97,9 @@ class Connection {
 
   // Runs one or more statements that return no rows.
   virtual Status Exec(const std::string& sql) = 0;
+  // Runs one statement of transaction control ("BEGIN IMMEDIATE", "COMMIT", "SAVEPOINT name",
+  // "ROLLBACK TO name", ...). A backend may keep it prepared: every write begins and commits.
+  virtual Status RunControl(const std::string& sql) { return Exec(sql); }
   // A cached prepared statement for `sql`.
   virtual Result<StatementLease> Prepare(const std::string& sql) = 0;
   // Prepares, binds and runs a statement returning no rows.
@@ -134,18 +137,18 @@ class Transaction {
  public:
   explicit Transaction(Connection& conn) : conn_(conn) {}
   ~Transaction() {
-    if (open_) (void)conn_.Exec("ROLLBACK");
+    if (open_) (void)conn_.RunControl("ROLLBACK");
   }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
   Status Begin(bool immediate) {
-    BATON_RETURN_IF_ERROR(conn_.Exec(conn_.BeginStatement(immediate)));
+    BATON_RETURN_IF_ERROR(conn_.RunControl(conn_.BeginStatement(immediate)));
     open_ = true;
     return Status::Ok();
   }
   Status Commit() {
-    Status status = conn_.Exec("COMMIT");
+    Status status = conn_.RunControl("COMMIT");
     if (status.ok()) open_ = false;
     return status;
   }

@@ -117,24 +117,24 @@ Status SqlStore::CommitEventsAnd(const std::vector<sql::QueuedEvent>& batch, con
   Status status = WriteLocked([&](Connection& conn) -> Status {
     for (const auto& [build_id, events] : by_build) {
       // A savepoint per build: one bad build (deleted meanwhile) does not lose the others' logs.
-      BATON_RETURN_IF_ERROR(conn.Exec("SAVEPOINT build_events"));
+      BATON_RETURN_IF_ERROR(conn.RunControl("SAVEPOINT build_events"));
       Status written = chunker_->Write(conn, build_id, events);
       if (!written.ok()) {
-        BATON_RETURN_IF_ERROR(conn.Exec("ROLLBACK TO build_events"));
+        BATON_RETURN_IF_ERROR(conn.RunControl("ROLLBACK TO build_events"));
         chunker_->Forget(build_id);
         if (first_error.ok()) {
           first_error = written.WithContext("events of build " + std::to_string(build_id));
         }
       }
-      BATON_RETURN_IF_ERROR(conn.Exec("RELEASE build_events"));
+      BATON_RETURN_IF_ERROR(conn.RunControl("RELEASE build_events"));
     }
     if (!then || !first_error.ok()) return Status::Ok();
     if (by_build.empty()) return then_status = then(conn);  // nothing else to keep
     // Its own savepoint too: when `then` fails, the events still commit.
-    BATON_RETURN_IF_ERROR(conn.Exec("SAVEPOINT then_write"));
+    BATON_RETURN_IF_ERROR(conn.RunControl("SAVEPOINT then_write"));
     then_status = then(conn);
-    if (!then_status.ok()) BATON_RETURN_IF_ERROR(conn.Exec("ROLLBACK TO then_write"));
-    return conn.Exec("RELEASE then_write");
+    if (!then_status.ok()) BATON_RETURN_IF_ERROR(conn.RunControl("ROLLBACK TO then_write"));
+    return conn.RunControl("RELEASE then_write");
   });
   if (!status.ok()) {
     // The open chunks may not match the database any more (none were open for an empty batch).

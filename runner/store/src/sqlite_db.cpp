@@ -30,16 +30,6 @@ Status ErrorFromCode(int rc, const char* message, const std::string& sql) {
   }
 }
 
-// One statement of transaction control, as SqlStore and sql::Transaction write them ("BEGIN
-// IMMEDIATE", "COMMIT", "SAVEPOINT build_events", "ROLLBACK TO then_write", ...).
-bool IsTransactionControl(const std::string& sql) {
-  if (sql.find(';') != std::string::npos) return false;
-  for (const char* verb : {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT ", "RELEASE "}) {
-    if (sql.rfind(verb, 0) == 0) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::string sql)
@@ -144,14 +134,15 @@ Result<bool> Connection::CheckpointPassive() {
   return copied >= in_wal;
 }
 
+// Every write begins and commits, and the event writer's commits add a savepoint a build: run
+// from the statement cache, these are not parsed again each time (sqlite3_exec prepares, steps
+// and finalizes; 8 statements a finished job, ~6,000 instructions each).
+Status Connection::RunControl(const std::string& sql) {
+  BATON_ASSIGN_OR_RETURN(StatementLease stmt, Prepare(sql));
+  return stmt->Run();
+}
+
 Status Connection::Exec(const std::string& sql) {
-  // Every write begins and commits, and the event writer's commits add a savepoint a build: run
-  // from the statement cache, these are not parsed again each time (sqlite3_exec prepares,
-  // steps and finalizes; 8 statements a finished job, ~6,000 instructions each).
-  if (IsTransactionControl(sql)) {
-    BATON_ASSIGN_OR_RETURN(StatementLease stmt, Prepare(sql));
-    return stmt->Run();
-  }
   char* message = nullptr;
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
   if (rc == SQLITE_OK) return Status::Ok();

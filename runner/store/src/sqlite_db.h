@@ -61,6 +61,7 @@ class Connection final : public sql::Connection {
   Connection& operator=(const Connection&) = delete;
 
   Status Exec(const std::string& sql) override;
+  Status RunControl(const std::string& sql) override;  // from the statement cache
   Result<StatementLease> Prepare(const std::string& sql) override;
   int64_t LastInsertRowId() override;
   int Changes() const override;
