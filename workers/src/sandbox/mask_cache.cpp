@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -12,6 +11,7 @@
 #include <string_view>
 
 #include "sandbox/child_plan.h"
+#include "sandbox/sys_util.h"
 
 namespace baton::workers::sandbox {
 namespace {
@@ -115,13 +115,12 @@ bool Identify(const std::string& path, struct statx* st) {
 // recorded: replaced, mounted over, an entry made, removed or renamed in it, or gone; one
 // recorded too soon after a change (not settled) is recorded anew too.
 std::optional<std::vector<bool>> MaskCache::Changes() const {
-  pollfd p{mounts_.get(), POLLPRI, 0};
-  if (::poll(&p, 1, 0) != 0) return std::nullopt;
+  if (sys::MountsChanged(mounts_.get())) return std::nullopt;
   std::vector<bool> stale(dirs_.size());
   for (size_t i = 0; i < dirs_.size(); ++i) {
     struct statx st;
     stale[i] = !dirs_[i].settled || !Identify(dirs_[i].path, &st) || !S_ISDIR(st.stx_mode) ||
-               !StateOf(dirs_[i].path, st).SameAs(dirs_[i]);
+               !dirs_[i].SameAs(st);
   }
   return stale;
 }
@@ -220,10 +219,11 @@ MaskCache::DirState MaskCache::StateOf(const std::string& path, const struct sta
   return d;
 }
 
-bool MaskCache::DirState::SameAs(const DirState& o) const {
-  return dev_major == o.dev_major && dev_minor == o.dev_minor && mnt_id == o.mnt_id &&
-         ino == o.ino && mtime_sec == o.mtime_sec && mtime_nsec == o.mtime_nsec &&
-         ctime_sec == o.ctime_sec && ctime_nsec == o.ctime_nsec;
+bool MaskCache::DirState::SameAs(const struct statx& st) const {
+  return dev_major == st.stx_dev_major && dev_minor == st.stx_dev_minor &&
+         mnt_id == st.stx_mnt_id && ino == st.stx_ino && mtime_sec == st.stx_mtime.tv_sec &&
+         mtime_nsec == st.stx_mtime.tv_nsec && ctime_sec == st.stx_ctime.tv_sec &&
+         ctime_nsec == st.stx_ctime.tv_nsec;
 }
 
 void MaskCache::Answer() {

@@ -74,7 +74,7 @@ class MaskCache {
     int64_t mtime_sec = 0, ctime_sec = 0;
     uint32_t mtime_nsec = 0, ctime_nsec = 0;
     bool settled = false;
-    bool SameAs(const DirState& o) const;
+    bool SameAs(const struct statx& st) const;  // what a task's check read now
   };
   struct Candidate {
     std::string path;

@@ -1,7 +1,6 @@
 #include "sandbox/shared_root.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 
 #include <cerrno>
@@ -30,8 +29,7 @@ SharedRoots::~SharedRoots() {
 // The kernel marks an open mountinfo when its namespace's mounts change; opening it anew clears
 // the mark. Without it, every shared root is made for one task only.
 bool SharedRoots::HostMountsChanged() {
-  pollfd p{mounts_.get(), POLLPRI, 0};
-  if (mounts_.get() >= 0 && ::poll(&p, 1, 0) == 0) return false;
+  if (!sys::MountsChanged(mounts_.get())) return false;
   mounts_ = ScopedFd(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
   return true;
 }
@@ -68,8 +66,7 @@ Result<std::shared_ptr<const ScopedFd>> SharedRoots::GetLocked(
 // mounts anything, and its mounts are private); the host's removal or rename of what a mask
 // covers detaches that mask, which the kernel marks on the root's mountinfo.
 bool SharedRoots::RootMountsChanged(const Entry& entry) {
-  pollfd p{entry.mounts.get(), POLLPRI, 0};
-  return ::poll(&p, 1, 0) != 0;
+  return sys::MountsChanged(entry.mounts.get());
 }
 
 std::string SharedRoots::why_not() const {

@@ -1,6 +1,7 @@
 #include "sandbox/sys_util.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sanitizer/asan_interface.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -52,6 +53,11 @@ Status WriteSmallFile(const std::string& path, const std::string& value) {
 
 // read(2), not std::ifstream: a task's cgroup files are read five times at its end (~1 us each
 // fewer without a stream's locale and buffer).
+bool MountsChanged(int fd) {
+  pollfd p{fd, POLLPRI, 0};
+  return fd < 0 || ::poll(&p, 1, 0) != 0;
+}
+
 std::string ReadSmallFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return {};

@@ -19,6 +19,9 @@ Status WriteSmallFile(const std::string& path, const std::string& value);
 // Reads a small file whole; empty on error.
 std::string ReadSmallFile(const std::string& path);
 bool PathExists(const std::string& path);
+// Whether the mounts of the namespace an open /proc/<pid>/mountinfo `fd` shows changed since it
+// was opened (the kernel marks it, POLLPRI, until it is opened anew); true when `fd` is not open.
+bool MountsChanged(int fd);
 
 // One line of /proc/<pid>/mountinfo.
 struct MountEntry {
