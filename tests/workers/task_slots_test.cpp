@@ -1,10 +1,11 @@
-// TaskSlots: at most `limit` holders at once; a waiter goes on when a slot is freed or it is
-// cancelled.
+// TaskSlots: at most `limit` holders at once; a waiter goes on when a slot is freed (its Slot
+// destroyed) or it is cancelled.
 #include "baton/workers/task_slots.h"
 
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -19,17 +20,24 @@ using workers::TaskSlots;
 TEST(TaskSlots, NoLimitTakesEverySlotAtOnce) {
   TaskSlots slots(0);
   std::atomic<bool> cancelled{false};
-  for (int i = 0; i < 100; ++i) EXPECT_TRUE(slots.Acquire(cancelled));
+  std::vector<TaskSlots::Slot> held;
+  for (int i = 0; i < 100; ++i) {
+    held.push_back(slots.Acquire(cancelled));
+    EXPECT_TRUE(held.back());
+  }
 }
 
 TEST(TaskSlots, AHolderPastTheLimitWaitsForAFreedSlot) {
   TaskSlots slots(2);
   std::atomic<bool> cancelled{false};
-  ASSERT_TRUE(slots.Acquire(cancelled));
-  ASSERT_TRUE(slots.Acquire(cancelled));
-  auto third = std::async(std::launch::async, [&] { return slots.Acquire(cancelled); });
+  std::optional<TaskSlots::Slot> first(slots.Acquire(cancelled));
+  ASSERT_TRUE(*first);
+  TaskSlots::Slot second = slots.Acquire(cancelled);
+  ASSERT_TRUE(second);
+  auto third =
+      std::async(std::launch::async, [&] { return static_cast<bool>(slots.Acquire(cancelled)); });
   EXPECT_EQ(third.wait_for(100ms), std::future_status::timeout);  // both slots held
-  slots.Release();
+  first.reset();                                                  // its slot freed
   ASSERT_EQ(third.wait_for(10s), std::future_status::ready);
   EXPECT_TRUE(third.get());
 }
@@ -37,15 +45,17 @@ TEST(TaskSlots, AHolderPastTheLimitWaitsForAFreedSlot) {
 TEST(TaskSlots, ACancelledWaiterGoesOnWithoutASlot) {
   TaskSlots slots(1);
   std::atomic<bool> mine{false}, theirs{false};
-  ASSERT_TRUE(slots.Acquire(mine));
-  auto waiter = std::async(std::launch::async, [&] { return slots.Acquire(theirs); });
+  std::optional<TaskSlots::Slot> held(slots.Acquire(mine));
+  ASSERT_TRUE(*held);
+  auto waiter =
+      std::async(std::launch::async, [&] { return static_cast<bool>(slots.Acquire(theirs)); });
   EXPECT_EQ(waiter.wait_for(100ms), std::future_status::timeout);
   theirs = true;
   slots.Wake();
   ASSERT_EQ(waiter.wait_for(10s), std::future_status::ready);
   EXPECT_FALSE(waiter.get());
   // It took no slot: once the holder is done, the next one gets the only slot at once.
-  slots.Release();
+  held.reset();
   std::atomic<bool> next{false};
   EXPECT_TRUE(slots.Acquire(next));
 }
@@ -58,14 +68,14 @@ TEST(TaskSlots, NeverMoreHoldersThanTheLimit) {
     threads.emplace_back([&] {
       std::atomic<bool> cancelled{false};
       for (int i = 0; i < 200; ++i) {
-        ASSERT_TRUE(slots.Acquire(cancelled));
+        TaskSlots::Slot slot = slots.Acquire(cancelled);
+        ASSERT_TRUE(slot);
         int now = ++holding;
         int seen = most.load();
         while (now > seen && !most.compare_exchange_weak(seen, now)) {
         }
         std::this_thread::yield();
-        --holding;
-        slots.Release();
+        --holding;  // the slot is freed at the end of the iteration
       }
     });
   }

@@ -333,11 +333,14 @@ std::unique_ptr<StepHandle> LocalWorker::RunTask(const TaskRun& run,
   auto execution = std::make_shared<Execution>();
   auto body = [this, run, output, done, execution] {
     TaskResult result;
-    if (task_slots_->Acquire(*execution->cancelled_flag())) {
-      result = RunTaskHere(run, output, *execution);
-      task_slots_->Release();  // before the report: the next task starts while this one's ends
-    } else {
-      result.error = Cancelled("task " + run.id + " was cancelled before it started");
+    {
+      // Freed before the report: the next task starts while this one's ends.
+      TaskSlots::Slot slot = task_slots_->Acquire(*execution->cancelled_flag());
+      if (slot) {
+        result = RunTaskHere(run, output, *execution);
+      } else {
+        result.error = Cancelled("task " + run.id + " was cancelled before it started");
+      }
     }
     done(std::move(result));
     execution->Reported();

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <utility>
 
 namespace baton::workers {
 
@@ -14,21 +15,30 @@ class TaskSlots {
  public:
   explicit TaskSlots(int limit) : limit_(limit) {}
 
-  // Waits for a free slot and takes it (true), or returns false once `cancelled` is set (Wake()
+  // A slot taken: freed when destroyed (even if the task's run throws). Empty: none was taken.
+  class Slot {
+   public:
+    Slot() = default;
+    explicit Slot(TaskSlots* slots) : slots_(slots) {}
+    Slot(Slot&& o) noexcept : slots_(std::exchange(o.slots_, nullptr)) {}
+    Slot& operator=(Slot&&) = delete;
+    ~Slot() {
+      if (slots_) slots_->Release();
+    }
+    explicit operator bool() const { return slots_ != nullptr; }
+
+   private:
+    TaskSlots* slots_ = nullptr;
+  };
+
+  // Waits for a free slot and takes it, or returns an empty Slot once `cancelled` is set (Wake()
   // after setting it). A limit of 0 or less takes a slot at once.
-  bool Acquire(const std::atomic<bool>& cancelled) {
+  Slot Acquire(const std::atomic<bool>& cancelled) {
     std::unique_lock lock(mu_);
     freed_.wait(lock, [&] { return cancelled.load() || limit_ <= 0 || held_ < limit_; });
-    if (cancelled.load()) return false;
+    if (cancelled.load()) return Slot();
     ++held_;
-    return true;
-  }
-  void Release() {
-    {
-      std::lock_guard lock(mu_);
-      --held_;
-    }
-    freed_.notify_all();
+    return Slot(this);
   }
   // A waiter's `cancelled` was set: let it see that.
   void Wake() {
@@ -37,6 +47,14 @@ class TaskSlots {
   }
 
  private:
+  void Release() {
+    {
+      std::lock_guard lock(mu_);
+      --held_;
+    }
+    freed_.notify_all();
+  }
+
   const int limit_;
   std::mutex mu_;
   std::condition_variable freed_;
