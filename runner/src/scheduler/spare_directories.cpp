@@ -238,8 +238,8 @@ bool SpareDirectories::TakeInto(const fs::path& path, int parents) {
 }
 
 void SpareDirectories::Recycle(const fs::path& root) {
-  std::vector<std::string>
-      unused;  // directories of a tree taken here that its build never asked for
+  // Directories of a tree taken here that its build never asked for.
+  std::vector<std::string> unused;
   {
     std::lock_guard lock(mu_);
     if (auto tree = in_place_.find(root.string()); tree != in_place_.end()) {
