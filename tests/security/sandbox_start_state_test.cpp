@@ -6,6 +6,8 @@
 // with (an ignored signal and the blocked mask survive exec). Real sandboxes (root).
 #include <linux/capability.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <sstream>
@@ -43,10 +45,19 @@ uint64_t StatusMask(const std::string& status, const std::string& field) {
   return ~uint64_t{0};
 }
 
-// The worker's signal dispositions for a test's length: SIGPIPE, SIGHUP and a real-time signal
-// ignored (as in a server started by nohup, or one that ignores SIGPIPE), SIGUSR1 and SIGTERM
-// handled. A task must start with none of them: an ignored signal would stay ignored across its
-// exec, and a handler of the worker must never run in the task's process before it.
+// The kernel's own sigaction, for signals 32 and 33 that glibc's wrapper refuses.
+struct KernelSigaction {
+  void* handler;
+  unsigned long flags;
+  void* restorer;
+  uint64_t mask;
+};
+
+// The worker's signal dispositions for a test's length: SIGPIPE, SIGHUP and real-time signals
+// ignored (as in a server started by nohup, or one that ignores SIGPIPE; CI's runner started the
+// suite with signal 32 ignored), SIGUSR1 and SIGTERM handled. A task must start with none of
+// them: an ignored signal would stay ignored across its exec, and a handler of the worker must
+// never run in the task's process before it.
 class WorkerDispositions {
  public:
   WorkerDispositions() {
@@ -55,9 +66,19 @@ class WorkerDispositions {
     Set(SIGRTMIN + 3, SIG_IGN);
     Set(SIGUSR1, Handler);
     Set(SIGTERM, Handler);
+    for (int sig : {32, 33}) {  // glibc's, below SIGRTMIN: only the system call sets them
+      KernelSigaction ign{};
+      ign.handler = reinterpret_cast<void*>(SIG_IGN);
+      KernelSigaction old{};
+      EXPECT_EQ(::syscall(SYS_rt_sigaction, sig, &ign, &old, sizeof old.mask), 0);
+      saved_raw_.emplace_back(sig, old);
+    }
   }
   ~WorkerDispositions() {
     for (const auto& [sig, old] : saved_) ::sigaction(sig, &old, nullptr);
+    for (const auto& [sig, old] : saved_raw_) {
+      ::syscall(SYS_rt_sigaction, sig, &old, nullptr, sizeof old.mask);
+    }
   }
 
  private:
@@ -70,6 +91,7 @@ class WorkerDispositions {
     saved_.emplace_back(sig, old);
   }
   std::vector<std::pair<int, struct sigaction>> saved_;
+  std::vector<std::pair<int, KernelSigaction>> saved_raw_;
 };
 
 class TaskStartState : public SandboxedWorkerFixture {

@@ -323,13 +323,23 @@ uint64_t IgnoredSignals() {
 // CLONE_CLEAR_SIGHAND left only the signals the worker ignores to reset (execve keeps those;
 // it resets handled ones itself), usually none; otherwise each signal is reset, one call each.
 // The task inherits these from the init (its clone copies them).
+//
+// Through the system call itself: glibc's sigaction refuses signals 32 and 33 (its own, for
+// thread cancellation and set*id), and a worker started with one of them ignored (CI's runner
+// started ours so) would hand it on to every task. The kernel's sigaction at SIG_DFL is all
+// zeroes, whatever the architecture's layout.
 void ResetDispositions(const ChildPlan& p) {
   uint64_t reset = p.handlers_cleared ? IgnoredSignals() : ~uint64_t{0};
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
+  struct {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    uint64_t mask;
+  } dfl{};
   for (int sig = 1; sig < NSIG && reset != 0; ++sig, reset >>= 1) {
-    if ((reset & 1) && sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+    if ((reset & 1) && sig != SIGKILL && sig != SIGSTOP) {
+      ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
+    }
   }
 }
 
