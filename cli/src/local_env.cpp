@@ -73,6 +73,15 @@ Status ParseIdRange(const std::string& text, workers::LocalWorkerOptions& option
     return InvalidArgument("--task-id-range '" + text +
                            "' is not FIRST:COUNT with both above 0; use e.g. 100000:65536");
   }
+  // The last id of the range is FIRST + COUNT - 1, and host ids end at 4294967294 (the kernel
+  // keeps 4294967295 as "no id").
+  if (uint64_t{options.userns_host_id} + options.userns_size > 4294967295ull) {
+    return InvalidArgument(
+        "--task-id-range '" + text + "' ends at host id " +
+        std::to_string(uint64_t{options.userns_host_id} + options.userns_size - 1) +
+        ", past the last one (4294967294); use a lower FIRST or a smaller "
+        "COUNT, e.g. 100000:65536");
+  }
   return Status::Ok();
 }
 

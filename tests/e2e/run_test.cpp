@@ -239,6 +239,22 @@ TEST_F(RunPipeline, MakesTheArtifactStoreOnlyWhenAStepUsesIt) {
             fs::perms::owner_all);
 }
 
+// A range of host ids past the last one is refused with the flag's name before anything runs
+// (it used to reach the sandbox's probe, which refused every task with the namespace's message).
+TEST_F(RunPipeline, RejectsATaskIdRangePastTheLastHostIdNamingTheFlag) {
+  for (const char* range : {"4294967000:65536", "4294967295:1"}) {
+    ProcessResult r = Run({"--task-id-range", range});
+    EXPECT_EQ(r.exit_code, 2) << r.All();
+    EXPECT_NE(r.err.find(std::string("--task-id-range '") + range + "' ends at host id"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("past the last one (4294967294)"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("compile"), std::string::npos) << "nothing ran: " << r.out;
+  }
+  ProcessResult last = Run({"--task-id-range", "4294901759:65536", "-j", "build"});
+  EXPECT_EQ(last.exit_code, 0) << "a range ending at 4294967294 is taken: " << last.All();
+}
+
 TEST_F(RunPipeline, RejectsAnUnknownJobName) {
   ProcessResult r = Run({"-j", "no-such-job"});
   EXPECT_NE(r.exit_code, 0);

@@ -70,8 +70,8 @@ Result<ScopedFd> CreateUserNamespace(uint32_t host_id, uint32_t size) {
   if (size == 0 || uint64_t{host_id} + size > 0xffffffffull || host_id == 0) {
     return InvalidArgument("user namespace range " + std::to_string(host_id) + ":" +
                            std::to_string(size) +
-                           " is invalid: give a first host id above 0 and a count above 0, e.g. "
-                           "100000:65536");
+                           " is invalid: give a first host id above 0 and a count above 0 whose "
+                           "range ends at or before host id 4294967294, e.g. 100000:65536");
   }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return sys::ErrnoStatus("creating a pipe", errno);
