@@ -171,6 +171,30 @@ TEST_P(BuildStoreConformance, NewestJobBuildsGivesEachJobsNewestBuildWithTheStat
   EXPECT_TRUE(builds().NewestJobBuilds(lib->id + 1000, {})->empty());  // no such pipeline
 }
 
+// The newest build of each status is found however deep in a job's history it lies: a build
+// still running under many newer finished ones, a finished one under newer unfinished ones.
+TEST_P(BuildStoreConformance, NewestJobBuildsFindsABuildUnderManyNewerOnes) {
+  const Id app = pipelines().GetJobById(job_)->pipeline_id;
+  const Build old_running = *builds().StartBuild(builds().CreateJobBuild(job_, {})->id);
+  Build last_finished;
+  for (int i = 0; i < 30; ++i) last_finished = Finished(job_, BuildStatus::kSucceeded);
+  const Build finished_other = Finished(other_job_, BuildStatus::kFailed);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(builds().CreateJobBuild(other_job_, {}).ok());
+
+  auto started = builds().NewestJobBuilds(app, {BuildStatus::kStarted});
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  ASSERT_EQ(started->size(), 1u);
+  EXPECT_EQ(started->at(job_).id, old_running.id);
+  auto finished = builds().NewestJobBuilds(app, {BuildStatus::kSucceeded, BuildStatus::kFailed});
+  ASSERT_EQ(finished->size(), 2u);
+  EXPECT_EQ(finished->at(job_).id, last_finished.id);
+  EXPECT_EQ(finished->at(other_job_).id, finished_other.id);
+  auto pending = builds().NewestJobBuilds(app, {BuildStatus::kPending});
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_GT(pending->at(other_job_).id, finished_other.id);
+  EXPECT_EQ(pending->at(other_job_).status, BuildStatus::kPending);
+}
+
 // Lists that never show a build's plan skip reading and parsing it; a build alone keeps it.
 TEST_P(BuildStoreConformance, ListsWithoutPlansReadThemAsNull) {
   const Json plan = {{"schema", "baton.plan.v1"}, {"job", "build"}};
