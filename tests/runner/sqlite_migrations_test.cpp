@@ -38,38 +38,58 @@ CREATE TABLE build_inputs_v4 (
   first_occurrence INTEGER NOT NULL,
   PRIMARY KEY (build_id, name)
 );
-INSERT INTO build_inputs_v4 SELECT * FROM build_inputs;
+INSERT INTO build_inputs_v4
+  SELECT build_id, name, resource_version_id, first_occurrence FROM build_inputs;
 DROP TABLE build_inputs;
 ALTER TABLE build_inputs_v4 RENAME TO build_inputs;
 CREATE INDEX build_inputs_by_version ON build_inputs (resource_version_id);
 PRAGMA user_version = 4;
 )sql";
 
-TEST(SqliteMigrations, ABuildsInputsFromSchema4AreKeptInTheirTableWithoutRowids) {
-  TempDir dir;
-  FakeClock clock;
-  const auto db_file = dir.path() / "baton.db";
-  Id build_id = 0;
-  {
+// build_inputs as schema 5 had it: without the build's job.
+constexpr const char* kBackToSchema5 = R"sql(
+DROP INDEX build_inputs_by_job;
+ALTER TABLE build_inputs DROP COLUMN job_id;
+PRAGMA user_version = 5;
+)sql";
+
+// A store with pipeline `app` (jobs `build` and `test`, resource `repo` at version `a`) and one
+// build of `build` that had repo@a as its input.
+struct OldStore {
+  Id build_job = 0, test_job = 0, repo = 0, version = 0, build_id = 0;
+  void Make(const std::filesystem::path& db_file, const Clock& clock) {
     auto store = SqliteStore::Open(db_file, clock);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     PipelineUpdate u;
     u.name = "app";
     u.yaml = "jobs: []\n";
-    u.config = Json{{"jobs", {"build"}}};
+    u.config = Json{{"jobs", {"build", "test"}}};
     u.jobs.push_back(JobSpec{"build", "", Json{{"name", "build"}}});
+    u.jobs.push_back(JobSpec{"test", "", Json{{"name", "test"}}});
     u.resources.push_back(ResourceSpec{"repo", "", "git", "hash-1", {}});
     auto p = (*store)->SetPipeline(u);
     ASSERT_TRUE(p.ok()) << p.status().ToString();
-    const Id repo = (*store)->GetResource(p->id, "repo")->id;
+    build_job = (*store)->GetJob(p->id, "build")->id;
+    test_job = (*store)->GetJob(p->id, "test")->id;
+    repo = (*store)->GetResource(p->id, "repo")->id;
     auto v = (*store)->SaveResourceVersions(repo, {VersionFound{Json{{"ref", "a"}}, {}}});
     ASSERT_TRUE(v.ok()) << v.status().ToString();
-    auto b = (*store)->CreateStartedJobBuild((*store)->GetJob(p->id, "build")->id, Json::object(),
-                                             {BuildInput{"repo", v->front().id, repo, {}, true}});
+    version = v->front().id;
+    auto b = (*store)->CreateStartedJobBuild(build_job, Json::object(),
+                                             {BuildInput{"repo", version, repo, {}, true}});
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     build_id = b->id;
   }
-  ASSERT_EQ(ExecOn(db_file, kBackToSchema4), "");
+};
+
+TEST(SqliteMigrations, ABuildsInputsFromSchema4AreKeptInTheirTableWithoutRowids) {
+  TempDir dir;
+  FakeClock clock;
+  const auto db_file = dir.path() / "baton.db";
+  OldStore old;
+  ASSERT_NO_FATAL_FAILURE(old.Make(db_file, clock));
+  const Id build_id = old.build_id;
+  ASSERT_EQ(ExecOn(db_file, std::string(kBackToSchema5) + kBackToSchema4), "");
 
   auto store = SqliteStore::Open(db_file, clock);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -82,6 +102,33 @@ TEST(SqliteMigrations, ABuildsInputsFromSchema4AreKeptInTheirTableWithoutRowids)
   EXPECT_TRUE((*store)->CheckIntegrity().ok());
   store->reset();
   EXPECT_EQ(ExecOn(db_file, "SELECT rowid FROM build_inputs"), "no such column: rowid");
+}
+
+// Schema 6 gives each input its build's job; the inputs already there get theirs, so a job's
+// next build with the same version is no first occurrence, and another job's first build is.
+TEST(SqliteMigrations, ABuildsInputsFromSchema5GetTheirBuildsJob) {
+  TempDir dir;
+  FakeClock clock;
+  const auto db_file = dir.path() / "baton.db";
+  OldStore old;
+  ASSERT_NO_FATAL_FAILURE(old.Make(db_file, clock));
+  ASSERT_EQ(ExecOn(db_file, kBackToSchema5), "");
+  ASSERT_EQ(ExecOn(db_file, "SELECT job_id FROM build_inputs"), "no such column: job_id");
+
+  auto store = SqliteStore::Open(db_file, clock);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(*(*store)->SchemaVersion(), SqliteStore::LatestSchemaVersion());
+  const BuildInput repo_a{"repo", old.version, old.repo, {}, true};
+  auto again = (*store)->CreateStartedJobBuild(old.build_job, Json::object(), {repo_a});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  auto other = (*store)->CreateStartedJobBuild(old.test_job, Json::object(), {repo_a});
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_FALSE((*store)->ListBuildInputs(again->id)->at(0).first_occurrence)
+      << "the job's build before the migration had repo@a";
+  EXPECT_TRUE((*store)->ListBuildInputs(other->id)->at(0).first_occurrence)
+      << "another job's build is not this job's";
+  EXPECT_TRUE((*store)->ListBuildInputs(old.build_id)->at(0).first_occurrence);
+  EXPECT_TRUE((*store)->CheckIntegrity().ok());
 }
 
 }  // namespace

@@ -246,6 +246,27 @@ TEST_P(BuildStoreConformance, AFinishedBuildComesBackWithThePlanItWasCreatedWith
             StatusCode::kFailedPrecondition);
 }
 
+// New to the job, not to the pipeline: another job's use of the version, or the same version under
+// another input name, does not count; a rerun's inputs are never new.
+TEST_P(BuildStoreConformance, AVersionAnotherJobUsedIsStillNewToThisJob) {
+  Id a = Version("a");
+  auto other = builds().CreateJobBuildWithInputs(other_job_, {}, {BuildInput{"repo", a}});
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  auto mine = builds().CreateJobBuildWithInputs(job_, {}, {BuildInput{"repo", a}});
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  auto renamed = builds().CreateJobBuildWithInputs(job_, {}, {BuildInput{"source", a}});
+  auto again = builds().CreateJobBuildWithInputs(job_, {}, {BuildInput{"repo", a}});
+  auto rerun = builds().CreateRerunBuild(mine->id, {});
+  ASSERT_TRUE(rerun.ok()) << rerun.status().ToString();
+  auto after_rerun = builds().CreateJobBuildWithInputs(other_job_, {}, {BuildInput{"repo", a}});
+  EXPECT_TRUE(builds().ListBuildInputs(other->id)->at(0).first_occurrence);
+  EXPECT_TRUE(builds().ListBuildInputs(mine->id)->at(0).first_occurrence);
+  EXPECT_TRUE(builds().ListBuildInputs(renamed->id)->at(0).first_occurrence);
+  EXPECT_FALSE(builds().ListBuildInputs(again->id)->at(0).first_occurrence);
+  EXPECT_FALSE(builds().ListBuildInputs(rerun->id)->at(0).first_occurrence);
+  EXPECT_FALSE(builds().ListBuildInputs(after_rerun->id)->at(0).first_occurrence);
+}
+
 TEST_P(BuildStoreConformance, InputsRecordWhetherTheVersionIsNewToTheJob) {
   Id a = Version("a"), b = Version("b");
   auto first = builds().CreateJobBuild(job_, {});

@@ -212,10 +212,21 @@ ALTER TABLE build_inputs_by_build RENAME TO build_inputs;
 CREATE INDEX build_inputs_by_version ON build_inputs (resource_version_id);
 )sql";
 
+// A build's inputs carry its job: whether an input is the job's first use of that version
+// (first_occurrence) is then one lookup in build_inputs_by_job, where it looked at every earlier
+// use of the version, by any job (~6 ms for a version 100,000 builds used; issue 16).
+constexpr const char* kBuildInputsByJob = R"sql(
+ALTER TABLE build_inputs ADD COLUMN job_id INTEGER;
+UPDATE build_inputs SET job_id = (SELECT b.job_id FROM builds b WHERE b.id = build_inputs.build_id);
+CREATE INDEX build_inputs_by_job ON build_inputs (job_id, name, resource_version_id, build_id)
+  WHERE job_id IS NOT NULL;
+)sql";
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
-      {1, kInitialSchema},           {2, kBuildReruns}, {3, kBuildLogsReaped}, {4, kNodesAndLeases},
-      {5, kBuildInputsWithoutRowid},
+      {1, kInitialSchema},           {2, kBuildReruns},
+      {3, kBuildLogsReaped},         {4, kNodesAndLeases},
+      {5, kBuildInputsWithoutRowid}, {6, kBuildInputsByJob},
   };
   return kMigrations;
 }

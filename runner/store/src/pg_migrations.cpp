@@ -200,12 +200,20 @@ CREATE TABLE leases (
 );
 )sql";
 
+// A build's inputs carry its job: whether an input is the job's first use of that version
+// (first_occurrence) is then one lookup in build_inputs_by_job, where it looked at every earlier
+// use of the version, by any job (issue 16).
+constexpr const char* kBuildInputsByJob = R"sql(
+ALTER TABLE build_inputs ADD COLUMN job_id BIGINT;
+UPDATE build_inputs SET job_id = (SELECT b.job_id FROM builds b WHERE b.id = build_inputs.build_id);
+CREATE INDEX build_inputs_by_job ON build_inputs (job_id, name, resource_version_id, build_id)
+  WHERE job_id IS NOT NULL;
+)sql";
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
-      {1, kInitialSchema},
-      {2, kBuildReruns},
-      {3, kBuildLogsReaped},
-      {4, kNodesAndLeases},
+      {1, kInitialSchema},  {2, kBuildReruns},      {3, kBuildLogsReaped},
+      {4, kNodesAndLeases}, {5, kBuildInputsByJob},
   };
   return kMigrations;
 }

@@ -39,16 +39,18 @@ Result<Id> InsertBuild(Connection& conn, Id team_id, std::optional<int64_t> pipe
   return conn.LastInsertRowId();
 }
 
-// Inserts the build's inputs, computing whether each is new to the job.
+// Inserts the build's inputs with its job, computing whether each is new to the job: one lookup
+// in build_inputs_by_job (job_id, name, resource_version_id, build_id). A build of no job has
+// none, and every input of it is new.
 Status InsertInputs(Connection& conn, Id build_id, const std::vector<BuildInput>& inputs) {
   for (const BuildInput& input : inputs) {
-    BATON_RETURN_IF_ERROR(
-        conn.Run("INSERT INTO build_inputs (build_id, name, resource_version_id, first_occurrence) "
-                 "SELECT CAST(?1 AS BIGINT), CAST(?2 AS TEXT), CAST(?3 AS BIGINT), "
-                 "CASE WHEN EXISTS (SELECT 1 FROM build_inputs i JOIN builds b "
-                 "ON b.id = i.build_id WHERE b.job_id = (SELECT job_id FROM builds WHERE id = ?1) "
-                 "AND b.id < ?1 AND i.name = ?2 AND i.resource_version_id = ?3) THEN 0 ELSE 1 END",
-                 build_id, input.name, input.resource_version_id));
+    BATON_RETURN_IF_ERROR(conn.Run(
+        "INSERT INTO build_inputs (build_id, name, resource_version_id, first_occurrence, job_id) "
+        "SELECT CAST(?1 AS BIGINT), CAST(?2 AS TEXT), CAST(?3 AS BIGINT), "
+        "CASE WHEN EXISTS (SELECT 1 FROM build_inputs i WHERE i.job_id = b.job_id "
+        "AND i.name = ?2 AND i.resource_version_id = ?3 AND i.build_id < ?1) THEN 0 ELSE 1 END, "
+        "b.job_id FROM (SELECT (SELECT job_id FROM builds WHERE id = ?1) AS job_id) b",
+        build_id, input.name, input.resource_version_id));
   }
   return Status::Ok();
 }

@@ -44,9 +44,9 @@ Result<Build> SqlStore::CreateRerunBuild(Id build_id, const Json& plan) {
     const Id id = conn.LastInsertRowId();
     // The same versions under the same names; none is a first occurrence for the job.
     BATON_RETURN_IF_ERROR(
-        conn.Run("INSERT INTO build_inputs (build_id, name, resource_version_id, first_occurrence) "
-                 "SELECT CAST(? AS BIGINT), name, resource_version_id, 0 FROM build_inputs "
-                 "WHERE build_id = ?",
+        conn.Run("INSERT INTO build_inputs (build_id, name, resource_version_id, first_occurrence, "
+                 "job_id) SELECT CAST(? AS BIGINT), name, resource_version_id, 0, job_id "
+                 "FROM build_inputs WHERE build_id = ?",
                  id, original.id));
     BATON_ASSIGN_OR_RETURN(rerun, LoadBuild(conn, id));
     return Status::Ok();
