@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <memory>
 #include <string>
 
 #include "baton/runner/sqlite_store.h"
@@ -54,11 +55,12 @@ PRAGMA user_version = 5;
 )sql";
 
 // A store with pipeline `app` (jobs `build` and `test`, resource `repo` at version `a`) and one
-// build of `build` that had repo@a as its input.
-struct OldStore {
-  Id build_job = 0, test_job = 0, repo = 0, version = 0, build_id = 0;
-  void Make(const std::filesystem::path& db_file, const Clock& clock) {
-    auto store = SqliteStore::Open(db_file, clock);
+// build of `build` that had repo@a as its input, written by this Baton; each test takes it back to
+// an older schema and opens it again.
+class SqliteMigrations : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = SqliteStore::Open(db_file_, clock_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     PipelineUpdate u;
     u.name = "app";
@@ -69,66 +71,64 @@ struct OldStore {
     u.resources.push_back(ResourceSpec{"repo", "", "git", "hash-1", {}});
     auto p = (*store)->SetPipeline(u);
     ASSERT_TRUE(p.ok()) << p.status().ToString();
-    build_job = (*store)->GetJob(p->id, "build")->id;
-    test_job = (*store)->GetJob(p->id, "test")->id;
-    repo = (*store)->GetResource(p->id, "repo")->id;
-    auto v = (*store)->SaveResourceVersions(repo, {VersionFound{Json{{"ref", "a"}}, {}}});
+    build_job_ = (*store)->GetJob(p->id, "build")->id;
+    test_job_ = (*store)->GetJob(p->id, "test")->id;
+    repo_ = (*store)->GetResource(p->id, "repo")->id;
+    auto v = (*store)->SaveResourceVersions(repo_, {VersionFound{Json{{"ref", "a"}}, {}}});
     ASSERT_TRUE(v.ok()) << v.status().ToString();
-    version = v->front().id;
-    auto b = (*store)->CreateStartedJobBuild(build_job, Json::object(),
-                                             {BuildInput{"repo", version, repo, {}, true}});
+    version_ = v->front().id;
+    auto b = (*store)->CreateStartedJobBuild(build_job_, Json::object(), {RepoA()});
     ASSERT_TRUE(b.ok()) << b.status().ToString();
-    build_id = b->id;
+    build_id_ = b->id;
   }
+  BuildInput RepoA() const { return BuildInput{"repo", version_, repo_, {}, true}; }
+  // Runs `back` (SQL that makes the file an older schema's), then opens the store, which
+  // migrates it to the latest schema.
+  std::unique_ptr<SqliteStore> OpenAfter(const std::string& back) {
+    EXPECT_EQ(ExecOn(db_file_, back), "");
+    auto store = SqliteStore::Open(db_file_, clock_);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    if (!store.ok()) return nullptr;
+    EXPECT_EQ(*(*store)->SchemaVersion(), SqliteStore::LatestSchemaVersion());
+    return std::move(*store);
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  const std::filesystem::path db_file_ = dir_.path() / "baton.db";
+  Id build_job_ = 0, test_job_ = 0, repo_ = 0, version_ = 0, build_id_ = 0;
 };
 
-TEST(SqliteMigrations, ABuildsInputsFromSchema4AreKeptInTheirTableWithoutRowids) {
-  TempDir dir;
-  FakeClock clock;
-  const auto db_file = dir.path() / "baton.db";
-  OldStore old;
-  ASSERT_NO_FATAL_FAILURE(old.Make(db_file, clock));
-  const Id build_id = old.build_id;
-  ASSERT_EQ(ExecOn(db_file, std::string(kBackToSchema5) + kBackToSchema4), "");
-
-  auto store = SqliteStore::Open(db_file, clock);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ(*(*store)->SchemaVersion(), SqliteStore::LatestSchemaVersion());
-  auto inputs = (*store)->ListBuildInputs(build_id);
+TEST_F(SqliteMigrations, ABuildsInputsFromSchema4AreKeptInTheirTableWithoutRowids) {
+  auto store = OpenAfter(std::string(kBackToSchema5) + kBackToSchema4);
+  ASSERT_TRUE(store);
+  auto inputs = store->ListBuildInputs(build_id_);
   ASSERT_TRUE(inputs.ok()) << inputs.status().ToString();
   ASSERT_EQ(inputs->size(), 1u);
   EXPECT_EQ((*inputs)[0].name, "repo");
   EXPECT_TRUE((*inputs)[0].first_occurrence);
-  EXPECT_TRUE((*store)->CheckIntegrity().ok());
-  store->reset();
-  EXPECT_EQ(ExecOn(db_file, "SELECT rowid FROM build_inputs"), "no such column: rowid");
+  EXPECT_TRUE(store->CheckIntegrity().ok());
+  store.reset();
+  EXPECT_EQ(ExecOn(db_file_, "SELECT rowid FROM build_inputs"), "no such column: rowid");
 }
 
 // Schema 6 gives each input its build's job; the inputs already there get theirs, so a job's
 // next build with the same version is no first occurrence, and another job's first build is.
-TEST(SqliteMigrations, ABuildsInputsFromSchema5GetTheirBuildsJob) {
-  TempDir dir;
-  FakeClock clock;
-  const auto db_file = dir.path() / "baton.db";
-  OldStore old;
-  ASSERT_NO_FATAL_FAILURE(old.Make(db_file, clock));
-  ASSERT_EQ(ExecOn(db_file, kBackToSchema5), "");
-  ASSERT_EQ(ExecOn(db_file, "SELECT job_id FROM build_inputs"), "no such column: job_id");
-
-  auto store = SqliteStore::Open(db_file, clock);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ(*(*store)->SchemaVersion(), SqliteStore::LatestSchemaVersion());
-  const BuildInput repo_a{"repo", old.version, old.repo, {}, true};
-  auto again = (*store)->CreateStartedJobBuild(old.build_job, Json::object(), {repo_a});
+TEST_F(SqliteMigrations, ABuildsInputsFromSchema5GetTheirBuildsJob) {
+  auto store = OpenAfter(kBackToSchema5);
+  ASSERT_TRUE(store);
+  auto again = store->CreateStartedJobBuild(build_job_, Json::object(), {RepoA()});
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  auto other = (*store)->CreateStartedJobBuild(old.test_job, Json::object(), {repo_a});
+  auto other = store->CreateStartedJobBuild(test_job_, Json::object(), {RepoA()});
   ASSERT_TRUE(other.ok()) << other.status().ToString();
-  EXPECT_FALSE((*store)->ListBuildInputs(again->id)->at(0).first_occurrence)
+  EXPECT_FALSE(store->ListBuildInputs(again->id)->at(0).first_occurrence)
       << "the job's build before the migration had repo@a";
-  EXPECT_TRUE((*store)->ListBuildInputs(other->id)->at(0).first_occurrence)
+  EXPECT_TRUE(store->ListBuildInputs(other->id)->at(0).first_occurrence)
       << "another job's build is not this job's";
-  EXPECT_TRUE((*store)->ListBuildInputs(old.build_id)->at(0).first_occurrence);
-  EXPECT_TRUE((*store)->CheckIntegrity().ok());
+  EXPECT_TRUE(store->ListBuildInputs(build_id_)->at(0).first_occurrence);
+  EXPECT_TRUE(store->CheckIntegrity().ok());
+  store.reset();
+  EXPECT_EQ(ExecOn(db_file_, "DROP INDEX build_inputs_by_job"), "") << "made by the migration";
 }
 
 }  // namespace
