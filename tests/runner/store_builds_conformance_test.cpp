@@ -365,6 +365,26 @@ TEST_P(BuildStoreConformance, RetentionByCountKeepsTheNewestAndTheMinimumSucceed
   EXPECT_TRUE(*builds().IsDigestReferenced("sha256:bb"));
 }
 
+// Each build's end reaps again: what fell out of the window since, and nothing reaped before.
+TEST_P(BuildStoreConformance, RetentionGoesOnBuildByBuildKeepingTheNewest) {
+  pipelines::BuildLogRetention retention;
+  retention.builds = 2;
+  std::vector<Build> done;
+  std::set<Id> gone;
+  for (int i = 0; i < 6; ++i) {
+    done.push_back(Finished(job_, i == 0 ? BuildStatus::kSucceeded : BuildStatus::kFailed));
+    auto reaped = builds().ReapBuilds(job_, retention, clock_.Now());
+    ASSERT_TRUE(reaped.ok()) << reaped.status().ToString();
+    ASSERT_LE(reaped->builds.size(), 1u) << "one build falls out of the window at a time";
+    for (const Build& b : reaped->builds) EXPECT_TRUE(gone.insert(b.id).second) << b.id;
+  }
+  EXPECT_EQ(gone, (std::set<Id>{done[0].id, done[1].id, done[2].id, done[3].id}));
+  EXPECT_FALSE(builds().GetBuild(done[4].id)->logs_reaped_at.has_value());
+  EXPECT_FALSE(builds().GetBuild(done[5].id)->logs_reaped_at.has_value());
+  retention.builds = 4;  // a larger window later keeps what is left; what went stays gone
+  EXPECT_TRUE(builds().ReapBuilds(job_, retention, clock_.Now())->builds.empty());
+}
+
 TEST_P(BuildStoreConformance, RetentionByDaysReapsOnlyOldBuildsOfThatJob) {
   Build old_build = Finished(job_, BuildStatus::kFailed);
   Build other = Finished(other_job_, BuildStatus::kFailed);

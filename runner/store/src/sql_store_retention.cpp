@@ -94,12 +94,17 @@ Result<ReapedBuilds> SqlStore::ReapBuilds(Id job_id, const pipelines::BuildLogRe
   ReapedBuilds reaped;
   if (retention.builds <= 0 && retention.days <= 0) return reaped;
   BATON_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
+    // Only the builds whose logs are still there, without their plans: every finished build of
+    // the job, each plan parsed, was read at each build's end, in the writer's transaction (a job
+    // with retention keeps its builds, so that grew with its history). The builds reaped before
+    // are older than the ones kept (the newest by count, the newest successes), so ranking what
+    // is left reaps what ranking them all would, or, in corners (a retention changed since), less.
     BATON_ASSIGN_OR_RETURN(
         std::vector<Build> finished,
         sql::QueryRows(conn, sql::ReadBuild,
-                       std::string(sql::kBuildSelect) +
+                       std::string(sql::kBuildSummarySelect) +
                            "WHERE b.job_id = ? AND b.status NOT IN ('pending', 'started') "
-                           "ORDER BY b.id DESC",
+                           "AND b.logs_reaped_at IS NULL ORDER BY b.id DESC",
                        job_id));
     std::vector<Id> ids = BuildsToReap(finished, retention, now);
     const int64_t now_ms = ToUnixMillis(now);
