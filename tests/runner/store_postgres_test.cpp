@@ -1,6 +1,7 @@
 // What is PostgreSQL's own, beyond the role contracts (store_*_conformance_test.cpp): nodes
 // starting together migrate once, writes from several nodes are serialized, a newer schema is
-// refused, and connection errors say where and what to do (without the password).
+// refused, an older one's rows are carried into the new columns, and connection errors say where
+// and what to do (without the password).
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
@@ -115,6 +116,48 @@ TEST_F(PostgresStoreTest, ADatabaseFromANewerBatonIsRefusedWithAClearError) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(store.status().message().find("newer"), std::string::npos) << store.status().ToString();
+}
+
+// Migration 5 gives each input its build's job; the inputs already there get theirs, so a job's
+// next build with the same version is no first occurrence, and another job's first build is.
+TEST_F(PostgresStoreTest, ABuildsInputsFromSchema4GetTheirBuildsJob) {
+  Id build_job = 0, test_job = 0, old_build = 0;
+  BuildInput repo_a;
+  {
+    auto store = PostgresStore::Open(uri_, clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    PipelineUpdate u;
+    u.name = "app";
+    u.jobs = {JobSpec{"build", "", {}}, JobSpec{"test", "", {}}};
+    u.resources = {ResourceSpec{"repo", "", "git", "hash-1", {}}};
+    auto p = (*store)->SetPipeline(u);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    build_job = (*store)->GetJob(p->id, "build")->id;
+    test_job = (*store)->GetJob(p->id, "test")->id;
+    const Id repo = (*store)->GetResource(p->id, "repo")->id;
+    auto v = (*store)->SaveResourceVersions(repo, {VersionFound{Json{{"ref", "a"}}, {}}});
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    repo_a = BuildInput{"repo", v->front().id, repo, {}, true};
+    auto b = (*store)->CreateStartedJobBuild(build_job, Json::object(), {repo_a});
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    old_build = b->id;
+  }
+  Exec("DROP INDEX build_inputs_by_job");
+  Exec("ALTER TABLE build_inputs DROP COLUMN job_id");
+  Exec("UPDATE baton_schema_version SET version = 4");
+
+  auto store = PostgresStore::Open(uri_, clock_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(*(*store)->SchemaVersion(), PostgresStore::LatestSchemaVersion());
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM build_inputs WHERE job_id IS NULL"), 0);
+  auto again = (*store)->CreateStartedJobBuild(build_job, Json::object(), {repo_a});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  auto other = (*store)->CreateStartedJobBuild(test_job, Json::object(), {repo_a});
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_FALSE((*store)->ListBuildInputs(again->id)->at(0).first_occurrence)
+      << "the job's build before the migration had repo@a";
+  EXPECT_TRUE((*store)->ListBuildInputs(other->id)->at(0).first_occurrence);
+  EXPECT_TRUE((*store)->ListBuildInputs(old_build)->at(0).first_occurrence);
 }
 
 TEST_F(PostgresStoreTest, AnUnreachableDatabaseIsNamedWithoutItsPassword) {
