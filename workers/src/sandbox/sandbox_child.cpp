@@ -309,14 +309,11 @@ uint64_t IgnoredSignals() {
   constexpr char kField[] = "\nSigIgn:\t";
   const char* at = strstr(buf, kField);
   if (at == nullptr) return ~uint64_t{0};
+  // Sixteen hex digits; from_chars neither allocates nor locks.
+  const char* digits = at + sizeof kField - 1;
   uint64_t mask = 0;
-  int digits = 0;
-  for (const char* c = at + sizeof kField - 1; digits < 16; ++c, ++digits) {
-    int v = *c >= '0' && *c <= '9' ? *c - '0' : *c >= 'a' && *c <= 'f' ? *c - 'a' + 10 : -1;
-    if (v < 0) break;
-    mask = mask << 4 | static_cast<uint64_t>(v);
-  }
-  return digits == 16 ? mask : ~uint64_t{0};
+  auto [end, ec] = std::from_chars(digits, buf + (got > 0 ? got : 0), mask, 16);
+  return ec == std::errc() && end - digits == 16 ? mask : ~uint64_t{0};
 }
 
 // Every signal's disposition back to its default: what a task starts with. A clone with

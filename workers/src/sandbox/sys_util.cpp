@@ -51,13 +51,13 @@ Status WriteSmallFile(const std::string& path, const std::string& value) {
   return Status::Ok();
 }
 
-// read(2), not std::ifstream: a task's cgroup files are read five times at its end (~1 us each
-// fewer without a stream's locale and buffer).
 bool MountsChanged(int fd) {
   pollfd p{fd, POLLPRI, 0};
   return fd < 0 || ::poll(&p, 1, 0) != 0;
 }
 
+// read(2), not std::ifstream: a task's cgroup files are read five times at its end (~1 us each
+// fewer without a stream's locale and buffer).
 std::string ReadSmallFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return {};
