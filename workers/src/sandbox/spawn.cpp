@@ -274,9 +274,14 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
   if (!child.plan.sandboxed) ::setpgid(pid, pid);
   auto process = std::make_unique<sandbox::ChildProcess>(pid, !child.plan.sandboxed);
   Status placed = before_start ? before_start(pid) : Status::Ok();
-  // A child sharing memory does not wait for the byte: it has run by now.
-  if (placed.ok() && !child.plan.shares_memory && ::write(sync.write, "g", 1) != 1) {
-    placed = sys::ErrnoStatus("starting the sandbox", errno);
+  // A child sharing memory does not wait for the byte: it has run by now. A copy of the worker
+  // that failed before it read the byte (joining its cgroups) has closed its end: EPIPE, not a
+  // SIGPIPE, and its error pipe says why.
+  if (placed.ok() && !child.plan.shares_memory) {
+    sys::SigpipeBlock no_sigpipe;
+    if (::write(sync.write, "g", 1) != 1 && errno != EPIPE) {
+      placed = sys::ErrnoStatus("starting the sandbox", errno);
+    }
   }
   sync.CloseWrite();
   ChildError e;

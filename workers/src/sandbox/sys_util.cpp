@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sanitizer/asan_interface.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -49,6 +50,19 @@ Status WriteSmallFile(const std::string& path, const std::string& value) {
   ::close(fd);
   if (n < 0) return ErrnoStatus("writing '" + value + "' to " + path, err);
   return Status::Ok();
+}
+
+SigpipeBlock::SigpipeBlock() {
+  sigemptyset(&set_);
+  sigaddset(&set_, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set_, &old_);
+}
+
+SigpipeBlock::~SigpipeBlock() {
+  timespec zero{0, 0};
+  while (sigtimedwait(&set_, nullptr, &zero) > 0) {
+  }
+  pthread_sigmask(SIG_SETMASK, &old_, nullptr);
 }
 
 bool MountsChanged(int fd) {

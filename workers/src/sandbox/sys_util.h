@@ -2,6 +2,8 @@
 // /proc/self/mountinfo parsing. Thread-safe (no shared state).
 #pragma once
 
+#include <signal.h>
+
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -22,6 +24,19 @@ bool PathExists(const std::string& path);
 // Whether the mounts of the namespace an open /proc/<pid>/mountinfo `fd` shows changed since it
 // was opened (the kernel marks it, POLLPRI, until it is opened anew); true when `fd` is not open.
 bool MountsChanged(int fd);
+
+// Blocks SIGPIPE on this thread for its lifetime, so that writing to a pipe whose reader is gone
+// gives EPIPE; a SIGPIPE that writing raised meanwhile is taken, not delivered, at its end.
+class SigpipeBlock {
+ public:
+  SigpipeBlock();
+  ~SigpipeBlock();
+  SigpipeBlock(const SigpipeBlock&) = delete;
+  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+
+ private:
+  sigset_t set_, old_;
+};
 
 // One line of /proc/<pid>/mountinfo.
 struct MountEntry {

@@ -67,25 +67,6 @@ Status OpenOutputPipe(OwnedFd* read_end, OwnedFd* write_end) {
 
 bool MayPause(int fd) { return ::fcntl(fd, F_GETPIPE_SZ) >= kOutputPipeBytes; }
 
-// Blocks SIGPIPE on this thread for its lifetime, so writing to a closed stdin gives EPIPE.
-class SigpipeBlock {
- public:
-  SigpipeBlock() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-  }
-  ~SigpipeBlock() {
-    timespec zero{0, 0};
-    while (sigtimedwait(&set_, nullptr, &zero) > 0) {
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-
- private:
-  sigset_t set_, old_;
-};
-
 }  // namespace
 
 // The poll loop of one running task.
@@ -295,7 +276,7 @@ Result<std::unique_ptr<TaskCgroup>> TaskSupervisor::MakeCgroup() {
 TaskResult TaskSupervisor::Run() {
   TaskResult result;
   SteadyTime start = ctx_.clock->SteadyNow();
-  SigpipeBlock sigpipe;
+  sys::SigpipeBlock sigpipe;  // writing to a closed stdin gives EPIPE
   result.error = Start(result);
   result.elapsed = ctx_.clock->SteadyNow() - start;
   return result;
