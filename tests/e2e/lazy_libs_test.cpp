@@ -114,5 +114,39 @@ TEST(LazyLibs, ClientCommandsRunWithoutTheServerLibraries) {
 
 #endif
 
+#if BATON_STATIC_CXX
+
+// The C++ runtime and C++ libraries are linked into `baton` (BATON_STATIC_CXX, the top
+// CMakeLists.txt): none is loaded, by a client command or by a server. Stand-ins that cannot be
+// loaded on LD_LIBRARY_PATH make a start that still needs one fail.
+TEST(StaticCxx, BatonLoadsNoCxxLibrary) {
+  TempDir libs;
+  for (const char* soname : {"libstdc++.so.6", "libgcc_s.so.1", "libyaml-cpp.so.0.7",
+                             "libspdlog.so.1.10", "libfmt.so.9"}) {
+    WriteFile(libs / soname, "");
+  }
+  ProcessOptions options;
+  options.extra_env = {"LD_LIBRARY_PATH=" + libs.path().string()};
+  ProcessResult version = RunBaton({"--version"}, options);
+  EXPECT_EQ(version.exit_code, 0) << version.All();
+  TempDir dir;
+  WriteFile(dir / "p.yml",
+            "jobs:\n- name: j\n  plan:\n  - task: t\n    config: {platform: linux, "
+            "run: {path: 'true'}}\n");
+  ProcessResult valid = RunBaton({"validate-pipeline", "-c", (dir / "p.yml").string()}, options);
+  EXPECT_EQ(valid.exit_code, 0) << valid.All();
+
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  ApiReply pipelines = server.Api("GET", "/api/v1/teams/main/pipelines");
+  EXPECT_EQ(pipelines.status, 200) << pipelines.text;
+  const std::string maps = ReadFile("/proc/" + std::to_string(server.pid()) + "/maps");
+  for (const char* name : {"libstdc++", "libgcc_s", "libyaml-cpp", "libspdlog", "libfmt"}) {
+    EXPECT_EQ(maps.find(name), std::string::npos) << name << " is loaded:\n" << maps;
+  }
+}
+
+#endif
+
 }  // namespace
 }  // namespace baton::testing
