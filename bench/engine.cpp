@@ -314,6 +314,27 @@ std::optional<int> ParseFlags(int argc, char** argv, Settings& s) {
   return std::nullopt;
 }
 
+// The median time to create an empty file under `dir` (200 of them, removed after). On this
+// machine's ext4, which has no journal, the kernel skips every inode freed in the last minute or
+// more when it allocates one, reading each one's deletion time: after a mass deletion (a test
+// suite's temp dirs, a benchmark's data dirs) a file's creation takes 10-50x longer for a minute
+// or two, and every baton figure with it (a fresh W1 run creates ~25 files and directories; make
+// creates none). Printed so that a sitting's figures can be read against it.
+double FileCreationMicros(const fs::path& dir) {
+  fs::create_directories(dir);
+  std::vector<double> us;
+  for (int i = 0; i < 200; ++i) {
+    std::string path = (dir / ("f" + std::to_string(i))).string();
+    auto t0 = SteadyClock::now();
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    us.push_back(std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count());
+    if (fd >= 0) ::close(fd);
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return Median(us);
+}
+
 int main(int argc, char** argv) {
   Settings s;
   s.baton = DefaultBaton().string();
@@ -333,6 +354,10 @@ int main(int argc, char** argv) {
   };
   for (const auto& w : workloads) {
     if (only.find(w.id) == std::string::npos) continue;
+    std::printf(
+        "    (a file's creation here before %s: %.1f us; ~5 us on this machine at rest, more "
+        "within a minute or two of a mass deletion)\n",
+        w.id.c_str(), FileCreationMicros(root / "create-probe"));
     Result r = Measure(s, w, root);
     Print(w, r, s.runs);
     if (w.id == "W4") {
