@@ -10,10 +10,12 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <variant>
 
 #include "baton/common/duration.h"
 #include "baton/common/logging.h"
 #include "baton/pipelines/loader.h"
+#include "baton/pipelines/pipeline_config.h"
 #include "baton/runner/pipeline_update.h"
 #include "baton/runner/scheduler.h"
 #include "baton/runner/sqlite_store.h"
@@ -104,6 +106,30 @@ void ReportOrphans(const std::vector<runner::Build>& orphans) {
   }
 }
 
+// Whether a task of `config` may need a network, as Concourse's tasks have by default: a task
+// step that is not hermetic, or one whose config comes from a file (read only when it runs) and
+// that does not say hermetic itself; or a resource type of the pipeline's own, whose check, get
+// and put run in the sandbox with a network. Only then does the worker make the first network
+// (a namespace and a slirp4netns, ~3 ms of CPU) while it starts; a task needing one later gets it
+// then.
+bool MayUseNetworks(const pipelines::PipelineConfig& config) {
+  if (!config.resource_types.empty()) return true;
+  bool network = false;
+  for (const auto& job : config.jobs) {
+    pipelines::ForEachStep(job, [&](const pipelines::Step& step) {
+      const auto* task = std::get_if<pipelines::TaskStep>(&step.body);
+      if (task == nullptr || network) return;
+      if (task->hermetic) {
+        network = !*task->hermetic;
+      } else {
+        network = !task->config || !task->config->hermetic;
+      }
+    });
+    if (network) return true;
+  }
+  return false;
+}
+
 int RunPipeline(const RunFlags& flags) {
   SetLogLevel(flags.local.log_level);
   // One short-lived process: freed heap up to 4 MiB stays for the next allocation instead of going
@@ -131,13 +157,15 @@ int RunPipeline(const RunFlags& flags) {
   // ms) goes on while the scheduler plans: nothing waits for it before the first build would.
   // One pipeline: its later tasks mostly take the network an earlier one left (the sandbox's
   // shelf), so none is kept made ahead after the first; one was mostly a slirp4netns started and
-  // stopped for no task (~3 ms of a one-job run's CPU). The artifact store's five directories
-  // are made only if the pipeline uses it (docs/benchmarks.md).
+  // stopped for no task (~3 ms of a one-job run's CPU), and none at all when every task is
+  // hermetic. The artifact store's five directories are made only if the pipeline uses it
+  // (docs/benchmarks.md).
   LocalWorkerStart start;
   start.await_sandbox = false;
   start.networks_ahead = 0;
   start.artifacts_on_first_use = true;
   start.max_tasks = flags.parallel;
+  start.prepare_networks = MayUseNetworks(*config);
   auto starting = std::async(std::launch::async,
                              [&] { return StartLocalWorker(data_dir, flags.local, start); });
   runner::SqliteStoreOptions store_options;

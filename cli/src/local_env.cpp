@@ -182,7 +182,7 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
   options.image_cache_max_age = std::chrono::duration_cast<std::chrono::seconds>(*max_age);
   options.image_cache_max_bytes = flags.image_cache_max_size;
   options.http_transport = workers::MakeHttpTransportFactory();
-  options.prepare_networks = true;  // a pipeline's or a task's, which are not hermetic by default
+  options.prepare_networks = start.prepare_networks;
   options.artifacts = env.artifacts.get();
   options.networks_ahead = start.networks_ahead;
   options.max_tasks = start.max_tasks;

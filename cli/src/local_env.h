@@ -46,6 +46,9 @@ struct LocalWorkerStart {
   // WorkerRefusal before it runs anything.
   bool await_sandbox = true;
   size_t networks_ahead = 1;  // see SandboxOptions (0 for one pipeline's run)
+  // Make the first task network as the worker starts (SandboxOptions::prepare_networks): false
+  // when no task will need one (`baton run` of a pipeline whose tasks are all hermetic).
+  bool prepare_networks = true;
   // Make the artifact store's directories when a step first uses it, not at the start (most
   // pipelines have no `artifact` resource); a failure to make them then fails that step.
   bool artifacts_on_first_use = false;

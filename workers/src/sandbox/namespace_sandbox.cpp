@@ -81,10 +81,10 @@ class NamespaceSandbox : public Sandbox {
     // Held until the child has copied it (Spawn returns).
     std::shared_ptr<const ScopedFd> shared_root;
     if (host && !run.privileged) {
-      // The probe, hermetic, still takes the root of a task with a network (Concourse's
-      // default): it is then built once, as the sandbox starts (ProbeRoot), instead of
-      // again by the first task.
-      BATON_ASSIGN_OR_RETURN(shared_root, SharedRootFor(/*with_resolv_conf=*/run.network || probe));
+      // The probe, hermetic, still takes the root the first task is expected to take (ProbeRoot):
+      // it is then built once, as the sandbox starts, instead of again by the first task.
+      BATON_ASSIGN_OR_RETURN(shared_root, SharedRootFor(/*with_resolv_conf=*/run.network ||
+                                                        (probe && options_.prepare_networks)));
     }
     if (shared_root) {
       BATON_RETURN_IF_ERROR(sandbox::PrepareTaskMounts(run, work_mount, child.get()));
@@ -226,11 +226,14 @@ class NamespaceSandbox : public Sandbox {
     return std::shared_ptr<const ScopedFd>();
   }
 
-  // The shared root the probe takes (that of a task with a network: the first task's too), made
-  // from the sandbox's start on a thread of its own, beside the user namespace and the probe's
-  // other parts (~2 ms each, docs/benchmarks.md). Without root there is none.
+  // The shared root the probe takes, the first task's too: that of a task with a network
+  // (Concourse's default), or a hermetic task's when no network is made ahead
+  // (SandboxOptions::prepare_networks false: `baton run` of hermetic tasks only). Made from the
+  // sandbox's start on a thread of its own, beside the user namespace and the probe's other parts
+  // (~2 ms each, docs/benchmarks.md). Without root there is none.
   std::optional<sandbox::SharedRoots::Spec> ProbeRoot() {
     if (::geteuid() != 0) return std::nullopt;
+    if (!options_.prepare_networks) return sandbox::SharedRoots::Spec{*masks_.Get(), ""};
     auto resolv_conf = networks_.ResolvConfFor("/");
     if (!resolv_conf.ok()) return std::nullopt;  // the probe reports it
     return sandbox::SharedRoots::Spec{*masks_.Get(), *resolv_conf};
