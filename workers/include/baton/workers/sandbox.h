@@ -56,7 +56,8 @@ struct SandboxOptions {
   // mounted, or when false, the image's root is read-only and the task's log says so.
   bool writable_image_roots = true;
   // Start making task networks at once, as the sandbox is built (see PrepareNetworks), beside the
-  // rest of its start (its user namespace, its probe).
+  // rest of its start (its user namespace, its probe). It also says which shared root the probe
+  // builds for the first task to take: a networked task's when true, a hermetic one's when false.
   bool prepare_networks = false;
   // Networks kept made ahead once a task has taken one (at most 1): 1 for a worker whose next task
   // may be any pipeline's; 0 for one pipeline's run (`baton run`), whose later tasks mostly take
