@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,6 +90,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ProcessOp
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) ExecChild(plan, options, out[1], err[1]);
   setpgid(pid_, pid_);
+  // Its exit wakes Pump at once instead of after its next poll's timeout.
+  exit_fd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
   close(out[1]);
   close(err[1]);
   out_fd_ = out[0];
@@ -104,16 +107,25 @@ ChildProcess::~ChildProcess() {
   }
   if (out_fd_ >= 0) close(out_fd_);
   if (err_fd_ >= 0) close(err_fd_);
+  if (exit_fd_ >= 0) close(exit_fd_);
 }
 
 bool ChildProcess::Pump(milliseconds wait) {
-  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+  // The pidfd only until the exit is reaped: it stays readable after.
+  pollfd fds[3] = {
+      {out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}, {exited_ ? -1 : exit_fd_, POLLIN, 0}};
   int open_count = (out_fd_ >= 0) + (err_fd_ >= 0);
   if (open_count == 0) {
-    poll(nullptr, 0, std::min(5, static_cast<int>(wait.count())));  // nothing to read: wait
+    // Nothing to read: wait for the exit (or a little, without a pidfd), if it is to come.
+    if (fds[2].fd >= 0) {
+      poll(&fds[2], 1, static_cast<int>(wait.count()));
+    } else if (!exited_) {
+      poll(nullptr, 0, std::min(5, static_cast<int>(wait.count())));
+    }
     return false;
   }
-  if (poll(fds, 2, static_cast<int>(wait.count())) <= 0) return true;
+  if (poll(fds, 3, static_cast<int>(wait.count())) <= 0) return true;
+  if (fds[2].revents != 0) Reap(false);
   std::string* sinks[2] = {&result_.out, &result_.err};
   int* fd_refs[2] = {&out_fd_, &err_fd_};
   for (int i = 0; i < 2; ++i) {

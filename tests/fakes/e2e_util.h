@@ -63,6 +63,7 @@ class ChildProcess {
   pid_t pid_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;
+  int exit_fd_ = -1;  // a pidfd, readable once the process has exited; -1 without pidfd_open
   bool exited_ = false;
   std::chrono::steady_clock::time_point deadline_;
   ProcessResult result_;
