@@ -355,8 +355,8 @@ int main(int argc, char** argv) {
   for (const auto& w : workloads) {
     if (only.find(w.id) == std::string::npos) continue;
     std::printf(
-        "    (a file's creation here before %s: %.1f us; ~5 us on this machine at rest, more "
-        "within a minute or two of a mass deletion)\n",
+        "    (a file's creation here before %s: %.1f us; on an ext4 without a journal, a mass "
+        "deletion in the last minutes raises it, and baton's figures with it)\n",
         w.id.c_str(), FileCreationMicros(root / "create-probe"));
     Result r = Measure(s, w, root);
     Print(w, r, s.runs);
