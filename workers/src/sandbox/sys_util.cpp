@@ -56,9 +56,11 @@ SigpipeBlock::SigpipeBlock() {
   sigemptyset(&set_);
   sigaddset(&set_, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  nested_ = sigismember(&old_, SIGPIPE) == 1;
 }
 
 SigpipeBlock::~SigpipeBlock() {
+  if (nested_) return;  // the outer block takes what was raised, and unblocks
   timespec zero{0, 0};
   while (sigtimedwait(&set_, nullptr, &zero) > 0) {
   }

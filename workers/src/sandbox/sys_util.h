@@ -26,7 +26,9 @@ bool PathExists(const std::string& path);
 bool MountsChanged(int fd);
 
 // Blocks SIGPIPE on this thread for its lifetime, so that writing to a pipe whose reader is gone
-// gives EPIPE; a SIGPIPE that writing raised meanwhile is taken, not delivered, at its end.
+// gives EPIPE; a SIGPIPE that writing raised meanwhile is taken, not delivered, at its end. Inside
+// another block (Spawn under TaskSupervisor::Run) it costs one system call and leaves the rest to
+// the outer one.
 class SigpipeBlock {
  public:
   SigpipeBlock();
@@ -36,6 +38,7 @@ class SigpipeBlock {
 
  private:
   sigset_t set_, old_;
+  bool nested_ = false;  // SIGPIPE was blocked already
 };
 
 // One line of /proc/<pid>/mountinfo.
