@@ -39,18 +39,19 @@ Result<Id> InsertBuild(Connection& conn, Id team_id, std::optional<int64_t> pipe
   return conn.LastInsertRowId();
 }
 
-// Inserts the build's inputs with its job, computing whether each is new to the job: one lookup
-// in build_inputs_by_job (job_id, name, resource_version_id, build_id). A build of no job has
-// none, and every input of it is new.
-Status InsertInputs(Connection& conn, Id build_id, const std::vector<BuildInput>& inputs) {
+// Inserts the inputs of build `build_id` of job `job_id` (none: a one-off build, whose inputs are
+// all new), computing whether each is new to the job: one lookup in build_inputs_by_job (job_id,
+// name, resource_version_id, build_id).
+Status InsertInputs(Connection& conn, Id build_id, std::optional<int64_t> job_id,
+                    const std::vector<BuildInput>& inputs) {
   for (const BuildInput& input : inputs) {
     BATON_RETURN_IF_ERROR(conn.Run(
         "INSERT INTO build_inputs (build_id, name, resource_version_id, first_occurrence, job_id) "
         "SELECT CAST(?1 AS BIGINT), CAST(?2 AS TEXT), CAST(?3 AS BIGINT), "
-        "CASE WHEN EXISTS (SELECT 1 FROM build_inputs i WHERE i.job_id = b.job_id "
+        "CASE WHEN EXISTS (SELECT 1 FROM build_inputs i WHERE i.job_id = CAST(?4 AS BIGINT) "
         "AND i.name = ?2 AND i.resource_version_id = ?3 AND i.build_id < ?1) THEN 0 ELSE 1 END, "
-        "b.job_id FROM (SELECT (SELECT job_id FROM builds WHERE id = ?1) AS job_id) b",
-        build_id, input.name, input.resource_version_id));
+        "CAST(?4 AS BIGINT)",
+        build_id, input.name, input.resource_version_id, job_id));
   }
   return Status::Ok();
 }
@@ -127,7 +128,7 @@ Result<Build> SqlStore::InsertJobBuild(Id job_id, const Json& plan,
     BATON_ASSIGN_OR_RETURN(
         Id id, InsertBuild(conn, team_id, pipeline_id, job_id, std::to_string(number), plan,
                            ToUnixMillis(clock_.Now()), started));
-    BATON_RETURN_IF_ERROR(InsertInputs(conn, id, inputs));
+    BATON_RETURN_IF_ERROR(InsertInputs(conn, id, job_id, inputs));
     // The plan is the one just written: read the row without it and parse nothing back.
     BATON_ASSIGN_OR_RETURN(build, LoadBuildSummary(conn, id));
     build.plan = plan;
@@ -286,7 +287,9 @@ Result<Build> SqlStore::FinishBuild(Id build_id, BuildStatus status, const std::
 Status SqlStore::SaveBuildInputs(Id build_id, const std::vector<BuildInput>& inputs) {
   return Write([&](Connection& conn) -> Status {
     BATON_RETURN_IF_ERROR(conn.Run("DELETE FROM build_inputs WHERE build_id = ?", build_id));
-    return InsertInputs(conn, build_id, inputs);
+    BATON_ASSIGN_OR_RETURN(std::optional<int64_t> job_id,
+                           conn.QueryInt("SELECT job_id FROM builds WHERE id = ?", build_id));
+    return InsertInputs(conn, build_id, job_id, inputs);
   });
 }
 
