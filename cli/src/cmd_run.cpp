@@ -117,12 +117,9 @@ bool MayUseNetworks(const pipelines::PipelineConfig& config) {
   bool network = false;
   for (const auto& job : config.jobs) {
     pipelines::ForEachStep(job, [&](const pipelines::Step& step) {
-      const auto* task = std::get_if<pipelines::TaskStep>(&step.body);
-      if (task == nullptr || network) return;
-      if (task->hermetic) {
-        network = !*task->hermetic;
-      } else {
-        network = !task->config || !task->config->hermetic;
+      // The step's hermetic over its config's, as the engine has it (task_node.cpp).
+      if (const auto* task = std::get_if<pipelines::TaskStep>(&step.body)) {
+        network |= !task->hermetic.value_or(task->config && task->config->hermetic);
       }
     });
     if (network) return true;
