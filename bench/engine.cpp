@@ -314,13 +314,16 @@ std::optional<int> ParseFlags(int argc, char** argv, Settings& s) {
   return std::nullopt;
 }
 
-// The median time to create an empty file under `dir` (200 of them, removed after). On this
+// The median time to create an empty file under `dir` (200 of them, left for the run's end:
+// removed now, they would be 200 inodes freed just before the workload is measured). On this
 // machine's ext4, which has no journal, the kernel skips every inode freed in the last minute or
 // more when it allocates one, reading each one's deletion time: after a mass deletion (a test
 // suite's temp dirs, a benchmark's data dirs) a file's creation takes 10-50x longer for a minute
 // or two, and every baton figure with it (a fresh W1 run creates ~25 files and directories; make
 // creates none). Printed so that a sitting's figures can be read against it.
 double FileCreationMicros(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);  // fresh even in a kept directory run before
   fs::create_directories(dir);
   std::vector<double> us;
   for (int i = 0; i < 200; ++i) {
@@ -330,8 +333,6 @@ double FileCreationMicros(const fs::path& dir) {
     us.push_back(std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count());
     if (fd >= 0) ::close(fd);
   }
-  std::error_code ec;
-  fs::remove_all(dir, ec);
   return Median(us);
 }
 
@@ -357,7 +358,7 @@ int main(int argc, char** argv) {
     std::printf(
         "    (a file's creation here before %s: %.1f us; on an ext4 without a journal, a mass "
         "deletion in the last minutes raises it, and baton's figures with it)\n",
-        w.id.c_str(), FileCreationMicros(root / "create-probe"));
+        w.id.c_str(), FileCreationMicros(root / ("create-probe-" + w.id)));
     Result r = Measure(s, w, root);
     Print(w, r, s.runs);
     if (w.id == "W4") {
