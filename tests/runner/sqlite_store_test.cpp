@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -81,6 +82,104 @@ int CommitsInWal(const std::filesystem::path& wal) {
   for (size_t at = 32; at + frame <= bytes.size(); at += frame) commits += be32(at + 4) != 0;
   return commits;
 }
+
+// The file operations SQLite makes while it is alive, through a VFS over the default one made the
+// default: which file each open, write and sync was for ("db", "wal" or "other"), in order.
+class RecordingVfs {
+ public:
+  RecordingVfs() {
+    base_ = sqlite3_vfs_find(nullptr);
+    vfs_ = *base_;
+    vfs_.zName = "baton-test-recording";
+    vfs_.szOsFile = static_cast<int>(sizeof(File)) + base_->szOsFile;
+    vfs_.pAppData = this;
+    vfs_.xOpen = &Open;
+    methods_ = {};
+    sqlite3_vfs_register(&vfs_, /*makeDflt=*/1);
+  }
+  ~RecordingVfs() {
+    sqlite3_vfs_unregister(&vfs_);
+    sqlite3_vfs_register(base_, /*makeDflt=*/1);
+  }
+  std::vector<std::string> events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+  int Count(const std::string& event) {
+    auto all = events();
+    return static_cast<int>(std::count(all.begin(), all.end(), event));
+  }
+
+ private:
+  struct File {
+    sqlite3_file base;  // first: SQLite sees a File as an sqlite3_file
+    RecordingVfs* vfs;
+    const char* kind;
+    sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
+  };
+  void Note(const char* what, const char* kind) {
+    std::lock_guard lock(mu_);
+    events_.push_back(std::string(what) + " " + kind);
+  }
+  static int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out) {
+    auto* self = static_cast<RecordingVfs*>(vfs->pAppData);
+    auto* f = reinterpret_cast<File*>(file);
+    f->vfs = self;
+    f->kind = (flags & SQLITE_OPEN_MAIN_DB) ? "db" : (flags & SQLITE_OPEN_WAL) ? "wal" : "other";
+    int rc = self->base_->xOpen(self->base_, name, f->real(), flags, out);
+    if (rc != SQLITE_OK || f->real()->pMethods == nullptr) {
+      f->base.pMethods = nullptr;
+      return rc;
+    }
+    self->Note("open", f->kind);
+    {
+      std::lock_guard lock(self->mu_);
+      if (self->methods_.iVersion == 0) {  // the real file's methods, with writes and syncs noted
+        self->methods_ = *f->real()->pMethods;
+        Forward(self->methods_);
+      }
+    }
+    f->base.pMethods = &self->methods_;
+    return rc;
+  }
+  // Every method forwards to the real file; xWrite and xSync note themselves first.
+  static void Forward(sqlite3_io_methods& m) {
+#define BATON_FWD(name, ...)                              \
+  [](sqlite3_file* file, auto... args) {                  \
+    auto* f = reinterpret_cast<File*>(file);              \
+    __VA_ARGS__;                                          \
+    return f->real()->pMethods->name(f->real(), args...); \
+  }
+    m.xClose = [](sqlite3_file* file) {
+      auto* f = reinterpret_cast<File*>(file);
+      return f->real()->pMethods->xClose(f->real());
+    };
+    m.xRead = BATON_FWD(xRead);
+    m.xWrite = BATON_FWD(xWrite, f->vfs->Note("write", f->kind));
+    m.xTruncate = BATON_FWD(xTruncate);
+    m.xSync = BATON_FWD(xSync, f->vfs->Note("sync", f->kind));
+    m.xFileSize = BATON_FWD(xFileSize);
+    m.xLock = BATON_FWD(xLock);
+    m.xUnlock = BATON_FWD(xUnlock);
+    m.xCheckReservedLock = BATON_FWD(xCheckReservedLock);
+    m.xFileControl = BATON_FWD(xFileControl);
+    m.xSectorSize = BATON_FWD(xSectorSize);
+    m.xDeviceCharacteristics = BATON_FWD(xDeviceCharacteristics);
+    m.xShmMap = BATON_FWD(xShmMap);
+    m.xShmLock = BATON_FWD(xShmLock);
+    m.xShmBarrier = BATON_FWD(xShmBarrier);
+    m.xShmUnmap = BATON_FWD(xShmUnmap);
+    m.xFetch = BATON_FWD(xFetch);
+    m.xUnfetch = BATON_FWD(xUnfetch);
+#undef BATON_FWD
+  }
+
+  sqlite3_vfs* base_;
+  sqlite3_vfs vfs_;
+  sqlite3_io_methods methods_;
+  std::mutex mu_;
+  std::vector<std::string> events_;  // GUARDED_BY(mu_)
+};
 
 // A new database (every `baton run` on a fresh --data-dir) is written whole from the one the
 // build made (fresh_database.h): its WAL holds one commit (the main team's creation time), not the
@@ -299,6 +398,37 @@ TEST(SqliteStoreCreation, AnEmptyDatabaseFileIsCreatedAgain) {
   auto again = SqliteStore::Open(dir.path() / "baton.db", clock);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_TRUE((*again)->CheckIntegrity().ok());
+}
+
+// The first commit in a new database writes its new WAL's header, which synchronous=NORMAL syncs
+// at once, with the directory: two fdatasyncs on `baton run`'s way to its first task. A new WAL
+// has no old frames for a header lost to a power loss to revive, so nothing is synced until the
+// first checkpoint, and that syncs the WAL before it writes a page of the database file.
+TEST(SqliteStoreCreation, ANewDatabaseSyncsNothingBeforeItsFirstCheckpoint) {
+  TempDir dir;
+  RecordingVfs vfs;
+  SqliteStoreOptions options;
+  options.wal_checkpoint_pages = 16;
+  auto store = SqliteStore::Open(dir / "baton.db", RealClock(), options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->CreateTeam("first").ok());
+  EXPECT_EQ(vfs.Count("sync wal") + vfs.Count("sync db"), 0);
+  EXPECT_GE(vfs.Count("write wal"), 2) << "the creation time's commit, then the team's";
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE((*store)->CreateTeam("team-" + std::to_string(i)).ok());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((*store)->wal_checkpoints() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GE((*store)->wal_checkpoints(), 1);
+  auto events = vfs.events();
+  auto first_wal_sync = std::find(events.begin(), events.end(), "sync wal");
+  auto first_db_write = std::find(events.begin(), events.end(), "write db");
+  ASSERT_NE(first_wal_sync, events.end()) << "the checkpoint syncs the WAL";
+  ASSERT_NE(first_db_write, events.end()) << "the checkpoint copies pages into the file";
+  EXPECT_LT(first_wal_sync - events.begin(), first_db_write - events.begin())
+      << "the WAL (its header with it) is on the disk before the file is written";
+  EXPECT_TRUE((*store)->CheckIntegrity().ok());
+  EXPECT_EQ((*store)->ListTeams()->size(), 42u);
 }
 
 // W4: one job printing 200,000 lines (~20 MB). Reports rows/s and the size on disk.
