@@ -167,6 +167,7 @@ int RunPipeline(const RunFlags& flags) {
                              [&] { return StartLocalWorker(data_dir, flags.local, start); });
   runner::SqliteStoreOptions store_options;
   store_options.orphan_message = kOrphanMessage;
+  store_options.reads_on_idle_writer = true;  // its few reads need no reader of their own
   auto store = runner::SqliteStore::OpenDataDir(data_dir, RealClock(), store_options);
   if (!store.ok()) {
     std::fprintf(stderr, "error: cannot open the store in %s: %s\n", data_dir.c_str(),

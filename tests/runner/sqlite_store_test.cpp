@@ -431,6 +431,27 @@ TEST(SqliteStoreCreation, ANewDatabaseSyncsNothingBeforeItsFirstCheckpoint) {
   EXPECT_EQ((*store)->ListTeams()->size(), 42u);
 }
 
+// `baton run` reads little, on the thread that writes: with reads_on_idle_writer its reads use
+// the writer's connection, so no reader is opened (each would parse the whole schema again).
+// Without it, the first read opens one.
+TEST(SqliteStoreReads, OnTheIdleWriterNoReaderIsOpened) {
+  for (bool on_writer : {true, false}) {
+    SCOPED_TRACE(on_writer ? "reads_on_idle_writer" : "readers");
+    TempDir dir;
+    RecordingVfs vfs;
+    SqliteStoreOptions options;
+    options.reads_on_idle_writer = on_writer;
+    auto store = SqliteStore::Open(dir / "baton.db", RealClock(), options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->CreateTeam("ops").ok());
+    auto teams = (*store)->ListTeams();
+    ASSERT_TRUE(teams.ok()) << teams.status().ToString();
+    EXPECT_EQ(teams->size(), 2u) << "a read sees every commit before it";
+    EXPECT_TRUE((*store)->GetTeam("ops").ok());
+    EXPECT_EQ(vfs.Count("open db"), on_writer ? 1 : 2);
+  }
+}
+
 // W4: one job printing 200,000 lines (~20 MB). Reports rows/s and the size on disk.
 TEST(SqliteStoreEvents, TwoHundredThousandLinesAreStoredQuicklyAndCompactly) {
   constexpr int kLines = 200000;

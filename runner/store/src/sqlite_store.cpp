@@ -21,6 +21,7 @@ SqliteStore::SqliteStore(const Clock& clock, SqliteStoreOptions options)
     : SqlStore(clock, options),
       busy_timeout_(options.busy_timeout),
       wal_checkpoint_pages_(options.wal_checkpoint_pages),
+      reads_on_idle_writer_(options.reads_on_idle_writer),
       orphan_message_(options.orphan_message) {}
 
 SqliteStore::~SqliteStore() {
@@ -151,6 +152,15 @@ Status SqliteStore::WriteLocked(const Body& body) {
 }
 
 Status SqliteStore::Read(const Body& body) {
+  if (reads_on_idle_writer_) {
+    // Not when this thread writes (a read inside a write's body) or another one does.
+    if (std::unique_lock<std::mutex> lock = TryWriteLock(); lock.owns_lock()) {
+      sql::Transaction tx(*writer_);
+      BATON_RETURN_IF_ERROR(tx.Begin(/*immediate=*/false));
+      BATON_RETURN_IF_ERROR(body(*writer_));
+      return tx.Commit();
+    }
+  }
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Connection> conn, readers_->Acquire());
   Status status;
   {

@@ -163,6 +163,10 @@ class SqlStore : public Store, public ClusterStore {
   virtual Status Read(const Body& body) = 0;
   // Frees what the connections cache (the writer's with write_mu_ held by the caller).
   virtual void ReleaseConnectionCachesLocked() {}
+  // The write mutex if no one holds it (this thread included), else a lock that owns nothing.
+  std::unique_lock<std::mutex> TryWriteLock() {
+    return std::unique_lock<std::mutex>(write_mu_, std::try_to_lock);
+  }
 
   // Starts the background event writer (once the schema is there). A derived class calls
   // StopEventWriter() first thing in its destructor: the writer's last commit needs the
