@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <random>
 #include <string>
@@ -84,22 +85,24 @@ int CommitsInWal(const std::filesystem::path& wal) {
 }
 
 // The file operations SQLite makes while it is alive, through a VFS over the default one made the
-// default: which file each open, write and sync was for ("db", "wal" or "other"), in order.
+// default: which file each open, write and sync was for ("db", "wal" or "other"), in order. Each
+// file is the default VFS's own, with a note of its kind and real methods behind it, and its
+// writes and syncs noted on their way to those. One at a time.
 class RecordingVfs {
  public:
   RecordingVfs() {
     base_ = sqlite3_vfs_find(nullptr);
     vfs_ = *base_;
     vfs_.zName = "baton-test-recording";
-    vfs_.szOsFile = static_cast<int>(sizeof(File)) + base_->szOsFile;
-    vfs_.pAppData = this;
+    vfs_.szOsFile = base_->szOsFile + static_cast<int>(sizeof(Tag));
     vfs_.xOpen = &Open;
-    methods_ = {};
+    current_ = this;
     sqlite3_vfs_register(&vfs_, /*makeDflt=*/1);
   }
   ~RecordingVfs() {
     sqlite3_vfs_unregister(&vfs_);
     sqlite3_vfs_register(base_, /*makeDflt=*/1);
+    current_ = nullptr;
   }
   std::vector<std::string> events() {
     std::lock_guard lock(mu_);
@@ -111,74 +114,47 @@ class RecordingVfs {
   }
 
  private:
-  struct File {
-    sqlite3_file base;  // first: SQLite sees a File as an sqlite3_file
-    RecordingVfs* vfs;
+  struct Tag {
     const char* kind;
-    sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
+    const sqlite3_io_methods* real;
   };
-  void Note(const char* what, const char* kind) {
-    std::lock_guard lock(mu_);
-    events_.push_back(std::string(what) + " " + kind);
+  static Tag& TagOf(sqlite3_file* file) {
+    return *reinterpret_cast<Tag*>(reinterpret_cast<char*>(file) + current_->base_->szOsFile);
   }
-  static int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out) {
-    auto* self = static_cast<RecordingVfs*>(vfs->pAppData);
-    auto* f = reinterpret_cast<File*>(file);
-    f->vfs = self;
-    f->kind = (flags & SQLITE_OPEN_MAIN_DB) ? "db" : (flags & SQLITE_OPEN_WAL) ? "wal" : "other";
-    int rc = self->base_->xOpen(self->base_, name, f->real(), flags, out);
-    if (rc != SQLITE_OK || f->real()->pMethods == nullptr) {
-      f->base.pMethods = nullptr;
-      return rc;
+  static void Note(const char* what, sqlite3_file* file) {
+    std::lock_guard lock(current_->mu_);
+    current_->events_.push_back(std::string(what) + " " + TagOf(file).kind);
+  }
+  static int Open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* out) {
+    RecordingVfs* self = current_;
+    int rc = self->base_->xOpen(self->base_, name, file, flags, out);
+    if (rc != SQLITE_OK || file->pMethods == nullptr) return rc;
+    Tag& tag = TagOf(file);
+    tag.kind = (flags & SQLITE_OPEN_MAIN_DB) ? "db" : (flags & SQLITE_OPEN_WAL) ? "wal" : "other";
+    tag.real = file->pMethods;
+    Note("open", file);
+    std::lock_guard lock(self->mu_);
+    auto [wrapped, made] = self->wrapped_.try_emplace(tag.real, *tag.real);
+    if (made) {  // a database and its WAL have different methods (the WAL takes no locks)
+      wrapped->second.xWrite = [](sqlite3_file* f, const void* data, int n, sqlite3_int64 at) {
+        Note("write", f);
+        return TagOf(f).real->xWrite(f, data, n, at);
+      };
+      wrapped->second.xSync = [](sqlite3_file* f, int sync_flags) {
+        Note("sync", f);
+        return TagOf(f).real->xSync(f, sync_flags);
+      };
     }
-    self->Note("open", f->kind);
-    {
-      std::lock_guard lock(self->mu_);
-      if (self->methods_.iVersion == 0) {  // the real file's methods, with writes and syncs noted
-        self->methods_ = *f->real()->pMethods;
-        Forward(self->methods_);
-      }
-    }
-    f->base.pMethods = &self->methods_;
+    file->pMethods = &wrapped->second;
     return rc;
   }
-  // Every method forwards to the real file; xWrite and xSync note themselves first.
-  static void Forward(sqlite3_io_methods& m) {
-#define BATON_FWD(name, ...)                              \
-  [](sqlite3_file* file, auto... args) {                  \
-    auto* f = reinterpret_cast<File*>(file);              \
-    __VA_ARGS__;                                          \
-    return f->real()->pMethods->name(f->real(), args...); \
-  }
-    m.xClose = [](sqlite3_file* file) {
-      auto* f = reinterpret_cast<File*>(file);
-      return f->real()->pMethods->xClose(f->real());
-    };
-    m.xRead = BATON_FWD(xRead);
-    m.xWrite = BATON_FWD(xWrite, f->vfs->Note("write", f->kind));
-    m.xTruncate = BATON_FWD(xTruncate);
-    m.xSync = BATON_FWD(xSync, f->vfs->Note("sync", f->kind));
-    m.xFileSize = BATON_FWD(xFileSize);
-    m.xLock = BATON_FWD(xLock);
-    m.xUnlock = BATON_FWD(xUnlock);
-    m.xCheckReservedLock = BATON_FWD(xCheckReservedLock);
-    m.xFileControl = BATON_FWD(xFileControl);
-    m.xSectorSize = BATON_FWD(xSectorSize);
-    m.xDeviceCharacteristics = BATON_FWD(xDeviceCharacteristics);
-    m.xShmMap = BATON_FWD(xShmMap);
-    m.xShmLock = BATON_FWD(xShmLock);
-    m.xShmBarrier = BATON_FWD(xShmBarrier);
-    m.xShmUnmap = BATON_FWD(xShmUnmap);
-    m.xFetch = BATON_FWD(xFetch);
-    m.xUnfetch = BATON_FWD(xUnfetch);
-#undef BATON_FWD
-  }
 
+  static inline RecordingVfs* current_ = nullptr;
   sqlite3_vfs* base_;
   sqlite3_vfs vfs_;
-  sqlite3_io_methods methods_;
   std::mutex mu_;
-  std::vector<std::string> events_;  // GUARDED_BY(mu_)
+  std::map<const sqlite3_io_methods*, sqlite3_io_methods> wrapped_;  // GUARDED_BY(mu_)
+  std::vector<std::string> events_;                                  // GUARDED_BY(mu_)
 };
 
 // A new database (every `baton run` on a fresh --data-dir) is written whole from the one the
