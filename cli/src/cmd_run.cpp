@@ -185,12 +185,9 @@ int RunPipeline(const RunFlags& flags) {
     std::fprintf(stderr, "error: %s\n", pipeline.status().ToString().c_str());
     return kExitErrored;
   }
-  auto env = starting.get();
-  if (!env.ok()) {
-    std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
-    return kExitErrored;
-  }
-
+  // The scheduler takes the pipeline (the store's reads, the plan) while the worker starts; its
+  // first step waits for the worker (StartingWorker).
+  StartingWorker worker(std::move(starting));
   asio::io_context io;
   auto guard = asio::make_work_guard(io);
   std::mutex out_mu;
@@ -200,14 +197,15 @@ int RunPipeline(const RunFlags& flags) {
   options.data_dir = data_dir;
   options.periodic_checks = false;
   options.cache_dir = [&](const std::string& key, const std::string& path) {
-    return env->worker->CacheDir(key, path);
+    auto started = worker.Env();
+    return started.ok() ? (*started)->worker->CacheDir(key, path) : std::string();
   };
   options.observe_build = [&](const runner::Build& build) -> runner::BuildObserver* {
     auto& c = consoles[build.id];
     c = std::make_unique<ConsoleObserver>(build.job + " #" + build.name, style, out_mu);
     return c.get();
   };
-  runner::Scheduler scheduler(io, {**store, **store, **store}, *env->worker, options);
+  runner::Scheduler scheduler(io, {**store, **store, **store}, worker, options);
   if (Status s = scheduler.ActivatePipeline(*pipeline, std::move(*config)); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
     return kExitErrored;
@@ -225,7 +223,12 @@ int RunPipeline(const RunFlags& flags) {
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
-  if (Status s = WorkerRefusal(*env); !s.ok()) {
+  auto env = worker.Env();
+  if (!env.ok()) {
+    std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
+    return kExitErrored;
+  }
+  if (Status s = WorkerRefusal(**env); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
     return kExitErrored;
   }
@@ -236,7 +239,7 @@ int RunPipeline(const RunFlags& flags) {
   scheduler.RunOnce(pipeline->id, flags.jobs, builds_at_once,
                     [&](std::vector<runner::JobOutcome> result) {
                       // Every build is done: the stacks made ahead stop while the run ends.
-                      env->worker->StopNetworks();
+                      (*env)->worker->StopNetworks();
                       outcomes = std::move(result);
                       signals.cancel();
                       guard.reset();

@@ -200,6 +200,56 @@ Status WorkerRefusal(const LocalWorkerEnv& env) {
   return FailedPrecondition(env.worker->refusal_reason());
 }
 
+Result<LocalWorkerEnv*> StartingWorker::Env() const {
+  std::call_once(started_, [&] { env_.emplace(starting_.get()); });
+  if (!env_->ok()) return env_->status();
+  return &**env_;
+}
+
+std::string StartingWorker::name() const {
+  auto env = Env();
+  return env.ok() ? (*env)->worker->name() : "local";
+}
+
+workers::IsolationLevel StartingWorker::isolation() const {
+  auto env = Env();
+  return env.ok() ? (*env)->worker->isolation() : workers::IsolationLevel::kNone;
+}
+
+namespace {
+// A step that never started: nothing to cancel.
+class NotStarted : public workers::StepHandle {
+ public:
+  void Cancel(Duration) override {}
+};
+}  // namespace
+
+std::unique_ptr<workers::StepHandle> StartingWorker::RunTask(
+    const workers::TaskRun& run, std::shared_ptr<workers::OutputSink> output,
+    std::function<void(workers::TaskResult)> done) {
+  auto env = Env();
+  if (!env.ok()) {
+    workers::TaskResult result;
+    result.error = env.status();
+    done(std::move(result));
+    return std::make_unique<NotStarted>();
+  }
+  return (*env)->worker->RunTask(run, std::move(output), std::move(done));
+}
+
+std::unique_ptr<workers::StepHandle> StartingWorker::RunResource(
+    const workers::ResourceRun& run, std::shared_ptr<workers::OutputSink> output,
+    std::function<void(workers::ResourceResult)> done) {
+  auto env = Env();
+  if (!env.ok()) {
+    workers::ResourceResult result;
+    result.error = env.status();
+    done(std::move(result));
+    return std::make_unique<NotStarted>();
+  }
+  return (*env)->worker->RunResource(run, std::move(output), std::move(done));
+}
+
 Result<std::string> ReadInputFile(const std::string& path) { return pipelines::ReadTextFile(path); }
 
 }  // namespace baton::cli

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +66,32 @@ Result<LocalWorkerEnv> StartLocalWorker(const std::string& data_dir, const Local
                                         const LocalWorkerStart& start = {});
 // Why the worker refuses tasks (waiting for its sandbox's probe), or OK.
 Status WorkerRefusal(const LocalWorkerEnv& env);
+
+// The local worker while StartLocalWorker is still starting it (on another thread): what is given
+// this before then (`baton run`'s scheduler, which takes its pipeline from the store meanwhile)
+// waits for the worker at its first step only. Thread-safe.
+class StartingWorker final : public workers::Worker {
+ public:
+  explicit StartingWorker(std::future<Result<LocalWorkerEnv>> starting)
+      : starting_(std::move(starting)) {}
+
+  // The started worker and its artifact store, or why they did not start; waits the first time.
+  Result<LocalWorkerEnv*> Env() const;
+
+  std::string name() const override;
+  workers::IsolationLevel isolation() const override;
+  std::unique_ptr<workers::StepHandle> RunTask(
+      const workers::TaskRun& run, std::shared_ptr<workers::OutputSink> output,
+      std::function<void(workers::TaskResult)> done) override;
+  std::unique_ptr<workers::StepHandle> RunResource(
+      const workers::ResourceRun& run, std::shared_ptr<workers::OutputSink> output,
+      std::function<void(workers::ResourceResult)> done) override;
+
+ private:
+  mutable std::future<Result<LocalWorkerEnv>> starting_;
+  mutable std::once_flag started_;
+  mutable std::optional<Result<LocalWorkerEnv>> env_;  // written once, under started_
+};
 
 // Reads a whole file for a command, with "cannot read FILE: reason" on failure.
 Result<std::string> ReadInputFile(const std::string& path);

@@ -250,6 +250,10 @@ TEST_F(RunPipeline, RejectsATaskIdRangePastTheLastHostIdNamingTheFlag) {
         << r.err;
     EXPECT_NE(r.err.find("past the last one (4294967294)"), std::string::npos) << r.err;
     EXPECT_EQ(r.out.find("compile"), std::string::npos) << "nothing ran: " << r.out;
+    // The scheduler takes the pipeline while the worker starts; nothing of it runs without one.
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    EXPECT_TRUE(Builds(*store, "build").empty()) << "no build without a worker";
   }
   ProcessResult last = Run({"--task-id-range", "4294901759:65536", "-j", "build"});
   EXPECT_EQ(last.exit_code, 0) << "a range ending at 4294967294 is taken: " << last.All();
