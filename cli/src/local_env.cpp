@@ -222,18 +222,23 @@ class NotStarted : public workers::StepHandle {
  public:
   void Cancel(Duration) override {}
 };
+
+// A step of a worker that did not start: `done` told why at once.
+template <typename StepResult>
+std::unique_ptr<workers::StepHandle> NotStartedStep(const Status& why,
+                                                    const std::function<void(StepResult)>& done) {
+  StepResult result;
+  result.error = why;
+  done(std::move(result));
+  return std::make_unique<NotStarted>();
+}
 }  // namespace
 
 std::unique_ptr<workers::StepHandle> StartingWorker::RunTask(
     const workers::TaskRun& run, std::shared_ptr<workers::OutputSink> output,
     std::function<void(workers::TaskResult)> done) {
   auto env = Env();
-  if (!env.ok()) {
-    workers::TaskResult result;
-    result.error = env.status();
-    done(std::move(result));
-    return std::make_unique<NotStarted>();
-  }
+  if (!env.ok()) return NotStartedStep(env.status(), done);
   return (*env)->worker->RunTask(run, std::move(output), std::move(done));
 }
 
@@ -241,12 +246,7 @@ std::unique_ptr<workers::StepHandle> StartingWorker::RunResource(
     const workers::ResourceRun& run, std::shared_ptr<workers::OutputSink> output,
     std::function<void(workers::ResourceResult)> done) {
   auto env = Env();
-  if (!env.ok()) {
-    workers::ResourceResult result;
-    result.error = env.status();
-    done(std::move(result));
-    return std::make_unique<NotStarted>();
-  }
+  if (!env.ok()) return NotStartedStep(env.status(), done);
   return (*env)->worker->RunResource(run, std::move(output), std::move(done));
 }
 
