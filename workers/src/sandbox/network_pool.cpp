@@ -34,6 +34,18 @@ void NetworkPool::Stop() {
   ssize_t n = ::write(cancel_.get(), &one, sizeof one);  // fails only without an eventfd
   (void)n;
   changed_.notify_all();
+  std::lock_guard lock(mu_);
+  WakeAllLocked();
+}
+
+void NetworkPool::WakeAllLocked() {
+  for (Waiter* waiter : waiters_) waiter->cv.notify_one();
+}
+
+void NetworkPool::Give(Waiter& waiter, ReadyNetwork entry) {
+  waiter.got = std::move(entry);
+  --demand_;
+  waiter.cv.notify_one();
 }
 
 void NetworkPool::Start() {
@@ -47,30 +59,45 @@ void NetworkPool::StartLocked() {
   if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
 }
 
-Result<ReadyNetwork> NetworkPool::Take(std::chrono::milliseconds timeout) {
+Result<ReadyNetwork> NetworkPool::Take(std::chrono::milliseconds timeout,
+                                       const std::string& scope) {
   std::unique_lock lock(mu_);
   if (stopping_) return Unavailable("the worker's sandbox is shutting down");
   StartLocked();
-  auto take = [&] {
+  if (!ready_.empty()) {
     ReadyNetwork entry = std::move(ready_.front());
     ready_.pop_front();
     changed_.notify_all();  // the thread tops the pool up
     return entry;
-  };
-  if (!ready_.empty()) return take();
-  // Counted in demand_ until a failure answers every caller waiting (and resets it).
-  uint64_t seen = failures_;
+  }
+  // Counted in demand_ until it is given an entry or a failure answers every caller waiting (and
+  // resets it).
+  Waiter me;
+  me.scope = scope;
+  auto place = waiters_.insert(waiters_.end(), &me);
+  const uint64_t seen = failures_;
   ++demand_;
   changed_.notify_all();
-  changed_.wait_for(lock, timeout,
-                    [&] { return stopping_ || !ready_.empty() || failures_ != seen; });
-  bool counted = failures_ == seen;
-  if (counted) --demand_;
-  if (!ready_.empty()) return take();
-  if (!counted) return last_error_;
+  me.cv.wait_for(lock, timeout, [&] { return stopping_ || me.got || failures_ != seen; });
+  waiters_.erase(place);
+  if (me.got) return std::move(*me.got);
+  if (failures_ != seen) return last_error_;
+  --demand_;
   if (stopping_) return Unavailable("the worker's sandbox is shutting down");
   return Unavailable("no task network was ready within " + std::to_string(timeout.count() / 1000) +
                      " s; the machine may be overloaded: retry, or make the task hermetic");
+}
+
+std::optional<ReadyNetwork> NetworkPool::Return(const std::string& scope, ReadyNetwork network) {
+  std::lock_guard lock(mu_);
+  if (stopping_ || scope.empty()) return network;
+  for (Waiter* waiter : waiters_) {
+    if (!waiter->got && waiter->scope == scope) {
+      Give(*waiter, std::move(network));
+      return std::nullopt;
+    }
+  }
+  return network;
 }
 
 bool NetworkPool::ShouldMake() const {
@@ -94,14 +121,21 @@ void NetworkPool::Run() {
       break;
     }
     if (made.ok()) {
-      ready_.push_back(std::move(*made));
       failed_ = false;
       first_ahead_ = false;
+      auto waiting = std::find_if(waiters_.begin(), waiters_.end(),
+                                  [](const Waiter* waiter) { return !waiter->got; });
+      if (waiting != waiters_.end()) {
+        Give(**waiting, std::move(*made));
+      } else {
+        ready_.push_back(std::move(*made));
+      }
     } else {
       failed_ = true;
       ++failures_;
       demand_ = 0;  // every caller waiting now gets this error
       last_error_ = made.status();
+      WakeAllLocked();
     }
     changed_.notify_all();
   }

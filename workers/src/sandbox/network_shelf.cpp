@@ -20,10 +20,13 @@ std::optional<ReadyNetwork> NetworkShelf::Take(const std::string& scope) {
   return std::nullopt;
 }
 
+bool NetworkShelf::Reusable(const std::string& scope, const ReadyNetwork& network) {
+  return !scope.empty() && network.netns.get() >= 0 && network.up() && network.sockets.AsSettled();
+}
+
 void NetworkShelf::Put(const std::string& scope, ReadyNetwork network) {
-  if (scope.empty() || network.netns.get() < 0 || !network.up() || !network.sockets.AsSettled()) {
-    return;  // `network` goes: its stack stops, its namespace with the last descriptor
-  }
+  // Not reusable: `network` goes, its stack stops, its namespace with the last descriptor.
+  if (!Reusable(scope, network)) return;
   std::deque<Entry> dropped;
   std::lock_guard lock(mu_);
   if (closed_) return;

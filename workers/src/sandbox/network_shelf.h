@@ -39,6 +39,10 @@ class NetworkShelf {
   NetworkShelf(const NetworkShelf&) = delete;
   NetworkShelf& operator=(const NetworkShelf&) = delete;
 
+  // Whether `network`, whose task has exited, may serve a later task of `scope`: a scope, a
+  // namespace, its stack up (if it has one) and nothing left in it (see above).
+  static bool Reusable(const std::string& scope, const ReadyNetwork& network);
+
   // The network of `scope` put back most recently whose stack still runs, if any.
   std::optional<ReadyNetwork> Take(const std::string& scope);
   // Keeps `network`, whose task has exited, for a later task of `scope` if it is as new (see

@@ -149,13 +149,25 @@ int MakePersistentTap(const int* fds) {
   return ::setns(fds[1], CLONE_NEWNET) == 0 ? 0 : errno;
 }
 
-// A task's network, held until the task has exited, then put back on the shelf (dropped if the
-// shelf is gone).
+// A task's network, held until the task has exited, then given to a task of the same scope
+// waiting for one (NetworkPool::Return) or put back on the shelf, when it is as new; else (or
+// when the sandbox is gone) dropped.
 class LentNetwork {
  public:
-  LentNetwork(ReadyNetwork network, std::string scope, std::weak_ptr<NetworkShelf> shelf)
-      : network_(std::move(network)), scope_(std::move(scope)), shelf_(std::move(shelf)) {}
+  LentNetwork(ReadyNetwork network, std::string scope, std::weak_ptr<NetworkShelf> shelf,
+              std::weak_ptr<NetworkPool> pool)
+      : network_(std::move(network)),
+        scope_(std::move(scope)),
+        shelf_(std::move(shelf)),
+        pool_(std::move(pool)) {}
   ~LentNetwork() {
+    if (!NetworkShelf::Reusable(scope_, network_)) return;
+    auto pool = network_.stack ? pool_.lock() : nullptr;  // a hermetic task's: the shelf's only
+    if (pool) {
+      std::optional<ReadyNetwork> back = pool->Return(scope_, std::move(network_));
+      if (!back) return;  // a waiting task has it
+      network_ = std::move(*back);
+    }
     if (auto shelf = shelf_.lock()) shelf->Put(scope_, std::move(network_));
   }
   LentNetwork(const LentNetwork&) = delete;
@@ -165,6 +177,7 @@ class LentNetwork {
   ReadyNetwork network_;
   std::string scope_;
   std::weak_ptr<NetworkShelf> shelf_;
+  std::weak_ptr<NetworkPool> pool_;
 };
 
 }  // namespace
@@ -274,12 +287,15 @@ Status TaskNetworks::AddResolvConf(const std::string& rootfs, const std::string&
 }
 
 TaskNetworks::~TaskNetworks() {
-  std::unique_ptr<NetworkPool> pool;
+  std::shared_ptr<NetworkPool> pool;
   {
     std::lock_guard lock(mu_);
     pool = std::move(pool_);
   }
   NoneForProbe();
+  // Stopped here even if a task's network being handed back holds it a moment longer: it makes
+  // none any more, and takes no network back.
+  if (pool) pool->Stop();
   pool.reset();     // its idle stacks are told to stop
   shelf_->Close();  // and the shelved ones; a task's network, when its task ends
   std::lock_guard lock(mu_);
@@ -289,7 +305,7 @@ TaskNetworks::~TaskNetworks() {
 NetworkPool& TaskNetworks::Pool() {
   std::lock_guard lock(mu_);
   if (!pool_) {
-    pool_ = std::make_unique<NetworkPool>(ahead_,
+    pool_ = std::make_shared<NetworkPool>(ahead_,
                                           [this](int cancel_fd) { return MakeNetwork(cancel_fd); });
   }
   return *pool_;
@@ -377,9 +393,9 @@ Result<ReadyNetwork> TaskNetworks::Take(const std::string& task_id, const std::s
   }
   NetworkPool* pool = &Pool();
   // A stack that exited while it waited (killed from outside) is dropped, never given to a task;
-  // the pool makes new ones.
+  // the pool makes new ones. A task of `scope` ending meanwhile may hand this one its network.
   for (size_t attempt = 0; attempt < kMaxAhead + 2; ++attempt) {
-    auto network = pool->Take(kReadyTimeout + kStopGrace);  // the maker's own timeout first
+    auto network = pool->Take(kReadyTimeout + kStopGrace, scope);  // the maker's timeout first
     if (!network.ok()) {
       return Status(network.status().code(),
                     "starting the network of task " + task_id + ": " + network.status().message());
@@ -480,8 +496,14 @@ Result<ReadyNetwork> TaskNetworks::NewHermetic() {
 
 std::unique_ptr<SandboxedProcess> TaskNetworks::Lend(std::unique_ptr<SandboxedProcess> process,
                                                      ReadyNetwork network, std::string scope) {
-  return HoldUntilExit(std::move(process),
-                       std::make_unique<LentNetwork>(std::move(network), std::move(scope), shelf_));
+  std::weak_ptr<NetworkPool> pool;
+  {
+    std::lock_guard lock(mu_);
+    pool = pool_;
+  }
+  return HoldUntilExit(
+      std::move(process),
+      std::make_unique<LentNetwork>(std::move(network), std::move(scope), shelf_, std::move(pool)));
 }
 
 }  // namespace baton::workers::sandbox

@@ -176,7 +176,8 @@ class TaskNetworks {
   const std::string worker_netns_error_;
   std::mutex mu_;
   std::shared_ptr<HelperHost> host_;           // GUARDED_BY(mu_); shared only with weak_ptrs
-  std::unique_ptr<NetworkPool> pool_;          // GUARDED_BY(mu_); made by the first Take
+  std::shared_ptr<NetworkPool> pool_;          // GUARDED_BY(mu_); made by the first Take;
+                                               // lent networks hold it weakly
   const std::shared_ptr<NetworkShelf> shelf_;  // lent networks hold it weakly
   bool resolv_conf_written_ = false;           // GUARDED_BY(mu_)
   // The first network's namespace and the probe: kNone (no network made ahead yet), kPending
