@@ -134,6 +134,86 @@ TEST_F(SchedulerTest, ANewVersionTriggersTheJobAndThenItsDownstreamJobs) {
   EXPECT_EQ((*inputs)[0].version, (Json{{"version", "v2"}}));
 }
 
+// A worker whose gets answer at once, on the scheduler's thread (the version asked for), and whose
+// tasks are the scripted worker's; it counts the builds in the store when a task of `watched`
+// starts, which it does on the scheduler's thread too.
+class InlineGets final : public workers::Worker {
+ public:
+  InlineGets(workers::Worker& tasks, SqliteStore& store, std::string watched)
+      : tasks_(tasks), store_(store), watched_(std::move(watched)) {}
+  std::string name() const override { return tasks_.name(); }
+  workers::IsolationLevel isolation() const override { return tasks_.isolation(); }
+  std::unique_ptr<workers::StepHandle> RunTask(
+      const workers::TaskRun& run, std::shared_ptr<workers::OutputSink> output,
+      std::function<void(workers::TaskResult)> done) override {
+    if (run.path == watched_ && builds_at_first_task < 0) {
+      BuildQuery all;
+      all.limit = 1000;
+      auto builds = store_.ListBuilds(all);
+      builds_at_first_task = builds.ok() ? static_cast<int>(builds->size()) : -1;
+    }
+    return tasks_.RunTask(run, std::move(output), std::move(done));
+  }
+  std::unique_ptr<workers::StepHandle> RunResource(
+      const workers::ResourceRun& run, std::shared_ptr<workers::OutputSink> output,
+      std::function<void(workers::ResourceResult)> done) override {
+    if (run.action != workers::ResourceRun::Action::kGet) {
+      return tasks_.RunResource(run, std::move(output), std::move(done));
+    }
+    workers::ResourceResult got;
+    got.version = run.version;
+    done(std::move(got));
+    return std::make_unique<Answered>();
+  }
+  int builds_at_first_task = -1;
+
+ private:
+  struct Answered final : workers::StepHandle {
+    void Cancel(Duration) override {}
+  };
+  workers::Worker& tasks_;
+  SqliteStore& store_;
+  const std::string watched_;
+};
+
+TEST_F(SchedulerTest, AFanOutsFirstTaskStartsBeforeTheLastOfItsBuildsIsCreated) {
+  // A build's end that wakes eight jobs creates the first build at once and each next one in an
+  // io handler of its own, so the first builds' steps (here their gets, answered at once) go on
+  // between the creations: the first fan-out task starts with few of the builds there, not after
+  // all eight were created one after another.
+  std::string yaml = R"(
+resources:
+- {name: r, type: mock, check_every: never}
+jobs:
+- name: start
+  plan:
+  - {get: r, trigger: true}
+  - task: t
+    config: {platform: linux, run: {path: ok-start}}
+)";
+  for (int i = 1; i <= 8; ++i) {
+    yaml += "- name: f" + std::to_string(i) +
+            "\n  plan:\n  - {get: r, passed: [start], trigger: true}\n  - task: t\n    config: "
+            "{platform: linux, run: {path: fan}}\n";
+  }
+  AddVersion("v1");
+  InlineGets worker(worker_, *store_, "fan");
+  SchedulerOptions options = BaseOptions();
+  options.periodic_checks = true;
+  scheduler_ =
+      std::make_unique<Scheduler>(io_, SchedulerStores{*store_, *store_, *store_}, worker, options);
+  Id id = SetPipeline(yaml);
+  ASSERT_TRUE(scheduler_->ActivatePipeline(id).ok());
+  ASSERT_TRUE(RunUntil([&] { return Builds(BuildStatus::kSucceeded).size() == 9; }));
+  // `start`'s build and the first few of the fan-out's (three today: the first task starts a few
+  // handlers after its get's answer), not all nine.
+  EXPECT_GE(worker.builds_at_first_task, 2);
+  EXPECT_LE(worker.builds_at_first_task, 5) << "the fan-out's builds were all created first";
+  EXPECT_TRUE(worker_.WaitIdle());
+  io_.run_for(std::chrono::milliseconds(20));
+  scheduler_.reset();  // before `worker`
+}
+
 TEST_F(SchedulerTest, ASerialJobStartsItsNextBuildOnlyWhenTheRunningOneEnds) {
   AddVersion("v1");
   TaskScript held;

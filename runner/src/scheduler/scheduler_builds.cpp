@@ -61,6 +61,33 @@ void Scheduler::Impl::TrySchedule(PipelineState& state, const std::string& job_n
   Launch(state, std::move(*build), plan, {}, /*resume=*/false);
 }
 
+void Scheduler::Impl::ScheduleJobs(PipelineState& state, const std::vector<std::string>& jobs) {
+  if (jobs.empty()) return;
+  const bool posted = !to_schedule_.empty();
+  for (size_t i = 1; i < jobs.size(); ++i) to_schedule_.emplace_back(state.record.id, jobs[i]);
+  if (!posted && !to_schedule_.empty()) {
+    std::weak_ptr<bool> alive = alive_;
+    asio::post(io_, [this, alive] {
+      if (alive.lock()) ScheduleNextQueued();
+    });
+  }
+  TrySchedule(state, jobs.front());
+}
+
+void Scheduler::Impl::ScheduleNextQueued() {
+  if (to_schedule_.empty()) return;
+  auto [pipeline_id, job] = std::move(to_schedule_.front());
+  to_schedule_.pop_front();
+  if (!to_schedule_.empty()) {  // posted first: the steps posted meanwhile run before it
+    std::weak_ptr<bool> alive = alive_;
+    asio::post(io_, [this, alive] {
+      if (alive.lock()) ScheduleNextQueued();
+    });
+  }
+  // Looked up again: the pipeline may have gone or changed since (TrySchedule checks the rest).
+  if (PipelineState* state = Find(pipeline_id)) TrySchedule(*state, job);
+}
+
 Result<Build> Scheduler::Impl::CreateBuild(PipelineState& state, const pipelines::Job& job,
                                            const InputPlan& plan, bool started) {
   const JobRecord& record = state.jobs.at(job.name);
@@ -208,7 +235,7 @@ void Scheduler::Impl::OnBuildFinished(Id build_id) {
   if (run->on_done) run->on_done(finished);
   if (state) {
     TrySchedule(*state, run->job);
-    for (const auto& down : state->graph.Downstream(run->job)) TrySchedule(*state, down);
+    ScheduleJobs(*state, state->graph.Downstream(run->job));
     for (const auto& [job, queue] : state->pending) {
       if (!queue.empty()) TrySchedule(*state, job);
     }

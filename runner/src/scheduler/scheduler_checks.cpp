@@ -219,14 +219,16 @@ void Scheduler::Impl::AddVersions(PipelineState& state, const std::string& resou
 
 void Scheduler::Impl::WakeJobsUsing(PipelineState& state, const std::string& resource) {
   if (!state.auto_trigger) return;
+  std::vector<std::string> woken;
   for (const auto& job : state.config.jobs) {
     for (const auto& input : JobInputs(job)) {
       if (input.resource == resource && input.trigger) {
-        TrySchedule(state, job.name);
+        woken.push_back(job.name);
         break;
       }
     }
   }
+  ScheduleJobs(state, woken);
 }
 
 void Scheduler::Impl::ArmCheckTimer(PipelineState& state, const pipelines::Resource& resource) {

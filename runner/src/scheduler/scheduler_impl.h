@@ -134,6 +134,12 @@ class Scheduler::Impl {
 
   // scheduler_builds.cpp
   void TrySchedule(PipelineState& state, const std::string& job);
+  // TrySchedule for each of `jobs`: the first now, the others one io handler each, so that a
+  // build's end waking a fan-out (or a version waking every job using it) starts the first build
+  // at once and lets the steps of those already started (their gets' ends, their tasks' starts)
+  // run between the creations of the next, not after all of them.
+  void ScheduleJobs(PipelineState& state, const std::vector<std::string>& jobs);
+  void ScheduleNextQueued();
   bool HasCapacity(const PipelineState& state, const pipelines::Job& job) const;
   // A build of `job` with `plan`'s inputs: pending, or (`started`) claimed at once, in the same
   // transaction, for a caller that launches it next.
@@ -221,6 +227,9 @@ class Scheduler::Impl {
   CheckRegistry checks_{*clock_};
   uint64_t check_runs_ = 0;  // numbers each worker run of a check
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Jobs ScheduleJobs left for later (pipeline id, job), in order; a ScheduleNextQueued is
+  // posted while it is not empty.
+  std::deque<std::pair<Id, std::string>> to_schedule_;
   bool leader_ = true;  // see SchedulerOptions::leader
   // When Resync last re-read every pipeline's job pauses and pins (RereadState).
   static constexpr Duration kDeepResyncEvery = std::chrono::seconds(60);
