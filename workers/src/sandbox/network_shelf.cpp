@@ -25,8 +25,6 @@ bool NetworkShelf::Reusable(const std::string& scope, const ReadyNetwork& networ
 }
 
 void NetworkShelf::Put(const std::string& scope, ReadyNetwork network) {
-  // Not reusable: `network` goes, its stack stops, its namespace with the last descriptor.
-  if (!Reusable(scope, network)) return;
   std::deque<Entry> dropped;
   std::lock_guard lock(mu_);
   if (closed_) return;

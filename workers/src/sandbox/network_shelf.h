@@ -45,8 +45,9 @@ class NetworkShelf {
 
   // The network of `scope` put back most recently whose stack still runs, if any.
   std::optional<ReadyNetwork> Take(const std::string& scope);
-  // Keeps `network`, whose task has exited, for a later task of `scope` if it is as new (see
-  // above); else drops it, which stops its stack. An empty scope: never kept.
+  // Keeps `network`, whose task has exited and which Reusable(scope, network) said may serve a
+  // later task of `scope`, for such a task (the caller checks it: reading the namespace's
+  // sockets once per network).
   void Put(const std::string& scope, ReadyNetwork network);
   // Drops every network on the shelf; what is put back afterwards is dropped at once.
   void Close();
