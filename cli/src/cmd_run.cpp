@@ -1,6 +1,7 @@
 // `baton run`: run a whole pipeline locally with the server's engine, scheduler and store.
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <malloc.h>
@@ -127,6 +128,10 @@ bool MayUseNetworks(const pipelines::PipelineConfig& config) {
   return false;
 }
 
+// Whether the pipeline's text may make a task hermetic: only then can MayUseNetworks be false
+// with tasks to run (a var may hold a whole task config, so the answer may still be true).
+bool MayNameHermetic(const std::string& yaml) { return yaml.find("hermetic") != std::string::npos; }
+
 int RunPipeline(const RunFlags& flags) {
   SetLogLevel(flags.local.log_level);
   // One short-lived process: freed heap up to 4 MiB stays for the next allocation instead of going
@@ -139,36 +144,47 @@ int RunPipeline(const RunFlags& flags) {
     std::fprintf(stderr, "error: %s\n", yaml.status().ToString().c_str());
     return kExitErrored;
   }
+  std::string data_dir = flags.local.ResolvedDataDir();
+  if (Status s = PrepareDataDir(data_dir); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+    return kExitErrored;
+  }
+  // The worker starts, and the store opens, while the pipeline is parsed and checked (~1 ms):
+  // the worker's sandbox, its probe and the first network take longest, and the first task waits
+  // for them (docs/benchmarks.md). One pipeline: its later tasks mostly take the network an
+  // earlier one left (the sandbox's shelf), so none is kept made ahead after the first; one was
+  // mostly a slirp4netns started and stopped for no task (~3 ms of a one-job run's CPU), and
+  // none is made when every task is hermetic, which only a pipeline saying `hermetic` can be:
+  // that one's worker starts once the parsed pipeline has told. The artifact store's five
+  // directories are made only if the pipeline uses it.
+  LocalWorkerStart start;
+  start.await_sandbox = false;
+  start.networks_ahead = 0;
+  start.artifacts_on_first_use = true;
+  start.max_tasks = flags.parallel;
+  auto start_worker = [&] {
+    return std::async(std::launch::async,
+                      [&] { return StartLocalWorker(data_dir, flags.local, start); });
+  };
+  std::future<Result<LocalWorkerEnv>> starting;
+  if (!MayNameHermetic(*yaml)) starting = start_worker();
+  runner::SqliteStoreOptions store_options;
+  store_options.orphan_message = kOrphanMessage;
+  store_options.reads_on_idle_writer = true;  // its few reads need no reader of their own
+  auto opening = std::async(std::launch::async, [&] {
+    return runner::SqliteStore::OpenDataDir(data_dir, RealClock(), store_options);
+  });
   pipelines::Vars vars;
   auto config = LoadForRun(flags, *yaml, vars);
   if (!config.ok()) {
     std::fprintf(stderr, "error: %s\n", config.status().ToString().c_str());
     return kExitFailed;
   }
-  std::string data_dir = flags.local.ResolvedDataDir();
-  if (Status s = PrepareDataDir(data_dir); !s.ok()) {
-    std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
-    return kExitErrored;
+  if (!starting.valid()) {
+    start.prepare_networks = MayUseNetworks(*config);
+    starting = start_worker();
   }
-  // The worker starts while the store opens and takes the pipeline, and its sandbox's probe (~4
-  // ms) goes on while the scheduler plans: nothing waits for it before the first build would.
-  // One pipeline: its later tasks mostly take the network an earlier one left (the sandbox's
-  // shelf), so none is kept made ahead after the first; one was mostly a slirp4netns started and
-  // stopped for no task (~3 ms of a one-job run's CPU), and none at all when every task is
-  // hermetic. The artifact store's five directories are made only if the pipeline uses it
-  // (docs/benchmarks.md).
-  LocalWorkerStart start;
-  start.await_sandbox = false;
-  start.networks_ahead = 0;
-  start.artifacts_on_first_use = true;
-  start.max_tasks = flags.parallel;
-  start.prepare_networks = MayUseNetworks(*config);
-  auto starting = std::async(std::launch::async,
-                             [&] { return StartLocalWorker(data_dir, flags.local, start); });
-  runner::SqliteStoreOptions store_options;
-  store_options.orphan_message = kOrphanMessage;
-  store_options.reads_on_idle_writer = true;  // its few reads need no reader of their own
-  auto store = runner::SqliteStore::OpenDataDir(data_dir, RealClock(), store_options);
+  auto store = opening.get();
   if (!store.ok()) {
     std::fprintf(stderr, "error: cannot open the store in %s: %s\n", data_dir.c_str(),
                  store.status().ToString().c_str());
@@ -228,10 +244,14 @@ int RunPipeline(const RunFlags& flags) {
     std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
     return kExitErrored;
   }
-  if (Status s = WorkerRefusal(**env); !s.ok()) {
-    std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+  // A refusal known already (not root, no sandbox to build) stops the run before anything runs.
+  // The run does not wait for the sandbox's probe (~1-2 ms): the check, the first build and its
+  // gets go on meanwhile and its first task waits for it; a refusal then ends the run (below).
+  if (const std::string* why = (*env)->worker->known_refusal(); why && !why->empty()) {
+    std::fprintf(stderr, "error: %s\n", why->c_str());
     return kExitErrored;
   }
+  worker.OnRefusal([&] { asio::post(io, [&] { scheduler.AbortAll(); }); });
   // --parallel tasks at once (the worker's slots), twice as many builds under way: the next ones
   // create their builds and fetch their inputs while tasks run, as make works out what comes
   // next while -j recipes run. --parallel 1 stays one build at a time.
@@ -246,6 +266,10 @@ int RunPipeline(const RunFlags& flags) {
                     });
   io.run();
   int code = PrintSummary(outcomes, style.color);
+  if (Status s = WorkerRefusal(**env); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+    return kExitErrored;
+  }
   std::printf("history: %s/baton.db (pipeline `%s`)\n", data_dir.c_str(), name.c_str());
   return aborted ? kExitAborted : code;
 }

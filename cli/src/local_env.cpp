@@ -239,7 +239,15 @@ std::unique_ptr<workers::StepHandle> StartingWorker::RunTask(
     std::function<void(workers::TaskResult)> done) {
   auto env = Env();
   if (!env.ok()) return NotStartedStep(env.status(), done);
-  return (*env)->worker->RunTask(run, std::move(output), std::move(done));
+  workers::LocalWorker* worker = (*env)->worker.get();
+  return worker->RunTask(
+      run, std::move(output), [this, worker, done = std::move(done)](workers::TaskResult result) {
+        // The task waited for the probe's answer: refusal_reason() does not wait here.
+        if (!result.error.ok() && !worker->refusal_reason().empty() && on_refusal_) {
+          std::call_once(refused_, on_refusal_);
+        }
+        done(std::move(result));
+      });
 }
 
 std::unique_ptr<workers::StepHandle> StartingWorker::RunResource(

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -77,6 +78,9 @@ class StartingWorker final : public workers::Worker {
 
   // The started worker and its artifact store, or why they did not start; waits the first time.
   Result<LocalWorkerEnv*> Env() const;
+  // Called once, from a step's thread, when a task fails because the worker's sandbox probe
+  // refused tasks (the run began before it answered). Set before the first step.
+  void OnRefusal(std::function<void()> refused) { on_refusal_ = std::move(refused); }
 
   std::string name() const override;
   workers::IsolationLevel isolation() const override;
@@ -91,6 +95,8 @@ class StartingWorker final : public workers::Worker {
   mutable std::future<Result<LocalWorkerEnv>> starting_;
   mutable std::once_flag started_;
   mutable std::optional<Result<LocalWorkerEnv>> env_;  // written once, under started_
+  std::function<void()> on_refusal_;
+  std::once_flag refused_;
 };
 
 // Reads a whole file for a command, with "cannot read FILE: reason" on failure.

@@ -59,5 +59,57 @@ TEST(StartingWorker, AWorkerThatDidNotStartFailsEachStepWithItsReason) {
   EXPECT_FALSE(fs::exists(dir / "ran"));
 }
 
+// `baton run` begins before the worker's sandbox probe has answered; a task the probe then
+// refuses fails with the worker's reason, runs nothing, and OnRefusal (the run's end) is called
+// once however many tasks were refused.
+TEST(StartingWorker, TasksRefusedByTheProbeCallOnRefusalOnceAndRunNothing) {
+  TempDir dir;
+  workers::LocalWorkerOptions options;
+  options.data_dir = (dir / "w").string();
+  options.userns_host_id = 0;  // no user namespace for it: the probe refuses unprivileged tasks
+  cli::LocalWorkerEnv env;
+  env.worker = std::make_unique<workers::LocalWorker>(options);
+  std::promise<Result<cli::LocalWorkerEnv>> started;
+  started.set_value(std::move(env));
+  cli::StartingWorker worker(started.get_future());
+  int refusals = 0;
+  worker.OnRefusal([&] { ++refusals; });
+  auto first = RunAndWait(worker, ShellTask("first", "echo ran > ran", dir.path().string()));
+  auto second = RunAndWait(worker, ShellTask("second", "echo ran > ran", dir.path().string()));
+  auto started_env = worker.Env();
+  ASSERT_TRUE(started_env.ok()) << started_env.status().ToString();
+  const std::string& why = (*started_env)->worker->refusal_reason();
+  ASSERT_FALSE(why.empty());
+  EXPECT_EQ(first.result.error.message(), why);
+  EXPECT_EQ(second.result.error.message(), why);
+  EXPECT_EQ(refusals, 1);
+  EXPECT_FALSE(fs::exists(dir / "ran"));
+  const std::string* known = (*started_env)->worker->known_refusal();
+  ASSERT_NE(known, nullptr) << "the probe has answered";
+  EXPECT_EQ(*known, why);
+}
+
+// A task that fails for a reason of its own is no refusal.
+TEST(StartingWorker, ATaskFailingOnItsOwnIsNoRefusal) {
+  TempDir dir;
+  std::promise<Result<cli::LocalWorkerEnv>> started;
+  cli::LocalFlags flags;
+  flags.unsafe_no_sandbox = true;
+  started.set_value(cli::StartLocalWorker((dir / "data").string(), flags));
+  cli::StartingWorker worker(started.get_future());
+  int refusals = 0;
+  worker.OnRefusal([&] { ++refusals; });
+  workers::TaskRun run = ShellTask("missing", "true", dir.path().string());
+  run.path = (dir / "no-such-program").string();
+  auto f = RunAndWait(worker, run);
+  EXPECT_FALSE(f.result.error.ok() && f.result.exit_code == 0);
+  EXPECT_EQ(refusals, 0);
+  auto env = worker.Env();
+  ASSERT_TRUE(env.ok());
+  const std::string* known = (*env)->worker->known_refusal();
+  ASSERT_NE(known, nullptr) << "no probe to wait for without a sandbox";
+  EXPECT_TRUE(known->empty());
+}
+
 }  // namespace
 }  // namespace baton::testing

@@ -197,6 +197,15 @@ void LocalWorker::Refuse(const std::string& why) {
   ModuleLogger("workers")->error("{}", refusal_);
 }
 
+const std::string* LocalWorker::known_refusal() const {
+  if (checking_.valid() &&
+      checking_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    return nullptr;
+  }
+  AwaitSandbox();  // returns at once; orders the probe's writes before this read
+  return &refusal_;
+}
+
 void LocalWorker::AwaitSandbox() const {
   std::call_once(checked_, [this] {
     if (checking_.valid()) checking_.wait();

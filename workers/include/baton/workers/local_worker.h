@@ -85,6 +85,9 @@ class LocalWorker : public Worker {
     AwaitSandbox();
     return refusal_;
   }
+  // refusal_reason() once the probe has answered (or when there was none to run); nullptr while
+  // it is still probing. Does not wait.
+  const std::string* known_refusal() const;
   const CgroupSupport& cgroups() const { return cgroups_; }
 
   // A persistent directory for the task cache `cache_path` of `key` (e.g. "pipeline/job/task"),
