@@ -6,7 +6,7 @@
 # 100,000 finished builds in the store (bench_server). Each part prints the load average at its
 # start; run it on a quiet machine, the figures move with the load.
 #
-#   bench/speed.sh [BUILD_DIR [SCRATCH_DIR]]   # default build and $TMPDIR or /tmp; ~6 min
+#   bench/speed.sh [BUILD_DIR [SCRATCH_DIR]]   # default build and $TMPDIR or /tmp; ~75 s
 #
 # SCRATCH_DIR holds every data dir, repository and temporary file the benches make. Its
 # filesystem shows in the figures: on an ext4 without a journal (these VMs' root), each new
@@ -45,7 +45,7 @@ part bench_start
 engine_dirs=$(mktemp -d "$scratch/speed-engine.XXXXXX")
 trap 'rm -rf "$engine_dirs"' EXIT
 part bench_engine
-"$bin/bench_engine" --runs 5 --baton "$bin/baton" --keep "$engine_dirs"
+"$bin/bench_engine" --runs 11 --baton "$bin/baton" --keep "$engine_dirs"
 part bench_server
 "$bin/bench_server"
 part end
