@@ -92,11 +92,12 @@ class StartingWorker final : public workers::Worker {
       std::function<void(workers::ResourceResult)> done) override;
 
  private:
+  // Before env_: a task the worker's end cancels may still report through them.
+  std::function<void()> on_refusal_;
+  std::once_flag refused_;
   mutable std::future<Result<LocalWorkerEnv>> starting_;
   mutable std::once_flag started_;
   mutable std::optional<Result<LocalWorkerEnv>> env_;  // written once, under started_
-  std::function<void()> on_refusal_;
-  std::once_flag refused_;
 };
 
 // Reads a whole file for a command, with "cannot read FILE: reason" on failure.
