@@ -63,27 +63,25 @@ void Scheduler::Impl::TrySchedule(PipelineState& state, const std::string& job_n
 
 void Scheduler::Impl::ScheduleJobs(PipelineState& state, const std::vector<std::string>& jobs) {
   if (jobs.empty()) return;
-  const bool posted = !to_schedule_.empty();
+  const bool idle = to_schedule_.empty();  // else a ScheduleNextQueued is posted already
   for (size_t i = 1; i < jobs.size(); ++i) to_schedule_.emplace_back(state.record.id, jobs[i]);
-  if (!posted && !to_schedule_.empty()) {
-    std::weak_ptr<bool> alive = alive_;
-    asio::post(io_, [this, alive] {
-      if (alive.lock()) ScheduleNextQueued();
-    });
-  }
+  if (idle) PostScheduleNext();
   TrySchedule(state, jobs.front());
+}
+
+void Scheduler::Impl::PostScheduleNext() {
+  if (to_schedule_.empty()) return;
+  std::weak_ptr<bool> alive = alive_;
+  asio::post(io_, [this, alive] {
+    if (alive.lock()) ScheduleNextQueued();
+  });
 }
 
 void Scheduler::Impl::ScheduleNextQueued() {
   if (to_schedule_.empty()) return;
   auto [pipeline_id, job] = std::move(to_schedule_.front());
   to_schedule_.pop_front();
-  if (!to_schedule_.empty()) {  // posted first: the steps posted meanwhile run before it
-    std::weak_ptr<bool> alive = alive_;
-    asio::post(io_, [this, alive] {
-      if (alive.lock()) ScheduleNextQueued();
-    });
-  }
+  PostScheduleNext();  // posted first: the steps posted meanwhile run before it
   // Looked up again: the pipeline may have gone or changed since (TrySchedule checks the rest).
   if (PipelineState* state = Find(pipeline_id)) TrySchedule(*state, job);
 }

@@ -140,6 +140,7 @@ class Scheduler::Impl {
   // run between the creations of the next, not after all of them.
   void ScheduleJobs(PipelineState& state, const std::vector<std::string>& jobs);
   void ScheduleNextQueued();
+  void PostScheduleNext();  // a ScheduleNextQueued in an io handler, if any job waits
   bool HasCapacity(const PipelineState& state, const pipelines::Job& job) const;
   // A build of `job` with `plan`'s inputs: pending, or (`started`) claimed at once, in the same
   // transaction, for a caller that launches it next.
