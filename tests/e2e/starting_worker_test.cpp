@@ -102,7 +102,7 @@ TEST(StartingWorker, ATaskFailingOnItsOwnIsNoRefusal) {
   workers::TaskRun run = ShellTask("missing", "true", dir.path().string());
   run.path = (dir / "no-such-program").string();
   auto f = RunAndWait(worker, run);
-  EXPECT_FALSE(f.result.error.ok() && f.result.exit_code == 0);
+  EXPECT_FALSE(f.result.error.ok()) << "exit " << f.result.exit_code;
   EXPECT_EQ(refusals, 0);
   auto env = worker.Env();
   ASSERT_TRUE(env.ok());
