@@ -67,7 +67,8 @@ class BuildRun {
  public:
   BuildRun(BuildPlan plan, baton::testing::ScriptedWorker& worker,
            BuildExecutorOptions options = {}) {
-    options.build_root = (root_.path() / "build").string();
+    if (options.build_root.empty()) options.build_root = (root_.path() / "build").string();
+    build_root_ = options.build_root;
     options.metadata = {"42", "7", "unit", "ci", "main", "http://baton.local"};
     options.on_finished = [this](BuildStatus s) {
       final_ = s;
@@ -86,12 +87,13 @@ class BuildRun {
     EXPECT_TRUE(final_.has_value()) << "the build did not finish in time";
     return final_.value_or(BuildStatus::kStarted);
   }
-  std::filesystem::path build_root() const { return root_.path() / "build"; }
+  std::filesystem::path build_root() const { return build_root_; }
   BuildExecutor& executor() { return *executor_; }
   RecordingObserver observer;
 
  private:
   baton::testing::TempDir root_;
+  std::filesystem::path build_root_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_ =
       boost::asio::make_work_guard(io_);

@@ -162,7 +162,7 @@ void BuildExecutor::Impl::StartTimerNow(const StartTimer& timer) {
 
 void BuildExecutor::Impl::LoadFileNow(const LoadFile& load) {
   // Beneath the volume: a symlink in the artifact must not read the server's own files.
-  auto text = ReadFileBeneath(VolumePath(load.volume), load.path);
+  auto text = ReadFileBeneath(ReadablePath(load.volume), load.path);
   if (!text.ok()) {
     Report(load.id,
            ActionResult::Errored("could not read '" + load.path + "': " + text.status().message()));
@@ -178,8 +178,8 @@ void BuildExecutor::Impl::SetPipelineNow(const SetPipeline& step) {
     Report(step.id, ActionResult::Errored("set_pipeline is not supported in a local run"));
     return;
   }
-  std::string path = (fs::path(VolumePath(step.volume)) / step.path).string();
-  auto inside = OpenBeneath(VolumePath(step.volume), step.path, O_RDONLY);
+  std::string path = (fs::path(ReadablePath(step.volume)) / step.path).string();
+  auto inside = OpenBeneath(ReadablePath(step.volume), step.path, O_RDONLY);
   Status status = inside.ok() ? options_.set_pipeline(step, path) : inside.status();
   Report(step.id,
          status.ok() ? ActionResult::Succeeded() : ActionResult::Errored(status.message()));
@@ -189,7 +189,7 @@ std::optional<std::string> BuildExecutor::Impl::ArtifactPath(const std::string& 
   auto artifacts = engine_.artifacts();
   auto it = artifacts.find(name);
   if (it == artifacts.end()) return std::nullopt;
-  return VolumePath(it->second);
+  return ReadablePath(it->second);
 }
 
 std::string BuildExecutor::Impl::VolumePath(const Volume& volume) const {

@@ -37,6 +37,7 @@ Json ActionResultJson(const ActionResult& result) {
     j["metadata"] = std::move(metadata);
   }
   if (!result.content.empty()) j["content"] = result.content;
+  if (!result.cached_at.empty()) j["cached_at"] = result.cached_at;
   return j;
 }
 
@@ -48,6 +49,7 @@ ActionResult ActionResultFromJson(const Json& json) {
                                : ActionResult::Kind::kErrored;
   r.message = json.value("message", "");
   r.exit_code = json.value("exit_code", -1);
+  r.cached_at = json.value("cached_at", "");
   if (json.contains("version")) r.version = json["version"];
   for (const auto& m : json.value("metadata", Json::array())) {
     if (m.is_object()) r.metadata.push_back({m.value("name", ""), m.value("value", "")});

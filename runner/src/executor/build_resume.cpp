@@ -77,6 +77,17 @@ void BuildExecutor::Impl::Resume() {
       BuildAction action = std::move(held->second);
       held_.erase(held);
       cancel_after_replay_.erase(e.id);
+      // A get answered from the resource caches: its artifact is still that fetch (one gone
+      // since errors the step that uses it, saying so).
+      if (auto* get = std::get_if<RunGet>(&action); get && !e.result.cached_at.empty()) {
+        fs::path dir = e.result.cached_at;
+        auto entry = options_.resource_caches ? options_.resource_caches->FindDir(dir) : nullptr;
+        if (!entry) {
+          entry = std::make_shared<const ResourceCaches::Entry>(
+              ResourceCaches::Entry{dir, dir / "files", e.result.version, e.result.metadata});
+        }
+        cached_[get->volume.id] = std::move(entry);
+      }
       // A put's version is the build's output: the recorder counts it again (it saves nothing
       // twice).
       if (auto* put = std::get_if<RunPut>(&action);

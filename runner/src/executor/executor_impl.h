@@ -1,6 +1,7 @@
 // Private to BuildExecutor: its state and the translation of engine actions into worker calls.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -57,6 +58,18 @@ class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
     });
   }
 
+  // True when every volume of `volumes` holds its files. Otherwise copies the cached fetches
+  // among them into their volumes, off this thread, and calls `retry` (on the loop) once one is
+  // copied; a copy that failed errors action `id`.
+  bool VolumesReady(const std::vector<Volume>& volumes, ActionId id,
+                    std::function<void(Impl&)> retry);
+  void CopyDone(int volume_id, Status status);
+  // Where a step may read `volume`'s files: the cached fetch itself while it is not copied.
+  std::string ReadablePath(const Volume& volume) const;
+  // Whether a get's fetch is kept in the resource caches.
+  bool CachesFetch(const RunGet& get, const workers::ResourceRun& run) const;
+  // A get of a version found in the resource caches: its artifact is that fetch.
+  void UseCachedFetch(const RunGet& get, std::shared_ptr<const ResourceCaches::Entry> entry);
   void StartTask(const RunTask& run);
   void StartGet(const RunGet& get);
   void FetchVersion(const RunGet& get, Json version);
@@ -108,6 +121,15 @@ class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
   std::map<ActionId, BuildAction> held_;  // open actions the replay has not given a result yet
   std::map<TimerId, StartTimer> held_timers_;
   std::set<ActionId> cancel_after_replay_;
+  // Volumes whose files are a cached fetch not copied into them yet (volume id).
+  std::map<int, std::shared_ptr<const ResourceCaches::Entry>> cached_;
+  struct VolumeCopy {
+    std::shared_ptr<const ResourceCaches::Entry> entry;
+    bool done = false;
+    Status status;
+    std::vector<std::function<void(Impl&)>> waiting;
+  };
+  std::map<int, VolumeCopy> copies_;  // volume id: copies started
 };
 
 }  // namespace baton::runner

@@ -299,6 +299,11 @@ Result<workers::TaskRun> BuildExecutor::Impl::MakeTaskRun(const RunTask& run) {
 }
 
 void BuildExecutor::Impl::StartTask(const RunTask& run) {
+  std::vector<Volume> volumes;
+  for (const auto& input : run.inputs) volumes.push_back(input.volume);
+  for (const auto& output : run.outputs) volumes.push_back(output.volume);
+  if (run.image) volumes.push_back(*run.image);
+  if (!VolumesReady(volumes, run.id, [run](Impl& me) { me.StartTask(run); })) return;
   auto task = MakeTaskRun(run);
   if (!task.ok()) {
     Report(run.id, ActionResult::Errored(task.status().message()));
@@ -313,8 +318,6 @@ void BuildExecutor::Impl::StartTask(const RunTask& run) {
 
 void BuildExecutor::Impl::StartGet(const RunGet& get) {
   if (!get.version.is_null()) return FetchVersion(get, get.version);
-  Status made = MakeDir(VolumePath(get.volume));
-  if (!made.ok()) return Report(get.id, ActionResult::Errored(made.message()));
   workers::ResourceRun check;
   check.id = "b" + options_.metadata.id + "-" + get.step.id + "-check";
   check.action = workers::ResourceRun::Action::kCheck;
@@ -341,8 +344,6 @@ void BuildExecutor::Impl::StartGet(const RunGet& get) {
 }
 
 void BuildExecutor::Impl::FetchVersion(const RunGet& get, Json version) {
-  Status made = MakeDir(VolumePath(get.volume));
-  if (!made.ok()) return Report(get.id, ActionResult::Errored(made.message()));
   workers::ResourceRun run;
   run.id = "b" + options_.metadata.id + "-" + get.step.id + "-a" + std::to_string(get.id);
   run.action = workers::ResourceRun::Action::kGet;
@@ -351,29 +352,59 @@ void BuildExecutor::Impl::FetchVersion(const RunGet& get, Json version) {
   if (Status t = ResolveType(get.type, run); !t.ok()) {
     return Report(get.id, ActionResult::Errored(t.message()));
   }
+  // A version fetched before is not fetched again (resource_caches.h); a new fetch is kept.
+  std::optional<ResourceCacheKey> key;
+  std::string entry_dir;
+  if (CachesFetch(get, run)) {
+    key = MakeResourceCacheKey(get.type, get.source, get.params, version);
+    if (auto hit = options_.resource_caches->Find(*key)) return UseCachedFetch(get, std::move(hit));
+    auto dir = options_.resource_caches->NewDir();
+    if (!dir.ok()) return Report(get.id, ActionResult::Errored(dir.status().message()));
+    entry_dir = dir->string();
+    run.dir = (*dir / "files").string();
+  } else {
+    Status made = MakeDir(VolumePath(get.volume));
+    if (!made.ok()) return Report(get.id, ActionResult::Errored(made.message()));
+    run.dir = VolumePath(get.volume);
+  }
   run.version = std::move(version);
   run.params = get.params;
-  run.dir = VolumePath(get.volume);
   run.env = MetadataEnv();
   run.for_image = get.for_image;
   std::weak_ptr<Impl> weak = weak_from_this();
-  handles_[get.id] = worker_.RunResource(run, GetSink(get), [weak, get](workers::ResourceResult r) {
-    auto self = weak.lock();
-    if (!self) return;
-    self->Post([get, r = std::move(r)](Impl& me) {
-      if (!r.error.ok()) return me.Report(get.id, ActionResult::Errored(r.error.message()));
-      if (!get.for_image) {
-        me.observer_.OnVersion(me.Shown(get.step), get.resource, r.version, r.metadata);
-      }
-      ActionResult result;
-      result.version = r.version;
-      result.metadata = r.metadata;
-      me.Report(get.id, std::move(result));
-    });
-  });
+  handles_[get.id] = worker_.RunResource(
+      run, GetSink(get), [weak, get, key, entry_dir](workers::ResourceResult r) {
+        auto self = weak.lock();
+        if (!self) return;
+        self->Post([get, key, entry_dir, r = std::move(r)](Impl& me) {
+          ResourceCaches* caches = me.options_.resource_caches;
+          if (!r.error.ok()) {
+            if (key) caches->Discard(entry_dir);
+            return me.Report(get.id, ActionResult::Errored(r.error.message()));
+          }
+          if (key) {
+            auto entry = caches->Add(*key, entry_dir, r.version, r.metadata);
+            if (!entry.ok()) {
+              caches->Discard(entry_dir);
+              return me.Report(get.id, ActionResult::Errored(entry.status().message()));
+            }
+            return me.UseCachedFetch(get, std::move(*entry));
+          }
+          if (!get.for_image) {
+            me.observer_.OnVersion(me.Shown(get.step), get.resource, r.version, r.metadata);
+          }
+          ActionResult result;
+          result.version = r.version;
+          result.metadata = r.metadata;
+          me.Report(get.id, std::move(result));
+        });
+      });
 }
 
 void BuildExecutor::Impl::StartPut(const RunPut& put) {
+  std::vector<Volume> volumes;
+  for (const auto& [name, volume] : put.inputs) volumes.push_back(volume);
+  if (!VolumesReady(volumes, put.id, [put](Impl& me) { me.StartPut(put); })) return;
   std::string dir = (fs::path(options_.build_root) / "put" / std::to_string(put.id)).string();
   Status made = MakeDir(dir);
   for (const auto& [name, volume] : put.inputs) {

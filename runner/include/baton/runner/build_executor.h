@@ -25,6 +25,7 @@
 #include "baton/runner/build_action.h"
 #include "baton/runner/build_engine.h"
 #include "baton/runner/build_observer.h"
+#include "baton/runner/resource_caches.h"
 #include "baton/runner/spare_directories.h"
 #include "baton/workers/worker.h"
 
@@ -71,6 +72,10 @@ struct BuildExecutorOptions {
   // Where the build's directories come from when it has some (a spare is renamed into place
   // instead of made); null: each is made. Borrowed: must outlive the executor.
   SpareDirectories* spare_dirs = nullptr;
+  // Fetches kept for later gets of the same version (resource_caches.h): a get of a version
+  // found there runs nothing, and its artifact is copied into the build only for a step that
+  // uses it. null: every get fetches. Borrowed: must outlive the executor.
+  ResourceCaches* resource_caches = nullptr;
 };
 
 class BuildExecutor {

@@ -150,6 +150,9 @@ struct ActionResult {
   Json version;         // get/put: the version fetched or created
   std::vector<MetadataField> metadata;
   std::string content;  // LoadFile: the file's text
+  // get: the resource cache entry (ResourceCaches) whose fetch is the artifact, copied into the
+  // get's volume when a step uses it; "": the volume holds the fetch.
+  std::string cached_at;
 
   static ActionResult Succeeded() { return {}; }
   static ActionResult Failed(int exit_code) {
