@@ -11,6 +11,8 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <variant>
 
 #include "baton/common/duration.h"
@@ -203,7 +205,8 @@ int RunPipeline(const RunFlags& flags) {
   }
   // The scheduler takes the pipeline (the store's reads, the plan) while the worker starts; its
   // first step waits for the worker (StartingWorker).
-  StartingWorker worker(std::move(starting));
+  std::optional<StartingWorker> worker;  // stopped at the end, beside the store's close
+  worker.emplace(std::move(starting));
   asio::io_context io;
   auto guard = asio::make_work_guard(io);
   std::mutex out_mu;
@@ -213,7 +216,7 @@ int RunPipeline(const RunFlags& flags) {
   options.data_dir = data_dir;
   options.periodic_checks = false;
   options.cache_dir = [&](const std::string& key, const std::string& path) {
-    auto started = worker.Env();
+    auto started = worker->Env();
     return started.ok() ? (*started)->worker->CacheDir(key, path) : std::string();
   };
   options.observe_build = [&](const runner::Build& build) -> runner::BuildObserver* {
@@ -221,8 +224,9 @@ int RunPipeline(const RunFlags& flags) {
     c = std::make_unique<ConsoleObserver>(build.job + " #" + build.name, style, out_mu);
     return c.get();
   };
-  runner::Scheduler scheduler(io, {**store, **store, **store}, worker, options);
-  if (Status s = scheduler.ActivatePipeline(*pipeline, std::move(*config)); !s.ok()) {
+  std::optional<runner::Scheduler> scheduler;
+  scheduler.emplace(io, runner::SchedulerStores{**store, **store, **store}, *worker, options);
+  if (Status s = scheduler->ActivatePipeline(*pipeline, std::move(*config)); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
     return kExitErrored;
   }
@@ -235,11 +239,11 @@ int RunPipeline(const RunFlags& flags) {
         if (aborted) std::_Exit(kExitAborted);  // second Ctrl-C: leave now
         aborted = true;
         std::fputs("\naborting (Ctrl-C again to quit at once)...\n", stderr);
-        scheduler.AbortAll();
+        scheduler->AbortAll();
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
-  auto env = worker.Env();
+  auto env = worker->Env();
   if (!env.ok()) {
     std::fprintf(stderr, "error: %s\n", env.status().ToString().c_str());
     return kExitErrored;
@@ -251,19 +255,19 @@ int RunPipeline(const RunFlags& flags) {
     std::fprintf(stderr, "error: %s\n", why->c_str());
     return kExitErrored;
   }
-  worker.OnRefusal([&] { asio::post(io, [&] { scheduler.AbortAll(); }); });
+  worker->OnRefusal([&] { asio::post(io, [&] { scheduler->AbortAll(); }); });
   // --parallel tasks at once (the worker's slots), twice as many builds under way: the next ones
   // create their builds and fetch their inputs while tasks run, as make works out what comes
   // next while -j recipes run. --parallel 1 stays one build at a time.
   const int builds_at_once = flags.parallel == 1 ? 1 : 2 * flags.parallel;
-  scheduler.RunOnce(pipeline->id, flags.jobs, builds_at_once,
-                    [&](std::vector<runner::JobOutcome> result) {
-                      // Every build is done: the stacks made ahead stop while the run ends.
-                      (*env)->worker->StopNetworks();
-                      outcomes = std::move(result);
-                      signals.cancel();
-                      guard.reset();
-                    });
+  scheduler->RunOnce(pipeline->id, flags.jobs, builds_at_once,
+                     [&](std::vector<runner::JobOutcome> result) {
+                       // Every build is done: the stacks made ahead stop while the run ends.
+                       (*env)->worker->StopNetworks();
+                       outcomes = std::move(result);
+                       signals.cancel();
+                       guard.reset();
+                     });
   io.run();
   int code = PrintSummary(outcomes, style.color);
   if (Status s = WorkerRefusal(**env); !s.ok()) {
@@ -271,6 +275,13 @@ int RunPipeline(const RunFlags& flags) {
     return kExitErrored;
   }
   std::printf("history: %s/baton.db (pipeline `%s`)\n", data_dir.c_str(), name.c_str());
+  std::fflush(stdout);
+  // The run is over: the store makes its last commit and closes while the worker stops (its
+  // networks, its shared root, its groups). Both wait on the kernel; each on a CPU of its own.
+  scheduler.reset();
+  std::thread closing([&store] { store->reset(); });
+  worker.reset();
+  closing.join();
   return aborted ? kExitAborted : code;
 }
 
