@@ -22,6 +22,14 @@ size_t Count(const std::string& text, const std::string& what) {
   return n;
 }
 
+// `baton run` of dir/p.yml with its data in dir/data (unsandboxed when not root).
+std::vector<std::string> RunArgs(const TempDir& dir) {
+  std::vector<std::string> run = {BatonBinary().string(),   "run",        "-c",
+                                  (dir / "p.yml").string(), "--data-dir", (dir / "data").string()};
+  if (::geteuid() != 0) run.push_back("--unsafe-no-sandbox");
+  return run;
+}
+
 TEST(RunResourceCaches, AVersionFetchedOnceIsNotFetchedAgainInLaterJobsOrRuns) {
   TempDir dir;
   WriteFile(dir / "p.yml", R"(resources:
@@ -44,9 +52,7 @@ jobs:
       inputs: [{name: app}]
       run: {path: cat, args: [app/app.txt]}
 )");
-  std::vector<std::string> run = {BatonBinary().string(),   "run",        "-c",
-                                  (dir / "p.yml").string(), "--data-dir", (dir / "data").string()};
-  if (::geteuid() != 0) run.push_back("--unsafe-no-sandbox");
+  const std::vector<std::string> run = RunArgs(dir);
   ProcessResult first = RunProcess(run);
   ASSERT_EQ(first.exit_code, 0) << first.All();
   EXPECT_EQ(Count(first.out, "fetching version: v1"), 1u) << first.out;
@@ -89,9 +95,7 @@ jobs:
       inputs: [{name: app}]
       run: {path: sh, args: [-c, 'cat app/app.txt; ls app']}
 )");
-  std::vector<std::string> run = {BatonBinary().string(),   "run",        "-c",
-                                  (dir / "p.yml").string(), "--data-dir", (dir / "data").string()};
-  if (::geteuid() != 0) run.push_back("--unsafe-no-sandbox");
+  const std::vector<std::string> run = RunArgs(dir);
   ProcessResult r = RunProcess(run);
   ASSERT_EQ(r.exit_code, 0) << r.All();
   EXPECT_NE(r.out.find("spoil #1/spoil | spoiled"), std::string::npos) << r.out;

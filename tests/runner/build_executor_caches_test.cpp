@@ -2,6 +2,8 @@
 // uses a cached fetch gets a copy of its own (the scripted worker, real directories).
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -50,39 +52,85 @@ BuildPlan Plan(const std::string& type, const std::string& steps) {
                       steps);
 }
 
-BuildExecutorOptions WithCaches(ResourceCaches& caches) {
-  BuildExecutorOptions options;
-  options.resource_caches = &caches;
-  return options;
-}
+// Builds of one job, each on the scripted worker with the same resource caches.
+class BuildExecutorCaches : public ::testing::Test {
+ protected:
+  struct Ran {
+    Ran(BuildPlan plan, ScriptedWorker& worker, BuildExecutorOptions options)
+        : run(std::move(plan), worker, std::move(options)), status(run.Go()) {}
+    BuildRun run;
+    BuildStatus status;
+  };
 
-TEST(BuildExecutorCaches, AGetOfAVersionFetchedBeforeRunsNothingAndReportsTheCachedVersion) {
-  TempDir tmp;
-  ResourceCaches caches(tmp.path() / "caches");
-  ScriptedWorker worker;
-  int fetches = 0;
-  worker.OnResource("git", CountedFetch(&fetches));
-  worker.OnResource("git", CountedFetch(&fetches));
-  BuildRun first(Plan("git", ""), worker, WithCaches(caches));
-  ASSERT_EQ(first.Go(), BuildStatus::kSucceeded);
-  BuildRun second(Plan("git", ""), worker, WithCaches(caches));
-  ASSERT_EQ(second.Go(), BuildStatus::kSucceeded);
-  EXPECT_EQ(fetches, 1);
-  EXPECT_EQ(worker.resource_runs().size(), 1u);
-  EXPECT_THAT(second.observer.versions, ElementsAre(R"(repo {"ref":"c1"})"));
-  EXPECT_THAT(second.observer.events, ElementsAre("status started", "started repo",
-                                                  "finished repo succeeded", "status succeeded"));
+  BuildExecutorOptions WithCaches() {
+    BuildExecutorOptions options;
+    options.resource_caches = caches_.get();
+    return options;
+  }
+  // A build of Plan(type, steps) to its end.
+  Ran& Run(const std::string& type, const std::string& steps) {
+    return Run(type, steps, WithCaches());
+  }
+  Ran& Run(const std::string& type, const std::string& steps, BuildExecutorOptions options) {
+    ran_.push_back(std::make_unique<Ran>(Plan(type, steps), worker_, std::move(options)));
+    return *ran_.back();
+  }
+  // Journals a build in build_root_ whose get of `repo` the caches answer, then keeps only that
+  // result, as if the web node died while the task ran; the build's volumes go with it.
+  void InterruptAfterTheGet(const std::string& steps) {
+    BuildExecutorOptions options = WithCaches();
+    options.build_root = build_root_.string();
+    options.journal = true;
+    ASSERT_EQ(Run("git", steps, options).status, BuildStatus::kSucceeded);
+    std::ifstream in(build_root_ / "journal.jsonl");
+    std::string line, kept;
+    while (std::getline(in, line)) {
+      if (line.find("cached_at") != std::string::npos) kept += line + "\n";
+    }
+    ASSERT_FALSE(kept.empty()) << "the get's result names no cached fetch";
+    std::ofstream(build_root_ / "journal.jsonl", std::ios::trunc) << kept;
+    fs::remove_all(build_root_ / "volumes");
+  }
+  BuildExecutorOptions Resuming() {
+    BuildExecutorOptions options = WithCaches();
+    options.build_root = build_root_.string();
+    options.journal = true;
+    options.resume = true;
+    return options;
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<ResourceCaches> caches_ =
+      std::make_unique<ResourceCaches>(tmp_.path() / "caches");
+  ScriptedWorker worker_;
+  int fetches_ = 0;
+  const fs::path build_root_ = tmp_.path() / "build";
+  std::vector<std::unique_ptr<Ran>> ran_;
+};
+
+const char* kUseRepo =
+    "  - task: use\n    config: {platform: linux, run: {path: use}, inputs: [{name: repo}]}\n";
+
+TEST_F(BuildExecutorCaches, AGetOfAVersionFetchedBeforeRunsNothingAndReportsTheCachedVersion) {
+  worker_.OnResource("git", CountedFetch(&fetches_));
+  worker_.OnResource("git", CountedFetch(&fetches_));
+  Ran& first = Run("git", "");
+  Ran& second = Run("git", "");
+  ASSERT_EQ(first.status, BuildStatus::kSucceeded);
+  ASSERT_EQ(second.status, BuildStatus::kSucceeded);
+  EXPECT_EQ(fetches_, 1);
+  EXPECT_EQ(worker_.resource_runs().size(), 1u);
+  EXPECT_THAT(second.run.observer.versions, ElementsAre(R"(repo {"ref":"c1"})"));
+  EXPECT_THAT(
+      second.run.observer.events,
+      ElementsAre("status started", "started repo", "finished repo succeeded", "status succeeded"));
   // Nothing used the artifact: nothing was written into either build.
-  EXPECT_FALSE(fs::exists(first.build_root() / "volumes"));
-  EXPECT_FALSE(fs::exists(second.build_root() / "volumes"));
+  EXPECT_FALSE(fs::exists(first.run.build_root() / "volumes"));
+  EXPECT_FALSE(fs::exists(second.run.build_root() / "volumes"));
 }
 
-TEST(BuildExecutorCaches, ATaskUsingACachedFetchGetsACopyOfItsOwn) {
-  TempDir tmp;
-  ResourceCaches caches(tmp.path() / "caches");
-  ScriptedWorker worker;
-  int fetches = 0;
-  worker.OnResource("git", CountedFetch(&fetches));
+TEST_F(BuildExecutorCaches, ATaskUsingACachedFetchGetsACopyOfItsOwn) {
+  worker_.OnResource("git", CountedFetch(&fetches_));
   TaskScript edit;  // changes its input, as a task may
   std::vector<std::string> seen;
   edit.handler = [&seen](const workers::TaskRun& run, workers::OutputSink&) {
@@ -92,31 +140,29 @@ TEST(BuildExecutorCaches, ATaskUsingACachedFetchGetsACopyOfItsOwn) {
     WriteFile(input / "new.txt", "new");
     return baton::testing::ExitResult(0);
   };
-  worker.OnTask("edit", edit);
-  worker.OnTask("edit", edit);
-  const std::string steps =
-      "  - task: edit\n    config: {platform: linux, run: {path: edit}, inputs: [{name: repo}]}\n";
-  BuildRun first(Plan("git", steps), worker, WithCaches(caches));
-  ASSERT_EQ(first.Go(), BuildStatus::kSucceeded) << ::testing::PrintToString(first.observer.logs);
-  BuildRun second(Plan("git", steps), worker, WithCaches(caches));
-  ASSERT_EQ(second.Go(), BuildStatus::kSucceeded) << ::testing::PrintToString(second.observer.logs);
-  EXPECT_EQ(fetches, 1);
+  worker_.OnTask("use", edit);
+  worker_.OnTask("use", edit);
+  Ran& first = Run("git", kUseRepo);
+  ASSERT_EQ(first.status, BuildStatus::kSucceeded)
+      << ::testing::PrintToString(first.run.observer.logs);
+  Ran& second = Run("git", kUseRepo);
+  ASSERT_EQ(second.status, BuildStatus::kSucceeded)
+      << ::testing::PrintToString(second.run.observer.logs);
+  EXPECT_EQ(fetches_, 1);
   // Each build's task saw the fetch as it was, in its build's own volume.
   EXPECT_THAT(seen, ElementsAre("v1", "v1"));
-  auto runs = worker.task_runs();
+  auto runs = worker_.task_runs();
   ASSERT_EQ(runs.size(), 2u);
-  EXPECT_EQ(fs::path(runs[1].mounts[0].host_path).parent_path(), second.build_root() / "volumes");
-  auto entry = caches.Find(
+  EXPECT_EQ(fs::path(runs[1].mounts[0].host_path).parent_path(),
+            second.run.build_root() / "volumes");
+  auto entry = caches_->Find(
       MakeResourceCacheKey("git", Json{{"uri", "app"}}, Json::object(), Json{{"ref", "c1"}}));
   ASSERT_NE(entry, nullptr);
   EXPECT_EQ(ReadFile(entry->files / "app.txt"), "v1");
   EXPECT_FALSE(fs::exists(entry->files / "new.txt"));
 }
 
-TEST(BuildExecutorCaches, ATaskFileAndALoadVarReadTheCachedFetchWithoutACopy) {
-  TempDir tmp;
-  ResourceCaches caches(tmp.path() / "caches");
-  ScriptedWorker worker;
+TEST_F(BuildExecutorCaches, ATaskFileAndALoadVarReadTheCachedFetchWithoutACopy) {
   ResourceScript fetch;
   fetch.handler = [](const workers::ResourceRun& run, workers::OutputSink&) {
     WriteFile(fs::path(run.dir) / "ci" / "task.yml",
@@ -126,27 +172,25 @@ TEST(BuildExecutorCaches, ATaskFileAndALoadVarReadTheCachedFetchWithoutACopy) {
     r.version = run.version;
     return r;
   };
-  worker.OnResource("mock", fetch);
+  worker_.OnResource("mock", fetch);
   const std::string steps =
       "  - load_var: what\n    file: repo/what\n"
       "  - task: t\n    file: repo/ci/task.yml\n    vars: {what: ((.:what))}\n";
-  BuildRun first(Plan("mock", steps), worker, WithCaches(caches));
-  ASSERT_EQ(first.Go(), BuildStatus::kSucceeded) << ::testing::PrintToString(first.observer.logs);
-  BuildRun second(Plan("mock", steps), worker, WithCaches(caches));
-  ASSERT_EQ(second.Go(), BuildStatus::kSucceeded) << ::testing::PrintToString(second.observer.logs);
-  EXPECT_EQ(worker.resource_runs().size(), 1u);
-  auto runs = worker.task_runs();
+  Ran& first = Run("mock", steps);
+  ASSERT_EQ(first.status, BuildStatus::kSucceeded)
+      << ::testing::PrintToString(first.run.observer.logs);
+  Ran& second = Run("mock", steps);
+  ASSERT_EQ(second.status, BuildStatus::kSucceeded)
+      << ::testing::PrintToString(second.run.observer.logs);
+  EXPECT_EQ(worker_.resource_runs().size(), 1u);
+  auto runs = worker_.task_runs();
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_THAT(runs[1].args, ElementsAre("HOME"));
-  EXPECT_FALSE(fs::exists(second.build_root() / "volumes"));
+  EXPECT_FALSE(fs::exists(second.run.build_root() / "volumes"));
 }
 
-TEST(BuildExecutorCaches, APutSeesACachedFetchAsItsInput) {
-  TempDir tmp;
-  ResourceCaches caches(tmp.path() / "caches");
-  ScriptedWorker worker;
-  int fetches = 0;
-  worker.OnResource("git", CountedFetch(&fetches));
+TEST_F(BuildExecutorCaches, APutSeesACachedFetchAsItsInput) {
+  worker_.OnResource("git", CountedFetch(&fetches_));
   std::string pushed;
   ResourceScript put;
   put.handler = [&pushed](const workers::ResourceRun& run, workers::OutputSink&) {
@@ -157,20 +201,16 @@ TEST(BuildExecutorCaches, APutSeesACachedFetchAsItsInput) {
     r.version = Json{{"ref", "c2"}};
     return r;
   };
-  worker.OnResource("git", put);
-  BuildRun first(Plan("git", ""), worker, WithCaches(caches));
-  ASSERT_EQ(first.Go(), BuildStatus::kSucceeded);
-  BuildRun second(Plan("git", "  - put: repo\n    params: {file: repo/app.txt}\n"), worker,
-                  WithCaches(caches));
-  ASSERT_EQ(second.Go(), BuildStatus::kSucceeded) << ::testing::PrintToString(second.observer.logs);
-  EXPECT_EQ(fetches, 1);
+  worker_.OnResource("git", put);
+  ASSERT_EQ(Run("git", "").status, BuildStatus::kSucceeded);
+  Ran& second = Run("git", "  - put: repo\n    params: {file: repo/app.txt}\n");
+  ASSERT_EQ(second.status, BuildStatus::kSucceeded)
+      << ::testing::PrintToString(second.run.observer.logs);
+  EXPECT_EQ(fetches_, 1);
   EXPECT_EQ(pushed, "v1");
 }
 
-TEST(BuildExecutorCaches, AFailedFetchIsNotKeptAndTheNextGetFetchesAgain) {
-  TempDir tmp;
-  ResourceCaches caches(tmp.path() / "caches");
-  ScriptedWorker worker;
+TEST_F(BuildExecutorCaches, AFailedFetchIsNotKeptAndTheNextGetFetchesAgain) {
   ResourceScript failing;
   failing.handler = [](const workers::ResourceRun& run, workers::OutputSink&) {
     WriteFile(fs::path(run.dir) / "half", "x");
@@ -178,133 +218,68 @@ TEST(BuildExecutorCaches, AFailedFetchIsNotKeptAndTheNextGetFetchesAgain) {
     r.error = Unavailable("the remote hung up");
     return r;
   };
-  worker.OnResource("git", failing);
-  int fetches = 0;
-  worker.OnResource("git", CountedFetch(&fetches));
-  BuildRun first(Plan("git", ""), worker, WithCaches(caches));
-  EXPECT_EQ(first.Go(), BuildStatus::kErrored);
-  EXPECT_EQ(caches.size(), 0u);
-  BuildRun second(Plan("git", ""), worker, WithCaches(caches));
-  ASSERT_EQ(second.Go(), BuildStatus::kSucceeded);
-  EXPECT_EQ(fetches, 1);
-  EXPECT_EQ(caches.size(), 1u);
+  worker_.OnResource("git", failing);
+  worker_.OnResource("git", CountedFetch(&fetches_));
+  EXPECT_EQ(Run("git", "").status, BuildStatus::kErrored);
+  EXPECT_EQ(caches_->size(), 0u);
+  ASSERT_EQ(Run("git", "").status, BuildStatus::kSucceeded);
+  EXPECT_EQ(fetches_, 1);
+  EXPECT_EQ(caches_->size(), 1u);
 }
 
-TEST(BuildExecutorCaches, ImagesAndTypesOutsideTheCachedOnesFetchEveryTime) {
-  TempDir tmp;
-  ResourceCaches caches(tmp.path() / "caches");
-  ScriptedWorker worker;
-  int fetches = 0;
-  worker.OnResource("registry-image", CountedFetch(&fetches));
-  worker.OnResource("registry-image", CountedFetch(&fetches));
-  BuildRun first(Plan("registry-image", ""), worker, WithCaches(caches));
-  ASSERT_EQ(first.Go(), BuildStatus::kSucceeded);
-  BuildRun second(Plan("registry-image", ""), worker, WithCaches(caches));
-  ASSERT_EQ(second.Go(), BuildStatus::kSucceeded);
-  EXPECT_EQ(fetches, 2);
-  EXPECT_EQ(caches.size(), 0u);
+TEST_F(BuildExecutorCaches, ImagesAndTypesOutsideTheCachedOnesFetchEveryTime) {
+  worker_.OnResource("registry-image", CountedFetch(&fetches_));
+  worker_.OnResource("registry-image", CountedFetch(&fetches_));
+  ASSERT_EQ(Run("registry-image", "").status, BuildStatus::kSucceeded);
+  ASSERT_EQ(Run("registry-image", "").status, BuildStatus::kSucceeded);
+  EXPECT_EQ(fetches_, 2);
+  EXPECT_EQ(caches_->size(), 0u);
 }
 
-TEST(BuildExecutorCaches, WithoutCachesEveryGetFetchesIntoItsVolume) {
-  ScriptedWorker worker;
-  int fetches = 0;
-  worker.OnResource("git", CountedFetch(&fetches));
-  worker.OnResource("git", CountedFetch(&fetches));
-  BuildRun first(Plan("git", ""), worker);
-  ASSERT_EQ(first.Go(), BuildStatus::kSucceeded);
-  BuildRun second(Plan("git", ""), worker);
-  ASSERT_EQ(second.Go(), BuildStatus::kSucceeded);
-  EXPECT_EQ(fetches, 2);
-  EXPECT_TRUE(fs::exists(second.build_root() / "volumes"));
+TEST_F(BuildExecutorCaches, WithoutCachesEveryGetFetchesIntoItsVolume) {
+  worker_.OnResource("git", CountedFetch(&fetches_));
+  worker_.OnResource("git", CountedFetch(&fetches_));
+  ASSERT_EQ(Run("git", "", BuildExecutorOptions()).status, BuildStatus::kSucceeded);
+  Ran& second = Run("git", "", BuildExecutorOptions());
+  ASSERT_EQ(second.status, BuildStatus::kSucceeded);
+  EXPECT_EQ(fetches_, 2);
+  EXPECT_TRUE(fs::exists(second.run.build_root() / "volumes"));
 }
 
 // A web node that restarts resumes a build from its journal: a get answered from the caches
 // before the restart is still that fetch for the task after it.
-TEST(BuildExecutorCaches, AResumedBuildUsesTheCachedFetchItsJournalNames) {
-  TempDir tmp;
-  ResourceCaches caches(tmp.path() / "caches");
-  ScriptedWorker worker;
-  int fetches = 0;
-  worker.OnResource("git", CountedFetch(&fetches));
-  const std::string steps =
-      "  - task: use\n    config: {platform: linux, run: {path: use}, inputs: [{name: repo}]}\n";
-  BuildRun warm(Plan("git", ""), worker, WithCaches(caches));
-  ASSERT_EQ(warm.Go(), BuildStatus::kSucceeded);
-
-  // The build before the restart: its get answered from the caches, its task never reported.
-  fs::path build_root = tmp.path() / "build";
-  BuildExecutorOptions before = WithCaches(caches);
-  before.build_root = build_root.string();
-  before.journal = true;
-  {
-    BuildRun interrupted(Plan("git", steps), worker, before);
-    ASSERT_EQ(interrupted.Go(), BuildStatus::kSucceeded);
-  }
-  // Keep the journal up to the get's result only, as if the node died before the task ended.
-  std::ifstream in(build_root / "journal.jsonl");
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    if (line.find("cached_at") != std::string::npos) kept += line + "\n";
-  }
-  ASSERT_FALSE(kept.empty()) << "the get's result names no cached fetch";
-  in.close();
-  { std::ofstream(build_root / "journal.jsonl", std::ios::trunc) << kept; }
-  fs::remove_all(build_root / "volumes");
-
+TEST_F(BuildExecutorCaches, AResumedBuildUsesTheCachedFetchItsJournalNames) {
+  worker_.OnResource("git", CountedFetch(&fetches_));
+  ASSERT_EQ(Run("git", "").status, BuildStatus::kSucceeded);
+  InterruptAfterTheGet(kUseRepo);
   std::string seen;
   TaskScript use;
   use.handler = [&seen](const workers::TaskRun& run, workers::OutputSink&) {
     seen = ReadFile(fs::path(run.mounts.at(0).host_path) / "app.txt");
     return baton::testing::ExitResult(0);
   };
-  worker.OnTask("use", use);
-  BuildExecutorOptions after = before;
-  after.resume = true;
-  BuildRun resumed(Plan("git", steps), worker, after);
-  ASSERT_EQ(resumed.Go(), BuildStatus::kSucceeded)
-      << ::testing::PrintToString(resumed.observer.logs);
+  worker_.OnTask("use", use);
+  Ran& resumed = Run("git", kUseRepo, Resuming());
+  ASSERT_EQ(resumed.status, BuildStatus::kSucceeded)
+      << ::testing::PrintToString(resumed.run.observer.logs);
   EXPECT_EQ(seen, "v1");
-  EXPECT_EQ(fetches, 1);
+  EXPECT_EQ(fetches_, 1);
   // Replayed, not run again: the get's version was shown before the restart.
-  EXPECT_TRUE(resumed.observer.versions.empty())
-      << ::testing::PrintToString(resumed.observer.versions);
+  EXPECT_TRUE(resumed.run.observer.versions.empty())
+      << ::testing::PrintToString(resumed.run.observer.versions);
 }
 
-TEST(BuildExecutorCaches, AResumedBuildWhoseCachedFetchIsGoneErrorsTheStepSayingSo) {
-  TempDir tmp;
-  ScriptedWorker worker;
-  fs::path build_root = tmp.path() / "build";
-  const std::string steps =
-      "  - task: use\n    config: {platform: linux, run: {path: use}, inputs: [{name: repo}]}\n";
-  std::string kept;
-  {
-    ResourceCaches caches(tmp.path() / "caches");
-    int fetches = 0;
-    worker.OnResource("git", CountedFetch(&fetches));
-    BuildExecutorOptions before = WithCaches(caches);
-    before.build_root = build_root.string();
-    before.journal = true;
-    BuildRun interrupted(Plan("git", steps), worker, before);
-    ASSERT_EQ(interrupted.Go(), BuildStatus::kSucceeded);
-    std::ifstream in(build_root / "journal.jsonl");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.find("cached_at") != std::string::npos) kept += line + "\n";
-    }
-  }
-  ASSERT_FALSE(kept.empty());
-  { std::ofstream(build_root / "journal.jsonl", std::ios::trunc) << kept; }
-  fs::remove_all(build_root / "volumes");
-  fs::remove_all(tmp.path() / "caches");
-  ResourceCaches caches(tmp.path() / "caches");
-  BuildExecutorOptions after = WithCaches(caches);
-  after.build_root = build_root.string();
-  after.journal = true;
-  after.resume = true;
-  BuildRun resumed(Plan("git", steps), worker, after);
-  EXPECT_EQ(resumed.Go(), BuildStatus::kErrored);
-  EXPECT_THAT(resumed.observer.messages["use"], HasSubstr("is gone"));
-  EXPECT_TRUE(worker.task_runs().size() == 1u);  // the first build's only
+TEST_F(BuildExecutorCaches, AResumedBuildWhoseCachedFetchIsGoneErrorsTheStepSayingSo) {
+  worker_.OnResource("git", CountedFetch(&fetches_));
+  InterruptAfterTheGet(kUseRepo);
+  // The web node starts again without the caches it had (a new disk, a removed directory).
+  caches_.reset();
+  fs::remove_all(tmp_.path() / "caches");
+  caches_ = std::make_unique<ResourceCaches>(tmp_.path() / "caches");
+  Ran& resumed = Run("git", kUseRepo, Resuming());
+  EXPECT_EQ(resumed.status, BuildStatus::kErrored);
+  EXPECT_THAT(resumed.run.observer.messages["use"], HasSubstr("is gone"));
+  EXPECT_EQ(worker_.task_runs().size(), 1u);  // the interrupted build's only
 }
 
 }  // namespace

@@ -163,7 +163,7 @@ TEST(ResourceCaches, CopyFilesKeepsModesTimesAndLinksAndTheEntryUnchanged) {
   ResourceCaches caches(tmp.path() / "caches");
   auto dir = caches.NewDir();
   ASSERT_TRUE(dir.ok());
-  fs::path files = *dir / "files";
+  const fs::path files = *dir / "files";
   WriteFile(files / "bin" / "run.sh", "#!/bin/sh\n");
   fs::permissions(files / "bin" / "run.sh", fs::perms::owner_all | fs::perms::group_read);
   fs::create_symlink("bin/run.sh", files / "link");
@@ -192,20 +192,18 @@ TEST(ResourceCaches, CopyFilesKeepsModesTimesAndLinksAndTheEntryUnchanged) {
 TEST(ResourceCaches, CopyFilesDropsSetIdBitsAndRefusesAnythingButFilesDirectoriesAndLinks) {
   TempDir tmp;
   ResourceCaches caches(tmp.path() / "caches");
-  auto dir = caches.NewDir();
-  ASSERT_TRUE(dir.ok());
-  fs::path files = *dir / "files";
+  auto entry = Fetch(caches, Key("a"), "x");
+  ASSERT_NE(entry, nullptr);
+  const fs::path files = entry->files;
   WriteFile(files / "tool", "x");
   ASSERT_EQ(::chmod((files / "tool").c_str(), 06755), 0);
-  auto entry = caches.Add(Key("a"), *dir, Json{{"ref", "a"}}, {});
-  ASSERT_TRUE(entry.ok());
-  ASSERT_TRUE(ResourceCaches::CopyFiles(**entry, tmp.path() / "one").ok());
+  ASSERT_TRUE(ResourceCaches::CopyFiles(*entry, tmp.path() / "one").ok());
   struct stat st;
   ASSERT_EQ(::stat((tmp.path() / "one" / "tool").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0755u);
 
   ASSERT_EQ(::mkfifo((files / "pipe").c_str(), 0600), 0);
-  Status s = ResourceCaches::CopyFiles(**entry, tmp.path() / "two");
+  Status s = ResourceCaches::CopyFiles(*entry, tmp.path() / "two");
   EXPECT_FALSE(s.ok());
   EXPECT_THAT(s.message(), HasSubstr("only files, directories and links"));
 }
