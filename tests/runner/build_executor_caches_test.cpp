@@ -282,5 +282,26 @@ TEST_F(BuildExecutorCaches, AResumedBuildWhoseCachedFetchIsGoneErrorsTheStepSayi
   EXPECT_EQ(worker_.task_runs().size(), 1u);  // the interrupted build's only
 }
 
+TEST_F(BuildExecutorCaches, ABuildResumedWithoutCachesStillCopiesTheFetchItsJournalNames) {
+  worker_.OnResource("git", CountedFetch(&fetches_));
+  InterruptAfterTheGet(kUseRepo);
+  std::string seen;
+  TaskScript use;
+  use.handler = [&seen](const workers::TaskRun& run, workers::OutputSink&) {
+    seen = ReadFile(fs::path(run.mounts.at(0).host_path) / "app.txt");
+    return baton::testing::ExitResult(0);
+  };
+  worker_.OnTask("use", use);
+  BuildExecutorOptions options = Resuming();
+  options.resource_caches = nullptr;
+  Ran& resumed = Run("git", kUseRepo, options);
+  ASSERT_EQ(resumed.status, BuildStatus::kSucceeded)
+      << ::testing::PrintToString(resumed.run.observer.logs);
+  EXPECT_EQ(seen, "v1");
+  for (const auto& f : fs::directory_iterator(build_root_ / "volumes")) {
+    EXPECT_EQ(f.path().extension(), "") << "left: " << f.path();
+  }
+}
+
 }  // namespace
 }  // namespace baton::runner

@@ -69,7 +69,10 @@ bool BuildExecutor::Impl::VolumesReady(const std::vector<Volume>& volumes, Actio
     VolumeCopy& copy = copies_[volume.id];
     copy.entry = entry;
     copy.waiting.push_back(std::move(retry));
-    auto scratch = options_.resource_caches->NewDir();
+    // (A build resumed without caches, from a journal that names an entry: beside the volume.)
+    Result<fs::path> scratch = options_.resource_caches
+                                   ? options_.resource_caches->NewDir()
+                                   : Result<fs::path>(fs::path(VolumePath(volume) + ".copy"));
     if (!scratch.ok()) {
       Post([vid = volume.id, s = scratch.status()](Impl& me) { me.CopyDone(vid, s); });
       return false;
@@ -92,7 +95,12 @@ bool BuildExecutor::Impl::VolumesReady(const std::vector<Volume>& volumes, Actio
             status = IoError("cannot move the copy of a cached fetch to " + target + ": " +
                              ec.message());
         }
-        me.options_.resource_caches->Discard(dir);
+        if (me.options_.resource_caches) {
+          me.options_.resource_caches->Discard(dir);
+        } else {
+          std::error_code ec;
+          fs::remove_all(dir, ec);
+        }
         me.CopyDone(vid, status);
       });
     }).detach();
