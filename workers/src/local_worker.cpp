@@ -152,20 +152,21 @@ void LocalWorker::StartSandbox() {
   so.writable_image_roots = options_.writable_image_roots;
   so.prepare_networks = options_.prepare_networks;
   so.networks_ahead = options_.networks_ahead;
-  // The sandbox is built here and probed (a sandboxed /bin/true, a few ms) on a thread of its own
-  // while the worker's owner goes on (`baton run` opens its store and plans meanwhile); whoever
-  // needs the answer first (a task, isolation(), refusal_reason()) waits for it, so no task starts
-  // before the probe said yes. Built here, not on that thread: its task networks' thread
-  // (SandboxOptions::prepare_networks), the first network being the longest part of the start,
-  // starts one thread start sooner (docs/benchmarks.md, helper `first2`).
-  std::unique_ptr<Sandbox> sandbox;
-  try {
-    sandbox = MakeNamespaceSandbox(std::move(so));
-  } catch (const std::exception& e) {  // e.g. no memory or thread for it: no sandbox either
-    Refuse(std::string("building the sandbox failed: ") + e.what());
-    return;
-  }
-  checking_ = std::async(std::launch::async, [this, sandbox = std::move(sandbox)]() mutable {
+  // The sandbox is built (its tasks' user namespace and shared root, 2-5 ms) and probed (a
+  // sandboxed /bin/true) on a thread of its own while the worker's owner goes on (`baton run`
+  // opens its store, plans, checks and fetches meanwhile: the worker's resource steps need no
+  // sandbox); whoever needs the answer first (a task, isolation(), refusal_reason()) waits for
+  // it, so no task starts before the probe said yes. Built here, before that thread, the first
+  // network's thread started one thread start sooner, but the worker was ready for its first
+  // check 2-5 ms later: W1 0.98, a one-job run 0.96 built there (docs/benchmarks.md).
+  checking_ = std::async(std::launch::async, [this, so = std::move(so)]() mutable {
+    std::unique_ptr<Sandbox> sandbox;
+    try {
+      sandbox = MakeNamespaceSandbox(std::move(so));
+    } catch (const std::exception& e) {  // e.g. no memory or thread for it: no sandbox either
+      Refuse(std::string("building the sandbox failed: ") + e.what());
+      return;
+    }
     try {
       CheckSandbox(std::move(sandbox));
     } catch (const std::exception& e) {
