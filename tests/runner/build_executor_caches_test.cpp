@@ -246,6 +246,26 @@ TEST_F(BuildExecutorCaches, WithoutCachesEveryGetFetchesIntoItsVolume) {
   EXPECT_TRUE(fs::exists(second.run.build_root() / "volumes"));
 }
 
+TEST_F(BuildExecutorCaches, ATaskCancelledWhileItsInputIsCopiedNeverStarts) {
+  ResourceScript fetch;  // thousands of files: a copy that takes far longer than the timeout
+  fetch.handler = [](const workers::ResourceRun& run, workers::OutputSink&) {
+    for (int i = 0; i < 3000; ++i) {
+      WriteFile(fs::path(run.dir) / ("d" + std::to_string(i % 30)) / std::to_string(i), "x");
+    }
+    workers::ResourceResult r;
+    r.version = run.version;
+    return r;
+  };
+  worker_.OnResource("git", fetch);
+  ASSERT_EQ(Run("git", "").status, BuildStatus::kSucceeded);
+  Ran& timed_out = Run("git",
+                       "  - task: use\n    timeout: 1ms\n"
+                       "    config: {platform: linux, run: {path: use}, inputs: [{name: repo}]}\n");
+  EXPECT_EQ(timed_out.status, BuildStatus::kErrored)
+      << ::testing::PrintToString(timed_out.run.observer.events);
+  EXPECT_TRUE(worker_.task_runs().empty()) << "the task started after its timeout";
+}
+
 // A web node that restarts resumes a build from its journal: a get answered from the caches
 // before the restart is still that fetch for the task after it.
 TEST_F(BuildExecutorCaches, AResumedBuildUsesTheCachedFetchItsJournalNames) {

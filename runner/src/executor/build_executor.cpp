@@ -131,6 +131,8 @@ void BuildExecutor::Impl::ApplyOne(const BuildAction& action) {
   } else if (auto* a = std::get_if<CancelAction>(&action)) {
     if (auto it = handles_.find(a->id); it != handles_.end() && it->second) {
       it->second->Cancel(options_.cancel_grace);
+    } else {
+      CancelWaiting(a->id);
     }
   } else if (auto* a = std::get_if<RedactSecrets>(&action)) {
     redactor_.Add(a->values);

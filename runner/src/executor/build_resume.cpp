@@ -130,6 +130,8 @@ void BuildExecutor::Impl::Resume() {
     if (cancel_after_replay_.count(id)) {
       if (auto it = handles_.find(id); it != handles_.end() && it->second) {
         it->second->Cancel(options_.cancel_grace);
+      } else {
+        CancelWaiting(id);  // waiting for its inputs' copies: never started
       }
     }
   }

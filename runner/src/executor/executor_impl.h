@@ -60,10 +60,13 @@ class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
 
   // True when every volume of `volumes` holds its files. Otherwise copies the cached fetches
   // among them into their volumes, off this thread, and calls `retry` (on the loop) once one is
-  // copied; a copy that failed errors action `id`.
+  // copied, unless action `id` was cancelled meanwhile (CancelWaiting); a copy that failed errors
+  // action `id`.
   bool VolumesReady(const std::vector<Volume>& volumes, ActionId id,
                     std::function<void(Impl&)> retry);
   void CopyDone(int volume_id, Status status);
+  // Reports action `id` cancelled if it waits for a copy (true), so that it never starts.
+  bool CancelWaiting(ActionId id);
   // Where a step may read `volume`'s files: the cached fetch itself while it is not copied.
   std::string ReadablePath(const Volume& volume) const;
   // Whether a get's fetch is kept in the resource caches.
@@ -130,6 +133,9 @@ class BuildExecutor::Impl : public std::enable_shared_from_this<Impl> {
     std::vector<std::function<void(Impl&)>> waiting;
   };
   std::map<int, VolumeCopy> copies_;  // volume id: copies started
+  // Actions waiting for a copy (VolumesReady). One cancelled meanwhile is reported at once and
+  // never started.
+  std::set<ActionId> waiting_for_copies_;
 };
 
 }  // namespace baton::runner

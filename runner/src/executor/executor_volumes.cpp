@@ -47,11 +47,17 @@ std::string BuildExecutor::Impl::ReadablePath(const Volume& volume) const {
 }
 
 bool BuildExecutor::Impl::VolumesReady(const std::vector<Volume>& volumes, ActionId id,
-                                       std::function<void(Impl&)> retry) {
+                                       std::function<void(Impl&)> retry_action) {
+  waiting_for_copies_.erase(id);
+  // Retried once a copy is done, unless cancelled meanwhile.
+  auto retry = [id, retry = std::move(retry_action)](Impl& me) {
+    if (me.waiting_for_copies_.erase(id) != 0) retry(me);
+  };
   for (const Volume& volume : volumes) {
     if (auto copy = copies_.find(volume.id); copy != copies_.end()) {
       if (!copy->second.done) {
         copy->second.waiting.push_back(std::move(retry));
+        waiting_for_copies_.insert(id);
         return false;
       }
       if (!copy->second.status.ok()) {
@@ -69,6 +75,7 @@ bool BuildExecutor::Impl::VolumesReady(const std::vector<Volume>& volumes, Actio
     VolumeCopy& copy = copies_[volume.id];
     copy.entry = entry;
     copy.waiting.push_back(std::move(retry));
+    waiting_for_copies_.insert(id);
     // (A build resumed without caches, from a journal that names an entry: beside the volume.)
     Result<fs::path> scratch = options_.resource_caches
                                    ? options_.resource_caches->NewDir()
@@ -106,6 +113,12 @@ bool BuildExecutor::Impl::VolumesReady(const std::vector<Volume>& volumes, Actio
     }).detach();
     return false;
   }
+  return true;
+}
+
+bool BuildExecutor::Impl::CancelWaiting(ActionId id) {
+  if (waiting_for_copies_.erase(id) == 0) return false;
+  Report(id, ActionResult::Errored("cancelled before it started (its inputs were being copied)"));
   return true;
 }
 
