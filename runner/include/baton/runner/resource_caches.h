@@ -1,17 +1,18 @@
 // Resource caches: a version a get fetched, kept for the next get of the same version, as
 // Concourse's workers keep them. A later build's `get` of a version already fetched (same type,
 // source and params) runs nothing: its artifact is the cached fetch, and the build gets its own
-// copy of it only if a step uses the artifact (a task's input, a put, an image, a file it loads),
-// as Concourse gives each task a copy-on-write volume of the cache. A get whose artifact no step
-// uses (a `passed:` get that only carries its version along) writes nothing.
+// copy of it only if a step uses the artifact (a task's input or output, a put, an image), as
+// Concourse gives each task a copy-on-write volume of the cache; a file a step loads (`load_var`,
+// `task: file:`) is read from the cache itself. A get whose artifact no step uses (a `passed:`
+// get that only carries its version along) writes nothing.
 //
 //   ResourceCaches caches(data_dir / "resource-caches");
 //   if (auto hit = caches.Find(key)) { ... hit->files, hit->version, hit->metadata ... }
-//   auto dir = caches.NewDir();                    // fetch into *dir, then:
+//   auto dir = caches.NewDir();                    // fetch into *dir / "files", then:
 //   auto entry = caches.Add(key, *dir, version, metadata);
 //
-// Each entry is a directory of the root: `files/` (the fetch) and `entry.json` (its key,
-// version and metadata), written after the fetch; a new ResourceCaches finds the entries an
+// Each entry is a directory of the root: `files/` (the fetch) and `entry.json` (a digest of its
+// key, its version and metadata), written after the fetch; a new ResourceCaches finds the entries an
 // earlier process left (a web node that restarts resumes builds that use them) and removes
 // directories without an entry.json (fetches that never finished). The caches keep the latest
 // `versions_per_config` versions of each type/source/params and `max_entries` in all; a
