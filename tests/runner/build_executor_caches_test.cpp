@@ -62,6 +62,10 @@ class BuildExecutorCaches : public ::testing::Test {
     BuildStatus status;
   };
 
+  // The next `times` gets of `type` are CountedFetch's, counted in fetches_.
+  void CountFetches(const std::string& type, int times = 1) {
+    for (int i = 0; i < times; ++i) worker_.OnResource(type, CountedFetch(&fetches_));
+  }
   BuildExecutorOptions WithCaches() {
     BuildExecutorOptions options;
     options.resource_caches = caches_.get();
@@ -112,8 +116,7 @@ const char* kUseRepo =
     "  - task: use\n    config: {platform: linux, run: {path: use}, inputs: [{name: repo}]}\n";
 
 TEST_F(BuildExecutorCaches, AGetOfAVersionFetchedBeforeRunsNothingAndReportsTheCachedVersion) {
-  worker_.OnResource("git", CountedFetch(&fetches_));
-  worker_.OnResource("git", CountedFetch(&fetches_));
+  CountFetches("git", 2);
   Ran& first = Run("git", "");
   Ran& second = Run("git", "");
   ASSERT_EQ(first.status, BuildStatus::kSucceeded);
@@ -130,7 +133,7 @@ TEST_F(BuildExecutorCaches, AGetOfAVersionFetchedBeforeRunsNothingAndReportsTheC
 }
 
 TEST_F(BuildExecutorCaches, ATaskUsingACachedFetchGetsACopyOfItsOwn) {
-  worker_.OnResource("git", CountedFetch(&fetches_));
+  CountFetches("git");
   TaskScript edit;  // changes its input, as a task may
   std::vector<std::string> seen;
   edit.handler = [&seen](const workers::TaskRun& run, workers::OutputSink&) {
@@ -190,7 +193,7 @@ TEST_F(BuildExecutorCaches, ATaskFileAndALoadVarReadTheCachedFetchWithoutACopy) 
 }
 
 TEST_F(BuildExecutorCaches, APutSeesACachedFetchAsItsInput) {
-  worker_.OnResource("git", CountedFetch(&fetches_));
+  CountFetches("git");
   std::string pushed;
   ResourceScript put;
   put.handler = [&pushed](const workers::ResourceRun& run, workers::OutputSink&) {
@@ -219,7 +222,7 @@ TEST_F(BuildExecutorCaches, AFailedFetchIsNotKeptAndTheNextGetFetchesAgain) {
     return r;
   };
   worker_.OnResource("git", failing);
-  worker_.OnResource("git", CountedFetch(&fetches_));
+  CountFetches("git");
   EXPECT_EQ(Run("git", "").status, BuildStatus::kErrored);
   EXPECT_EQ(caches_->size(), 0u);
   ASSERT_EQ(Run("git", "").status, BuildStatus::kSucceeded);
@@ -228,8 +231,7 @@ TEST_F(BuildExecutorCaches, AFailedFetchIsNotKeptAndTheNextGetFetchesAgain) {
 }
 
 TEST_F(BuildExecutorCaches, ImagesAndTypesOutsideTheCachedOnesFetchEveryTime) {
-  worker_.OnResource("registry-image", CountedFetch(&fetches_));
-  worker_.OnResource("registry-image", CountedFetch(&fetches_));
+  CountFetches("registry-image", 2);
   ASSERT_EQ(Run("registry-image", "").status, BuildStatus::kSucceeded);
   ASSERT_EQ(Run("registry-image", "").status, BuildStatus::kSucceeded);
   EXPECT_EQ(fetches_, 2);
@@ -237,8 +239,7 @@ TEST_F(BuildExecutorCaches, ImagesAndTypesOutsideTheCachedOnesFetchEveryTime) {
 }
 
 TEST_F(BuildExecutorCaches, WithoutCachesEveryGetFetchesIntoItsVolume) {
-  worker_.OnResource("git", CountedFetch(&fetches_));
-  worker_.OnResource("git", CountedFetch(&fetches_));
+  CountFetches("git", 2);
   ASSERT_EQ(Run("git", "", BuildExecutorOptions()).status, BuildStatus::kSucceeded);
   Ran& second = Run("git", "", BuildExecutorOptions());
   ASSERT_EQ(second.status, BuildStatus::kSucceeded);
@@ -269,7 +270,7 @@ TEST_F(BuildExecutorCaches, ATaskCancelledWhileItsInputIsCopiedNeverStarts) {
 // A web node that restarts resumes a build from its journal: a get answered from the caches
 // before the restart is still that fetch for the task after it.
 TEST_F(BuildExecutorCaches, AResumedBuildUsesTheCachedFetchItsJournalNames) {
-  worker_.OnResource("git", CountedFetch(&fetches_));
+  CountFetches("git");
   ASSERT_EQ(Run("git", "").status, BuildStatus::kSucceeded);
   InterruptAfterTheGet(kUseRepo);
   std::string seen;
@@ -290,7 +291,7 @@ TEST_F(BuildExecutorCaches, AResumedBuildUsesTheCachedFetchItsJournalNames) {
 }
 
 TEST_F(BuildExecutorCaches, AResumedBuildWhoseCachedFetchIsGoneErrorsTheStepSayingSo) {
-  worker_.OnResource("git", CountedFetch(&fetches_));
+  CountFetches("git");
   InterruptAfterTheGet(kUseRepo);
   // The web node starts again without the caches it had (a new disk, a removed directory).
   caches_.reset();
@@ -303,7 +304,7 @@ TEST_F(BuildExecutorCaches, AResumedBuildWhoseCachedFetchIsGoneErrorsTheStepSayi
 }
 
 TEST_F(BuildExecutorCaches, ABuildResumedWithoutCachesStillCopiesTheFetchItsJournalNames) {
-  worker_.OnResource("git", CountedFetch(&fetches_));
+  CountFetches("git");
   InterruptAfterTheGet(kUseRepo);
   std::string seen;
   TaskScript use;

@@ -11,12 +11,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <set>
-#include <sstream>
 #include <utility>
 
+#include "baton/common/files.h"
 #include "baton/common/sha256.h"
+#include "baton/pipelines/loader.h"
 
 namespace baton::runner {
 
@@ -34,21 +33,6 @@ std::string Digest(const ResourceCacheKey& key) {
 }
 
 Status Errno(const std::string& what) { return IoError(what + ": " + std::strerror(errno)); }
-
-Status WriteFileReplacing(const fs::path& path, const std::string& text) {
-  fs::path temp = path;
-  temp += ".new";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) return IoError("cannot write " + temp.string());
-  }
-  std::error_code ec;
-  fs::rename(temp, path, ec);
-  if (ec) return IoError("cannot rename " + temp.string() + ": " + ec.message());
-  return Status::Ok();
-}
 
 // Owner, mode (for all but links) and times of `target` as `st` says.
 Status CopyAttributes(const struct stat& st, const fs::path& target) {
@@ -137,11 +121,9 @@ void ResourceCaches::LoadExisting() {
   std::lock_guard lock(mu_);
   for (const auto& [n, dir] : dirs) {
     next_dir_ = std::max(next_dir_, n + 1);
-    std::ifstream in(dir / kEntryFile, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    Json j = Json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-    if (!in || !j.is_object() || !j.value("digest", Json()).is_string() ||
+    auto text = pipelines::ReadTextFile((dir / kEntryFile).string());
+    Json j = text.ok() ? Json::parse(*text, nullptr, /*allow_exceptions=*/false) : Json();
+    if (!j.is_object() || !j.value("digest", Json()).is_string() ||
         !j.value("config_digest", Json()).is_string() || !j.contains("version")) {
       remover_->Remove(dir);  // a fetch that never finished
       continue;
@@ -174,14 +156,17 @@ std::shared_ptr<const ResourceCaches::Entry> ResourceCaches::FindDir(const fs::p
 
 Result<fs::path> ResourceCaches::NewDir() {
   std::error_code ec;
-  fs::create_directories(root_, ec);
-  if (ec) return IoError("cannot create " + root_.string() + ": " + ec.message());
-  // Fetches may hold credentials: the caches are the worker's alone.
-  fs::permissions(root_, fs::perms::owner_all, ec);
   for (;;) {
     uint64_t n;
     {
       std::lock_guard lock(mu_);
+      if (!root_made_) {
+        fs::create_directories(root_, ec);
+        if (ec) return IoError("cannot create " + root_.string() + ": " + ec.message());
+        // Fetches may hold credentials: the caches are the worker's alone.
+        fs::permissions(root_, fs::perms::owner_all, ec);
+        root_made_ = true;
+      }
       n = next_dir_++;
     }
     char name[24];
@@ -208,7 +193,7 @@ Result<std::shared_ptr<const ResourceCaches::Entry>> ResourceCaches::Add(
          {"config_digest", config_digest},
          {"version", version},
          {"metadata", metadata_json}};
-  BATON_RETURN_IF_ERROR(WriteFileReplacing(dir / kEntryFile, j.dump()));
+  BATON_RETURN_IF_ERROR(WriteFileAtomically(dir / kEntryFile, j.dump()));
   std::lock_guard lock(mu_);
   auto entry = Keep(digest, config_digest, Entry{dir, dir / kFilesDir, version, metadata});
   EvictLocked();

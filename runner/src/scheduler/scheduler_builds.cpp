@@ -186,7 +186,7 @@ void Scheduler::Impl::Launch(PipelineState& state, Build build, const InputPlan&
   exec.build_root = BuildRoot(build.id);
   exec.journal = options_.journal_builds;
   exec.spare_dirs = &spare_dirs_;
-  exec.resource_caches = options_.data_dir.empty() ? nullptr : &resource_caches_;
+  exec.resource_caches = resource_caches_.get();
   exec.resume = resume;
   exec.metadata = {std::to_string(build.id), build.name,        build.job,
                    state.record.name,        state.record.team, options_.external_url};

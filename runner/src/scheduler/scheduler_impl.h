@@ -238,10 +238,11 @@ class Scheduler::Impl {
   // Finished builds' emptied directories, renamed into place for the next builds (before
   // build_dirs_: that one's thread uses it until it stops).
   SpareDirectories spare_dirs_{SpareDirectoriesOf(options_.data_dir)};
-  // Fetched versions kept for later gets of them (resource_caches.h).
-  ResourceCaches resource_caches_{
-      options_.data_dir.empty() ? std::filesystem::path()
-                                : std::filesystem::path(options_.data_dir) / "resource-caches"};
+  // Fetched versions kept for later gets of them (resource_caches.h); none without a data dir.
+  std::unique_ptr<ResourceCaches> resource_caches_ =
+      options_.data_dir.empty() ? nullptr
+                                : std::make_unique<ResourceCaches>(
+                                      std::filesystem::path(options_.data_dir) / "resource-caches");
   // Empties finished builds' directories into spare_dirs_ (removing what is not kept) off this
   // thread; the scheduler's destruction waits for what it queued.
   DirectoryRemover build_dirs_{

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "baton/common/files.h"
 #include "baton/common/sha256.h"  // Sha256Hex, which resource types use for names and digests
 #include "baton/common/status.h"
 #include "baton/workers/resource_type.h"
@@ -27,8 +28,8 @@ Result<std::vector<std::string>> StringListField(const Json& object, const std::
 void LogLine(const ResourceContext& ctx, std::string_view line);
 bool IsCancelled(const ResourceContext& ctx);
 
-Status WriteFileAtomically(const std::filesystem::path& path, std::string_view content);
-Status WriteFile(const std::filesystem::path& path, std::string_view content);
+using baton::WriteFile;            // baton/common/files.h
+using baton::WriteFileAtomically;  // baton/common/files.h
 Result<std::string> ReadFile(const std::filesystem::path& path);
 // Appends `line` + '\n' and fsyncs.
 Status AppendLineDurably(const std::filesystem::path& path, std::string_view line);

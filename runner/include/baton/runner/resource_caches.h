@@ -12,8 +12,8 @@
 //   auto entry = caches.Add(key, *dir, version, metadata);
 //
 // Each entry is a directory of the root: `files/` (the fetch) and `entry.json` (a digest of its
-// key, its version and metadata), written after the fetch; a new ResourceCaches finds the entries an
-// earlier process left (a web node that restarts resumes builds that use them) and removes
+// key, its version and metadata), written after the fetch; a new ResourceCaches finds the entries
+// an earlier process left (a web node that restarts resumes builds that use them) and removes
 // directories without an entry.json (fetches that never finished). The caches keep the latest
 // `versions_per_config` versions of each type/source/params and `max_entries` in all; a
 // version pushed out is removed once no build holds it. Thread-safe.
@@ -94,6 +94,7 @@ class ResourceCaches {
   // Shared with the entries: one pushed out is removed when the last build lets go of it.
   std::shared_ptr<DirectoryRemover> remover_ = std::make_shared<DirectoryRemover>();
   std::mutex mu_;
+  bool root_made_ = false;                // GUARDED_BY(mu_) by the first NewDir, mode 0700
   uint64_t next_dir_ = 0;                 // GUARDED_BY(mu_)
   std::list<std::shared_ptr<Slot>> lru_;  // GUARDED_BY(mu_) most recently used first
   std::map<std::string, std::list<std::shared_ptr<Slot>>::iterator> by_key_;  // GUARDED_BY(mu_)
