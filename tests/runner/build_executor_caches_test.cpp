@@ -66,6 +66,15 @@ class BuildExecutorCaches : public ::testing::Test {
   void CountFetches(const std::string& type, int times = 1) {
     for (int i = 0; i < times; ++i) worker_.OnResource(type, CountedFetch(&fetches_));
   }
+  // The next task `path` reads its first input's app.txt into *seen.
+  void ReadAppTxtIn(const std::string& path, std::string* seen) {
+    TaskScript read;
+    read.handler = [seen](const workers::TaskRun& run, workers::OutputSink&) {
+      *seen = ReadFile(fs::path(run.mounts.at(0).host_path) / "app.txt");
+      return baton::testing::ExitResult(0);
+    };
+    worker_.OnTask(path, read);
+  }
   BuildExecutorOptions WithCaches() {
     BuildExecutorOptions options;
     options.resource_caches = caches_.get();
@@ -274,12 +283,7 @@ TEST_F(BuildExecutorCaches, AResumedBuildUsesTheCachedFetchItsJournalNames) {
   ASSERT_EQ(Run("git", "").status, BuildStatus::kSucceeded);
   InterruptAfterTheGet(kUseRepo);
   std::string seen;
-  TaskScript use;
-  use.handler = [&seen](const workers::TaskRun& run, workers::OutputSink&) {
-    seen = ReadFile(fs::path(run.mounts.at(0).host_path) / "app.txt");
-    return baton::testing::ExitResult(0);
-  };
-  worker_.OnTask("use", use);
+  ReadAppTxtIn("use", &seen);
   Ran& resumed = Run("git", kUseRepo, Resuming());
   ASSERT_EQ(resumed.status, BuildStatus::kSucceeded)
       << ::testing::PrintToString(resumed.run.observer.logs);
@@ -307,12 +311,7 @@ TEST_F(BuildExecutorCaches, ABuildResumedWithoutCachesStillCopiesTheFetchItsJour
   CountFetches("git");
   InterruptAfterTheGet(kUseRepo);
   std::string seen;
-  TaskScript use;
-  use.handler = [&seen](const workers::TaskRun& run, workers::OutputSink&) {
-    seen = ReadFile(fs::path(run.mounts.at(0).host_path) / "app.txt");
-    return baton::testing::ExitResult(0);
-  };
-  worker_.OnTask("use", use);
+  ReadAppTxtIn("use", &seen);
   BuildExecutorOptions options = Resuming();
   options.resource_caches = nullptr;
   Ran& resumed = Run("git", kUseRepo, options);
