@@ -152,6 +152,7 @@ void LocalWorker::StartSandbox() {
   so.writable_image_roots = options_.writable_image_roots;
   so.prepare_networks = options_.prepare_networks;
   so.networks_ahead = options_.networks_ahead;
+  so.spare_sandboxes = options_.spare_sandboxes;
   // The sandbox is built (its tasks' user namespace and shared root, 2-5 ms) and probed (a
   // sandboxed /bin/true) on a thread of its own while the worker's owner goes on (`baton run`
   // opens its store, plans, checks and fetches meanwhile: the worker's resource steps need no

@@ -61,6 +61,7 @@ enum FailPoint : int {
   kFailNetns = -13,
   kFailInit = -14,        // executing the small init (init_image.h)
   kFailSharedRoot = -15,  // joining and copying the shared root's mount namespace
+  kFailGo = -16,          // a spare's init receiving its task's descriptors
 };
 
 struct ChildError {
@@ -118,7 +119,24 @@ struct ChildPlan {
   std::vector<const char*> path_dirs;
   std::vector<char*> argv;  // null-terminated
   std::vector<char*> envp;  // null-terminated
+
+  // A spare sandbox's init (spare_sandbox.h, RunSpareChild): the socket it reports ready on and
+  // then waits on for its task; -1 for any other child.
+  int go_fd = -1;
+  // With go_fd: the task's plan, which the worker fills before it sends the go (shared memory).
+  ChildPlan* task = nullptr;
+  // A task's plan given to a spare: where each descriptor the go carries goes, in order (the
+  // fields of this plan that name the task's stdio, network, group and trees).
+  std::vector<int*> go_targets;
+  // The task's v2 group, which the init clones the task into (a spare's task); -1: the init's.
+  int task_cgroup_fd = -1;
+  // The task joins the v1 groups (cgroup_tasks) itself before it executes (a spare's task: its
+  // init, made before the groups were known, is in none of them); else the init joins them.
+  bool task_joins_cgroups = false;
 };
+
+// The most descriptors a go carries (the kernel's SCM_MAX_FD).
+constexpr size_t kMaxGoFds = 253;
 
 // Owns the strings a ChildPlan points into, and the description of each step for messages.
 class PlanStrings {
@@ -174,6 +192,12 @@ void PrepareSharedRoot(const std::vector<std::string>& masked, const std::string
 // work dir at `work_mount` and its volumes. REQUIRES: `run` is on the host's root.
 Status PrepareTaskMounts(const TaskRun& run, const std::string& work_mount, PreparedChild* out);
 
+// PrepareTaskMounts in two parts: what every task gets a new one of (/tmp, /dev/shm, /dev/pts,
+// /proc), which a spare sandbox builds ahead, and the task's own binds (its work dir at
+// `work_mount`, its volumes: kBindBeneath steps only), added when the task is known.
+void PrepareCommonTaskMounts(PreparedChild* out);
+Status PrepareTaskBinds(const TaskRun& run, const std::string& work_mount, PreparedChild* out);
+
 // Adds the mount steps that build the sandbox's filesystem for `run` under `new_root`. With a
 // `layer`, a rootfs directory is the lower layer of an overlay the task may write (see
 // image_layer.h); without, it is read-only as the host's root is.
@@ -186,6 +210,16 @@ Status DescribeChildError(const PreparedChild& child, const ChildError& e);
 
 // clone(2) entry point. `arg` is a ChildPlan*. Never returns.
 int RunChild(void* arg);
+
+// The entry point of a spare sandbox's init (spare_sandbox.h). `arg` is its ChildPlan*, whose
+// steps build what every task gets (a copy of the shared root, /tmp, /dev, /proc). It then sends
+// "r" with the read end of an error pipe of its own on go_fd, and waits there for its task's
+// descriptors (go_targets), or the end of the socket (it exits 0). Never returns.
+int RunSpareChild(void* arg);
+
+// A detached copy of the tree at `s.source`, read-only if asked (MS_RDONLY in s.flags), idmapped
+// with `userns_fd` if s.idmap: what a kBindBeneath step mounts. -1 with errno.
+int CloneTree(const SetupStep& s, int userns_fd);
 
 // Runs `p`'s steps, then pivots into p.new_root, in the calling thread, which must be in a mount
 // namespace of its own (shared_root.cpp makes one for the shared root). `err` is 0 when done.

@@ -284,13 +284,17 @@ Status AddVolumes(const TaskRun& run, const std::string& new_root, const std::st
   return Status::Ok();
 }
 
-// What every task gets of its own: /tmp, /dev/shm, /dev/pts, /proc, its work dir and volumes.
-Status AddTaskMounts(const TaskRun& run, const std::string& new_root, const std::string& work_mount,
-                     StepList& steps) {
+// What every task gets a new one of, whatever the task: /tmp, /dev/shm, /dev/pts, /proc.
+void AddCommonMounts(const std::string& new_root, StepList& steps) {
   steps.Mount("tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
               "mounting tmpfs at /tmp");
   AddDevMounts(new_root, steps);
   AddProc(new_root, steps);
+}
+
+// The task's own directories: its work dir and volumes.
+Status AddTaskBinds(const TaskRun& run, const std::string& new_root, const std::string& work_mount,
+                    StepList& steps) {
   std::error_code ec;
   if (run.work_dir.empty()) return InvalidArgument("task has no work dir");
   if (!fs::is_directory(run.work_dir, ec)) {
@@ -304,6 +308,13 @@ Status AddTaskMounts(const TaskRun& run, const std::string& new_root, const std:
   steps.BindBeneath(run.work_dir, RootDir(new_root), work_mount.substr(1), /*is_dir=*/true,
                     /*read_only=*/false, "bind-mounting " + run.work_dir + " at " + work_mount);
   return AddVolumes(run, new_root, work_mount, steps);
+}
+
+// What every task gets of its own: /tmp, /dev/shm, /dev/pts, /proc, its work dir and volumes.
+Status AddTaskMounts(const TaskRun& run, const std::string& new_root, const std::string& work_mount,
+                     StepList& steps) {
+  AddCommonMounts(new_root, steps);
+  return AddTaskBinds(run, new_root, work_mount, steps);
 }
 
 }  // namespace
@@ -327,6 +338,16 @@ void PrepareSharedRoot(const std::vector<std::string>& masked, const std::string
 Status PrepareTaskMounts(const TaskRun& run, const std::string& work_mount, PreparedChild* out) {
   StepList steps(out);
   return AddTaskMounts(run, "", work_mount, steps);
+}
+
+void PrepareCommonTaskMounts(PreparedChild* out) {
+  StepList steps(out);
+  AddCommonMounts("", steps);
+}
+
+Status PrepareTaskBinds(const TaskRun& run, const std::string& work_mount, PreparedChild* out) {
+  StepList steps(out);
+  return AddTaskBinds(run, "", work_mount, steps);
 }
 
 Status PrepareMounts(const TaskRun& run, const SandboxOptions& options, const std::string& new_root,

@@ -13,10 +13,12 @@
 #include "baton/workers/sandbox.h"
 #include "sandbox/child_plan.h"
 #include "sandbox/child_process.h"
+#include "sandbox/held_process.h"
 #include "sandbox/image_layer.h"
 #include "sandbox/init_image.h"
 #include "sandbox/mask_cache.h"
 #include "sandbox/shared_root.h"
+#include "sandbox/spare_sandbox.h"
 #include "sandbox/spawn.h"
 #include "sandbox/sys_util.h"
 #include "sandbox/task_network.h"
@@ -56,7 +58,17 @@ class NamespaceSandbox : public Sandbox {
       const TaskRun& run, const SandboxStdio& stdio, const CgroupEntry& cgroups,
       const std::function<Status(pid_t)>& before_start) override {
     bool layered = run.rootfs.kind == RootfsSpec::Kind::kDirectory && ImageLayers().ok();
-    return StartChild(run, stdio, cgroups, before_start, /*probe=*/false, layered);
+    auto started = StartChild(run, stdio, cgroups, before_start, /*probe=*/false, layered);
+    if (!started.ok() || !spares_) return started;
+    // Counted while it runs: spares are made only while a CPU is left (spare_sandbox.h).
+    struct Running {
+      std::weak_ptr<sandbox::SpareSandboxes> spares;
+      ~Running() {
+        if (auto s = spares.lock()) s->TaskEnded();
+      }
+    };
+    spares_->TaskStarted();
+    return sandbox::HoldUntilExit(std::move(*started), std::make_unique<Running>(Running{spares_}));
   }
 
   // `layered`: a rootfs directory gets a writable layer (see image_layer.h).
@@ -86,7 +98,18 @@ class NamespaceSandbox : public Sandbox {
       BATON_ASSIGN_OR_RETURN(shared_root, SharedRootFor(/*with_resolv_conf=*/run.network ||
                                                         (probe && options_.prepare_networks)));
     }
-    if (shared_root) {
+    // A task with a network on the host's root takes the spare made ahead for it, if there is one
+    // ready on its root (spare_sandbox.h): only its binds are left to add.
+    std::unique_ptr<sandbox::SpareSandboxes::Spare> spare;
+    if (shared_root && spares_ && run.network && !probe && !layer && init_.fd() >= 0 &&
+        !before_start && sandbox::SpareSandboxes::Fits(run, stdio, cgroups)) {
+      spare = spares_->Take(shared_root);
+    }
+    if (spare) {
+      BATON_RETURN_IF_ERROR(sandbox::PrepareTaskBinds(run, work_mount, child.get()));
+      child->plan.shared_root_fd = shared_root->get();
+      child->plan.new_root = "/";
+    } else if (shared_root) {
       BATON_RETURN_IF_ERROR(sandbox::PrepareTaskMounts(run, work_mount, child.get()));
       child->plan.shared_root_fd = shared_root->get();
       child->plan.new_root = "/";
@@ -138,6 +161,11 @@ class NamespaceSandbox : public Sandbox {
     }
     BATON_ASSIGN_OR_RETURN(auto network, networks_.Take(run.id, scope));
     child->plan.netns_fd = network.netns.get();
+    if (spare) {
+      BATON_ASSIGN_OR_RETURN(auto process, spare->Start(*child, stdio, cgroups));
+      return Layered(networks_.Lend(std::move(process), std::move(network), std::move(scope)),
+                     std::move(layer));
+    }
     // If the start fails, `network` is dropped, never given to another task.
     BATON_ASSIGN_OR_RETURN(auto process,
                            Spawn(*child, flags & ~CLONE_NEWNET, stdio, cgroups, before_start));
@@ -156,7 +184,10 @@ class NamespaceSandbox : public Sandbox {
                         : "; images are read-only: " + layers.message()) +
            (init_.fd() >= 0
                 ? ""
-                : "; each sandbox's init is a copy of the worker (" + init_.why_not() + ")");
+                : "; each sandbox's init is a copy of the worker (" + init_.why_not() + ")") +
+           (spares_ && !spares_->why_not().empty()
+                ? "; no sandbox is made ahead (" + spares_->why_not() + ")"
+                : "");
   }
 
   bool UsesInitImage() const { return init_.fd() >= 0; }
@@ -165,7 +196,10 @@ class NamespaceSandbox : public Sandbox {
   void DropInitImage(const std::string& why) { init_ = sandbox::InitImage::Unavailable(why); }
 
   void PrepareNetworks() override { networks_.Prepare(); }
-  void StopNetworks() override { networks_.Stop(); }
+  void StopNetworks() override {
+    if (spares_) spares_->Stop();
+    networks_.Stop();
+  }
 
   // The probe goes through the sandbox the tasks will use: one user namespace, made once.
   Status Check() override {
@@ -200,6 +234,7 @@ class NamespaceSandbox : public Sandbox {
     int code = (*started)->Wait();
     if (code != 0)
       return FailedPrecondition("the sandbox probe exited with " + std::to_string(code));
+    StartSpares();
     return Status::Ok();
   }
 
@@ -237,6 +272,19 @@ class NamespaceSandbox : public Sandbox {
     auto resolv_conf = networks_.ResolvConfFor("/");
     if (!resolv_conf.ok()) return std::nullopt;  // the probe reports it
     return sandbox::SharedRoots::Spec{*masks_.Get(), *resolv_conf};
+  }
+
+  // Tasks with a network (Concourse's default) on the host's root get their sandbox made ahead
+  // (spare_sandbox.h) where every part of a spare is there: the small init, the user namespace,
+  // shared roots. REQUIRES: the probe passed.
+  void StartSpares() {
+    if (!options_.spare_sandboxes || init_.fd() < 0 || !users_.ok() ||
+        !shared_roots_.why_not().empty()) {
+      return;
+    }
+    spares_ = std::make_shared<sandbox::SpareSandboxes>(
+        [this] { return SharedRootFor(/*with_resolv_conf=*/true); }, init_.fd(), users_.ns_fd());
+    spares_->Start();
   }
 
   static std::unique_ptr<SandboxedProcess> Layered(std::unique_ptr<SandboxedProcess> process,
@@ -305,6 +353,9 @@ class NamespaceSandbox : public Sandbox {
   sandbox::InitImage init_;   // what each sandbox's init becomes once its task has started
   mutable std::once_flag layers_checked_;
   mutable Status layers_status_;  // written once, under layers_checked_
+  // Made once the probe passed (Check), before any task starts; last, so that it goes first: its
+  // thread and the spare's init use the parts above.
+  std::shared_ptr<sandbox::SpareSandboxes> spares_;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
+#include <linux/sched.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -40,8 +41,8 @@ constexpr int kExecFailedExit = 127;
 
 // Closes every descriptor except the plan's own.
 void CloseOtherFds(const ChildPlan& p) {
-  int keep[] = {p.stdin_fd,  p.stdout_fd, p.stderr_fd, p.sync_fd,       p.error_fd,
-                p.userns_fd, p.netns_fd,  p.init_fd,   p.shared_root_fd};
+  int keep[] = {p.stdin_fd,  p.stdout_fd, p.stderr_fd, p.sync_fd,        p.error_fd,
+                p.userns_fd, p.netns_fd,  p.init_fd,   p.shared_root_fd, p.go_fd};
   std::sort(std::begin(keep), std::end(keep));
   unsigned int next = 0;
   for (int fd : keep) {
@@ -131,7 +132,8 @@ int OpenMountPoint(const char* root, const char* rel, bool is_dir, uid_t fs_id) 
   return at;
 }
 
-// A detached copy of the tree at `s.source`, read-only if asked, idmapped if asked. -1 with errno.
+}  // namespace
+
 int CloneTree(const SetupStep& s, int userns_fd) {
   int tree = static_cast<int>(
       ::open_tree(AT_FDCWD, s.source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
@@ -152,6 +154,8 @@ int CloneTree(const SetupStep& s, int userns_fd) {
   }
   return tree;
 }
+
+namespace {
 
 // A detached copy of the tree at `s.source` (or the one cloned before, s.tree_fd), attached at
 // the mount point.
@@ -446,6 +450,7 @@ void PreferAsOomVictim() {
 }
 
 [[noreturn]] void RunTask(const ChildPlan& p) {
+  if (p.task_joins_cgroups) JoinCgroups(p);
   if (p.sandboxed) {
     ::setsid();
   } else {
@@ -479,7 +484,23 @@ pid_t StartTask(const ChildPlan& p) {
   const auto low = reinterpret_cast<uintptr_t>(p.init_stack_low);
   if (p.shares_memory && low != 0 && here > low + kGap + kTaskStack) {
     const uintptr_t top = (here - kGap) & ~uintptr_t{63};
+#if defined(__x86_64__)
+    if (p.task_cgroup_fd >= 0) {  // a spare's task: born in its group, as Spawn's inits are
+      clone_args args;
+      memset(&args, 0, sizeof args);
+      args.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP;
+      args.cgroup = static_cast<uint64_t>(p.task_cgroup_fd);
+      args.exit_signal = SIGCHLD;
+      args.stack = low;
+      args.stack_size = top - low;
+      return sys::Clone3OnStack(&args, RunTaskEntry, const_cast<ChildPlan*>(&p));
+    }
+#endif
     return ::clone(RunTaskEntry, reinterpret_cast<void*>(top), kFlags, const_cast<ChildPlan*>(&p));
+  }
+  if (p.task_cgroup_fd >= 0) {  // RunSpareChild gives a task a group only where the above can
+    errno = EINVAL;
+    return -1;
   }
   sys::ChildStack stack(kTaskStack);  // shared with the worker when this init is (shares_memory)
   if (!stack.ok()) return -1;
@@ -557,6 +578,61 @@ pid_t StartTask(const ChildPlan& p) {
   ::_exit(ExitCodeOf(task_status));
 }
 
+// Sends "r" and the descriptor `fd` on the socket `sock`. False when the worker is gone.
+bool SendReady(int sock, int fd) {
+  char byte = 'r';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  memset(control, 0, sizeof control);
+  msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  while ((n = ::sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+  }
+  return n == 1;
+}
+
+// Waits for the go: a byte and up to kMaxGoFds descriptors (close-on-exec) into `fds`. The number
+// of descriptors; 0 with `*ended` when the worker closed the socket instead; -1 with errno.
+ssize_t ReceiveGo(int sock, int* fds, bool* ended) {
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxGoFds)];
+  msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  }
+  *ended = n == 0;
+  if (n <= 0) return n < 0 ? -1 : 0;
+  size_t count = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t got = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < got && count < kMaxGoFds; ++i) {
+      memcpy(&fds[count++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+    }
+  }
+  if ((msg.msg_flags & MSG_CTRUNC) != 0 || byte != 'g') {
+    errno = EPROTO;
+    return -1;
+  }
+  return static_cast<ssize_t>(count);
+}
+
 }  // namespace
 
 ChildError BuildRootHere(const ChildPlan& p) { return BuildRoot(p); }
@@ -588,6 +664,55 @@ int RunChild(void* arg) {
     ::_exit(0);
   }
   RunInit(p);
+}
+
+int RunSpareChild(void* arg) {
+  const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
+  ResetDispositions(p);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  CloseOtherFds(p);
+  // Descriptors 0-2 taken, so that none the task's go brings lands there: the task's stdio is
+  // placed on them from the descriptors received (SetUpStdio).
+  for (int fd = 0; fd >= 0 && fd < 3;) fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  // What every task gets, made ahead: a copy of the shared root with a /tmp, /dev and /proc of its
+  // own (this is PID 1 of a new PID namespace), as RunChild builds them for a task.
+  if (::setns(p.shared_root_fd, CLONE_NEWNS) != 0) Fail(p, kFailSharedRoot, errno);
+  ::close(p.shared_root_fd);
+  if (::unshare(CLONE_NEWNS) != 0) Fail(p, kFailSharedRoot, errno);
+  ChildError built = BuildRoot(p);  // ends in the root ("/")
+  if (built.err != 0) Fail(p, built.point, built.err);
+  // Ready. The task's errors go through a pipe of this sandbox's own, whose read end the worker
+  // takes with the "r": the worker's thread that made this one holds the first until it exits.
+  int task_errors[2];
+  if (::pipe2(task_errors, O_CLOEXEC) != 0) Fail(p, kFailGo, errno);
+  if (!SendReady(p.go_fd, task_errors[0])) ::_exit(kSetupFailedExit);  // the worker is gone
+  ::close(task_errors[0]);
+  int fds[kMaxGoFds];
+  bool ended = false;
+  ssize_t got = ReceiveGo(p.go_fd, fds, &ended);
+  if (ended) ::_exit(0);  // not needed any more
+  ChildPlan& t = *p.task;
+  t.error_fd = task_errors[1];
+  if (got < 0) Fail(t, kFailGo, errno);
+  if (static_cast<size_t>(got) != t.go_targets.size()) Fail(t, kFailGo, EPROTO);
+  ::close(p.go_fd);
+  for (size_t i = 0; i < t.go_targets.size(); ++i) *t.go_targets[i] = fds[i];
+  t.init_fd = p.init_fd;
+  t.shares_memory = true;
+  t.handlers_cleared = p.handlers_cleared;
+  t.init_stack_low = p.init_stack_low;
+  if (t.netns_fd >= 0) JoinNetwork(t);
+  // The task's own binds, their trees cloned by the worker in its mount namespace.
+  for (size_t i = 0; i < t.steps.size(); ++i) {
+    if (RunStep(t.steps[i], t) != 0 && !t.steps[i].optional) {
+      Fail(t, static_cast<int>(i), errno != 0 ? errno : EIO);
+    }
+  }
+  if (t.hostname && ::sethostname(t.hostname, strlen(t.hostname)) != 0) {
+    Fail(t, kFailHostname, errno);
+  }
+  if (t.loopback_up && BringUpLoopback() != 0) Fail(t, kFailLoopback, errno);
+  RunInit(t);
 }
 
 }  // namespace baton::workers::sandbox

@@ -121,37 +121,6 @@ pid_t CloneIntoCgroup(PreparedChild& child, int flags, int cgroup_fd) {
   return static_cast<pid_t>(pid);
 }
 
-#if defined(__x86_64__)
-// clone3 with the child on `args->stack`, running fn(arg) and exiting with its result: what glibc's
-// clone() does for clone(2), for clone3, which glibc 2.36 does not wrap. In assembly because a
-// child sharing this memory must never return through the C++ frames of its parent.
-pid_t Clone3OnStack(clone_args* args, int (*fn)(void*), void* arg) {
-  register long fn_reg asm("r12") = reinterpret_cast<long>(fn);
-  register long arg_reg asm("r13") = reinterpret_cast<long>(arg);
-  long ret;
-  asm volatile(
-      "syscall\n\t"
-      "test %%rax, %%rax\n\t"
-      "jnz 1f\n\t"
-      "xor %%ebp, %%ebp\n\t"  // the child, on its own stack
-      "mov %%r13, %%rdi\n\t"
-      "call *%%r12\n\t"
-      "mov %%eax, %%edi\n\t"
-      "mov $60, %%eax\n\t"  // exit
-      "syscall\n\t"
-      "hlt\n\t"
-      "1:\n\t"
-      : "=a"(ret)
-      : "0"(SYS_clone3), "D"(args), "S"(sizeof *args), "r"(fn_reg), "r"(arg_reg)
-      : "rcx", "r11", "memory");
-  if (ret < 0) {
-    errno = static_cast<int>(-ret);
-    return -1;
-  }
-  return static_cast<pid_t>(ret);
-}
-#endif
-
 // Whether the child can share this process's memory instead of being a copy of it: it must
 // become the small init before the worker's thread goes on (CLONE_VFORK), so nothing may have to
 // run between the clone and the start (`before_start`, a move into the v2 group by pid).
@@ -165,26 +134,21 @@ bool CanShareMemory(const PreparedChild& child, const CgroupEntry& cgroups,
 #endif
 }
 
-// Clones the sandbox's init as posix_spawn clones a child (CLONE_VM | CLONE_VFORK): nothing of the
-// worker is copied (its page tables, then a fault on each page either side writes), and this
-// thread waits until the init has built the sandbox, started the task and executed the small
-// init, or failed. -1 with errno when the kernel cannot.
-pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgroups) {
+// Clones `fn(plan)` as posix_spawn clones a child (CLONE_VM | CLONE_VFORK, `args`' flags and
+// more): nothing of the worker is copied (its page tables, then a fault on each page either side
+// writes), and this thread waits until the child has executed something or exited. The child
+// runs on a stack of the pool with every signal blocked and the worker's handlers reset. -1 with
+// errno when the kernel cannot.
+pid_t CloneOnPooledStack(clone_args& args, ChildPlan& plan, int (*fn)(void*)) {
 #if defined(__x86_64__)
   // The child leaves this stack before the clone returns: it executed the init or exited.
   std::unique_ptr<sys::ChildStack> stack = StackPool::Take();
   if (!stack) return -1;
-  child.plan.init_stack_low = stack->base();
-  clone_args args;
-  std::memset(&args, 0, sizeof args);
+  plan.init_stack_low = stack->base();
   // The kernel resets the worker's handlers in the child's copy of them (CLONE_CLEAR_SIGHAND), so
   // that the child need only reset the signals the worker ignores.
-  args.flags = static_cast<uint64_t>(flags) | CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND;
-  child.plan.handlers_cleared = true;
-  if (cgroups.unified_fd >= 0) {
-    args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(cgroups.unified_fd);
-  }
+  args.flags |= CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND;
+  plan.handlers_cleared = true;
   args.exit_signal = SIGCHLD;
   args.stack = reinterpret_cast<uint64_t>(stack->base());
   args.stack_size = stack->size();
@@ -193,16 +157,32 @@ pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgr
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = Clone3OnStack(&args, sandbox::RunChild, &child.plan);
+  pid_t pid = sys::Clone3OnStack(&args, fn, &plan);
   int err = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   StackPool::Give(std::move(stack));
   errno = err;
   return pid;
 #else
+  (void)args;
+  (void)plan;
+  (void)fn;
   errno = ENOSYS;
   return -1;
 #endif
+}
+
+// Clones the sandbox's init sharing the worker's memory (CloneOnPooledStack): this thread waits
+// until the init has built the sandbox, started the task and executed the small init, or failed.
+pid_t CloneSharingMemory(PreparedChild& child, int flags, const CgroupEntry& cgroups) {
+  clone_args args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = static_cast<uint64_t>(flags);
+  if (cgroups.unified_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroups.unified_fd);
+  }
+  return CloneOnPooledStack(args, child.plan, sandbox::RunChild);
 }
 
 // Clones the child into `cgroups`' v2 group, directly when the kernel can, else by moving it.
@@ -294,6 +274,15 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
   }
   if (child.plan.sandboxed) process->HoldMountNamespace();
   return std::unique_ptr<SandboxedProcess>(std::move(process));
+}
+
+pid_t CloneSpare(ChildPlan& plan, int flags, pid_t* pid) {
+  clone_args args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = static_cast<uint64_t>(flags) | CLONE_PARENT_SETTID;
+  args.parent_tid = reinterpret_cast<uint64_t>(pid);
+  plan.shares_memory = true;
+  return CloneOnPooledStack(args, plan, sandbox::RunSpareChild);
 }
 
 }  // namespace baton::workers::sandbox

@@ -25,4 +25,10 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
                                                 const CgroupEntry& cgroups,
                                                 const std::function<Status(pid_t)>& before_start);
 
+// Clones the init of a spare sandbox (spare_sandbox.h) for `plan` (RunSpareChild) with the
+// namespace `flags`, sharing the worker's memory as Spawn's inits do. Writes its pid to `*pid` at
+// once, for other threads; returns (the pid, or -1 with errno) only once the init has executed
+// its task's small init or exited: this thread waits meanwhile, so it is a thread of its own.
+pid_t CloneSpare(ChildPlan& plan, int flags, pid_t* pid);
+
 }  // namespace baton::workers::sandbox

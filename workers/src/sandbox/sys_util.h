@@ -3,12 +3,15 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/types.h>
 
 #include <cstddef>
 #include <string>
 #include <vector>
 
 #include "baton/common/status.h"
+
+struct clone_args;  // <linux/sched.h>
 
 namespace baton::workers::sys {
 
@@ -76,6 +79,14 @@ class ChildStack {
   char* base_ = nullptr;
   size_t size_;
 };
+
+#if defined(__x86_64__)
+// clone3 with the child on `args->stack`, running fn(arg) and exiting with its result: what glibc's
+// clone() does for clone(2), for clone3, which glibc 2.36 does not wrap. In assembly because a
+// child sharing this memory must never return through the C++ frames of its parent. -1 with errno
+// on failure.
+pid_t Clone3OnStack(clone_args* args, int (*fn)(void*), void* arg);
+#endif
 
 // True if `token` is one of the comma-separated items of `list`.
 bool HasCommaItem(const std::string& list, const std::string& token);

@@ -152,6 +152,9 @@ Status DescribeChildError(const PreparedChild& child, const ChildError& e) {
                                 "': " + err);
     case kFailUser:
       return FailedPrecondition("cannot run task as user '" + child.user_description + "': " + err);
+    case kFailGo:
+      return FailedPrecondition(
+          "sandbox setup failed: handing the task to its sandbox made ahead: " + err);
     case kFailHostname:
       return FailedPrecondition("sandbox setup failed: sethostname: " + err);
     case kFailLoopback:

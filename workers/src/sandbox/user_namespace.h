@@ -43,6 +43,8 @@ class TaskUsers {
 
   // Whether unprivileged tasks can run (the namespace exists).
   bool ok() const { return status_.ok(); }
+  // The namespace unprivileged tasks join (Apply gives it to them); -1 when !ok().
+  int ns_fd() const { return ns_.get(); }
 
   // What a file owned by uid (gid) N on disk shows as to `run`'s root in an idmapped bind: N plus
   // this (the namespace's first host id when binds are idmapped for an unprivileged task, else 0).

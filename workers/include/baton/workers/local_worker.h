@@ -54,6 +54,7 @@ struct LocalWorkerOptions {
   // first networked task: for a worker about to run a pipeline (`baton run`, the server's).
   bool prepare_networks = false;
   size_t networks_ahead = 1;           // see SandboxOptions
+  bool spare_sandboxes = true;         // see SandboxOptions
   const Clock* clock = nullptr;        // RealClock() when null
   ArtifactStore* artifacts = nullptr;  // for the `artifact` resource type; may be null
   // HTTP(S) for built-in resource types that need it (`cf`); may be empty (they then error).

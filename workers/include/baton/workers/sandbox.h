@@ -64,6 +64,10 @@ struct SandboxOptions {
   // the network an earlier one left, so that one made ahead is mostly a stack started and stopped
   // for no task. A task that finds none waits for one made then (a few ms).
   size_t networks_ahead = 1;
+  // Make the sandbox of the next task with a network on the host's root ahead, while the tasks
+  // before it run (a spare: its namespaces, its copy of the shared root, /tmp, /dev and /proc;
+  // see spare_sandbox.h).
+  bool spare_sandboxes = true;
 };
 
 // The standard streams of the process: file descriptors the caller owns; the sandbox dups them.

@@ -1,0 +1,194 @@
+// Spare sandboxes (workers/src/sandbox/spare_sandbox.h), through a real LocalWorker: the sandbox
+// of the next task with a network, made ahead and waiting, is the one the task runs in, and it
+// is the same sandbox a task builds for itself.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "fakes/test_env.h"
+#include "workers/task_test_util.h"
+
+namespace baton::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using workers::TaskRun;
+
+// This process's children that are PID 1 of a PID namespace of their own and wait there: spare
+// sandboxes (a task's init is one too, but no task runs between the calls of these tests).
+std::vector<pid_t> SpareInits() {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    pid_t pid = atoi(entry.path().filename().c_str());
+    if (pid <= 0) continue;
+    std::ifstream in(entry.path() / "status");
+    std::string line, ppid, nspid;
+    while (std::getline(in, line)) {
+      if (line.rfind("PPid:", 0) == 0) ppid = line.substr(5);
+      if (line.rfind("NSpid:", 0) == 0) nspid = line.substr(6);
+    }
+    std::istringstream fields(nspid);
+    std::vector<std::string> ids{std::istream_iterator<std::string>(fields), {}};
+    if (atoi(ppid.c_str()) == getpid() && ids.size() == 2 && ids[1] == "1") out.push_back(pid);
+  }
+  return out;
+}
+
+// The one spare waiting, once there is exactly one; 0 if there is none after 10 s.
+pid_t WaitForSpare() {
+  std::vector<pid_t> spares;
+  Eventually([&] {
+    spares = SpareInits();
+    return spares.size() == 1;
+  });
+  return spares.size() == 1 ? spares[0] : 0;
+}
+
+// What a task sees of its sandbox, less what differs from task to task (mount ids, its work
+// mount's name, its pooled groups' names) and from worker to worker (the data dir masked).
+const char kLookAround[] =
+    "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; echo pid=$$; ls /tmp; ls /dev | tr '\\n' "
+    "' ';"
+    "echo; cat /proc/self/uid_map; grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status; id;"
+    "cut -d' ' -f5 /proc/self/mountinfo | sed -e 's|^/tmp/build/.*|/tmp/build/W|' -e "
+    "'s|^/var/tmp/baton-worker-test-.*|DATA|' | sort;"
+    "grep -c /baton/ /proc/self/cgroup; ls /root 2>&1 | head -1; ls /proc | grep -c '^[0-9]';"
+    "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\n' ' '";
+
+class SpareSandbox : public SandboxedWorkerFixture {
+ protected:
+  Finished Look(workers::Worker& worker, const std::string& id) {
+    TaskRun run;
+    run.id = id;
+    run.hostname = "look";
+    run.path = "/bin/sh";
+    run.args = {"-c", kLookAround};
+    run.work_dir = NewWorkDir(id);
+    return RunAndWait(worker, run);
+  }
+};
+
+TEST_F(SpareSandbox, TheNextTaskWithANetworkRunsInTheSandboxMadeAheadForIt) {
+  pid_t spare = WaitForSpare();
+  ASSERT_NE(spare, 0) << "no spare sandbox was made after the worker's probe";
+  WriteFile(fs::path(work_dir_) / "input.txt", "from the build");
+  auto f = Sh("cat input.txt; echo; pwd; echo made > output.txt; hostname");
+  ASSERT_TRUE(f.result.error.ok()) << f.result.error.ToString();
+  EXPECT_EQ(f.result.exit_code, 0) << f.sink->Text(workers::OutputStream::kStderr);
+  std::string text = f.sink->Text();
+  EXPECT_EQ(text.rfind("from the build\n/tmp/build/", 0), 0u) << text;
+  EXPECT_EQ(ReadFile(fs::path(work_dir_) / "output.txt"), "made\n");
+  // The spare became the task's init and ended with it; another waits for the next task.
+  EXPECT_FALSE(fs::exists("/proc/" + std::to_string(spare)));
+  pid_t next = WaitForSpare();
+  EXPECT_NE(next, 0);
+  EXPECT_NE(next, spare);
+}
+
+TEST_F(SpareSandbox, ATaskSeesTheSameSandboxAsOneThatBuildsItsOwn) {
+  ASSERT_NE(WaitForSpare(), 0);
+  auto spared = Look(*worker_, "spared");
+  ASSERT_TRUE(spared.result.error.ok()) << spared.result.error.ToString();
+  workers::LocalWorkerOptions options;
+  options.data_dir = data_dir_ + "/worker-without-spares";
+  options.spare_sandboxes = false;
+  workers::LocalWorker without(options);
+  auto built = Look(without, "built");
+  ASSERT_TRUE(built.result.error.ok()) << built.result.error.ToString();
+  EXPECT_EQ(spared.result.exit_code, 0);
+  EXPECT_EQ(spared.sink->Text(), built.sink->Text())
+      << "stderr: " << spared.sink->Text(workers::OutputStream::kStderr);
+  EXPECT_NE(spared.sink->Text().find("look\nbaton-init "), std::string::npos)
+      << spared.sink->Text();
+  EXPECT_NE(spared.sink->Text().find("pid=2\nbuild\n"), std::string::npos) << spared.sink->Text();
+  // Its own network (loopback and the stack's tap), joined after the rest was made ahead.
+  EXPECT_NE(spared.sink->Text().find("\nlo tap0 "), std::string::npos) << spared.sink->Text();
+}
+
+TEST_F(SpareSandbox, NothingATaskLeavesInItsSandboxReachesTheNextTask) {
+  ASSERT_NE(WaitForSpare(), 0);
+  auto first = Sh("echo left > /tmp/left-behind; echo x > /dev/shm/x; sleep 30 & echo started");
+  ASSERT_TRUE(first.result.error.ok()) << first.result.error.ToString();
+  ASSERT_NE(WaitForSpare(), 0);
+  auto second = Sh("ls /tmp /dev/shm; ls /proc | grep -c '^[0-9]'");
+  ASSERT_TRUE(second.result.error.ok()) << second.result.error.ToString();
+  // Its /proc: its init, the shell, ls and grep; nothing of the first task's.
+  EXPECT_EQ(second.sink->Text(), "/dev/shm:\n\n/tmp:\nbuild\n4\n");
+  EXPECT_TRUE(PidsWithCmdline("sleep 30", /*argv0_prefix=*/false).empty());
+}
+
+TEST_F(SpareSandbox, AMissingExecutableInASpareIsAnErrorAndTheNextSpareIsMade) {
+  pid_t spare = WaitForSpare();
+  ASSERT_NE(spare, 0);
+  TaskRun run;
+  run.id = "missing";
+  run.path = "/no/such/program";
+  run.work_dir = work_dir_;
+  auto f = RunAndWait(*worker_, run);
+  ASSERT_FALSE(f.result.error.ok());
+  EXPECT_NE(f.result.error.message().find("exec '/no/such/program': No such file or directory"),
+            std::string::npos)
+      << f.result.error.message();
+  EXPECT_TRUE(Eventually([&] { return !fs::exists("/proc/" + std::to_string(spare)); }));
+  pid_t next = WaitForSpare();
+  EXPECT_NE(next, 0);
+  EXPECT_NE(next, spare);
+  auto ok = Sh("echo fine");
+  EXPECT_EQ(ok.sink->Text(), "fine\n");
+}
+
+TEST_F(SpareSandbox, AVolumeThatCannotBeMountedFailsTheTaskNotTheSpares) {
+  ASSERT_NE(WaitForSpare(), 0);
+  std::string outside = data_dir_ + "/outside";
+  fs::create_directories(outside);
+  fs::create_symlink(outside, fs::path(work_dir_) / "escape");
+  TaskRun run;
+  run.mounts.push_back({NewVolume("in"), "escape/in", /*writable=*/false});
+  auto f = Sh("echo ran", run);
+  ASSERT_FALSE(f.result.error.ok()) << f.sink->Text();
+  EXPECT_NE(f.result.error.message().find("a symbolic link on the way"), std::string::npos)
+      << f.result.error.message();
+  EXPECT_TRUE(fs::is_empty(outside));
+  ASSERT_NE(WaitForSpare(), 0);
+  auto ok = Sh("echo fine");
+  EXPECT_EQ(ok.sink->Text(), "fine\n");
+}
+
+TEST_F(SpareSandbox, HermeticAndPrivilegedTasksBuildTheirOwnAndLeaveTheSpare) {
+  pid_t spare = WaitForSpare();
+  ASSERT_NE(spare, 0);
+  TaskRun hermetic;
+  hermetic.network = false;
+  EXPECT_EQ(Sh("echo h", hermetic).sink->Text(), "h\n");
+  TaskRun privileged;
+  privileged.privileged = true;
+  EXPECT_EQ(Sh("id -u", privileged).sink->Text(), "0\n");
+  EXPECT_EQ(WaitForSpare(), spare);
+}
+
+TEST_F(SpareSandbox, NoSpareOutlivesItsWorker) {
+  ASSERT_NE(WaitForSpare(), 0);
+  worker_.reset();
+  EXPECT_TRUE(SpareInits().empty());
+}
+
+TEST_F(SpareSandbox, AWorkerWithoutSparesMakesNone) {
+  workers::LocalWorkerOptions options;
+  options.data_dir = data_dir_ + "/worker-without-spares";
+  options.spare_sandboxes = false;
+  worker_.reset();
+  worker_ = std::make_unique<workers::LocalWorker>(options);
+  auto f = Sh("echo fine");
+  EXPECT_EQ(f.sink->Text(), "fine\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(SpareInits().empty());
+}
+
+}  // namespace
+}  // namespace baton::testing

@@ -1,0 +1,332 @@
+#include "sandbox/spare_sandbox.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "sandbox/child_process.h"
+#include "sandbox/spawn.h"
+#include "sandbox/sys_util.h"
+
+namespace baton::workers::sandbox {
+namespace {
+
+// Reads a ChildError if the init or its task reported one before the pipe closed (each closes its
+// end when it executes its program).
+bool ReadSpareError(int fd, ChildError* e) {
+  size_t got = 0;
+  auto* buf = reinterpret_cast<char*>(e);
+  while (got < sizeof *e) {
+    ssize_t n = ::read(fd, buf + got, sizeof *e - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += n;
+  }
+  return got == sizeof *e;
+}
+
+// The init's "r" and the descriptor it carries (the task's error pipe), if it has sent them: an
+// invalid descriptor while it has not (a spare still being made is never waited for: the task
+// builds its sandbox meanwhile, as fast as waiting would be, beside a task that runs).
+Result<ScopedFd> ReceiveReady(int sock) {
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0 && errno == EINTR) {
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return ScopedFd();
+  if (n < 0) return sys::ErrnoStatus("waiting for a spare sandbox", errno);
+  int fd = -1;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (n == 1 && c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+      c->cmsg_len == CMSG_LEN(sizeof(int))) {
+    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  }
+  ScopedFd out(fd);
+  if (n == 0) return Unavailable("the spare sandbox exited before it was ready");
+  if (byte != 'r' || fd < 0) return Unavailable("the spare sandbox sent something unexpected");
+  return out;
+}
+
+// The CPUs this process may run on.
+size_t UsableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return static_cast<size_t>(std::max(1, CPU_COUNT(&set)));
+}
+
+Status SendGo(int sock, const std::vector<int>& fds) {
+  char byte = 'g';
+  iovec iov{&byte, 1};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (!fds.empty()) {
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  ssize_t n;
+  while ((n = ::sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) return sys::ErrnoStatus("starting the task in its sandbox", n < 0 ? errno : EIO);
+  return Status::Ok();
+}
+
+}  // namespace
+
+// One spare: its init's plan and the socket it waits on. The init shares the worker's memory
+// (CloneSpare) and reads `plan` and, once told to go, the task's plan `plan.plan.task` points to.
+struct SpareSandboxes::Spare::State {
+  PreparedChild plan;
+  std::shared_ptr<const ScopedFd> root;  // the shared root it copies
+  ScopedFd go;                           // the worker's end of the socket
+  pid_t pid = 0;                         // written by the clone (CLONE_PARENT_SETTID)
+  std::mutex mu;
+  bool taken = false;     // GUARDED_BY(mu): a Spare owns the init (and reaps it)
+  bool returned = false;  // GUARDED_BY(mu): the clone returned: the init exec'd or exited
+};
+
+SpareSandboxes::SpareSandboxes(RootSource root, int init_fd, int userns_fd)
+    : root_(std::move(root)), init_fd_(init_fd), userns_fd_(userns_fd), cpus_(UsableCpus()) {}
+
+void SpareSandboxes::TaskStarted() {
+  std::lock_guard lock(mu_);
+  ++running_;
+}
+
+void SpareSandboxes::TaskEnded() {
+  std::lock_guard lock(mu_);
+  if (running_ > 0) --running_;
+  wake_.notify_all();
+}
+
+SpareSandboxes::~SpareSandboxes() {
+  Stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SpareSandboxes::Start() {
+  std::lock_guard lock(mu_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void SpareSandboxes::Stop() {
+  std::lock_guard lock(mu_);
+  stopping_ = true;
+  // Its init, waiting for a task (or soon), sees the socket end and exits.
+  if (current_) ::shutdown(current_->go.get(), SHUT_RDWR);
+  wake_.notify_all();
+}
+
+std::string SpareSandboxes::why_not() const {
+  std::lock_guard lock(mu_);
+  return why_not_;
+}
+
+bool SpareSandboxes::Fits(const TaskRun& run, const SandboxStdio& stdio,
+                          const CgroupEntry& cgroups) {
+  // Stdio, the network, the group and the work dir, with room to spare.
+  return stdio.stdout_fd >= 0 && stdio.stderr_fd >= 0 &&
+         (cgroups.unified_fd >= 0 || cgroups.unified_procs.empty()) &&
+         run.mounts.size() + cgroups.v1_tasks.size() + 8 <= kMaxGoFds;
+}
+
+void SpareSandboxes::Run() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock,
+                 [&] { return stopping_ || (!current_ && why_not_.empty() && running_ < cpus_); });
+      if (stopping_) return;
+    }
+    MakeOne();
+  }
+}
+
+void SpareSandboxes::MakeOne() {
+  auto fail = [&](const std::string& why) {
+    std::lock_guard lock(mu_);
+    why_not_ = why;
+    current_.reset();
+  };
+  Result<std::shared_ptr<const ScopedFd>> root = root_();
+  if (!root.ok() || !*root) {
+    fail(root.ok() ? "no shared root" : root.status().message());
+    return;
+  }
+  auto state = std::make_shared<Spare::State>();
+  state->root = *root;
+  int sockets[2], errors[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) {
+    fail(sys::ErrnoText(errno));
+    return;
+  }
+  state->go = ScopedFd(sockets[0]);
+  ScopedFd child_go(sockets[1]);
+  if (::pipe2(errors, O_CLOEXEC) != 0) {
+    fail(sys::ErrnoText(errno));
+    return;
+  }
+  ScopedFd errors_read(errors[0]), errors_write(errors[1]);
+  ChildPlan& plan = state->plan.plan;
+  PrepareCommonTaskMounts(&state->plan);
+  plan.sandboxed = true;
+  plan.init_fd = init_fd_;
+  plan.userns_fd = userns_fd_;
+  plan.shared_root_fd = state->root->get();
+  plan.new_root = "/";
+  plan.go_fd = child_go.get();
+  plan.error_fd = errors_write.get();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    current_ = state;
+  }
+  // This thread waits here until the init has executed its task's small init, or exited.
+  pid_t pid = CloneSpare(plan, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS, &state->pid);
+  int clone_err = errno;
+  child_go = ScopedFd();
+  errors_write = ScopedFd();
+  bool reap;
+  {
+    std::lock_guard lock(state->mu);
+    state->returned = true;
+    reap = !state->taken;
+  }
+  if (pid < 0) {
+    fail("cannot clone a spare sandbox: " + sys::ErrnoText(clone_err));
+    return;
+  }
+  if (!reap) return;  // its Spare owns it
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  ChildError e;
+  bool stopping;
+  {
+    std::lock_guard lock(mu_);
+    stopping = stopping_;
+    if (current_ == state) current_.reset();
+  }
+  if (ReadSpareError(errors_read.get(), &e)) {
+    fail(DescribeChildError(state->plan, e).message());
+  } else if (!stopping && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    fail("a spare sandbox exited with " + std::to_string(ExitCodeOf(status)));
+  }
+}
+
+std::unique_ptr<SpareSandboxes::Spare> SpareSandboxes::Take(
+    const std::shared_ptr<const ScopedFd>& root) {
+  std::shared_ptr<Spare::State> state;
+  Result<ScopedFd> errors = ScopedFd();
+  {
+    std::lock_guard lock(mu_);
+    if (!current_ || stopping_) return nullptr;
+    if (current_->root != root) {  // the masks changed since: made again on the new root
+      ::shutdown(current_->go.get(), SHUT_RDWR);
+      return nullptr;
+    }
+    errors = ReceiveReady(current_->go.get());
+    // Not ready yet: left for the next task. Failed: the thread reaps it and says why.
+    if (!errors.ok() || errors->get() < 0) return nullptr;
+    state = std::move(current_);
+    current_.reset();
+  }
+  {
+    std::lock_guard lock(state->mu);
+    if (state->returned) return nullptr;  // exited meanwhile (killed): the thread reaped it
+    state->taken = true;
+  }
+  auto process = std::make_unique<ChildProcess>(state->pid, /*group=*/false);
+  return std::unique_ptr<Spare>(
+      new Spare(std::move(state), std::move(*errors), std::move(process)));
+}
+
+SpareSandboxes::Spare::Spare(std::shared_ptr<State> state, ScopedFd errors,
+                             std::unique_ptr<ChildProcess> process)
+    : state_(std::move(state)), errors_(std::move(errors)), process_(std::move(process)) {}
+
+SpareSandboxes::Spare::~Spare() = default;  // an unstarted init is killed and reaped
+
+Result<std::unique_ptr<SandboxedProcess>> SpareSandboxes::Spare::Start(PreparedChild& child,
+                                                                       const SandboxStdio& stdio,
+                                                                       const CgroupEntry& cgroups) {
+  ChildPlan& t = child.plan;
+  std::vector<int> fds;
+  std::vector<ScopedFd> trees;  // cloned here, in the worker's mount namespace
+  t.go_targets.clear();
+  auto give = [&](int fd, int* target) {
+    fds.push_back(fd);
+    t.go_targets.push_back(target);
+  };
+  if (stdio.stdin_fd >= 0) give(stdio.stdin_fd, &t.stdin_fd);
+  t.stdin_fd = -1;
+  give(stdio.stdout_fd, &t.stdout_fd);
+  give(stdio.stderr_fd, &t.stderr_fd);
+  if (t.netns_fd >= 0) give(t.netns_fd, &t.netns_fd);
+  if (cgroups.unified_fd >= 0) give(cgroups.unified_fd, &t.task_cgroup_fd);
+  // The v1 groups: the task writes itself into each before it executes (RunTask).
+  std::vector<ScopedFd> opened;
+  t.cgroup_tasks.clear();
+  t.cgroup_tasks_fds.assign(cgroups.v1_tasks.size(), -1);
+  for (size_t i = 0; i < cgroups.v1_tasks.size(); ++i) {
+    const std::string& tasks = cgroups.v1_tasks[i];
+    t.cgroup_tasks.push_back(child.strings.Keep(tasks));
+    child.cgroup_description += (child.cgroup_description.empty() ? "" : ", ") + tasks;
+    int fd = i < cgroups.v1_tasks_fds.size() ? cgroups.v1_tasks_fds[i] : -1;
+    if (fd < 0) {
+      opened.emplace_back(::open(tasks.c_str(), O_WRONLY | O_CLOEXEC));
+      if (opened.back().get() < 0) return DescribeChildError(child, ChildError{kFailCgroup, errno});
+      fd = opened.back().get();
+    }
+    give(fd, &t.cgroup_tasks_fds[i]);
+  }
+  t.task_joins_cgroups = !cgroups.v1_tasks.empty();
+  for (size_t i = 0; i < t.steps.size(); ++i) {
+    const SetupStep& s = t.steps[i];
+    if (s.kind != StepKind::kBindBeneath) continue;
+    ScopedFd tree(CloneTree(s, t.userns_fd));
+    if (tree.get() < 0) return DescribeChildError(child, ChildError{static_cast<int>(i), errno});
+    give(tree.get(), &s.tree_fd);
+    trees.push_back(std::move(tree));
+  }
+  state_->plan.plan.task = &t;
+  BATON_RETURN_IF_ERROR(SendGo(state_->go.get(), fds));
+  trees.clear();
+  opened.clear();
+  ChildError e;
+  bool failed = ReadSpareError(errors_.get(), &e);
+  errors_ = ScopedFd();
+  if (failed) {
+    process_->Wait();
+    return DescribeChildError(child, e);
+  }
+  process_->HoldMountNamespace();
+  return std::unique_ptr<SandboxedProcess>(std::move(process_));
+}
+
+}  // namespace baton::workers::sandbox
