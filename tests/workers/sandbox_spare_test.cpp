@@ -1,9 +1,12 @@
 // Spare sandboxes (workers/src/sandbox/spare_sandbox.h), through a real LocalWorker: the sandbox
 // of the next task with a network, made ahead and waiting, is the one the task runs in, and it
 // is the same sandbox a task builds for itself.
+#include <sys/syscall.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <sstream>
 #include <string>
@@ -21,33 +24,44 @@ namespace fs = std::filesystem;
 using workers::TaskRun;
 
 // This process's children that are PID 1 of a PID namespace of their own and wait there: spare
-// sandboxes (a task's init is one too, but no task runs between the calls of these tests).
+// sandboxes (a running task's init is one too, but it has executed the small init: baton-init).
 std::vector<pid_t> SpareInits() {
   std::vector<pid_t> out;
   for (const auto& entry : fs::directory_iterator("/proc")) {
     pid_t pid = atoi(entry.path().filename().c_str());
     if (pid <= 0) continue;
     std::ifstream in(entry.path() / "status");
-    std::string line, ppid, nspid;
+    std::string line, ppid, nspid, name;
     while (std::getline(in, line)) {
+      if (line.rfind("Name:", 0) == 0) name = line.substr(5);
       if (line.rfind("PPid:", 0) == 0) ppid = line.substr(5);
       if (line.rfind("NSpid:", 0) == 0) nspid = line.substr(6);
     }
     std::istringstream fields(nspid);
     std::vector<std::string> ids{std::istream_iterator<std::string>(fields), {}};
-    if (atoi(ppid.c_str()) == getpid() && ids.size() == 2 && ids[1] == "1") out.push_back(pid);
+    bool task_init = name.find("baton-init") != std::string::npos;
+    if (atoi(ppid.c_str()) == getpid() && ids.size() == 2 && ids[1] == "1" && !task_init) {
+      out.push_back(pid);
+    }
   }
   return out;
 }
 
-// The one spare waiting, once there is exactly one; 0 if there is none after 10 s.
+// Whether `pid` waits in recvmsg(2): a spare that is ready, waiting for its task.
+bool WaitsForItsTask(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/syscall");
+  long number = -1;
+  return (in >> number) && number == SYS_recvmsg;
+}
+
+// The one spare, once there is exactly one and it is ready; 0 if there is none after 10 s.
 pid_t WaitForSpare() {
   std::vector<pid_t> spares;
   Eventually([&] {
     spares = SpareInits();
-    return spares.size() == 1;
+    return spares.size() == 1 && WaitsForItsTask(spares[0]);
   });
-  return spares.size() == 1 ? spares[0] : 0;
+  return spares.size() == 1 && WaitsForItsTask(spares[0]) ? spares[0] : 0;
 }
 
 // What a task sees of its sandbox, less what differs from task to task (mount ids, its work
@@ -177,6 +191,33 @@ TEST_F(SpareSandbox, HermeticAndPrivilegedTasksBuildTheirOwnAndLeaveTheSpare) {
   privileged.privileged = true;
   EXPECT_EQ(Sh("id -u", privileged).sink->Text(), "0\n");
   EXPECT_EQ(WaitForSpare(), spare);
+}
+
+// Spares are for tasks that follow one another; beside tasks that run side by side (every CPU
+// busy) making one only moves the work and adds its hand-over.
+TEST_F(SpareSandbox, NoneIsMadeWhileTasksRunSideBySideAndOneIsOnceTheyFollowOneAnother) {
+  ASSERT_NE(FirstSpare(), 0);
+  auto start = [&](const std::string& id, const std::string& script) {
+    TaskRun run;
+    run.id = id;
+    run.path = "/bin/sh";
+    run.args = {"-c", script};
+    run.work_dir = NewWorkDir(id);
+    auto done = std::make_shared<std::promise<workers::TaskResult>>();
+    auto handle =
+        worker_->RunTask(run, std::make_shared<RecordingSink>(),
+                         [done](workers::TaskResult r) { done->set_value(std::move(r)); });
+    return std::make_pair(std::move(handle), done->get_future());
+  };
+  auto [first, first_done] = start("side-1", "sleep 0.3");
+  ASSERT_TRUE(Eventually([] { return SpareInits().empty(); }));  // the first took the spare
+  auto [second, second_done] = start("side-2", "sleep 0.1");
+  EXPECT_TRUE(second_done.get().error.ok());
+  EXPECT_TRUE(first_done.get().error.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(SpareInits().empty()) << "a spare made after tasks that ran side by side";
+  EXPECT_EQ(Sh("echo alone").sink->Text(), "alone\n");
+  EXPECT_NE(WaitForSpare(), 0) << "no spare after a task that ran alone";
 }
 
 TEST_F(SpareSandbox, NoSpareOutlivesItsWorker) {

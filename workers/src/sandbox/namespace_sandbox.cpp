@@ -58,17 +58,23 @@ class NamespaceSandbox : public Sandbox {
       const TaskRun& run, const SandboxStdio& stdio, const CgroupEntry& cgroups,
       const std::function<Status(pid_t)>& before_start) override {
     bool layered = run.rootfs.kind == RootfsSpec::Kind::kDirectory && ImageLayers().ok();
-    auto started = StartChild(run, stdio, cgroups, before_start, /*probe=*/false, layered);
-    if (!started.ok() || !spares_) return started;
-    // Counted while it runs: spares are made only while a CPU is left (spare_sandbox.h).
+    if (!spares_) return StartChild(run, stdio, cgroups, before_start, /*probe=*/false, layered);
+    // Counted while it runs, from before its start: the spares' thread, let go once a spare's
+    // task has started, decides on the next spare at once (spare_sandbox.h).
     struct Running {
-      std::weak_ptr<sandbox::SpareSandboxes> spares;
+      explicit Running(std::weak_ptr<sandbox::SpareSandboxes> s) : spares(std::move(s)) {}
+      Running(const Running&) = delete;
+      Running& operator=(const Running&) = delete;
       ~Running() {
         if (auto s = spares.lock()) s->TaskEnded();
       }
+      std::weak_ptr<sandbox::SpareSandboxes> spares;
     };
     spares_->TaskStarted();
-    return sandbox::HoldUntilExit(std::move(*started), std::make_unique<Running>(Running{spares_}));
+    auto running = std::make_unique<Running>(spares_);
+    auto started = StartChild(run, stdio, cgroups, before_start, /*probe=*/false, layered);
+    if (!started.ok()) return started.status();  // `running` ends it
+    return sandbox::HoldUntilExit(std::move(*started), std::move(running));
   }
 
   // `layered`: a rootfs directory gets a writable layer (see image_layer.h).

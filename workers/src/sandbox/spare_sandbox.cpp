@@ -113,13 +113,19 @@ SpareSandboxes::SpareSandboxes(RootSource root, int init_fd, int userns_fd)
 
 void SpareSandboxes::TaskStarted() {
   std::lock_guard lock(mu_);
+  last_started_alone_ = running_ == 0;
   ++running_;
 }
 
 void SpareSandboxes::TaskEnded() {
   std::lock_guard lock(mu_);
   if (running_ > 0) --running_;
-  wake_.notify_all();
+  // Woken only when it would make one, not at each task's end for nothing.
+  if (WantsSpare()) wake_.notify_one();
+}
+
+bool SpareSandboxes::WantsSpare() const {
+  return !stopping_ && !current_ && why_not_.empty() && running_ + 1 < cpus_ && last_started_alone_;
 }
 
 SpareSandboxes::~SpareSandboxes() {
@@ -166,8 +172,7 @@ void SpareSandboxes::Run() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      wake_.wait(lock,
-                 [&] { return stopping_ || (!current_ && why_not_.empty() && running_ < cpus_); });
+      wake_.wait(lock, [&] { return stopping_ || WantsSpare(); });
       if (stopping_) return;
     }
     MakeOne();
