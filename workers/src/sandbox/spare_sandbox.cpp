@@ -106,6 +106,14 @@ struct SpareSandboxes::Spare::State {
   std::mutex mu;
   bool taken = false;     // GUARDED_BY(mu): a Spare owns the init (and reaps it)
   bool returned = false;  // GUARDED_BY(mu): the clone returned: the init exec'd or exited
+  bool dropped = false;   // GUARDED_BY(mu): told to go (stopped, or made on an old root)
+
+  // Tells its init to exit (the end of its socket), ready or not.
+  void Drop() {
+    std::lock_guard lock(mu);
+    dropped = true;
+    ::shutdown(go.get(), SHUT_RDWR);
+  }
 };
 
 SpareSandboxes::SpareSandboxes(RootSource root, int init_fd, int userns_fd)
@@ -151,7 +159,7 @@ void SpareSandboxes::Stop() {
   std::lock_guard lock(mu_);
   stopping_ = true;
   // Its init, waiting for a task (or soon), sees the socket end and exits.
-  if (current_) ::shutdown(current_->go.get(), SHUT_RDWR);
+  if (current_) current_->Drop();
   wake_.notify_all();
 }
 
@@ -223,11 +231,12 @@ void SpareSandboxes::MakeOne() {
   int clone_err = errno;
   child_go = ScopedFd();
   errors_write = ScopedFd();
-  bool reap;
+  bool reap, dropped;
   {
     std::lock_guard lock(state->mu);
     state->returned = true;
     reap = !state->taken;
+    dropped = state->dropped;
   }
   if (pid < 0) {
     fail("cannot clone a spare sandbox: " + sys::ErrnoText(clone_err));
@@ -237,16 +246,15 @@ void SpareSandboxes::MakeOne() {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  ChildError e;
-  bool stopping;
   {
     std::lock_guard lock(mu_);
-    stopping = stopping_;
     if (current_ == state) current_.reset();
   }
+  // Exited on its own (a failure to build it, or killed): no more spares; tasks build their own.
+  ChildError e;
   if (ReadSpareError(errors_read.get(), &e)) {
     fail(DescribeChildError(state->plan, e).message());
-  } else if (!stopping && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+  } else if (!dropped && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
     fail("a spare sandbox exited with " + std::to_string(ExitCodeOf(status)));
   }
 }
@@ -259,7 +267,7 @@ std::unique_ptr<SpareSandboxes::Spare> SpareSandboxes::Take(
     std::lock_guard lock(mu_);
     if (!current_ || stopping_) return nullptr;
     if (current_->root != root) {  // the masks changed since: made again on the new root
-      ::shutdown(current_->go.get(), SHUT_RDWR);
+      current_->Drop();
       return nullptr;
     }
     errors = ReceiveReady(current_->go.get());
