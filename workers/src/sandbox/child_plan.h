@@ -220,6 +220,8 @@ int RunSpareChild(void* arg);
 // A detached copy of the tree at `s.source`, read-only if asked (MS_RDONLY in s.flags), idmapped
 // with `userns_fd` if s.idmap: what a kBindBeneath step mounts. -1 with errno.
 int CloneTree(const SetupStep& s, int userns_fd);
+// Runs one setup step of `p` (child_steps.cpp): 0, or -1 with errno.
+int RunStep(const SetupStep& s, const ChildPlan& p);
 
 // Runs `p`'s steps, then pivots into p.new_root, in the calling thread, which must be in a mount
 // namespace of its own (shared_root.cpp makes one for the shared root). `err` is 0 when done.

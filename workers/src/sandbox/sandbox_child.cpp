@@ -2,17 +2,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/fsuid.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,179 +49,6 @@ void CloseOtherFds(const ChildPlan& p) {
   ::syscall(SYS_close_range, next, ~0U, 0);
 }
 
-int MkdirAll(const char* path) {
-  // Most targets' parents exist (/dev/shm in the new /dev): one call, not one per component.
-  if (::mkdir(path, 0755) == 0 || errno == EEXIST) return 0;
-  if (errno != ENOENT) return -1;
-  char buf[4096];
-  size_t n = strlen(path);
-  if (n >= sizeof buf) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  memcpy(buf, path, n + 1);
-  for (char* c = buf + 1; *c; ++c) {
-    if (*c != '/') continue;
-    *c = '\0';
-    if (::mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-    *c = '/';
-  }
-  if (::mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-  return 0;
-}
-
-// One path component inside `dir`, never through a symlink, never above `dir`.
-int OpenComponent(int dir, const char* name, int flags) {
-  open_how how;
-  memset(&how, 0, sizeof how);
-  how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;  // a trailing symlink: ELOOP
-  how.mode = (flags & O_CREAT) ? 0644 : 0;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  return static_cast<int>(::syscall(SYS_openat2, dir, name, &how, sizeof how));
-}
-
-// Opens `rel` inside `root` as an O_PATH descriptor, creating missing directories (and the
-// last component as a file unless `is_dir`). -1 with errno, e.g. ELOOP for a symlink.
-int OpenMountPoint(const char* root, const char* rel, bool is_dir, uid_t fs_id) {
-  char buf[4096];
-  size_t n = strlen(rel);
-  if (n >= sizeof buf) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  memcpy(buf, rel, n + 1);
-  int at = ::open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  // Inside an idmapped mount only ids of its namespace can create files: make them as its root
-  // (the host's root has no id there; its own fsuid would fail with EOVERFLOW).
-  if (fs_id != 0) {
-    ::syscall(SYS_setfsgid, fs_id);
-    ::syscall(SYS_setfsuid, fs_id);
-  }
-  char* part = buf;
-  while (at >= 0 && *part) {
-    char* end = strchr(part, '/');
-    bool last = end == nullptr;
-    if (end) *end = '\0';
-    if (*part && strcmp(part, ".") != 0) {
-      bool dir = !last || is_dir;
-      int fd = OpenComponent(at, part, O_PATH | (dir ? O_DIRECTORY : 0));
-      if (fd < 0 && errno == ENOENT) {
-        int made = dir ? ::mkdirat(at, part, 0755) : OpenComponent(at, part, O_CREAT | O_WRONLY);
-        if (!dir && made >= 0) ::close(made);
-        if (made >= 0 || errno == EEXIST)
-          fd = OpenComponent(at, part, O_PATH | (dir ? O_DIRECTORY : 0));
-      }
-      int err = errno;
-      ::close(at);
-      errno = err;
-      at = fd;
-    }
-    if (last) break;
-    part = end + 1;
-  }
-  if (fs_id != 0) {
-    int err = errno;
-    ::syscall(SYS_setfsuid, 0);  // gives back the file capabilities the switch took
-    ::syscall(SYS_setfsgid, 0);
-    errno = err;
-  }
-  return at;
-}
-
-}  // namespace
-
-int CloneTree(const SetupStep& s, int userns_fd) {
-  int tree = static_cast<int>(
-      ::open_tree(AT_FDCWD, s.source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
-  if (tree < 0) return -1;
-  mount_attr attr;
-  memset(&attr, 0, sizeof attr);
-  if (s.flags & MS_RDONLY) attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-  if (s.idmap) {  // the task's root owns what the server's root owns on disk
-    attr.attr_set |= MOUNT_ATTR_IDMAP;
-    attr.userns_fd = static_cast<uint64_t>(userns_fd);
-  }
-  if (attr.attr_set != 0 &&
-      ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
-    int err = errno;
-    ::close(tree);
-    errno = err;
-    return -1;
-  }
-  return tree;
-}
-
-namespace {
-
-// A detached copy of the tree at `s.source` (or the one cloned before, s.tree_fd), attached at
-// the mount point.
-int BindBeneath(const SetupStep& s, int userns_fd, uid_t mapped_root, const char* new_root) {
-  // Mount points inside the (idmapped) work mount are made as the namespace's root; those in the
-  // new root (the work mount itself, /tmp/build/get) as the host's root, which may search an
-  // image's 0700 rootfs directory.
-  uid_t fs_id = s.idmap && strcmp(s.beneath, new_root) != 0 ? mapped_root : 0;
-  int tree = s.tree_fd >= 0 ? s.tree_fd : CloneTree(s, userns_fd);
-  s.tree_fd = -1;
-  if (tree < 0) return -1;
-  int target = OpenMountPoint(s.beneath, s.target, s.target_is_dir, fs_id);
-  int rc = -1;
-  if (target >= 0) {
-    rc = ::move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-  }
-  int err = errno;
-  if (target >= 0) ::close(target);
-  ::close(tree);
-  errno = err;
-  return rc;
-}
-
-// The recursive bind of `s.source` at `s.target`, idmapped with the task's namespace.
-int IdmappedBind(const SetupStep& s, int userns_fd) {
-  int tree = static_cast<int>(
-      ::open_tree(AT_FDCWD, s.source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
-  if (tree < 0) return -1;
-  mount_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.attr_set = MOUNT_ATTR_IDMAP;
-  attr.userns_fd = static_cast<uint64_t>(userns_fd);
-  int rc = ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
-  if (rc == 0) rc = ::move_mount(tree, "", AT_FDCWD, s.target, MOVE_MOUNT_F_EMPTY_PATH);
-  int err = errno;
-  ::close(tree);
-  errno = err;
-  return rc;
-}
-
-int ReadOnlyTree(const char* target) {
-  mount_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.attr_set = MOUNT_ATTR_RDONLY;
-  return ::mount_setattr(AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof attr);
-}
-
-int RunStep(const SetupStep& s, const ChildPlan& p) {
-  switch (s.kind) {
-    case StepKind::kMount:
-      if (s.idmap) return IdmappedBind(s, p.userns_fd);
-      return ::mount(s.source, s.target, s.fstype, s.flags, s.data);
-    case StepKind::kMkdirAll:
-      return MkdirAll(s.target);
-    case StepKind::kTouch: {
-      int fd = ::open(s.target, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-      if (fd < 0) return -1;
-      ::close(fd);
-      return 0;
-    }
-    case StepKind::kSymlink:
-      return ::symlink(s.source, s.target);
-    case StepKind::kBindBeneath:
-      return BindBeneath(s, p.userns_fd, p.mapped_root, p.new_root);
-    case StepKind::kReadOnlyTree:
-      return ReadOnlyTree(s.target);
-  }
-  return 0;
-}
-
 // Moves this (single-threaded) process into each v1 group: writing "0" to `tasks` moves the
 // caller's own thread without the global lock that moving another process takes. Through the
 // worker's open file where it has one, so before CloseOtherFds.
@@ -253,25 +76,6 @@ int BringUpLoopback() {
   return rc;
 }
 
-int PivotInto(const char* new_root) {
-  if (::chdir(new_root) != 0) return -1;
-  if (::syscall(SYS_pivot_root, ".", ".") != 0) return -1;
-  if (::umount2(".", MNT_DETACH) != 0) return -1;
-  return ::chdir("/");
-}
-
-// The steps, then pivot_root into the new root (or, in a copy of the shared root, its root).
-ChildError BuildRoot(const ChildPlan& p) {
-  for (size_t i = 0; i < p.steps.size(); ++i) {
-    if (RunStep(p.steps[i], p) != 0 && !p.steps[i].optional) {
-      return {static_cast<int>(i), errno != 0 ? errno : EIO};
-    }
-  }
-  if (p.shared_root_fd >= 0) return {0, ::chdir("/") == 0 ? 0 : errno};
-  if (PivotInto(p.new_root) != 0) return {kFailPivot, errno != 0 ? errno : EIO};
-  return {0, 0};
-}
-
 // The task's mount namespace as a copy of the worker's shared root: the trees of the host's paths
 // it binds are cloned first, while this child still sees the host's paths unmasked (the worker's
 // mount namespace: it was cloned without CLONE_NEWNS).
@@ -290,7 +94,7 @@ void CopySharedRoot(const ChildPlan& p) {
 
 void BuildSandbox(const ChildPlan& p) {
   if (p.shared_root_fd >= 0) CopySharedRoot(p);
-  ChildError e = BuildRoot(p);
+  ChildError e = BuildRootHere(p);
   if (e.err != 0) Fail(p, e.point, e.err);
   if (p.hostname && ::sethostname(p.hostname, strlen(p.hostname)) != 0) {
     Fail(p, kFailHostname, errno);
@@ -635,8 +439,6 @@ ssize_t ReceiveGo(int sock, int* fds, bool* ended) {
 
 }  // namespace
 
-ChildError BuildRootHere(const ChildPlan& p) { return BuildRoot(p); }
-
 int RunChild(void* arg) {
   const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
   // The worker's handlers would run here (in the worker's memory, when shared) and ignored signals
@@ -679,7 +481,7 @@ int RunSpareChild(void* arg) {
   if (::setns(p.shared_root_fd, CLONE_NEWNS) != 0) Fail(p, kFailSharedRoot, errno);
   ::close(p.shared_root_fd);
   if (::unshare(CLONE_NEWNS) != 0) Fail(p, kFailSharedRoot, errno);
-  ChildError built = BuildRoot(p);  // ends in the root ("/")
+  ChildError built = BuildRootHere(p);  // ends in the root ("/")
   if (built.err != 0) Fail(p, built.point, built.err);
   // Ready. The task's errors go through a pipe of this sandbox's own, whose read end the worker
   // takes with the "r": the worker's thread that made this one holds the first until it exits.
