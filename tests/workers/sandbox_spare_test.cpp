@@ -147,15 +147,7 @@ TEST_F(SpareSandbox, NothingATaskLeavesInItsSandboxReachesTheNextTask) {
 TEST_F(SpareSandbox, AMissingExecutableInASpareIsAnErrorAndTheNextSpareIsMade) {
   pid_t spare = FirstSpare();
   ASSERT_NE(spare, 0);
-  TaskRun run;
-  run.id = "missing";
-  run.path = "/no/such/program";
-  run.work_dir = work_dir_;
-  auto f = RunAndWait(*worker_, run);
-  ASSERT_FALSE(f.result.error.ok());
-  EXPECT_NE(f.result.error.message().find("exec '/no/such/program': No such file or directory"),
-            std::string::npos)
-      << f.result.error.message();
+  ExpectMissingProgramError(*worker_, work_dir_);
   EXPECT_TRUE(Eventually([&] { return !fs::exists("/proc/" + std::to_string(spare)); }));
   pid_t next = WaitForSpare();
   EXPECT_NE(next, 0);

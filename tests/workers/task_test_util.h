@@ -119,6 +119,20 @@ inline Finished RunAndWait(workers::Worker& worker, const workers::TaskRun& run,
   return {future.get(), sink};
 }
 
+// Runs a task whose program does not exist and checks that it is an error saying so, not an exit
+// code.
+inline void ExpectMissingProgramError(workers::Worker& worker, const std::string& work_dir) {
+  workers::TaskRun run;
+  run.id = "missing";
+  run.path = "/no/such/program";
+  run.work_dir = work_dir;
+  auto f = RunAndWait(worker, run);
+  ASSERT_FALSE(f.result.error.ok());
+  EXPECT_NE(f.result.error.message().find("exec '/no/such/program': No such file or directory"),
+            std::string::npos)
+      << f.result.error.message();
+}
+
 // Host pids whose command line contains `needle` (or, with `argv0_prefix`, whose argv[0]
 // starts with it).
 inline std::vector<pid_t> PidsWithCmdline(const std::string& needle, bool argv0_prefix = false) {

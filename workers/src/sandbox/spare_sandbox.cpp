@@ -18,20 +18,6 @@
 namespace baton::workers::sandbox {
 namespace {
 
-// Reads a ChildError if the init or its task reported one before the pipe closed (each closes its
-// end when it executes its program).
-bool ReadSpareError(int fd, ChildError* e) {
-  size_t got = 0;
-  auto* buf = reinterpret_cast<char*>(e);
-  while (got < sizeof *e) {
-    ssize_t n = ::read(fd, buf + got, sizeof *e - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += n;
-  }
-  return got == sizeof *e;
-}
-
 // The init's "r" and the descriptor it carries (the task's error pipe), if it has sent them: an
 // invalid descriptor while it has not (a spare still being made is never waited for: the task
 // builds its sandbox meanwhile, as fast as waiting would be, beside a task that runs).
@@ -252,7 +238,7 @@ void SpareSandboxes::MakeOne() {
   }
   // Exited on its own (a failure to build it, or killed): no more spares; tasks build their own.
   ChildError e;
-  if (ReadSpareError(errors_read.get(), &e)) {
+  if (ReadChildError(errors_read.get(), &e)) {
     fail(DescribeChildError(state->plan, e).message());
   } else if (!dropped && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
     fail("a spare sandbox exited with " + std::to_string(ExitCodeOf(status)));
@@ -339,7 +325,7 @@ Result<std::unique_ptr<SandboxedProcess>> SpareSandboxes::Spare::Start(PreparedC
   trees.clear();
   opened.clear();
   ChildError e;
-  bool failed = ReadSpareError(errors_.get(), &e);
+  bool failed = ReadChildError(errors_.get(), &e);
   errors_ = ScopedFd();
   if (failed) {
     process_->Wait();

@@ -86,19 +86,6 @@ struct Pipe {
   }
 };
 
-// Reads a ChildError if the child reported one before closing the pipe (exec or exit).
-bool ReadChildError(int fd, ChildError* e) {
-  size_t got = 0;
-  auto* buf = reinterpret_cast<char*>(e);
-  while (got < sizeof *e) {
-    ssize_t n = ::read(fd, buf + got, sizeof *e - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += n;
-  }
-  return got == sizeof *e;
-}
-
 pid_t CloneChild(PreparedChild& child, int flags) {
   sys::ChildStack stack(kChildStack);
   if (!stack.ok()) return -1;
@@ -283,6 +270,18 @@ pid_t CloneSpare(ChildPlan& plan, int flags, pid_t* pid) {
   args.parent_tid = reinterpret_cast<uint64_t>(pid);
   plan.shares_memory = true;
   return CloneOnPooledStack(args, plan, sandbox::RunSpareChild);
+}
+
+bool ReadChildError(int fd, ChildError* e) {
+  size_t got = 0;
+  auto* buf = reinterpret_cast<char*>(e);
+  while (got < sizeof *e) {
+    ssize_t n = ::read(fd, buf + got, sizeof *e - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += n;
+  }
+  return got == sizeof *e;
 }
 
 }  // namespace baton::workers::sandbox

@@ -25,6 +25,10 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
                                                 const CgroupEntry& cgroups,
                                                 const std::function<Status(pid_t)>& before_start);
 
+// Reads a ChildError from the error pipe `fd` if the child (or its task) reported one before the
+// pipe's last write end closed (at their exec, or exit). False when it closed without one.
+bool ReadChildError(int fd, ChildError* e);
+
 // Clones the init of a spare sandbox (spare_sandbox.h) for `plan` (RunSpareChild) with the
 // namespace `flags`, sharing the worker's memory as Spawn's inits do. Writes its pid to `*pid` at
 // once, for other threads; returns (the pid, or -1 with errno) only once the init has executed
