@@ -25,11 +25,13 @@ WorkerHeartbeat::WorkerHeartbeat(boost::asio::io_context& io, runner::Store& sto
 }
 
 void WorkerHeartbeat::Stop() {
+  stopped_ = true;
   timer_.cancel();
   (void)store_.DeleteWorker(record_.name);
 }
 
 void WorkerHeartbeat::Beat() {
+  if (stopped_) return;
   record_.last_heartbeat = RealClock().Now();
   record_.info["active_tasks"] = worker_.active_tasks();
   record_.info["active_containers"] = worker_.active_containers();

@@ -32,6 +32,9 @@ class WorkerHeartbeat {
   const CountedWorker& worker_;
   std::chrono::milliseconds every_;
   runner::WorkerRecord record_;
+  // Set by Stop: a beat whose timer fired before Stop cancelled it (its handler already queued,
+  // uncancellable) must not save the record Stop removed.
+  bool stopped_ = false;
 };
 
 }  // namespace baton::webapi
