@@ -15,17 +15,23 @@
 namespace baton::workers::sandbox {
 namespace {
 
+// A copy of `path` in `buf` to cut into components; false (errno ENAMETOOLONG) if it is too long.
+bool CopyPath(const char* path, char (&buf)[4096]) {
+  size_t n = strlen(path);
+  if (n >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return false;
+  }
+  memcpy(buf, path, n + 1);
+  return true;
+}
+
 int MkdirAll(const char* path) {
   // Most targets' parents exist (/dev/shm in the new /dev): one call, not one per component.
   if (::mkdir(path, 0755) == 0 || errno == EEXIST) return 0;
   if (errno != ENOENT) return -1;
   char buf[4096];
-  size_t n = strlen(path);
-  if (n >= sizeof buf) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  memcpy(buf, path, n + 1);
+  if (!CopyPath(path, buf)) return -1;
   for (char* c = buf + 1; *c; ++c) {
     if (*c != '/') continue;
     *c = '\0';
@@ -50,12 +56,7 @@ int OpenComponent(int dir, const char* name, int flags) {
 // last component as a file unless `is_dir`). -1 with errno, e.g. ELOOP for a symlink.
 int OpenMountPoint(const char* root, const char* rel, bool is_dir, uid_t fs_id) {
   char buf[4096];
-  size_t n = strlen(rel);
-  if (n >= sizeof buf) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  memcpy(buf, rel, n + 1);
+  if (!CopyPath(rel, buf)) return -1;
   int at = ::open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   // Inside an idmapped mount only ids of its namespace can create files: make them as its root
   // (the host's root has no id there; its own fsuid would fail with EOVERFLOW).

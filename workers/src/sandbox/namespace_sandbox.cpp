@@ -61,17 +61,7 @@ class NamespaceSandbox : public Sandbox {
     if (!spares_) return StartChild(run, stdio, cgroups, before_start, /*probe=*/false, layered);
     // Counted while it runs, from before its start: the spares' thread, let go once a spare's
     // task has started, decides on the next spare at once (spare_sandbox.h).
-    struct Running {
-      explicit Running(std::weak_ptr<sandbox::SpareSandboxes> s) : spares(std::move(s)) {}
-      Running(const Running&) = delete;
-      Running& operator=(const Running&) = delete;
-      ~Running() {
-        if (auto s = spares.lock()) s->TaskEnded();
-      }
-      std::weak_ptr<sandbox::SpareSandboxes> spares;
-    };
-    spares_->TaskStarted();
-    auto running = std::make_unique<Running>(spares_);
+    auto running = sandbox::SpareSandboxes::Count(spares_);
     auto started = StartChild(run, stdio, cgroups, before_start, /*probe=*/false, layered);
     if (!started.ok()) return started.status();  // `running` ends it
     return sandbox::HoldUntilExit(std::move(*started), std::move(running));
@@ -107,16 +97,13 @@ class NamespaceSandbox : public Sandbox {
     // A task with a network on the host's root takes the spare made ahead for it, if there is one
     // ready on its root (spare_sandbox.h): only its binds are left to add.
     std::unique_ptr<sandbox::SpareSandboxes::Spare> spare;
-    if (shared_root && spares_ && run.network && !probe && !layer && init_.fd() >= 0 &&
-        !before_start && sandbox::SpareSandboxes::Fits(run, stdio, cgroups)) {
+    if (shared_root && spares_ && run.network && !probe && !layer && !before_start &&
+        sandbox::SpareSandboxes::Fits(run, stdio, cgroups)) {
       spare = spares_->Take(shared_root);
     }
-    if (spare) {
-      BATON_RETURN_IF_ERROR(sandbox::PrepareTaskBinds(run, work_mount, child.get()));
-      child->plan.shared_root_fd = shared_root->get();
-      child->plan.new_root = "/";
-    } else if (shared_root) {
-      BATON_RETURN_IF_ERROR(sandbox::PrepareTaskMounts(run, work_mount, child.get()));
+    if (shared_root) {
+      BATON_RETURN_IF_ERROR(spare ? sandbox::PrepareTaskBinds(run, work_mount, child.get())
+                                  : sandbox::PrepareTaskMounts(run, work_mount, child.get()));
       child->plan.shared_root_fd = shared_root->get();
       child->plan.new_root = "/";
     } else {

@@ -382,24 +382,13 @@ pid_t StartTask(const ChildPlan& p) {
   ::_exit(ExitCodeOf(task_status));
 }
 
-// A message of the one byte `iov` holds, with room for descriptors in `control`.
-msghdr OneByteMessage(iovec* iov, char* control, size_t control_size) {
-  msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = control_size;
-  return msg;
-}
-
 // Sends "r" and the descriptor `fd` on the socket `sock`. False when the worker is gone.
 bool SendReady(int sock, int fd) {
   char byte = 'r';
   iovec iov{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
   memset(control, 0, sizeof control);
-  msghdr msg = OneByteMessage(&iov, control, sizeof control);
+  msghdr msg = sys::OneByteMessage(&iov, control, sizeof control);
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
@@ -417,7 +406,7 @@ ssize_t ReceiveGo(int sock, int* fds, bool* ended) {
   char byte = 0;
   iovec iov{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxGoFds)];
-  msghdr msg = OneByteMessage(&iov, control, sizeof control);
+  msghdr msg = sys::OneByteMessage(&iov, control, sizeof control);
   ssize_t n;
   while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
   }

@@ -25,12 +25,7 @@ Result<ScopedFd> ReceiveReady(int sock) {
   char byte = 0;
   iovec iov{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  msghdr msg;
-  std::memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  msghdr msg = sys::OneByteMessage(&iov, control, sizeof control);
   ssize_t n;
   while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0 && errno == EINTR) {
   }
@@ -60,13 +55,9 @@ Status SendGo(int sock, const std::vector<int>& fds) {
   char byte = 'g';
   iovec iov{&byte, 1};
   std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
-  msghdr msg;
-  std::memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
+  msghdr msg = sys::OneByteMessage(&iov, fds.empty() ? nullptr : control.data(),
+                                   fds.empty() ? 0 : control.size());
   if (!fds.empty()) {
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -104,6 +95,16 @@ struct SpareSandboxes::Spare::State {
 
 SpareSandboxes::SpareSandboxes(RootSource root, int init_fd, int userns_fd)
     : root_(std::move(root)), init_fd_(init_fd), userns_fd_(userns_fd), cpus_(UsableCpus()) {}
+
+std::unique_ptr<SpareSandboxes::RunningTask> SpareSandboxes::Count(
+    const std::shared_ptr<SpareSandboxes>& spares) {
+  spares->TaskStarted();
+  return std::make_unique<RunningTask>(spares);
+}
+
+SpareSandboxes::RunningTask::~RunningTask() {
+  if (auto spares = spares_.lock()) spares->TaskEnded();
+}
 
 void SpareSandboxes::TaskStarted() {
   std::lock_guard lock(mu_);
@@ -295,23 +296,19 @@ Result<std::unique_ptr<SandboxedProcess>> SpareSandboxes::Spare::Start(PreparedC
   give(stdio.stderr_fd, &t.stderr_fd);
   if (t.netns_fd >= 0) give(t.netns_fd, &t.netns_fd);
   if (cgroups.unified_fd >= 0) give(cgroups.unified_fd, &t.task_cgroup_fd);
-  // The v1 groups: the task writes itself into each before it executes (RunTask).
+  // The v1 groups: the task writes itself into each before it executes (RunTask), through a
+  // descriptor the go carries (opened here for a group the entry gives by path only).
   std::vector<ScopedFd> opened;
-  t.cgroup_tasks.clear();
-  t.cgroup_tasks_fds.assign(cgroups.v1_tasks.size(), -1);
-  for (size_t i = 0; i < cgroups.v1_tasks.size(); ++i) {
-    const std::string& tasks = cgroups.v1_tasks[i];
-    t.cgroup_tasks.push_back(child.strings.Keep(tasks));
-    child.cgroup_description += (child.cgroup_description.empty() ? "" : ", ") + tasks;
-    int fd = i < cgroups.v1_tasks_fds.size() ? cgroups.v1_tasks_fds[i] : -1;
-    if (fd < 0) {
-      opened.emplace_back(::open(tasks.c_str(), O_WRONLY | O_CLOEXEC));
+  AddCgroupEntry(cgroups, child);
+  for (size_t i = 0; i < t.cgroup_tasks.size(); ++i) {
+    if (t.cgroup_tasks_fds[i] < 0) {
+      opened.emplace_back(::open(t.cgroup_tasks[i], O_WRONLY | O_CLOEXEC));
       if (opened.back().get() < 0) return DescribeChildError(child, ChildError{kFailCgroup, errno});
-      fd = opened.back().get();
+      t.cgroup_tasks_fds[i] = opened.back().get();
     }
-    give(fd, &t.cgroup_tasks_fds[i]);
+    give(t.cgroup_tasks_fds[i], &t.cgroup_tasks_fds[i]);
   }
-  t.task_joins_cgroups = !cgroups.v1_tasks.empty();
+  t.task_joins_cgroups = !t.cgroup_tasks.empty();
   for (size_t i = 0; i < t.steps.size(); ++i) {
     const SetupStep& s = t.steps[i];
     if (s.kind != StepKind::kBindBeneath) continue;

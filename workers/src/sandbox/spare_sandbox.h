@@ -83,12 +83,22 @@ class SpareSandboxes {
   // made on another root, stopped, or failed). Never waits.
   std::unique_ptr<Spare> Take(const std::shared_ptr<const ScopedFd>& root);
 
-  // A task started (in a spare or not) and its end: a spare is made only while a CPU is left for
-  // the worker beside the running tasks (see WantsSpare), so that making one never competes with
-  // tasks for a CPU (made beside tasks on every CPU, a spare only moves the work and adds its
-  // hand-over).
-  void TaskStarted();
-  void TaskEnded();
+  // A task of this sandbox, counted from before its start (in a spare or not) until the token
+  // goes (with the task's process): a spare is made only while a CPU is left for the worker
+  // beside the running tasks (see WantsSpare), so that making one never competes with tasks for
+  // a CPU (made beside tasks on every CPU, a spare only moves the work and adds its hand-over).
+  // The token holds `spares` weakly: it may outlive them.
+  class RunningTask {
+   public:
+    explicit RunningTask(std::weak_ptr<SpareSandboxes> spares) : spares_(std::move(spares)) {}
+    ~RunningTask();
+    RunningTask(const RunningTask&) = delete;
+    RunningTask& operator=(const RunningTask&) = delete;
+
+   private:
+    std::weak_ptr<SpareSandboxes> spares_;
+  };
+  static std::unique_ptr<RunningTask> Count(const std::shared_ptr<SpareSandboxes>& spares);
 
   // Whether `run` with `stdio` and `cgroups` fits a spare (see Spare::Start).
   static bool Fits(const TaskRun& run, const SandboxStdio& stdio, const CgroupEntry& cgroups);
@@ -97,6 +107,8 @@ class SpareSandboxes {
   std::string why_not() const;
 
  private:
+  void TaskStarted();
+  void TaskEnded();
   void Run();
   // Whether the thread should make a spare now: none is waiting, none failed, a CPU is left
   // beside the running tasks for the worker itself (with two CPUs: no task runs), and the last

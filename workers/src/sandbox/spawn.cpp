@@ -187,6 +187,8 @@ Result<pid_t> CloneInto(PreparedChild& child, int flags, const CgroupEntry& cgro
   return moved;
 }
 
+}  // namespace
+
 void AddCgroupEntry(const CgroupEntry& cgroups, PreparedChild& child) {
   for (size_t i = 0; i < cgroups.v1_tasks.size(); ++i) {
     const std::string& tasks = cgroups.v1_tasks[i];
@@ -196,8 +198,6 @@ void AddCgroupEntry(const CgroupEntry& cgroups, PreparedChild& child) {
     child.cgroup_description += (child.cgroup_description.empty() ? "" : ", ") + tasks;
   }
 }
-
-}  // namespace
 
 Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
                                                 const SandboxStdio& stdio,

@@ -25,6 +25,10 @@ Result<std::unique_ptr<SandboxedProcess>> Spawn(PreparedChild& child, int flags,
                                                 const CgroupEntry& cgroups,
                                                 const std::function<Status(pid_t)>& before_start);
 
+// Adds the v1 groups of `cgroups` to `child`'s plan (cgroup_tasks, their open files, -1 for one
+// opened by path) and to its description.
+void AddCgroupEntry(const CgroupEntry& cgroups, PreparedChild& child);
+
 // Reads a ChildError from the error pipe `fd` if the child (or its task) reported one before the
 // pipe's last write end closed (at their exec, or exit). False when it closed without one.
 bool ReadChildError(int fd, ChildError* e);

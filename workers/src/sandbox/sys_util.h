@@ -3,7 +3,10 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+
+#include <cstring>
 
 #include <cstddef>
 #include <string>
@@ -87,6 +90,18 @@ class ChildStack {
 // on failure.
 pid_t Clone3OnStack(clone_args* args, int (*fn)(void*), void* arg);
 #endif
+
+// A message of the one byte `iov` holds, with room for descriptors in `control` (may be null).
+// System calls only: usable in a cloned child before exec.
+inline msghdr OneByteMessage(iovec* iov, void* control, size_t control_size) {
+  msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = control_size;
+  return msg;
+}
 
 // True if `token` is one of the comma-separated items of `list`.
 bool HasCommaItem(const std::string& list, const std::string& token);
