@@ -1,6 +1,7 @@
 // Spare sandboxes (workers/src/sandbox/spare_sandbox.h), through a real LocalWorker: the sandbox
 // of the next task with a network, made ahead and waiting, is the one the task runs in, and it
 // is the same sandbox a task builds for itself.
+#include <sched.h>
 #include <sys/syscall.h>
 
 #include <algorithm>
@@ -130,6 +131,41 @@ TEST_F(SpareSandbox, ATaskSeesTheSameSandboxAsOneThatBuildsItsOwn) {
   EXPECT_NE(spared.sink->Text().find("pid=2\nbuild\n"), std::string::npos) << spared.sink->Text();
   // Its own network (loopback and the stack's tap), joined after the rest was made ahead.
   EXPECT_NE(spared.sink->Text().find("\nlo tap0 "), std::string::npos) << spared.sink->Text();
+}
+
+// A task starts on its init's CPU (ChildPlan's `cpus`), and then it and its init may run on any
+// CPU the worker may: neither stays pinned, in a spare or in a sandbox the task builds itself.
+TEST_F(SpareSandbox, ATaskAndItsInitMayRunOnEveryCpuTheWorkerMay) {
+  cpu_set_t mine;
+  ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
+  if (CPU_COUNT(&mine) < 2) GTEST_SKIP() << "one CPU: a pinned task would look the same";
+  std::string cpus;
+  for (std::istringstream in(ReadFile("/proc/self/status")); std::getline(in, cpus);) {
+    if (cpus.rfind("Cpus_allowed_list:", 0) == 0) break;
+  }
+  cpus = cpus.substr(cpus.find('\t') + 1);
+  ASSERT_FALSE(cpus.empty());
+  const std::string expected = "task " + cpus + "\ninit " + cpus + "\n";
+  TaskRun run;
+  run.path = "/bin/sh";
+  run.args = {"-c",
+              "for p in self 1; do printf '%s ' $( [ $p = 1 ] && echo init || echo task );"
+              "grep Cpus_allowed_list /proc/$p/status | cut -f2; done"};
+  ASSERT_NE(FirstSpare(), 0);
+  run.id = "spared";
+  run.work_dir = NewWorkDir(run.id);
+  auto spared = RunAndWait(*worker_, run);
+  ASSERT_TRUE(spared.result.error.ok()) << spared.result.error.ToString();
+  EXPECT_EQ(spared.sink->Text(), expected) << spared.sink->Text(workers::OutputStream::kStderr);
+  workers::LocalWorkerOptions options;
+  options.data_dir = data_dir_ + "/worker-without-spares";
+  options.spare_sandboxes = false;
+  workers::LocalWorker without(options);
+  run.id = "built";
+  run.work_dir = NewWorkDir(run.id);
+  auto built = RunAndWait(without, run);
+  ASSERT_TRUE(built.result.error.ok()) << built.result.error.ToString();
+  EXPECT_EQ(built.sink->Text(), expected) << built.sink->Text(workers::OutputStream::kStderr);
 }
 
 TEST_F(SpareSandbox, NothingATaskLeavesInItsSandboxReachesTheNextTask) {

@@ -133,6 +133,16 @@ struct ChildPlan {
   // The task joins the v1 groups (cgroup_tasks) itself before it executes (a spare's task: its
   // init, made before the groups were known, is in none of them); else the init joins them.
   bool task_joins_cgroups = false;
+  // Where a spare's init and its task start. A woken or new process goes to an idle CPU when
+  // there is one, and waking an idle CPU of these VMs takes ~0.2 ms (docs/benchmarks.md,
+  // eighteenth stop), while the worker's thread that sends the go waits for the task's start,
+  // and the init for the task's exec. So the worker pins the init to its own CPU before the go
+  // (the init wakes there, and the task it clones starts there), and the task gives the init and
+  // itself `cpus`, the init's affinity before, as the first thing it does. Only a spare's: tasks
+  // side by side (which build their own sandboxes) find no idle CPU to save a wake of, and pay
+  // the system calls (W3 1.009, 3 of 16 faster, when every init pinned itself).
+  cpu_set_t cpus{};
+  bool pinned = false;  // the init is pinned; `cpus` holds its affinity before
 };
 
 // The most descriptors a go carries (the kernel's SCM_MAX_FD).

@@ -254,6 +254,10 @@ void PreferAsOomVictim() {
 }
 
 [[noreturn]] void RunTask(const ChildPlan& p) {
+  if (p.pinned) {  // the init (its parent) and the task may go anywhere again (ChildPlan's `cpus`)
+    ::sched_setaffinity(::getppid(), sizeof p.cpus, &p.cpus);
+    ::sched_setaffinity(0, sizeof p.cpus, &p.cpus);
+  }
   if (p.task_joins_cgroups) JoinCgroups(p);
   if (p.sandboxed) {
     ::setsid();

@@ -318,6 +318,9 @@ Result<std::unique_ptr<SandboxedProcess>> SpareSandboxes::Spare::Start(PreparedC
     trees.push_back(std::move(tree));
   }
   state_->plan.plan.task = &t;
+  // The go wakes the init on this thread's CPU, where it runs once this thread waits below and
+  // clones the task (ChildPlan's `cpus`); the task unpins it.
+  t.pinned = sys::PinToCallersCpu(state_->pid, &t.cpus);
   BATON_RETURN_IF_ERROR(SendGo(state_->go.get(), fds));
   trees.clear();
   opened.clear();

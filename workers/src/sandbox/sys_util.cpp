@@ -35,6 +35,18 @@ ChildStack::~ChildStack() {
   errno = err;
 }
 
+bool PinToCallersCpu(pid_t pid, cpu_set_t* before) {
+  unsigned cpu = 0;
+  if (::sched_getaffinity(pid, sizeof *before, before) != 0 ||
+      ::syscall(SYS_getcpu, &cpu, nullptr, nullptr) != 0) {
+    return false;
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  return ::sched_setaffinity(pid, sizeof one, &one) == 0;
+}
+
 #if defined(__x86_64__)
 pid_t Clone3OnStack(clone_args* args, int (*fn)(void*), void* arg) {
   register long fn_reg asm("r12") = reinterpret_cast<long>(fn);

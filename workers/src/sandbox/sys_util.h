@@ -2,6 +2,7 @@
 // /proc/self/mountinfo parsing. Thread-safe (no shared state).
 #pragma once
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -90,6 +91,10 @@ class ChildStack {
 // on failure.
 pid_t Clone3OnStack(clone_args* args, int (*fn)(void*), void* arg);
 #endif
+
+// Pins `pid` to the CPU the caller runs on, its affinity before in `*before`. False, nothing
+// changed, when either cannot be read or set.
+bool PinToCallersCpu(pid_t pid, cpu_set_t* before);
 
 // A message of the one byte `iov` holds, with room for descriptors in `control` (may be null).
 // System calls only: usable in a cloned child before exec.
