@@ -275,8 +275,16 @@ class NamespaceSandbox : public Sandbox {
         !shared_roots_.why_not().empty()) {
       return;
     }
-    spares_ = std::make_shared<sandbox::SpareSandboxes>(
-        [this] { return SharedRootFor(/*with_resolv_conf=*/true); }, init_.fd(), users_.ns_fd());
+    // None for now (the masks changed as the root was made) or, once shared roots are off, none
+    // ever (an error).
+    auto root = [this]() -> Result<std::shared_ptr<const ScopedFd>> {
+      auto shared_root = SharedRootFor(/*with_resolv_conf=*/true);
+      if (shared_root.ok() && !*shared_root && !shared_roots_.why_not().empty()) {
+        return FailedPrecondition(shared_roots_.why_not());
+      }
+      return shared_root;
+    };
+    spares_ = std::make_shared<sandbox::SpareSandboxes>(root, init_.fd(), users_.ns_fd());
     spares_->Start();
   }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <thread>
 
@@ -49,9 +50,16 @@ Result<std::shared_ptr<const ScopedFd>> SharedRoots::GetLocked(
   if (it != entries_.end() && it->masked == masked && !RootMountsChanged(*it)) return it->ns;
   Result<Built> made = Build(masked, resolv_conf, here);
   if (!made.ok()) {
-    failed_ = made.status();
-    return failed_;
+    // A masked path removed after the caller read the masks fails the build: this call fails
+    // (the task builds its own root) and the next, with the masks read again, builds the root.
+    // Any other failure is for good once it happens twice in a row (remounting /dev read-only
+    // failed once in ~45 workers with EBUSY, and the next build passed).
+    bool all_there = std::all_of(masked.begin(), masked.end(),
+                                 [](const std::string& path) { return sys::PathExists(path); });
+    if (all_there && ++failures_ >= 2) failed_ = made.status();
+    return made.status();
   }
+  failures_ = 0;
   // A task still starting in the one replaced holds it until its init has copied it.
   auto ns = std::make_shared<const ScopedFd>(std::move(made->ns));
   if (it == entries_.end()) {

@@ -52,8 +52,10 @@ class SharedRoots {
 
   // The mount namespace of a root masking `masked` and binding `resolv_conf` ("": none) at
   // /etc/resolv.conf. Made on the first call with these, again when `masked` changes. An error
-  // when it cannot be made (the task then builds its root itself); after one, every call fails
-  // the same way without trying again.
+  // when it cannot be made (the task then builds its root itself); after two in a row, every
+  // call fails the same way without trying again. One that failed because a path of `masked`
+  // was gone (removed since the caller read the masks) is not counted: the next call, with the
+  // masks read again, tries again.
   Result<std::shared_ptr<const ScopedFd>> Get(const std::vector<std::string>& masked,
                                               const std::string& resolv_conf);
 
@@ -88,6 +90,7 @@ class SharedRoots {
   // The worker's /proc/self/mountinfo, polled for a change of its mounts; GUARDED_BY(mu_).
   ScopedFd mounts_;
   Status failed_;          // GUARDED_BY(mu_)
+  int failures_ = 0;       // GUARDED_BY(mu_): builds failed in a row
   std::thread preparing_;  // making the constructor's `prepare`; joined by the destructor
 };
 

@@ -180,9 +180,16 @@ void SpareSandboxes::MakeOne() {
     why_not_ = why;
     current_.reset();
   };
+  // None for now means a masked path went as the root was made: the next try reads them again.
   Result<std::shared_ptr<const ScopedFd>> root = root_();
-  if (!root.ok() || !*root) {
-    fail(root.ok() ? "no shared root" : root.status().message());
+  for (int tries = 1; tries < 3 && root.ok() && !*root; ++tries) root = root_();
+  if (!root.ok()) {
+    fail(root.status().message());
+    return;
+  }
+  if (!*root) {  // none still: tried again once a task that starts alone has ended
+    std::lock_guard lock(mu_);
+    last_started_alone_ = false;
     return;
   }
   auto state = std::make_shared<Spare::State>();

@@ -42,7 +42,9 @@ class ChildProcess;
 
 class SpareSandboxes {
  public:
-  // The shared root a task with a network copies now; nullptr (or an error) when there is none.
+  // The shared root a task with a network copies now; nullptr when there is none for now (none is
+  // made until a task that started alone has ended), an error when there never will be (no
+  // spares from then on: why_not).
   using RootSource = std::function<Result<std::shared_ptr<const ScopedFd>>()>;
   // `init_fd`: the small init (InitImage); `userns_fd`: the tasks' user namespace (TaskUsers).
   // Both stay open as long as this.
