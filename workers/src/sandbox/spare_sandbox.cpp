@@ -180,7 +180,8 @@ void SpareSandboxes::MakeOne() {
     why_not_ = why;
     current_.reset();
   };
-  // None for now means a masked path went as the root was made: the next try reads them again.
+  // None for now: a masked path went as the root was made (the next try reads the masks again),
+  // or a first failure to make it (shared_root.h).
   Result<std::shared_ptr<const ScopedFd>> root = root_();
   for (int tries = 1; tries < 3 && root.ok() && !*root; ++tries) root = root_();
   if (!root.ok()) {
