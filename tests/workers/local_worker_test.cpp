@@ -456,25 +456,6 @@ TEST(LocalWorkerStart, ATaskAskedForAsTheWorkerStartsRunsFullySandboxed) {
   EXPECT_EQ(worker.isolation(), IsolationLevel::kNamespaces);
 }
 
-// This process's children (pids whose parent is this process).
-std::vector<pid_t> OwnChildren() {
-  std::vector<pid_t> out;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    pid_t pid = atoi(e.path().filename().c_str());
-    if (pid <= 0) continue;
-    std::ifstream in(e.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    size_t close = stat.rfind(')');  // the name may hold spaces and parentheses
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 1));
-    char state = 0;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == ::getpid()) out.push_back(pid);
-  }
-  return out;
-}
-
 // Workers started at once build and probe their sandboxes on threads of their own at the same
 // time: every one must get its sandbox. (Each made its tasks' user namespace through a child
 // holding it until a pipe closed; a child cloned just after another thread made its pipe held that

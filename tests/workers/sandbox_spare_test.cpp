@@ -28,22 +28,17 @@ using workers::TaskRun;
 // sandboxes (a running task's init is one too, but it has executed the small init: baton-init).
 std::vector<pid_t> SpareInits() {
   std::vector<pid_t> out;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    pid_t pid = atoi(entry.path().filename().c_str());
-    if (pid <= 0) continue;
-    std::ifstream in(entry.path() / "status");
-    std::string line, ppid, nspid, name;
+  for (pid_t pid : OwnChildren()) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line, nspid, name;
     while (std::getline(in, line)) {
       if (line.rfind("Name:", 0) == 0) name = line.substr(5);
-      if (line.rfind("PPid:", 0) == 0) ppid = line.substr(5);
       if (line.rfind("NSpid:", 0) == 0) nspid = line.substr(6);
     }
     std::istringstream fields(nspid);
     std::vector<std::string> ids{std::istream_iterator<std::string>(fields), {}};
     bool task_init = name.find("baton-init") != std::string::npos;
-    if (atoi(ppid.c_str()) == getpid() && ids.size() == 2 && ids[1] == "1" && !task_init) {
-      out.push_back(pid);
-    }
+    if (ids.size() == 2 && ids[1] == "1" && !task_init) out.push_back(pid);
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include <future>
 #include <mutex>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -131,6 +132,25 @@ inline void ExpectMissingProgramError(workers::Worker& worker, const std::string
   EXPECT_NE(f.result.error.message().find("exec '/no/such/program': No such file or directory"),
             std::string::npos)
       << f.result.error.message();
+}
+
+// This process's children (pids whose parent is this process).
+inline std::vector<pid_t> OwnChildren() {
+  std::vector<pid_t> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    pid_t pid = atoi(e.path().filename().c_str());
+    if (pid <= 0) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t close = stat.rfind(')');  // the name may hold spaces and parentheses
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == ::getpid()) out.push_back(pid);
+  }
+  return out;
 }
 
 // Host pids whose command line contains `needle` (or, with `argv0_prefix`, whose argv[0]

@@ -95,20 +95,17 @@ int OpenMountPoint(const char* root, const char* rel, bool is_dir, uid_t fs_id) 
   return at;
 }
 
-}  // namespace
-
-int CloneTree(const SetupStep& s, int userns_fd) {
+// A detached recursive copy of the tree at `source` with `attr_set` (MOUNT_ATTR_*; with
+// MOUNT_ATTR_IDMAP, idmapped with `userns_fd`). -1 with errno.
+int CloneTreeWith(const char* source, uint64_t attr_set, int userns_fd) {
   int tree = static_cast<int>(
-      ::open_tree(AT_FDCWD, s.source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+      ::open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
   if (tree < 0) return -1;
   mount_attr attr;
   memset(&attr, 0, sizeof attr);
-  if (s.flags & MS_RDONLY) attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-  if (s.idmap) {  // the task's root owns what the server's root owns on disk
-    attr.attr_set |= MOUNT_ATTR_IDMAP;
-    attr.userns_fd = static_cast<uint64_t>(userns_fd);
-  }
-  if (attr.attr_set != 0 &&
+  attr.attr_set = attr_set;
+  if (attr_set & MOUNT_ATTR_IDMAP) attr.userns_fd = static_cast<uint64_t>(userns_fd);
+  if (attr_set != 0 &&
       ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
     int err = errno;
     ::close(tree);
@@ -116,6 +113,16 @@ int CloneTree(const SetupStep& s, int userns_fd) {
     return -1;
   }
   return tree;
+}
+
+}  // namespace
+
+int CloneTree(const SetupStep& s, int userns_fd) {
+  uint64_t attr_set = 0;
+  if (s.flags & MS_RDONLY) attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  // The task's root owns what the server's root owns on disk.
+  if (s.idmap) attr_set |= MOUNT_ATTR_IDMAP;
+  return CloneTreeWith(s.source, attr_set, userns_fd);
 }
 
 namespace {
@@ -144,15 +151,9 @@ int BindBeneath(const SetupStep& s, int userns_fd, uid_t mapped_root, const char
 
 // The recursive bind of `s.source` at `s.target`, idmapped with the task's namespace.
 int IdmappedBind(const SetupStep& s, int userns_fd) {
-  int tree = static_cast<int>(
-      ::open_tree(AT_FDCWD, s.source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+  int tree = CloneTreeWith(s.source, MOUNT_ATTR_IDMAP, userns_fd);
   if (tree < 0) return -1;
-  mount_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.attr_set = MOUNT_ATTR_IDMAP;
-  attr.userns_fd = static_cast<uint64_t>(userns_fd);
-  int rc = ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
-  if (rc == 0) rc = ::move_mount(tree, "", AT_FDCWD, s.target, MOVE_MOUNT_F_EMPTY_PATH);
+  int rc = ::move_mount(tree, "", AT_FDCWD, s.target, MOVE_MOUNT_F_EMPTY_PATH);
   int err = errno;
   ::close(tree);
   errno = err;
