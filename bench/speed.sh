@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Every figure of the speed targets (docs/benchmarks.md, "Every figure in one sitting") in one
 # run, beside make: the client's start (bench_start), `baton run` on W1-W4 with make -j2 on the
-# same commands (bench_engine), and the server: idle RSS, W5 through the API, the CLI and a
-# signed webhook, W1-W4 through the API, W4 with ten followers, RSS once quiet, and W3 with
-# 100,000 finished builds in the store (bench_server). Each part prints the load average at its
-# start; run it on a quiet machine, the figures move with the load.
+# same commands (bench_engine), W1 again with its tasks unsandboxed (the engine's own share of
+# W1, once the sandbox and its network are taken away: not a target, a guide to where W1's time
+# goes), and the server: idle RSS, W5 through the API, the CLI and a signed webhook, W1-W4
+# through the API, W4 with ten followers, RSS once quiet, and W3 with 100,000 finished builds in
+# the store (bench_server). Each part prints the load average at its start; run it on a quiet
+# machine, the figures move with the load.
 #
 #   bench/speed.sh [BUILD_DIR [SCRATCH_DIR]]   # default build and $TMPDIR or /tmp; ~75 s
 #
@@ -46,6 +48,9 @@ engine_dirs=$(mktemp -d "$scratch/speed-engine.XXXXXX")
 trap 'rm -rf "$engine_dirs"' EXIT
 part bench_engine
 "$bin/bench_engine" --runs 11 --baton "$bin/baton" --keep "$engine_dirs"
+part "bench_engine, W1 unsandboxed (the engine alone; not a target)"
+"$bin/bench_engine" --runs 11 --only W1 --unsandboxed --baton "$bin/baton" \
+  --keep "$engine_dirs/unsandboxed"
 part bench_server
 "$bin/bench_server"
 part end
