@@ -102,9 +102,9 @@ TEST(LazyLibs, AServerLibraryThatCannotBeLoadedIsNamedWithWhatToDo) {
   ProcessOptions options;
   options.extra_env = {BrokenLibraries(libs, {"libgit2.so.1.5"})};
   TempDir dir;
-  WriteFile(dir / "p.yml", "resources:\n- name: src\n  type: git\n  source: {uri: " +
-                               (dir / "no-repo").string() +
-                               "}\njobs:\n- name: j\n  plan:\n  - get: src\n");
+  WriteFile(dir / "p.yml",
+            "resources:\n- name: src\n  type: git\n  source: {uri: " + (dir / "no-repo").string() +
+                "}\njobs:\n- name: j\n  plan:\n  - get: src\n");
   ProcessResult run = RunBaton(
       {"run", "-c", (dir / "p.yml").string(), "--data-dir", (dir / "data").string()}, options);
   EXPECT_EQ(run.exit_code, 127) << run.All();
