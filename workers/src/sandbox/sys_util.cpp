@@ -36,11 +36,8 @@ ChildStack::~ChildStack() {
 }
 
 bool PinToCallersCpu(pid_t pid, cpu_set_t* before) {
-  unsigned cpu = 0;
-  if (::sched_getaffinity(pid, sizeof *before, before) != 0 ||
-      ::syscall(SYS_getcpu, &cpu, nullptr, nullptr) != 0) {
-    return false;
-  }
+  int cpu = ::sched_getcpu();  // glibc reads it from rseq: no system call
+  if (cpu < 0 || ::sched_getaffinity(pid, sizeof *before, before) != 0) return false;
   cpu_set_t one;
   CPU_ZERO(&one);
   CPU_SET(cpu, &one);
