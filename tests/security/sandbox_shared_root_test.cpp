@@ -120,6 +120,31 @@ TEST_F(SharedRoot, AMaskedPathMadeAgainOnTheHostIsMaskedForTheNextTask) {
   EXPECT_EQ(after.sink->Text(), "0\n");
 }
 
+// A masked directory renamed away on the host (a data dir moved aside) and made again, and
+// nothing else changed: the rename moved the mask with the old directory, so the root must be
+// made again for the new one to be masked.
+TEST_F(SharedRoot, AMaskedDirectoryRenamedAwayAndMadeAgainIsMaskedForTheNextTask) {
+  std::string again = "/var/tmp/baton-shared-root-moved-" + std::to_string(::getpid());
+  fs::create_directories(again + "/dir");
+  workers::LocalWorkerOptions options;
+  options.data_dir = data_dir_ + "/masking-worker";
+  options.hidden_paths = {again + "/dir"};
+  workers::LocalWorker worker(options);
+  ASSERT_EQ(worker.isolation(), workers::IsolationLevel::kNamespaces) << worker.refusal_reason();
+  std::string look = "ls -A " + again + "/dir | wc -l";
+  auto before = RunAndWait(worker, ShellTask("before", look, work_dir_));
+  ASSERT_EQ(before.result.exit_code, 0) << before.sink->Text();
+  EXPECT_EQ(before.sink->Text(), "0\n");
+  fs::rename(again + "/dir", again + "/old-dir");
+  fs::create_directories(again + "/dir");
+  WriteFile(again + "/dir/secret", "new-secret");
+  auto after = RunAndWait(worker, ShellTask("after", look, work_dir_));
+  std::error_code ec;
+  fs::remove_all(again, ec);
+  ASSERT_EQ(after.result.exit_code, 0) << after.sink->Text();
+  EXPECT_EQ(after.sink->Text(), "0\n");
+}
+
 // The worker's own data dir holds every task's work dir and is masked: each task still gets its
 // own work dir and volumes (cloned from the host's view before the shared root is copied), and
 // only them.

@@ -39,5 +39,50 @@ TEST(SharedRoots, AMaskedPathGoneAsTheRootIsMadeFailsThatRootOnly) {
   EXPECT_EQ(roots.why_not(), "");
 }
 
+// A root whose mask the host detached (the masked file replaced by a rename over it), asked for
+// again while the path is missing: that build fails, and the detached root must not be handed out
+// once the path is back (the failed call took the kernel's mark of the change on its mountinfo).
+TEST(SharedRoots, ARootWhoseMaskWentIsNotHandedOutAfterAFailedRebuild) {
+  if (::geteuid() != 0) GTEST_SKIP() << "shared roots are made as root";
+  TempDir dir;
+  fs::create_directories(dir / "build");
+  const std::string masked = (dir / "secret").string();
+  WriteFile(masked, "old");
+  workers::sandbox::SharedRoots roots((dir / "build").string());
+  auto first = roots.Get({masked}, "");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  WriteFile(masked + ".new", "new");
+  fs::rename(masked + ".new", masked);  // replaces what the mask covers: the kernel detaches it
+  fs::remove(masked);
+  auto failed = roots.Get({masked}, "");
+  ASSERT_FALSE(failed.ok());
+  WriteFile(masked, "new");
+  auto again = roots.Get({masked}, "");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_NE(*again, *first) << "the root whose mask went was handed out again";
+}
+
+// A masked directory renamed away on the host takes its mask with it (nothing marks the root's
+// mounts), and the one made again in its place is another inode: the root is made again.
+TEST(SharedRoots, AMaskedPathRenamedAwayAndMadeAgainGetsANewRoot) {
+  if (::geteuid() != 0) GTEST_SKIP() << "shared roots are made as root";
+  TempDir dir;
+  fs::create_directories(dir / "build");
+  const std::string masked = (dir / "secrets").string();
+  fs::create_directories(masked);
+  workers::sandbox::SharedRoots roots((dir / "build").string());
+  auto first = roots.Get({masked}, "");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto same = roots.Get({masked}, "");
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_EQ(*same, *first) << "nothing changed: the root is kept";
+  fs::rename(masked, masked + ".old");
+  fs::create_directories(masked);
+  WriteFile(masked + "/key", "new");
+  auto again = roots.Get({masked}, "");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_NE(*again, *first) << "the root that no longer masks the path was handed out again";
+}
+
 }  // namespace
 }  // namespace baton::testing

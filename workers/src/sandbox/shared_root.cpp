@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -47,9 +48,17 @@ Result<std::shared_ptr<const ScopedFd>> SharedRoots::GetLocked(
   if (HostMountsChanged()) entries_.clear();
   auto it = entries_.begin();
   while (it != entries_.end() && it->resolv_conf != resolv_conf) ++it;
-  if (it != entries_.end() && it->masked == masked && !RootMountsChanged(*it)) return it->ns;
+  if (it != entries_.end() && it->masked == masked && !RootMountsChanged(*it) &&
+      it->identities == Identities(masked)) {
+    return it->ns;
+  }
+  std::vector<std::pair<dev_t, ino_t>> identities = Identities(masked);  // before the build
   Result<Built> made = Build(masked, resolv_conf, here);
   if (!made.ok()) {
+    // The root this call came to replace goes too: it may be one whose masks the host detached,
+    // and polling its mountinfo above took the kernel's mark of that, so the next call would
+    // find it unchanged and hand it out.
+    if (it != entries_.end()) entries_.erase(it);
     // A masked path removed after the caller read the masks fails the build: this call fails
     // (the task builds its own root) and the next, with the masks read again, builds the root.
     // Any other failure is for good once it happens twice in a row (remounting /dev read-only
@@ -62,12 +71,25 @@ Result<std::shared_ptr<const ScopedFd>> SharedRoots::GetLocked(
   failures_ = 0;
   // A task still starting in the one replaced holds it until its init has copied it.
   auto ns = std::make_shared<const ScopedFd>(std::move(made->ns));
+  Entry entry{masked, resolv_conf, ns, std::move(made->mounts), std::move(identities)};
   if (it == entries_.end()) {
-    entries_.push_back({masked, resolv_conf, ns, std::move(made->mounts)});
+    entries_.push_back(std::move(entry));
   } else {
-    *it = {masked, resolv_conf, ns, std::move(made->mounts)};
+    *it = std::move(entry);
   }
   return ns;
+}
+
+std::vector<std::pair<dev_t, ino_t>> SharedRoots::Identities(
+    const std::vector<std::string>& paths) {
+  std::vector<std::pair<dev_t, ino_t>> out;
+  out.reserve(paths.size());
+  for (const auto& path : paths) {
+    struct stat st;
+    out.emplace_back(0, 0);
+    if (::lstat(path.c_str(), &st) == 0) out.back() = {st.st_dev, st.st_ino};
+  }
+  return out;
 }
 
 // Nothing mounts or unmounts in a shared root once made (a task's init copies it before it

@@ -22,6 +22,8 @@
 // Thread-safety: Get may be called from any thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -69,6 +71,10 @@ class SharedRoots {
     std::shared_ptr<const ScopedFd> ns;
     // The root's own /proc/<thread>/mountinfo, polled: a mount of it detached or added since.
     ScopedFd mounts;
+    // What each path of `masked` was on the host (device, inode) just before the root was made.
+    // A masked path renamed away takes its mask with it (nothing marks `mounts`), and one made
+    // again in its place is another inode the root would show unmasked.
+    std::vector<std::pair<dev_t, ino_t>> identities;
   };
   struct Built {
     ScopedFd ns;
@@ -82,6 +88,9 @@ class SharedRoots {
   Result<Built> Build(const std::vector<std::string>& masked, const std::string& resolv_conf,
                       bool here) const;
   static bool RootMountsChanged(const Entry& entry);
+  // Each path's (device, inode) now; a path that cannot be read is {0, 0}, never equal to a
+  // path's (no file has inode 0).
+  static std::vector<std::pair<dev_t, ino_t>> Identities(const std::vector<std::string>& paths);
   bool HostMountsChanged();  // REQUIRES: mu_ held
 
   const std::string build_dir_;
