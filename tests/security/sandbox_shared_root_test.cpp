@@ -91,9 +91,9 @@ TEST_F(SharedRoot, APathToMaskThatAppearsLaterIsMaskedForTheNextTask) {
 
 // A masked path removed and made again on the host (a data dir moved aside and made anew, an SSH
 // host key rotated by a rename) is masked for the next task too. The kernel detaches a mount from
-// every namespace once the directory or file it covers is removed or renamed on the host, so the
-// shared root's mask over the old one is gone: the root must be made again, though the paths to
-// mask read the same.
+// every namespace once the file it covers is replaced by a rename over it (and a directory's mask
+// moves away with it when it is renamed), so the shared root's mask over the old one is gone: the
+// root must be made again, though the paths to mask read the same.
 TEST_F(SharedRoot, AMaskedPathMadeAgainOnTheHostIsMaskedForTheNextTask) {
   std::string again = "/var/tmp/baton-shared-root-again-" + std::to_string(::getpid());
   fs::create_directories(again + "/dir");
