@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -26,6 +28,24 @@ class SharedRoot : public SandboxedWorkerFixture {
     TaskRun run;
     run.network = false;
     return Sh(script, run);
+  }
+
+  // A worker masking `hidden` runs `look` before and after `change` is made on the host; each
+  // run must succeed and print "0" (nothing of what is masked shows).
+  void ExpectMaskedAcross(const std::vector<std::string>& hidden, const std::string& look,
+                          const std::function<void()>& change) {
+    workers::LocalWorkerOptions options;
+    options.data_dir = data_dir_ + "/masking-worker";
+    options.hidden_paths = hidden;
+    workers::LocalWorker worker(options);
+    ASSERT_EQ(worker.isolation(), workers::IsolationLevel::kNamespaces) << worker.refusal_reason();
+    auto before = RunAndWait(worker, ShellTask("before", look, work_dir_));
+    ASSERT_EQ(before.result.exit_code, 0) << before.sink->Text();
+    EXPECT_EQ(before.sink->Text(), "0\n");
+    change();
+    auto after = RunAndWait(worker, ShellTask("after", look, work_dir_));
+    ASSERT_EQ(after.result.exit_code, 0) << after.sink->Text();
+    EXPECT_EQ(after.sink->Text(), "0\n");
   }
 };
 
@@ -98,26 +118,16 @@ TEST_F(SharedRoot, AMaskedPathMadeAgainOnTheHostIsMaskedForTheNextTask) {
   std::string again = "/var/tmp/baton-shared-root-again-" + std::to_string(::getpid());
   fs::create_directories(again + "/dir");
   WriteFile(again + "/file", "old-file");
-  workers::LocalWorkerOptions options;
-  options.data_dir = data_dir_ + "/masking-worker";
-  options.hidden_paths = {again + "/dir", again + "/file"};
-  workers::LocalWorker worker(options);
-  ASSERT_EQ(worker.isolation(), workers::IsolationLevel::kNamespaces) << worker.refusal_reason();
-  std::string look = "cat " + again + "/file; ls -A " + again + "/dir | wc -l";
-  auto before = RunAndWait(worker, ShellTask("before", look, work_dir_));
-  ASSERT_EQ(before.result.exit_code, 0) << before.sink->Text();
-  EXPECT_EQ(before.sink->Text(), "0\n");
-
-  fs::rename(again + "/dir", again + "/old-dir");
-  fs::create_directories(again + "/dir");
-  WriteFile(again + "/dir/secret", "new-secret");
-  WriteFile(again + "/new-file", "new-file");
-  fs::rename(again + "/new-file", again + "/file");
-  auto after = RunAndWait(worker, ShellTask("after", look, work_dir_));
+  ExpectMaskedAcross({again + "/dir", again + "/file"},
+                     "cat " + again + "/file; ls -A " + again + "/dir | wc -l", [&] {
+                       fs::rename(again + "/dir", again + "/old-dir");
+                       fs::create_directories(again + "/dir");
+                       WriteFile(again + "/dir/secret", "new-secret");
+                       WriteFile(again + "/new-file", "new-file");
+                       fs::rename(again + "/new-file", again + "/file");
+                     });
   std::error_code ec;
   fs::remove_all(again, ec);
-  ASSERT_EQ(after.result.exit_code, 0) << after.sink->Text();
-  EXPECT_EQ(after.sink->Text(), "0\n");
 }
 
 // A masked directory renamed away on the host (a data dir moved aside) and made again, and
@@ -126,23 +136,13 @@ TEST_F(SharedRoot, AMaskedPathMadeAgainOnTheHostIsMaskedForTheNextTask) {
 TEST_F(SharedRoot, AMaskedDirectoryRenamedAwayAndMadeAgainIsMaskedForTheNextTask) {
   std::string again = "/var/tmp/baton-shared-root-moved-" + std::to_string(::getpid());
   fs::create_directories(again + "/dir");
-  workers::LocalWorkerOptions options;
-  options.data_dir = data_dir_ + "/masking-worker";
-  options.hidden_paths = {again + "/dir"};
-  workers::LocalWorker worker(options);
-  ASSERT_EQ(worker.isolation(), workers::IsolationLevel::kNamespaces) << worker.refusal_reason();
-  std::string look = "ls -A " + again + "/dir | wc -l";
-  auto before = RunAndWait(worker, ShellTask("before", look, work_dir_));
-  ASSERT_EQ(before.result.exit_code, 0) << before.sink->Text();
-  EXPECT_EQ(before.sink->Text(), "0\n");
-  fs::rename(again + "/dir", again + "/old-dir");
-  fs::create_directories(again + "/dir");
-  WriteFile(again + "/dir/secret", "new-secret");
-  auto after = RunAndWait(worker, ShellTask("after", look, work_dir_));
+  ExpectMaskedAcross({again + "/dir"}, "ls -A " + again + "/dir | wc -l", [&] {
+    fs::rename(again + "/dir", again + "/old-dir");
+    fs::create_directories(again + "/dir");
+    WriteFile(again + "/dir/secret", "new-secret");
+  });
   std::error_code ec;
   fs::remove_all(again, ec);
-  ASSERT_EQ(after.result.exit_code, 0) << after.sink->Text();
-  EXPECT_EQ(after.sink->Text(), "0\n");
 }
 
 // The worker's own data dir holds every task's work dir and is masked: each task still gets its
