@@ -163,6 +163,23 @@ TEST_F(SpareSandbox, ATaskAndItsInitMayRunOnEveryCpuTheWorkerMay) {
   EXPECT_EQ(built.sink->Text(), expected) << built.sink->Text(workers::OutputStream::kStderr);
 }
 
+// The spares' thread is a batch thread (it does not preempt the report of the task whose end
+// woke it); the task in a spare and its init run under the normal policy, as in a sandbox the
+// task builds itself. (/proc/<pid>/stat: the 19th field is the nice value, the 41st the policy.)
+TEST_F(SpareSandbox, ATaskInASpareRunsUnderTheNormalSchedulingPolicy) {
+  const std::string script = "for p in self 1; do cut -d' ' -f19,41 /proc/$p/stat; done";
+  ASSERT_NE(FirstSpare(), 0);
+  auto spared = Sh(script);
+  ASSERT_TRUE(spared.result.error.ok()) << spared.result.error.ToString();
+  EXPECT_EQ(spared.sink->Text(), "0 0\n0 0\n") << spared.sink->Text(workers::OutputStream::kStderr);
+  // The same as in a sandbox built for its task (here: a hermetic task's).
+  TaskRun hermetic;
+  hermetic.network = false;
+  auto built = Sh(script, hermetic);
+  ASSERT_TRUE(built.result.error.ok()) << built.result.error.ToString();
+  EXPECT_EQ(built.sink->Text(), "0 0\n0 0\n") << built.sink->Text(workers::OutputStream::kStderr);
+}
+
 TEST_F(SpareSandbox, NothingATaskLeavesInItsSandboxReachesTheNextTask) {
   ASSERT_NE(FirstSpare(), 0);
   auto first = Sh("echo left > /tmp/left-behind; echo x > /dev/shm/x; sleep 30 & echo started");

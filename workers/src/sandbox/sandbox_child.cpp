@@ -508,6 +508,11 @@ int RunSpareChild(void* arg) {
     Fail(t, kFailHostname, errno);
   }
   if (t.loopback_up && BringUpLoopback() != 0) Fail(t, kFailLoopback, errno);
+  // The spares' thread is a batch thread (SpareSandboxes::Run) and this init its clone: the task
+  // gets the normal policy, as a task that builds its own sandbox does (leaving a batch policy
+  // needs no privilege).
+  sched_param normal{};
+  ::sched_setscheduler(0, SCHED_OTHER, &normal);
   RunInit(t);
 }
 
