@@ -3,6 +3,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -135,13 +136,26 @@ inline void ExpectMissingProgramError(workers::Worker& worker, const std::string
 }
 
 // This process's children (pids whose parent is this process).
+// /proc/<pid>/<file>, or "" once the process is gone (an ifstream throws on a read error, which a
+// process that exits between the open and the read makes: ESRCH).
+inline std::string ProcFile(pid_t pid, const char* file) {
+  std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return n < 0 ? "" : out;
+}
+
 inline std::vector<pid_t> OwnChildren() {
   std::vector<pid_t> out;
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {
     pid_t pid = atoi(e.path().filename().c_str());
     if (pid <= 0) continue;
-    std::ifstream in(e.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string stat = ProcFile(pid, "stat");
     size_t close = stat.rfind(')');  // the name may hold spaces and parentheses
     if (close == std::string::npos) continue;
     std::istringstream rest(stat.substr(close + 1));
