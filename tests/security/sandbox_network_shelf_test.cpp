@@ -88,9 +88,10 @@ TEST_F(NetworkShelf, TheNextTaskOfThePipelineGetsTheNetworkTheLastOneLeftAsNew) 
       << "the shelved stack and one made ahead, no more";
 }
 
-// A worker's sandbox (prepared, then probed) runs its probe in the namespace of the first network
-// made ahead: that network still counts only its own sockets, so the pipeline's next task gets it
-// after a task that left it as new, and no task gets it after one that left a connection in it.
+// A worker's sandbox (prepared, then probed) without spares runs its probe in the namespace of the
+// first network made ahead (with spares, its first spare is the probe): that network still counts
+// only its own sockets, so the pipeline's next task gets it after a task that left it as new, and
+// no task gets it after one that left a connection in it.
 class ProbedNetworkShelf : public NetworkShelf {
  protected:
   void SetUp() override {
@@ -98,7 +99,8 @@ class ProbedNetworkShelf : public NetworkShelf {
     workers::SandboxOptions options;
     options.state_dir = (dir_ / "probed").string();
     options.prepare_networks = true;
-    options.networks_ahead = 0;  // the first network is the one the probe ran in
+    options.networks_ahead = 0;       // the first network is the one the probe ran in
+    options.spare_sandboxes = false;  // a probe of its own (not the first spare's)
     sandbox_ = workers::MakeNamespaceSandbox(options);
     Status probed = sandbox_->Check();
     ASSERT_TRUE(probed.ok()) << probed.ToString();

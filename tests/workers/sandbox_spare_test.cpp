@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <iterator>
 #include <sstream>
@@ -16,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes/test_env.h"
+#include "sandbox/spare_sandbox.h"
 #include "workers/task_test_util.h"
 
 namespace baton::testing {
@@ -29,7 +29,7 @@ using workers::TaskRun;
 std::vector<pid_t> SpareInits() {
   std::vector<pid_t> out;
   for (pid_t pid : OwnChildren()) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::istringstream in(ProcFile(pid, "status"));
     std::string line, nspid, name;
     while (std::getline(in, line)) {
       if (line.rfind("Name:", 0) == 0) name = line.substr(5);
@@ -45,7 +45,7 @@ std::vector<pid_t> SpareInits() {
 
 // Whether `pid` waits in recvmsg(2): a spare that is ready, waiting for its task.
 bool WaitsForItsTask(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/syscall");
+  std::istringstream in(ProcFile(pid, "syscall"));
   long number = -1;
   return (in >> number) && number == SYS_recvmsg;
 }
@@ -90,6 +90,45 @@ class SpareSandbox : public SandboxedWorkerFixture {
     return RunAndWait(worker, run);
   }
 };
+
+// Whether the task that ran `kWhere` ran in a spare: a spare's init, made before its task's groups
+// were known, stays in the worker's groups; a sandbox built for its task has its init in them.
+const char kWhere[] =
+    "[ \"$(cat /proc/1/cgroup)\" = \"$(cat /proc/self/cgroup)\" ] && echo built || echo spare";
+
+// The worker's start-up probe is made by its first spare (NamespaceSandbox::Check): once the
+// worker has answered, that spare waits, no sandbox of the probe's own was built (it would have
+// made its work dir), and the first task runs in it.
+TEST_F(SpareSandbox, TheWorkersProbeIsItsFirstSpareAndTheFirstTaskRunsInIt) {
+  ASSERT_EQ(worker_->isolation(), workers::IsolationLevel::kNamespaces);
+  pid_t spare = WaitForSpare();
+  ASSERT_NE(spare, 0) << "no spare made by the probe";
+  EXPECT_FALSE(fs::exists(data_dir_ + "/worker/sandbox/probe-work")) << "a probe of its own ran";
+  auto f = Sh(kWhere);
+  ASSERT_TRUE(f.result.error.ok()) << f.result.error.ToString();
+  EXPECT_EQ(f.sink->Text(), "spare\n") << f.sink->Text(workers::OutputStream::kStderr);
+  EXPECT_FALSE(fs::exists("/proc/" + std::to_string(spare)));
+}
+
+// Without a first spare, the worker's start does not wait for one: the probe of its own answers
+// (NamespaceSandbox::Check falls back to it), told why right away.
+TEST(SpareSandboxesFirst, AFirstSpareThatCannotBeMadeAnswersAtOnceWithWhy) {
+  using Root = std::shared_ptr<const ScopedFd>;
+  workers::sandbox::SpareSandboxes failing(
+      [] { return Result<Root>(FailedPrecondition("no root here")); }, -1, -1,
+      /*probe_first=*/true);
+  failing.Start();
+  auto started = std::chrono::steady_clock::now();
+  Status first = failing.AwaitFirst(std::chrono::seconds(30));
+  EXPECT_EQ(first.code(), StatusCode::kFailedPrecondition) << first.ToString();
+  EXPECT_NE(first.message().find("no root here"), std::string::npos) << first.ToString();
+  workers::sandbox::SpareSandboxes rootless([] { return Result<Root>(Root()); }, -1, -1,
+                                            /*probe_first=*/true);
+  rootless.Start();
+  Status none = rootless.AwaitFirst(std::chrono::seconds(30));
+  EXPECT_EQ(none.code(), StatusCode::kUnavailable) << none.ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
 
 TEST_F(SpareSandbox, TheNextTaskWithANetworkRunsInTheSandboxMadeAheadForIt) {
   pid_t spare = FirstSpare();

@@ -227,6 +227,12 @@ int RunChild(void* arg);
 // descriptors (go_targets), or the end of the socket (it exits 0). Never returns.
 int RunSpareChild(void* arg);
 
+// The entry point of the worker's start-up probe beside its first spare (SpareSandboxes): PID 1
+// of a PID namespace of its own, as a task's init is, it joins the tasks' user namespace
+// (userns_fd), as a task does, and executes the small init (init_fd), which exits 0 at once: what
+// the probe's own sandbox checked beyond the sandbox the spare builds. Never returns.
+int RunProbeChild(void* arg);
+
 // A detached copy of the tree at `s.source`, read-only if asked (MS_RDONLY in s.flags), idmapped
 // with `userns_fd` if s.idmap: what a kBindBeneath step mounts. -1 with errno.
 int CloneTree(const SetupStep& s, int userns_fd);

@@ -462,6 +462,15 @@ int RunChild(void* arg) {
   RunInit(p);
 }
 
+int RunProbeChild(void* arg) {
+  const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
+  ResetDispositions(p);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (p.userns_fd >= 0) EnterUserNamespace(p);
+  char probe[] = "probe";
+  ExecSmallInit(p, probe);
+}
+
 int RunSpareChild(void* arg) {
   const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
   ResetDispositions(p);

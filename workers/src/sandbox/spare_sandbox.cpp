@@ -1,6 +1,7 @@
 #include "sandbox/spare_sandbox.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "sandbox/child_process.h"
@@ -93,8 +95,12 @@ struct SpareSandboxes::Spare::State {
   }
 };
 
-SpareSandboxes::SpareSandboxes(RootSource root, int init_fd, int userns_fd)
-    : root_(std::move(root)), init_fd_(init_fd), userns_fd_(userns_fd), cpus_(UsableCpus()) {}
+SpareSandboxes::SpareSandboxes(RootSource root, int init_fd, int userns_fd, bool probe_first)
+    : root_(std::move(root)),
+      init_fd_(init_fd),
+      userns_fd_(userns_fd),
+      probe_first_(probe_first),
+      cpus_(UsableCpus()) {}
 
 std::unique_ptr<SpareSandboxes::RunningTask> SpareSandboxes::Count(
     const std::shared_ptr<SpareSandboxes>& spares) {
@@ -148,6 +154,48 @@ void SpareSandboxes::Stop() {
   // Its init, waiting for a task (or soon), sees the socket end and exits.
   if (current_) current_->Drop();
   wake_.notify_all();
+  made_.notify_all();
+}
+
+Status SpareSandboxes::AwaitFirst(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::shared_ptr<Spare::State> first;
+  {
+    std::unique_lock lock(mu_);
+    made_.wait_until(lock, deadline,
+                     [&] { return stopping_ || current_ || missed_ || !why_not_.empty(); });
+    if (!why_not_.empty()) return FailedPrecondition(why_not_);
+    if (stopping_) return Cancelled("the sandbox stopped making spares");
+    if (missed_ && !current_) return Unavailable("the shared root changed as it was made");
+    if (!current_) {
+      return Unavailable("no spare sandbox was made within " + std::to_string(timeout.count()) +
+                         " ms");
+    }
+    first = current_;
+  }
+  // Ready once its "r" is there: looked at, not taken (Take takes it with its descriptor).
+  pollfd p{first->go.get(), POLLIN, 0};
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    int n = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return Unavailable("the first spare sandbox was not ready within " +
+                         std::to_string(timeout.count()) + " ms");
+    }
+    break;
+  }
+  char byte = 0;
+  ssize_t got;
+  while ((got = ::recv(first->go.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT)) < 0 && errno == EINTR) {
+  }
+  if (got == 1 && byte == 'r') return Status::Ok();
+  // It exited before it was ready: its thread reaps it and says why.
+  std::unique_lock lock(mu_);
+  made_.wait_until(lock, deadline, [&] { return stopping_ || !why_not_.empty(); });
+  return FailedPrecondition(why_not_.empty() ? "the first spare sandbox exited before it was ready"
+                                             : why_not_);
 }
 
 std::string SpareSandboxes::why_not() const {
@@ -182,11 +230,34 @@ void SpareSandboxes::Run() {
   }
 }
 
+Status SpareSandboxes::Probe(PreparedChild& child) {
+  int errors[2];
+  if (::pipe2(errors, O_CLOEXEC) != 0) return sys::ErrnoStatus("probing the sandbox", errno);
+  ScopedFd errors_read(errors[0]), errors_write(errors[1]);
+  child.plan.error_fd = errors_write.get();
+  pid_t pid = CloneProbe(child.plan);  // back once it executed the small init, or exited
+  int clone_err = errno;
+  child.plan.error_fd = -1;
+  errors_write = ScopedFd();
+  if (pid < 0) return sys::ErrnoStatus("cloning the sandbox's probe", clone_err);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  ChildError e;
+  if (ReadChildError(errors_read.get(), &e)) return DescribeChildError(child, e);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return FailedPrecondition("the sandbox's probe exited with " +
+                              std::to_string(ExitCodeOf(status)));
+  }
+  return Status::Ok();
+}
+
 void SpareSandboxes::MakeOne() {
   auto fail = [&](const std::string& why) {
     std::lock_guard lock(mu_);
     why_not_ = why;
     current_.reset();
+    made_.notify_all();
   };
   // None for now: a masked path went as the root was made (the next try reads the masks again),
   // or a first failure to make it (shared_root.h).
@@ -199,6 +270,8 @@ void SpareSandboxes::MakeOne() {
   if (!*root) {  // none still: tried again once a task that starts alone has ended
     std::lock_guard lock(mu_);
     last_started_alone_ = false;
+    missed_ = true;
+    made_.notify_all();
     return;
   }
   auto state = std::make_shared<Spare::State>();
@@ -222,12 +295,25 @@ void SpareSandboxes::MakeOne() {
   plan.userns_fd = userns_fd_;
   plan.shared_root_fd = state->root->get();
   plan.new_root = "/";
+  bool probe;
+  {
+    std::lock_guard lock(mu_);
+    probe = std::exchange(probe_first_, false);
+  }
+  if (probe) {
+    Status probed = Probe(state->plan);
+    if (!probed.ok()) {
+      fail(probed.message());
+      return;
+    }
+  }
   plan.go_fd = child_go.get();
   plan.error_fd = errors_write.get();
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     current_ = state;
+    made_.notify_all();
   }
   // This thread waits here until the init has executed its task's small init, or exited.
   pid_t pid = CloneSpare(plan, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS, &state->pid);

@@ -23,6 +23,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -47,8 +48,9 @@ class SpareSandboxes {
   // spares from then on: why_not).
   using RootSource = std::function<Result<std::shared_ptr<const ScopedFd>>()>;
   // `init_fd`: the small init (InitImage); `userns_fd`: the tasks' user namespace (TaskUsers).
-  // Both stay open as long as this.
-  SpareSandboxes(RootSource root, int init_fd, int userns_fd);
+  // Both stay open as long as this. `probe_first`: the worker's start-up probe (RunProbeChild) is
+  // made before the first spare, which is not made if it fails (AwaitFirst).
+  SpareSandboxes(RootSource root, int init_fd, int userns_fd, bool probe_first = false);
   // Drops the spare (its init exits) and waits for the thread.
   ~SpareSandboxes();
   SpareSandboxes(const SpareSandboxes&) = delete;
@@ -56,6 +58,9 @@ class SpareSandboxes {
 
   // Starts making spares (the first at once). Idempotent.
   void Start();
+  // Waits until the first spare is ready (with probe_first: its probe passed), or its making
+  // failed (the error says why, as why_not() then does), or `timeout` passed.
+  Status AwaitFirst(std::chrono::milliseconds timeout);
   // Stops making spares and drops the one waiting (a `baton run` whose builds are all done).
   void Stop();
 
@@ -120,12 +125,17 @@ class SpareSandboxes {
   bool WantsSpare() const;  // REQUIRES: mu_ held
   // Makes one spare and waits (the clone, CLONE_VFORK) until it is used or has exited.
   void MakeOne();
+  // The worker's start-up probe, before its first spare (RunProbeChild): an error if it failed.
+  static Status Probe(PreparedChild& child);
 
   const RootSource root_;
   const int init_fd_;
   const int userns_fd_;
+  bool probe_first_;     // GUARDED_BY(mu_): the next spare made is the first (it probes)
+  bool missed_ = false;  // GUARDED_BY(mu_): one was to be made and none was (no root for now)
   mutable std::mutex mu_;
   std::condition_variable wake_;
+  std::condition_variable made_;           // a spare was cloned (current_ set) or making failed
   const size_t cpus_;                      // that this process may run on
   bool last_started_alone_ = true;         // GUARDED_BY(mu_): no other task ran at its start
   size_t running_ = 0;                     // GUARDED_BY(mu_): tasks started and not ended

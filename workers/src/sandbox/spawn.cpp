@@ -272,6 +272,14 @@ pid_t CloneSpare(ChildPlan& plan, int flags, pid_t* pid) {
   return CloneOnPooledStack(args, plan, sandbox::RunSpareChild);
 }
 
+pid_t CloneProbe(ChildPlan& plan) {
+  clone_args args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = CLONE_NEWPID;
+  plan.shares_memory = true;
+  return CloneOnPooledStack(args, plan, sandbox::RunProbeChild);
+}
+
 bool ReadChildError(int fd, ChildError* e) {
   size_t got = 0;
   auto* buf = reinterpret_cast<char*>(e);

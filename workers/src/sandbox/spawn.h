@@ -39,4 +39,9 @@ bool ReadChildError(int fd, ChildError* e);
 // its task's small init or exited: this thread waits meanwhile, so it is a thread of its own.
 pid_t CloneSpare(ChildPlan& plan, int flags, pid_t* pid);
 
+// Clones the start-up probe (RunProbeChild) for `plan` in a PID namespace of its own, sharing the
+// worker's memory; returns (its pid, or -1 with errno) once it has executed the small init or
+// exited.
+pid_t CloneProbe(ChildPlan& plan);
+
 }  // namespace baton::workers::sandbox
