@@ -3,7 +3,6 @@
 #pragma once
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "baton/workers/local_worker.h"
+#include "sandbox/sys_util.h"
 
 namespace baton::testing {
 
@@ -136,18 +136,10 @@ inline void ExpectMissingProgramError(workers::Worker& worker, const std::string
 }
 
 // This process's children (pids whose parent is this process).
-// /proc/<pid>/<file>, or "" once the process is gone (an ifstream throws on a read error, which a
-// process that exits between the open and the read makes: ESRCH).
+// /proc/<pid>/<file> as far as it could be read (sys::ReadSmallFile): an ifstream throws on a read
+// error, which a process that exits between the open and the read makes (ESRCH).
 inline std::string ProcFile(pid_t pid, const char* file) {
-  std::string path = "/proc/" + std::to_string(pid) + "/" + file;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return n < 0 ? "" : out;
+  return workers::sys::ReadSmallFile("/proc/" + std::to_string(pid) + "/" + file);
 }
 
 inline std::vector<pid_t> OwnChildren() {

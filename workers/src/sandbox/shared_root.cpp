@@ -48,11 +48,11 @@ Result<std::shared_ptr<const ScopedFd>> SharedRoots::GetLocked(
   if (HostMountsChanged()) entries_.clear();
   auto it = entries_.begin();
   while (it != entries_.end() && it->resolv_conf != resolv_conf) ++it;
+  std::vector<std::pair<dev_t, ino_t>> identities = Identities(masked);  // before any build
   if (it != entries_.end() && it->masked == masked && !RootMountsChanged(*it) &&
-      it->identities == Identities(masked)) {
+      it->identities == identities) {
     return it->ns;
   }
-  std::vector<std::pair<dev_t, ino_t>> identities = Identities(masked);  // before the build
   Result<Built> made = Build(masked, resolv_conf, here);
   if (!made.ok()) {
     // The root this call came to replace goes too: it may be one whose masks the host detached,

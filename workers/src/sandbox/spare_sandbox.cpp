@@ -53,6 +53,18 @@ size_t UsableCpus() {
   return static_cast<size_t>(std::max(1, CPU_COUNT(&set)));
 }
 
+// How a child that was waited for (its wait `status`) ended: the error it reported on `errors_fd`;
+// else, unless `any_exit` (it was told to go: then its exit is no failure), one for an exit other
+// than 0 ("`what` exited with N"); else Ok.
+Status HowItEnded(const PreparedChild& child, int errors_fd, int status, const char* what,
+                  bool any_exit = false) {
+  ChildError e;
+  if (ReadChildError(errors_fd, &e)) return DescribeChildError(child, e);
+  if (any_exit || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) return Status::Ok();
+  return FailedPrecondition(std::string(what) + " exited with " +
+                            std::to_string(ExitCodeOf(status)));
+}
+
 Status SendGo(int sock, const std::vector<int>& fds) {
   char byte = 'g';
   iovec iov{&byte, 1};
@@ -243,13 +255,7 @@ Status SpareSandboxes::Probe(PreparedChild& child) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  ChildError e;
-  if (ReadChildError(errors_read.get(), &e)) return DescribeChildError(child, e);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return FailedPrecondition("the sandbox's probe exited with " +
-                              std::to_string(ExitCodeOf(status)));
-  }
-  return Status::Ok();
+  return HowItEnded(child, errors_read.get(), status, "the sandbox's probe");
 }
 
 void SpareSandboxes::MakeOne() {
@@ -340,12 +346,8 @@ void SpareSandboxes::MakeOne() {
     if (current_ == state) current_.reset();
   }
   // Exited on its own (a failure to build it, or killed): no more spares; tasks build their own.
-  ChildError e;
-  if (ReadChildError(errors_read.get(), &e)) {
-    fail(DescribeChildError(state->plan, e).message());
-  } else if (!dropped && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-    fail("a spare sandbox exited with " + std::to_string(ExitCodeOf(status)));
-  }
+  Status exited = HowItEnded(state->plan, errors_read.get(), status, "a spare sandbox", dropped);
+  if (!exited.ok()) fail(exited.message());
 }
 
 std::unique_ptr<SpareSandboxes::Spare> SpareSandboxes::Take(
