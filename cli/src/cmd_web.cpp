@@ -63,6 +63,7 @@ Result<std::pair<std::string, uint16_t>> ParseBind(const std::string& bind) {
 }
 
 int Serve(const WebFlags& flags) {
+  webapi::ReexecWithSmallThreadCaches();  // first: it runs this process again
   // Before the store and the local worker start their threads: glibc fixes how many arenas it
   // may make at the first thread that needs one, and a thread keeps the arena it got.
   webapi::MapLargeBlocksAlways();

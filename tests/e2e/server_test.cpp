@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "fakes/git_fixture.h"
 #include "fakes/server_process.h"
@@ -73,6 +77,51 @@ int MallocHeaps(pid_t pid) {
     }
   }
   return heaps;
+}
+
+// The environment `pid` was executed with (what /proc/<pid>/environ holds), one entry per string.
+std::vector<std::string> ExecutedEnvironment(pid_t pid) {
+  const std::string text = ReadFile("/proc/" + std::to_string(pid) + "/environ");
+  std::vector<std::string> out;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\0', at);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+// The value of `name` in `env` ("" and false when it is not there).
+bool EnvValue(const std::vector<std::string>& env, const std::string& name, std::string& value) {
+  for (const std::string& entry : env) {
+    if (entry.rfind(name + "=", 0) == 0) {
+      value = entry.substr(name.size() + 1);
+      return true;
+    }
+  }
+  value.clear();
+  return false;
+}
+
+// The children of `pid` that executed a program of their own (the server's network helper,
+// slirp4netns): a child it cloned without executing (a spare sandbox) shows in
+// /proc/<child>/environ the environment the server itself was executed with.
+std::vector<pid_t> ExecutedChildren(pid_t pid) {
+  std::vector<pid_t> out;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+  for (const auto& task : std::filesystem::directory_iterator(dir, ec)) {
+    std::istringstream in(ReadFile(task.path() / "children"));
+    for (pid_t child; in >> child;) {
+      std::error_code child_ec;
+      auto child_exe =
+          std::filesystem::read_symlink("/proc/" + std::to_string(child) + "/exe", child_ec);
+      if (!child_ec && child_exe != exe) out.push_back(child);
+    }
+  }
+  return out;
 }
 
 class ServerE2E : public ::testing::Test {
@@ -389,6 +438,65 @@ TEST_F(ServerE2E, TheServerKeepsAtMostOneMallocArenaBesideTheMainHeap) {
   }
   EXPECT_LE(MallocHeaps(server_.pid()), 1)
       << ReadFile("/proc/" + std::to_string(server_.pid()) + "/maps");
+}
+
+// The server runs again once with glibc's per-thread caches limited to blocks of 64 bytes
+// (webapi::ReexecWithSmallThreadCaches: glibc reads GLIBC_TUNABLES only at a process's start),
+// and then puts the environment back: the programs it starts (its network helper here) are
+// executed with the environment the server was given, without the tunable or the marker.
+void ExpectSmallCachesAndTheGivenEnvironmentForChildren(const ServerProcess& server,
+                                                        const char* given) {
+  // Read raw: the loader, parsing GLIBC_TUNABLES in place, ends the first tunable with a NUL.
+  const std::string executed = ReadFile("/proc/" + std::to_string(server.pid()) + "/environ");
+  std::string seen = executed;
+  std::replace(seen.begin(), seen.end(), '\0', '\n');
+  const std::string first = given != nullptr ? given : "glibc.malloc.tcache_max=64";
+  EXPECT_NE(executed.find("GLIBC_TUNABLES=" + first), std::string::npos)
+      << "the server was not executed again with the tunable:\n"
+      << seen;
+  EXPECT_NE(executed.find("glibc.malloc.tcache_max=64"), std::string::npos) << seen;
+  std::string value;
+  std::vector<pid_t> children;
+  ASSERT_TRUE(WaitUntil([&] { return !(children = ExecutedChildren(server.pid())).empty(); },
+                        std::chrono::seconds(10)))
+      << "the server started no helper program";
+  for (pid_t child : children) {
+    std::vector<std::string> env = ExecutedEnvironment(child);
+    EXPECT_EQ(EnvValue(env, "GLIBC_TUNABLES", value), given != nullptr) << child << ": " << value;
+    if (given != nullptr) {
+      EXPECT_EQ(value, given) << child;
+    }
+    EXPECT_FALSE(EnvValue(env, "BATON_GLIBC_TUNABLES_BEFORE", value)) << child << ": " << value;
+  }
+}
+
+TEST_F(ServerE2E, TheServerRunsWithSmallThreadCachesAndItsChildrenGetTheEnvironmentAsGiven) {
+  BATON_SKIP_IF_SANITIZED("ASan's allocator replaces glibc's malloc: the server keeps its start");
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) GTEST_SKIP() << "GLIBC_TUNABLES is set here";
+  ExpectSmallCachesAndTheGivenEnvironmentForChildren(server_, nullptr);
+}
+
+TEST(ServerTunables, TunablesTheUserGaveAreKeptForTheServerAndItsChildren) {
+  BATON_SKIP_IF_SANITIZED("ASan's allocator replaces glibc's malloc: the server keeps its start");
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) GTEST_SKIP() << "GLIBC_TUNABLES is set here";
+  constexpr char kGiven[] = "glibc.malloc.arena_test=8";
+  ::setenv("GLIBC_TUNABLES", kGiven, 1);
+  {
+    ServerProcess server;
+    ASSERT_TRUE(server.started()) << server.log();
+    ExpectSmallCachesAndTheGivenEnvironmentForChildren(server, kGiven);
+  }
+  // A tcache tunable of the user's own decides: the server is not executed again.
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=3", 1);
+  {
+    ServerProcess server;
+    ASSERT_TRUE(server.started()) << server.log();
+    std::string value;
+    EXPECT_TRUE(EnvValue(ExecutedEnvironment(server.pid()), "GLIBC_TUNABLES", value));
+    EXPECT_EQ(value, "glibc.malloc.tcache_count=3");
+    EXPECT_FALSE(EnvValue(ExecutedEnvironment(server.pid()), "BATON_GLIBC_TUNABLES_BEFORE", value));
+  }
+  ::unsetenv("GLIBC_TUNABLES");
 }
 
 }  // namespace

@@ -1,6 +1,13 @@
 #include "baton/webapi/memory_release.h"
 
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -31,6 +38,52 @@ void CapMallocArenas(int arenas) {
 MemoryRelease::MemoryRelease(boost::asio::io_context& io, std::function<bool()> busy,
                              std::chrono::milliseconds interval, std::function<void()> trim)
     : timer_(io), busy_(std::move(busy)), interval_(interval), trim_(std::move(trim)) {}
+
+void ReexecWithSmallThreadCaches() {
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+  // GLIBC_TUNABLES as the user gave it, for after the execution: "" when unset, else "=" and it.
+  static constexpr char kBefore[] = "BATON_GLIBC_TUNABLES_BEFORE";
+  static constexpr char kTunables[] = "GLIBC_TUNABLES";
+  if (const char* before = std::getenv(kBefore)) {  // back in: glibc has read it
+    const std::string was = before;
+    if (was.empty()) {
+      ::unsetenv(kTunables);
+    } else {
+      ::setenv(kTunables, was.c_str() + 1, 1);
+    }
+    ::unsetenv(kBefore);
+    return;
+  }
+  const char* given = std::getenv(kTunables);
+  const std::string tunables = given != nullptr ? given : "";
+  if (tunables.find("glibc.malloc.tcache") != std::string::npos) return;
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  const std::string cmdline{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::vector<char*> argv;
+  std::vector<std::string> words;
+  for (size_t at = 0; at < cmdline.size();) {
+    const size_t end = cmdline.find('\0', at);
+    words.push_back(cmdline.substr(at, end == std::string::npos ? std::string::npos : end - at));
+    at = end == std::string::npos ? cmdline.size() : end + 1;
+  }
+  if (words.empty()) return;
+  for (std::string& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  ::setenv(kBefore, given != nullptr ? ("=" + tunables).c_str() : "", 1);
+  const std::string limited =
+      (tunables.empty() ? "" : tunables + ":") + "glibc.malloc.tcache_max=64";
+  ::setenv(kTunables, limited.c_str(), 1);
+  std::fflush(nullptr);
+  ::execv("/proc/self/exe", argv.data());
+  // Not executed (no /proc, a binary replaced under us): go on as we are, the environment as given.
+  if (given != nullptr) {
+    ::setenv(kTunables, tunables.c_str(), 1);
+  } else {
+    ::unsetenv(kTunables);
+  }
+  ::unsetenv(kBefore);
+#endif
+}
 
 void MemoryRelease::Arm() {
   if (armed_) return;  // one look pending is enough, however many builds finish meanwhile
