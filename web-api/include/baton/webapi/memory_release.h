@@ -45,14 +45,15 @@ void CapMallocArenas(int arenas);
 // of at most 64 bytes. A thread's cache keeps up to 7 freed blocks of each size up to 1 KiB and
 // hands them to that thread first; on a server whose threads take turns with builds, the small
 // blocks that stay (a statement, a job's state) end up spread over pages that malloc_trim cannot
-// give back: once quiet after W1-W4 the server held 3.4 MB more anonymous memory than idle with
-// 0.6 MB more in use (docs/benchmarks.md, 2026-12-06). glibc reads the limit only from
-// GLIBC_TUNABLES when a process starts, so this executes /proc/self/exe with the same arguments
-// and the tunable added, and back in puts GLIBC_TUNABLES as it was: the helpers and tasks it
-// starts see the user's environment. Nothing where the C library is not glibc, under ASan (its
-// allocator replaces glibc's), when GLIBC_TUNABLES already names a tcache tunable (the user
-// decides), or when the execution fails (the process goes on with glibc's defaults). Call first,
-// before the process starts a thread or opens what should not outlive the execution.
+// give back: once quiet after W1-W4 the server held 5.2-5.7 MB of anonymous memory (1.8 MB idle)
+// for 1.4-1.9 MB of blocks in use, and ~1.1 MB less with the limit (docs/benchmarks.md,
+// 2026-12-06, twenty-first stop). glibc reads the limit only from GLIBC_TUNABLES when a process
+// starts, so this executes /proc/self/exe with the same arguments and the tunable added, and back
+// in puts GLIBC_TUNABLES as it was: the programs the server starts get the user's environment.
+// Nothing where the C library is not glibc, under ASan (its allocator replaces glibc's), when
+// GLIBC_TUNABLES already names a tcache tunable (the user decides), or when the execution fails
+// (the process goes on with glibc's defaults). Call first, before the process starts a thread or
+// opens what should not outlive the execution.
 void ReexecWithSmallThreadCaches();
 
 class MemoryRelease {
