@@ -14,6 +14,7 @@
 
 #include "fakes/git_fixture.h"
 #include "fakes/server_process.h"
+#include "workers/task_test_util.h"
 
 namespace baton::testing {
 namespace {
@@ -108,18 +109,14 @@ bool EnvValue(const std::vector<std::string>& env, const std::string& name, std:
 // slirp4netns): a child it cloned without executing (a spare sandbox) shows in
 // /proc/<child>/environ the environment the server itself was executed with.
 std::vector<pid_t> ExecutedChildren(pid_t pid) {
-  std::vector<pid_t> out;
-  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
-  for (const auto& task : std::filesystem::directory_iterator(dir, ec)) {
-    std::istringstream in(ReadFile(task.path() / "children"));
-    for (pid_t child; in >> child;) {
-      std::error_code child_ec;
-      auto child_exe =
-          std::filesystem::read_symlink("/proc/" + std::to_string(child) + "/exe", child_ec);
-      if (!child_ec && child_exe != exe) out.push_back(child);
-    }
+  std::vector<pid_t> out;
+  for (pid_t child : ChildrenOf(pid)) {
+    std::error_code child_ec;
+    auto child_exe =
+        std::filesystem::read_symlink("/proc/" + std::to_string(child) + "/exe", child_ec);
+    if (!child_ec && child_exe != exe) out.push_back(child);
   }
   return out;
 }
@@ -491,10 +488,11 @@ TEST(ServerTunables, TunablesTheUserGaveAreKeptForTheServerAndItsChildren) {
   {
     ServerProcess server;
     ASSERT_TRUE(server.started()) << server.log();
+    const std::vector<std::string> env = ExecutedEnvironment(server.pid());
     std::string value;
-    EXPECT_TRUE(EnvValue(ExecutedEnvironment(server.pid()), "GLIBC_TUNABLES", value));
+    EXPECT_TRUE(EnvValue(env, "GLIBC_TUNABLES", value));
     EXPECT_EQ(value, "glibc.malloc.tcache_count=3");
-    EXPECT_FALSE(EnvValue(ExecutedEnvironment(server.pid()), "BATON_GLIBC_TUNABLES_BEFORE", value));
+    EXPECT_FALSE(EnvValue(env, "BATON_GLIBC_TUNABLES_BEFORE", value));
   }
   ::unsetenv("GLIBC_TUNABLES");
 }

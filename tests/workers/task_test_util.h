@@ -135,14 +135,14 @@ inline void ExpectMissingProgramError(workers::Worker& worker, const std::string
       << f.result.error.message();
 }
 
-// This process's children (pids whose parent is this process).
 // /proc/<pid>/<file> as far as it could be read (sys::ReadSmallFile): an ifstream throws on a read
 // error, which a process that exits between the open and the read makes (ESRCH).
 inline std::string ProcFile(pid_t pid, const char* file) {
   return workers::sys::ReadSmallFile("/proc/" + std::to_string(pid) + "/" + file);
 }
 
-inline std::vector<pid_t> OwnChildren() {
+// The children of `parent` (pids whose parent is `parent`).
+inline std::vector<pid_t> ChildrenOf(pid_t parent) {
   std::vector<pid_t> out;
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {
     pid_t pid = atoi(e.path().filename().c_str());
@@ -154,10 +154,13 @@ inline std::vector<pid_t> OwnChildren() {
     char state = 0;
     pid_t ppid = 0;
     rest >> state >> ppid;
-    if (ppid == ::getpid()) out.push_back(pid);
+    if (ppid == parent) out.push_back(pid);
   }
   return out;
 }
+
+// This process's children.
+inline std::vector<pid_t> OwnChildren() { return ChildrenOf(::getpid()); }
 
 // Host pids whose command line contains `needle` (or, with `argv0_prefix`, whose argv[0]
 // starts with it).

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -39,49 +40,50 @@ MemoryRelease::MemoryRelease(boost::asio::io_context& io, std::function<bool()> 
                              std::chrono::milliseconds interval, std::function<void()> trim)
     : timer_(io), busy_(std::move(busy)), interval_(interval), trim_(std::move(trim)) {}
 
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+namespace {
+
+// GLIBC_TUNABLES as the user gave it, kept across the execution: "" when unset, else "=" and it.
+constexpr char kBefore[] = "BATON_GLIBC_TUNABLES_BEFORE";
+constexpr char kTunables[] = "GLIBC_TUNABLES";
+
+// GLIBC_TUNABLES back as kBefore says it was given, and kBefore gone.
+void PutTunablesBack(const char* before) {
+  if (*before == '\0') {
+    ::unsetenv(kTunables);
+  } else {
+    ::setenv(kTunables, before + 1, 1);
+  }
+  ::unsetenv(kBefore);
+}
+
+}  // namespace
+#endif
+
 void ReexecWithSmallThreadCaches() {
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-  // GLIBC_TUNABLES as the user gave it, for after the execution: "" when unset, else "=" and it.
-  static constexpr char kBefore[] = "BATON_GLIBC_TUNABLES_BEFORE";
-  static constexpr char kTunables[] = "GLIBC_TUNABLES";
-  if (const char* before = std::getenv(kBefore)) {  // back in: glibc has read it
-    const std::string was = before;
-    if (was.empty()) {
-      ::unsetenv(kTunables);
-    } else {
-      ::setenv(kTunables, was.c_str() + 1, 1);
-    }
-    ::unsetenv(kBefore);
+  if (const char* before = std::getenv(kBefore)) {  // back in: glibc has read the limit
+    PutTunablesBack(std::string(before).c_str());   // a copy: unsetenv drops the original
     return;
   }
   const char* given = std::getenv(kTunables);
   const std::string tunables = given != nullptr ? given : "";
   if (tunables.find("glibc.malloc.tcache") != std::string::npos) return;
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  const std::string cmdline{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  std::vector<char*> argv;
-  std::vector<std::string> words;
-  for (size_t at = 0; at < cmdline.size();) {
-    const size_t end = cmdline.find('\0', at);
-    words.push_back(cmdline.substr(at, end == std::string::npos ? std::string::npos : end - at));
-    at = end == std::string::npos ? cmdline.size() : end + 1;
+  std::string cmdline{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::vector<char*> argv;  // into cmdline: each argument ends with its NUL
+  for (size_t at = 0; at < cmdline.size(); at += std::strlen(cmdline.data() + at) + 1) {
+    argv.push_back(cmdline.data() + at);
   }
-  if (words.empty()) return;
-  for (std::string& w : words) argv.push_back(w.data());
+  if (argv.empty()) return;
   argv.push_back(nullptr);
-  ::setenv(kBefore, given != nullptr ? ("=" + tunables).c_str() : "", 1);
-  const std::string limited =
-      (tunables.empty() ? "" : tunables + ":") + "glibc.malloc.tcache_max=64";
-  ::setenv(kTunables, limited.c_str(), 1);
+  const std::string before = given != nullptr ? "=" + tunables : "";
+  ::setenv(kBefore, before.c_str(), 1);
+  ::setenv(kTunables,
+           ((tunables.empty() ? "" : tunables + ":") + "glibc.malloc.tcache_max=64").c_str(), 1);
   std::fflush(nullptr);
   ::execv("/proc/self/exe", argv.data());
-  // Not executed (no /proc, a binary replaced under us): go on as we are, the environment as given.
-  if (given != nullptr) {
-    ::setenv(kTunables, tunables.c_str(), 1);
-  } else {
-    ::unsetenv(kTunables);
-  }
-  ::unsetenv(kBefore);
+  PutTunablesBack(before.c_str());  // not executed (no /proc, ...): on with glibc's defaults
 #endif
 }
 
