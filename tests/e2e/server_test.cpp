@@ -452,6 +452,11 @@ void ExpectSmallCachesAndTheGivenEnvironmentForChildren(const ServerProcess& ser
       << "the server was not executed again with the tunable:\n"
       << seen;
   EXPECT_NE(executed.find("glibc.malloc.tcache_max=64"), std::string::npos) << seen;
+  // Still named as the program it is (the kernel names an executed process after the file
+  // executed, here /proc/self/exe), so that ps, top and pgrep find it.
+  const std::string proc = "/proc/" + std::to_string(server.pid());
+  EXPECT_EQ(ReadFile(proc + "/comm"),
+            std::filesystem::read_symlink(proc + "/exe").filename().string().substr(0, 15) + "\n");
   std::string value;
   std::vector<pid_t> children;
   ASSERT_TRUE(WaitUntil([&] { return !(children = ExecutedChildren(server.pid())).empty(); },

@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <sys/prctl.h>
 #include <unistd.h>
+
+#include <cerrno>  // program_invocation_short_name
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -64,6 +67,9 @@ void ReexecWithSmallThreadCaches() {
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
   if (const char* before = std::getenv(kBefore)) {  // back in: glibc has read the limit
     PutTunablesBack(std::string(before).c_str());   // a copy: unsetenv drops the original
+    // Executed as /proc/self/exe, the process is named "exe" (ps, top, pgrep read that name):
+    // the name of the program as started again, before any thread inherits it.
+    ::prctl(PR_SET_NAME, program_invocation_short_name);
     return;
   }
   const char* given = std::getenv(kTunables);
