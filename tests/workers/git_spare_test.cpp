@@ -208,6 +208,28 @@ TEST_F(GitSpare, ACheckThatRanBeforeItsPushsGetLeavesASpareForTheNextPush) {
   EXPECT_EQ(Spares(), 1) << "the next push finds a spare";
 }
 
+// The task that follows a get starts before a check begins the next spare beside it: the wait
+// for the gets in flight ends kSpareAfterLastGet after the last of them ended, not before.
+TEST(GitSpareTiming, ACheckBeginsItsSpareOnlyAWhileAfterTheLastGetEnded) {
+  using Clock = std::chrono::steady_clock;
+  const std::string mirror = "/mirror-of-a-timing-test";
+  auto get = std::make_unique<resources::GetInFlight>(mirror);
+  Clock::time_point before_end;
+  std::thread ender([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    before_end = Clock::now();
+    get.reset();
+  });
+  resources::WaitForGetsInFlight(mirror);
+  const Clock::time_point waited = Clock::now();
+  ender.join();
+  EXPECT_EQ(resources::GetsInFlight(mirror), 0u);
+  EXPECT_GE(waited - before_end, resources::kSpareAfterLastGet);
+  // Long after the last get: no wait at all is needed, and the call returns.
+  std::this_thread::sleep_for(resources::kSpareAfterLastGet);
+  resources::WaitForGetsInFlight(mirror);
+}
+
 // Each file a get replaces is a new inode, which costs on a filesystem that scans the inodes
 // freed recently: the spare's config already names origin and the branch's upstream.
 TEST_F(GitSpare, AGetThroughTheSpareKeepsTheSparesConfigFile) {

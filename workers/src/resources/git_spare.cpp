@@ -1,10 +1,12 @@
 #include "resources/git_spare.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "baton/common/sha256.h"
@@ -47,10 +49,11 @@ bool RenameChildren(const fs::path& from, const fs::path& to) {
   return true;
 }
 
-// The gets under way per mirror path: tickets in the order they began.
+// The gets under way per mirror path: tickets in the order they began, and when the last ended.
 struct GetsOfMirror {
   uint64_t next = 0;
   std::set<uint64_t> open;
+  std::chrono::steady_clock::time_point last_end;
 };
 
 struct GetRegistry {
@@ -78,7 +81,9 @@ GetInFlight::~GetInFlight() {
   GetRegistry& r = Gets();
   {
     std::lock_guard<std::mutex> lock(r.mu);
-    r.mirrors[mirror_path_].open.erase(ticket_);
+    GetsOfMirror& gets = r.mirrors[mirror_path_];
+    gets.open.erase(ticket_);
+    gets.last_end = std::chrono::steady_clock::now();
   }
   r.ended.notify_all();
 }
@@ -88,7 +93,14 @@ void WaitForGetsInFlight(const std::string& mirror_path) {
   std::unique_lock<std::mutex> lock(r.mu);
   GetsOfMirror& gets = r.mirrors[mirror_path];
   const uint64_t begun = gets.next;
-  r.ended.wait(lock, [&] { return gets.open.empty() || *gets.open.begin() >= begun; });
+  for (;;) {
+    r.ended.wait(lock, [&] { return gets.open.empty() || *gets.open.begin() >= begun; });
+    const auto quiet_from = gets.last_end + kSpareAfterLastGet;
+    if (std::chrono::steady_clock::now() >= quiet_from) return;
+    lock.unlock();
+    std::this_thread::sleep_until(quiet_from);
+    lock.lock();
+  }
 }
 
 size_t GetsInFlight(const std::string& mirror_path) {

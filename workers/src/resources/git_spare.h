@@ -16,6 +16,7 @@
 // mirror's state as it moves it).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -51,8 +52,15 @@ class GetInFlight {
   uint64_t ticket_;
 };
 
+// How long after the mirror's last get ended a check begins its spare: the task that follows the
+// get starts first (its shell is executed ~1.1-1.7 ms after the get's end here), without a
+// spare's clone (~4 ms of CPU and file creation) beside it, which cost a signed webhook's build
+// ~0.6 ms (docs/benchmarks.md, "twenty-second stop").
+inline constexpr std::chrono::milliseconds kSpareAfterLastGet{3};
+
 // Waits until every GetInFlight of `mirror_path` constructed before this call is destroyed
-// (gets begun later are not waited for). REQUIRES: the caller holds no MirrorLock.
+// (gets begun later are not waited for) and the last get of it ended kSpareAfterLastGet ago.
+// REQUIRES: the caller holds no MirrorLock.
 void WaitForGetsInFlight(const std::string& mirror_path);
 // How many gets of `mirror_path` are under way (for tests).
 size_t GetsInFlight(const std::string& mirror_path);
