@@ -17,6 +17,7 @@
 #include "baton/workers/resource_type.h"
 #include "fakes/git_fixture.h"
 #include "fakes/test_env.h"
+#include "resources/git_source.h"
 #include "resources/git_spare.h"
 
 namespace baton::workers {
@@ -206,6 +207,34 @@ TEST_F(GitSpare, ACheckThatRanBeforeItsPushsGetLeavesASpareForTheNextPush) {
   ASSERT_FALSE(dir.empty());
   EXPECT_EQ(ReadFile(dir / "a.txt"), "two");
   EXPECT_EQ(Spares(), 1) << "the next push finds a spare";
+}
+
+// A push starts its build's get and a check at once. When the get takes the mirror's lock first,
+// its fetch began after the check was asked for: the check finds the remote in the mirror as that
+// fetch left it, and a check asked for after it fetches.
+TEST_F(GitSpare, ACheckThatWaitedWhileItsPushsGetFetchedTakesTheMirrorAsThatFetchLeftIt) {
+  ASSERT_NO_FATAL_FAILURE(GetFirstAndCheckAgain());
+  auto source = resources::ParseGitSource(Source());
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  std::string pushed = upstream_.Commit({{"a.txt", "two"}}, "pushed");
+  const resources::FetchClock::time_point asked = resources::FetchClock::now();
+  ASSERT_FALSE(Get(pushed).empty());  // the get fetches: the mirror lacked the commit
+  std::string later = upstream_.Commit({{"a.txt", "three"}}, "later");
+  std::string branch;
+  {
+    resources::MirrorLock lock(Mirror().string());
+    auto repo = resources::FetchMirrorUnlessFetchedSince(ctx_, *source, asked, &branch);
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  }
+  EXPECT_EQ(RunGit(Mirror(), "rev-parse refs/heads/main"), pushed + "\n");
+  EXPECT_EQ(branch, "main");
+  {
+    resources::MirrorLock lock(Mirror().string());
+    auto repo = resources::FetchMirrorUnlessFetchedSince(ctx_, *source,
+                                                         resources::FetchClock::now(), &branch);
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  }
+  EXPECT_EQ(RunGit(Mirror(), "rev-parse refs/heads/main"), later + "\n");
 }
 
 // The task that follows a get starts before a check begins the next spare beside it: the wait

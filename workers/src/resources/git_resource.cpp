@@ -205,10 +205,12 @@ class GitResourceType final : public ResourceType {
     std::unique_ptr<GitRepository> repo;
     std::string branch, head;
     Result<std::vector<Json>> versions = std::vector<Json>{};
+    const FetchClock::time_point asked = FetchClock::now();
     {
       MirrorLock lock(mirror);
       std::string default_branch;
-      BATON_ASSIGN_OR_RETURN(repo, FetchMirror(ctx, s, &default_branch));
+      // A push's get that took the lock first fetched the remote as this check would.
+      BATON_ASSIGN_OR_RETURN(repo, FetchMirrorUnlessFetchedSince(ctx, s, asked, &default_branch));
       if (s.TracksTags()) return TagVersions(*repo, s, from);
       BATON_ASSIGN_OR_RETURN(branch, ResolveBranch(s, default_branch));
       BATON_ASSIGN_OR_RETURN(head, BranchHead(*repo, s, branch));

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <regex>
 #include <sstream>
 
@@ -233,6 +235,30 @@ std::shared_ptr<std::mutex> PathMutex(const std::string& path) {
   return mu;
 }
 
+// When the last fetch into each mirror that succeeded began, in this process.
+class FetchTimes {
+ public:
+  void Record(const std::string& mirror, FetchClock::time_point began) {
+    std::lock_guard<std::mutex> lock(mu_);
+    FetchClock::time_point& last = began_[mirror];
+    last = std::max(last, began);
+  }
+  bool BeganSince(const std::string& mirror, FetchClock::time_point since) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = began_.find(mirror);
+    return it != began_.end() && it->second >= since;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, FetchClock::time_point> began_;
+};
+
+FetchTimes& Fetches() {
+  static FetchTimes* fetches = new FetchTimes;  // never destroyed: steps may outlive main
+  return *fetches;
+}
+
 std::vector<std::string> MirrorRefspecs(const GitSource& s) {
   std::vector<std::string> specs = {"+refs/heads/*:refs/heads/*"};
   specs.push_back("+refs/tags/*:refs/tags/*");  // tags feed metadata and tag_filter
@@ -276,7 +302,9 @@ std::string MirrorPath(const ResourceContext& ctx, const GitSource& source) {
 Result<std::unique_ptr<GitRepository>> FetchMirror(const ResourceContext& ctx,
                                                    const GitSource& source,
                                                    std::string* default_branch) {
-  BATON_ASSIGN_OR_RETURN(auto repo, OpenGitMirror(MirrorPath(ctx, source)));
+  const FetchClock::time_point began = FetchClock::now();
+  const std::string path = MirrorPath(ctx, source);
+  BATON_ASSIGN_OR_RETURN(auto repo, OpenGitMirror(path));
   BATON_RETURN_IF_ERROR(repo->SetConfig(source.git_config));
   auto fetched = repo->Fetch(source.remote, MirrorRefspecs(source));
   if (!fetched.ok()) {
@@ -284,8 +312,25 @@ Result<std::unique_ptr<GitRepository>> FetchMirror(const ResourceContext& ctx,
                   source.Describe("git fetch") + ": " + fetched.status().message());
   }
   *default_branch = *fetched;
-  RememberDefaultBranch(MirrorPath(ctx, source), *fetched);
+  RememberDefaultBranch(path, *fetched);
+  Fetches().Record(path, began);
   return repo;
+}
+
+Result<std::unique_ptr<GitRepository>> FetchMirrorUnlessFetchedSince(
+    const ResourceContext& ctx, const GitSource& source, FetchClock::time_point asked,
+    std::string* default_branch) {
+  const std::string path = MirrorPath(ctx, source);
+  if (Fetches().BeganSince(path, asked)) {
+    auto remembered = ReadFile(path + ".default-branch");
+    auto repo = OpenGitMirror(path);
+    if (remembered.ok() && !remembered->empty() && repo.ok() &&
+        (*repo)->SetConfig(source.git_config).ok()) {
+      *default_branch = *remembered;
+      return std::move(*repo);
+    }
+  }
+  return FetchMirror(ctx, source, default_branch);
 }
 
 std::unique_ptr<GitRepository> MirrorWithCommit(const ResourceContext& ctx, const GitSource& source,

@@ -1,6 +1,7 @@
 // The `git` resource type's source configuration and the per-mirror lock. Private to workers/.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -78,6 +79,13 @@ std::string MirrorPath(const ResourceContext& ctx, const GitSource& source);
 Result<std::unique_ptr<GitRepository>> FetchMirror(const ResourceContext& ctx,
                                                    const GitSource& source,
                                                    std::string* default_branch);
+// The mirror as a fetch that began at or after `asked` left it, when one did in this process
+// (a check that waited for the mirror's lock while a push's get fetched: the remote as it was
+// when the check was asked for, or newer); else FetchMirror. REQUIRES: the MirrorLock.
+using FetchClock = std::chrono::steady_clock;
+Result<std::unique_ptr<GitRepository>> FetchMirrorUnlessFetchedSince(
+    const ResourceContext& ctx, const GitSource& source, FetchClock::time_point asked,
+    std::string* default_branch);
 // The mirror as it is, without fetching, when it already has commit `sha` (40 hex digits) and
 // knows the branch to check out (source.branch, or the remote's default branch remembered by
 // the last fetch); null otherwise. REQUIRES: the caller holds the MirrorLock.
