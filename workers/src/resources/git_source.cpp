@@ -317,9 +317,10 @@ Result<std::unique_ptr<GitRepository>> FetchMirror(const ResourceContext& ctx,
   return repo;
 }
 
-Result<std::unique_ptr<GitRepository>> FetchMirrorUnlessFetchedSince(
-    const ResourceContext& ctx, const GitSource& source, FetchClock::time_point asked,
-    std::string* default_branch) {
+Result<std::unique_ptr<GitRepository>> FetchMirrorUnlessFetchedSince(const ResourceContext& ctx,
+                                                                     const GitSource& source,
+                                                                     FetchClock::time_point asked,
+                                                                     std::string* default_branch) {
   const std::string path = MirrorPath(ctx, source);
   if (Fetches().BeganSince(path, asked)) {
     auto remembered = ReadFile(path + ".default-branch");
