@@ -127,9 +127,10 @@ std::vector<std::string> CommitTags(GitRepository& repo, const std::string& sha)
   return tags;
 }
 
-std::vector<MetadataField> CommitMetadata(GitRepository& repo, const GitCommit& c,
-                                          const std::string& branch, const std::string& url = "") {
-  std::vector<std::string> tags = CommitTags(repo, c.sha);
+// `tags`: CommitTags of the commit (listing them peels every tag of the repository).
+std::vector<MetadataField> CommitMetadata(const GitCommit& c, const std::string& branch,
+                                          const std::vector<std::string>& tags,
+                                          const std::string& url = "") {
   std::vector<MetadataField> m = {{"commit", c.sha},
                                   {"author", c.author.name},
                                   {"author_date", GitDate(c.author)},
@@ -156,7 +157,7 @@ Status WriteRefFiles(GitRepository& repo, const std::string& dir, const std::str
                       "; add --always to fall back to the commit's sha");
   }
   files.describe = *described;
-  files.metadata = CommitMetadata(repo, commit, branch, files.url);
+  files.metadata = CommitMetadata(commit, branch, files.tags, files.url);
   *metadata = files.metadata;
   return WriteGitRefFiles(dir, files, get);
 }
@@ -301,7 +302,8 @@ class GitResourceType final : public ResourceType {
     BATON_ASSIGN_OR_RETURN(GitPutOutcome out, PutGit(ctx, s, params, dir));
     BATON_ASSIGN_OR_RETURN(auto repo, OpenGitCheckout(out.repo_dir));
     BATON_ASSIGN_OR_RETURN(GitCommit commit, repo->Commit(out.sha));
-    return FetchedVersion{Json{{"ref", out.sha}}, CommitMetadata(*repo, commit, out.branch)};
+    return FetchedVersion{Json{{"ref", out.sha}},
+                          CommitMetadata(commit, out.branch, CommitTags(*repo, commit.sha))};
   }
 };
 
