@@ -1,5 +1,6 @@
 #include "baton/webapi/memory_release.h"
 
+#include <cerrno>  // program_invocation_short_name
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -10,8 +11,6 @@
 
 #include <sys/prctl.h>
 #include <unistd.h>
-
-#include <cerrno>  // program_invocation_short_name
 
 #if defined(__GLIBC__)
 #include <malloc.h>

@@ -226,37 +226,21 @@ bool MatchesAny(const std::string& path, const std::vector<std::string>& pattern
 
 namespace {
 
-std::shared_ptr<std::mutex> PathMutex(const std::string& path) {
-  static std::mutex table_mu;
-  static std::map<std::string, std::shared_ptr<std::mutex>> table;
-  std::lock_guard<std::mutex> lock(table_mu);
-  auto& mu = table[path];
-  if (!mu) mu = std::make_shared<std::mutex>();
-  return mu;
-}
-
-// When the last fetch into each mirror that succeeded began, in this process.
-class FetchTimes {
- public:
-  void Record(const std::string& mirror, FetchClock::time_point began) {
-    std::lock_guard<std::mutex> lock(mu_);
-    FetchClock::time_point& last = began_[mirror];
-    last = std::max(last, began);
-  }
-  bool BeganSince(const std::string& mirror, FetchClock::time_point since) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = began_.find(mirror);
-    return it != began_.end() && it->second >= since;
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::string, FetchClock::time_point> began_;
+// What this process keeps of each mirror path: its lock, and (guarded by it) the last fetch into
+// it that succeeded: when it began and the remote's default branch it found.
+struct MirrorState {
+  std::mutex mu;
+  FetchClock::time_point last_fetch_began;
+  std::string last_fetch_default_branch;
 };
 
-FetchTimes& Fetches() {
-  static FetchTimes* fetches = new FetchTimes;  // never destroyed: steps may outlive main
-  return *fetches;
+std::shared_ptr<MirrorState> StateOf(const std::string& path) {
+  static std::mutex table_mu;
+  static std::map<std::string, std::shared_ptr<MirrorState>> table;
+  std::lock_guard<std::mutex> lock(table_mu);
+  auto& state = table[path];
+  if (!state) state = std::make_shared<MirrorState>();
+  return state;
 }
 
 std::vector<std::string> MirrorRefspecs(const GitSource& s) {
@@ -276,7 +260,9 @@ void RememberDefaultBranch(const std::string& mirror, const std::string& branch)
 
 }  // namespace
 
-MirrorLock::MirrorLock(const std::string& mirror_path) : mu_(PathMutex(mirror_path)) {
+MirrorLock::MirrorLock(const std::string& mirror_path) {
+  std::shared_ptr<MirrorState> state = StateOf(mirror_path);
+  mu_ = std::shared_ptr<std::mutex>(state, &state->mu);  // keeps the state alive
   mu_->lock();
   std::error_code ec;
   fs::create_directories(fs::path(mirror_path).parent_path(), ec);
@@ -313,7 +299,11 @@ Result<std::unique_ptr<GitRepository>> FetchMirror(const ResourceContext& ctx,
   }
   *default_branch = *fetched;
   RememberDefaultBranch(path, *fetched);
-  Fetches().Record(path, began);
+  std::shared_ptr<MirrorState> state = StateOf(path);  // the caller holds its lock
+  if (began >= state->last_fetch_began) {
+    state->last_fetch_began = began;
+    state->last_fetch_default_branch = *fetched;
+  }
   return repo;
 }
 
@@ -322,12 +312,11 @@ Result<std::unique_ptr<GitRepository>> FetchMirrorUnlessFetchedSince(const Resou
                                                                      FetchClock::time_point asked,
                                                                      std::string* default_branch) {
   const std::string path = MirrorPath(ctx, source);
-  if (Fetches().BeganSince(path, asked)) {
-    auto remembered = ReadFile(path + ".default-branch");
+  std::shared_ptr<MirrorState> state = StateOf(path);  // the caller holds its lock
+  if (state->last_fetch_began >= asked) {
     auto repo = OpenGitMirror(path);
-    if (remembered.ok() && !remembered->empty() && repo.ok() &&
-        (*repo)->SetConfig(source.git_config).ok()) {
-      *default_branch = *remembered;
+    if (repo.ok() && (*repo)->SetConfig(source.git_config).ok()) {
+      *default_branch = state->last_fetch_default_branch;
       return std::move(*repo);
     }
   }
