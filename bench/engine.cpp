@@ -3,11 +3,13 @@
 // plain fork/exec. Prints medians of N runs and the ratios to make. Needs root (sandbox).
 //
 // Usage: bench_engine [--runs N] [--baton PATH] [--only W1,W2,W3,W4,SANDBOX] [--unsandboxed]
-//                     [--keep DIR]
+//                     [--keep DIR] [--settle-seconds S]
 //   N defaults to 5; PATH defaults to `baton` next to this executable. --unsandboxed runs the
 //   tasks with --unsafe-no-sandbox, so what `baton run` itself costs shows apart from the
 //   sandbox's part. --keep writes the pipelines, Makefiles and data dirs to DIR and keeps them
-//   (to rerun one by hand under perf or strace).
+//   (to rerun one by hand under perf or strace). --settle-seconds (default 300; 0: not at all)
+//   bounds the wait before the first workload for the data dirs' filesystem to be back at rest
+//   (SettleDisk below).
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -23,6 +25,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -186,6 +189,7 @@ struct Settings {
   std::string only = "W1,W2,W3,W4,SANDBOX";
   bool unsandboxed = false;
   std::string keep;
+  int settle_seconds = 300;
 };
 
 Result Measure(const Settings& s, const Workload& w, const fs::path& root) {
@@ -306,6 +310,11 @@ std::optional<int> ParseFlags(int argc, char** argv, Settings& s) {
   app.add_option("--only", s.only, "the workloads to run, comma-separated")->capture_default_str();
   app.add_flag("--unsandboxed", s.unsandboxed, "tasks without the sandbox (--unsafe-no-sandbox)");
   app.add_option("--keep", s.keep, "write the workloads and data dirs here, and keep them");
+  app.add_option("--settle-seconds", s.settle_seconds,
+                 "wait at most this long for the disk to be at rest before the first workload "
+                 "(0: do not wait)")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -314,19 +323,19 @@ std::optional<int> ParseFlags(int argc, char** argv, Settings& s) {
   return std::nullopt;
 }
 
-// The median time to create an empty file under `dir` (200 of them, left for the run's end:
-// removed now, they would be 200 inodes freed just before the workload is measured). On this
+// The median time to create an empty file under `dir` (`files` of them, left for the run's end:
+// removed now, they would be inodes freed just before the workload is measured). On this
 // machine's ext4, which has no journal, the kernel skips every inode freed in the last minute or
 // more when it allocates one, reading each one's deletion time: after a mass deletion (a test
 // suite's temp dirs, a benchmark's data dirs) a file's creation takes 10-50x longer for a minute
-// or two, and every baton figure with it (a fresh W1 run creates ~25 files and directories; make
+// or two, and every baton figure with it (a fresh W1 run creates ~23 files and directories; make
 // creates none). Printed so that a sitting's figures can be read against it.
-double FileCreationMicros(const fs::path& dir) {
+double FileCreationMicros(const fs::path& dir, int files = 200) {
   std::error_code ec;
   fs::remove_all(dir, ec);  // fresh even in a kept directory run before
   fs::create_directories(dir);
   std::vector<double> us;
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < files; ++i) {
     std::string path = (dir / ("f" + std::to_string(i))).string();
     auto t0 = SteadyClock::now();
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -334,6 +343,40 @@ double FileCreationMicros(const fs::path& dir) {
     if (fd >= 0) ::close(fd);
   }
   return Median(us);
+}
+
+// A file's creation at rest on these VMs' root takes 4-10 us; right after a test suite 100-300
+// us, and W1 then reads ~3.5x make instead of ~2.8x; at ~30 us, 2.85-3.0x (docs/benchmarks.md,
+// twenty-second and twenty-third stops). A benchmark measures the machine at rest, as it waits
+// for a quiet load: before the first workload, probe every 10 s (100 files a probe, kept until
+// the run's end like the others) until a file's creation is under kSettledMicros or `limit` has
+// passed. The wait is printed, never hidden; the figure before each workload is printed as
+// before. A disk slower at rest than this one waits `limit` once a run and says so.
+constexpr double kSettledMicros = 12.0;
+constexpr int kSettleProbeFiles = 100;
+
+void SettleDisk(const fs::path& root, std::chrono::seconds limit) {
+  auto start = SteadyClock::now();
+  double us = FileCreationMicros(root / "settle-0", kSettleProbeFiles);
+  if (us < kSettledMicros) return;
+  std::printf(
+      "    a file's creation under %s takes %.1f us (at rest: under %.0f): something "
+      "deleted many files here lately; waiting up to %lld s for the disk to be at rest\n",
+      root.c_str(), us, kSettledMicros, static_cast<long long>(limit.count()));
+  std::fflush(stdout);
+  for (int probe = 1; us >= kSettledMicros && SteadyClock::now() - start < limit; ++probe) {
+    std::this_thread::sleep_for(std::chrono::seconds(10));
+    us = FileCreationMicros(root / ("settle-" + std::to_string(probe)), kSettleProbeFiles);
+  }
+  double waited = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  if (us < kSettledMicros) {
+    std::printf("    at rest after %.0f s (%.1f us a file)\n", waited, us);
+  } else {
+    std::printf(
+        "    still %.1f us a file after %.0f s: measuring anyway; baton's figures are "
+        "slower than at rest\n",
+        us, waited);
+  }
 }
 
 int main(int argc, char** argv) {
@@ -347,6 +390,7 @@ int main(int argc, char** argv) {
   fs::create_directories(root);
   std::printf("baton: %s; %d runs per workload; a fresh --data-dir per baton run%s\n",
               s.baton.c_str(), s.runs, s.unsandboxed ? "; tasks unsandboxed" : "");
+  if (s.settle_seconds > 0) SettleDisk(root, std::chrono::seconds(s.settle_seconds));
   std::vector<Workload> workloads = {
       {"W1", W1Pipeline(), W1Makefile(), 2, 6},
       {"W2", W2Pipeline(), W2Makefile(), 2, 52},

@@ -8,13 +8,15 @@
 # the store (bench_server). Each part prints the load average at its start; run it on a quiet
 # machine, the figures move with the load.
 #
-#   bench/speed.sh [BUILD_DIR [SCRATCH_DIR]]   # default build and $TMPDIR or /tmp; ~75 s
+#   bench/speed.sh [BUILD_DIR [SCRATCH_DIR]]   # default build and $TMPDIR or /tmp; ~75 s at rest
 #
 # SCRATCH_DIR holds every data dir, repository and temporary file the benches make. Its
 # filesystem shows in the figures: on an ext4 without a journal (these VMs' root), each new
 # inode is found by scanning the inodes deleted in the last seconds to minutes, so anything that
 # creates files (a build's directories, a checkout) slows with what the machine deleted
-# recently. bench/journaled_scratch.sh makes a journaled ext4 to compare (docs/benchmarks.md).
+# recently. bench_engine therefore waits (up to 5 minutes, printed) before its first workload
+# until a file's creation there is back at rest, and prints that figure before each workload;
+# bench/journaled_scratch.sh makes a journaled ext4 to compare (docs/benchmarks.md).
 set -euo pipefail
 build=${1:-build}
 bin=$build/bin
