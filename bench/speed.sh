@@ -14,7 +14,7 @@
 # filesystem shows in the figures: on an ext4 without a journal (these VMs' root), each new
 # inode is found by scanning the inodes deleted in the last seconds to minutes, so anything that
 # creates files (a build's directories, a checkout) slows with what the machine deleted
-# recently. bench_engine therefore waits (up to 5 minutes, printed) before its first workload
+# recently. bench_engine therefore waits (up to 7 minutes, printed) before its first workload
 # until a file's creation there is back at rest, and prints that figure before each workload;
 # bench/journaled_scratch.sh makes a journaled ext4 to compare (docs/benchmarks.md).
 set -euo pipefail
