@@ -2,13 +2,17 @@
 // by umoci + skopeo from busybox-static) pushed under source.tag and params.additional_tags,
 // read back by skopeo and by get bit for bit; blobs the registry has are not uploaded again
 // (its access log shows no upload); an image index; the bearer-token flow asking for push;
-// errors for globs, tarballs that are not OCI layouts, damaged blobs and bad tags.
+// errors for globs, tarballs that are not OCI layouts, damaged blobs and bad tags; params.version
+// with bump_aliases moving latest, MAJOR and MAJOR.MINOR only when no later version is there,
+// with a variant, and the registry's tag list.
 #include <gtest/gtest.h>
 
 #include "baton/workers/resource_type.h"
 #include "fakes/test_env.h"
 #include "registry-server/registry_resource_fixture.h"
 #include "registry-server/token_issuer.h"
+#include "resources/registry_image/image_source.h"
+#include "resources/registry_image/registry_client.h"
 
 namespace baton::workers {
 namespace {
@@ -24,6 +28,8 @@ using baton::testing::SkopeoDigest;
 using baton::testing::TokenIssuer;
 using baton::testing::TokenIssuerOptions;
 using baton::testing::WriteFile;
+using resources::ParseImageSource;
+using resources::RegistryClient;
 
 class RegistryPut : public baton::testing::RegistryResourceTest {
  protected:
@@ -223,6 +229,98 @@ TEST_F(RegistryPut, SaysWhatIsWrongWithTheImageParamsAndTheTarball) {
   EXPECT_NE(damaged.status().message().find("does not match its digest"), std::string::npos)
       << damaged.status().message();
   EXPECT_NE(damaged.status().message().find(biggest.filename().string()), std::string::npos);
+  EXPECT_EQ(Count(ReadFile(registry_->log_path()), "\"POST /v2/"), 0u);
+}
+
+TEST_F(RegistryPut, AVersionMovesOnlyTheAliasesNoLaterVersionHolds) {
+  StartRegistry();
+  Json source = {{"repository", registry_->host() + "/team/app"}, {"insecure", true}};
+  auto push = [&](const std::string& marker, const std::string& version) {
+    MakeTarball(marker, "image/" + marker + ".tar");
+    auto put =
+        Put(source,
+            {{"image", "image/" + marker + ".tar"}, {"version", version}, {"bump_aliases", true}});
+    EXPECT_TRUE(put.ok()) << put.status().ToString();
+    return put.ok() ? *put : FetchedVersion{};
+  };
+  auto digest_of = [&](const std::string& tag) {
+    return SkopeoDigest(*registry_, "team/app:" + tag);
+  };
+
+  // The first version of a repository nothing was pushed to: every alias, and no `latest` from
+  // the source's default tag besides the alias (source.tag is not set).
+  FetchedVersion first = push("one", "v1.2.3");
+  std::string d1 = first.version.value("digest", "");
+  EXPECT_EQ(first.metadata.at(0).value, "1.2.3 latest 1 1.2");
+  for (const char* tag : {"1.2.3", "latest", "1", "1.2"}) EXPECT_EQ(digest_of(tag), d1) << tag;
+
+  // A later major: latest, 2 and 2.0 move; 1 and 1.2 stay.
+  std::string d2 = push("two", "2.0.0").version.value("digest", "");
+  ASSERT_NE(d2, d1);
+  for (const char* tag : {"2.0.0", "latest", "2", "2.0"}) EXPECT_EQ(digest_of(tag), d2) << tag;
+  for (const char* tag : {"1", "1.2"}) EXPECT_EQ(digest_of(tag), d1) << tag;
+
+  // A fix of the old line: 1 and 1.2 move to it, latest stays on 2.0.0.
+  FetchedVersion fix = push("three", "1.2.4");
+  std::string d3 = fix.version.value("digest", "");
+  EXPECT_EQ(fix.metadata.at(0).value, "1.2.4 1 1.2");
+  for (const char* tag : {"1.2.4", "1", "1.2"}) EXPECT_EQ(digest_of(tag), d3) << tag;
+  EXPECT_EQ(digest_of("latest"), d2);
+
+  // An older minor moves its own alias only; a pre-release moves none.
+  std::string d4 = push("four", "1.1.0").version.value("digest", "");
+  EXPECT_EQ(digest_of("1.1"), d4);
+  EXPECT_EQ(digest_of("1"), d3);
+  FetchedVersion rc = push("five", "3.0.0-rc.1");
+  EXPECT_EQ(rc.metadata.at(0).value, "3.0.0-rc.1");
+  EXPECT_EQ(digest_of("latest"), d2);
+
+  // With a variant: the variant's own aliases, compared only with tags of that variant.
+  Json slim = source;
+  slim["variant"] = "slim";
+  MakeTarball("six", "image/six.tar");
+  auto variant =
+      Put(slim, {{"image", "image/six.tar"}, {"version", "1.0.0"}, {"bump_aliases", true}});
+  ASSERT_TRUE(variant.ok()) << variant.status().ToString();
+  EXPECT_EQ(variant->metadata.at(0).value, "1.0.0-slim slim 1-slim 1.0-slim");
+  EXPECT_EQ(digest_of("latest"), d2);
+
+  // source.tag, when set, is pushed beside the version, first.
+  MakeTarball("seven", "image/seven.tar");
+  auto tagged = Put(Source("edge"), {{"image", "image/seven.tar"}, {"version", "0.9.0"}});
+  ASSERT_TRUE(tagged.ok()) << tagged.status().ToString();
+  EXPECT_EQ(tagged->metadata.at(0).value, "edge 0.9.0");
+
+  // The whole tag list, asked for two a page: Debian's registry (distribution 2.8) answers with
+  // every tag at once; registries that page (Link headers) are in registry_tag_list_test.cpp.
+  auto image = ParseImageSource(source, "test");
+  ASSERT_TRUE(image.ok());
+  RegistryClient client(transports_, *image, "test");
+  auto paged = client.ListTags(2);
+  ASSERT_TRUE(paged.ok()) << paged.status().ToString();
+  auto whole = client.ListTags();
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(whole->size(), 17u);  // 4 + 3 + 1 + 2 + 1 + 4 + 2 tags pushed above
+  EXPECT_EQ(*paged, *whole);
+}
+
+TEST_F(RegistryPut, SaysWhatIsWrongWithTheVersionParams) {
+  StartRegistry();
+  MakeTarball("one");
+  auto bad = Put(Source(), {{"image", "image/image.tar"}, {"version", "1.2.x"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("params.version `1.2.x` is not a semantic version"),
+            std::string::npos)
+      << bad.status().message();
+  auto build = Put(Source(), {{"image", "image/image.tar"}, {"version", "1.2.3+linux"}});
+  ASSERT_FALSE(build.ok());
+  EXPECT_NE(build.status().message().find("a `+build` part cannot be a tag"), std::string::npos)
+      << build.status().message();
+  auto alone = Put(Source(), {{"image", "image/image.tar"}, {"bump_aliases", true}});
+  ASSERT_FALSE(alone.ok());
+  EXPECT_NE(alone.status().message().find("params.bump_aliases needs params.version"),
+            std::string::npos)
+      << alone.status().message();
   EXPECT_EQ(Count(ReadFile(registry_->log_path()), "\"POST /v2/"), 0u);
 }
 

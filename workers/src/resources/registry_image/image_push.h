@@ -30,7 +30,8 @@ Result<std::string> PushOciLayout(RegistryClient& client, const std::string& lay
                                   const std::vector<std::string>& tags, const ResourceContext& ctx,
                                   const std::string& what);
 
-// The whole put: params.image (glob), tags (source.tag + params.additional_tags), the push.
+// The whole put: params.image (glob), tags (source.tag, params.version and the aliases
+// params.bump_aliases moves, params.additional_tags), the push.
 // Returns {digest} with the metadata `tags`.
 Result<FetchedVersion> PutRegistryImage(const ResourceContext& ctx,
                                         const HttpTransportFactory& transports, const Json& source,

@@ -37,6 +37,7 @@ Status ParseTag(const Json& source, const std::string& what, ImageSource& out) {
   BATON_ASSIGN_OR_RETURN(std::string tag, StringField(source, "tag", what + ": source.tag"));
   BATON_ASSIGN_OR_RETURN(std::string variant,
                          StringField(source, "variant", what + ": source.variant"));
+  bool tag_given = !tag.empty();
   // As registry-image: a variant alone names its own tag; with a tag it is a suffix.
   if (tag.empty())
     tag = variant.empty() ? "latest" : variant;
@@ -47,6 +48,8 @@ Status ParseTag(const Json& source, const std::string& what, ImageSource& out) {
                            "` is not a valid tag (up to 128 letters, digits, '_', '.', '-')");
   }
   out.tag = tag;
+  out.tag_given = tag_given;
+  out.variant = variant;
   return Status::Ok();
 }
 

@@ -30,6 +30,8 @@ struct ImageSource {
   std::string repository;  // as the user wrote it (for messages)
   ImageRepository where;
   std::string tag = "latest";  // with `variant` applied
+  bool tag_given = false;      // source.tag set: with params.version, a put pushes it only then
+  std::string variant;         // source.variant
   std::string username;
   std::string password;
   bool insecure = false;              // plain http (or https without verification)

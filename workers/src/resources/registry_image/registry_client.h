@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "baton/common/status.h"
 #include "baton/workers/http_transport.h"
@@ -75,6 +76,10 @@ class RegistryClient {
   // registry gives it.
   Result<std::string> PutManifest(const std::string& reference, const std::string& media_type,
                                   const std::string& body, const std::string& stage);
+
+  // Every tag of the repository (GET tags/list, `page_size` a page, following the registry's
+  // `Link: <...>; rel="next"` pages); none for a repository nothing was pushed to yet.
+  Result<std::vector<std::string>> ListTags(int page_size = 1000);
 
   // "127.0.0.1:5000/team/app", for messages.
   std::string ImageName() const;

@@ -1,6 +1,7 @@
 // RegistryClient's side of a push (OCI Distribution API v2): HEAD a blob, upload one (POST for
 // an upload session, then a monolithic PUT with ?digest=, the file streamed from disk), PUT a
-// manifest.
+// manifest, list the repository's tags (for the aliases a versioned push moves).
+#include "baton/common/json.h"
 #include "baton/common/sha256.h"
 #include "baton/common/strings.h"
 #include "baton/net/http_types.h"
@@ -53,6 +54,57 @@ Result<std::string> RegistryClient::PutManifest(const std::string& reference,
                               ", but its sha256 is " + digest);
   }
   return digest;
+}
+
+namespace {
+
+// The target of a `Link: <url>; rel="next"` header (the distribution spec's pagination), if any.
+std::string NextPage(const HttpResponse& response) {
+  std::string link = response.Header("Link").value_or("");
+  size_t open = link.find('<');
+  size_t close = link.find('>', open == std::string::npos ? 0 : open);
+  if (open == std::string::npos || close == std::string::npos) return "";
+  if (link.find("rel=\"next\"", close) == std::string::npos) return "";
+  return link.substr(open + 1, close - open - 1);
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> RegistryClient::ListTags(int page_size) {
+  const std::string stage = "listing the tags of";
+  std::vector<std::string> tags;
+  std::string url = "/v2/" + source_.where.name + "/tags/list?n=" + std::to_string(page_size);
+  for (int page = 0; !url.empty(); ++page) {
+    if (page == 10000) {
+      return Unavailable(what_ + ": " + stage + " " + ImageName() +
+                         ": the registry's tag list goes on past 10,000 pages");
+    }
+    BATON_ASSIGN_OR_RETURN(HttpResponse response, Send(HttpRequest{"GET", url, {}, ""}, stage));
+    if (response.status == 404) {
+      Json body = Json::parse(response.body, nullptr, false);
+      bool unknown = body.is_object() && body.contains("errors") && body["errors"].is_array() &&
+                     !body["errors"].empty() && body["errors"][0].is_object() &&
+                     body["errors"][0].value("code", "") == "NAME_UNKNOWN";
+      if (unknown && tags.empty()) return tags;  // a repository nothing was pushed to yet
+    }
+    if (response.status != 200) return ErrorFrom(response, stage);
+    Json body = Json::parse(response.body, nullptr, false);
+    if (!body.is_object() ||
+        (body.contains("tags") && !body["tags"].is_null() && !body["tags"].is_array())) {
+      return Unavailable(what_ + ": " + stage + " " + ImageName() +
+                         ": the registry's answer is not a tag list ({\"name\", \"tags\": [...]})");
+    }
+    for (const Json& tag : body.value("tags", Json::array())) {
+      if (tag.is_string()) tags.push_back(tag.get<std::string>());
+    }
+    std::string next = NextPage(response);
+    if (!next.empty() && !StartsWith(next, "/") && !OwnUrl(next)) {
+      return Unavailable(what_ + ": " + stage + " " + ImageName() +
+                         ": the registry's next page of tags is on another host (" + next + ")");
+    }
+    url = next;
+  }
+  return tags;
 }
 
 }  // namespace baton::workers::resources

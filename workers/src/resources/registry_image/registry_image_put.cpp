@@ -1,16 +1,20 @@
 // registry-image put, as concourse/registry-image-resource's out: params.image (a glob matching
-// exactly one OCI image tarball or layout directory, or a docker save tarball) pushed as source.tag
-// and every tag in the file params.additional_tags names; the version is the pushed {digest}.
+// exactly one OCI image tarball or layout directory, or a docker save tarball) pushed as
+// source.tag, as params.version (with params.bump_aliases, also as the alias tags that version
+// moves: image_version.h) and as every tag in the file params.additional_tags names; the version is
+// the pushed {digest}.
 #include <glob.h>
 #include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "baton/common/strings.h"
 #include "resources/registry_image/image_push.h"
 #include "resources/registry_image/image_source.h"
+#include "resources/registry_image/image_version.h"
 #include "resources/registry_image/registry_client.h"
 #include "resources/resource_util.h"
 
@@ -37,13 +41,43 @@ Result<fs::path> OneImage(const std::string& dir, const std::string& pattern,
       "built it; check the task's outputs)");
 }
 
-// source.tag, then the tags in the params.additional_tags file (whitespace-separated).
-Result<std::vector<std::string>> Tags(const ImageSource& image, const Json& params,
-                                      const std::string& dir, const std::string& what) {
-  std::vector<std::string> tags = {image.tag};
+// Adds `tag` unless it is there already.
+void AddTag(std::vector<std::string>& tags, const std::string& tag) {
+  if (std::find(tags.begin(), tags.end(), tag) == tags.end()) tags.push_back(tag);
+}
+
+// The tag params.version names (with source.variant as a suffix), and the version read; nullopt
+// without params.version.
+struct VersionTag {
+  SemanticVersion version;
+  std::string tag;
+};
+Result<std::optional<VersionTag>> ParseVersionTag(const ImageSource& image, const Json& params,
+                                                  const std::string& what) {
+  BATON_ASSIGN_OR_RETURN(std::string text,
+                         StringField(params, "version", what + ": params.version"));
+  if (text.empty()) return std::optional<VersionTag>();
+  std::optional<SemanticVersion> version = ParseSemanticVersion(text);
+  if (!version) {
+    return InvalidArgument(what + ": params.version `" + text +
+                           "` is not a semantic version (MAJOR[.MINOR[.PATCH]][-PRERELEASE], "
+                           "e.g. 1.2.3 or 2.0.0-rc.1)");
+  }
+  std::string tag = version->ToString() + (image.variant.empty() ? "" : "-" + image.variant);
+  if (!IsValidTag(tag)) {
+    return InvalidArgument(what + ": params.version `" + text + "` makes the tag `" + tag +
+                           "`, which is not a valid tag (up to 128 letters, digits, '_', '.', "
+                           "'-'; a `+build` part cannot be a tag: leave it out)");
+  }
+  return std::optional<VersionTag>(VersionTag{*version, tag});
+}
+
+// The tags in the params.additional_tags file (whitespace-separated), added to `tags`.
+Status AddAdditionalTags(const Json& params, const std::string& dir, const std::string& what,
+                         std::vector<std::string>& tags) {
   BATON_ASSIGN_OR_RETURN(std::string file,
                          StringField(params, "additional_tags", what + ": params.additional_tags"));
-  if (file.empty()) return tags;
+  if (file.empty()) return Status::Ok();
   BATON_ASSIGN_OR_RETURN(fs::path path, PathInside(dir, file, what + ": params.additional_tags"));
   auto text = ReadFile(path);
   if (!text.ok()) {
@@ -57,9 +91,9 @@ Result<std::vector<std::string>> Tags(const ImageSource& image, const Json& para
                              "`, which is not a valid tag (up to 128 letters, digits, '_', '.', "
                              "'-'; not starting with '.' or '-')");
     }
-    if (std::find(tags.begin(), tags.end(), tag) == tags.end()) tags.push_back(tag);
+    AddTag(tags, tag);
   }
-  return tags;
+  return Status::Ok();
 }
 
 // A directory removed with everything in it when it goes out of scope.
@@ -97,7 +131,16 @@ Result<FetchedVersion> PutRegistryImage(const ResourceContext& ctx,
                            "tarball to push, e.g. image/image.tar");
   }
   BATON_ASSIGN_OR_RETURN(fs::path found, OneImage(dir, pattern, what));
-  BATON_ASSIGN_OR_RETURN(std::vector<std::string> tags, Tags(image, params, dir, what));
+  BATON_ASSIGN_OR_RETURN(std::optional<VersionTag> version, ParseVersionTag(image, params, what));
+  BATON_ASSIGN_OR_RETURN(bool bump_aliases,
+                         BoolField(params, "bump_aliases", what + ": params.bump_aliases"));
+  if (bump_aliases && !version) {
+    return InvalidArgument(what +
+                           ": params.bump_aliases needs params.version: the aliases it moves "
+                           "(1.2, 1, latest) are those of the version pushed");
+  }
+  std::vector<std::string> additional;
+  BATON_RETURN_IF_ERROR(AddAdditionalTags(params, dir, what, additional));
   ScratchDir scratch;
   std::string layout = found.string();
   if (!fs::is_directory(found)) {
@@ -107,6 +150,21 @@ Result<FetchedVersion> PutRegistryImage(const ResourceContext& ctx,
   }
   RegistryClient client(transports, image, what);
   client.AskForPush();
+  std::vector<std::string> aliases;
+  if (bump_aliases && version->version.prerelease.empty()) {
+    BATON_ASSIGN_OR_RETURN(std::vector<std::string> existing, client.ListTags());
+    aliases = AliasTagsToBump(version->version, image.variant, existing);
+    LogLine(ctx, "params.bump_aliases: " + version->tag + " moves " +
+                     (aliases.empty() ? std::string("no alias (later versions are there)")
+                                      : Join(aliases, ", ")));
+  }
+  // source.tag, the version and its aliases, the additional tags. With a version, as
+  // registry-image has it, source.tag is pushed only when it was set (not the default `latest`).
+  std::vector<std::string> tags;
+  if (!version || image.tag_given) tags.push_back(image.tag);
+  if (version) AddTag(tags, version->tag);
+  for (const auto& tag : aliases) AddTag(tags, tag);
+  for (const auto& tag : additional) AddTag(tags, tag);
   BATON_ASSIGN_OR_RETURN(std::string digest, PushOciLayout(client, layout, tags, ctx, what));
   return FetchedVersion{Json{{"digest", digest}}, {{"tags", Join(tags, " ")}}};
 }

@@ -3,7 +3,8 @@
 //    versions are {digest} as in Concourse.
 //  - get: the image a {digest} version names, as `rootfs/` + metadata.json (env, user) or
 //    `image.tar` (OCI layout), with the files digest, tag and repository; `skip_download`.
-//  - put: an OCI image tarball pushed under source.tag and params.additional_tags.
+//  - put: an OCI image tarball pushed under source.tag, params.version (and with
+//    params.bump_aliases the aliases it moves) and params.additional_tags.
 #include "resources/registry_image/registry_image_resource.h"
 
 #include <filesystem>
