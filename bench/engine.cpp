@@ -323,19 +323,19 @@ std::optional<int> ParseFlags(int argc, char** argv, Settings& s) {
   return std::nullopt;
 }
 
-// The median time to create an empty file under `dir` (`files` of them, left for the run's end:
-// removed now, they would be inodes freed just before the workload is measured). On this
+// The median time to create an empty file under `dir` (200 of them, left for the run's end:
+// removed now, they would be 200 inodes freed just before the workload is measured). On this
 // machine's ext4, which has no journal, the kernel skips every inode freed in the last minute or
 // more when it allocates one, reading each one's deletion time: after a mass deletion (a test
 // suite's temp dirs, a benchmark's data dirs) a file's creation takes 10-50x longer for a minute
 // or two, and every baton figure with it (a fresh W1 run creates ~23 files and directories; make
 // creates none). Printed so that a sitting's figures can be read against it.
-double FileCreationMicros(const fs::path& dir, int files = 200) {
+double FileCreationMicros(const fs::path& dir) {
   std::error_code ec;
   fs::remove_all(dir, ec);  // fresh even in a kept directory run before
   fs::create_directories(dir);
   std::vector<double> us;
-  for (int i = 0; i < files; ++i) {
+  for (int i = 0; i < 200; ++i) {
     std::string path = (dir / ("f" + std::to_string(i))).string();
     auto t0 = SteadyClock::now();
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -349,39 +349,43 @@ double FileCreationMicros(const fs::path& dir, int files = 200) {
 // us, and W1 then reads ~3.5x make instead of ~2.8x; at 20-30 us, 2.85-3.0x (docs/benchmarks.md,
 // twenty-second and twenty-third stops). A benchmark measures the machine at rest, as it waits
 // for a quiet load: before the first workload, probe every 10 s (200 files a probe in a new
-// directory, kept until the run's end like the others) until two probes in a row are under
-// kSettledMicros (one new directory's inodes may come from a group the deletion spared while
-// the next one's do not), or `limit` has passed. The kernel (ext4's recently_deleted) skips an
-// inode for 60 s after its deletion, 360 s while its inode table block is not yet written back:
-// hence the default limit. The wait is printed, never hidden; the figure before each workload is
-// printed as before. A disk slower at rest than this one waits `limit` once a run and says so.
+// directory, kept until the run's end like the others) until two probes in a row, in two
+// directories, are under kSettledMicros (one new directory's inodes may come from a group the
+// deletion spared while the next one's do not), or `limit` has passed. The kernel (ext4's
+// recently_deleted) skips an inode for 60 s after its deletion, 360 s while its inode table block
+// is not yet written back: hence the default limit. The wait is printed, never hidden; the figure
+// before each workload is printed as before. A disk slower at rest than this one waits `limit` once
+// a run and says so.
 constexpr double kSettledMicros = 12.0;
 
 void SettleDisk(const fs::path& root, std::chrono::seconds limit) {
   auto start = SteadyClock::now();
-  int probe = 0;
-  auto next = [&] { return FileCreationMicros(root / ("settle-" + std::to_string(probe++))); };
-  double us = next();
-  if (us < kSettledMicros) return;
-  std::printf(
-      "    a file's creation under %s takes %.1f us (at rest: under %.0f): something "
-      "deleted many files here lately; waiting up to %lld s for the disk to be at rest\n",
-      root.c_str(), us, kSettledMicros, static_cast<long long>(limit.count()));
-  std::fflush(stdout);
-  int in_a_row = 0;
-  while (in_a_row < 2 && SteadyClock::now() - start < limit) {
-    std::this_thread::sleep_for(std::chrono::seconds(10));
-    us = next();
+  double us = 0;
+  bool waited = false;
+  for (int probe = 0, in_a_row = 0; in_a_row < 2; ++probe) {
+    us = FileCreationMicros(root / ("settle-" + std::to_string(probe)));
     in_a_row = us < kSettledMicros ? in_a_row + 1 : 0;
+    if (in_a_row > 0) continue;  // the next probe at once, in another directory
+    if (SteadyClock::now() - start >= limit) {
+      std::printf(
+          "    still %.1f us a file after %lld s: measuring anyway; baton's figures are slower "
+          "than at rest\n",
+          us, static_cast<long long>(limit.count()));
+      return;
+    }
+    if (!waited) {
+      std::printf(
+          "    a file's creation under %s takes %.1f us (at rest: under %.0f): something "
+          "deleted many files here lately; waiting up to %lld s for the disk to be at rest\n",
+          root.c_str(), us, kSettledMicros, static_cast<long long>(limit.count()));
+      std::fflush(stdout);
+      waited = true;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(10));
   }
-  double waited = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  if (in_a_row == 2) {
-    std::printf("    at rest after %.0f s (%.1f us a file)\n", waited, us);
-  } else {
-    std::printf(
-        "    still %.1f us a file after %.0f s: measuring anyway; baton's figures are "
-        "slower than at rest\n",
-        us, waited);
+  if (waited) {
+    std::printf("    at rest after %.0f s (%.1f us a file)\n",
+                std::chrono::duration<double>(SteadyClock::now() - start).count(), us);
   }
 }
 

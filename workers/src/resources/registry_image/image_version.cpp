@@ -59,7 +59,7 @@ std::optional<SemanticVersion> ParseSemanticVersion(const std::string& text) {
     v.prerelease = std::string(s.substr(dash + 1));
     s = s.substr(0, dash);
   }
-  std::vector<std::string> parts = Split(std::string(s), '.');
+  std::vector<std::string> parts = Split(s, '.');
   if (parts.empty() || parts.size() > 3) return std::nullopt;
   uint64_t* fields[] = {&v.major, &v.minor, &v.patch};
   for (size_t i = 0; i < parts.size(); ++i) {

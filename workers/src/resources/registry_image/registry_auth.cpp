@@ -1,6 +1,7 @@
 #include "resources/registry_image/registry_auth.h"
 
 #include <cctype>
+#include <utility>
 #include <vector>
 
 #include "baton/common/json.h"
@@ -70,17 +71,32 @@ std::string TokenFromAnswer(const std::string& body) {
   return "";
 }
 
+namespace {
+
+// The entries of a registry's `{"errors":[{"code","message"}, ...]}`, as (code, message).
+std::vector<std::pair<std::string, std::string>> RegistryErrors(const Json& body) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!body.is_object() || !body.contains("errors") || !body["errors"].is_array()) return out;
+  for (const auto& e : body["errors"]) {
+    if (e.is_object()) out.emplace_back(e.value("code", ""), e.value("message", ""));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool HasRegistryError(const HttpResponse& response, std::string_view code) {
+  for (const auto& [c, message] : RegistryErrors(Json::parse(response.body, nullptr, false))) {
+    if (c == code) return true;
+  }
+  return false;
+}
+
 std::string ServiceMessage(const HttpResponse& response) {
   Json body = Json::parse(response.body, nullptr, false);
   std::vector<std::string> parts;
-  if (body.is_object() && body.contains("errors") && body["errors"].is_array()) {
-    for (const auto& e : body["errors"]) {
-      if (!e.is_object()) continue;
-      std::string code = e.value("code", "");
-      std::string message = e.value("message", "");
-      parts.push_back(code.empty() ? message : code + ": " + message);
-    }
-  }
+  for (const auto& [code, message] : RegistryErrors(body))
+    parts.push_back(code.empty() ? message : code + ": " + message);
   for (const char* key : {"details", "error"}) {
     if (parts.empty() && body.is_object() && body.contains(key) && body[key].is_string())
       parts.push_back(body[key]);

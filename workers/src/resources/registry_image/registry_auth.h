@@ -38,4 +38,8 @@ std::string TokenFromAnswer(const std::string& body);
 // start of the text.
 std::string ServiceMessage(const HttpResponse& response);
 
+// Whether the registry's error answer (`{"errors":[{"code",...}]}`) names `code`, e.g.
+// NAME_UNKNOWN for a repository nothing was pushed to.
+bool HasRegistryError(const HttpResponse& response, std::string_view code);
+
 }  // namespace baton::workers::resources

@@ -80,13 +80,9 @@ Result<std::vector<std::string>> RegistryClient::ListTags(int page_size) {
                          ": the registry's tag list goes on past 10,000 pages");
     }
     BATON_ASSIGN_OR_RETURN(HttpResponse response, Send(HttpRequest{"GET", url, {}, ""}, stage));
-    if (response.status == 404) {
-      Json body = Json::parse(response.body, nullptr, false);
-      bool unknown = body.is_object() && body.contains("errors") && body["errors"].is_array() &&
-                     !body["errors"].empty() && body["errors"][0].is_object() &&
-                     body["errors"][0].value("code", "") == "NAME_UNKNOWN";
-      if (unknown && tags.empty()) return tags;  // a repository nothing was pushed to yet
-    }
+    // A repository nothing was pushed to yet has no tags.
+    if (response.status == 404 && tags.empty() && HasRegistryError(response, "NAME_UNKNOWN"))
+      return tags;
     if (response.status != 200) return ErrorFrom(response, stage);
     Json body = Json::parse(response.body, nullptr, false);
     if (!body.is_object() ||
