@@ -291,17 +291,14 @@ TEST_F(RegistryPut, AVersionMovesOnlyTheAliasesNoLaterVersionHolds) {
   ASSERT_TRUE(tagged.ok()) << tagged.status().ToString();
   EXPECT_EQ(tagged->metadata.at(0).value, "edge 0.9.0");
 
-  // The whole tag list, asked for two a page: Debian's registry (distribution 2.8) answers with
-  // every tag at once; registries that page (Link headers) are in registry_tag_list_test.cpp.
+  // The whole tag list as ListTags reads it (Debian's registry, distribution 2.8, does not page:
+  // the pages are proven against a stand-in in registry_tag_list_test.cpp).
   auto image = ParseImageSource(source, "test");
   ASSERT_TRUE(image.ok());
   RegistryClient client(transports_, *image, "test");
-  auto paged = client.ListTags(2);
-  ASSERT_TRUE(paged.ok()) << paged.status().ToString();
   auto whole = client.ListTags();
   ASSERT_TRUE(whole.ok()) << whole.status().ToString();
   EXPECT_EQ(whole->size(), 17u);  // 4 + 3 + 1 + 2 + 1 + 4 + 2 tags pushed above
-  EXPECT_EQ(*paged, *whole);
 }
 
 TEST_F(RegistryPut, SaysWhatIsWrongWithTheVersionParams) {
