@@ -1,5 +1,6 @@
 #include "resources/registry_image/image_version.h"
 
+#include <algorithm>
 #include <charconv>
 #include <tuple>
 
@@ -35,7 +36,44 @@ bool Identifiers(std::string_view s) {
   return !empty_part;
 }
 
+bool IsNumericIdentifier(std::string_view id) {
+  return !id.empty() && id.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// One pre-release identifier against another: numeric ones by value (of any length), below
+// alphanumeric ones, which compare in ASCII order.
+int ComparePrereleaseIdentifier(std::string_view a, std::string_view b) {
+  const bool a_numeric = IsNumericIdentifier(a), b_numeric = IsNumericIdentifier(b);
+  if (a_numeric != b_numeric) return a_numeric ? -1 : 1;
+  if (a_numeric) {
+    a.remove_prefix(std::min(a.find_first_not_of('0'), a.size()));
+    b.remove_prefix(std::min(b.find_first_not_of('0'), b.size()));
+    if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
+  }
+  const int c = a.compare(b);
+  return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
+int ComparePrereleases(std::string_view a, std::string_view b) {
+  if (a.empty() || b.empty()) return a.empty() == b.empty() ? 0 : (a.empty() ? 1 : -1);
+  while (true) {
+    const size_t a_dot = a.find('.'), b_dot = b.find('.');
+    if (int c = ComparePrereleaseIdentifier(a.substr(0, a_dot), b.substr(0, b_dot)); c != 0)
+      return c;
+    if (a_dot == std::string_view::npos || b_dot == std::string_view::npos)
+      return a_dot == b_dot ? 0 : (a_dot == std::string_view::npos ? -1 : 1);
+    a.remove_prefix(a_dot + 1);
+    b.remove_prefix(b_dot + 1);
+  }
+}
+
 }  // namespace
+
+int CompareVersions(const SemanticVersion& a, const SemanticVersion& b) {
+  const auto key = [](const SemanticVersion& v) { return std::tie(v.major, v.minor, v.patch); };
+  if (key(a) != key(b)) return key(a) < key(b) ? -1 : 1;
+  return ComparePrereleases(a.prerelease, b.prerelease);
+}
 
 std::string SemanticVersion::ToString() const {
   std::string out =

@@ -28,6 +28,12 @@ struct SemanticVersion {
 // and "+build" of dot-separated [0-9A-Za-z-] identifiers; nullopt for anything else.
 std::optional<SemanticVersion> ParseSemanticVersion(const std::string& text);
 
+// Negative, zero or positive as `a` has lower, equal or higher precedence than `b` under Semantic
+// Versioning 2.0.0 §11: major, minor and patch numerically; a pre-release before its release;
+// pre-release identifiers dot by dot, numeric ones numerically and below alphanumeric ones, others
+// in ASCII order, and a shorter list first when all else is equal. Build metadata is ignored.
+int CompareVersions(const SemanticVersion& a, const SemanticVersion& b);
+
 // The alias tags to move to `version` (a release, not a pre-release) given every tag the
 // repository has, in the order latest, major, major.minor; each with "-<variant>" when `variant`
 // is set (and `latest` replaced by the variant itself).
