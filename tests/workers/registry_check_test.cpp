@@ -29,10 +29,30 @@ class RegistryCheck : public baton::testing::RegistryResourceTest {
     layout.Push("t", registry, repository, tag);
   }
 
-  Result<std::vector<Json>> Check(const Json& source) {
-    return type_->Check(ctx_, source, nullptr);
+  // Pushes one such image (the same one again for a marker seen before) under each of `tags`;
+  // its digest.
+  std::string PushImageAs(const RegistryServer& registry, const std::string& repository,
+                          const std::string& marker, const std::vector<std::string>& tags) {
+    std::unique_ptr<ImageLayout>& layout = layouts_[marker];
+    if (!layout) {
+      layout = std::make_unique<ImageLayout>(dir_ / ("image-" + marker));
+      layout->NewBusyboxImage("t");
+      layout->Configure("t", {"MARKER=" + marker}, "");
+    }
+    for (const std::string& tag : tags) layout->Push("t", registry, repository, tag);
+    return SkopeoDigest(registry, repository + ":" + tags.front());
   }
+
+  Result<std::vector<Json>> Check(const Json& source, const Json& from = nullptr) {
+    return type_->Check(ctx_, source, from);
+  }
+
+  std::map<std::string, std::unique_ptr<ImageLayout>> layouts_;  // by marker
 };
+
+Json Version(const std::string& tag, const std::string& digest) {
+  return Json{{"tag", tag}, {"digest", digest}};
+}
 
 // Records the URLs asked for and answers each with 404, so the tests see where an image is
 // looked for without a network.
@@ -66,7 +86,9 @@ std::string ManifestUrl(const Json& source) {
 }
 
 TEST(RegistryImageSource, LooksForImagesWhereDockerDoes) {
-  auto at = [](const std::string& repository) { return ManifestUrl({{"repository", repository}}); };
+  auto at = [](const std::string& repository) {
+    return ManifestUrl({{"repository", repository}, {"tag", "latest"}});
+  };
   EXPECT_EQ(at("busybox"), "https://registry-1.docker.io/v2/library/busybox/manifests/latest");
   EXPECT_EQ(at("concourse/git-resource"),
             "https://registry-1.docker.io/v2/concourse/git-resource/manifests/latest");
@@ -86,7 +108,8 @@ TEST(RegistryImageSource, AppliesTheVariantToTheTag) {
     source.update(more);
     return ManifestUrl(source);
   };
-  EXPECT_EQ(url({{"variant", "alpine"}}), "https://a.io/v2/app/manifests/alpine");
+  // Without a tag, the variant's version tags are looked for among all.
+  EXPECT_EQ(url({{"variant", "alpine"}}), "https://a.io/v2/app/tags/list?n=1000");
   EXPECT_EQ(url({{"tag", "1.2"}, {"variant", "alpine"}}),
             "https://a.io/v2/app/manifests/1.2-alpine");
   EXPECT_NE(url({{"username", "u"}}).find("go together"), std::string::npos);
@@ -95,7 +118,8 @@ TEST(RegistryImageSource, AppliesTheVariantToTheTag) {
 TEST_F(RegistryCheck, FindsTheDigestBehindTheTagOverPlainHttpAndFollowsItWhenRepushed) {
   RegistryServer registry(dir_ / "registry");
   PushImage(registry, "team/app", "latest", "one");
-  Json source = {{"repository", registry.host() + "/team/app"}, {"insecure", true}};
+  Json source = {
+      {"repository", registry.host() + "/team/app"}, {"tag", "latest"}, {"insecure", true}};
   size_t pushed = ReadFile(registry.log_path()).size();  // skopeo's requests come before
   auto first = Check(source);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
@@ -112,6 +136,115 @@ TEST_F(RegistryCheck, FindsTheDigestBehindTheTagOverPlainHttpAndFollowsItWhenRep
   ASSERT_EQ(second->size(), 1u);
   EXPECT_NE((*second)[0]["digest"], digest);
   EXPECT_EQ((*second)[0]["digest"], SkopeoDigest(registry, "team/app:latest"));
+}
+
+// Without source.tag, as registry-image: the tags that are semantic versions, one a digest (the
+// release and the most specific tag naming it), lowest first, then `latest` when it names an
+// image no version tag does; pre-releases only when asked for; other variants' tags never.
+TEST_F(RegistryCheck, WithoutATagFindsTheSemanticVersionsLowestFirst) {
+  RegistryServer registry(dir_ / "registry");
+  const std::string one = PushImageAs(registry, "team/app", "one", {"1.0.0"});
+  const std::string two = PushImageAs(registry, "team/app", "two", {"1", "1.2", "v1.2.0"});
+  const std::string rc = PushImageAs(registry, "team/app", "rc", {"2.0.0-rc.1"});
+  const std::string alpine = PushImageAs(registry, "team/app", "alpine", {"1.2.0-alpine"});
+  const std::string nightly = PushImageAs(registry, "team/app", "nightly", {"latest", "nightly"});
+  Json source = {{"repository", registry.host() + "/team/app"}, {"insecure", true}};
+  auto found = Check(source);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(*found, (std::vector<Json>{Version("1.0.0", one), Version("v1.2.0", two),
+                                       Version("latest", nightly)}));
+  EXPECT_NE(lines_.text().find("3 version(s) from 8 tags, newest latest"), std::string::npos)
+      << lines_.text();
+  // get writes the version's tag, and names the version as the check did.
+  auto got = type_->Get(ctx_, source, Version("v1.2.0", two), {{"skip_download", true}},
+                        (dir_ / "got").string());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->version, Version("v1.2.0", two));
+  EXPECT_EQ(ReadFile(dir_ / "got" / "tag"), "v1.2.0");
+  EXPECT_EQ(ReadFile(dir_ / "got" / "digest"), two);
+
+  source["pre_releases"] = true;
+  auto with_rc = Check(source);
+  ASSERT_TRUE(with_rc.ok()) << with_rc.status().ToString();
+  EXPECT_EQ(*with_rc, (std::vector<Json>{Version("1.0.0", one), Version("v1.2.0", two),
+                                         Version("2.0.0-rc.1", rc), Version("latest", nightly)}));
+
+  source["semver_constraint"] = ">= 1.1";  // no pre-release then, and no `latest`
+  auto constrained = Check(source);
+  ASSERT_TRUE(constrained.ok()) << constrained.status().ToString();
+  EXPECT_EQ(*constrained, (std::vector<Json>{Version("v1.2.0", two)}));
+
+  Json variant = {
+      {"repository", registry.host() + "/team/app"}, {"variant", "alpine"}, {"insecure", true}};
+  auto alpine_only = Check(variant);
+  ASSERT_TRUE(alpine_only.ok()) << alpine_only.status().ToString();
+  EXPECT_EQ(*alpine_only, (std::vector<Json>{Version("1.2.0-alpine", alpine)}));
+
+  PushImageAs(registry, "team/app", "two", {"latest"});  // `latest` now names 1.2.0's image
+  auto moved = Check({{"repository", registry.host() + "/team/app"}, {"insecure", true}});
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(*moved, (std::vector<Json>{Version("1.0.0", one), Version("v1.2.0", two)}));
+}
+
+// From the version checked last, as registry-image: the tags of earlier versions are not asked
+// about again, so a patch of an older line pushed after a newer version is not reported as the
+// newest. A version whose tag was moved to another image is no such mark.
+TEST_F(RegistryCheck, FromTheVersionCheckedLastOnlyLaterVersionsAreAskedAbout) {
+  RegistryServer registry(dir_ / "registry");
+  const std::string one = PushImageAs(registry, "team/app", "one", {"1.0.0"});
+  const std::string two = PushImageAs(registry, "team/app", "two", {"1.2.0"});
+  const std::string three = PushImageAs(registry, "team/app", "three", {"2.0.0"});
+  const std::string patch = PushImageAs(registry, "team/app", "patch", {"1.0.1"});
+  Json source = {{"repository", registry.host() + "/team/app"}, {"insecure", true}};
+  size_t before = ReadFile(registry.log_path()).size();
+  auto later = Check(source, Version("1.2.0", two));
+  ASSERT_TRUE(later.ok()) << later.status().ToString();
+  std::string log = ReadFile(registry.log_path()).substr(before);
+  EXPECT_EQ(*later, (std::vector<Json>{Version("1.2.0", two), Version("2.0.0", three)}));
+  EXPECT_EQ(log.find("/manifests/1.0.1"), std::string::npos) << log;
+  EXPECT_EQ(log.find("/manifests/1.0.0"), std::string::npos) << log;
+
+  auto all = Check(source);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(*all, (std::vector<Json>{Version("1.0.0", one), Version("1.0.1", patch),
+                                     Version("1.2.0", two), Version("2.0.0", three)}));
+
+  auto moved = Check(source, Version("1.2.0", one));  // 1.2.0 names another image now
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(*moved, *all);
+}
+
+// source.tag_regex: every tag the regex finds, in the registry's order, as {tag, digest}.
+TEST_F(RegistryCheck, ATagRegexReportsTheTagsItFinds) {
+  RegistryServer registry(dir_ / "registry");
+  const std::string a = PushImageAs(registry, "team/app", "a", {"build-7", "main-2"});
+  const std::string b = PushImageAs(registry, "team/app", "b", {"build-12"});
+  Json source = {{"repository", registry.host() + "/team/app"},
+                 {"tag_regex", "^build-[0-9]+$"},
+                 {"insecure", true}};
+  auto found = Check(source);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(*found, (std::vector<Json>{Version("build-12", b), Version("build-7", a)}));
+  EXPECT_NE(lines_.text().find("2 of 3 tags match tag_regex `^build-[0-9]+$`"), std::string::npos)
+      << lines_.text();
+}
+
+TEST(RegistryImageSource, SaysWhatIsWrongWithHowTagsAreFound) {
+  auto error = [](const Json& more) {
+    Json source = {{"repository", "a.io/app"}};
+    source.update(more);
+    return ManifestUrl(source);
+  };
+  EXPECT_NE(error({{"tag_regex", "build-("}}).find("source.tag_regex `build-(` is not a regular"),
+            std::string::npos);
+  EXPECT_NE(error({{"tag_regex", "b"}, {"tag", "1"}}).find("exclude each other"),
+            std::string::npos);
+  EXPECT_NE(error({{"created_at_sort", true}}).find("source.created_at_sort is not supported"),
+            std::string::npos);
+  EXPECT_NE(error({{"semver_constraint", ">= banana"}}).find("source.semver_constraint: "),
+            std::string::npos)
+      << error({{"semver_constraint", ">= banana"}});
+  EXPECT_NE(error({{"pre_releases", "yes"}}).find("source.pre_releases"), std::string::npos);
 }
 
 TEST_F(RegistryCheck, NamesTheTagTheRegistryDoesNotKnow) {

@@ -102,7 +102,7 @@ TEST_F(RegistryMirror, AFailingMirrorIsLoggedAndTheRegistryItselfIsTried) {
   EXPECT_NE(lines_.text().find("trying registry-1.docker.io itself"), std::string::npos)
       << lines_.text();
   ASSERT_FALSE(hub.empty());
-  EXPECT_EQ(hub.back(), "https://registry-1.docker.io/v2/team/app/manifests/latest");
+  EXPECT_EQ(hub.back(), "https://registry-1.docker.io/v2/team/app/tags/list?n=1000");
 }
 
 TEST_F(RegistryMirror, AMirrorThatIsNotAHostNameIsRefused) {

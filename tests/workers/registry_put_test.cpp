@@ -252,6 +252,11 @@ TEST_F(RegistryPut, AVersionMovesOnlyTheAliasesNoLaterVersionHolds) {
   FetchedVersion first = push("one", "v1.2.3");
   std::string d1 = first.version.value("digest", "");
   EXPECT_EQ(first.metadata.at(0).value, "1.2.3 latest 1 1.2");
+  // Named by its first tag, as a check of this source without `tag` reports it.
+  EXPECT_EQ(first.version, (Json{{"tag", "1.2.3"}, {"digest", d1}}));
+  auto checked = type_->Check(ctx_, source, nullptr);
+  ASSERT_TRUE(checked.ok()) << checked.status().ToString();
+  EXPECT_EQ(*checked, std::vector<Json>{first.version});
   for (const char* tag : {"1.2.3", "latest", "1", "1.2"}) EXPECT_EQ(digest_of(tag), d1) << tag;
 
   // A later major: latest, 2 and 2.0 move; 1 and 1.2 stay.
@@ -290,6 +295,8 @@ TEST_F(RegistryPut, AVersionMovesOnlyTheAliasesNoLaterVersionHolds) {
   auto tagged = Put(Source("edge"), {{"image", "image/seven.tar"}, {"version", "0.9.0"}});
   ASSERT_TRUE(tagged.ok()) << tagged.status().ToString();
   EXPECT_EQ(tagged->metadata.at(0).value, "edge 0.9.0");
+  EXPECT_EQ(tagged->version, (Json{{"digest", SkopeoDigest(*registry_, "team/app:edge")}}))
+      << "a source with `tag` has {digest} versions";
 
   // The whole tag list as ListTags reads it (Debian's registry, distribution 2.8, does not page:
   // the pages are proven against a stand-in in registry_tag_list_test.cpp).

@@ -33,6 +33,44 @@ Status ParsePlatform(const Json& source, const std::string& what, ImageSource& o
   return Status::Ok();
 }
 
+// source.tag_regex, semver_constraint and pre_releases: how a check without `tag` finds tags.
+Status ParseDiscovery(const Json& source, const std::string& what, ImageSource& out) {
+  BATON_ASSIGN_OR_RETURN(out.tag_regex,
+                         StringField(source, "tag_regex", what + ": source.tag_regex"));
+  BATON_ASSIGN_OR_RETURN(std::string constraint, StringField(source, "semver_constraint",
+                                                             what + ": source.semver_constraint"));
+  BATON_ASSIGN_OR_RETURN(out.pre_releases,
+                         BoolField(source, "pre_releases", what + ": source.pre_releases"));
+  BATON_ASSIGN_OR_RETURN(bool created_at_sort,
+                         BoolField(source, "created_at_sort", what + ": source.created_at_sort"));
+  if (created_at_sort) {
+    return InvalidArgument(what +
+                           ": source.created_at_sort is not supported yet: the tags tag_regex "
+                           "finds are reported in the registry's order; remove it");
+  }
+  if (!out.tag_regex.empty()) {
+    if (out.tag_given) {
+      return InvalidArgument(what +
+                             ": source.tag and source.tag_regex exclude each other: a "
+                             "check follows one tag or the tags the regex finds");
+    }
+    try {
+      out.tag_pattern = std::make_shared<const std::regex>(out.tag_regex);
+    } catch (const std::regex_error& e) {
+      return InvalidArgument(what + ": source.tag_regex `" + out.tag_regex +
+                             "` is not a regular expression (ECMAScript syntax): " + e.what());
+    }
+  }
+  if (!constraint.empty()) {
+    auto parsed = SemverConstraint::Parse(constraint);
+    if (!parsed.ok()) {
+      return InvalidArgument(what + ": source.semver_constraint: " + parsed.status().message());
+    }
+    out.semver_constraint = std::move(*parsed);
+  }
+  return Status::Ok();
+}
+
 Status ParseTag(const Json& source, const std::string& what, ImageSource& out) {
   BATON_ASSIGN_OR_RETURN(std::string tag, StringField(source, "tag", what + ": source.tag"));
   BATON_ASSIGN_OR_RETURN(std::string variant,
@@ -133,6 +171,7 @@ Result<ImageSource> ParseImageSource(const Json& source, const std::string& what
   if (!where.ok()) return InvalidArgument(what + ": " + where.status().message());
   out.where = *where;
   BATON_RETURN_IF_ERROR(ParseTag(source, what, out));
+  BATON_RETURN_IF_ERROR(ParseDiscovery(source, what, out));
   BATON_ASSIGN_OR_RETURN(out.username, StringField(source, "username", what + ": source.username"));
   BATON_ASSIGN_OR_RETURN(out.password, StringField(source, "password", what + ": source.password"));
   if (out.username.empty() != out.password.empty()) {

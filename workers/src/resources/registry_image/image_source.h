@@ -3,12 +3,15 @@
 // Pure; thread-safe.
 #pragma once
 
+#include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
 #include "baton/common/status.h"
 #include "baton/workers/resource_type.h"
+#include "resources/registry_image/semver_constraint.h"
 
 namespace baton::workers::resources {
 
@@ -40,6 +43,16 @@ struct ImageSource {
   std::string platform_architecture = "amd64";
   std::string platform_variant;  // e.g. "v8" for arm64; empty matches any
   std::optional<RegistryMirror> mirror;
+  // Without source.tag, a check discovers tags (image_check.h): those source.tag_regex finds, or
+  // else the semantic versions, within source.semver_constraint, pre-releases with
+  // source.pre_releases.
+  std::string tag_regex;                          // as written, for messages
+  std::shared_ptr<const std::regex> tag_pattern;  // tag_regex compiled (ECMAScript); null without
+  std::optional<SemverConstraint> semver_constraint;
+  bool pre_releases = false;
+
+  // Versions of a source without `tag` name their tag: {tag, digest}. With `tag`, {digest}.
+  bool VersionsNameTheirTag() const { return !tag_given; }
 };
 
 // The source as its mirror serves it (the mirror's host and credentials), when a mirror is set
@@ -54,8 +67,8 @@ bool IsValidTag(const std::string& tag);
 // live under "library/". A tag or digest in the reference is an error (use source.tag).
 Result<ImageRepository> ParseRepository(const std::string& repository);
 
-// Reads `source` (repository, tag, variant, username, password, insecure, ca_certs, platform,
-// registry_mirror).
+// Reads `source` (repository, tag, variant, tag_regex, semver_constraint, pre_releases, username,
+// password, insecure, ca_certs, platform, registry_mirror).
 // `what` prefixes errors ("registry-image check").
 Result<ImageSource> ParseImageSource(const Json& source, const std::string& what);
 

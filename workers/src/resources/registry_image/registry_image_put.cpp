@@ -166,7 +166,10 @@ Result<FetchedVersion> PutRegistryImage(const ResourceContext& ctx,
   for (const auto& tag : aliases) AddTag(tags, tag);
   for (const auto& tag : additional) AddTag(tags, tag);
   BATON_ASSIGN_OR_RETURN(std::string digest, PushOciLayout(client, layout, tags, ctx, what));
-  return FetchedVersion{Json{{"digest", digest}}, {{"tags", Join(tags, " ")}}};
+  // As the check reports this source's versions: with the first tag pushed when they name it.
+  Json pushed = image.VersionsNameTheirTag() ? Json{{"tag", tags.front()}, {"digest", digest}}
+                                             : Json{{"digest", digest}};
+  return FetchedVersion{std::move(pushed), {{"tags", Join(tags, " ")}}};
 }
 
 }  // namespace baton::workers::resources

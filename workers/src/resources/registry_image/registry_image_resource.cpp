@@ -1,7 +1,7 @@
 // registry-image, in the spirit of concourse/registry-image-resource:
-//  - check: the digest `source.tag` points at now (HEAD, GET when the registry does not say);
-//    versions are {digest} as in Concourse.
-//  - get: the image a {digest} version names, as `rootfs/` + metadata.json (env, user) or
+//  - check: the digest `source.tag` points at now, as {digest}; without `tag`, the tags
+//    `tag_regex` finds or the semantic-version tags, as {tag, digest} (image_check.h).
+//  - get: the image a version's digest names, as `rootfs/` + metadata.json (env, user) or
 //    `image.tar` (OCI layout), with the files digest, tag and repository; `skip_download`.
 //  - put: an OCI image tarball pushed under source.tag, params.version (and with
 //    params.bump_aliases the aliases it moves) and params.additional_tags.
@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "images/image_cache.h"
+#include "resources/registry_image/image_check.h"
 #include "resources/registry_image/image_fetch.h"
 #include "resources/registry_image/image_manifest.h"
 #include "resources/registry_image/image_push.h"
@@ -76,23 +77,19 @@ Result<std::string> CachedEntry(const ResourceContext& ctx, const ImageSource& i
 class RegistryImageResource : public ResourceType {
  public:
   Result<std::vector<Json>> Check(const ResourceContext& ctx, const Json& source,
-                                  const Json& /*from*/) override {
+                                  const Json& from) override {
     const std::string what = "registry-image check";
     BATON_ASSIGN_OR_RETURN(ImageSource image, ParseImageSource(source, what));
     BATON_ASSIGN_OR_RETURN(const HttpTransportFactory* transports, Transports(ctx, what));
-    std::string digest;
-    BATON_RETURN_IF_ERROR(ViaMirror(ctx, image, [&](const ImageSource& from) -> Status {
-      RegistryClient client(*transports, from, what);
-      BATON_ASSIGN_OR_RETURN(digest, client.HeadManifestDigest(from.tag));
-      if (digest.empty()) {
-        BATON_ASSIGN_OR_RETURN(FetchedManifest manifest, client.GetManifest(from.tag));
-        digest = manifest.digest;
-      }
-      LogLine(ctx, client.ImageName() + ":" + from.tag + " is " + digest);
+    std::vector<Json> versions;
+    BATON_RETURN_IF_ERROR(ViaMirror(ctx, image, [&](const ImageSource& at) -> Status {
+      RegistryClient client(*transports, at, what);
+      BATON_ASSIGN_OR_RETURN(versions, CheckImage(ctx, client, at, from));
+      // As registry-image: a mirror with nothing for the image is passed over, as a failing one.
+      if (versions.empty() && &at != &image) return NotFound("it has no tag to report");
       return Status::Ok();
     }));
-    // Only the tag's current digest, as registry-image's check does with `tag` set.
-    return std::vector<Json>{Json{{"digest", digest}}};
+    return versions;
   }
 
   Result<FetchedVersion> Get(const ResourceContext& ctx, const Json& source, const Json& version,
@@ -103,6 +100,16 @@ class RegistryImageResource : public ResourceType {
     if (!IsSha256Digest(digest)) {
       return InvalidArgument(what + ": the version " + version.dump() +
                              " has no sha256 `digest` (versions come from check)");
+    }
+    // A discovered version names its tag ({tag, digest}); the tag file says it, as registry-image.
+    Json fetched_version = Json{{"digest", digest}};
+    if (version.contains("tag")) {
+      image.tag = version["tag"].is_string() ? version["tag"].get<std::string>() : "";
+      if (!IsValidTag(image.tag)) {
+        return InvalidArgument(what + ": the version " + version.dump() +
+                               " has no valid `tag` (versions come from check)");
+      }
+      fetched_version = Json{{"tag", image.tag}, {"digest", digest}};
     }
     BATON_ASSIGN_OR_RETURN(std::string format,
                            StringField(params, "format", what + ": params.format", "rootfs"));
@@ -115,7 +122,7 @@ class RegistryImageResource : public ResourceType {
     BATON_RETURN_IF_ERROR(WriteFile(out / "digest", digest));
     BATON_RETURN_IF_ERROR(WriteFile(out / "tag", image.tag));
     BATON_RETURN_IF_ERROR(WriteFile(out / "repository", image.repository));
-    FetchedVersion fetched{Json{{"digest", digest}}, {}};
+    FetchedVersion fetched{fetched_version, {}};
     if (skip) return fetched;
     BATON_ASSIGN_OR_RETURN(const HttpTransportFactory* transports, Transports(ctx, what));
     if (format == "rootfs" && !ctx.image_cache_dir.empty()) {
