@@ -40,6 +40,7 @@
 
 namespace {
 
+using baton::bench::ParseRfc3339Ms;
 using baton::testing::ApiReply;
 using baton::testing::ChildProcess;
 using baton::testing::ServerProcess;
@@ -65,24 +66,6 @@ std::string Runs(const std::vector<double>& v) {
   return out;
 }
 
-// "2026-12-03T02:55:01.123Z" (or without the fraction) as Unix milliseconds; 0 when malformed.
-int64_t ParseTimeMs(const std::string& text) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
-    return 0;
-  }
-  size_t dot = text.find('.');
-  if (dot != std::string::npos) {
-    std::string frac = text.substr(dot + 1, 3);
-    while (frac.size() < 3) frac += '0';
-    ms = std::atoi(frac.c_str());
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
-}
 
 std::string LoadAverage() {
   std::ifstream in("/proc/loadavg");
@@ -192,7 +175,7 @@ class Target {
         const json& b = job["finished_build"];
         if (!b.is_object()) continue;
         ++done;
-        last_end = std::max(last_end, ParseTimeMs(b.value("end_time", "")));
+        last_end = std::max(last_end, ParseRfc3339Ms(b.value("end_time", "")));
       }
       if (done >= jobs && last_end > 0) return last_end;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -217,8 +200,8 @@ double RunD(Target& t, int run) {
     std::fprintf(stderr, "%s: D build did not succeed: %s\n", t.label().c_str(), b.dump().c_str());
     return 0;
   }
-  return static_cast<double>(ParseTimeMs(b.value("end_time", "")) -
-                             ParseTimeMs(b.value("start_time", "")));
+  return static_cast<double>(ParseRfc3339Ms(b.value("end_time", "")) -
+                             ParseRfc3339Ms(b.value("start_time", "")));
 }
 
 // W1-W3: set-pipeline (and W3's triggers) to the last end_time, in ms.

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "baton/common/clock.h"
+
 namespace baton::bench {
 
 // The wall clock as Unix nanoseconds / milliseconds (comparable with the API's times).
@@ -31,15 +33,7 @@ inline int64_t NowMs() { return NowNs() / 1'000'000; }
 
 // "2026-11-22T01:02:03.456Z" -> Unix milliseconds (0 when unparsable).
 inline int64_t ParseRfc3339Ms(const std::string& text) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
-    return 0;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+  return baton::ToUnixMillis(baton::ParseRfc3339(text).value_or(baton::SystemTime{}));
 }
 
 // The fields of /proc/PID/stat after the command name; [0] is field 3 (state). Empty when gone.

@@ -35,19 +35,12 @@ void FakeClock::SetNow(SystemTime t) {
 void FakeClock::SetNow(const std::string& rfc3339_utc) { SetNow(ParseUtc(rfc3339_utc)); }
 
 SystemTime ParseUtc(const std::string& s) {
-  std::tm tm{};
-  int millis = 0;
-  int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                      &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
-  if (n != 6 || s.empty() || s.back() != 'Z') {
+  std::optional<SystemTime> t = ParseRfc3339(s);
+  if (!t || s.empty() || s.back() != 'Z') {
     std::fprintf(stderr, "ParseUtc: malformed time %s\n", s.c_str());
     std::abort();
   }
-  if (auto dot = s.find('.'); dot != std::string::npos) millis = std::atoi(s.c_str() + dot + 1);
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  std::time_t secs = timegm(&tm);
-  return SystemTime(std::chrono::seconds(secs)) + std::chrono::milliseconds(millis);
+  return *t;
 }
 
 }  // namespace baton::testing

@@ -229,6 +229,34 @@ TEST_F(RegistryCheck, ATagRegexReportsTheTagsItFinds) {
       << lines_.text();
 }
 
+// With created_at_sort, the tags tag_regex finds are ordered by when their image was made.
+TEST_F(RegistryCheck, CreatedAtSortOrdersTheTagsByTheirImagesTime) {
+  RegistryServer registry(dir_ / "registry");
+  auto push = [&](const std::string& marker, const std::string& tag, const std::string& created) {
+    auto& layout = layouts_[marker];
+    layout = std::make_unique<ImageLayout>(dir_ / ("image-" + marker));
+    layout->NewBusyboxImage("t");
+    layout->Configure("t", {"MARKER=" + marker}, "");
+    layout->SetCreated("t", created);
+    layout->Push("t", registry, "team/app", tag);
+    return SkopeoDigest(registry, "team/app:" + tag);
+  };
+  const std::string a = push("a", "build-a", "2026-12-06T10:00:00.5+01:00");  // 09:00:00.5Z
+  const std::string b = push("b", "build-b", "2026-12-06T09:00:00.25Z");
+  const std::string c = push("c", "build-c", "2026-12-05T23:59:59Z");
+  Json source = {
+      {"repository", registry.host() + "/team/app"}, {"tag_regex", "^build-"}, {"insecure", true}};
+  auto by_name = Check(source);
+  ASSERT_TRUE(by_name.ok()) << by_name.status().ToString();
+  EXPECT_EQ(*by_name, (std::vector<Json>{Version("build-a", a), Version("build-b", b),
+                                         Version("build-c", c)}));
+  source["created_at_sort"] = true;
+  auto by_time = Check(source);
+  ASSERT_TRUE(by_time.ok()) << by_time.status().ToString();
+  EXPECT_EQ(*by_time, (std::vector<Json>{Version("build-c", c), Version("build-b", b),
+                                         Version("build-a", a)}));
+}
+
 TEST(RegistryImageSource, SaysWhatIsWrongWithHowTagsAreFound) {
   auto error = [](const Json& more) {
     Json source = {{"repository", "a.io/app"}};
@@ -239,8 +267,7 @@ TEST(RegistryImageSource, SaysWhatIsWrongWithHowTagsAreFound) {
             std::string::npos);
   EXPECT_NE(error({{"tag_regex", "b"}, {"tag", "1"}}).find("exclude each other"),
             std::string::npos);
-  EXPECT_NE(error({{"created_at_sort", true}}).find("source.created_at_sort is not supported"),
-            std::string::npos);
+  EXPECT_NE(error({{"created_at_sort", true}}).find("set tag_regex"), std::string::npos);
   EXPECT_NE(error({{"semver_constraint", ">= banana"}}).find("source.semver_constraint: "),
             std::string::npos)
       << error({{"semver_constraint", ">= banana"}});

@@ -318,6 +318,11 @@ void ImageLayout::Configure(const std::string& tag, const std::vector<std::strin
   RunCommand(argv, dir_);
 }
 
+void ImageLayout::SetCreated(const std::string& tag, const std::string& created) {
+  RunCommand({"umoci", "config", "--image", layout_.string() + ":" + tag, "--created=" + created},
+             dir_);
+}
+
 void ImageLayout::Push(const std::string& tag, const RegistryServer& registry,
                        const std::string& repository, const std::string& remote_tag) {
   std::vector<std::string> argv = {"skopeo", "copy", "--quiet", "--all", "--dest-tls-verify=false"};

@@ -89,6 +89,8 @@ class ImageLayout {
   // Sets config.Env entries ("K=V") and config.User.
   void Configure(const std::string& tag, const std::vector<std::string>& env,
                  const std::string& user);
+  // Sets the image's `created` time (RFC 3339).
+  void SetCreated(const std::string& tag, const std::string& created);
   // Pushes `tag` (an image or an index with all its images) to `registry` as
   // "<repository>:<remote_tag>" with skopeo (credentials from the registry's options, or its
   // token issuer's).

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace baton {
 
@@ -34,5 +36,9 @@ Clock& RealClock();
 int64_t ToUnixMillis(SystemTime t);
 SystemTime FromUnixMillis(int64_t ms);
 std::string FormatRfc3339(SystemTime t);
+// "2026-12-06T15:04:05Z", with any fraction of a second (to the nanosecond) and a `Z` or
+// `+hh:mm`/`-hh:mm` offset, as RFC 3339 writes it (`t`, `z` and a space for `T` too); nullopt for
+// anything else, or a field out of its range.
+std::optional<SystemTime> ParseRfc3339(std::string_view text);
 
 }  // namespace baton

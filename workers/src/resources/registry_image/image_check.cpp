@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <map>
 
+#include "baton/common/clock.h"
 #include "baton/common/strings.h"
+#include "resources/registry_image/image_manifest.h"
 #include "resources/resource_util.h"
 
 namespace baton::workers::resources {
@@ -37,18 +39,41 @@ Json TaggedVersion(const std::string& tag, const std::string& digest) {
   return Json{{"tag", tag}, {"digest", digest}};
 }
 
+// When the image `digest` names (source.platform's, of an index) was made, from its config; the
+// epoch when the config does not say.
+Result<SystemTime> CreatedAt(RegistryClient& client, const ImageSource& source,
+                             const std::string& digest) {
+  const std::string what = "registry-image check (created_at_sort)";
+  BATON_ASSIGN_OR_RETURN(ResolvedImage image, ResolveImage(client, source, digest, what));
+  BATON_ASSIGN_OR_RETURN(std::string blob,
+                         client.GetBlob(image.config.digest, image.config.size,
+                                        "fetching the config of " + digest + " from"));
+  BATON_ASSIGN_OR_RETURN(ImageRunConfig config, ParseImageConfig(blob, what));
+  return ParseRfc3339(config.created).value_or(SystemTime{});
+}
+
 Result<std::vector<Json>> RegexVersions(const ResourceContext& ctx, RegistryClient& client,
                                         const ImageSource& source,
                                         const std::vector<std::string>& tags) {
-  std::vector<Json> out;
+  std::vector<std::pair<SystemTime, Json>> found;
   for (const std::string& tag : tags) {
     if (!std::regex_search(tag, *source.tag_pattern)) continue;
     BATON_ASSIGN_OR_RETURN(std::optional<std::string> digest, DigestOf(client, tag, false));
-    if (digest) out.push_back(TaggedVersion(tag, *digest));
+    if (!digest) continue;
+    SystemTime created{};
+    if (source.created_at_sort) {
+      BATON_ASSIGN_OR_RETURN(created, CreatedAt(client, source, *digest));
+    }
+    found.emplace_back(created, TaggedVersion(tag, *digest));
   }
+  // Oldest image first (the last is the newest version); the registry's order between equals.
+  std::stable_sort(found.begin(), found.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Json> out;
+  for (auto& [created, version] : found) out.push_back(std::move(version));
   LogLine(ctx, client.ImageName() + ": " + std::to_string(out.size()) + " of " +
                    std::to_string(tags.size()) + " tags match tag_regex `" + source.tag_regex +
-                   "`");
+                   "`" + (source.created_at_sort ? ", oldest image first" : ""));
   return out;
 }
 

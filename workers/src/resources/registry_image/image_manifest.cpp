@@ -99,6 +99,7 @@ Result<ImageRunConfig> ParseImageConfig(const std::string& blob, const std::stri
   Json j = Json::parse(blob, nullptr, false);
   if (!j.is_object()) return FailedPrecondition(what + ": the image config is not JSON");
   ImageRunConfig out;
+  if (j.contains("created") && j["created"].is_string()) out.created = j["created"];
   const Json config = j.value("config", Json::object());
   if (!config.is_object()) return out;
   if (config.contains("Env") && config["Env"].is_array()) {

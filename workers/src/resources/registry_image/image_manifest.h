@@ -39,10 +39,11 @@ Result<BlobDescriptor> ParseDescriptor(const Json& j, const std::string& where);
 Result<ResolvedImage> ResolveImage(RegistryClient& client, const ImageSource& source,
                                    const std::string& reference, const std::string& what);
 
-// config.Env and config.User of an image config blob.
+// config.Env and config.User of an image config blob, and when the image was made.
 struct ImageRunConfig {
   std::vector<std::string> env;
   std::string user;
+  std::string created;  // RFC 3339; "" when the config does not say
 };
 Result<ImageRunConfig> ParseImageConfig(const std::string& blob, const std::string& what);
 

@@ -41,12 +41,11 @@ Status ParseDiscovery(const Json& source, const std::string& what, ImageSource& 
                                                              what + ": source.semver_constraint"));
   BATON_ASSIGN_OR_RETURN(out.pre_releases,
                          BoolField(source, "pre_releases", what + ": source.pre_releases"));
-  BATON_ASSIGN_OR_RETURN(bool created_at_sort,
+  BATON_ASSIGN_OR_RETURN(out.created_at_sort,
                          BoolField(source, "created_at_sort", what + ": source.created_at_sort"));
-  if (created_at_sort) {
-    return InvalidArgument(what +
-                           ": source.created_at_sort is not supported yet: the tags tag_regex "
-                           "finds are reported in the registry's order; remove it");
+  if (out.created_at_sort && out.tag_regex.empty()) {
+    return InvalidArgument(what + ": source.created_at_sort orders the tags source.tag_regex "
+                                  "finds: set tag_regex, or remove created_at_sort");
   }
   if (!out.tag_regex.empty()) {
     if (out.tag_given) {

@@ -48,6 +48,7 @@ struct ImageSource {
   // source.pre_releases.
   std::string tag_regex;                          // as written, for messages
   std::shared_ptr<const std::regex> tag_pattern;  // tag_regex compiled (ECMAScript); null without
+  bool created_at_sort = false;  // the tags tag_regex finds, oldest image first
   std::optional<SemverConstraint> semver_constraint;
   bool pre_releases = false;
 
@@ -67,8 +68,8 @@ bool IsValidTag(const std::string& tag);
 // live under "library/". A tag or digest in the reference is an error (use source.tag).
 Result<ImageRepository> ParseRepository(const std::string& repository);
 
-// Reads `source` (repository, tag, variant, tag_regex, semver_constraint, pre_releases, username,
-// password, insecure, ca_certs, platform, registry_mirror).
+// Reads `source` (repository, tag, variant, tag_regex, created_at_sort, semver_constraint,
+// pre_releases, username, password, insecure, ca_certs, platform, registry_mirror).
 // `what` prefixes errors ("registry-image check").
 Result<ImageSource> ParseImageSource(const Json& source, const std::string& what);
 
