@@ -66,7 +66,6 @@ std::string Runs(const std::vector<double>& v) {
   return out;
 }
 
-
 std::string LoadAverage() {
   std::ifstream in("/proc/loadavg");
   std::string a, b, c;

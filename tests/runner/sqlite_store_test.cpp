@@ -382,7 +382,7 @@ TEST(SqliteStoreCreation, AnEmptyDatabaseFileIsCreatedAgain) {
 // gives up (busy). Either way the next commit past the threshold asks again (WalCheckpointer). So
 // while the store has checkpointed and `written` does not hold yet, this makes one more team
 // (team-<next>, team-<next+1>, ...) every 5 ms, for up to 10 s; it returns the next free number.
-// CI met the race once in ~2,000 runs; a loop of the tests below, about 1 in 1,000 under load.
+// CI met the race once; a loop of the first test below met it about once in 1,000 under load.
 int MoreTeamsUntilACheckpointHasWritten(SqliteStore& store, int next,
                                         const std::function<bool()>& written) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -86,7 +86,8 @@ class RegistryImageResource : public ResourceType {
       RegistryClient client(*transports, at, what);
       BATON_ASSIGN_OR_RETURN(versions, CheckImage(ctx, client, at, from));
       // As registry-image: a mirror with nothing for the image is passed over, as a failing one.
-      if (versions.empty() && &at != &image) return NotFound("it has no tag to report");
+      const bool mirror = at.where.registry != image.where.registry;
+      if (versions.empty() && mirror) return NotFound("it has no tag to report");
       return Status::Ok();
     }));
     return versions;
