@@ -48,7 +48,7 @@ struct ImageSource {
   // source.pre_releases.
   std::string tag_regex;                          // as written, for messages
   std::shared_ptr<const std::regex> tag_pattern;  // tag_regex compiled (ECMAScript); null without
-  bool created_at_sort = false;  // the tags tag_regex finds, oldest image first
+  bool created_at_sort = false;                   // the tags tag_regex finds, oldest image first
   std::optional<SemverConstraint> semver_constraint;
   bool pre_releases = false;
 
