@@ -35,7 +35,7 @@ void FakeClock::SetNow(const std::string& rfc3339_utc) { SetNow(ParseUtc(rfc3339
 
 SystemTime ParseUtc(const std::string& s) {
   std::optional<SystemTime> t = ParseRfc3339(s);
-  if (!t || s.empty() || s.back() != 'Z') {
+  if (!t || s.back() != 'Z') {
     std::fprintf(stderr, "ParseUtc: malformed time %s\n", s.c_str());
     std::abort();
   }

@@ -122,13 +122,7 @@ Result<std::vector<Json>> SemverVersions(const ResourceContext& ctx, RegistryCli
 }  // namespace
 
 std::optional<SemanticVersion> ReportedVersion(const ImageSource& source, const std::string& tag) {
-  std::string text = tag;
-  if (!source.variant.empty()) {
-    const std::string suffix = "-" + source.variant;
-    if (tag.size() <= suffix.size() || !EndsWith(tag, suffix)) return std::nullopt;
-    text.resize(tag.size() - suffix.size());
-  }
-  std::optional<SemanticVersion> version = ParseSemanticVersion(text);
+  std::optional<SemanticVersion> version = VersionOfTag(tag, source.variant);
   if (!version) return std::nullopt;
   if (source.semver_constraint && !source.semver_constraint->Matches(*version)) {
     return std::nullopt;

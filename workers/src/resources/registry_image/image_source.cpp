@@ -33,7 +33,8 @@ Status ParsePlatform(const Json& source, const std::string& what, ImageSource& o
   return Status::Ok();
 }
 
-// source.tag_regex, semver_constraint and pre_releases: how a check without `tag` finds tags.
+// source.tag_regex, created_at_sort, semver_constraint and pre_releases: how a check without
+// `tag` finds tags.
 Status ParseDiscovery(const Json& source, const std::string& what, ImageSource& out) {
   BATON_ASSIGN_OR_RETURN(out.tag_regex,
                          StringField(source, "tag_regex", what + ": source.tag_regex"));
@@ -44,8 +45,9 @@ Status ParseDiscovery(const Json& source, const std::string& what, ImageSource& 
   BATON_ASSIGN_OR_RETURN(out.created_at_sort,
                          BoolField(source, "created_at_sort", what + ": source.created_at_sort"));
   if (out.created_at_sort && out.tag_regex.empty()) {
-    return InvalidArgument(what + ": source.created_at_sort orders the tags source.tag_regex "
-                                  "finds: set tag_regex, or remove created_at_sort");
+    return InvalidArgument(what +
+                           ": source.created_at_sort orders the tags source.tag_regex "
+                           "finds: set tag_regex, or remove created_at_sort");
   }
   if (!out.tag_regex.empty()) {
     if (out.tag_given) {

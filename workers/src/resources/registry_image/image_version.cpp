@@ -108,21 +108,24 @@ std::optional<SemanticVersion> ParseSemanticVersion(const std::string& text) {
   return v;
 }
 
+std::optional<SemanticVersion> VersionOfTag(const std::string& tag, const std::string& variant) {
+  if (variant.empty()) return ParseSemanticVersion(tag);
+  const std::string suffix = "-" + variant;
+  if (tag.size() <= suffix.size() || !EndsWith(tag, suffix)) return std::nullopt;
+  return ParseSemanticVersion(tag.substr(0, tag.size() - suffix.size()));
+}
+
 std::vector<std::string> AliasTagsToBump(const SemanticVersion& version, const std::string& variant,
                                          const std::vector<std::string>& existing_tags) {
   bool latest = true, major = true, minor = true;
   const std::string suffix = variant.empty() ? "" : "-" + variant;
-  auto key = [](const SemanticVersion& v) { return std::tie(v.major, v.minor, v.patch); };
   for (const std::string& tag : existing_tags) {
-    if (!suffix.empty() && !EndsWith(tag, suffix)) continue;  // another variant
-    std::optional<SemanticVersion> other =
-        ParseSemanticVersion(tag.substr(0, tag.size() - suffix.size()));
+    std::optional<SemanticVersion> other = VersionOfTag(tag, variant);
     if (!other || !other->prerelease.empty()) continue;
-    if (key(*other) > key(version)) latest = false;
-    if (other->major == version.major && key(*other) > key(version)) major = false;
-    if (other->major == version.major && other->minor == version.minor &&
-        other->patch > version.patch)
-      minor = false;
+    const bool later = CompareVersions(*other, version) > 0;  // both releases
+    if (later) latest = false;
+    if (later && other->major == version.major) major = false;
+    if (later && other->major == version.major && other->minor == version.minor) minor = false;
   }
   std::vector<std::string> out;
   if (latest) out.push_back(variant.empty() ? "latest" : variant);

@@ -34,6 +34,10 @@ std::optional<SemanticVersion> ParseSemanticVersion(const std::string& text);
 // in ASCII order, and a shorter list first when all else is equal. Build metadata is ignored.
 int CompareVersions(const SemanticVersion& a, const SemanticVersion& b);
 
+// The version `tag` names within `variant`: "1.2.3" with none, "1.2.3-<variant>" with one (the
+// suffix required, then dropped); nullopt for a tag of another variant or no version.
+std::optional<SemanticVersion> VersionOfTag(const std::string& tag, const std::string& variant);
+
 // The alias tags to move to `version` (a release, not a pre-release) given every tag the
 // repository has, in the order latest, major, major.minor; each with "-<variant>" when `variant`
 // is set (and `latest` replaced by the variant itself).
